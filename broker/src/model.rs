@@ -1,0 +1,324 @@
+//! The domain as the broker sees it: school boards, school locations, groups, users, relying
+//! parties and per-school registrations. Storage rows are mapped onto these by the `idp`
+//! crate; nothing here knows about SQL.
+
+use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
+use ipnet::IpNet;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A school board (schoolbestuur / bevoegd gezag).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchoolBoard {
+    pub id: Uuid,
+    pub name: String,
+    /// DUO's bestuursnummer, when known.
+    pub bestuursnummer: Option<String>,
+    pub created_at: i64,
+}
+
+/// Where a school location stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "merged_into", rename_all = "kebab-case")]
+pub enum SchoolStatus {
+    Active,
+    /// Merged (fusie) into another school: its INSTELLING_REF leads there.
+    Merged(InstellingRef),
+    Closed,
+}
+
+impl SchoolStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Merged(_) => "merged",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// A school location (vestiging), identified for ever by its INSTELLING_REF.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct School {
+    pub instelling_ref: InstellingRef,
+    pub board_id: Option<Uuid>,
+    pub brin6: Brin6,
+    pub name: String,
+    pub status: SchoolStatus,
+    /// The school's own networks: pupils may sign in with name + PIN from these.
+    pub networks: Vec<IpNet>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A group (klas) at a school.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    pub id: Uuid,
+    pub school: InstellingRef,
+    /// The key the pupil administration (LAS) gives the group; unique within the school.
+    pub key: String,
+    pub name: String,
+    pub jaargroep: Option<Jaargroep>,
+    /// A combination group (combinatiegroep), e.g. groep 3/4.
+    pub composite: bool,
+    /// The school year, e.g. `2026-2027`.
+    pub school_year: String,
+}
+
+/// Whether a user can sign in with Leerpoort's own credentials yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserStatus {
+    Active,
+    /// Created by an import or a network environment; never activated here.
+    Inactive,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+        }
+    }
+}
+
+/// How a pupil proves who they are at school.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PupilAuth {
+    /// A 4-digit PIN.
+    Pin,
+    /// A picture password: 2–4 pictures clicked in order.
+    Picture,
+}
+
+impl PupilAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pin => "pin",
+            Self::Picture => "picture",
+        }
+    }
+}
+
+/// A person: pupil or staff. `id` is permanent and never shown to relying parties.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: Uuid,
+    pub school: InstellingRef,
+    pub roles: Vec<Role>,
+    pub las_key: Option<String>,
+    #[serde(skip)]
+    pub eck_id: Option<EckId>,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: Option<String>,
+    pub status: UserStatus,
+    pub picture: Option<String>,
+    pub pupil_auth: Option<PupilAuth>,
+    #[serde(skip)]
+    pub pin_hash: Option<String>,
+    #[serde(skip)]
+    pub picture_password_hash: Option<String>,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    /// Where the record came from: `manual`, `edexml`, `las` or `upstream:<id>`.
+    pub source: String,
+    pub group_ids: Vec<Uuid>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("school", &self.school)
+            .field("roles", &self.roles)
+            .field("status", &self.status)
+            .field("has_eck_id", &self.eck_id.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl User {
+    /// The role a token names: a pupil is `leerling`; staff carry their first staff role
+    /// (the order in which they were given).
+    pub fn primary_role(&self) -> Option<Role> {
+        self.roles.first().copied()
+    }
+
+    pub fn is_pupil(&self) -> bool {
+        self.roles.iter().any(|r| r.is_pupil())
+    }
+
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name)
+    }
+}
+
+/// Publisher (uitgeverij) or network environment (netwerkomgeving).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RpKind {
+    Publisher,
+    Network,
+}
+
+impl RpKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Publisher => "publisher",
+            Self::Network => "network",
+        }
+    }
+}
+
+impl std::str::FromStr for RpKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "publisher" => Ok(Self::Publisher),
+            "network" => Ok(Self::Network),
+            other => Err(format!(
+                "kind '{other}' is not valid: expected publisher or network"
+            )),
+        }
+    }
+}
+
+/// A JWS algorithm a relying party may ask for its ID tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+pub enum JwsAlg {
+    RS256,
+    ES256,
+    EdDSA,
+}
+
+impl JwsAlg {
+    pub const ALL: [JwsAlg; 3] = [JwsAlg::RS256, JwsAlg::ES256, JwsAlg::EdDSA];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::ES256 => "ES256",
+            Self::EdDSA => "EdDSA",
+        }
+    }
+}
+
+impl std::str::FromStr for JwsAlg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "RS256" => Ok(Self::RS256),
+            "ES256" => Ok(Self::ES256),
+            "EdDSA" => Ok(Self::EdDSA),
+            other => Err(format!(
+                "algorithm '{other}' is not supported: expected RS256, ES256 or EdDSA"
+            )),
+        }
+    }
+}
+
+/// The OIDC side of a relying party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OidcClient {
+    pub client_id: String,
+    /// SHA-256 of the secret, hex; `None` for public clients (PKCE required).
+    #[serde(skip)]
+    pub client_secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub initiate_login_uri: Option<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub jwks: Option<String>,
+    pub token_endpoint_auth_method: String,
+    pub id_token_alg: JwsAlg,
+}
+
+impl OidcClient {
+    pub fn is_public(&self) -> bool {
+        self.client_secret_hash.is_none() && self.token_endpoint_auth_method == "none"
+    }
+}
+
+/// The SAML side of a relying party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SamlSp {
+    pub entity_id: String,
+    #[serde(skip)]
+    pub metadata: String,
+}
+
+/// How a relying party speaks to Leerpoort.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "protocol", rename_all = "kebab-case")]
+pub enum RpProtocol {
+    Oidc(OidcClient),
+    Saml(SamlSp),
+}
+
+/// A publisher's or network environment's service that receives identities.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelyingParty {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: RpKind,
+    pub protocol: RpProtocol,
+    /// The pairwise sector: every relying party with the same sector sees the same `sub`.
+    pub sector: String,
+    /// The publisher allows this software at home.
+    pub home_allowed: bool,
+    pub audience: Audience,
+    pub enabled: bool,
+    pub created_at: i64,
+}
+
+impl RelyingParty {
+    /// The identifier schools and shortcuts use: the OIDC client id or the SAML entity id.
+    pub fn public_id(&self) -> &str {
+        match &self.protocol {
+            RpProtocol::Oidc(c) => &c.client_id,
+            RpProtocol::Saml(s) => &s.entity_id,
+        }
+    }
+
+    pub fn oidc(&self) -> Option<&OidcClient> {
+        match &self.protocol {
+            RpProtocol::Oidc(c) => Some(c),
+            RpProtocol::Saml(_) => None,
+        }
+    }
+}
+
+/// A school's decision about one relying party (toestemming uitwisseling schooldata).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registration {
+    pub school: InstellingRef,
+    pub rp_id: Uuid,
+    /// `false` after de-registration: no SSO, no data from then on.
+    pub allowed: bool,
+    pub release: Release,
+    /// The school allows this software at home (only matters when the publisher does too).
+    pub home_allowed: bool,
+    /// When the current `allowed` state began.
+    pub since: i64,
+    pub updated_at: i64,
+}
+
+/// One line of the audit trail. Never holds secrets or plain ECK-iDs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub at: i64,
+    /// Who: `cli`, `operator`, `user:<uuid>`, `system`.
+    pub actor: String,
+    /// What, as a dotted name: `school.add`, `registration.deregister`, ...
+    pub action: String,
+    pub school: Option<InstellingRef>,
+    /// The object acted on (a user id, a client id, ...).
+    pub subject: Option<String>,
+    pub details: serde_json::Value,
+}

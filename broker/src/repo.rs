@@ -1,0 +1,177 @@
+//! The storage the broker needs, as a trait. The `idp` crate implements it with diesel over
+//! SQLite and PostgreSQL; both pass the same repository test suite.
+//!
+//! Every mutating call takes the [`AuditEvent`] that describes it and writes it in the same
+//! transaction: a change without its audit line cannot happen.
+
+use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
+use ipnet::IpNet;
+use uuid::Uuid;
+
+use crate::model::{
+    AuditEvent, Group, PupilAuth, Registration, RelyingParty, RpKind, RpProtocol, School,
+    SchoolBoard, User, UserStatus,
+};
+
+/// Errors of the directory. Messages name the field at fault, in words an operator reads.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RepoError {
+    /// The thing referred to does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A uniqueness rule would be broken (duplicate e-mail, BRIN6 in use, ...).
+    #[error("{0}")]
+    Conflict(String),
+    /// The database could not be reached or refused the statement.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type RepoResult<T> = Result<T, RepoError>;
+
+/// A new school board.
+#[derive(Debug, Clone)]
+pub struct NewBoard {
+    pub id: Uuid,
+    pub name: String,
+    pub bestuursnummer: Option<String>,
+}
+
+/// A new school location.
+#[derive(Debug, Clone)]
+pub struct NewSchool {
+    pub instelling_ref: InstellingRef,
+    pub board_id: Option<Uuid>,
+    pub brin6: Brin6,
+    pub name: String,
+    pub networks: Vec<IpNet>,
+}
+
+/// A new group.
+#[derive(Debug, Clone)]
+pub struct NewGroup {
+    pub school: InstellingRef,
+    pub key: String,
+    pub name: String,
+    pub jaargroep: Option<Jaargroep>,
+    pub composite: bool,
+    pub school_year: String,
+}
+
+/// A new user, with roles and group memberships.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub school: InstellingRef,
+    pub roles: Vec<Role>,
+    pub las_key: Option<String>,
+    pub eck_id: Option<EckId>,
+    pub given_name: String,
+    pub family_name: String,
+    /// Lower-cased by the caller.
+    pub email: Option<String>,
+    pub status: UserStatus,
+    pub picture: Option<String>,
+    pub pupil_auth: Option<PupilAuth>,
+    pub pin_hash: Option<String>,
+    pub picture_password_hash: Option<String>,
+    pub password_hash: Option<String>,
+    pub source: String,
+    pub group_ids: Vec<Uuid>,
+}
+
+/// A new relying party (OIDC client or SAML SP).
+#[derive(Debug, Clone)]
+pub struct NewRelyingParty {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: RpKind,
+    pub protocol: RpProtocol,
+    pub sector: String,
+    pub home_allowed: bool,
+    pub audience: Audience,
+}
+
+/// A school's registration of a relying party, as it should be after the call.
+#[derive(Debug, Clone)]
+pub struct RegistrationChange {
+    pub school: InstellingRef,
+    pub rp_id: Uuid,
+    pub allowed: bool,
+    pub release: Release,
+    pub home_allowed: bool,
+}
+
+/// What the broker reads and writes.
+pub trait Directory: Send + Sync + std::fmt::Debug {
+    /// Is the database reachable? (`/readyz`.)
+    fn ping(&self) -> RepoResult<()>;
+
+    fn insert_board(&self, board: NewBoard, now: i64, audit: AuditEvent)
+        -> RepoResult<SchoolBoard>;
+    fn board(&self, id: Uuid) -> RepoResult<Option<SchoolBoard>>;
+
+    /// Fails with `Conflict` when an active school already has this BRIN6.
+    fn insert_school(&self, school: NewSchool, now: i64, audit: AuditEvent) -> RepoResult<School>;
+    fn school(&self, r: &InstellingRef) -> RepoResult<Option<School>>;
+    fn schools(&self) -> RepoResult<Vec<School>>;
+    /// DUO gave the school a new BRIN6. Identifiers given to relying parties do not change.
+    fn change_brin6(
+        &self,
+        r: &InstellingRef,
+        brin6: Brin6,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<School>;
+
+    fn insert_group(&self, group: NewGroup, now: i64, audit: AuditEvent) -> RepoResult<Group>;
+    fn group(&self, id: Uuid) -> RepoResult<Option<Group>>;
+    fn group_by_key(&self, school: &InstellingRef, key: &str) -> RepoResult<Option<Group>>;
+    fn groups_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<Group>>;
+
+    /// Inserts the user with roles and memberships in one transaction. `Conflict` names the
+    /// field (e-mail, ECK-iD, LAS key) that is already taken.
+    fn insert_user(&self, user: NewUser, now: i64, audit: AuditEvent) -> RepoResult<User>;
+    fn user(&self, id: Uuid) -> RepoResult<Option<User>>;
+    /// By staff e-mail (compared lower-cased).
+    fn user_by_email(&self, email: &str) -> RepoResult<Option<User>>;
+    fn users_of_group(&self, group: Uuid) -> RepoResult<Vec<User>>;
+    fn users_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<User>>;
+    fn set_password_hash(
+        &self,
+        user: Uuid,
+        hash: &str,
+        activate: bool,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()>;
+
+    fn insert_relying_party(
+        &self,
+        rp: NewRelyingParty,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<RelyingParty>;
+    fn relying_party(&self, id: Uuid) -> RepoResult<Option<RelyingParty>>;
+    /// By OIDC client id or SAML entity id.
+    fn relying_party_by_public_id(&self, public_id: &str) -> RepoResult<Option<RelyingParty>>;
+    fn relying_parties(&self) -> RepoResult<Vec<RelyingParty>>;
+
+    /// Creates or updates the registration; `since` moves only when `allowed` changes.
+    fn put_registration(
+        &self,
+        change: RegistrationChange,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<Registration>;
+    fn registration(&self, school: &InstellingRef, rp: Uuid) -> RepoResult<Option<Registration>>;
+    fn registrations_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<Registration>>;
+
+    fn append_audit(&self, event: AuditEvent) -> RepoResult<()>;
+    /// Newest first.
+    fn audit_events(
+        &self,
+        school: Option<&InstellingRef>,
+        limit: i64,
+    ) -> RepoResult<Vec<AuditEvent>>;
+}

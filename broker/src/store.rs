@@ -1,0 +1,61 @@
+//! The ephemeral store: SSO sessions, authorization codes, rate-limit counters and one-time
+//! tokens. Everything here may be lost on restart without losing a user's data; nothing here
+//! is the source of truth for anything the database holds.
+//!
+//! Two implementations live in the `idp` crate: an in-process one (the embedded default) and
+//! one on Redis (`LEERPOORT_REDIS_URL`) so that several stateless nodes share sessions, codes
+//! and rate limits. Both pass the same contract test suite.
+//!
+//! Expiry is decided against the [`Clock`](crate::clock::Clock) the store was built with, not
+//! against the backend's own clock, so expiry is exact in tests on both backends. (The Redis
+//! implementation also sets a server-side TTL of the same length so expired keys are
+//! collected.)
+
+use std::time::Duration;
+
+/// Errors of the ephemeral store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend could not be reached or answered with an error.
+    #[error("ephemeral store unavailable: {0}")]
+    Unavailable(String),
+    /// A stored value could not be decoded.
+    #[error("ephemeral store holds a malformed value under a key")]
+    Corrupt,
+}
+
+/// A key-value store with expiry. Keys are plain strings; callers namespace them
+/// (`session:`, `code:`, `rl:` ...). Values are opaque bytes.
+pub trait EphemeralStore: Send + Sync + std::fmt::Debug {
+    /// Store `value` under `key` for `ttl`, replacing what was there.
+    fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
+
+    /// Store `value` under `key` for `ttl` only if no live value is there.
+    /// Returns `true` when stored. Atomic across nodes: use it for "first one wins".
+    fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError>;
+
+    /// The live value under `key`.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Read and delete in one atomic step: of two concurrent callers at most one gets the
+    /// value. Authorization codes and one-time tokens are redeemed with this.
+    fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Remove `key` (no error when absent).
+    fn delete(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Count one event under `key` in the current fixed window of length `window`, returning the
+    /// count in this window including this event. Windows are aligned on multiples of `window`
+    /// since the epoch, so every node agrees on them.
+    fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError>;
+
+    /// The count under `key` in the current window, without counting.
+    fn count(&self, key: &str, window: Duration) -> Result<u64, StoreError>;
+
+    /// Forget every window's count under `key` (a teacher unlocking a pupil, say) for the
+    /// current window.
+    fn reset_count(&self, key: &str, window: Duration) -> Result<(), StoreError>;
+
+    /// Is the backend reachable? (`/readyz`.)
+    fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,747 @@
+//! Administrative operations: what the `leerpoort` command (and later the school
+//! administration pages) do to the directory. Each validates its input completely before it
+//! writes, writes in one transaction with its audit event, and returns what it made.
+
+use std::str::FromStr;
+
+use broker::clock::Clock;
+use broker::model::{
+    AuditEvent, Group, JwsAlg, OidcClient, PupilAuth, Registration, RelyingParty, RpKind,
+    RpProtocol, School, SchoolBoard, User, UserStatus,
+};
+use broker::repo::{
+    Directory, NewBoard, NewGroup, NewRelyingParty, NewSchool, NewUser, RegistrationChange,
+    RepoError,
+};
+use claims::{Audience, Brin4, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
+use ipnet::IpNet;
+use uuid::Uuid;
+
+use crate::secrets::{self, PinHasher, SecretError};
+
+/// Errors of administrative operations: one line each, naming what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+type Result<T> = std::result::Result<T, AdminError>;
+
+fn invalid(msg: impl Into<String>) -> AdminError {
+    AdminError::Invalid(msg.into())
+}
+
+/// Who acts, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    pub dir: &'a dyn Directory,
+    pub clock: &'a dyn Clock,
+    /// `cli`, `demo`, `user:<uuid>`.
+    pub actor: &'a str,
+}
+
+impl Ctx<'_> {
+    fn now(&self) -> i64 {
+        self.clock.now_secs()
+    }
+
+    fn audit(
+        &self,
+        action: &str,
+        school: Option<InstellingRef>,
+        subject: Option<String>,
+        details: serde_json::Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            id: Uuid::new_v4(),
+            at: self.now(),
+            actor: self.actor.to_string(),
+            action: action.to_string(),
+            school,
+            subject,
+            details,
+        }
+    }
+
+    /// The school, which must exist and be active.
+    pub fn active_school(&self, r: &InstellingRef) -> Result<School> {
+        let school = self
+            .dir
+            .school(r)?
+            .ok_or_else(|| invalid(format!("no school with INSTELLING_REF {r}")))?;
+        match school.status {
+            broker::model::SchoolStatus::Active => Ok(school),
+            _ => Err(invalid(format!(
+                "school {r} is {} and cannot be changed",
+                school.status.as_str()
+            ))),
+        }
+    }
+}
+
+/// Parse an INSTELLING_REF given on the command line.
+pub fn parse_school_ref(s: &str) -> Result<InstellingRef> {
+    InstellingRef::from_str(s).map_err(|e| invalid(e.to_string()))
+}
+
+/// The school year a date falls in: a new year starts on 1 August.
+pub fn school_year_at(unix_secs: i64) -> String {
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let days = unix_secs.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let start = if month >= 8 { year } else { year - 1 };
+    format!("{start}-{}", start + 1)
+}
+
+/// A school board.
+pub fn add_board(ctx: Ctx<'_>, name: &str, bestuursnummer: Option<&str>) -> Result<SchoolBoard> {
+    let name = non_empty("board name", name)?;
+    let board = NewBoard {
+        id: Uuid::new_v4(),
+        name: name.clone(),
+        bestuursnummer: bestuursnummer.map(str::to_string),
+    };
+    let audit = ctx.audit(
+        "board.add",
+        None,
+        Some(board.id.to_string()),
+        serde_json::json!({"name": name}),
+    );
+    Ok(ctx.dir.insert_board(board, ctx.now(), audit)?)
+}
+
+/// Input of [`add_school`].
+#[derive(Debug, Clone)]
+pub struct SchoolInput {
+    pub brin: String,
+    pub vestiging: String,
+    pub name: String,
+    pub networks: Vec<String>,
+    pub board: Option<Uuid>,
+    /// A fixed INSTELLING_REF (the demo); normally a new random one.
+    pub instelling_ref: Option<InstellingRef>,
+}
+
+/// A school location with a new, permanent INSTELLING_REF.
+pub fn add_school(ctx: Ctx<'_>, input: SchoolInput) -> Result<School> {
+    let brin4 = Brin4::from_str(input.brin.trim()).map_err(|e| invalid(e.to_string()))?;
+    let brin6 = Brin6::new(brin4, input.vestiging.trim()).map_err(|e| invalid(e.to_string()))?;
+    let name = non_empty("school name", &input.name)?;
+    let networks = input
+        .networks
+        .iter()
+        .map(|n| parse_network(n))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(b) = input.board {
+        ctx.dir
+            .board(b)?
+            .ok_or_else(|| invalid(format!("no school board {b}")))?;
+    }
+    let r = input
+        .instelling_ref
+        .unwrap_or_else(InstellingRef::new_random);
+    let audit = ctx.audit(
+        "school.add",
+        Some(r),
+        None,
+        serde_json::json!({"brin6": brin6.to_string(), "name": name}),
+    );
+    Ok(ctx.dir.insert_school(
+        NewSchool {
+            instelling_ref: r,
+            board_id: input.board,
+            brin6,
+            name,
+            networks,
+        },
+        ctx.now(),
+        audit,
+    )?)
+}
+
+/// A school network in CIDR form; a bare address means that one host.
+pub fn parse_network(s: &str) -> Result<IpNet> {
+    let s = s.trim();
+    IpNet::from_str(s)
+        .or_else(|_| std::net::IpAddr::from_str(s).map(IpNet::from))
+        .map_err(|_| {
+            invalid(format!(
+                "network '{s}' is not valid: expected CIDR like 192.0.2.0/24"
+            ))
+        })
+}
+
+/// A group at a school.
+/// `composite` marks a combination group (combinatiegroep, e.g. 3/4).
+pub fn add_group(
+    ctx: Ctx<'_>,
+    school: &InstellingRef,
+    key: &str,
+    name: &str,
+    jaargroep: Option<&str>,
+    composite: bool,
+) -> Result<Group> {
+    ctx.active_school(school)?;
+    let key = non_empty("group key", key)?;
+    let name = non_empty("group name", name)?;
+    let jaargroep = jaargroep
+        .map(|j| Jaargroep::from_str(j).map_err(|e| invalid(e.to_string())))
+        .transpose()?;
+    let audit = ctx.audit(
+        "group.add",
+        Some(*school),
+        Some(key.clone()),
+        serde_json::json!({"name": name}),
+    );
+    Ok(ctx.dir.insert_group(
+        NewGroup {
+            school: *school,
+            key,
+            name,
+            jaargroep,
+            composite,
+            school_year: school_year_at(ctx.now()),
+        },
+        ctx.now(),
+        audit,
+    )?)
+}
+
+/// Input of [`add_user`].
+#[derive(Debug, Clone, Default)]
+pub struct UserInput {
+    pub school: String,
+    pub role: String,
+    pub extra_roles: Vec<String>,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: Option<String>,
+    pub groups: Vec<String>,
+    pub eck_id: Option<String>,
+    pub las_key: Option<String>,
+    pub pin: Option<String>,
+    pub password: Option<String>,
+    /// A fixed user id (the demo); normally a new random one.
+    pub id: Option<Uuid>,
+    pub picture: Option<String>,
+}
+
+/// What [`add_user`] made; `pin` is set when a PIN was generated for a pupil.
+#[derive(Debug)]
+pub struct AddedUser {
+    pub user: User,
+    pub generated_pin: Option<String>,
+}
+
+/// A pupil or staff member. Pupils get a PIN (generated when none is given); staff with a
+/// password are active, staff without one stay inactive until they activate their account.
+pub fn add_user(ctx: Ctx<'_>, pins: &PinHasher, input: UserInput) -> Result<AddedUser> {
+    let school = parse_school_ref(&input.school)?;
+    ctx.active_school(&school)?;
+    let role = Role::from_str(&input.role).map_err(|e| invalid(e.to_string()))?;
+    if role == Role::Invalkracht {
+        return Err(invalid("role invalkracht is not created by hand: a coordinator activates the group's substitute account"));
+    }
+    let mut roles = vec![role];
+    for r in &input.extra_roles {
+        let r = Role::from_str(r).map_err(|e| invalid(e.to_string()))?;
+        if r.is_pupil() != role.is_pupil() {
+            return Err(invalid(
+                "a pupil cannot also hold a staff role, nor staff a pupil role",
+            ));
+        }
+        if !roles.contains(&r) {
+            roles.push(r);
+        }
+    }
+    let given_name = non_empty("given name", &input.given_name)?;
+    let family_name = non_empty("family name", &input.family_name)?;
+    let eck_id = input
+        .eck_id
+        .as_deref()
+        .map(|e| EckId::parse_import(e.trim()).map_err(|e| invalid(e.to_string())))
+        .transpose()?;
+    let email = input.email.as_deref().map(normalise_email).transpose()?;
+    let mut group_ids = Vec::new();
+    for key in &input.groups {
+        let g = ctx
+            .dir
+            .group_by_key(&school, key)?
+            .ok_or_else(|| invalid(format!("no group with key '{key}' at school {school}")))?;
+        group_ids.push(g.id);
+    }
+
+    let (status, pupil_auth, pin_hash, password_hash, generated_pin) = if role.is_pupil() {
+        if email.is_some() {
+            return Err(invalid(
+                "pupils have no e-mail address here; home addresses are set by the teacher",
+            ));
+        }
+        if input.password.is_some() {
+            return Err(invalid(
+                "pupils sign in with a PIN or picture password, not a password",
+            ));
+        }
+        let (pin, generated) = match &input.pin {
+            Some(p) => (p.clone(), None),
+            None => {
+                let p = secrets::random_pin()?;
+                (p.clone(), Some(p))
+            }
+        };
+        secrets::check_pin(&pin)?;
+        (
+            UserStatus::Active,
+            Some(PupilAuth::Pin),
+            Some(pins.hash(&pin)?),
+            None,
+            generated,
+        )
+    } else {
+        if input.pin.is_some() {
+            return Err(invalid("only pupils have a PIN"));
+        }
+        if email.is_none() {
+            return Err(invalid(
+                "staff need an e-mail address (--email): it is their user name",
+            ));
+        }
+        match &input.password {
+            Some(pw) => {
+                secrets::check_password_rules(pw)?;
+                (
+                    UserStatus::Active,
+                    None,
+                    None,
+                    Some(secrets::hash_password(pw)?),
+                    None,
+                )
+            }
+            None => (UserStatus::Inactive, None, None, None, None),
+        }
+    };
+
+    let id = input.id.unwrap_or_else(Uuid::new_v4);
+    let audit = ctx.audit(
+        "user.add",
+        Some(school),
+        Some(id.to_string()),
+        serde_json::json!({"roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>()}),
+    );
+    let user = ctx.dir.insert_user(
+        NewUser {
+            id,
+            school,
+            roles,
+            las_key: input
+                .las_key
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty()),
+            eck_id,
+            given_name,
+            family_name,
+            email,
+            status,
+            picture: input.picture,
+            pupil_auth,
+            pin_hash,
+            picture_password_hash: None,
+            password_hash,
+            source: "manual".into(),
+            group_ids,
+        },
+        ctx.now(),
+        audit,
+    )?;
+    Ok(AddedUser {
+        user,
+        generated_pin,
+    })
+}
+
+/// A syntactically plausible e-mail address, lower-cased.
+pub fn normalise_email(e: &str) -> Result<String> {
+    let e = e.trim().to_lowercase();
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !e.contains(char::is_whitespace)
+                && e.matches('@').count() == 1
+        });
+    if ok {
+        Ok(e)
+    } else {
+        Err(invalid(format!("'{e}' is not a valid e-mail address")))
+    }
+}
+
+/// Input of [`add_client`].
+#[derive(Debug, Clone, Default)]
+pub struct ClientInput {
+    pub name: String,
+    pub kind: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub initiate_login_uri: Option<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub public: bool,
+    pub home_allowed: bool,
+    pub audience: String,
+    pub id_token_alg: String,
+    pub sector: Option<String>,
+    /// A fixed client id (the demo, or a publisher's wish); normally a new random one.
+    pub client_id: Option<String>,
+    /// A fixed secret (the demo only).
+    pub client_secret: Option<String>,
+}
+
+/// What [`add_client`] made. The secret is shown once and only its hash is kept.
+#[derive(Debug)]
+pub struct AddedClient {
+    pub rp: RelyingParty,
+    pub client_secret: Option<String>,
+}
+
+/// An OIDC client for a publisher or network environment.
+pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
+    let name = non_empty("client name", &input.name)?;
+    let kind = RpKind::from_str(&input.kind).map_err(invalid)?;
+    let audience = Audience::from_str(&input.audience).map_err(|e| invalid(e.to_string()))?;
+    let id_token_alg = JwsAlg::from_str(&input.id_token_alg).map_err(invalid)?;
+    if input.redirect_uris.is_empty() {
+        return Err(invalid("a client needs at least one --redirect-uri"));
+    }
+    for u in input
+        .redirect_uris
+        .iter()
+        .chain(&input.post_logout_redirect_uris)
+    {
+        check_redirect_uri(u)?;
+    }
+    for u in input
+        .initiate_login_uri
+        .iter()
+        .chain(&input.backchannel_logout_uri)
+        .chain(&input.jwks_uri)
+    {
+        check_https_or_local(u)?;
+    }
+    let sector = match input.sector {
+        Some(s) => non_empty("sector", &s)?,
+        None => {
+            let hosts: std::collections::BTreeSet<&str> =
+                input.redirect_uris.iter().map(|u| host_of(u)).collect();
+            if hosts.len() > 1 {
+                return Err(invalid(
+                    "the redirect URIs are on different hosts: give --sector so every pseudonym stays the same",
+                ));
+            }
+            hosts.into_iter().next().unwrap_or_default().to_string()
+        }
+    };
+    let client_id = match input.client_id {
+        Some(id) => {
+            let id = non_empty("client id", &id)?;
+            if !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+            {
+                return Err(invalid("a client id uses letters, digits and - _ . : only"));
+            }
+            id
+        }
+        None => Uuid::new_v4().to_string(),
+    };
+    let secret = if input.public {
+        None
+    } else {
+        Some(match input.client_secret {
+            Some(s) => s,
+            None => secrets::random_token()?,
+        })
+    };
+    let client = OidcClient {
+        client_id: client_id.clone(),
+        client_secret_hash: secret.as_deref().map(secrets::hash_client_secret),
+        redirect_uris: input.redirect_uris,
+        post_logout_redirect_uris: input.post_logout_redirect_uris,
+        initiate_login_uri: input.initiate_login_uri,
+        backchannel_logout_uri: input.backchannel_logout_uri,
+        jwks_uri: input.jwks_uri,
+        jwks: None,
+        token_endpoint_auth_method: if input.public {
+            "none".into()
+        } else {
+            "client_secret_basic".into()
+        },
+        id_token_alg,
+    };
+    let id = Uuid::new_v4();
+    let audit = ctx.audit(
+        "client.add",
+        None,
+        Some(client_id.clone()),
+        serde_json::json!({"name": name, "kind": kind.as_str(), "public": input.public}),
+    );
+    let rp = ctx.dir.insert_relying_party(
+        NewRelyingParty {
+            id,
+            name,
+            kind,
+            protocol: RpProtocol::Oidc(client),
+            sector,
+            home_allowed: input.home_allowed,
+            audience,
+        },
+        ctx.now(),
+        audit,
+    )?;
+    Ok(AddedClient {
+        rp,
+        client_secret: secret,
+    })
+}
+
+fn host_of(uri: &str) -> &str {
+    let rest = uri.split("://").nth(1).unwrap_or(uri);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    if host_port.starts_with('[') {
+        host_port
+            .split(']')
+            .next()
+            .map(|h| &h[1..])
+            .unwrap_or(host_port)
+    } else {
+        host_port.split(':').next().unwrap_or(host_port)
+    }
+}
+
+fn is_loopback_host(h: &str) -> bool {
+    h == "localhost" || h == "127.0.0.1" || h == "::1" || h.ends_with(".localhost")
+}
+
+/// Redirect URIs: absolute, no fragment; https, or http only on loopback (RFC 8252 / RFC 9700);
+/// private-use schemes (`nl.uitgever.app:/cb`) for native apps.
+pub fn check_redirect_uri(u: &str) -> Result<()> {
+    let bad = |why: &str| invalid(format!("redirect URI '{u}' is not valid: {why}"));
+    if u.contains('#') {
+        return Err(bad("it may not contain a fragment"));
+    }
+    if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("it contains spaces"));
+    }
+    let Some((scheme, rest)) = u.split_once(':') else {
+        return Err(bad("it is not an absolute URI"));
+    };
+    match scheme {
+        "https" => {
+            if !rest.starts_with("//") || host_of(u).is_empty() {
+                return Err(bad("it has no host"));
+            }
+        }
+        "http" => {
+            if !is_loopback_host(host_of(u)) {
+                return Err(bad("http is allowed only for localhost; use https"));
+            }
+        }
+        s if s.contains('.')
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".+-".contains(c)) => {}
+        _ => {
+            return Err(bad(
+                "use https (or a reverse-domain scheme for native apps)",
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn check_https_or_local(u: &str) -> Result<()> {
+    let ok = u.starts_with("https://") && !host_of(u).is_empty()
+        || u.starts_with("http://") && is_loopback_host(host_of(u));
+    if ok && !u.contains('#') {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "'{u}' is not valid: expected an https URL"
+        )))
+    }
+}
+
+/// Options of a registration.
+#[derive(Debug, Clone, Copy)]
+pub struct RegisterOptions {
+    pub release: Release,
+    pub home_allowed: bool,
+}
+
+impl Default for RegisterOptions {
+    fn default() -> Self {
+        Self {
+            release: Release::default(),
+            home_allowed: true,
+        }
+    }
+}
+
+/// The school allows a relying party (`register`).
+pub fn register(
+    ctx: Ctx<'_>,
+    school: &InstellingRef,
+    rp_public_id: &str,
+    opts: RegisterOptions,
+) -> Result<(School, RelyingParty, Registration)> {
+    let s = ctx.active_school(school)?;
+    let rp = find_rp(ctx, rp_public_id)?;
+    let audit = ctx.audit(
+        "registration.register",
+        Some(*school),
+        Some(rp.public_id().to_string()),
+        serde_json::json!({"release": opts.release, "home_allowed": opts.home_allowed}),
+    );
+    let reg = ctx.dir.put_registration(
+        RegistrationChange {
+            school: *school,
+            rp_id: rp.id,
+            allowed: true,
+            release: opts.release,
+            home_allowed: opts.home_allowed,
+        },
+        ctx.now(),
+        audit,
+    )?;
+    Ok((s, rp, reg))
+}
+
+/// The school withdraws a relying party (`deregister`): no SSO and no data from now on.
+pub fn deregister(
+    ctx: Ctx<'_>,
+    school: &InstellingRef,
+    rp_public_id: &str,
+) -> Result<Registration> {
+    let _ = ctx
+        .dir
+        .school(school)?
+        .ok_or_else(|| invalid(format!("no school with INSTELLING_REF {school}")))?;
+    let rp = find_rp(ctx, rp_public_id)?;
+    let existing = ctx.dir.registration(school, rp.id)?.ok_or_else(|| {
+        invalid(format!(
+            "school {school} has not registered '{rp_public_id}'"
+        ))
+    })?;
+    let audit = ctx.audit(
+        "registration.deregister",
+        Some(*school),
+        Some(rp.public_id().to_string()),
+        serde_json::json!({}),
+    );
+    Ok(ctx.dir.put_registration(
+        RegistrationChange {
+            school: *school,
+            rp_id: rp.id,
+            allowed: false,
+            release: existing.release,
+            home_allowed: existing.home_allowed,
+        },
+        ctx.now(),
+        audit,
+    )?)
+}
+
+fn find_rp(ctx: Ctx<'_>, public_id: &str) -> Result<RelyingParty> {
+    ctx.dir
+        .relying_party_by_public_id(public_id)?
+        .ok_or_else(|| {
+            invalid(format!(
+                "no relying party with client id or entity id '{public_id}'"
+            ))
+        })
+}
+
+fn non_empty(what: &str, s: &str) -> Result<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        Err(invalid(format!("{what} may not be empty")))
+    } else if t.chars().count() > 200 {
+        Err(invalid(format!("{what} is longer than 200 characters")))
+    } else if t.chars().any(char::is_control) {
+        Err(invalid(format!("{what} contains control characters")))
+    } else {
+        Ok(t.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn school_year_turns_on_the_first_of_august() {
+        // 2026-07-31 23:59:59 UTC and 2026-08-01 00:00:00 UTC
+        assert_eq!(school_year_at(1_785_542_399), "2025-2026");
+        assert_eq!(school_year_at(1_785_542_400), "2026-2027");
+        assert_eq!(school_year_at(1_767_225_600), "2025-2026"); // 2026-01-01
+    }
+
+    #[test]
+    fn redirect_uris_follow_the_security_bcp() {
+        for ok in [
+            "https://uitgever.example/cb",
+            "http://127.0.0.1:8081/cb",
+            "http://localhost/cb",
+            "nl.uitgever.app:/cb",
+        ] {
+            assert!(check_redirect_uri(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://uitgever.example/cb",
+            "https://uitgever.example/cb#x",
+            "/cb",
+            "javascript:alert(1)",
+            "https:///cb",
+        ] {
+            assert!(check_redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn e_mail_addresses() {
+        assert_eq!(
+            normalise_email(" Juf.Anna@School.NL ").ok().as_deref(),
+            Some("juf.anna@school.nl")
+        );
+        for bad in [
+            "anna",
+            "anna@",
+            "@school.nl",
+            "a@b",
+            "a b@school.nl",
+            "a@@school.nl",
+        ] {
+            assert!(normalise_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(host_of("https://a.example:8443/x?y"), "a.example");
+        assert_eq!(host_of("http://[::1]:80/x"), "::1");
+    }
+}

@@ -1,0 +1,680 @@
+//! The `leerpoort` command. Every subcommand takes `--json` and then prints exactly one JSON
+//! document on stdout; errors give a non-zero exit and one line on stderr, and write nothing.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use broker::clock::{Clock, SystemClock};
+use broker::model::School;
+use claims::Release;
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+
+use crate::admin::{self, Ctx};
+use crate::app::AppState;
+use crate::config::Config;
+use crate::{db, demo, keys};
+
+/// Leerpoort: single sign-on for primary schools.
+#[derive(Debug, Parser)]
+#[command(name = "leerpoort", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: leerpoort.toml when present). LEERPOORT_* variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve,
+    /// Create or upgrade the database schema (idempotent).
+    Migrate,
+    /// Seed a demo school board, school, groups, pupils, staff and a publisher; print every credential.
+    Demo,
+    /// migrate + demo (only on an empty database) + serve.
+    DemoServe,
+    /// School locations.
+    #[command(subcommand)]
+    School(SchoolCmd),
+    /// Pupils and staff.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Groups (klassen).
+    #[command(subcommand)]
+    Group(GroupCmd),
+    /// OIDC clients of publishers and network environments.
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// SAML service providers of publishers.
+    #[command(subcommand, name = "saml-sp")]
+    SamlSp(SamlSpCmd),
+    /// A school allows a relying party (per-school client registration).
+    Register(RegisterArgs),
+    /// A school withdraws a relying party: no SSO, no data from then on.
+    Deregister(DeregisterArgs),
+    /// Network environments as upstream identity providers.
+    #[command(subcommand)]
+    Upstream(UpstreamCmd),
+    /// Import school data.
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Signing keys (JWS and SAML).
+    #[command(subcommand)]
+    Keys(KeysCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchoolCmd {
+    /// Add a school location; prints its new INSTELLING_REF.
+    Add {
+        /// BRIN (two digits, two capitals), e.g. 12AB.
+        #[arg(long)]
+        brin: String,
+        /// Location code (vestigingsnummer), two digits, e.g. 00.
+        #[arg(long)]
+        vestiging: String,
+        /// The school's name as DUO knows it.
+        #[arg(long)]
+        name: String,
+        /// A school network (CIDR) pupils may sign in from. Repeatable.
+        #[arg(long = "network", value_name = "CIDR")]
+        networks: Vec<String>,
+    },
+    /// List school locations.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Add a pupil or staff member.
+    Add(UserAddArgs),
+    /// List the users of a school.
+    List {
+        #[arg(long)]
+        school: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// INSTELLING_REF of the school.
+    #[arg(long)]
+    school: String,
+    /// leerling, leerkracht, ict-coordinator, ib, rt or stagiaire.
+    #[arg(long)]
+    role: String,
+    #[arg(long)]
+    given_name: String,
+    #[arg(long)]
+    family_name: String,
+    /// Staff e-mail address (their user name).
+    #[arg(long)]
+    email: Option<String>,
+    /// Group key. Repeatable.
+    #[arg(long = "group", value_name = "KEY")]
+    groups: Vec<String>,
+    /// ECK-iD (https://ketenid.nl/...).
+    #[arg(long)]
+    eck_id: Option<String>,
+    /// Key in the pupil administration (LAS).
+    #[arg(long)]
+    las_key: Option<String>,
+    /// A pupil's 4-digit PIN (generated and printed when omitted).
+    #[arg(long)]
+    pin: Option<String>,
+    /// Read a staff password from standard input.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCmd {
+    /// Add a group.
+    Add {
+        #[arg(long)]
+        school: String,
+        /// The group's key (from the LAS), unique in the school.
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        name: String,
+        /// Year group 1–8.
+        #[arg(long)]
+        jaargroep: Option<String>,
+        /// A combination group (combinatiegroep).
+        #[arg(long)]
+        composite: bool,
+    },
+    /// List the groups of a school.
+    List {
+        #[arg(long)]
+        school: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCmd {
+    /// Add an OIDC client; prints client_id and (once) client_secret.
+    Add(Box<ClientAddArgs>),
+    /// List relying parties.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientAddArgs {
+    #[arg(long)]
+    name: String,
+    /// publisher or network.
+    #[arg(long, default_value = "publisher")]
+    kind: String,
+    /// Exact redirect URI. Repeatable.
+    #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+    redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return to. Repeatable.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    post_logout_redirect_uris: Vec<String>,
+    /// Third-party-initiated login URI (used by school shortcuts).
+    #[arg(long)]
+    initiate_login_uri: Option<String>,
+    /// Back-channel logout URI.
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+    /// The client's JWKS URI (for private_key_jwt).
+    #[arg(long)]
+    jwks_uri: Option<String>,
+    /// A public client (no secret; PKCE required).
+    #[arg(long)]
+    public: bool,
+    /// The publisher allows this software at home.
+    #[arg(long)]
+    home_allowed: bool,
+    /// leerling, leerkracht or beide.
+    #[arg(long, default_value = "beide")]
+    audience: String,
+    /// RS256, ES256 or EdDSA.
+    #[arg(long, default_value = "RS256")]
+    id_token_alg: String,
+    /// Pairwise sector (default: the redirect URIs' host).
+    #[arg(long)]
+    sector: Option<String>,
+    /// A chosen client id (default: a new UUID).
+    #[arg(long)]
+    client_id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SamlSpCmd {
+    /// Add a SAML SP from its metadata.
+    Add {
+        #[arg(long)]
+        metadata: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "publisher")]
+        kind: String,
+        #[arg(long)]
+        home_allowed: bool,
+    },
+    /// List SAML SPs.
+    List,
+    /// Remove a SAML SP.
+    Remove { entity_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// INSTELLING_REF of the school.
+    #[arg(long)]
+    school: String,
+    /// Client id or SAML entity id.
+    #[arg(long)]
+    rp: String,
+    /// Release given name, family name and name.
+    #[arg(long)]
+    release_names: bool,
+    /// Do not release the ECK-iD.
+    #[arg(long)]
+    no_eckid: bool,
+    /// Do not release groups.
+    #[arg(long)]
+    no_groups: bool,
+    /// Do not allow this software at home, even if the publisher does.
+    #[arg(long)]
+    no_home: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeregisterArgs {
+    #[arg(long)]
+    school: String,
+    #[arg(long)]
+    rp: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpstreamCmd {
+    /// Add a network environment as upstream identity provider.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long = "school", value_name = "REF")]
+        schools: Vec<String>,
+        #[arg(long)]
+        oidc_issuer: Option<String>,
+        #[arg(long)]
+        client_id: Option<String>,
+        #[arg(long)]
+        client_secret: Option<String>,
+        #[arg(long)]
+        saml_metadata: Option<String>,
+        #[arg(long = "match")]
+        match_rule: String,
+        #[arg(long)]
+        claim: String,
+    },
+    /// List upstreams.
+    List,
+    /// Remove an upstream.
+    Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    /// Import groups, pupils and teachers from an EDEXML file.
+    Edexml {
+        file: PathBuf,
+        #[arg(long)]
+        school: String,
+    },
+    /// Load DUO's school-location registry (CSV).
+    Duo { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Show the signing keys with their state.
+    List,
+    /// Add new active keys; previous keys stay published until they expire.
+    Rotate,
+}
+
+/// What a command produced: JSON for `--json`, text otherwise.
+#[derive(Debug)]
+pub struct Output {
+    pub json: Value,
+    pub text: String,
+}
+
+fn out(json: Value, text: impl Into<String>) -> Output {
+    Output {
+        json,
+        text: text.into(),
+    }
+}
+
+/// Not available in this version: a clear refusal, nothing written.
+fn not_available(what: &str) -> anyhow::Error {
+    anyhow::anyhow!("'{what}' is not available in this version of Leerpoort")
+}
+
+fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    AppState::open(config, clock)
+}
+
+fn school_json(s: &School) -> Value {
+    json!({
+        "instelling_ref": s.instelling_ref.to_string(),
+        "brin6": s.brin6.to_string(),
+        "name": s.name,
+        "status": s.status.as_str(),
+        "networks": s.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+    })
+}
+
+/// Run a command that finishes (everything but `serve` and `demo-serve`).
+pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow::Result<Output> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let _ = json_mode;
+    match command {
+        Command::Serve | Command::DemoServe => {
+            Err(anyhow::anyhow!("serve runs through run_server"))
+        }
+        Command::Migrate => {
+            let pool = db::connect(&config.database_url, 2)?;
+            let ran = db::migrate(&pool)?;
+            let text = if ran.is_empty() {
+                "The database schema is up to date.".to_string()
+            } else {
+                format!("Applied {} migration(s): {}", ran.len(), ran.join(", "))
+            };
+            Ok(out(json!({"applied": ran}), text))
+        }
+        Command::Demo => {
+            let state = open_state(config, clock)?;
+            let d = demo::seed(&state)?;
+            Ok(out(d.clone(), demo::describe(&d)))
+        }
+        Command::School(SchoolCmd::Add {
+            brin,
+            vestiging,
+            name,
+            networks,
+        }) => {
+            let state = open_state(config, clock)?;
+            let ctx = ctx(&state, "cli");
+            let s = admin::add_school(
+                ctx,
+                admin::SchoolInput {
+                    brin,
+                    vestiging,
+                    name,
+                    networks,
+                    board: None,
+                    instelling_ref: None,
+                },
+            )?;
+            Ok(out(
+                school_json(&s),
+                format!(
+                    "Added {} ({}), INSTELLING_REF {}",
+                    s.name, s.brin6, s.instelling_ref
+                ),
+            ))
+        }
+        Command::School(SchoolCmd::List) => {
+            let state = open_state(config, clock)?;
+            let schools = state.dir.schools()?;
+            let text = schools
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}  {}  {}  {}",
+                        s.instelling_ref,
+                        s.brin6,
+                        s.status.as_str(),
+                        s.name
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok(out(
+                json!({"schools": schools.iter().map(school_json).collect::<Vec<_>>()}),
+                text,
+            ))
+        }
+        Command::User(UserCmd::Add(a)) => {
+            let password = if a.password_stdin {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("reading the password from standard input")?;
+                Some(s.trim_end_matches(['\n', '\r']).to_string())
+            } else {
+                None
+            };
+            let state = open_state(config, clock)?;
+            let added = admin::add_user(
+                ctx(&state, "cli"),
+                &state.pins,
+                admin::UserInput {
+                    school: a.school,
+                    role: a.role,
+                    given_name: a.given_name,
+                    family_name: a.family_name,
+                    email: a.email,
+                    groups: a.groups,
+                    eck_id: a.eck_id,
+                    las_key: a.las_key,
+                    pin: a.pin,
+                    password,
+                    ..Default::default()
+                },
+            )?;
+            let u = &added.user;
+            let mut j = json!({
+                "user_id": u.id.to_string(),
+                "school": u.school.to_string(),
+                "roles": u.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                "status": u.status.as_str(),
+            });
+            let mut text = format!(
+                "Added {} ({}), user id {}",
+                u.display_name(),
+                u.roles
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                u.id
+            );
+            if let Some(pin) = &added.generated_pin {
+                j["pin"] = json!(pin);
+                text.push_str(&format!("\nPIN: {pin}"));
+            }
+            Ok(out(j, text))
+        }
+        Command::User(UserCmd::List { school }) => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&school)?;
+            let users = state.dir.users_of_school(&r)?;
+            let text = users
+                .iter()
+                .map(|u| {
+                    format!(
+                        "{}  {:<16}  {:<8}  {}",
+                        u.id,
+                        u.roles
+                            .iter()
+                            .map(|r| r.to_string())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        u.status.as_str(),
+                        u.display_name()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let list: Vec<Value> = users
+                .iter()
+                .map(|u| json!({"user_id": u.id.to_string(), "roles": u.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                    "given_name": u.given_name, "family_name": u.family_name, "email": u.email, "status": u.status.as_str()}))
+                .collect();
+            Ok(out(json!({"users": list}), text))
+        }
+        Command::Group(GroupCmd::Add {
+            school,
+            key,
+            name,
+            jaargroep,
+            composite,
+        }) => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&school)?;
+            let g = admin::add_group(
+                ctx(&state, "cli"),
+                &r,
+                &key,
+                &name,
+                jaargroep.as_deref(),
+                composite,
+            )?;
+            Ok(out(
+                json!({"group_key": g.key, "name": g.name, "jaargroep": g.jaargroep.map(|j| j.get()), "school_year": g.school_year}),
+                format!("Added group {} ({})", g.name, g.key),
+            ))
+        }
+        Command::Group(GroupCmd::List { school }) => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&school)?;
+            let groups = state.dir.groups_of_school(&r)?;
+            let text = groups
+                .iter()
+                .map(|g| format!("{}  {}", g.key, g.name))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let list: Vec<Value> = groups
+                .iter()
+                .map(|g| json!({"group_key": g.key, "name": g.name, "jaargroep": g.jaargroep.map(|j| j.get()), "composite": g.composite, "school_year": g.school_year}))
+                .collect();
+            Ok(out(json!({"groups": list}), text))
+        }
+        Command::Client(ClientCmd::Add(a)) => {
+            let state = open_state(config, clock)?;
+            let added = admin::add_client(
+                ctx(&state, "cli"),
+                admin::ClientInput {
+                    name: a.name,
+                    kind: a.kind,
+                    redirect_uris: a.redirect_uris,
+                    post_logout_redirect_uris: a.post_logout_redirect_uris,
+                    initiate_login_uri: a.initiate_login_uri,
+                    backchannel_logout_uri: a.backchannel_logout_uri,
+                    jwks_uri: a.jwks_uri,
+                    public: a.public,
+                    home_allowed: a.home_allowed,
+                    audience: a.audience,
+                    id_token_alg: a.id_token_alg,
+                    sector: a.sector,
+                    client_id: a.client_id,
+                    client_secret: None,
+                },
+            )?;
+            let rp = &added.rp;
+            let mut j = json!({
+                "client_id": rp.public_id(),
+                "name": rp.name,
+                "kind": rp.kind.as_str(),
+                "sector": rp.sector,
+                "issuer": state.config.issuer,
+                "discovery": format!("{}/.well-known/openid-configuration", state.config.issuer),
+            });
+            let mut text = format!(
+                "Added client {} ({})\nclient_id: {}",
+                rp.name,
+                rp.kind.as_str(),
+                rp.public_id()
+            );
+            if let Some(s) = &added.client_secret {
+                j["client_secret"] = json!(s);
+                text.push_str(&format!("\nclient_secret: {s}\n(The secret is shown only now; Leerpoort keeps only its hash.)"));
+            }
+            Ok(out(j, text))
+        }
+        Command::Client(ClientCmd::List) => {
+            let state = open_state(config, clock)?;
+            let rps = state.dir.relying_parties()?;
+            let text = rps
+                .iter()
+                .map(|r| format!("{}  {}  {}", r.public_id(), r.kind.as_str(), r.name))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let list: Vec<Value> = rps
+                .iter()
+                .map(|r| json!({"id": r.public_id(), "name": r.name, "kind": r.kind.as_str(), "protocol": match r.protocol { broker::model::RpProtocol::Oidc(_) => "oidc", broker::model::RpProtocol::Saml(_) => "saml" },
+                    "home_allowed": r.home_allowed, "audience": r.audience.to_string(), "sector": r.sector}))
+                .collect();
+            Ok(out(json!({"relying_parties": list}), text))
+        }
+        Command::Register(a) => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&a.school)?;
+            let opts = admin::RegisterOptions {
+                release: Release {
+                    eckid: !a.no_eckid,
+                    names: a.release_names,
+                    groups: !a.no_groups,
+                },
+                home_allowed: !a.no_home,
+            };
+            let (school, rp, reg) = admin::register(ctx(&state, "cli"), &r, &a.rp, opts)?;
+            Ok(out(
+                json!({"school": school.instelling_ref.to_string(), "rp": rp.public_id(), "allowed": reg.allowed, "release": reg.release, "home_allowed": reg.home_allowed, "since": reg.since}),
+                format!(
+                    "{} may now sign users of {} in ({}).",
+                    rp.name, school.name, school.brin6
+                ),
+            ))
+        }
+        Command::Deregister(a) => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&a.school)?;
+            let reg = admin::deregister(ctx(&state, "cli"), &r, &a.rp)?;
+            Ok(out(
+                json!({"school": reg.school.to_string(), "rp": a.rp, "allowed": reg.allowed, "since": reg.since}),
+                format!(
+                    "'{}' no longer receives sign-ins or data from school {}.",
+                    a.rp, reg.school
+                ),
+            ))
+        }
+        Command::SamlSp(_) => Err(not_available("saml-sp")),
+        Command::Upstream(_) => Err(not_available("upstream")),
+        Command::Import(ImportCmd::Edexml { .. }) => Err(not_available("import edexml")),
+        Command::Import(ImportCmd::Duo { .. }) => Err(not_available("import duo")),
+        Command::Keys(KeysCmd::List) => {
+            let now = clock.now_secs();
+            // Opening creates the keys on a fresh install, as the server would.
+            keys::FileKeyStore::open_or_init(&config.keys_dir, config.issuer_host(), now)?;
+            let list = keys::list(&config.keys_dir, now)?;
+            Ok(keys_output(&list))
+        }
+        Command::Keys(KeysCmd::Rotate) => {
+            let now = clock.now_secs();
+            keys::FileKeyStore::open_or_init(&config.keys_dir, config.issuer_host(), now)?;
+            let list = keys::rotate(&config.keys_dir, config.issuer_host(), now)?;
+            Ok(keys_output(&list))
+        }
+    }
+}
+
+fn keys_output(list: &[keys::KeyInfo]) -> Output {
+    let text = list
+        .iter()
+        .map(|k| {
+            format!(
+                "{:<46}  {:<10}  {:<8}  created {}",
+                k.kid,
+                k.alg.as_str(),
+                format!("{:?}", k.state).to_lowercase(),
+                k.created_at
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    out(json!({"keys": list}), text)
+}
+
+fn ctx<'a>(state: &'a AppState, actor: &'a str) -> Ctx<'a> {
+    Ctx {
+        dir: state.dir.as_ref(),
+        clock: state.clock.as_ref(),
+        actor,
+    }
+}
+
+/// `serve` and `demo-serve`.
+pub async fn run_server(config: Config, with_demo: bool) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let state = actix_web::web::block(move || -> anyhow::Result<AppState> {
+        let state = AppState::open(config, clock)?;
+        if with_demo {
+            if state.dir.schools()?.is_empty() {
+                let d = demo::seed(&state)?;
+                eprintln!("{}", demo::describe(&d));
+            } else {
+                tracing::info!("the database already holds schools; demo data not seeded again");
+            }
+        }
+        Ok(state)
+    })
+    .await??;
+    crate::server::run(state).await
+}

@@ -1,0 +1,311 @@
+//! Configuration: a TOML file (`--config`, or `leerpoort.toml` when present) overridden by
+//! `LEERPOORT_<KEY>` environment variables. A wrong value stops start-up with a message that
+//! names the key. See `docs/configuration.md`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Errors reading the configuration. Each names the key at fault.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("configuration file {path}: {msg}")]
+    File { path: String, msg: String },
+    #[error("{key}: {msg}")]
+    Invalid { key: String, msg: String },
+}
+
+fn invalid(key: &str, msg: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: format!("LEERPOORT_{}", key.to_uppercase()),
+        msg: msg.into(),
+    }
+}
+
+/// The file's shape: every key optional, names as in `docs/configuration.md`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    redis_url: Option<String>,
+    listen: Option<String>,
+    issuer: Option<String>,
+    keys_dir: Option<String>,
+    smtp_url: Option<String>,
+    outbox_dir: Option<String>,
+    trust_proxy: Option<bool>,
+    log_format: Option<String>,
+    db_pool_size: Option<u32>,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default on a terminal).
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The server's configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub listen: SocketAddr,
+    /// Public base URL without a trailing slash; the OIDC issuer and SAML entity ID.
+    pub issuer: String,
+    pub keys_dir: PathBuf,
+    pub smtp_url: Option<String>,
+    pub outbox_dir: PathBuf,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_proxy: bool,
+    pub log_format: LogFormat,
+    pub db_pool_size: u32,
+}
+
+impl Config {
+    /// Read `path` (or `leerpoort.toml` when it exists and no path is given), then apply the
+    /// environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(path, |k| std::env::var(k).ok())
+    }
+
+    /// As [`Config::load`], with the environment passed in (tests).
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file = match path {
+            Some(p) => Some(read_file(p)?),
+            None if Path::new("leerpoort.toml").exists() => {
+                Some(read_file(Path::new("leerpoort.toml"))?)
+            }
+            None => None,
+        }
+        .unwrap_or_default();
+
+        let get = |key: &str, from_file: Option<String>| -> Option<String> {
+            env(&format!("LEERPOORT_{}", key.to_uppercase()))
+                .filter(|v| !v.is_empty())
+                .or(from_file)
+        };
+
+        let database_url = get("database_url", file.database_url)
+            .unwrap_or_else(|| "sqlite://leerpoort.db".into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "expected sqlite://FILE or postgres://USER@HOST/DB",
+            ));
+        }
+
+        let redis_url = get("redis_url", file.redis_url);
+        if let Some(r) = &redis_url {
+            if !(r.starts_with("redis://")
+                || r.starts_with("rediss://")
+                || r.starts_with("redis+unix://"))
+            {
+                return Err(invalid(
+                    "redis_url",
+                    "expected redis://HOST:PORT or rediss://...",
+                ));
+            }
+        }
+
+        let listen_s = get("listen", file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_s.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("'{listen_s}' is not an address:port like 127.0.0.1:8080"),
+            )
+        })?;
+
+        let issuer = get("issuer", file.issuer).unwrap_or_else(|| format!("http://{listen}"));
+        let issuer = issuer.trim_end_matches('/').to_string();
+        validate_issuer(&issuer)?;
+
+        let keys_dir =
+            PathBuf::from(get("keys_dir", file.keys_dir).unwrap_or_else(|| "keys".into()));
+        let smtp_url = get("smtp_url", file.smtp_url);
+        if let Some(s) = &smtp_url {
+            if !(s.starts_with("smtp://") || s.starts_with("smtps://")) {
+                return Err(invalid(
+                    "smtp_url",
+                    "expected smtp://HOST:PORT or smtps://USER:PASS@HOST",
+                ));
+            }
+        }
+        let outbox_dir =
+            PathBuf::from(get("outbox_dir", file.outbox_dir).unwrap_or_else(|| "outbox".into()));
+
+        let trust_proxy = match env("LEERPOORT_TRUST_PROXY").filter(|v| !v.is_empty()) {
+            Some(v) => {
+                parse_bool(&v).ok_or_else(|| invalid("trust_proxy", "expected true or false"))?
+            }
+            None => file.trust_proxy.unwrap_or(false),
+        };
+
+        let log_format = match get("log_format", file.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "log_format",
+                    format!("'{other}': expected text or json"),
+                ))
+            }
+        };
+
+        let db_pool_size = match env("LEERPOORT_DB_POOL_SIZE").filter(|v| !v.is_empty()) {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| invalid("db_pool_size", "expected a number from 1 to 256"))?,
+            None => file.db_pool_size.unwrap_or(16),
+        };
+
+        Ok(Config {
+            database_url,
+            redis_url,
+            listen,
+            issuer,
+            keys_dir,
+            smtp_url,
+            outbox_dir,
+            trust_proxy,
+            log_format,
+            db_pool_size,
+        })
+    }
+
+    /// The host part of the issuer (for certificate names).
+    pub fn issuer_host(&self) -> &str {
+        let rest = self.issuer.split("://").nth(1).unwrap_or(&self.issuer);
+        rest.split(['/', ':']).next().unwrap_or(rest)
+    }
+
+    /// Is the public URL HTTPS (then cookies get the `__Host-` prefix and `Secure`)?
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+fn read_file(p: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(p).map_err(|e| ConfigError::File {
+        path: p.display().to_string(),
+        msg: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::File {
+        path: p.display().to_string(),
+        msg: e.message().to_string(),
+    })
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
+    let rest = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"))
+        .ok_or_else(|| {
+            invalid(
+                "issuer",
+                "must start with https:// (or http:// for local use)",
+            )
+        })?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || issuer.contains('?') || issuer.contains('#') {
+        return Err(invalid(
+            "issuer",
+            "must be a URL with a host and no query or fragment",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load_with_env(None, move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = with_env(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://leerpoort.db");
+        assert_eq!(c.redis_url, None);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.issuer, "http://127.0.0.1:8080");
+        assert_eq!(c.keys_dir, PathBuf::from("keys"));
+        assert_eq!(c.outbox_dir, PathBuf::from("outbox"));
+        assert!(!c.trust_proxy);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.toml");
+        std::fs::write(
+            &p,
+            "listen = \"0.0.0.0:9000\"\nissuer = \"https://leerpoort.example/\"\n",
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&p), |k| {
+            (k == "LEERPOORT_LISTEN").then(|| "127.0.0.1:9100".to_string())
+        })
+        .unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(c.issuer, "https://leerpoort.example");
+        assert_eq!(c.issuer_host(), "leerpoort.example");
+        assert!(c.is_https());
+    }
+
+    #[test]
+    fn wrong_values_name_the_key() {
+        let cases = [
+            ("LEERPOORT_LISTEN", "nowhere", "LEERPOORT_LISTEN"),
+            (
+                "LEERPOORT_DATABASE_URL",
+                "mysql://x",
+                "LEERPOORT_DATABASE_URL",
+            ),
+            ("LEERPOORT_REDIS_URL", "http://x", "LEERPOORT_REDIS_URL"),
+            ("LEERPOORT_ISSUER", "ftp://x", "LEERPOORT_ISSUER"),
+            ("LEERPOORT_TRUST_PROXY", "maybe", "LEERPOORT_TRUST_PROXY"),
+            ("LEERPOORT_SMTP_URL", "mail.example", "LEERPOORT_SMTP_URL"),
+        ];
+        for (k, v, named) in cases {
+            let err = with_env(&[(k, v)]).unwrap_err();
+            assert!(err.to_string().starts_with(named), "{err}");
+        }
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.toml");
+        std::fs::write(&p, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        let err = Config::load_with_env(Some(&p), |_| None).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+}

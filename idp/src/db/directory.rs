@@ -1,0 +1,1032 @@
+//! [`broker::repo::Directory`] on diesel. Row structs mirror the tables; `into_domain`
+//! functions turn them into the broker's types and refuse rows that break the domain's rules.
+
+use std::str::FromStr;
+
+use broker::model::{
+    AuditEvent, Group, JwsAlg, OidcClient, PupilAuth, Registration, RelyingParty, RpKind,
+    RpProtocol, SamlSp, School, SchoolBoard, SchoolStatus, User, UserStatus,
+};
+use broker::repo::{
+    Directory, NewBoard, NewGroup, NewRelyingParty, NewSchool, NewUser, RegistrationChange,
+    RepoError, RepoResult,
+};
+use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use uuid::Uuid;
+
+use super::schema::{
+    audit_events, group_members, registrations, relying_parties, school_boards, school_groups,
+    schools, user_roles, users,
+};
+use super::{DbConn, DbConnection, DbPool};
+
+/// The directory on a diesel pool (SQLite or PostgreSQL).
+#[derive(Clone)]
+pub struct DieselDirectory {
+    pool: DbPool,
+}
+
+impl std::fmt::Debug for DieselDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DieselDirectory").finish_non_exhaustive()
+    }
+}
+
+impl DieselDirectory {
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    fn conn(&self) -> RepoResult<DbConn> {
+        self.pool
+            .get()
+            .map_err(|e| RepoError::Backend(format!("no database connection: {e}")))
+    }
+
+    /// Run `f` in one transaction.
+    fn tx<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, TxError>) -> RepoResult<T> {
+        let mut conn = self.conn()?;
+        let c: &mut DbConnection = &mut conn;
+        c.transaction::<T, TxError, _>(f).map_err(RepoError::from)
+    }
+}
+
+/// Errors inside a transaction: a domain error or a diesel error (which rolls back).
+#[derive(Debug)]
+enum TxError {
+    Repo(RepoError),
+    Diesel(DieselError),
+}
+
+impl From<DieselError> for TxError {
+    fn from(e: DieselError) -> Self {
+        Self::Diesel(e)
+    }
+}
+
+impl From<RepoError> for TxError {
+    fn from(e: RepoError) -> Self {
+        Self::Repo(e)
+    }
+}
+
+impl From<TxError> for RepoError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Repo(r) => r,
+            TxError::Diesel(d) => map_diesel(d),
+        }
+    }
+}
+
+/// Turn a uniqueness violation into a message naming the field.
+fn map_diesel(e: DieselError) -> RepoError {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            let what = format!(
+                "{} {}",
+                info.constraint_name().unwrap_or_default(),
+                info.message()
+            );
+            let field = [
+                ("brin6", "an active school already has this BRIN6"),
+                ("email", "this e-mail address is already in use"),
+                ("eck_id", "this ECK-iD is already in use"),
+                (
+                    "las_key",
+                    "this school already has a user with this LAS key",
+                ),
+                (
+                    "school_groups",
+                    "this school already has a group with this key",
+                ),
+                (
+                    "client_id",
+                    "a relying party with this client id already exists",
+                ),
+                (
+                    "entity_id",
+                    "a relying party with this entity id already exists",
+                ),
+                (
+                    "bestuursnummer",
+                    "a school board with this bestuursnummer already exists",
+                ),
+                ("upstreams", "an upstream with this name already exists"),
+            ]
+            .iter()
+            .find(|(needle, _)| what.contains(needle))
+            .map(|(_, msg)| (*msg).to_string())
+            .unwrap_or_else(|| format!("already exists ({})", info.message()));
+            RepoError::Conflict(field)
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+            RepoError::NotFound(format!(
+                "a referenced record does not exist ({})",
+                info.message()
+            ))
+        }
+        DieselError::NotFound => RepoError::NotFound("not found".into()),
+        other => RepoError::Backend(other.to_string()),
+    }
+}
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> RepoError {
+    RepoError::Backend(format!("stored {what} is malformed: {detail}"))
+}
+
+fn parse_uuid(s: &str) -> RepoResult<Uuid> {
+    Uuid::parse_str(s).map_err(|e| corrupt("id", e))
+}
+
+fn parse_ref(s: &str) -> RepoResult<InstellingRef> {
+    InstellingRef::from_str(s).map_err(|e| corrupt("INSTELLING_REF", e))
+}
+
+fn json_list(s: &str) -> RepoResult<Vec<String>> {
+    serde_json::from_str(s).map_err(|e| corrupt("list", e))
+}
+
+fn to_json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+// ---------------------------------------------------------------------------------------
+// Rows
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = school_boards)]
+struct BoardRow {
+    id: String,
+    name: String,
+    bestuursnummer: Option<String>,
+    created_at: i64,
+}
+
+impl BoardRow {
+    fn into_domain(self) -> RepoResult<SchoolBoard> {
+        Ok(SchoolBoard {
+            id: parse_uuid(&self.id)?,
+            name: self.name,
+            bestuursnummer: self.bestuursnummer,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = schools)]
+struct SchoolRow {
+    instelling_ref: String,
+    board_id: Option<String>,
+    brin6: String,
+    name: String,
+    status: String,
+    merged_into: Option<String>,
+    networks: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl SchoolRow {
+    fn into_domain(self) -> RepoResult<School> {
+        let status = match (self.status.as_str(), &self.merged_into) {
+            ("active", _) => SchoolStatus::Active,
+            ("closed", _) => SchoolStatus::Closed,
+            ("merged", Some(into)) => SchoolStatus::Merged(parse_ref(into)?),
+            (other, _) => return Err(corrupt("school status", other)),
+        };
+        let networks = json_list(&self.networks)?
+            .iter()
+            .map(|n| n.parse().map_err(|e| corrupt("network", e)))
+            .collect::<RepoResult<Vec<_>>>()?;
+        Ok(School {
+            instelling_ref: parse_ref(&self.instelling_ref)?,
+            board_id: self.board_id.as_deref().map(parse_uuid).transpose()?,
+            brin6: Brin6::from_str(&self.brin6).map_err(|e| corrupt("BRIN6", e))?,
+            name: self.name,
+            status,
+            networks,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = school_groups)]
+struct GroupRow {
+    id: String,
+    school_ref: String,
+    las_key: String,
+    name: String,
+    jaargroep: Option<i32>,
+    composite: bool,
+    school_year: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl GroupRow {
+    fn into_domain(self) -> RepoResult<Group> {
+        let jaargroep = self
+            .jaargroep
+            .map(|j| Jaargroep::from_str(&j.to_string()).map_err(|e| corrupt("jaargroep", e)))
+            .transpose()?;
+        Ok(Group {
+            id: parse_uuid(&self.id)?,
+            school: parse_ref(&self.school_ref)?,
+            key: self.las_key,
+            name: self.name,
+            jaargroep,
+            composite: self.composite,
+            school_year: self.school_year,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: String,
+    school_ref: String,
+    las_key: Option<String>,
+    eck_id: Option<String>,
+    given_name: String,
+    family_name: String,
+    email: Option<String>,
+    status: String,
+    picture: Option<String>,
+    pupil_auth: Option<String>,
+    pin_hash: Option<String>,
+    picture_password_hash: Option<String>,
+    password_hash: Option<String>,
+    source: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl UserRow {
+    fn into_domain(self, roles: Vec<Role>, group_ids: Vec<Uuid>) -> RepoResult<User> {
+        let status = match self.status.as_str() {
+            "active" => UserStatus::Active,
+            "inactive" => UserStatus::Inactive,
+            other => return Err(corrupt("user status", other)),
+        };
+        let pupil_auth = match self.pupil_auth.as_deref() {
+            None => None,
+            Some("pin") => Some(PupilAuth::Pin),
+            Some("picture") => Some(PupilAuth::Picture),
+            Some(other) => return Err(corrupt("pupil_auth", other)),
+        };
+        Ok(User {
+            id: parse_uuid(&self.id)?,
+            school: parse_ref(&self.school_ref)?,
+            roles,
+            las_key: self.las_key,
+            eck_id: self
+                .eck_id
+                .as_deref()
+                .map(|e| EckId::parse_import(e).map_err(|_| corrupt("ECK-iD", "unparseable")))
+                .transpose()?,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            email: self.email,
+            status,
+            picture: self.picture,
+            pupil_auth,
+            pin_hash: self.pin_hash,
+            picture_password_hash: self.picture_password_hash,
+            password_hash: self.password_hash,
+            source: self.source,
+            group_ids,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = relying_parties)]
+struct RpRow {
+    id: String,
+    name: String,
+    kind: String,
+    protocol: String,
+    client_id: Option<String>,
+    client_secret_hash: Option<String>,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    initiate_login_uri: Option<String>,
+    backchannel_logout_uri: Option<String>,
+    jwks_uri: Option<String>,
+    jwks: Option<String>,
+    token_endpoint_auth_method: Option<String>,
+    id_token_alg: String,
+    sector: String,
+    entity_id: Option<String>,
+    saml_metadata: Option<String>,
+    home_allowed: bool,
+    audience: String,
+    enabled: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl RpRow {
+    fn from_new(rp: NewRelyingParty, now: i64) -> Self {
+        let mut row = RpRow {
+            id: rp.id.to_string(),
+            name: rp.name,
+            kind: rp.kind.as_str().into(),
+            protocol: String::new(),
+            client_id: None,
+            client_secret_hash: None,
+            redirect_uris: "[]".into(),
+            post_logout_redirect_uris: "[]".into(),
+            initiate_login_uri: None,
+            backchannel_logout_uri: None,
+            jwks_uri: None,
+            jwks: None,
+            token_endpoint_auth_method: None,
+            id_token_alg: JwsAlg::RS256.as_str().into(),
+            sector: rp.sector,
+            entity_id: None,
+            saml_metadata: None,
+            home_allowed: rp.home_allowed,
+            audience: rp.audience.to_string(),
+            enabled: true,
+            created_at: now,
+            updated_at: now,
+        };
+        match rp.protocol {
+            RpProtocol::Oidc(c) => {
+                row.protocol = "oidc".into();
+                row.client_id = Some(c.client_id);
+                row.client_secret_hash = c.client_secret_hash;
+                row.redirect_uris = to_json_list(&c.redirect_uris);
+                row.post_logout_redirect_uris = to_json_list(&c.post_logout_redirect_uris);
+                row.initiate_login_uri = c.initiate_login_uri;
+                row.backchannel_logout_uri = c.backchannel_logout_uri;
+                row.jwks_uri = c.jwks_uri;
+                row.jwks = c.jwks;
+                row.token_endpoint_auth_method = Some(c.token_endpoint_auth_method);
+                row.id_token_alg = c.id_token_alg.as_str().into();
+            }
+            RpProtocol::Saml(s) => {
+                row.protocol = "saml".into();
+                row.entity_id = Some(s.entity_id);
+                row.saml_metadata = Some(s.metadata);
+            }
+        }
+        row
+    }
+
+    fn into_domain(self) -> RepoResult<RelyingParty> {
+        let protocol = match self.protocol.as_str() {
+            "oidc" => RpProtocol::Oidc(OidcClient {
+                client_id: self
+                    .client_id
+                    .ok_or_else(|| corrupt("client", "no client id"))?,
+                client_secret_hash: self.client_secret_hash,
+                redirect_uris: json_list(&self.redirect_uris)?,
+                post_logout_redirect_uris: json_list(&self.post_logout_redirect_uris)?,
+                initiate_login_uri: self.initiate_login_uri,
+                backchannel_logout_uri: self.backchannel_logout_uri,
+                jwks_uri: self.jwks_uri,
+                jwks: self.jwks,
+                token_endpoint_auth_method: self
+                    .token_endpoint_auth_method
+                    .unwrap_or_else(|| "client_secret_basic".into()),
+                id_token_alg: JwsAlg::from_str(&self.id_token_alg)
+                    .map_err(|e| corrupt("id_token_alg", e))?,
+            }),
+            "saml" => RpProtocol::Saml(SamlSp {
+                entity_id: self
+                    .entity_id
+                    .ok_or_else(|| corrupt("SP", "no entity id"))?,
+                metadata: self.saml_metadata.unwrap_or_default(),
+            }),
+            other => return Err(corrupt("protocol", other)),
+        };
+        Ok(RelyingParty {
+            id: parse_uuid(&self.id)?,
+            name: self.name,
+            kind: RpKind::from_str(&self.kind).map_err(|e| corrupt("kind", e))?,
+            protocol,
+            sector: self.sector,
+            home_allowed: self.home_allowed,
+            audience: Audience::from_str(&self.audience).map_err(|e| corrupt("audience", e))?,
+            enabled: self.enabled,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = registrations)]
+struct RegistrationRow {
+    school_ref: String,
+    rp_id: String,
+    allowed: bool,
+    release_eckid: bool,
+    release_names: bool,
+    release_groups: bool,
+    home_allowed: bool,
+    since: i64,
+    updated_at: i64,
+}
+
+impl RegistrationRow {
+    fn into_domain(self) -> RepoResult<Registration> {
+        Ok(Registration {
+            school: parse_ref(&self.school_ref)?,
+            rp_id: parse_uuid(&self.rp_id)?,
+            allowed: self.allowed,
+            release: Release {
+                eckid: self.release_eckid,
+                names: self.release_names,
+                groups: self.release_groups,
+            },
+            home_allowed: self.home_allowed,
+            since: self.since,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+struct AuditRow {
+    id: String,
+    at: i64,
+    actor: String,
+    action: String,
+    school_ref: Option<String>,
+    subject: Option<String>,
+    details: String,
+}
+
+impl AuditRow {
+    fn from_domain(e: AuditEvent) -> Self {
+        AuditRow {
+            id: e.id.to_string(),
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            school_ref: e.school.map(|s| s.to_string()),
+            subject: e.subject,
+            details: e.details.to_string(),
+        }
+    }
+
+    fn into_domain(self) -> RepoResult<AuditEvent> {
+        Ok(AuditEvent {
+            id: parse_uuid(&self.id)?,
+            at: self.at,
+            actor: self.actor,
+            action: self.action,
+            school: self.school_ref.as_deref().map(parse_ref).transpose()?,
+            subject: self.subject,
+            details: serde_json::from_str(&self.details)
+                .map_err(|e| corrupt("audit details", e))?,
+        })
+    }
+}
+
+fn write_audit(conn: &mut DbConnection, event: AuditEvent) -> Result<(), TxError> {
+    diesel::insert_into(audit_events::table)
+        .values(AuditRow::from_domain(event))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn load_school(conn: &mut DbConnection, r: &str) -> Result<Option<School>, TxError> {
+    let row = schools::table
+        .find(r)
+        .select(SchoolRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(SchoolRow::into_domain).transpose()?)
+}
+
+/// Load users with their roles and groups, in two extra queries for the whole batch.
+fn hydrate_users(conn: &mut DbConnection, rows: Vec<UserRow>) -> Result<Vec<User>, TxError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let roles: Vec<(String, String)> = user_roles::table
+        .filter(user_roles::user_id.eq_any(&ids))
+        .select((user_roles::user_id, user_roles::role))
+        .order((user_roles::user_id, user_roles::role))
+        .load(conn)?;
+    let groups: Vec<(String, String)> = group_members::table
+        .filter(group_members::user_id.eq_any(&ids))
+        .select((group_members::user_id, group_members::group_id))
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut user_roles: Vec<Role> = roles
+            .iter()
+            .filter(|(u, _)| *u == row.id)
+            .map(|(_, r)| Role::from_str(r).map_err(|e| corrupt("role", e)))
+            .collect::<RepoResult<_>>()?;
+        user_roles.sort_by_key(|r| role_rank(*r));
+        let group_ids = groups
+            .iter()
+            .filter(|(u, _)| *u == row.id)
+            .map(|(_, g)| parse_uuid(g))
+            .collect::<RepoResult<_>>()?;
+        out.push(row.into_domain(user_roles, group_ids)?);
+    }
+    Ok(out)
+}
+
+/// The order roles are listed in: the first is the one a token names.
+fn role_rank(r: Role) -> u8 {
+    match r {
+        Role::Leerling => 0,
+        Role::Leerkracht => 1,
+        Role::Invalkracht => 2,
+        Role::IctCoordinator => 3,
+        Role::Ib => 4,
+        Role::Rt => 5,
+        Role::Stagiaire => 6,
+    }
+}
+
+impl Directory for DieselDirectory {
+    fn ping(&self) -> RepoResult<()> {
+        let mut conn = self.conn()?;
+        diesel::sql_query("SELECT 1")
+            .execute(&mut *conn)
+            .map_err(map_diesel)?;
+        Ok(())
+    }
+
+    fn insert_board(
+        &self,
+        board: NewBoard,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<SchoolBoard> {
+        let row = BoardRow {
+            id: board.id.to_string(),
+            name: board.name,
+            bestuursnummer: board.bestuursnummer,
+            created_at: now,
+        };
+        self.tx(|c| {
+            diesel::insert_into(school_boards::table)
+                .values(&row)
+                .execute(c)?;
+            write_audit(c, audit)?;
+            Ok(())
+        })?;
+        row.into_domain()
+    }
+
+    fn board(&self, id: Uuid) -> RepoResult<Option<SchoolBoard>> {
+        let mut conn = self.conn()?;
+        school_boards::table
+            .find(id.to_string())
+            .select(BoardRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)?
+            .map(BoardRow::into_domain)
+            .transpose()
+    }
+
+    fn insert_school(&self, school: NewSchool, now: i64, audit: AuditEvent) -> RepoResult<School> {
+        let networks: Vec<String> = school.networks.iter().map(|n| n.to_string()).collect();
+        let row = SchoolRow {
+            instelling_ref: school.instelling_ref.to_string(),
+            board_id: school.board_id.map(|b| b.to_string()),
+            brin6: school.brin6.to_string(),
+            name: school.name,
+            status: "active".into(),
+            merged_into: None,
+            networks: to_json_list(&networks),
+            created_at: now,
+            updated_at: now,
+        };
+        self.tx(|c| {
+            diesel::insert_into(schools::table)
+                .values(&row)
+                .execute(c)?;
+            write_audit(c, audit)?;
+            Ok(())
+        })?;
+        row.into_domain()
+    }
+
+    fn school(&self, r: &InstellingRef) -> RepoResult<Option<School>> {
+        let mut conn = self.conn()?;
+        load_school(&mut conn, &r.to_string()).map_err(RepoError::from)
+    }
+
+    fn schools(&self) -> RepoResult<Vec<School>> {
+        let mut conn = self.conn()?;
+        schools::table
+            .select(SchoolRow::as_select())
+            .order(schools::name)
+            .load(&mut *conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .map(SchoolRow::into_domain)
+            .collect()
+    }
+
+    fn change_brin6(
+        &self,
+        r: &InstellingRef,
+        brin6: Brin6,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<School> {
+        let key = r.to_string();
+        self.tx(|c| {
+            let n = diesel::update(schools::table.find(&key))
+                .set((
+                    schools::brin6.eq(brin6.to_string()),
+                    schools::updated_at.eq(now),
+                ))
+                .execute(c)?;
+            if n == 0 {
+                return Err(
+                    RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into(),
+                );
+            }
+            write_audit(c, audit)?;
+            load_school(c, &key)?.ok_or_else(|| {
+                RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into()
+            })
+        })
+    }
+
+    fn insert_group(&self, group: NewGroup, now: i64, audit: AuditEvent) -> RepoResult<Group> {
+        let row = GroupRow {
+            id: Uuid::new_v4().to_string(),
+            school_ref: group.school.to_string(),
+            las_key: group.key,
+            name: group.name,
+            jaargroep: group.jaargroep.map(|j| i32::from(j.get())),
+            composite: group.composite,
+            school_year: group.school_year,
+            created_at: now,
+            updated_at: now,
+        };
+        self.tx(|c| {
+            if load_school(c, &row.school_ref)?.is_none() {
+                return Err(RepoError::NotFound(format!(
+                    "no school with INSTELLING_REF {}",
+                    row.school_ref
+                ))
+                .into());
+            }
+            diesel::insert_into(school_groups::table)
+                .values(&row)
+                .execute(c)?;
+            write_audit(c, audit)?;
+            Ok(())
+        })?;
+        row.into_domain()
+    }
+
+    fn group(&self, id: Uuid) -> RepoResult<Option<Group>> {
+        let mut conn = self.conn()?;
+        school_groups::table
+            .find(id.to_string())
+            .select(GroupRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)?
+            .map(GroupRow::into_domain)
+            .transpose()
+    }
+
+    fn group_by_key(&self, school: &InstellingRef, key: &str) -> RepoResult<Option<Group>> {
+        let mut conn = self.conn()?;
+        school_groups::table
+            .filter(school_groups::school_ref.eq(school.to_string()))
+            .filter(school_groups::las_key.eq(key))
+            .select(GroupRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)?
+            .map(GroupRow::into_domain)
+            .transpose()
+    }
+
+    fn groups_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<Group>> {
+        let mut conn = self.conn()?;
+        school_groups::table
+            .filter(school_groups::school_ref.eq(school.to_string()))
+            .select(GroupRow::as_select())
+            .order((school_groups::jaargroep, school_groups::name))
+            .load(&mut *conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .map(GroupRow::into_domain)
+            .collect()
+    }
+
+    fn insert_user(&self, user: NewUser, now: i64, audit: AuditEvent) -> RepoResult<User> {
+        let id = user.id.to_string();
+        let row = UserRow {
+            id: id.clone(),
+            school_ref: user.school.to_string(),
+            las_key: user.las_key,
+            eck_id: user.eck_id.map(|e| e.as_str().to_string()),
+            given_name: user.given_name,
+            family_name: user.family_name,
+            email: user.email.map(|e| e.to_lowercase()),
+            status: user.status.as_str().into(),
+            picture: user.picture,
+            pupil_auth: user.pupil_auth.map(|p| p.as_str().to_string()),
+            pin_hash: user.pin_hash,
+            picture_password_hash: user.picture_password_hash,
+            password_hash: user.password_hash,
+            source: user.source,
+            created_at: now,
+            updated_at: now,
+        };
+        let roles = user.roles;
+        let group_ids = user.group_ids;
+        let school_ref = row.school_ref.clone();
+        self.tx(move |c| {
+            if load_school(c, &school_ref)?.is_none() {
+                return Err(RepoError::NotFound(format!(
+                    "no school with INSTELLING_REF {school_ref}"
+                ))
+                .into());
+            }
+            diesel::insert_into(users::table).values(&row).execute(c)?;
+            for role in &roles {
+                diesel::insert_into(user_roles::table)
+                    .values((
+                        user_roles::user_id.eq(&id),
+                        user_roles::role.eq(role.to_string()),
+                    ))
+                    .execute(c)?;
+            }
+            for g in &group_ids {
+                let group_school: Option<String> = school_groups::table
+                    .find(g.to_string())
+                    .select(school_groups::school_ref)
+                    .first(c)
+                    .optional()?;
+                if group_school.as_deref() != Some(school_ref.as_str()) {
+                    return Err(RepoError::NotFound(format!("no group {g} at this school")).into());
+                }
+                diesel::insert_into(group_members::table)
+                    .values((
+                        group_members::group_id.eq(g.to_string()),
+                        group_members::user_id.eq(&id),
+                    ))
+                    .execute(c)?;
+            }
+            write_audit(c, audit)?;
+            let mut users = hydrate_users(c, vec![row])?;
+            users
+                .pop()
+                .ok_or_else(|| RepoError::NotFound("user vanished".into()).into())
+        })
+    }
+
+    fn user(&self, id: Uuid) -> RepoResult<Option<User>> {
+        self.tx(|c| {
+            let rows = users::table
+                .find(id.to_string())
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
+        })
+    }
+
+    fn user_by_email(&self, email: &str) -> RepoResult<Option<User>> {
+        let email = email.trim().to_lowercase();
+        self.tx(|c| {
+            let rows = users::table
+                .filter(users::email.eq(&email))
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
+        })
+    }
+
+    fn users_of_group(&self, group: Uuid) -> RepoResult<Vec<User>> {
+        self.tx(|c| {
+            let rows = users::table
+                .inner_join(group_members::table)
+                .filter(group_members::group_id.eq(group.to_string()))
+                .select(UserRow::as_select())
+                .order((users::given_name, users::family_name))
+                .load(c)?;
+            hydrate_users(c, rows)
+        })
+    }
+
+    fn users_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<User>> {
+        self.tx(|c| {
+            let rows = users::table
+                .filter(users::school_ref.eq(school.to_string()))
+                .select(UserRow::as_select())
+                .order((users::given_name, users::family_name))
+                .load(c)?;
+            hydrate_users(c, rows)
+        })
+    }
+
+    fn set_password_hash(
+        &self,
+        user: Uuid,
+        hash: &str,
+        activate: bool,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()> {
+        self.tx(|c| {
+            let target = users::table.find(user.to_string());
+            let n = if activate {
+                diesel::update(target)
+                    .set((
+                        users::password_hash.eq(hash),
+                        users::status.eq(UserStatus::Active.as_str()),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(c)?
+            } else {
+                diesel::update(target)
+                    .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+                    .execute(c)?
+            };
+            if n == 0 {
+                return Err(RepoError::NotFound(format!("no user {user}")).into());
+            }
+            write_audit(c, audit)?;
+            Ok(())
+        })
+    }
+
+    fn insert_relying_party(
+        &self,
+        rp: NewRelyingParty,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<RelyingParty> {
+        let row = RpRow::from_new(rp, now);
+        self.tx(|c| {
+            diesel::insert_into(relying_parties::table)
+                .values(&row)
+                .execute(c)?;
+            write_audit(c, audit)?;
+            Ok(())
+        })?;
+        row.into_domain()
+    }
+
+    fn relying_party(&self, id: Uuid) -> RepoResult<Option<RelyingParty>> {
+        let mut conn = self.conn()?;
+        relying_parties::table
+            .find(id.to_string())
+            .select(RpRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)?
+            .map(RpRow::into_domain)
+            .transpose()
+    }
+
+    fn relying_party_by_public_id(&self, public_id: &str) -> RepoResult<Option<RelyingParty>> {
+        let mut conn = self.conn()?;
+        relying_parties::table
+            .filter(
+                relying_parties::client_id
+                    .eq(public_id)
+                    .or(relying_parties::entity_id.eq(public_id)),
+            )
+            .select(RpRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)?
+            .map(RpRow::into_domain)
+            .transpose()
+    }
+
+    fn relying_parties(&self) -> RepoResult<Vec<RelyingParty>> {
+        let mut conn = self.conn()?;
+        relying_parties::table
+            .select(RpRow::as_select())
+            .order(relying_parties::name)
+            .load(&mut *conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .map(RpRow::into_domain)
+            .collect()
+    }
+
+    fn put_registration(
+        &self,
+        change: RegistrationChange,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<Registration> {
+        let school_ref = change.school.to_string();
+        let rp_id = change.rp_id.to_string();
+        self.tx(|c| {
+            if load_school(c, &school_ref)?.is_none() {
+                return Err(RepoError::NotFound(format!(
+                    "no school with INSTELLING_REF {school_ref}"
+                ))
+                .into());
+            }
+            let existing: Option<RegistrationRow> = registrations::table
+                .find((&school_ref, &rp_id))
+                .select(RegistrationRow::as_select())
+                .first(c)
+                .optional()?;
+            let since = match &existing {
+                Some(e) if e.allowed == change.allowed => e.since,
+                _ => now,
+            };
+            let row = RegistrationRow {
+                school_ref: school_ref.clone(),
+                rp_id: rp_id.clone(),
+                allowed: change.allowed,
+                release_eckid: change.release.eckid,
+                release_names: change.release.names,
+                release_groups: change.release.groups,
+                home_allowed: change.home_allowed,
+                since,
+                updated_at: now,
+            };
+            if existing.is_some() {
+                diesel::update(registrations::table.find((&school_ref, &rp_id)))
+                    .set(&row)
+                    .execute(c)?;
+            } else {
+                diesel::insert_into(registrations::table)
+                    .values(&row)
+                    .execute(c)?;
+            }
+            write_audit(c, audit)?;
+            Ok(row.into_domain()?)
+        })
+    }
+
+    fn registration(&self, school: &InstellingRef, rp: Uuid) -> RepoResult<Option<Registration>> {
+        let mut conn = self.conn()?;
+        registrations::table
+            .find((school.to_string(), rp.to_string()))
+            .select(RegistrationRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)?
+            .map(RegistrationRow::into_domain)
+            .transpose()
+    }
+
+    fn registrations_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<Registration>> {
+        let mut conn = self.conn()?;
+        registrations::table
+            .filter(registrations::school_ref.eq(school.to_string()))
+            .select(RegistrationRow::as_select())
+            .load(&mut *conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .map(RegistrationRow::into_domain)
+            .collect()
+    }
+
+    fn append_audit(&self, event: AuditEvent) -> RepoResult<()> {
+        self.tx(|c| write_audit(c, event))
+    }
+
+    fn audit_events(
+        &self,
+        school: Option<&InstellingRef>,
+        limit: i64,
+    ) -> RepoResult<Vec<AuditEvent>> {
+        let mut conn = self.conn()?;
+        let mut q = audit_events::table
+            .select(AuditRow::as_select())
+            .order((audit_events::at.desc(), audit_events::id.desc()))
+            .limit(limit)
+            .into_boxed();
+        if let Some(s) = school {
+            q = q.filter(audit_events::school_ref.eq(s.to_string()));
+        }
+        q.load(&mut *conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .map(AuditRow::into_domain)
+            .collect()
+    }
+}

@@ -1,0 +1,166 @@
+//! Storage on diesel over two backends: SQLite (bundled, the embedded default) and
+//! PostgreSQL, chosen from the database URL. One schema ([`schema`]) with types both share,
+//! one migration folder per backend with the same names, both embedded in the binary.
+//!
+//! Queries are synchronous on an r2d2 pool; the server runs them on actix's blocking pool.
+
+pub mod directory;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub use directory::DieselDirectory;
+
+/// A connection to either backend. Queries written against it run on both.
+#[derive(diesel::MultiConnection)]
+#[allow(missing_debug_implementations)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+pub type DbConn = PooledConnection<ConnectionManager<DbConnection>>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// Errors opening or migrating the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("LEERPOORT_DATABASE_URL: {0}")]
+    Url(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+}
+
+/// Which backend a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite://path`, `sqlite::memory:` or `postgres(ql)://...`.
+    pub fn of(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(DbError::Url(format!(
+                "'{}' is not a database URL: expected sqlite://FILE or postgres://...",
+                redact_url(url)
+            )))
+        }
+    }
+}
+
+/// The URL diesel's connections take: SQLite wants a bare path.
+fn connection_target(url: &str) -> String {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => path.to_string(),
+        None => url.strip_prefix("sqlite:").unwrap_or(url).to_string(),
+    }
+}
+
+/// The URL without a password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Per-connection settings for SQLite: foreign keys on, wait instead of failing on a busy
+/// database, write-ahead log so readers do not block the writer.
+#[derive(Debug, Clone, Copy)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                 PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Open a pool on `url`.
+pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
+    let backend = Backend::of(url)?;
+    let manager = ConnectionManager::<DbConnection>::new(connection_target(url));
+    let builder = Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10));
+    let builder = match backend {
+        Backend::Sqlite => builder.connection_customizer(Box::new(SqlitePragmas)),
+        Backend::Postgres => builder,
+    };
+    builder
+        .build(manager)
+        .map_err(|e| DbError::Connect(redact_url(&e.to_string())))
+}
+
+/// Create or upgrade the schema. Idempotent. Returns the names of the migrations it ran.
+pub fn migrate(pool: &DbPool) -> Result<Vec<String>, DbError> {
+    let mut conn = pool.get().map_err(|e| DbError::Connect(e.to_string()))?;
+    let ran = match &mut *conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| DbError::Migrate(e.to_string()))?;
+    Ok(ran.iter().map(|v| v.to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_is_chosen_from_the_url() {
+        assert_eq!(
+            Backend::of("sqlite://leerpoort.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::of("postgres://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of("postgresql://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert!(Backend::of("mysql://u@h/db").is_err());
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.example/leerpoort"),
+            "postgres://app:***@db.example/leerpoort"
+        );
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn sqlite_target_is_a_path() {
+        assert_eq!(connection_target("sqlite://leerpoort.db"), "leerpoort.db");
+        assert_eq!(connection_target("sqlite::memory:"), ":memory:");
+    }
+}

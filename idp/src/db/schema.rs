@@ -1,0 +1,175 @@
+//! The one schema both backends share. Maintained by hand (see `diesel.toml`): only types
+//! that SQLite and PostgreSQL both support — `Text`, `BigInt`, `Integer`, `Bool`.
+
+diesel::table! {
+    school_boards (id) {
+        id -> Text,
+        name -> Text,
+        bestuursnummer -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    schools (instelling_ref) {
+        instelling_ref -> Text,
+        board_id -> Nullable<Text>,
+        brin6 -> Text,
+        name -> Text,
+        status -> Text,
+        merged_into -> Nullable<Text>,
+        networks -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    school_groups (id) {
+        id -> Text,
+        school_ref -> Text,
+        las_key -> Text,
+        name -> Text,
+        jaargroep -> Nullable<Integer>,
+        composite -> Bool,
+        school_year -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        school_ref -> Text,
+        las_key -> Nullable<Text>,
+        eck_id -> Nullable<Text>,
+        given_name -> Text,
+        family_name -> Text,
+        email -> Nullable<Text>,
+        status -> Text,
+        picture -> Nullable<Text>,
+        pupil_auth -> Nullable<Text>,
+        pin_hash -> Nullable<Text>,
+        picture_password_hash -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        source -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role) {
+        user_id -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    relying_parties (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        protocol -> Text,
+        client_id -> Nullable<Text>,
+        client_secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        initiate_login_uri -> Nullable<Text>,
+        backchannel_logout_uri -> Nullable<Text>,
+        jwks_uri -> Nullable<Text>,
+        jwks -> Nullable<Text>,
+        token_endpoint_auth_method -> Nullable<Text>,
+        id_token_alg -> Text,
+        sector -> Text,
+        entity_id -> Nullable<Text>,
+        saml_metadata -> Nullable<Text>,
+        home_allowed -> Bool,
+        audience -> Text,
+        enabled -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    registrations (school_ref, rp_id) {
+        school_ref -> Text,
+        rp_id -> Text,
+        allowed -> Bool,
+        release_eckid -> Bool,
+        release_names -> Bool,
+        release_groups -> Bool,
+        home_allowed -> Bool,
+        since -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    upstreams (id) {
+        id -> Text,
+        name -> Text,
+        protocol -> Text,
+        oidc_issuer -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        client_secret -> Nullable<Text>,
+        saml_metadata -> Nullable<Text>,
+        match_rule -> Text,
+        match_claim -> Text,
+        provision -> Bool,
+        enabled -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    upstream_schools (upstream_id, school_ref) {
+        upstream_id -> Text,
+        school_ref -> Text,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        school_ref -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
+diesel::joinable!(schools -> school_boards (board_id));
+diesel::joinable!(school_groups -> schools (school_ref));
+diesel::joinable!(users -> schools (school_ref));
+diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(group_members -> school_groups (group_id));
+diesel::joinable!(group_members -> users (user_id));
+diesel::joinable!(registrations -> relying_parties (rp_id));
+diesel::joinable!(registrations -> schools (school_ref));
+diesel::joinable!(upstream_schools -> upstreams (upstream_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    school_boards,
+    schools,
+    school_groups,
+    users,
+    user_roles,
+    group_members,
+    relying_parties,
+    registrations,
+    upstreams,
+    upstream_schools,
+    audit_events,
+);

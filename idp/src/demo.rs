@@ -1,0 +1,236 @@
+//! `leerpoort demo`: a school board with one school, two groups, ten pupils, two teachers, an
+//! ICT coordinator and a publisher's OIDC client registered for the school. Everything it makes
+//! is printed, credentials included. Demo data is for trying Leerpoort out, never for a
+//! production database.
+
+use std::str::FromStr;
+
+use claims::InstellingRef;
+use serde_json::{json, Value};
+
+use crate::admin::{self, Ctx};
+use crate::app::AppState;
+
+/// The demo school's INSTELLING_REF: fixed, so shortcuts in the documentation work.
+pub const DEMO_SCHOOL_REF: &str = "8f0c7a2e-4b1d-4c3e-9a5f-6d2b1e0c9a01";
+/// The demo publisher's client id.
+pub const DEMO_CLIENT_ID: &str = "demo-uitgeverij";
+/// Password of every demo staff account.
+pub const DEMO_STAFF_PASSWORD: &str = "Regenboog2026";
+
+const PUPILS: [(&str, &str, &str, &str); 10] = [
+    ("Emma", "de Jong", "groep-3a", "1234"),
+    ("Daan", "Bakker", "groep-3a", "2345"),
+    ("Noor", "Visser", "groep-3a", "3456"),
+    ("Sem", "Smit", "groep-3a", "4567"),
+    ("Julia", "Meijer", "groep-3a", "5678"),
+    ("Liam", "de Boer", "groep-7b", "6789"),
+    ("Saar", "Mulder", "groep-7b", "7890"),
+    ("Finn", "de Groot", "groep-7b", "8901"),
+    ("Yara", "Bos", "groep-7b", "9012"),
+    ("Milan", "Vos", "groep-7b", "0123"),
+];
+
+/// A deterministic, well-formed demo ECK-iD (not a real one).
+fn demo_eck_id(n: usize) -> String {
+    let a = ring::digest::digest(
+        &ring::digest::SHA512,
+        format!("leerpoort-demo-eckid-{n}").as_bytes(),
+    );
+    format!("https://ketenid.nl/201703/{}", hex::encode(a.as_ref()))
+}
+
+/// Seed the demo. Fails (and writes nothing more) when the demo school already exists.
+pub fn seed(state: &AppState) -> anyhow::Result<Value> {
+    let ctx = Ctx {
+        dir: state.dir.as_ref(),
+        clock: state.clock.as_ref(),
+        actor: "demo",
+    };
+    let school_ref =
+        InstellingRef::from_str(DEMO_SCHOOL_REF).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if state.dir.school(&school_ref)?.is_some() {
+        anyhow::bail!("the demo school already exists in this database");
+    }
+    let board = admin::add_board(ctx, "Stichting De Regenboog (demo)", None)?;
+    let school = admin::add_school(
+        ctx,
+        admin::SchoolInput {
+            brin: "99ZZ".into(),
+            vestiging: "00".into(),
+            name: "Basisschool De Regenboog".into(),
+            networks: vec!["127.0.0.0/8".into(), "::1/128".into()],
+            board: Some(board.id),
+            instelling_ref: Some(school_ref),
+        },
+    )?;
+    let g3 = admin::add_group(ctx, &school_ref, "groep-3a", "Groep 3A", Some("3"), false)?;
+    let g7 = admin::add_group(ctx, &school_ref, "groep-7b", "Groep 7B", Some("7"), false)?;
+
+    let mut pupils = Vec::new();
+    for (i, (given, family, group, pin)) in PUPILS.iter().enumerate() {
+        let added = admin::add_user(
+            ctx,
+            &state.pins,
+            admin::UserInput {
+                school: DEMO_SCHOOL_REF.into(),
+                role: "leerling".into(),
+                given_name: (*given).into(),
+                family_name: (*family).into(),
+                groups: vec![(*group).into()],
+                eck_id: Some(demo_eck_id(i)),
+                las_key: Some(format!("LL{:04}", i + 1)),
+                pin: Some((*pin).into()),
+                ..Default::default()
+            },
+        )?;
+        pupils.push(json!({
+            "user_id": added.user.id.to_string(),
+            "name": added.user.display_name(),
+            "group": group,
+            "pin": pin,
+        }));
+    }
+
+    let staff_specs = [
+        (
+            "Anna",
+            "de Vries",
+            "anna.devries@regenboog.example",
+            "leerkracht",
+            vec!["groep-3a"],
+        ),
+        (
+            "Karim",
+            "El Amrani",
+            "karim.elamrani@regenboog.example",
+            "leerkracht",
+            vec!["groep-7b"],
+        ),
+        (
+            "Sanne",
+            "Jansen",
+            "sanne.jansen@regenboog.example",
+            "ict-coordinator",
+            vec![],
+        ),
+    ];
+    let mut staff = Vec::new();
+    for (i, (given, family, email, role, groups)) in staff_specs.into_iter().enumerate() {
+        let added = admin::add_user(
+            ctx,
+            &state.pins,
+            admin::UserInput {
+                school: DEMO_SCHOOL_REF.into(),
+                role: role.into(),
+                given_name: given.into(),
+                family_name: family.into(),
+                email: Some(email.into()),
+                groups: groups.iter().map(|g| (*g).to_string()).collect(),
+                eck_id: Some(demo_eck_id(100 + i)),
+                las_key: Some(format!("LK{:04}", i + 1)),
+                password: Some(DEMO_STAFF_PASSWORD.into()),
+                ..Default::default()
+            },
+        )?;
+        staff.push(json!({
+            "user_id": added.user.id.to_string(),
+            "name": added.user.display_name(),
+            "role": role,
+            "email": email,
+            "password": DEMO_STAFF_PASSWORD,
+        }));
+    }
+
+    let client = admin::add_client(
+        ctx,
+        admin::ClientInput {
+            name: "Demo-uitgeverij Rekenen".into(),
+            kind: "publisher".into(),
+            redirect_uris: vec![
+                "http://127.0.0.1:8081/callback".into(),
+                "http://localhost:8081/callback".into(),
+            ],
+            post_logout_redirect_uris: vec!["http://127.0.0.1:8081/".into()],
+            initiate_login_uri: Some("http://127.0.0.1:8081/login".into()),
+            home_allowed: true,
+            audience: "beide".into(),
+            id_token_alg: "RS256".into(),
+            sector: Some("demo-uitgeverij.example".into()),
+            client_id: Some(DEMO_CLIENT_ID.into()),
+            ..Default::default()
+        },
+    )?;
+    admin::register(
+        ctx,
+        &school_ref,
+        DEMO_CLIENT_ID,
+        admin::RegisterOptions::default(),
+    )?;
+
+    let issuer = &state.config.issuer;
+    Ok(json!({
+        "issuer": issuer,
+        "school_board": {"id": board.id.to_string(), "name": board.name},
+        "school": {
+            "instelling_ref": school.instelling_ref.to_string(),
+            "brin6": school.brin6.to_string(),
+            "name": school.name,
+            "networks": school.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+            "pupil_shortcut": format!("{issuer}/snelkoppeling?INSTELLING_REF={}&ROL=leerling", school.instelling_ref),
+            "teacher_shortcut": format!("{issuer}/snelkoppeling?INSTELLING_REF={}&ROL=leerkracht", school.instelling_ref),
+        },
+        "groups": [
+            {"group_key": g3.key, "name": g3.name, "jaargroep": 3},
+            {"group_key": g7.key, "name": g7.name, "jaargroep": 7},
+        ],
+        "pupils": pupils,
+        "staff": staff,
+        "oidc_client": {
+            "client_id": client.rp.public_id(),
+            "client_secret": client.client_secret,
+            "redirect_uris": ["http://127.0.0.1:8081/callback", "http://localhost:8081/callback"],
+            "discovery": format!("{issuer}/.well-known/openid-configuration"),
+        },
+    }))
+}
+
+/// The demo, for people.
+pub fn describe(d: &Value) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "Demo school: {} ({}), INSTELLING_REF {}\n",
+        d["school"]["name"].as_str().unwrap_or(""),
+        d["school"]["brin6"].as_str().unwrap_or(""),
+        d["school"]["instelling_ref"].as_str().unwrap_or("")
+    ));
+    s.push_str(&format!(
+        "Pupil shortcut: {}\n",
+        d["school"]["pupil_shortcut"].as_str().unwrap_or("")
+    ));
+    s.push_str("Pupils (name, group, PIN):\n");
+    for p in d["pupils"].as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            "  {:<18} {:<9} {}\n",
+            p["name"].as_str().unwrap_or(""),
+            p["group"].as_str().unwrap_or(""),
+            p["pin"].as_str().unwrap_or("")
+        ));
+    }
+    s.push_str("Staff (e-mail / password):\n");
+    for p in d["staff"].as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            "  {:<36} {}  ({})\n",
+            p["email"].as_str().unwrap_or(""),
+            p["password"].as_str().unwrap_or(""),
+            p["role"].as_str().unwrap_or("")
+        ));
+    }
+    s.push_str(&format!(
+        "Publisher OIDC client: client_id {}  client_secret {}\nDiscovery: {}",
+        d["oidc_client"]["client_id"].as_str().unwrap_or(""),
+        d["oidc_client"]["client_secret"].as_str().unwrap_or(""),
+        d["oidc_client"]["discovery"].as_str().unwrap_or("")
+    ));
+    s
+}

@@ -1,0 +1,812 @@
+//! Signing keys. Private keys are reachable only through the [`KeyStore`] trait, which signs
+//! on the caller's behalf; HTTP code never sees a private key and `Debug` prints `<hidden>`.
+//!
+//! On disk (`LEERPOORT_KEYS_DIR`, default `keys/`):
+//! - `keys.json` — the manifest: kid, algorithm, use, state, created, retire time;
+//! - `<kid>.pem` — each private key, PKCS#8, mode 0600; `<kid>.crt.pem` — SAML certificates;
+//! - `pseudonym.key` — the secret behind every pairwise `sub`; `pin-pepper.key` — the pepper
+//!   for pupil PINs. These two are generated once and never rotated: changing the first would
+//!   change every pseudonym publishers know, changing the second would invalidate every PIN.
+//!
+//! JWS keys (RS256, ES256, EdDSA): `keys rotate` makes a new key active at once and keeps the
+//! previous one published in the JWKS for [`JWS_GRACE_SECS`] so tokens signed with it still
+//! verify. SAML keys: `keys rotate` promotes the published *next* key to active (SPs have had
+//! it in metadata since the previous rotation) and publishes a new *next* key.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use broker::model::JwsAlg;
+use parking_lot::RwLock;
+use ring::rand::SystemRandom;
+use ring::signature::{
+    EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
+    RSA_PKCS1_SHA256,
+};
+use serde::{Deserialize, Serialize};
+
+/// How long a rotated-out JWS key stays in the JWKS: longer than any token lives.
+pub const JWS_GRACE_SECS: i64 = 2 * 24 * 3600;
+/// How long a rotated-out SAML key stays in the metadata.
+pub const SAML_GRACE_SECS: i64 = 14 * 24 * 3600;
+
+/// Errors of the key store.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("keys directory {path}: {msg}")]
+    Io { path: String, msg: String },
+    #[error("key {kid} is malformed: {msg}")]
+    Malformed { kid: String, msg: String },
+    #[error("no active {0} key")]
+    NoActiveKey(String),
+    #[error("signing failed")]
+    Sign,
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> KeyError {
+    KeyError::Io {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    }
+}
+
+/// What a key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KeyAlg {
+    RS256,
+    ES256,
+    EdDSA,
+    /// RSA-SHA256 for SAML signatures, with a self-signed certificate.
+    #[serde(rename = "SAML-RS256")]
+    SamlRs256,
+}
+
+impl KeyAlg {
+    fn of_jws(alg: JwsAlg) -> Self {
+        match alg {
+            JwsAlg::RS256 => Self::RS256,
+            JwsAlg::ES256 => Self::ES256,
+            JwsAlg::EdDSA => Self::EdDSA,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::ES256 => "ES256",
+            Self::EdDSA => "EdDSA",
+            Self::SamlRs256 => "SAML-RS256",
+        }
+    }
+}
+
+/// Where a key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    /// Published, not yet used (SAML only).
+    Next,
+    /// Signs.
+    Active,
+    /// No longer signs; still published until `retire_at`.
+    Previous,
+    /// Neither signs nor is published.
+    Retired,
+}
+
+/// One manifest line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: KeyAlg,
+    pub state: KeyState,
+    pub created_at: i64,
+    pub retire_at: Option<i64>,
+}
+
+impl KeyInfo {
+    fn published(&self, now: i64) -> bool {
+        match self.state {
+            KeyState::Next | KeyState::Active => true,
+            KeyState::Previous => self.retire_at.is_none_or(|t| now < t),
+            KeyState::Retired => false,
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Manifest {
+    keys: Vec<KeyInfo>,
+}
+
+/// Signs with the server's keys. Implementations never hand out private keys.
+pub trait KeyStore: Send + Sync + std::fmt::Debug {
+    /// Sign `input` with the active key of `alg`; returns the key id and the signature in the
+    /// form JWS wants (PKCS#1 v1.5 for RS256, r‖s for ES256, raw for EdDSA).
+    fn sign_jws(&self, alg: JwsAlg, input: &[u8]) -> Result<(String, Vec<u8>), KeyError>;
+    /// The public JWKS: every published JWS key.
+    fn jwks(&self, now: i64) -> serde_json::Value;
+    /// The published SAML certificates (DER), active first, with their state.
+    fn saml_certificates(&self, now: i64) -> Vec<(KeyInfo, Vec<u8>)>;
+    /// The manifest.
+    fn list(&self) -> Vec<KeyInfo>;
+}
+
+enum Signer {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+    /// SAML keys sign through xmlsec with the PKCS#8 document.
+    Saml {
+        cert_der: Vec<u8>,
+    },
+}
+
+struct LoadedKey {
+    info: KeyInfo,
+    signer: Signer,
+    jwk: Option<serde_json::Value>,
+}
+
+struct KeySet {
+    keys: Vec<LoadedKey>,
+    active: HashMap<KeyAlg, usize>,
+}
+
+/// The key store on a directory.
+pub struct FileKeyStore {
+    dir: PathBuf,
+    set: RwLock<Arc<KeySet>>,
+    rng: SystemRandom,
+}
+
+impl std::fmt::Debug for FileKeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileKeyStore")
+            .field("dir", &self.dir)
+            .field("keys", &"<hidden>")
+            .finish()
+    }
+}
+
+fn b64u(b: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// RFC 7638 thumbprint of a public JWK (members in lexicographic order, no spaces).
+fn thumbprint(canonical: &str) -> String {
+    b64u(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()).as_ref())
+}
+
+fn pem_encode(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in body.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+fn pem_decode(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    STANDARD.decode(body.trim()).ok()
+}
+
+/// Write a file atomically (temp file + rename), private to the owner.
+fn write_private(path: &Path, data: &[u8]) -> Result<(), KeyError> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).map_err(|e| io_err(&tmp, e))?;
+        f.write_all(data).map_err(|e| io_err(&tmp, e))?;
+        f.sync_all().map_err(|e| io_err(&tmp, e))?;
+    }
+    fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+}
+
+/// A freshly generated key: PKCS#8 DER and, for SAML, the certificate DER.
+struct Generated {
+    pkcs8: Vec<u8>,
+    cert: Option<Vec<u8>>,
+}
+
+fn generate(alg: KeyAlg, issuer_host: &str) -> Result<Generated, KeyError> {
+    let gen_err = |e: &dyn std::fmt::Display| KeyError::Malformed {
+        kid: "(new)".into(),
+        msg: e.to_string(),
+    };
+    let rng = SystemRandom::new();
+    match alg {
+        KeyAlg::ES256 => {
+            let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .map_err(|e| gen_err(&e))?;
+            Ok(Generated {
+                pkcs8: doc.as_ref().to_vec(),
+                cert: None,
+            })
+        }
+        KeyAlg::EdDSA => {
+            let doc = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|e| gen_err(&e))?;
+            Ok(Generated {
+                pkcs8: doc.as_ref().to_vec(),
+                cert: None,
+            })
+        }
+        KeyAlg::RS256 => {
+            let rsa = openssl::rsa::Rsa::generate(2048).map_err(|e| gen_err(&e))?;
+            let pkey = openssl::pkey::PKey::from_rsa(rsa).map_err(|e| gen_err(&e))?;
+            let der = pkey.private_key_to_pkcs8().map_err(|e| gen_err(&e))?;
+            Ok(Generated {
+                pkcs8: der,
+                cert: None,
+            })
+        }
+        KeyAlg::SamlRs256 => {
+            let rsa = openssl::rsa::Rsa::generate(2048).map_err(|e| gen_err(&e))?;
+            let pkey = openssl::pkey::PKey::from_rsa(rsa).map_err(|e| gen_err(&e))?;
+            let cert = self_signed_cert(&pkey, issuer_host).map_err(|e| gen_err(&e))?;
+            let der = pkey.private_key_to_pkcs8().map_err(|e| gen_err(&e))?;
+            Ok(Generated {
+                pkcs8: der,
+                cert: Some(cert),
+            })
+        }
+    }
+}
+
+fn self_signed_cert(
+    pkey: &openssl::pkey::PKey<openssl::pkey::Private>,
+    host: &str,
+) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::{BigNum, MsbOption};
+    use openssl::hash::MessageDigest;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+
+    let mut name = X509NameBuilder::new()?;
+    name.append_entry_by_text("CN", host)?;
+    name.append_entry_by_text("O", "Leerpoort")?;
+    let name = name.build();
+    let mut b = X509Builder::new()?;
+    b.set_version(2)?;
+    let mut serial = BigNum::new()?;
+    serial.rand(128, MsbOption::MAYBE_ZERO, false)?;
+    let serial = serial.to_asn1_integer()?;
+    b.set_serial_number(&serial)?;
+    b.set_subject_name(&name)?;
+    b.set_issuer_name(&name)?;
+    b.set_pubkey(pkey)?;
+    let not_before = Asn1Time::days_from_now(0)?;
+    let not_after = Asn1Time::days_from_now(3650)?;
+    b.set_not_before(&not_before)?;
+    b.set_not_after(&not_after)?;
+    b.sign(pkey, MessageDigest::sha256())?;
+    b.build().to_der()
+}
+
+fn load_key(dir: &Path, info: &KeyInfo) -> Result<LoadedKey, KeyError> {
+    let path = dir.join(format!("{}.pem", info.kid));
+    let pem = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+    let malformed = |msg: String| KeyError::Malformed {
+        kid: info.kid.clone(),
+        msg,
+    };
+    let der = pem_decode(&pem).ok_or_else(|| malformed("not PEM".into()))?;
+    let (signer, jwk) = match info.alg {
+        KeyAlg::RS256 => {
+            let kp = RsaKeyPair::from_pkcs8(&der).map_err(|e| malformed(e.to_string()))?;
+            let (n, e) = rsa_components(&kp);
+            let jwk = serde_json::json!({"kty": "RSA", "use": "sig", "alg": "RS256", "kid": info.kid, "n": n, "e": e});
+            (Signer::Rsa(kp), Some(jwk))
+        }
+        KeyAlg::ES256 => {
+            let kp = EcdsaKeyPair::from_pkcs8(
+                &ECDSA_P256_SHA256_FIXED_SIGNING,
+                &der,
+                &SystemRandom::new(),
+            )
+            .map_err(|e| malformed(e.to_string()))?;
+            let point = kp.public_key().as_ref();
+            if point.len() != 65 {
+                return Err(malformed("unexpected EC point".into()));
+            }
+            let jwk = serde_json::json!({"kty": "EC", "use": "sig", "alg": "ES256", "kid": info.kid, "crv": "P-256",
+                "x": b64u(&point[1..33]), "y": b64u(&point[33..65])});
+            (Signer::Ec(kp), Some(jwk))
+        }
+        KeyAlg::EdDSA => {
+            let kp = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+                .map_err(|e| malformed(e.to_string()))?;
+            let jwk = serde_json::json!({"kty": "OKP", "use": "sig", "alg": "EdDSA", "kid": info.kid, "crv": "Ed25519",
+                "x": b64u(kp.public_key().as_ref())});
+            (Signer::Ed(kp), Some(jwk))
+        }
+        KeyAlg::SamlRs256 => {
+            let cpath = dir.join(format!("{}.crt.pem", info.kid));
+            let cpem = fs::read_to_string(&cpath).map_err(|e| io_err(&cpath, e))?;
+            let cert_der =
+                pem_decode(&cpem).ok_or_else(|| malformed("certificate is not PEM".into()))?;
+            (Signer::Saml { cert_der }, None)
+        }
+    };
+    Ok(LoadedKey {
+        info: info.clone(),
+        signer,
+        jwk,
+    })
+}
+
+/// The kid of a new key: the RFC 7638 thumbprint of its public JWK (SAML: of the certificate).
+fn kid_of(alg: KeyAlg, g: &Generated) -> Result<String, KeyError> {
+    let malformed = |msg: String| KeyError::Malformed {
+        kid: "(new)".into(),
+        msg,
+    };
+    Ok(match alg {
+        KeyAlg::RS256 => {
+            let kp = RsaKeyPair::from_pkcs8(&g.pkcs8).map_err(|e| malformed(e.to_string()))?;
+            let (n, e) = rsa_components(&kp);
+            thumbprint(&format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#))
+        }
+        KeyAlg::ES256 => {
+            let kp = EcdsaKeyPair::from_pkcs8(
+                &ECDSA_P256_SHA256_FIXED_SIGNING,
+                &g.pkcs8,
+                &SystemRandom::new(),
+            )
+            .map_err(|e| malformed(e.to_string()))?;
+            let p = kp.public_key().as_ref();
+            let (x, y) = (b64u(&p[1..33]), b64u(&p[33..65]));
+            thumbprint(&format!(
+                r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#
+            ))
+        }
+        KeyAlg::EdDSA => {
+            let kp = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&g.pkcs8)
+                .map_err(|e| malformed(e.to_string()))?;
+            let x = b64u(kp.public_key().as_ref());
+            thumbprint(&format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#))
+        }
+        KeyAlg::SamlRs256 => {
+            let cert = g
+                .cert
+                .as_deref()
+                .ok_or_else(|| malformed("no certificate".into()))?;
+            format!("saml-{}", &thumbprint_bytes(cert)[..16])
+        }
+    })
+}
+
+/// The RSA public key's modulus and exponent, base64url (JWK `n` and `e`).
+fn rsa_components(kp: &RsaKeyPair) -> (String, String) {
+    let c = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(kp.public());
+    let strip = |v: &[u8]| -> Vec<u8> {
+        let first = v.iter().position(|b| *b != 0).unwrap_or(v.len());
+        v[first..].to_vec()
+    };
+    (b64u(&strip(&c.n)), b64u(&strip(&c.e)))
+}
+
+fn thumbprint_bytes(b: &[u8]) -> String {
+    b64u(ring::digest::digest(&ring::digest::SHA256, b).as_ref())
+}
+
+const ALL_ALGS: [KeyAlg; 4] = [
+    KeyAlg::RS256,
+    KeyAlg::ES256,
+    KeyAlg::EdDSA,
+    KeyAlg::SamlRs256,
+];
+
+impl FileKeyStore {
+    /// Open the store on `dir`, generating what is missing (first start): one active key per
+    /// algorithm, the pseudonym secret and the PIN pepper.
+    pub fn open_or_init(dir: &Path, issuer_host: &str, now: i64) -> Result<Self, KeyError> {
+        fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        let mut manifest = read_manifest(dir)?;
+        let mut changed = false;
+        for alg in ALL_ALGS {
+            if !manifest
+                .keys
+                .iter()
+                .any(|k| k.alg == alg && k.state == KeyState::Active)
+            {
+                add_key(dir, &mut manifest, alg, KeyState::Active, issuer_host, now)?;
+                changed = true;
+            }
+        }
+        if changed {
+            write_manifest(dir, &manifest)?;
+        }
+        for secret in ["pseudonym.key", "pin-pepper.key"] {
+            let p = dir.join(secret);
+            if !p.exists() {
+                let bytes = crate::secrets::random_bytes::<32>().map_err(|e| io_err(&p, e))?;
+                write_private(&p, STANDARD.encode(bytes).as_bytes())?;
+            }
+        }
+        let store = Self {
+            dir: dir.to_path_buf(),
+            set: RwLock::new(Arc::new(KeySet {
+                keys: Vec::new(),
+                active: HashMap::new(),
+            })),
+            rng: SystemRandom::new(),
+        };
+        store.reload(now)?;
+        Ok(store)
+    }
+
+    /// Re-read the manifest and keys (after `keys rotate` by another process).
+    pub fn reload(&self, _now: i64) -> Result<(), KeyError> {
+        let manifest = read_manifest(&self.dir)?;
+        let mut keys = Vec::new();
+        let mut active = HashMap::new();
+        for info in manifest
+            .keys
+            .iter()
+            .filter(|k| k.state != KeyState::Retired)
+        {
+            let loaded = load_key(&self.dir, info)?;
+            if info.state == KeyState::Active {
+                active.insert(info.alg, keys.len());
+            }
+            keys.push(loaded);
+        }
+        *self.set.write() = Arc::new(KeySet { keys, active });
+        Ok(())
+    }
+
+    /// The secret behind pairwise pseudonyms (never rotated).
+    pub fn pseudonym_secret(&self) -> Result<Vec<u8>, KeyError> {
+        self.read_secret("pseudonym.key")
+    }
+
+    /// The pepper for pupil PINs and picture passwords (never rotated).
+    pub fn pin_pepper(&self) -> Result<Vec<u8>, KeyError> {
+        self.read_secret("pin-pepper.key")
+    }
+
+    fn read_secret(&self, name: &str) -> Result<Vec<u8>, KeyError> {
+        let p = self.dir.join(name);
+        let s = fs::read_to_string(&p).map_err(|e| io_err(&p, e))?;
+        STANDARD.decode(s.trim()).map_err(|e| KeyError::Malformed {
+            kid: name.into(),
+            msg: e.to_string(),
+        })
+    }
+
+    /// The PKCS#8 DER of the active SAML key, for the XML signer. Only the SAML module calls
+    /// this; it never leaves the process.
+    pub fn saml_signing_key_der(&self) -> Result<(String, Vec<u8>), KeyError> {
+        let set = self.set.read().clone();
+        let idx = set
+            .active
+            .get(&KeyAlg::SamlRs256)
+            .ok_or_else(|| KeyError::NoActiveKey("SAML".into()))?;
+        let kid = set.keys[*idx].info.kid.clone();
+        let path = self.dir.join(format!("{kid}.pem"));
+        let pem = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+        let der = pem_decode(&pem).ok_or_else(|| KeyError::Malformed {
+            kid: kid.clone(),
+            msg: "not PEM".into(),
+        })?;
+        Ok((kid, der))
+    }
+}
+
+/// `keys rotate`: new active JWS keys (the old ones stay published for the grace period);
+/// for SAML the published next key becomes active and a new next key is published.
+pub fn rotate(dir: &Path, issuer_host: &str, now: i64) -> Result<Vec<KeyInfo>, KeyError> {
+    let mut manifest = read_manifest(dir)?;
+    retire_expired(&mut manifest, now);
+    for alg in [KeyAlg::RS256, KeyAlg::ES256, KeyAlg::EdDSA] {
+        demote_active(&mut manifest, alg, now + JWS_GRACE_SECS);
+        add_key(dir, &mut manifest, alg, KeyState::Active, issuer_host, now)?;
+    }
+    let next = manifest
+        .keys
+        .iter()
+        .position(|k| k.alg == KeyAlg::SamlRs256 && k.state == KeyState::Next);
+    if let Some(i) = next {
+        demote_active(&mut manifest, KeyAlg::SamlRs256, now + SAML_GRACE_SECS);
+        manifest.keys[i].state = KeyState::Active;
+    }
+    add_key(
+        dir,
+        &mut manifest,
+        KeyAlg::SamlRs256,
+        KeyState::Next,
+        issuer_host,
+        now,
+    )?;
+    write_manifest(dir, &manifest)?;
+    Ok(manifest.keys)
+}
+
+/// The manifest, for `keys list`.
+pub fn list(dir: &Path, now: i64) -> Result<Vec<KeyInfo>, KeyError> {
+    let mut m = read_manifest(dir)?;
+    retire_expired(&mut m, now);
+    Ok(m.keys)
+}
+
+fn retire_expired(m: &mut Manifest, now: i64) {
+    for k in &mut m.keys {
+        if k.state == KeyState::Previous && k.retire_at.is_some_and(|t| t <= now) {
+            k.state = KeyState::Retired;
+        }
+    }
+}
+
+fn demote_active(m: &mut Manifest, alg: KeyAlg, retire_at: i64) {
+    for k in m
+        .keys
+        .iter_mut()
+        .filter(|k| k.alg == alg && k.state == KeyState::Active)
+    {
+        k.state = KeyState::Previous;
+        k.retire_at = Some(retire_at);
+    }
+}
+
+fn add_key(
+    dir: &Path,
+    m: &mut Manifest,
+    alg: KeyAlg,
+    state: KeyState,
+    issuer_host: &str,
+    now: i64,
+) -> Result<(), KeyError> {
+    let g = generate(alg, issuer_host)?;
+    let kid = kid_of(alg, &g)?;
+    write_private(
+        &dir.join(format!("{kid}.pem")),
+        pem_encode("PRIVATE KEY", &g.pkcs8).as_bytes(),
+    )?;
+    if let Some(cert) = &g.cert {
+        write_private(
+            &dir.join(format!("{kid}.crt.pem")),
+            pem_encode("CERTIFICATE", cert).as_bytes(),
+        )?;
+    }
+    m.keys.push(KeyInfo {
+        kid,
+        alg,
+        state,
+        created_at: now,
+        retire_at: None,
+    });
+    Ok(())
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest, KeyError> {
+    let p = dir.join("keys.json");
+    match fs::read_to_string(&p) {
+        Ok(s) => serde_json::from_str(&s).map_err(|e| KeyError::Malformed {
+            kid: "keys.json".into(),
+            msg: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+        Err(e) => Err(io_err(&p, e)),
+    }
+}
+
+fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), KeyError> {
+    let p = dir.join("keys.json");
+    let s = serde_json::to_string_pretty(m).map_err(|e| io_err(&p, e))?;
+    write_private(&p, s.as_bytes())
+}
+
+impl KeyStore for FileKeyStore {
+    fn sign_jws(&self, alg: JwsAlg, input: &[u8]) -> Result<(String, Vec<u8>), KeyError> {
+        let set = self.set.read().clone();
+        let idx = set
+            .active
+            .get(&KeyAlg::of_jws(alg))
+            .ok_or_else(|| KeyError::NoActiveKey(alg.as_str().into()))?;
+        let key = &set.keys[*idx];
+        let sig = match &key.signer {
+            Signer::Rsa(kp) => {
+                let mut sig = vec![0u8; kp.public().modulus_len()];
+                kp.sign(&RSA_PKCS1_SHA256, &self.rng, input, &mut sig)
+                    .map_err(|_| KeyError::Sign)?;
+                sig
+            }
+            Signer::Ec(kp) => kp
+                .sign(&self.rng, input)
+                .map_err(|_| KeyError::Sign)?
+                .as_ref()
+                .to_vec(),
+            Signer::Ed(kp) => kp.sign(input).as_ref().to_vec(),
+            Signer::Saml { .. } => return Err(KeyError::Sign),
+        };
+        Ok((key.info.kid.clone(), sig))
+    }
+
+    fn jwks(&self, now: i64) -> serde_json::Value {
+        let set = self.set.read().clone();
+        let keys: Vec<_> = set
+            .keys
+            .iter()
+            .filter(|k| k.info.published(now))
+            .filter_map(|k| k.jwk.clone())
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    fn saml_certificates(&self, now: i64) -> Vec<(KeyInfo, Vec<u8>)> {
+        let set = self.set.read().clone();
+        let mut out: Vec<_> = set
+            .keys
+            .iter()
+            .filter(|k| k.info.published(now))
+            .filter_map(|k| match &k.signer {
+                Signer::Saml { cert_der } => Some((k.info.clone(), cert_der.clone())),
+                _ => None,
+            })
+            .collect();
+        out.sort_by_key(|(i, _)| i.state != KeyState::Active);
+        out
+    }
+
+    fn list(&self) -> Vec<KeyInfo> {
+        self.set
+            .read()
+            .keys
+            .iter()
+            .map(|k| k.info.clone())
+            .collect()
+    }
+}
+
+/// Sign a JWT (compact JWS) with the active key of `alg`. `typ` is `JWT`, `at+jwt`,
+/// `logout+jwt`, ...
+pub fn sign_jwt(
+    keys: &dyn KeyStore,
+    alg: JwsAlg,
+    typ: &str,
+    claims: &serde_json::Value,
+) -> Result<String, KeyError> {
+    // The kid is only known after choosing the key; sign_jws picks the active key, so ask
+    // for it first through a zero-cost path: sign the header+payload built with that kid.
+    let kid = active_kid(keys, alg)?;
+    let header = serde_json::json!({"alg": alg.as_str(), "kid": kid, "typ": typ});
+    let input = format!(
+        "{}.{}",
+        b64u(header.to_string().as_bytes()),
+        b64u(claims.to_string().as_bytes())
+    );
+    let (signed_kid, sig) = keys.sign_jws(alg, input.as_bytes())?;
+    if signed_kid != kid {
+        // A rotation happened between the two calls: sign again with the new kid.
+        return sign_jwt(keys, alg, typ, claims);
+    }
+    Ok(format!("{input}.{}", b64u(&sig)))
+}
+
+fn active_kid(keys: &dyn KeyStore, alg: JwsAlg) -> Result<String, KeyError> {
+    keys.list()
+        .into_iter()
+        .find(|k| k.alg == KeyAlg::of_jws(alg) && k.state == KeyState::Active)
+        .map(|k| k.kid)
+        .ok_or_else(|| KeyError::NoActiveKey(alg.as_str().into()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn first_start_generates_everything_and_signs_verifiably() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileKeyStore::open_or_init(dir.path(), "localhost", 1_000).unwrap();
+        let list = store.list();
+        for alg in ALL_ALGS {
+            assert_eq!(
+                list.iter()
+                    .filter(|k| k.alg == alg && k.state == KeyState::Active)
+                    .count(),
+                1,
+                "{alg:?}"
+            );
+        }
+        assert_eq!(store.pseudonym_secret().unwrap().len(), 32);
+        assert_eq!(store.pin_pepper().unwrap().len(), 32);
+        assert!(!format!("{store:?}").contains("PRIVATE"));
+
+        let jwks = store.jwks(1_000);
+        let keys = jwks["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 3);
+        for alg in JwsAlg::ALL {
+            let claims = serde_json::json!({"sub": "x", "aud": "a", "exp": 4_000_000_000u64});
+            let jwt = sign_jwt(&store, alg, "JWT", &claims).unwrap();
+            let header = jsonwebtoken::decode_header(&jwt).unwrap();
+            let jwk_json = keys
+                .iter()
+                .find(|k| k["kid"] == header.kid.clone().unwrap().as_str())
+                .unwrap();
+            let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk_json.clone()).unwrap();
+            let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+            let jalg = match alg {
+                JwsAlg::RS256 => jsonwebtoken::Algorithm::RS256,
+                JwsAlg::ES256 => jsonwebtoken::Algorithm::ES256,
+                JwsAlg::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+            };
+            let mut v = jsonwebtoken::Validation::new(jalg);
+            v.set_audience(&["a"]);
+            jsonwebtoken::decode::<serde_json::Value>(&jwt, &key, &v)
+                .expect("verifies with the published key");
+        }
+        // A second open does not generate again.
+        let again = FileKeyStore::open_or_init(dir.path(), "localhost", 2_000).unwrap();
+        assert_eq!(again.list(), list);
+    }
+
+    #[test]
+    fn rotation_keeps_the_previous_key_published_until_it_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileKeyStore::open_or_init(dir.path(), "localhost", 1_000).unwrap();
+        let old_kid = active_kid(&store, JwsAlg::RS256).unwrap();
+        let old_saml = store.saml_certificates(1_000);
+        assert_eq!(old_saml.len(), 1);
+
+        rotate(dir.path(), "localhost", 2_000).unwrap();
+        store.reload(2_000).unwrap();
+        let new_kid = active_kid(&store, JwsAlg::RS256).unwrap();
+        assert_ne!(old_kid, new_kid);
+        let kids: Vec<String> = store.jwks(2_000)["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect();
+        assert!(kids.contains(&old_kid) && kids.contains(&new_kid));
+        assert_eq!(kids.len(), 6);
+        // SAML: the active one stays, a next one is published beside it.
+        let saml = store.saml_certificates(2_000);
+        assert_eq!(saml.len(), 2);
+        assert_eq!(saml[0].0.kid, old_saml[0].0.kid);
+        assert_eq!(saml[1].0.state, KeyState::Next);
+
+        // After the grace period the old JWS key is gone from the JWKS.
+        let later = 2_000 + JWS_GRACE_SECS + 1;
+        let kids: Vec<String> = store.jwks(later)["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!kids.contains(&old_kid));
+        assert_eq!(kids.len(), 3);
+
+        // Second rotation: the next SAML key becomes active.
+        let next_kid = saml[1].0.kid.clone();
+        rotate(dir.path(), "localhost", 3_000).unwrap();
+        store.reload(3_000).unwrap();
+        assert_eq!(store.saml_certificates(3_000)[0].0.kid, next_kid);
+        // Pseudonym secret untouched by rotation.
+        let listed = list(dir.path(), later).unwrap();
+        assert!(listed
+            .iter()
+            .any(|k| k.kid == old_kid && k.state == KeyState::Retired));
+    }
+}

@@ -1,0 +1,22 @@
+//! # idp
+//!
+//! The Leerpoort server and the `leerpoort` command: actix-web routes, signing keys, the
+//! diesel store that implements the broker's traits, the ephemeral store, and the CLI.
+//!
+//! ## Error policy
+//! Typed errors inside (`DbError`, `KeyError`, `ConfigError`, `AdminError`, ...) that name
+//! the field or rule at fault; `anyhow` only at the edges — `main`, the CLI dispatch and
+//! start-up — where an error becomes one line on stderr. No `unwrap`/`expect`/`panic`
+//! outside tests.
+
+pub mod admin;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod keys;
+pub mod metrics;
+pub mod secrets;
+pub mod server;
+pub mod store;

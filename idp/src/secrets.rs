@@ -1,0 +1,268 @@
+//! Hashing and comparing secrets.
+//!
+//! | secret | how it is stored | why |
+//! |---|---|---|
+//! | staff and parent passwords | argon2id, m = 19 MiB, t = 2, p = 1 (OWASP) | people reuse passwords; a stolen database must not give them away |
+//! | pupil PINs and picture passwords | HMAC-SHA-256 with a server-side pepper and a per-user salt | a 4-digit PIN has 10,000 values: no slow hash protects that offline (10,000 × 50 ms is ten minutes). What protects it is the pepper, which lives in `keys/` and not in the database, plus rate limits and the school-network rule. A fast hash keeps a class of 30 signing in at the same moment instant. |
+//! | client secrets | SHA-256 | they are random 256-bit values: nothing to brute-force, and a slow hash would cap the token endpoint |
+//!
+//! Every comparison is constant-time.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::{digest, hmac};
+use subtle::ConstantTimeEq;
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SecretError {
+    #[error("a password must be 8 to 20 characters long")]
+    PasswordLength,
+    #[error("a password must contain at least one letter and one digit")]
+    PasswordComposition,
+    #[error("a PIN is exactly 4 digits")]
+    PinFormat,
+    #[error("could not hash the secret: {0}")]
+    Hash(String),
+    #[error("the system random generator failed")]
+    Random,
+}
+
+fn argon2() -> Result<Argon2<'static>, SecretError> {
+    let params =
+        Params::new(19 * 1024, 2, 1, None).map_err(|e| SecretError::Hash(e.to_string()))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// The rule for new staff and parent passwords (MISSION.md): 8–20 characters, at least one
+/// letter and one digit.
+pub fn check_password_rules(password: &str) -> Result<(), SecretError> {
+    let n = password.chars().count();
+    if !(8..=20).contains(&n) {
+        return Err(SecretError::PasswordLength);
+    }
+    let letter = password.chars().any(char::is_alphabetic);
+    let digit = password.chars().any(|c| c.is_ascii_digit());
+    if !(letter && digit) {
+        return Err(SecretError::PasswordComposition);
+    }
+    Ok(())
+}
+
+/// Hash a password with argon2id (PHC string).
+pub fn hash_password(password: &str) -> Result<String, SecretError> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()?
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| SecretError::Hash(e.to_string()))
+}
+
+/// Verify a password against its stored hash. `None` (no such account, or no password set)
+/// still costs one full verification so timing does not reveal which accounts exist.
+pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
+    let Ok(a) = argon2() else { return false };
+    match stored.and_then(|s| PasswordHash::new(s).ok()) {
+        Some(hash) => a.verify_password(password.as_bytes(), &hash).is_ok(),
+        None => {
+            let dummy = dummy_hash();
+            if let Ok(hash) = PasswordHash::new(dummy) {
+                let _ = a.verify_password(password.as_bytes(), &hash);
+            }
+            false
+        }
+    }
+}
+
+/// A fixed argon2id hash with the same parameters, for the dummy verification.
+fn dummy_hash() -> &'static str {
+    "$argon2id$v=19$m=19456,t=2,p=1$bGVlcnBvb3J0ZHVtbXk$2c2lR4F0m3V8c5Kk8hS3kHq9xQ1dKpJ0bV6vT1cY1sE"
+}
+
+/// Is this a valid PIN (exactly four ASCII digits)?
+pub fn check_pin(pin: &str) -> Result<(), SecretError> {
+    if pin.len() == 4 && pin.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(SecretError::PinFormat)
+    }
+}
+
+/// Hashes pupil PINs and picture passwords with a server-side pepper (see module docs).
+pub struct PinHasher {
+    key: hmac::Key,
+}
+
+impl std::fmt::Debug for PinHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PinHasher(<hidden>)")
+    }
+}
+
+const PIN_SCHEME: &str = "pin-hmac-sha256$v1";
+
+impl PinHasher {
+    pub fn new(pepper: &[u8]) -> Self {
+        Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, pepper),
+        }
+    }
+
+    fn mac(&self, salt: &[u8], secret: &str) -> hmac::Tag {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(&(salt.len() as u32).to_be_bytes());
+        ctx.update(salt);
+        ctx.update(secret.as_bytes());
+        ctx.sign()
+    }
+
+    /// Hash a PIN or an encoded picture sequence.
+    pub fn hash(&self, secret: &str) -> Result<String, SecretError> {
+        let salt = random_bytes::<16>()?;
+        let tag = self.mac(&salt, secret);
+        Ok(format!(
+            "{PIN_SCHEME}${}${}",
+            URL_SAFE_NO_PAD.encode(salt),
+            URL_SAFE_NO_PAD.encode(tag.as_ref())
+        ))
+    }
+
+    /// Constant-time check of a PIN against its stored hash.
+    pub fn verify(&self, stored: &str, secret: &str) -> bool {
+        let Some(rest) = stored
+            .strip_prefix(PIN_SCHEME)
+            .and_then(|r| r.strip_prefix('$'))
+        else {
+            return false;
+        };
+        let mut parts = rest.split('$');
+        let (Some(salt), Some(mac), None) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        let (Ok(salt), Ok(mac)) = (URL_SAFE_NO_PAD.decode(salt), URL_SAFE_NO_PAD.decode(mac))
+        else {
+            return false;
+        };
+        let tag = self.mac(&salt, secret);
+        bool::from(tag.as_ref().ct_eq(&mac))
+    }
+}
+
+/// SHA-256 of a client secret, as stored.
+pub fn hash_client_secret(secret: &str) -> String {
+    hex::encode(digest::digest(&digest::SHA256, secret.as_bytes()))
+}
+
+/// Constant-time check of a presented client secret against the stored SHA-256.
+pub fn verify_client_secret(stored_hex: &str, presented: &str) -> bool {
+    let presented = hash_client_secret(presented);
+    bool::from(presented.as_bytes().ct_eq(stored_hex.as_bytes()))
+}
+
+/// `N` bytes from the system's secure random generator.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
+    let mut buf = [0u8; N];
+    SystemRandom::new()
+        .fill(&mut buf)
+        .map_err(|_| SecretError::Random)?;
+    Ok(buf)
+}
+
+/// A random 256-bit value, base64url without padding (43 characters): client secrets,
+/// session ids, codes.
+pub fn random_token() -> Result<String, SecretError> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<32>()?))
+}
+
+/// A random 4-digit PIN, uniformly distributed.
+pub fn random_pin() -> Result<String, SecretError> {
+    loop {
+        let b = random_bytes::<2>()?;
+        let v = u16::from_be_bytes(b);
+        // Reject the top of the range so every PIN is equally likely.
+        if v < 60_000 {
+            return Ok(format!("{:04}", v % 10_000));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn password_rules_follow_the_mission() {
+        assert_eq!(
+            check_password_rules("kort1"),
+            Err(SecretError::PasswordLength)
+        );
+        assert_eq!(
+            check_password_rules("a1234567890123456789x"),
+            Err(SecretError::PasswordLength)
+        );
+        assert_eq!(
+            check_password_rules("alleenletters"),
+            Err(SecretError::PasswordComposition)
+        );
+        assert_eq!(
+            check_password_rules("12345678"),
+            Err(SecretError::PasswordComposition)
+        );
+        assert_eq!(check_password_rules("regenboog2026"), Ok(()));
+        assert_eq!(check_password_rules("ééééééé1"), Ok(()));
+    }
+
+    #[test]
+    fn passwords_verify_and_refuse() {
+        let h = hash_password("regenboog2026").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password(Some(&h), "regenboog2026"));
+        assert!(!verify_password(Some(&h), "regenboog2027"));
+        assert!(!verify_password(None, "regenboog2026"));
+        assert!(!verify_password(Some("garbage"), "regenboog2026"));
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_valid_argon2id_hash() {
+        assert!(PasswordHash::new(dummy_hash()).is_ok());
+    }
+
+    #[test]
+    fn pins_are_peppered_and_salted() {
+        let a = PinHasher::new(b"pepper-one-pepper-one-pepper-one");
+        let b = PinHasher::new(b"pepper-two-pepper-two-pepper-two");
+        let h1 = a.hash("1234").unwrap();
+        let h2 = a.hash("1234").unwrap();
+        assert_ne!(h1, h2, "salted");
+        assert!(a.verify(&h1, "1234"));
+        assert!(a.verify(&h2, "1234"));
+        assert!(!a.verify(&h1, "1235"));
+        assert!(!b.verify(&h1, "1234"), "another pepper must not verify");
+        assert!(!a.verify("pin-hmac-sha256$v1$x", "1234"));
+    }
+
+    #[test]
+    fn pin_format() {
+        assert!(check_pin("0042").is_ok());
+        for bad in ["123", "12345", "12a4", "", "١٢٣٤"] {
+            assert_eq!(check_pin(bad), Err(SecretError::PinFormat), "{bad}");
+        }
+        for _ in 0..50 {
+            assert!(check_pin(&random_pin().unwrap()).is_ok());
+        }
+    }
+
+    #[test]
+    fn client_secrets_compare_by_hash() {
+        let s = random_token().unwrap();
+        assert_eq!(s.len(), 43);
+        let stored = hash_client_secret(&s);
+        assert!(verify_client_secret(&stored, &s));
+        assert!(!verify_client_secret(&stored, "wrong"));
+    }
+}

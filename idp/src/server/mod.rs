@@ -1,0 +1,126 @@
+//! The HTTP server: one route table ([`routes::config`]), middleware for security headers,
+//! request-size limits, logging and metrics, and graceful shutdown.
+
+pub mod health;
+pub mod routes;
+
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{web, App, HttpServer};
+
+use crate::app::AppState;
+
+/// The most a request body may be, outside routes that set their own limit.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Build the application around `state`: what `serve` runs and what tests call.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let https = state.config.is_https();
+    let mut headers = DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        ))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"));
+    if https {
+        headers = headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
+    }
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::PayloadConfig::new(BODY_LIMIT))
+        .app_data(web::FormConfig::default().limit(BODY_LIMIT))
+        .app_data(web::JsonConfig::default().limit(BODY_LIMIT))
+        .configure(routes::config)
+        .wrap(headers)
+        .wrap(actix_web::middleware::from_fn(observe))
+}
+
+/// Log every request (method, route, status, time — never the query string, which may hold
+/// codes or hints) and feed the metrics.
+async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let res = next.call(req).await?;
+    let elapsed = start.elapsed();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".into());
+    let status = res.status().as_u16();
+    if let Some(state) = state {
+        state
+            .metrics
+            .observe(&route, &method, status, elapsed.as_secs_f64());
+    }
+    if route != "/healthz" && route != "/metrics" {
+        tracing::info!(
+            target: "leerpoort::http",
+            method, path, status, ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+    }
+    Ok(res)
+}
+
+/// Run the server until SIGINT/SIGTERM; in-flight requests get 30 s to finish.
+pub async fn run(state: AppState) -> anyhow::Result<()> {
+    let listen = state.config.listen;
+    let reload_state = state.clone();
+    // Pick up `keys rotate` run by another process (or on another node).
+    let reloader = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let st = reload_state.clone();
+            let now = st.clock.now_secs();
+            if let Err(e) = web::block(move || st.keys.reload(now))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+            {
+                tracing::warn!(error = %e, "reloading keys failed; keeping the keys in memory");
+            }
+        }
+    });
+    let server = HttpServer::new(move || app(state.clone()))
+        .bind(listen)
+        .map_err(|e| anyhow::anyhow!("LEERPOORT_LISTEN: cannot listen on {listen}: {e}"))?
+        .shutdown_timeout(30)
+        .run();
+    tracing::info!(%listen, "Leerpoort is listening");
+    let result = server.await;
+    reloader.abort();
+    result.map_err(anyhow::Error::from)
+}
+
+/// A header value from a static string.
+pub(crate) fn hv(s: &'static str) -> HeaderValue {
+    HeaderValue::from_static(s)
+}

@@ -1,0 +1,569 @@
+//! The `leerpoort` command, run as a process: every command answers `--json` with one JSON
+//! document; bad input gives a non-zero exit, one line on stderr, and writes nothing.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+struct Env {
+    dir: tempfile::TempDir,
+    db_url: String,
+}
+
+impl Env {
+    fn sqlite() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = format!("sqlite://{}", dir.path().join("lp.db").display());
+        Env { dir, db_url }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_leerpoort"));
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LEERPOORT_DATABASE_URL", &self.db_url)
+            .env("LEERPOORT_KEYS_DIR", self.dir.path().join("keys"))
+            .env("LEERPOORT_LOG", "warn");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Run with `--json`, expect success and one JSON document.
+    fn ok(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            stdout.trim().lines().count(),
+            1,
+            "one JSON document: {stdout}"
+        );
+        serde_json::from_str(stdout.trim()).unwrap()
+    }
+
+    /// Run with `--json`, expect failure with one line on stderr and nothing on stdout.
+    fn fails(&self, args: &[&str]) -> String {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(
+            out.stdout.is_empty(),
+            "nothing on stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        stderr.trim().to_string()
+    }
+
+    fn school(&self) -> String {
+        let s = self.ok(&[
+            "school",
+            "add",
+            "--brin",
+            "12AB",
+            "--vestiging",
+            "00",
+            "--name",
+            "OBS De Linde",
+            "--network",
+            "192.0.2.0/24",
+        ]);
+        s["instelling_ref"].as_str().unwrap().to_string()
+    }
+
+    fn count_users(&self, school: &str) -> usize {
+        self.ok(&["user", "list", "--school", school])["users"]
+            .as_array()
+            .unwrap()
+            .len()
+    }
+}
+
+#[test]
+fn migrate_is_idempotent() {
+    let env = Env::sqlite();
+    let first = env.ok(&["migrate"]);
+    assert_eq!(first["applied"].as_array().unwrap().len(), 1);
+    let second = env.ok(&["migrate"]);
+    assert_eq!(second["applied"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn school_group_user_client_register_deregister() {
+    let env = Env::sqlite();
+    let school = env.school();
+    assert_eq!(school.len(), 36);
+    let g = env.ok(&[
+        "group",
+        "add",
+        "--school",
+        &school,
+        "--key",
+        "3A",
+        "--name",
+        "Groep 3A",
+        "--jaargroep",
+        "3",
+    ]);
+    assert_eq!(g["group_key"], "3A");
+
+    let pupil = env.ok(&[
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "leerling",
+        "--given-name",
+        "Emma",
+        "--family-name",
+        "de Jong",
+        "--group",
+        "3A",
+        "--eck-id",
+        &format!("https://ketenid.nl/201703/{}", "ab".repeat(64)),
+        "--las-key",
+        "LL1",
+    ]);
+    assert!(pupil["user_id"].as_str().is_some());
+    let pin = pupil["pin"].as_str().expect("a generated PIN is printed");
+    assert!(pin.len() == 4 && pin.chars().all(|c| c.is_ascii_digit()));
+
+    let mut add_teacher = env.cmd(&[
+        "--json",
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "leerkracht",
+        "--given-name",
+        "Anna",
+        "--family-name",
+        "de Vries",
+        "--email",
+        "anna@linde.example",
+        "--group",
+        "3A",
+        "--password-stdin",
+    ]);
+    let mut child = add_teacher
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Geheim2026\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let teacher: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(teacher["status"], "active");
+
+    let client = env.ok(&[
+        "client",
+        "add",
+        "--name",
+        "Rekenwereld",
+        "--kind",
+        "publisher",
+        "--redirect-uri",
+        "https://rekenwereld.example/cb",
+        "--initiate-login-uri",
+        "https://rekenwereld.example/login",
+        "--home-allowed",
+        "--audience",
+        "leerling",
+        "--id-token-alg",
+        "ES256",
+    ]);
+    let client_id = client["client_id"].as_str().unwrap().to_string();
+    assert_eq!(client["client_secret"].as_str().unwrap().len(), 43);
+    assert_eq!(client["sector"], "rekenwereld.example");
+
+    let public = env.ok(&[
+        "client",
+        "add",
+        "--name",
+        "App",
+        "--redirect-uri",
+        "nl.rekenwereld.app:/cb",
+        "--public",
+    ]);
+    assert!(public.get("client_secret").is_none());
+
+    let reg = env.ok(&["register", "--school", &school, "--rp", &client_id]);
+    assert_eq!(reg["allowed"], true);
+    assert_eq!(reg["release"]["eckid"], true);
+    let dereg = env.ok(&["deregister", "--school", &school, "--rp", &client_id]);
+    assert_eq!(dereg["allowed"], false);
+}
+
+#[test]
+fn bad_input_is_one_line_and_writes_nothing() {
+    let env = Env::sqlite();
+    let school = env.school();
+    env.ok(&[
+        "group", "add", "--school", &school, "--key", "3A", "--name", "Groep 3A",
+    ]);
+    env.ok(&[
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "ict-coordinator",
+        "--given-name",
+        "Sanne",
+        "--family-name",
+        "Jansen",
+        "--email",
+        "sanne@linde.example",
+    ]);
+    let before = env.count_users(&school);
+
+    let e = env.fails(&[
+        "school",
+        "add",
+        "--brin",
+        "12ab",
+        "--vestiging",
+        "00",
+        "--name",
+        "X",
+    ]);
+    assert!(e.contains("BRIN"), "{e}");
+    let e = env.fails(&[
+        "school",
+        "add",
+        "--brin",
+        "12AB",
+        "--vestiging",
+        "0",
+        "--name",
+        "X",
+    ]);
+    assert!(e.contains("0"), "{e}");
+    let e = env.fails(&[
+        "school",
+        "add",
+        "--brin",
+        "12AB",
+        "--vestiging",
+        "00",
+        "--name",
+        "Dubbel",
+    ]);
+    assert!(e.contains("BRIN6"), "{e}");
+    let e = env.fails(&[
+        "group",
+        "add",
+        "--school",
+        "8f0c7a2e-4b1d-4c3e-9a5f-6d2b1e0c9a99",
+        "--key",
+        "1",
+        "--name",
+        "x",
+    ]);
+    assert!(e.contains("INSTELLING_REF"), "{e}");
+    let e = env.fails(&[
+        "group",
+        "add",
+        "--school",
+        "not-a-uuid",
+        "--key",
+        "1",
+        "--name",
+        "x",
+    ]);
+    assert!(e.contains("not-a-uuid"), "{e}");
+    let e = env.fails(&[
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "leerkracht",
+        "--given-name",
+        "A",
+        "--family-name",
+        "B",
+        "--email",
+        "SANNE@linde.example",
+    ]);
+    assert!(e.contains("e-mail"), "{e}");
+    let e = env.fails(&[
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "leerling",
+        "--given-name",
+        "A",
+        "--family-name",
+        "B",
+        "--eck-id",
+        "https://ketenid.nl/201703/xyz",
+    ]);
+    assert!(e.to_lowercase().contains("eck"), "{e}");
+    let e = env.fails(&[
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "leerling",
+        "--given-name",
+        "A",
+        "--family-name",
+        "B",
+        "--group",
+        "9Z",
+    ]);
+    assert!(e.contains("9Z"), "{e}");
+    let e = env.fails(&[
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "leerling",
+        "--given-name",
+        "A",
+        "--family-name",
+        "B",
+        "--pin",
+        "12a4",
+    ]);
+    assert!(e.contains("PIN"), "{e}");
+    let e = env.fails(&[
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "directeur",
+        "--given-name",
+        "A",
+        "--family-name",
+        "B",
+    ]);
+    assert!(e.contains("directeur"), "{e}");
+    let e = env.fails(&[
+        "client",
+        "add",
+        "--name",
+        "X",
+        "--redirect-uri",
+        "http://uitgever.example/cb",
+    ]);
+    assert!(e.contains("redirect URI"), "{e}");
+    let e = env.fails(&["register", "--school", &school, "--rp", "onbekend"]);
+    assert!(e.contains("onbekend"), "{e}");
+    let e = env.fails(&["import", "edexml", "x.xml", "--school", &school]);
+    assert!(e.contains("not available"), "{e}");
+
+    assert_eq!(env.count_users(&school), before, "nothing was written");
+    assert_eq!(
+        env.ok(&["school", "list"])["schools"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_weak_staff_password_is_refused() {
+    let env = Env::sqlite();
+    let school = env.school();
+    let mut c = env.cmd(&[
+        "--json",
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "leerkracht",
+        "--given-name",
+        "A",
+        "--family-name",
+        "B",
+        "--email",
+        "a@linde.example",
+        "--password-stdin",
+    ]);
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"wachtwoord\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one letter and one digit"));
+    assert_eq!(env.count_users(&school), 0);
+}
+
+#[test]
+fn a_wrong_configuration_value_names_the_key() {
+    let env = Env::sqlite();
+    let out = env
+        .cmd(&["--json", "migrate"])
+        .env("LEERPOORT_LISTEN", "overal")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LEERPOORT_LISTEN"));
+}
+
+#[test]
+fn keys_list_and_rotate() {
+    let env = Env::sqlite();
+    let listed = env.ok(&["keys", "list"]);
+    let keys = listed["keys"].as_array().unwrap();
+    let algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
+    assert_eq!(algs, vec!["RS256", "ES256", "EdDSA", "SAML-RS256"]);
+    assert!(keys.iter().all(|k| k["state"] == "active"));
+    assert!(Path::new(&env.dir.path().join("keys/pseudonym.key")).exists());
+
+    let rotated = env.ok(&["keys", "rotate"]);
+    let keys = rotated["keys"].as_array().unwrap();
+    let count = |alg: &str, state: &str| {
+        keys.iter()
+            .filter(|k| k["alg"] == alg && k["state"] == state)
+            .count()
+    };
+    assert_eq!(count("RS256", "active"), 1);
+    assert_eq!(count("RS256", "previous"), 1);
+    assert_eq!(count("SAML-RS256", "active"), 1);
+    assert_eq!(count("SAML-RS256", "next"), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let kid = keys[0]["kid"].as_str().unwrap();
+        let mode = std::fs::metadata(env.dir.path().join(format!("keys/{kid}.pem")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "private keys are private");
+    }
+}
+
+#[test]
+fn demo_prints_every_credential_and_refuses_to_run_twice() {
+    let env = Env::sqlite();
+    let d = env.ok(&["demo"]);
+    assert_eq!(d["school"]["instelling_ref"], idp::demo::DEMO_SCHOOL_REF);
+    assert_eq!(d["pupils"].as_array().unwrap().len(), 10);
+    assert_eq!(d["staff"].as_array().unwrap().len(), 3);
+    assert_eq!(d["groups"].as_array().unwrap().len(), 2);
+    assert!(d["oidc_client"]["client_secret"].as_str().is_some());
+    assert!(d["pupils"][0]["pin"].as_str().is_some());
+    let e = env.fails(&["demo"]);
+    assert!(e.contains("already exists"), "{e}");
+}
+
+#[test]
+fn every_command_has_help() {
+    let env = Env::sqlite();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["demo", "--help"],
+        vec!["demo-serve", "--help"],
+        vec!["school", "add", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["group", "add", "--help"],
+        vec!["client", "add", "--help"],
+        vec!["saml-sp", "add", "--help"],
+        vec!["register", "--help"],
+        vec!["deregister", "--help"],
+        vec!["upstream", "add", "--help"],
+        vec!["import", "edexml", "--help"],
+        vec!["import", "duo", "--help"],
+        vec!["keys", "list", "--help"],
+        vec!["keys", "rotate", "--help"],
+    ] {
+        let out = env.run(&args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}
+
+/// `demo-serve` on an empty database seeds the demo and serves `/healthz`.
+#[test]
+fn demo_serve_serves_healthz() {
+    use std::io::{Read as _, Write as _};
+    let env = Env::sqlite();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = env
+        .cmd(&["demo-serve"])
+        .env("LEERPOORT_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut answer = String::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                .unwrap();
+            s.read_to_string(&mut answer).unwrap();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
+    assert!(answer.contains("\"ok\""));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Basisschool De Regenboog"),
+        "the demo credentials are shown: {stderr}"
+    );
+}

@@ -1,0 +1,436 @@
+//! The directory (repository) tests, run on SQLite and PostgreSQL alike.
+
+use std::str::FromStr;
+
+use broker::model::{
+    AuditEvent, JwsAlg, OidcClient, PupilAuth, RpKind, RpProtocol, SchoolStatus, UserStatus,
+};
+use broker::repo::{
+    Directory, NewGroup, NewRelyingParty, NewSchool, NewUser, RegistrationChange, RepoError,
+};
+use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
+use uuid::Uuid;
+
+use crate::on_both_backends;
+use crate::support::TestDb;
+
+const T0: i64 = 1_795_422_600;
+
+fn audit(action: &str, school: Option<&InstellingRef>) -> AuditEvent {
+    AuditEvent {
+        id: Uuid::new_v4(),
+        at: T0,
+        actor: "test".into(),
+        action: action.into(),
+        school: school.cloned(),
+        subject: None,
+        details: serde_json::json!({}),
+    }
+}
+
+fn new_school(dir: &dyn Directory, brin6: &str) -> InstellingRef {
+    let r = InstellingRef::new_random();
+    dir.insert_school(
+        NewSchool {
+            instelling_ref: r,
+            board_id: None,
+            brin6: Brin6::from_str(brin6).unwrap(),
+            name: format!("School {brin6}"),
+            networks: vec!["192.0.2.0/24".parse().unwrap()],
+        },
+        T0,
+        audit("school.add", Some(&r)),
+    )
+    .unwrap();
+    r
+}
+
+fn new_group(dir: &dyn Directory, school: &InstellingRef, key: &str) -> Uuid {
+    dir.insert_group(
+        NewGroup {
+            school: *school,
+            key: key.into(),
+            name: format!("Groep {key}"),
+            jaargroep: Some(Jaargroep::from_str("3").unwrap()),
+            composite: false,
+            school_year: "2026-2027".into(),
+        },
+        T0,
+        audit("group.add", Some(school)),
+    )
+    .unwrap()
+    .id
+}
+
+fn eck(n: u8) -> EckId {
+    EckId::parse(&format!(
+        "https://ketenid.nl/201703/{}",
+        format!("{n:02x}").repeat(64)
+    ))
+    .unwrap()
+}
+
+fn pupil(school: &InstellingRef, groups: Vec<Uuid>, las: &str, eck_id: Option<EckId>) -> NewUser {
+    NewUser {
+        id: Uuid::new_v4(),
+        school: *school,
+        roles: vec![Role::Leerling],
+        las_key: Some(las.into()),
+        eck_id,
+        given_name: "Emma".into(),
+        family_name: "de Jong".into(),
+        email: None,
+        status: UserStatus::Active,
+        picture: Some("vos".into()),
+        pupil_auth: Some(PupilAuth::Pin),
+        pin_hash: Some("pin-hash".into()),
+        picture_password_hash: None,
+        password_hash: None,
+        source: "manual".into(),
+        group_ids: groups,
+    }
+}
+
+fn teacher(school: &InstellingRef, email: &str) -> NewUser {
+    NewUser {
+        roles: vec![Role::IctCoordinator, Role::Leerkracht],
+        email: Some(email.into()),
+        pupil_auth: None,
+        pin_hash: None,
+        password_hash: Some("$argon2id$...".into()),
+        las_key: None,
+        ..pupil(school, vec![], "-", None)
+    }
+}
+
+fn oidc_rp(client_id: &str) -> NewRelyingParty {
+    NewRelyingParty {
+        id: Uuid::new_v4(),
+        name: format!("Uitgeverij {client_id}"),
+        kind: RpKind::Publisher,
+        protocol: RpProtocol::Oidc(OidcClient {
+            client_id: client_id.into(),
+            client_secret_hash: Some("ab".repeat(32)),
+            redirect_uris: vec!["https://uitgever.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            initiate_login_uri: Some("https://uitgever.example/login".into()),
+            backchannel_logout_uri: None,
+            jwks_uri: None,
+            jwks: None,
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            id_token_alg: JwsAlg::ES256,
+        }),
+        sector: "uitgever.example".into(),
+        home_allowed: true,
+        audience: Audience::Leerling,
+    }
+}
+
+on_both_backends!(
+    schools_round_trip_and_brin6_is_unique_among_active_schools,
+    |db: &TestDb| {
+        let dir = db.directory();
+        dir.ping().unwrap();
+        let r = new_school(&dir, "12AB00");
+        let s = dir.school(&r).unwrap().unwrap();
+        assert_eq!(s.brin6.to_string(), "12AB00");
+        assert_eq!(s.status, SchoolStatus::Active);
+        assert_eq!(s.networks[0].to_string(), "192.0.2.0/24");
+
+        let dup = dir.insert_school(
+            NewSchool {
+                instelling_ref: InstellingRef::new_random(),
+                board_id: None,
+                brin6: Brin6::from_str("12AB00").unwrap(),
+                name: "Andere school".into(),
+                networks: vec![],
+            },
+            T0,
+            audit("school.add", None),
+        );
+        assert!(
+            matches!(dup, Err(RepoError::Conflict(ref m)) if m.contains("BRIN6")),
+            "{dup:?}"
+        );
+        assert_eq!(
+            dir.schools().unwrap().len(),
+            1,
+            "the refused school left nothing"
+        );
+
+        let moved = dir
+            .change_brin6(
+                &r,
+                Brin6::from_str("34CD01").unwrap(),
+                T0 + 5,
+                audit("school.brin6", Some(&r)),
+            )
+            .unwrap();
+        assert_eq!(moved.brin6.to_string(), "34CD01");
+        assert_eq!(moved.instelling_ref, r, "INSTELLING_REF is permanent");
+        // The old BRIN6 is free again.
+        new_school(&dir, "12AB00");
+        assert!(dir.school(&InstellingRef::new_random()).unwrap().is_none());
+    }
+);
+
+on_both_backends!(
+    groups_are_unique_per_school_and_need_a_school,
+    |db: &TestDb| {
+        let dir = db.directory();
+        let a = new_school(&dir, "12AB00");
+        let b = new_school(&dir, "12AB01");
+        let g = new_group(&dir, &a, "3A");
+        new_group(&dir, &b, "3A"); // same key at another school is fine
+        let found = dir.group_by_key(&a, "3A").unwrap().unwrap();
+        assert_eq!(found.id, g);
+        assert_eq!(found.jaargroep.map(|j| j.get()), Some(3));
+        let dup = dir.insert_group(
+            NewGroup {
+                school: a,
+                key: "3A".into(),
+                name: "x".into(),
+                jaargroep: None,
+                composite: true,
+                school_year: "2026-2027".into(),
+            },
+            T0,
+            audit("group.add", Some(&a)),
+        );
+        assert!(matches!(dup, Err(RepoError::Conflict(_))), "{dup:?}");
+        let orphan = dir.insert_group(
+            NewGroup {
+                school: InstellingRef::new_random(),
+                key: "1".into(),
+                name: "x".into(),
+                jaargroep: None,
+                composite: false,
+                school_year: "2026-2027".into(),
+            },
+            T0,
+            audit("group.add", None),
+        );
+        assert!(matches!(orphan, Err(RepoError::NotFound(_))), "{orphan:?}");
+        assert_eq!(dir.groups_of_school(&a).unwrap().len(), 1);
+    }
+);
+
+on_both_backends!(
+    users_with_roles_groups_and_unique_identifiers,
+    |db: &TestDb| {
+        let dir = db.directory();
+        let s = new_school(&dir, "12AB00");
+        let g = new_group(&dir, &s, "3A");
+        let p = dir
+            .insert_user(
+                pupil(&s, vec![g], "LL1", Some(eck(1))),
+                T0,
+                audit("user.add", Some(&s)),
+            )
+            .unwrap();
+        assert_eq!(p.roles, vec![Role::Leerling]);
+        assert_eq!(p.group_ids, vec![g]);
+        assert_eq!(
+            p.eck_id.as_ref().map(|e| e.as_str().to_string()),
+            Some(eck(1).as_str().to_string())
+        );
+        assert_eq!(p.pupil_auth, Some(PupilAuth::Pin));
+
+        let t = dir
+            .insert_user(
+                teacher(&s, "juf.anna@school.example"),
+                T0,
+                audit("user.add", Some(&s)),
+            )
+            .unwrap();
+        assert_eq!(
+            t.roles,
+            vec![Role::Leerkracht, Role::IctCoordinator],
+            "teaching role first"
+        );
+        assert_eq!(
+            dir.user_by_email("Juf.Anna@School.example")
+                .unwrap()
+                .map(|u| u.id),
+            Some(t.id)
+        );
+
+        // Duplicates name the field and write nothing.
+        let e = dir
+            .insert_user(
+                teacher(&s, "juf.anna@school.example"),
+                T0,
+                audit("user.add", Some(&s)),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(e, RepoError::Conflict(ref m) if m.contains("e-mail")),
+            "{e:?}"
+        );
+        let e = dir
+            .insert_user(
+                pupil(&s, vec![], "LL2", Some(eck(1))),
+                T0,
+                audit("user.add", Some(&s)),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(e, RepoError::Conflict(ref m) if m.contains("ECK-iD")),
+            "{e:?}"
+        );
+        let e = dir
+            .insert_user(
+                pupil(&s, vec![], "LL1", None),
+                T0,
+                audit("user.add", Some(&s)),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(e, RepoError::Conflict(ref m) if m.contains("LAS key")),
+            "{e:?}"
+        );
+
+        // A group of another school rolls the whole insert back, roles included.
+        let other = new_school(&dir, "12AB01");
+        let foreign = new_group(&dir, &other, "8B");
+        let np = pupil(&s, vec![foreign], "LL9", None);
+        let id = np.id;
+        let e = dir
+            .insert_user(np, T0, audit("user.add", Some(&s)))
+            .unwrap_err();
+        assert!(matches!(e, RepoError::NotFound(_)), "{e:?}");
+        assert!(dir.user(id).unwrap().is_none());
+        assert_eq!(dir.users_of_school(&s).unwrap().len(), 2);
+        assert_eq!(
+            dir.users_of_group(g)
+                .unwrap()
+                .iter()
+                .map(|u| u.id)
+                .collect::<Vec<_>>(),
+            vec![p.id]
+        );
+
+        dir.set_password_hash(
+            t.id,
+            "$argon2id$new",
+            true,
+            T0 + 1,
+            audit("user.password", Some(&s)),
+        )
+        .unwrap();
+        assert_eq!(
+            dir.user(t.id).unwrap().unwrap().password_hash.as_deref(),
+            Some("$argon2id$new")
+        );
+        assert!(matches!(
+            dir.set_password_hash(Uuid::new_v4(), "x", false, T0, audit("user.password", None)),
+            Err(RepoError::NotFound(_))
+        ));
+    }
+);
+
+on_both_backends!(
+    inactive_staff_become_active_when_they_set_a_password,
+    |db: &TestDb| {
+        let dir = db.directory();
+        let s = new_school(&dir, "12AB00");
+        let mut nt = teacher(&s, "meester@school.example");
+        nt.status = UserStatus::Inactive;
+        nt.password_hash = None;
+        let t = dir
+            .insert_user(nt, T0, audit("user.add", Some(&s)))
+            .unwrap();
+        assert_eq!(t.status, UserStatus::Inactive);
+        dir.set_password_hash(
+            t.id,
+            "$argon2id$x",
+            true,
+            T0,
+            audit("user.activate", Some(&s)),
+        )
+        .unwrap();
+        assert_eq!(dir.user(t.id).unwrap().unwrap().status, UserStatus::Active);
+    }
+);
+
+on_both_backends!(relying_parties_and_registrations, |db: &TestDb| {
+    let dir = db.directory();
+    let s = new_school(&dir, "12AB00");
+    let rp = dir
+        .insert_relying_party(oidc_rp("rekenen"), T0, audit("client.add", None))
+        .unwrap();
+    assert_eq!(
+        dir.relying_party_by_public_id("rekenen").unwrap().as_ref(),
+        Some(&rp)
+    );
+    assert_eq!(dir.relying_party(rp.id).unwrap().as_ref(), Some(&rp));
+    assert_eq!(rp.oidc().map(|c| c.id_token_alg), Some(JwsAlg::ES256));
+    assert!(dir
+        .relying_party_by_public_id("onbekend")
+        .unwrap()
+        .is_none());
+    let dup = dir.insert_relying_party(oidc_rp("rekenen"), T0, audit("client.add", None));
+    assert!(
+        matches!(dup, Err(RepoError::Conflict(ref m)) if m.contains("client id")),
+        "{dup:?}"
+    );
+
+    let change = |allowed: bool| RegistrationChange {
+        school: s,
+        rp_id: rp.id,
+        allowed,
+        release: Release {
+            eckid: true,
+            names: false,
+            groups: true,
+        },
+        home_allowed: true,
+    };
+    let r1 = dir
+        .put_registration(change(true), T0, audit("registration.register", Some(&s)))
+        .unwrap();
+    assert!(r1.allowed);
+    assert_eq!(r1.since, T0);
+    let r2 = dir
+        .put_registration(
+            change(true),
+            T0 + 60,
+            audit("registration.register", Some(&s)),
+        )
+        .unwrap();
+    assert_eq!(r2.since, T0, "re-registering keeps the original date");
+    let r3 = dir
+        .put_registration(
+            change(false),
+            T0 + 120,
+            audit("registration.deregister", Some(&s)),
+        )
+        .unwrap();
+    assert!(!r3.allowed);
+    assert_eq!(r3.since, T0 + 120);
+    assert_eq!(dir.registration(&s, rp.id).unwrap(), Some(r3));
+    assert_eq!(dir.registrations_of_school(&s).unwrap().len(), 1);
+
+    let unknown_school = RegistrationChange {
+        school: InstellingRef::new_random(),
+        ..change(true)
+    };
+    assert!(matches!(
+        dir.put_registration(unknown_school, T0, audit("registration.register", None)),
+        Err(RepoError::NotFound(_))
+    ));
+});
+
+on_both_backends!(every_change_leaves_an_audit_event, |db: &TestDb| {
+    let dir = db.directory();
+    let s = new_school(&dir, "12AB00");
+    new_group(&dir, &s, "3A");
+    let other = new_school(&dir, "12AB01");
+    let events = dir.audit_events(Some(&s), 10).unwrap();
+    let actions: Vec<_> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions.len(), 2);
+    assert!(actions.contains(&"school.add") && actions.contains(&"group.add"));
+    assert_eq!(dir.audit_events(Some(&other), 10).unwrap().len(), 1);
+    assert_eq!(dir.audit_events(None, 10).unwrap().len(), 3);
+    assert_eq!(dir.audit_events(None, 1).unwrap().len(), 1);
+});

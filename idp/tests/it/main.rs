@@ -1,0 +1,10 @@
+//! The one integration-test binary of the `idp` crate (each file in `tests/` would be a
+//! separate slow link). Add modules here, not files beside this one.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod cli;
+mod directory;
+mod server;
+mod store;

@@ -1,0 +1,108 @@
+//! The server skeleton: health, readiness, metrics, headers, limits — in process.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::test;
+use broker::clock::Clock;
+use idp::app::AppState;
+use idp::config::Config;
+
+use crate::support::{monday_morning, TestDb};
+
+/// A test application on a fresh SQLite database and the in-process store.
+pub struct TestApp {
+    pub state: AppState,
+    _db: TestDb,
+    _keys: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn init() -> TestApp {
+        Self::with_env(&[])
+    }
+
+    pub fn with_env(vars: &[(&str, &str)]) -> TestApp {
+        let db = TestDb::sqlite();
+        let keys = tempfile::tempdir().unwrap();
+        let mut env: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.push(("LEERPOORT_DATABASE_URL".into(), db.url.clone()));
+        env.push((
+            "LEERPOORT_KEYS_DIR".into(),
+            keys.path().display().to_string(),
+        ));
+        let config = Config::load_with_env(None, |k| {
+            env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })
+        .unwrap();
+        let clock: Arc<dyn Clock> = monday_morning();
+        let state = AppState::with_directory(config, clock, Arc::new(db.directory())).unwrap();
+        TestApp {
+            state,
+            _db: db,
+            _keys: keys,
+        }
+    }
+}
+
+#[actix_web::test]
+async fn healthz_readyz_and_metrics() {
+    let t = TestApp::init();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+
+    let res = test::call_service(&app, test::TestRequest::get().uri("/healthz").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers();
+    assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
+    assert!(h
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(h.get("x-frame-options").unwrap(), "DENY");
+    assert!(
+        h.get("strict-transport-security").is_none(),
+        "no HSTS on plain http"
+    );
+
+    let res = test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = test::read_body_json(res).await;
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["store"], "ok");
+
+    let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(
+        text.contains(
+            "leerpoort_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+}
+
+#[actix_web::test]
+async fn https_issuers_get_hsts_and_unknown_paths_are_404() {
+    let t = TestApp::with_env(&[("LEERPOORT_ISSUER", "https://leerpoort.example")]);
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let res = test::call_service(&app, test::TestRequest::get().uri("/healthz").to_request()).await;
+    assert!(res.headers().get("strict-transport-security").is_some());
+    let res = test::call_service(&app, test::TestRequest::get().uri("/nergens").to_request()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn readyz_reports_an_unreachable_store() {
+    let t = TestApp::with_env(&[("LEERPOORT_REDIS_URL", "redis://127.0.0.1:1")]);
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let res = test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = test::read_body_json(res).await;
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["store"], "unavailable");
+}

@@ -1,0 +1,670 @@
+//! The contract of `broker::store::EphemeralStore`, written once and run against both
+//! implementations: `store::memory::CASE` and `store::redis::CASE` for every CASE below.
+//!
+//! The Redis cases need `LEERPOORT_TEST_REDIS_URL` (e.g. `redis://127.0.0.1:6379`). Without it
+//! they pass without running, except when `CI` is set: then they fail, so CI cannot skip them
+//! by accident. Each Redis case works under a random key prefix and deletes its keys when it
+//! ends, so several runs can share one Redis.
+
+// Tests say what broke by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use broker::clock::{Clock, FixedClock, SystemClock};
+use broker::store::EphemeralStore;
+use idp::store::{MemoryStore, RedisStore};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// A contract case: the store under test and the clock it was built with.
+type Case = fn(&dyn EphemeralStore, &FixedClock);
+
+// ---------------------------------------------------------------------------------------------
+// The contract.
+// ---------------------------------------------------------------------------------------------
+
+fn put_get_replace(store: &dyn EphemeralStore, _clock: &FixedClock) {
+    store.put("session:a", b"one", MINUTE).unwrap();
+    assert_eq!(
+        store.get("session:a").unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    // Reading does not consume.
+    assert_eq!(
+        store.get("session:a").unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    store.put("session:a", b"two", MINUTE).unwrap();
+    assert_eq!(
+        store.get("session:a").unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+}
+
+fn get_of_missing_key_is_none(store: &dyn EphemeralStore, _clock: &FixedClock) {
+    assert_eq!(store.get("session:nobody").unwrap(), None);
+    assert_eq!(store.take("code:nobody").unwrap(), None);
+}
+
+fn expiry_is_exact(store: &dyn EphemeralStore, clock: &FixedClock) {
+    store
+        .put("session:e", b"v", Duration::from_secs(10))
+        .unwrap();
+    clock.advance(Duration::from_millis(9_999));
+    assert_eq!(store.get("session:e").unwrap().as_deref(), Some(&b"v"[..]));
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(
+        store.get("session:e").unwrap(),
+        None,
+        "expiry == now is expired"
+    );
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(store.get("session:e").unwrap(), None);
+}
+
+fn replacing_restarts_the_ttl(store: &dyn EphemeralStore, clock: &FixedClock) {
+    store
+        .put("session:r", b"1", Duration::from_secs(10))
+        .unwrap();
+    clock.advance(Duration::from_secs(8));
+    store
+        .put("session:r", b"2", Duration::from_secs(10))
+        .unwrap();
+    clock.advance(Duration::from_secs(8));
+    assert_eq!(store.get("session:r").unwrap().as_deref(), Some(&b"2"[..]));
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(store.get("session:r").unwrap(), None);
+}
+
+fn zero_ttl_is_absent_at_once(store: &dyn EphemeralStore, _clock: &FixedClock) {
+    store.put("session:z", b"v", Duration::ZERO).unwrap();
+    assert_eq!(store.get("session:z").unwrap(), None);
+    assert_eq!(store.take("session:z").unwrap(), None);
+}
+
+fn take_is_single_use(store: &dyn EphemeralStore, _clock: &FixedClock) {
+    store.put("code:t", b"grant", MINUTE).unwrap();
+    assert_eq!(
+        store.take("code:t").unwrap().as_deref(),
+        Some(&b"grant"[..])
+    );
+    assert_eq!(store.take("code:t").unwrap(), None);
+    assert_eq!(store.get("code:t").unwrap(), None);
+}
+
+fn take_of_expired_value_is_none(store: &dyn EphemeralStore, clock: &FixedClock) {
+    store.put("code:x", b"grant", MINUTE).unwrap();
+    clock.advance(MINUTE);
+    assert_eq!(store.take("code:x").unwrap(), None);
+    // Still gone when the clock is turned back: take removed it.
+    clock.advance(Duration::ZERO);
+    assert_eq!(store.take("code:x").unwrap(), None);
+}
+
+fn concurrent_take_has_one_winner(store: &dyn EphemeralStore, _clock: &FixedClock) {
+    const THREADS: usize = 8;
+    for round in 0..25 {
+        let key = format!("code:race{round}");
+        store.put(&key, b"grant", MINUTE).unwrap();
+        let barrier = Barrier::new(THREADS);
+        let winners: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        store.take(&key).unwrap()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .inspect(|won| {
+                    if let Some(v) = won {
+                        assert_eq!(v, b"grant");
+                    }
+                })
+                .filter(Option::is_some)
+                .count()
+        });
+        assert_eq!(winners, 1, "round {round}");
+    }
+}
+
+fn put_if_absent_first_wins(store: &dyn EphemeralStore, clock: &FixedClock) {
+    let ttl = Duration::from_secs(30);
+    assert!(store.put_if_absent("jti:p", b"first", ttl).unwrap());
+    assert!(!store.put_if_absent("jti:p", b"second", ttl).unwrap());
+    assert_eq!(store.get("jti:p").unwrap().as_deref(), Some(&b"first"[..]));
+    clock.advance(Duration::from_millis(29_999));
+    assert!(!store.put_if_absent("jti:p", b"third", ttl).unwrap());
+    // Logically expired (the backend may still hold it): absent, so the next one wins.
+    clock.advance(Duration::from_millis(1));
+    assert!(store.put_if_absent("jti:p", b"fourth", ttl).unwrap());
+    assert_eq!(store.get("jti:p").unwrap().as_deref(), Some(&b"fourth"[..]));
+    assert!(!store.put_if_absent("jti:p", b"fifth", ttl).unwrap());
+    // And after a delete.
+    store.delete("jti:p").unwrap();
+    assert!(store.put_if_absent("jti:p", b"sixth", ttl).unwrap());
+}
+
+fn concurrent_put_if_absent_has_one_winner(store: &dyn EphemeralStore, _clock: &FixedClock) {
+    const THREADS: usize = 8;
+    for round in 0..25 {
+        let key = format!("jti:race{round}");
+        let barrier = Barrier::new(THREADS);
+        let winners: Vec<usize> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|i| {
+                    let (key, barrier) = (&key, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        store
+                            .put_if_absent(key, i.to_string().as_bytes(), MINUTE)
+                            .unwrap()
+                            .then_some(i)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().unwrap())
+                .collect()
+        });
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        let stored = store.get(&key).unwrap().unwrap();
+        assert_eq!(stored, winners[0].to_string().as_bytes());
+    }
+}
+
+fn delete_removes(store: &dyn EphemeralStore, _clock: &FixedClock) {
+    store.put("session:d", b"v", MINUTE).unwrap();
+    store.delete("session:d").unwrap();
+    assert_eq!(store.get("session:d").unwrap(), None);
+    assert_eq!(store.take("session:d").unwrap(), None);
+    // Deleting what is not there is fine.
+    store.delete("session:d").unwrap();
+    store.delete("session:never").unwrap();
+}
+
+/// Put the clock on the first millisecond of a `window`-long window.
+fn align(clock: &FixedClock, window: Duration) {
+    let secs = i64::try_from(window.as_secs()).unwrap();
+    clock.set_secs(clock.now_secs().div_euclid(secs) * secs);
+}
+
+fn incr_counts_within_a_window_and_restarts(store: &dyn EphemeralStore, clock: &FixedClock) {
+    align(clock, MINUTE);
+    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 2);
+    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 3);
+    // Last millisecond of the window.
+    clock.advance(MINUTE - Duration::from_millis(1));
+    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 4);
+    // The next window starts from zero.
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(store.count("rl:pupil", MINUTE).unwrap(), 0);
+    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 2);
+    // Another key counts on its own.
+    assert_eq!(store.incr("rl:other", MINUTE).unwrap(), 1);
+}
+
+fn windows_of_different_lengths_count_apart(store: &dyn EphemeralStore, clock: &FixedClock) {
+    let hour = Duration::from_secs(3600);
+    align(clock, hour);
+    assert_eq!(store.incr("rl:ip", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr("rl:ip", MINUTE).unwrap(), 2);
+    assert_eq!(store.incr("rl:ip", hour).unwrap(), 1);
+    clock.advance(MINUTE);
+    assert_eq!(store.incr("rl:ip", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr("rl:ip", hour).unwrap(), 2);
+    assert_eq!(store.count("rl:ip", hour).unwrap(), 2);
+    assert_eq!(store.count("rl:ip", MINUTE).unwrap(), 1);
+}
+
+fn count_does_not_increment(store: &dyn EphemeralStore, clock: &FixedClock) {
+    align(clock, MINUTE);
+    assert_eq!(store.count("rl:c", MINUTE).unwrap(), 0);
+    assert_eq!(store.count("rl:c", MINUTE).unwrap(), 0);
+    assert_eq!(store.incr("rl:c", MINUTE).unwrap(), 1);
+    assert_eq!(store.count("rl:c", MINUTE).unwrap(), 1);
+    assert_eq!(store.count("rl:c", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr("rl:c", MINUTE).unwrap(), 2);
+    assert_eq!(store.count("rl:c", MINUTE).unwrap(), 2);
+}
+
+fn reset_count_forgets(store: &dyn EphemeralStore, clock: &FixedClock) {
+    align(clock, MINUTE);
+    for _ in 0..3 {
+        store.incr("rl:locked", MINUTE).unwrap();
+    }
+    assert_eq!(store.count("rl:locked", MINUTE).unwrap(), 3);
+    store.reset_count("rl:locked", MINUTE).unwrap();
+    assert_eq!(store.count("rl:locked", MINUTE).unwrap(), 0);
+    assert_eq!(store.incr("rl:locked", MINUTE).unwrap(), 1);
+    // Resetting what was never counted is fine.
+    store.reset_count("rl:never", MINUTE).unwrap();
+    assert_eq!(store.count("rl:never", MINUTE).unwrap(), 0);
+}
+
+fn keys_are_isolated(store: &dyn EphemeralStore, clock: &FixedClock) {
+    align(clock, MINUTE);
+    store.put("session:a", b"1", MINUTE).unwrap();
+    store.put("session:ab", b"2", MINUTE).unwrap();
+    store.put("code:a", b"3", MINUTE).unwrap();
+    store.put("a", b"4", MINUTE).unwrap();
+    assert_eq!(store.take("session:a").unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(store.get("session:ab").unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(store.get("code:a").unwrap().as_deref(), Some(&b"3"[..]));
+    assert_eq!(store.get("a").unwrap().as_deref(), Some(&b"4"[..]));
+    store.delete("code:a").unwrap();
+    assert_eq!(store.get("session:ab").unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(store.get("a").unwrap().as_deref(), Some(&b"4"[..]));
+    // Counters and values under the same key do not meet.
+    assert_eq!(store.incr("a", MINUTE).unwrap(), 1);
+    assert_eq!(store.get("a").unwrap().as_deref(), Some(&b"4"[..]));
+    store.delete("a").unwrap();
+    assert_eq!(store.count("a", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr("rl:a", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr("rl:ab", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr("rl:a", MINUTE).unwrap(), 2);
+}
+
+fn binary_values_round_trip(store: &dyn EphemeralStore, _clock: &FixedClock) {
+    let all_bytes: Vec<u8> = (0..=255).collect();
+    let not_utf8 = vec![0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, b'\n', b'\r', 0x00];
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    for (key, value) in [
+        ("bin:all", &all_bytes),
+        ("bin:bad", &not_utf8),
+        ("bin:empty", &Vec::new()),
+        ("bin:big", &big),
+    ] {
+        store.put(key, value, MINUTE).unwrap();
+        assert_eq!(store.get(key).unwrap().as_ref(), Some(value), "{key}");
+        assert_eq!(store.take(key).unwrap().as_ref(), Some(value), "{key}");
+        assert!(store.put_if_absent(key, value, MINUTE).unwrap());
+        assert_eq!(store.get(key).unwrap().as_ref(), Some(value), "{key}");
+    }
+    // Odd keys too.
+    let key = "sessie:ëïö 🍎 \"quoted\" *glob?";
+    store.put(key, &not_utf8, MINUTE).unwrap();
+    assert_eq!(store.get(key).unwrap(), Some(not_utf8));
+}
+
+fn ping_answers(store: &dyn EphemeralStore, _clock: &FixedClock) {
+    store.ping().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The backends.
+// ---------------------------------------------------------------------------------------------
+
+/// Run `case` on a fresh `MemoryStore`.
+fn on_memory(case: Case) {
+    let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+    let store = MemoryStore::new(clock.clone());
+    case(&store, &clock);
+}
+
+/// The Redis to test against, or `None` to skip (only outside CI).
+fn redis_url() -> Option<String> {
+    match std::env::var("LEERPOORT_TEST_REDIS_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "CI is set but LEERPOORT_TEST_REDIS_URL is not: the Redis store tests must run in CI \
+             (start a Redis and set LEERPOORT_TEST_REDIS_URL=redis://127.0.0.1:6379)"
+        ),
+        _ => {
+            eprintln!("LEERPOORT_TEST_REDIS_URL is not set: skipping a Redis store test");
+            None
+        }
+    }
+}
+
+/// Deletes every key under a prefix when dropped (also when the test fails).
+struct Cleanup {
+    url: String,
+    prefix: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let Ok(client) = ::redis::Client::open(self.url.as_str()) else {
+            return;
+        };
+        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(2)) else {
+            return;
+        };
+        let pattern = format!("{}*", self.prefix);
+        let mut cursor = 0u64;
+        loop {
+            let Ok((next, keys)): Result<(u64, Vec<Vec<u8>>), _> = ::redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query(&mut conn)
+            else {
+                return;
+            };
+            if !keys.is_empty() {
+                let _ = ::redis::cmd("DEL").arg(keys).query::<()>(&mut conn);
+            }
+            if next == 0 {
+                return;
+            }
+            cursor = next;
+        }
+    }
+}
+
+/// A `RedisStore` on the test Redis under a fresh random prefix, its clock (fixed, starting
+/// at the real time so that server-side TTLs stay sensible) and the guard that cleans up.
+fn redis_store(url: &str) -> (RedisStore, Arc<FixedClock>, Cleanup) {
+    let clock = Arc::new(FixedClock::at_secs(SystemClock.now_secs()));
+    let prefix = format!("leerpoort-test:{}:", uuid::Uuid::new_v4());
+    let store = RedisStore::connect(url, clock.clone())
+        .unwrap_or_else(|e| panic!("cannot reach the test Redis: {e}"))
+        .with_prefix(prefix.clone());
+    let cleanup = Cleanup {
+        url: url.to_owned(),
+        prefix,
+    };
+    (store, clock, cleanup)
+}
+
+/// Run `case` on a `RedisStore` of its own (see [`redis_url`] for when this is skipped).
+fn on_redis(case: Case) {
+    let Some(url) = redis_url() else { return };
+    let (store, clock, _cleanup) = redis_store(&url);
+    case(&store, &clock);
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        /// The contract on [`MemoryStore`].
+        mod memory {
+            $(
+                #[test]
+                fn $case() {
+                    super::on_memory(super::$case);
+                }
+            )*
+        }
+
+        /// The contract on [`RedisStore`].
+        mod redis {
+            $(
+                #[test]
+                fn $case() {
+                    super::on_redis(super::$case);
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    put_get_replace,
+    get_of_missing_key_is_none,
+    expiry_is_exact,
+    replacing_restarts_the_ttl,
+    zero_ttl_is_absent_at_once,
+    take_is_single_use,
+    take_of_expired_value_is_none,
+    concurrent_take_has_one_winner,
+    put_if_absent_first_wins,
+    concurrent_put_if_absent_has_one_winner,
+    delete_removes,
+    incr_counts_within_a_window_and_restarts,
+    windows_of_different_lengths_count_apart,
+    count_does_not_increment,
+    reset_count_forgets,
+    keys_are_isolated,
+    binary_values_round_trip,
+    ping_answers,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Backend-specific.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn memory_sweeps_expired_entries_as_it_is_written() {
+    let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+    let store = MemoryStore::new(clock.clone());
+    for i in 0..10_000 {
+        store
+            .put(&format!("session:old{i}"), b"v", Duration::from_secs(1))
+            .unwrap();
+    }
+    clock.advance(Duration::from_secs(2));
+    for i in 0..10_000 {
+        store.put(&format!("session:new{i}"), b"v", MINUTE).unwrap();
+    }
+    // Without sweeping it would hold 20 000.
+    let held = store.entry_count();
+    assert!(held < 12_000, "{held} entries held");
+    store.purge_expired();
+    assert_eq!(store.entry_count(), 10_000);
+    clock.advance(MINUTE);
+    store.purge_expired();
+    assert_eq!(store.entry_count(), 0);
+}
+
+#[test]
+fn memory_sweeps_finished_counter_windows() {
+    let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
+    let store = MemoryStore::new(clock.clone());
+    for i in 0..1_000 {
+        store.incr(&format!("rl:{i}"), MINUTE).unwrap();
+    }
+    assert_eq!(store.entry_count(), 1_000);
+    clock.advance(MINUTE);
+    store.purge_expired();
+    assert_eq!(store.entry_count(), 0);
+}
+
+#[test]
+fn open_without_url_is_the_memory_store() {
+    let store = idp::store::open(None, Arc::new(SystemClock)).unwrap();
+    assert!(format!("{store:?}").starts_with("MemoryStore"));
+    store.ping().unwrap();
+}
+
+#[test]
+fn open_with_url_is_the_redis_store() {
+    let Some(url) = redis_url() else { return };
+    let store = idp::store::open(Some(&url), Arc::new(SystemClock)).unwrap();
+    assert!(format!("{store:?}").starts_with("RedisStore"));
+    store.ping().unwrap();
+}
+
+#[test]
+fn redis_prefixes_isolate_stores() {
+    let Some(url) = redis_url() else { return };
+    let (a, _clock_a, _cleanup_a) = redis_store(&url);
+    let (b, _clock_b, _cleanup_b) = redis_store(&url);
+    a.put("session:s", b"a", MINUTE).unwrap();
+    assert_eq!(b.get("session:s").unwrap(), None);
+    assert!(b.put_if_absent("session:s", b"b", MINUTE).unwrap());
+    assert_eq!(a.get("session:s").unwrap().as_deref(), Some(&b"a"[..]));
+    assert_eq!(b.take("session:s").unwrap().as_deref(), Some(&b"b"[..]));
+    assert_eq!(a.get("session:s").unwrap().as_deref(), Some(&b"a"[..]));
+    assert_eq!(a.incr("rl:x", MINUTE).unwrap(), 1);
+    assert_eq!(b.incr("rl:x", MINUTE).unwrap(), 1);
+}
+
+#[test]
+fn redis_sets_a_server_side_ttl() {
+    let Some(url) = redis_url() else { return };
+    let (store, _clock, cleanup) = redis_store(&url);
+    store.put("session:ttl", b"v", MINUTE).unwrap();
+    store.incr("rl:ttl", MINUTE).unwrap();
+    let client = ::redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let keys: Vec<String> = ::redis::cmd("KEYS")
+        .arg(format!("{}*", cleanup.prefix))
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for key in keys {
+        let pttl: i64 = ::redis::cmd("PTTL").arg(&key).query(&mut conn).unwrap();
+        let max = if key.contains(":v:") { 60_000 } else { 120_000 };
+        assert!(pttl > 0 && pttl <= max, "{key}: PTTL {pttl}");
+    }
+}
+
+#[test]
+fn redis_unreachable_is_unavailable_quickly() {
+    // Nothing listens on port 1. The store is built all the same (a node starts before its
+    // Redis), and reports Redis as unavailable, quickly and without the password.
+    let store =
+        RedisStore::connect("redis://u:secretpw@127.0.0.1:1", Arc::new(SystemClock)).unwrap();
+    let started = std::time::Instant::now();
+    let err = store.ping().unwrap_err().to_string();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.starts_with("ephemeral store unavailable"), "{err}");
+    assert!(!err.contains("secretpw"), "{err}");
+    let started = std::time::Instant::now();
+    let err = store
+        .put("session:s", b"v", MINUTE)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!err.contains("secretpw"), "{err}");
+    assert!(format!("{store:?}").contains("redis://127.0.0.1:1"));
+    assert!(!format!("{store:?}").contains("secretpw"));
+}
+
+#[test]
+fn open_rejects_an_invalid_redis_url() {
+    let err = idp::store::open(Some("http://u:secretpw@example"), Arc::new(SystemClock))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("ephemeral store unavailable"), "{err}");
+    assert!(!err.contains("secretpw"), "{err}");
+}
+
+/// A `redis-server` of this test's own on a free loopback port, stopped when dropped, for
+/// tests that disturb the server. `None` (skip) when there is no test Redis configured or,
+/// outside CI, no `redis-server` binary.
+struct PrivateRedis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl PrivateRedis {
+    fn start() -> Option<PrivateRedis> {
+        redis_url()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let spawned = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(e) if std::env::var_os("CI").is_some() => {
+                panic!("CI is set but redis-server cannot be started: {e}")
+            }
+            Err(e) => {
+                eprintln!("redis-server cannot be started ({e}): skipping");
+                return None;
+            }
+        };
+        let server = PrivateRedis {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        };
+        let client = ::redis::Client::open(server.url.as_str()).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while client
+            .get_connection()
+            .and_then(|mut c| ::redis::cmd("PING").query::<()>(&mut c))
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+
+    /// Close every client connection but the one asking, as a restart or an idle timeout
+    /// would. Returns how many were closed.
+    fn kill_clients(&self) -> u64 {
+        let client = ::redis::Client::open(self.url.as_str()).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        ::redis::cmd("CLIENT")
+            .arg(&["KILL", "TYPE", "normal", "SKIPME", "yes"][..])
+            .query(&mut conn)
+            .unwrap()
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn redis_store_recovers_from_closed_connections() {
+    let Some(server) = PrivateRedis::start() else {
+        return;
+    };
+    let clock = Arc::new(FixedClock::at_secs(SystemClock.now_secs()));
+    let store = RedisStore::connect(&server.url, clock).unwrap();
+    // Several pooled connections, all in use at once.
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let store = &store;
+            s.spawn(move || {
+                for i in 0..20 {
+                    store.put(&format!("k{t}:{i}"), b"v", MINUTE).unwrap();
+                }
+            });
+        }
+    });
+    assert!(server.kill_clients() >= 2);
+    // Every idle connection in the pool is now closed by the server; each operation is
+    // still answered (once more on a new connection), and the dead ones leave the pool.
+    for t in 0..8 {
+        for i in 0..20 {
+            let key = format!("k{t}:{i}");
+            assert_eq!(
+                store.get(&key).unwrap().as_deref(),
+                Some(&b"v"[..]),
+                "{key}"
+            );
+        }
+    }
+    assert_eq!(store.take("k0:0").unwrap().as_deref(), Some(&b"v"[..]));
+    assert!(store.put_if_absent("jti:new", b"v", MINUTE).unwrap());
+    store.ping().unwrap();
+    assert!(server.kill_clients() >= 1);
+    store.ping().unwrap();
+    assert_eq!(store.incr("rl:x", MINUTE).unwrap(), 1);
+}

@@ -1,0 +1,121 @@
+//! Test support: a fresh database per test on either backend.
+//!
+//! SQLite: a file in a temporary directory. PostgreSQL (when `LEERPOORT_TEST_DATABASE_URL` is
+//! set): a fresh schema, dropped when the test ends. When `CI` is set and the URL is missing,
+//! PostgreSQL tests fail instead of passing silently.
+
+use std::sync::Arc;
+
+use broker::clock::FixedClock;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use idp::db::{self, DbPool, DieselDirectory};
+
+/// A migrated database that lives as long as this value.
+pub struct TestDb {
+    pub url: String,
+    pub pool: DbPool,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Schema { admin_url: String, schema: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Cleanup::Schema { admin_url, schema } = &self.cleanup {
+            if let Ok(mut c) = diesel::PgConnection::establish(admin_url) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let pool = db::connect(&url, 4).expect("sqlite pool");
+        db::migrate(&pool).expect("migrate sqlite");
+        TestDb {
+            url,
+            pool,
+            cleanup: Cleanup::Dir(dir),
+        }
+    }
+
+    /// `None` when PostgreSQL is not configured outside CI.
+    pub fn postgres() -> Option<TestDb> {
+        let base = postgres_url()?;
+        let schema = format!("lp_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = diesel::PgConnection::establish(&base)
+            .unwrap_or_else(|e| panic!("cannot connect to LEERPOORT_TEST_DATABASE_URL: {e}"));
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .expect("create test schema");
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+        let pool = db::connect(&url, 4).expect("postgres pool");
+        db::migrate(&pool).expect("migrate postgres");
+        Some(TestDb {
+            url,
+            pool,
+            cleanup: Cleanup::Schema {
+                admin_url: base,
+                schema,
+            },
+        })
+    }
+
+    pub fn directory(&self) -> DieselDirectory {
+        DieselDirectory::new(self.pool.clone())
+    }
+}
+
+/// The PostgreSQL URL for tests, or `None` to skip (never in CI).
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("LEERPOORT_TEST_DATABASE_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but LEERPOORT_TEST_DATABASE_URL is not: PostgreSQL tests must run in CI"
+            )
+        }
+        _ => None,
+    }
+}
+
+/// A clock fixed at 2026-11-23 08:30 UTC, a Monday morning.
+pub fn monday_morning() -> Arc<FixedClock> {
+    Arc::new(FixedClock::at_secs(1_795_422_600))
+}
+
+/// Run one repository test body on SQLite and (when configured) on PostgreSQL:
+/// `on_both_backends!(name, |db: &TestDb| { ... })` makes the tests `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() {
+                let db = $crate::support::TestDb::sqlite();
+                ($body)(&db);
+            }
+
+            #[test]
+            fn postgres() {
+                let Some(db) = $crate::support::TestDb::postgres() else {
+                    eprintln!("LEERPOORT_TEST_DATABASE_URL not set: PostgreSQL variant not run");
+                    return;
+                };
+                ($body)(&db);
+            }
+        }
+    };
+}

@@ -1,0 +1,11 @@
+DROP TABLE audit_events;
+DROP TABLE upstream_schools;
+DROP TABLE upstreams;
+DROP TABLE registrations;
+DROP TABLE relying_parties;
+DROP TABLE group_members;
+DROP TABLE user_roles;
+DROP TABLE users;
+DROP TABLE school_groups;
+DROP TABLE schools;
+DROP TABLE school_boards;
