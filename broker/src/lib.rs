@@ -11,5 +11,6 @@
 
 pub mod clock;
 pub mod model;
+pub mod release;
 pub mod repo;
 pub mod store;

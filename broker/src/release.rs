@@ -1,0 +1,197 @@
+//! One release policy for every protocol. OIDC and SAML both ask [`decide`] whether a user of a
+//! school may be signed in to a relying party, and [`claim_set`] what it receives; neither
+//! protocol has a copy of this logic.
+//!
+//! The per-school registration (school × relying party, keyed by INSTELLING_REF) decides:
+//! whether SSO is allowed at all, which optional claims are released (ECK-iD, names, groups),
+//! and whether home use is allowed. The relying party itself says for which audience (pupil or
+//! teacher software) it is, and whether its publisher allows it at home.
+
+use claims::{
+    pairwise_subject, ClaimSet, GroupClaim, LoginContext, PairwiseSubject, PseudonymKey, Release,
+    Role, Sector,
+};
+use serde::Serialize;
+
+use crate::model::{Group, Registration, RelyingParty, School, SchoolStatus, User};
+
+/// Why a sign-in to a relying party is refused. Each says which setting blocks it, so the
+/// page the user sees can tell them whom to ask.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "reason")]
+pub enum Denial {
+    /// The school never registered this relying party.
+    #[error("the school has not enabled this software")]
+    NotRegistered,
+    /// The school withdrew its registration (toestemming ingetrokken).
+    #[error("the school has withdrawn its permission for this software")]
+    Deregistered,
+    /// The operator disabled the relying party for everyone.
+    #[error("this software is disabled")]
+    Disabled,
+    /// Pupil software for a teacher, or teacher software for a pupil.
+    #[error("this software is not meant for the user's role")]
+    WrongAudience,
+    /// At home, but the publisher does not allow this software at home.
+    #[error("the publisher allows this software only at school")]
+    NotAtHomePublisher,
+    /// At home, but the school does not allow this software at home.
+    #[error("the school allows this software only at school")]
+    NotAtHomeSchool,
+    /// The school account is closed.
+    #[error("the school account is closed")]
+    SchoolClosed,
+    /// The user belongs to another school than the one signing in.
+    #[error("the user does not belong to this school")]
+    WrongSchool,
+}
+
+/// What the school allows, once [`decide`] said yes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowed {
+    pub release: Release,
+    /// The role the relying party is told.
+    pub role: Role,
+}
+
+/// May `user` of `school` be signed in to `rp` in `context`?
+///
+/// `registration` is the school's registration of `rp` (`None` if it never registered it).
+/// A merged school's users sign in under the school they merged into, so callers pass the
+/// school that is active.
+pub fn decide(
+    school: &School,
+    rp: &RelyingParty,
+    registration: Option<&Registration>,
+    user: &User,
+    context: LoginContext,
+) -> Result<Allowed, Denial> {
+    if matches!(school.status, SchoolStatus::Closed) {
+        return Err(Denial::SchoolClosed);
+    }
+    if user.school != school.instelling_ref {
+        return Err(Denial::WrongSchool);
+    }
+    if !rp.enabled {
+        return Err(Denial::Disabled);
+    }
+    let reg = match registration {
+        None => return Err(Denial::NotRegistered),
+        Some(r) if r.school != school.instelling_ref || r.rp_id != rp.id => {
+            return Err(Denial::NotRegistered)
+        }
+        Some(r) if !r.allowed => return Err(Denial::Deregistered),
+        Some(r) => r,
+    };
+    let role = user.primary_role().ok_or(Denial::WrongAudience)?;
+    if !rp.audience.admits(role) {
+        return Err(Denial::WrongAudience);
+    }
+    if context == LoginContext::Thuis {
+        if !rp.home_allowed {
+            return Err(Denial::NotAtHomePublisher);
+        }
+        if !reg.home_allowed {
+            return Err(Denial::NotAtHomeSchool);
+        }
+    }
+    Ok(Allowed {
+        release: reg.release,
+        role,
+    })
+}
+
+/// The scopes that unlock optional claims.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scopes {
+    pub profile: bool,
+    pub email: bool,
+    pub groups: bool,
+}
+
+impl Scopes {
+    /// From a space-separated OAuth scope string.
+    pub fn parse(scope: &str) -> Self {
+        let mut s = Self::default();
+        for item in scope.split_ascii_whitespace() {
+            match item {
+                "profile" => s.profile = true,
+                "email" => s.email = true,
+                "groups" => s.groups = true,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// Every optional scope (SAML has no scopes: the registration alone decides).
+    pub fn all() -> Self {
+        Self {
+            profile: true,
+            email: true,
+            groups: true,
+        }
+    }
+}
+
+/// The pairwise pseudonym of `user` at `rp`: the same for every relying party of one sector,
+/// whatever the protocol, and never derived from BRIN, INSTELLING_REF or names.
+pub fn subject_for(
+    key: &PseudonymKey,
+    rp: &RelyingParty,
+    user: &User,
+) -> Result<PairwiseSubject, claims::ClaimsError> {
+    let sector = Sector::new(rp.sector.clone())?;
+    Ok(pairwise_subject(key, &sector, &user.id))
+}
+
+/// The claims `rp` receives for `user`, given what the school allows and the scopes asked.
+///
+/// - `eckid` when the registration releases it and the user has one;
+/// - `groups` under the `groups` scope when released; only the user's groups at this school;
+/// - names under `profile` when the registration releases names;
+/// - `email` under `email`, staff only, and only when names are released (it names a person).
+pub fn claim_set(
+    sub: PairwiseSubject,
+    school: &School,
+    user: &User,
+    groups: &[Group],
+    allowed: Allowed,
+    scopes: Scopes,
+    context: LoginContext,
+) -> ClaimSet {
+    let release = allowed.release;
+    let group_claims = (scopes.groups && release.groups).then(|| {
+        groups
+            .iter()
+            .filter(|g| g.school == school.instelling_ref && user.group_ids.contains(&g.id))
+            .map(|g| GroupClaim {
+                key: g.key.clone(),
+                name: g.name.clone(),
+                jaargroep: g.jaargroep,
+            })
+            .collect()
+    });
+    let names = scopes.profile && release.names;
+    ClaimSet {
+        sub,
+        eckid: if release.eckid {
+            user.eck_id.clone()
+        } else {
+            None
+        },
+        instelling_ref: school.instelling_ref,
+        brin6: school.brin6.clone(),
+        role: allowed.role,
+        groups: group_claims,
+        login_context: context,
+        given_name: names.then(|| user.given_name.clone()),
+        family_name: names.then(|| user.family_name.clone()),
+        name: names.then(|| user.display_name()),
+        email: if scopes.email && release.names && !user.is_pupil() {
+            user.email.clone()
+        } else {
+            None
+        },
+    }
+}
