@@ -13,6 +13,7 @@ use crate::db::{self, DieselDirectory};
 use crate::keys::FileKeyStore;
 use crate::metrics::Metrics;
 use crate::secrets::PinHasher;
+use crate::session::Csrf;
 
 /// Everything a request handler may reach. Cheap to clone.
 #[derive(Clone)]
@@ -25,6 +26,7 @@ pub struct AppState {
     pub pins: Arc<PinHasher>,
     pub pseudonyms: Arc<PseudonymKey>,
     pub metrics: Arc<Metrics>,
+    pub csrf: Arc<Csrf>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -55,7 +57,9 @@ impl AppState {
         let keys =
             FileKeyStore::open_or_init(&config.keys_dir, config.issuer_host(), clock.now_secs())
                 .context("LEERPOORT_KEYS_DIR")?;
-        let pins = PinHasher::new(&keys.pin_pepper()?);
+        let pepper = keys.pin_pepper()?;
+        let pins = PinHasher::new(&pepper);
+        let csrf = Csrf::new(&pepper);
         let pseudonyms = PseudonymKey::new(&keys.pseudonym_secret()?)
             .map_err(|e| anyhow::anyhow!("keys/pseudonym.key: {e}"))?;
         Ok(Self {
@@ -67,6 +71,7 @@ impl AppState {
             pins: Arc::new(pins),
             pseudonyms: Arc::new(pseudonyms),
             metrics: Arc::new(Metrics::new()),
+            csrf: Arc::new(csrf),
         })
     }
 }

@@ -710,6 +710,19 @@ fn active_kid(keys: &dyn KeyStore, alg: JwsAlg) -> Result<String, KeyError> {
         .ok_or_else(|| KeyError::NoActiveKey(alg.as_str().into()))
 }
 
+/// The verification key for one of our own published keys, by `kid` (verifying tokens we
+/// issued: access tokens, ID-token hints).
+pub fn decoding_key(keys: &dyn KeyStore, kid: &str, now: i64) -> Option<jsonwebtoken::DecodingKey> {
+    let jwks = keys.jwks(now);
+    let jwk_json = jwks["keys"]
+        .as_array()?
+        .iter()
+        .find(|k| k["kid"] == kid)?
+        .clone();
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk_json).ok()?;
+    jsonwebtoken::DecodingKey::from_jwk(&jwk).ok()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -2,6 +2,8 @@
 //! request-size limits, logging and metrics, and graceful shutdown.
 
 pub mod health;
+pub mod oidc;
+pub mod pages;
 pub mod routes;
 
 use std::time::{Duration, Instant};

@@ -2,11 +2,36 @@
 
 use actix_web::web;
 
-use super::health;
+use super::{health, oidc, pages};
 
 /// Register every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg
+        // OpenID Connect
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(oidc::discovery),
+        )
+        .route("/oidc/jwks", web::get().to(oidc::jwks))
+        .route("/oidc/authorize", web::get().to(oidc::authorize_get))
+        .route("/oidc/authorize", web::post().to(oidc::authorize_post))
+        .route(
+            "/oidc/authorize/continue",
+            web::get().to(oidc::authorize_continue),
+        )
+        .route("/oidc/token", web::post().to(oidc::token))
+        .route("/oidc/userinfo", web::get().to(oidc::userinfo_get))
+        .route("/oidc/userinfo", web::post().to(oidc::userinfo_post))
+        .route("/oidc/introspect", web::post().to(oidc::introspect))
+        .route("/oidc/revoke", web::post().to(oidc::revoke))
+        .route("/oidc/logout", web::get().to(oidc::logout_get))
+        .route("/oidc/logout", web::post().to(oidc::logout_post))
+        // Pages
+        .route("/", web::get().to(pages::start))
+        .route("/login", web::get().to(pages::login_form))
+        .route("/login", web::post().to(pages::login_submit))
+        .route("/uitloggen", web::post().to(pages::sign_out))
+        .route("/static/leerpoort.css", web::get().to(pages::stylesheet))
         // Operations
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))

@@ -1,0 +1,494 @@
+//! The authorization endpoint (OIDC Core §3.1.2), GET and POST.
+//!
+//! `response_type=code` only. PKCE `S256` is required for public clients and honoured for
+//! confidential ones; `plain` is refused. The redirect URI must match a registered one exactly;
+//! until it does, errors are shown as a page and never redirected.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use broker::model::RelyingParty;
+use serde_json::Value;
+use url::Url;
+
+use super::{
+    has_scope, paths, tokens, AuthRequest, CodeGrant, OidcError, CODE_SECS, PENDING_SECS,
+    SCOPES_SUPPORTED,
+};
+use crate::app::AppState;
+use crate::session;
+
+/// What the endpoint does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Send the browser here: a code, or an error for a trusted redirect URI.
+    Redirect(String),
+    /// The user must sign in first; the request waits under `auth_id`.
+    Login {
+        auth_id: String,
+        login_hint: Option<String>,
+    },
+    /// The redirect URI cannot be trusted: show a page, redirect nowhere.
+    ErrorPage { title: String, message: String },
+    /// The school's settings block this software: say which, and offer to go back.
+    Denied {
+        client_name: String,
+        reason: String,
+        continue_url: String,
+    },
+}
+
+fn page(title: &str, message: impl Into<String>) -> Outcome {
+    Outcome::ErrorPage {
+        title: title.into(),
+        message: message.into(),
+    }
+}
+
+/// The error redirect for a trusted redirect URI (RFC 6749 §4.1.2.1, with `iss` from RFC 9207).
+fn error_redirect(issuer: &str, redirect_uri: &str, state: Option<&str>, e: &OidcError) -> String {
+    let mut url = match Url::parse(redirect_uri) {
+        Ok(u) => u,
+        Err(_) => return redirect_uri.to_string(),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("error", e.code());
+        if let Some(d) = e.description() {
+            q.append_pair("error_description", &d);
+        }
+        if let Some(s) = state {
+            q.append_pair("state", s);
+        }
+        q.append_pair("iss", issuer);
+    }
+    url.to_string()
+}
+
+fn code_redirect(issuer: &str, redirect_uri: &str, code: &str, state: Option<&str>) -> String {
+    let mut url = match Url::parse(redirect_uri) {
+        Ok(u) => u,
+        Err(_) => return redirect_uri.to_string(),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("code", code);
+        if let Some(s) = state {
+            q.append_pair("state", s);
+        }
+        q.append_pair("iss", issuer);
+    }
+    url.to_string()
+}
+
+/// Handle an authorization request. `params` are the query (GET) or form (POST) pairs.
+pub fn authorize(
+    state: &AppState,
+    params: Vec<(String, String)>,
+    sid: Option<&str>,
+    now: i64,
+) -> Outcome {
+    let mut map: HashMap<String, String> = HashMap::new();
+    let mut duplicate = None;
+    for (k, v) in params {
+        if map.contains_key(&k) {
+            duplicate = Some(k.clone());
+        }
+        map.insert(k, v);
+    }
+    let get = |k: &str| map.get(k).map(String::as_str).filter(|v| !v.is_empty());
+
+    // Until client and redirect URI are known and trusted, errors are pages.
+    let Some(client_id) = get("client_id") else {
+        return page(
+            "Onbekende software",
+            "De aanvraag noemt geen software (client_id ontbreekt).",
+        );
+    };
+    let rp = match state.dir.relying_party_by_public_id(client_id) {
+        Ok(Some(rp)) if rp.enabled && rp.oidc().is_some() => rp,
+        Ok(_) => {
+            return page(
+                "Onbekende software",
+                "Deze software is niet bij Leerpoort bekend.",
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "authorize: loading client");
+            return page(
+                "Even niet beschikbaar",
+                "Probeer het over een paar minuten opnieuw.",
+            );
+        }
+    };
+    let Some(client) = rp.oidc() else {
+        return page(
+            "Onbekende software",
+            "Deze software is niet bij Leerpoort bekend.",
+        );
+    };
+    let Some(redirect_uri) = get("redirect_uri") else {
+        return page(
+            "Ongeldige aanvraag",
+            "De software gaf geen terugkeeradres (redirect_uri) mee.",
+        );
+    };
+    if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+        return page(
+            "Ongeldige aanvraag",
+            "Het terugkeeradres (redirect_uri) is niet bij Leerpoort geregistreerd voor deze software.",
+        );
+    }
+    let issuer = state.config.issuer.as_str();
+    let st = get("state");
+    let fail = |e: OidcError| Outcome::Redirect(error_redirect(issuer, redirect_uri, st, &e));
+
+    if let Some(k) = duplicate {
+        return fail(OidcError::InvalidRequest(format!(
+            "parameter {k} is repeated"
+        )));
+    }
+    if get("request").is_some() {
+        return fail(OidcError::RequestNotSupported);
+    }
+    if get("request_uri").is_some() {
+        return fail(OidcError::RequestUriNotSupported);
+    }
+    match get("response_type") {
+        None => return fail(OidcError::InvalidRequest("response_type is missing".into())),
+        Some("code") => {}
+        Some(_) => return fail(OidcError::UnsupportedResponseType),
+    }
+    match get("response_mode") {
+        None | Some("query") => {}
+        Some(_) => {
+            return fail(OidcError::InvalidRequest(
+                "only response_mode=query is supported".into(),
+            ))
+        }
+    }
+    let scope_in = get("scope").unwrap_or("");
+    if !has_scope(scope_in, "openid") {
+        return fail(OidcError::InvalidScope(
+            "the openid scope is required".into(),
+        ));
+    }
+    let scope: Vec<&str> = scope_in
+        .split_ascii_whitespace()
+        .filter(|s| SCOPES_SUPPORTED.contains(s))
+        .fold(Vec::new(), |mut acc, s| {
+            if !acc.contains(&s) {
+                acc.push(s);
+            }
+            acc
+        });
+    let scope = scope.join(" ");
+
+    let code_challenge = match (get("code_challenge"), get("code_challenge_method")) {
+        (Some(c), Some("S256")) => {
+            if !(43..=128).contains(&c.len())
+                || !c
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+            {
+                return fail(OidcError::InvalidRequest(
+                    "code_challenge is malformed".into(),
+                ));
+            }
+            Some(c.to_string())
+        }
+        (Some(_), Some(_)) => {
+            return fail(OidcError::InvalidRequest(
+                "only code_challenge_method=S256 is supported".into(),
+            ))
+        }
+        (Some(_), None) => {
+            return fail(OidcError::InvalidRequest(
+                "code_challenge_method=S256 is required (plain is not allowed)".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return fail(OidcError::InvalidRequest(
+                "code_challenge is missing".into(),
+            ))
+        }
+        (None, None) => None,
+    };
+    if client.is_public() && code_challenge.is_none() {
+        return fail(OidcError::InvalidRequest(
+            "public clients must use PKCE (S256)".into(),
+        ));
+    }
+
+    let prompts: Vec<&str> = get("prompt")
+        .unwrap_or("")
+        .split_ascii_whitespace()
+        .collect();
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return fail(OidcError::InvalidRequest(
+            "prompt=none cannot be combined".into(),
+        ));
+    }
+    let max_age = match get("max_age") {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => {
+                return fail(OidcError::InvalidRequest(
+                    "max_age must be a non-negative number".into(),
+                ))
+            }
+        },
+    };
+    let requested_claims = match get("claims") {
+        None => Vec::new(),
+        Some(c) => match serde_json::from_str::<Value>(c) {
+            Ok(Value::Object(o)) => o
+                .values()
+                .filter_map(Value::as_object)
+                .flat_map(|m| m.keys().cloned())
+                .collect(),
+            _ => {
+                return fail(OidcError::InvalidRequest(
+                    "claims is not a JSON object".into(),
+                ))
+            }
+        },
+    };
+    let hint_sub = match get("id_token_hint") {
+        None => None,
+        Some(t) => match hint_subject(state, &rp, t, now) {
+            Some(s) => Some(s),
+            None => {
+                return fail(OidcError::InvalidRequest(
+                    "id_token_hint is not an ID token of this provider for this client".into(),
+                ))
+            }
+        },
+    };
+
+    let req = AuthRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.to_string(),
+        scope,
+        state: st.map(str::to_string),
+        nonce: get("nonce").map(str::to_string),
+        code_challenge,
+        prompt_login: prompts.contains(&"login"),
+        prompt_none,
+        max_age,
+        login_hint: get("login_hint").map(str::to_string),
+        ui_locales: get("ui_locales").map(str::to_string),
+        acr_values: get("acr_values").map(str::to_string),
+        requested_claims,
+        created_at: now,
+        hint_sub,
+    };
+    proceed(state, &rp, req, sid, now)
+}
+
+/// The subject an `id_token_hint` names, if it is a genuine ID token of ours for this client
+/// (an expired one is fine: it is only a hint).
+fn hint_subject(state: &AppState, rp: &RelyingParty, token: &str, now: i64) -> Option<String> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    let key = crate::keys::decoding_key(state.keys.as_ref(), &header.kid?, now)?;
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.validate_exp = false;
+    v.set_audience(&[rp.public_id()]);
+    v.set_issuer(&[state.config.issuer.as_str()]);
+    v.set_required_spec_claims(&["sub", "aud", "iss"]);
+    let data = jsonwebtoken::decode::<Value>(token, &key, &v).ok()?;
+    data.claims["sub"].as_str().map(str::to_string)
+}
+
+/// Continue after the user signed in: the pending request under `auth_id`.
+pub fn resume(state: &AppState, auth_id: &str, sid: Option<&str>, now: i64) -> Outcome {
+    let pending = match state.store.take(&pending_key(auth_id)) {
+        Ok(Some(b)) => serde_json::from_slice::<AuthRequest>(&b).ok(),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "authorize: loading pending request");
+            None
+        }
+    };
+    let Some(req) = pending else {
+        return page(
+            "Verlopen",
+            "Deze aanmelding is verlopen. Open de software opnieuw.",
+        );
+    };
+    let rp = match state.dir.relying_party_by_public_id(&req.client_id) {
+        Ok(Some(rp)) if rp.enabled => rp,
+        _ => {
+            return page(
+                "Onbekende software",
+                "Deze software is niet bij Leerpoort bekend.",
+            )
+        }
+    };
+    proceed(state, &rp, req, sid, now)
+}
+
+/// A pending request, for the login page (its hint).
+pub fn pending(state: &AppState, auth_id: &str) -> Option<AuthRequest> {
+    state
+        .store
+        .get(&pending_key(auth_id))
+        .ok()
+        .flatten()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+fn pending_key(id: &str) -> String {
+    format!("authreq:{id}")
+}
+
+/// With a validated request: sign-in needed? allowed? then a code.
+fn proceed(
+    state: &AppState,
+    rp: &RelyingParty,
+    req: AuthRequest,
+    sid: Option<&str>,
+    now: i64,
+) -> Outcome {
+    let issuer = state.config.issuer.as_str();
+    let fail = |e: OidcError| {
+        Outcome::Redirect(error_redirect(
+            issuer,
+            &req.redirect_uri,
+            req.state.as_deref(),
+            &e,
+        ))
+    };
+    let sess = match sid.map(|s| session::load(state.store.as_ref(), s, now)) {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => return fail(OidcError::from(e)),
+        None => None,
+    };
+
+    let needs_login = match &sess {
+        None => true,
+        Some(s) => {
+            let fresh = s.auth_time >= req.created_at;
+            let too_old = req.max_age.is_some_and(|m| now - s.auth_time > m);
+            let other_user = match &req.hint_sub {
+                Some(hint) => match subject_of(state, rp, s) {
+                    Some(sub) => sub != *hint,
+                    None => true,
+                },
+                None => false,
+            };
+            !fresh && (req.prompt_login || too_old || other_user)
+        }
+    };
+    if needs_login {
+        if req.prompt_none {
+            return fail(OidcError::LoginRequired);
+        }
+        let auth_id = match crate::secrets::random_token() {
+            Ok(t) => t,
+            Err(_) => return fail(OidcError::ServerError),
+        };
+        let bytes = match serde_json::to_vec(&req) {
+            Ok(b) => b,
+            Err(_) => return fail(OidcError::ServerError),
+        };
+        if let Err(e) = state.store.put(
+            &pending_key(&auth_id),
+            &bytes,
+            Duration::from_secs(PENDING_SECS),
+        ) {
+            return fail(OidcError::from(e));
+        }
+        return Outcome::Login {
+            auth_id,
+            login_hint: req.login_hint.clone(),
+        };
+    }
+    let Some(mut sess) = sess else {
+        return fail(OidcError::LoginRequired);
+    };
+
+    // The school decides (broker); a refusal names the setting.
+    if let Err(e) = tokens::claims_for(
+        state,
+        rp,
+        sess.user_id,
+        &sess.school,
+        sess.context,
+        &req.scope,
+        &req.requested_claims,
+    ) {
+        return match e {
+            OidcError::AccessDenied(reason) if !req.prompt_none => Outcome::Denied {
+                client_name: rp.name.clone(),
+                reason,
+                continue_url: error_redirect(
+                    issuer,
+                    &req.redirect_uri,
+                    req.state.as_deref(),
+                    &OidcError::AccessDenied(
+                        "the school does not allow this software for this user".into(),
+                    ),
+                ),
+            },
+            other => fail(other),
+        };
+    }
+
+    let code = match crate::secrets::random_token() {
+        Ok(c) => c,
+        Err(_) => return fail(OidcError::ServerError),
+    };
+    let grant = CodeGrant {
+        client_id: req.client_id.clone(),
+        redirect_uri: req.redirect_uri.clone(),
+        user_id: sess.user_id,
+        school: sess.school,
+        sid: sess.sid.clone(),
+        scope: req.scope.clone(),
+        nonce: req.nonce.clone(),
+        code_challenge: req.code_challenge.clone(),
+        auth_time: sess.auth_time,
+        amr: sess.amr.clone(),
+        acr: sess.acr.clone(),
+        context: sess.context,
+        requested_claims: req.requested_claims.clone(),
+    };
+    let stored = serde_json::to_vec(&grant)
+        .map_err(|_| OidcError::ServerError)
+        .and_then(|b| {
+            state
+                .store
+                .put(&format!("code:{code}"), &b, Duration::from_secs(CODE_SECS))
+                .map_err(OidcError::from)
+        });
+    if let Err(e) = stored {
+        return fail(e);
+    }
+    if !sess.clients.contains(&req.client_id) {
+        sess.clients.push(req.client_id.clone());
+        if let Err(e) = session::save(state.store.as_ref(), &sess, now) {
+            tracing::warn!(error = %e, "authorize: could not record the client in the session");
+        }
+    }
+    Outcome::Redirect(code_redirect(
+        issuer,
+        &req.redirect_uri,
+        &code,
+        req.state.as_deref(),
+    ))
+}
+
+fn subject_of(state: &AppState, rp: &RelyingParty, s: &session::SsoSession) -> Option<String> {
+    let user = state.dir.user(s.user_id).ok().flatten()?;
+    broker::release::subject_for(&state.pseudonyms, rp, &user)
+        .ok()
+        .map(|p| p.as_str().to_string())
+}
+
+/// The URL that resumes a pending request after sign-in.
+pub fn resume_url(auth_id: &str) -> String {
+    format!("{}?auth={auth_id}", paths::AUTHORIZE_CONTINUE)
+}

@@ -1,0 +1,168 @@
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636). Codes are single-use and
+//! bound to client, redirect URI and PKCE challenge; a code presented twice revokes everything
+//! issued from it (RFC 6749 §4.1.2).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use broker::model::RelyingParty;
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::oidc::token::TokenResponse;
+use crate::oidc::tokens::{self, IdTokenContext};
+use crate::oidc::{
+    revoke_grant, save_grant, CodeGrant, Grant, OidcError, ACCESS_TOKEN_SECS, OFFLINE_REFRESH_SECS,
+    REFRESH_SECS,
+};
+use crate::session;
+
+/// How long a redeemed code is remembered, to recognise its reuse.
+const USED_CODE_SECS: u64 = 600;
+
+fn invalid_grant(why: &str) -> OidcError {
+    OidcError::InvalidGrant(why.to_string())
+}
+
+/// Exchange a code for tokens.
+pub fn exchange(
+    state: &AppState,
+    rp: &RelyingParty,
+    form: &HashMap<String, String>,
+    now: i64,
+) -> Result<TokenResponse, OidcError> {
+    let client = rp.oidc().ok_or(OidcError::ServerError)?;
+    let code = form
+        .get("code")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| OidcError::InvalidRequest("code is missing".into()))?;
+    let Some(bytes) = state.store.take(&format!("code:{code}"))? else {
+        if let Some(gid) = state.store.get(&format!("code-used:{code}"))? {
+            let gid = String::from_utf8_lossy(&gid).to_string();
+            revoke_grant(state.store.as_ref(), &gid)?;
+            tracing::warn!(client = %client.client_id, "authorization code reused; its grant is revoked");
+            return Err(invalid_grant(
+                "the code was already used; everything issued from it is revoked",
+            ));
+        }
+        return Err(invalid_grant("the code is unknown or has expired"));
+    };
+    let grant: CodeGrant = serde_json::from_slice(&bytes).map_err(|_| OidcError::ServerError)?;
+    if grant.client_id != client.client_id {
+        return Err(invalid_grant("the code was issued to another client"));
+    }
+    match form.get("redirect_uri") {
+        Some(r) if *r == grant.redirect_uri => {}
+        Some(_) => {
+            return Err(invalid_grant(
+                "redirect_uri differs from the authorization request",
+            ))
+        }
+        None => return Err(OidcError::InvalidRequest("redirect_uri is missing".into())),
+    }
+    match (&grant.code_challenge, form.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) => {
+            if !(43..=128).contains(&verifier.len())
+                || !verifier
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+            {
+                return Err(invalid_grant("code_verifier is malformed"));
+            }
+            let computed = URL_SAFE_NO_PAD
+                .encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()).as_ref());
+            if !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
+                return Err(invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ));
+            }
+        }
+        (Some(_), None) => return Err(invalid_grant("code_verifier is missing")),
+        (None, Some(_)) => return Err(invalid_grant("no code_challenge was sent for this code")),
+        (None, None) => {}
+    }
+
+    let claims = tokens::claims_for(
+        state,
+        rp,
+        grant.user_id,
+        &grant.school,
+        grant.context,
+        &grant.scope,
+        &grant.requested_claims,
+    )
+    .map_err(|e| match e {
+        OidcError::AccessDenied(why) => invalid_grant(&why),
+        other => other,
+    })?;
+    let gid = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;
+    let offline = tokens::is_offline(&grant.scope);
+    let (refresh, refresh_hash) = tokens::refresh_token(&gid)?;
+    let access = tokens::access_token(
+        state,
+        &client.client_id,
+        claims.sub.as_str(),
+        &grant.scope,
+        &gid,
+        Some(&claims),
+        Some((grant.auth_time, &grant.acr)),
+        now,
+    )?;
+    let id_token = tokens::id_token(
+        state,
+        rp,
+        &claims,
+        IdTokenContext {
+            nonce: grant.nonce.as_deref(),
+            auth_time: grant.auth_time,
+            acr: &grant.acr,
+            amr: &grant.amr,
+            sid: Some(&session::public_sid(&grant.sid)),
+            access_token: Some(&access),
+        },
+        now,
+    )?;
+    let record = Grant {
+        id: gid.clone(),
+        client_id: client.client_id.clone(),
+        user_id: Some(grant.user_id),
+        school: Some(grant.school),
+        sid: Some(grant.sid.clone()),
+        scope: grant.scope.clone(),
+        auth_time: grant.auth_time,
+        amr: grant.amr.clone(),
+        acr: grant.acr.clone(),
+        context: grant.context,
+        requested_claims: grant.requested_claims.clone(),
+        refresh_hash: Some(refresh_hash),
+        expires_at: now
+            + if offline {
+                OFFLINE_REFRESH_SECS
+            } else {
+                REFRESH_SECS
+            },
+        offline,
+    };
+    save_grant(state.store.as_ref(), &record, now)?;
+    state.store.put(
+        &format!("code-used:{code}"),
+        gid.as_bytes(),
+        Duration::from_secs(USED_CODE_SECS),
+    )?;
+    if !offline {
+        if let Ok(Some(mut s)) = session::load(state.store.as_ref(), &grant.sid, now) {
+            s.grants.push(gid.clone());
+            let _ = session::save(state.store.as_ref(), &s, now);
+        }
+    }
+    Ok(TokenResponse {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_SECS,
+        scope: grant.scope,
+        id_token: Some(id_token),
+        refresh_token: Some(refresh),
+    })
+}

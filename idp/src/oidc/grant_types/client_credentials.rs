@@ -1,0 +1,73 @@
+//! `grant_type=client_credentials` (RFC 6749 §4.4): a publisher's back end calls Leerpoort's
+//! APIs as itself. Confidential clients only; no user, no ID token, no refresh token.
+
+use std::collections::HashMap;
+
+use broker::model::RelyingParty;
+use claims::LoginContext;
+
+use crate::app::AppState;
+use crate::oidc::token::TokenResponse;
+use crate::oidc::{save_grant, tokens, Grant, OidcError, ACCESS_TOKEN_SECS};
+
+/// Scopes a client may ask for itself (the provisioning and licence APIs use these).
+pub const CLIENT_SCOPES: &[&str] = &["licenties", "provisioning"];
+
+/// Issue an access token to the client itself.
+pub fn issue(
+    state: &AppState,
+    rp: &RelyingParty,
+    form: &HashMap<String, String>,
+    now: i64,
+) -> Result<TokenResponse, OidcError> {
+    let client = rp.oidc().ok_or(OidcError::ServerError)?;
+    if client.is_public() {
+        return Err(OidcError::UnauthorizedClient(
+            "public clients cannot use client_credentials".into(),
+        ));
+    }
+    let scope = form.get("scope").map(String::as_str).unwrap_or("");
+    for s in scope.split_ascii_whitespace() {
+        if !CLIENT_SCOPES.contains(&s) {
+            return Err(OidcError::InvalidScope(format!(
+                "scope {s} is not available to clients"
+            )));
+        }
+    }
+    let gid = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;
+    let grant = Grant {
+        id: gid.clone(),
+        client_id: client.client_id.clone(),
+        user_id: None,
+        school: None,
+        sid: None,
+        scope: scope.to_string(),
+        auth_time: now,
+        amr: Vec::new(),
+        acr: String::new(),
+        context: LoginContext::School,
+        requested_claims: Vec::new(),
+        refresh_hash: None,
+        expires_at: now + ACCESS_TOKEN_SECS,
+        offline: false,
+    };
+    save_grant(state.store.as_ref(), &grant, now)?;
+    let access = tokens::access_token(
+        state,
+        &client.client_id,
+        &client.client_id,
+        scope,
+        &gid,
+        None,
+        None,
+        now,
+    )?;
+    Ok(TokenResponse {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_SECS,
+        scope: scope.to_string(),
+        id_token: None,
+        refresh_token: None,
+    })
+}

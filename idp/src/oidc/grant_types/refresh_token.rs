@@ -1,0 +1,135 @@
+//! `grant_type=refresh_token` (RFC 6749 §6) with rotation and reuse detection (RFC 9700
+//! §4.14.2): every refresh token is single-use; presenting a used one revokes the grant.
+//! Tokens are bound to the client they were issued to. A refresh re-asks the school: a
+//! de-registered relying party gets nothing more.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use broker::model::RelyingParty;
+
+use crate::app::AppState;
+use crate::oidc::token::TokenResponse;
+use crate::oidc::tokens::{self, IdTokenContext};
+use crate::oidc::{has_scope, load_grant, revoke_grant, save_grant, OidcError, ACCESS_TOKEN_SECS};
+use crate::session;
+
+fn invalid_grant(why: &str) -> OidcError {
+    OidcError::InvalidGrant(why.to_string())
+}
+
+/// Rotate a refresh token.
+pub fn refresh(
+    state: &AppState,
+    rp: &RelyingParty,
+    form: &HashMap<String, String>,
+    now: i64,
+) -> Result<TokenResponse, OidcError> {
+    let client = rp.oidc().ok_or(OidcError::ServerError)?;
+    let token = form
+        .get("refresh_token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OidcError::InvalidRequest("refresh_token is missing".into()))?;
+    let (gid, secret) = token
+        .split_once('.')
+        .ok_or_else(|| invalid_grant("the refresh token is malformed"))?;
+    let hash = tokens::refresh_hash(secret);
+    let mut grant = load_grant(state.store.as_ref(), gid)?
+        .ok_or_else(|| invalid_grant("the refresh token is unknown, expired or revoked"))?;
+    if grant.client_id != client.client_id {
+        return Err(invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    let first_use = state.store.put_if_absent(
+        &format!("rt-used:{hash}"),
+        b"1",
+        Duration::from_secs((grant.expires_at - now).max(1) as u64),
+    )?;
+    if !first_use || grant.refresh_hash.as_deref() != Some(hash.as_str()) {
+        revoke_grant(state.store.as_ref(), gid)?;
+        tracing::warn!(client = %client.client_id, "refresh token reused; its grant is revoked");
+        return Err(invalid_grant(
+            "the refresh token was already used; the grant is revoked",
+        ));
+    }
+    if !grant.offline {
+        let alive = match &grant.sid {
+            Some(sid) => session::load(state.store.as_ref(), sid, now)?.is_some(),
+            None => false,
+        };
+        if !alive {
+            revoke_grant(state.store.as_ref(), gid)?;
+            return Err(invalid_grant("the session ended"));
+        }
+    }
+    let scope = match form.get("scope").filter(|s| !s.is_empty()) {
+        Some(asked) => {
+            if !asked
+                .split_ascii_whitespace()
+                .all(|s| has_scope(&grant.scope, s))
+            {
+                return Err(OidcError::InvalidScope(
+                    "a refresh cannot widen the scope".into(),
+                ));
+            }
+            asked.clone()
+        }
+        None => grant.scope.clone(),
+    };
+    let (user, school) = match (grant.user_id, grant.school) {
+        (Some(u), Some(s)) => (u, s),
+        _ => return Err(invalid_grant("this grant has no user")),
+    };
+    let claims = match tokens::claims_for(
+        state,
+        rp,
+        user,
+        &school,
+        grant.context,
+        &scope,
+        &grant.requested_claims,
+    ) {
+        Ok(c) => c,
+        Err(OidcError::AccessDenied(why)) => {
+            revoke_grant(state.store.as_ref(), gid)?;
+            return Err(invalid_grant(&why));
+        }
+        Err(e) => return Err(e),
+    };
+    let (new_refresh, new_hash) = tokens::refresh_token(gid)?;
+    grant.refresh_hash = Some(new_hash);
+    save_grant(state.store.as_ref(), &grant, now)?;
+    let access = tokens::access_token(
+        state,
+        &client.client_id,
+        claims.sub.as_str(),
+        &scope,
+        gid,
+        Some(&claims),
+        Some((grant.auth_time, &grant.acr)),
+        now,
+    )?;
+    let id_token = tokens::id_token(
+        state,
+        rp,
+        &claims,
+        IdTokenContext {
+            nonce: None,
+            auth_time: grant.auth_time,
+            acr: &grant.acr,
+            amr: &grant.amr,
+            sid: grant.sid.as_deref().map(session::public_sid).as_deref(),
+            access_token: Some(&access),
+        },
+        now,
+    )?;
+    Ok(TokenResponse {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_SECS,
+        scope,
+        id_token: Some(id_token),
+        refresh_token: Some(new_refresh),
+    })
+}

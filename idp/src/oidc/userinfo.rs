@@ -1,0 +1,45 @@
+//! The UserInfo endpoint (OIDC Core §5.3), GET and POST, with the access token in the
+//! `Authorization` header or (POST) the form body (RFC 6750 §2.1–2.2). Claims are built afresh:
+//! a school that withdrew its permission stops the flow of data at once.
+
+use serde_json::Value;
+
+use super::{load_grant, tokens, OidcError};
+use crate::app::AppState;
+
+/// The claims for the holder of `token`.
+pub fn userinfo(state: &AppState, token: &str, now: i64) -> Result<Value, OidcError> {
+    let at = tokens::verify_access_token(state, token, now)?;
+    let gid = at["gid"]
+        .as_str()
+        .ok_or_else(|| OidcError::InvalidToken("not a user token".into()))?;
+    let grant = load_grant(state.store.as_ref(), gid)?
+        .ok_or_else(|| OidcError::InvalidToken("the token was revoked".into()))?;
+    let (Some(user), Some(school)) = (grant.user_id, grant.school) else {
+        return Err(OidcError::InvalidToken("a client token has no user".into()));
+    };
+    let rp = state
+        .dir
+        .relying_party_by_public_id(&grant.client_id)?
+        .filter(|rp| rp.enabled)
+        .ok_or_else(|| OidcError::InvalidToken("the client is gone".into()))?;
+    let claims = tokens::claims_for(
+        state,
+        &rp,
+        user,
+        &school,
+        grant.context,
+        &grant.scope,
+        &grant.requested_claims,
+    )
+    .map_err(|e| match e {
+        OidcError::AccessDenied(why) => OidcError::InvalidToken(why),
+        other => other,
+    })?;
+    if at["sub"].as_str() != Some(claims.sub.as_str()) {
+        return Err(OidcError::InvalidToken(
+            "the token does not belong to this user".into(),
+        ));
+    }
+    Ok(Value::Object(claims.to_json_map()))
+}

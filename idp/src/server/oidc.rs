@@ -1,0 +1,324 @@
+//! HTTP handlers of the OpenID Connect endpoints: parse, call `crate::oidc`, render.
+
+use std::collections::HashMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::pages;
+use crate::app::AppState;
+use crate::keys::KeyStore as _;
+use crate::oidc::authorize::{self, Outcome};
+use crate::oidc::client_auth::{self, Presented};
+use crate::oidc::logout::{self, LogoutOutcome};
+use crate::oidc::{discovery, introspect, revoke, token, userinfo, OidcError};
+use crate::session;
+
+fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}
+
+fn oauth_error(e: &OidcError, basic: bool) -> HttpResponse {
+    let mut res = HttpResponse::build(e.status());
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    if basic && matches!(e, OidcError::InvalidClient(_)) {
+        res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"leerpoort\""));
+    }
+    res.json(e.body())
+}
+
+fn unavailable() -> HttpResponse {
+    oauth_error(&OidcError::TemporarilyUnavailable, false)
+}
+
+/// GET `/.well-known/openid-configuration`.
+pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .json(discovery::metadata(&state.config.issuer))
+}
+
+/// GET `/oidc/jwks`: current and previous keys.
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .content_type("application/jwk-set+json")
+        .json(state.keys.jwks(state.clock.now_secs()))
+}
+
+fn render_outcome(o: Outcome) -> HttpResponse {
+    match o {
+        Outcome::Redirect(to) => pages::redirect(&to),
+        Outcome::Login { auth_id, .. } => pages::redirect(&format!("/login?auth={auth_id}")),
+        Outcome::ErrorPage { title, message } => pages::message(
+            StatusCode::BAD_REQUEST,
+            &title,
+            &message,
+            Some("Vraag de ICT-coördinator van je school of de leverancier van de software om hulp."),
+            None,
+        ),
+        Outcome::Denied { client_name, reason, continue_url } => pages::message(
+            StatusCode::FORBIDDEN,
+            "Deze software staat niet aan",
+            &format!("Je school heeft {client_name} niet voor jou aangezet ({reason})."),
+            Some("De ICT-coördinator van je school kan dit aanzetten bij ‘Toestemming uitwisseling schooldata’."),
+            Some((&continue_url, "Terug naar de software")),
+        ),
+    }
+}
+
+async fn authorize_with(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: Vec<(String, String)>,
+) -> HttpResponse {
+    let sid = session::sid_of(&req, state.config.is_https());
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    match web::block(move || authorize::authorize(&st, params, sid.as_deref(), now)).await {
+        Ok(o) => render_outcome(o),
+        Err(_) => unavailable(),
+    }
+}
+
+/// GET `/oidc/authorize`.
+pub async fn authorize_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<Vec<(String, String)>>,
+) -> HttpResponse {
+    authorize_with(req, state, q.into_inner()).await
+}
+
+/// POST `/oidc/authorize`.
+pub async fn authorize_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    f: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    authorize_with(req, state, f.into_inner()).await
+}
+
+/// GET `/oidc/authorize/continue?auth=…`: after sign-in.
+pub async fn authorize_continue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let sid = session::sid_of(&req, state.config.is_https());
+    let auth = q.get("auth").cloned().unwrap_or_default();
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    match web::block(move || authorize::resume(&st, &auth, sid.as_deref(), now)).await {
+        Ok(o) => render_outcome(o),
+        Err(_) => unavailable(),
+    }
+}
+
+fn authorization_header(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// POST `/oidc/token`.
+pub async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let auth = authorization_header(&req);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let form = form.into_inner();
+    match web::block(move || token::token(&st, &form, auth.as_deref(), now)).await {
+        Ok(Ok(t)) => no_store_json(StatusCode::OK, &t),
+        Ok(Err((e, basic))) => oauth_error(&e, basic),
+        Err(_) => unavailable(),
+    }
+}
+
+fn bearer_error(e: &OidcError) -> HttpResponse {
+    let desc = e.description().unwrap_or_default().replace('"', "'");
+    HttpResponse::build(e.status())
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::WWW_AUTHENTICATE,
+            format!(
+                "Bearer error=\"{}\", error_description=\"{desc}\"",
+                e.code()
+            ),
+        ))
+        .json(e.body())
+}
+
+async fn userinfo_with(state: web::Data<AppState>, token: Option<String>) -> HttpResponse {
+    let Some(token) = token else {
+        return HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"leerpoort\""))
+            .finish();
+    };
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    match web::block(move || userinfo::userinfo(&st, &token, now)).await {
+        Ok(Ok(claims)) => no_store_json(StatusCode::OK, &claims),
+        Ok(Err(e)) => bearer_error(&e),
+        Err(_) => unavailable(),
+    }
+}
+
+fn bearer_of(req: &HttpRequest) -> Option<String> {
+    let h = authorization_header(req)?;
+    (h.len() > 7 && h[..7].eq_ignore_ascii_case("bearer ")).then(|| h[7..].trim().to_string())
+}
+
+/// GET `/oidc/userinfo`.
+pub async fn userinfo_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    userinfo_with(state, bearer_of(&req)).await
+}
+
+/// POST `/oidc/userinfo`: bearer in the header or `access_token` in the form, not both.
+pub async fn userinfo_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let in_form = form.get("access_token").filter(|t| !t.is_empty()).cloned();
+    match (bearer_of(&req), in_form) {
+        (Some(_), Some(_)) => oauth_error(
+            &OidcError::InvalidRequest("send the token once".into()),
+            false,
+        ),
+        (Some(t), None) | (None, Some(t)) => userinfo_with(state, Some(t)).await,
+        (None, None) => userinfo_with(state, None).await,
+    }
+}
+
+async fn authenticated<T: Send + 'static>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    form: HashMap<String, String>,
+    f: impl FnOnce(
+            &AppState,
+            &broker::model::RelyingParty,
+            &HashMap<String, String>,
+            i64,
+        ) -> Result<T, OidcError>
+        + Send
+        + 'static,
+) -> Result<T, (OidcError, bool)> {
+    let auth = authorization_header(req);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    web::block(move || {
+        let presented = Presented::from_request(auth.as_deref(), &form).map_err(|e| (e, true))?;
+        let basic = presented.used_basic();
+        let rp = client_auth::authenticate(&st, &presented, now).map_err(|e| (e, basic))?;
+        f(&st, &rp, &form, now).map_err(|e| (e, basic))
+    })
+    .await
+    .map_err(|_| (OidcError::TemporarilyUnavailable, false))?
+}
+
+/// POST `/oidc/introspect` (RFC 7662).
+pub async fn introspect(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let r = authenticated(&req, &state, form.into_inner(), |st, rp, form, now| {
+        let t = form
+            .get("token")
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| OidcError::InvalidRequest("token is missing".into()))?;
+        introspect::introspect(st, rp, t, now)
+    })
+    .await;
+    match r {
+        Ok(v) => no_store_json(StatusCode::OK, &v),
+        Err((e, basic)) => oauth_error(&e, basic),
+    }
+}
+
+/// POST `/oidc/revoke` (RFC 7009).
+pub async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let r = authenticated(&req, &state, form.into_inner(), |st, rp, form, now| {
+        let t = form
+            .get("token")
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| OidcError::InvalidRequest("token is missing".into()))?;
+        revoke::revoke(st, rp, t, now)
+    })
+    .await;
+    match r {
+        Ok(()) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        Err((e, basic)) => oauth_error(&e, basic),
+    }
+}
+
+async fn logout_with(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: HashMap<String, String>,
+) -> HttpResponse {
+    let https = state.config.is_https();
+    let sid = session::sid_of(&req, https);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let Ok((outcome, deliveries)) =
+        web::block(move || logout::end_session(&st, &params, sid.as_deref(), now)).await
+    else {
+        return unavailable();
+    };
+    logout::deliver(deliveries);
+    let mut res = match outcome {
+        LogoutOutcome::Redirect(to) => pages::redirect(&to),
+        LogoutOutcome::SignedOut => pages::message(
+            StatusCode::OK,
+            "Uitgelogd",
+            "Je bent uitgelogd bij Leerpoort.",
+            None,
+            Some(("/login", "Opnieuw inloggen")),
+        ),
+        LogoutOutcome::ErrorPage(msg) => {
+            return pages::message(
+                StatusCode::BAD_REQUEST,
+                "Uitloggen niet gelukt",
+                &msg,
+                None,
+                None,
+            )
+        }
+    };
+    let _ = res.add_cookie(&session::clear_session_cookie(https));
+    res
+}
+
+/// GET `/oidc/logout`.
+pub async fn logout_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    logout_with(req, state, q.into_inner()).await
+}
+
+/// POST `/oidc/logout`.
+pub async fn logout_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    f: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    logout_with(req, state, f.into_inner()).await
+}

@@ -1,0 +1,248 @@
+//! SSO sessions and CSRF protection.
+//!
+//! A session lives in the ephemeral store under `session:<sid>`; the browser holds only the
+//! random `sid` in a cookie (`__Host-lp_session` over HTTPS: `Secure`, `HttpOnly`,
+//! `SameSite=Lax`, `Path=/`). The id is replaced at every sign-in, so a session id planted
+//! before sign-in is worthless after it.
+//!
+//! CSRF: every form carries a hidden `csrf_token` that must equal HMAC(key, the browser's
+//! `lp_csrf` cookie). An attacker's page can neither read that cookie nor compute the HMAC.
+
+use std::time::Duration;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::HttpRequest;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use broker::store::{EphemeralStore, StoreError};
+use claims::{InstellingRef, LoginContext};
+use ring::hmac;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::secrets;
+
+/// How long an SSO session lasts: a school day.
+pub const SESSION_SECS: i64 = 10 * 3600;
+
+/// A signed-in browser.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SsoSession {
+    pub sid: String,
+    pub user_id: Uuid,
+    pub school: InstellingRef,
+    /// When the user last proved who they are (seconds).
+    pub auth_time: i64,
+    /// How: `pwd` (password), `pin`, `pic` (picture password), `fed` (upstream).
+    pub amr: Vec<String>,
+    pub acr: String,
+    pub context: LoginContext,
+    /// The address the session started from.
+    pub ip: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Client ids that received tokens in this session (back-channel logout).
+    pub clients: Vec<String>,
+    /// Grants issued in this session, revoked at logout.
+    pub grants: Vec<String>,
+}
+
+fn key(sid: &str) -> String {
+    format!("session:{sid}")
+}
+
+/// The session cookie's name: `__Host-` prefixed over HTTPS.
+pub fn cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-lp_session"
+    } else {
+        "lp_session"
+    }
+}
+
+fn csrf_cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-lp_csrf"
+    } else {
+        "lp_csrf"
+    }
+}
+
+fn cookie(name: &'static str, value: String, https: bool, max_age: Option<i64>) -> Cookie<'static> {
+    let mut c = Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .secure(https)
+        .same_site(SameSite::Lax)
+        .finish();
+    if let Some(age) = max_age {
+        c.set_max_age(actix_web::cookie::time::Duration::seconds(age));
+    }
+    c
+}
+
+/// The session id the request carries, if any.
+pub fn sid_of(req: &HttpRequest, https: bool) -> Option<String> {
+    req.cookie(cookie_name(https))
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() == 43)
+}
+
+/// Load a live session.
+pub fn load(
+    store: &dyn EphemeralStore,
+    sid: &str,
+    now: i64,
+) -> Result<Option<SsoSession>, StoreError> {
+    let Some(bytes) = store.get(&key(sid))? else {
+        return Ok(None);
+    };
+    let s: SsoSession = serde_json::from_slice(&bytes).map_err(|_| StoreError::Corrupt)?;
+    Ok((s.expires_at > now && s.sid == sid).then_some(s))
+}
+
+/// Write a session back (after adding a client or grant).
+pub fn save(store: &dyn EphemeralStore, s: &SsoSession, now: i64) -> Result<(), StoreError> {
+    let ttl = (s.expires_at - now).max(1);
+    let bytes = serde_json::to_vec(s).map_err(|_| StoreError::Corrupt)?;
+    store.put(&key(&s.sid), &bytes, Duration::from_secs(ttl as u64))
+}
+
+/// The session id relying parties see (`sid` in ID tokens and logout tokens): a one-way
+/// hash of the secret cookie value, so it can never be replayed as a cookie.
+pub fn public_sid(sid: &str) -> String {
+    let d = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("leerpoort-sid-v1:{sid}").as_bytes(),
+    );
+    URL_SAFE_NO_PAD.encode(&d.as_ref()[..18])
+}
+
+/// Remove a session.
+pub fn destroy(store: &dyn EphemeralStore, sid: &str) -> Result<(), StoreError> {
+    store.delete(&key(sid))
+}
+
+/// What a successful sign-in proved.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user_id: Uuid,
+    pub school: InstellingRef,
+    pub amr: Vec<String>,
+    pub acr: String,
+    pub context: LoginContext,
+    pub ip: Option<String>,
+}
+
+/// Start a new session (a new id: never reuse one the browser brought).
+pub fn start(
+    store: &dyn EphemeralStore,
+    who: Authenticated,
+    now: i64,
+    previous_sid: Option<&str>,
+) -> Result<SsoSession, StoreError> {
+    if let Some(old) = previous_sid {
+        store.delete(&key(old))?;
+    }
+    let sid = secrets::random_token().map_err(|_| StoreError::Unavailable("random".into()))?;
+    let s = SsoSession {
+        sid,
+        user_id: who.user_id,
+        school: who.school,
+        auth_time: now,
+        amr: who.amr,
+        acr: who.acr,
+        context: who.context,
+        ip: who.ip,
+        created_at: now,
+        expires_at: now + SESSION_SECS,
+        clients: Vec::new(),
+        grants: Vec::new(),
+    };
+    save(store, &s, now)?;
+    Ok(s)
+}
+
+/// The cookie that carries a session.
+pub fn session_cookie(s: &SsoSession, https: bool) -> Cookie<'static> {
+    cookie(cookie_name(https), s.sid.clone(), https, None)
+}
+
+/// A cookie that removes the session cookie.
+pub fn clear_session_cookie(https: bool) -> Cookie<'static> {
+    let mut c = cookie(cookie_name(https), String::new(), https, None);
+    c.make_removal();
+    c
+}
+
+/// CSRF tokens bound to the browser's `lp_csrf` cookie.
+pub struct Csrf {
+    key: hmac::Key,
+}
+
+impl std::fmt::Debug for Csrf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Csrf(<hidden>)")
+    }
+}
+
+impl Csrf {
+    pub fn new(secret: &[u8]) -> Self {
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, secret),
+            b"leerpoort-csrf-v1",
+        );
+        Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+        }
+    }
+
+    fn token_for(&self, cookie_value: &str) -> String {
+        URL_SAFE_NO_PAD.encode(hmac::sign(&self.key, cookie_value.as_bytes()).as_ref())
+    }
+
+    /// The token for a form, and the cookie to set when the browser has none yet.
+    pub fn issue(&self, req: &HttpRequest, https: bool) -> (String, Option<Cookie<'static>>) {
+        match req.cookie(csrf_cookie_name(https)) {
+            Some(c) if c.value().len() == 43 => (self.token_for(c.value()), None),
+            _ => {
+                let value =
+                    secrets::random_token().unwrap_or_else(|_| Uuid::new_v4().simple().to_string());
+                let token = self.token_for(&value);
+                (
+                    token,
+                    Some(cookie(csrf_cookie_name(https), value, https, None)),
+                )
+            }
+        }
+    }
+
+    /// Does the form's token match the browser's cookie?
+    pub fn verify(&self, req: &HttpRequest, https: bool, token: &str) -> bool {
+        match req.cookie(csrf_cookie_name(https)) {
+            Some(c) => bool::from(self.token_for(c.value()).as_bytes().ct_eq(token.as_bytes())),
+            None => false,
+        }
+    }
+}
+
+/// The client's address: the peer, or the first `X-Forwarded-For` hop when the server is
+/// configured to trust its proxy.
+pub fn client_ip(req: &HttpRequest, state: &AppState) -> Option<String> {
+    if state.config.trust_proxy {
+        if let Some(v) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        {
+            if let Some(first) = v.split(',').next().map(str::trim).filter(|s| !s.is_empty()) {
+                if first.parse::<std::net::IpAddr>().is_ok() {
+                    return Some(first.to_string());
+                }
+            }
+        }
+    }
+    req.peer_addr().map(|a| a.ip().to_string())
+}
