@@ -171,6 +171,26 @@ pub fn add_school(ctx: Ctx<'_>, input: SchoolInput) -> Result<School> {
     )?)
 }
 
+/// DUO gave a school a new BRIN or location code. The INSTELLING_REF and every pseudonym
+/// relying parties know stay the same.
+pub fn change_brin(
+    ctx: Ctx<'_>,
+    school: &InstellingRef,
+    brin: &str,
+    vestiging: &str,
+) -> Result<School> {
+    let before = ctx.active_school(school)?;
+    let brin4 = Brin4::from_str(brin.trim()).map_err(|e| invalid(e.to_string()))?;
+    let brin6 = Brin6::new(brin4, vestiging.trim()).map_err(|e| invalid(e.to_string()))?;
+    let audit = ctx.audit(
+        "school.change-brin",
+        Some(*school),
+        None,
+        serde_json::json!({"from": before.brin6.to_string(), "to": brin6.to_string()}),
+    );
+    Ok(ctx.dir.change_brin6(school, brin6, ctx.now(), audit)?)
+}
+
 /// A school network in CIDR form; a bare address means that one host.
 pub fn parse_network(s: &str) -> Result<IpNet> {
     let s = s.trim();
@@ -400,6 +420,8 @@ pub struct ClientInput {
     pub initiate_login_uri: Option<String>,
     pub backchannel_logout_uri: Option<String>,
     pub jwks_uri: Option<String>,
+    /// The client's public keys inline (a JWKS document), for `private_key_jwt`.
+    pub jwks: Option<String>,
     pub public: bool,
     pub home_allowed: bool,
     pub audience: String,
@@ -441,6 +463,18 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
         .chain(&input.jwks_uri)
     {
         check_https_or_local(u)?;
+    }
+    if let Some(j) = &input.jwks {
+        let set: serde_json::Value =
+            serde_json::from_str(j).map_err(|e| invalid(format!("the JWKS is not JSON: {e}")))?;
+        let keys = set["keys"]
+            .as_array()
+            .ok_or_else(|| invalid("the JWKS has no \"keys\" array"))?;
+        if keys.is_empty() || keys.iter().any(|k| k.get("d").is_some()) {
+            return Err(invalid(
+                "the JWKS must hold public keys only (and at least one)",
+            ));
+        }
     }
     let sector = match input.sector {
         Some(s) => non_empty("sector", &s)?,

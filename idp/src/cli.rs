@@ -90,6 +90,15 @@ pub enum SchoolCmd {
     },
     /// List school locations.
     List,
+    /// Record a new BRIN or location code from DUO; pseudonyms do not change.
+    ChangeBrin {
+        #[arg(long)]
+        school: String,
+        #[arg(long)]
+        brin: String,
+        #[arg(long)]
+        vestiging: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,6 +199,9 @@ pub struct ClientAddArgs {
     /// The client's JWKS URI (for private_key_jwt).
     #[arg(long)]
     jwks_uri: Option<String>,
+    /// A file with the client's public JWKS (for private_key_jwt).
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
     /// A public client (no secret; PKCE required).
     #[arg(long)]
     public: bool,
@@ -410,6 +422,22 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                 text,
             ))
         }
+        Command::School(SchoolCmd::ChangeBrin {
+            school,
+            brin,
+            vestiging,
+        }) => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&school)?;
+            let s = admin::change_brin(ctx(&state, "cli"), &r, &brin, &vestiging)?;
+            Ok(out(
+                school_json(&s),
+                format!(
+                    "{} is now {}; its INSTELLING_REF stays {}",
+                    s.name, s.brin6, s.instelling_ref
+                ),
+            ))
+        }
         Command::User(UserCmd::Add(a)) => {
             let password = if a.password_stdin {
                 let mut s = String::new();
@@ -527,6 +555,13 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
             Ok(out(json!({"groups": list}), text))
         }
         Command::Client(ClientCmd::Add(a)) => {
+            let jwks = a
+                .jwks
+                .as_ref()
+                .map(|p| {
+                    std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+                })
+                .transpose()?;
             let state = open_state(config, clock)?;
             let added = admin::add_client(
                 ctx(&state, "cli"),
@@ -538,6 +573,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                     initiate_login_uri: a.initiate_login_uri,
                     backchannel_logout_uri: a.backchannel_logout_uri,
                     jwks_uri: a.jwks_uri,
+                    jwks,
                     public: a.public,
                     home_allowed: a.home_allowed,
                     audience: a.audience,

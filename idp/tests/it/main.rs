@@ -6,5 +6,6 @@ mod support;
 
 mod cli;
 mod directory;
+mod oidc;
 mod server;
 mod store;

@@ -13,6 +13,7 @@ use crate::support::{monday_morning, TestDb};
 /// A test application on a fresh SQLite database and the in-process store.
 pub struct TestApp {
     pub state: AppState,
+    pub clock: Arc<broker::clock::FixedClock>,
     _db: TestDb,
     _keys: tempfile::TempDir,
 }
@@ -38,10 +39,12 @@ impl TestApp {
             env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
         })
         .unwrap();
-        let clock: Arc<dyn Clock> = monday_morning();
+        let fixed = monday_morning();
+        let clock: Arc<dyn Clock> = fixed.clone();
         let state = AppState::with_directory(config, clock, Arc::new(db.directory())).unwrap();
         TestApp {
             state,
+            clock: fixed,
             _db: db,
             _keys: keys,
         }

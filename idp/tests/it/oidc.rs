@@ -1,0 +1,696 @@
+//! The OpenID Connect provider in process, with a fixed clock: expiry, PKCE, rotation, reuse,
+//! de-registration. (The black-box certification-style tests live in `conformance-tests`.)
+
+use std::collections::HashMap;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::test;
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::server::TestApp;
+
+const REDIRECT: &str = "http://127.0.0.1:8081/callback";
+
+/// A browser: a cookie jar over the in-process service.
+#[derive(Default)]
+struct Browser {
+    cookies: HashMap<String, String>,
+}
+
+impl Browser {
+    fn keep<B>(&mut self, res: &ServiceResponse<B>) {
+        for c in res.response().cookies() {
+            if c.value().is_empty() {
+                self.cookies.remove(c.name());
+            } else {
+                self.cookies
+                    .insert(c.name().to_string(), c.value().to_string());
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get<S, B>(&mut self, app: &S, uri: &str) -> ServiceResponse<B>
+    where
+        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        B: MessageBody,
+    {
+        let req = test::TestRequest::get()
+            .uri(uri)
+            .insert_header(("cookie", self.cookie_header()))
+            .to_request();
+        let res = test::call_service(app, req).await;
+        self.keep(&res);
+        res
+    }
+
+    async fn post<S, B>(&mut self, app: &S, uri: &str, form: &[(&str, &str)]) -> ServiceResponse<B>
+    where
+        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        B: MessageBody,
+    {
+        let req = test::TestRequest::post()
+            .uri(uri)
+            .insert_header(("cookie", self.cookie_header()))
+            .set_form(form)
+            .to_request();
+        let res = test::call_service(app, req).await;
+        self.keep(&res);
+        res
+    }
+}
+
+fn location<B>(res: &ServiceResponse<B>) -> String {
+    res.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+fn hidden(body: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = body
+        .find(&needle)
+        .map(|i| i + needle.len())
+        .unwrap_or_else(|| panic!("no {name} in {body}"));
+    body[start..].split('"').next().unwrap().to_string()
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+struct Flow {
+    app: TestApp,
+    demo: Value,
+}
+
+impl Flow {
+    fn new() -> Flow {
+        let app = TestApp::init();
+        let demo = idp::demo::seed(&app.state).unwrap();
+        Flow { app, demo }
+    }
+
+    fn secret(&self) -> String {
+        self.demo["oidc_client"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+/// Sign a teacher in through the authorization endpoint (or pass through an existing
+/// session); returns the code redirect.
+async fn sign_in<S, B>(app: &S, b: &mut Browser, authorize_query: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let res = b
+        .get(app, &format!("/oidc/authorize?{authorize_query}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let login = location(&res);
+    if login.starts_with(REDIRECT) {
+        return login;
+    }
+    assert!(login.starts_with("/login?auth="), "{login}");
+    let res = b.get(app, &login).await;
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    let csrf = hidden(&body, "csrf_token");
+    let auth = hidden(&body, "auth");
+    let res = b
+        .post(
+            app,
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("auth", &auth),
+                ("email", "anna.devries@regenboog.example"),
+                ("password", "Regenboog2026"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let cont = location(&res);
+    let res = b.get(app, &cont).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    location(&res)
+}
+
+async fn token<S, B>(app: &S, auth: Option<&str>, form: &[(&str, &str)]) -> (StatusCode, Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut req = test::TestRequest::post().uri("/oidc/token").set_form(form);
+    if let Some(a) = auth {
+        req = req.insert_header(("authorization", a));
+    }
+    let res = test::call_service(app, req.to_request()).await;
+    let status = res.status();
+    assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
+    (status, test::read_body_json(res).await)
+}
+
+async fn userinfo<S, B>(app: &S, at: &str) -> StatusCode
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let req = test::TestRequest::get()
+        .uri("/oidc/userinfo")
+        .insert_header(("authorization", format!("Bearer {at}")))
+        .to_request();
+    test::call_service(app, req).await.status()
+}
+
+const AUTHZ: &str = "client_id=demo-uitgeverij&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid%20groups&state=s1";
+
+#[actix_web::test]
+async fn codes_expire_after_sixty_seconds() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    let cb = sign_in(&app, &mut b, AUTHZ).await;
+    let code = query_param(&cb, "code").unwrap();
+    assert_eq!(query_param(&cb, "state").as_deref(), Some("s1"));
+    assert_eq!(
+        query_param(&cb, "iss").as_deref(),
+        Some("http://127.0.0.1:8080")
+    );
+    f.app.clock.advance(std::time::Duration::from_secs(61));
+    let (status, body) = token(
+        &app,
+        Some(&basic("demo-uitgeverij", &f.secret())),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[actix_web::test]
+async fn a_reused_code_revokes_what_it_issued_and_tokens_expire() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    let cb = sign_in(&app, &mut b, AUTHZ).await;
+    let code = query_param(&cb, "code").unwrap();
+    let auth = basic("demo-uitgeverij", &f.secret());
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let (status, t) = token(&app, Some(&auth), &form).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let at = t["access_token"].as_str().unwrap().to_string();
+    assert_eq!(userinfo(&app, &at).await, StatusCode::OK);
+    let (status, again) = token(&app, Some(&auth), &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(again["error"], "invalid_grant");
+    assert_eq!(
+        userinfo(&app, &at).await,
+        StatusCode::UNAUTHORIZED,
+        "the access token is revoked with its code"
+    );
+    let (status, refreshed) = token(
+        &app,
+        Some(&auth),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refreshed}");
+
+    // A fresh flow; its access token expires after ten minutes.
+    let cb = sign_in(&app, &mut b, AUTHZ).await;
+    let code = query_param(&cb, "code").unwrap();
+    let (_, t) = token(
+        &app,
+        Some(&auth),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    let at = t["access_token"].as_str().unwrap().to_string();
+    f.app.clock.advance(std::time::Duration::from_secs(599));
+    assert_eq!(userinfo(&app, &at).await, StatusCode::OK);
+    f.app.clock.advance(std::time::Duration::from_secs(2));
+    assert_eq!(userinfo(&app, &at).await, StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    let cb = sign_in(&app, &mut b, AUTHZ).await;
+    let auth = basic("demo-uitgeverij", &f.secret());
+    let (_, t) = token(
+        &app,
+        Some(&auth),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &query_param(&cb, "code").unwrap()),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    let rt1 = t["refresh_token"].as_str().unwrap().to_string();
+    let (status, t2) = token(
+        &app,
+        Some(&auth),
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt1)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{t2}");
+    let rt2 = t2["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(rt1, rt2);
+    assert!(t2["id_token"].is_string());
+    // Another client cannot use it.
+    let other = idp::admin::add_client(
+        idp::admin::Ctx {
+            dir: f.app.state.dir.as_ref(),
+            clock: f.app.state.clock.as_ref(),
+            actor: "test",
+        },
+        idp::admin::ClientInput {
+            name: "Ander".into(),
+            kind: "publisher".into(),
+            redirect_uris: vec!["https://ander.example/cb".into()],
+            audience: "beide".into(),
+            id_token_alg: "ES256".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let other_auth = basic(
+        other.rp.public_id(),
+        other.client_secret.as_deref().unwrap(),
+    );
+    let (status, _) = token(
+        &app,
+        Some(&other_auth),
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt2)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Reusing the first one revokes the family: the second stops working too.
+    let (status, reuse) = token(
+        &app,
+        Some(&auth),
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt1)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(reuse["error"], "invalid_grant");
+    let (status, _) = token(
+        &app,
+        Some(&auth),
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt2)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[actix_web::test]
+async fn deregistration_stops_userinfo_and_refresh_at_once() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    let cb = sign_in(&app, &mut b, AUTHZ).await;
+    let auth = basic("demo-uitgeverij", &f.secret());
+    let (_, t) = token(
+        &app,
+        Some(&auth),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &query_param(&cb, "code").unwrap()),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    let at = t["access_token"].as_str().unwrap().to_string();
+    assert_eq!(userinfo(&app, &at).await, StatusCode::OK);
+    let school: claims::InstellingRef = idp::demo::DEMO_SCHOOL_REF.parse().unwrap();
+    idp::admin::deregister(
+        idp::admin::Ctx {
+            dir: f.app.state.dir.as_ref(),
+            clock: f.app.state.clock.as_ref(),
+            actor: "test",
+        },
+        &school,
+        "demo-uitgeverij",
+    )
+    .unwrap();
+    assert_eq!(userinfo(&app, &at).await, StatusCode::UNAUTHORIZED);
+    let (status, _) = token(
+        &app,
+        Some(&auth),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A new authorization shows the page that names the school setting; no code.
+    let res = b.get(&app, &format!("/oidc/authorize?{AUTHZ}")).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(
+        body.contains("Toestemming uitwisseling schooldata"),
+        "{body}"
+    );
+    assert!(body.contains("error=access_denied"));
+    assert!(!body.contains("code="));
+    // prompt=none gets the error as a redirect.
+    let res = b
+        .get(&app, &format!("/oidc/authorize?{AUTHZ}&prompt=none"))
+        .await;
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("access_denied")
+    );
+}
+
+#[actix_web::test]
+async fn public_clients_need_pkce_s256_and_plain_is_refused() {
+    let f = Flow::new();
+    let ctx = idp::admin::Ctx {
+        dir: f.app.state.dir.as_ref(),
+        clock: f.app.state.clock.as_ref(),
+        actor: "test",
+    };
+    let public = idp::admin::add_client(
+        ctx,
+        idp::admin::ClientInput {
+            name: "App".into(),
+            kind: "publisher".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            public: true,
+            audience: "beide".into(),
+            id_token_alg: "EdDSA".into(),
+            client_id: Some("app".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(public.client_secret.is_none());
+    let school: claims::InstellingRef = idp::demo::DEMO_SCHOOL_REF.parse().unwrap();
+    idp::admin::register(ctx, &school, "app", idp::admin::RegisterOptions::default()).unwrap();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    let base = "client_id=app&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid&state=x";
+    let res = b.get(&app, &format!("/oidc/authorize?{base}")).await;
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("invalid_request"),
+        "PKCE is required"
+    );
+    let res = b.get(&app, &format!("/oidc/authorize?{base}&code_challenge=abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq&code_challenge_method=plain")).await;
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("invalid_request"),
+        "plain is refused"
+    );
+
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; // RFC 7636 appendix B
+    let cb = sign_in(
+        &app,
+        &mut b,
+        &format!("{base}&code_challenge={challenge}&code_challenge_method=S256"),
+    )
+    .await;
+    let code = query_param(&cb, "code").unwrap();
+    let (status, body) = token(
+        &app,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", "app"),
+            (
+                "code_verifier",
+                "wrong-wrong-wrong-wrong-wrong-wrong-wrong-wrong",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let cb = sign_in(
+        &app,
+        &mut b,
+        &format!("{base}&code_challenge={challenge}&code_challenge_method=S256"),
+    )
+    .await;
+    let code = query_param(&cb, "code").unwrap();
+    let (status, body) = token(
+        &app,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", "app"),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let header = jsonwebtoken::decode_header(body["id_token"].as_str().unwrap()).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
+    // Public clients get no client_credentials.
+    let (status, body) = token(
+        &app,
+        None,
+        &[("grant_type", "client_credentials"), ("client_id", "app")],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
+    );
+}
+
+#[actix_web::test]
+async fn unregistered_redirect_uris_get_a_page_never_a_redirect() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    for q in [
+        "client_id=demo-uitgeverij&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&response_type=code&scope=openid",
+        "client_id=demo-uitgeverij&response_type=code&scope=openid",
+        "client_id=onbekend&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid",
+        "redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid",
+    ] {
+        let res = b.get(&app, &format!("/oidc/authorize?{q}")).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{q}");
+        assert!(res.headers().get("location").is_none(), "{q}");
+    }
+    // Once the redirect URI is trusted, errors go back to it.
+    let res = b.get(&app, "/oidc/authorize?client_id=demo-uitgeverij&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=token&scope=openid&state=q").await;
+    let loc = location(&res);
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+    assert_eq!(query_param(&loc, "state").as_deref(), Some("q"));
+    let res = b.get(&app, "/oidc/authorize?client_id=demo-uitgeverij&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid&request=eyJ9").await;
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("request_not_supported")
+    );
+    let res = b.get(&app, "/oidc/authorize?client_id=demo-uitgeverij&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid&prompt=none").await;
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("login_required")
+    );
+}
+
+#[actix_web::test]
+async fn client_credentials_and_wrong_secrets() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let (status, body) = token(
+        &app,
+        Some(&basic("demo-uitgeverij", &f.secret())),
+        &[("grant_type", "client_credentials"), ("scope", "licenties")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
+    let req = test::TestRequest::post()
+        .uri("/oidc/token")
+        .insert_header(("authorization", basic("demo-uitgeverij", "fout")))
+        .set_form([("grant_type", "client_credentials")])
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers().get("www-authenticate").is_some());
+    let (status, body) = token(
+        &app,
+        None,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "demo-uitgeverij"),
+            ("client_secret", &f.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "client_secret_post: {body}");
+    let (status, body) = token(
+        &app,
+        Some(&basic("demo-uitgeverij", &f.secret())),
+        &[("grant_type", "password")],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
+    );
+}
+
+#[actix_web::test]
+async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    let res = b
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf_token", "x"),
+                ("email", "anna.devries@regenboog.example"),
+                ("password", "Regenboog2026"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(b.cookies.keys().all(|k| !k.contains("session")));
+
+    let res = b.get(&app, "/login").await;
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    let csrf = hidden(&body, "csrf_token");
+    let mut messages = Vec::new();
+    for email in [
+        "anna.devries@regenboog.example",
+        "niemand@regenboog.example",
+    ] {
+        let res = b
+            .post(
+                &app,
+                "/login",
+                &[
+                    ("csrf_token", &csrf),
+                    ("email", email),
+                    ("password", "Fout12345"),
+                ],
+            )
+            .await;
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        messages.push(
+            body.split("role=\"alert\">")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(
+        messages[0], messages[1],
+        "unknown e-mail and wrong password look the same"
+    );
+    for _ in 0..9 {
+        b.post(
+            &app,
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", "anna.devries@regenboog.example"),
+                ("password", "Fout12345"),
+            ],
+        )
+        .await;
+    }
+    let res = b
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", "anna.devries@regenboog.example"),
+                ("password", "Regenboog2026"),
+            ],
+        )
+        .await;
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(
+        body.contains("Te veel mislukte pogingen"),
+        "even the right password waits"
+    );
+    f.app.clock.advance(std::time::Duration::from_secs(15 * 60));
+    let res = b
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", "anna.devries@regenboog.example"),
+                ("password", "Regenboog2026"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let session_cookie = res
+        .response()
+        .cookies()
+        .find(|c| c.name() == "lp_session")
+        .unwrap();
+    assert!(session_cookie.http_only().unwrap_or(false));
+    assert_eq!(
+        session_cookie.same_site(),
+        Some(actix_web::cookie::SameSite::Lax)
+    );
+}
