@@ -1,7 +1,10 @@
 //! [`broker::repo::Directory`] on diesel. Row structs mirror the tables; `into_domain`
 //! functions turn them into the broker's types and refuse rows that break the domain's rules.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use broker::model::{
     AuditEvent, Group, JwsAlg, OidcClient, PupilAuth, Registration, RelyingParty, RpKind,
@@ -14,6 +17,7 @@ use broker::repo::{
 use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::schema::{
@@ -22,10 +26,17 @@ use super::schema::{
 };
 use super::{DbConn, DbConnection, DbPool};
 
+/// How long a relying party read from the database is reused. Relying parties are read on
+/// every authorize, token and userinfo request and change rarely; a change made on another
+/// node is seen within this time. (Registrations — a school's consent — are never cached.)
+const RP_CACHE_TTL: Duration = Duration::from_secs(10);
+const RP_CACHE_MAX: usize = 10_000;
+
 /// The directory on a diesel pool (SQLite or PostgreSQL).
 #[derive(Clone)]
 pub struct DieselDirectory {
     pool: DbPool,
+    rp_cache: Arc<Mutex<HashMap<String, (Instant, RelyingParty)>>>,
 }
 
 impl std::fmt::Debug for DieselDirectory {
@@ -36,7 +47,26 @@ impl std::fmt::Debug for DieselDirectory {
 
 impl DieselDirectory {
     pub fn new(pool: DbPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            rp_cache: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn cached_rp(&self, public_id: &str) -> Option<RelyingParty> {
+        let cache = self.rp_cache.lock();
+        cache
+            .get(public_id)
+            .filter(|(at, _)| at.elapsed() < RP_CACHE_TTL)
+            .map(|(_, rp)| rp.clone())
+    }
+
+    fn remember_rp(&self, rp: &RelyingParty) {
+        let mut cache = self.rp_cache.lock();
+        if cache.len() >= RP_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(rp.public_id().to_string(), (Instant::now(), rp.clone()));
     }
 
     pub fn pool(&self) -> &DbPool {
@@ -905,8 +935,11 @@ impl Directory for DieselDirectory {
     }
 
     fn relying_party_by_public_id(&self, public_id: &str) -> RepoResult<Option<RelyingParty>> {
+        if let Some(rp) = self.cached_rp(public_id) {
+            return Ok(Some(rp));
+        }
         let mut conn = self.conn()?;
-        relying_parties::table
+        let found = relying_parties::table
             .filter(
                 relying_parties::client_id
                     .eq(public_id)
@@ -917,7 +950,11 @@ impl Directory for DieselDirectory {
             .optional()
             .map_err(map_diesel)?
             .map(RpRow::into_domain)
-            .transpose()
+            .transpose()?;
+        if let Some(rp) = &found {
+            self.remember_rp(rp);
+        }
+        Ok(found)
     }
 
     fn relying_parties(&self) -> RepoResult<Vec<RelyingParty>> {

@@ -411,7 +411,7 @@ fn proceed(
     };
 
     // The school decides (broker); a refusal names the setting.
-    if let Err(e) = tokens::claims_for(
+    let claims = match tokens::claims_for(
         state,
         rp,
         sess.user_id,
@@ -420,8 +420,9 @@ fn proceed(
         &req.scope,
         &req.requested_claims,
     ) {
-        return match e {
-            OidcError::AccessDenied(reason) if !req.prompt_none => Outcome::Denied {
+        Ok(c) => c,
+        Err(OidcError::AccessDenied(reason)) if !req.prompt_none => {
+            return Outcome::Denied {
                 client_name: rp.name.clone(),
                 reason,
                 continue_url: error_redirect(
@@ -432,10 +433,10 @@ fn proceed(
                         "the school does not allow this software for this user".into(),
                     ),
                 ),
-            },
-            other => fail(other),
-        };
-    }
+            }
+        }
+        Err(other) => return fail(other),
+    };
 
     let code = match crate::secrets::random_token() {
         Ok(c) => c,
@@ -455,6 +456,7 @@ fn proceed(
         acr: sess.acr.clone(),
         context: sess.context,
         requested_claims: req.requested_claims.clone(),
+        claims,
     };
     let stored = serde_json::to_vec(&grant)
         .map_err(|_| OidcError::ServerError)

@@ -28,7 +28,7 @@ pub mod userinfo;
 use std::time::Duration;
 
 use broker::store::EphemeralStore;
-use claims::{InstellingRef, LoginContext};
+use claims::{ClaimSet, InstellingRef, LoginContext};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -99,6 +99,8 @@ pub struct CodeGrant {
     pub acr: String,
     pub context: LoginContext,
     pub requested_claims: Vec<String>,
+    /// The claims the broker released at authorization time, a few seconds earlier.
+    pub claims: ClaimSet,
 }
 
 /// Everything issued from one authorization: access tokens, the refresh-token family.
