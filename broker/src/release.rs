@@ -150,7 +150,7 @@ pub fn subject_for(
 /// - `eckid` when the registration releases it and the user has one;
 /// - `groups` under the `groups` scope when released; only the user's groups at this school;
 /// - names under `profile` when the registration releases names;
-/// - `email` under `email`, staff only, and only when names are released (it names a person).
+/// - `email` under the `email` scope, staff only (CONTRACT.md): a staff member's work address.
 pub fn claim_set(
     sub: PairwiseSubject,
     school: &School,
@@ -188,7 +188,7 @@ pub fn claim_set(
         given_name: names.then(|| user.given_name.clone()),
         family_name: names.then(|| user.family_name.clone()),
         name: names.then(|| user.display_name()),
-        email: if scopes.email && release.names && !user.is_pupil() {
+        email: if scopes.email && !user.is_pupil() {
             user.email.clone()
         } else {
             None

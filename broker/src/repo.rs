@@ -167,6 +167,17 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     fn registration(&self, school: &InstellingRef, rp: Uuid) -> RepoResult<Option<Registration>>;
     fn registrations_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<Registration>>;
 
+    /// An operator setting (e.g. `notice`).
+    fn setting(&self, key: &str) -> RepoResult<Option<String>>;
+    /// Set (`Some`) or clear (`None`) an operator setting.
+    fn put_setting(
+        &self,
+        key: &str,
+        value: Option<&str>,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()>;
+
     fn append_audit(&self, event: AuditEvent) -> RepoResult<()>;
     /// Newest first.
     fn audit_events(

@@ -191,6 +191,31 @@ pub fn change_brin(
     Ok(ctx.dir.change_brin6(school, brin6, ctx.now(), audit)?)
 }
 
+/// The operator's outage notice on every login page: set (`Some`) or cleared (`None`).
+pub fn set_notice(ctx: Ctx<'_>, text: Option<&str>) -> Result<()> {
+    let text = text.map(|t| non_empty_long("notice", t)).transpose()?;
+    let audit = ctx.audit(
+        "notice.set",
+        None,
+        None,
+        serde_json::json!({"notice": text}),
+    );
+    Ok(ctx
+        .dir
+        .put_setting(crate::app::NOTICE_KEY, text.as_deref(), ctx.now(), audit)?)
+}
+
+fn non_empty_long(what: &str, s: &str) -> Result<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        Err(invalid(format!("{what} may not be empty")))
+    } else if t.chars().count() > 500 {
+        Err(invalid(format!("{what} is longer than 500 characters")))
+    } else {
+        Ok(t.to_string())
+    }
+}
+
 /// A school network in CIDR form; a bare address means that one host.
 pub fn parse_network(s: &str) -> Result<IpNet> {
     let s = s.trim();

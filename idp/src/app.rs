@@ -15,6 +15,14 @@ use crate::metrics::Metrics;
 use crate::secrets::PinHasher;
 use crate::session::Csrf;
 
+/// The settings key of the outage notice.
+pub const NOTICE_KEY: &str = "notice";
+/// How long a node reuses the notice it read.
+const NOTICE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The notice as read, and when.
+type CachedNotice = (std::time::Instant, Option<String>);
+
 /// Everything a request handler may reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -27,6 +35,8 @@ pub struct AppState {
     pub pseudonyms: Arc<PseudonymKey>,
     pub metrics: Arc<Metrics>,
     pub csrf: Arc<Csrf>,
+    pub devices: Arc<crate::device::DeviceKeys>,
+    notice: Arc<parking_lot::Mutex<Option<CachedNotice>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -38,6 +48,21 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// The operator's outage notice, if one is set (read at most every ten seconds).
+    pub fn notice(&self) -> Option<String> {
+        if let Some((at, n)) = self.notice.lock().as_ref() {
+            if at.elapsed() < NOTICE_TTL {
+                return n.clone();
+            }
+        }
+        let n = self.dir.setting(NOTICE_KEY).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading the notice");
+            None
+        });
+        *self.notice.lock() = Some((std::time::Instant::now(), n.clone()));
+        n
+    }
+
     /// Connect to the database (and migrate it), open the ephemeral store and the keys.
     pub fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let pool = db::connect(&config.database_url, config.db_pool_size)?;
@@ -72,6 +97,8 @@ impl AppState {
             pseudonyms: Arc::new(pseudonyms),
             metrics: Arc::new(Metrics::new()),
             csrf: Arc::new(csrf),
+            devices: Arc::new(crate::device::DeviceKeys::new(&pepper)),
+            notice: Arc::new(parking_lot::Mutex::new(None)),
         })
     }
 }

@@ -69,6 +69,19 @@ pub enum Command {
     /// Signing keys (JWS and SAML).
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// The outage notice on every login page.
+    #[command(subcommand)]
+    Notice(NoticeCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NoticeCmd {
+    /// Show a message on every login page until it is cleared.
+    Set { text: String },
+    /// Remove the message.
+    Clear,
+    /// Print the current message.
+    Show,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +122,11 @@ pub enum UserCmd {
     List {
         #[arg(long)]
         school: String,
+    },
+    /// Lift a pupil's lock after too many wrong PINs.
+    Unlock {
+        #[arg(long)]
+        user: String,
     },
 }
 
@@ -655,6 +673,52 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
         Command::Upstream(_) => Err(not_available("upstream")),
         Command::Import(ImportCmd::Edexml { .. }) => Err(not_available("import edexml")),
         Command::Import(ImportCmd::Duo { .. }) => Err(not_available("import duo")),
+        Command::Notice(cmd) => {
+            let state = open_state(config, clock)?;
+            match cmd {
+                NoticeCmd::Set { text } => {
+                    admin::set_notice(ctx(&state, "cli"), Some(&text))?;
+                    Ok(out(
+                        json!({"notice": text.trim()}),
+                        "The notice is shown on every login page.",
+                    ))
+                }
+                NoticeCmd::Clear => {
+                    admin::set_notice(ctx(&state, "cli"), None)?;
+                    Ok(out(json!({"notice": null}), "The notice is cleared."))
+                }
+                NoticeCmd::Show => {
+                    let n = state.dir.setting(crate::app::NOTICE_KEY)?;
+                    Ok(out(
+                        json!({"notice": n}),
+                        n.unwrap_or_else(|| "(no notice)".into()),
+                    ))
+                }
+            }
+        }
+        Command::User(UserCmd::Unlock { user }) => {
+            let state = open_state(config, clock)?;
+            let id = uuid::Uuid::parse_str(user.trim())
+                .map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))?;
+            let u = state
+                .dir
+                .user(id)?
+                .ok_or_else(|| anyhow::anyhow!("no user {id}"))?;
+            crate::pupil::unlock(&state, id)?;
+            state.dir.append_audit(broker::model::AuditEvent {
+                id: uuid::Uuid::new_v4(),
+                at: state.clock.now_secs(),
+                actor: "cli".into(),
+                action: "user.unlock".into(),
+                school: Some(u.school),
+                subject: Some(id.to_string()),
+                details: json!({}),
+            })?;
+            Ok(out(
+                json!({"user_id": id.to_string(), "unlocked": true}),
+                format!("{} can sign in again.", u.display_name()),
+            ))
+        }
         Command::Keys(KeysCmd::List) => {
             let now = clock.now_secs();
             // Opening creates the keys on a fresh install, as the server would.

@@ -1,1 +1,336 @@
-fn main() {}
+//! `leerpoort-load`: N virtual users each sign in once at an OpenID provider, then repeat
+//! authorize → token → userinfo until the time is up, and the latencies are reported.
+//!
+//! Every request goes to the issuer's own origin (loopback unless `--allow-non-loopback`);
+//! the run is bounded in time (`--warmup` + `--duration`, each request by `--timeout`) and in
+//! count (`--max-flows`), and stops by itself.
+
+mod flow;
+mod form;
+mod stats;
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context as _};
+use clap::Parser;
+use serde_json::Value;
+use url::Url;
+
+use crate::flow::{same_origin, Target, VirtualUser};
+use crate::stats::{Failure, Stats, Summary};
+
+/// Load test of an OpenID provider's authorization code flow.
+#[derive(Debug, Parser)]
+#[command(name = "leerpoort-load", version, about, long_about = None)]
+struct Args {
+    /// The provider's issuer URL; endpoints come from its discovery document.
+    #[arg(long)]
+    issuer: String,
+    #[arg(long)]
+    client_id: String,
+    /// The client's secret (sent with client_secret_basic).
+    #[arg(long, env = "LOAD_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: String,
+    /// A redirect URI registered for the client (it is never requested).
+    #[arg(long)]
+    redirect_uri: String,
+    /// The user name of the account the virtual users sign in as.
+    #[arg(long)]
+    email: String,
+    #[arg(long, env = "LOAD_PASSWORD", hide_env_values = true)]
+    password: String,
+    /// Scopes requested.
+    #[arg(long, default_value = "openid profile email")]
+    scope: String,
+    /// Concurrent virtual users.
+    #[arg(long, default_value_t = 32)]
+    users: usize,
+    /// How long to measure, after the warm-up (e.g. 30s, 500ms, 2m).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Flows before measuring starts, not counted.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Stop after this many flows in all (warm-up included), whatever the time.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_flows: u64,
+    /// Time limit of one request.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Count ID tokens not signed with this algorithm as errors (e.g. RS256, ES256).
+    #[arg(long)]
+    expect_alg: Option<String>,
+    /// Tokio worker threads (default: the CPUs this process may run on).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Allow an issuer that is not on a loopback address.
+    #[arg(long)]
+    allow_non_loopback: bool,
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `30s`, `500ms`, `2m`, or a number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => (&s[..i], s[i..].trim()),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}': expected a duration like 30s, 500ms or 2m"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        _ => return Err(format!("'{s}': unit must be ms, s or m")),
+    };
+    if !(0.0..=86_400.0).contains(&secs) {
+        return Err(format!("'{s}': out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all();
+    if let Some(n) = args.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let result = rt
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(args)));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("leerpoort-load: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(a)) => IpAddr::V4(a).is_loopback(),
+        Some(url::Host::Ipv6(a)) => IpAddr::V6(a).is_loopback(),
+        None => false,
+    }
+}
+
+/// Fetch the discovery document and check its endpoints stay on the issuer's origin.
+async fn discover(args: &Args, issuer: &Url, timeout: Duration) -> anyhow::Result<Target> {
+    let base = args.issuer.trim_end_matches('/');
+    let url = format!("{base}/.well-known/openid-configuration");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()?;
+    let resp = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    let status = resp.status();
+    let body = resp.text().await.with_context(|| format!("GET {url}"))?;
+    if !status.is_success() {
+        bail!(
+            "GET {url} → HTTP {}: {}",
+            status.as_u16(),
+            form::excerpt(&body, 300)
+        );
+    }
+    let doc: Value = serde_json::from_str(&body).with_context(|| format!("GET {url}: not JSON"))?;
+    if doc.get("issuer").and_then(Value::as_str) != Some(base) {
+        eprintln!(
+            "leerpoort-load: warning: discovery says issuer {:?}, expected {base:?}",
+            doc.get("issuer")
+        );
+    }
+    let endpoint = |name: &str| -> anyhow::Result<Url> {
+        let s = doc
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("discovery document has no {name}"))?;
+        let u = Url::parse(s).with_context(|| format!("{name}: {s}"))?;
+        if !same_origin(&u, issuer) {
+            bail!("{name} {u} is not on the issuer's origin; refusing to load-test it");
+        }
+        Ok(u)
+    };
+    Ok(Target {
+        issuer: issuer.clone(),
+        authorization_endpoint: endpoint("authorization_endpoint")?,
+        token_endpoint: endpoint("token_endpoint")?,
+        userinfo_endpoint: endpoint("userinfo_endpoint")?,
+        client_id: args.client_id.clone(),
+        client_secret: args.client_secret.clone(),
+        redirect_uri: Url::parse(&args.redirect_uri)
+            .with_context(|| format!("--redirect-uri {}", args.redirect_uri))?,
+        scope: args.scope.clone(),
+        email: args.email.clone(),
+        password: args.password.clone(),
+        expect_alg: args.expect_alg.clone(),
+    })
+}
+
+async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.users == 0 {
+        bail!("--users must be at least 1");
+    }
+    let issuer = Url::parse(&args.issuer).with_context(|| format!("--issuer {}", args.issuer))?;
+    if !matches!(issuer.scheme(), "http" | "https") {
+        bail!("--issuer must be an http(s) URL");
+    }
+    if !args.allow_non_loopback && !is_loopback(&issuer) {
+        bail!(
+            "--issuer {issuer} is not a loopback address; pass --allow-non-loopback to load-test \
+             a server you run elsewhere"
+        );
+    }
+    let target = Arc::new(discover(&args, &issuer, args.timeout).await?);
+
+    // Sign every virtual user in, concurrently; measuring starts when all have tried.
+    let mut total = Stats::new()?;
+    let mut signins = Vec::with_capacity(args.users);
+    for id in 0..args.users {
+        let mut vu = VirtualUser::new(id, Arc::clone(&target), args.timeout)?;
+        signins.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let r = vu.sign_in().await;
+            (vu, r, t.elapsed())
+        }));
+    }
+    let mut users = Vec::new();
+    for h in signins {
+        let (vu, r, took) = h.await.context("a sign-in task failed")?;
+        match r {
+            Ok(()) => {
+                total.record("signin", took);
+                users.push(vu);
+            }
+            Err(f) => total.error(f),
+        }
+    }
+    let signed_in = users.len();
+
+    let started = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let measure_from = t0 + args.warmup;
+    let until = measure_from + args.duration;
+    // A hard stop for each user, whatever happens to its requests.
+    let hard_stop = args.warmup + args.duration + args.timeout + Duration::from_secs(5);
+    let mut tasks = Vec::new();
+    for mut vu in users {
+        let started = Arc::clone(&started);
+        let max_flows = args.max_flows;
+        tasks.push(tokio::spawn(async move {
+            let mut st = Stats::new()?;
+            let work = async {
+                loop {
+                    let now = Instant::now();
+                    if now >= until || started.fetch_add(1, Ordering::Relaxed) >= max_flows {
+                        break;
+                    }
+                    let measured = now >= measure_from;
+                    match vu.flow().await {
+                        Ok(t) if measured => {
+                            st.record("authorize", t.authorize);
+                            st.record("token", t.token);
+                            st.record("userinfo", t.userinfo);
+                            st.record("flow", t.total);
+                            st.flows += 1;
+                            *st.id_token_algs.entry(t.id_token_alg).or_insert(0) += 1;
+                            st.last_end = Some(Instant::now());
+                        }
+                        Ok(_) => st.warmup_flows += 1,
+                        Err(f) => {
+                            if measured {
+                                st.error(f);
+                            } else {
+                                st.warmup_errors += 1;
+                            }
+                            // Do not spin on a failing server.
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+            };
+            if tokio::time::timeout(hard_stop, work).await.is_err() {
+                st.error(Failure::new(
+                    "run: hard time limit reached",
+                    "a virtual user was still busy at the hard time limit",
+                ));
+            }
+            anyhow::Ok(st)
+        }));
+    }
+    for h in tasks {
+        let st = h.await.context("a virtual user's task failed")??;
+        total.merge(st)?;
+    }
+
+    let measured = match total.last_end {
+        Some(end) if end > measure_from => end - measure_from,
+        _ => args.duration,
+    };
+    let summary = Summary {
+        issuer: issuer.as_str().trim_end_matches('/'),
+        users: args.users,
+        signed_in,
+        warmup: args.warmup,
+        duration: args.duration,
+        measured,
+        stats: &total,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
+    } else {
+        print!("{}", summary.to_text());
+    }
+    Ok(if signed_in == 0 || total.flows == 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn loopback_only_by_default() {
+        for (u, ok) in [
+            ("http://127.0.0.1:18080", true),
+            ("http://127.3.4.5/", true),
+            ("http://localhost:1/", true),
+            ("http://[::1]:8080/", true),
+            ("http://10.0.0.1/", false),
+            ("https://example.org/", false),
+        ] {
+            assert_eq!(is_loopback(&Url::parse(u).unwrap()), ok, "{u}");
+        }
+    }
+}

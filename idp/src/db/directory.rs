@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::schema::{
     audit_events, group_members, registrations, relying_parties, school_boards, school_groups,
-    schools, user_roles, users,
+    schools, settings, user_roles, users,
 };
 use super::{DbConn, DbConnection, DbPool};
 
@@ -1040,6 +1040,38 @@ impl Directory for DieselDirectory {
             .into_iter()
             .map(RegistrationRow::into_domain)
             .collect()
+    }
+
+    fn setting(&self, key: &str) -> RepoResult<Option<String>> {
+        let mut conn = self.conn()?;
+        settings::table
+            .find(key)
+            .select(settings::value)
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)
+    }
+
+    fn put_setting(
+        &self,
+        key: &str,
+        value: Option<&str>,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()> {
+        self.tx(|c| {
+            diesel::delete(settings::table.find(key)).execute(c)?;
+            if let Some(v) = value {
+                diesel::insert_into(settings::table)
+                    .values((
+                        settings::key.eq(key),
+                        settings::value.eq(v),
+                        settings::updated_at.eq(now),
+                    ))
+                    .execute(c)?;
+            }
+            write_audit(c, audit)
+        })
     }
 
     fn append_audit(&self, event: AuditEvent) -> RepoResult<()> {

@@ -150,6 +150,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(schools -> school_boards (board_id));
 diesel::joinable!(school_groups -> schools (school_ref));
 diesel::joinable!(users -> schools (school_ref));
@@ -172,4 +180,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     upstreams,
     upstream_schools,
     audit_events,
+    settings,
 );

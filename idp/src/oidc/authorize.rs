@@ -36,6 +36,9 @@ pub enum Outcome {
         reason: String,
         continue_url: String,
     },
+    /// The session is used from another place than it started (potentiële sessie-overname):
+    /// it has been ended; the user signs in again for the waiting request.
+    Takeover { auth_id: String },
 }
 
 fn page(title: &str, message: impl Into<String>) -> Outcome {
@@ -86,6 +89,7 @@ pub fn authorize(
     state: &AppState,
     params: Vec<(String, String)>,
     sid: Option<&str>,
+    ip: Option<&str>,
     now: i64,
 ) -> Outcome {
     let mut map: HashMap<String, String> = HashMap::new();
@@ -285,7 +289,7 @@ pub fn authorize(
         created_at: now,
         hint_sub,
     };
-    proceed(state, &rp, req, sid, now)
+    proceed(state, &rp, req, sid, ip, now)
 }
 
 /// The subject an `id_token_hint` names, if it is a genuine ID token of ours for this client
@@ -303,7 +307,13 @@ fn hint_subject(state: &AppState, rp: &RelyingParty, token: &str, now: i64) -> O
 }
 
 /// Continue after the user signed in: the pending request under `auth_id`.
-pub fn resume(state: &AppState, auth_id: &str, sid: Option<&str>, now: i64) -> Outcome {
+pub fn resume(
+    state: &AppState,
+    auth_id: &str,
+    sid: Option<&str>,
+    ip: Option<&str>,
+    now: i64,
+) -> Outcome {
     let pending = match state.store.take(&pending_key(auth_id)) {
         Ok(Some(b)) => serde_json::from_slice::<AuthRequest>(&b).ok(),
         Ok(None) => None,
@@ -327,7 +337,7 @@ pub fn resume(state: &AppState, auth_id: &str, sid: Option<&str>, now: i64) -> O
             )
         }
     };
-    proceed(state, &rp, req, sid, now)
+    proceed(state, &rp, req, sid, ip, now)
 }
 
 /// A pending request, for the login page (its hint).
@@ -350,6 +360,7 @@ fn proceed(
     rp: &RelyingParty,
     req: AuthRequest,
     sid: Option<&str>,
+    ip: Option<&str>,
     now: i64,
 ) -> Outcome {
     let issuer = state.config.issuer.as_str();
@@ -382,7 +393,20 @@ fn proceed(
             !fresh && (req.prompt_login || too_old || other_user)
         }
     };
-    if needs_login {
+    let moved = match &sess {
+        Some(s) if !needs_login => {
+            let school = state.dir.school(&s.school).ok().flatten();
+            !crate::pupil::same_place(s.ip.as_deref(), ip, school.as_ref())
+        }
+        _ => false,
+    };
+    if moved {
+        if let Some(s) = &sess {
+            tracing::warn!("session used from another place; ended (potential session takeover)");
+            let _ = session::destroy(state.store.as_ref(), &s.sid);
+        }
+    }
+    if needs_login || moved {
         if req.prompt_none {
             return fail(OidcError::LoginRequired);
         }

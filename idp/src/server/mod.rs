@@ -5,6 +5,7 @@ pub mod health;
 pub mod oidc;
 pub mod pages;
 pub mod routes;
+pub mod school;
 
 use std::time::{Duration, Instant};
 

@@ -49,24 +49,58 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
         .json(state.keys.jwks(state.clock.now_secs()))
 }
 
-fn render_outcome(o: Outcome) -> HttpResponse {
+async fn render_outcome(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    o: Outcome,
+) -> HttpResponse {
     match o {
         Outcome::Redirect(to) => pages::redirect(&to),
         Outcome::Login { auth_id, .. } => pages::redirect(&format!("/login?auth={auth_id}")),
-        Outcome::ErrorPage { title, message } => pages::message(
-            StatusCode::BAD_REQUEST,
-            &title,
-            &message,
-            Some("Vraag de ICT-coördinator van je school of de leverancier van de software om hulp."),
-            None,
-        ),
-        Outcome::Denied { client_name, reason, continue_url } => pages::message(
-            StatusCode::FORBIDDEN,
-            "Deze software staat niet aan",
-            &format!("Je school heeft {client_name} niet voor jou aangezet ({reason})."),
-            Some("De ICT-coördinator van je school kan dit aanzetten bij ‘Toestemming uitwisseling schooldata’."),
-            Some((&continue_url, "Terug naar de software")),
-        ),
+        Outcome::ErrorPage { title, message } => {
+            let c = pages::Chrome::of(req, state, None).await;
+            pages::message(
+                &c,
+                StatusCode::BAD_REQUEST,
+                &title,
+                &message,
+                Some(c.t.ask_coordinator),
+                None,
+            )
+        }
+        Outcome::Denied {
+            client_name,
+            reason,
+            continue_url,
+        } => {
+            let c = pages::Chrome::of(req, state, None).await;
+            let text = match c.lang {
+                "en" => format!("Your school has not enabled {client_name} for you ({reason})."),
+                _ => format!("Je school heeft {client_name} niet voor jou aangezet ({reason})."),
+            };
+            pages::message(
+                &c,
+                StatusCode::FORBIDDEN,
+                c.t.software_off_title,
+                &text,
+                Some(c.t.software_off_hint),
+                Some((&continue_url, c.t.back_to_software)),
+            )
+        }
+        Outcome::Takeover { auth_id } => {
+            let c = pages::Chrome::of(req, state, None).await;
+            let link = format!("/login?auth={auth_id}");
+            let mut res = pages::message(
+                &c,
+                StatusCode::OK,
+                c.t.takeover_title,
+                c.t.takeover,
+                None,
+                Some((&link, c.t.sign_in_again)),
+            );
+            let _ = res.add_cookie(&session::clear_session_cookie(state.config.is_https()));
+            res
+        }
     }
 }
 
@@ -76,10 +110,13 @@ async fn authorize_with(
     params: Vec<(String, String)>,
 ) -> HttpResponse {
     let sid = session::sid_of(&req, state.config.is_https());
+    let ip = session::client_ip(&req, &state);
     let now = state.clock.now_secs();
     let st = state.clone();
-    match web::block(move || authorize::authorize(&st, params, sid.as_deref(), now)).await {
-        Ok(o) => render_outcome(o),
+    match web::block(move || authorize::authorize(&st, params, sid.as_deref(), ip.as_deref(), now))
+        .await
+    {
+        Ok(o) => render_outcome(&req, &state, o).await,
         Err(_) => unavailable(),
     }
 }
@@ -110,10 +147,13 @@ pub async fn authorize_continue(
 ) -> HttpResponse {
     let sid = session::sid_of(&req, state.config.is_https());
     let auth = q.get("auth").cloned().unwrap_or_default();
+    let ip = session::client_ip(&req, &state);
     let now = state.clock.now_secs();
     let st = state.clone();
-    match web::block(move || authorize::resume(&st, &auth, sid.as_deref(), now)).await {
-        Ok(o) => render_outcome(o),
+    match web::block(move || authorize::resume(&st, &auth, sid.as_deref(), ip.as_deref(), now))
+        .await
+    {
+        Ok(o) => render_outcome(&req, &state, o).await,
         Err(_) => unavailable(),
     }
 }
@@ -282,25 +322,29 @@ async fn logout_with(
         return unavailable();
     };
     logout::deliver(deliveries);
+    let c = pages::Chrome::of(&req, &state, None).await;
     let mut res = match outcome {
         LogoutOutcome::Redirect(to) => pages::redirect(&to),
         LogoutOutcome::SignedOut => pages::message(
+            &c,
             StatusCode::OK,
-            "Uitgelogd",
-            "Je bent uitgelogd bij Leerpoort.",
+            c.t.signed_out_title,
+            c.t.signed_out,
             None,
-            Some(("/login", "Opnieuw inloggen")),
+            Some(("/login", c.t.sign_in_again)),
         ),
         LogoutOutcome::ErrorPage(msg) => {
             return pages::message(
+                &c,
                 StatusCode::BAD_REQUEST,
-                "Uitloggen niet gelukt",
+                c.t.invalid_request_title,
                 &msg,
                 None,
                 None,
             )
         }
     };
+
     let _ = res.add_cookie(&session::clear_session_cookie(https));
     res
 }

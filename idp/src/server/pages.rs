@@ -1,35 +1,75 @@
-//! Server-rendered pages: the sign-in form, messages, the start page.
+//! Server-rendered pages: the staff sign-in form, messages, the start page. Every page takes
+//! its strings from the catalogue (`crate::i18n`) and shows the operator's notice.
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::i18n::{Locale, Texts};
 use crate::login::{self, StaffLogin};
 use crate::oidc::authorize;
 use crate::oidc::logout;
 use crate::session;
+use crate::shortcut;
+
+/// What every page needs: the strings, the language, the notice.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub t: &'static Texts,
+    pub lang: &'static str,
+    pub notice: Option<String>,
+}
+
+impl Chrome {
+    /// From the request's `Accept-Language` (and `ui_locales` when an OIDC request gave one).
+    pub async fn of(
+        req: &HttpRequest,
+        state: &web::Data<AppState>,
+        ui_locales: Option<&str>,
+    ) -> Chrome {
+        let accept = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let locale = Locale::negotiate(ui_locales, accept);
+        let st = state.clone();
+        let notice = web::block(move || st.notice()).await.ok().flatten();
+        Chrome {
+            t: locale.texts(),
+            lang: locale.tag(),
+            notice,
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
-    lang: &'a str,
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
     csrf_token: String,
     auth: String,
+    target: String,
     email: String,
     error: Option<&'a str>,
+    school_name: Option<String>,
+    pupil_link: Option<String>,
 }
 
 #[derive(Template, Debug)]
 #[template(path = "message.html")]
-pub struct MessagePage<'a> {
-    pub lang: &'a str,
-    pub title: &'a str,
-    pub message: &'a str,
-    pub hint: Option<&'a str>,
-    pub link: Option<&'a str>,
-    pub link_text: &'a str,
+struct MessagePage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    title: &'a str,
+    message: &'a str,
+    hint: Option<&'a str>,
+    link: Option<&'a str>,
+    link_text: &'a str,
 }
 
 /// A tile on the start page.
@@ -41,15 +81,19 @@ pub struct AppTile {
 
 #[derive(Template)]
 #[template(path = "start.html")]
-struct StartPage<'a> {
-    lang: &'a str,
+struct StartPage {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
     name: String,
     school: String,
     apps: Vec<AppTile>,
     csrf_token: String,
+    enrol_action: Option<String>,
 }
 
-fn html(status: actix_web::http::StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
+/// Render a template as an uncached HTML response.
+pub fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
     match body {
         Ok(b) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
@@ -62,16 +106,19 @@ fn html(status: actix_web::http::StatusCode, body: Result<String, askama::Error>
     }
 }
 
-/// A message page with a status.
+/// A message page.
 pub fn message(
-    status: actix_web::http::StatusCode,
+    c: &Chrome,
+    status: StatusCode,
     title: &str,
     message: &str,
     hint: Option<&str>,
     link: Option<(&str, &str)>,
 ) -> HttpResponse {
     let page = MessagePage {
-        lang: "nl",
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice.clone(),
         title,
         message,
         hint,
@@ -89,38 +136,107 @@ pub fn redirect(to: &str) -> HttpResponse {
         .finish()
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LoginQuery {
-    auth: Option<String>,
+fn with_cookie(
+    mut res: HttpResponse,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> HttpResponse {
+    if let Some(c) = cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
 }
 
-/// GET `/login`: the staff sign-in form.
-pub async fn login_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<LoginQuery>,
+/// Where the staff form came from: an OIDC request, or a school shortcut with a target.
+#[derive(Debug, Deserialize, Default)]
+pub struct LoginQuery {
+    auth: Option<String>,
+    #[serde(rename = "INSTELLING_REF")]
+    school: Option<String>,
+    #[serde(rename = "TARGET")]
+    target: Option<String>,
+}
+
+impl LoginQuery {
+    /// The staff form of a school shortcut.
+    pub fn for_school(school: String, target: Option<String>) -> Self {
+        Self {
+            auth: None,
+            school: Some(school),
+            target,
+        }
+    }
+}
+
+/// The staff form, for a pending OIDC request or a school shortcut.
+pub async fn render_login(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    q: LoginQuery,
+    email: String,
+    error: Option<&str>,
 ) -> HttpResponse {
     let https = state.config.is_https();
     let auth = q.auth.clone().unwrap_or_default();
     let st = state.clone();
     let a = auth.clone();
-    let hint = web::block(move || authorize::pending(&st, &a).and_then(|p| p.login_hint))
-        .await
-        .ok()
-        .flatten();
-    let (token, cookie) = state.csrf.issue(&req, https);
+    let school_ref = q.school.clone();
+    let (pending, school) = web::block(move || {
+        let pending = (!a.is_empty())
+            .then(|| authorize::pending(&st, &a))
+            .flatten();
+        let school = school_ref.and_then(|r| shortcut::resolve_school(&st, &r).ok());
+        (pending, school)
+    })
+    .await
+    .unwrap_or((None, None));
+    let c = Chrome::of(
+        req,
+        state,
+        pending.as_ref().and_then(|p| p.ui_locales.as_deref()),
+    )
+    .await;
+    let email = if email.is_empty() {
+        pending.and_then(|p| p.login_hint).unwrap_or_default()
+    } else {
+        email
+    };
+    let (token, cookie) = state.csrf.issue(req, https);
+    let target = q.target.clone().unwrap_or_default();
+    let pupil_link = school.as_ref().map(|s| {
+        let mut u = format!("/snelkoppeling?INSTELLING_REF={}", s.instelling_ref);
+        if !target.is_empty() {
+            u.push_str(&format!(
+                "&TARGET={}",
+                url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
+            ));
+        }
+        u
+    });
     let page = LoginPage {
-        lang: "nl",
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice.clone(),
         csrf_token: token,
         auth,
-        email: hint.unwrap_or_default(),
-        error: None,
+        target: match &school {
+            Some(s) => format!("{}|{}", s.instelling_ref, target),
+            None => String::new(),
+        },
+        email,
+        error,
+        school_name: school.map(|s| s.name),
+        pupil_link,
     };
-    let mut res = html(actix_web::http::StatusCode::OK, page.render());
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    with_cookie(html(StatusCode::OK, page.render()), cookie)
+}
+
+/// GET `/login`.
+pub async fn login_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<LoginQuery>,
+) -> HttpResponse {
+    render_login(&req, &state, q.into_inner(), String::new(), None).await
 }
 
 #[derive(Deserialize)]
@@ -128,6 +244,9 @@ pub struct LoginForm {
     csrf_token: String,
     #[serde(default)]
     auth: String,
+    /// `<INSTELLING_REF>|<TARGET>` when the form came from a school shortcut.
+    #[serde(default)]
+    target: String,
     email: String,
     password: String,
 }
@@ -149,10 +268,12 @@ pub async fn login_submit(
     let https = state.config.is_https();
     let form = form.into_inner();
     if !state.csrf.verify(&req, https, &form.csrf_token) {
+        let c = Chrome::of(&req, &state, None).await;
         return message(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "Pagina verlopen",
-            "Deze pagina is verlopen. Ga terug en probeer het opnieuw.",
+            &c,
+            StatusCode::BAD_REQUEST,
+            c.t.page_expired_title,
+            c.t.page_expired,
             None,
             None,
         );
@@ -160,51 +281,60 @@ pub async fn login_submit(
     let ip = session::client_ip(&req, &state);
     let previous = session::sid_of(&req, https);
     let st = state.clone();
-    let (email, password) = (form.email.clone(), form.password);
+    let (email, password, target) = (form.email.clone(), form.password, form.target.clone());
     let now = state.clock.now_secs();
     let result = web::block(move || {
-        login::staff_login(
+        let outcome = login::staff_login(
             &st,
             &email,
             &password,
             ip.as_deref(),
             previous.as_deref(),
             now,
-        )
+        );
+        // A shortcut's target: only if the user's school has it enabled.
+        let dest = match (&outcome, target.split_once('|')) {
+            (StaffLogin::Ok(s), Some((school, t))) if !t.is_empty() => {
+                shortcut::resolve_school(&st, school)
+                    .ok()
+                    .filter(|sc| sc.instelling_ref == s.school)
+                    .and_then(|sc| shortcut::resolve_target(&st, &sc, t).ok())
+                    .map(|rp| shortcut::destination(&st, Some(&rp)))
+            }
+            _ => None,
+        };
+        (outcome, dest)
     })
     .await;
+    let c = Chrome::of(&req, &state, None).await;
     let error = match result {
-        Ok(StaffLogin::Ok(s)) => {
-            let to = if form.auth.is_empty() {
-                "/".to_string()
-            } else {
+        Ok((StaffLogin::Ok(s), dest)) => {
+            let to = if !form.auth.is_empty() {
                 authorize::resume_url(&form.auth)
+            } else {
+                dest.unwrap_or_else(|| "/".into())
             };
             let mut res = redirect(&to);
             let _ = res.add_cookie(&session::session_cookie(&s, https));
             return res;
         }
-        Ok(StaffLogin::Refused) => "Het e-mailadres of het wachtwoord klopt niet.",
-        Ok(StaffLogin::Throttled) => {
-            "Te veel mislukte pogingen. Probeer het over een kwartier opnieuw."
-        }
-        Ok(StaffLogin::Unavailable) | Err(_) => {
-            "Inloggen lukt nu even niet. Probeer het over een paar minuten opnieuw."
-        }
+        Ok((StaffLogin::Refused, _)) => c.t.wrong_credentials,
+        Ok((StaffLogin::Throttled, _)) => c.t.throttled,
+        Ok((StaffLogin::Unavailable, _)) | Err(_) => c.t.unavailable,
     };
-    let (token, cookie) = state.csrf.issue(&req, https);
-    let page = LoginPage {
-        lang: "nl",
-        csrf_token: token,
-        auth: form.auth,
-        email: form.email,
-        error: Some(error),
+    let (school, target) = match form.target.split_once('|') {
+        Some((s, t)) => (
+            Some(s.to_string()),
+            Some(t.to_string()).filter(|t| !t.is_empty()),
+        ),
+        None => (None, None),
     };
-    let mut res = html(actix_web::http::StatusCode::OK, page.render());
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    let q = LoginQuery {
+        auth: Some(form.auth).filter(|a| !a.is_empty()),
+        school,
+        target,
+    };
+    render_login(&req, &state, q, form.email, Some(error)).await
 }
 
 /// GET `/`: the start page of a signed-in user: the school's registered software that fits
@@ -216,64 +346,57 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     };
     let st = state.clone();
     let now = state.clock.now_secs();
-    let data = web::block(move || -> Option<(String, String, Vec<AppTile>)> {
-        let s = session::load(st.store.as_ref(), &sid, now).ok().flatten()?;
-        let user = st.dir.user(s.user_id).ok().flatten()?;
-        let school = st.dir.school(&s.school).ok().flatten()?;
-        let mut apps = Vec::new();
-        for reg in st
-            .dir
-            .registrations_of_school(&school.instelling_ref)
-            .ok()?
-        {
-            let Some(rp) = st.dir.relying_party(reg.rp_id).ok().flatten() else {
-                continue;
-            };
-            if broker::release::decide(&school, &rp, Some(&reg), &user, s.context).is_ok() {
-                let url = rp
-                    .oidc()
-                    .and_then(|c| c.initiate_login_uri.clone())
-                    .map(|u| {
-                        let mut url = url::Url::parse(&u).ok();
-                        if let Some(url) = url.as_mut() {
-                            url.query_pairs_mut()
-                                .append_pair("iss", &st.config.issuer)
-                                .append_pair("target_link_uri", &u);
-                        }
-                        url.map(|u| u.to_string()).unwrap_or(u)
+    let data = web::block(
+        move || -> Option<(String, String, Vec<AppTile>, Option<String>)> {
+            let s = session::load(st.store.as_ref(), &sid, now).ok().flatten()?;
+            let user = st.dir.user(s.user_id).ok().flatten()?;
+            let school = st.dir.school(&s.school).ok().flatten()?;
+            let mut apps = Vec::new();
+            for reg in st
+                .dir
+                .registrations_of_school(&school.instelling_ref)
+                .ok()?
+            {
+                let Some(rp) = st.dir.relying_party(reg.rp_id).ok().flatten() else {
+                    continue;
+                };
+                if broker::release::decide(&school, &rp, Some(&reg), &user, s.context).is_ok() {
+                    let url = Some(shortcut::destination(&st, Some(&rp))).filter(|u| u != "/");
+                    apps.push(AppTile {
+                        name: rp.name.clone(),
+                        url,
                     });
-                apps.push(AppTile {
-                    name: rp.name.clone(),
-                    url,
-                });
+                }
             }
-        }
-        Some((user.given_name.clone(), school.name.clone(), apps))
-    })
+            let enrol =
+                (!user.is_pupil()).then(|| format!("/school/{}/apparaat", school.instelling_ref));
+            Some((user.given_name.clone(), school.name.clone(), apps, enrol))
+        },
+    )
     .await
     .ok()
     .flatten();
-    let Some((name, school, apps)) = data else {
+    let Some((name, school, apps, enrol_action)) = data else {
         return redirect("/login");
     };
+    let c = Chrome::of(&req, &state, None).await;
     let (token, cookie) = state.csrf.issue(&req, https);
     let page = StartPage {
-        lang: "nl",
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
         name,
         school,
         apps,
         csrf_token: token,
+        enrol_action,
     };
-    let mut res = html(actix_web::http::StatusCode::OK, page.render());
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    with_cookie(html(StatusCode::OK, page.render()), cookie)
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
-    csrf_token: String,
+    pub csrf_token: String,
 }
 
 /// POST `/uitloggen`: end the session from our own page.
@@ -283,11 +406,13 @@ pub async fn sign_out(
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
+    let c = Chrome::of(&req, &state, None).await;
     if !state.csrf.verify(&req, https, &form.csrf_token) {
         return message(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "Pagina verlopen",
-            "Ga terug en probeer het opnieuw.",
+            &c,
+            StatusCode::BAD_REQUEST,
+            c.t.page_expired_title,
+            c.t.page_expired,
             None,
             None,
         );
@@ -304,11 +429,12 @@ pub async fn sign_out(
         logout::deliver(deliveries);
     }
     let mut res = message(
-        actix_web::http::StatusCode::OK,
-        "Uitgelogd",
-        "Je bent uitgelogd.",
+        &c,
+        StatusCode::OK,
+        c.t.signed_out_title,
+        c.t.signed_out,
         None,
-        Some(("/login", "Opnieuw inloggen")),
+        Some(("/login", c.t.sign_in_again)),
     );
     let _ = res.add_cookie(&session::clear_session_cookie(https));
     res

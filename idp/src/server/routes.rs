@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use super::{health, oidc, pages};
+use super::{health, oidc, pages, school};
 
 /// Register every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -26,6 +26,24 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/oidc/revoke", web::post().to(oidc::revoke))
         .route("/oidc/logout", web::get().to(oidc::logout_get))
         .route("/oidc/logout", web::post().to(oidc::logout_post))
+        // The school entrance
+        .route("/snelkoppeling", web::get().to(school::shortcut))
+        .route(
+            "/school/{school}/groep/{group}",
+            web::get().to(school::group),
+        )
+        .route(
+            "/school/{school}/leerling/{user}",
+            web::get().to(school::pupil_form),
+        )
+        .route(
+            "/school/{school}/leerling/{user}",
+            web::post().to(school::pupil_submit),
+        )
+        .route(
+            "/school/{school}/apparaat",
+            web::post().to(school::enrol_device),
+        )
         // Pages
         .route("/", web::get().to(pages::start))
         .route("/login", web::get().to(pages::login_form))

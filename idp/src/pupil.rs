@@ -1,0 +1,234 @@
+//! Pupils sign in at school: their school's page, their group, their name tile, then a 4-digit
+//! PIN. Only from the school's own networks or an enrolled device; rate-limited per pupil,
+//! per device and per source address in the ephemeral store (so limits hold across nodes).
+//!
+//! Ten wrong PINs lock the pupil for an hour (a teacher can unlock). Whether a pupil is
+//! locked is shown only on the device that made the failed attempts; another device sees the
+//! ordinary "wrong code" answer, so the lock cannot be used to probe accounts. Remaining
+//! attempts are never shown.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use broker::model::{School, User, UserStatus};
+use claims::LoginContext;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::login::ACR_PUPIL;
+use crate::metrics::LoginLabels;
+use crate::session::{self, Authenticated, SsoSession};
+
+/// Wrong PINs before a pupil is locked.
+pub const MAX_PIN_FAILURES: u64 = 10;
+/// The lock, and the window the failures are counted in.
+pub const LOCK: Duration = Duration::from_secs(3600);
+/// Failed PINs from one device per quarter hour.
+pub const MAX_DEVICE_FAILURES: u64 = 30;
+/// Failed PINs from one source address per quarter hour (a school's NAT serves hundreds).
+pub const MAX_ADDRESS_FAILURES: u64 = 300;
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// The answer to a PIN attempt.
+#[derive(Debug)]
+pub enum PinOutcome {
+    Ok(Box<SsoSession>),
+    Wrong,
+    /// Locked; shown only to the device that caused it.
+    Locked {
+        until: i64,
+    },
+    Throttled,
+    OutsideNetwork,
+    Unavailable,
+}
+
+/// Is `ip` inside one of the school's networks?
+pub fn in_school_network(school: &School, ip: Option<&str>) -> bool {
+    let Some(ip) = ip.and_then(|i| i.parse::<IpAddr>().ok()) else {
+        return false;
+    };
+    school.networks.iter().any(|n| n.contains(&ip))
+}
+
+/// May pupils sign in here: on the school's network, or on a device enrolled for it?
+pub fn pupil_place_ok(
+    school: &School,
+    ip: Option<&str>,
+    enrolled_for: Option<&claims::InstellingRef>,
+) -> bool {
+    in_school_network(school, ip) || enrolled_for == Some(&school.instelling_ref)
+}
+
+/// The pupil `user_id` of `school`, if that is what it is.
+pub fn pupil_of(state: &AppState, school: &School, user_id: Uuid) -> Option<User> {
+    state.dir.user(user_id).ok().flatten().filter(|u| {
+        u.school == school.instelling_ref && u.is_pupil() && u.status == UserStatus::Active
+    })
+}
+
+fn lock_key(user: Uuid) -> String {
+    format!("pinlock:{user}")
+}
+
+/// Check a PIN and start a session. `device` identifies the browser (a hash of its CSRF
+/// cookie); `place_ok` is the network/enrolment rule's verdict.
+#[allow(clippy::too_many_arguments)]
+pub fn pin_login(
+    state: &AppState,
+    school: &School,
+    user_id: Uuid,
+    pin: &str,
+    ip: Option<&str>,
+    device: &str,
+    place_ok: bool,
+    previous_sid: Option<&str>,
+    now: i64,
+) -> PinOutcome {
+    let record = |result: &str| {
+        state
+            .metrics
+            .logins
+            .get_or_create(&LoginLabels {
+                kind: "pupil".into(),
+                result: result.into(),
+            })
+            .inc();
+    };
+    if !place_ok {
+        record("outside-network");
+        return PinOutcome::OutsideNetwork;
+    }
+    let store = state.store.as_ref();
+    let dev_key = format!("rl:pin-fail:dev:{device}");
+    let ip_key = format!("rl:pin-fail:ip:{}", ip.unwrap_or("unknown"));
+    let (Ok(dev), Ok(addr)) = (store.count(&dev_key, WINDOW), store.count(&ip_key, WINDOW)) else {
+        return PinOutcome::Unavailable;
+    };
+    if dev >= MAX_DEVICE_FAILURES || addr >= MAX_ADDRESS_FAILURES {
+        record("throttled");
+        return PinOutcome::Throttled;
+    }
+    let Some(user) = pupil_of(state, school, user_id) else {
+        record("refused");
+        return PinOutcome::Wrong;
+    };
+    let marker = format!("pinlockdev:{user_id}:{device}");
+    match store.get(&lock_key(user_id)) {
+        Ok(Some(until)) => {
+            record("locked");
+            let until = String::from_utf8_lossy(&until).parse().unwrap_or(now);
+            return if matches!(store.get(&marker), Ok(Some(_))) {
+                PinOutcome::Locked { until }
+            } else {
+                PinOutcome::Wrong
+            };
+        }
+        Ok(None) => {}
+        Err(_) => return PinOutcome::Unavailable,
+    }
+    let ok = user
+        .pin_hash
+        .as_deref()
+        .is_some_and(|h| state.pins.verify(h, pin));
+    if !ok {
+        let fail_key = format!("rl:pin-fail:user:{user_id}");
+        let failures = store.incr(&fail_key, LOCK).unwrap_or(0);
+        let _ = store.incr(&dev_key, WINDOW);
+        let _ = store.incr(&ip_key, WINDOW);
+        let _ = store.put(&marker, b"1", LOCK);
+        record("refused");
+        if failures >= MAX_PIN_FAILURES {
+            let until = now + LOCK.as_secs() as i64;
+            let _ = store.put(&lock_key(user_id), until.to_string().as_bytes(), LOCK);
+            let _ = store.reset_count(&fail_key, LOCK);
+            tracing::info!(pupil = %user_id, "pupil locked after {MAX_PIN_FAILURES} wrong PINs");
+            return PinOutcome::Locked { until };
+        }
+        return PinOutcome::Wrong;
+    }
+    let _ = store.reset_count(&format!("rl:pin-fail:user:{user_id}"), LOCK);
+    let who = Authenticated {
+        user_id,
+        school: school.instelling_ref,
+        amr: vec!["pin".into()],
+        acr: ACR_PUPIL.into(),
+        context: LoginContext::School,
+        ip: ip.map(str::to_string),
+    };
+    match session::start(store, who, now, previous_sid) {
+        Ok(s) => {
+            record("ok");
+            PinOutcome::Ok(Box::new(s))
+        }
+        Err(_) => PinOutcome::Unavailable,
+    }
+}
+
+/// A teacher (or the operator) lifts a pupil's lock.
+pub fn unlock(state: &AppState, user_id: Uuid) -> Result<(), broker::store::StoreError> {
+    state.store.delete(&lock_key(user_id))?;
+    state
+        .store
+        .reset_count(&format!("rl:pin-fail:user:{user_id}"), LOCK)
+}
+
+/// Is a session used from the place it started? The same /24 (IPv4) or /56 (IPv6), or both
+/// addresses inside the school's networks, count as the same place — so a laptop moving
+/// between access points, or a home router renumbering within its block, does not alarm
+/// anyone; a jump from Wi-Fi to 4G, or a stolen cookie used elsewhere, does.
+pub fn same_place(started: Option<&str>, now_at: Option<&str>, school: Option<&School>) -> bool {
+    let (Some(a), Some(b)) = (
+        started.and_then(|s| s.parse::<IpAddr>().ok()),
+        now_at.and_then(|s| s.parse::<IpAddr>().ok()),
+    ) else {
+        return true;
+    };
+    if a == b {
+        return true;
+    }
+    if let Some(s) = school {
+        if s.networks.iter().any(|n| n.contains(&a)) && s.networks.iter().any(|n| n.contains(&b)) {
+            return true;
+        }
+    }
+    match (a, b) {
+        (IpAddr::V4(x), IpAddr::V4(y)) => x.octets()[..3] == y.octets()[..3],
+        (IpAddr::V6(x), IpAddr::V6(y)) => {
+            let (x, y) = (x.octets(), y.octets());
+            x[..7] == y[..7]
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_place() {
+        assert!(
+            same_place(Some("192.0.2.10"), Some("192.0.2.200"), None),
+            "same /24"
+        );
+        assert!(
+            !same_place(Some("192.0.2.10"), Some("198.51.100.7"), None),
+            "Wi-Fi to 4G"
+        );
+        assert!(
+            same_place(Some("2001:db8:1:ff00::1"), Some("2001:db8:1:ff42::9"), None),
+            "same /56"
+        );
+        assert!(!same_place(
+            Some("2001:db8:1:ff00::1"),
+            Some("2001:db8:2::1"),
+            None
+        ));
+        assert!(!same_place(Some("192.0.2.10"), Some("2001:db8::1"), None));
+        assert!(
+            same_place(None, Some("192.0.2.1"), None),
+            "unknown start: nothing to compare"
+        );
+    }
+}

@@ -1,0 +1,573 @@
+//! The school entrance: shortcuts, group tiles, name tiles, the PIN page, device enrolment.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use base64::Engine as _;
+use broker::model::{Group, School, User};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::pages::{self, Chrome, CsrfForm, LoginQuery};
+use crate::app::AppState;
+use crate::i18n::Texts;
+use crate::pupil::{self, PinOutcome};
+use crate::session;
+use crate::shortcut::{self, ShortcutError};
+
+/// A group tile.
+#[derive(Debug)]
+pub struct GroupTile {
+    pub url: String,
+    pub short: String,
+    pub name: String,
+}
+
+/// A name tile.
+#[derive(Debug)]
+pub struct NameTile {
+    pub url: String,
+    pub name: String,
+    pub initial: String,
+    pub colour: String,
+}
+
+#[derive(Template)]
+#[template(path = "school_groups.html")]
+struct GroupsPage {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school_name: String,
+    groups: Vec<GroupTile>,
+    teacher_link: String,
+}
+
+#[derive(Template)]
+#[template(path = "school_names.html")]
+struct NamesPage {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school_name: String,
+    group_name: String,
+    pupils: Vec<NameTile>,
+    back_link: String,
+}
+
+#[derive(Template)]
+#[template(path = "pupil_pin.html")]
+struct PinPage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school_name: String,
+    pupil_name: String,
+    initial: String,
+    colour: String,
+    action: String,
+    csrf_token: String,
+    error: Option<&'a str>,
+    back_link: String,
+}
+
+/// `?TARGET=` as it travels between the school's pages.
+fn target_query(target: Option<&str>) -> String {
+    match target.filter(|t| !t.is_empty()) {
+        Some(t) => format!(
+            "?TARGET={}",
+            url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
+        ),
+        None => String::new(),
+    }
+}
+
+/// A stable colour for a name tile (eight colour classes with enough contrast for white text).
+fn colour_of(id: &Uuid) -> String {
+    format!("c{}", id.as_bytes()[0] % 8)
+}
+
+fn initial_of(u: &User) -> String {
+    u.given_name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default()
+}
+
+async fn shortcut_error(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    e: ShortcutError,
+) -> HttpResponse {
+    let c = Chrome::of(req, state, None).await;
+    match e {
+        ShortcutError::UnknownSchool | ShortcutError::Closed => pages::message(
+            &c,
+            StatusCode::NOT_FOUND,
+            c.t.wrong_shortcut_title,
+            c.t.wrong_shortcut,
+            None,
+            None,
+        ),
+        ShortcutError::TargetNotEnabled => pages::message(
+            &c,
+            StatusCode::NOT_FOUND,
+            c.t.not_enabled_title,
+            c.t.not_enabled,
+            None,
+            None,
+        ),
+        ShortcutError::Unavailable => pages::message(
+            &c,
+            StatusCode::SERVICE_UNAVAILABLE,
+            c.t.unavailable,
+            c.t.unavailable,
+            None,
+            None,
+        ),
+    }
+}
+
+/// A shortcut resolved: the school, the target's id, its groups, and where a signed-in user
+/// goes straight away.
+type ShortcutView = (School, Option<String>, Vec<Group>, Option<String>);
+
+/// The query of a shortcut, in the contract's spelling.
+#[derive(Debug, Deserialize)]
+pub struct ShortcutQuery {
+    #[serde(rename = "INSTELLING_REF", default)]
+    school: String,
+    #[serde(rename = "TARGET")]
+    target: Option<String>,
+    #[serde(rename = "ROL")]
+    role: Option<String>,
+}
+
+/// GET `/snelkoppeling?INSTELLING_REF=…&TARGET=…&ROL=…`.
+pub async fn shortcut(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<ShortcutQuery>,
+) -> HttpResponse {
+    let q = q.into_inner();
+    let st = state.clone();
+    let raw = q.school.clone();
+    let target = q.target.clone().filter(|t| !t.is_empty());
+    let https = state.config.is_https();
+    let sid = session::sid_of(&req, https);
+    let now = state.clock.now_secs();
+    let resolved = web::block(move || -> Result<ShortcutView, ShortcutError> {
+        let school = shortcut::resolve_school(&st, &raw)?;
+        let rp = match &target {
+            Some(t) => Some(shortcut::resolve_target(&st, &school, t)?),
+            None => None,
+        };
+        // Signed in at this school already: straight on.
+        let through = sid
+            .and_then(|s| session::load(st.store.as_ref(), &s, now).ok().flatten())
+            .filter(|s| s.school == school.instelling_ref)
+            .map(|_| shortcut::destination(&st, rp.as_ref()));
+        let groups = st
+            .dir
+            .groups_of_school(&school.instelling_ref)
+            .map_err(|_| ShortcutError::Unavailable)?;
+        Ok((
+            school,
+            rp.map(|r| r.public_id().to_string()),
+            groups,
+            through,
+        ))
+    })
+    .await;
+    let (school, target, groups, through) = match resolved {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return shortcut_error(&req, &state, e).await,
+        Err(_) => return shortcut_error(&req, &state, ShortcutError::Unavailable).await,
+    };
+    if let Some(to) = through {
+        return pages::redirect(&to);
+    }
+    if q.role.as_deref() == Some("leerkracht") {
+        let lq = LoginQuery::for_school(school.instelling_ref.to_string(), target);
+        return pages::render_login(&req, &state, lq, String::new(), None).await;
+    }
+    let c = Chrome::of(&req, &state, None).await;
+    let tq = target_query(target.as_deref());
+    let tiles = groups
+        .iter()
+        .map(|g| GroupTile {
+            url: format!("/school/{}/groep/{}{}", school.instelling_ref, g.id, tq),
+            short: g
+                .jaargroep
+                .map(|j| j.get().to_string())
+                .unwrap_or_else(|| g.name.chars().take(2).collect()),
+            name: g.name.clone(),
+        })
+        .collect();
+    let mut teacher_link = format!(
+        "/snelkoppeling?INSTELLING_REF={}&ROL=leerkracht",
+        school.instelling_ref
+    );
+    if let Some(t) = &target {
+        teacher_link.push_str(&format!(
+            "&TARGET={}",
+            url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
+        ));
+    }
+    let page = GroupsPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        school_name: school.name,
+        groups: tiles,
+        teacher_link,
+    };
+    pages::html(StatusCode::OK, page.render())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TargetQuery {
+    #[serde(rename = "TARGET")]
+    target: Option<String>,
+}
+
+/// GET `/school/{ref}/groep/{group}`: the name tiles of a group.
+pub async fn group(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, Uuid)>,
+    q: web::Query<TargetQuery>,
+) -> HttpResponse {
+    let (raw, group_id) = path.into_inner();
+    let st = state.clone();
+    let loaded = web::block(
+        move || -> Result<(School, Group, Vec<User>), ShortcutError> {
+            let school = shortcut::resolve_school(&st, &raw)?;
+            let group = st
+                .dir
+                .group(group_id)
+                .map_err(|_| ShortcutError::Unavailable)?
+                .filter(|g| g.school == school.instelling_ref)
+                .ok_or(ShortcutError::UnknownSchool)?;
+            let pupils = st
+                .dir
+                .users_of_group(group.id)
+                .map_err(|_| ShortcutError::Unavailable)?
+                .into_iter()
+                .filter(|u| u.is_pupil() && u.status == broker::model::UserStatus::Active)
+                .collect();
+            Ok((school, group, pupils))
+        },
+    )
+    .await;
+    let (school, group, pupils) = match loaded {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return shortcut_error(&req, &state, e).await,
+        Err(_) => return shortcut_error(&req, &state, ShortcutError::Unavailable).await,
+    };
+    let c = Chrome::of(&req, &state, None).await;
+    let tq = target_query(q.target.as_deref());
+    let tiles = pupils
+        .iter()
+        .map(|u| NameTile {
+            url: format!("/school/{}/leerling/{}{}", school.instelling_ref, u.id, tq),
+            name: u.given_name.clone(),
+            initial: initial_of(u),
+            colour: colour_of(&u.id),
+        })
+        .collect();
+    let mut back_link = format!("/snelkoppeling?INSTELLING_REF={}", school.instelling_ref);
+    if let Some(t) = q.target.as_deref().filter(|t| !t.is_empty()) {
+        back_link.push_str(&format!(
+            "&TARGET={}",
+            url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
+        ));
+    }
+    let page = NamesPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        school_name: school.name,
+        group_name: group.name,
+        pupils: tiles,
+        back_link,
+    };
+    pages::html(StatusCode::OK, page.render())
+}
+
+fn device_id(req: &HttpRequest, https: bool) -> String {
+    let name = if https { "__Host-lp_csrf" } else { "lp_csrf" };
+    let raw = req
+        .cookie(name)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let d = ring::digest::digest(&ring::digest::SHA256, raw.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d.as_ref()[..12])
+}
+
+async fn pin_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    school: &School,
+    user: &User,
+    target: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let c = Chrome::of(req, state, None).await;
+    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    let tq = target_query(target);
+    let back_link = user
+        .group_ids
+        .first()
+        .map(|g| format!("/school/{}/groep/{}{}", school.instelling_ref, g, tq))
+        .unwrap_or_else(|| format!("/snelkoppeling?INSTELLING_REF={}", school.instelling_ref));
+    let page = PinPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        school_name: school.name.clone(),
+        pupil_name: user.given_name.clone(),
+        initial: initial_of(user),
+        colour: colour_of(&user.id),
+        action: format!(
+            "/school/{}/leerling/{}{}",
+            school.instelling_ref, user.id, tq
+        ),
+        csrf_token: token,
+        error,
+        back_link,
+    };
+    let mut res = pages::html(status, page.render());
+    if let Some(c) = cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
+async fn load_pupil(
+    state: &web::Data<AppState>,
+    raw: String,
+    user_id: Uuid,
+) -> Result<(School, User), ShortcutError> {
+    let st = state.clone();
+    web::block(move || {
+        let school = shortcut::resolve_school(&st, &raw)?;
+        let user = pupil::pupil_of(&st, &school, user_id).ok_or(ShortcutError::UnknownSchool)?;
+        Ok((school, user))
+    })
+    .await
+    .map_err(|_| ShortcutError::Unavailable)?
+}
+
+/// Can pupils sign in from where this request comes?
+fn place_ok(req: &HttpRequest, state: &AppState, school: &School) -> bool {
+    let ip = session::client_ip(req, state);
+    let enrolled = state
+        .devices
+        .enrolment(req, state.config.is_https(), state.clock.now_secs())
+        .map(|e| e.school);
+    pupil::pupil_place_ok(school, ip.as_deref(), enrolled.as_ref())
+}
+
+async fn outside_network(req: &HttpRequest, state: &web::Data<AppState>) -> HttpResponse {
+    let c = Chrome::of(req, state, None).await;
+    pages::message(
+        &c,
+        StatusCode::FORBIDDEN,
+        c.t.outside_network_title,
+        c.t.outside_network,
+        None,
+        Some(("/thuis", c.t.home_entrance)),
+    )
+}
+
+/// GET `/school/{ref}/leerling/{user}`: the PIN page.
+pub async fn pupil_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, Uuid)>,
+    q: web::Query<TargetQuery>,
+) -> HttpResponse {
+    let (raw, user_id) = path.into_inner();
+    let (school, user) = match load_pupil(&state, raw, user_id).await {
+        Ok(r) => r,
+        Err(e) => return shortcut_error(&req, &state, e).await,
+    };
+    if !place_ok(&req, &state, &school) {
+        return outside_network(&req, &state).await;
+    }
+    pin_page(
+        &req,
+        &state,
+        &school,
+        &user,
+        q.target.as_deref(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct PinForm {
+    csrf_token: String,
+    pin: String,
+}
+
+impl std::fmt::Debug for PinForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PinForm { .. }")
+    }
+}
+
+/// POST `/school/{ref}/leerling/{user}`: check the PIN.
+pub async fn pupil_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, Uuid)>,
+    q: web::Query<TargetQuery>,
+    form: web::Form<PinForm>,
+) -> HttpResponse {
+    let https = state.config.is_https();
+    let (raw, user_id) = path.into_inner();
+    let (school, user) = match load_pupil(&state, raw, user_id).await {
+        Ok(r) => r,
+        Err(e) => return shortcut_error(&req, &state, e).await,
+    };
+    let c = Chrome::of(&req, &state, None).await;
+    if !state.csrf.verify(&req, https, &form.csrf_token) {
+        return pages::message(
+            &c,
+            StatusCode::BAD_REQUEST,
+            c.t.page_expired_title,
+            c.t.page_expired,
+            None,
+            None,
+        );
+    }
+    let ok_place = place_ok(&req, &state, &school);
+    let ip = session::client_ip(&req, &state);
+    let device = device_id(&req, https);
+    let previous = session::sid_of(&req, https);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let sch = school.clone();
+    let pin = form.into_inner().pin;
+    let target = q.target.clone().filter(|t| !t.is_empty());
+    let result = web::block(move || {
+        let outcome = pupil::pin_login(
+            &st,
+            &sch,
+            user_id,
+            &pin,
+            ip.as_deref(),
+            &device,
+            ok_place,
+            previous.as_deref(),
+            now,
+        );
+        let dest = match (&outcome, &target) {
+            (PinOutcome::Ok(_), Some(t)) => shortcut::resolve_target(&st, &sch, t)
+                .ok()
+                .map(|rp| shortcut::destination(&st, Some(&rp))),
+            _ => None,
+        };
+        (outcome, dest)
+    })
+    .await;
+    let error = match result {
+        Ok((PinOutcome::Ok(s), dest)) => {
+            let mut res = pages::redirect(&dest.unwrap_or_else(|| "/".into()));
+            let _ = res.add_cookie(&session::session_cookie(&s, https));
+            return res;
+        }
+        Ok((PinOutcome::OutsideNetwork, _)) => return outside_network(&req, &state).await,
+        Ok((PinOutcome::Wrong, _)) => c.t.wrong_pin,
+        Ok((PinOutcome::Locked { .. }, _)) => c.t.pupil_locked,
+        Ok((PinOutcome::Throttled, _)) => c.t.throttled,
+        Ok((PinOutcome::Unavailable, _)) | Err(_) => c.t.unavailable,
+    };
+    pin_page(
+        &req,
+        &state,
+        &school,
+        &user,
+        q.target.as_deref(),
+        Some(error),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// POST `/school/{ref}/apparaat`: a signed-in staff member of the school links this device.
+pub async fn enrol_device(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let https = state.config.is_https();
+    let c = Chrome::of(&req, &state, None).await;
+    if !state.csrf.verify(&req, https, &form.csrf_token) {
+        return pages::message(
+            &c,
+            StatusCode::BAD_REQUEST,
+            c.t.page_expired_title,
+            c.t.page_expired,
+            None,
+            None,
+        );
+    }
+    let raw = path.into_inner();
+    let sid = session::sid_of(&req, https);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let who = web::block(move || -> Option<(School, Uuid)> {
+        let school = shortcut::resolve_school(&st, &raw).ok()?;
+        let s = session::load(st.store.as_ref(), &sid?, now)
+            .ok()
+            .flatten()?;
+        let user = st.dir.user(s.user_id).ok().flatten()?;
+        (user.school == school.instelling_ref && !user.is_pupil()).then_some((school, user.id))
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some((school, staff)) = who else {
+        return pages::message(
+            &c,
+            StatusCode::FORBIDDEN,
+            c.t.staff_login_title,
+            c.t.ask_coordinator,
+            None,
+            Some(("/login", c.t.sign_in)),
+        );
+    };
+    let audit = broker::model::AuditEvent {
+        id: Uuid::new_v4(),
+        at: now,
+        actor: format!("user:{staff}"),
+        action: "device.enrol".into(),
+        school: Some(school.instelling_ref),
+        subject: None,
+        details: serde_json::json!({}),
+    };
+    let st = state.clone();
+    let _ = web::block(move || st.dir.append_audit(audit)).await;
+    let mut res = pages::message(
+        &c,
+        StatusCode::OK,
+        c.t.enrol_device,
+        c.t.device_enrolled,
+        None,
+        Some(("/", "Start")),
+    );
+    let _ = res.add_cookie(
+        &state
+            .devices
+            .enrol(school.instelling_ref, staff, now, https),
+    );
+    res
+}

@@ -1,0 +1,82 @@
+//! School shortcuts (snelkoppelingen): `/snelkoppeling?INSTELLING_REF=…&TARGET=…&ROL=…`.
+//! The INSTELLING_REF names the school for ever; a merged school's old one leads to the school
+//! it merged into. TARGET is a client id or SAML entity id the school has registered.
+
+use std::str::FromStr;
+
+use broker::model::{RelyingParty, School, SchoolStatus};
+use claims::InstellingRef;
+
+use crate::app::AppState;
+
+/// Why a shortcut does not lead anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortcutError {
+    /// Not a UUID, or no school has it.
+    UnknownSchool,
+    /// The school account is closed.
+    Closed,
+    /// The school has not registered (or has withdrawn) TARGET.
+    TargetNotEnabled,
+    /// The database could not be reached.
+    Unavailable,
+}
+
+/// The active school a shortcut's INSTELLING_REF leads to, following mergers.
+pub fn resolve_school(state: &AppState, raw: &str) -> Result<School, ShortcutError> {
+    let mut r = InstellingRef::from_str(raw.trim()).map_err(|_| ShortcutError::UnknownSchool)?;
+    for _ in 0..8 {
+        let school = state
+            .dir
+            .school(&r)
+            .map_err(|_| ShortcutError::Unavailable)?
+            .ok_or(ShortcutError::UnknownSchool)?;
+        match school.status {
+            SchoolStatus::Active => return Ok(school),
+            SchoolStatus::Closed => return Err(ShortcutError::Closed),
+            SchoolStatus::Merged(into) => r = into,
+        }
+    }
+    Err(ShortcutError::UnknownSchool)
+}
+
+/// The relying party TARGET names, if the school has it enabled.
+pub fn resolve_target(
+    state: &AppState,
+    school: &School,
+    target: &str,
+) -> Result<RelyingParty, ShortcutError> {
+    let rp = state
+        .dir
+        .relying_party_by_public_id(target)
+        .map_err(|_| ShortcutError::Unavailable)?
+        .filter(|rp| rp.enabled)
+        .ok_or(ShortcutError::TargetNotEnabled)?;
+    match state
+        .dir
+        .registration(&school.instelling_ref, rp.id)
+        .map_err(|_| ShortcutError::Unavailable)?
+    {
+        Some(reg) if reg.allowed => Ok(rp),
+        _ => Err(ShortcutError::TargetNotEnabled),
+    }
+}
+
+/// Where a signed-in user goes next: into TARGET by third-party-initiated login (OIDC Core
+/// §4: the relying party's `initiate_login_uri` with `iss` and `target_link_uri`), or to the
+/// start page.
+pub fn destination(state: &AppState, target: Option<&RelyingParty>) -> String {
+    let Some(rp) = target else { return "/".into() };
+    let Some(uri) = rp.oidc().and_then(|c| c.initiate_login_uri.clone()) else {
+        return "/".into();
+    };
+    match url::Url::parse(&uri) {
+        Ok(mut u) => {
+            u.query_pairs_mut()
+                .append_pair("iss", &state.config.issuer)
+                .append_pair("target_link_uri", &uri);
+            u.to_string()
+        }
+        Err(_) => "/".into(),
+    }
+}
