@@ -101,6 +101,33 @@ pub fn decide(
     })
 }
 
+/// Does the school's consent still hold for tokens already issued? Checked at every UserInfo
+/// call: a withdrawn registration, a disabled relying party, or home use switched off stop
+/// the flow of data at once.
+pub fn consent_holds(
+    rp: &RelyingParty,
+    registration: Option<&Registration>,
+    context: LoginContext,
+) -> Result<(), Denial> {
+    if !rp.enabled {
+        return Err(Denial::Disabled);
+    }
+    let reg = match registration {
+        None => return Err(Denial::NotRegistered),
+        Some(r) if r.rp_id != rp.id => return Err(Denial::NotRegistered),
+        Some(r) if !r.allowed => return Err(Denial::Deregistered),
+        Some(r) => r,
+    };
+    if context == LoginContext::Thuis && !(rp.home_allowed && reg.home_allowed) {
+        return Err(if rp.home_allowed {
+            Denial::NotAtHomeSchool
+        } else {
+            Denial::NotAtHomePublisher
+        });
+    }
+    Ok(())
+}
+
 /// The scopes that unlock optional claims.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Scopes {

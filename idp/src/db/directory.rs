@@ -26,7 +26,7 @@ use super::schema::{
 };
 use super::{DbConn, DbConnection, DbPool};
 
-/// How long a relying party read from the database is reused. Relying parties are read on
+/// How long a relying party or school read from the database is reused. They are read on
 /// every authorize, token and userinfo request and change rarely; a change made on another
 /// node is seen within this time. (Registrations — a school's consent — are never cached.)
 const RP_CACHE_TTL: Duration = Duration::from_secs(10);
@@ -37,6 +37,7 @@ const RP_CACHE_MAX: usize = 10_000;
 pub struct DieselDirectory {
     pool: DbPool,
     rp_cache: Arc<Mutex<HashMap<String, (Instant, RelyingParty)>>>,
+    school_cache: Arc<Mutex<HashMap<String, (Instant, School)>>>,
 }
 
 impl std::fmt::Debug for DieselDirectory {
@@ -50,6 +51,7 @@ impl DieselDirectory {
         Self {
             pool,
             rp_cache: Arc::new(Mutex::new(HashMap::new())),
+            school_cache: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -77,6 +79,12 @@ impl DieselDirectory {
         self.pool
             .get()
             .map_err(|e| RepoError::Backend(format!("no database connection: {e}")))
+    }
+
+    /// Run `f` on a connection, without a transaction (reads on the hot path).
+    fn read<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, TxError>) -> RepoResult<T> {
+        let mut conn = self.conn()?;
+        f(&mut conn).map_err(RepoError::from)
     }
 
     /// Run `f` in one transaction.
@@ -657,8 +665,22 @@ impl Directory for DieselDirectory {
     }
 
     fn school(&self, r: &InstellingRef) -> RepoResult<Option<School>> {
+        let key = r.to_string();
+        if let Some((at, s)) = self.school_cache.lock().get(&key) {
+            if at.elapsed() < RP_CACHE_TTL {
+                return Ok(Some(s.clone()));
+            }
+        }
         let mut conn = self.conn()?;
-        load_school(&mut conn, &r.to_string()).map_err(RepoError::from)
+        let found = load_school(&mut conn, &key).map_err(RepoError::from)?;
+        if let Some(s) = &found {
+            let mut cache = self.school_cache.lock();
+            if cache.len() >= RP_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(key, (Instant::now(), s.clone()));
+        }
+        Ok(found)
     }
 
     fn schools(&self) -> RepoResult<Vec<School>> {
@@ -680,6 +702,7 @@ impl Directory for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<School> {
+        self.school_cache.lock().remove(&r.to_string());
         let key = r.to_string();
         self.tx(|c| {
             let n = diesel::update(schools::table.find(&key))
@@ -831,7 +854,7 @@ impl Directory for DieselDirectory {
     }
 
     fn user(&self, id: Uuid) -> RepoResult<Option<User>> {
-        self.tx(|c| {
+        self.read(|c| {
             let rows = users::table
                 .find(id.to_string())
                 .select(UserRow::as_select())

@@ -122,6 +122,9 @@ pub struct Grant {
     pub refresh_hash: Option<String>,
     pub expires_at: i64,
     pub offline: bool,
+    /// The claims released when the tokens were last issued (`None` for client tokens).
+    #[serde(default)]
+    pub claims: Option<ClaimSet>,
 }
 
 fn grant_key(id: &str) -> String {

@@ -1,6 +1,9 @@
 //! The UserInfo endpoint (OIDC Core §5.3), GET and POST, with the access token in the
-//! `Authorization` header or (POST) the form body (RFC 6750 §2.1–2.2). Claims are built afresh:
-//! a school that withdrew its permission stops the flow of data at once.
+//! `Authorization` header or (POST) the form body (RFC 6750 §2.1–2.2).
+//!
+//! The claims are those released when the tokens were issued; the school's consent is checked
+//! again at every call, so a school that withdraws its permission stops the flow of data at
+//! once.
 
 use serde_json::Value;
 
@@ -15,7 +18,7 @@ pub fn userinfo(state: &AppState, token: &str, now: i64) -> Result<Value, OidcEr
         .ok_or_else(|| OidcError::InvalidToken("not a user token".into()))?;
     let grant = load_grant(state.store.as_ref(), gid)?
         .ok_or_else(|| OidcError::InvalidToken("the token was revoked".into()))?;
-    let (Some(user), Some(school)) = (grant.user_id, grant.school) else {
+    let (Some(school), Some(claims)) = (grant.school, grant.claims) else {
         return Err(OidcError::InvalidToken("a client token has no user".into()));
     };
     let rp = state
@@ -23,19 +26,9 @@ pub fn userinfo(state: &AppState, token: &str, now: i64) -> Result<Value, OidcEr
         .relying_party_by_public_id(&grant.client_id)?
         .filter(|rp| rp.enabled)
         .ok_or_else(|| OidcError::InvalidToken("the client is gone".into()))?;
-    let claims = tokens::claims_for(
-        state,
-        &rp,
-        user,
-        &school,
-        grant.context,
-        &grant.scope,
-        &grant.requested_claims,
-    )
-    .map_err(|e| match e {
-        OidcError::AccessDenied(why) => OidcError::InvalidToken(why),
-        other => other,
-    })?;
+    let registration = state.dir.registration(&school, rp.id)?;
+    broker::release::consent_holds(&rp, registration.as_ref(), grant.context)
+        .map_err(|d| OidcError::InvalidToken(d.to_string()))?;
     if at["sub"].as_str() != Some(claims.sub.as_str()) {
         return Err(OidcError::InvalidToken(
             "the token does not belong to this user".into(),

@@ -97,7 +97,10 @@ impl Env {
 fn migrate_is_idempotent() {
     let env = Env::sqlite();
     let first = env.ok(&["migrate"]);
-    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite")).unwrap().count();
+    let migrations =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite"))
+            .unwrap()
+            .count();
     assert_eq!(first["applied"].as_array().unwrap().len(), migrations);
     let second = env.ok(&["migrate"]);
     assert_eq!(second["applied"].as_array().unwrap().len(), 0);

@@ -144,6 +144,7 @@ pub fn exchange(
                 REFRESH_SECS
             },
         offline,
+        claims: Some(claims.clone()),
     };
     save_grant(state.store.as_ref(), &record, now)?;
     state.store.put(

@@ -50,6 +50,7 @@ pub fn issue(
         refresh_hash: None,
         expires_at: now + ACCESS_TOKEN_SECS,
         offline: false,
+        claims: None,
     };
     save_grant(state.store.as_ref(), &grant, now)?;
     let access = tokens::access_token(

@@ -99,6 +99,7 @@ pub fn refresh(
     };
     let (new_refresh, new_hash) = tokens::refresh_token(gid)?;
     grant.refresh_hash = Some(new_hash);
+    grant.claims = Some(claims.clone());
     save_grant(state.store.as_ref(), &grant, now)?;
     let access = tokens::access_token(
         state,
