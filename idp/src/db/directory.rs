@@ -26,9 +26,10 @@ use super::schema::{
 };
 use super::{DbConn, DbConnection, DbPool};
 
-/// How long a relying party or school read from the database is reused. They are read on
-/// every authorize, token and userinfo request and change rarely; a change made on another
-/// node is seen within this time. (Registrations — a school's consent — are never cached.)
+/// How long a relying party, school or user read from the database is reused. They are read
+/// on every authorize and token request and change rarely; a change made on this node is seen
+/// at once, one made on another node within this time. (Registrations — a school's consent —
+/// are never cached.)
 const RP_CACHE_TTL: Duration = Duration::from_secs(10);
 const RP_CACHE_MAX: usize = 10_000;
 
@@ -38,6 +39,7 @@ pub struct DieselDirectory {
     pool: DbPool,
     rp_cache: Arc<Mutex<HashMap<String, (Instant, RelyingParty)>>>,
     school_cache: Arc<Mutex<HashMap<String, (Instant, School)>>>,
+    user_cache: Arc<Mutex<HashMap<Uuid, (Instant, User)>>>,
 }
 
 impl std::fmt::Debug for DieselDirectory {
@@ -52,6 +54,7 @@ impl DieselDirectory {
             pool,
             rp_cache: Arc::new(Mutex::new(HashMap::new())),
             school_cache: Arc::new(Mutex::new(HashMap::new())),
+            user_cache: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -854,13 +857,26 @@ impl Directory for DieselDirectory {
     }
 
     fn user(&self, id: Uuid) -> RepoResult<Option<User>> {
-        self.read(|c| {
+        if let Some((at, u)) = self.user_cache.lock().get(&id) {
+            if at.elapsed() < RP_CACHE_TTL {
+                return Ok(Some(u.clone()));
+            }
+        }
+        let found = self.read(|c| {
             let rows = users::table
                 .find(id.to_string())
                 .select(UserRow::as_select())
                 .load(c)?;
             Ok(hydrate_users(c, rows)?.pop())
-        })
+        })?;
+        if let Some(u) = &found {
+            let mut cache = self.user_cache.lock();
+            if cache.len() >= RP_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(id, (Instant::now(), u.clone()));
+        }
+        Ok(found)
     }
 
     fn user_by_email(&self, email: &str) -> RepoResult<Option<User>> {
@@ -905,6 +921,7 @@ impl Directory for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
+        self.user_cache.lock().remove(&user);
         self.tx(|c| {
             let target = users::table.find(user.to_string());
             let n = if activate {

@@ -425,6 +425,9 @@ fn proceed(
         ) {
             return fail(OidcError::from(e));
         }
+        if moved {
+            return Outcome::Takeover { auth_id };
+        }
         return Outcome::Login {
             auth_id,
             login_hint: req.login_hint.clone(),

@@ -7,5 +7,6 @@ mod support;
 mod cli;
 mod directory;
 mod oidc;
+mod school;
 mod server;
 mod store;

@@ -109,3 +109,17 @@ async fn readyz_reports_an_unreachable_store() {
     assert_eq!(body["database"], "ok");
     assert_eq!(body["store"], "unavailable");
 }
+
+#[actix_web::test]
+async fn oversized_bodies_are_refused() {
+    let t = TestApp::init();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let big = "a".repeat(idp::server::BODY_LIMIT + 1);
+    let req = test::TestRequest::post()
+        .uri("/oidc/token")
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .set_payload(format!("grant_type=client_credentials&pad={big}"))
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}

@@ -1,0 +1,432 @@
+//! The school entrance in process: shortcuts, tiles, PINs, locks, the network rule, enrolled
+//! devices, the takeover warning and the notice.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::test;
+use serde_json::Value;
+
+use crate::server::TestApp;
+
+const SCHOOL: &str = idp::demo::DEMO_SCHOOL_REF;
+
+fn location<B>(res: &ServiceResponse<B>) -> String {
+    res.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// A browser at an address: cookies, and the address it claims through the trusted proxy.
+struct Browser {
+    cookies: Vec<(String, String)>,
+    ip: String,
+}
+
+impl Browser {
+    fn at(ip: &str) -> Self {
+        Self {
+            cookies: Vec::new(),
+            ip: ip.into(),
+        }
+    }
+
+    fn keep<B>(&mut self, res: &ServiceResponse<B>) {
+        for c in res.response().cookies() {
+            self.cookies.retain(|(k, _)| k != c.name());
+            if !c.value().is_empty() {
+                self.cookies
+                    .push((c.name().to_string(), c.value().to_string()));
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get<S, B>(&mut self, app: &S, uri: &str) -> (StatusCode, String, String)
+    where
+        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        B: MessageBody,
+    {
+        let req = test::TestRequest::get()
+            .uri(uri)
+            .insert_header(("cookie", self.header()))
+            .insert_header(("x-forwarded-for", self.ip.clone()))
+            .to_request();
+        let res = test::call_service(app, req).await;
+        self.keep(&res);
+        let (status, loc) = (res.status(), location(&res));
+        (
+            status,
+            loc,
+            String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
+        )
+    }
+
+    async fn post<S, B>(
+        &mut self,
+        app: &S,
+        uri: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String, String)
+    where
+        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        B: MessageBody,
+    {
+        let req = test::TestRequest::post()
+            .uri(uri)
+            .insert_header(("cookie", self.header()))
+            .insert_header(("x-forwarded-for", self.ip.clone()))
+            .set_form(form)
+            .to_request();
+        let res = test::call_service(app, req).await;
+        self.keep(&res);
+        let (status, loc) = (res.status(), location(&res));
+        (
+            status,
+            loc,
+            String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
+        )
+    }
+}
+
+fn hidden(body: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = body
+        .find(&needle)
+        .map(|i| i + needle.len())
+        .unwrap_or_else(|| panic!("no {name} in {body}"));
+    body[start..].split('"').next().unwrap().to_string()
+}
+
+fn links(body: &str, prefix: &str) -> Vec<String> {
+    body.split("href=\"")
+        .skip(1)
+        .map(|r| {
+            r.split('"')
+                .next()
+                .unwrap()
+                .replace("&amp;", "&")
+                .replace("&#38;", "&")
+        })
+        .filter(|h| h.starts_with(prefix))
+        .collect()
+}
+
+fn demo_app() -> (TestApp, Value) {
+    let t = TestApp::with_env(&[("LEERPOORT_TRUST_PROXY", "true")]);
+    let demo = idp::demo::seed(&t.state).unwrap();
+    (t, demo)
+}
+
+fn pupil_id(demo: &Value, name: &str) -> String {
+    demo["pupils"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[actix_web::test]
+async fn a_pupil_goes_from_the_shortcut_to_the_publisher() {
+    let (t, demo) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::at("127.0.0.1");
+    let (status, _, body) = b
+        .get(
+            &app,
+            &format!("/snelkoppeling?INSTELLING_REF={SCHOOL}&TARGET=demo-uitgeverij"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Basisschool De Regenboog") && body.contains("Kies je groep"),
+        "{body}"
+    );
+    let group = links(&body, "/school/")
+        .into_iter()
+        .find(|l| l.contains("/groep/"))
+        .unwrap();
+    assert!(group.contains("TARGET=demo-uitgeverij"));
+    let (_, _, body) = b.get(&app, &group).await;
+    assert!(
+        body.contains("Kies je naam") && body.contains("Emma"),
+        "{body}"
+    );
+    let emma = pupil_id(&demo, "Emma de Jong");
+    let tile = links(&body, "/school/")
+        .into_iter()
+        .find(|l| l.contains(&emma))
+        .unwrap();
+    let (_, _, body) = b.get(&app, &tile).await;
+    assert!(body.contains("name=\"pin\"") && body.contains("autocomplete=\"off\""));
+    let csrf = hidden(&body, "csrf_token");
+    let (status, to, _) = b
+        .post(&app, &tile, &[("csrf_token", &csrf), ("pin", "1234")])
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(
+        to.starts_with("http://127.0.0.1:8081/login?iss="),
+        "third-party-initiated login: {to}"
+    );
+    assert!(to.contains("target_link_uri="));
+    // The publisher now starts a code flow, which passes silently.
+    let (status, to, _) = b.get(&app, "/oidc/authorize?client_id=demo-uitgeverij&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid&prompt=none").await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(to.contains("code="), "{to}");
+    // And the shortcut goes straight on while the session lasts.
+    let (status, to, _) = b
+        .get(
+            &app,
+            &format!("/snelkoppeling?INSTELLING_REF={SCHOOL}&TARGET=demo-uitgeverij"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(to.starts_with("http://127.0.0.1:8081/login"));
+}
+
+#[actix_web::test]
+async fn wrong_shortcuts_get_a_friendly_404() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::at("127.0.0.1");
+    for q in [
+        "INSTELLING_REF=kapot",
+        "INSTELLING_REF=8f0c7a2e-4b1d-4c3e-9a5f-6d2b1e0c9a99",
+        "",
+    ] {
+        let (status, _, body) = b.get(&app, &format!("/snelkoppeling?{q}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{q}");
+        assert!(
+            body.contains("Deze snelkoppeling klopt niet") && body.contains("ICT-coördinator"),
+            "{body}"
+        );
+    }
+    let (status, _, body) = b
+        .get(
+            &app,
+            &format!("/snelkoppeling?INSTELLING_REF={SCHOOL}&TARGET=onbekende-software"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("niet aangezet"), "{body}");
+}
+
+#[actix_web::test]
+async fn pupils_sign_in_only_on_the_school_network_or_an_enrolled_device() {
+    let (t, demo) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let emma = pupil_id(&demo, "Emma de Jong");
+    let uri = format!("/school/{SCHOOL}/leerling/{emma}");
+    let mut home = Browser::at("198.51.100.20");
+    let (status, _, body) = home.get(&app, &uri).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("/thuis"), "{body}");
+
+    // A teacher signs in on that device and enrols it.
+    let (_, _, body) = home.get(&app, "/login").await;
+    let csrf = hidden(&body, "csrf_token");
+    let (status, _, _) = home
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", "anna.devries@regenboog.example"),
+                ("password", "Regenboog2026"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    let (_, _, body) = home.get(&app, "/").await;
+    let enrol = body
+        .split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(enrol, format!("/school/{SCHOOL}/apparaat"));
+    let (status, _, _) = home
+        .post(
+            &app,
+            &enrol,
+            &[("csrf_token", &hidden(&body, "csrf_token"))],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, body) = home.get(&app, &uri).await;
+    assert_eq!(status, StatusCode::OK, "the enrolled device may: {body}");
+    let (status, to, _) = home
+        .post(
+            &app,
+            &uri,
+            &[
+                ("csrf_token", &hidden(&body, "csrf_token")),
+                ("pin", "1234"),
+            ],
+        )
+        .await;
+    assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/"));
+}
+
+#[actix_web::test]
+async fn ten_wrong_pins_lock_the_pupil_and_only_that_device_is_told() {
+    let (t, demo) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let daan = pupil_id(&demo, "Daan Bakker");
+    let uri = format!("/school/{SCHOOL}/leerling/{daan}");
+    let mut a = Browser::at("127.0.0.1");
+    let (_, _, body) = a.get(&app, &uri).await;
+    let csrf = hidden(&body, "csrf_token");
+    for i in 0..9 {
+        let (_, _, body) = a
+            .post(&app, &uri, &[("csrf_token", &csrf), ("pin", "0000")])
+            .await;
+        assert!(body.contains("Die code klopt niet"), "attempt {i}");
+        assert!(
+            !body.contains("poging"),
+            "remaining attempts are never shown"
+        );
+    }
+    let (_, _, body) = a
+        .post(&app, &uri, &[("csrf_token", &csrf), ("pin", "0000")])
+        .await;
+    assert!(body.contains("Vraag je juf of meester"), "{body}");
+    // Even the right PIN does not open a locked account.
+    let (status, _, body) = a
+        .post(&app, &uri, &[("csrf_token", &csrf), ("pin", "2345")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Vraag je juf of meester"));
+    // Another device learns nothing about the lock.
+    let mut other = Browser::at("127.0.0.2");
+    let (_, _, body) = other.get(&app, &uri).await;
+    let (status, _, body) = other
+        .post(
+            &app,
+            &uri,
+            &[
+                ("csrf_token", &hidden(&body, "csrf_token")),
+                ("pin", "2345"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Die code klopt niet") && !body.contains("juf of meester"),
+        "{body}"
+    );
+    // A teacher unlocks; the PIN works again.
+    idp::pupil::unlock(&t.state, daan.parse().unwrap()).unwrap();
+    let (status, to, _) = other
+        .post(
+            &app,
+            &uri,
+            &[
+                ("csrf_token", &hidden(&body, "csrf_token")),
+                ("pin", "2345"),
+            ],
+        )
+        .await;
+    assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/"));
+}
+
+#[actix_web::test]
+async fn the_lock_lifts_after_an_hour() {
+    let (t, demo) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let noor = pupil_id(&demo, "Noor Visser");
+    let uri = format!("/school/{SCHOOL}/leerling/{noor}");
+    let mut a = Browser::at("127.0.0.1");
+    let (_, _, body) = a.get(&app, &uri).await;
+    let csrf = hidden(&body, "csrf_token");
+    for _ in 0..10 {
+        a.post(&app, &uri, &[("csrf_token", &csrf), ("pin", "9999")])
+            .await;
+    }
+    t.clock.advance(std::time::Duration::from_secs(3601));
+    let (status, to, body) = a
+        .post(&app, &uri, &[("csrf_token", &csrf), ("pin", "3456")])
+        .await;
+    assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/"), "{body}");
+}
+
+#[actix_web::test]
+async fn a_session_used_from_elsewhere_is_ended_with_the_takeover_warning() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::at("192.0.2.10");
+    let (_, _, body) = b.get(&app, "/login").await;
+    b.post(
+        &app,
+        "/login",
+        &[
+            ("csrf_token", &hidden(&body, "csrf_token")),
+            ("email", "karim.elamrani@regenboog.example"),
+            ("password", "Regenboog2026"),
+        ],
+    )
+    .await;
+    let authz = "/oidc/authorize?client_id=demo-uitgeverij&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid";
+    // A move within the same /24 is the same place.
+    b.ip = "192.0.2.77".into();
+    let (status, to, _) = b.get(&app, authz).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(to.contains("code="), "{to}");
+    // From 4G: warned, session ended.
+    b.ip = "203.0.113.5".into();
+    let (status, to, body) = b.get(&app, authz).await;
+    assert_eq!(status, StatusCode::OK, "{to}");
+    assert!(body.contains("Potentiële sessie-overname"), "{body}");
+    let (_, to, _) = b.get(&app, authz).await;
+    assert!(to.starts_with("/login?auth="), "signed out: {to}");
+}
+
+#[actix_web::test]
+async fn the_notice_shows_on_login_pages_and_english_is_offered() {
+    let (t, _) = demo_app();
+    idp::admin::set_notice(
+        idp::admin::Ctx {
+            dir: t.state.dir.as_ref(),
+            clock: t.state.clock.as_ref(),
+            actor: "test",
+        },
+        Some("Vanavond onderhoud van 20:00 tot 22:00."),
+    )
+    .unwrap();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::at("127.0.0.1");
+    let (_, _, body) = b.get(&app, "/login").await;
+    assert!(body.contains("Vanavond onderhoud"), "{body}");
+    let (_, _, body) = b
+        .get(&app, &format!("/snelkoppeling?INSTELLING_REF={SCHOOL}"))
+        .await;
+    assert!(body.contains("Vanavond onderhoud"));
+    let req = test::TestRequest::get()
+        .uri("/login")
+        .insert_header(("accept-language", "en-GB,en;q=0.9"))
+        .to_request();
+    let body = String::from_utf8(
+        test::read_body(test::call_service(&app, req).await)
+            .await
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        body.contains("lang=\"en\"") && body.contains("E-mail address"),
+        "{body}"
+    );
+}
