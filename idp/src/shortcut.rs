@@ -80,3 +80,16 @@ pub fn destination(state: &AppState, target: Option<&RelyingParty>) -> String {
         Err(_) => "/".into(),
     }
 }
+
+/// The shortcut URL of a school's entrance, optionally with a TARGET and a ROL.
+pub fn url(school: &InstellingRef, target: Option<&str>, role: Option<&str>) -> String {
+    let mut u = format!("/snelkoppeling?INSTELLING_REF={school}");
+    if let Some(r) = role {
+        u.push_str(&format!("&ROL={r}"));
+    }
+    if let Some(t) = target.filter(|t| !t.is_empty()) {
+        u.push_str("&TARGET=");
+        u.extend(url::form_urlencoded::byte_serialize(t.as_bytes()));
+    }
+    u
+}

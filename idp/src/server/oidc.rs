@@ -265,6 +265,14 @@ async fn authenticated<T: Send + 'static>(
     .map_err(|_| (OidcError::TemporarilyUnavailable, false))?
 }
 
+/// The `token` parameter of introspection and revocation.
+fn required_token(form: &HashMap<String, String>) -> Result<&str, OidcError> {
+    form.get("token")
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OidcError::InvalidRequest("token is missing".into()))
+}
+
 /// POST `/oidc/introspect` (RFC 7662).
 pub async fn introspect(
     req: HttpRequest,
@@ -272,10 +280,7 @@ pub async fn introspect(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let r = authenticated(&req, &state, form.into_inner(), |st, rp, form, now| {
-        let t = form
-            .get("token")
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| OidcError::InvalidRequest("token is missing".into()))?;
+        let t = required_token(form)?;
         introspect::introspect(st, rp, t, now)
     })
     .await;
@@ -292,10 +297,7 @@ pub async fn revoke(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let r = authenticated(&req, &state, form.into_inner(), |st, rp, form, now| {
-        let t = form
-            .get("token")
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| OidcError::InvalidRequest("token is missing".into()))?;
+        let t = required_token(form)?;
         revoke::revoke(st, rp, t, now)
     })
     .await;

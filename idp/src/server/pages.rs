@@ -202,16 +202,9 @@ pub async fn render_login(
     };
     let (token, cookie) = state.csrf.issue(req, https);
     let target = q.target.clone().unwrap_or_default();
-    let pupil_link = school.as_ref().map(|s| {
-        let mut u = format!("/snelkoppeling?INSTELLING_REF={}", s.instelling_ref);
-        if !target.is_empty() {
-            u.push_str(&format!(
-                "&TARGET={}",
-                url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
-            ));
-        }
-        u
-    });
+    let pupil_link = school
+        .as_ref()
+        .map(|s| shortcut::url(&s.instelling_ref, Some(&target), None));
     let page = LoginPage {
         t: c.t,
         lang: c.lang,

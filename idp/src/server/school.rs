@@ -205,16 +205,11 @@ pub async fn shortcut(
             name: g.name.clone(),
         })
         .collect();
-    let mut teacher_link = format!(
-        "/snelkoppeling?INSTELLING_REF={}&ROL=leerkracht",
-        school.instelling_ref
+    let teacher_link = shortcut::url(
+        &school.instelling_ref,
+        target.as_deref(),
+        Some("leerkracht"),
     );
-    if let Some(t) = &target {
-        teacher_link.push_str(&format!(
-            "&TARGET={}",
-            url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
-        ));
-    }
     let page = GroupsPage {
         t: c.t,
         lang: c.lang,
@@ -277,13 +272,7 @@ pub async fn group(
             colour: colour_of(&u.id),
         })
         .collect();
-    let mut back_link = format!("/snelkoppeling?INSTELLING_REF={}", school.instelling_ref);
-    if let Some(t) = q.target.as_deref().filter(|t| !t.is_empty()) {
-        back_link.push_str(&format!(
-            "&TARGET={}",
-            url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
-        ));
-    }
+    let back_link = shortcut::url(&school.instelling_ref, q.target.as_deref(), None);
     let page = NamesPage {
         t: c.t,
         lang: c.lang,
@@ -322,7 +311,7 @@ async fn pin_page(
         .group_ids
         .first()
         .map(|g| format!("/school/{}/groep/{}{}", school.instelling_ref, g, tq))
-        .unwrap_or_else(|| format!("/snelkoppeling?INSTELLING_REF={}", school.instelling_ref));
+        .unwrap_or_else(|| shortcut::url(&school.instelling_ref, target, None));
     let page = PinPage {
         t: c.t,
         lang: c.lang,
