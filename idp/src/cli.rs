@@ -72,6 +72,18 @@ pub enum Command {
     /// The outage notice on every login page.
     #[command(subcommand)]
     Notice(NoticeCmd),
+    /// Write a school's shortcut files (.url, .webloc, link, QR) for pupils and teachers.
+    Shortcuts {
+        /// INSTELLING_REF of the school.
+        #[arg(long)]
+        school: String,
+        /// The folder to write them to (created if needed).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A client id or entity id to open straight after sign-in.
+        #[arg(long)]
+        target: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -673,6 +685,52 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
         Command::Upstream(_) => Err(not_available("upstream")),
         Command::Import(ImportCmd::Edexml { .. }) => Err(not_available("import edexml")),
         Command::Import(ImportCmd::Duo { .. }) => Err(not_available("import duo")),
+        Command::Shortcuts {
+            school,
+            out: dir,
+            target,
+        } => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&school)?;
+            let s = state
+                .dir
+                .school(&r)?
+                .ok_or_else(|| anyhow::anyhow!("no school with INSTELLING_REF {r}"))?;
+            if let Some(t) = &target {
+                crate::shortcut::resolve_target(&state, &s, t)
+                    .map_err(|_| anyhow::anyhow!("school {r} has not enabled '{t}'"))?;
+            }
+            let files =
+                crate::shortcut_files::files(&state.config.issuer, &r, &s.name, target.as_deref())?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let mut written = Vec::new();
+            for f in &files {
+                let path = dir.join(&f.name);
+                std::fs::write(&path, &f.bytes)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                written.push(path.display().to_string());
+            }
+            let pupil = crate::shortcut_files::shortcut_url(
+                &state.config.issuer,
+                &r,
+                "leerling",
+                target.as_deref(),
+            );
+            let teacher = crate::shortcut_files::shortcut_url(
+                &state.config.issuer,
+                &r,
+                "leerkracht",
+                target.as_deref(),
+            );
+            Ok(out(
+                json!({"school": r.to_string(), "pupil_url": pupil, "teacher_url": teacher, "files": written}),
+                format!(
+                    "Pupils: {pupil}\nTeachers: {teacher}\nWrote {} files to {}",
+                    written.len(),
+                    dir.display()
+                ),
+            ))
+        }
         Command::Notice(cmd) => {
             let state = open_state(config, clock)?;
             match cmd {

@@ -97,6 +97,10 @@ pub struct Texts {
     pub takeover: &'static str,
     pub notice_label: &'static str,
     pub skip_to_content: &'static str,
+    pub shortcuts_title: &'static str,
+    pub shortcuts_intro: &'static str,
+    pub for_pupils: &'static str,
+    pub for_teachers: &'static str,
 }
 
 pub static NL: Texts = Texts {
@@ -147,6 +151,10 @@ pub static NL: Texts = Texts {
     takeover: "Je bent ingelogd op een ander netwerk dan waar je nu bent. Log voor de zekerheid opnieuw in.",
     notice_label: "Let op",
     skip_to_content: "Naar de inhoud",
+    shortcuts_title: "Snelkoppelingen",
+    shortcuts_intro: "Zet deze snelkoppelingen op het bureaublad van de computers op school, of geef de link aan je beheertool voor iPads en Chromebooks. De QR-code kun je scannen met een tablet.",
+    for_pupils: "Voor leerlingen",
+    for_teachers: "Voor leerkrachten",
 };
 
 pub static EN: Texts = Texts {
@@ -197,6 +205,10 @@ pub static EN: Texts = Texts {
     takeover: "You signed in on another network than the one you are on now. To be safe, sign in again.",
     notice_label: "Notice",
     skip_to_content: "Skip to content",
+    shortcuts_title: "Shortcuts",
+    shortcuts_intro: "Put these shortcuts on the desktops of the school's computers, or give the link to the management tool of your iPads and Chromebooks. Tablets can scan the QR code.",
+    for_pupils: "For pupils",
+    for_teachers: "For teachers",
 };
 
 #[cfg(test)]

@@ -26,4 +26,5 @@ pub mod secrets;
 pub mod server;
 pub mod session;
 pub mod shortcut;
+pub mod shortcut_files;
 pub mod store;

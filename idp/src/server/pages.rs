@@ -90,6 +90,7 @@ struct StartPage {
     apps: Vec<AppTile>,
     csrf_token: String,
     enrol_action: Option<String>,
+    shortcuts_link: Option<String>,
 }
 
 /// Render a template as an uncached HTML response.
@@ -340,7 +341,7 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     let st = state.clone();
     let now = state.clock.now_secs();
     let data = web::block(
-        move || -> Option<(String, String, Vec<AppTile>, Option<String>)> {
+        move || -> Option<(String, String, Vec<AppTile>, Option<claims::InstellingRef>)> {
             let s = session::load(st.store.as_ref(), &sid, now).ok().flatten()?;
             let user = st.dir.user(s.user_id).ok().flatten()?;
             let school = st.dir.school(&s.school).ok().flatten()?;
@@ -361,15 +362,15 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
                     });
                 }
             }
-            let enrol =
-                (!user.is_pupil()).then(|| format!("/school/{}/apparaat", school.instelling_ref));
-            Some((user.given_name.clone(), school.name.clone(), apps, enrol))
+            // Staff manage the school's devices and shortcuts from here.
+            let staff_of = (!user.is_pupil()).then_some(school.instelling_ref);
+            Some((user.given_name.clone(), school.name.clone(), apps, staff_of))
         },
     )
     .await
     .ok()
     .flatten();
-    let Some((name, school, apps, enrol_action)) = data else {
+    let Some((name, school, apps, staff_of)) = data else {
         return redirect("/login");
     };
     let c = Chrome::of(&req, &state, None).await;
@@ -382,7 +383,8 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         school,
         apps,
         csrf_token: token,
-        enrol_action,
+        enrol_action: staff_of.map(|r| format!("/school/{r}/apparaat")),
+        shortcuts_link: staff_of.map(|r| format!("/school/{r}/snelkoppelingen")),
     };
     with_cookie(html(StatusCode::OK, page.render()), cookie)
 }

@@ -44,6 +44,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             "/school/{school}/apparaat",
             web::post().to(school::enrol_device),
         )
+        .route(
+            "/school/{school}/snelkoppelingen",
+            web::get().to(school::shortcuts),
+        )
+        .route(
+            "/school/{school}/snelkoppelingen/{file}",
+            web::get().to(school::shortcut_file),
+        )
         // Pages
         .route("/", web::get().to(pages::start))
         .route("/login", web::get().to(pages::login_form))

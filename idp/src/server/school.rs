@@ -560,3 +560,135 @@ pub async fn enrol_device(
     );
     res
 }
+
+#[derive(Template)]
+#[template(path = "shortcuts.html")]
+struct ShortcutsPage {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school_name: String,
+    pupil_url: String,
+    teacher_url: String,
+    pupil_files: Vec<(String, String)>,
+    teacher_files: Vec<(String, String)>,
+}
+
+/// The school of a signed-in staff member, if `raw` names it.
+async fn staff_school(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    raw: String,
+) -> Option<School> {
+    let sid = session::sid_of(req, state.config.is_https())?;
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    web::block(move || -> Option<School> {
+        let school = shortcut::resolve_school(&st, &raw).ok()?;
+        let s = session::load(st.store.as_ref(), &sid, now).ok().flatten()?;
+        let user = st.dir.user(s.user_id).ok().flatten()?;
+        (user.school == school.instelling_ref && !user.is_pupil()).then_some(school)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// GET `/school/{ref}/snelkoppelingen`: staff download the school's shortcuts.
+pub async fn shortcuts(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let Some(school) = staff_school(&req, &state, path.into_inner()).await else {
+        return pages::redirect("/login");
+    };
+    let c = Chrome::of(&req, &state, None).await;
+    let files = match crate::shortcut_files::files(
+        &state.config.issuer,
+        &school.instelling_ref,
+        &school.name,
+        None,
+    ) {
+        Ok(f) => f,
+        Err(_) => {
+            return pages::message(
+                &c,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                c.t.unavailable,
+                c.t.unavailable,
+                None,
+                None,
+            )
+        }
+    };
+    let link = |f: &crate::shortcut_files::ShortcutFile| {
+        (
+            format!(
+                "/school/{}/snelkoppelingen/{}",
+                school.instelling_ref, f.name
+            ),
+            f.name.clone(),
+        )
+    };
+    let page = ShortcutsPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        pupil_url: crate::shortcut_files::shortcut_url(
+            &state.config.issuer,
+            &school.instelling_ref,
+            "leerling",
+            None,
+        ),
+        teacher_url: crate::shortcut_files::shortcut_url(
+            &state.config.issuer,
+            &school.instelling_ref,
+            "leerkracht",
+            None,
+        ),
+        pupil_files: files
+            .iter()
+            .filter(|f| f.name.contains("-leerling"))
+            .map(link)
+            .collect(),
+        teacher_files: files
+            .iter()
+            .filter(|f| f.name.contains("-leerkracht"))
+            .map(link)
+            .collect(),
+        school_name: school.name,
+    };
+    pages::html(StatusCode::OK, page.render())
+}
+
+/// GET `/school/{ref}/snelkoppelingen/{file}`: one shortcut file, as a download.
+pub async fn shortcut_file(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (raw, name) = path.into_inner();
+    let Some(school) = staff_school(&req, &state, raw).await else {
+        return HttpResponse::Forbidden().finish();
+    };
+    let Ok(files) = crate::shortcut_files::files(
+        &state.config.issuer,
+        &school.instelling_ref,
+        &school.name,
+        None,
+    ) else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    match files.into_iter().find(|f| f.name == name) {
+        Some(f) => HttpResponse::Ok()
+            .content_type(f.content_type)
+            .insert_header((
+                "content-disposition",
+                format!("attachment; filename=\"{}\"", f.name),
+            ))
+            .insert_header(("cache-control", "no-store"))
+            .body(f.bytes),
+        None => HttpResponse::NotFound().finish(),
+    }
+}

@@ -571,3 +571,33 @@ fn demo_serve_serves_healthz() {
         "the demo credentials are shown: {stderr}"
     );
 }
+
+#[test]
+fn shortcut_files_are_written_for_a_school() {
+    let env = Env::sqlite();
+    let school = env.school();
+    let out = env.dir.path().join("snelkoppelingen");
+    let r = env.ok(&[
+        "shortcuts",
+        "--school",
+        &school,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r["files"].as_array().unwrap().len(), 10);
+    assert!(r["pupil_url"].as_str().unwrap().ends_with(&format!(
+        "/snelkoppeling?INSTELLING_REF={school}&ROL=leerling"
+    )));
+    let png = std::fs::read(out.join("obs-de-linde-leerling-qr.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+    let e = env.fails(&[
+        "shortcuts",
+        "--school",
+        &school,
+        "--out",
+        out.to_str().unwrap(),
+        "--target",
+        "onbekend",
+    ]);
+    assert!(e.contains("onbekend"), "{e}");
+}

@@ -430,3 +430,69 @@ async fn the_notice_shows_on_login_pages_and_english_is_offered() {
         "{body}"
     );
 }
+
+#[actix_web::test]
+async fn staff_download_the_schools_shortcuts_and_pupils_cannot() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let list = format!("/school/{SCHOOL}/snelkoppelingen");
+    let mut anon = Browser::at("127.0.0.1");
+    let (status, to, _) = anon.get(&app, &list).await;
+    assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/login"));
+
+    let mut b = Browser::at("127.0.0.1");
+    let (_, _, body) = b.get(&app, "/login").await;
+    b.post(
+        &app,
+        "/login",
+        &[
+            ("csrf_token", &hidden(&body, "csrf_token")),
+            ("email", "sanne.jansen@regenboog.example"),
+            ("password", "Regenboog2026"),
+        ],
+    )
+    .await;
+    let (_, _, start) = b.get(&app, "/").await;
+    assert!(
+        start.contains(&list),
+        "the start page links to the shortcuts: {start}"
+    );
+    let (status, _, body) = b.get(&app, &list).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains(&format!(
+            "/snelkoppeling?INSTELLING_REF={SCHOOL}&amp;ROL=leerling"
+        )) || body.contains(&format!(
+            "/snelkoppeling?INSTELLING_REF={SCHOOL}&#38;ROL=leerling"
+        )),
+        "{body}"
+    );
+    let files = links(&body, &format!("/school/{SCHOOL}/snelkoppelingen/"));
+    assert_eq!(files.len(), 10, "{files:?}");
+    let url_file = files.iter().find(|f| f.ends_with("-leerling.url")).unwrap();
+    let req = test::TestRequest::get()
+        .uri(url_file)
+        .insert_header(("cookie", b.header()))
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res
+        .headers()
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let bytes = test::read_body(res).await;
+    assert!(String::from_utf8_lossy(&bytes).contains(&format!(
+        "URL=http://127.0.0.1:8080/snelkoppeling?INSTELLING_REF={SCHOOL}&ROL=leerling"
+    )));
+    let req = test::TestRequest::get()
+        .uri(&format!("/school/{SCHOOL}/snelkoppelingen/..%2Fkeys.json"))
+        .insert_header(("cookie", b.header()))
+        .to_request();
+    assert_eq!(
+        test::call_service(&app, req).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
