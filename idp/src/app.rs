@@ -36,6 +36,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub csrf: Arc<Csrf>,
     pub devices: Arc<crate::device::DeviceKeys>,
+    pub mailer: Arc<crate::mail::Mailer>,
     notice: Arc<parking_lot::Mutex<Option<CachedNotice>>>,
 }
 
@@ -87,6 +88,7 @@ impl AppState {
         let csrf = Csrf::new(&pepper);
         let pseudonyms = PseudonymKey::new(&keys.pseudonym_secret()?)
             .map_err(|e| anyhow::anyhow!("keys/pseudonym.key: {e}"))?;
+        let mailer = crate::mail::Mailer::from_config(&config)?;
         Ok(Self {
             config: Arc::new(config),
             dir,
@@ -98,6 +100,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             csrf: Arc::new(csrf),
             devices: Arc::new(crate::device::DeviceKeys::new(&pepper)),
+            mailer: Arc::new(mailer),
             notice: Arc::new(parking_lot::Mutex::new(None)),
         })
     }

@@ -140,6 +140,11 @@ pub enum UserCmd {
         #[arg(long)]
         user: String,
     },
+    /// Mail a staff member a link to set a password (an activation link while inactive).
+    SendActivation {
+        #[arg(long)]
+        user: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -753,6 +758,26 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                     ))
                 }
             }
+        }
+        Command::User(UserCmd::SendActivation { user }) => {
+            let state = open_state(config, clock)?;
+            let id = uuid::Uuid::parse_str(user.trim())
+                .map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))?;
+            let u = state
+                .dir
+                .user(id)?
+                .ok_or_else(|| anyhow::anyhow!("no user {id}"))?;
+            if u.is_pupil() {
+                anyhow::bail!(
+                    "pupils have no staff account; their home login is set by the teacher"
+                );
+            }
+            crate::password::send_link(&state, &u, state.clock.now_secs())
+                .map_err(|e| anyhow::anyhow!(e))?;
+            Ok(out(
+                json!({"user_id": id.to_string(), "sent_to": u.email}),
+                format!("Sent a link to {}.", u.email.unwrap_or_default()),
+            ))
         }
         Command::User(UserCmd::Unlock { user }) => {
             let state = open_state(config, clock)?;

@@ -101,6 +101,20 @@ pub struct Texts {
     pub shortcuts_intro: &'static str,
     pub for_pupils: &'static str,
     pub for_teachers: &'static str,
+    pub forgot_title: &'static str,
+    pub forgot_intro: &'static str,
+    pub forgot_sent: &'static str,
+    pub send_link: &'static str,
+    pub forgot_link: &'static str,
+    pub new_password_title: &'static str,
+    pub new_password: &'static str,
+    pub repeat_password: &'static str,
+    pub password_rules: &'static str,
+    pub save_password: &'static str,
+    pub password_saved: &'static str,
+    pub link_expired: &'static str,
+    pub passwords_differ: &'static str,
+    pub password_weak: &'static str,
 }
 
 pub static NL: Texts = Texts {
@@ -155,6 +169,20 @@ pub static NL: Texts = Texts {
     shortcuts_intro: "Zet deze snelkoppelingen op het bureaublad van de computers op school, of geef de link aan je beheertool voor iPads en Chromebooks. De QR-code kun je scannen met een tablet.",
     for_pupils: "Voor leerlingen",
     for_teachers: "Voor leerkrachten",
+    forgot_title: "Wachtwoord vergeten",
+    forgot_intro: "Vul het e-mailadres in waarmee je inlogt. Je krijgt een e-mail met een link om een nieuw wachtwoord te kiezen.",
+    forgot_sent: "Als dit e-mailadres bij Leerpoort bekend is, is er nu een e-mail met een link onderweg. Kijk ook in je map met ongewenste e-mail. Je kunt één keer per kwartier een nieuwe link aanvragen.",
+    send_link: "Stuur de link",
+    forgot_link: "Wachtwoord vergeten?",
+    new_password_title: "Kies een wachtwoord",
+    new_password: "Nieuw wachtwoord",
+    repeat_password: "Herhaal het wachtwoord",
+    password_rules: "8 tot 20 tekens, met minstens één letter en één cijfer. Een zin van een paar woorden met een cijfer is sterk en goed te onthouden.",
+    save_password: "Wachtwoord opslaan",
+    password_saved: "Je wachtwoord is opgeslagen. Je kunt nu inloggen.",
+    link_expired: "Deze link werkt niet meer: hij is verlopen of al gebruikt. Vraag een nieuwe link aan.",
+    passwords_differ: "De twee wachtwoorden zijn niet hetzelfde.",
+    password_weak: "Dit wachtwoord voldoet niet: 8 tot 20 tekens, met minstens één letter en één cijfer.",
 };
 
 pub static EN: Texts = Texts {
@@ -209,6 +237,20 @@ pub static EN: Texts = Texts {
     shortcuts_intro: "Put these shortcuts on the desktops of the school's computers, or give the link to the management tool of your iPads and Chromebooks. Tablets can scan the QR code.",
     for_pupils: "For pupils",
     for_teachers: "For teachers",
+    forgot_title: "Forgotten password",
+    forgot_intro: "Enter the e-mail address you sign in with. You will receive an e-mail with a link to choose a new password.",
+    forgot_sent: "If Leerpoort knows this e-mail address, an e-mail with a link is on its way. Check your junk mail folder too. You can ask for a new link once every quarter of an hour.",
+    send_link: "Send the link",
+    forgot_link: "Forgotten your password?",
+    new_password_title: "Choose a password",
+    new_password: "New password",
+    repeat_password: "Repeat the password",
+    password_rules: "8 to 20 characters, with at least one letter and one digit. A sentence of a few words with a digit is strong and easy to remember.",
+    save_password: "Save password",
+    password_saved: "Your password is saved. You can sign in now.",
+    link_expired: "This link no longer works: it has expired or was used already. Ask for a new link.",
+    passwords_differ: "The two passwords are not the same.",
+    password_weak: "This password does not meet the rules: 8 to 20 characters, with at least one letter and one digit.",
 };
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod health;
 pub mod oidc;
 pub mod pages;
+pub mod password;
 pub mod routes;
 pub mod school;
 

@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use super::{health, oidc, pages, school};
+use super::{health, oidc, pages, password, school};
 
 /// Register every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -57,6 +57,13 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(pages::login_form))
         .route("/login", web::post().to(pages::login_submit))
         .route("/uitloggen", web::post().to(pages::sign_out))
+        .route("/wachtwoord-vergeten", web::get().to(password::forgot_form))
+        .route(
+            "/wachtwoord-vergeten",
+            web::post().to(password::forgot_submit),
+        )
+        .route("/wachtwoord/{token}", web::get().to(password::set_form))
+        .route("/wachtwoord/{token}", web::post().to(password::set_submit))
         .route("/static/leerpoort.css", web::get().to(pages::stylesheet))
         // Operations
         .route("/healthz", web::get().to(health::healthz))

@@ -8,6 +8,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test;
 use base64::Engine as _;
+use broker::clock::Clock as _;
 use serde_json::Value;
 
 use crate::server::TestApp;
@@ -692,5 +693,199 @@ async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
     assert_eq!(
         session_cookie.same_site(),
         Some(actix_web::cookie::SameSite::Lax)
+    );
+}
+
+/// The link in the last mail of the outbox.
+fn link_in(mail: &str) -> String {
+    let decoded = mail.replace("=\r\n", "").replace("=3D", "=");
+    let start = decoded
+        .find("http://127.0.0.1:8080/wachtwoord/")
+        .expect("a link in the mail");
+    decoded[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[actix_web::test]
+async fn forgotten_passwords_get_a_single_use_link_once_per_quarter_hour() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    let res = b.get(&app, "/wachtwoord-vergeten").await;
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    let csrf = hidden(&body, "csrf_token");
+    let mut answers = Vec::new();
+    for email in [
+        "ANNA.DEVRIES@regenboog.example",
+        "onbekend@regenboog.example",
+    ] {
+        let res = b
+            .post(
+                &app,
+                "/wachtwoord-vergeten",
+                &[("csrf_token", &csrf), ("email", email)],
+            )
+            .await;
+        answers.push(String::from_utf8(test::read_body(res).await.to_vec()).unwrap());
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "the same answer whether or not the address is known"
+    );
+    let mails = f.app.outbox();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("To: anna.devries@regenboog.example")
+            && mails[0].contains("From: Leerpoort <no-reply@127.0.0.1>"),
+        "{}",
+        mails[0]
+    );
+    let link = link_in(&mails[0]);
+    let token = link.rsplit('/').next().unwrap();
+    assert_eq!(token.len(), 36, "a GUID token: {link}");
+
+    // Within 15 minutes no second mail; after, one.
+    b.post(
+        &app,
+        "/wachtwoord-vergeten",
+        &[
+            ("csrf_token", &csrf),
+            ("email", "anna.devries@regenboog.example"),
+        ],
+    )
+    .await;
+    assert_eq!(f.app.outbox().len(), 1);
+
+    let path = link.trim_start_matches("http://127.0.0.1:8080");
+    let res = b.get(&app, path).await;
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(body.contains("autocomplete=\"new-password\""));
+    let csrf2 = hidden(&body, "csrf_token");
+    let res = b
+        .post(
+            &app,
+            path,
+            &[
+                ("csrf_token", &csrf2),
+                ("password", "kort"),
+                ("repeat", "kort"),
+            ],
+        )
+        .await;
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(body.contains("voldoet niet"), "{body}");
+    let res = b
+        .post(
+            &app,
+            path,
+            &[
+                ("csrf_token", &csrf2),
+                ("password", "Zomer2027zon"),
+                ("repeat", "Zomer2027zon"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = b
+        .post(
+            &app,
+            path,
+            &[
+                ("csrf_token", &csrf2),
+                ("password", "Anders2027x"),
+                ("repeat", "Anders2027x"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "single use");
+
+    let res = b.get(&app, "/login").await;
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    let res = b
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf_token", &hidden(&body, "csrf_token")),
+                ("email", "anna.devries@regenboog.example"),
+                ("password", "Zomer2027zon"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND, "the new password works");
+
+    f.app.clock.advance(std::time::Duration::from_secs(15 * 60));
+    b.post(
+        &app,
+        "/wachtwoord-vergeten",
+        &[
+            ("csrf_token", &csrf),
+            ("email", "anna.devries@regenboog.example"),
+        ],
+    )
+    .await;
+    assert_eq!(f.app.outbox().len(), 2);
+    let path = link_in(&f.app.outbox()[1])
+        .trim_start_matches("http://127.0.0.1:8080")
+        .to_string();
+    f.app
+        .clock
+        .advance(std::time::Duration::from_secs(24 * 3600 + 1));
+    let res = b.get(&app, &path).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "expired after 24 hours"
+    );
+}
+
+#[actix_web::test]
+async fn an_inactive_teacher_activates_the_account_by_setting_a_password() {
+    let f = Flow::new();
+    let ctx = idp::admin::Ctx {
+        dir: f.app.state.dir.as_ref(),
+        clock: f.app.state.clock.as_ref(),
+        actor: "test",
+    };
+    let added = idp::admin::add_user(
+        ctx,
+        &f.app.state.pins,
+        idp::admin::UserInput {
+            school: idp::demo::DEMO_SCHOOL_REF.into(),
+            role: "leerkracht".into(),
+            given_name: "Mees".into(),
+            family_name: "Kok".into(),
+            email: Some("mees.kok@regenboog.example".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(added.user.status, broker::model::UserStatus::Inactive);
+    idp::password::send_link(&f.app.state, &added.user, f.app.state.clock.now_secs()).unwrap();
+    let mail = f.app.outbox().pop().unwrap();
+    assert!(mail.contains("Activeer je Leerpoort-account"), "{mail}");
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    let path = link_in(&mail)
+        .trim_start_matches("http://127.0.0.1:8080")
+        .to_string();
+    let res = b.get(&app, &path).await;
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    b.post(
+        &app,
+        &path,
+        &[
+            ("csrf_token", &hidden(&body, "csrf_token")),
+            ("password", "Herfst2026blad"),
+            ("repeat", "Herfst2026blad"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        f.app.state.dir.user(added.user.id).unwrap().unwrap().status,
+        broker::model::UserStatus::Active
     );
 }

@@ -19,6 +19,19 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The mails written to the outbox so far, as text.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self._keys.path().join("outbox");
+        let mut mails: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        mails.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        mails
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
     pub fn init() -> TestApp {
         Self::with_env(&[])
     }
@@ -31,6 +44,10 @@ impl TestApp {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         env.push(("LEERPOORT_DATABASE_URL".into(), db.url.clone()));
+        env.push((
+            "LEERPOORT_OUTBOX_DIR".into(),
+            keys.path().join("outbox").display().to_string(),
+        ));
         env.push((
             "LEERPOORT_KEYS_DIR".into(),
             keys.path().display().to_string(),

@@ -1,0 +1,175 @@
+//! "Wachtwoord vergeten" and account activation for staff.
+//!
+//! A request sends a mail with a link carrying a 36-character GUID token. The token is
+//! single-use and expires after 24 hours; a new link can be requested at most once per 15
+//! minutes per address; the answer is the same whether or not the address is known. An
+//! inactive teacher (created by an import) receives the same kind of link as an activation
+//! mail; setting a password makes the account active.
+
+use std::time::Duration;
+
+use broker::model::{AuditEvent, User, UserStatus};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::mail::Mail;
+use crate::secrets::{self, SecretError};
+
+/// How long a link works.
+pub const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+/// At most one mail per address in this time.
+pub const THROTTLE: Duration = Duration::from_secs(15 * 60);
+
+/// Why setting a password failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PasswordError {
+    #[error("the link has expired or was used already")]
+    InvalidLink,
+    #[error("the two passwords differ")]
+    Mismatch,
+    #[error(transparent)]
+    Rules(#[from] SecretError),
+    #[error("try again in a few minutes")]
+    Unavailable,
+}
+
+fn token_key(token: &str) -> String {
+    format!("pwlink:{token}")
+}
+
+/// Is this a well-formed link token (a hyphenated GUID, 36 characters)?
+pub fn well_formed(token: &str) -> bool {
+    token.len() == 36 && Uuid::parse_str(token).is_ok()
+}
+
+/// Send a reset (or, for an inactive account, activation) link to `email` if it belongs to a
+/// staff member — at most once per 15 minutes per address. Says nothing about whether it did.
+pub fn request_link(state: &AppState, email: &str, now: i64) {
+    let email = email.trim().to_lowercase();
+    if email.is_empty() {
+        return;
+    }
+    match state
+        .store
+        .put_if_absent(&format!("rl:pwlink:{email}"), b"1", THROTTLE)
+    {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "password link: store");
+            return;
+        }
+    }
+    let Ok(Some(user)) = state.dir.user_by_email(&email) else {
+        return;
+    };
+    if user.is_pupil() {
+        return;
+    }
+    if let Err(e) = send_link(state, &user, now) {
+        tracing::warn!(error = %e, "password link: sending");
+    }
+}
+
+/// Mail `user` a link to set a password (activation when the account is inactive).
+pub fn send_link(state: &AppState, user: &User, now: i64) -> Result<(), String> {
+    let Some(email) = &user.email else {
+        return Err("the user has no e-mail address".into());
+    };
+    let token = Uuid::new_v4().to_string();
+    state
+        .store
+        .put(
+            &token_key(&token),
+            user.id.to_string().as_bytes(),
+            TOKEN_TTL,
+        )
+        .map_err(|e| e.to_string())?;
+    let link = format!("{}/wachtwoord/{token}", state.config.issuer);
+    let (subject, intro) = if user.status == UserStatus::Inactive {
+        (
+            "Activeer je Leerpoort-account",
+            "Er is een Leerpoort-account voor je klaargezet. Kies een wachtwoord om het te activeren.",
+        )
+    } else {
+        (
+            "Nieuw wachtwoord voor Leerpoort",
+            "Je hebt gevraagd om een nieuw wachtwoord voor Leerpoort. Kies een nieuw wachtwoord via deze link.",
+        )
+    };
+    let body = format!(
+        "Beste {},\n\n{intro}\n\n{link}\n\nDe link werkt 24 uur en één keer. Je wachtwoord is 8 tot 20 tekens lang, met minstens één letter en één cijfer.\n\nHeb je hier niet om gevraagd? Dan kun je deze e-mail negeren; je wachtwoord blijft hetzelfde.\n\nDit is een automatisch bericht; je kunt er niet op antwoorden.\n",
+        user.given_name
+    );
+    state
+        .mailer
+        .send(&Mail {
+            to: email.clone(),
+            subject: subject.into(),
+            body,
+        })
+        .map_err(|e| e.to_string())?;
+    let _ = state.dir.append_audit(AuditEvent {
+        id: Uuid::new_v4(),
+        at: now,
+        actor: "system".into(),
+        action: if user.status == UserStatus::Inactive {
+            "user.activation-sent".into()
+        } else {
+            "user.reset-sent".into()
+        },
+        school: Some(user.school),
+        subject: Some(user.id.to_string()),
+        details: serde_json::json!({}),
+    });
+    Ok(())
+}
+
+/// Does the link still work (without using it)?
+pub fn link_valid(state: &AppState, token: &str) -> bool {
+    well_formed(token) && matches!(state.store.get(&token_key(token)), Ok(Some(_)))
+}
+
+/// Set a new password with a link. The link is used up; the account becomes active.
+pub fn set_with_link(
+    state: &AppState,
+    token: &str,
+    password: &str,
+    repeat: &str,
+    now: i64,
+) -> Result<User, PasswordError> {
+    if password != repeat {
+        return Err(PasswordError::Mismatch);
+    }
+    secrets::check_password_rules(password)?;
+    if !well_formed(token) {
+        return Err(PasswordError::InvalidLink);
+    }
+    let id = state
+        .store
+        .take(&token_key(token))
+        .map_err(|_| PasswordError::Unavailable)?
+        .ok_or(PasswordError::InvalidLink)?;
+    let id =
+        Uuid::parse_str(&String::from_utf8_lossy(&id)).map_err(|_| PasswordError::InvalidLink)?;
+    let user = state
+        .dir
+        .user(id)
+        .map_err(|_| PasswordError::Unavailable)?
+        .ok_or(PasswordError::InvalidLink)?;
+    let hash = secrets::hash_password(password)?;
+    let audit = AuditEvent {
+        id: Uuid::new_v4(),
+        at: now,
+        actor: format!("user:{id}"),
+        action: "user.password-set".into(),
+        school: Some(user.school),
+        subject: Some(id.to_string()),
+        details: serde_json::json!({"activated": user.status == UserStatus::Inactive}),
+    };
+    state
+        .dir
+        .set_password_hash(id, &hash, true, now, audit)
+        .map_err(|_| PasswordError::Unavailable)?;
+    Ok(user)
+}
