@@ -8,7 +8,6 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test;
 use base64::Engine as _;
-use broker::clock::Clock as _;
 use serde_json::Value;
 
 use crate::server::TestApp;
