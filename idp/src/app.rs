@@ -37,6 +37,7 @@ pub struct AppState {
     pub csrf: Arc<Csrf>,
     pub devices: Arc<crate::device::DeviceKeys>,
     pub mailer: Arc<crate::mail::Mailer>,
+    pub challenges: Arc<crate::challenge::Challenges>,
     notice: Arc<parking_lot::Mutex<Option<CachedNotice>>>,
 }
 
@@ -101,6 +102,7 @@ impl AppState {
             csrf: Arc::new(csrf),
             devices: Arc::new(crate::device::DeviceKeys::new(&pepper)),
             mailer: Arc::new(mailer),
+            challenges: Arc::new(crate::challenge::Challenges::new(&pepper)),
             notice: Arc::new(parking_lot::Mutex::new(None)),
         })
     }

@@ -115,6 +115,8 @@ pub struct Texts {
     pub link_expired: &'static str,
     pub passwords_differ: &'static str,
     pub password_weak: &'static str,
+    pub challenge_needed: &'static str,
+    pub challenge_working: &'static str,
 }
 
 pub static NL: Texts = Texts {
@@ -183,6 +185,8 @@ pub static NL: Texts = Texts {
     link_expired: "Deze link werkt niet meer: hij is verlopen of al gebruikt. Vraag een nieuwe link aan.",
     passwords_differ: "De twee wachtwoorden zijn niet hetzelfde.",
     password_weak: "Dit wachtwoord voldoet niet: 8 tot 20 tekens, met minstens één letter en één cijfer.",
+    challenge_needed: "Er is een paar keer verkeerd ingelogd vanaf dit netwerk. Wacht tot de knop weer werkt en probeer het opnieuw.",
+    challenge_working: "Na een paar mislukte pogingen doet je browser eerst een korte rekencontrole (geen gegevens gaan naar anderen). Daarvoor is JavaScript nodig.",
 };
 
 pub static EN: Texts = Texts {
@@ -251,6 +255,8 @@ pub static EN: Texts = Texts {
     link_expired: "This link no longer works: it has expired or was used already. Ask for a new link.",
     passwords_differ: "The two passwords are not the same.",
     password_weak: "This password does not meet the rules: 8 to 20 characters, with at least one letter and one digit.",
+    challenge_needed: "There were several failed sign-ins from this network. Wait until the button works again and try once more.",
+    challenge_working: "After a few failed attempts your browser first does a short calculation (nothing is sent to anyone else). This needs JavaScript.",
 };
 
 #[cfg(test)]

@@ -34,16 +34,30 @@ pub enum StaffLogin {
     Refused,
     /// Too many failures; try again later.
     Throttled,
+    /// Failures from this address: the form's proof-of-work challenge must be solved first.
+    ChallengeRequired,
     /// The ephemeral store or database failed.
     Unavailable,
 }
 
-/// Check an e-mail and password and start a session.
+/// Does a sign-in from `ip` need the proof-of-work challenge?
+pub fn challenge_needed(state: &AppState, ip: Option<&str>) -> bool {
+    let key = format!("rl:staff-fail:ip:{}", ip.unwrap_or("unknown"));
+    state
+        .store
+        .count(&key, ATTEMPT_WINDOW)
+        .map(|n| n >= crate::challenge::AFTER_FAILURES)
+        .unwrap_or(false)
+}
+
+/// Check an e-mail and password (and, after failures from the address, the solved
+/// challenge) and start a session.
 pub fn staff_login(
     state: &AppState,
     email: &str,
     password: &str,
     ip: Option<&str>,
+    challenge: Option<&str>,
     previous_sid: Option<&str>,
     now: i64,
 ) -> StaffLogin {
@@ -70,6 +84,14 @@ pub fn staff_login(
         let _ = secrets::verify_password(None, password);
         record("throttled");
         return StaffLogin::Throttled;
+    }
+    if addr >= crate::challenge::AFTER_FAILURES {
+        let solved =
+            challenge.is_some_and(|c| state.challenges.verify(state.store.as_ref(), c, now));
+        if !solved {
+            record("challenge");
+            return StaffLogin::ChallengeRequired;
+        }
     }
     let user = match state.dir.user_by_email(&email) {
         Ok(u) => u,

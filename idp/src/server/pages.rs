@@ -57,6 +57,7 @@ struct LoginPage<'a> {
     error: Option<&'a str>,
     school_name: Option<String>,
     pupil_link: Option<String>,
+    challenge: Option<crate::challenge::Challenge>,
 }
 
 #[derive(Template, Debug)]
@@ -181,15 +182,20 @@ pub async fn render_login(
     let st = state.clone();
     let a = auth.clone();
     let school_ref = q.school.clone();
-    let (pending, school) = web::block(move || {
+    let ip = session::client_ip(req, state);
+    let now = state.clock.now_secs();
+    let (pending, school, challenge) = web::block(move || {
         let pending = (!a.is_empty())
             .then(|| authorize::pending(&st, &a))
             .flatten();
         let school = school_ref.and_then(|r| shortcut::resolve_school(&st, &r).ok());
-        (pending, school)
+        let challenge = login::challenge_needed(&st, ip.as_deref())
+            .then(|| st.challenges.issue(now, crate::challenge::MAX_NUMBER))
+            .flatten();
+        (pending, school, challenge)
     })
     .await
-    .unwrap_or((None, None));
+    .unwrap_or((None, None, None));
     let c = Chrome::of(
         req,
         state,
@@ -220,6 +226,7 @@ pub async fn render_login(
         error,
         school_name: school.map(|s| s.name),
         pupil_link,
+        challenge,
     };
     with_cookie(html(StatusCode::OK, page.render()), cookie)
 }
@@ -243,6 +250,9 @@ pub struct LoginForm {
     target: String,
     email: String,
     password: String,
+    /// The solved proof-of-work challenge, when the form carried one.
+    #[serde(default)]
+    challenge: String,
 }
 
 impl std::fmt::Debug for LoginForm {
@@ -276,6 +286,7 @@ pub async fn login_submit(
     let previous = session::sid_of(&req, https);
     let st = state.clone();
     let (email, password, target) = (form.email.clone(), form.password, form.target.clone());
+    let challenge = Some(form.challenge).filter(|c| !c.is_empty());
     let now = state.clock.now_secs();
     let result = web::block(move || {
         let outcome = login::staff_login(
@@ -283,6 +294,7 @@ pub async fn login_submit(
             &email,
             &password,
             ip.as_deref(),
+            challenge.as_deref(),
             previous.as_deref(),
             now,
         );
@@ -313,6 +325,7 @@ pub async fn login_submit(
             return res;
         }
         Ok((StaffLogin::Refused, _)) => c.t.wrong_credentials,
+        Ok((StaffLogin::ChallengeRequired, _)) => c.t.challenge_needed,
         Ok((StaffLogin::Throttled, _)) => c.t.throttled,
         Ok((StaffLogin::Unavailable, _)) | Err(_) => c.t.unavailable,
     };
@@ -433,6 +446,14 @@ pub async fn sign_out(
     );
     let _ = res.add_cookie(&session::clear_session_cookie(https));
     res
+}
+
+/// The challenge solver, built into the binary.
+pub async fn challenge_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/challenge.js"))
 }
 
 /// The stylesheet, built into the binary.

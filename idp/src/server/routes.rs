@@ -65,6 +65,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/wachtwoord/{token}", web::get().to(password::set_form))
         .route("/wachtwoord/{token}", web::post().to(password::set_submit))
         .route("/static/leerpoort.css", web::get().to(pages::stylesheet))
+        .route(
+            "/static/challenge.js",
+            web::get().to(pages::challenge_script),
+        )
         // Operations
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))

@@ -589,6 +589,23 @@ async fn client_credentials_and_wrong_secrets() {
     );
 }
 
+/// The solution of the proof-of-work challenge a sign-in form carries, as the browser script
+/// would find it.
+fn solve_challenge(body: &str) -> Option<String> {
+    let attr = |name: &str| -> Option<String> {
+        let needle = format!("{name}=\"");
+        let start = body.find(&needle)? + needle.len();
+        Some(body[start..].split('"').next()?.to_string())
+    };
+    let c = idp::challenge::Challenge {
+        salt: attr("data-salt")?,
+        challenge: attr("data-challenge")?,
+        max: attr("data-max")?.parse().ok()?,
+        signature: attr("data-signature")?,
+    };
+    idp::challenge::solve(&c)
+}
+
 #[actix_web::test]
 async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
     let f = Flow::new();
@@ -609,7 +626,11 @@ async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
     assert!(b.cookies.keys().all(|k| !k.contains("session")));
 
     let res = b.get(&app, "/login").await;
-    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    let mut body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(
+        !body.contains("data-challenge"),
+        "no challenge before failures"
+    );
     let csrf = hidden(&body, "csrf_token");
     let mut messages = Vec::new();
     for email in [
@@ -627,7 +648,7 @@ async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
                 ],
             )
             .await;
-        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
         messages.push(
             body.split("role=\"alert\">")
                 .nth(1)
@@ -642,8 +663,9 @@ async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
         messages[0], messages[1],
         "unknown e-mail and wrong password look the same"
     );
-    for _ in 0..9 {
-        b.post(
+    // The third failure from this address brings the proof-of-work challenge.
+    let res = b
+        .post(
             &app,
             "/login",
             &[
@@ -653,7 +675,12 @@ async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
             ],
         )
         .await;
-    }
+    body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(
+        body.contains("data-challenge") && body.contains("/static/challenge.js"),
+        "{body}"
+    );
+    // Without solving it, even the right password is not checked.
     let res = b
         .post(
             &app,
@@ -665,12 +692,50 @@ async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
             ],
         )
         .await;
-    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    // Anna has two failures so far (the unknown address counted only for the address).
+    for _ in 0..8 {
+        let solution = solve_challenge(&body).expect("a challenge on the form");
+        let res = b
+            .post(
+                &app,
+                "/login",
+                &[
+                    ("csrf_token", &csrf),
+                    ("email", "anna.devries@regenboog.example"),
+                    ("password", "Fout12345"),
+                    ("challenge", &solution),
+                ],
+            )
+            .await;
+        body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    }
+    let solution = solve_challenge(&body).unwrap();
+    let res = b
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", "anna.devries@regenboog.example"),
+                ("password", "Regenboog2026"),
+                ("challenge", &solution),
+            ],
+        )
+        .await;
+    body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
     assert!(
         body.contains("Te veel mislukte pogingen"),
-        "even the right password waits"
+        "ten failures: even the right password waits: {body}"
     );
     f.app.clock.advance(std::time::Duration::from_secs(15 * 60));
+    let res = b.get(&app, "/login").await;
+    body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(
+        !body.contains("data-challenge"),
+        "a new window, no challenge"
+    );
     let res = b
         .post(
             &app,
