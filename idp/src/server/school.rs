@@ -192,6 +192,10 @@ pub async fn shortcut(
         let lq = LoginQuery::for_school(school.instelling_ref.to_string(), target);
         return pages::render_login(&req, &state, lq, String::new(), None).await;
     }
+    // Pupils' groups and names are shown only where pupils may sign in.
+    if !place_ok(&req, &state, &school) {
+        return outside_network(&req, &state).await;
+    }
     let c = Chrome::of(&req, &state, None).await;
     let tq = target_query(target.as_deref());
     let tiles = groups
@@ -261,6 +265,9 @@ pub async fn group(
         Ok(Err(e)) => return shortcut_error(&req, &state, e).await,
         Err(_) => return shortcut_error(&req, &state, ShortcutError::Unavailable).await,
     };
+    if !place_ok(&req, &state, &school) {
+        return outside_network(&req, &state).await;
+    }
     let c = Chrome::of(&req, &state, None).await;
     let tq = target_query(q.target.as_deref());
     let tiles = pupils

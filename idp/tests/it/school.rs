@@ -233,6 +233,31 @@ async fn pupils_sign_in_only_on_the_school_network_or_an_enrolled_device() {
     let (status, _, body) = home.get(&app, &uri).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body.contains("/thuis"), "{body}");
+    // Nor are the school's groups and pupils' names shown there.
+    let (status, _, body) = home
+        .get(&app, &format!("/snelkoppeling?INSTELLING_REF={SCHOOL}"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!body.contains("Groep 3A"), "{body}");
+    let group = t
+        .state
+        .dir
+        .group_by_key(&SCHOOL.parse().unwrap(), "groep-3a")
+        .unwrap()
+        .unwrap();
+    let (status, _, body) = home
+        .get(&app, &format!("/school/{SCHOOL}/groep/{}", group.id))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!body.contains("Emma"), "{body}");
+    // The teacher entrance stays open.
+    let (status, _, _) = home
+        .get(
+            &app,
+            &format!("/snelkoppeling?INSTELLING_REF={SCHOOL}&ROL=leerkracht"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
 
     // A teacher signs in on that device and enrols it.
     let (_, _, body) = home.get(&app, "/login").await;
