@@ -130,6 +130,18 @@ pub fn message(
     html(status, page.render())
 }
 
+/// The answer to a form whose CSRF token does not match: the page has expired.
+pub fn page_expired(c: &Chrome) -> HttpResponse {
+    message(
+        c,
+        StatusCode::BAD_REQUEST,
+        c.t.page_expired_title,
+        c.t.page_expired,
+        None,
+        None,
+    )
+}
+
 /// A redirect that is never cached.
 pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::Found()
@@ -273,14 +285,7 @@ pub async fn login_submit(
     let form = form.into_inner();
     if !state.csrf.verify(&req, https, &form.csrf_token) {
         let c = Chrome::of(&req, &state, None).await;
-        return message(
-            &c,
-            StatusCode::BAD_REQUEST,
-            c.t.page_expired_title,
-            c.t.page_expired,
-            None,
-            None,
-        );
+        return page_expired(&c);
     }
     let ip = session::client_ip(&req, &state);
     let previous = session::sid_of(&req, https);
@@ -416,14 +421,7 @@ pub async fn sign_out(
     let https = state.config.is_https();
     let c = Chrome::of(&req, &state, None).await;
     if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return message(
-            &c,
-            StatusCode::BAD_REQUEST,
-            c.t.page_expired_title,
-            c.t.page_expired,
-            None,
-            None,
-        );
+        return page_expired(&c);
     }
     if let Some(sid) = session::sid_of(&req, https) {
         let st = state.clone();

@@ -66,14 +66,7 @@ pub async fn forgot_submit(
         .csrf
         .verify(&req, state.config.is_https(), &form.csrf_token)
     {
-        return pages::message(
-            &c,
-            StatusCode::BAD_REQUEST,
-            c.t.page_expired_title,
-            c.t.page_expired,
-            None,
-            None,
-        );
+        return pages::page_expired(&c);
     }
     let st = state.clone();
     let email = form.into_inner().email;
@@ -163,14 +156,7 @@ pub async fn set_submit(
         .csrf
         .verify(&req, state.config.is_https(), &form.csrf_token)
     {
-        return pages::message(
-            &c,
-            StatusCode::BAD_REQUEST,
-            c.t.page_expired_title,
-            c.t.page_expired,
-            None,
-            None,
-        );
+        return pages::page_expired(&c);
     }
     let token = path.into_inner();
     let form = form.into_inner();

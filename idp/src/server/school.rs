@@ -434,14 +434,7 @@ pub async fn pupil_submit(
     };
     let c = Chrome::of(&req, &state, None).await;
     if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return pages::message(
-            &c,
-            StatusCode::BAD_REQUEST,
-            c.t.page_expired_title,
-            c.t.page_expired,
-            None,
-            None,
-        );
+        return pages::page_expired(&c);
     }
     let ok_place = place_ok(&req, &state, &school);
     let ip = session::client_ip(&req, &state);
@@ -507,14 +500,7 @@ pub async fn enrol_device(
     let https = state.config.is_https();
     let c = Chrome::of(&req, &state, None).await;
     if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return pages::message(
-            &c,
-            StatusCode::BAD_REQUEST,
-            c.t.page_expired_title,
-            c.t.page_expired,
-            None,
-            None,
-        );
+        return pages::page_expired(&c);
     }
     let raw = path.into_inner();
     let sid = session::sid_of(&req, https);
