@@ -135,6 +135,8 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
     fn saml_certificates(&self, now: i64) -> Vec<(KeyInfo, Vec<u8>)>;
     /// The manifest.
     fn list(&self) -> Vec<KeyInfo>;
+    /// The kid of the active key of `alg`.
+    fn active_kid(&self, alg: JwsAlg) -> Result<String, KeyError>;
 }
 
 enum Signer {
@@ -675,6 +677,14 @@ impl KeyStore for FileKeyStore {
             .map(|k| k.info.clone())
             .collect()
     }
+
+    fn active_kid(&self, alg: JwsAlg) -> Result<String, KeyError> {
+        let set = self.set.read();
+        set.active
+            .get(&KeyAlg::of_jws(alg))
+            .map(|i| set.keys[*i].info.kid.clone())
+            .ok_or_else(|| KeyError::NoActiveKey(alg.as_str().into()))
+    }
 }
 
 /// Sign a JWT (compact JWS) with the active key of `alg`. `typ` is `JWT`, `at+jwt`,
@@ -685,9 +695,8 @@ pub fn sign_jwt(
     typ: &str,
     claims: &serde_json::Value,
 ) -> Result<String, KeyError> {
-    // The kid is only known after choosing the key; sign_jws picks the active key, so ask
-    // for it first through a zero-cost path: sign the header+payload built with that kid.
-    let kid = active_kid(keys, alg)?;
+    // The header names the kid, so ask which key is active before building the input.
+    let kid = keys.active_kid(alg)?;
     let header = serde_json::json!({"alg": alg.as_str(), "kid": kid, "typ": typ});
     let input = format!(
         "{}.{}",
@@ -700,14 +709,6 @@ pub fn sign_jwt(
         return sign_jwt(keys, alg, typ, claims);
     }
     Ok(format!("{input}.{}", b64u(&sig)))
-}
-
-fn active_kid(keys: &dyn KeyStore, alg: JwsAlg) -> Result<String, KeyError> {
-    keys.list()
-        .into_iter()
-        .find(|k| k.alg == KeyAlg::of_jws(alg) && k.state == KeyState::Active)
-        .map(|k| k.kid)
-        .ok_or_else(|| KeyError::NoActiveKey(alg.as_str().into()))
 }
 
 /// The verification key for one of our own published keys, by `kid` (verifying tokens we
@@ -778,13 +779,13 @@ mod tests {
     fn rotation_keeps_the_previous_key_published_until_it_expires() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileKeyStore::open_or_init(dir.path(), "localhost", 1_000).unwrap();
-        let old_kid = active_kid(&store, JwsAlg::RS256).unwrap();
+        let old_kid = store.active_kid(JwsAlg::RS256).unwrap();
         let old_saml = store.saml_certificates(1_000);
         assert_eq!(old_saml.len(), 1);
 
         rotate(dir.path(), "localhost", 2_000).unwrap();
         store.reload(2_000).unwrap();
-        let new_kid = active_kid(&store, JwsAlg::RS256).unwrap();
+        let new_kid = store.active_kid(JwsAlg::RS256).unwrap();
         assert_ne!(old_kid, new_kid);
         let kids: Vec<String> = store.jwks(2_000)["keys"]
             .as_array()

@@ -295,15 +295,15 @@ pub fn authorize(
 /// The subject an `id_token_hint` names, if it is a genuine ID token of ours for this client
 /// (an expired one is fine: it is only a hint).
 fn hint_subject(state: &AppState, rp: &RelyingParty, token: &str, now: i64) -> Option<String> {
-    let header = jsonwebtoken::decode_header(token).ok()?;
-    let key = crate::keys::decoding_key(state.keys.as_ref(), &header.kid?, now)?;
-    let mut v = jsonwebtoken::Validation::new(header.alg);
-    v.validate_exp = false;
-    v.set_audience(&[rp.public_id()]);
-    v.set_issuer(&[state.config.issuer.as_str()]);
-    v.set_required_spec_claims(&["sub", "aud", "iss"]);
-    let data = jsonwebtoken::decode::<Value>(token, &key, &v).ok()?;
-    data.claims["sub"].as_str().map(str::to_string)
+    let claims = tokens::verify_id_token_hint(state, token, now)?;
+    let for_rp = match &claims["aud"] {
+        Value::String(a) => a == rp.public_id(),
+        Value::Array(a) => a.iter().any(|x| x.as_str() == Some(rp.public_id())),
+        _ => false,
+    };
+    for_rp
+        .then(|| claims["sub"].as_str().map(str::to_string))
+        .flatten()
 }
 
 /// Continue after the user signed in: the pending request under `auth_id`.

@@ -64,6 +64,11 @@ pub struct ErrorBody {
 }
 
 impl OidcError {
+    /// `invalid_grant` with a description.
+    pub fn invalid_grant(why: &str) -> Self {
+        Self::InvalidGrant(why.to_string())
+    }
+
     /// The error code as the specifications spell it.
     pub fn code(&self) -> &'static str {
         match self {

@@ -159,14 +159,8 @@ pub fn terminate(state: &AppState, s: &SsoSession, now: i64) -> Vec<BackchannelD
 
 /// The audience (client id) of an ID token of ours used as a hint; expired tokens are fine.
 fn hint_audience(state: &AppState, token: &str, now: i64) -> Option<String> {
-    let header = jsonwebtoken::decode_header(token).ok()?;
-    let key = crate::keys::decoding_key(state.keys.as_ref(), &header.kid?, now)?;
-    let mut v = jsonwebtoken::Validation::new(header.alg);
-    v.validate_exp = false;
-    v.validate_aud = false;
-    v.set_issuer(&[state.config.issuer.as_str()]);
-    let data = jsonwebtoken::decode::<Value>(token, &key, &v).ok()?;
-    match &data.claims["aud"] {
+    let claims = super::tokens::verify_id_token_hint(state, token, now)?;
+    match &claims["aud"] {
         Value::String(s) => Some(s.clone()),
         Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
         _ => None,

@@ -22,10 +22,6 @@ use crate::session;
 /// How long a redeemed code is remembered, to recognise its reuse.
 const USED_CODE_SECS: u64 = 600;
 
-fn invalid_grant(why: &str) -> OidcError {
-    OidcError::InvalidGrant(why.to_string())
-}
-
 /// Exchange a code for tokens.
 pub fn exchange(
     state: &AppState,
@@ -43,20 +39,24 @@ pub fn exchange(
             let gid = String::from_utf8_lossy(&gid).to_string();
             revoke_grant(state.store.as_ref(), &gid)?;
             tracing::warn!(client = %client.client_id, "authorization code reused; its grant is revoked");
-            return Err(invalid_grant(
+            return Err(OidcError::invalid_grant(
                 "the code was already used; everything issued from it is revoked",
             ));
         }
-        return Err(invalid_grant("the code is unknown or has expired"));
+        return Err(OidcError::invalid_grant(
+            "the code is unknown or has expired",
+        ));
     };
     let grant: CodeGrant = serde_json::from_slice(&bytes).map_err(|_| OidcError::ServerError)?;
     if grant.client_id != client.client_id {
-        return Err(invalid_grant("the code was issued to another client"));
+        return Err(OidcError::invalid_grant(
+            "the code was issued to another client",
+        ));
     }
     match form.get("redirect_uri") {
         Some(r) if *r == grant.redirect_uri => {}
         Some(_) => {
-            return Err(invalid_grant(
+            return Err(OidcError::invalid_grant(
                 "redirect_uri differs from the authorization request",
             ))
         }
@@ -69,18 +69,22 @@ pub fn exchange(
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
             {
-                return Err(invalid_grant("code_verifier is malformed"));
+                return Err(OidcError::invalid_grant("code_verifier is malformed"));
             }
             let computed = URL_SAFE_NO_PAD
                 .encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()).as_ref());
             if !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
-                return Err(invalid_grant(
+                return Err(OidcError::invalid_grant(
                     "code_verifier does not match the code_challenge",
                 ));
             }
         }
-        (Some(_), None) => return Err(invalid_grant("code_verifier is missing")),
-        (None, Some(_)) => return Err(invalid_grant("no code_challenge was sent for this code")),
+        (Some(_), None) => return Err(OidcError::invalid_grant("code_verifier is missing")),
+        (None, Some(_)) => {
+            return Err(OidcError::invalid_grant(
+                "no code_challenge was sent for this code",
+            ))
+        }
         (None, None) => {}
     }
 
@@ -94,7 +98,7 @@ pub fn exchange(
         &grant.requested_claims,
     )
     .map_err(|e| match e {
-        OidcError::AccessDenied(why) => invalid_grant(&why),
+        OidcError::AccessDenied(why) => OidcError::invalid_grant(&why),
         other => other,
     })?;
     let gid = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;

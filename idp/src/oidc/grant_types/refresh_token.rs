@@ -14,10 +14,6 @@ use crate::oidc::tokens::{self, IdTokenContext};
 use crate::oidc::{has_scope, load_grant, revoke_grant, save_grant, OidcError, ACCESS_TOKEN_SECS};
 use crate::session;
 
-fn invalid_grant(why: &str) -> OidcError {
-    OidcError::InvalidGrant(why.to_string())
-}
-
 /// Rotate a refresh token.
 pub fn refresh(
     state: &AppState,
@@ -32,12 +28,13 @@ pub fn refresh(
         .ok_or_else(|| OidcError::InvalidRequest("refresh_token is missing".into()))?;
     let (gid, secret) = token
         .split_once('.')
-        .ok_or_else(|| invalid_grant("the refresh token is malformed"))?;
+        .ok_or_else(|| OidcError::invalid_grant("the refresh token is malformed"))?;
     let hash = tokens::refresh_hash(secret);
-    let mut grant = load_grant(state.store.as_ref(), gid)?
-        .ok_or_else(|| invalid_grant("the refresh token is unknown, expired or revoked"))?;
+    let mut grant = load_grant(state.store.as_ref(), gid)?.ok_or_else(|| {
+        OidcError::invalid_grant("the refresh token is unknown, expired or revoked")
+    })?;
     if grant.client_id != client.client_id {
-        return Err(invalid_grant(
+        return Err(OidcError::invalid_grant(
             "the refresh token was issued to another client",
         ));
     }
@@ -49,7 +46,7 @@ pub fn refresh(
     if !first_use || grant.refresh_hash.as_deref() != Some(hash.as_str()) {
         revoke_grant(state.store.as_ref(), gid)?;
         tracing::warn!(client = %client.client_id, "refresh token reused; its grant is revoked");
-        return Err(invalid_grant(
+        return Err(OidcError::invalid_grant(
             "the refresh token was already used; the grant is revoked",
         ));
     }
@@ -60,7 +57,7 @@ pub fn refresh(
         };
         if !alive {
             revoke_grant(state.store.as_ref(), gid)?;
-            return Err(invalid_grant("the session ended"));
+            return Err(OidcError::invalid_grant("the session ended"));
         }
     }
     let scope = match form.get("scope").filter(|s| !s.is_empty()) {
@@ -79,7 +76,7 @@ pub fn refresh(
     };
     let (user, school) = match (grant.user_id, grant.school) {
         (Some(u), Some(s)) => (u, s),
-        _ => return Err(invalid_grant("this grant has no user")),
+        _ => return Err(OidcError::invalid_grant("this grant has no user")),
     };
     let claims = match tokens::claims_for(
         state,
@@ -93,7 +90,7 @@ pub fn refresh(
         Ok(c) => c,
         Err(OidcError::AccessDenied(why)) => {
             revoke_grant(state.store.as_ref(), gid)?;
-            return Err(invalid_grant(&why));
+            return Err(OidcError::invalid_grant(&why));
         }
         Err(e) => return Err(e),
     };
