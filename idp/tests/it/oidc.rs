@@ -11,6 +11,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::server::TestApp;
+use crate::support::page::{hidden, location};
 
 const REDIRECT: &str = "http://127.0.0.1:8081/callback";
 
@@ -68,22 +69,6 @@ impl Browser {
         self.keep(&res);
         res
     }
-}
-
-fn location<B>(res: &ServiceResponse<B>) -> String {
-    res.headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
-}
-
-fn hidden(body: &str, name: &str) -> String {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = body
-        .find(&needle)
-        .map(|i| i + needle.len())
-        .unwrap_or_else(|| panic!("no {name} in {body}"));
-    body[start..].split('"').next().unwrap().to_string()
 }
 
 fn query_param(url: &str, name: &str) -> Option<String> {

@@ -8,15 +8,9 @@ use actix_web::test;
 use serde_json::Value;
 
 use crate::server::TestApp;
+use crate::support::page::{hidden, links, location};
 
 const SCHOOL: &str = idp::demo::DEMO_SCHOOL_REF;
-
-fn location<B>(res: &ServiceResponse<B>) -> String {
-    res.headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
-}
 
 /// A browser at an address: cookies, and the address it claims through the trusted proxy.
 struct Browser {
@@ -95,29 +89,6 @@ impl Browser {
             String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
         )
     }
-}
-
-fn hidden(body: &str, name: &str) -> String {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = body
-        .find(&needle)
-        .map(|i| i + needle.len())
-        .unwrap_or_else(|| panic!("no {name} in {body}"));
-    body[start..].split('"').next().unwrap().to_string()
-}
-
-fn links(body: &str, prefix: &str) -> Vec<String> {
-    body.split("href=\"")
-        .skip(1)
-        .map(|r| {
-            r.split('"')
-                .next()
-                .unwrap()
-                .replace("&amp;", "&")
-                .replace("&#38;", "&")
-        })
-        .filter(|h| h.starts_with(prefix))
-        .collect()
 }
 
 fn demo_app() -> (TestApp, Value) {

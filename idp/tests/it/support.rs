@@ -119,3 +119,41 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Helpers for reading server-rendered pages in the in-process tests.
+pub mod page {
+    use actix_web::dev::ServiceResponse;
+
+    /// The `Location` of a response, or "".
+    pub fn location<B>(res: &ServiceResponse<B>) -> String {
+        res.headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The value of a hidden form field.
+    pub fn hidden(body: &str, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
+        let start = body
+            .find(&needle)
+            .map(|i| i + needle.len())
+            .unwrap_or_else(|| panic!("no {name} in {body}"));
+        body[start..].split('"').next().unwrap().to_string()
+    }
+
+    /// Every link on a page that starts with `prefix`, HTML entities of `&` undone.
+    pub fn links(body: &str, prefix: &str) -> Vec<String> {
+        body.split("href=\"")
+            .skip(1)
+            .map(|r| {
+                r.split('"')
+                    .next()
+                    .unwrap()
+                    .replace("&amp;", "&")
+                    .replace("&#38;", "&")
+            })
+            .filter(|h| h.starts_with(prefix))
+            .collect()
+    }
+}
