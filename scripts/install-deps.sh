@@ -14,6 +14,9 @@ packages=(
   libxml2-dev       # SAML (xmlsec)
   libxmlsec1-dev
   libxmlsec1-openssl
+  chromium          # the browser tests: Debian's headless Chromium ...
+  chromium-driver   # ... driven through chromedriver (WebDriver)
+  fonts-dejavu-core # legible screenshots
 )
 
 missing=()
@@ -32,6 +35,15 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "System packages: all present."
+fi
+
+# Node.js 20+ and npm: for the tests' relying party (openid-client) and axe-core, and for
+# refreshing the pictures (scripts/update-pictures.sh). Debian's own only when none is there.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "Installing: nodejs npm"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

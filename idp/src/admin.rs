@@ -17,6 +17,7 @@ use claims::{Audience, Brin4, Brin6, EckId, InstellingRef, Jaargroep, Release, R
 use ipnet::IpNet;
 use uuid::Uuid;
 
+use crate::pictures::{self, PictureSequence};
 use crate::secrets::{self, PinHasher, SecretError};
 
 /// Errors of administrative operations: one line each, naming what is wrong.
@@ -280,7 +281,10 @@ pub struct UserInput {
     pub password: Option<String>,
     /// A fixed user id (the demo); normally a new random one.
     pub id: Option<Uuid>,
+    /// The pupil's own picture on their name tile (a name from [`crate::pictures::ALL`]).
     pub picture: Option<String>,
+    /// A picture password instead of a PIN: 2–4 grid pictures, e.g. `vos,appel,zon`.
+    pub picture_password: Option<String>,
 }
 
 /// What [`add_user`] made; `pin` is set when a PIN was generated for a pupil.
@@ -328,6 +332,7 @@ pub fn add_user(ctx: Ctx<'_>, pins: &PinHasher, input: UserInput) -> Result<Adde
         group_ids.push(g.id);
     }
 
+    let mut picture_password_hash = None;
     let (status, pupil_auth, pin_hash, password_hash, generated_pin) = if role.is_pupil() {
         if email.is_some() {
             return Err(invalid(
@@ -339,24 +344,46 @@ pub fn add_user(ctx: Ctx<'_>, pins: &PinHasher, input: UserInput) -> Result<Adde
                 "pupils sign in with a PIN or picture password, not a password",
             ));
         }
-        let (pin, generated) = match &input.pin {
-            Some(p) => (p.clone(), None),
-            None => {
-                let p = secrets::random_pin()?;
-                (p.clone(), Some(p))
-            }
-        };
-        secrets::check_pin(&pin)?;
-        (
-            UserStatus::Active,
-            Some(PupilAuth::Pin),
-            Some(pins.hash(&pin)?),
-            None,
-            generated,
-        )
+        if let Some(seq) = &input.picture_password {
+            // Young pupils: a picture password; a PIN only when one is given as well.
+            let seq = PictureSequence::parse(seq).map_err(|e| invalid(e.to_string()))?;
+            picture_password_hash = Some(pins.hash(&seq.encode())?);
+            let pin_hash = match &input.pin {
+                Some(p) => {
+                    secrets::check_pin(p)?;
+                    Some(pins.hash(p)?)
+                }
+                None => None,
+            };
+            (
+                UserStatus::Active,
+                Some(PupilAuth::Picture),
+                pin_hash,
+                None,
+                None,
+            )
+        } else {
+            let (pin, generated) = match &input.pin {
+                Some(p) => (p.clone(), None),
+                None => {
+                    let p = secrets::random_pin()?;
+                    (p.clone(), Some(p))
+                }
+            };
+            secrets::check_pin(&pin)?;
+            (
+                UserStatus::Active,
+                Some(PupilAuth::Pin),
+                Some(pins.hash(&pin)?),
+                None,
+                generated,
+            )
+        }
     } else {
-        if input.pin.is_some() {
-            return Err(invalid("only pupils have a PIN"));
+        if input.pin.is_some() || input.picture_password.is_some() {
+            return Err(invalid(
+                "only pupils have a PIN or picture password; staff have a password",
+            ));
         }
         if email.is_none() {
             return Err(invalid(
@@ -378,6 +405,24 @@ pub fn add_user(ctx: Ctx<'_>, pins: &PinHasher, input: UserInput) -> Result<Adde
         }
     };
 
+    let picture = match input.picture.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(p) => Some(
+            pictures::by_name(p)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "unknown picture '{p}'; pictures: {}",
+                        pictures::ALL
+                            .iter()
+                            .map(|p| p.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?
+                .name
+                .to_string(),
+        ),
+    };
     let id = input.id.unwrap_or_else(Uuid::new_v4);
     let audit = ctx.audit(
         "user.add",
@@ -399,10 +444,10 @@ pub fn add_user(ctx: Ctx<'_>, pins: &PinHasher, input: UserInput) -> Result<Adde
             family_name,
             email,
             status,
-            picture: input.picture,
+            picture,
             pupil_auth,
             pin_hash,
-            picture_password_hash: None,
+            picture_password_hash,
             password_hash,
             source: "manual".into(),
             group_ids,

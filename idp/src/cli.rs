@@ -171,9 +171,17 @@ pub struct UserAddArgs {
     /// Key in the pupil administration (LAS).
     #[arg(long)]
     las_key: Option<String>,
-    /// A pupil's 4-digit PIN (generated and printed when omitted).
+    /// A pupil's 4-digit PIN (generated and printed when omitted, unless the pupil has a
+    /// picture password).
     #[arg(long)]
     pin: Option<String>,
+    /// A young pupil's picture password instead of a PIN: 2–4 of the grid pictures in order,
+    /// e.g. `vos,appel,zon` (grid: vos kat hond uil vis kikker appel banaan zon ster auto bal).
+    #[arg(long, value_name = "PICTURES")]
+    picture_password: Option<String>,
+    /// The pupil's own picture on their name tile, e.g. `egel` (see docs/assets.md).
+    #[arg(long, value_name = "NAME")]
+    picture: Option<String>,
     /// Read a staff password from standard input.
     #[arg(long)]
     password_stdin: bool,
@@ -497,6 +505,8 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                     eck_id: a.eck_id,
                     las_key: a.las_key,
                     pin: a.pin,
+                    picture_password: a.picture_password,
+                    picture: a.picture,
                     password,
                     ..Default::default()
                 },
@@ -507,6 +517,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                 "school": u.school.to_string(),
                 "roles": u.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
                 "status": u.status.as_str(),
+                "sign_in": u.pupil_auth.map(|a| a.as_str()),
             });
             let mut text = format!(
                 "Added {} ({}), user id {}",

@@ -1,5 +1,5 @@
-//! `leerpoort demo`: a school board with one school, two groups, ten pupils, two teachers, an
-//! ICT coordinator and a publisher's OIDC client registered for the school. Everything it makes
+//! `leerpoort demo`: a school board with one school, three groups, twelve pupils (two of them
+//! toddlers with a picture password), two teachers, an ICT coordinator and a publisher's OIDC client registered for the school. Everything it makes
 //! is printed, credentials included. Demo data is for trying Leerpoort out, never for a
 //! production database.
 
@@ -18,17 +18,24 @@ pub const DEMO_CLIENT_ID: &str = "demo-uitgeverij";
 /// Password of every demo staff account.
 pub const DEMO_STAFF_PASSWORD: &str = "Regenboog2026";
 
-const PUPILS: [(&str, &str, &str, &str); 10] = [
-    ("Emma", "de Jong", "groep-3a", "1234"),
-    ("Daan", "Bakker", "groep-3a", "2345"),
-    ("Noor", "Visser", "groep-3a", "3456"),
-    ("Sem", "Smit", "groep-3a", "4567"),
-    ("Julia", "Meijer", "groep-3a", "5678"),
-    ("Liam", "de Boer", "groep-7b", "6789"),
-    ("Saar", "Mulder", "groep-7b", "7890"),
-    ("Finn", "de Groot", "groep-7b", "8901"),
-    ("Yara", "Bos", "groep-7b", "9012"),
-    ("Milan", "Vos", "groep-7b", "0123"),
+/// Given name, family name, group, PIN, own picture.
+const PUPILS: [(&str, &str, &str, &str, &str); 10] = [
+    ("Emma", "de Jong", "groep-3a", "1234", "egel"),
+    ("Daan", "Bakker", "groep-3a", "2345", "leeuw"),
+    ("Noor", "Visser", "groep-3a", "3456", "vlinder"),
+    ("Sem", "Smit", "groep-3a", "4567", "raket"),
+    ("Julia", "Meijer", "groep-3a", "5678", "aardbei"),
+    ("Liam", "de Boer", "groep-7b", "6789", "fiets"),
+    ("Saar", "Mulder", "groep-7b", "7890", "bloem"),
+    ("Finn", "de Groot", "groep-7b", "8901", "boot"),
+    ("Yara", "Bos", "groep-7b", "9012", "maan"),
+    ("Milan", "Vos", "groep-7b", "0123", "olifant"),
+];
+
+/// Toddlers with a picture password: given name, family name, pictures, own picture.
+const TODDLERS: [(&str, &str, &str, &str); 2] = [
+    ("Lotte", "Peters", "vos,appel,zon", "eenhoorn"),
+    ("Bram", "Hendriks", "kat,bal", "schildpad"),
 ];
 
 /// A deterministic, well-formed demo ECK-iD (not a real one).
@@ -64,11 +71,12 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
             instelling_ref: Some(school_ref),
         },
     )?;
+    let g2 = admin::add_group(ctx, &school_ref, "groep-1-2", "Groep 1/2", Some("2"), true)?;
     let g3 = admin::add_group(ctx, &school_ref, "groep-3a", "Groep 3A", Some("3"), false)?;
     let g7 = admin::add_group(ctx, &school_ref, "groep-7b", "Groep 7B", Some("7"), false)?;
 
     let mut pupils = Vec::new();
-    for (i, (given, family, group, pin)) in PUPILS.iter().enumerate() {
+    for (i, (given, family, group, pin, picture)) in PUPILS.iter().enumerate() {
         let added = admin::add_user(
             ctx,
             &state.pins,
@@ -81,6 +89,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
                 eck_id: Some(demo_eck_id(i)),
                 las_key: Some(format!("LL{:04}", i + 1)),
                 pin: Some((*pin).into()),
+                picture: Some((*picture).into()),
                 ..Default::default()
             },
         )?;
@@ -89,6 +98,31 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
             "name": added.user.display_name(),
             "group": group,
             "pin": pin,
+        }));
+    }
+
+    for (i, (given, family, pictures, picture)) in TODDLERS.iter().enumerate() {
+        let added = admin::add_user(
+            ctx,
+            &state.pins,
+            admin::UserInput {
+                school: DEMO_SCHOOL_REF.into(),
+                role: "leerling".into(),
+                given_name: (*given).into(),
+                family_name: (*family).into(),
+                groups: vec!["groep-1-2".into()],
+                eck_id: Some(demo_eck_id(50 + i)),
+                las_key: Some(format!("LL{:04}", 50 + i)),
+                picture_password: Some((*pictures).into()),
+                picture: Some((*picture).into()),
+                ..Default::default()
+            },
+        )?;
+        pupils.push(json!({
+            "user_id": added.user.id.to_string(),
+            "name": added.user.display_name(),
+            "group": "groep-1-2",
+            "picture_password": pictures,
         }));
     }
 
@@ -181,6 +215,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
             "teacher_shortcut": format!("{issuer}/snelkoppeling?INSTELLING_REF={}&ROL=leerkracht", school.instelling_ref),
         },
         "groups": [
+            {"group_key": g2.key, "name": g2.name, "jaargroep": 2},
             {"group_key": g3.key, "name": g3.name, "jaargroep": 3},
             {"group_key": g7.key, "name": g7.name, "jaargroep": 7},
         ],
@@ -208,13 +243,16 @@ pub fn describe(d: &Value) -> String {
         "Pupil shortcut: {}\n",
         d["school"]["pupil_shortcut"].as_str().unwrap_or("")
     ));
-    s.push_str("Pupils (name, group, PIN):\n");
+    s.push_str("Pupils (name, group, PIN or picture password):\n");
     for p in d["pupils"].as_array().into_iter().flatten() {
         s.push_str(&format!(
             "  {:<18} {:<9} {}\n",
             p["name"].as_str().unwrap_or(""),
             p["group"].as_str().unwrap_or(""),
-            p["pin"].as_str().unwrap_or("")
+            p["pin"]
+                .as_str()
+                .or_else(|| p["picture_password"].as_str())
+                .unwrap_or("")
         ));
     }
     s.push_str("Staff (e-mail / password):\n");

@@ -24,6 +24,7 @@ pub mod mail;
 pub mod metrics;
 pub mod oidc;
 pub mod password;
+pub mod pictures;
 pub mod pupil;
 pub mod secrets;
 pub mod server;

@@ -1,8 +1,9 @@
 //! Pupils sign in at school: their school's page, their group, their name tile, then a 4-digit
-//! PIN. Only from the school's own networks or an enrolled device; rate-limited per pupil,
+//! PIN or — for young pupils — a picture password (2–4 pictures clicked in order; which one is
+//! set per pupil). Only from the school's own networks or an enrolled device; rate-limited per pupil,
 //! per device and per source address in the ephemeral store (so limits hold across nodes).
 //!
-//! Ten wrong PINs lock the pupil for an hour (a teacher can unlock). Whether a pupil is
+//! Ten wrong PINs (or picture passwords) lock the pupil for an hour (a teacher can unlock). Whether a pupil is
 //! locked is shown only on the device that made the failed attempts; another device sees the
 //! ordinary "wrong code" answer, so the lock cannot be used to probe accounts. Remaining
 //! attempts are never shown.
@@ -10,13 +11,15 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use broker::model::{School, User, UserStatus};
+use broker::model::{PupilAuth, School, User, UserStatus};
 use claims::LoginContext;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::login::ACR_PUPIL;
 use crate::metrics::LoginLabels;
+use crate::pictures::PictureSequence;
+use crate::secrets::PinHasher;
 use crate::session::{self, Authenticated, SsoSession};
 
 /// Wrong PINs before a pupil is locked.
@@ -29,9 +32,42 @@ pub const MAX_DEVICE_FAILURES: u64 = 30;
 pub const MAX_ADDRESS_FAILURES: u64 = 300;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
+/// What a pupil typed or clicked.
+#[derive(Debug, Clone, Copy)]
+pub enum PupilSecret<'a> {
+    Pin(&'a str),
+    Pictures(&'a PictureSequence),
+}
+
+impl PupilSecret<'_> {
+    /// Does it match `user`'s own way of signing in? A PIN never opens a picture-password
+    /// account, nor the other way round.
+    fn matches(&self, user: &User, pins: &PinHasher) -> bool {
+        match (self, user.pupil_auth) {
+            (Self::Pin(pin), Some(PupilAuth::Pin)) => user
+                .pin_hash
+                .as_deref()
+                .is_some_and(|h| pins.verify(h, pin)),
+            (Self::Pictures(seq), Some(PupilAuth::Picture)) => user
+                .picture_password_hash
+                .as_deref()
+                .is_some_and(|h| pins.verify(h, &seq.encode())),
+            _ => false,
+        }
+    }
+
+    /// The `amr` value of a sign-in with it.
+    fn amr(&self) -> &'static str {
+        match self {
+            Self::Pin(_) => "pin",
+            Self::Pictures(_) => "pic",
+        }
+    }
+}
+
 /// The answer to a PIN attempt.
 #[derive(Debug)]
-pub enum PinOutcome {
+pub enum PupilOutcome {
     Ok(Box<SsoSession>),
     Wrong,
     /// Locked; shown only to the device that caused it.
@@ -71,20 +107,20 @@ fn lock_key(user: Uuid) -> String {
     format!("pinlock:{user}")
 }
 
-/// Check a PIN and start a session. `device` identifies the browser (a hash of its CSRF
+/// Check a PIN or picture password and start a session. `device` identifies the browser (a hash of its CSRF
 /// cookie); `place_ok` is the network/enrolment rule's verdict.
 #[allow(clippy::too_many_arguments)]
-pub fn pin_login(
+pub fn pupil_login(
     state: &AppState,
     school: &School,
     user_id: Uuid,
-    pin: &str,
+    secret: PupilSecret<'_>,
     ip: Option<&str>,
     device: &str,
     place_ok: bool,
     previous_sid: Option<&str>,
     now: i64,
-) -> PinOutcome {
+) -> PupilOutcome {
     let record = |result: &str| {
         state
             .metrics
@@ -97,21 +133,21 @@ pub fn pin_login(
     };
     if !place_ok {
         record("outside-network");
-        return PinOutcome::OutsideNetwork;
+        return PupilOutcome::OutsideNetwork;
     }
     let store = state.store.as_ref();
     let dev_key = format!("rl:pin-fail:dev:{device}");
     let ip_key = format!("rl:pin-fail:ip:{}", ip.unwrap_or("unknown"));
     let (Ok(dev), Ok(addr)) = (store.count(&dev_key, WINDOW), store.count(&ip_key, WINDOW)) else {
-        return PinOutcome::Unavailable;
+        return PupilOutcome::Unavailable;
     };
     if dev >= MAX_DEVICE_FAILURES || addr >= MAX_ADDRESS_FAILURES {
         record("throttled");
-        return PinOutcome::Throttled;
+        return PupilOutcome::Throttled;
     }
     let Some(user) = pupil_of(state, school, user_id) else {
         record("refused");
-        return PinOutcome::Wrong;
+        return PupilOutcome::Wrong;
     };
     let marker = format!("pinlockdev:{user_id}:{device}");
     match store.get(&lock_key(user_id)) {
@@ -119,19 +155,15 @@ pub fn pin_login(
             record("locked");
             let until = String::from_utf8_lossy(&until).parse().unwrap_or(now);
             return if matches!(store.get(&marker), Ok(Some(_))) {
-                PinOutcome::Locked { until }
+                PupilOutcome::Locked { until }
             } else {
-                PinOutcome::Wrong
+                PupilOutcome::Wrong
             };
         }
         Ok(None) => {}
-        Err(_) => return PinOutcome::Unavailable,
+        Err(_) => return PupilOutcome::Unavailable,
     }
-    let ok = user
-        .pin_hash
-        .as_deref()
-        .is_some_and(|h| state.pins.verify(h, pin));
-    if !ok {
+    if !secret.matches(&user, &state.pins) {
         let fail_key = format!("rl:pin-fail:user:{user_id}");
         let failures = store.incr(&fail_key, LOCK).unwrap_or(0);
         let _ = store.incr(&dev_key, WINDOW);
@@ -143,15 +175,15 @@ pub fn pin_login(
             let _ = store.put(&lock_key(user_id), until.to_string().as_bytes(), LOCK);
             let _ = store.reset_count(&fail_key, LOCK);
             tracing::info!(pupil = %user_id, "pupil locked after {MAX_PIN_FAILURES} wrong PINs");
-            return PinOutcome::Locked { until };
+            return PupilOutcome::Locked { until };
         }
-        return PinOutcome::Wrong;
+        return PupilOutcome::Wrong;
     }
     let _ = store.reset_count(&format!("rl:pin-fail:user:{user_id}"), LOCK);
     let who = Authenticated {
         user_id,
         school: school.instelling_ref,
-        amr: vec!["pin".into()],
+        amr: vec![secret.amr().into()],
         acr: ACR_PUPIL.into(),
         context: LoginContext::School,
         ip: ip.map(str::to_string),
@@ -159,9 +191,9 @@ pub fn pin_login(
     match session::start(store, who, now, previous_sid) {
         Ok(s) => {
             record("ok");
-            PinOutcome::Ok(Box::new(s))
+            PupilOutcome::Ok(Box::new(s))
         }
-        Err(_) => PinOutcome::Unavailable,
+        Err(_) => PupilOutcome::Unavailable,
     }
 }
 

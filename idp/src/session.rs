@@ -103,6 +103,34 @@ pub fn load(
     Ok((s.expires_at > now && s.sid == sid).then_some(s))
 }
 
+/// A session as a request from a given address finds it.
+#[derive(Debug)]
+pub enum Found {
+    /// Alive, and used from the place it started (see [`crate::pupil::same_place`]).
+    Here(Box<SsoSession>),
+    /// Alive, but used from elsewhere: potentiële sessie-overname. It has been ended; the
+    /// user is shown the warning and signs in again.
+    Moved,
+    /// No session (or the store did not answer).
+    Absent,
+}
+
+/// Load session `sid` for a request from `ip`, ending it when it is used from another place
+/// than it started.
+pub fn load_here(state: &AppState, sid: &str, ip: Option<&str>, now: i64) -> Found {
+    let Ok(Some(s)) = load(state.store.as_ref(), sid, now) else {
+        return Found::Absent;
+    };
+    let school = state.dir.school(&s.school).ok().flatten();
+    if crate::pupil::same_place(s.ip.as_deref(), ip, school.as_ref()) {
+        Found::Here(Box::new(s))
+    } else {
+        tracing::warn!("session used from another place; ended (potential session takeover)");
+        let _ = destroy(state.store.as_ref(), &s.sid);
+        Found::Moved
+    }
+}
+
 /// Write a session back (after adding a client or grant).
 pub fn save(store: &dyn EphemeralStore, s: &SsoSession, now: i64) -> Result<(), StoreError> {
     let ttl = (s.expires_at - now).max(1);

@@ -89,17 +89,11 @@ async fn render_outcome(
         }
         Outcome::Takeover { auth_id } => {
             let c = pages::Chrome::of(req, state, None).await;
-            let link = format!("/login?auth={auth_id}");
-            let mut res = pages::message(
+            pages::takeover(
                 &c,
-                StatusCode::OK,
-                c.t.takeover_title,
-                c.t.takeover,
-                None,
-                Some((&link, c.t.sign_in_again)),
-            );
-            let _ = res.add_cookie(&session::clear_session_cookie(state.config.is_https()));
-            res
+                &format!("/login?auth={auth_id}"),
+                state.config.is_https(),
+            )
         }
     }
 }

@@ -349,6 +349,18 @@ pub async fn login_submit(
     render_login(&req, &state, q, form.email, Some(error)).await
 }
 
+/// What the start page shows.
+enum StartView {
+    Page {
+        name: String,
+        school: String,
+        apps: Vec<AppTile>,
+        staff_of: Option<claims::InstellingRef>,
+    },
+    /// The session was used from elsewhere and has been ended.
+    Moved,
+}
+
 /// GET `/`: the start page of a signed-in user: the school's registered software that fits
 /// their role. Without a session: to the sign-in form.
 pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -358,40 +370,55 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     };
     let st = state.clone();
     let now = state.clock.now_secs();
-    let data = web::block(
-        move || -> Option<(String, String, Vec<AppTile>, Option<claims::InstellingRef>)> {
-            let s = session::load(st.store.as_ref(), &sid, now).ok().flatten()?;
-            let user = st.dir.user(s.user_id).ok().flatten()?;
-            let school = st.dir.school(&s.school).ok().flatten()?;
-            let mut apps = Vec::new();
-            for reg in st
-                .dir
-                .registrations_of_school(&school.instelling_ref)
-                .ok()?
-            {
-                let Some(rp) = st.dir.relying_party(reg.rp_id).ok().flatten() else {
-                    continue;
-                };
-                if broker::release::decide(&school, &rp, Some(&reg), &user, s.context).is_ok() {
-                    let url = Some(shortcut::destination(&st, Some(&rp))).filter(|u| u != "/");
-                    apps.push(AppTile {
-                        name: rp.name.clone(),
-                        url,
-                    });
-                }
+    let ip = session::client_ip(&req, &state);
+    let data = web::block(move || -> Option<StartView> {
+        let s = match session::load_here(&st, &sid, ip.as_deref(), now) {
+            session::Found::Here(s) => s,
+            session::Found::Moved => return Some(StartView::Moved),
+            session::Found::Absent => return None,
+        };
+        let user = st.dir.user(s.user_id).ok().flatten()?;
+        let school = st.dir.school(&s.school).ok().flatten()?;
+        let mut apps = Vec::new();
+        for reg in st
+            .dir
+            .registrations_of_school(&school.instelling_ref)
+            .ok()?
+        {
+            let Some(rp) = st.dir.relying_party(reg.rp_id).ok().flatten() else {
+                continue;
+            };
+            if broker::release::decide(&school, &rp, Some(&reg), &user, s.context).is_ok() {
+                let url = Some(shortcut::destination(&st, Some(&rp))).filter(|u| u != "/");
+                apps.push(AppTile {
+                    name: rp.name.clone(),
+                    url,
+                });
             }
-            // Staff manage the school's devices and shortcuts from here.
-            let staff_of = (!user.is_pupil()).then_some(school.instelling_ref);
-            Some((user.given_name.clone(), school.name.clone(), apps, staff_of))
-        },
-    )
+        }
+        // Staff manage the school's devices and shortcuts from here.
+        let staff_of = (!user.is_pupil()).then_some(school.instelling_ref);
+        Some(StartView::Page {
+            name: user.given_name.clone(),
+            school: school.name.clone(),
+            apps,
+            staff_of,
+        })
+    })
     .await
     .ok()
     .flatten();
-    let Some((name, school, apps, staff_of)) = data else {
-        return redirect("/login");
-    };
     let c = Chrome::of(&req, &state, None).await;
+    let (name, school, apps, staff_of) = match data {
+        Some(StartView::Page {
+            name,
+            school,
+            apps,
+            staff_of,
+        }) => (name, school, apps, staff_of),
+        Some(StartView::Moved) => return takeover(&c, "/login", https),
+        None => return redirect("/login"),
+    };
     let (token, cookie) = state.csrf.issue(&req, https);
     let page = StartPage {
         t: c.t,
@@ -446,12 +473,46 @@ pub async fn sign_out(
     res
 }
 
+/// The warning after a session was ended because it was used from elsewhere
+/// (potentiële sessie-overname), with the way back to signing in at `sign_in`.
+pub fn takeover(c: &Chrome, sign_in: &str, https: bool) -> HttpResponse {
+    let mut res = message(
+        c,
+        StatusCode::OK,
+        c.t.takeover_title,
+        c.t.takeover,
+        None,
+        Some((sign_in, c.t.sign_in_again)),
+    );
+    let _ = res.add_cookie(&session::clear_session_cookie(https));
+    res
+}
+
 /// The challenge solver, built into the binary.
 pub async fn challenge_script() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../../static/challenge.js"))
+}
+
+/// The picture-password script, built into the binary.
+pub async fn pictures_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/plaatjes.js"))
+}
+
+/// GET `/static/plaatjes/{name}.svg`: a pupil picture or picture-password picture.
+pub async fn picture(path: web::Path<String>) -> HttpResponse {
+    match path.strip_suffix(".svg").and_then(crate::pictures::by_name) {
+        Some(p) => HttpResponse::Ok()
+            .content_type("image/svg+xml")
+            .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+            .body(p.svg),
+        None => HttpResponse::NotFound().finish(),
+    }
 }
 
 /// The stylesheet, built into the binary.

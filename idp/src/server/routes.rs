@@ -65,6 +65,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/wachtwoord/{token}", web::get().to(password::set_form))
         .route("/wachtwoord/{token}", web::post().to(password::set_submit))
         .route("/static/leerpoort.css", web::get().to(pages::stylesheet))
+        .route("/static/plaatjes.js", web::get().to(pages::pictures_script))
+        .route("/static/plaatjes/{file}", web::get().to(pages::picture))
         .route(
             "/static/challenge.js",
             web::get().to(pages::challenge_script),

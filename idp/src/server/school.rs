@@ -4,14 +4,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use base64::Engine as _;
-use broker::model::{Group, School, User};
+use broker::model::{Group, PupilAuth, School, User};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::pages::{self, Chrome, CsrfForm, LoginQuery};
 use crate::app::AppState;
 use crate::i18n::Texts;
-use crate::pupil::{self, PinOutcome};
+use crate::pictures::{self, Picture, PictureSequence};
+use crate::pupil::{self, PupilOutcome, PupilSecret};
 use crate::session;
 use crate::shortcut::{self, ShortcutError};
 
@@ -30,6 +31,8 @@ pub struct NameTile {
     pub name: String,
     pub initial: String,
     pub colour: String,
+    /// The pupil's own picture (leerlingplaatje), when they have one.
+    pub picture: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -65,10 +68,37 @@ struct PinPage<'a> {
     pupil_name: String,
     initial: String,
     colour: String,
+    picture: Option<&'static str>,
     action: String,
     csrf_token: String,
     error: Option<&'a str>,
     back_link: String,
+}
+
+#[derive(Template)]
+#[template(path = "pupil_pictures.html")]
+struct PicturesPage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school_name: String,
+    pupil_name: String,
+    initial: String,
+    colour: String,
+    picture: Option<&'static str>,
+    action: String,
+    csrf_token: String,
+    error: Option<&'a str>,
+    back_link: String,
+    /// The pictures clicked so far (only without JavaScript does the server see them before
+    /// "Verder"), as the hidden field carries them.
+    picks: String,
+    /// One dot per possible picture, filled for those clicked.
+    dots: Vec<bool>,
+    /// "2 van 4 plaatjes gekozen", for screen readers.
+    chosen: String,
+    /// The grid: (name, label).
+    grid: Vec<(&'static str, &'static str)>,
 }
 
 /// `?TARGET=` as it travels between the school's pages.
@@ -85,6 +115,14 @@ fn target_query(target: Option<&str>) -> String {
 /// A stable colour for a name tile (eight colour classes with enough contrast for white text).
 fn colour_of(id: &Uuid) -> String {
     format!("c{}", id.as_bytes()[0] % 8)
+}
+
+/// A user's own picture, if it is one Leerpoort has.
+fn picture_of(u: &User) -> Option<&'static str> {
+    u.picture
+        .as_deref()
+        .and_then(pictures::by_name)
+        .map(|p| p.name)
 }
 
 fn initial_of(u: &User) -> String {
@@ -277,6 +315,7 @@ pub async fn group(
             name: u.given_name.clone(),
             initial: initial_of(u),
             colour: colour_of(&u.id),
+            picture: picture_of(u),
         })
         .collect();
     let back_link = shortcut::url(&school.instelling_ref, q.target.as_deref(), None);
@@ -302,14 +341,17 @@ fn device_id(req: &HttpRequest, https: bool) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d.as_ref()[..12])
 }
 
-async fn pin_page(
+/// The page where a pupil proves who they are: the PIN form, or the picture grid with the
+/// pictures clicked so far (`picks`).
+#[allow(clippy::too_many_arguments)]
+async fn sign_in_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     school: &School,
     user: &User,
     target: Option<&str>,
     error: Option<&str>,
-    status: StatusCode,
+    picks: &[&'static Picture],
 ) -> HttpResponse {
     let c = Chrome::of(req, state, None).await;
     let (token, cookie) = state.csrf.issue(req, state.config.is_https());
@@ -319,23 +361,56 @@ async fn pin_page(
         .first()
         .map(|g| format!("/school/{}/groep/{}{}", school.instelling_ref, g, tq))
         .unwrap_or_else(|| shortcut::url(&school.instelling_ref, target, None));
-    let page = PinPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice,
-        school_name: school.name.clone(),
-        pupil_name: user.given_name.clone(),
-        initial: initial_of(user),
-        colour: colour_of(&user.id),
-        action: format!(
-            "/school/{}/leerling/{}{}",
-            school.instelling_ref, user.id, tq
-        ),
-        csrf_token: token,
-        error,
-        back_link,
+    let action = format!(
+        "/school/{}/leerling/{}{}",
+        school.instelling_ref, user.id, tq
+    );
+    let body = if user.pupil_auth == Some(PupilAuth::Picture) {
+        PicturesPage {
+            t: c.t,
+            lang: c.lang,
+            notice: c.notice,
+            school_name: school.name.clone(),
+            pupil_name: user.given_name.clone(),
+            initial: initial_of(user),
+            colour: colour_of(&user.id),
+            picture: picture_of(user),
+            action,
+            csrf_token: token,
+            error,
+            back_link,
+            picks: picks.iter().map(|p| p.name).collect::<Vec<_>>().join(","),
+            dots: (0..pictures::MAX_LEN).map(|i| i < picks.len()).collect(),
+            chosen: c.t.pictures_chosen.replace("{n}", &picks.len().to_string()),
+            grid: pictures::grid()
+                .iter()
+                .map(|p| (p.name, p.label(c.lang)))
+                .collect(),
+        }
+        .render()
+    } else {
+        PinPage {
+            t: c.t,
+            lang: c.lang,
+            notice: c.notice,
+            school_name: school.name.clone(),
+            pupil_name: user.given_name.clone(),
+            initial: initial_of(user),
+            colour: colour_of(&user.id),
+            picture: picture_of(user),
+            action,
+            csrf_token: token,
+            error,
+            back_link,
+        }
+        .render()
     };
-    let mut res = pages::html(status, page.render());
+    let mut res = pages::html(StatusCode::OK, body);
+    // The page may hold the pictures clicked so far: never from a cache or history.
+    res.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
     if let Some(c) = cookie {
         let _ = res.add_cookie(&c);
     }
@@ -394,37 +469,78 @@ pub async fn pupil_form(
     if !place_ok(&req, &state, &school) {
         return outside_network(&req, &state).await;
     }
-    pin_page(
-        &req,
-        &state,
-        &school,
-        &user,
-        q.target.as_deref(),
-        None,
-        StatusCode::OK,
-    )
-    .await
+    sign_in_page(&req, &state, &school, &user, q.target.as_deref(), None, &[]).await
 }
 
+/// The pupil's form: `pin`, or the picture password's `picks` so far plus, without
+/// JavaScript, the picture just clicked (`pick`) or the button pressed (`action`).
 #[derive(Deserialize)]
-pub struct PinForm {
+pub struct PupilForm {
     csrf_token: String,
-    pin: String,
+    pin: Option<String>,
+    #[serde(default)]
+    picks: String,
+    pick: Option<String>,
+    action: Option<String>,
 }
 
-impl std::fmt::Debug for PinForm {
+impl std::fmt::Debug for PupilForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PinForm { .. }")
+        f.write_str("PupilForm { .. }")
     }
 }
 
-/// POST `/school/{ref}/leerling/{user}`: check the PIN.
+/// What a pupil's form asks for.
+enum PupilStep {
+    /// Check this secret.
+    Check(PupilEntry),
+    /// Show the picture grid again with these pictures clicked (no JavaScript), and maybe a
+    /// message.
+    Pictures(Vec<&'static Picture>, Option<&'static str>),
+}
+
+enum PupilEntry {
+    Pin(String),
+    Pictures(PictureSequence),
+}
+
+impl PupilForm {
+    fn step(self, user: &User, t: &'static Texts) -> PupilStep {
+        if user.pupil_auth != Some(PupilAuth::Picture) {
+            return PupilStep::Check(PupilEntry::Pin(self.pin.unwrap_or_default()));
+        }
+        // Names that are not grid pictures cannot be part of anyone's password.
+        let Ok(mut picks) = pictures::parse_picks(&self.picks) else {
+            return PupilStep::Pictures(Vec::new(), Some(t.wrong_pictures));
+        };
+        if let Some(name) = self.pick {
+            if let Some(p) = pictures::grid().iter().find(|p| p.name == name) {
+                if picks.len() < pictures::MAX_LEN {
+                    picks.push(p);
+                }
+            }
+            return PupilStep::Pictures(picks, None);
+        }
+        if self.action.as_deref() == Some("opnieuw") {
+            return PupilStep::Pictures(Vec::new(), None);
+        }
+        if picks.len() < pictures::MIN_LEN {
+            return PupilStep::Pictures(picks, Some(t.pick_pictures_first));
+        }
+        match PictureSequence::parse(&self.picks) {
+            Ok(seq) => PupilStep::Check(PupilEntry::Pictures(seq)),
+            Err(_) => PupilStep::Pictures(Vec::new(), Some(t.wrong_pictures)),
+        }
+    }
+}
+
+/// POST `/school/{ref}/leerling/{user}`: check the PIN or picture password.
 pub async fn pupil_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, Uuid)>,
     q: web::Query<TargetQuery>,
-    form: web::Form<PinForm>,
+    form: web::Form<PupilForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
     let (raw, user_id) = path.into_inner();
@@ -441,16 +557,35 @@ pub async fn pupil_submit(
     let device = device_id(&req, https);
     let previous = session::sid_of(&req, https);
     let now = state.clock.now_secs();
+    let entry = match form.into_inner().step(&user, c.t) {
+        PupilStep::Check(entry) => entry,
+        PupilStep::Pictures(_, _) if !ok_place => return outside_network(&req, &state).await,
+        PupilStep::Pictures(picks, message) => {
+            return sign_in_page(
+                &req,
+                &state,
+                &school,
+                &user,
+                q.target.as_deref(),
+                message,
+                &picks,
+            )
+            .await
+        }
+    };
     let st = state.clone();
     let sch = school.clone();
-    let pin = form.into_inner().pin;
     let target = q.target.clone().filter(|t| !t.is_empty());
     let result = web::block(move || {
-        let outcome = pupil::pin_login(
+        let secret = match &entry {
+            PupilEntry::Pin(pin) => PupilSecret::Pin(pin),
+            PupilEntry::Pictures(seq) => PupilSecret::Pictures(seq),
+        };
+        let outcome = pupil::pupil_login(
             &st,
             &sch,
             user_id,
-            &pin,
+            secret,
             ip.as_deref(),
             &device,
             ok_place,
@@ -458,7 +593,7 @@ pub async fn pupil_submit(
             now,
         );
         let dest = match (&outcome, &target) {
-            (PinOutcome::Ok(_), Some(t)) => shortcut::resolve_target(&st, &sch, t)
+            (PupilOutcome::Ok(_), Some(t)) => shortcut::resolve_target(&st, &sch, t)
                 .ok()
                 .map(|rp| shortcut::destination(&st, Some(&rp))),
             _ => None,
@@ -467,25 +602,28 @@ pub async fn pupil_submit(
     })
     .await;
     let error = match result {
-        Ok((PinOutcome::Ok(s), dest)) => {
+        Ok((PupilOutcome::Ok(s), dest)) => {
             let mut res = pages::redirect(&dest.unwrap_or_else(|| "/".into()));
             let _ = res.add_cookie(&session::session_cookie(&s, https));
             return res;
         }
-        Ok((PinOutcome::OutsideNetwork, _)) => return outside_network(&req, &state).await,
-        Ok((PinOutcome::Wrong, _)) => c.t.wrong_pin,
-        Ok((PinOutcome::Locked { .. }, _)) => c.t.pupil_locked,
-        Ok((PinOutcome::Throttled, _)) => c.t.throttled,
-        Ok((PinOutcome::Unavailable, _)) | Err(_) => c.t.unavailable,
+        Ok((PupilOutcome::OutsideNetwork, _)) => return outside_network(&req, &state).await,
+        Ok((PupilOutcome::Wrong, _)) if user.pupil_auth == Some(PupilAuth::Picture) => {
+            c.t.wrong_pictures
+        }
+        Ok((PupilOutcome::Wrong, _)) => c.t.wrong_pin,
+        Ok((PupilOutcome::Locked { .. }, _)) => c.t.pupil_locked,
+        Ok((PupilOutcome::Throttled, _)) => c.t.throttled,
+        Ok((PupilOutcome::Unavailable, _)) | Err(_) => c.t.unavailable,
     };
-    pin_page(
+    sign_in_page(
         &req,
         &state,
         &school,
         &user,
         q.target.as_deref(),
         Some(error),
-        StatusCode::OK,
+        &[],
     )
     .await
 }
@@ -505,12 +643,13 @@ pub async fn enrol_device(
     let raw = path.into_inner();
     let sid = session::sid_of(&req, https);
     let now = state.clock.now_secs();
+    let ip = session::client_ip(&req, &state);
     let st = state.clone();
     let who = web::block(move || -> Option<(School, Uuid)> {
         let school = shortcut::resolve_school(&st, &raw).ok()?;
-        let s = session::load(st.store.as_ref(), &sid?, now)
-            .ok()
-            .flatten()?;
+        let session::Found::Here(s) = session::load_here(&st, &sid?, ip.as_deref(), now) else {
+            return None;
+        };
         let user = st.dir.user(s.user_id).ok().flatten()?;
         (user.school == school.instelling_ref && !user.is_pupil()).then_some((school, user.id))
     })
@@ -575,10 +714,13 @@ async fn staff_school(
 ) -> Option<School> {
     let sid = session::sid_of(req, state.config.is_https())?;
     let now = state.clock.now_secs();
+    let ip = session::client_ip(req, state);
     let st = state.clone();
     web::block(move || -> Option<School> {
         let school = shortcut::resolve_school(&st, &raw).ok()?;
-        let s = session::load(st.store.as_ref(), &sid, now).ok().flatten()?;
+        let session::Found::Here(s) = session::load_here(&st, &sid, ip.as_deref(), now) else {
+            return None;
+        };
         let user = st.dir.user(s.user_id).ok().flatten()?;
         (user.school == school.instelling_ref && !user.is_pupil()).then_some(school)
     })

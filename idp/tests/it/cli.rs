@@ -490,11 +490,19 @@ fn demo_prints_every_credential_and_refuses_to_run_twice() {
     let env = Env::sqlite();
     let d = env.ok(&["demo"]);
     assert_eq!(d["school"]["instelling_ref"], idp::demo::DEMO_SCHOOL_REF);
-    assert_eq!(d["pupils"].as_array().unwrap().len(), 10);
+    assert_eq!(d["pupils"].as_array().unwrap().len(), 12);
     assert_eq!(d["staff"].as_array().unwrap().len(), 3);
-    assert_eq!(d["groups"].as_array().unwrap().len(), 2);
+    assert_eq!(d["groups"].as_array().unwrap().len(), 3);
     assert!(d["oidc_client"]["client_secret"].as_str().is_some());
     assert!(d["pupils"][0]["pin"].as_str().is_some());
+    let lotte = d["pupils"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Lotte Peters")
+        .expect("a toddler with a picture password");
+    assert_eq!(lotte["picture_password"], "vos,appel,zon");
+    assert!(lotte.get("pin").is_none(), "{lotte}");
     let e = env.fails(&["demo"]);
     assert!(e.contains("already exists"), "{e}");
 }

@@ -125,9 +125,15 @@ async fn a_pupil_goes_from_the_shortcut_to_the_publisher() {
         body.contains("Basisschool De Regenboog") && body.contains("Kies je groep"),
         "{body}"
     );
+    let g3a = t
+        .state
+        .dir
+        .group_by_key(&SCHOOL.parse().unwrap(), "groep-3a")
+        .unwrap()
+        .unwrap();
     let group = links(&body, "/school/")
         .into_iter()
-        .find(|l| l.contains("/groep/"))
+        .find(|l| l.contains(&format!("/groep/{}", g3a.id)))
         .unwrap();
     assert!(group.contains("TARGET=demo-uitgeverij"));
     let (_, _, body) = b.get(&app, &group).await;
@@ -338,6 +344,170 @@ async fn ten_wrong_pins_lock_the_pupil_and_only_that_device_is_told() {
         )
         .await;
     assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/"));
+}
+
+/// The pictures a picture-password page shows as clicked so far.
+fn dots_on(body: &str) -> usize {
+    body.matches("class=\"dot on\"").count()
+}
+
+#[actix_web::test]
+async fn a_toddler_signs_in_with_a_picture_password_without_javascript() {
+    let (t, demo) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let lotte = pupil_id(&demo, "Lotte Peters");
+    let uri = format!("/school/{SCHOOL}/leerling/{lotte}?TARGET=demo-uitgeverij");
+    let mut b = Browser::at("127.0.0.1");
+
+    // The name tile shows her own picture.
+    let group = t
+        .state
+        .dir
+        .group_by_key(&SCHOOL.parse().unwrap(), "groep-1-2")
+        .unwrap()
+        .unwrap();
+    let (_, _, body) = b
+        .get(&app, &format!("/school/{SCHOOL}/groep/{}", group.id))
+        .await;
+    assert!(
+        body.contains("/static/plaatjes/eenhoorn.svg") && body.contains("Lotte"),
+        "{body}"
+    );
+    let (status, _, svg) = b.get(&app, "/static/plaatjes/eenhoorn.svg").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(svg.starts_with("<svg"));
+    let (status, _, _) = b.get(&app, "/static/plaatjes/..%2Fkeys.svg").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Her page is the grid, not a PIN field.
+    let (_, _, body) = b.get(&app, &uri).await;
+    assert!(!body.contains("name=\"pin\""), "{body}");
+    assert_eq!(body.matches("name=\"pick\"").count(), 12, "a grid of 12");
+    assert_eq!(dots_on(&body), 0);
+    let csrf = hidden(&body, "csrf_token");
+
+    // Without JavaScript each click comes to the server, which keeps count in the form.
+    let mut picks = String::new();
+    for (n, pic) in ["vos", "appel"].into_iter().enumerate() {
+        let (status, _, body) = b
+            .post(
+                &app,
+                &uri,
+                &[("csrf_token", &csrf), ("picks", &picks), ("pick", pic)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(dots_on(&body), n + 1);
+        picks = hidden(&body, "picks");
+    }
+    assert_eq!(picks, "vos,appel");
+    // Two of her three pictures are not her password (and count as a wrong try).
+    let (_, _, body) = b
+        .post(
+            &app,
+            &uri,
+            &[
+                ("csrf_token", &csrf),
+                ("picks", &picks),
+                ("action", "verder"),
+            ],
+        )
+        .await;
+    assert!(body.contains("Die plaatjes kloppen niet"), "{body}");
+    // "Opnieuw" empties the row.
+    let (_, _, body) = b
+        .post(
+            &app,
+            &uri,
+            &[
+                ("csrf_token", &csrf),
+                ("picks", "vos"),
+                ("action", "opnieuw"),
+            ],
+        )
+        .await;
+    assert_eq!(dots_on(&body), 0);
+    assert_eq!(hidden(&body, "picks"), "");
+    // One picture is not enough to try.
+    let (_, _, body) = b
+        .post(
+            &app,
+            &uri,
+            &[
+                ("csrf_token", &csrf),
+                ("picks", "vos"),
+                ("action", "verder"),
+            ],
+        )
+        .await;
+    assert!(body.contains("Klik eerst op je plaatjes"), "{body}");
+    // A PIN field means nothing for a picture-password pupil.
+    let (status, _, body) = b
+        .post(&app, &uri, &[("csrf_token", &csrf), ("pin", "1234")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Klik eerst op je plaatjes"), "{body}");
+    // The right pictures in the right order open the publisher.
+    let (status, to, _) = b
+        .post(
+            &app,
+            &uri,
+            &[
+                ("csrf_token", &csrf),
+                ("picks", "vos,appel,zon"),
+                ("action", "verder"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(to.starts_with("http://127.0.0.1:8081/login?iss="), "{to}");
+}
+
+#[actix_web::test]
+async fn picture_passwords_count_towards_the_same_lock() {
+    let (t, demo) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let bram = pupil_id(&demo, "Bram Hendriks");
+    let uri = format!("/school/{SCHOOL}/leerling/{bram}");
+    let mut b = Browser::at("127.0.0.1");
+    let (_, _, body) = b.get(&app, &uri).await;
+    let csrf = hidden(&body, "csrf_token");
+    let wrong = [
+        ("csrf_token", csrf.as_str()),
+        ("picks", "bal,kat"),
+        ("action", "verder"),
+    ];
+    for _ in 0..9 {
+        let (_, _, body) = b.post(&app, &uri, &wrong).await;
+        assert!(body.contains("Die plaatjes kloppen niet"), "{body}");
+    }
+    let (_, _, body) = b.post(&app, &uri, &wrong).await;
+    assert!(body.contains("Vraag je juf of meester"), "{body}");
+    let right = [
+        ("csrf_token", csrf.as_str()),
+        ("picks", "kat,bal"),
+        ("action", "verder"),
+    ];
+    let (status, _, body) = b.post(&app, &uri, &right).await;
+    assert_eq!(status, StatusCode::OK, "locked: the right pictures wait");
+    assert!(body.contains("Vraag je juf of meester"));
+    idp::pupil::unlock(&t.state, bram.parse().unwrap()).unwrap();
+    let (status, to, _) = b.post(&app, &uri, &right).await;
+    assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/"));
+    // Unknown names in the form are not pictures of anyone's password.
+    let (status, _, body) = b
+        .post(
+            &app,
+            &uri,
+            &[
+                ("csrf_token", &csrf),
+                ("picks", "../../etc,kat"),
+                ("action", "verder"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Die plaatjes kloppen niet"), "{body}");
 }
 
 #[actix_web::test]
