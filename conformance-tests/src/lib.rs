@@ -22,16 +22,23 @@
 //! | `LEERPOORT_BIN` | the `leerpoort` binary to test (default: `target/<profile>/leerpoort`, built with `cargo build -p idp --bin leerpoort` when missing or older than the sources) |
 //! | `LEERPOORT_TEST_LOG` | `RUST_LOG` for the servers (default `info`); a failing test prints the end of its server's log |
 //!
-//! The Node.js relying party in `node/` needs `node` (20 or newer) and `npm`; the test runs
-//! `npm ci` there once.
+//! The Node.js relying party in `node/` and axe-core need `node` (20 or newer) and `npm`; the
+//! tests run `npm ci` there once. The browser tests ([`chromium`]) drive Debian's headless
+//! Chromium through chromedriver (packages `chromium` and `chromium-driver`, installed by
+//! `scripts/install-deps.sh`); `LEERPOORT_SCREENSHOTS=docs` makes them refresh the pictures in
+//! `docs/screenshots/`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod browser;
+pub mod chromium;
 pub mod http;
 pub mod jwt;
 pub mod listener;
+pub mod node;
 pub mod oidc;
+pub mod proxy;
+pub mod publisher;
 pub mod server;
 
 pub use browser::{Browser, Credentials, Landing};

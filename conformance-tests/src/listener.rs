@@ -43,6 +43,8 @@ impl Recorded {
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    /// More headers (`Location`, `Set-Cookie`, ...), written as given.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
@@ -51,6 +53,7 @@ impl Reply {
         Self {
             status: 200,
             content_type: "application/json".into(),
+            headers: Vec::new(),
             body: v.to_string().into_bytes(),
         }
     }
@@ -59,8 +62,20 @@ impl Reply {
         Self {
             status,
             content_type: content_type.into(),
+            headers: Vec::new(),
             body: body.into(),
         }
+    }
+
+    /// `302 Found` to `location`.
+    pub fn redirect(location: &str) -> Self {
+        Self::with(302, "text/plain", Vec::new()).header("location", location)
+    }
+
+    /// The same reply with one more header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
     }
 }
 
@@ -209,13 +224,17 @@ fn serve(stream: TcpStream, handler: &Handler, tx: &Sender<Recorded>) -> std::io
     let reply = handler(&req);
     let _ = tx.send(req);
     let mut out = stream;
-    write!(
-        out,
-        "HTTP/1.1 {} OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+    let mut head = format!(
+        "HTTP/1.1 {} OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         reply.status,
         reply.content_type,
         reply.body.len()
-    )?;
+    );
+    for (k, v) in &reply.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes())?;
     out.write_all(&reply.body)?;
     out.flush()
 }

@@ -138,6 +138,11 @@ impl Server {
     /// Start a server on `backend` with fresh data: `leerpoort --json demo`, then
     /// `leerpoort serve`, waiting for `/readyz`.
     pub fn start(backend: &Backend) -> Self {
+        Self::start_with(backend, &[])
+    }
+
+    /// As [`Server::start`], with more `LEERPOORT_*` settings (e.g. `LEERPOORT_TRUST_PROXY`).
+    pub fn start_with(backend: &Backend, settings: &[(&str, &str)]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("leerpoort-ct-")
             .tempdir()
@@ -179,6 +184,7 @@ impl Server {
         if let Some(r) = redis_url {
             env.push(("LEERPOORT_REDIS_URL".to_string(), r));
         }
+        env.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut server = Server {
             issuer: String::new(),
             demo: Value::Null,

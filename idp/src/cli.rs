@@ -129,7 +129,7 @@ pub enum SchoolCmd {
 #[derive(Debug, Subcommand)]
 pub enum UserCmd {
     /// Add a pupil or staff member.
-    Add(UserAddArgs),
+    Add(Box<UserAddArgs>),
     /// List the users of a school.
     List {
         #[arg(long)]

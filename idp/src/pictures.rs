@@ -136,6 +136,7 @@ pub fn parse_picks(s: &str) -> Result<Vec<&'static Picture>, PictureError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -19,6 +19,7 @@ mod discovery;
 mod flows;
 mod leerpoort;
 mod node;
+mod school_pages;
 mod scopes;
 mod sessions;
 mod userinfo;

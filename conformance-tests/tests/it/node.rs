@@ -4,60 +4,22 @@
 //! userinfo; the Rust browser signs in at the URL it prints.
 
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use conformance_tests::{both_backends, code_flow, AuthRequest, ANNA};
 use serde_json::Value;
 
 fn node_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("node")
-}
-
-/// `npm ci`, once per test run (and not at all when `node_modules` is newer than the lock).
-fn npm_ci() {
-    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = DONE.get_or_init(|| {
-        let dir = node_dir();
-        let installed = dir.join("node_modules/.package-lock.json");
-        let fresh = match (
-            std::fs::metadata(&installed).and_then(|m| m.modified()),
-            std::fs::metadata(dir.join("package-lock.json")).and_then(|m| m.modified()),
-        ) {
-            (Ok(i), Ok(l)) => i >= l,
-            _ => false,
-        };
-        if fresh && dir.join("node_modules/openid-client/package.json").exists() {
-            return Ok(());
-        }
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("running npm (Node.js 20 and npm are needed): {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "npm ci failed ({}):\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    conformance_tests::node::install()
 }
 
 /// The authorization code flow with `openid-client` against a fresh server.
 #[test]
 fn openid_client_node_flow() {
-    npm_ci();
     both_backends(|server| {
         let rp = server.demo_rp();
         let browser = server.browser_as(ANNA);
