@@ -322,3 +322,66 @@ pub struct AuditEvent {
     pub subject: Option<String>,
     pub details: serde_json::Value,
 }
+
+/// A home account (thuisaccount): an e-mail address a teacher entered for one or more pupils,
+/// with which a parent signs in at the home entrance. Several children of one family may share
+/// it; a pupil has at most [`MAX_HOME_ADDRESSES`] of them.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct ThuisAccount {
+    pub id: Uuid,
+    /// Lower-case; the user name at home.
+    pub email: String,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    /// When the parent set a password through the activation link.
+    pub activated_at: Option<i64>,
+    /// The pupils it serves.
+    pub pupils: Vec<Uuid>,
+}
+
+impl std::fmt::Debug for ThuisAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThuisAccount")
+            .field("id", &self.id)
+            .field("activated_at", &self.activated_at)
+            .field("pupils", &self.pupils)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many home addresses a pupil may have.
+pub const MAX_HOME_ADDRESSES: usize = 2;
+
+/// A pupil's home-login status as the group overview shows it (the seeds' "Nee/Nee",
+/// "Ja/Nee", "Ja/Ja": address set / account activated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ThuisStatus {
+    /// No home address.
+    NeeNee,
+    /// An address, none activated yet.
+    JaNee,
+    /// At least one address activated.
+    JaJa,
+}
+
+impl ThuisStatus {
+    /// The status of a pupil with these home accounts.
+    pub fn of(accounts: &[ThuisAccount]) -> Self {
+        if accounts.iter().any(|a| a.activated_at.is_some()) {
+            Self::JaJa
+        } else if accounts.is_empty() {
+            Self::NeeNee
+        } else {
+            Self::JaNee
+        }
+    }
+
+    /// As the overview prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NeeNee => "Nee/Nee",
+            Self::JaNee => "Ja/Nee",
+            Self::JaJa => "Ja/Ja",
+        }
+    }
+}

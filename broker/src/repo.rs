@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::model::{
     AuditEvent, Group, PupilAuth, Registration, RelyingParty, RpKind, RpProtocol, School,
-    SchoolBoard, User, UserStatus,
+    SchoolBoard, ThuisAccount, User, UserStatus,
 };
 
 /// Errors of the directory. Messages name the field at fault, in words an operator reads.
@@ -137,6 +137,49 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     fn user_by_email(&self, email: &str) -> RepoResult<Option<User>>;
     fn users_of_group(&self, group: Uuid) -> RepoResult<Vec<User>>;
     fn users_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<User>>;
+    /// The home accounts of a pupil (at most two).
+    fn thuis_accounts_of_user(&self, user: Uuid) -> RepoResult<Vec<ThuisAccount>>;
+    /// A home account by its (lower-case) e-mail address.
+    fn thuis_account_by_email(&self, email: &str) -> RepoResult<Option<ThuisAccount>>;
+    fn thuis_account(&self, id: Uuid) -> RepoResult<Option<ThuisAccount>>;
+    /// Link `email` (lower-case) to pupil `user`, creating the account when the address is
+    /// new. Refused when the pupil has [`crate::model::MAX_HOME_ADDRESSES`] already.
+    fn link_thuis_account(
+        &self,
+        user: Uuid,
+        email: &str,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<ThuisAccount>;
+    /// Unlink a home account from a pupil; an account that serves nobody any more is removed.
+    fn unlink_thuis_account(
+        &self,
+        user: Uuid,
+        account: Uuid,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()>;
+    /// Store an activation or reset link (`token_hash`, tied to `email`) for an account.
+    fn put_thuis_token(
+        &self,
+        token_hash: &str,
+        account: Uuid,
+        email: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> RepoResult<()>;
+    /// Take a link: the account and address it was sent to, if it exists and has not expired.
+    /// Single use: it is gone afterwards, whatever the answer.
+    fn take_thuis_token(&self, token_hash: &str, now: i64) -> RepoResult<Option<(Uuid, String)>>;
+    /// Set a home account's password; the first time also activates it.
+    fn set_thuis_password(
+        &self,
+        account: Uuid,
+        hash: &str,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<ThuisAccount>;
+
     fn set_password_hash(
         &self,
         user: Uuid,

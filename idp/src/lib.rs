@@ -32,3 +32,4 @@ pub mod session;
 pub mod shortcut;
 pub mod shortcut_files;
 pub mod store;
+pub mod thuis;

@@ -158,6 +158,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    thuis_accounts (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Nullable<Text>,
+        activated_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    thuis_links (account_id, user_id) {
+        account_id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    thuis_tokens (token_hash) {
+        token_hash -> Text,
+        account_id -> Text,
+        email -> Text,
+        expires_at -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(schools -> school_boards (board_id));
 diesel::joinable!(school_groups -> schools (school_ref));
 diesel::joinable!(users -> schools (school_ref));
@@ -167,6 +196,9 @@ diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(registrations -> relying_parties (rp_id));
 diesel::joinable!(registrations -> schools (school_ref));
 diesel::joinable!(upstream_schools -> upstreams (upstream_id));
+diesel::joinable!(thuis_links -> thuis_accounts (account_id));
+diesel::joinable!(thuis_links -> users (user_id));
+diesel::joinable!(thuis_tokens -> thuis_accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     school_boards,
@@ -181,4 +213,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     upstream_schools,
     audit_events,
     settings,
+    thuis_accounts,
+    thuis_links,
+    thuis_tokens,
 );

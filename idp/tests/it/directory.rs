@@ -434,3 +434,128 @@ on_both_backends!(every_change_leaves_an_audit_event, |db: &TestDb| {
     assert_eq!(dir.audit_events(None, 10).unwrap().len(), 3);
     assert_eq!(dir.audit_events(None, 1).unwrap().len(), 1);
 });
+
+on_both_backends!(
+    home_accounts_serve_families_and_links_are_single_use,
+    |db: &TestDb| {
+        let dir = db.directory();
+        let school = new_school(&dir, "12AB00");
+        let g = new_group(&dir, &school, "3a");
+        let emma = dir
+            .insert_user(
+                pupil(&school, vec![g], "L1", None),
+                T0,
+                audit("user.add", Some(&school)),
+            )
+            .unwrap();
+        let daan = dir
+            .insert_user(
+                pupil(&school, vec![g], "L2", None),
+                T0,
+                audit("user.add", Some(&school)),
+            )
+            .unwrap();
+        assert!(dir.thuis_accounts_of_user(emma.id).unwrap().is_empty());
+
+        // One family address for two children; a second address for one of them.
+        let a = dir
+            .link_thuis_account(
+                emma.id,
+                "ouder@voorbeeld.nl",
+                T0,
+                audit("thuis", Some(&school)),
+            )
+            .unwrap();
+        let b = dir
+            .link_thuis_account(
+                daan.id,
+                "ouder@voorbeeld.nl",
+                T0,
+                audit("thuis", Some(&school)),
+            )
+            .unwrap();
+        assert_eq!(a.id, b.id, "one account per address");
+        assert_eq!(b.pupils, vec![emma.id, daan.id]);
+        dir.link_thuis_account(
+            emma.id,
+            "tweede@voorbeeld.nl",
+            T0,
+            audit("thuis", Some(&school)),
+        )
+        .unwrap();
+        // Linking again changes nothing; a third address is refused.
+        dir.link_thuis_account(
+            emma.id,
+            "ouder@voorbeeld.nl",
+            T0,
+            audit("thuis", Some(&school)),
+        )
+        .unwrap();
+        assert_eq!(dir.thuis_accounts_of_user(emma.id).unwrap().len(), 2);
+        assert!(matches!(
+            dir.link_thuis_account(
+                emma.id,
+                "derde@voorbeeld.nl",
+                T0,
+                audit("thuis", Some(&school))
+            ),
+            Err(RepoError::Conflict(_))
+        ));
+        assert!(
+            dir.thuis_account_by_email("derde@voorbeeld.nl")
+                .unwrap()
+                .is_none(),
+            "the refused link left nothing behind"
+        );
+
+        // A link: single use, expires, tied to its account.
+        dir.put_thuis_token("h1", a.id, "ouder@voorbeeld.nl", T0 + 60, T0)
+            .unwrap();
+        dir.put_thuis_token("h2", a.id, "ouder@voorbeeld.nl", T0 + 60, T0)
+            .unwrap();
+        assert_eq!(
+            dir.take_thuis_token("h1", T0 + 1).unwrap(),
+            Some((a.id, "ouder@voorbeeld.nl".to_string()))
+        );
+        assert_eq!(dir.take_thuis_token("h1", T0 + 2).unwrap(), None, "used up");
+        assert_eq!(
+            dir.take_thuis_token("h2", T0 + 61).unwrap(),
+            None,
+            "expired"
+        );
+        assert_eq!(
+            dir.take_thuis_token("h2", T0 + 1).unwrap(),
+            None,
+            "gone once taken"
+        );
+
+        // Setting the password activates the account, once.
+        let activated = dir
+            .set_thuis_password(a.id, "hash-1", T0 + 5, audit("thuis", None))
+            .unwrap();
+        assert_eq!(activated.activated_at, Some(T0 + 5));
+        let again = dir
+            .set_thuis_password(a.id, "hash-2", T0 + 9, audit("thuis", None))
+            .unwrap();
+        assert_eq!(again.activated_at, Some(T0 + 5));
+        assert_eq!(again.password_hash.as_deref(), Some("hash-2"));
+
+        // Unlinking the last child removes the account (and its links).
+        dir.put_thuis_token("h3", a.id, "ouder@voorbeeld.nl", T0 + 60, T0)
+            .unwrap();
+        dir.unlink_thuis_account(emma.id, a.id, T0, audit("thuis", Some(&school)))
+            .unwrap();
+        assert!(
+            dir.thuis_account(a.id).unwrap().is_some(),
+            "Daan still has it"
+        );
+        dir.unlink_thuis_account(daan.id, a.id, T0, audit("thuis", Some(&school)))
+            .unwrap();
+        assert!(dir.thuis_account(a.id).unwrap().is_none());
+        assert_eq!(dir.take_thuis_token("h3", T0 + 1).unwrap(), None);
+        assert!(matches!(
+            dir.unlink_thuis_account(daan.id, a.id, T0, audit("thuis", Some(&school))),
+            Err(RepoError::NotFound(_))
+        ));
+    }
+);

@@ -10,3 +10,4 @@ mod oidc;
 mod school;
 mod server;
 mod store;
+mod thuis;

@@ -1,0 +1,462 @@
+//! Home login (thuislogin): what teachers do for it and what families do with it.
+//!
+//! A teacher enters up to two home e-mail addresses for a pupil ([`set_addresses`]); each
+//! address is a [`ThuisAccount`] that may serve several children of one family. Saving mails
+//! an activation link at once (a 36-character GUID, stored as its SHA-256, tied to the address,
+//! single use, valid [`ACTIVATION_TTL`]); the parent sets a password with it
+//! ([`set_password_with_link`]) and the pupil's status goes from `Ja/Nee` to `Ja/Ja`.
+//!
+//! At the home entrance the parent signs in with the address and password ([`sign_in`]), picks
+//! a child, and the child types its own school PIN or clicks its picture password. Ten wrong
+//! passwords or children's codes block the home account for an hour ([`BLOCK`]); the page says
+//! until when, and the teacher can lift it ([`unblock`]). Links can be asked for again at most
+//! once per 15 minutes per address ([`THROTTLE`]), with the same answer whether or not the
+//! address is known.
+
+use std::time::Duration;
+
+use broker::model::{AuditEvent, ThuisAccount, User};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::mail::Mail;
+use crate::password::{well_formed, PasswordError};
+use crate::secrets;
+
+/// How long an activation link works: families read their mail when they can.
+pub const ACTIVATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a forgotten-password link works.
+pub const RESET_TTL: Duration = Duration::from_secs(24 * 3600);
+/// At most one link per address in this time.
+pub const THROTTLE: Duration = Duration::from_secs(15 * 60);
+/// Wrong passwords or codes before a home account is blocked.
+pub const MAX_FAILURES: u64 = 10;
+/// The block, and the window failures are counted in.
+pub const BLOCK: Duration = Duration::from_secs(3600);
+
+/// Why a teacher's change was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ThuisError {
+    #[error("'{0}' is not a valid e-mail address")]
+    InvalidAddress(String),
+    #[error("the two addresses are the same")]
+    SameAddress,
+    #[error("you may change only pupils of your own groups")]
+    NotYourPupil,
+    #[error("a link was sent to this address less than 15 minutes ago")]
+    Throttled,
+    #[error("try again in a few minutes")]
+    Unavailable,
+}
+
+/// May staff member `staff` see and change pupil `pupil` in the group overview? Teachers: the
+/// pupils of their own groups; ICT coordinators: every pupil of their school.
+pub fn may_manage(staff: &User, pupil: &User) -> bool {
+    if staff.is_pupil() || !pupil.is_pupil() || staff.school != pupil.school {
+        return false;
+    }
+    if staff.roles.contains(&claims::Role::IctCoordinator) {
+        return true;
+    }
+    staff.group_ids.iter().any(|g| pupil.group_ids.contains(g))
+}
+
+fn audit(
+    actor: &str,
+    action: &str,
+    pupil: &User,
+    now: i64,
+    details: serde_json::Value,
+) -> AuditEvent {
+    AuditEvent {
+        id: Uuid::new_v4(),
+        at: now,
+        actor: actor.to_string(),
+        action: action.into(),
+        school: Some(pupil.school),
+        subject: Some(pupil.id.to_string()),
+        details,
+    }
+}
+
+/// A home address as a teacher types it: trimmed, lower-case, and plausible.
+pub fn normalise_address(raw: &str) -> Result<Option<String>, ThuisError> {
+    let a = raw.trim();
+    if a.is_empty() {
+        return Ok(None);
+    }
+    crate::admin::normalise_email(a)
+        .map(Some)
+        .map_err(|_| ThuisError::InvalidAddress(a.to_string()))
+}
+
+/// The teacher's "Wijzigen": the pupil's home addresses become `addresses` (at most two;
+/// empty strings are no address). New addresses are linked and mailed an activation link at
+/// once; addresses no longer listed are unlinked. Every change is an audit event.
+pub fn set_addresses(
+    state: &AppState,
+    staff: &User,
+    pupil: &User,
+    addresses: &[&str],
+    now: i64,
+) -> Result<Vec<ThuisAccount>, ThuisError> {
+    if !may_manage(staff, pupil) {
+        return Err(ThuisError::NotYourPupil);
+    }
+    let mut wanted = Vec::new();
+    for a in addresses.iter().take(broker::model::MAX_HOME_ADDRESSES) {
+        if let Some(a) = normalise_address(a)? {
+            if wanted.contains(&a) {
+                return Err(ThuisError::SameAddress);
+            }
+            wanted.push(a);
+        }
+    }
+    let actor = format!("user:{}", staff.id);
+    let current = state
+        .dir
+        .thuis_accounts_of_user(pupil.id)
+        .map_err(|_| ThuisError::Unavailable)?;
+    for old in current.iter().filter(|a| !wanted.contains(&a.email)) {
+        state
+            .dir
+            .unlink_thuis_account(
+                pupil.id,
+                old.id,
+                now,
+                audit(
+                    &actor,
+                    "thuis.address-removed",
+                    pupil,
+                    now,
+                    serde_json::json!({}),
+                ),
+            )
+            .map_err(|_| ThuisError::Unavailable)?;
+    }
+    for email in wanted
+        .iter()
+        .filter(|e| !current.iter().any(|a| &a.email == *e))
+    {
+        let account = state
+            .dir
+            .link_thuis_account(
+                pupil.id,
+                email,
+                now,
+                audit(
+                    &actor,
+                    "thuis.address-added",
+                    pupil,
+                    now,
+                    serde_json::json!({}),
+                ),
+            )
+            .map_err(|_| ThuisError::Unavailable)?;
+        if account.activated_at.is_none() {
+            // A new address: its activation mail goes at once.
+            match send_link(state, &account, LinkKind::Activation, now) {
+                Ok(()) | Err(ThuisError::Throttled) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    state
+        .dir
+        .thuis_accounts_of_user(pupil.id)
+        .map_err(|_| ThuisError::Unavailable)
+}
+
+/// Which mail a link comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    Activation,
+    Reset,
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref())
+}
+
+/// Mail `account` a link to set its password — at most once per 15 minutes per address.
+pub fn send_link(
+    state: &AppState,
+    account: &ThuisAccount,
+    kind: LinkKind,
+    now: i64,
+) -> Result<(), ThuisError> {
+    match state
+        .store
+        .put_if_absent(&format!("rl:thuislink:{}", account.email), b"1", THROTTLE)
+    {
+        Ok(true) => {}
+        Ok(false) => return Err(ThuisError::Throttled),
+        Err(_) => return Err(ThuisError::Unavailable),
+    }
+    let token = Uuid::new_v4().to_string();
+    let ttl = match kind {
+        LinkKind::Activation => ACTIVATION_TTL,
+        LinkKind::Reset => RESET_TTL,
+    };
+    state
+        .dir
+        .put_thuis_token(
+            &token_hash(&token),
+            account.id,
+            &account.email,
+            now + ttl.as_secs() as i64,
+            now,
+        )
+        .map_err(|_| ThuisError::Unavailable)?;
+    let link = format!("{}/thuis/wachtwoord/{token}", state.config.issuer);
+    let (subject, intro, valid) = match kind {
+        LinkKind::Activation => (
+            "Activeer thuis inloggen bij Leerpoort",
+            "De school van uw kind heeft dit e-mailadres opgegeven om thuis in te loggen bij \
+             Leerpoort. Daarmee kan uw kind thuis de lesmaterialen van school gebruiken. Kies \
+             via deze link een wachtwoord om het account te activeren:",
+            "De link werkt 7 dagen en één keer.",
+        ),
+        LinkKind::Reset => (
+            "Nieuw wachtwoord voor thuis inloggen bij Leerpoort",
+            "U heeft gevraagd om een nieuw wachtwoord voor thuis inloggen bij Leerpoort. Kies \
+             via deze link een nieuw wachtwoord:",
+            "De link werkt 24 uur en één keer.",
+        ),
+    };
+    let body = format!(
+        "Beste ouder/verzorger,\n\n{intro}\n\n{link}\n\n{valid} Het wachtwoord is 8 tot 20 \
+         tekens lang, met minstens één letter en één cijfer.\n\nThuis inloggen gaat via {issuer}/thuis: \
+         eerst logt u in met dit e-mailadres en uw eigen wachtwoord, daarna kiest u uw kind en \
+         typt uw kind zijn of haar eigen pincode (of klikt het de wachtwoordplaatjes) van \
+         school. Dat tweede wachtwoord is dus niet uw wachtwoord.\n\nHeeft u hier niet om \
+         gevraagd? Dan kunt u deze e-mail negeren.\n\nDit is een automatisch bericht; u kunt er \
+         niet op antwoorden. Vragen? Neem contact op met de school.\n",
+        issuer = state.config.issuer
+    );
+    state
+        .mailer
+        .send(&Mail {
+            to: account.email.clone(),
+            subject: subject.into(),
+            body,
+        })
+        .map_err(|e| {
+            tracing::warn!(error = %e, "home link: sending");
+            ThuisError::Unavailable
+        })?;
+    let _ = state.dir.append_audit(AuditEvent {
+        id: Uuid::new_v4(),
+        at: now,
+        actor: "system".into(),
+        action: match kind {
+            LinkKind::Activation => "thuis.activation-sent".into(),
+            LinkKind::Reset => "thuis.reset-sent".into(),
+        },
+        school: None,
+        subject: Some(format!("thuis:{}", account.id)),
+        details: serde_json::json!({}),
+    });
+    Ok(())
+}
+
+/// "Wachtwoord vergeten" at home: a new link for `email` if it is a home account, at most once
+/// per 15 minutes. Says nothing about whether it did: the page answers the same either way.
+pub fn request_link(state: &AppState, email: &str, now: i64) {
+    let Ok(Some(email)) = normalise_address(email) else {
+        return;
+    };
+    let Ok(Some(account)) = state.dir.thuis_account_by_email(&email) else {
+        return;
+    };
+    let kind = if account.activated_at.is_some() {
+        LinkKind::Reset
+    } else {
+        LinkKind::Activation
+    };
+    match send_link(state, &account, kind, now) {
+        Ok(()) | Err(ThuisError::Throttled) => {}
+        Err(e) => tracing::warn!(error = %e, "home link"),
+    }
+}
+
+/// Set a home account's password with a link; the link is used up, and the account (and so
+/// every child it serves) is activated.
+pub fn set_password_with_link(
+    state: &AppState,
+    token: &str,
+    password: &str,
+    repeat: &str,
+    now: i64,
+) -> Result<ThuisAccount, PasswordError> {
+    if password != repeat {
+        return Err(PasswordError::Mismatch);
+    }
+    secrets::check_password_rules(password)?;
+    if !well_formed(token) {
+        return Err(PasswordError::InvalidLink);
+    }
+    let (account, email) = state
+        .dir
+        .take_thuis_token(&token_hash(token), now)
+        .map_err(|_| PasswordError::Unavailable)?
+        .ok_or(PasswordError::InvalidLink)?;
+    let current = state
+        .dir
+        .thuis_account(account)
+        .map_err(|_| PasswordError::Unavailable)?
+        .ok_or(PasswordError::InvalidLink)?;
+    // Tied to the address: a link sent to an address that is no longer this account's works
+    // no more.
+    if current.email != email {
+        return Err(PasswordError::InvalidLink);
+    }
+    let hash = secrets::hash_password(password)?;
+    let audit = AuditEvent {
+        id: Uuid::new_v4(),
+        at: now,
+        actor: format!("thuis:{account}"),
+        action: if current.activated_at.is_none() {
+            "thuis.activated".into()
+        } else {
+            "thuis.password-set".into()
+        },
+        school: None,
+        subject: Some(format!("thuis:{account}")),
+        details: serde_json::json!({}),
+    };
+    let updated = state
+        .dir
+        .set_thuis_password(account, &hash, now, audit)
+        .map_err(|_| PasswordError::Unavailable)?;
+    // A fresh password lifts a block.
+    let _ = unblock_account(state, account);
+    Ok(updated)
+}
+
+fn block_key(account: Uuid) -> String {
+    format!("thuisblock:{account}")
+}
+
+fn failure_key(account: Uuid) -> String {
+    format!("rl:thuis-fail:{account}")
+}
+
+/// The answer to a home sign-in or a child's code at home.
+#[derive(Debug)]
+pub enum HomeOutcome<T> {
+    Ok(T),
+    Wrong,
+    /// Blocked until this time (Unix seconds); the page says so.
+    Blocked {
+        until: i64,
+    },
+    Unavailable,
+}
+
+/// Is `account` blocked now, and until when?
+pub fn blocked_until(
+    state: &AppState,
+    account: Uuid,
+) -> Result<Option<i64>, broker::store::StoreError> {
+    Ok(state
+        .store
+        .get(&block_key(account))?
+        .and_then(|v| String::from_utf8_lossy(&v).parse().ok()))
+}
+
+/// Count a wrong password or code for `account`; the tenth blocks it for an hour.
+pub fn record_failure(state: &AppState, account: Uuid, now: i64) -> HomeOutcome<()> {
+    let failures = state.store.incr(&failure_key(account), BLOCK).unwrap_or(0);
+    if failures >= MAX_FAILURES {
+        let until = now + BLOCK.as_secs() as i64;
+        let _ = state
+            .store
+            .put(&block_key(account), until.to_string().as_bytes(), BLOCK);
+        let _ = state.store.reset_count(&failure_key(account), BLOCK);
+        tracing::info!(account = %account, "home account blocked after {MAX_FAILURES} failures");
+        return HomeOutcome::Blocked { until };
+    }
+    HomeOutcome::Wrong
+}
+
+fn unblock_account(state: &AppState, account: Uuid) -> Result<(), broker::store::StoreError> {
+    state.store.delete(&block_key(account))?;
+    state.store.reset_count(&failure_key(account), BLOCK)
+}
+
+/// The teacher lifts the block of a pupil's home accounts.
+pub fn unblock(state: &AppState, staff: &User, pupil: &User, now: i64) -> Result<(), ThuisError> {
+    if !may_manage(staff, pupil) {
+        return Err(ThuisError::NotYourPupil);
+    }
+    let accounts = state
+        .dir
+        .thuis_accounts_of_user(pupil.id)
+        .map_err(|_| ThuisError::Unavailable)?;
+    for a in &accounts {
+        unblock_account(state, a.id).map_err(|_| ThuisError::Unavailable)?;
+    }
+    let _ = state.dir.append_audit(audit(
+        &format!("user:{}", staff.id),
+        "thuis.unblocked",
+        pupil,
+        now,
+        serde_json::json!({}),
+    ));
+    Ok(())
+}
+
+/// A parent signs in at the home entrance. An unknown address and a wrong password take the
+/// same time and give the same answer.
+pub fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    now: i64,
+) -> HomeOutcome<ThuisAccount> {
+    let account = normalise_address(email)
+        .ok()
+        .flatten()
+        .and_then(|e| state.dir.thuis_account_by_email(&e).ok().flatten());
+    let Some(account) = account else {
+        let _ = secrets::verify_password(None, password);
+        return HomeOutcome::Wrong;
+    };
+    match blocked_until(state, account.id) {
+        Ok(Some(until)) => {
+            let _ = secrets::verify_password(None, password);
+            return HomeOutcome::Blocked { until };
+        }
+        Ok(None) => {}
+        Err(_) => return HomeOutcome::Unavailable,
+    }
+    // No password yet (not activated): the same dummy check as an unknown address.
+    let ok = secrets::verify_password(account.password_hash.as_deref(), password);
+    if !ok {
+        return match record_failure(state, account.id, now) {
+            HomeOutcome::Blocked { until } => HomeOutcome::Blocked { until },
+            _ => HomeOutcome::Wrong,
+        };
+    }
+    let _ = state.store.reset_count(&failure_key(account.id), BLOCK);
+    HomeOutcome::Ok(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_normalised() {
+        assert_eq!(
+            normalise_address("  Ouder@Voorbeeld.NL "),
+            Ok(Some("ouder@voorbeeld.nl".into()))
+        );
+        assert_eq!(normalise_address(""), Ok(None));
+        assert!(matches!(
+            normalise_address("geen-adres"),
+            Err(ThuisError::InvalidAddress(_))
+        ));
+    }
+}

@@ -1,0 +1,221 @@
+//! Home login: the teacher's addresses, the activation mail and link, the parent's sign-in,
+//! the block after ten failures and the teacher's unblock, the 15-minute throttle. The clock is
+//! fixed; nothing sleeps.
+
+use std::time::Duration;
+
+use broker::clock::Clock as _;
+use broker::model::{ThuisStatus, User};
+use idp::password::PasswordError;
+use idp::thuis::{self, HomeOutcome, ThuisError};
+use serde_json::Value;
+
+use crate::server::TestApp;
+
+fn user(t: &TestApp, demo: &Value, name: &str) -> User {
+    let list = demo["pupils"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(demo["staff"].as_array().unwrap())
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in the demo"));
+    t.state
+        .dir
+        .user(list["user_id"].as_str().unwrap().parse().unwrap())
+        .unwrap()
+        .unwrap()
+}
+
+/// The activation or reset token in a mail.
+fn token_in(mail: &str) -> String {
+    let decoded = mail.replace("=\r\n", "").replace("=3D", "=");
+    let start = decoded
+        .find("/thuis/wachtwoord/")
+        .expect("a home link in the mail")
+        + "/thuis/wachtwoord/".len();
+    decoded[start..start + 36].to_string()
+}
+
+fn status(t: &TestApp, pupil: &User) -> ThuisStatus {
+    ThuisStatus::of(&t.state.dir.thuis_accounts_of_user(pupil.id).unwrap())
+}
+
+#[test]
+fn the_status_goes_from_nee_nee_to_ja_ja_for_a_whole_family() {
+    let t = TestApp::init();
+    let demo = idp::demo::seed(&t.state).unwrap();
+    let anna = user(&t, &demo, "Anna de Vries");
+    let emma = user(&t, &demo, "Emma de Jong");
+    let daan = user(&t, &demo, "Daan Bakker");
+    let liam = user(&t, &demo, "Liam de Boer");
+    let now = t.clock.now_secs();
+    assert_eq!(status(&t, &emma), ThuisStatus::NeeNee);
+    assert_eq!(ThuisStatus::NeeNee.label(), "Nee/Nee");
+
+    // Anna teaches 3A: Emma and Daan are hers, Liam (7B) is not.
+    thuis::set_addresses(&t.state, &anna, &emma, &[" Familie@Voorbeeld.NL", ""], now).unwrap();
+    assert_eq!(
+        thuis::set_addresses(&t.state, &anna, &liam, &["x@voorbeeld.nl"], now),
+        Err(ThuisError::NotYourPupil)
+    );
+    assert!(matches!(
+        thuis::set_addresses(&t.state, &anna, &daan, &["geen adres"], now),
+        Err(ThuisError::InvalidAddress(_))
+    ));
+    assert_eq!(
+        thuis::set_addresses(&t.state, &anna, &daan, &["a@v.nl", "A@v.nl"], now),
+        Err(ThuisError::SameAddress)
+    );
+    assert_eq!(status(&t, &emma), ThuisStatus::JaNee);
+    let mails = t.outbox();
+    assert_eq!(mails.len(), 1, "the activation mail goes at once");
+    assert!(
+        mails[0].contains("To: familie@voorbeeld.nl") && mails[0].contains("no-reply@"),
+        "{}",
+        mails[0]
+    );
+    // The same family address for a sibling: one account, no second mail within 15 minutes.
+    thuis::set_addresses(&t.state, &anna, &daan, &["familie@voorbeeld.nl"], now).unwrap();
+    assert_eq!(t.outbox().len(), 1);
+    assert_eq!(status(&t, &daan), ThuisStatus::JaNee);
+
+    // The parent sets a password with the link: both children are Ja/Ja.
+    let token = token_in(&t.outbox()[0]);
+    assert_eq!(token.len(), 36);
+    assert_eq!(
+        thuis::set_password_with_link(&t.state, &token, "kort1", "kort1", now)
+            .map(|_| ())
+            .unwrap_err(),
+        PasswordError::Rules(idp::secrets::SecretError::PasswordLength)
+    );
+    thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+    assert_eq!(status(&t, &emma), ThuisStatus::JaJa);
+    assert_eq!(status(&t, &daan), ThuisStatus::JaJa);
+    assert_eq!(
+        thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now)
+            .map(|_| ()),
+        Err(PasswordError::InvalidLink),
+        "single use"
+    );
+    // The address is the user name, in any case.
+    match thuis::sign_in(&t.state, "FAMILIE@voorbeeld.nl", "Zomer2026!", now) {
+        HomeOutcome::Ok(a) => assert_eq!(a.pupils, vec![emma.id, daan.id]),
+        other => panic!("{other:?}"),
+    }
+    // Every change is in the audit trail.
+    let events = t.state.dir.audit_events(Some(&emma.school), 100).unwrap();
+    for action in ["thuis.address-added"] {
+        assert!(events.iter().any(|e| e.action == action), "{action}");
+    }
+    // Removing the address: Nee/Nee again.
+    thuis::set_addresses(&t.state, &anna, &emma, &[], now).unwrap();
+    assert_eq!(status(&t, &emma), ThuisStatus::NeeNee);
+    assert_eq!(status(&t, &daan), ThuisStatus::JaJa);
+}
+
+#[test]
+fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
+    let t = TestApp::init();
+    let demo = idp::demo::seed(&t.state).unwrap();
+    let anna = user(&t, &demo, "Anna de Vries");
+    let emma = user(&t, &demo, "Emma de Jong");
+    let now = t.clock.now_secs();
+    thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
+    let token = token_in(&t.outbox()[0]);
+    thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+
+    for _ in 0..9 {
+        assert!(matches!(
+            thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Fout12345", now),
+            HomeOutcome::Wrong
+        ));
+    }
+    let until = match thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Fout12345", now) {
+        HomeOutcome::Blocked { until } => until,
+        other => panic!("the tenth blocks: {other:?}"),
+    };
+    assert_eq!(until, now + 3600);
+    assert!(
+        matches!(
+            thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Zomer2026!", now),
+            HomeOutcome::Blocked { .. }
+        ),
+        "blocked: even the right password waits"
+    );
+    // Unknown addresses and wrong passwords look alike.
+    assert!(matches!(
+        thuis::sign_in(&t.state, "onbekend@voorbeeld.nl", "Zomer2026!", now),
+        HomeOutcome::Wrong
+    ));
+    // The teacher unblocks.
+    thuis::unblock(&t.state, &anna, &emma, now).unwrap();
+    assert!(matches!(
+        thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Zomer2026!", now),
+        HomeOutcome::Ok(_)
+    ));
+    // Or the hour passes.
+    for _ in 0..10 {
+        let _ = thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Fout12345", now);
+    }
+    t.clock.advance(Duration::from_secs(3601));
+    assert!(matches!(
+        thuis::sign_in(
+            &t.state,
+            "ouder@voorbeeld.nl",
+            "Zomer2026!",
+            t.clock.now_secs()
+        ),
+        HomeOutcome::Ok(_)
+    ));
+}
+
+#[test]
+fn forgotten_password_links_come_once_per_quarter_hour_and_say_nothing() {
+    let t = TestApp::init();
+    let demo = idp::demo::seed(&t.state).unwrap();
+    let anna = user(&t, &demo, "Anna de Vries");
+    let emma = user(&t, &demo, "Emma de Jong");
+    let now = t.clock.now_secs();
+    thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
+    assert_eq!(t.outbox().len(), 1);
+    // Within 15 minutes of the activation mail: nothing more.
+    thuis::request_link(&t.state, "ouder@voorbeeld.nl", now);
+    assert_eq!(t.outbox().len(), 1);
+    // Unknown addresses: nothing, and no error.
+    thuis::request_link(&t.state, "onbekend@voorbeeld.nl", now);
+    assert_eq!(t.outbox().len(), 1);
+    t.clock.advance(Duration::from_secs(15 * 60));
+    thuis::request_link(&t.state, "Ouder@Voorbeeld.nl", t.clock.now_secs());
+    assert_eq!(t.outbox().len(), 2);
+    // The teacher's resend is throttled the same way.
+    let account = t
+        .state
+        .dir
+        .thuis_accounts_of_user(emma.id)
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        thuis::send_link(
+            &t.state,
+            &account,
+            thuis::LinkKind::Activation,
+            t.clock.now_secs()
+        ),
+        Err(ThuisError::Throttled)
+    );
+    // An activation link expires after a week.
+    let token = token_in(&t.outbox()[1]);
+    t.clock.advance(Duration::from_secs(7 * 24 * 3600 + 1));
+    assert_eq!(
+        thuis::set_password_with_link(
+            &t.state,
+            &token,
+            "Zomer2026!",
+            "Zomer2026!",
+            t.clock.now_secs()
+        )
+        .map(|_| ()),
+        Err(PasswordError::InvalidLink)
+    );
+}
