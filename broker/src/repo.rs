@@ -168,6 +168,8 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
         expires_at: i64,
         now: i64,
     ) -> RepoResult<()>;
+    /// A link's account and address, if it exists and has not expired (without using it).
+    fn thuis_token(&self, token_hash: &str, now: i64) -> RepoResult<Option<(Uuid, String)>>;
     /// Take a link: the account and address it was sent to, if it exists and has not expired.
     /// Single use: it is gone afterwards, whatever the answer.
     fn take_thuis_token(&self, token_hash: &str, now: i64) -> RepoResult<Option<(Uuid, String)>>;

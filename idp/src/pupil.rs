@@ -42,7 +42,7 @@ pub enum PupilSecret<'a> {
 impl PupilSecret<'_> {
     /// Does it match `user`'s own way of signing in? A PIN never opens a picture-password
     /// account, nor the other way round.
-    fn matches(&self, user: &User, pins: &PinHasher) -> bool {
+    pub fn matches(&self, user: &User, pins: &PinHasher) -> bool {
         match (self, user.pupil_auth) {
             (Self::Pin(pin), Some(PupilAuth::Pin)) => user
                 .pin_hash
@@ -57,7 +57,7 @@ impl PupilSecret<'_> {
     }
 
     /// The `amr` value of a sign-in with it.
-    fn amr(&self) -> &'static str {
+    pub fn amr(&self) -> &'static str {
         match self {
             Self::Pin(_) => "pin",
             Self::Pictures(_) => "pic",

@@ -70,7 +70,12 @@ fn csrf_cookie_name(https: bool) -> &'static str {
     }
 }
 
-fn cookie(name: &'static str, value: String, https: bool, max_age: Option<i64>) -> Cookie<'static> {
+pub(crate) fn cookie(
+    name: &'static str,
+    value: String,
+    https: bool,
+    max_age: Option<i64>,
+) -> Cookie<'static> {
     let mut c = Cookie::build(name, value)
         .path("/")
         .http_only(true)

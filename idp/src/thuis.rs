@@ -443,6 +443,105 @@ pub fn sign_in(
     HomeOutcome::Ok(account)
 }
 
+/// Does a link still work (without using it)?
+pub fn link_valid(state: &AppState, token: &str, now: i64) -> bool {
+    well_formed(token) && matches!(state.dir.thuis_token(&token_hash(token), now), Ok(Some(_)))
+}
+
+/// A parent's visit to the home entrance: signed in with the home account, choosing a child.
+/// It lives in the ephemeral store behind its own cookie for [`VISIT_TTL`], and ends when the
+/// child has signed in.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct HomeVisit {
+    pub account: Uuid,
+    /// The children the account serves.
+    pub pupils: Vec<Uuid>,
+    pub expires_at: i64,
+}
+
+/// How long a parent has to pick a child and let it type its code.
+pub const VISIT_TTL: Duration = Duration::from_secs(30 * 60);
+
+fn visit_key(id: &str) -> String {
+    format!("thuisvisit:{id}")
+}
+
+/// Start a visit for `account`; its id (the cookie's value).
+pub fn start_visit(
+    state: &AppState,
+    account: &ThuisAccount,
+    now: i64,
+) -> Result<String, broker::store::StoreError> {
+    let id = secrets::random_token().map_err(|_| broker::store::StoreError::Corrupt)?;
+    let visit = HomeVisit {
+        account: account.id,
+        pupils: account.pupils.clone(),
+        expires_at: now + VISIT_TTL.as_secs() as i64,
+    };
+    let bytes = serde_json::to_vec(&visit).map_err(|_| broker::store::StoreError::Corrupt)?;
+    state.store.put(&visit_key(&id), &bytes, VISIT_TTL)?;
+    Ok(id)
+}
+
+/// The live visit `id`.
+pub fn load_visit(state: &AppState, id: &str, now: i64) -> Option<HomeVisit> {
+    let bytes = state.store.get(&visit_key(id)).ok()??;
+    let v: HomeVisit = serde_json::from_slice(&bytes).ok()?;
+    (v.expires_at > now).then_some(v)
+}
+
+/// End visit `id`.
+pub fn end_visit(state: &AppState, id: &str) {
+    let _ = state.store.delete(&visit_key(id));
+}
+
+/// A child of the visit signs in with its own school PIN or picture password. A wrong one
+/// counts towards the home account's block (not towards the child's lock at school, so a
+/// sibling at home cannot lock a child out of school). On success the visit ends and an SSO
+/// session starts with `login_context` `thuis`.
+#[allow(clippy::too_many_arguments)]
+pub fn child_sign_in(
+    state: &AppState,
+    visit_id: &str,
+    visit: &HomeVisit,
+    child: &User,
+    secret: crate::pupil::PupilSecret<'_>,
+    ip: Option<&str>,
+    previous_sid: Option<&str>,
+    now: i64,
+) -> HomeOutcome<crate::session::SsoSession> {
+    if !visit.pupils.contains(&child.id) || !child.is_pupil() {
+        return HomeOutcome::Wrong;
+    }
+    match blocked_until(state, visit.account) {
+        Ok(Some(until)) => return HomeOutcome::Blocked { until },
+        Ok(None) => {}
+        Err(_) => return HomeOutcome::Unavailable,
+    }
+    if !secret.matches(child, &state.pins) {
+        return match record_failure(state, visit.account, now) {
+            HomeOutcome::Blocked { until } => HomeOutcome::Blocked { until },
+            _ => HomeOutcome::Wrong,
+        };
+    }
+    let _ = state.store.reset_count(&failure_key(visit.account), BLOCK);
+    let who = crate::session::Authenticated {
+        user_id: child.id,
+        school: child.school,
+        amr: vec!["pwd".into(), secret.amr().into()],
+        acr: crate::login::ACR_PUPIL.into(),
+        context: claims::LoginContext::Thuis,
+        ip: ip.map(str::to_string),
+    };
+    match crate::session::start(state.store.as_ref(), who, now, previous_sid) {
+        Ok(s) => {
+            end_visit(state, visit_id);
+            HomeOutcome::Ok(s)
+        }
+        Err(_) => HomeOutcome::Unavailable,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

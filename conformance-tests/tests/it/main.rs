@@ -17,6 +17,7 @@ mod authorization_requests;
 mod code_and_tokens;
 mod discovery;
 mod flows;
+mod home_pages;
 mod leerpoort;
 mod node;
 mod school_pages;

@@ -145,7 +145,7 @@ fn load_thuis_account(c: &mut DbConnection, id: &str) -> Result<Option<ThuisAcco
     let pupils: Vec<String> = thuis_links::table
         .filter(thuis_links::account_id.eq(&id))
         .select(thuis_links::user_id)
-        .order(thuis_links::created_at.asc())
+        .order((thuis_links::created_at.asc(), thuis_links::user_id.asc()))
         .load(c)?;
     let parse = |s: &str| {
         Uuid::parse_str(s).map_err(|_| {
@@ -955,7 +955,7 @@ impl Directory for DieselDirectory {
             let ids: Vec<String> = thuis_links::table
                 .filter(thuis_links::user_id.eq(user.to_string()))
                 .select(thuis_links::account_id)
-                .order(thuis_links::created_at.asc())
+                .order((thuis_links::created_at.asc(), thuis_links::account_id.asc()))
                 .load(c)?;
             let mut out = Vec::new();
             for id in ids {
@@ -1094,6 +1094,18 @@ impl Directory for DieselDirectory {
                 ))
                 .execute(c)?;
             Ok(())
+        })
+    }
+
+    fn thuis_token(&self, token_hash: &str, now: i64) -> RepoResult<Option<(Uuid, String)>> {
+        self.read(|c| {
+            let row: Option<(String, String)> = thuis_tokens::table
+                .find(token_hash)
+                .filter(thuis_tokens::expires_at.gt(now))
+                .select((thuis_tokens::account_id, thuis_tokens::email))
+                .first(c)
+                .optional()?;
+            Ok(row.and_then(|(a, e)| Uuid::parse_str(&a).ok().map(|a| (a, e))))
         })
     }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use broker::model::RelyingParty;
+use broker::release::Denial;
 use serde_json::Value;
 use url::Url;
 
@@ -33,7 +34,7 @@ pub enum Outcome {
     /// The school's settings block this software: say which, and offer to go back.
     Denied {
         client_name: String,
-        reason: String,
+        denial: Denial,
         continue_url: String,
     },
     /// The session is used from another place than it started (potentiële sessie-overname):
@@ -448,10 +449,10 @@ fn proceed(
         &req.requested_claims,
     ) {
         Ok(c) => c,
-        Err(OidcError::AccessDenied(reason)) if !req.prompt_none => {
+        Err(OidcError::Denied(denial)) if !req.prompt_none => {
             return Outcome::Denied {
                 client_name: rp.name.clone(),
-                reason,
+                denial,
                 continue_url: error_redirect(
                     issuer,
                     &req.redirect_uri,

@@ -32,6 +32,9 @@ pub enum OidcError {
     /// [RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1)
     #[error("access_denied: {0}")]
     AccessDenied(String),
+    /// `access_denied` because the school's release policy says no; the page names why.
+    #[error("access_denied: {0}")]
+    Denied(broker::release::Denial),
     /// [RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1)
     #[error("server_error")]
     ServerError,
@@ -79,7 +82,7 @@ impl OidcError {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidScope(_) => "invalid_scope",
-            Self::AccessDenied(_) => "access_denied",
+            Self::AccessDenied(_) | Self::Denied(_) => "access_denied",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::LoginRequired => "login_required",
@@ -100,6 +103,7 @@ impl OidcError {
             | Self::InvalidScope(d)
             | Self::AccessDenied(d)
             | Self::InvalidToken(d) => Some(d.clone()),
+            Self::Denied(d) => Some(d.to_string()),
             _ => None,
         }
     }

@@ -34,7 +34,7 @@ pub fn claims_for(
         .ok_or_else(|| OidcError::AccessDenied("the school no longer exists".into()))?;
     let registration = state.dir.registration(&school.instelling_ref, rp.id)?;
     let allowed = release::decide(&school, rp, registration.as_ref(), &user, context)
-        .map_err(|d| OidcError::AccessDenied(d.to_string()))?;
+        .map_err(OidcError::Denied)?;
     let mut scopes = Scopes::parse(scope);
     for c in requested {
         match c.as_str() {

@@ -1,12 +1,14 @@
 //! The HTTP server: one route table ([`routes::config`]), middleware for security headers,
 //! request-size limits, logging and metrics, and graceful shutdown.
 
+pub mod groepen;
 pub mod health;
 pub mod oidc;
 pub mod pages;
 pub mod password;
 pub mod routes;
 pub mod school;
+pub mod thuis;
 
 use std::time::{Duration, Instant};
 

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use broker::release::Denial;
 
 use super::pages;
 use crate::app::AppState;
@@ -70,20 +71,26 @@ async fn render_outcome(
         }
         Outcome::Denied {
             client_name,
-            reason,
+            denial,
             continue_url,
         } => {
             let c = pages::Chrome::of(req, state, None).await;
-            let text = match c.lang {
-                "en" => format!("Your school has not enabled {client_name} for you ({reason})."),
-                _ => format!("Je school heeft {client_name} niet voor jou aangezet ({reason})."),
+            let (title, text, hint) = match denial {
+                Denial::NotAtHomePublisher | Denial::NotAtHomeSchool => {
+                    (c.t.home_only_title, c.t.home_only.to_string(), None)
+                }
+                _ => (
+                    c.t.software_off_title,
+                    c.t.software_off_for_you.replace("{name}", &client_name),
+                    Some(c.t.software_off_hint),
+                ),
             };
             pages::message(
                 &c,
                 StatusCode::FORBIDDEN,
-                c.t.software_off_title,
+                title,
                 &text,
-                Some(c.t.software_off_hint),
+                hint,
                 Some((&continue_url, c.t.back_to_software)),
             )
         }

@@ -1,4 +1,6 @@
-//! Pages for "Wachtwoord vergeten" and for setting a password with a link.
+//! Pages for "Wachtwoord vergeten" and for setting a password with a link, at both entrances:
+//! staff (`/wachtwoord-vergeten`, `/wachtwoord/{token}`) and home accounts
+//! (`/thuis/wachtwoord-vergeten`, `/thuis/wachtwoord/{token}`).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,6 +11,88 @@ use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::i18n::Texts;
 use crate::password::{self, PasswordError};
+use crate::thuis;
+
+/// Which entrance a password page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entrance {
+    Staff,
+    Home,
+}
+
+impl Entrance {
+    fn forgot(self) -> &'static str {
+        match self {
+            Self::Staff => "/wachtwoord-vergeten",
+            Self::Home => "/thuis/wachtwoord-vergeten",
+        }
+    }
+
+    fn set(self, token: &str) -> String {
+        match self {
+            Self::Staff => format!("/wachtwoord/{token}"),
+            Self::Home => format!("/thuis/wachtwoord/{token}"),
+        }
+    }
+
+    fn sign_in(self) -> &'static str {
+        match self {
+            Self::Staff => "/login",
+            Self::Home => "/thuis",
+        }
+    }
+
+    fn intro(self, t: &'static Texts) -> &'static str {
+        match self {
+            Self::Staff => t.forgot_intro,
+            Self::Home => t.home_forgot_intro,
+        }
+    }
+
+    fn sent(self, t: &'static Texts) -> &'static str {
+        match self {
+            Self::Staff => t.forgot_sent,
+            Self::Home => t.home_forgot_sent,
+        }
+    }
+
+    fn saved(self, t: &'static Texts) -> &'static str {
+        match self {
+            Self::Staff => t.password_saved,
+            Self::Home => t.home_password_saved,
+        }
+    }
+
+    fn request_link(self, state: &AppState, email: &str, now: i64) {
+        match self {
+            Self::Staff => password::request_link(state, email, now),
+            Self::Home => thuis::request_link(state, email, now),
+        }
+    }
+
+    fn link_valid(self, state: &AppState, token: &str, now: i64) -> bool {
+        match self {
+            Self::Staff => password::link_valid(state, token),
+            Self::Home => thuis::link_valid(state, token, now),
+        }
+    }
+
+    fn set_with_link(
+        self,
+        state: &AppState,
+        token: &str,
+        password: &str,
+        repeat: &str,
+        now: i64,
+    ) -> Result<(), PasswordError> {
+        match self {
+            Self::Staff => password::set_with_link(state, token, password, repeat, now).map(|_| ()),
+            Self::Home => {
+                thuis::set_password_with_link(state, token, password, repeat, now).map(|_| ())
+            }
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "forgot.html")]
@@ -18,6 +102,10 @@ struct ForgotPage {
     notice: Option<String>,
     csrf_token: String,
     sent: bool,
+    action: &'static str,
+    intro: &'static str,
+    sent_text: &'static str,
+    sign_in: &'static str,
 }
 
 #[derive(Template)]
@@ -33,6 +121,19 @@ struct SetPasswordPage<'a> {
 
 /// GET `/wachtwoord-vergeten`.
 pub async fn forgot_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    forgot_form_at(req, state, Entrance::Staff).await
+}
+
+/// GET `/thuis/wachtwoord-vergeten`.
+pub async fn home_forgot_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    forgot_form_at(req, state, Entrance::Home).await
+}
+
+async fn forgot_form_at(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    at: Entrance,
+) -> HttpResponse {
     let c = Chrome::of(&req, &state, None).await;
     let (token, cookie) = state.csrf.issue(&req, state.config.is_https());
     let page = ForgotPage {
@@ -41,6 +142,10 @@ pub async fn forgot_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
         notice: c.notice,
         csrf_token: token,
         sent: false,
+        action: at.forgot(),
+        intro: at.intro(c.t),
+        sent_text: at.sent(c.t),
+        sign_in: at.sign_in(),
     };
     let mut res = pages::html(StatusCode::OK, page.render());
     if let Some(c) = cookie {
@@ -61,6 +166,24 @@ pub async fn forgot_submit(
     state: web::Data<AppState>,
     form: web::Form<ForgotForm>,
 ) -> HttpResponse {
+    forgot_submit_at(req, state, form, Entrance::Staff).await
+}
+
+/// POST `/thuis/wachtwoord-vergeten`: the same answer whether or not the address is known.
+pub async fn home_forgot_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<ForgotForm>,
+) -> HttpResponse {
+    forgot_submit_at(req, state, form, Entrance::Home).await
+}
+
+async fn forgot_submit_at(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<ForgotForm>,
+    at: Entrance,
+) -> HttpResponse {
     let c = Chrome::of(&req, &state, None).await;
     if !state
         .csrf
@@ -71,13 +194,17 @@ pub async fn forgot_submit(
     let st = state.clone();
     let email = form.into_inner().email;
     let now = state.clock.now_secs();
-    let _ = web::block(move || password::request_link(&st, &email, now)).await;
+    let _ = web::block(move || at.request_link(&st, &email, now)).await;
     let page = ForgotPage {
         t: c.t,
         lang: c.lang,
         notice: c.notice,
         csrf_token: String::new(),
         sent: true,
+        action: at.forgot(),
+        intro: at.intro(c.t),
+        sent_text: at.sent(c.t),
+        sign_in: at.sign_in(),
     };
     pages::html(StatusCode::OK, page.render())
 }
@@ -85,6 +212,7 @@ pub async fn forgot_submit(
 async fn set_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
+    at: Entrance,
     token: &str,
     error: Option<&str>,
 ) -> HttpResponse {
@@ -95,7 +223,7 @@ async fn set_page(
         lang: c.lang,
         notice: c.notice,
         csrf_token: csrf,
-        action: format!("/wachtwoord/{token}"),
+        action: at.set(token),
         error,
     };
     let mut res = pages::html(StatusCode::OK, page.render());
@@ -111,10 +239,29 @@ pub async fn set_form(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
+    set_form_at(req, state, path, Entrance::Staff).await
+}
+
+/// GET `/thuis/wachtwoord/{token}`: a parent's activation or reset link.
+pub async fn home_set_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    set_form_at(req, state, path, Entrance::Home).await
+}
+
+async fn set_form_at(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    at: Entrance,
+) -> HttpResponse {
     let token = path.into_inner();
     let st = state.clone();
     let t = token.clone();
-    let valid = web::block(move || password::link_valid(&st, &t))
+    let now = state.clock.now_secs();
+    let valid = web::block(move || at.link_valid(&st, &t, now))
         .await
         .unwrap_or(false);
     if !valid {
@@ -125,10 +272,10 @@ pub async fn set_form(
             c.t.new_password_title,
             c.t.link_expired,
             None,
-            Some(("/wachtwoord-vergeten", c.t.forgot_link)),
+            Some((at.forgot(), c.t.forgot_link)),
         );
     }
-    set_page(&req, &state, &token, None).await
+    set_page(&req, &state, at, &token, None).await
 }
 
 #[derive(Deserialize)]
@@ -151,6 +298,26 @@ pub async fn set_submit(
     path: web::Path<String>,
     form: web::Form<SetForm>,
 ) -> HttpResponse {
+    set_submit_at(req, state, path, form, Entrance::Staff).await
+}
+
+/// POST `/thuis/wachtwoord/{token}`: the parent's password; activates the home account.
+pub async fn home_set_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<SetForm>,
+) -> HttpResponse {
+    set_submit_at(req, state, path, form, Entrance::Home).await
+}
+
+async fn set_submit_at(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<SetForm>,
+    at: Entrance,
+) -> HttpResponse {
     let c = Chrome::of(&req, &state, None).await;
     if !state
         .csrf
@@ -163,22 +330,20 @@ pub async fn set_submit(
     let st = state.clone();
     let t = token.clone();
     let now = state.clock.now_secs();
-    match web::block(move || password::set_with_link(&st, &t, &form.password, &form.repeat, now))
-        .await
-    {
-        Ok(Ok(_)) => pages::message(
+    match web::block(move || at.set_with_link(&st, &t, &form.password, &form.repeat, now)).await {
+        Ok(Ok(())) => pages::message(
             &c,
             StatusCode::OK,
             c.t.new_password_title,
-            c.t.password_saved,
+            at.saved(c.t),
             None,
-            Some(("/login", c.t.sign_in)),
+            Some((at.sign_in(), c.t.sign_in)),
         ),
         Ok(Err(PasswordError::Mismatch)) => {
-            set_page(&req, &state, &token, Some(c.t.passwords_differ)).await
+            set_page(&req, &state, at, &token, Some(c.t.passwords_differ)).await
         }
         Ok(Err(PasswordError::Rules(_))) => {
-            set_page(&req, &state, &token, Some(c.t.password_weak)).await
+            set_page(&req, &state, at, &token, Some(c.t.password_weak)).await
         }
         Ok(Err(PasswordError::InvalidLink)) => pages::message(
             &c,
@@ -186,7 +351,7 @@ pub async fn set_submit(
             c.t.new_password_title,
             c.t.link_expired,
             None,
-            Some(("/wachtwoord-vergeten", c.t.forgot_link)),
+            Some((at.forgot(), c.t.forgot_link)),
         ),
         Ok(Err(PasswordError::Unavailable)) | Err(_) => pages::message(
             &c,

@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use super::{health, oidc, pages, password, school};
+use super::{groepen, health, oidc, pages, password, school, thuis};
 
 /// Register every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -51,6 +51,39 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/school/{school}/snelkoppelingen/{file}",
             web::get().to(school::shortcut_file),
+        )
+        // The teacher's group overview
+        .route("/groepen", web::get().to(groepen::index))
+        .route("/groepen/{group}/afdrukken", web::get().to(groepen::print))
+        .route(
+            "/groepen/leerling/{user}",
+            web::get().to(groepen::change_form),
+        )
+        .route(
+            "/groepen/leerling/{user}",
+            web::post().to(groepen::change_submit),
+        )
+        // The home entrance
+        .route("/thuis", web::get().to(thuis::entrance))
+        .route("/thuis", web::post().to(thuis::sign_in))
+        .route("/thuis/kinderen", web::get().to(thuis::children))
+        .route("/thuis/kind/{user}", web::get().to(thuis::child_form))
+        .route("/thuis/kind/{user}", web::post().to(thuis::child_submit))
+        .route(
+            "/thuis/wachtwoord-vergeten",
+            web::get().to(password::home_forgot_form),
+        )
+        .route(
+            "/thuis/wachtwoord-vergeten",
+            web::post().to(password::home_forgot_submit),
+        )
+        .route(
+            "/thuis/wachtwoord/{token}",
+            web::get().to(password::home_set_form),
+        )
+        .route(
+            "/thuis/wachtwoord/{token}",
+            web::post().to(password::home_set_submit),
         )
         // Pages
         .route("/", web::get().to(pages::start))

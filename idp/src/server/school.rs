@@ -73,6 +73,9 @@ struct PinPage<'a> {
     csrf_token: String,
     error: Option<&'a str>,
     back_link: String,
+    explain: Option<&'static str>,
+    /// At the home entrance: a PIN field that no browser mistakes for the parent's password.
+    home: bool,
 }
 
 #[derive(Template)]
@@ -90,6 +93,7 @@ struct PicturesPage<'a> {
     csrf_token: String,
     error: Option<&'a str>,
     back_link: String,
+    explain: Option<&'static str>,
     /// The pictures clicked so far (only without JavaScript does the server see them before
     /// "Verder"), as the hidden field carries them.
     picks: String,
@@ -113,19 +117,19 @@ fn target_query(target: Option<&str>) -> String {
 }
 
 /// A stable colour for a name tile (eight colour classes with enough contrast for white text).
-fn colour_of(id: &Uuid) -> String {
+pub(crate) fn colour_of(id: &Uuid) -> String {
     format!("c{}", id.as_bytes()[0] % 8)
 }
 
 /// A user's own picture, if it is one Leerpoort has.
-fn picture_of(u: &User) -> Option<&'static str> {
+pub(crate) fn picture_of(u: &User) -> Option<&'static str> {
     u.picture
         .as_deref()
         .and_then(pictures::by_name)
         .map(|p| p.name)
 }
 
-fn initial_of(u: &User) -> String {
+pub(crate) fn initial_of(u: &User) -> String {
     u.given_name
         .chars()
         .next()
@@ -266,7 +270,7 @@ pub async fn shortcut(
 #[derive(Debug, Deserialize)]
 pub struct TargetQuery {
     #[serde(rename = "TARGET")]
-    target: Option<String>,
+    pub target: Option<String>,
 }
 
 /// GET `/school/{ref}/groep/{group}`: the name tiles of a group.
@@ -341,30 +345,53 @@ fn device_id(req: &HttpRequest, https: bool) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d.as_ref()[..12])
 }
 
+/// Where a pupil's sign-in page posts to and leads back to, and what it explains.
+#[derive(Debug)]
+pub struct PupilPageLinks {
+    pub action: String,
+    pub back_link: String,
+    /// A line above the form (at home: that this is the child's school code).
+    pub explain: Option<&'static str>,
+    pub home: bool,
+}
+
+/// The links of a pupil's page at school.
+fn school_links(school: &School, user: &User, target: Option<&str>) -> PupilPageLinks {
+    let tq = target_query(target);
+    PupilPageLinks {
+        action: format!(
+            "/school/{}/leerling/{}{}",
+            school.instelling_ref, user.id, tq
+        ),
+        back_link: user
+            .group_ids
+            .first()
+            .map(|g| format!("/school/{}/groep/{}{}", school.instelling_ref, g, tq))
+            .unwrap_or_else(|| shortcut::url(&school.instelling_ref, target, None)),
+        explain: None,
+        home: false,
+    }
+}
+
 /// The page where a pupil proves who they are: the PIN form, or the picture grid with the
 /// pictures clicked so far (`picks`).
-#[allow(clippy::too_many_arguments)]
-async fn sign_in_page(
+pub async fn sign_in_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     school: &School,
     user: &User,
-    target: Option<&str>,
+    links: PupilPageLinks,
     error: Option<&str>,
     picks: &[&'static Picture],
 ) -> HttpResponse {
     let c = Chrome::of(req, state, None).await;
     let (token, cookie) = state.csrf.issue(req, state.config.is_https());
-    let tq = target_query(target);
-    let back_link = user
-        .group_ids
-        .first()
-        .map(|g| format!("/school/{}/groep/{}{}", school.instelling_ref, g, tq))
-        .unwrap_or_else(|| shortcut::url(&school.instelling_ref, target, None));
-    let action = format!(
-        "/school/{}/leerling/{}{}",
-        school.instelling_ref, user.id, tq
-    );
+    let PupilPageLinks {
+        action,
+        back_link,
+        explain,
+        home,
+    } = links;
     let body = if user.pupil_auth == Some(PupilAuth::Picture) {
         PicturesPage {
             t: c.t,
@@ -379,6 +406,7 @@ async fn sign_in_page(
             csrf_token: token,
             error,
             back_link,
+            explain,
             picks: picks.iter().map(|p| p.name).collect::<Vec<_>>().join(","),
             dots: (0..pictures::MAX_LEN).map(|i| i < picks.len()).collect(),
             chosen: c.t.pictures_chosen.replace("{n}", &picks.len().to_string()),
@@ -402,6 +430,8 @@ async fn sign_in_page(
             csrf_token: token,
             error,
             back_link,
+            explain,
+            home,
         }
         .render()
     };
@@ -469,14 +499,15 @@ pub async fn pupil_form(
     if !place_ok(&req, &state, &school) {
         return outside_network(&req, &state).await;
     }
-    sign_in_page(&req, &state, &school, &user, q.target.as_deref(), None, &[]).await
+    let links = school_links(&school, &user, q.target.as_deref());
+    sign_in_page(&req, &state, &school, &user, links, None, &[]).await
 }
 
 /// The pupil's form: `pin`, or the picture password's `picks` so far plus, without
 /// JavaScript, the picture just clicked (`pick`) or the button pressed (`action`).
 #[derive(Deserialize)]
 pub struct PupilForm {
-    csrf_token: String,
+    pub(crate) csrf_token: String,
     pin: Option<String>,
     #[serde(default)]
     picks: String,
@@ -491,7 +522,7 @@ impl std::fmt::Debug for PupilForm {
 }
 
 /// What a pupil's form asks for.
-enum PupilStep {
+pub(crate) enum PupilStep {
     /// Check this secret.
     Check(PupilEntry),
     /// Show the picture grid again with these pictures clicked (no JavaScript), and maybe a
@@ -499,13 +530,13 @@ enum PupilStep {
     Pictures(Vec<&'static Picture>, Option<&'static str>),
 }
 
-enum PupilEntry {
+pub(crate) enum PupilEntry {
     Pin(String),
     Pictures(PictureSequence),
 }
 
 impl PupilForm {
-    fn step(self, user: &User, t: &'static Texts) -> PupilStep {
+    pub(crate) fn step(self, user: &User, t: &'static Texts) -> PupilStep {
         if user.pupil_auth != Some(PupilAuth::Picture) {
             return PupilStep::Check(PupilEntry::Pin(self.pin.unwrap_or_default()));
         }
@@ -561,16 +592,8 @@ pub async fn pupil_submit(
         PupilStep::Check(entry) => entry,
         PupilStep::Pictures(_, _) if !ok_place => return outside_network(&req, &state).await,
         PupilStep::Pictures(picks, message) => {
-            return sign_in_page(
-                &req,
-                &state,
-                &school,
-                &user,
-                q.target.as_deref(),
-                message,
-                &picks,
-            )
-            .await
+            let links = school_links(&school, &user, q.target.as_deref());
+            return sign_in_page(&req, &state, &school, &user, links, message, &picks).await;
         }
     };
     let st = state.clone();
@@ -616,16 +639,8 @@ pub async fn pupil_submit(
         Ok((PupilOutcome::Throttled, _)) => c.t.throttled,
         Ok((PupilOutcome::Unavailable, _)) | Err(_) => c.t.unavailable,
     };
-    sign_in_page(
-        &req,
-        &state,
-        &school,
-        &user,
-        q.target.as_deref(),
-        Some(error),
-        &[],
-    )
-    .await
+    let links = school_links(&school, &user, q.target.as_deref());
+    sign_in_page(&req, &state, &school, &user, links, Some(error), &[]).await
 }
 
 /// POST `/school/{ref}/apparaat`: a signed-in staff member of the school links this device.

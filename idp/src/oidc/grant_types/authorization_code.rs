@@ -99,6 +99,7 @@ pub fn exchange(
     )
     .map_err(|e| match e {
         OidcError::AccessDenied(why) => OidcError::invalid_grant(&why),
+        OidcError::Denied(d) => OidcError::invalid_grant(&d.to_string()),
         other => other,
     })?;
     let gid = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;

@@ -88,9 +88,11 @@ pub fn refresh(
         &grant.requested_claims,
     ) {
         Ok(c) => c,
-        Err(OidcError::AccessDenied(why)) => {
+        Err(e @ (OidcError::AccessDenied(_) | OidcError::Denied(_))) => {
             revoke_grant(state.store.as_ref(), gid)?;
-            return Err(OidcError::invalid_grant(&why));
+            return Err(OidcError::invalid_grant(
+                &e.description().unwrap_or_default(),
+            ));
         }
         Err(e) => return Err(e),
     };

@@ -1,0 +1,377 @@
+//! The teacher's group overview (groepsoverzicht): each of their groups with its teachers and
+//! pupils, each pupil's picture, way of signing in and home-login status (`Nee/Nee`, `Ja/Nee`,
+//! `Ja/Ja`), a print version per group, and "Wijzigen": a pupil's home addresses, resending the
+//! activation mail, lifting a home-login block. Teachers see their own groups; an ICT
+//! coordinator sees every group of the school. Every change is an audit event
+//! ([`crate::thuis`]).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use broker::model::{Group, PupilAuth, School, ThuisAccount, ThuisStatus, User};
+use claims::Role;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::pages::{self, Chrome};
+use super::school::picture_of;
+use crate::app::AppState;
+use crate::i18n::Texts;
+use crate::session;
+use crate::thuis::{self, ThuisError};
+
+/// A pupil's row in the overview.
+#[derive(Debug)]
+struct PupilRow {
+    name: String,
+    picture: Option<&'static str>,
+    sign_in: &'static str,
+    status: &'static str,
+    status_class: &'static str,
+    change_link: String,
+}
+
+#[derive(Debug)]
+struct GroupView {
+    name: String,
+    teachers: Vec<String>,
+    pupils: Vec<PupilRow>,
+    print_link: String,
+}
+
+#[derive(Template)]
+#[template(path = "groepen.html")]
+struct OverviewPage {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school_name: String,
+    groups: Vec<GroupView>,
+}
+
+#[derive(Debug)]
+struct AddressView {
+    id: Uuid,
+    email: String,
+    activated: bool,
+}
+
+#[derive(Template)]
+#[template(path = "leerling_wijzigen.html")]
+struct ChangePage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school_name: String,
+    pupil_name: String,
+    status: &'static str,
+    action: String,
+    csrf_token: String,
+    email1: String,
+    email2: String,
+    addresses: Vec<AddressView>,
+    message: Option<&'a str>,
+    error: Option<String>,
+}
+
+/// The signed-in staff member and their school, or `None` (then: to the sign-in form).
+async fn staff_of(req: &HttpRequest, state: &web::Data<AppState>) -> Option<(User, School)> {
+    let sid = session::sid_of(req, state.config.is_https())?;
+    let ip = session::client_ip(req, state);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    web::block(move || -> Option<(User, School)> {
+        let session::Found::Here(s) = session::load_here(&st, &sid, ip.as_deref(), now) else {
+            return None;
+        };
+        let user = st.dir.user(s.user_id).ok().flatten()?;
+        if user.is_pupil() {
+            return None;
+        }
+        let school = st.dir.school(&user.school).ok().flatten()?;
+        Some((user, school))
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+fn status_class(s: ThuisStatus) -> &'static str {
+    match s {
+        ThuisStatus::NeeNee => "neenee",
+        ThuisStatus::JaNee => "janee",
+        ThuisStatus::JaJa => "jaja",
+    }
+}
+
+/// A group with its teachers, and its pupils with their home-login status.
+type GroupMembers = (Group, Vec<User>, Vec<(User, ThuisStatus)>);
+
+/// The groups `staff` may see, with their members.
+fn groups_for(
+    state: &AppState,
+    staff: &User,
+    only: Option<Uuid>,
+) -> Result<Vec<GroupMembers>, broker::repo::RepoError> {
+    let coordinator = staff.roles.contains(&Role::IctCoordinator);
+    let mut out = Vec::new();
+    for g in state.dir.groups_of_school(&staff.school)? {
+        if only.is_some_and(|id| id != g.id) || !(coordinator || staff.group_ids.contains(&g.id)) {
+            continue;
+        }
+        let members = state.dir.users_of_group(g.id)?;
+        let teachers = members.iter().filter(|u| !u.is_pupil()).cloned().collect();
+        let mut pupils = Vec::new();
+        for p in members.into_iter().filter(|u| u.is_pupil()) {
+            let status = ThuisStatus::of(&state.dir.thuis_accounts_of_user(p.id)?);
+            pupils.push((p, status));
+        }
+        out.push((g, teachers, pupils));
+    }
+    Ok(out)
+}
+
+async fn overview(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    only: Option<Uuid>,
+) -> HttpResponse {
+    let Some((staff, school)) = staff_of(&req, &state).await else {
+        return pages::redirect("/login");
+    };
+    let st = state.clone();
+    let loaded = web::block(move || groups_for(&st, &staff, only)).await;
+    let c = Chrome::of(&req, &state, None).await;
+    let Ok(Ok(groups)) = loaded else {
+        return pages::message(
+            &c,
+            StatusCode::SERVICE_UNAVAILABLE,
+            c.t.overview_title,
+            c.t.unavailable,
+            None,
+            None,
+        );
+    };
+    if only.is_some() && groups.is_empty() {
+        return HttpResponse::NotFound().finish();
+    }
+    let page = OverviewPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        school_name: school.name,
+        groups: groups
+            .into_iter()
+            .map(|(g, teachers, pupils)| GroupView {
+                print_link: format!("/groepen/{}/afdrukken", g.id),
+                name: g.name,
+                teachers: teachers.iter().map(User::display_name).collect(),
+                pupils: pupils
+                    .iter()
+                    .map(|(p, s)| PupilRow {
+                        name: p.display_name(),
+                        picture: picture_of(p),
+                        sign_in: match p.pupil_auth {
+                            Some(PupilAuth::Picture) => c.t.sign_in_pictures,
+                            _ => c.t.sign_in_pin,
+                        },
+                        status: s.label(),
+                        status_class: status_class(*s),
+                        change_link: format!("/groepen/leerling/{}", p.id),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    pages::html(StatusCode::OK, page.render())
+}
+
+/// GET `/groepen`: the overview of every group the staff member may see.
+pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    overview(req, state, None).await
+}
+
+/// GET `/groepen/{group}/afdrukken`: one group, for printing.
+pub async fn print(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> HttpResponse {
+    overview(req, state, Some(path.into_inner())).await
+}
+
+/// The pupil `id`, if `staff` may manage it.
+async fn pupil_for(state: &web::Data<AppState>, staff: &User, id: Uuid) -> Option<User> {
+    let st = state.clone();
+    let staff = staff.clone();
+    web::block(move || {
+        st.dir
+            .user(id)
+            .ok()
+            .flatten()
+            .filter(|p| thuis::may_manage(&staff, p))
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn change_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    school: &School,
+    pupil: &User,
+    accounts: &[ThuisAccount],
+    typed: Option<(String, String)>,
+    message: Option<&str>,
+    error: Option<String>,
+) -> HttpResponse {
+    let c = Chrome::of(req, state, None).await;
+    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    let (email1, email2) = typed.unwrap_or_else(|| {
+        (
+            accounts
+                .first()
+                .map(|a| a.email.clone())
+                .unwrap_or_default(),
+            accounts.get(1).map(|a| a.email.clone()).unwrap_or_default(),
+        )
+    });
+    let page = ChangePage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        school_name: school.name.clone(),
+        pupil_name: pupil.display_name(),
+        status: ThuisStatus::of(accounts).label(),
+        action: format!("/groepen/leerling/{}", pupil.id),
+        csrf_token: token,
+        email1,
+        email2,
+        addresses: accounts
+            .iter()
+            .map(|a| AddressView {
+                id: a.id,
+                email: a.email.clone(),
+                activated: a.activated_at.is_some(),
+            })
+            .collect(),
+        message,
+        error,
+    };
+    let mut res = pages::html(StatusCode::OK, page.render());
+    if let Some(c) = cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
+async fn accounts_of(state: &web::Data<AppState>, pupil: Uuid) -> Vec<ThuisAccount> {
+    let st = state.clone();
+    web::block(move || st.dir.thuis_accounts_of_user(pupil))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default()
+}
+
+/// GET `/groepen/leerling/{id}`: "Wijzigen".
+pub async fn change_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> HttpResponse {
+    let Some((staff, school)) = staff_of(&req, &state).await else {
+        return pages::redirect("/login");
+    };
+    let Some(pupil) = pupil_for(&state, &staff, path.into_inner()).await else {
+        return HttpResponse::NotFound().finish();
+    };
+    let accounts = accounts_of(&state, pupil.id).await;
+    change_page(&req, &state, &school, &pupil, &accounts, None, None, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangeForm {
+    csrf_token: String,
+    action: String,
+    #[serde(default)]
+    email1: String,
+    #[serde(default)]
+    email2: String,
+    account: Option<Uuid>,
+}
+
+/// POST `/groepen/leerling/{id}`: save the addresses, resend a link, or lift a block.
+pub async fn change_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    form: web::Form<ChangeForm>,
+) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    if !state
+        .csrf
+        .verify(&req, state.config.is_https(), &form.csrf_token)
+    {
+        return pages::page_expired(&c);
+    }
+    let Some((staff, school)) = staff_of(&req, &state).await else {
+        return pages::redirect("/login");
+    };
+    let Some(pupil) = pupil_for(&state, &staff, path.into_inner()).await else {
+        return HttpResponse::NotFound().finish();
+    };
+    let form = form.into_inner();
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let (s2, p2) = (staff.clone(), pupil.clone());
+    let typed = (form.email1.clone(), form.email2.clone());
+    let action = form.action.clone();
+    let result = web::block(move || -> Result<&'static str, ThuisError> {
+        match action.as_str() {
+            "opslaan" => {
+                thuis::set_addresses(&st, &s2, &p2, &[&form.email1, &form.email2], now)?;
+                Ok("saved")
+            }
+            "opnieuw" => {
+                let account = st
+                    .dir
+                    .thuis_accounts_of_user(p2.id)
+                    .map_err(|_| ThuisError::Unavailable)?
+                    .into_iter()
+                    .find(|a| Some(a.id) == form.account && a.activated_at.is_none())
+                    .ok_or(ThuisError::NotYourPupil)?;
+                thuis::send_link(&st, &account, thuis::LinkKind::Activation, now)?;
+                Ok("resent")
+            }
+            "deblokkeren" => {
+                thuis::unblock(&st, &s2, &p2, now)?;
+                Ok("unblocked")
+            }
+            _ => Err(ThuisError::Unavailable),
+        }
+    })
+    .await
+    .unwrap_or(Err(ThuisError::Unavailable));
+    let accounts = accounts_of(&state, pupil.id).await;
+    let (message, error, keep) = match result {
+        Ok("saved") => (Some(c.t.change_saved), None, None),
+        Ok("resent") => (Some(c.t.change_resent), None, None),
+        Ok(_) => (Some(c.t.change_unblocked), None, None),
+        Err(ThuisError::InvalidAddress(a)) => (
+            None,
+            Some(format!("{}: {a}", c.t.change_invalid)),
+            Some(typed),
+        ),
+        Err(ThuisError::SameAddress) => (None, Some(c.t.change_same.to_string()), Some(typed)),
+        Err(ThuisError::Throttled) => (None, Some(c.t.change_throttled.to_string()), None),
+        Err(ThuisError::NotYourPupil) => return HttpResponse::NotFound().finish(),
+        Err(ThuisError::Unavailable) => (None, Some(c.t.unavailable.to_string()), Some(typed)),
+    };
+    change_page(
+        &req, &state, &school, &pupil, &accounts, keep, message, error,
+    )
+    .await
+}
