@@ -78,6 +78,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     pub source: String,
     pub group_ids: Vec<Uuid>,
+    /// A pupil's PIN or picture password, sealed so that their teacher can show it.
+    pub secret_sealed: Option<String>,
 }
 
 /// A new relying party (OIDC client or SAML SP).
@@ -137,6 +139,9 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     fn user_by_email(&self, email: &str) -> RepoResult<Option<User>>;
     fn users_of_group(&self, group: Uuid) -> RepoResult<Vec<User>>;
     fn users_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<User>>;
+    /// A pupil's sealed PIN or picture password, if one was kept.
+    fn pupil_secret(&self, user: Uuid) -> RepoResult<Option<String>>;
+
     /// The home accounts of a pupil (at most two).
     fn thuis_accounts_of_user(&self, user: Uuid) -> RepoResult<Vec<ThuisAccount>>;
     /// A home account by its (lower-case) e-mail address.

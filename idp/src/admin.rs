@@ -18,7 +18,7 @@ use ipnet::IpNet;
 use uuid::Uuid;
 
 use crate::pictures::{self, PictureSequence};
-use crate::secrets::{self, PinHasher, SecretError};
+use crate::secrets::{self, PupilSecrets, SecretError};
 
 /// Errors of administrative operations: one line each, naming what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -296,7 +296,11 @@ pub struct AddedUser {
 
 /// A pupil or staff member. Pupils get a PIN (generated when none is given); staff with a
 /// password are active, staff without one stay inactive until they activate their account.
-pub fn add_user(ctx: Ctx<'_>, pins: &PinHasher, input: UserInput) -> Result<AddedUser> {
+pub fn add_user(ctx: Ctx<'_>, secrets: PupilSecrets<'_>, input: UserInput) -> Result<AddedUser> {
+    let pins = secrets.pins;
+    let id = input.id.unwrap_or_else(Uuid::new_v4);
+    // What the teacher can show later: the PIN, or the picture names.
+    let mut shown: Option<String> = None;
     let school = parse_school_ref(&input.school)?;
     ctx.active_school(&school)?;
     let role = Role::from_str(&input.role).map_err(|e| invalid(e.to_string()))?;
@@ -348,6 +352,7 @@ pub fn add_user(ctx: Ctx<'_>, pins: &PinHasher, input: UserInput) -> Result<Adde
             // Young pupils: a picture password; a PIN only when one is given as well.
             let seq = PictureSequence::parse(seq).map_err(|e| invalid(e.to_string()))?;
             picture_password_hash = Some(pins.hash(&seq.encode())?);
+            shown = Some(seq.encode());
             let pin_hash = match &input.pin {
                 Some(p) => {
                     secrets::check_pin(p)?;
@@ -371,6 +376,7 @@ pub fn add_user(ctx: Ctx<'_>, pins: &PinHasher, input: UserInput) -> Result<Adde
                 }
             };
             secrets::check_pin(&pin)?;
+            shown = Some(pin.clone());
             (
                 UserStatus::Active,
                 Some(PupilAuth::Pin),
@@ -423,7 +429,7 @@ pub fn add_user(ctx: Ctx<'_>, pins: &PinHasher, input: UserInput) -> Result<Adde
                 .to_string(),
         ),
     };
-    let id = input.id.unwrap_or_else(Uuid::new_v4);
+    let secret_sealed = shown.map(|s| secrets.sealer.seal(id, &s)).transpose()?;
     let audit = ctx.audit(
         "user.add",
         Some(school),
@@ -451,6 +457,7 @@ pub fn add_user(ctx: Ctx<'_>, pins: &PinHasher, input: UserInput) -> Result<Adde
             password_hash,
             source: "manual".into(),
             group_ids,
+            secret_sealed,
         },
         ctx.now(),
         audit,

@@ -32,6 +32,7 @@ pub struct AppState {
     pub keys: Arc<FileKeyStore>,
     pub clock: Arc<dyn Clock>,
     pub pins: Arc<PinHasher>,
+    pub sealer: Arc<crate::secrets::PupilSealer>,
     pub pseudonyms: Arc<PseudonymKey>,
     pub metrics: Arc<Metrics>,
     pub csrf: Arc<Csrf>,
@@ -50,6 +51,14 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// What pupils' PINs and picture passwords are hashed and sealed with.
+    pub fn pupil_secrets(&self) -> crate::secrets::PupilSecrets<'_> {
+        crate::secrets::PupilSecrets {
+            pins: &self.pins,
+            sealer: &self.sealer,
+        }
+    }
+
     /// The operator's outage notice, if one is set (read at most every ten seconds).
     pub fn notice(&self) -> Option<String> {
         if let Some((at, n)) = self.notice.lock().as_ref() {
@@ -86,6 +95,8 @@ impl AppState {
                 .context("LEERPOORT_KEYS_DIR")?;
         let pepper = keys.pin_pepper()?;
         let pins = PinHasher::new(&pepper);
+        let sealer = crate::secrets::PupilSealer::new(&keys.pupil_secrets_key()?)
+            .map_err(|e| anyhow::anyhow!("keys/pupil-secrets.key: {e}"))?;
         let csrf = Csrf::new(&pepper);
         let pseudonyms = PseudonymKey::new(&keys.pseudonym_secret()?)
             .map_err(|e| anyhow::anyhow!("keys/pseudonym.key: {e}"))?;
@@ -97,6 +108,7 @@ impl AppState {
             keys: Arc::new(keys),
             clock,
             pins: Arc::new(pins),
+            sealer: Arc::new(sealer),
             pseudonyms: Arc::new(pseudonyms),
             metrics: Arc::new(Metrics::new()),
             csrf: Arc::new(csrf),

@@ -494,7 +494,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
             let state = open_state(config, clock)?;
             let added = admin::add_user(
                 ctx(&state, "cli"),
-                &state.pins,
+                state.pupil_secrets(),
                 admin::UserInput {
                     school: a.school,
                     role: a.role,

@@ -79,7 +79,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
     for (i, (given, family, group, pin, picture)) in PUPILS.iter().enumerate() {
         let added = admin::add_user(
             ctx,
-            &state.pins,
+            state.pupil_secrets(),
             admin::UserInput {
                 school: DEMO_SCHOOL_REF.into(),
                 role: "leerling".into(),
@@ -104,7 +104,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
     for (i, (given, family, pictures, picture)) in TODDLERS.iter().enumerate() {
         let added = admin::add_user(
             ctx,
-            &state.pins,
+            state.pupil_secrets(),
             admin::UserInput {
                 school: DEMO_SCHOOL_REF.into(),
                 role: "leerling".into(),
@@ -153,7 +153,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
     for (i, (given, family, email, role, groups)) in staff_specs.into_iter().enumerate() {
         let added = admin::add_user(
             ctx,
-            &state.pins,
+            state.pupil_secrets(),
             admin::UserInput {
                 school: DEMO_SCHOOL_REF.into(),
                 role: role.into(),

@@ -162,6 +162,9 @@ pub struct Texts {
     pub change_throttled: &'static str,
     pub change_invalid: &'static str,
     pub change_same: &'static str,
+    pub secret_show: &'static str,
+    pub secret_unknown: &'static str,
+    pub secret_column: &'static str,
 }
 
 pub static NL: Texts = Texts {
@@ -277,6 +280,9 @@ pub static NL: Texts = Texts {
     change_throttled: "Naar dit adres is minder dan een kwartier geleden al een mail gestuurd. Probeer het later opnieuw.",
     change_invalid: "Dit is geen geldig e-mailadres",
     change_same: "De twee e-mailadressen zijn hetzelfde.",
+    secret_show: "Toon pincode of wachtwoordplaatjes",
+    secret_unknown: "Niet bekend: deze leerling is aangemaakt voordat Leerpoort pincodes voor de leerkracht bewaarde.",
+    secret_column: "Pincode of plaatjes",
 };
 
 pub static EN: Texts = Texts {
@@ -392,6 +398,9 @@ pub static EN: Texts = Texts {
     change_throttled: "An e-mail was sent to this address less than a quarter of an hour ago. Try again later.",
     change_invalid: "This is not a valid e-mail address",
     change_same: "The two e-mail addresses are the same.",
+    secret_show: "Show the PIN or password pictures",
+    secret_unknown: "Not known: this pupil was created before Leerpoort kept PINs for teachers.",
+    secret_column: "PIN or pictures",
 };
 
 #[cfg(test)]

@@ -437,7 +437,7 @@ impl FileKeyStore {
         if changed {
             write_manifest(dir, &manifest)?;
         }
-        for secret in ["pseudonym.key", "pin-pepper.key"] {
+        for secret in ["pseudonym.key", "pin-pepper.key", "pupil-secrets.key"] {
             let p = dir.join(secret);
             if !p.exists() {
                 let bytes = crate::secrets::random_bytes::<32>().map_err(|e| io_err(&p, e))?;
@@ -479,6 +479,11 @@ impl FileKeyStore {
     /// The secret behind pairwise pseudonyms (never rotated).
     pub fn pseudonym_secret(&self) -> Result<Vec<u8>, KeyError> {
         self.read_secret("pseudonym.key")
+    }
+
+    /// The key that seals pupils' PINs and picture passwords for their teachers to show.
+    pub fn pupil_secrets_key(&self) -> Result<Vec<u8>, KeyError> {
+        self.read_secret("pupil-secrets.key")
     }
 
     /// The pepper for pupil PINs and picture passwords (never rotated).

@@ -205,6 +205,52 @@ pub fn unlock(state: &AppState, user_id: Uuid) -> Result<(), broker::store::Stor
         .reset_count(&format!("rl:pin-fail:user:{user_id}"), LOCK)
 }
 
+/// A pupil's PIN or picture password, as their teacher sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revealed {
+    Pin(String),
+    Pictures(Vec<&'static crate::pictures::Picture>),
+}
+
+/// Show pupil `pupil`'s PIN or picture password to staff member `staff` (their teacher, or an
+/// ICT coordinator of the school). Every showing is an audit event. `None` when `staff` may not
+/// see it, or when no sealed copy was kept (pupils created before Leerpoort kept them).
+pub fn reveal(
+    state: &AppState,
+    staff: &User,
+    pupil: &User,
+    why: &str,
+    now: i64,
+) -> Option<Revealed> {
+    if !crate::thuis::may_manage(staff, pupil) {
+        return None;
+    }
+    let sealed = state.dir.pupil_secret(pupil.id).ok()??;
+    let plain = state.sealer.open(pupil.id, &sealed)?;
+    let _ = state.dir.append_audit(broker::model::AuditEvent {
+        id: Uuid::new_v4(),
+        at: now,
+        actor: format!("user:{}", staff.id),
+        action: "pupil.secret-shown".into(),
+        school: Some(pupil.school),
+        subject: Some(pupil.id.to_string()),
+        details: serde_json::json!({"for": why}),
+    });
+    match plain.strip_prefix("pic:") {
+        Some(names) => crate::pictures::PictureSequence::parse(names)
+            .ok()
+            .map(|s| {
+                Revealed::Pictures(
+                    s.names()
+                        .iter()
+                        .filter_map(|n| crate::pictures::by_name(n))
+                        .collect(),
+                )
+            }),
+        None => Some(Revealed::Pin(plain)),
+    }
+}
+
 /// Is a session used from the place it started? The same /24 (IPv4) or /56 (IPv6), or both
 /// addresses inside the school's networks, count as the same place — so a laptop moving
 /// between access points, or a home router renumbering within its block, does not alarm

@@ -152,6 +152,71 @@ impl PinHasher {
     }
 }
 
+/// Seals pupils' PINs and picture passwords so that their teachers can show them in the group
+/// overview: AES-256-GCM with a key from `keys/pupil-secrets.key`, a random 96-bit nonce, and
+/// the pupil's id as associated data (a sealed value copied to another pupil does not open).
+/// Sign-in never uses it: that checks the peppered hash.
+pub struct PupilSealer {
+    key: ring::aead::LessSafeKey,
+}
+
+impl std::fmt::Debug for PupilSealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PupilSealer(<hidden>)")
+    }
+}
+
+const SEALED_PREFIX: &str = "aes256gcm$v1$";
+
+impl PupilSealer {
+    /// From a 32-byte key.
+    pub fn new(key: &[u8]) -> Result<Self, SecretError> {
+        let unbound = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, key)
+            .map_err(|_| SecretError::Hash("the pupil-secrets key must be 32 bytes".into()))?;
+        Ok(Self {
+            key: ring::aead::LessSafeKey::new(unbound),
+        })
+    }
+
+    /// Seal `secret` for pupil `user`.
+    pub fn seal(&self, user: uuid::Uuid, secret: &str) -> Result<String, SecretError> {
+        let nonce_bytes = random_bytes::<12>()?;
+        let nonce = ring::aead::Nonce::assume_unique_for_key(nonce_bytes);
+        let mut buf = secret.as_bytes().to_vec();
+        self.key
+            .seal_in_place_append_tag(nonce, ring::aead::Aad::from(user.as_bytes()), &mut buf)
+            .map_err(|_| SecretError::Hash("sealing failed".into()))?;
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&buf);
+        Ok(format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(out)))
+    }
+
+    /// Open what [`PupilSealer::seal`] sealed for `user`; `None` if it was not, or was altered.
+    pub fn open(&self, user: uuid::Uuid, sealed: &str) -> Option<String> {
+        let raw = URL_SAFE_NO_PAD
+            .decode(sealed.strip_prefix(SEALED_PREFIX)?)
+            .ok()?;
+        if raw.len() < 12 + 16 {
+            return None;
+        }
+        let (nonce, rest) = raw.split_at(12);
+        let nonce = ring::aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buf = rest.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, ring::aead::Aad::from(user.as_bytes()), &mut buf)
+            .ok()?;
+        String::from_utf8(plain.to_vec()).ok()
+    }
+}
+
+/// What pupil secrets are hashed and sealed with.
+#[derive(Debug, Clone, Copy)]
+pub struct PupilSecrets<'a> {
+    pub pins: &'a PinHasher,
+    pub sealer: &'a PupilSealer,
+}
+
 /// SHA-256 of a client secret, as stored.
 pub fn hash_client_secret(secret: &str) -> String {
     hex::encode(digest::digest(&digest::SHA256, secret.as_bytes()))
@@ -194,6 +259,29 @@ pub fn random_pin() -> Result<String, SecretError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn sealed_secrets_open_only_for_their_pupil() {
+        let sealer = PupilSealer::new(&[7u8; 32]).unwrap();
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let sealed = sealer.seal(a, "1234").unwrap();
+        assert!(!sealed.contains("1234"));
+        assert_ne!(
+            sealed,
+            sealer.seal(a, "1234").unwrap(),
+            "a fresh nonce each time"
+        );
+        assert_eq!(sealer.open(a, &sealed).as_deref(), Some("1234"));
+        assert_eq!(sealer.open(b, &sealed), None, "bound to the pupil");
+        let mut tampered = sealed.clone();
+        tampered.pop();
+        tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(sealer.open(a, &tampered), None);
+        assert_eq!(sealer.open(a, "garbage"), None);
+        assert!(PupilSealer::new(&[0u8; 16]).is_err());
+        let other = PupilSealer::new(&[8u8; 32]).unwrap();
+        assert_eq!(other.open(a, &sealed), None, "another key");
+    }
 
     #[test]
     fn password_rules_follow_the_mission() {

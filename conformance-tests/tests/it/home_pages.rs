@@ -82,7 +82,16 @@ fn a_family_signs_in_at_home_in_the_browser() {
         teacher.click("button[value=opslaan]");
         assert!(teacher.text().contains("Opgeslagen"), "{}", teacher.text());
     }
+    // Daan's PIN, shown on request.
+    teacher.click("button[value=toon]");
+    assert!(teacher.text().contains("pincode: 2345"), "{}", teacher.text());
     check(&teacher, "21-wijzigen", "the change page");
+    // The print version: one group per page, with the PINs.
+    teacher.goto(&server.url("/groepen"));
+    teacher.click_text("Printversie");
+    let text = teacher.text();
+    assert!(text.contains("1234") && text.contains("2345"), "{text}");
+    check(&teacher, "21b-printversie", "the print version");
     teacher.goto(&server.url("/groepen"));
     assert!(teacher.text().contains("Ja/Nee"), "{}", teacher.text());
 

@@ -22,8 +22,8 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::schema::{
-    audit_events, group_members, registrations, relying_parties, school_boards, school_groups,
-    schools, settings, thuis_accounts, thuis_links, thuis_tokens, user_roles, users,
+    audit_events, group_members, pupil_secrets, registrations, relying_parties, school_boards,
+    school_groups, schools, settings, thuis_accounts, thuis_links, thuis_tokens, user_roles, users,
 };
 use super::{DbConn, DbConnection, DbPool};
 
@@ -852,6 +852,7 @@ impl Directory for DieselDirectory {
         };
         let roles = user.roles;
         let group_ids = user.group_ids;
+        let sealed = user.secret_sealed;
         let school_ref = row.school_ref.clone();
         self.tx(move |c| {
             if load_school(c, &school_ref)?.is_none() {
@@ -861,6 +862,15 @@ impl Directory for DieselDirectory {
                 .into());
             }
             diesel::insert_into(users::table).values(&row).execute(c)?;
+            if let Some(sealed) = &sealed {
+                diesel::insert_into(pupil_secrets::table)
+                    .values((
+                        pupil_secrets::user_id.eq(&id),
+                        pupil_secrets::sealed.eq(sealed),
+                        pupil_secrets::updated_at.eq(now),
+                    ))
+                    .execute(c)?;
+            }
             for role in &roles {
                 diesel::insert_into(user_roles::table)
                     .values((
@@ -947,6 +957,16 @@ impl Directory for DieselDirectory {
                 .order((users::given_name, users::family_name))
                 .load(c)?;
             hydrate_users(c, rows)
+        })
+    }
+
+    fn pupil_secret(&self, user: Uuid) -> RepoResult<Option<String>> {
+        self.read(|c| {
+            Ok(pupil_secrets::table
+                .find(user.to_string())
+                .select(pupil_secrets::sealed)
+                .first(c)
+                .optional()?)
         })
     }
 

@@ -187,6 +187,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pupil_secrets (user_id) {
+        user_id -> Text,
+        sealed -> Text,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(schools -> school_boards (board_id));
 diesel::joinable!(school_groups -> schools (school_ref));
 diesel::joinable!(users -> schools (school_ref));
@@ -199,6 +207,7 @@ diesel::joinable!(upstream_schools -> upstreams (upstream_id));
 diesel::joinable!(thuis_links -> thuis_accounts (account_id));
 diesel::joinable!(thuis_links -> users (user_id));
 diesel::joinable!(thuis_tokens -> thuis_accounts (account_id));
+diesel::joinable!(pupil_secrets -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     school_boards,
@@ -216,4 +225,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     thuis_accounts,
     thuis_links,
     thuis_tokens,
+    pupil_secrets,
 );

@@ -17,12 +17,16 @@ use super::pages::{self, Chrome};
 use super::school::picture_of;
 use crate::app::AppState;
 use crate::i18n::Texts;
+use crate::pupil::{self, Revealed};
 use crate::session;
 use crate::thuis::{self, ThuisError};
 
 /// A pupil's row in the overview.
 #[derive(Debug)]
 struct PupilRow {
+    /// In the print version: the PIN, or the password pictures.
+    pin: Option<String>,
+    pictures: Vec<&'static str>,
     name: String,
     picture: Option<&'static str>,
     sign_in: &'static str,
@@ -47,6 +51,7 @@ struct OverviewPage {
     notice: Option<String>,
     school_name: String,
     groups: Vec<GroupView>,
+    printing: bool,
 }
 
 #[derive(Debug)]
@@ -72,6 +77,34 @@ struct ChangePage<'a> {
     addresses: Vec<AddressView>,
     message: Option<&'a str>,
     error: Option<String>,
+    shown: Option<Shown>,
+}
+
+/// A pupil's PIN or picture password on the page, after "Toon".
+#[derive(Debug)]
+struct Shown {
+    pin: Option<String>,
+    /// (name, label)
+    pictures: Vec<(&'static str, &'static str)>,
+}
+
+impl Shown {
+    fn of(r: Option<Revealed>, lang: &str) -> Self {
+        match r {
+            Some(Revealed::Pin(p)) => Self {
+                pin: Some(p),
+                pictures: Vec::new(),
+            },
+            Some(Revealed::Pictures(ps)) => Self {
+                pin: None,
+                pictures: ps.iter().map(|p| (p.name, p.label(lang))).collect(),
+            },
+            None => Self {
+                pin: None,
+                pictures: Vec::new(),
+            },
+        }
+    }
 }
 
 /// The signed-in staff member and their school, or `None` (then: to the sign-in form).
@@ -140,9 +173,24 @@ async fn overview(
         return pages::redirect("/login");
     };
     let st = state.clone();
-    let loaded = web::block(move || groups_for(&st, &staff, only)).await;
+    let now = state.clock.now_secs();
+    let loaded = web::block(move || {
+        let groups = groups_for(&st, &staff, only)?;
+        // The print version shows every pupil's PIN or pictures (each showing is audited).
+        let shown: Vec<Vec<Option<Revealed>>> = groups
+            .iter()
+            .map(|(_, _, pupils)| {
+                pupils
+                    .iter()
+                    .map(|(p, _)| only.and_then(|_| pupil::reveal(&st, &staff, p, "print", now)))
+                    .collect()
+            })
+            .collect();
+        Ok::<_, broker::repo::RepoError>((groups, shown))
+    })
+    .await;
     let c = Chrome::of(&req, &state, None).await;
-    let Ok(Ok(groups)) = loaded else {
+    let Ok(Ok((groups, shown))) = loaded else {
         return pages::message(
             &c,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -160,15 +208,26 @@ async fn overview(
         lang: c.lang,
         notice: c.notice,
         school_name: school.name,
+        printing: only.is_some(),
         groups: groups
             .into_iter()
-            .map(|(g, teachers, pupils)| GroupView {
+            .zip(shown)
+            .map(|((g, teachers, pupils), shown)| GroupView {
                 print_link: format!("/groepen/{}/afdrukken", g.id),
                 name: g.name,
                 teachers: teachers.iter().map(User::display_name).collect(),
                 pupils: pupils
                     .iter()
-                    .map(|(p, s)| PupilRow {
+                    .zip(shown)
+                    .map(|((p, s), r)| PupilRow {
+                        pin: match &r {
+                            Some(Revealed::Pin(pin)) => Some(pin.clone()),
+                            _ => None,
+                        },
+                        pictures: match &r {
+                            Some(Revealed::Pictures(ps)) => ps.iter().map(|p| p.name).collect(),
+                            _ => Vec::new(),
+                        },
                         name: p.display_name(),
                         picture: picture_of(p),
                         sign_in: match p.pupil_auth {
@@ -226,6 +285,7 @@ async fn change_page(
     typed: Option<(String, String)>,
     message: Option<&str>,
     error: Option<String>,
+    shown: Option<Option<Revealed>>,
 ) -> HttpResponse {
     let c = Chrome::of(req, state, None).await;
     let (token, cookie) = state.csrf.issue(req, state.config.is_https());
@@ -259,6 +319,7 @@ async fn change_page(
             .collect(),
         message,
         error,
+        shown: shown.map(|r| Shown::of(r, c.lang)),
     };
     let mut res = pages::html(StatusCode::OK, page.render());
     if let Some(c) = cookie {
@@ -289,7 +350,10 @@ pub async fn change_form(
         return HttpResponse::NotFound().finish();
     };
     let accounts = accounts_of(&state, pupil.id).await;
-    change_page(&req, &state, &school, &pupil, &accounts, None, None, None).await
+    change_page(
+        &req, &state, &school, &pupil, &accounts, None, None, None, None,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -329,6 +393,27 @@ pub async fn change_submit(
     let (s2, p2) = (staff.clone(), pupil.clone());
     let typed = (form.email1.clone(), form.email2.clone());
     let action = form.action.clone();
+    if action == "toon" {
+        let st = state.clone();
+        let (s2, p2) = (staff.clone(), pupil.clone());
+        let r = web::block(move || pupil::reveal(&st, &s2, &p2, "wijzigen", now))
+            .await
+            .ok()
+            .flatten();
+        let accounts = accounts_of(&state, pupil.id).await;
+        return change_page(
+            &req,
+            &state,
+            &school,
+            &pupil,
+            &accounts,
+            None,
+            None,
+            None,
+            Some(r),
+        )
+        .await;
+    }
     let result = web::block(move || -> Result<&'static str, ThuisError> {
         match action.as_str() {
             "opslaan" => {
@@ -371,7 +456,7 @@ pub async fn change_submit(
         Err(ThuisError::Unavailable) => (None, Some(c.t.unavailable.to_string()), Some(typed)),
     };
     change_page(
-        &req, &state, &school, &pupil, &accounts, keep, message, error,
+        &req, &state, &school, &pupil, &accounts, keep, message, error, None,
     )
     .await
 }

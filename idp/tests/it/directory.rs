@@ -87,6 +87,7 @@ fn pupil(school: &InstellingRef, groups: Vec<Uuid>, las: &str, eck_id: Option<Ec
         picture_password_hash: None,
         password_hash: None,
         source: "manual".into(),
+        secret_sealed: None,
         group_ids: groups,
     }
 }

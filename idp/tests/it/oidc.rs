@@ -901,7 +901,7 @@ async fn an_inactive_teacher_activates_the_account_by_setting_a_password() {
     };
     let added = idp::admin::add_user(
         ctx,
-        &f.app.state.pins,
+        f.app.state.pupil_secrets(),
         idp::admin::UserInput {
             school: idp::demo::DEMO_SCHOOL_REF.into(),
             role: "leerkracht".into(),

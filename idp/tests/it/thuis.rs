@@ -229,3 +229,152 @@ fn forgotten_password_links_come_once_per_quarter_hour_and_say_nothing() {
         Err(PasswordError::InvalidLink)
     );
 }
+
+#[test]
+fn teachers_see_the_pins_and_pictures_of_their_own_pupils_only() {
+    let t = TestApp::init();
+    let demo = idp::demo::seed(&t.state).unwrap();
+    let anna = user(&t, &demo, "Anna de Vries");
+    let karim = user(&t, &demo, "Karim El Amrani");
+    let sanne = user(&t, &demo, "Sanne Jansen");
+    let emma = user(&t, &demo, "Emma de Jong");
+    let lotte = user(&t, &demo, "Lotte Peters");
+    let now = t.clock.now_secs();
+    use idp::pupil::{reveal, Revealed};
+    assert_eq!(
+        reveal(&t.state, &anna, &emma, "test", now),
+        Some(Revealed::Pin("1234".into()))
+    );
+    assert_eq!(
+        reveal(&t.state, &karim, &emma, "test", now),
+        None,
+        "7B's teacher"
+    );
+    assert_eq!(
+        reveal(&t.state, &sanne, &emma, "test", now),
+        Some(Revealed::Pin("1234".into())),
+        "the ICT coordinator sees the whole school"
+    );
+    match reveal(&t.state, &sanne, &lotte, "test", now) {
+        Some(Revealed::Pictures(p)) => {
+            assert_eq!(
+                p.iter().map(|p| p.name).collect::<Vec<_>>(),
+                ["vos", "appel", "zon"]
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        reveal(&t.state, &emma, &emma, "test", now),
+        None,
+        "pupils never"
+    );
+    let shown = t
+        .state
+        .dir
+        .audit_events(Some(&emma.school), 100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "pupil.secret-shown")
+        .count();
+    assert_eq!(shown, 3, "every showing is audited");
+}
+
+#[test]
+fn a_teacher_is_never_a_child_at_home_and_wrong_child_codes_block_the_account() {
+    let t = TestApp::init();
+    let demo = idp::demo::seed(&t.state).unwrap();
+    let anna = user(&t, &demo, "Anna de Vries");
+    let emma = user(&t, &demo, "Emma de Jong");
+    let now = t.clock.now_secs();
+    thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
+    // Staff cannot be given a home address.
+    assert_eq!(
+        thuis::set_addresses(&t.state, &anna, &anna, &["ouder@voorbeeld.nl"], now),
+        Err(ThuisError::NotYourPupil)
+    );
+    let token = token_in(&t.outbox()[0]);
+    let account =
+        thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+    let visit_id = thuis::start_visit(&t.state, &account, now).unwrap();
+    let visit = thuis::load_visit(&t.state, &visit_id, now).unwrap();
+    use idp::pupil::PupilSecret;
+    // A teacher's id in the visit's place: refused, whatever the code.
+    assert!(matches!(
+        thuis::child_sign_in(
+            &t.state,
+            &visit_id,
+            &visit,
+            &anna,
+            PupilSecret::Pin("1234"),
+            None,
+            None,
+            now
+        ),
+        HomeOutcome::Wrong
+    ));
+    for _ in 0..9 {
+        assert!(matches!(
+            thuis::child_sign_in(
+                &t.state,
+                &visit_id,
+                &visit,
+                &emma,
+                PupilSecret::Pin("0000"),
+                None,
+                None,
+                now
+            ),
+            HomeOutcome::Wrong
+        ));
+    }
+    assert!(matches!(
+        thuis::child_sign_in(
+            &t.state,
+            &visit_id,
+            &visit,
+            &emma,
+            PupilSecret::Pin("0000"),
+            None,
+            None,
+            now
+        ),
+        HomeOutcome::Blocked { .. }
+    ));
+    // Her school lock is untouched: a sibling at home cannot lock her out of school.
+    assert!(matches!(
+        idp::pupil::pupil_login(
+            &t.state,
+            &t.state.dir.school(&emma.school).unwrap().unwrap(),
+            emma.id,
+            PupilSecret::Pin("1234"),
+            Some("127.0.0.1"),
+            "device",
+            true,
+            None,
+            now
+        ),
+        idp::pupil::PupilOutcome::Ok(_)
+    ));
+    thuis::unblock(&t.state, &anna, &emma, now).unwrap();
+    match thuis::child_sign_in(
+        &t.state,
+        &visit_id,
+        &visit,
+        &emma,
+        PupilSecret::Pin("1234"),
+        Some("198.51.100.7"),
+        None,
+        now,
+    ) {
+        HomeOutcome::Ok(s) => {
+            assert_eq!(s.context, claims::LoginContext::Thuis);
+            assert_eq!(s.amr, vec!["pwd".to_string(), "pin".to_string()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        thuis::load_visit(&t.state, &visit_id, now).is_none(),
+        "the visit ends when the child is in"
+    );
+}
