@@ -139,6 +139,21 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     fn user_by_email(&self, email: &str) -> RepoResult<Option<User>>;
     fn users_of_group(&self, group: Uuid) -> RepoResult<Vec<User>>;
     fn users_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<User>>;
+    /// A pupil's home login code: stored as `code_hash` for look-up and `sealed` for printing
+    /// again; a new one replaces the old.
+    fn put_thuis_code(
+        &self,
+        user: Uuid,
+        code_hash: &str,
+        sealed: &str,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()>;
+    /// The pupil whose home login code has this hash.
+    fn thuis_code_user(&self, code_hash: &str) -> RepoResult<Option<Uuid>>;
+    /// A pupil's sealed home login code.
+    fn thuis_code_sealed(&self, user: Uuid) -> RepoResult<Option<String>>;
+
     /// A pupil's sealed PIN or picture password, if one was kept.
     fn pupil_secret(&self, user: Uuid) -> RepoResult<Option<String>>;
 

@@ -246,6 +246,11 @@ impl Chromium {
         self.block(e.send_keys(text), &format!("typing into {css}"));
     }
 
+    /// The visible text of an element.
+    pub fn text_of(&self, e: &Element) -> String {
+        self.block(e.text(), "element text")
+    }
+
     /// An attribute of the element matching `css`.
     pub fn attr(&self, css: &str, name: &str) -> Option<String> {
         let e = self.find(css);

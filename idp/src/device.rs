@@ -25,6 +25,31 @@ pub struct Enrolment {
     pub expires_at: i64,
 }
 
+/// A family's device, remembered by home login codes: the children whose code was entered on
+/// it. They pick their name there and type their own school PIN (or click their pictures).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HomeDevice {
+    pub device: Uuid,
+    pub children: Vec<RememberedChild>,
+    pub expires_at: i64,
+}
+
+/// A child remembered on a home device, with a tag of the code that was entered: when the
+/// teacher makes a new code, devices that knew the old one forget the child.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RememberedChild {
+    pub id: Uuid,
+    pub code_tag: String,
+}
+
+fn home_name(https: bool) -> &'static str {
+    if https {
+        "__Host-lp_thuisapparaat"
+    } else {
+        "lp_thuisapparaat"
+    }
+}
+
 /// Signs and checks device cookies.
 pub struct DeviceKeys {
     key: hmac::Key,
@@ -55,17 +80,25 @@ impl DeviceKeys {
         }
     }
 
-    /// The cookie that enrols this device for `school`.
-    pub fn enrol(&self, school: InstellingRef, by: Uuid, now: i64, https: bool) -> Cookie<'static> {
-        let e = Enrolment {
-            school,
-            device: Uuid::new_v4(),
-            enrolled_by: by,
-            expires_at: now + DEVICE_SECS,
-        };
-        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&e).unwrap_or_default());
+    /// A signed cookie value: the JSON of `v`, base64url, `.`, its HMAC.
+    fn sign<T: Serialize>(&self, v: &T) -> String {
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap_or_default());
         let tag = URL_SAFE_NO_PAD.encode(hmac::sign(&self.key, body.as_bytes()).as_ref());
-        let mut c = Cookie::build(name(https), format!("{body}.{tag}"))
+        format!("{body}.{tag}")
+    }
+
+    /// What a cookie value signed by [`DeviceKeys::sign`] says, if it is genuine.
+    fn verify<T: serde::de::DeserializeOwned>(&self, value: &str) -> Option<T> {
+        let (body, tag) = value.split_once('.')?;
+        let expected = URL_SAFE_NO_PAD.encode(hmac::sign(&self.key, body.as_bytes()).as_ref());
+        if !bool::from(expected.as_bytes().ct_eq(tag.as_bytes())) {
+            return None;
+        }
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
+    }
+
+    fn long_lived(name: &'static str, value: String, https: bool) -> Cookie<'static> {
+        let mut c = Cookie::build(name, value)
             .path("/")
             .http_only(true)
             .secure(https)
@@ -75,15 +108,47 @@ impl DeviceKeys {
         c
     }
 
+    /// The cookie that enrols this device for `school`.
+    pub fn enrol(&self, school: InstellingRef, by: Uuid, now: i64, https: bool) -> Cookie<'static> {
+        let e = Enrolment {
+            school,
+            device: Uuid::new_v4(),
+            enrolled_by: by,
+            expires_at: now + DEVICE_SECS,
+        };
+        Self::long_lived(name(https), self.sign(&e), https)
+    }
+
     /// The enrolment the request's cookie proves, if it is genuine and current.
     pub fn enrolment(&self, req: &HttpRequest, https: bool, now: i64) -> Option<Enrolment> {
-        let c = req.cookie(name(https))?;
-        let (body, tag) = c.value().split_once('.')?;
-        let expected = URL_SAFE_NO_PAD.encode(hmac::sign(&self.key, body.as_bytes()).as_ref());
-        if !bool::from(expected.as_bytes().ct_eq(tag.as_bytes())) {
-            return None;
-        }
-        let e: Enrolment = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
+        let e: Enrolment = self.verify(req.cookie(name(https))?.value())?;
         (e.expires_at > now).then_some(e)
+    }
+
+    /// The children whose home login code was entered on this device, if its cookie is
+    /// genuine and current.
+    pub fn home_device(&self, req: &HttpRequest, https: bool, now: i64) -> Option<HomeDevice> {
+        let d: HomeDevice = self.verify(req.cookie(home_name(https))?.value())?;
+        (d.expires_at > now).then_some(d)
+    }
+
+    /// The device cookie after a home login code for `child` was entered on it (children
+    /// whose codes were entered earlier stay).
+    pub fn remember_child(
+        &self,
+        current: Option<HomeDevice>,
+        child: RememberedChild,
+        now: i64,
+        https: bool,
+    ) -> Cookie<'static> {
+        let mut d = current.unwrap_or(HomeDevice {
+            device: Uuid::new_v4(),
+            children: Vec::new(),
+            expires_at: 0,
+        });
+        d.children.retain(|c| c.id != child.id);
+        d.children.push(child);
+        d.expires_at = now + DEVICE_SECS;
+        Self::long_lived(home_name(https), self.sign(&d), https)
     }
 }

@@ -92,11 +92,7 @@ pub fn files(
         });
         let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
             .map_err(|_| ShortcutFileError::Qr)?;
-        let svg = code
-            .render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(256, 256)
-            .quiet_zone(true)
-            .build();
+        let svg = render_svg(&code, 256);
         out.push(ShortcutFile {
             name: format!("{base}-{role}-qr.svg"),
             content_type: "image/svg+xml",
@@ -109,6 +105,24 @@ pub fn files(
         });
     }
     Ok(out)
+}
+
+fn render_svg(code: &qrcode::QrCode, size: u32) -> String {
+    code.render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(size, size)
+        .quiet_zone(true)
+        .build()
+}
+
+/// `text` as a QR code in SVG, without the XML declaration, to put inside an HTML page.
+pub fn qr_svg_inline(text: &str, size: u32) -> Result<String, ShortcutFileError> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|_| ShortcutFileError::Qr)?;
+    let svg = render_svg(&code, size);
+    Ok(match svg.find("<svg") {
+        Some(i) => svg[i..].to_string(),
+        None => svg,
+    })
 }
 
 /// The QR code as a black-on-white PNG, `scale` pixels per module, with a four-module quiet zone.

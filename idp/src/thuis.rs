@@ -397,6 +397,8 @@ pub fn unblock(state: &AppState, staff: &User, pupil: &User, now: i64) -> Result
     for a in &accounts {
         unblock_account(state, a.id).map_err(|_| ThuisError::Unavailable)?;
     }
+    // On devices remembered by a home login code, the child's own failures count.
+    unblock_account(state, pupil.id).map_err(|_| ThuisError::Unavailable)?;
     let _ = state.dir.append_audit(audit(
         &format!("user:{}", staff.id),
         "thuis.unblocked",
@@ -450,13 +452,26 @@ pub fn link_valid(state: &AppState, token: &str, now: i64) -> bool {
 
 /// A parent's visit to the home entrance: signed in with the home account, choosing a child.
 /// It lives in the ephemeral store behind its own cookie for [`VISIT_TTL`], and ends when the
-/// child has signed in.
+/// child has signed in. On a device remembered by home login codes there is no parent
+/// sign-in: [`HomeVisit::on_device`].
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct HomeVisit {
+    /// Whose failures count towards a block: the home account, or on a code device the child.
     pub account: Uuid,
     /// The children the account serves.
     pub pupils: Vec<Uuid>,
     pub expires_at: i64,
+}
+
+impl HomeVisit {
+    /// Child `child` on a device that remembers `children` (see [`current_children`]).
+    pub fn on_device(children: Vec<Uuid>, child: Uuid, expires_at: i64) -> Self {
+        Self {
+            account: child,
+            pupils: children,
+            expires_at,
+        }
+    }
 }
 
 /// How long a parent has to pick a child and let it type its code.
@@ -539,6 +554,163 @@ pub fn child_sign_in(
             HomeOutcome::Ok(s)
         }
         Err(_) => HomeOutcome::Unavailable,
+    }
+}
+
+/// The letters of home login codes: no 0/O, 1/I/L.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// Letters in a home login code: 31¹² ≈ 8 · 10¹⁷ codes.
+pub const CODE_LEN: usize = 12;
+
+/// A code as typed: letters and digits only, upper-case (dashes and spaces ignored).
+pub fn normalise_code(raw: &str) -> String {
+    raw.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// A code as printed: `ABCD-EFGH-JKMN`.
+pub fn format_code(code: &str) -> String {
+    code.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn code_hash(code: &str) -> String {
+    token_hash(&format!("leerpoort-thuiscode-v1:{code}"))
+}
+
+/// A new random home login code (unformatted).
+pub fn new_code() -> Result<String, secrets::SecretError> {
+    let mut out = String::with_capacity(CODE_LEN);
+    while out.len() < CODE_LEN {
+        for b in secrets::random_bytes::<16>()? {
+            // Rejection sampling: no letter more likely than another.
+            if (b as usize) < 256 - 256 % CODE_ALPHABET.len() && out.len() < CODE_LEN {
+                out.push(CODE_ALPHABET[b as usize % CODE_ALPHABET.len()] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Pupil `pupil`'s home login code for the letter `staff` prints: the one it has, or a new one
+/// when it has none or `renew` asks for it (which makes the old one useless).
+pub fn code_for(
+    state: &AppState,
+    staff: &User,
+    pupil: &User,
+    renew: bool,
+    now: i64,
+) -> Result<String, ThuisError> {
+    if !may_manage(staff, pupil) {
+        return Err(ThuisError::NotYourPupil);
+    }
+    if !renew {
+        let sealed = state
+            .dir
+            .thuis_code_sealed(pupil.id)
+            .map_err(|_| ThuisError::Unavailable)?;
+        if let Some(code) = sealed.and_then(|s| state.sealer.open(pupil.id, &s)) {
+            return Ok(format_code(&code));
+        }
+    }
+    let code = new_code().map_err(|_| ThuisError::Unavailable)?;
+    let sealed = state
+        .sealer
+        .seal(pupil.id, &code)
+        .map_err(|_| ThuisError::Unavailable)?;
+    state
+        .dir
+        .put_thuis_code(
+            pupil.id,
+            &code_hash(&code),
+            &sealed,
+            now,
+            audit(
+                &format!("user:{}", staff.id),
+                "thuis.code-made",
+                pupil,
+                now,
+                serde_json::json!({"renewed": renew}),
+            ),
+        )
+        .map_err(|_| ThuisError::Unavailable)?;
+    Ok(format_code(&code))
+}
+
+/// The tag of a code that a device remembers with the child.
+pub fn code_tag(code: &str) -> String {
+    code_hash(&normalise_code(code))[..16].to_string()
+}
+
+/// The children a home device remembers whose code is still the current one.
+pub fn current_children(state: &AppState, device: &crate::device::HomeDevice) -> Vec<Uuid> {
+    device
+        .children
+        .iter()
+        .filter(|c| {
+            state
+                .dir
+                .thuis_code_sealed(c.id)
+                .ok()
+                .flatten()
+                .and_then(|s| state.sealer.open(c.id, &s))
+                .is_some_and(|code| {
+                    bool::from(subtle::ConstantTimeEq::ct_eq(
+                        code_tag(&code).as_bytes(),
+                        c.code_tag.as_bytes(),
+                    ))
+                })
+        })
+        .map(|c| c.id)
+        .collect()
+}
+
+fn code_block_key(device: &str) -> String {
+    format!("thuiscodeblock:{device}")
+}
+
+/// A family enters a home login code on a device (`device`: a hash identifying the browser).
+/// Ten wrong codes from one device block it for an hour.
+pub fn redeem_code(state: &AppState, raw: &str, device: &str, now: i64) -> HomeOutcome<User> {
+    match state.store.get(&code_block_key(device)) {
+        Ok(Some(v)) => {
+            return HomeOutcome::Blocked {
+                until: String::from_utf8_lossy(&v).parse().unwrap_or(now),
+            }
+        }
+        Ok(None) => {}
+        Err(_) => return HomeOutcome::Unavailable,
+    }
+    let code = normalise_code(raw);
+    let found = if code.len() == CODE_LEN {
+        state.dir.thuis_code_user(&code_hash(&code)).ok().flatten()
+    } else {
+        None
+    };
+    let child = found
+        .and_then(|id| state.dir.user(id).ok().flatten())
+        .filter(|u| u.is_pupil() && u.status == broker::model::UserStatus::Active);
+    match child {
+        Some(c) => HomeOutcome::Ok(c),
+        None => {
+            let key = format!("rl:thuiscode-fail:{device}");
+            let failures = state.store.incr(&key, BLOCK).unwrap_or(0);
+            if failures >= MAX_FAILURES {
+                let until = now + BLOCK.as_secs() as i64;
+                let _ =
+                    state
+                        .store
+                        .put(&code_block_key(device), until.to_string().as_bytes(), BLOCK);
+                let _ = state.store.reset_count(&key, BLOCK);
+                return HomeOutcome::Blocked { until };
+            }
+            HomeOutcome::Wrong
+        }
     }
 }
 

@@ -84,7 +84,11 @@ fn a_family_signs_in_at_home_in_the_browser() {
     }
     // Daan's PIN, shown on request.
     teacher.click("button[value=toon]");
-    assert!(teacher.text().contains("pincode: 2345"), "{}", teacher.text());
+    assert!(
+        teacher.text().contains("pincode: 2345"),
+        "{}",
+        teacher.text()
+    );
     check(&teacher, "21-wijzigen", "the change page");
     // The print version: one group per page, with the PINs.
     teacher.goto(&server.url("/groepen"));
@@ -252,4 +256,87 @@ fn ten_wrong_passwords_block_home_login_until_the_teacher_lifts_it_in_the_browse
     );
     // The activation mail went less than 15 minutes ago: nothing more yet.
     assert_eq!(outbox(&server).len(), before);
+}
+
+#[test]
+fn a_home_login_code_remembers_the_device_in_the_browser() {
+    let server = Server::start(&Backend::Sqlite);
+    let teacher = tablet();
+    sign_in_staff(&teacher, &server, ANNA);
+    teacher.goto(&server.url("/groepen"));
+    teacher.click_text("Brieven met thuisinlogcodes");
+    let text = teacher.text();
+    assert!(
+        text.contains("Thuis inloggen voor Emma") && text.contains("Thuis inloggen voor Daan"),
+        "{text}"
+    );
+    assert!(
+        !teacher.find_all(".letter .qr svg").is_empty(),
+        "each letter has a QR code"
+    );
+    check(
+        &teacher,
+        "29-brief-thuisinlogcode",
+        "the letters with home login codes",
+    );
+    // Emma's letter.
+    teacher.goto(&server.url("/groepen"));
+    teacher.click_text("Wijzigen (Emma de Jong)");
+    teacher.click_text("Brief met thuisinlogcode");
+    let code = teacher.find(".letter .code");
+    let code = teacher.text_of(&code);
+    assert_eq!(code.len(), 14, "{code}");
+
+    // At home: the code once, then the child's own PIN.
+    let family = tablet();
+    family.goto(&server.url("/thuis"));
+    family.click_text("Thuisinlogcode invoeren");
+    check(
+        &family,
+        "30-thuisinlogcode-invoeren",
+        "the home login code form",
+    );
+    family.type_into("#code", &code.to_lowercase());
+    family.click("form button[type=submit]");
+    assert!(
+        family.url().path().starts_with("/thuis/kind/"),
+        "{}",
+        family.text()
+    );
+    family.type_into("#pin", "1234");
+    family.click("form.pin button[type=submit]");
+    assert_eq!(family.url().path(), "/", "{}", family.text());
+
+    // The next time, the device shows her name straight away (another device does not).
+    let other = tablet();
+    other.goto(&server.url("/thuis"));
+    assert!(!other.text().contains("Emma"), "{}", other.text());
+    family.goto(&server.url("/thuis"));
+    let text = family.text();
+    assert!(
+        text.contains("Emma") && text.contains("Inloggen als ouder"),
+        "{text}"
+    );
+    check(
+        &family,
+        "31-thuis-apparaat-onthoudt",
+        "the remembered device",
+    );
+
+    // A new code from the teacher: the device forgets her.
+    teacher.goto(&server.url("/groepen"));
+    teacher.click_text("Wijzigen (Emma de Jong)");
+    teacher.click("button[value=nieuwe-code]");
+    assert!(
+        teacher.text().contains("nieuwe thuisinlogcode"),
+        "{}",
+        teacher.text()
+    );
+    family.goto(&server.url("/thuis"));
+    assert_eq!(
+        family.find_all("#password").len(),
+        1,
+        "back to the parent's form: {}",
+        family.text()
+    );
 }

@@ -23,7 +23,8 @@ use uuid::Uuid;
 
 use super::schema::{
     audit_events, group_members, pupil_secrets, registrations, relying_parties, school_boards,
-    school_groups, schools, settings, thuis_accounts, thuis_links, thuis_tokens, user_roles, users,
+    school_groups, schools, settings, thuis_accounts, thuis_codes, thuis_links, thuis_tokens,
+    user_roles, users,
 };
 use super::{DbConn, DbConnection, DbPool};
 
@@ -957,6 +958,49 @@ impl Directory for DieselDirectory {
                 .order((users::given_name, users::family_name))
                 .load(c)?;
             hydrate_users(c, rows)
+        })
+    }
+
+    fn put_thuis_code(
+        &self,
+        user: Uuid,
+        code_hash: &str,
+        sealed: &str,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()> {
+        self.tx(|c| {
+            diesel::delete(thuis_codes::table.find(user.to_string())).execute(c)?;
+            diesel::insert_into(thuis_codes::table)
+                .values((
+                    thuis_codes::user_id.eq(user.to_string()),
+                    thuis_codes::code_hash.eq(code_hash),
+                    thuis_codes::sealed.eq(sealed),
+                    thuis_codes::created_at.eq(now),
+                ))
+                .execute(c)?;
+            write_audit(c, audit)
+        })
+    }
+
+    fn thuis_code_user(&self, code_hash: &str) -> RepoResult<Option<Uuid>> {
+        self.read(|c| {
+            let id: Option<String> = thuis_codes::table
+                .filter(thuis_codes::code_hash.eq(code_hash))
+                .select(thuis_codes::user_id)
+                .first(c)
+                .optional()?;
+            Ok(id.and_then(|i| Uuid::parse_str(&i).ok()))
+        })
+    }
+
+    fn thuis_code_sealed(&self, user: Uuid) -> RepoResult<Option<String>> {
+        self.read(|c| {
+            Ok(thuis_codes::table
+                .find(user.to_string())
+                .select(thuis_codes::sealed)
+                .first(c)
+                .optional()?)
         })
     }
 

@@ -188,6 +188,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    thuis_codes (user_id) {
+        user_id -> Text,
+        code_hash -> Text,
+        sealed -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     pupil_secrets (user_id) {
         user_id -> Text,
         sealed -> Text,
@@ -208,6 +217,7 @@ diesel::joinable!(thuis_links -> thuis_accounts (account_id));
 diesel::joinable!(thuis_links -> users (user_id));
 diesel::joinable!(thuis_tokens -> thuis_accounts (account_id));
 diesel::joinable!(pupil_secrets -> users (user_id));
+diesel::joinable!(thuis_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     school_boards,
@@ -226,4 +236,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     thuis_links,
     thuis_tokens,
     pupil_secrets,
+    thuis_codes,
 );

@@ -37,6 +37,7 @@ struct PupilRow {
 
 #[derive(Debug)]
 struct GroupView {
+    letters_link: String,
     name: String,
     teachers: Vec<String>,
     pupils: Vec<PupilRow>,
@@ -78,6 +79,7 @@ struct ChangePage<'a> {
     message: Option<&'a str>,
     error: Option<String>,
     shown: Option<Shown>,
+    letter_link: String,
 }
 
 /// A pupil's PIN or picture password on the page, after "Toon".
@@ -213,6 +215,7 @@ async fn overview(
             .into_iter()
             .zip(shown)
             .map(|((g, teachers, pupils), shown)| GroupView {
+                letters_link: format!("/groepen/{}/thuiscodes", g.id),
                 print_link: format!("/groepen/{}/afdrukken", g.id),
                 name: g.name,
                 teachers: teachers.iter().map(User::display_name).collect(),
@@ -320,6 +323,7 @@ async fn change_page(
         message,
         error,
         shown: shown.map(|r| Shown::of(r, c.lang)),
+        letter_link: format!("/groepen/leerling/{}/thuiscode", pupil.id),
     };
     let mut res = pages::html(StatusCode::OK, page.render());
     if let Some(c) = cookie {
@@ -435,6 +439,10 @@ pub async fn change_submit(
                 thuis::unblock(&st, &s2, &p2, now)?;
                 Ok("unblocked")
             }
+            "nieuwe-code" => {
+                thuis::code_for(&st, &s2, &p2, true, now)?;
+                Ok("renewed")
+            }
             _ => Err(ThuisError::Unavailable),
         }
     })
@@ -444,6 +452,7 @@ pub async fn change_submit(
     let (message, error, keep) = match result {
         Ok("saved") => (Some(c.t.change_saved), None, None),
         Ok("resent") => (Some(c.t.change_resent), None, None),
+        Ok("renewed") => (Some(c.t.code_renewed), None, None),
         Ok(_) => (Some(c.t.change_unblocked), None, None),
         Err(ThuisError::InvalidAddress(a)) => (
             None,
@@ -458,5 +467,122 @@ pub async fn change_submit(
     change_page(
         &req, &state, &school, &pupil, &accounts, keep, message, error, None,
     )
+    .await
+}
+
+/// One letter with a home login code.
+#[derive(Debug)]
+struct Letter {
+    child: String,
+    code: String,
+    /// The QR code (inline SVG) of `/thuis/code?code=…`.
+    qr: String,
+}
+
+#[derive(Template)]
+#[template(path = "thuis_brief.html")]
+struct LettersPage {
+    t: &'static Texts,
+    school_name: String,
+    home_url: String,
+    letters: Vec<Letter>,
+}
+
+/// The letters for `pupils` (made as needed; each a home login code and its QR code).
+async fn letters(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    pick: impl FnOnce(&AppState, &User) -> Vec<User> + Send + 'static,
+) -> HttpResponse {
+    let Some((staff, school)) = staff_of(&req, &state).await else {
+        return pages::redirect("/login");
+    };
+    let st = state.clone();
+    let now = state.clock.now_secs();
+    let issuer = state.config.issuer.clone();
+    let made = web::block(move || -> Result<Vec<Letter>, ThuisError> {
+        let mut out = Vec::new();
+        for p in pick(&st, &staff) {
+            let code = thuis::code_for(&st, &staff, &p, false, now)?;
+            let url = format!(
+                "{issuer}/thuis/code?code={}",
+                url::form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>()
+            );
+            let qr = crate::shortcut_files::qr_svg_inline(&url, 180)
+                .map_err(|_| ThuisError::Unavailable)?;
+            out.push(Letter {
+                child: p.given_name.clone(),
+                code,
+                qr,
+            });
+        }
+        Ok(out)
+    })
+    .await
+    .unwrap_or(Err(ThuisError::Unavailable));
+    let c = Chrome::of(&req, &state, None).await;
+    match made {
+        Ok(letters) if !letters.is_empty() => {
+            let page = LettersPage {
+                t: crate::i18n::Locale::Nl.texts(),
+                school_name: school.name,
+                home_url: format!("{}/thuis", state.config.issuer),
+                letters,
+            };
+            let mut res = pages::html(StatusCode::OK, page.render());
+            res.headers_mut().insert(
+                actix_web::http::header::CACHE_CONTROL,
+                actix_web::http::header::HeaderValue::from_static("no-store"),
+            );
+            res
+        }
+        Ok(_) | Err(ThuisError::NotYourPupil) => HttpResponse::NotFound().finish(),
+        Err(_) => pages::message(
+            &c,
+            StatusCode::SERVICE_UNAVAILABLE,
+            c.t.overview_title,
+            c.t.unavailable,
+            None,
+            None,
+        ),
+    }
+}
+
+/// GET `/groepen/leerling/{id}/thuiscode`: the letter with a pupil's home login code (in
+/// Dutch, print-ready).
+pub async fn letter(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    letters(req, state, move |st, staff| {
+        st.dir
+            .user(id)
+            .ok()
+            .flatten()
+            .filter(|p| thuis::may_manage(staff, p))
+            .into_iter()
+            .collect()
+    })
+    .await
+}
+
+/// GET `/groepen/{group}/thuiscodes`: the letters of every pupil of a group.
+pub async fn group_letters(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> HttpResponse {
+    let group = path.into_inner();
+    letters(req, state, move |st, staff| {
+        groups_for(st, staff, Some(group))
+            .map(|gs| {
+                gs.into_iter()
+                    .flat_map(|(_, _, pupils)| pupils.into_iter().map(|(p, _)| p))
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
     .await
 }

@@ -56,6 +56,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/groepen", web::get().to(groepen::index))
         .route("/groepen/{group}/afdrukken", web::get().to(groepen::print))
         .route(
+            "/groepen/{group}/thuiscodes",
+            web::get().to(groepen::group_letters),
+        )
+        .route(
+            "/groepen/leerling/{user}/thuiscode",
+            web::get().to(groepen::letter),
+        )
+        .route(
             "/groepen/leerling/{user}",
             web::get().to(groepen::change_form),
         )
@@ -67,6 +75,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/thuis", web::get().to(thuis::entrance))
         .route("/thuis", web::post().to(thuis::sign_in))
         .route("/thuis/kinderen", web::get().to(thuis::children))
+        .route("/thuis/code", web::get().to(thuis::code_form))
+        .route("/thuis/code", web::post().to(thuis::code_submit))
         .route("/thuis/kind/{user}", web::get().to(thuis::child_form))
         .route("/thuis/kind/{user}", web::post().to(thuis::child_submit))
         .route(

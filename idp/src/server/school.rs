@@ -335,7 +335,7 @@ pub async fn group(
     pages::html(StatusCode::OK, page.render())
 }
 
-fn device_id(req: &HttpRequest, https: bool) -> String {
+pub(crate) fn device_id(req: &HttpRequest, https: bool) -> String {
     let name = if https { "__Host-lp_csrf" } else { "lp_csrf" };
     let raw = req
         .cookie(name)

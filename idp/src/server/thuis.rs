@@ -41,6 +41,19 @@ struct ChildrenPage {
     lang: &'static str,
     notice: Option<String>,
     children: Vec<NameTile>,
+    /// On a device remembered by home login codes: the ways in for a parent, and for a code.
+    on_device: bool,
+}
+
+#[derive(Template)]
+#[template(path = "thuis_code.html")]
+struct CodePage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    csrf_token: String,
+    code: &'a str,
+    error: Option<String>,
 }
 
 fn visit_cookie_name(https: bool) -> &'static str {
@@ -75,6 +88,22 @@ fn tq(target: Option<&str>) -> String {
         ),
         None => String::new(),
     }
+}
+
+/// The children this device remembers by home login codes (still current), and until when.
+async fn device_children(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Option<(Vec<Uuid>, i64)> {
+    let device = state
+        .devices
+        .home_device(req, state.config.is_https(), state.clock.now_secs())?;
+    let st = state.clone();
+    let expires = device.expires_at;
+    let kids = web::block(move || thuis::current_children(&st, &device))
+        .await
+        .ok()?;
+    (!kids.is_empty()).then_some((kids, expires))
 }
 
 /// The visit this browser is on, with its id.
@@ -129,14 +158,29 @@ async fn login_page(
     res
 }
 
-/// GET `/thuis`: the home entrance. A browser in the middle of a visit goes on to the children.
+/// The home entrance's query.
+#[derive(Debug, Deserialize)]
+pub struct EntranceQuery {
+    #[serde(rename = "TARGET")]
+    target: Option<String>,
+    /// `ouder=1`: the parent's form, also on a device that remembers children.
+    ouder: Option<String>,
+}
+
+/// GET `/thuis`: the home entrance. A browser in the middle of a visit goes on to the children;
+/// a device that remembers children by their home login codes shows their names.
 pub async fn entrance(
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: web::Query<TargetQuery>,
+    q: web::Query<EntranceQuery>,
 ) -> HttpResponse {
     if visit_of(&req, &state).is_some() {
         return pages::redirect(&format!("/thuis/kinderen{}", tq(q.target.as_deref())));
+    }
+    if q.ouder.is_none() {
+        if let Some((kids, _)) = device_children(&req, &state).await {
+            return children_page(&req, &state, kids, q.target.as_deref(), true).await;
+        }
     }
     login_page(&req, &state, q.target.as_deref(), "", None, StatusCode::OK).await
 }
@@ -234,12 +278,23 @@ pub async fn children(
     let Some((_, visit)) = visit_of(&req, &state) else {
         return pages::redirect(&format!("/thuis{}", tq(target)));
     };
-    let kids = load_children(&state, visit.pupils).await;
-    let c = Chrome::of(&req, &state, None).await;
+    children_page(&req, &state, visit.pupils, target, false).await
+}
+
+async fn children_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    ids: Vec<Uuid>,
+    target: Option<&str>,
+    on_device: bool,
+) -> HttpResponse {
+    let kids = load_children(state, ids).await;
+    let c = Chrome::of(req, state, None).await;
     let page = ChildrenPage {
         t: c.t,
         lang: c.lang,
         notice: c.notice,
+        on_device,
         children: kids
             .iter()
             .map(|u| NameTile {
@@ -260,10 +315,16 @@ async fn visit_child(
     state: &web::Data<AppState>,
     child: Uuid,
 ) -> Option<(String, HomeVisit, User, School)> {
-    let (id, visit) = visit_of(req, state)?;
-    if !visit.pupils.contains(&child) {
-        return None;
-    }
+    let (id, visit) = match visit_of(req, state) {
+        Some((id, v)) if v.pupils.contains(&child) => (id, v),
+        _ => {
+            let (kids, expires) = device_children(req, state).await?;
+            if !kids.contains(&child) {
+                return None;
+            }
+            (String::new(), HomeVisit::on_device(kids, child, expires))
+        }
+    };
     let st = state.clone();
     let (user, school) = web::block(move || -> Option<(User, School)> {
         let user = st.dir.user(child).ok().flatten()?;
@@ -391,4 +452,95 @@ pub async fn child_submit(
     };
     let links = home_links(&child, c.t, target.as_deref());
     sign_in_page(&req, &state, &school, &child, links, Some(&error), &[]).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeQuery {
+    #[serde(default)]
+    code: String,
+}
+
+async fn code_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    code: &str,
+    error: Option<String>,
+) -> HttpResponse {
+    let c = Chrome::of(req, state, None).await;
+    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    let page = CodePage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        csrf_token: token,
+        code,
+        error,
+    };
+    let mut res = pages::html(StatusCode::OK, page.render());
+    if let Some(c) = cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
+/// GET `/thuis/code[?code=…]`: enter a home login code (the letter's QR code fills it in).
+pub async fn code_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<CodeQuery>,
+) -> HttpResponse {
+    code_page(&req, &state, &q.code, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf_token: String,
+    code: String,
+}
+
+impl std::fmt::Debug for CodeForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeForm { .. }")
+    }
+}
+
+/// POST `/thuis/code`: remember this device for the child whose code it is.
+pub async fn code_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<CodeForm>,
+) -> HttpResponse {
+    let https = state.config.is_https();
+    let c = Chrome::of(&req, &state, None).await;
+    if !state.csrf.verify(&req, https, &form.csrf_token) {
+        return pages::page_expired(&c);
+    }
+    let now = state.clock.now_secs();
+    let device = super::school::device_id(&req, https);
+    let st = state.clone();
+    let code = form.into_inner().code;
+    let typed = code.clone();
+    let outcome = web::block(move || thuis::redeem_code(&st, &code, &device, now))
+        .await
+        .unwrap_or(HomeOutcome::Unavailable);
+    let error = match outcome {
+        HomeOutcome::Ok(child) => {
+            let current = state.devices.home_device(&req, https, now);
+            let remembered = crate::device::RememberedChild {
+                id: child.id,
+                code_tag: thuis::code_tag(&typed),
+            };
+            let mut res = pages::redirect(&format!("/thuis/kind/{}", child.id));
+            let _ = res.add_cookie(
+                &state
+                    .devices
+                    .remember_child(current, remembered, now, https),
+            );
+            return res;
+        }
+        HomeOutcome::Wrong => c.t.code_wrong.to_string(),
+        HomeOutcome::Blocked { until } => blocked_text(c.t, until, now),
+        HomeOutcome::Unavailable => c.t.unavailable.to_string(),
+    };
+    code_page(&req, &state, "", Some(error)).await
 }

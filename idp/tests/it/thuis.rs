@@ -378,3 +378,77 @@ fn a_teacher_is_never_a_child_at_home_and_wrong_child_codes_block_the_account() 
         "the visit ends when the child is in"
     );
 }
+
+#[test]
+fn home_login_codes_are_personal_renewable_and_guarded() {
+    let t = TestApp::init();
+    let demo = idp::demo::seed(&t.state).unwrap();
+    let anna = user(&t, &demo, "Anna de Vries");
+    let karim = user(&t, &demo, "Karim El Amrani");
+    let emma = user(&t, &demo, "Emma de Jong");
+    let now = t.clock.now_secs();
+    let code = thuis::code_for(&t.state, &anna, &emma, false, now).unwrap();
+    assert_eq!(code.len(), 14, "ABCD-EFGH-JKMN: {code}");
+    assert!(code
+        .chars()
+        .all(|c| c == '-' || (c.is_ascii_alphanumeric() && !"01ILO".contains(c))));
+    assert_eq!(
+        thuis::code_for(&t.state, &anna, &emma, false, now).unwrap(),
+        code,
+        "printing again gives the same code"
+    );
+    assert_eq!(
+        thuis::code_for(&t.state, &karim, &emma, false, now),
+        Err(ThuisError::NotYourPupil)
+    );
+    // Typed in lower case with spaces: still hers.
+    let typed = code.to_lowercase().replace('-', " ");
+    match thuis::redeem_code(&t.state, &typed, "device-a", now) {
+        HomeOutcome::Ok(c) => assert_eq!(c.id, emma.id),
+        other => panic!("{other:?}"),
+    }
+    // A device remembers her with the code's tag; a new code makes it forget her.
+    let device = idp::device::HomeDevice {
+        device: uuid::Uuid::new_v4(),
+        children: vec![idp::device::RememberedChild {
+            id: emma.id,
+            code_tag: thuis::code_tag(&typed),
+        }],
+        expires_at: now + 60,
+    };
+    assert_eq!(thuis::current_children(&t.state, &device), vec![emma.id]);
+    let renewed = thuis::code_for(&t.state, &anna, &emma, true, now).unwrap();
+    assert_ne!(renewed, code);
+    assert!(thuis::current_children(&t.state, &device).is_empty());
+    assert!(matches!(
+        thuis::redeem_code(&t.state, &code, "device-a", now),
+        HomeOutcome::Wrong
+    ));
+    // Ten wrong codes block that device for an hour; another device is not blocked.
+    for _ in 0..8 {
+        assert!(matches!(
+            thuis::redeem_code(&t.state, "AAAA-BBBB-CCCC", "device-a", now),
+            HomeOutcome::Wrong
+        ));
+    }
+    assert!(matches!(
+        thuis::redeem_code(&t.state, "AAAA-BBBB-CCCC", "device-a", now),
+        HomeOutcome::Blocked { .. }
+    ));
+    assert!(matches!(
+        thuis::redeem_code(&t.state, &renewed, "device-a", now),
+        HomeOutcome::Blocked { .. }
+    ));
+    assert!(matches!(
+        thuis::redeem_code(&t.state, &renewed, "device-b", now),
+        HomeOutcome::Ok(_)
+    ));
+    let events = t.state.dir.audit_events(Some(&emma.school), 100).unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "thuis.code-made")
+            .count(),
+        2
+    );
+}
