@@ -5,7 +5,8 @@
 //! - `keys.json` — the manifest: kid, algorithm, use, state, created, retire time;
 //! - `<kid>.pem` — each private key, PKCS#8, mode 0600; `<kid>.crt.pem` — SAML certificates;
 //! - `pseudonym.key` — the secret behind every pairwise `sub`; `pin-pepper.key` — the pepper
-//!   for pupil PINs. These two are generated once and never rotated: changing the first would
+//!   for pupil PINs; `pupil-secrets.key` — seals the copies of PINs and home login codes that
+//!   teachers may show. These are generated once and never rotated: changing the first would
 //!   change every pseudonym publishers know, changing the second would invalidate every PIN.
 //!
 //! JWS keys (RS256, ES256, EdDSA): `keys rotate` makes a new key active at once and keeps the
