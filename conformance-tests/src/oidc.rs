@@ -147,29 +147,7 @@ impl Server {
     /// for `client add`) and register it for the demo school.
     pub fn add_rp(&self, name: &str, extra: &[&str]) -> Rp {
         let redirect_uri = format!("http://127.0.0.1:8081/{name}/callback");
-        let mut args = vec![
-            "client",
-            "add",
-            "--name",
-            name,
-            "--kind",
-            "publisher",
-            "--redirect-uri",
-            &redirect_uri,
-        ];
-        args.extend_from_slice(extra);
-        let out = self.cli(&args);
-        let client_id = out["client_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("client add printed no client_id: {out}"))
-            .to_string();
-        self.cli(&[
-            "register",
-            "--school",
-            &self.school_ref(),
-            "--rp",
-            &client_id,
-        ]);
+        let (out, client_id) = self.register_publisher(name, &redirect_uri, extra);
         let alg = extra
             .iter()
             .position(|a| *a == "--id-token-alg")
@@ -187,6 +165,41 @@ impl Server {
             },
             id_token_alg: (*alg).to_string(),
         }
+    }
+
+    /// `leerpoort client add` for a publisher named `name` with `redirect_uri` (plus `extra`
+    /// arguments), and `register` it for the demo school: what `client add` printed, and the
+    /// client id.
+    pub fn register_publisher(
+        &self,
+        name: &str,
+        redirect_uri: &str,
+        extra: &[&str],
+    ) -> (Value, String) {
+        let mut args = vec![
+            "client",
+            "add",
+            "--name",
+            name,
+            "--kind",
+            "publisher",
+            "--redirect-uri",
+            redirect_uri,
+        ];
+        args.extend_from_slice(extra);
+        let out = self.cli(&args);
+        let client_id = out["client_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("client add printed no client_id: {out}"))
+            .to_string();
+        self.cli(&[
+            "register",
+            "--school",
+            &self.school_ref(),
+            "--rp",
+            &client_id,
+        ]);
+        (out, client_id)
     }
 
     /// An `openidconnect` client for `rp`, from discovery (which the library validates).

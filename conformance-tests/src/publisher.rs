@@ -56,31 +56,9 @@ impl Publisher {
         let listener = Listener::start(move |req| handle(&handler_inner, req));
         let redirect_uri = listener.url("/callback");
         let login_uri = listener.url("/login");
-        let mut args = vec![
-            "client",
-            "add",
-            "--name",
-            name,
-            "--kind",
-            "publisher",
-            "--redirect-uri",
-            &redirect_uri,
-            "--initiate-login-uri",
-            &login_uri,
-        ];
+        let mut args = vec!["--initiate-login-uri", &login_uri];
         args.extend_from_slice(extra);
-        let out = server.cli(&args);
-        let client_id = out["client_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("client add printed no client_id: {out}"))
-            .to_string();
-        server.cli(&[
-            "register",
-            "--school",
-            &server.school_ref(),
-            "--rp",
-            &client_id,
-        ]);
+        let (out, client_id) = server.register_publisher(name, &redirect_uri, &args);
         let rp = Rp {
             client_id: client_id.clone(),
             client_secret: out["client_secret"].as_str().map(str::to_string),

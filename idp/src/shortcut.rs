@@ -81,6 +81,17 @@ pub fn destination(state: &AppState, target: Option<&RelyingParty>) -> String {
     }
 }
 
+/// Where a user signed in at `school` goes for `target` (a relying party's public id): its
+/// [`destination`], or `None` without a target or when the school has not enabled it.
+pub fn destination_of_target(
+    state: &AppState,
+    school: &School,
+    target: Option<&str>,
+) -> Option<String> {
+    let rp = resolve_target(state, school, target?).ok()?;
+    Some(destination(state, Some(&rp)))
+}
+
 /// The shortcut URL of a school's entrance, optionally with a TARGET and a ROL.
 pub fn url(school: &InstellingRef, target: Option<&str>, role: Option<&str>) -> String {
     let mut u = format!("/snelkoppeling?INSTELLING_REF={school}");

@@ -325,11 +325,7 @@ async fn change_page(
         shown: shown.map(|r| Shown::of(r, c.lang)),
         letter_link: format!("/groepen/leerling/{}/thuiscode", pupil.id),
     };
-    let mut res = pages::html(StatusCode::OK, page.render());
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 
 async fn accounts_of(state: &web::Data<AppState>, pupil: Uuid) -> Vec<ThuisAccount> {

@@ -150,7 +150,8 @@ pub fn redirect(to: &str) -> HttpResponse {
         .finish()
 }
 
-fn with_cookie(
+/// `res` with the CSRF cookie a form page has just issued (if it issued one).
+pub fn with_cookie(
     mut res: HttpResponse,
     cookie: Option<actix_web::cookie::Cookie<'static>>,
 ) -> HttpResponse {

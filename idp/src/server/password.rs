@@ -147,11 +147,7 @@ async fn forgot_form_at(
         sent_text: at.sent(c.t),
         sign_in: at.sign_in(),
     };
-    let mut res = pages::html(StatusCode::OK, page.render());
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,11 +222,7 @@ async fn set_page(
         action: at.set(token),
         error,
     };
-    let mut res = pages::html(StatusCode::OK, page.render());
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 
 /// GET `/wachtwoord/{token}`.

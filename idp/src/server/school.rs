@@ -441,10 +441,7 @@ pub async fn sign_in_page(
         actix_web::http::header::CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    pages::with_cookie(res, cookie)
 }
 
 async fn load_pupil(
@@ -535,6 +532,15 @@ pub(crate) enum PupilEntry {
     Pictures(PictureSequence),
 }
 
+impl PupilEntry {
+    pub(crate) fn secret(&self) -> PupilSecret<'_> {
+        match self {
+            Self::Pin(pin) => PupilSecret::Pin(pin),
+            Self::Pictures(seq) => PupilSecret::Pictures(seq),
+        }
+    }
+}
+
 impl PupilForm {
     pub(crate) fn step(self, user: &User, t: &'static Texts) -> PupilStep {
         if user.pupil_auth != Some(PupilAuth::Picture) {
@@ -600,25 +606,19 @@ pub async fn pupil_submit(
     let sch = school.clone();
     let target = q.target.clone().filter(|t| !t.is_empty());
     let result = web::block(move || {
-        let secret = match &entry {
-            PupilEntry::Pin(pin) => PupilSecret::Pin(pin),
-            PupilEntry::Pictures(seq) => PupilSecret::Pictures(seq),
-        };
         let outcome = pupil::pupil_login(
             &st,
             &sch,
             user_id,
-            secret,
+            entry.secret(),
             ip.as_deref(),
             &device,
             ok_place,
             previous.as_deref(),
             now,
         );
-        let dest = match (&outcome, &target) {
-            (PupilOutcome::Ok(_), Some(t)) => shortcut::resolve_target(&st, &sch, t)
-                .ok()
-                .map(|rp| shortcut::destination(&st, Some(&rp))),
+        let dest = match &outcome {
+            PupilOutcome::Ok(_) => shortcut::destination_of_target(&st, &sch, target.as_deref()),
             _ => None,
         };
         (outcome, dest)

@@ -12,12 +12,11 @@ use uuid::Uuid;
 
 use super::pages::{self, Chrome};
 use super::school::{
-    colour_of, initial_of, picture_of, sign_in_page, NameTile, PupilEntry, PupilForm,
-    PupilPageLinks, PupilStep, TargetQuery,
+    colour_of, initial_of, picture_of, sign_in_page, NameTile, PupilForm, PupilPageLinks,
+    PupilStep, TargetQuery,
 };
 use crate::app::AppState;
 use crate::i18n::Texts;
-use crate::pupil::PupilSecret;
 use crate::session;
 use crate::shortcut;
 use crate::thuis::{self, HomeOutcome, HomeVisit};
@@ -151,11 +150,7 @@ async fn login_page(
         email,
         error,
     };
-    let mut res = pages::html(status, page.render());
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    pages::with_cookie(pages::html(status, page.render()), cookie)
 }
 
 /// The home entrance's query.
@@ -402,24 +397,18 @@ pub async fn child_submit(
     let sch = school.clone();
     let t2 = target.clone();
     let result = web::block(move || {
-        let secret = match &entry {
-            PupilEntry::Pin(pin) => PupilSecret::Pin(pin),
-            PupilEntry::Pictures(seq) => PupilSecret::Pictures(seq),
-        };
         let outcome = thuis::child_sign_in(
             &st,
             &visit_id,
             &visit,
             &kid,
-            secret,
+            entry.secret(),
             ip.as_deref(),
             previous.as_deref(),
             now,
         );
-        let dest = match (&outcome, &t2) {
-            (HomeOutcome::Ok(_), Some(t)) => shortcut::resolve_target(&st, &sch, t)
-                .ok()
-                .map(|rp| shortcut::destination(&st, Some(&rp))),
+        let dest = match &outcome {
+            HomeOutcome::Ok(_) => shortcut::destination_of_target(&st, &sch, t2.as_deref()),
             _ => None,
         };
         (outcome, dest)
@@ -476,11 +465,7 @@ async fn code_page(
         code,
         error,
     };
-    let mut res = pages::html(StatusCode::OK, page.render());
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 
 /// GET `/thuis/code[?code=…]`: enter a home login code (the letter's QR code fills it in).
