@@ -14,6 +14,8 @@ packages=(
   libxml2-dev       # SAML (xmlsec)
   libxmlsec1-dev
   libxmlsec1-openssl
+  xmlsec1           # the xmlsec1 command, used by pysaml2 in the SAML conformance test
+  python3-venv      # the SAML conformance test keeps pysaml2 in a venv of its own
 )
 
 missing=()

@@ -117,6 +117,8 @@ pub struct Texts {
     pub password_weak: &'static str,
     pub challenge_needed: &'static str,
     pub challenge_working: &'static str,
+    pub saml_redirecting: &'static str,
+    pub saml_continue: &'static str,
 }
 
 pub static NL: Texts = Texts {
@@ -187,6 +189,8 @@ pub static NL: Texts = Texts {
     password_weak: "Dit wachtwoord voldoet niet: 8 tot 20 tekens, met minstens één letter en één cijfer.",
     challenge_needed: "Er is een paar keer verkeerd ingelogd vanaf dit netwerk. Wacht tot de knop weer werkt en probeer het opnieuw.",
     challenge_working: "Na een paar mislukte pogingen doet je browser eerst een korte rekencontrole (geen gegevens gaan naar anderen). Daarvoor is JavaScript nodig.",
+    saml_redirecting: "Je gaat nu naar de software. Gebeurt er niets? Klik dan op Doorgaan.",
+    saml_continue: "Doorgaan",
 };
 
 pub static EN: Texts = Texts {
@@ -257,6 +261,8 @@ pub static EN: Texts = Texts {
     password_weak: "This password does not meet the rules: 8 to 20 characters, with at least one letter and one digit.",
     challenge_needed: "There were several failed sign-ins from this network. Wait until the button works again and try once more.",
     challenge_working: "After a few failed attempts your browser first does a short calculation (nothing is sent to anyone else). This needs JavaScript.",
+    saml_redirecting: "You are going to the software now. Nothing happens? Then click Continue.",
+    saml_continue: "Continue",
 };
 
 #[cfg(test)]

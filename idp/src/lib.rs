@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod password;
 pub mod pupil;
+pub mod saml;
 pub mod secrets;
 pub mod server;
 pub mod session;

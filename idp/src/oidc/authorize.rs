@@ -518,6 +518,10 @@ fn subject_of(state: &AppState, rp: &RelyingParty, s: &session::SsoSession) -> O
 }
 
 /// The URL that resumes a pending request after sign-in.
+/// A pending SAML sign-in resumes at the SAML endpoint.
 pub fn resume_url(auth_id: &str) -> String {
+    if let Some(saml) = crate::saml::sso::resume_url(auth_id) {
+        return saml;
+    }
     format!("{}?auth={auth_id}", paths::AUTHORIZE_CONTINUE)
 }

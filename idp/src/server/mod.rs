@@ -6,6 +6,7 @@ pub mod oidc;
 pub mod pages;
 pub mod password;
 pub mod routes;
+pub mod saml;
 pub mod school;
 
 use std::time::{Duration, Instant};
