@@ -1216,3 +1216,56 @@ const DEMO_METADATA_DUPLICATE: &str = r#"<md:EntityDescriptor xmlns:md="urn:oasi
 fn without_decl(xml: &str) -> &str {
     idp::saml::xml::without_declaration(xml)
 }
+
+#[actix_web::test]
+async fn signing_out_at_leerpoort_sends_logout_requests_to_saml_sps() {
+    let t = demo();
+    let sp = TestSp::new("https://sp.test/metadata");
+    sp.add(&t, true, false);
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::default();
+    let req = Req::new(&t, &sp.entity_id);
+    let query = sp.sign_query(&format!("SAMLRequest={}", q(&deflate_b64(&req.xml()))));
+    let res = b.get(&app, &format!("/saml/sso?{query}")).await;
+    let res = login_and_continue(&app, &mut b, &location(&res)).await;
+    let xml = posted(&body(res).await).xml;
+    let name_id = between(&xml, "<saml:NameID ", "</saml:NameID>").to_string();
+
+    // Sign out from Leerpoort's own page.
+    let start = body(b.get(&app, "/").await).await;
+    let csrf = hidden(&start, "csrf_token");
+    let res = b.post(&app, "/uitloggen", &[("csrf_token", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let to = location(&res);
+    assert!(to.starts_with("https://sp.test/slo?SAMLRequest="), "{to}");
+    let certs: Vec<Vec<u8>> = idp_certs(&t)
+        .iter()
+        .map(|c| c.der_data().to_vec())
+        .collect();
+    idp::saml::binding::verify_query(to.split_once('?').unwrap().1, "SAMLRequest", &certs).unwrap();
+    let lr = redirect_message(&to, "SAMLRequest");
+    assert!(lr.contains(&format!(">{name_id}</saml:NameID>")), "{lr}");
+    let lr_id = lr.split("ID=\"").nth(1).unwrap().split('"').next().unwrap();
+
+    // The SP answers; the chain ends on the signed-out page.
+    let answer = format!(
+        r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0" IssueInstant="{}" InResponseTo="{lr_id}"><saml:Issuer>{}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>"#,
+        instant(now(&t)),
+        sp.entity_id
+    );
+    // Unsigned: refused.
+    let res = b
+        .get(
+            &app,
+            &format!("/saml/slo?SAMLResponse={}", q(&deflate_b64(&answer))),
+        )
+        .await;
+    assert_refused(res, "ondertekend").await;
+    let query = sp.sign_query(&format!("SAMLResponse={}", q(&deflate_b64(&answer))));
+    let res = b.get(&app, &format!("/saml/slo?{query}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(body(res).await.contains("uitgelogd"));
+    // The chain was used once.
+    let res = b.get(&app, &format!("/saml/slo?{query}")).await;
+    assert_refused(res, "verlopen").await;
+}
