@@ -18,6 +18,7 @@
 pub mod binding;
 pub mod encrypt;
 pub mod error;
+pub mod fuzz;
 pub mod metadata;
 pub mod response;
 pub mod slo;
