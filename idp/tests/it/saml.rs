@@ -421,10 +421,31 @@ async fn metadata_is_signed_and_names_every_endpoint() {
     )));
     assert!(xml.contains("xmldsig-more#rsa-sha256"));
     assert!(xml.contains("xmlenc#sha256"));
-    // After `keys rotate` the next certificate is published as well: two, then.
     assert_eq!(xml.matches("<md:KeyDescriptor use=\"signing\">").count(), 1);
     let shape = redact(&xml);
     insta::assert_snapshot!("idp_metadata", shape);
+
+    // After `keys rotate` the next certificate is published as well, one rotation before it
+    // signs; the metadata is signed by the active key and still verifies.
+    idp::keys::rotate(
+        &t.state.config.keys_dir,
+        t.state.config.issuer_host(),
+        now(&t),
+    )
+    .unwrap();
+    t.state.keys.reload(now(&t)).unwrap();
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/saml/metadata").to_request(),
+    )
+    .await;
+    let xml = body(res).await;
+    assert_eq!(
+        xml.matches("<md:KeyDescriptor use=\"signing\">").count(),
+        2,
+        "{xml}"
+    );
+    verify_all(&t, &xml);
 }
 
 /// Times, IDs, certificates and signature values out, for snapshots.
