@@ -142,6 +142,9 @@ pub struct Chain {
     pub reply_to: Option<(String, String, Option<String>)>,
     /// The SP now being told.
     pub current: Option<String>,
+    /// Where to go at the end when no SP asked (an OIDC client's post-logout redirect URI).
+    #[serde(default)]
+    pub then: Option<String>,
 }
 
 /// What the endpoint does next.
@@ -296,6 +299,7 @@ fn handle(
         remaining: others(state, &sess, Some(&meta.entity_id)),
         reply_to: Some((meta.entity_id.clone(), id, relay_state.clone())),
         current: None,
+        then: None,
     };
     Ok((next(state, chain, now), deliveries))
 }
@@ -314,9 +318,15 @@ fn others(state: &AppState, sess: &SsoSession, except: Option<&str>) -> Vec<Stri
         .collect()
 }
 
-/// After the user signed out at Leerpoort: where to go to tell the SAML SPs of the ended
-/// session (`None`: there are none).
-pub fn start_chain(state: &AppState, sess: &SsoSession, now: i64) -> Option<String> {
+/// After the user signed out at Leerpoort (its own page, or an OIDC client's RP-initiated
+/// logout): where to go to tell the SAML SPs of the ended session (`None`: there are none).
+/// `then` is where the chain ends; without it, the signed-out page.
+pub fn start_chain(
+    state: &AppState,
+    sess: &SsoSession,
+    then: Option<String>,
+    now: i64,
+) -> Option<String> {
     let remaining = others(state, sess, None);
     if remaining.is_empty() {
         return None;
@@ -327,6 +337,7 @@ pub fn start_chain(state: &AppState, sess: &SsoSession, now: i64) -> Option<Stri
         remaining,
         reply_to: None,
         current: None,
+        then,
     };
     match next(state, chain, now) {
         SloOutcome::Redirect(u) => Some(u),
@@ -387,6 +398,7 @@ fn next(state: &AppState, mut chain: Chain, now: i64) -> SloOutcome {
             return SloOutcome::Redirect(url);
         }
     }
+    let then = chain.then.clone();
     match chain.reply_to {
         Some((sp, request_id, relay_state)) => {
             let url = service_provider(state, &sp)
@@ -400,7 +412,10 @@ fn next(state: &AppState, mut chain: Chain, now: i64) -> SloOutcome {
                 None => SloOutcome::SignedOut,
             }
         }
-        None => SloOutcome::SignedOut,
+        None => match then {
+            Some(url) => SloOutcome::Redirect(url),
+            None => SloOutcome::SignedOut,
+        },
     }
 }
 

@@ -431,7 +431,7 @@ pub async fn sign_out(
                 // SAML service providers of the session are told over the front channel.
                 Ok(Some(s)) => (
                     logout::terminate(&st, &s, now),
-                    crate::saml::slo::start_chain(&st, &s, now),
+                    crate::saml::slo::start_chain(&st, &s, None, now),
                 ),
                 _ => (Vec::new(), None),
             })

@@ -1335,3 +1335,38 @@ async fn fuzz_seed_corpus() {
         assert!(seeds >= 3, "{target}: {seeds} seeds");
     }
 }
+
+#[actix_web::test]
+async fn oidc_logout_tells_the_saml_sps_then_returns_to_the_client() {
+    let t = demo();
+    let sp = TestSp::new("https://sp.test/metadata");
+    sp.add(&t, true, false);
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::default();
+    let req = Req::new(&t, &sp.entity_id);
+    let query = sp.sign_query(&format!("SAMLRequest={}", q(&deflate_b64(&req.xml()))));
+    let res = b.get(&app, &format!("/saml/sso?{query}")).await;
+    login_and_continue(&app, &mut b, &location(&res)).await;
+
+    let res = b
+        .get(
+            &app,
+            "/oidc/logout?client_id=demo-uitgeverij&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2F&state=st",
+        )
+        .await;
+    let to = location(&res);
+    assert!(to.starts_with("https://sp.test/slo?SAMLRequest="), "{to}");
+    let lr = redirect_message(&to, "SAMLRequest");
+    let lr_id = lr.split("ID=\"").nth(1).unwrap().split('"').next().unwrap();
+    let answer = format!(
+        r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r2" Version="2.0" IssueInstant="{}" InResponseTo="{lr_id}"><saml:Issuer>{}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>"#,
+        instant(now(&t)),
+        sp.entity_id
+    );
+    let query = sp.sign_query(&format!("SAMLResponse={}", q(&deflate_b64(&answer))));
+    let res = b.get(&app, &format!("/saml/slo?{query}")).await;
+    assert_eq!(location(&res), "http://127.0.0.1:8081/?state=st");
+    // Signed out: SSO asks for a login again.
+    let res = b.get(&app, &Req::new(&t, DEMO_SP).redirect(None)).await;
+    assert!(location(&res).starts_with("/login?auth=saml-"));
+}
