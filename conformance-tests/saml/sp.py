@@ -16,10 +16,12 @@ Environment: SP_BASE (the SP's base URL, e.g. http://127.0.0.1:9999), IDP_METADA
     slo URL                   -> {"status_ok": ...}            the IdP's LogoutResponse
 
 pysaml2 checks the signatures (Response and Assertion), the audience, InResponseTo against
-the requests it sent, Destination and Recipient, and the time conditions. Any failure is
+the requests it sent, Destination and Recipient, and the time conditions; it decrypts the
+assertion (its metadata has an encryption key). Any failure is
 printed as {"error": ...} and the process goes on.
 """
 
+import base64
 import datetime
 import json
 import os
@@ -166,6 +168,7 @@ def run(directory):
             "relay_state": args.get("RelayState"),
             "response_signed": response.response.signature is not None,
             "assertion_signed": response.assertion.signature is not None,
+            "assertion_encrypted": "EncryptedAssertion" in base64.b64decode(args["SAMLResponse"]).decode(),
         }
 
     for line in sys.stdin:

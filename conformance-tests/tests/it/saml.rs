@@ -2,8 +2,8 @@
 //! `conformance-tests/saml/sp.py`), against the real binary. SP-initiated login over the
 //! HTTP-Redirect and the HTTP-POST binding (signed AuthnRequests), an IdP-initiated login
 //! through a school shortcut, and Single Logout. pysaml2 checks the signatures of Response and
-//! Assertion, the audience, `InResponseTo`, `Destination` and `Recipient`; the Rust browser
-//! signs in and carries the forms.
+//! Assertion, the audience, `InResponseTo`, `Destination` and `Recipient`, and decrypts the
+//! assertion; the Rust browser signs in and carries the forms.
 //!
 //! The Python environment is a venv under `conformance-tests/saml/.venv`, made by this test
 //! from `requirements.txt`. Without `python3` (with `venv`) or `xmlsec1` the test fails when
@@ -237,6 +237,8 @@ fn assert_attributes(result: &Value, server: &Server) {
     );
     assert_eq!(result["response_signed"], true);
     assert_eq!(result["assertion_signed"], true);
+    // pysaml2's metadata has an encryption key: AES-128-GCM under RSA-OAEP, decrypted by it.
+    assert_eq!(result["assertion_encrypted"], true);
 }
 
 /// SP-initiated (Redirect and POST), IdP-initiated through the shortcut, and SLO.
