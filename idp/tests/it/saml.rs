@@ -1370,3 +1370,45 @@ async fn oidc_logout_tells_the_saml_sps_then_returns_to_the_client() {
     let res = b.get(&app, &Req::new(&t, DEMO_SP).redirect(None)).await;
     assert!(location(&res).starts_with("/login?auth=saml-"));
 }
+
+#[actix_web::test]
+async fn disabled_service_providers_are_refused() {
+    let t = demo();
+    let sp = TestSp::new("https://sp.test/metadata");
+    sp.add(&t, false, false);
+    // The operator switches the SP off for everyone.
+    let pool = idp::db::connect(&t.state.config.database_url, 2).unwrap();
+    {
+        use diesel::RunQueryDsl as _;
+        let mut c = pool.get().unwrap();
+        diesel::sql_query(
+            "UPDATE relying_parties SET enabled = FALSE WHERE entity_id = 'https://sp.test/metadata'",
+        )
+        .execute(&mut *c)
+        .unwrap();
+    }
+    // A node that has not seen the SP before (no cached copy).
+    let state = idp::app::AppState::with_directory(
+        (*t.state.config).clone(),
+        t.state.clock.clone(),
+        std::sync::Arc::new(idp::db::DieselDirectory::new(pool)),
+    )
+    .unwrap();
+    let app = test::init_service(idp::server::app(state)).await;
+    let mut b = Browser::default();
+    assert_refused(
+        b.get(&app, &Req::new(&t, &sp.entity_id).redirect(None))
+            .await,
+        "Onbekende software",
+    )
+    .await;
+    assert_refused(
+        b.get(&app, &format!("/saml/unsolicited?sp={}", q(&sp.entity_id)))
+            .await,
+        "Onbekende software",
+    )
+    .await;
+    // The demo SP, still enabled, is served.
+    let res = b.get(&app, &Req::new(&t, DEMO_SP).redirect(None)).await;
+    assert!(location(&res).starts_with("/login?auth=saml-"));
+}
