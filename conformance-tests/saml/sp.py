@@ -14,6 +14,7 @@ Environment: SP_BASE (the SP's base URL, e.g. http://127.0.0.1:9999), IDP_METADA
     acs-unsolicited {"SAMLResponse", "RelayState"}  -> the same, for an IdP-initiated response
     logout                    -> {"url": ...}                  SP-initiated Single Logout
     slo URL                   -> {"status_ok": ...}            the IdP's LogoutResponse
+    slo-request URL           -> {"url": ..., "status_ok": ...} the IdP's LogoutRequest, answered
 
 pysaml2 checks the signatures (Response and Assertion), the audience, InResponseTo against
 the requests it sent, Destination and Recipient, and the time conditions; it decrypts the
@@ -28,6 +29,7 @@ import os
 import re
 import sys
 import traceback
+import zlib
 from urllib.parse import parse_qs, urlparse
 
 import requests
@@ -218,6 +220,23 @@ def run(directory):
                     "signature_verified": verified,
                     "relay_state": query.get("RelayState"),
                 }
+            elif command == "slo-request":
+                # Leerpoort tells this SP that the user signed out there.
+                query = {k: v[0] for k, v in parse_qs(urlparse(arg).query).items()}
+                info = client.handle_logout_request(
+                    query["SAMLRequest"],
+                    name_id,
+                    BINDING_HTTP_REDIRECT,
+                    sign=True,
+                    sign_alg=SIG_RSA_SHA256,
+                    relay_state=query.get("RelayState"),
+                    sigalg=query["SigAlg"],
+                    signature=query["Signature"],
+                )
+                url = location(info)
+                answer = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+                xml = zlib.decompress(base64.b64decode(answer["SAMLResponse"]), -15).decode()
+                out = {"url": url, "status_ok": "urn:oasis:names:tc:SAML:2.0:status:Success" in xml}
             else:
                 out = {"error": f"unknown command {command}"}
         except Exception as e:  # noqa: BLE001 - every failure goes back to the test

@@ -1,7 +1,7 @@
 //! A SAML service provider nobody in this project wrote: PyPI's `pysaml2` (`Saml2Client`,
 //! `conformance-tests/saml/sp.py`), against the real binary. SP-initiated login over the
 //! HTTP-Redirect and the HTTP-POST binding (signed AuthnRequests), an IdP-initiated login
-//! through a school shortcut, and Single Logout. pysaml2 checks the signatures of Response and
+//! through a school shortcut, and Single Logout started at either side. pysaml2 checks the signatures of Response and
 //! Assertion, the audience, `InResponseTo`, `Destination` and `Recipient`, and decrypts the
 //! assertion; the Rust browser signs in and carries the forms.
 //!
@@ -352,5 +352,35 @@ fn pysaml2_sp_flows() {
         let landing = browser.get(go["url"].as_str().unwrap());
         accepted(&mut sp, "acs", &landing, &sp_base);
         assert_eq!(browser.logins(), before + 1, "signed in again after SLO");
+
+        // Single Logout started at Leerpoort: pysaml2 verifies the signed LogoutRequest and
+        // answers with a signed LogoutResponse; the browser ends on the signed-out page.
+        let start = browser.get(&server.url("/"));
+        let csrf = Html::parse_document(&start.body)
+            .select(&Selector::parse("input[name=csrf_token]").unwrap())
+            .next()
+            .and_then(|i| i.value().attr("value").map(str::to_string))
+            .unwrap_or_else(|| panic!("no sign-out form: {}", start.describe()));
+        let landing = browser.post_form(
+            &server.url("/uitloggen"),
+            vec![("csrf_token".to_string(), csrf)],
+        );
+        assert!(
+            landing.left_server
+                && landing
+                    .url
+                    .as_str()
+                    .starts_with(&format!("{sp_base}/slo?SAMLRequest=")),
+            "{}",
+            landing.describe()
+        );
+        let answer = sp.ask(&format!("slo-request {}", landing.url));
+        assert_eq!(answer["status_ok"], true, "{answer}");
+        let landing = browser.get(answer["url"].as_str().unwrap());
+        assert!(
+            !landing.left_server && landing.status == 200 && landing.body.contains("uitgelogd"),
+            "{}",
+            landing.describe()
+        );
     });
 }
