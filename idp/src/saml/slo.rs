@@ -215,10 +215,13 @@ fn handle(
         let irt = msg.in_response_to.clone().ok_or(Refusal::Expired)?;
         let chain = state
             .store
-            .take(&chain_key(&irt))?
+            .get(&chain_key(&irt))?
             .and_then(|b| serde_json::from_slice::<Chain>(&b).ok())
             .ok_or(Refusal::Expired)?;
-        if chain.current.as_deref() != Some(meta.entity_id.as_str()) {
+        // Only the SP that was asked moves the chain on, once.
+        if chain.current.as_deref() != Some(meta.entity_id.as_str())
+            || state.store.take(&chain_key(&irt))?.is_none()
+        {
             return Err(Refusal::Expired);
         }
         if msg.status.as_deref() != Some(SUCCESS) {

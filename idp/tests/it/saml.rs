@@ -1412,3 +1412,75 @@ async fn disabled_service_providers_are_refused() {
     let res = b.get(&app, &Req::new(&t, DEMO_SP).redirect(None)).await;
     assert!(location(&res).starts_with("/login?auth=saml-"));
 }
+
+#[actix_web::test]
+async fn single_logout_tells_every_other_sp_then_answers_the_one_that_asked() {
+    let t = demo();
+    let sp1 = TestSp::new("https://sp.test/one");
+    let sp2 = TestSp::new("https://sp.test/two");
+    sp1.add(&t, true, false);
+    sp2.add(&t, true, false);
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::default();
+    let sso = |sp: &TestSp| {
+        let req = Req::new(&t, &sp.entity_id);
+        format!(
+            "/saml/sso?{}",
+            sp.sign_query(&format!("SAMLRequest={}", q(&deflate_b64(&req.xml()))))
+        )
+    };
+    let res = b.get(&app, &sso(&sp1)).await;
+    let res = login_and_continue(&app, &mut b, &location(&res)).await;
+    let xml = posted(&body(res).await).xml;
+    let name_id = between(&xml, "<saml:NameID ", "</saml:NameID>").to_string();
+    let res = b.get(&app, &sso(&sp2)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let (id, lr) = logout_request(&t, &sp1, &name_id, None);
+    let query = sp1.sign_query(&format!(
+        "SAMLRequest={}&RelayState=terug",
+        q(&deflate_b64(&lr))
+    ));
+    let res = b.get(&app, &format!("/saml/slo?{query}")).await;
+    let to_two = location(&res);
+    let lr2 = redirect_message(&to_two, "SAMLRequest");
+    assert!(
+        lr2.contains("SPNameQualifier=\"https://sp.test/two\""),
+        "{lr2}"
+    );
+    let lr2_id = lr2
+        .split("ID=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    // sp2 answers, signed.
+    let answer = format!(
+        r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r3" Version="2.0" IssueInstant="{}" InResponseTo="{lr2_id}"><saml:Issuer>{}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>"#,
+        instant(now(&t)),
+        sp2.entity_id
+    );
+    // An answer from the wrong SP does not move the chain.
+    let wrong = sp1.sign_query(&format!(
+        "SAMLResponse={}",
+        q(&deflate_b64(
+            &answer.replace("https://sp.test/two", "https://sp.test/one")
+        ))
+    ));
+    assert_refused(b.get(&app, &format!("/saml/slo?{wrong}")).await, "verlopen").await;
+    // The right one does: sp1, which asked, gets its LogoutResponse with its RelayState.
+    let right = sp2.sign_query(&format!("SAMLResponse={}", q(&deflate_b64(&answer))));
+    let res = b.get(&app, &format!("/saml/slo?{right}")).await;
+    let to_one = location(&res);
+    assert!(
+        to_one.starts_with("https://sp.test/slo?SAMLResponse="),
+        "{to_one}"
+    );
+    assert!(to_one.contains("&RelayState=terug&"), "{to_one}");
+    let final_answer = redirect_message(&to_one, "SAMLResponse");
+    assert!(final_answer.contains(&format!("InResponseTo=\"{id}\"")));
+    assert_eq!(status_of(&final_answer), ["Success"]);
+    // Once.
+    assert_refused(b.get(&app, &format!("/saml/slo?{right}")).await, "verlopen").await;
+}
