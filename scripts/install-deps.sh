@@ -17,6 +17,8 @@ packages=(
   chromium          # the browser tests: Debian's headless Chromium ...
   chromium-driver   # ... driven through chromedriver (WebDriver)
   fonts-dejavu-core # legible screenshots
+  xmlsec1           # the xmlsec1 command, used by pysaml2 in the SAML conformance test
+  python3-venv      # the SAML conformance test keeps pysaml2 in a venv of its own
 )
 
 missing=()

@@ -221,6 +221,8 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     /// By OIDC client id or SAML entity id.
     fn relying_party_by_public_id(&self, public_id: &str) -> RepoResult<Option<RelyingParty>>;
     fn relying_parties(&self) -> RepoResult<Vec<RelyingParty>>;
+    /// Removes a relying party and every school's registration of it, in one transaction.
+    fn remove_relying_party(&self, id: Uuid, audit: AuditEvent) -> RepoResult<()>;
 
     /// Creates or updates the registration; `since` moves only when `allowed` changes.
     fn put_registration(

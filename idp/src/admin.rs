@@ -696,6 +696,86 @@ fn check_https_or_local(u: &str) -> Result<()> {
     }
 }
 
+/// Input of [`add_saml_sp`].
+#[derive(Debug, Clone, Default)]
+pub struct SamlSpInput {
+    /// The SP's metadata document.
+    pub metadata: String,
+    /// A name for people (default: the entity ID).
+    pub name: Option<String>,
+    pub kind: String,
+    pub home_allowed: bool,
+    pub audience: String,
+    /// Pairwise sector (default: the host of the SP's first AssertionConsumerService, so an
+    /// OIDC client of the same publisher on that host sees the same pseudonyms).
+    pub sector: Option<String>,
+}
+
+/// A SAML service provider from its metadata (`saml-sp add`).
+pub fn add_saml_sp(ctx: Ctx<'_>, input: SamlSpInput) -> Result<RelyingParty> {
+    let meta = crate::saml::sp::parse(&input.metadata).map_err(|e| invalid(e.to_string()))?;
+    let kind = RpKind::from_str(&input.kind).map_err(invalid)?;
+    let audience = Audience::from_str(&input.audience).map_err(|e| invalid(e.to_string()))?;
+    let name = non_empty("name", input.name.as_deref().unwrap_or(&meta.entity_id))?;
+    if ctx
+        .dir
+        .relying_party_by_public_id(&meta.entity_id)?
+        .is_some()
+    {
+        return Err(invalid(format!(
+            "a relying party with id '{}' already exists",
+            meta.entity_id
+        )));
+    }
+    let sector = match input.sector {
+        Some(s) => non_empty("sector", &s)?,
+        None => meta
+            .acs_host()
+            .ok_or_else(|| invalid("the AssertionConsumerService has no host: give --sector"))?,
+    };
+    let audit = ctx.audit(
+        "saml_sp.add",
+        None,
+        Some(meta.entity_id.clone()),
+        serde_json::json!({"name": name, "kind": kind.as_str(), "sector": sector}),
+    );
+    Ok(ctx.dir.insert_relying_party(
+        NewRelyingParty {
+            id: Uuid::new_v4(),
+            name,
+            kind,
+            protocol: RpProtocol::Saml(broker::model::SamlSp {
+                entity_id: meta.entity_id,
+                metadata: input.metadata,
+            }),
+            sector,
+            home_allowed: input.home_allowed,
+            audience,
+        },
+        ctx.now(),
+        audit,
+    )?)
+}
+
+/// Remove a SAML service provider and every school's registration of it (`saml-sp
+/// remove`): from then on it gets no sign-ins and no data.
+pub fn remove_saml_sp(ctx: Ctx<'_>, entity_id: &str) -> Result<RelyingParty> {
+    let rp = find_rp(ctx, entity_id)?;
+    if !matches!(rp.protocol, RpProtocol::Saml(_)) {
+        return Err(invalid(format!(
+            "'{entity_id}' is an OIDC client, not a SAML service provider"
+        )));
+    }
+    let audit = ctx.audit(
+        "saml_sp.remove",
+        None,
+        Some(entity_id.to_string()),
+        serde_json::json!({"name": rp.name}),
+    );
+    ctx.dir.remove_relying_party(rp.id, audit)?;
+    Ok(rp)
+}
+
 /// Options of a registration.
 #[derive(Debug, Clone, Copy)]
 pub struct RegisterOptions {

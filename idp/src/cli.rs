@@ -269,14 +269,24 @@ pub struct ClientAddArgs {
 pub enum SamlSpCmd {
     /// Add a SAML SP from its metadata.
     Add {
-        #[arg(long)]
+        /// A file, or an https URL to fetch it from.
+        #[arg(long, value_name = "FILE|URL")]
         metadata: String,
+        /// A name for people (default: the entity ID).
         #[arg(long)]
         name: Option<String>,
+        /// publisher or network.
         #[arg(long, default_value = "publisher")]
         kind: String,
+        /// The publisher allows this software at home.
         #[arg(long)]
         home_allowed: bool,
+        /// leerling, leerkracht or beide.
+        #[arg(long, default_value = "beide")]
+        audience: String,
+        /// Pairwise sector (default: the host of the first AssertionConsumerService).
+        #[arg(long)]
+        sector: Option<String>,
     },
     /// List SAML SPs.
     List,
@@ -372,6 +382,42 @@ fn out(json: Value, text: impl Into<String>) -> Output {
     Output {
         json,
         text: text.into(),
+    }
+}
+
+/// An SP's metadata from a file, or fetched from an https URL (http only on localhost),
+/// at most `saml::METADATA_MAX` bytes.
+fn read_metadata(src: &str) -> anyhow::Result<String> {
+    let max = crate::saml::METADATA_MAX;
+    if src.starts_with("https://") || src.starts_with("http://") {
+        let url = url::Url::parse(src).with_context(|| format!("--metadata {src}"))?;
+        let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        if url.scheme() != "https" && !local {
+            anyhow::bail!("--metadata {src}: use an https URL");
+        }
+        let res = reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .build()?
+            .get(url)
+            .send()
+            .with_context(|| format!("fetching {src}"))?;
+        if !res.status().is_success() {
+            anyhow::bail!("fetching {src}: HTTP {}", res.status());
+        }
+        let mut body = Vec::new();
+        res.take(max as u64 + 1).read_to_end(&mut body)?;
+        if body.len() > max {
+            anyhow::bail!("{src}: the metadata is larger than {max} bytes");
+        }
+        String::from_utf8(body).with_context(|| format!("{src}: the metadata is not UTF-8"))
+    } else {
+        let len = std::fs::metadata(src)
+            .with_context(|| format!("reading {src}"))?
+            .len();
+        if len > max as u64 {
+            anyhow::bail!("{src}: the metadata is larger than {max} bytes");
+        }
+        std::fs::read_to_string(src).with_context(|| format!("reading {src}"))
     }
 }
 
@@ -697,7 +743,72 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                 ),
             ))
         }
-        Command::SamlSp(_) => Err(not_available("saml-sp")),
+        Command::SamlSp(SamlSpCmd::Add {
+            metadata,
+            name,
+            kind,
+            home_allowed,
+            audience,
+            sector,
+        }) => {
+            let document = read_metadata(&metadata)?;
+            let state = open_state(config, clock)?;
+            let rp = admin::add_saml_sp(
+                ctx(&state, "cli"),
+                admin::SamlSpInput {
+                    metadata: document,
+                    name,
+                    kind,
+                    home_allowed,
+                    audience,
+                    sector,
+                },
+            )?;
+            let idp_metadata = format!("{}{}", state.config.issuer, crate::saml::paths::METADATA);
+            Ok(out(
+                json!({"entity_id": rp.public_id(), "name": rp.name, "kind": rp.kind.as_str(),
+                    "sector": rp.sector, "idp_metadata": idp_metadata}),
+                format!(
+                    "Added SAML service provider {} ({})\nentity_id: {}\nLeerpoort's metadata: {}",
+                    rp.name,
+                    rp.kind.as_str(),
+                    rp.public_id(),
+                    idp_metadata
+                ),
+            ))
+        }
+        Command::SamlSp(SamlSpCmd::List) => {
+            let state = open_state(config, clock)?;
+            let sps: Vec<_> = state
+                .dir
+                .relying_parties()?
+                .into_iter()
+                .filter(|r| matches!(r.protocol, broker::model::RpProtocol::Saml(_)))
+                .collect();
+            let text = sps
+                .iter()
+                .map(|r| format!("{}  {}  {}", r.public_id(), r.kind.as_str(), r.name))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let list: Vec<Value> = sps
+                .iter()
+                .map(|r| json!({"entity_id": r.public_id(), "name": r.name, "kind": r.kind.as_str(),
+                    "home_allowed": r.home_allowed, "audience": r.audience.to_string(), "sector": r.sector, "enabled": r.enabled}))
+                .collect();
+            Ok(out(json!({"service_providers": list}), text))
+        }
+        Command::SamlSp(SamlSpCmd::Remove { entity_id }) => {
+            let state = open_state(config, clock)?;
+            let rp = admin::remove_saml_sp(ctx(&state, "cli"), &entity_id)?;
+            Ok(out(
+                json!({"entity_id": rp.public_id(), "removed": true}),
+                format!(
+                    "Removed SAML service provider {} ({}).",
+                    rp.name,
+                    rp.public_id()
+                ),
+            ))
+        }
         Command::Upstream(_) => Err(not_available("upstream")),
         Command::Import(ImportCmd::Edexml { .. }) => Err(not_available("import edexml")),
         Command::Import(ImportCmd::Duo { .. }) => Err(not_available("import duo")),

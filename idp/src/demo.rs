@@ -1,7 +1,7 @@
 //! `leerpoort demo`: a school board with one school, three groups, twelve pupils (two of them
-//! toddlers with a picture password), two teachers, an ICT coordinator and a publisher's OIDC client registered for the school. Everything it makes
-//! is printed, credentials included. Demo data is for trying Leerpoort out, never for a
-//! production database.
+//! toddlers with a picture password), two teachers, an ICT coordinator, and a publisher's OIDC
+//! client and SAML service provider registered for the school. Everything it makes is printed,
+//! credentials included. Demo data is for trying Leerpoort out, never for a production database.
 
 use std::str::FromStr;
 
@@ -202,6 +202,25 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
         admin::RegisterOptions::default(),
     )?;
 
+    let saml_sp = admin::add_saml_sp(
+        ctx,
+        admin::SamlSpInput {
+            metadata: demo_sp_metadata(),
+            name: Some("Demo-uitgeverij Taal".into()),
+            kind: "publisher".into(),
+            home_allowed: true,
+            audience: "beide".into(),
+            // The same sector as the OIDC client: one publisher, one pseudonym per user.
+            sector: Some("demo-uitgeverij.example".into()),
+        },
+    )?;
+    admin::register(
+        ctx,
+        &school_ref,
+        DEMO_SAML_ENTITY_ID,
+        admin::RegisterOptions::default(),
+    )?;
+
     let issuer = &state.config.issuer;
     Ok(json!({
         "issuer": issuer,
@@ -227,7 +246,33 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
             "redirect_uris": ["http://127.0.0.1:8081/callback", "http://localhost:8081/callback"],
             "discovery": format!("{issuer}/.well-known/openid-configuration"),
         },
+        "saml_sp": {
+            "entity_id": saml_sp.public_id(),
+            "acs": DEMO_SAML_ACS,
+            "idp_metadata": format!("{issuer}{}", crate::saml::paths::METADATA),
+        },
     }))
+}
+
+/// The demo publisher's SAML service provider.
+pub const DEMO_SAML_ENTITY_ID: &str = "http://127.0.0.1:8082/saml/metadata";
+const DEMO_SAML_ACS: &str = "http://127.0.0.1:8082/saml/acs";
+
+fn demo_sp_metadata() -> String {
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">"#,
+            r#"<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="false" WantAssertionsSigned="true">"#,
+            r#"<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="http://127.0.0.1:8082/saml/slo"/>"#,
+            r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>"#,
+            r#"<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}" index="0" isDefault="true"/>"#,
+            r#"</md:SPSSODescriptor>"#,
+            r#"</md:EntityDescriptor>"#
+        ),
+        entity = DEMO_SAML_ENTITY_ID,
+        acs = DEMO_SAML_ACS,
+    )
 }
 
 /// The demo, for people.
@@ -269,6 +314,11 @@ pub fn describe(d: &Value) -> String {
         d["oidc_client"]["client_id"].as_str().unwrap_or(""),
         d["oidc_client"]["client_secret"].as_str().unwrap_or(""),
         d["oidc_client"]["discovery"].as_str().unwrap_or("")
+    ));
+    s.push_str(&format!(
+        "\nPublisher SAML SP: entity_id {}  (Leerpoort's SAML metadata: {})",
+        d["saml_sp"]["entity_id"].as_str().unwrap_or(""),
+        d["saml_sp"]["idp_metadata"].as_str().unwrap_or("")
     ));
     s
 }

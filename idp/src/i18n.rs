@@ -184,6 +184,8 @@ pub struct Texts {
     pub letter_link: &'static str,
     pub code_renew: &'static str,
     pub code_renewed: &'static str,
+    pub saml_redirecting: &'static str,
+    pub saml_continue: &'static str,
 }
 
 pub static NL: Texts = Texts {
@@ -321,6 +323,8 @@ pub static NL: Texts = Texts {
     letter_link: "Brief met thuisinlogcode",
     code_renew: "Nieuwe thuisinlogcode maken",
     code_renewed: "Er is een nieuwe thuisinlogcode gemaakt; de oude werkt niet meer op nieuwe apparaten.",
+    saml_redirecting: "Je gaat nu naar de software. Gebeurt er niets? Klik dan op Doorgaan.",
+    saml_continue: "Doorgaan",
 };
 
 pub static EN: Texts = Texts {
@@ -458,6 +462,8 @@ pub static EN: Texts = Texts {
     letter_link: "Letter with home login code",
     code_renew: "Make a new home login code",
     code_renewed: "A new home login code has been made; the old one no longer works on new devices.",
+    saml_redirecting: "You are going to the software now. Nothing happens? Then click Continue.",
+    saml_continue: "Continue",
 };
 
 #[cfg(test)]

@@ -520,6 +520,42 @@ impl FileKeyStore {
     }
 }
 
+impl FileKeyStore {
+    /// Sign the one `ds:Signature` template in `xml` (see `saml::xml::signature_template`)
+    /// with the active SAML key, through xmlsec. The private key never leaves this module.
+    pub fn sign_saml_xml(&self, xml: &str) -> Result<String, KeyError> {
+        use samael::crypto::{Crypto, CryptoProvider as _};
+        let (_, der) = self.saml_signing_key_der()?;
+        Crypto::sign_xml(xml, &der).map_err(|e| {
+            tracing::error!(error = %e, "signing SAML XML");
+            KeyError::Sign
+        })
+    }
+
+    /// RSA-SHA256 (PKCS#1 v1.5) with the active SAML key, for the HTTP-Redirect binding's
+    /// query signature.
+    pub fn sign_saml_redirect(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let (kid, der) = self.saml_signing_key_der()?;
+        let kp = RsaKeyPair::from_pkcs8(&der).map_err(|e| KeyError::Malformed {
+            kid,
+            msg: e.to_string(),
+        })?;
+        let mut sig = vec![0u8; kp.public().modulus_len()];
+        kp.sign(&RSA_PKCS1_SHA256, &self.rng, input, &mut sig)
+            .map_err(|_| KeyError::Sign)?;
+        Ok(sig)
+    }
+
+    /// The active SAML certificate (DER): the one in every signature's `KeyInfo`.
+    pub fn active_saml_certificate(&self, now: i64) -> Result<Vec<u8>, KeyError> {
+        self.saml_certificates(now)
+            .into_iter()
+            .find(|(i, _)| i.state == KeyState::Active)
+            .map(|(_, der)| der)
+            .ok_or_else(|| KeyError::NoActiveKey("SAML".into()))
+    }
+}
+
 /// `keys rotate`: new active JWS keys (the old ones stay published for the grace period);
 /// for SAML the published next key becomes active and a new next key is published.
 pub fn rotate(dir: &Path, issuer_host: &str, now: i64) -> Result<Vec<KeyInfo>, KeyError> {

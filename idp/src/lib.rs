@@ -26,6 +26,7 @@ pub mod oidc;
 pub mod password;
 pub mod pictures;
 pub mod pupil;
+pub mod saml;
 pub mod secrets;
 pub mod server;
 pub mod session;

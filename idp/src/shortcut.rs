@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use broker::model::{RelyingParty, School, SchoolStatus};
+use broker::model::{RelyingParty, RpProtocol, School, SchoolStatus};
 use claims::InstellingRef;
 
 use crate::app::AppState;
@@ -63,10 +63,13 @@ pub fn resolve_target(
 }
 
 /// Where a signed-in user goes next: into TARGET by third-party-initiated login (OIDC Core
-/// §4: the relying party's `initiate_login_uri` with `iss` and `target_link_uri`), or to the
-/// start page.
+/// §4: the relying party's `initiate_login_uri` with `iss` and `target_link_uri`), by an
+/// unsolicited SAML response, or to the start page.
 pub fn destination(state: &AppState, target: Option<&RelyingParty>) -> String {
     let Some(rp) = target else { return "/".into() };
+    if let Some(url) = saml_destination(rp) {
+        return url;
+    }
     let Some(uri) = rp.oidc().and_then(|c| c.initiate_login_uri.clone()) else {
         return "/".into();
     };
@@ -90,6 +93,20 @@ pub fn destination_of_target(
 ) -> Option<String> {
     let rp = resolve_target(state, school, target?).ok()?;
     Some(destination(state, Some(&rp)))
+}
+
+/// A SAML service provider is entered with an unsolicited response.
+fn saml_destination(rp: &RelyingParty) -> Option<String> {
+    match &rp.protocol {
+        RpProtocol::Saml(sp) => {
+            let mut u = format!("{}?sp=", crate::saml::paths::UNSOLICITED);
+            u.extend(url::form_urlencoded::byte_serialize(
+                sp.entity_id.as_bytes(),
+            ));
+            Some(u)
+        }
+        RpProtocol::Oidc(_) => None,
+    }
 }
 
 /// The shortcut URL of a school's entrance, optionally with a TARGET and a ROL.

@@ -109,9 +109,19 @@ fn the_whole_matrix() {
             for publisher_home in [false, true] {
                 for school_home in [false, true] {
                     for state in [RegState::Missing, RegState::Allowed, RegState::Withdrawn] {
-                        for context in LoginContext::ALL {
+                        for (context, saml) in LoginContext::ALL
+                            .into_iter()
+                            .flat_map(|c| [(c, false), (c, true)])
+                        {
                             let u = user(&s, role, group);
-                            let r = rp(audience, publisher_home, "rekenwereld.example");
+                            let mut r = rp(audience, publisher_home, "rekenwereld.example");
+                            if saml {
+                                // The same decision for a SAML service provider.
+                                r.protocol = RpProtocol::Saml(broker::model::SamlSp {
+                                    entity_id: "https://rekenwereld.example/saml".into(),
+                                    metadata: String::new(),
+                                });
+                            }
                             let registration = match state {
                                 RegState::Missing => None,
                                 RegState::Allowed => {
@@ -142,7 +152,7 @@ fn the_whole_matrix() {
                                     }
                                 }
                             };
-                            assert_eq!(got.map(|a| a.role), expected, "{role:?} {audience:?} home {publisher_home}/{school_home} {state:?} {context:?}");
+                            assert_eq!(got.map(|a| a.role), expected, "{role:?} {audience:?} home {publisher_home}/{school_home} {state:?} {context:?} saml {saml}");
                             checked += 1;
                         }
                     }
@@ -150,7 +160,7 @@ fn the_whole_matrix() {
             }
         }
     }
-    assert_eq!(checked, 7 * 3 * 2 * 2 * 3 * 3);
+    assert_eq!(checked, 7 * 3 * 2 * 2 * 3 * 3 * 2);
 }
 
 #[test]

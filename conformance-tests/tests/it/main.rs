@@ -4,7 +4,8 @@
 //! One test per module of the OpenID Foundation's Basic OP and Config OP certification plans,
 //! named after the module (`oidcc-codereuse` is `oidcc_codereuse`), plus Leerpoort's own
 //! promises (pairwise subjects, school registrations, back-channel logout, ...) and a flow
-//! with a relying party written by someone else (npm's `openid-client`). Every test runs on
+//! with a relying party written by someone else (npm's `openid-client`), and a SAML service
+//! provider written by someone else (PyPI's `pysaml2`). Every test runs on
 //! SQLite with the in-process store, and also on PostgreSQL with Redis when
 //! `LEERPOORT_TEST_DATABASE_URL` and `LEERPOORT_TEST_REDIS_URL` are set (see
 //! `conformance_tests::both_backends`).
@@ -20,6 +21,7 @@ mod flows;
 mod home_pages;
 mod leerpoort;
 mod node;
+mod saml;
 mod school_pages;
 mod scopes;
 mod sessions;

@@ -1307,6 +1307,21 @@ impl Directory for DieselDirectory {
         Ok(found)
     }
 
+    fn remove_relying_party(&self, id: Uuid, audit: AuditEvent) -> RepoResult<()> {
+        self.tx(|c| {
+            diesel::delete(registrations::table.filter(registrations::rp_id.eq(id.to_string())))
+                .execute(c)?;
+            let n = diesel::delete(relying_parties::table.find(id.to_string())).execute(c)?;
+            if n == 0 {
+                return Err(RepoError::NotFound(format!("no relying party {id}")).into());
+            }
+            write_audit(c, audit)?;
+            Ok(())
+        })?;
+        self.rp_cache.lock().clear();
+        Ok(())
+    }
+
     fn relying_parties(&self) -> RepoResult<Vec<RelyingParty>> {
         let mut conn = self.conn()?;
         relying_parties::table

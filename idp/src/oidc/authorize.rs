@@ -518,7 +518,11 @@ fn subject_of(state: &AppState, rp: &RelyingParty, s: &session::SsoSession) -> O
         .map(|p| p.as_str().to_string())
 }
 
-/// The URL that resumes a pending request after sign-in.
+/// The URL that resumes a pending request after sign-in (a pending SAML sign-in resumes at
+/// the SAML endpoint).
 pub fn resume_url(auth_id: &str) -> String {
+    if let Some(saml) = crate::saml::sso::resume_url(auth_id) {
+        return saml;
+    }
     format!("{}?auth={auth_id}", paths::AUTHORIZE_CONTINUE)
 }

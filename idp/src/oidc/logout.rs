@@ -94,11 +94,18 @@ pub fn end_session(
         }
     };
 
-    let deliveries =
-        match sid.and_then(|s| session::load(state.store.as_ref(), s, now).ok().flatten()) {
-            Some(s) => terminate(state, &s, now),
-            None => Vec::new(),
-        };
+    let ended = sid.and_then(|s| session::load(state.store.as_ref(), s, now).ok().flatten());
+    let deliveries = match &ended {
+        Some(s) => terminate(state, s, now),
+        None => Vec::new(),
+    };
+    // The session's SAML service providers are told first (front channel), then on.
+    if let Some(chain) = ended
+        .as_ref()
+        .and_then(|s| crate::saml::slo::start_chain(state, s, redirect.clone(), now))
+    {
+        return (LogoutOutcome::Redirect(chain), deliveries);
+    }
     let outcome = match redirect {
         Some(u) => LogoutOutcome::Redirect(u),
         None => LogoutOutcome::SignedOut,

@@ -7,6 +7,7 @@ pub mod oidc;
 pub mod pages;
 pub mod password;
 pub mod routes;
+pub mod saml;
 pub mod school;
 pub mod thuis;
 

@@ -454,13 +454,23 @@ pub async fn sign_out(
     if let Some(sid) = session::sid_of(&req, https) {
         let st = state.clone();
         let now = state.clock.now_secs();
-        let deliveries = web::block(move || match session::load(st.store.as_ref(), &sid, now) {
-            Ok(Some(s)) => logout::terminate(&st, &s, now),
-            _ => Vec::new(),
-        })
-        .await
-        .unwrap_or_default();
+        let (deliveries, saml_logout) =
+            web::block(move || match session::load(st.store.as_ref(), &sid, now) {
+                // SAML service providers of the session are told over the front channel.
+                Ok(Some(s)) => (
+                    logout::terminate(&st, &s, now),
+                    crate::saml::slo::start_chain(&st, &s, None, now),
+                ),
+                _ => (Vec::new(), None),
+            })
+            .await
+            .unwrap_or_default();
         logout::deliver(deliveries);
+        if let Some(to) = saml_logout {
+            let mut res = redirect(&to);
+            let _ = res.add_cookie(&session::clear_session_cookie(https));
+            return res;
+        }
     }
     let mut res = message(
         &c,

@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use super::{groepen, health, oidc, pages, password, school, thuis};
+use super::{groepen, health, oidc, pages, password, saml, school, thuis};
 
 /// Register every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -26,6 +26,18 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/oidc/revoke", web::post().to(oidc::revoke))
         .route("/oidc/logout", web::get().to(oidc::logout_get))
         .route("/oidc/logout", web::post().to(oidc::logout_post))
+        // SAML 2.0
+        .route("/saml/metadata", web::get().to(saml::metadata))
+        .route("/saml/sso", web::get().to(saml::sso_redirect))
+        .service(
+            web::resource("/saml/sso")
+                .app_data(web::PayloadConfig::new(saml::POST_BODY_LIMIT))
+                .route(web::post().to(saml::sso_post)),
+        )
+        .route("/saml/sso/continue", web::get().to(saml::sso_continue))
+        .route("/saml/unsolicited", web::get().to(saml::unsolicited))
+        .route("/saml/slo", web::get().to(saml::slo))
+        .route("/static/saml-post.js", web::get().to(saml::post_script))
         // The school entrance
         .route("/snelkoppeling", web::get().to(school::shortcut))
         .route(

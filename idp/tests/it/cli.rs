@@ -609,3 +609,71 @@ fn shortcut_files_are_written_for_a_school() {
     ]);
     assert!(e.contains("onbekend"), "{e}");
 }
+
+#[test]
+fn saml_sp_add_list_register_remove() {
+    let env = Env::sqlite();
+    env.ok(&["migrate"]);
+    let school = env.school();
+    let metadata = env.dir.path().join("sp.xml");
+    std::fs::write(
+        &metadata,
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://uitgever.example/saml"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://uitgever.example/acs" index="0"/></md:SPSSODescriptor></md:EntityDescriptor>"#,
+    )
+    .unwrap();
+    let m = metadata.to_str().unwrap();
+    let added = env.ok(&[
+        "saml-sp",
+        "add",
+        "--metadata",
+        m,
+        "--name",
+        "Uitgever Rekenen",
+        "--home-allowed",
+    ]);
+    assert_eq!(added["entity_id"], "https://uitgever.example/saml");
+    assert_eq!(added["sector"], "uitgever.example");
+    assert!(added["idp_metadata"]
+        .as_str()
+        .unwrap()
+        .ends_with("/saml/metadata"));
+    // The same entity ID twice: refused.
+    let e = env.fails(&["saml-sp", "add", "--metadata", m]);
+    assert!(e.contains("already exists"), "{e}");
+    // A file that is not metadata, a missing file, an http URL that is not local.
+    let bad = env.dir.path().join("bad.xml");
+    std::fs::write(&bad, "<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>").unwrap();
+    let e = env.fails(&["saml-sp", "add", "--metadata", bad.to_str().unwrap()]);
+    assert!(e.contains("not safe XML"), "{e}");
+    let e = env.fails(&["saml-sp", "add", "--metadata", "/nonexistent/sp.xml"]);
+    assert!(e.contains("/nonexistent/sp.xml"), "{e}");
+    let e = env.fails(&[
+        "saml-sp",
+        "add",
+        "--metadata",
+        "http://uitgever.example/metadata",
+    ]);
+    assert!(e.contains("https"), "{e}");
+
+    let list = env.ok(&["saml-sp", "list"]);
+    let sps = list["service_providers"].as_array().unwrap();
+    assert_eq!(sps.len(), 1);
+    assert_eq!(sps[0]["name"], "Uitgever Rekenen");
+    assert_eq!(sps[0]["home_allowed"], true);
+
+    env.ok(&[
+        "register",
+        "--school",
+        &school,
+        "--rp",
+        "https://uitgever.example/saml",
+    ]);
+    let removed = env.ok(&["saml-sp", "remove", "https://uitgever.example/saml"]);
+    assert_eq!(removed["removed"], true);
+    assert!(env.ok(&["saml-sp", "list"])["service_providers"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let e = env.fails(&["saml-sp", "remove", "https://uitgever.example/saml"]);
+    assert!(e.contains("no relying party"), "{e}");
+}

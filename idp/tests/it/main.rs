@@ -7,6 +7,7 @@ mod support;
 mod cli;
 mod directory;
 mod oidc;
+mod saml;
 mod school;
 mod server;
 mod store;

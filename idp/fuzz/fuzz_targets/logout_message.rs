@@ -1,0 +1,7 @@
+//! The LogoutRequest / LogoutResponse parser.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    idp::saml::fuzz::logout_message(data);
+});

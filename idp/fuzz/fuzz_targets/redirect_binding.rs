@@ -1,0 +1,7 @@
+//! The HTTP-Redirect binding: base64, capped inflate, then the AuthnRequest parser.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    idp::saml::fuzz::redirect_binding(data);
+});

@@ -1,0 +1,149 @@
+//! SAML errors. [`SamlError`] mirrors the status codes of SAML Core §3.2.2.2: each one that an
+//! SP may hear about becomes a `Response` (or `LogoutResponse`) with that status. What must
+//! not be sent to anyone — an unknown SP, an ACS URL not in its metadata, a bad signature —
+//! is [`Refusal`]: a page for the user, nothing for the SP.
+
+use broker::store::StoreError;
+
+/// A status an SP is told, with the top-level and second-level status codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SamlError {
+    /// `Requester`: the request was wrong.
+    #[error("the request is not valid: {0}")]
+    Requester(String),
+    /// `Responder`: something failed here.
+    #[error("the identity provider failed")]
+    Responder,
+    /// `VersionMismatch`: not SAML 2.0.
+    #[error("only SAML 2.0 is supported")]
+    VersionMismatch,
+    /// `Responder` / `NoPassive`: `IsPassive` and the user must sign in.
+    #[error("the user must sign in, and the request is passive")]
+    NoPassive,
+    /// `Responder` / `RequestDenied`: the school does not allow it (broker's answer).
+    #[error("request denied: {0}")]
+    RequestDenied(String),
+    /// `Responder` / `RequestDenied` because the release policy says no; the page names why.
+    #[error("request denied: {0}")]
+    NotAllowed(broker::release::Denial),
+    /// `Requester` / `InvalidNameIDPolicy`: a NameID format Leerpoort does not issue.
+    #[error("NameID format not supported")]
+    InvalidNameIdPolicy,
+    /// `Requester` / `UnknownPrincipal`: a logout for a user not signed in here.
+    #[error("unknown principal")]
+    UnknownPrincipal,
+}
+
+const STATUS: &str = "urn:oasis:names:tc:SAML:2.0:status:";
+
+impl SamlError {
+    /// The top-level status code and the second-level one, if any (SAML Core §3.2.2.2).
+    pub fn status(&self) -> (String, Option<String>) {
+        let (top, second) = match self {
+            Self::Requester(_) => ("Requester", None),
+            Self::Responder => ("Responder", None),
+            Self::VersionMismatch => ("VersionMismatch", None),
+            Self::NoPassive => ("Responder", Some("NoPassive")),
+            Self::RequestDenied(_) | Self::NotAllowed(_) => ("Responder", Some("RequestDenied")),
+            Self::InvalidNameIdPolicy => ("Requester", Some("InvalidNameIDPolicy")),
+            Self::UnknownPrincipal => ("Requester", Some("UnknownPrincipal")),
+        };
+        (
+            format!("{STATUS}{top}"),
+            second.map(|s| format!("{STATUS}{s}")),
+        )
+    }
+
+    /// The `StatusMessage`, when one helps the SP (never personal data).
+    pub fn message(&self) -> Option<String> {
+        match self {
+            Self::Requester(m) | Self::RequestDenied(m) => Some(m.clone()),
+            Self::NotAllowed(d) => Some(d.to_string()),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for SamlError {
+    fn from(_: StoreError) -> Self {
+        Self::Responder
+    }
+}
+
+/// Why a SAML message is refused without answering the SP. Each is shown to the user as a
+/// page; nothing is sent anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the message is missing")]
+    Missing,
+    #[error("the message is too large")]
+    TooLarge,
+    #[error("the message is not valid base64 or deflate")]
+    Encoding,
+    #[error("the message holds a DTD or an entity declaration")]
+    Dtd,
+    #[error("the message is not a well-formed SAML message: {0}")]
+    Malformed(String),
+    #[error("the service provider is unknown or disabled")]
+    UnknownSp,
+    #[error("the AssertionConsumerService is not in the service provider's metadata")]
+    UnknownAcs,
+    #[error("the service provider must sign its requests, and this one is not signed")]
+    SignatureMissing,
+    #[error("the signature does not verify")]
+    BadSignature,
+    #[error("this request was used before")]
+    Replay,
+    #[error("the request is too old or from the future")]
+    Stale,
+    #[error("the request was sent to another destination")]
+    WrongDestination,
+    #[error("RelayState is longer than 80 bytes")]
+    RelayStateTooLong,
+    #[error("the sign-in has expired")]
+    Expired,
+    #[error("the service is unavailable")]
+    Unavailable,
+}
+
+impl Refusal {
+    /// Title and text of the page the user sees, in Dutch.
+    pub fn page(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::UnknownSp => (
+                "Onbekende software",
+                "Deze software is niet (meer) bij Leerpoort bekend.",
+            ),
+            Self::UnknownAcs => (
+                "Ongeldige aanvraag",
+                "Het terugkeeradres staat niet in de gegevens die deze software bij Leerpoort heeft vastgelegd. Er is niets verstuurd.",
+            ),
+            Self::SignatureMissing | Self::BadSignature => (
+                "Ongeldige aanvraag",
+                "De aanvraag van deze software is niet (goed) ondertekend. Er is niets verstuurd.",
+            ),
+            Self::Replay => (
+                "Aanvraag al gebruikt",
+                "Deze aanvraag is al eens gebruikt. Open de software opnieuw.",
+            ),
+            Self::Stale | Self::Expired => (
+                "Verlopen",
+                "Deze aanmelding is verlopen. Open de software opnieuw.",
+            ),
+            Self::Unavailable => (
+                "Even niet beschikbaar",
+                "Probeer het over een paar minuten opnieuw.",
+            ),
+            _ => (
+                "Ongeldige aanvraag",
+                "De software stuurde een aanvraag die Leerpoort niet kan lezen. Er is niets verstuurd.",
+            ),
+        }
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(_: StoreError) -> Self {
+        Self::Unavailable
+    }
+}

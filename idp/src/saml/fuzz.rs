@@ -1,0 +1,36 @@
+//! Entry points of the fuzz targets in `idp/fuzz/` (cargo fuzz). They are also run on the
+//! seed corpus by the ordinary tests, so every target is exercised by `cargo test` without
+//! libFuzzer. Each takes arbitrary bytes and must neither panic nor hang.
+
+/// The AuthnRequest parser.
+pub fn authn_request(data: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = super::sso::parse_authn_request(s);
+    }
+}
+
+/// The SP metadata parser.
+pub fn sp_metadata(data: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(data) {
+        if let Ok(m) = super::sp::parse(s) {
+            let _ = m.acs_for(None, None);
+            let _ = m.prefers_transient();
+        }
+    }
+}
+
+/// The logout message parser.
+pub fn logout_message(data: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = super::slo::parse_logout(s);
+    }
+}
+
+/// The Redirect binding's decoding, then the AuthnRequest parser.
+pub fn redirect_binding(data: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(data) {
+        if let Ok(xml) = super::binding::decode_redirect(s) {
+            let _ = super::sso::parse_authn_request(&xml);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! `/saml/metadata`: the IdP's metadata, signed. It names the entity ID, every published
+//! signing certificate (the active one and, after `keys rotate`, the next one, so SPs trust
+//! it before it signs), the SSO endpoint for HTTP-Redirect and HTTP-POST, the SLO endpoint,
+//! the NameID formats, and `validUntil`.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+
+use super::names::{HTTP_POST, HTTP_REDIRECT, PERSISTENT, PROTOCOL, TRANSIENT};
+use super::xml::{esc, instant, signature_template, without_declaration};
+use super::{entity_id, new_id, paths, SamlError, METADATA_VALID_SECS};
+use crate::app::AppState;
+use crate::keys::KeyStore as _;
+
+/// The unsigned metadata with a signature template, for `certs` (DER, active first).
+pub fn unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64) -> String {
+    let active = certs
+        .first()
+        .map(|c| STANDARD.encode(c))
+        .unwrap_or_default();
+    let keys: String = certs
+        .iter()
+        .map(|c| {
+            format!(
+                r#"<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+                STANDARD.encode(c)
+            )
+        })
+        .collect();
+    let sso = esc(&format!("{issuer}{}", paths::SSO));
+    let slo = esc(&format!("{issuer}{}", paths::SLO));
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" ID="{id}" entityID="{entity}" validUntil="{until}">"#,
+            "{sig}",
+            r#"<md:IDPSSODescriptor protocolSupportEnumeration="{proto}" WantAuthnRequestsSigned="false">"#,
+            "{keys}",
+            r#"<md:SingleLogoutService Binding="{redirect}" Location="{slo}"/>"#,
+            r#"<md:NameIDFormat>{persistent}</md:NameIDFormat>"#,
+            r#"<md:NameIDFormat>{transient}</md:NameIDFormat>"#,
+            r#"<md:SingleSignOnService Binding="{redirect}" Location="{sso}"/>"#,
+            r#"<md:SingleSignOnService Binding="{post}" Location="{sso}"/>"#,
+            r#"</md:IDPSSODescriptor>"#,
+            r#"</md:EntityDescriptor>"#
+        ),
+        id = id,
+        entity = esc(&entity_id(issuer)),
+        until = instant(now + METADATA_VALID_SECS),
+        sig = signature_template(id, &active),
+        proto = PROTOCOL,
+        keys = keys,
+        redirect = HTTP_REDIRECT,
+        post = HTTP_POST,
+        slo = slo,
+        sso = sso,
+        persistent = PERSISTENT,
+        transient = TRANSIENT,
+    )
+}
+
+/// The signed metadata.
+pub fn signed(state: &AppState, now: i64) -> Result<String, SamlError> {
+    let certs: Vec<Vec<u8>> = state
+        .keys
+        .saml_certificates(now)
+        .into_iter()
+        .map(|(_, der)| der)
+        .collect();
+    if certs.is_empty() {
+        return Err(SamlError::Responder);
+    }
+    let id = new_id()?;
+    let xml = unsigned(&state.config.issuer, &id, &certs, now);
+    let signed = state
+        .keys
+        .sign_saml_xml(&xml)
+        .map_err(|_| SamlError::Responder)?;
+    Ok(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+        without_declaration(&signed)
+    ))
+}

@@ -1,0 +1,346 @@
+//! The `Response` (SAML Core §3.3.3, Profiles §4.1.4.2): an `Assertion` signed on its own,
+//! optionally encrypted for the SP, inside a `Response` that is signed too. Both signatures
+//! are RSA-SHA256 over a SHA-256 digest with exclusive canonicalisation, so the signed
+//! assertion stays valid inside the response.
+//!
+//! The assertion carries: `Subject` with the NameID and a bearer `SubjectConfirmationData`
+//! (`InResponseTo`, `Recipient`, `NotOnOrAfter`), `Conditions` (`NotBefore`,
+//! `NotOnOrAfter` ≤ 5 minutes, `AudienceRestriction`), an `AuthnStatement` with
+//! `SessionIndex` and `AuthnContextClassRef`, and the attributes the broker released.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use claims::ClaimSet;
+
+use super::names::{
+    AC_PASSWORD, AC_PASSWORD_PROTECTED, AC_UNSPECIFIED, ATTRNAME_BASIC, ATTRNAME_URI, BEARER,
+    PAIRWISE_ID, PERSISTENT, SUCCESS, TRANSIENT,
+};
+use super::xml::{esc, instant, signature_template, without_declaration};
+use super::{encrypt, entity_id, new_id, SamlError, ASSERTION_SECS, SKEW_SECS};
+use crate::app::AppState;
+
+/// Which NameID the SP gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameIdFormat {
+    /// The pairwise pseudonym: equal to the OIDC `sub` of the same sector.
+    Persistent,
+    /// A new random value per response; the pseudonym goes in `pairwise-id`.
+    Transient,
+}
+
+/// Everything a successful response says.
+#[derive(Debug, Clone)]
+pub struct Issue<'a> {
+    pub sp_entity_id: &'a str,
+    pub acs: &'a str,
+    /// `None` for an unsolicited response.
+    pub in_response_to: Option<&'a str>,
+    pub format: NameIdFormat,
+    pub claims: &'a ClaimSet,
+    /// The `SessionIndex`: the session's public id, also the OIDC `sid`.
+    pub session_index: &'a str,
+    pub auth_time: i64,
+    pub session_expires: i64,
+    /// How the user signed in (`pwd`, `pin`, `pic`, `fed`).
+    pub amr: &'a [String],
+    /// The SP's encryption certificate (DER), if it has one.
+    pub encrypt_for: Option<&'a [u8]>,
+}
+
+/// The `AuthnContextClassRef` for how the user signed in.
+pub fn authn_context(amr: &[String], https: bool) -> &'static str {
+    if amr.iter().any(|a| a == "pwd") {
+        if https {
+            AC_PASSWORD_PROTECTED
+        } else {
+            AC_PASSWORD
+        }
+    } else if amr.iter().any(|a| a == "pin" || a == "pic") {
+        AC_PASSWORD
+    } else {
+        AC_UNSPECIFIED
+    }
+}
+
+/// The attributes, Entree-style names (CONTRACT.md). Only what the claim set holds: the
+/// broker has already left out what the school does not release.
+pub fn attributes(
+    claims: &ClaimSet,
+    pairwise_scope: Option<&str>,
+) -> Vec<(String, String, Vec<String>)> {
+    let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut basic = |name: &str, values: Vec<String>| {
+        if !values.is_empty() {
+            out.push((name.to_string(), ATTRNAME_BASIC.to_string(), values));
+        }
+    };
+    if let Some(e) = &claims.eckid {
+        basic("eckId", vec![e.as_str().to_string()]);
+    }
+    basic(
+        "nlEduPersonHomeOrganizationBranchId",
+        vec![claims.brin6.to_string()],
+    );
+    basic(
+        "nlEduPersonHomeOrganizationId",
+        vec![claims.brin6.brin4().to_string()],
+    );
+    basic(
+        "eduPersonAffiliation",
+        vec![if claims.role.is_pupil() {
+            "student".to_string()
+        } else {
+            "employee".to_string()
+        }],
+    );
+    basic("instellingRef", vec![claims.instelling_ref.to_string()]);
+    basic("role", vec![claims.role.to_string()]);
+    basic("loginContext", vec![claims.login_context.to_string()]);
+    if let Some(groups) = &claims.groups {
+        basic("groups", groups.iter().map(|g| g.key.clone()).collect());
+        basic(
+            "groupNames",
+            groups.iter().map(|g| g.name.clone()).collect(),
+        );
+    }
+    if let Some(g) = &claims.given_name {
+        basic("givenName", vec![g.clone()]);
+    }
+    if let Some(f) = &claims.family_name {
+        basic("sn", vec![f.clone()]);
+    }
+    if let Some(n) = &claims.name {
+        basic("displayName", vec![n.clone()]);
+    }
+    if let Some(m) = &claims.email {
+        basic("mail", vec![m.clone()]);
+    }
+    if let Some(scope) = pairwise_scope {
+        out.push((
+            PAIRWISE_ID.to_string(),
+            ATTRNAME_URI.to_string(),
+            vec![format!("{}@{scope}", claims.sub.as_str())],
+        ));
+    }
+    out
+}
+
+fn attribute_statement(attrs: &[(String, String, Vec<String>)]) -> String {
+    let mut s = String::from("<saml:AttributeStatement>");
+    for (name, format, values) in attrs {
+        s.push_str(&format!(
+            r#"<saml:Attribute Name="{}" NameFormat="{}">"#,
+            esc(name),
+            esc(format)
+        ));
+        for v in values {
+            s.push_str(&format!(
+                "<saml:AttributeValue>{}</saml:AttributeValue>",
+                esc(v)
+            ));
+        }
+        s.push_str("</saml:Attribute>");
+    }
+    s.push_str("</saml:AttributeStatement>");
+    s
+}
+
+/// The unsigned assertion with its signature template.
+#[allow(clippy::too_many_arguments)]
+pub fn assertion_xml(
+    issuer: &str,
+    id: &str,
+    cert_b64: &str,
+    issue: &Issue<'_>,
+    name_id: &str,
+    pairwise_scope: &str,
+    https: bool,
+    now: i64,
+) -> String {
+    let idp = esc(&entity_id(issuer));
+    let not_after = instant(now + ASSERTION_SECS);
+    let (format, scope) = match issue.format {
+        NameIdFormat::Persistent => (PERSISTENT, None),
+        NameIdFormat::Transient => (TRANSIENT, Some(pairwise_scope)),
+    };
+    let irt = issue
+        .in_response_to
+        .map(|r| format!(r#" InResponseTo="{}""#, esc(r)))
+        .unwrap_or_default();
+    format!(
+        concat!(
+            r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}">"#,
+            "<saml:Issuer>{idp}</saml:Issuer>",
+            "{sig}",
+            "<saml:Subject>",
+            r#"<saml:NameID Format="{format}" NameQualifier="{idp}" SPNameQualifier="{sp}">{name_id}</saml:NameID>"#,
+            r#"<saml:SubjectConfirmation Method="{bearer}">"#,
+            r#"<saml:SubjectConfirmationData{irt} NotOnOrAfter="{not_after}" Recipient="{acs}"/>"#,
+            "</saml:SubjectConfirmation>",
+            "</saml:Subject>",
+            r#"<saml:Conditions NotBefore="{not_before}" NotOnOrAfter="{not_after}">"#,
+            "<saml:AudienceRestriction><saml:Audience>{sp}</saml:Audience></saml:AudienceRestriction>",
+            "</saml:Conditions>",
+            r#"<saml:AuthnStatement AuthnInstant="{auth}" SessionIndex="{si}" SessionNotOnOrAfter="{session_end}">"#,
+            "<saml:AuthnContext><saml:AuthnContextClassRef>{ac}</saml:AuthnContextClassRef></saml:AuthnContext>",
+            "</saml:AuthnStatement>",
+            "{attrs}",
+            "</saml:Assertion>"
+        ),
+        id = id,
+        now = instant(now),
+        idp = idp,
+        sig = signature_template(id, cert_b64),
+        format = format,
+        sp = esc(issue.sp_entity_id),
+        name_id = esc(name_id),
+        bearer = BEARER,
+        irt = irt,
+        not_after = not_after,
+        acs = esc(issue.acs),
+        not_before = instant(now - SKEW_SECS),
+        auth = instant(issue.auth_time),
+        si = esc(issue.session_index),
+        session_end = instant(issue.session_expires),
+        ac = authn_context(issue.amr, https),
+        attrs = attribute_statement(&attributes(issue.claims, scope)),
+    )
+}
+
+/// The unsigned response with its signature template around `inner` (an assertion, an
+/// encrypted assertion, or nothing for an error).
+#[allow(clippy::too_many_arguments)]
+pub fn response_xml(
+    issuer: &str,
+    id: &str,
+    cert_b64: &str,
+    destination: &str,
+    in_response_to: Option<&str>,
+    status: (&str, Option<&str>),
+    message: Option<&str>,
+    inner: &str,
+    now: i64,
+) -> String {
+    let irt = in_response_to
+        .map(|r| format!(r#" InResponseTo="{}""#, esc(r)))
+        .unwrap_or_default();
+    let second = status
+        .1
+        .map(|s| format!(r#"<samlp:StatusCode Value="{}"/>"#, esc(s)))
+        .unwrap_or_default();
+    let msg = message
+        .map(|m| format!("<samlp:StatusMessage>{}</samlp:StatusMessage>", esc(m)))
+        .unwrap_or_default();
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}"{irt}>"#,
+            "<saml:Issuer>{idp}</saml:Issuer>",
+            "{sig}",
+            r#"<samlp:Status><samlp:StatusCode Value="{top}">{second}</samlp:StatusCode>{msg}</samlp:Status>"#,
+            "{inner}",
+            "</samlp:Response>"
+        ),
+        id = id,
+        now = instant(now),
+        dest = esc(destination),
+        irt = irt,
+        idp = esc(&entity_id(issuer)),
+        sig = signature_template(id, cert_b64),
+        top = esc(status.0),
+        second = second,
+        msg = msg,
+        inner = inner,
+    )
+}
+
+/// The scope of `pairwise-id` values: the issuer's host.
+pub fn pairwise_scope(state: &AppState) -> String {
+    state.config.issuer_host().to_string()
+}
+
+fn active_cert(state: &AppState, now: i64) -> Result<String, SamlError> {
+    state
+        .keys
+        .active_saml_certificate(now)
+        .map(|der| STANDARD.encode(der))
+        .map_err(|_| SamlError::Responder)
+}
+
+/// A signed successful `Response`, base64-encoded for the POST binding.
+pub fn success(state: &AppState, issue: &Issue<'_>, now: i64) -> Result<String, SamlError> {
+    let issuer = state.config.issuer.as_str();
+    let cert = active_cert(state, now)?;
+    let name_id = match issue.format {
+        NameIdFormat::Persistent => issue.claims.sub.as_str().to_string(),
+        NameIdFormat::Transient => new_id()?,
+    };
+    let assertion_id = new_id()?;
+    let assertion = assertion_xml(
+        issuer,
+        &assertion_id,
+        &cert,
+        issue,
+        &name_id,
+        &pairwise_scope(state),
+        state.config.is_https(),
+        now,
+    );
+    let signed_assertion = state
+        .keys
+        .sign_saml_xml(&assertion)
+        .map_err(|_| SamlError::Responder)?;
+    let signed_assertion = without_declaration(&signed_assertion).to_string();
+    let inner = match issue.encrypt_for {
+        Some(cert_der) => encrypt::encrypted_assertion(&signed_assertion, cert_der)?,
+        None => signed_assertion,
+    };
+    let response_id = new_id()?;
+    let response = response_xml(
+        issuer,
+        &response_id,
+        &cert,
+        issue.acs,
+        issue.in_response_to,
+        (SUCCESS, None),
+        None,
+        &inner,
+        now,
+    );
+    let signed = state
+        .keys
+        .sign_saml_xml(&response)
+        .map_err(|_| SamlError::Responder)?;
+    Ok(STANDARD.encode(signed.as_bytes()))
+}
+
+/// A signed error `Response` (no assertion), base64-encoded for the POST binding.
+pub fn failure(
+    state: &AppState,
+    acs: &str,
+    in_response_to: Option<&str>,
+    error: &SamlError,
+    now: i64,
+) -> Result<String, SamlError> {
+    let issuer = state.config.issuer.as_str();
+    let cert = active_cert(state, now)?;
+    let (top, second) = error.status();
+    let id = new_id()?;
+    let xml = response_xml(
+        issuer,
+        &id,
+        &cert,
+        acs,
+        in_response_to,
+        (&top, second.as_deref()),
+        error.message().as_deref(),
+        "",
+        now,
+    );
+    let signed = state
+        .keys
+        .sign_saml_xml(&xml)
+        .map_err(|_| SamlError::Responder)?;
+    Ok(STANDARD.encode(signed.as_bytes()))
+}

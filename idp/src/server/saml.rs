@@ -1,0 +1,282 @@
+//! HTTP handlers of the SAML endpoints: parse, call `crate::saml`, render.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use broker::release::Denial;
+use serde::Deserialize;
+
+use super::pages::{self, Chrome};
+use crate::app::AppState;
+use crate::i18n::Texts;
+use crate::oidc::logout;
+use crate::saml::error::Refusal;
+use crate::saml::slo::{self, SloOutcome};
+use crate::saml::sso::{self, Inbound, Outcome};
+use crate::saml::{metadata, ENCODED_MAX};
+use crate::session;
+
+/// The most an HTTP-POST binding body may be (the encoded message and RelayState).
+pub const POST_BODY_LIMIT: usize = ENCODED_MAX + 1024;
+
+#[derive(Template)]
+#[template(path = "saml_post.html")]
+struct PostPage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    title: &'a str,
+    message: &'a str,
+    hint: Option<&'a str>,
+    acs: &'a str,
+    saml_response: &'a str,
+    relay_state: Option<&'a str>,
+    auto: bool,
+}
+
+/// GET `/saml/metadata`.
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    let st = state.clone();
+    let now = state.clock.now_secs();
+    match web::block(move || metadata::signed(&st, now)).await {
+        Ok(Ok(xml)) => HttpResponse::Ok()
+            .content_type("application/samlmetadata+xml")
+            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+            .body(xml),
+        _ => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+async fn refused(req: &HttpRequest, state: &web::Data<AppState>, r: Refusal) -> HttpResponse {
+    let c = Chrome::of(req, state, None).await;
+    let (title, text) = r.page();
+    let status = match r {
+        Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    pages::message(&c, status, title, text, Some(c.t.ask_coordinator), None)
+}
+
+async fn render(req: &HttpRequest, state: &web::Data<AppState>, o: Outcome) -> HttpResponse {
+    match o {
+        Outcome::Post {
+            acs,
+            saml_response,
+            relay_state,
+        } => {
+            let c = Chrome::of(req, state, None).await;
+            let page = PostPage {
+                t: c.t,
+                lang: c.lang,
+                notice: c.notice.clone(),
+                title: "Leerpoort",
+                message: c.t.saml_redirecting,
+                hint: None,
+                acs: &acs,
+                saml_response: &saml_response,
+                relay_state: relay_state.as_deref(),
+                auto: true,
+            };
+            pages::html(StatusCode::OK, page.render())
+        }
+        Outcome::Login { auth_id } => pages::redirect(&format!("/login?auth={auth_id}")),
+        Outcome::Refused(r) => refused(req, state, r).await,
+        Outcome::Denied {
+            sp_name,
+            denial,
+            acs,
+            saml_response,
+            relay_state,
+        } => {
+            let c = Chrome::of(req, state, None).await;
+            let (title, text, hint) = match denial {
+                Some(Denial::NotAtHomePublisher | Denial::NotAtHomeSchool) => {
+                    (c.t.home_only_title, c.t.home_only.to_string(), None)
+                }
+                _ => (
+                    c.t.software_off_title,
+                    c.t.software_off_for_you.replace("{name}", &sp_name),
+                    Some(c.t.software_off_hint),
+                ),
+            };
+            let page = PostPage {
+                t: c.t,
+                lang: c.lang,
+                notice: c.notice.clone(),
+                title,
+                message: &text,
+                hint,
+                acs: &acs,
+                saml_response: &saml_response,
+                relay_state: relay_state.as_deref(),
+                auto: false,
+            };
+            pages::html(StatusCode::FORBIDDEN, page.render())
+        }
+    }
+}
+
+async fn sso_with(req: HttpRequest, state: web::Data<AppState>, inbound: Inbound) -> HttpResponse {
+    let sid = session::sid_of(&req, state.config.is_https());
+    let ip = session::client_ip(&req, &state);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    match web::block(move || sso::sso(&st, inbound, sid.as_deref(), ip.as_deref(), now)).await {
+        Ok(o) => render(&req, &state, o).await,
+        Err(_) => refused(&req, &state, Refusal::Unavailable).await,
+    }
+}
+
+/// GET `/saml/sso`: the HTTP-Redirect binding.
+pub async fn sso_redirect(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let query = req.query_string().to_string();
+    if query.len() > 2 * ENCODED_MAX {
+        return refused(&req, &state, Refusal::TooLarge).await;
+    }
+    sso_with(req, state, Inbound::Redirect { query }).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PostForm {
+    #[serde(rename = "SAMLRequest")]
+    saml_request: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+/// POST `/saml/sso`: the HTTP-POST binding.
+pub async fn sso_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    if body.len() > POST_BODY_LIMIT {
+        return refused(&req, &state, Refusal::TooLarge).await;
+    }
+    let Ok(form) = serde_urlencoded_form(&body) else {
+        return refused(&req, &state, Refusal::Malformed("not a form".into())).await;
+    };
+    sso_with(
+        req,
+        state,
+        Inbound::Post {
+            saml_request: form.saml_request,
+            relay_state: form.relay_state,
+        },
+    )
+    .await
+}
+
+fn serde_urlencoded_form(body: &[u8]) -> Result<PostForm, ()> {
+    let mut form = PostForm {
+        saml_request: None,
+        relay_state: None,
+    };
+    for (k, v) in url::form_urlencoded::parse(body) {
+        let slot = match k.as_ref() {
+            "SAMLRequest" => &mut form.saml_request,
+            "RelayState" => &mut form.relay_state,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(());
+        }
+        *slot = Some(v.into_owned());
+    }
+    Ok(form)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ContinueQuery {
+    auth: Option<String>,
+}
+
+/// GET `/saml/sso/continue?auth=…`: after sign-in.
+pub async fn sso_continue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<ContinueQuery>,
+) -> HttpResponse {
+    let sid = session::sid_of(&req, state.config.is_https());
+    let ip = session::client_ip(&req, &state);
+    let auth = q.into_inner().auth.unwrap_or_default();
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    match web::block(move || sso::resume(&st, &auth, sid.as_deref(), ip.as_deref(), now)).await {
+        Ok(o) => render(&req, &state, o).await,
+        Err(_) => refused(&req, &state, Refusal::Unavailable).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UnsolicitedQuery {
+    sp: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+/// GET `/saml/unsolicited?sp=<entity id>`: an IdP-initiated response (school shortcuts).
+pub async fn unsolicited(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<UnsolicitedQuery>,
+) -> HttpResponse {
+    let q = q.into_inner();
+    let Some(sp) = q.sp.filter(|s| !s.is_empty()) else {
+        return refused(&req, &state, Refusal::Missing).await;
+    };
+    let sid = session::sid_of(&req, state.config.is_https());
+    let ip = session::client_ip(&req, &state);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let rs = q.relay_state;
+    match web::block(move || sso::unsolicited(&st, &sp, rs, sid.as_deref(), ip.as_deref(), now))
+        .await
+    {
+        Ok(o) => render(&req, &state, o).await,
+        Err(_) => refused(&req, &state, Refusal::Unavailable).await,
+    }
+}
+
+/// GET `/saml/slo`: Single Logout over HTTP-Redirect (requests and responses).
+pub async fn slo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let https = state.config.is_https();
+    let query = req.query_string().to_string();
+    if query.len() > 2 * ENCODED_MAX {
+        return refused(&req, &state, Refusal::TooLarge).await;
+    }
+    let sid = session::sid_of(&req, https);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let Ok((outcome, deliveries)) =
+        web::block(move || slo::slo(&st, &query, sid.as_deref(), now)).await
+    else {
+        return refused(&req, &state, Refusal::Unavailable).await;
+    };
+    logout::deliver(deliveries);
+    let mut res = match outcome {
+        SloOutcome::Redirect(to) => pages::redirect(&to),
+        SloOutcome::SignedOut => {
+            let c = Chrome::of(&req, &state, None).await;
+            pages::message(
+                &c,
+                StatusCode::OK,
+                c.t.signed_out_title,
+                c.t.signed_out,
+                None,
+                Some(("/login", c.t.sign_in_again)),
+            )
+        }
+        SloOutcome::Refused(r) => return refused(&req, &state, r).await,
+    };
+    let _ = res.add_cookie(&session::clear_session_cookie(https));
+    res
+}
+
+/// GET `/static/saml-post.js`: submits the HTTP-POST binding's form.
+pub async fn post_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/saml-post.js"))
+}
