@@ -385,3 +385,93 @@ impl ThuisStatus {
         }
     }
 }
+
+/// How a network environment (netwerkomgeving) speaks to Leerpoort as an upstream identity
+/// provider.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "protocol", rename_all = "kebab-case")]
+pub enum UpstreamProtocol {
+    /// OpenID Connect: Leerpoort is a confidential client of the upstream.
+    Oidc {
+        issuer: String,
+        client_id: String,
+        /// The client secret, sealed (never in plain text at rest).
+        #[serde(skip)]
+        client_secret_sealed: Option<String>,
+        /// Scopes asked for besides `openid`.
+        scopes: Vec<String>,
+    },
+    /// SAML 2.0: Leerpoort is a service provider of the upstream IdP.
+    Saml {
+        entity_id: String,
+        /// The IdP's metadata as it was added.
+        #[serde(skip)]
+        metadata_xml: String,
+    },
+}
+
+impl std::fmt::Debug for UpstreamProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Oidc {
+                issuer, client_id, ..
+            } => f
+                .debug_struct("Oidc")
+                .field("issuer", issuer)
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+            Self::Saml { entity_id, .. } => f
+                .debug_struct("Saml")
+                .field("entity_id", entity_id)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// How an upstream's user is found among Leerpoort's users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchRule {
+    /// By the key in the pupil administration (LAS), within the schools the upstream serves.
+    LasKey,
+    /// By ECK-iD.
+    EckId,
+    /// By a staff member's e-mail address.
+    Email,
+}
+
+impl MatchRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LasKey => "las-key",
+            Self::EckId => "eck-id",
+            Self::Email => "email",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "las-key" => Some(Self::LasKey),
+            "eck-id" => Some(Self::EckId),
+            "email" => Some(Self::Email),
+            _ => None,
+        }
+    }
+}
+
+/// A network environment (MOO, ZuluConnect, ...) as an upstream identity provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Upstream {
+    pub id: Uuid,
+    /// Unique; what `NETWERK=` and `idp_hint` name.
+    pub name: String,
+    pub protocol: UpstreamProtocol,
+    pub match_rule: MatchRule,
+    /// The upstream claim or attribute that carries the value matched on.
+    pub match_claim: String,
+    /// Create users the upstream signs in who are not known yet (marked as coming from it).
+    pub provision: bool,
+    pub enabled: bool,
+    /// The schools it serves: it can never sign in a user of another school.
+    pub schools: Vec<InstellingRef>,
+}

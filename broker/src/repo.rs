@@ -9,8 +9,8 @@ use ipnet::IpNet;
 use uuid::Uuid;
 
 use crate::model::{
-    AuditEvent, Group, PupilAuth, Registration, RelyingParty, RpKind, RpProtocol, School,
-    SchoolBoard, ThuisAccount, User, UserStatus,
+    AuditEvent, Group, MatchRule, PupilAuth, Registration, RelyingParty, RpKind, RpProtocol,
+    School, SchoolBoard, ThuisAccount, Upstream, UpstreamProtocol, User, UserStatus,
 };
 
 /// Errors of the directory. Messages name the field at fault, in words an operator reads.
@@ -82,6 +82,18 @@ pub struct NewUser {
     pub secret_sealed: Option<String>,
 }
 
+/// A new upstream identity provider (a network environment).
+#[derive(Debug, Clone)]
+pub struct NewUpstream {
+    pub id: Uuid,
+    pub name: String,
+    pub protocol: UpstreamProtocol,
+    pub match_rule: MatchRule,
+    pub match_claim: String,
+    pub provision: bool,
+    pub schools: Vec<InstellingRef>,
+}
+
 /// A new relying party (OIDC client or SAML SP).
 #[derive(Debug, Clone)]
 pub struct NewRelyingParty {
@@ -139,6 +151,17 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     fn user_by_email(&self, email: &str) -> RepoResult<Option<User>>;
     fn users_of_group(&self, group: Uuid) -> RepoResult<Vec<User>>;
     fn users_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<User>>;
+    /// Add an upstream identity provider serving `schools`.
+    fn insert_upstream(&self, u: NewUpstream, now: i64, audit: AuditEvent) -> RepoResult<Upstream>;
+    fn upstream(&self, id: Uuid) -> RepoResult<Option<Upstream>>;
+    fn upstream_by_name(&self, name: &str) -> RepoResult<Option<Upstream>>;
+    fn upstreams(&self) -> RepoResult<Vec<Upstream>>;
+    fn remove_upstream(&self, id: Uuid, audit: AuditEvent) -> RepoResult<()>;
+    /// A user of `school` by their key in the pupil administration.
+    fn user_by_las_key(&self, school: &InstellingRef, key: &str) -> RepoResult<Option<User>>;
+    /// A user by ECK-iD.
+    fn user_by_eck_id(&self, eck_id: &EckId) -> RepoResult<Option<User>>;
+
     /// A pupil's home login code: stored as `code_hash` for look-up and `sealed` for printing
     /// again; a new one replaces the old.
     fn put_thuis_code(

@@ -936,3 +936,132 @@ mod tests {
         assert_eq!(host_of("http://[::1]:80/x"), "::1");
     }
 }
+
+/// Input of [`add_upstream`].
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamInput {
+    pub name: String,
+    pub schools: Vec<String>,
+    pub oidc_issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub scopes: Vec<String>,
+    /// The upstream IdP's SAML metadata (XML).
+    pub saml_metadata: Option<String>,
+    pub match_rule: String,
+    pub match_claim: String,
+    pub provision: bool,
+}
+
+/// Add a network environment as an upstream identity provider for `schools`. Its OIDC client
+/// secret is kept sealed.
+pub fn add_upstream(
+    ctx: Ctx<'_>,
+    sealer: &crate::secrets::Sealer,
+    input: UpstreamInput,
+) -> Result<broker::model::Upstream> {
+    use broker::model::{MatchRule, UpstreamProtocol};
+    let name = non_empty("upstream name", &input.name)?;
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(invalid(
+            "an upstream's name is letters, digits, '-' and '_' (it appears in shortcuts: NETWERK=name)",
+        ));
+    }
+    let match_rule = MatchRule::parse(&input.match_rule)
+        .ok_or_else(|| invalid("--match is las-key, eck-id or email"))?;
+    let match_claim = non_empty("--claim", &input.match_claim)?;
+    if input.schools.is_empty() {
+        return Err(invalid(
+            "an upstream serves at least one school (--school REF)",
+        ));
+    }
+    let mut schools = Vec::new();
+    for s in &input.schools {
+        let r = parse_school_ref(s)?;
+        ctx.active_school(&r)?;
+        if !schools.contains(&r) {
+            schools.push(r);
+        }
+    }
+    let id = Uuid::new_v4();
+    let protocol = match (&input.oidc_issuer, &input.saml_metadata) {
+        (Some(issuer), None) => {
+            let issuer = issuer.trim().trim_end_matches('/').to_string();
+            let u = url::Url::parse(&issuer)
+                .map_err(|_| invalid(format!("--oidc-issuer '{issuer}' is not a URL")))?;
+            let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            if !(u.scheme() == "https" || (u.scheme() == "http" && loopback)) {
+                return Err(invalid(
+                    "--oidc-issuer must be https (http only on localhost)",
+                ));
+            }
+            let client_id = input
+                .client_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| invalid("an OIDC upstream needs --client-id"))?
+                .to_string();
+            let secret = input
+                .client_secret
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| invalid("an OIDC upstream needs --client-secret"))?;
+            UpstreamProtocol::Oidc {
+                issuer,
+                client_id,
+                client_secret_sealed: Some(sealer.seal(id, secret)?),
+                scopes: input.scopes.clone(),
+            }
+        }
+        (None, Some(xml)) => {
+            let entity_id = crate::saml::upstream::idp_entity_id(xml)
+                .map_err(|e| invalid(format!("--saml-metadata: {e}")))?;
+            UpstreamProtocol::Saml {
+                entity_id,
+                metadata_xml: xml.clone(),
+            }
+        }
+        _ => return Err(invalid(
+            "give either --oidc-issuer (with --client-id and --client-secret) or --saml-metadata",
+        )),
+    };
+    let audit = ctx.audit(
+        "upstream.add",
+        schools.first().copied(),
+        Some(id.to_string()),
+        serde_json::json!({"name": name, "schools": schools.iter().map(|s| s.to_string()).collect::<Vec<_>>()}),
+    );
+    Ok(ctx.dir.insert_upstream(
+        broker::repo::NewUpstream {
+            id,
+            name,
+            protocol,
+            match_rule,
+            match_claim,
+            provision: input.provision,
+            schools,
+        },
+        ctx.now(),
+        audit,
+    )?)
+}
+
+/// Remove an upstream identity provider by name.
+pub fn remove_upstream(ctx: Ctx<'_>, name: &str) -> Result<broker::model::Upstream> {
+    let u = ctx
+        .dir
+        .upstream_by_name(name)?
+        .ok_or_else(|| invalid(format!("no upstream named '{name}'")))?;
+    let audit = ctx.audit(
+        "upstream.remove",
+        u.schools.first().copied(),
+        Some(u.id.to_string()),
+        serde_json::json!({"name": u.name}),
+    );
+    ctx.dir.remove_upstream(u.id, audit)?;
+    Ok(u)
+}

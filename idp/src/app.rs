@@ -32,7 +32,7 @@ pub struct AppState {
     pub keys: Arc<FileKeyStore>,
     pub clock: Arc<dyn Clock>,
     pub pins: Arc<PinHasher>,
-    pub sealer: Arc<crate::secrets::PupilSealer>,
+    pub sealer: Arc<crate::secrets::Sealer>,
     pub pseudonyms: Arc<PseudonymKey>,
     pub metrics: Arc<Metrics>,
     pub csrf: Arc<Csrf>,
@@ -95,7 +95,7 @@ impl AppState {
                 .context("LEERPOORT_KEYS_DIR")?;
         let pepper = keys.pin_pepper()?;
         let pins = PinHasher::new(&pepper);
-        let sealer = crate::secrets::PupilSealer::new(&keys.pupil_secrets_key()?)
+        let sealer = crate::secrets::Sealer::new(&keys.pupil_secrets_key()?)
             .map_err(|e| anyhow::anyhow!("keys/pupil-secrets.key: {e}"))?;
         let csrf = Csrf::new(&pepper);
         let pseudonyms = PseudonymKey::new(&keys.pseudonym_secret()?)

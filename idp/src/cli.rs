@@ -328,22 +328,36 @@ pub struct DeregisterArgs {
 pub enum UpstreamCmd {
     /// Add a network environment as upstream identity provider.
     Add {
+        /// Unique name: `NETWERK=` in shortcuts and `idp_hint` name it.
         #[arg(long)]
         name: String,
+        /// A school it serves (its INSTELLING_REF). Repeatable; at least one.
         #[arg(long = "school", value_name = "REF")]
         schools: Vec<String>,
+        /// OIDC: the upstream's issuer (discovery is read from it).
         #[arg(long)]
         oidc_issuer: Option<String>,
+        /// OIDC: Leerpoort's client id at the upstream.
         #[arg(long)]
         client_id: Option<String>,
+        /// OIDC: Leerpoort's client secret at the upstream (kept sealed).
         #[arg(long)]
         client_secret: Option<String>,
-        #[arg(long)]
-        saml_metadata: Option<String>,
+        /// OIDC: a scope to ask for besides `openid`. Repeatable.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// SAML: the upstream IdP's metadata file.
+        #[arg(long, value_name = "FILE")]
+        saml_metadata: Option<PathBuf>,
+        /// How its users are found: las-key, eck-id or email.
         #[arg(long = "match")]
         match_rule: String,
+        /// The upstream claim or attribute that carries the value matched on.
         #[arg(long)]
         claim: String,
+        /// Create unknown users it signs in (marked as coming from it).
+        #[arg(long)]
+        provision: bool,
     },
     /// List upstreams.
     List,
@@ -376,6 +390,37 @@ pub enum KeysCmd {
 pub struct Output {
     pub json: Value,
     pub text: String,
+}
+
+/// An upstream as `upstream add|list` print it (never its secret).
+fn upstream_json(u: &broker::model::Upstream) -> Value {
+    let mut j = json!({
+        "id": u.id.to_string(),
+        "name": u.name,
+        "match": u.match_rule.as_str(),
+        "claim": u.match_claim,
+        "provision": u.provision,
+        "enabled": u.enabled,
+        "schools": u.schools.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+    });
+    match &u.protocol {
+        broker::model::UpstreamProtocol::Oidc {
+            issuer,
+            client_id,
+            scopes,
+            ..
+        } => {
+            j["protocol"] = json!("oidc");
+            j["issuer"] = json!(issuer);
+            j["client_id"] = json!(client_id);
+            j["scopes"] = json!(scopes);
+        }
+        broker::model::UpstreamProtocol::Saml { entity_id, .. } => {
+            j["protocol"] = json!("saml");
+            j["entity_id"] = json!(entity_id);
+        }
+    }
+    j
 }
 
 fn out(json: Value, text: impl Into<String>) -> Output {
@@ -809,7 +854,93 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                 ),
             ))
         }
-        Command::Upstream(_) => Err(not_available("upstream")),
+        Command::Upstream(UpstreamCmd::Add {
+            name,
+            schools,
+            oidc_issuer,
+            client_id,
+            client_secret,
+            scopes,
+            saml_metadata,
+            match_rule,
+            claim,
+            provision,
+        }) => {
+            let saml_metadata = match saml_metadata {
+                Some(p) => Some(
+                    std::fs::read_to_string(&p)
+                        .map_err(|e| anyhow::anyhow!("--saml-metadata {}: {e}", p.display()))?,
+                ),
+                None => None,
+            };
+            let state = open_state(config, clock)?;
+            let u = admin::add_upstream(
+                ctx(&state, "cli"),
+                &state.sealer,
+                admin::UpstreamInput {
+                    name,
+                    schools,
+                    oidc_issuer,
+                    client_id,
+                    client_secret,
+                    scopes,
+                    saml_metadata,
+                    match_rule,
+                    match_claim: claim,
+                    provision,
+                },
+            )?;
+            let issuer = &state.config.issuer;
+            let mut j = upstream_json(&u);
+            let text = match &u.protocol {
+                broker::model::UpstreamProtocol::Oidc { .. } => {
+                    let cb = format!("{issuer}/broker/oidc/callback");
+                    j["redirect_uri"] = json!(cb);
+                    format!(
+                        "Added upstream {} (OIDC). Register this redirect URI at it: {cb}",
+                        u.name
+                    )
+                }
+                broker::model::UpstreamProtocol::Saml { .. } => {
+                    let md = format!("{issuer}/broker/saml/metadata");
+                    j["sp_metadata"] = json!(md);
+                    j["acs"] = json!(format!("{issuer}/broker/saml/acs"));
+                    format!(
+                        "Added upstream {} (SAML). Give it Leerpoort's SP metadata: {md}",
+                        u.name
+                    )
+                }
+            };
+            Ok(out(j, text))
+        }
+        Command::Upstream(UpstreamCmd::List) => {
+            let state = open_state(config, clock)?;
+            let all = state.dir.upstreams()?;
+            let text = all
+                .iter()
+                .map(|u| {
+                    format!(
+                        "{}  {}  {} schools",
+                        u.name,
+                        u.match_rule.as_str(),
+                        u.schools.len()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok(out(
+                json!({"upstreams": all.iter().map(upstream_json).collect::<Vec<_>>()}),
+                text,
+            ))
+        }
+        Command::Upstream(UpstreamCmd::Remove { name }) => {
+            let state = open_state(config, clock)?;
+            let u = admin::remove_upstream(ctx(&state, "cli"), &name)?;
+            Ok(out(
+                json!({"removed": u.name, "id": u.id.to_string()}),
+                format!("Removed upstream {}", u.name),
+            ))
+        }
         Command::Import(ImportCmd::Edexml { .. }) => Err(not_available("import edexml")),
         Command::Import(ImportCmd::Duo { .. }) => Err(not_available("import duo")),
         Command::Shortcuts {

@@ -152,23 +152,25 @@ impl PinHasher {
     }
 }
 
-/// Seals pupils' PINs and picture passwords so that their teachers can show them in the group
-/// overview: AES-256-GCM with a key from `keys/pupil-secrets.key`, a random 96-bit nonce, and
-/// the pupil's id as associated data (a sealed value copied to another pupil does not open).
-/// Sign-in never uses it: that checks the peppered hash.
-pub struct PupilSealer {
+/// Seals secrets that must be read again: pupils' PINs, picture passwords and home login codes
+/// (so that their teachers can show them; sign-in never uses this copy, it checks the peppered
+/// hash), and the client secrets Leerpoort uses at upstream identity providers. AES-256-GCM
+/// with a key from `keys/pupil-secrets.key`, a random 96-bit nonce, and the owning record's id
+/// (pupil or upstream) as associated data: a sealed value copied to another row does not
+/// open.
+pub struct Sealer {
     key: ring::aead::LessSafeKey,
 }
 
-impl std::fmt::Debug for PupilSealer {
+impl std::fmt::Debug for Sealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PupilSealer(<hidden>)")
+        f.write_str("Sealer(<hidden>)")
     }
 }
 
 const SEALED_PREFIX: &str = "aes256gcm$v1$";
 
-impl PupilSealer {
+impl Sealer {
     /// From a 32-byte key.
     pub fn new(key: &[u8]) -> Result<Self, SecretError> {
         let unbound = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, key)
@@ -191,7 +193,7 @@ impl PupilSealer {
         Ok(format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(out)))
     }
 
-    /// Open what [`PupilSealer::seal`] sealed for `user`; `None` if it was not, or was altered.
+    /// Open what [`Sealer::seal`] sealed for `user`; `None` if it was not, or was altered.
     pub fn open(&self, user: uuid::Uuid, sealed: &str) -> Option<String> {
         let raw = URL_SAFE_NO_PAD
             .decode(sealed.strip_prefix(SEALED_PREFIX)?)
@@ -214,7 +216,7 @@ impl PupilSealer {
 #[derive(Debug, Clone, Copy)]
 pub struct PupilSecrets<'a> {
     pub pins: &'a PinHasher,
-    pub sealer: &'a PupilSealer,
+    pub sealer: &'a Sealer,
 }
 
 /// SHA-256 of a client secret, as stored.
@@ -262,7 +264,7 @@ mod tests {
 
     #[test]
     fn sealed_secrets_open_only_for_their_pupil() {
-        let sealer = PupilSealer::new(&[7u8; 32]).unwrap();
+        let sealer = Sealer::new(&[7u8; 32]).unwrap();
         let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
         let sealed = sealer.seal(a, "1234").unwrap();
         assert!(!sealed.contains("1234"));
@@ -278,8 +280,8 @@ mod tests {
         tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
         assert_eq!(sealer.open(a, &tampered), None);
         assert_eq!(sealer.open(a, "garbage"), None);
-        assert!(PupilSealer::new(&[0u8; 16]).is_err());
-        let other = PupilSealer::new(&[8u8; 32]).unwrap();
+        assert!(Sealer::new(&[0u8; 16]).is_err());
+        let other = Sealer::new(&[8u8; 32]).unwrap();
         assert_eq!(other.open(a, &sealed), None, "another key");
     }
 

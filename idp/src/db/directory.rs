@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use broker::model::{
-    AuditEvent, Group, JwsAlg, OidcClient, PupilAuth, Registration, RelyingParty, RpKind,
-    RpProtocol, SamlSp, School, SchoolBoard, SchoolStatus, ThuisAccount, User, UserStatus,
-    MAX_HOME_ADDRESSES,
+    AuditEvent, Group, JwsAlg, MatchRule, OidcClient, PupilAuth, Registration, RelyingParty,
+    RpKind, RpProtocol, SamlSp, School, SchoolBoard, SchoolStatus, ThuisAccount, Upstream,
+    UpstreamProtocol, User, UserStatus, MAX_HOME_ADDRESSES,
 };
 use broker::repo::{
-    Directory, NewBoard, NewGroup, NewRelyingParty, NewSchool, NewUser, RegistrationChange,
-    RepoError, RepoResult,
+    Directory, NewBoard, NewGroup, NewRelyingParty, NewSchool, NewUpstream, NewUser,
+    RegistrationChange, RepoError, RepoResult,
 };
 use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
 use diesel::prelude::*;
@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::schema::{
     audit_events, group_members, pupil_secrets, registrations, relying_parties, school_boards,
     school_groups, schools, settings, thuis_accounts, thuis_codes, thuis_links, thuis_tokens,
-    user_roles, users,
+    upstream_schools, upstreams, user_roles, users,
 };
 use super::{DbConn, DbConnection, DbPool};
 
@@ -126,6 +126,104 @@ impl From<TxError> for RepoError {
             TxError::Diesel(d) => map_diesel(d),
         }
     }
+}
+
+/// An upstream row as stored.
+type UpstreamRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    bool,
+    bool,
+    String,
+    Option<String>,
+);
+
+/// An upstream with the schools it serves.
+fn load_upstreams(
+    c: &mut DbConnection,
+    filter: Option<(&str, &str)>,
+) -> Result<Vec<Upstream>, TxError> {
+    let mut q = upstreams::table
+        .select((
+            upstreams::id,
+            upstreams::name,
+            upstreams::protocol,
+            upstreams::oidc_issuer,
+            upstreams::client_id,
+            upstreams::client_secret,
+            upstreams::saml_metadata,
+            upstreams::match_rule,
+            upstreams::match_claim,
+            upstreams::provision,
+            upstreams::enabled,
+            upstreams::scopes,
+            upstreams::saml_entity_id,
+        ))
+        .order(upstreams::name.asc())
+        .into_boxed();
+    match filter {
+        Some(("id", v)) => q = q.filter(upstreams::id.eq(v.to_string())),
+        Some((_, v)) => q = q.filter(upstreams::name.eq(v.to_string())),
+        None => {}
+    }
+    let rows: Vec<UpstreamRow> = q.load(c)?;
+    let bad = |what: &str| TxError::Repo(RepoError::Backend(format!("stored upstream: {what}")));
+    let mut out = Vec::new();
+    for (
+        id,
+        name,
+        protocol,
+        issuer,
+        client_id,
+        secret,
+        metadata,
+        rule,
+        claim,
+        provision,
+        enabled,
+        scopes,
+        entity,
+    ) in rows
+    {
+        let schools: Vec<String> = upstream_schools::table
+            .filter(upstream_schools::upstream_id.eq(&id))
+            .select(upstream_schools::school_ref)
+            .order(upstream_schools::school_ref.asc())
+            .load(c)?;
+        let protocol = match protocol.as_str() {
+            "oidc" => UpstreamProtocol::Oidc {
+                issuer: issuer.ok_or_else(|| bad("issuer"))?,
+                client_id: client_id.ok_or_else(|| bad("client id"))?,
+                client_secret_sealed: secret,
+                scopes: scopes.split_whitespace().map(str::to_string).collect(),
+            },
+            _ => UpstreamProtocol::Saml {
+                entity_id: entity.ok_or_else(|| bad("entity id"))?,
+                metadata_xml: metadata.ok_or_else(|| bad("metadata"))?,
+            },
+        };
+        out.push(Upstream {
+            id: Uuid::parse_str(&id).map_err(|_| bad("id"))?,
+            name,
+            protocol,
+            match_rule: MatchRule::parse(&rule).ok_or_else(|| bad("match rule"))?,
+            match_claim: claim,
+            provision,
+            enabled,
+            schools: schools
+                .iter()
+                .map(|s| InstellingRef::from_str(s).map_err(|_| bad("school")))
+                .collect::<Result<_, _>>()?,
+        });
+    }
+    Ok(out)
 }
 
 /// A home account with the pupils it serves.
@@ -958,6 +1056,124 @@ impl Directory for DieselDirectory {
                 .order((users::given_name, users::family_name))
                 .load(c)?;
             hydrate_users(c, rows)
+        })
+    }
+
+    fn insert_upstream(&self, u: NewUpstream, now: i64, audit: AuditEvent) -> RepoResult<Upstream> {
+        let id = u.id.to_string();
+        self.tx(|c| {
+            let (protocol, issuer, client_id, secret, metadata, scopes, entity) = match &u.protocol
+            {
+                UpstreamProtocol::Oidc {
+                    issuer,
+                    client_id,
+                    client_secret_sealed,
+                    scopes,
+                } => (
+                    "oidc",
+                    Some(issuer.clone()),
+                    Some(client_id.clone()),
+                    client_secret_sealed.clone(),
+                    None,
+                    scopes.join(" "),
+                    None,
+                ),
+                UpstreamProtocol::Saml {
+                    entity_id,
+                    metadata_xml,
+                } => (
+                    "saml",
+                    None,
+                    None,
+                    None,
+                    Some(metadata_xml.clone()),
+                    String::new(),
+                    Some(entity_id.clone()),
+                ),
+            };
+            diesel::insert_into(upstreams::table)
+                .values((
+                    upstreams::id.eq(&id),
+                    upstreams::name.eq(&u.name),
+                    upstreams::protocol.eq(protocol),
+                    upstreams::oidc_issuer.eq(issuer),
+                    upstreams::client_id.eq(client_id),
+                    upstreams::client_secret.eq(secret),
+                    upstreams::saml_metadata.eq(metadata),
+                    upstreams::match_rule.eq(u.match_rule.as_str()),
+                    upstreams::match_claim.eq(&u.match_claim),
+                    upstreams::provision.eq(u.provision),
+                    upstreams::enabled.eq(true),
+                    upstreams::created_at.eq(now),
+                    upstreams::scopes.eq(scopes),
+                    upstreams::saml_entity_id.eq(entity),
+                ))
+                .execute(c)?;
+            for school in &u.schools {
+                if load_school(c, &school.to_string())?.is_none() {
+                    return Err(RepoError::NotFound(format!(
+                        "no school with INSTELLING_REF {school}"
+                    ))
+                    .into());
+                }
+                diesel::insert_into(upstream_schools::table)
+                    .values((
+                        upstream_schools::upstream_id.eq(&id),
+                        upstream_schools::school_ref.eq(school.to_string()),
+                    ))
+                    .execute(c)?;
+            }
+            write_audit(c, audit)?;
+            load_upstreams(c, Some(("id", &id)))?
+                .pop()
+                .ok_or_else(|| RepoError::NotFound("upstream".into()).into())
+        })
+    }
+
+    fn upstream(&self, id: Uuid) -> RepoResult<Option<Upstream>> {
+        self.read(|c| Ok(load_upstreams(c, Some(("id", &id.to_string())))?.pop()))
+    }
+
+    fn upstream_by_name(&self, name: &str) -> RepoResult<Option<Upstream>> {
+        self.read(|c| Ok(load_upstreams(c, Some(("name", name)))?.pop()))
+    }
+
+    fn upstreams(&self) -> RepoResult<Vec<Upstream>> {
+        self.read(|c| load_upstreams(c, None))
+    }
+
+    fn remove_upstream(&self, id: Uuid, audit: AuditEvent) -> RepoResult<()> {
+        self.tx(|c| {
+            diesel::delete(
+                upstream_schools::table.filter(upstream_schools::upstream_id.eq(id.to_string())),
+            )
+            .execute(c)?;
+            let n = diesel::delete(upstreams::table.find(id.to_string())).execute(c)?;
+            if n == 0 {
+                return Err(RepoError::NotFound(format!("no upstream {id}")).into());
+            }
+            write_audit(c, audit)
+        })
+    }
+
+    fn user_by_las_key(&self, school: &InstellingRef, key: &str) -> RepoResult<Option<User>> {
+        self.read(|c| {
+            let rows = users::table
+                .filter(users::school_ref.eq(school.to_string()))
+                .filter(users::las_key.eq(key))
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
+        })
+    }
+
+    fn user_by_eck_id(&self, eck_id: &EckId) -> RepoResult<Option<User>> {
+        self.read(|c| {
+            let rows = users::table
+                .filter(users::eck_id.eq(eck_id.as_str()))
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
         })
     }
 

@@ -128,6 +128,8 @@ diesel::table! {
         provision -> Bool,
         enabled -> Bool,
         created_at -> BigInt,
+        scopes -> Text,
+        saml_entity_id -> Nullable<Text>,
     }
 }
 

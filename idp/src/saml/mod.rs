@@ -24,6 +24,7 @@ pub mod response;
 pub mod slo;
 pub mod sp;
 pub mod sso;
+pub mod upstream;
 pub mod xml;
 
 pub use error::SamlError;

@@ -677,3 +677,113 @@ fn saml_sp_add_list_register_remove() {
     let e = env.fails(&["saml-sp", "remove", "https://uitgever.example/saml"]);
     assert!(e.contains("no relying party"), "{e}");
 }
+
+#[test]
+fn upstreams_are_added_listed_and_removed() {
+    let env = Env::sqlite();
+    let school = env.school();
+    let added = env.ok(&[
+        "upstream",
+        "add",
+        "--name",
+        "moo",
+        "--school",
+        &school,
+        "--oidc-issuer",
+        "https://login.moo.example/",
+        "--client-id",
+        "leerpoort",
+        "--client-secret",
+        "geheim-van-moo",
+        "--scope",
+        "profile",
+        "--match",
+        "las-key",
+        "--claim",
+        "las_key",
+    ]);
+    assert_eq!(added["name"], "moo");
+    assert_eq!(added["protocol"], "oidc");
+    assert_eq!(added["issuer"], "https://login.moo.example");
+    assert!(
+        added["redirect_uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/broker/oidc/callback"),
+        "{added}"
+    );
+    assert!(
+        !added.to_string().contains("geheim-van-moo"),
+        "the secret is never printed: {added}"
+    );
+    let list = env.ok(&["upstream", "list"]);
+    assert_eq!(list["upstreams"].as_array().unwrap().len(), 1);
+    assert!(!list.to_string().contains("geheim"));
+
+    // Refusals name what is wrong and write nothing.
+    for (args, needle) in [
+        (vec!["--match", "naam"], "--match"),
+        (vec!["--oidc-issuer", "http://login.moo.example"], "https"),
+        (vec!["--school", "kapot"], "INSTELLING_REF"),
+    ] {
+        let mut a = vec![
+            "upstream",
+            "add",
+            "--name",
+            "zulu",
+            "--client-id",
+            "x",
+            "--client-secret",
+            "y",
+            "--claim",
+            "sub",
+        ];
+        if !args.contains(&"--match") {
+            a.extend(["--match", "email"]);
+        }
+        if !args.contains(&"--oidc-issuer") {
+            a.extend(["--oidc-issuer", "https://zulu.example"]);
+        }
+        if !args.contains(&"--school") {
+            a.extend(["--school", school.as_str()]);
+        }
+        a.extend(args.iter().copied());
+        let e = env.fails(&a);
+        assert!(e.contains(needle), "{needle}: {e}");
+    }
+    let e = env.fails(&[
+        "upstream",
+        "add",
+        "--name",
+        "moo",
+        "--school",
+        &school,
+        "--oidc-issuer",
+        "https://other.example",
+        "--client-id",
+        "a",
+        "--client-secret",
+        "b",
+        "--match",
+        "email",
+        "--claim",
+        "email",
+    ]);
+    assert!(e.contains("already exists"), "{e}");
+    assert_eq!(
+        env.ok(&["upstream", "list"])["upstreams"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let removed = env.ok(&["upstream", "remove", "moo"]);
+    assert_eq!(removed["removed"], "moo");
+    assert!(env.ok(&["upstream", "list"])["upstreams"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(env
+        .fails(&["upstream", "remove", "moo"])
+        .contains("no upstream"));
+}

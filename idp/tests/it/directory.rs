@@ -562,3 +562,127 @@ on_both_backends!(
         ));
     }
 );
+
+on_both_backends!(
+    upstreams_match_users_only_in_the_schools_they_serve,
+    |db: &TestDb| {
+        use broker::federation::{match_user, Asserted, MatchError};
+        use broker::model::{MatchRule, UpstreamProtocol};
+        use broker::repo::NewUpstream;
+        let dir = db.directory();
+        let a = new_school(&dir, "12AB00");
+        let b = new_school(&dir, "34CD00");
+        let ga = new_group(&dir, &a, "3a");
+        let gb = new_group(&dir, &b, "3a");
+        let emma = dir
+            .insert_user(
+                pupil(&a, vec![ga], "L1", Some(eck(1))),
+                T0,
+                audit("user.add", Some(&a)),
+            )
+            .unwrap();
+        let other = dir
+            .insert_user(
+                pupil(&b, vec![gb], "L1", Some(eck(2))),
+                T0,
+                audit("user.add", Some(&b)),
+            )
+            .unwrap();
+        let juf = dir
+            .insert_user(
+                teacher(&a, "juf@a.example"),
+                T0,
+                audit("user.add", Some(&a)),
+            )
+            .unwrap();
+        let add = |name: &str, rule: MatchRule, claim: &str, schools: Vec<InstellingRef>| {
+            dir.insert_upstream(
+                NewUpstream {
+                    id: Uuid::new_v4(),
+                    name: name.into(),
+                    protocol: UpstreamProtocol::Oidc {
+                        issuer: "https://moo.example".into(),
+                        client_id: "leerpoort".into(),
+                        client_secret_sealed: Some("sealed".into()),
+                        scopes: vec!["profile".into()],
+                    },
+                    match_rule: rule,
+                    match_claim: claim.into(),
+                    provision: false,
+                    schools,
+                },
+                T0,
+                audit("upstream.add", None),
+            )
+            .unwrap()
+        };
+        let moo = add("moo", MatchRule::LasKey, "las", vec![a]);
+        assert_eq!(dir.upstream_by_name("moo").unwrap().unwrap(), moo);
+        assert_eq!(moo.schools, vec![a]);
+        let asserted = |k: &str, v: &str| -> Asserted { [(k.to_string(), v.to_string())].into() };
+
+        // LAS key: only within the schools it serves.
+        assert_eq!(
+            match_user(&dir, &moo, &asserted("las", "L1"), None)
+                .unwrap()
+                .id,
+            emma.id
+        );
+        assert_eq!(
+            match_user(&dir, &moo, &asserted("las", "L1"), Some(&b))
+                .unwrap()
+                .id,
+            emma.id,
+            "a hint for a school it does not serve changes nothing"
+        );
+        assert_eq!(
+            match_user(&dir, &moo, &asserted("las", "L9"), None),
+            Err(MatchError::Unknown)
+        );
+        assert_eq!(
+            match_user(&dir, &moo, &asserted("naam", "L1"), None),
+            Err(MatchError::MissingClaim("las".into()))
+        );
+        // Serving both schools, the same LAS key is ambiguous without the school.
+        let both = add("zulu", MatchRule::LasKey, "las", vec![a, b]);
+        assert_eq!(
+            match_user(&dir, &both, &asserted("las", "L1"), None),
+            Err(MatchError::Ambiguous)
+        );
+        assert_eq!(
+            match_user(&dir, &both, &asserted("las", "L1"), Some(&b))
+                .unwrap()
+                .id,
+            other.id
+        );
+        // ECK-iD: the other school's pupil is never signed in by MOO.
+        let by_eck = add("eck", MatchRule::EckId, "eckid", vec![a]);
+        assert_eq!(
+            match_user(&dir, &by_eck, &asserted("eckid", eck(1).as_str()), None)
+                .unwrap()
+                .id,
+            emma.id
+        );
+        assert_eq!(
+            match_user(&dir, &by_eck, &asserted("eckid", eck(2).as_str()), None),
+            Err(MatchError::NotServed)
+        );
+        assert_eq!(
+            match_user(&dir, &by_eck, &asserted("eckid", "geen-eckid"), None),
+            Err(MatchError::InvalidClaim("eckid".into()))
+        );
+        // E-mail: staff only.
+        let by_mail = add("mail", MatchRule::Email, "email", vec![a]);
+        assert_eq!(
+            match_user(&dir, &by_mail, &asserted("email", "JUF@a.example"), None)
+                .unwrap()
+                .id,
+            juf.id
+        );
+        assert_eq!(dir.upstreams().unwrap().len(), 4);
+        dir.remove_upstream(moo.id, audit("upstream.remove", None))
+            .unwrap();
+        assert!(dir.upstream_by_name("moo").unwrap().is_none());
+        assert_eq!(dir.upstreams().unwrap().len(), 3);
+    }
+);

@@ -1,0 +1,2 @@
+ALTER TABLE upstreams DROP COLUMN saml_entity_id;
+ALTER TABLE upstreams DROP COLUMN scopes;

@@ -1,0 +1,5 @@
+-- What an upstream identity provider needs besides the first version's columns: the scopes
+-- asked of an OIDC upstream, and a SAML upstream's entity ID. `client_secret` holds the secret
+-- sealed (AES-256-GCM, the upstream's id as associated data), never in plain text.
+ALTER TABLE upstreams ADD COLUMN scopes TEXT NOT NULL DEFAULT '';
+ALTER TABLE upstreams ADD COLUMN saml_entity_id TEXT;
