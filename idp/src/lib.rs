@@ -34,3 +34,4 @@ pub mod shortcut;
 pub mod shortcut_files;
 pub mod store;
 pub mod thuis;
+pub mod upstream;
