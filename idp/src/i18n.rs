@@ -186,6 +186,14 @@ pub struct Texts {
     pub code_renewed: &'static str,
     pub saml_redirecting: &'static str,
     pub saml_continue: &'static str,
+    pub network_failed_title: &'static str,
+    pub network_unknown: &'static str,
+    pub network_unreachable: &'static str,
+    pub network_expired: &'static str,
+    pub network_unmatched: &'static str,
+    pub network_refused: &'static str,
+    pub network_sign_in: &'static str,
+    pub network_or: &'static str,
 }
 
 pub static NL: Texts = Texts {
@@ -325,6 +333,14 @@ pub static NL: Texts = Texts {
     code_renewed: "Er is een nieuwe thuisinlogcode gemaakt; de oude werkt niet meer op nieuwe apparaten.",
     saml_redirecting: "Je gaat nu naar de software. Gebeurt er niets? Klik dan op Doorgaan.",
     saml_continue: "Doorgaan",
+    network_failed_title: "Inloggen via {name} is niet gelukt",
+    network_unknown: "Deze netwerkomgeving is niet bekend bij Leerpoort, of staat uit.",
+    network_unreachable: "Leerpoort kan de netwerkomgeving nu niet bereiken. Probeer het over een paar minuten opnieuw.",
+    network_expired: "Het inloggen via de netwerkomgeving duurde te lang of is niet hier begonnen. Begin opnieuw bij de snelkoppeling van je school.",
+    network_unmatched: "Je bent ingelogd bij de netwerkomgeving, maar Leerpoort kan je niet vinden bij je school. Vraag de ICT-coördinator om je gegevens in Leerpoort en in de netwerkomgeving te laten kloppen.",
+    network_refused: "De netwerkomgeving gaf geen geldig antwoord. Probeer het opnieuw; lukt het niet, vraag dan de ICT-coördinator om hulp.",
+    network_sign_in: "Inloggen via {name}",
+    network_or: "Of log in via de netwerkomgeving van je school:",
 };
 
 pub static EN: Texts = Texts {
@@ -464,6 +480,14 @@ pub static EN: Texts = Texts {
     code_renewed: "A new home login code has been made; the old one no longer works on new devices.",
     saml_redirecting: "You are going to the software now. Nothing happens? Then click Continue.",
     saml_continue: "Continue",
+    network_failed_title: "Signing in through {name} did not work",
+    network_unknown: "Leerpoort does not know this network environment, or it is switched off.",
+    network_unreachable: "Leerpoort cannot reach the network environment right now. Try again in a few minutes.",
+    network_expired: "Signing in through the network environment took too long or did not start here. Start again at your school's shortcut.",
+    network_unmatched: "You are signed in at the network environment, but Leerpoort cannot find you at your school. Ask the ICT coordinator to make your details in Leerpoort and in the network environment match.",
+    network_refused: "The network environment did not give a valid answer. Try again; if it still fails, ask the ICT coordinator for help.",
+    network_sign_in: "Sign in through {name}",
+    network_or: "Or sign in through your school's network environment:",
 };
 
 #[cfg(test)]

@@ -35,3 +35,4 @@ pub mod shortcut_files;
 pub mod store;
 pub mod thuis;
 pub mod upstream;
+pub mod upstream_oidc;

@@ -25,4 +25,5 @@ mod saml;
 mod school_pages;
 mod scopes;
 mod sessions;
+mod upstream_oidc;
 mod userinfo;

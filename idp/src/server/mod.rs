@@ -10,6 +10,7 @@ pub mod routes;
 pub mod saml;
 pub mod school;
 pub mod thuis;
+pub mod upstreams;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use super::{groepen, health, oidc, pages, password, saml, school, thuis};
+use super::{groepen, health, oidc, pages, password, saml, school, thuis, upstreams};
 
 /// Register every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -82,6 +82,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/groepen/leerling/{user}",
             web::post().to(groepen::change_submit),
+        )
+        // Network environments (upstream identity providers)
+        .route("/broker/oidc/start", web::get().to(upstreams::oidc_start))
+        .route(
+            "/broker/oidc/callback",
+            web::get().to(upstreams::oidc_callback),
         )
         // The home entrance
         .route("/thuis", web::get().to(thuis::entrance))

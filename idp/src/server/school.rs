@@ -44,6 +44,8 @@ struct GroupsPage {
     school_name: String,
     groups: Vec<GroupTile>,
     teacher_link: String,
+    /// Buttons to the school's network environments: (start URL, label).
+    networks: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -171,9 +173,15 @@ async fn shortcut_error(
     }
 }
 
-/// A shortcut resolved: the school, the target's id, its groups, and where a signed-in user
-/// goes straight away.
-type ShortcutView = (School, Option<String>, Vec<Group>, Option<String>);
+/// A shortcut resolved: the school, the target's id, its groups, where a signed-in user goes
+/// straight away, and the network environments that serve the school.
+type ShortcutView = (
+    School,
+    Option<String>,
+    Vec<Group>,
+    Option<String>,
+    Vec<broker::model::Upstream>,
+);
 
 /// The query of a shortcut, in the contract's spelling.
 #[derive(Debug, Deserialize)]
@@ -184,6 +192,9 @@ pub struct ShortcutQuery {
     target: Option<String>,
     #[serde(rename = "ROL")]
     role: Option<String>,
+    /// The network environment the user signs in at (the shortcut as it places it).
+    #[serde(rename = "NETWERK")]
+    network: Option<String>,
 }
 
 /// GET `/snelkoppeling?INSTELLING_REF=…&TARGET=…&ROL=…`.
@@ -214,21 +225,44 @@ pub async fn shortcut(
             .dir
             .groups_of_school(&school.instelling_ref)
             .map_err(|_| ShortcutError::Unavailable)?;
+        let networks = super::upstreams::of_school(&st, &school.instelling_ref);
         Ok((
             school,
             rp.map(|r| r.public_id().to_string()),
             groups,
             through,
+            networks,
         ))
     })
     .await;
-    let (school, target, groups, through) = match resolved {
+    let (school, target, groups, through, networks) = match resolved {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => return shortcut_error(&req, &state, e).await,
         Err(_) => return shortcut_error(&req, &state, ShortcutError::Unavailable).await,
     };
     if let Some(to) = through {
         return pages::redirect(&to);
+    }
+    // `NETWERK=`: straight to that network environment, if it serves this school.
+    if let Some(name) = q.network.as_deref().filter(|n| !n.is_empty()) {
+        return match networks.iter().find(|u| u.name == name) {
+            Some(u) => pages::redirect(&super::upstreams::start_url(
+                u,
+                Some(&school.instelling_ref),
+                target.as_deref(),
+            )),
+            None => {
+                let c = Chrome::of(&req, &state, None).await;
+                pages::message(
+                    &c,
+                    StatusCode::NOT_FOUND,
+                    &c.t.network_failed_title.replace("{name}", name),
+                    c.t.network_unknown,
+                    Some(c.t.ask_coordinator),
+                    None,
+                )
+            }
+        };
     }
     if q.role.as_deref() == Some("leerkracht") {
         let lq = LoginQuery::for_school(school.instelling_ref.to_string(), target);
@@ -260,6 +294,15 @@ pub async fn shortcut(
         t: c.t,
         lang: c.lang,
         notice: c.notice,
+        networks: networks
+            .iter()
+            .map(|u| {
+                (
+                    super::upstreams::start_url(u, Some(&school.instelling_ref), target.as_deref()),
+                    c.t.network_sign_in.replace("{name}", &u.name),
+                )
+            })
+            .collect(),
         school_name: school.name,
         groups: tiles,
         teacher_link,

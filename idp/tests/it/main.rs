@@ -12,3 +12,4 @@ mod school;
 mod server;
 mod store;
 mod thuis;
+mod upstream;

@@ -1,0 +1,375 @@
+//! Network environments as OpenID Connect upstreams.
+//!
+//! A hand-made hostile upstream (a discovery document, keys and a token endpoint on a
+//! loopback listener) answers each sign-in with one crafted ID token or authorization
+//! response; Leerpoort must refuse every one that is wrong and accept the one that is right.
+//! The real upstream, npm's `oidc-provider`, is in `upstream_peer.rs`.
+
+use std::sync::{Arc, Mutex};
+
+use conformance_tests::jwt::{self, ClientKey};
+use conformance_tests::{code_flow, AuthRequest, Backend, Browser, Listener, Reply, Server};
+use serde_json::{json, Value};
+
+const CLIENT_ID: &str = "leerpoort-bij-moo";
+const CLIENT_SECRET: &str = "geheim-van-moo";
+
+/// What the fake upstream answers at its token endpoint next.
+#[derive(Default)]
+struct Script {
+    id_token: Option<String>,
+}
+
+struct FakeUpstream {
+    listener: Listener,
+    issuer: String,
+    key: Arc<Mutex<ClientKey>>,
+    script: Arc<Mutex<Script>>,
+}
+
+impl FakeUpstream {
+    /// An upstream; `iss_parameter`: whether it announces RFC 9207.
+    fn start(iss_parameter: bool) -> Self {
+        let key = Arc::new(Mutex::new(ClientKey::generate("RS256")));
+        let script = Arc::new(Mutex::new(Script::default()));
+        let issuer_cell: Arc<Mutex<String>> = Arc::new(Mutex::new(String::new()));
+        let (k, s, i) = (key.clone(), script.clone(), issuer_cell.clone());
+        let listener = Listener::start(move |req| {
+            let issuer = i.lock().unwrap().clone();
+            let path = req.target.split('?').next().unwrap_or("");
+            match path {
+                "/.well-known/openid-configuration" => Reply::json(&json!({
+                    "issuer": issuer,
+                    "authorization_endpoint": format!("{issuer}/authorize"),
+                    "token_endpoint": format!("{issuer}/token"),
+                    "jwks_uri": format!("{issuer}/jwks"),
+                    "response_types_supported": ["code"],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                    "authorization_response_iss_parameter_supported": iss_parameter,
+                })),
+                "/jwks" => Reply::json(&k.lock().unwrap().jwks()),
+                "/token" => match s.lock().unwrap().id_token.take() {
+                    Some(t) => Reply::json(&json!({
+                        "access_token": "at", "token_type": "Bearer", "expires_in": 60, "id_token": t,
+                    })),
+                    None => Reply::with(400, "application/json", r#"{"error":"invalid_grant"}"#),
+                },
+                _ => Reply::with(404, "text/plain", "not found"),
+            }
+        });
+        let issuer = listener.url("");
+        *issuer_cell.lock().unwrap() = issuer.clone();
+        Self {
+            listener,
+            issuer,
+            key,
+            script,
+        }
+    }
+
+    /// The next ID token: `claims`, signed with the upstream's key (or `with`).
+    fn answer(&self, claims: &Value, with: Option<&ClientKey>) {
+        let t = match with {
+            Some(k) => k.sign(claims),
+            None => self.key.lock().unwrap().sign(claims),
+        };
+        self.script.lock().unwrap().id_token = Some(t);
+    }
+}
+
+/// A pupil's claims as a good upstream sends them.
+fn good_claims(up: &FakeUpstream, nonce: &str) -> Value {
+    let now = jwt::now();
+    json!({
+        "iss": up.issuer, "aud": CLIENT_ID, "sub": "moo-123", "nonce": nonce,
+        "iat": now, "exp": now + 300, "las_key": "LL0001",
+    })
+}
+
+fn setup(iss_parameter: bool) -> (Server, FakeUpstream) {
+    let server = Server::start(&Backend::Sqlite);
+    let up = FakeUpstream::start(iss_parameter);
+    let out = server.cli(&[
+        "upstream",
+        "add",
+        "--name",
+        "moo",
+        "--school",
+        &server.school_ref(),
+        "--oidc-issuer",
+        &up.issuer,
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--match",
+        "las-key",
+        "--claim",
+        "las_key",
+    ]);
+    assert_eq!(
+        out["redirect_uri"],
+        server.url("/broker/oidc/callback"),
+        "{out}"
+    );
+    (server, up)
+}
+
+/// Start a sign-in at the upstream: the authorization request's parameters.
+fn start(server: &Server, browser: &Browser) -> std::collections::HashMap<String, String> {
+    let landing = browser.get(&server.url(&format!(
+        "/broker/oidc/start?upstream=moo&INSTELLING_REF={}",
+        server.school_ref()
+    )));
+    assert!(landing.left_server, "{}", landing.describe());
+    let p = landing.params();
+    assert_eq!(p.get("client_id").map(String::as_str), Some(CLIENT_ID));
+    assert_eq!(
+        p.get("code_challenge_method").map(String::as_str),
+        Some("S256")
+    );
+    assert_eq!(
+        p.get("redirect_uri"),
+        Some(&server.url("/broker/oidc/callback"))
+    );
+    for k in ["state", "nonce", "code_challenge"] {
+        assert!(p.contains_key(k), "{k}: {p:?}");
+    }
+    p
+}
+
+/// Come back from the upstream with `extra` parameters.
+fn callback(
+    server: &Server,
+    browser: &Browser,
+    state: &str,
+    extra: &[(&str, &str)],
+) -> conformance_tests::Landing {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("state", state);
+    for (k, v) in extra {
+        q.append_pair(k, v);
+    }
+    browser.get(&server.url(&format!("/broker/oidc/callback?{}", q.finish())))
+}
+
+/// One sign-in whose ID token is `claims` changed by `tweak`, signed by `with`: where it ends.
+fn attempt(
+    server: &Server,
+    up: &FakeUpstream,
+    tweak: impl FnOnce(&mut Value),
+    with: Option<&ClientKey>,
+    iss_param: Option<&str>,
+) -> conformance_tests::Landing {
+    let browser = server.browser();
+    let p = start(server, &browser);
+    let mut claims = good_claims(up, &p["nonce"]);
+    tweak(&mut claims);
+    up.answer(&claims, with);
+    let mut extra = vec![("code", "c0de")];
+    if let Some(i) = iss_param {
+        extra.push(("iss", i));
+    }
+    callback(server, &browser, &p["state"], &extra)
+}
+
+/// A change to a good ID token's claims.
+type Tweak = Box<dyn FnOnce(&mut Value)>;
+
+fn assert_refused(l: &conformance_tests::Landing, what: &str) {
+    assert!(
+        !l.left_server && l.status == 400 && l.body.contains("niet gelukt"),
+        "{what} must be refused: {}",
+        l.describe()
+    );
+}
+
+#[test]
+fn a_pupil_signs_in_through_an_oidc_network_environment() {
+    let (server, up) = setup(true);
+    let browser = server.browser();
+    let p = start(&server, &browser);
+    up.answer(&good_claims(&up, &p["nonce"]), None);
+    let l = callback(
+        &server,
+        &browser,
+        &p["state"],
+        &[("code", "c0de"), ("iss", &up.issuer)],
+    );
+    assert!(
+        !l.left_server && l.url.path() == "/" && l.body.contains("Emma"),
+        "{}",
+        l.describe()
+    );
+    // Leerpoort's token for a publisher says how she came in.
+    let rp = server.demo_rp();
+    let flow = code_flow(
+        &server,
+        &browser,
+        &rp,
+        AuthRequest::new(&rp).scope("openid groups"),
+    );
+    let claims = &flow.tokens.claims;
+    assert_eq!(claims["login_context"], "netwerk", "{claims}");
+    assert_eq!(claims["amr"], json!(["fed"]), "{claims}");
+    assert!(
+        claims["acr"].as_str().unwrap_or("").ends_with(":moo"),
+        "{claims}"
+    );
+    // The token request carried the PKCE verifier and Leerpoort's credentials.
+    let token_req = up
+        .listener
+        .drain()
+        .into_iter()
+        .find(|r| r.target.starts_with("/token"))
+        .expect("a token request");
+    let form = token_req.form();
+    assert!(form.iter().any(|(k, _)| k == "code_verifier"), "{form:?}");
+    assert!(token_req
+        .header("authorization")
+        .is_some_and(|a| a.starts_with("Basic ")));
+}
+
+#[test]
+fn hostile_oidc_upstream_answers_are_refused() {
+    let (server, up) = setup(true);
+    let iss = up.issuer.clone();
+    let cases: Vec<(&str, Tweak)> = vec![
+        (
+            "another issuer",
+            Box::new(|c| c["iss"] = json!("https://evil.example")),
+        ),
+        (
+            "another audience",
+            Box::new(|c| c["aud"] = json!("someone-else")),
+        ),
+        (
+            "an untrusted extra audience",
+            Box::new(|c| c["aud"] = json!([CLIENT_ID, "someone-else"])),
+        ),
+        (
+            "another authorized party",
+            Box::new(|c| c["azp"] = json!("someone-else")),
+        ),
+        (
+            "a wrong nonce",
+            Box::new(|c| c["nonce"] = json!("not-the-nonce")),
+        ),
+        (
+            "no nonce",
+            Box::new(|c| {
+                c.as_object_mut().unwrap().remove("nonce");
+            }),
+        ),
+        (
+            "an expired token",
+            Box::new(|c| {
+                c["exp"] = json!(jwt::now() - 600);
+                c["iat"] = json!(jwt::now() - 900);
+            }),
+        ),
+        (
+            "a token from the future",
+            Box::new(|c| c["iat"] = json!(jwt::now() + 3600)),
+        ),
+    ];
+    for (what, tweak) in cases {
+        assert_refused(&attempt(&server, &up, tweak, None, Some(&iss)), what);
+    }
+    // A signature by another key that claims the upstream's kid.
+    let kid = up.key.lock().unwrap().kid.clone();
+    let impostor = ClientKey::generate_with_kid("RS256", &kid);
+    assert_refused(
+        &attempt(&server, &up, |_| {}, Some(&impostor), Some(&iss)),
+        "a forged signature",
+    );
+    // An unsigned token.
+    {
+        let browser = server.browser();
+        let p = start(&server, &browser);
+        up.script.lock().unwrap().id_token = Some(jwt::unsigned(&good_claims(&up, &p["nonce"])));
+        assert_refused(
+            &callback(
+                &server,
+                &browser,
+                &p["state"],
+                &[("code", "c0de"), ("iss", &iss)],
+            ),
+            "an unsigned ID token",
+        );
+    }
+    // Mix-up (RFC 9207): another issuer in the response, or none while the upstream sends one.
+    assert_refused(
+        &attempt(&server, &up, |_| {}, None, Some("https://evil.example")),
+        "a mixed-up iss",
+    );
+    assert_refused(&attempt(&server, &up, |_| {}, None, None), "a missing iss");
+    // A state that was not started here, or used twice.
+    let browser = server.browser();
+    assert_refused(
+        &callback(&server, &browser, "made-up", &[("code", "c0de")]),
+        "an unknown state",
+    );
+    let p = start(&server, &browser);
+    up.answer(&good_claims(&up, &p["nonce"]), None);
+    let first = callback(
+        &server,
+        &browser,
+        &p["state"],
+        &[("code", "c0de"), ("iss", &iss)],
+    );
+    assert_eq!(first.url.path(), "/", "{}", first.describe());
+    up.answer(&good_claims(&up, &p["nonce"]), None);
+    assert_refused(
+        &callback(
+            &server,
+            &browser,
+            &p["state"],
+            &[("code", "c0de"), ("iss", &iss)],
+        ),
+        "a replayed state",
+    );
+    // The upstream's keys rotated: a new kid is fetched once, and accepted.
+    let rotated = ClientKey::generate("RS256");
+    *up.key.lock().unwrap() = ClientKey::generate_with_kid("RS256", &rotated.kid);
+    let l = attempt(&server, &up, |_| {}, None, Some(&iss));
+    assert!(
+        !l.left_server && l.url.path() == "/",
+        "a rotated upstream key must be fetched: {}",
+        l.describe()
+    );
+}
+
+#[test]
+fn unknown_pupils_get_a_clear_page_and_upstream_errors_are_shown() {
+    let (server, up) = setup(false);
+    let l = attempt(&server, &up, |c| c["las_key"] = json!("LL9999"), None, None);
+    assert_refused(&l, "an unknown pupil");
+    assert!(l.body.contains("kan je niet vinden"), "{}", l.describe());
+    let l = attempt(
+        &server,
+        &up,
+        |c| {
+            c.as_object_mut().unwrap().remove("las_key");
+        },
+        None,
+        None,
+    );
+    assert_refused(&l, "no LAS key");
+    // Without RFC 9207 announced, a response without iss is fine.
+    let l = attempt(&server, &up, |_| {}, None, None);
+    assert_eq!(l.url.path(), "/", "{}", l.describe());
+    // The upstream's error is shown, not followed.
+    let browser = server.browser();
+    let p = start(&server, &browser);
+    assert_refused(
+        &callback(
+            &server,
+            &browser,
+            &p["state"],
+            &[("error", "access_denied")],
+        ),
+        "the upstream's refusal",
+    );
+}

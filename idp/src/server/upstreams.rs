@@ -1,0 +1,160 @@
+//! Signing in through a network environment: starting at the upstream (from a school's page,
+//! a `NETWERK=` shortcut or an `idp_hint`) and the OIDC upstreams' callback.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use broker::federation::MatchError;
+use broker::model::{Upstream, UpstreamProtocol};
+use claims::InstellingRef;
+use serde::Deserialize;
+
+use super::pages::{self, Chrome};
+use crate::app::AppState;
+use crate::session;
+use crate::upstream::{FinishError, Pending};
+use crate::upstream_oidc::{self, Callback, UpstreamOidcError};
+
+/// Where a sign-in at `upstream` starts: the OIDC start here, or the SAML one.
+pub fn start_url(
+    upstream: &Upstream,
+    school: Option<&InstellingRef>,
+    target: Option<&str>,
+) -> String {
+    let base = match upstream.protocol {
+        UpstreamProtocol::Oidc { .. } => "/broker/oidc/start",
+        UpstreamProtocol::Saml { .. } => "/broker/saml/start",
+    };
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("upstream", &upstream.name);
+    if let Some(s) = school {
+        q.append_pair("INSTELLING_REF", &s.to_string());
+    }
+    if let Some(t) = target.filter(|t| !t.is_empty()) {
+        q.append_pair("TARGET", t);
+    }
+    format!("{base}?{}", q.finish())
+}
+
+/// The upstreams that serve `school` and are switched on.
+pub fn of_school(state: &AppState, school: &InstellingRef) -> Vec<Upstream> {
+    state
+        .dir
+        .upstreams()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|u| u.enabled && u.schools.contains(school))
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartQuery {
+    upstream: String,
+    #[serde(rename = "INSTELLING_REF")]
+    school: Option<String>,
+    #[serde(rename = "TARGET")]
+    target: Option<String>,
+}
+
+async fn refused(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    name: &str,
+    why: &str,
+) -> HttpResponse {
+    let c = Chrome::of(req, state, None).await;
+    pages::message(
+        &c,
+        StatusCode::BAD_REQUEST,
+        &c.t.network_failed_title.replace("{name}", name),
+        why,
+        Some(c.t.ask_coordinator),
+        None,
+    )
+}
+
+/// GET `/broker/oidc/start?upstream=NAME[&INSTELLING_REF=…][&TARGET=…]`: to the OIDC upstream.
+pub async fn oidc_start(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<StartQuery>,
+) -> HttpResponse {
+    let q = q.into_inner();
+    let st = state.clone();
+    let name = q.upstream.clone();
+    let result = web::block(move || -> Result<String, Option<UpstreamOidcError>> {
+        let u = st
+            .dir
+            .upstream_by_name(&q.upstream)
+            .map_err(|_| Some(UpstreamOidcError::Unavailable))?
+            .filter(|u| u.enabled)
+            .ok_or(None)?;
+        let school = q
+            .school
+            .as_deref()
+            .and_then(|s| s.parse::<InstellingRef>().ok())
+            .filter(|s| u.schools.contains(s));
+        let pending = Pending {
+            upstream: u.id,
+            school,
+            target: q.target.filter(|t| !t.is_empty()),
+            resume: None,
+            passive: false,
+            protocol: serde_json::Value::Null,
+        };
+        upstream_oidc::login_start(&st, &u, pending).map_err(Some)
+    })
+    .await;
+    let c = Chrome::of(&req, &state, None).await;
+    match result {
+        Ok(Ok(url)) => pages::redirect(&url),
+        Ok(Err(None)) => refused(&req, &state, &name, c.t.network_unknown).await,
+        Ok(Err(Some(e))) => {
+            tracing::warn!(upstream = %name, error = %e, "starting a sign-in at a network environment");
+            refused(&req, &state, &name, c.t.network_unreachable).await
+        }
+        Err(_) => refused(&req, &state, &name, c.t.unavailable).await,
+    }
+}
+
+/// GET `/broker/oidc/callback`: the OIDC upstream sends the browser back.
+pub async fn oidc_callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<Callback>,
+) -> HttpResponse {
+    let https = state.config.is_https();
+    let ip = session::client_ip(&req, &state);
+    let previous = session::sid_of(&req, https);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let cb = q.into_inner();
+    let finished = web::block(move || {
+        upstream_oidc::login_finish(&st, &cb, ip.as_deref(), previous.as_deref(), now)
+    })
+    .await;
+    let c = Chrome::of(&req, &state, None).await;
+    let f = match finished {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, "network environment callback refused");
+            return refused(&req, &state, "", c.t.network_expired).await;
+        }
+        Err(_) => return refused(&req, &state, "", c.t.unavailable).await,
+    };
+    match f.result {
+        Ok((s, dest)) => {
+            let mut res = pages::redirect(&dest);
+            let _ = res.add_cookie(&session::session_cookie(&s, https));
+            res
+        }
+        // A passive sign-in the upstream cannot do: back to the waiting relying party, which
+        // then answers login_required itself (never a second trip to the upstream).
+        Err(UpstreamOidcError::LoginRequired) if f.pending.resume.is_some() => {
+            pages::redirect(f.pending.resume.as_deref().unwrap_or("/"))
+        }
+        Err(UpstreamOidcError::Finish(FinishError::Match(
+            MatchError::Unknown | MatchError::NotServed | MatchError::Ambiguous,
+        ))) => refused(&req, &state, &f.upstream.name, c.t.network_unmatched).await,
+        Err(_) => refused(&req, &state, &f.upstream.name, c.t.network_refused).await,
+    }
+}

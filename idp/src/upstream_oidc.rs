@@ -1,0 +1,428 @@
+//! OpenID Connect upstreams (network environments): Leerpoort as a confidential client of the
+//! upstream, with the `openidconnect` crate.
+//!
+//! [`login_start`] reads the upstream's discovery document (cached for [`METADATA_TTL`]),
+//! sends the browser there with PKCE (S256), `state` and `nonce` (and `prompt=none` when the
+//! relying party asked it), and keeps a [`Pending`] under the `state`. [`login_finish`] takes
+//! it back (single use), checks the RFC 9207 `iss` parameter (required when the upstream says
+//! it sends one: the mix-up defence), exchanges the code with the PKCE verifier, and verifies
+//! the ID token: signature with the upstream's JWKS (fetched again once when a `kid` is
+//! unknown), `iss`, `aud` (only Leerpoort's client id), `azp`, `nonce`, `exp` and `iat` with a
+//! small skew, against the injected clock. The verified claims go to
+//! [`crate::upstream::finish`].
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use broker::model::{Upstream, UpstreamProtocol};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
+    CoreClient, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, IssuerUrl, JsonWebKeySet, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    ProviderMetadata, RedirectUrl, Scope, SignatureVerificationError, TokenResponse as _,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::upstream::{self, Pending};
+
+/// How long an upstream's discovery document and keys are reused.
+pub const METADATA_TTL: Duration = Duration::from_secs(300);
+/// Clock skew allowed on `exp` and `iat`.
+pub const SKEW_SECS: i64 = 60;
+/// Where every OIDC upstream sends the browser back to.
+pub const CALLBACK_PATH: &str = "/broker/oidc/callback";
+
+/// The one discovery field `openidconnect` does not know: RFC 9207.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct IssParameter {
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+impl AdditionalProviderMetadata for IssParameter {}
+
+type Metadata = ProviderMetadata<
+    IssParameter,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// Why a sign-in at an OIDC upstream failed. Each names the check; none carries a token.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamOidcError {
+    #[error("this is not an OIDC upstream")]
+    NotOidc,
+    #[error("the upstream's discovery document or keys could not be read: {0}")]
+    Discovery(String),
+    #[error("the upstream's client secret cannot be read")]
+    Secret,
+    #[error("unknown or expired state: this sign-in was not started here, or took too long")]
+    UnknownState,
+    #[error("the authorization response names issuer '{0}', not the upstream's (mix-up)")]
+    WrongIssuerParameter(String),
+    #[error("the upstream announces the iss parameter (RFC 9207) but the response lacks it")]
+    MissingIssuerParameter,
+    #[error("the upstream answered: {0}")]
+    UpstreamError(String),
+    #[error("the upstream requires a sign-in and the request was passive")]
+    LoginRequired,
+    #[error("the authorization response has no code")]
+    NoCode,
+    #[error("the token request failed: {0}")]
+    Token(String),
+    #[error("the token response has no ID token")]
+    NoIdToken,
+    #[error("the ID token is not valid: {0}")]
+    IdToken(String),
+    #[error(transparent)]
+    Finish(#[from] upstream::FinishError),
+    #[error("try again in a few minutes")]
+    Unavailable,
+}
+
+fn http_client() -> Result<reqwest::blocking::Client, UpstreamOidcError> {
+    reqwest::blocking::Client::builder()
+        // Never follow redirects from an identity provider's back channel (RFC 9700 §4.11).
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| UpstreamOidcError::Discovery(e.to_string()))
+}
+
+fn cache() -> &'static Mutex<HashMap<String, (Instant, Metadata)>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, (Instant, Metadata)>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The upstream's discovery document with its keys: cached, or read again when `fresh`.
+fn metadata(issuer: &str, fresh: bool) -> Result<Metadata, UpstreamOidcError> {
+    if !fresh {
+        if let Ok(c) = cache().lock() {
+            if let Some((at, m)) = c.get(issuer) {
+                if at.elapsed() < METADATA_TTL {
+                    return Ok(m.clone());
+                }
+            }
+        }
+    }
+    let http = http_client()?;
+    let issuer_url = IssuerUrl::new(issuer.to_string())
+        .map_err(|e| UpstreamOidcError::Discovery(e.to_string()))?;
+    // Discovery checks that the document's issuer is exactly the upstream's.
+    let m = Metadata::discover(&issuer_url, &http)
+        .map_err(|e| UpstreamOidcError::Discovery(format!("{e:?}")))?;
+    if let Ok(mut c) = cache().lock() {
+        c.insert(issuer.to_string(), (Instant::now(), m.clone()));
+    }
+    Ok(m)
+}
+
+/// Read the upstream's keys again (a `kid` the cached set does not have).
+fn refresh_keys(issuer: &str, m: &Metadata) -> Result<Metadata, UpstreamOidcError> {
+    let http = http_client()?;
+    let jwks = JsonWebKeySet::fetch(m.jwks_uri(), &http)
+        .map_err(|e| UpstreamOidcError::Discovery(format!("{e:?}")))?;
+    let m = m.clone().set_jwks(jwks);
+    if let Ok(mut c) = cache().lock() {
+        c.insert(issuer.to_string(), (Instant::now(), m.clone()));
+    }
+    Ok(m)
+}
+
+struct Client {
+    issuer: String,
+    client_id: String,
+    secret: String,
+    scopes: Vec<String>,
+}
+
+fn client_of(state: &AppState, u: &Upstream) -> Result<Client, UpstreamOidcError> {
+    let UpstreamProtocol::Oidc {
+        issuer,
+        client_id,
+        client_secret_sealed,
+        scopes,
+    } = &u.protocol
+    else {
+        return Err(UpstreamOidcError::NotOidc);
+    };
+    let secret = client_secret_sealed
+        .as_deref()
+        .and_then(|s| state.sealer.open(u.id, s))
+        .ok_or(UpstreamOidcError::Secret)?;
+    Ok(Client {
+        issuer: issuer.clone(),
+        client_id: client_id.clone(),
+        secret,
+        scopes: scopes.clone(),
+    })
+}
+
+fn core_client(
+    state: &AppState,
+    c: &Client,
+    m: Metadata,
+) -> Result<
+    CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >,
+    UpstreamOidcError,
+> {
+    let redirect = RedirectUrl::new(format!("{}{CALLBACK_PATH}", state.config.issuer))
+        .map_err(|e| UpstreamOidcError::Discovery(e.to_string()))?;
+    Ok(CoreClient::from_provider_metadata(
+        m,
+        ClientId::new(c.client_id.clone()),
+        Some(ClientSecret::new(c.secret.clone())),
+    )
+    .set_redirect_uri(redirect))
+}
+
+/// What the pending sign-in keeps for this protocol.
+#[derive(Debug, Serialize, Deserialize)]
+struct OidcPending {
+    verifier: String,
+    nonce: String,
+}
+
+/// Send the browser to `upstream` to sign in; the URL to redirect it to.
+pub fn login_start(
+    state: &AppState,
+    u: &Upstream,
+    mut pending: Pending,
+) -> Result<String, UpstreamOidcError> {
+    let c = client_of(state, u)?;
+    let m = metadata(&c.issuer, false)?;
+    let client = core_client(state, &c, m)?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut req = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge);
+    for s in &c.scopes {
+        req = req.add_scope(Scope::new(s.clone()));
+    }
+    if pending.passive {
+        req = req.add_prompt(CoreAuthPrompt::None);
+    }
+    let (url, csrf, nonce) = req.url();
+    pending.upstream = u.id;
+    pending.protocol = serde_json::to_value(OidcPending {
+        verifier: verifier.secret().clone(),
+        nonce: nonce.secret().clone(),
+    })
+    .map_err(|_| UpstreamOidcError::Unavailable)?;
+    upstream::put_pending(state, "oidc", csrf.secret(), &pending)
+        .map_err(|_| UpstreamOidcError::Unavailable)?;
+    Ok(url.to_string())
+}
+
+/// The callback's parameters.
+#[derive(Debug, Default, Deserialize)]
+pub struct Callback {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// What a finished upstream sign-in gives.
+#[derive(Debug)]
+pub struct Finished {
+    pub upstream: Upstream,
+    pub pending: Pending,
+    /// The session and where the browser goes, or why the upstream did not sign anyone in.
+    pub result: Result<(crate::session::SsoSession, String), UpstreamOidcError>,
+}
+
+/// The upstream's claims as the matching rules read them: strings; numbers and booleans as
+/// text; of an array its first element.
+fn asserted(claims: &Value) -> broker::federation::Asserted {
+    let mut out = HashMap::new();
+    if let Some(map) = claims.as_object() {
+        for (k, v) in map {
+            let v = match v {
+                Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
+                other => other.clone(),
+            };
+            let s = match v {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => continue,
+            };
+            out.insert(k.clone(), s);
+        }
+    }
+    out
+}
+
+/// The payload of a JWT whose signature was verified already.
+fn payload(jwt: &str) -> Value {
+    use base64::Engine as _;
+    jwt.split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// Finish the sign-in the browser returns with. `None` when the `state` is unknown (nothing
+/// to resume).
+pub fn login_finish(
+    state: &AppState,
+    cb: &Callback,
+    ip: Option<&str>,
+    previous_sid: Option<&str>,
+    now: i64,
+) -> Result<Finished, UpstreamOidcError> {
+    let key = cb.state.as_deref().ok_or(UpstreamOidcError::UnknownState)?;
+    let pending =
+        upstream::take_pending(state, "oidc", key).ok_or(UpstreamOidcError::UnknownState)?;
+    let u = state
+        .dir
+        .upstream(pending.upstream)
+        .map_err(|_| UpstreamOidcError::Unavailable)?
+        .ok_or(UpstreamOidcError::UnknownState)?;
+    let result = verify(state, &u, &pending, cb, now).and_then(|claims| {
+        upstream::finish(
+            state,
+            &u,
+            &asserted(&claims),
+            &pending,
+            ip,
+            previous_sid,
+            now,
+        )
+        .map_err(UpstreamOidcError::from)
+    });
+    if let Err(e) = &result {
+        tracing::info!(upstream = %u.name, error = %e, "sign-in through a network environment refused");
+    }
+    Ok(Finished {
+        upstream: u,
+        pending,
+        result,
+    })
+}
+
+/// Check the authorization response, redeem the code, verify the ID token: its claims.
+fn verify(
+    state: &AppState,
+    u: &Upstream,
+    pending: &Pending,
+    cb: &Callback,
+    now: i64,
+) -> Result<Value, UpstreamOidcError> {
+    let c = client_of(state, u)?;
+    let m = metadata(&c.issuer, false)?;
+    // RFC 9207: a response naming another issuer is a mix-up; a missing one only counts when
+    // the upstream announces it sends one.
+    match cb.iss.as_deref() {
+        Some(iss) if iss.trim_end_matches('/') != c.issuer.trim_end_matches('/') => {
+            return Err(UpstreamOidcError::WrongIssuerParameter(
+                iss.chars().take(200).collect(),
+            ))
+        }
+        None if m
+            .additional_metadata()
+            .authorization_response_iss_parameter_supported =>
+        {
+            return Err(UpstreamOidcError::MissingIssuerParameter)
+        }
+        _ => {}
+    }
+    if let Some(e) = &cb.error {
+        if pending.passive
+            && matches!(
+                e.as_str(),
+                "login_required" | "interaction_required" | "consent_required"
+            )
+        {
+            return Err(UpstreamOidcError::LoginRequired);
+        }
+        return Err(UpstreamOidcError::UpstreamError(
+            e.chars().take(100).collect(),
+        ));
+    }
+    let code = cb.code.as_deref().ok_or(UpstreamOidcError::NoCode)?;
+    let p: OidcPending = serde_json::from_value(pending.protocol.clone())
+        .map_err(|_| UpstreamOidcError::UnknownState)?;
+    let http = http_client()?;
+    let client = core_client(state, &c, m.clone())?;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.to_string()))
+        .map_err(|e| UpstreamOidcError::Token(e.to_string()))?
+        .set_pkce_verifier(PkceCodeVerifier::new(p.verifier))
+        .request(&http)
+        .map_err(|e| UpstreamOidcError::Token(format!("{e:?}").chars().take(300).collect()))?;
+    let id_token = tokens
+        .id_token()
+        .ok_or(UpstreamOidcError::NoIdToken)?
+        .clone();
+    let nonce = Nonce::new(p.nonce);
+    let check = |client: &CoreClient<_, _, _, _, _, _>| -> Result<(), ClaimsVerificationError> {
+        let verifier = client
+            .id_token_verifier()
+            .set_time_fn(move || {
+                chrono::DateTime::from_timestamp(now - SKEW_SECS, 0).unwrap_or_default()
+            })
+            .set_issue_time_verifier_fn(move |iat| {
+                if iat.timestamp() > now + SKEW_SECS {
+                    Err("issued in the future".into())
+                } else {
+                    Ok(())
+                }
+            });
+        id_token.claims(&verifier, &nonce).map(|_| ())
+    };
+    match check(&client) {
+        Ok(()) => {}
+        // A key the cached set does not have: read the keys once more and try again.
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        )) => {
+            let m = refresh_keys(&c.issuer, &m)?;
+            let client = core_client(state, &c, m)?;
+            check(&client).map_err(|e| UpstreamOidcError::IdToken(format!("{e:?}")))?;
+        }
+        Err(e) => return Err(UpstreamOidcError::IdToken(format!("{e:?}"))),
+    }
+    let claims = payload(&id_token.to_string());
+    // `azp`, when present, must be Leerpoort itself (OIDC Core §3.1.3.7, items 4 and 5).
+    if let Some(azp) = claims.get("azp").and_then(Value::as_str) {
+        if azp != c.client_id {
+            return Err(UpstreamOidcError::IdToken("azp is another client".into()));
+        }
+    }
+    Ok(claims)
+}
