@@ -1,21 +1,29 @@
 //! What the tests take from npm (`conformance-tests/node/`): panva's `openid-client` for a
 //! second relying party, and axe-core for the accessibility checks.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// `conformance-tests/node`.
 pub fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("node")
 }
 
-/// `npm ci` there, once per test run (and not at all when `node_modules` is as new as the
-/// lock file); the folder. Fails with npm's message when Node.js or npm is missing.
+/// `npm ci` in `conformance-tests/node`, once per test run; the folder.
 pub fn install() -> PathBuf {
-    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
-    let dir = dir();
-    let result = DONE.get_or_init(|| {
+    install_in(dir())
+}
+
+/// `npm ci` in `dir` (a folder with a `package-lock.json`), once per test run per folder, and
+/// not at all when `node_modules` is as new as the lock file. Fails with npm's message when
+/// Node.js or npm is missing.
+pub fn install_in(dir: PathBuf) -> PathBuf {
+    static DONE: OnceLock<Mutex<HashMap<PathBuf, Result<(), String>>>> = OnceLock::new();
+    let done = DONE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
+    let result = done.entry(dir.clone()).or_insert_with(|| {
         let installed = dir.join("node_modules/.package-lock.json");
         let fresh = match (
             std::fs::metadata(&installed).and_then(|m| m.modified()),
@@ -37,7 +45,8 @@ pub fn install() -> PathBuf {
             Ok(())
         } else {
             Err(format!(
-                "npm ci failed ({}):\n{}",
+                "npm ci in {} failed ({}):\n{}",
+                dir.display(),
                 out.status,
                 String::from_utf8_lossy(&out.stderr)
             ))

@@ -24,8 +24,9 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
-    CsrfToken, IssuerUrl, JsonWebKeySet, Nonce, PkceCodeChallenge, PkceCodeVerifier,
-    ProviderMetadata, RedirectUrl, Scope, SignatureVerificationError, TokenResponse as _,
+    CsrfToken, IssuerUrl, JsonWebKeySet, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge,
+    PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope, SignatureVerificationError,
+    TokenResponse as _,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -417,12 +418,61 @@ fn verify(
         }
         Err(e) => return Err(UpstreamOidcError::IdToken(format!("{e:?}"))),
     }
-    let claims = payload(&id_token.to_string());
+    let mut claims = payload(&id_token.to_string());
     // `azp`, when present, must be Leerpoort itself (OIDC Core §3.1.3.7, items 4 and 5).
     if let Some(azp) = claims.get("azp").and_then(Value::as_str) {
         if azp != c.client_id {
             return Err(UpstreamOidcError::IdToken("azp is another client".into()));
         }
     }
+    // Many providers put scope claims in UserInfo only: ask it for what matching needs.
+    if claims.get(&u.match_claim).is_none() {
+        if let Some(endpoint) = m.userinfo_endpoint() {
+            let info = userinfo(
+                &http,
+                endpoint.url().as_str(),
+                tokens.access_token().secret(),
+            )?;
+            // OIDC Core §5.3.2: the UserInfo `sub` must be the ID token's.
+            if info.get("sub") != claims.get("sub") {
+                return Err(UpstreamOidcError::IdToken(
+                    "UserInfo is about another subject".into(),
+                ));
+            }
+            if let (Some(all), Some(extra)) = (claims.as_object_mut(), info.as_object()) {
+                for (k, v) in extra {
+                    all.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+    }
     Ok(claims)
+}
+
+/// The upstream's UserInfo for `access_token` (plain JSON; signed UserInfo is not used).
+fn userinfo(
+    http: &reqwest::blocking::Client,
+    endpoint: &str,
+    access_token: &str,
+) -> Result<Value, UpstreamOidcError> {
+    let res = http
+        .get(endpoint)
+        .bearer_auth(access_token)
+        .header("accept", "application/json")
+        .send()
+        .map_err(|e| UpstreamOidcError::Token(format!("UserInfo: {e}")))?;
+    if !res.status().is_success() {
+        return Err(UpstreamOidcError::Token(format!(
+            "UserInfo answered {}",
+            res.status()
+        )));
+    }
+    let bytes = res
+        .bytes()
+        .map_err(|e| UpstreamOidcError::Token(format!("UserInfo: {e}")))?;
+    if bytes.len() > 64 * 1024 {
+        return Err(UpstreamOidcError::Token("UserInfo is too large".into()));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|_| UpstreamOidcError::Token("UserInfo is not JSON".into()))
 }

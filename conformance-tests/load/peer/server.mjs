@@ -54,7 +54,9 @@ const jwks = {
   ],
 };
 
-// The one account: the demo's teacher Anna de Vries.
+// The accounts: the demo's teacher Anna de Vries, and (for the tests of Leerpoort with a
+// network environment as upstream) the demo pupil Emma de Jong as the network knows her, with
+// her key in the pupil administration (scope `las`).
 const ACCOUNT = {
   sub: '6f1d1f52-4d7e-4c9b-9a43-2f7d0c1e8a11',
   email: 'anna.devries@regenboog.example',
@@ -69,9 +71,23 @@ const ACCOUNT = {
   },
 };
 
-function passwordMatches(given) {
+const PUPIL = {
+  sub: '2c9e6b1a-5f0d-4a57-8a42-9d3f1e7c6b20',
+  email: 'emma@moo.example',
+  password: 'Zwembad2026',
+  claims: {
+    email: 'emma@moo.example',
+    name: 'Emma de Jong',
+    given_name: 'Emma',
+    family_name: 'de Jong',
+    las_key: 'LL0001',
+  },
+};
+const ACCOUNTS = [ACCOUNT, PUPIL];
+
+function passwordMatches(account, given) {
   const a = crypto.createHash('sha256').update(String(given)).digest();
-  const b = crypto.createHash('sha256').update(ACCOUNT.password).digest();
+  const b = crypto.createHash('sha256').update(account.password).digest();
   return crypto.timingSafeEqual(a, b);
 }
 
@@ -90,18 +106,20 @@ const configuration = {
   ],
   jwks,
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
-  scopes: ['openid', 'profile', 'email', 'offline_access'],
+  scopes: ['openid', 'profile', 'email', 'offline_access', 'las'],
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
     profile: ['name', 'given_name', 'family_name', 'locale'],
+    las: ['las_key'],
   },
   async findAccount(ctx, sub) {
-    if (sub !== ACCOUNT.sub) return undefined;
+    const account = ACCOUNTS.find((a) => a.sub === sub);
+    if (!account) return undefined;
     return {
       accountId: sub,
       async claims() {
-        return { sub, ...ACCOUNT.claims };
+        return { sub, ...account.claims };
       },
     };
   },
@@ -215,15 +233,16 @@ async function interaction(req, res, uid, action) {
   if (req.method === 'POST' && action === 'login') {
     const form = await readForm(req);
     const email = (form.get('email') ?? '').trim().toLowerCase();
-    if (email !== ACCOUNT.email || !passwordMatches(form.get('password') ?? '')) {
+    const account = ACCOUNTS.find((a) => a.email === email);
+    if (!account || !passwordMatches(account, form.get('password') ?? '')) {
       send(res, 200, loginPage(uid, form.get('email'), 'Het e-mailadres of het wachtwoord klopt niet.'));
       return;
     }
-    const grantId = await grantAll(details, ACCOUNT.sub);
+    const grantId = await grantAll(details, account.sub);
     await provider.interactionFinished(
       req,
       res,
-      { login: { accountId: ACCOUNT.sub }, consent: { grantId } },
+      { login: { accountId: account.sub }, consent: { grantId } },
       { mergeWithLastSubmission: false },
     );
     return;

@@ -26,4 +26,5 @@ mod school_pages;
 mod scopes;
 mod sessions;
 mod upstream_oidc;
+mod upstream_peer;
 mod userinfo;
