@@ -373,3 +373,139 @@ fn unknown_pupils_get_a_clear_page_and_upstream_errors_are_shown() {
         "the upstream's refusal",
     );
 }
+
+#[test]
+fn idp_hint_skips_the_choice_and_prompt_none_never_loops() {
+    let (server, up) = setup(false);
+    let rp = server.demo_rp();
+    // idp_hint: straight to the upstream, then back to the relying party with a code.
+    let browser = server.browser();
+    let req = AuthRequest::new(&rp).set("idp_hint", "moo");
+    let at_upstream = browser.get(&req.url(&server));
+    assert!(
+        at_upstream.left_server && at_upstream.url.as_str().starts_with(&up.issuer),
+        "{}",
+        at_upstream.describe()
+    );
+    let p = at_upstream.params();
+    assert_eq!(p.get("prompt"), None);
+    up.answer(&good_claims(&up, &p["nonce"]), None);
+    let back = callback(&server, &browser, &p["state"], &[("code", "c0de")]);
+    assert!(
+        back.left_server && back.url.as_str().starts_with(&rp.redirect_uri),
+        "{}",
+        back.describe()
+    );
+    assert!(back.params().contains_key("code"), "{}", back.url);
+
+    // prompt=none with a hint and no session anywhere: the upstream is asked silently, says
+    // login_required, and so does Leerpoort — once, without going back to the upstream.
+    let browser = server.browser();
+    let req = AuthRequest::new(&rp)
+        .set("idp_hint", "moo")
+        .set("prompt", "none");
+    let at_upstream = browser.get(&req.url(&server));
+    assert!(at_upstream.left_server, "{}", at_upstream.describe());
+    let p = at_upstream.params();
+    assert_eq!(p.get("prompt").map(String::as_str), Some("none"));
+    let back = callback(
+        &server,
+        &browser,
+        &p["state"],
+        &[("error", "login_required")],
+    );
+    assert!(
+        back.left_server && back.url.as_str().starts_with(&rp.redirect_uri),
+        "{}",
+        back.describe()
+    );
+    assert_eq!(
+        back.params().get("error").map(String::as_str),
+        Some("login_required"),
+        "{}",
+        back.url
+    );
+    // An unknown hint is ignored: the ordinary sign-in form.
+    let browser = server.browser();
+    let l = browser.get(
+        &AuthRequest::new(&rp)
+            .set("idp_hint", "onbekend")
+            .url(&server),
+    );
+    assert!(l.stopped_at_login, "{}", l.describe());
+}
+
+#[test]
+fn a_school_with_two_network_environments() {
+    let (server, _moo) = setup(false);
+    let zulu = FakeUpstream::start(false);
+    server.cli(&[
+        "upstream",
+        "add",
+        "--name",
+        "zulu",
+        "--school",
+        &server.school_ref(),
+        "--oidc-issuer",
+        &zulu.issuer,
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--match",
+        "las-key",
+        "--claim",
+        "las_key",
+    ]);
+    let browser = server.browser();
+    let page = browser.get(&server.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}",
+        server.school_ref()
+    )));
+    assert!(
+        page.body.contains("Inloggen via moo") && page.body.contains("Inloggen via zulu"),
+        "{}",
+        page.describe()
+    );
+    // Through zulu: its own state, keys and answer.
+    let l = browser.get(&server.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}&NETWERK=zulu",
+        server.school_ref()
+    )));
+    assert!(
+        l.left_server && l.url.as_str().starts_with(&zulu.issuer),
+        "{}",
+        l.describe()
+    );
+    let browser = server.browser();
+    let start = browser.get(&server.url(&format!(
+        "/broker/oidc/start?upstream=zulu&INSTELLING_REF={}",
+        server.school_ref()
+    )));
+    let p = start.params();
+    assert!(
+        start.url.as_str().starts_with(&zulu.issuer),
+        "{}",
+        start.url
+    );
+    let mut claims = good_claims(&zulu, &p["nonce"]);
+    claims["las_key"] = json!("LL0006");
+    zulu.answer(&claims, None);
+    let done = callback(&server, &browser, &p["state"], &[("code", "c0de")]);
+    assert!(
+        done.url.path() == "/" && done.body.contains("Liam"),
+        "{}",
+        done.describe()
+    );
+    // A NETWERK= that does not serve the school: a clear page.
+    let browser = server.browser();
+    let l = browser.get(&server.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}&NETWERK=magister",
+        server.school_ref()
+    )));
+    assert!(
+        l.status == 404 && l.body.contains("niet bekend"),
+        "{}",
+        l.describe()
+    );
+}

@@ -40,6 +40,8 @@ pub enum Outcome {
     /// The session is used from another place than it started (potentiële sessie-overname):
     /// it has been ended; the user signs in again for the waiting request.
     Takeover { auth_id: String },
+    /// Sign in at a network environment first (`idp_hint`); the request waits.
+    Upstream { url: String },
 }
 
 fn page(title: &str, message: impl Into<String>) -> Outcome {
@@ -289,6 +291,10 @@ pub fn authorize(
         requested_claims,
         created_at: now,
         hint_sub,
+        idp_hint: get("idp_hint")
+            .or_else(|| get("kc_idp_hint"))
+            .filter(|h| !h.is_empty())
+            .map(str::to_string),
     };
     proceed(state, &rp, req, sid, ip, now)
 }
@@ -406,6 +412,52 @@ fn proceed(
             tracing::warn!("session used from another place; ended (potential session takeover)");
             let _ = session::destroy(state.store.as_ref(), &s.sid);
         }
+    }
+    // A network environment named by `idp_hint`: sign in there, then come back here. With
+    // `prompt=none` the upstream is asked to stay silent; a `login_required` from it ends as
+    // `login_required` here (the hint is cleared, so it is never followed twice).
+    let hinted = match (&req.idp_hint, needs_login && !moved) {
+        (Some(h), true) => state.dir.upstream_by_name(h).ok().flatten().filter(|u| {
+            u.enabled && matches!(u.protocol, broker::model::UpstreamProtocol::Oidc { .. })
+        }),
+        _ => None,
+    };
+    if let Some(u) = hinted {
+        let auth_id = match crate::secrets::random_token() {
+            Ok(t) => t,
+            Err(_) => return fail(OidcError::ServerError),
+        };
+        let passive = req.prompt_none;
+        let waiting = AuthRequest {
+            idp_hint: None,
+            ..req.clone()
+        };
+        let bytes = match serde_json::to_vec(&waiting) {
+            Ok(b) => b,
+            Err(_) => return fail(OidcError::ServerError),
+        };
+        if let Err(e) = state.store.put(
+            &pending_key(&auth_id),
+            &bytes,
+            Duration::from_secs(PENDING_SECS),
+        ) {
+            return fail(OidcError::from(e));
+        }
+        let pending = crate::upstream::Pending {
+            upstream: u.id,
+            school: None,
+            target: None,
+            resume: Some(resume_url(&auth_id)),
+            passive,
+            protocol: Value::Null,
+        };
+        return match crate::upstream_oidc::login_start(state, &u, pending) {
+            Ok(url) => Outcome::Upstream { url },
+            Err(e) => {
+                tracing::warn!(upstream = %u.name, error = %e, "idp_hint: the network environment cannot be reached");
+                fail(OidcError::TemporarilyUnavailable)
+            }
+        };
     }
     if needs_login || moved {
         if req.prompt_none {

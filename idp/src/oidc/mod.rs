@@ -81,6 +81,10 @@ pub struct AuthRequest {
     pub created_at: i64,
     /// The `sub` an `id_token_hint` named, if any.
     pub hint_sub: Option<String>,
+    /// The network environment to sign in at (`idp_hint`, or Keycloak's `kc_idp_hint`): the
+    /// choice is skipped. Cleared once the browser went there, so it is never followed twice.
+    #[serde(default)]
+    pub idp_hint: Option<String>,
 }
 
 /// What an authorization code stands for. Stored under `code:<code>` for [`CODE_SECS`].

@@ -94,6 +94,7 @@ async fn render_outcome(
                 Some((&continue_url, c.t.back_to_software)),
             )
         }
+        Outcome::Upstream { url } => pages::redirect(&url),
         Outcome::Takeover { auth_id } => {
             let c = pages::Chrome::of(req, state, None).await;
             pages::takeover(
