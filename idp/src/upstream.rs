@@ -223,6 +223,66 @@ fn provision(
     Ok(user)
 }
 
+/// Who the upstream said the user was in its own session, so that its logout can end
+/// Leerpoort's session too (OIDC back-channel logout names `sid` or `sub`).
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamLink {
+    pub sid: Option<String>,
+    pub sub: Option<String>,
+}
+
+fn link_key(upstream: Uuid, kind: &str, value: &str) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
+    format!(
+        "upstream-link:{upstream}:{kind}:{}",
+        hex::encode(d.as_ref())
+    )
+}
+
+/// Remember that Leerpoort session `sid` came from the upstream's `link`.
+fn remember_link(state: &AppState, upstream: Uuid, link: &UpstreamLink, sid: &str) {
+    let ttl = Duration::from_secs(session::SESSION_SECS as u64);
+    for (kind, value) in [("sid", &link.sid), ("sub", &link.sub)] {
+        let Some(v) = value else { continue };
+        let key = link_key(upstream, kind, v);
+        let mut sids: Vec<String> = state
+            .store
+            .get(&key)
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        if !sids.iter().any(|s| s == sid) {
+            sids.push(sid.to_string());
+        }
+        if let Ok(b) = serde_json::to_vec(&sids) {
+            let _ = state.store.put(&key, &b, ttl);
+        }
+    }
+}
+
+/// The Leerpoort sessions that came from the upstream's session `sid`, or from its user
+/// `sub` (all of that user's sessions through this upstream). The links are used up.
+pub fn linked_sessions(state: &AppState, upstream: Uuid, link: &UpstreamLink) -> Vec<String> {
+    let mut out = Vec::new();
+    for (kind, value) in [("sid", &link.sid), ("sub", &link.sub)] {
+        let Some(v) = value else { continue };
+        let sids: Vec<String> = state
+            .store
+            .take(&link_key(upstream, kind, v))
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        for s in sids {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
 /// Finish a sign-in through `upstream`: the user, a new SSO session (`login_context`
 /// `netwerk`, `amr` `fed`, the upstream named in `acr`), and where the browser goes next.
 pub fn finish(
@@ -233,6 +293,30 @@ pub fn finish(
     ip: Option<&str>,
     previous_sid: Option<&str>,
     now: i64,
+) -> Result<(SsoSession, String), FinishError> {
+    finish_linked(
+        state,
+        upstream,
+        asserted,
+        pending,
+        ip,
+        previous_sid,
+        now,
+        None,
+    )
+}
+
+/// As [`finish`], remembering the upstream's session (`link`) for its logout.
+#[allow(clippy::too_many_arguments)]
+pub fn finish_linked(
+    state: &AppState,
+    upstream: &Upstream,
+    asserted: &Asserted,
+    pending: &Pending,
+    ip: Option<&str>,
+    previous_sid: Option<&str>,
+    now: i64,
+    link: Option<&UpstreamLink>,
 ) -> Result<(SsoSession, String), FinishError> {
     let user = user_for(state, upstream, asserted, pending.school.as_ref(), now)?;
     let who = Authenticated {
@@ -245,6 +329,9 @@ pub fn finish(
     };
     let s = session::start(state.store.as_ref(), who, now, previous_sid)
         .map_err(|_| FinishError::Unavailable)?;
+    if let Some(link) = link {
+        remember_link(state, upstream.id, link, &s.sid);
+    }
     let dest = match (&pending.resume, &pending.target) {
         (Some(r), _) => r.clone(),
         (None, Some(t)) => state

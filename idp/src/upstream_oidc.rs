@@ -315,7 +315,17 @@ pub fn login_finish(
         .map_err(|_| UpstreamOidcError::Unavailable)?
         .ok_or(UpstreamOidcError::UnknownState)?;
     let result = verify(state, &u, &pending, cb, now).and_then(|claims| {
-        upstream::finish(
+        let link = upstream::UpstreamLink {
+            sid: claims
+                .get("sid")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            sub: claims
+                .get("sub")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        };
+        upstream::finish_linked(
             state,
             &u,
             &asserted(&claims),
@@ -323,6 +333,7 @@ pub fn login_finish(
             ip,
             previous_sid,
             now,
+            Some(&link),
         )
         .map_err(UpstreamOidcError::from)
     });
@@ -475,4 +486,120 @@ fn userinfo(
     }
     serde_json::from_slice(&bytes)
         .map_err(|_| UpstreamOidcError::Token("UserInfo is not JSON".into()))
+}
+
+/// The event a logout token carries (OpenID Connect Back-Channel Logout 1.0 §2.4).
+const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// An upstream logs a user out over the back channel: verify its logout token (signature with
+/// the upstream's keys, `iss`, `aud`, `iat`, the event, no `nonce`, `sid` or `sub`, a `jti`
+/// seen once) and end the Leerpoort sessions that came from it — which tells Leerpoort's own
+/// relying parties in turn. The deliveries to make.
+pub fn backchannel_logout(
+    state: &AppState,
+    logout_token: &str,
+    now: i64,
+) -> Result<Vec<crate::oidc::logout::BackchannelDelivery>, UpstreamOidcError> {
+    let bad = |m: &str| UpstreamOidcError::IdToken(format!("logout token: {m}"));
+    let unverified = payload(logout_token);
+    let iss = unverified
+        .get("iss")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("no iss"))?;
+    let u = state
+        .dir
+        .upstreams()
+        .map_err(|_| UpstreamOidcError::Unavailable)?
+        .into_iter()
+        .find(|u| {
+            u.enabled
+                && matches!(&u.protocol, UpstreamProtocol::Oidc { issuer, .. }
+                    if issuer.trim_end_matches('/') == iss.trim_end_matches('/'))
+        })
+        .ok_or_else(|| bad("not from a known network environment"))?;
+    let c = client_of(state, &u)?;
+    let header = jsonwebtoken::decode_header(logout_token).map_err(|_| bad("no JOSE header"))?;
+    if !matches!(
+        header.alg,
+        jsonwebtoken::Algorithm::RS256
+            | jsonwebtoken::Algorithm::ES256
+            | jsonwebtoken::Algorithm::PS256
+            | jsonwebtoken::Algorithm::EdDSA
+    ) {
+        return Err(bad("an algorithm Leerpoort does not accept"));
+    }
+    let m = metadata(&c.issuer, false)?;
+    let http = http_client()?;
+    let jwks: jsonwebtoken::jwk::JwkSet = http
+        .get(m.jwks_uri().url().as_str())
+        .send()
+        .and_then(|r| r.json())
+        .map_err(|e| UpstreamOidcError::Discovery(e.to_string()))?;
+    let decoding = jwks
+        .keys
+        .iter()
+        .find(|k| header.kid.is_none() || k.common.key_id == header.kid)
+        .and_then(|k| jsonwebtoken::DecodingKey::from_jwk(k).ok())
+        .ok_or_else(|| bad("signed with an unknown key"))?;
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.set_issuer(&[iss]);
+    v.set_audience(&[c.client_id.as_str()]);
+    v.validate_exp = false;
+    v.required_spec_claims = ["iss", "aud", "iat"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let claims: Value = jsonwebtoken::decode(logout_token, &decoding, &v)
+        .map_err(|e| bad(&e.to_string()))?
+        .claims;
+    let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
+    if iat > now + SKEW_SECS || iat < now - 5 * 60 {
+        return Err(bad("iat out of range"));
+    }
+    if claims
+        .get("events")
+        .and_then(|e| e.get(LOGOUT_EVENT))
+        .is_none()
+    {
+        return Err(bad("not a logout event"));
+    }
+    if claims.get("nonce").is_some() {
+        return Err(bad("a nonce is forbidden"));
+    }
+    let link = upstream::UpstreamLink {
+        sid: claims
+            .get("sid")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        sub: claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    };
+    if link.sid.is_none() && link.sub.is_none() {
+        return Err(bad("neither sid nor sub"));
+    }
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("no jti"))?;
+    let fresh = state
+        .store
+        .put_if_absent(
+            &format!("upstream-jti:{}:{jti}", u.id),
+            b"1",
+            Duration::from_secs(10 * 60),
+        )
+        .map_err(|_| UpstreamOidcError::Unavailable)?;
+    if !fresh {
+        return Err(bad("replayed"));
+    }
+    let mut deliveries = Vec::new();
+    for sid in upstream::linked_sessions(state, u.id, &link) {
+        if let Ok(Some(s)) = crate::session::load(state.store.as_ref(), &sid, now) {
+            deliveries.extend(crate::oidc::logout::terminate(state, &s, now));
+        }
+    }
+    tracing::info!(upstream = %u.name, "network environment logged a user out");
+    Ok(deliveries)
 }

@@ -509,3 +509,96 @@ fn a_school_with_two_network_environments() {
         l.describe()
     );
 }
+
+/// A logout token from the upstream, signed by `key`.
+fn logout_token(
+    up: &FakeUpstream,
+    sid: &str,
+    tweak: impl FnOnce(&mut Value),
+    key: Option<&ClientKey>,
+) -> String {
+    let mut claims = json!({
+        "iss": up.issuer, "aud": CLIENT_ID, "iat": jwt::now(), "jti": uuid::Uuid::new_v4().to_string(),
+        "sid": sid, "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+    });
+    tweak(&mut claims);
+    match key {
+        Some(k) => k.sign(&claims),
+        None => up.key.lock().unwrap().sign(&claims),
+    }
+}
+
+#[test]
+fn the_network_environments_logout_ends_leerpoorts_session() {
+    let (server, up) = setup(false);
+    let browser = server.browser();
+    let p = start(&server, &browser);
+    let mut claims = good_claims(&up, &p["nonce"]);
+    claims["sid"] = json!("moo-session-1");
+    up.answer(&claims, None);
+    let l = callback(&server, &browser, &p["state"], &[("code", "c0de")]);
+    assert_eq!(l.url.path(), "/", "{}", l.describe());
+    let post = |token: String| {
+        conformance_tests::Response::send(
+            conformance_tests::http::client()
+                .post(server.url("/broker/oidc/backchannel-logout"))
+                .form(&[("logout_token", token)]),
+        )
+    };
+    // Refused: another audience, no event, a nonce, a forged signature, another session.
+    let kid = up.key.lock().unwrap().kid.clone();
+    let impostor = ClientKey::generate_with_kid("RS256", &kid);
+    for (what, token) in [
+        (
+            "another audience",
+            logout_token(&up, "moo-session-1", |c| c["aud"] = json!("x"), None),
+        ),
+        (
+            "no event",
+            logout_token(
+                &up,
+                "moo-session-1",
+                |c| {
+                    c.as_object_mut().unwrap().remove("events");
+                },
+                None,
+            ),
+        ),
+        (
+            "a nonce",
+            logout_token(&up, "moo-session-1", |c| c["nonce"] = json!("n"), None),
+        ),
+        (
+            "a forged signature",
+            logout_token(&up, "moo-session-1", |_| {}, Some(&impostor)),
+        ),
+        (
+            "an old token",
+            logout_token(
+                &up,
+                "moo-session-1",
+                |c| c["iat"] = json!(jwt::now() - 3600),
+                None,
+            ),
+        ),
+    ] {
+        assert_eq!(post(token).status, 400, "{what}");
+    }
+    let still = browser.get(&server.url("/"));
+    assert!(
+        still.body.contains("Emma"),
+        "still signed in: {}",
+        still.describe()
+    );
+    // The real one: Leerpoort's session ends.
+    let token = logout_token(&up, "moo-session-1", |_| {}, None);
+    assert_eq!(post(token.clone()).status, 200);
+    let after = browser.get(&server.url("/"));
+    assert!(
+        after.url.path() == "/login" || after.stopped_at_login,
+        "signed out: {}",
+        after.describe()
+    );
+    // The same token again is a replay.
+    assert_eq!(post(token).status, 400);
+}

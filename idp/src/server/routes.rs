@@ -89,6 +89,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             "/broker/oidc/callback",
             web::get().to(upstreams::oidc_callback),
         )
+        .route(
+            "/broker/oidc/backchannel-logout",
+            web::post().to(upstreams::oidc_backchannel_logout),
+        )
         // The home entrance
         .route("/thuis", web::get().to(thuis::entrance))
         .route("/thuis", web::post().to(thuis::sign_in))

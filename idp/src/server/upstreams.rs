@@ -158,3 +158,41 @@ pub async fn oidc_callback(
         Err(_) => refused(&req, &state, &f.upstream.name, c.t.network_refused).await,
     }
 }
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    logout_token: String,
+}
+
+impl std::fmt::Debug for LogoutForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogoutForm { .. }")
+    }
+}
+
+/// POST `/broker/oidc/backchannel-logout`: an OIDC network environment logs a user out
+/// (OpenID Connect Back-Channel Logout 1.0): the Leerpoort sessions that came from it end,
+/// and Leerpoort's relying parties are told in turn.
+pub async fn oidc_backchannel_logout(
+    state: web::Data<AppState>,
+    form: web::Form<LogoutForm>,
+) -> HttpResponse {
+    let st = state.clone();
+    let now = state.clock.now_secs();
+    let token = form.into_inner().logout_token;
+    match web::block(move || upstream_oidc::backchannel_logout(&st, &token, now)).await {
+        Ok(Ok(deliveries)) => {
+            crate::oidc::logout::deliver(deliveries);
+            HttpResponse::Ok()
+                .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+                .finish()
+        }
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, "back-channel logout from a network environment refused");
+            HttpResponse::BadRequest()
+                .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+                .json(serde_json::json!({"error": "invalid_request"}))
+        }
+        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
