@@ -221,6 +221,43 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
         admin::RegisterOptions::default(),
     )?;
 
+    // A network environment: it receives the school's data as a relying party, and signs its
+    // users in to Leerpoort as an upstream (the reference provider in
+    // conformance-tests/load/peer plays it: see the README).
+    let network = admin::add_client(
+        ctx,
+        admin::ClientInput {
+            name: "Demo-netwerkomgeving".into(),
+            kind: "network".into(),
+            redirect_uris: vec!["http://127.0.0.1:8083/callback".into()],
+            audience: "beide".into(),
+            id_token_alg: "RS256".into(),
+            client_id: Some("demo-netwerkomgeving".into()),
+            ..Default::default()
+        },
+    )?;
+    admin::register(
+        ctx,
+        &school_ref,
+        "demo-netwerkomgeving",
+        admin::RegisterOptions::default(),
+    )?;
+    let upstream = admin::add_upstream(
+        ctx,
+        &state.sealer,
+        admin::UpstreamInput {
+            name: DEMO_UPSTREAM.into(),
+            schools: vec![DEMO_SCHOOL_REF.into()],
+            oidc_issuer: Some(DEMO_UPSTREAM_ISSUER.into()),
+            client_id: Some("leerpoort".into()),
+            client_secret: Some(DEMO_UPSTREAM_SECRET.into()),
+            scopes: vec!["las".into()],
+            match_rule: "las-key".into(),
+            match_claim: "las_key".into(),
+            ..Default::default()
+        },
+    )?;
+
     let issuer = &state.config.issuer;
     Ok(json!({
         "issuer": issuer,
@@ -246,6 +283,14 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
             "redirect_uris": ["http://127.0.0.1:8081/callback", "http://localhost:8081/callback"],
             "discovery": format!("{issuer}/.well-known/openid-configuration"),
         },
+        "network_environment": {
+            "client_id": network.rp.public_id(),
+            "client_secret": network.client_secret,
+            "upstream": upstream.name,
+            "upstream_issuer": DEMO_UPSTREAM_ISSUER,
+            "upstream_client_secret": DEMO_UPSTREAM_SECRET,
+            "shortcut": format!("{issuer}/snelkoppeling?INSTELLING_REF={DEMO_SCHOOL_REF}&TARGET={DEMO_CLIENT_ID}&NETWERK={DEMO_UPSTREAM}"),
+        },
         "saml_sp": {
             "entity_id": saml_sp.public_id(),
             "acs": DEMO_SAML_ACS,
@@ -253,6 +298,11 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
         },
     }))
 }
+
+/// The demo network environment as upstream: name, issuer and Leerpoort's client secret there.
+pub const DEMO_UPSTREAM: &str = "demo-netwerk";
+pub const DEMO_UPSTREAM_ISSUER: &str = "http://127.0.0.1:18081";
+const DEMO_UPSTREAM_SECRET: &str = "demo-netwerk-geheim-0123456789";
 
 /// The demo publisher's SAML service provider.
 pub const DEMO_SAML_ENTITY_ID: &str = "http://127.0.0.1:8082/saml/metadata";
@@ -314,6 +364,14 @@ pub fn describe(d: &Value) -> String {
         d["oidc_client"]["client_id"].as_str().unwrap_or(""),
         d["oidc_client"]["client_secret"].as_str().unwrap_or(""),
         d["oidc_client"]["discovery"].as_str().unwrap_or("")
+    ));
+    s.push_str(&format!(
+        "\nNetwork environment '{}' (upstream at {}): {}",
+        d["network_environment"]["upstream"].as_str().unwrap_or(""),
+        d["network_environment"]["upstream_issuer"]
+            .as_str()
+            .unwrap_or(""),
+        d["network_environment"]["shortcut"].as_str().unwrap_or("")
     ));
     s.push_str(&format!(
         "\nPublisher SAML SP: entity_id {}  (Leerpoort's SAML metadata: {})",
