@@ -47,6 +47,26 @@ pub struct SsoSession {
     pub clients: Vec<String>,
     /// Grants issued in this session, revoked at logout.
     pub grants: Vec<String>,
+    /// The network environment the user came in through, for its logout.
+    #[serde(default)]
+    pub upstream: Option<SessionUpstream>,
+}
+
+/// The upstream a session came from.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionUpstream {
+    pub upstream: Uuid,
+    /// The upstream's ID token, as `id_token_hint` for its logout (OIDC).
+    #[serde(default)]
+    pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for SessionUpstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionUpstream")
+            .field("upstream", &self.upstream)
+            .finish_non_exhaustive()
+    }
 }
 
 fn key(sid: &str) -> String {
@@ -193,6 +213,7 @@ pub fn start(
         expires_at: now + SESSION_SECS,
         clients: Vec::new(),
         grants: Vec::new(),
+        upstream: None,
     };
     save(store, &s, now)?;
     Ok(s)

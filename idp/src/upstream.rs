@@ -225,10 +225,18 @@ fn provision(
 
 /// Who the upstream said the user was in its own session, so that its logout can end
 /// Leerpoort's session too (OIDC back-channel logout names `sid` or `sub`).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct UpstreamLink {
     pub sid: Option<String>,
     pub sub: Option<String>,
+    /// The upstream's ID token (OIDC), the hint for its logout.
+    pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for UpstreamLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamLink").finish_non_exhaustive()
+    }
 }
 
 fn link_key(upstream: Uuid, kind: &str, value: &str) -> String {
@@ -327,8 +335,13 @@ pub fn finish_linked(
         context: LoginContext::Netwerk,
         ip: ip.map(str::to_string),
     };
-    let s = session::start(state.store.as_ref(), who, now, previous_sid)
+    let mut s = session::start(state.store.as_ref(), who, now, previous_sid)
         .map_err(|_| FinishError::Unavailable)?;
+    s.upstream = Some(session::SessionUpstream {
+        upstream: upstream.id,
+        id_token: link.and_then(|l| l.id_token.clone()),
+    });
+    session::save(state.store.as_ref(), &s, now).map_err(|_| FinishError::Unavailable)?;
     if let Some(link) = link {
         remember_link(state, upstream.id, link, &s.sid);
     }

@@ -41,11 +41,14 @@ pub const SKEW_SECS: i64 = 60;
 /// Where every OIDC upstream sends the browser back to.
 pub const CALLBACK_PATH: &str = "/broker/oidc/callback";
 
-/// The one discovery field `openidconnect` does not know: RFC 9207.
+/// The discovery fields `openidconnect` does not know: RFC 9207's, and the logout endpoint.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct IssParameter {
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// OpenID Connect RP-Initiated Logout 1.0.
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
 }
 impl AdditionalProviderMetadata for IssParameter {}
 
@@ -314,7 +317,7 @@ pub fn login_finish(
         .upstream(pending.upstream)
         .map_err(|_| UpstreamOidcError::Unavailable)?
         .ok_or(UpstreamOidcError::UnknownState)?;
-    let result = verify(state, &u, &pending, cb, now).and_then(|claims| {
+    let result = verify(state, &u, &pending, cb, now).and_then(|(claims, id_token)| {
         let link = upstream::UpstreamLink {
             sid: claims
                 .get("sid")
@@ -324,6 +327,7 @@ pub fn login_finish(
                 .get("sub")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            id_token: Some(id_token),
         };
         upstream::finish_linked(
             state,
@@ -354,7 +358,7 @@ fn verify(
     pending: &Pending,
     cb: &Callback,
     now: i64,
-) -> Result<Value, UpstreamOidcError> {
+) -> Result<(Value, String), UpstreamOidcError> {
     let c = client_of(state, u)?;
     let m = metadata(&c.issuer, false)?;
     // RFC 9207: a response naming another issuer is a mix-up; a missing one only counts when
@@ -457,8 +461,40 @@ fn verify(
             }
         }
     }
-    Ok(claims)
+    Ok((claims, id_token.to_string()))
 }
+
+/// Where to send the browser to sign out at the upstream session `s` came from, if it is an
+/// OIDC upstream that offers RP-initiated logout; it sends the browser back to
+/// [`SIGNED_OUT_PATH`].
+pub fn logout_url(state: &AppState, s: &crate::session::SsoSession) -> Option<String> {
+    let link = s.upstream.as_ref()?;
+    let u = state.dir.upstream(link.upstream).ok()??;
+    let UpstreamProtocol::Oidc {
+        issuer, client_id, ..
+    } = &u.protocol
+    else {
+        return None;
+    };
+    let m = metadata(issuer, false).ok()?;
+    let endpoint = m.additional_metadata().end_session_endpoint.clone()?;
+    let mut url = url::Url::parse(&endpoint).ok()?;
+    {
+        let mut q = url.query_pairs_mut();
+        if let Some(t) = &link.id_token {
+            q.append_pair("id_token_hint", t);
+        }
+        q.append_pair("client_id", client_id);
+        q.append_pair(
+            "post_logout_redirect_uri",
+            &format!("{}{SIGNED_OUT_PATH}", state.config.issuer),
+        );
+    }
+    Some(url.to_string())
+}
+
+/// Where an upstream's logout sends the browser back to.
+pub const SIGNED_OUT_PATH: &str = "/broker/oidc/uitgelogd";
 
 /// The upstream's UserInfo for `access_token` (plain JSON; signed UserInfo is not used).
 fn userinfo(
@@ -575,6 +611,7 @@ pub fn backchannel_logout(
             .get("sub")
             .and_then(Value::as_str)
             .map(str::to_string),
+        id_token: None,
     };
     if link.sid.is_none() && link.sub.is_none() {
         return Err(bad("neither sid nor sub"));

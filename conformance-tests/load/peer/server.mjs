@@ -4,7 +4,7 @@
 // in-memory adapter; access tokens are its default opaque tokens.
 //
 //   node server.mjs [--port 18081] [--client-id ID] [--client-secret S]
-//                   [--redirect-uri URI] [--alg RS256|ES256]
+//                   [--redirect-uri URI] [--post-logout-redirect-uri URI] [--alg RS256|ES256]
 //
 // Each option also reads an environment variable: PORT, CLIENT_ID, CLIENT_SECRET,
 // REDIRECT_URI, ID_TOKEN_ALG; PEER_DEBUG=1 logs each interaction's prompt. It listens on 127.0.0.1 only. Once listening it prints one JSON
@@ -24,6 +24,10 @@ const { values: opts } = parseArgs({
     'redirect-uri': {
       type: 'string',
       default: process.env.REDIRECT_URI ?? 'http://127.0.0.1:8081/callback',
+    },
+    'post-logout-redirect-uri': {
+      type: 'string',
+      default: process.env.POST_LOGOUT_REDIRECT_URI,
     },
     alg: { type: 'string', default: process.env.ID_TOKEN_ALG ?? 'RS256' },
   },
@@ -98,6 +102,9 @@ const configuration = {
       client_secret: clientSecret,
       client_name: 'Demo-uitgeverij Rekenen',
       redirect_uris: [opts['redirect-uri']],
+      ...(opts['post-logout-redirect-uri']
+        ? { post_logout_redirect_uris: [opts['post-logout-redirect-uri']] }
+        : {}),
       response_types: ['code'],
       grant_types: ['authorization_code'],
       token_endpoint_auth_method: 'client_secret_basic',

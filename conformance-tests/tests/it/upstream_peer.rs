@@ -37,6 +37,10 @@ fn start_peer(server: &Server) -> Peer {
         .args(["--client-id", "leerpoort"])
         .args(["--client-secret", SECRET])
         .args(["--redirect-uri", &server.url("/broker/oidc/callback")])
+        .args([
+            "--post-logout-redirect-uri",
+            &server.url("/broker/oidc/uitgelogd"),
+        ])
         .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -136,4 +140,34 @@ fn a_pupil_comes_in_through_oidc_provider_and_goes_on_to_a_publisher_in_the_brow
         .as_str()
         .starts_with(&publisher.url("/callback")));
     assert_eq!(publisher.signed_in().len(), 2);
+
+    // Signing out at Leerpoort signs out at the network environment too.
+    browser.goto(&server.url("/"));
+    browser.click_text("Uitloggen");
+    assert!(
+        browser.url().as_str().starts_with(&peer.issuer),
+        "to the upstream's logout: {}",
+        browser.url()
+    );
+    browser.click("button[name=logout][value=yes]");
+    assert_eq!(
+        browser.url().path(),
+        "/broker/oidc/uitgelogd",
+        "{}",
+        browser.text()
+    );
+    assert!(browser.text().contains("uitgelogd"), "{}", browser.text());
+    // Both sessions are over: the network environment asks to sign in again.
+    browser.goto(&server.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}&TARGET={}&NETWERK=moo",
+        server.school_ref(),
+        publisher.client_id()
+    )));
+    assert!(
+        browser.url().as_str().starts_with(&peer.issuer)
+            && !browser.find_all("#password").is_empty(),
+        "{}: {}",
+        browser.url(),
+        browser.text()
+    );
 }

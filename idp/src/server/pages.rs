@@ -456,10 +456,12 @@ pub async fn sign_out(
         let now = state.clock.now_secs();
         let (deliveries, saml_logout) =
             web::block(move || match session::load(st.store.as_ref(), &sid, now) {
-                // SAML service providers of the session are told over the front channel.
+                // SAML service providers of the session are told over the front channel;
+                // then (or else) the network environment the user came in through.
                 Ok(Some(s)) => (
                     logout::terminate(&st, &s, now),
-                    crate::saml::slo::start_chain(&st, &s, None, now),
+                    crate::saml::slo::start_chain(&st, &s, None, now)
+                        .or_else(|| crate::upstream_oidc::logout_url(&st, &s)),
                 ),
                 _ => (Vec::new(), None),
             })

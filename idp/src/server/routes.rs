@@ -90,6 +90,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             web::get().to(upstreams::oidc_callback),
         )
         .route(
+            "/broker/oidc/uitgelogd",
+            web::get().to(upstreams::signed_out),
+        )
+        .route(
             "/broker/oidc/backchannel-logout",
             web::post().to(upstreams::oidc_backchannel_logout),
         )

@@ -196,3 +196,18 @@ pub async fn oidc_backchannel_logout(
         Err(_) => HttpResponse::ServiceUnavailable().finish(),
     }
 }
+
+/// GET `/broker/oidc/uitgelogd`: back from the network environment's logout.
+pub async fn signed_out(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    let mut res = pages::message(
+        &c,
+        StatusCode::OK,
+        c.t.signed_out_title,
+        c.t.signed_out,
+        None,
+        Some(("/login", c.t.sign_in_again)),
+    );
+    let _ = res.add_cookie(&session::clear_session_cookie(state.config.is_https()));
+    res
+}
