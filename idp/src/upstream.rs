@@ -247,19 +247,19 @@ fn link_key(upstream: Uuid, kind: &str, value: &str) -> String {
     )
 }
 
+fn sids_of(bytes: Option<Vec<u8>>) -> Vec<String> {
+    bytes
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
 /// Remember that Leerpoort session `sid` came from the upstream's `link`.
 fn remember_link(state: &AppState, upstream: Uuid, link: &UpstreamLink, sid: &str) {
     let ttl = Duration::from_secs(session::SESSION_SECS as u64);
     for (kind, value) in [("sid", &link.sid), ("sub", &link.sub)] {
         let Some(v) = value else { continue };
         let key = link_key(upstream, kind, v);
-        let mut sids: Vec<String> = state
-            .store
-            .get(&key)
-            .ok()
-            .flatten()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let mut sids = sids_of(state.store.get(&key).ok().flatten());
         if !sids.iter().any(|s| s == sid) {
             sids.push(sid.to_string());
         }
@@ -275,13 +275,13 @@ pub fn linked_sessions(state: &AppState, upstream: Uuid, link: &UpstreamLink) ->
     let mut out = Vec::new();
     for (kind, value) in [("sid", &link.sid), ("sub", &link.sub)] {
         let Some(v) = value else { continue };
-        let sids: Vec<String> = state
-            .store
-            .take(&link_key(upstream, kind, v))
-            .ok()
-            .flatten()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let sids = sids_of(
+            state
+                .store
+                .take(&link_key(upstream, kind, v))
+                .ok()
+                .flatten(),
+        );
         for s in sids {
             if !out.contains(&s) {
                 out.push(s);

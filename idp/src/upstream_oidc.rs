@@ -286,6 +286,16 @@ fn asserted(claims: &Value) -> broker::federation::Asserted {
     out
 }
 
+/// Who the upstream says the user is in its own session (`sid`, `sub`).
+fn link_of(claims: &Value, id_token: Option<String>) -> upstream::UpstreamLink {
+    let get = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
+    upstream::UpstreamLink {
+        sid: get("sid"),
+        sub: get("sub"),
+        id_token,
+    }
+}
+
 /// The payload of a JWT whose signature was verified already.
 fn payload(jwt: &str) -> Value {
     use base64::Engine as _;
@@ -318,17 +328,7 @@ pub fn login_finish(
         .map_err(|_| UpstreamOidcError::Unavailable)?
         .ok_or(UpstreamOidcError::UnknownState)?;
     let result = verify(state, &u, &pending, cb, now).and_then(|(claims, id_token)| {
-        let link = upstream::UpstreamLink {
-            sid: claims
-                .get("sid")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            sub: claims
-                .get("sub")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            id_token: Some(id_token),
-        };
+        let link = link_of(&claims, Some(id_token));
         upstream::finish_linked(
             state,
             &u,
@@ -602,17 +602,7 @@ pub fn backchannel_logout(
     if claims.get("nonce").is_some() {
         return Err(bad("a nonce is forbidden"));
     }
-    let link = upstream::UpstreamLink {
-        sid: claims
-            .get("sid")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        sub: claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        id_token: None,
-    };
+    let link = link_of(&claims, None);
     if link.sid.is_none() && link.sub.is_none() {
         return Err(bad("neither sid nor sub"));
     }

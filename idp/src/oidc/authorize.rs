@@ -361,6 +361,21 @@ fn pending_key(id: &str) -> String {
     format!("authreq:{id}")
 }
 
+/// Keep `req` while the user signs in (here or at a network environment): its id.
+fn wait(state: &AppState, req: &AuthRequest) -> Result<String, OidcError> {
+    let auth_id = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;
+    let bytes = serde_json::to_vec(req).map_err(|_| OidcError::ServerError)?;
+    state
+        .store
+        .put(
+            &pending_key(&auth_id),
+            &bytes,
+            Duration::from_secs(PENDING_SECS),
+        )
+        .map_err(OidcError::from)?;
+    Ok(auth_id)
+}
+
 /// With a validated request: sign-in needed? allowed? then a code.
 fn proceed(
     state: &AppState,
@@ -423,26 +438,15 @@ fn proceed(
         _ => None,
     };
     if let Some(u) = hinted {
-        let auth_id = match crate::secrets::random_token() {
-            Ok(t) => t,
-            Err(_) => return fail(OidcError::ServerError),
-        };
         let passive = req.prompt_none;
         let waiting = AuthRequest {
             idp_hint: None,
             ..req.clone()
         };
-        let bytes = match serde_json::to_vec(&waiting) {
-            Ok(b) => b,
-            Err(_) => return fail(OidcError::ServerError),
+        let auth_id = match wait(state, &waiting) {
+            Ok(id) => id,
+            Err(e) => return fail(e),
         };
-        if let Err(e) = state.store.put(
-            &pending_key(&auth_id),
-            &bytes,
-            Duration::from_secs(PENDING_SECS),
-        ) {
-            return fail(OidcError::from(e));
-        }
         let pending = crate::upstream::Pending {
             upstream: u.id,
             school: None,
@@ -463,21 +467,10 @@ fn proceed(
         if req.prompt_none {
             return fail(OidcError::LoginRequired);
         }
-        let auth_id = match crate::secrets::random_token() {
-            Ok(t) => t,
-            Err(_) => return fail(OidcError::ServerError),
+        let auth_id = match wait(state, &req) {
+            Ok(id) => id,
+            Err(e) => return fail(e),
         };
-        let bytes = match serde_json::to_vec(&req) {
-            Ok(b) => b,
-            Err(_) => return fail(OidcError::ServerError),
-        };
-        if let Err(e) = state.store.put(
-            &pending_key(&auth_id),
-            &bytes,
-            Duration::from_secs(PENDING_SECS),
-        ) {
-            return fail(OidcError::from(e));
-        }
         if moved {
             return Outcome::Takeover { auth_id };
         }
