@@ -186,6 +186,8 @@ pub struct Texts {
     pub code_renewed: &'static str,
     pub saml_redirecting: &'static str,
     pub saml_continue: &'static str,
+    pub network_unmatched_title: &'static str,
+    pub network_unmatched: &'static str,
 }
 
 pub static NL: Texts = Texts {
@@ -325,6 +327,8 @@ pub static NL: Texts = Texts {
     code_renewed: "Er is een nieuwe thuisinlogcode gemaakt; de oude werkt niet meer op nieuwe apparaten.",
     saml_redirecting: "Je gaat nu naar de software. Gebeurt er niets? Klik dan op Doorgaan.",
     saml_continue: "Doorgaan",
+    network_unmatched_title: "Niet gevonden in Leerpoort",
+    network_unmatched: "Je netwerkomgeving heeft je aangemeld, maar Leerpoort kan je niet vinden bij een school van deze netwerkomgeving. Er is niemand aangemeld. Vraag de ICT-coördinator van je school om je gegevens in Leerpoort te controleren.",
 };
 
 pub static EN: Texts = Texts {
@@ -464,6 +468,8 @@ pub static EN: Texts = Texts {
     code_renewed: "A new home login code has been made; the old one no longer works on new devices.",
     saml_redirecting: "You are going to the software now. Nothing happens? Then click Continue.",
     saml_continue: "Continue",
+    network_unmatched_title: "Not found in Leerpoort",
+    network_unmatched: "Your network environment signed you in, but Leerpoort cannot find you at a school of this network environment. Nobody has been signed in. Ask your school's ICT coordinator to check your details in Leerpoort.",
 };
 
 #[cfg(test)]

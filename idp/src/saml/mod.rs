@@ -25,6 +25,7 @@ pub mod slo;
 pub mod sp;
 pub mod sso;
 pub mod upstream;
+pub mod upstream_sp;
 pub mod xml;
 
 pub use error::SamlError;
