@@ -375,7 +375,7 @@ fn shape(xml: &str) -> Result<(String, usize, usize, bool), UpstreamSamlError> {
 }
 
 /// The shape every accepted Response has, checked on the message as it arrived: one
-/// `Response` at the root; exactly one `Assertion`, its direct child; no comments; every ID
+/// `Response` at the root; at most one `Assertion`, its direct child; no comments; every ID
 /// unique; at most one `Signature` directly in the Response and one directly in the
 /// Assertion, each with one `Reference` to the ID of the element it sits in. Signature
 /// wrapping needs a second Response or Assertion, or a signature away from what it signs:
@@ -482,18 +482,20 @@ fn structure(xml: &str) -> Result<(), UpstreamSamlError> {
             stack.push((local, id));
         }
     }
-    if responses != 1 || assertions != 1 {
-        return Err(if assertions == 0 {
-            E::NoSignedAssertion
-        } else {
-            wrapped()
-        });
+    // No assertion at all is a failure status, or refused after it is verified.
+    if responses != 1 || assertions > 1 {
+        return Err(wrapped());
     }
     let at = |d: usize| signatures.iter().filter(|(x, _)| *x == d).count();
     if at(2) > 1 || at(3) > 1 {
         return Err(wrapped());
     }
     Ok(())
+}
+
+/// A status code's last part, for the log (`Responder`, `AuthnFailed`).
+fn status_name(code: &str) -> String {
+    code.rsplit(':').next().unwrap_or_default().to_string()
 }
 
 fn issuer_of(r: &Response) -> Option<String> {
@@ -516,9 +518,18 @@ pub fn consume(
     let xml = binding::decode_post(encoded).map_err(|_| E::Encoding)?;
     check_untrusted(&xml).map_err(|e| E::Malformed(e.to_string()))?;
     structure(&xml)?;
-    // Unverified: only to find whose certificates verify it.
+    // Unverified: only to find whose certificates verify it, and to end early when the
+    // upstream says it signed nobody in (that signs in nobody here either).
     let outer =
         Response::from_str(without_declaration(&xml)).map_err(|e| E::Malformed(e.to_string()))?;
+    if let Some(code) = outer
+        .status
+        .as_ref()
+        .and_then(|s| s.status_code.value.as_deref())
+        .filter(|c| *c != SUCCESS)
+    {
+        return Err(E::Status(status_name(code)));
+    }
     let issuer = issuer_of(&outer).ok_or(E::WrongIssuer)?;
     let upstream = state
         .dir
@@ -578,9 +589,7 @@ pub fn consume(
         if let Some(s) = &r.status {
             let code = s.status_code.value.as_deref().unwrap_or_default();
             if code != SUCCESS {
-                return Err(E::Status(
-                    code.rsplit(':').next().unwrap_or_default().into(),
-                ));
+                return Err(E::Status(status_name(code)));
             }
         }
         if r.issuer

@@ -762,3 +762,53 @@ async fn only_the_signed_node_is_read() {
     eprintln!("signatures that verify despite wrapping: {verified:?}");
     assert!(!verified.is_empty());
 }
+
+#[actix_web::test]
+async fn a_failure_status_signs_nobody_in_and_changes_nothing() {
+    let e = env();
+    let app = test::init_service(idp::server::app(e.t.state.clone())).await;
+    let r = fresh(&e, &app).await;
+    let failed = r.response("", "").replace(
+        r#"<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>"#,
+        r#"<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:NoPassive"/></samlp:StatusCode>"#,
+    );
+    refused(&e, &failed, E::Status("Responder".into()), "failure status");
+    let res = post(&app, &failed).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(signed_in(&e, &res).is_none());
+    assert!(body(res)
+        .await
+        .contains("De netwerkomgeving heeft je niet aangemeld"));
+    still_works(&e, &app, &r).await;
+}
+
+#[actix_web::test]
+async fn upstream_metadata_without_what_signing_in_needs_is_refused() {
+    let t = TestApp::init();
+    idp::demo::seed(&t.state).unwrap();
+    let idp = TestIdp::new();
+    let without_sso = idp.metadata().replace("HTTP-Redirect", "SOAP");
+    let (_, cert) = key_and_cert("x");
+    let without_key = idp
+        .metadata()
+        .replace(&STANDARD.encode(&idp.cert), &STANDARD.encode(cert))
+        .replace(r#"use="signing""#, r#"use="encryption""#);
+    for (why, metadata) in [("no SSO", without_sso), ("no signing key", without_key)] {
+        let err = admin::add_upstream(
+            ctx(&t),
+            &t.state.sealer,
+            UpstreamInput {
+                name: "moo".into(),
+                schools: vec![idp::demo::DEMO_SCHOOL_REF.into()],
+                saml_metadata: Some(metadata),
+                match_rule: "las-key".into(),
+                match_claim: "lasKey".into(),
+                ..Default::default()
+            },
+        )
+        .err()
+        .unwrap_or_else(|| panic!("{why}: accepted"));
+        assert!(err.to_string().contains("--saml-metadata"), "{why}: {err}");
+    }
+    assert!(t.state.dir.upstreams().unwrap().is_empty());
+}
