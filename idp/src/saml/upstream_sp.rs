@@ -1,6 +1,7 @@
 //! Leerpoort as a SAML service provider towards network environments (upstream IdPs):
 //! its SP metadata (`/broker/saml/metadata`), the signed AuthnRequest over HTTP-Redirect
-//! ([`start`]), and the AssertionConsumerService (`/broker/saml/acs`, [`consume`]).
+//! ([`start`]), the AssertionConsumerService (`/broker/saml/acs`, [`consume`]), and the
+//! SingleLogoutService for the upstream's LogoutRequests (`/broker/saml/slo`, [`logout`]).
 //!
 //! What the ACS accepts, in order:
 //! size caps and base64 → no DTD, well-formed → the `Issuer` names an enabled SAML upstream →
@@ -41,6 +42,7 @@ pub mod paths {
     pub const METADATA: &str = "/broker/saml/metadata";
     pub const ACS: &str = "/broker/saml/acs";
     pub const START: &str = "/broker/saml/start";
+    pub const SLO: &str = "/broker/saml/slo";
 }
 
 /// The pending-store kind of a SAML upstream sign-in.
@@ -139,6 +141,9 @@ pub struct IdpMetadata {
     pub sso_redirect: String,
     /// Certificates (DER) that verify the IdP's signatures.
     pub signing_certs: Vec<Vec<u8>>,
+    /// The SingleLogoutService with the HTTP-Redirect binding, if any: (Location,
+    /// ResponseLocation or Location).
+    pub slo_redirect: Option<(String, String)>,
 }
 
 fn cert_der(b64: &str) -> Result<Vec<u8>, UpstreamSamlError> {
@@ -203,10 +208,20 @@ pub fn idp_metadata(xml: &str) -> Result<IdpMetadata, UpstreamSamlError> {
     if signing_certs.is_empty() {
         return Err(bad("no signing certificate"));
     }
+    let slo_redirect = idp
+        .single_logout_services
+        .iter()
+        .find(|e| e.binding == HTTP_REDIRECT)
+        .map(|e| {
+            let response = e.response_location.clone().unwrap_or(e.location.clone());
+            (e.location.clone(), response)
+        })
+        .filter(|(l, r)| [l, r].iter().all(|u| url::Url::parse(u).is_ok()));
     Ok(IdpMetadata {
         entity_id,
         sso_redirect,
         signing_certs,
+        slo_redirect,
     })
 }
 
@@ -241,6 +256,7 @@ pub fn sp_metadata_unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64)
             "{sig}",
             r#"<md:SPSSODescriptor protocolSupportEnumeration="{proto}" AuthnRequestsSigned="true" WantAssertionsSigned="true">"#,
             "{keys}",
+            r#"<md:SingleLogoutService Binding="{redirect}" Location="{slo}"/>"#,
             r#"<md:AssertionConsumerService Binding="{post}" Location="{acs}" index="0" isDefault="true"/>"#,
             r#"</md:SPSSODescriptor>"#,
             r#"</md:EntityDescriptor>"#
@@ -253,6 +269,8 @@ pub fn sp_metadata_unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64)
         keys = keys,
         post = HTTP_POST,
         acs = esc(&acs_url(issuer)),
+        redirect = HTTP_REDIRECT,
+        slo = esc(&format!("{issuer}{}", paths::SLO)),
     )
 }
 
@@ -721,6 +739,164 @@ pub fn consume(
         asserted,
         pending,
     })
+}
+
+fn session_key(upstream: &Upstream, name_id: &str) -> String {
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("{}\n{name_id}", upstream.id).as_bytes(),
+    );
+    format!("samlup-sid:{}", hex::encode(digest.as_ref()))
+}
+
+/// Remember which session `upstream` started for `name_id`, so that its LogoutRequest can
+/// end it.
+pub fn remember_session(
+    state: &AppState,
+    upstream: &Upstream,
+    name_id: &str,
+    sid: &str,
+    ttl_secs: i64,
+) -> Result<(), UpstreamSamlError> {
+    let ttl = Duration::from_secs(u64::try_from(ttl_secs.max(1)).unwrap_or(1));
+    state
+        .store
+        .put(&session_key(upstream, name_id), sid.as_bytes(), ttl)
+        .map_err(|_| UpstreamSamlError::Unavailable)
+}
+
+/// What an upstream's LogoutRequest leads to.
+#[derive(Debug)]
+pub struct LoggedOut {
+    /// The signed LogoutResponse to send the browser back with, when the upstream's metadata
+    /// has a SingleLogoutService for HTTP-Redirect.
+    pub redirect: Option<String>,
+    /// Back-channel logouts of the OIDC relying parties of the ended session.
+    pub deliveries: Vec<crate::oidc::logout::BackchannelDelivery>,
+}
+
+/// `/broker/saml/slo`: a network environment's LogoutRequest (HTTP-Redirect, its query
+/// signed with a key of its metadata) ends the session it started for that NameID.
+pub fn logout(state: &AppState, query: &str, now: i64) -> Result<LoggedOut, UpstreamSamlError> {
+    use UpstreamSamlError as E;
+    let mut values = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "SAMLRequest")
+        .map(|(_, v)| v.into_owned());
+    let (Some(encoded), None) = (values.next(), values.next()) else {
+        return Err(E::Missing);
+    };
+    let relay_state = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "RelayState")
+        .map(|(_, v)| v.into_owned())
+        .filter(|r| r.len() <= super::RELAY_STATE_MAX);
+    let xml = binding::decode_redirect(&encoded).map_err(|_| E::Encoding)?;
+    let m = super::slo::parse_logout(&xml).map_err(|e| E::Malformed(e.to_string()))?;
+    if m.root != "LogoutRequest" {
+        return Err(E::Malformed("not a LogoutRequest".into()));
+    }
+    let issuer = m.issuer.clone().ok_or(E::WrongIssuer)?;
+    let upstream = state
+        .dir
+        .upstreams()
+        .map_err(|_| E::Unavailable)?
+        .into_iter()
+        .find(|u| {
+            u.enabled
+                && matches!(&u.protocol, UpstreamProtocol::Saml { entity_id, .. } if *entity_id == issuer)
+        })
+        .ok_or(E::UnknownUpstream)?;
+    let meta = saml_upstream(&upstream)?;
+    binding::verify_query(query, "SAMLRequest", &meta.signing_certs).map_err(|e| match e {
+        super::error::Refusal::SignatureMissing => E::SignatureMissing,
+        _ => E::BadSignature,
+    })?;
+    let slo_url = format!("{}{}", state.config.issuer, paths::SLO);
+    if m.destination.as_deref().is_some_and(|d| d != slo_url) {
+        return Err(E::WrongDestination);
+    }
+    let issued = m
+        .issue_instant
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp())
+        .ok_or(E::Expired)?;
+    if issued > now + SKEW_SECS || issued < now - super::REQUEST_MAX_AGE_SECS {
+        return Err(E::Expired);
+    }
+    let id =
+        m.id.clone()
+            .filter(|i| !i.is_empty())
+            .ok_or(E::Malformed("no ID".into()))?;
+    let name_id = m.name_id.clone().ok_or(E::Malformed("no NameID".into()))?;
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("{}\nslo\n{id}", upstream.id).as_bytes(),
+    );
+    let fresh = state
+        .store
+        .put_if_absent(
+            &format!("samlup-seen:{}", hex::encode(digest.as_ref())),
+            b"1",
+            Duration::from_secs(REPLAY_SECS),
+        )
+        .map_err(|_| E::Unavailable)?;
+    if !fresh {
+        return Err(E::Replay);
+    }
+
+    let mut deliveries = Vec::new();
+    let key = session_key(&upstream, &name_id);
+    let sid = state.store.take(&key).map_err(|_| E::Unavailable)?;
+    if let Some(sid) = sid.and_then(|b| String::from_utf8(b).ok()) {
+        if let Some(s) =
+            crate::session::load(state.store.as_ref(), &sid, now).map_err(|_| E::Unavailable)?
+        {
+            deliveries = crate::oidc::logout::terminate(state, &s, now);
+        }
+    }
+    let redirect = match &meta.slo_redirect {
+        Some((_, to)) => Some(logout_response(
+            state,
+            to,
+            &id,
+            relay_state.as_deref(),
+            now,
+        )?),
+        None => None,
+    };
+    Ok(LoggedOut {
+        redirect,
+        deliveries,
+    })
+}
+
+/// A signed `LogoutResponse` (Success) over HTTP-Redirect, from Leerpoort's SP.
+fn logout_response(
+    state: &AppState,
+    to: &str,
+    in_response_to: &str,
+    relay_state: Option<&str>,
+    now: i64,
+) -> Result<String, UpstreamSamlError> {
+    let id = new_id().map_err(|_| UpstreamSamlError::Unavailable)?;
+    let xml = format!(
+        concat!(
+            r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}" InResponseTo="{irt}">"#,
+            "<saml:Issuer>{sp}</saml:Issuer>",
+            r#"<samlp:Status><samlp:StatusCode Value="{ok}"/></samlp:Status>"#,
+            "</samlp:LogoutResponse>"
+        ),
+        id = id,
+        now = instant(now),
+        dest = esc(to),
+        irt = esc(in_response_to),
+        sp = esc(&sp_entity_id(&state.config.issuer)),
+        ok = SUCCESS,
+    );
+    binding::encode_redirect(to, "SAMLResponse", &xml, relay_state, |d| {
+        state.keys.sign_saml_redirect(d).ok()
+    })
+    .ok_or(UpstreamSamlError::Unavailable)
 }
 
 #[cfg(test)]

@@ -118,7 +118,7 @@ pub async fn acs(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
     let st = state.clone();
     let result = web::block(move || {
         let c = upstream_sp::consume(&st, saml_response.as_deref(), now)?;
-        Ok::<_, UpstreamSamlError>(upstream::finish(
+        let finished = upstream::finish(
             &st,
             &c.upstream,
             &c.asserted,
@@ -126,7 +126,16 @@ pub async fn acs(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
             ip.as_deref(),
             previous.as_deref(),
             now,
-        ))
+        );
+        if let (Ok((sess, _)), Some(name_id)) = (&finished, c.asserted.get("NameID")) {
+            // For the network environment's Single Logout.
+            let ttl = sess.expires_at - now;
+            if let Err(e) = upstream_sp::remember_session(&st, &c.upstream, name_id, &sess.sid, ttl)
+            {
+                tracing::warn!(error = %e, "SAML upstream: session not remembered for logout");
+            }
+        }
+        Ok::<_, UpstreamSamlError>(finished)
     })
     .await;
     match result {
@@ -155,4 +164,37 @@ pub async fn acs(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
         }
         Ok(Err(e)) => refused(&req, &state, &e).await,
     }
+}
+
+/// GET `/broker/saml/slo`: a network environment's LogoutRequest (HTTP-Redirect).
+pub async fn slo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let https = state.config.is_https();
+    let query = req.query_string().to_string();
+    if query.len() > 2 * crate::saml::ENCODED_MAX {
+        return refused(&req, &state, &UpstreamSamlError::Encoding).await;
+    }
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let out = match web::block(move || upstream_sp::logout(&st, &query, now)).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => return refused(&req, &state, &e).await,
+        Err(_) => return refused(&req, &state, &UpstreamSamlError::Unavailable).await,
+    };
+    crate::oidc::logout::deliver(out.deliveries);
+    let mut res = match out.redirect {
+        Some(to) => pages::redirect(&to),
+        None => {
+            let c = Chrome::of(&req, &state, None).await;
+            pages::message(
+                &c,
+                StatusCode::OK,
+                c.t.signed_out_title,
+                c.t.signed_out,
+                None,
+                Some(("/login", c.t.sign_in_again)),
+            )
+        }
+    };
+    let _ = res.add_cookie(&session::clear_session_cookie(https));
+    res
 }

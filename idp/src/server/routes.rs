@@ -44,6 +44,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             web::get().to(broker_saml::metadata),
         )
         .route("/broker/saml/start", web::get().to(broker_saml::start))
+        .route("/broker/saml/slo", web::get().to(broker_saml::slo))
         .service(
             web::resource("/broker/saml/acs")
                 .app_data(web::PayloadConfig::new(saml::POST_BODY_LIMIT))

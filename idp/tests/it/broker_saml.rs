@@ -23,6 +23,7 @@ const ACS: &str = "http://127.0.0.1:8080/broker/saml/acs";
 const SP: &str = "http://127.0.0.1:8080/broker/saml/metadata";
 const IDP: &str = "https://moo.example/idp";
 const IDP_SSO: &str = "https://moo.example/sso";
+const IDP_SLO: &str = "https://moo.example/slo";
 /// A demo pupil's LAS key, and another pupil's.
 const PUPIL: &str = "LL0001";
 const OTHER: &str = "LL0002";
@@ -78,7 +79,7 @@ impl TestIdp {
 
     fn metadata(&self) -> String {
         format!(
-            r#"<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{IDP}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{IDP_SSO}"/></md:IDPSSODescriptor></md:EntityDescriptor>"#,
+            r#"<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{IDP}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{IDP_SLO}"/><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{IDP_SSO}"/></md:IDPSSODescriptor></md:EntityDescriptor>"#,
             STANDARD.encode(&self.cert)
         )
     }
@@ -337,6 +338,7 @@ async fn sp_metadata_is_signed_and_names_the_acs() {
     assert!(xml.contains(&format!(r#"entityID="{SP}""#)), "{xml}");
     assert!(xml.contains(&format!(r#"Location="{ACS}""#)), "{xml}");
     assert!(xml.contains("AuthnRequestsSigned=\"true\""));
+    assert!(xml.contains(r#"Location="http://127.0.0.1:8080/broker/saml/slo""#));
     let certs: Vec<_> =
         e.t.state
             .keys
@@ -811,4 +813,113 @@ async fn upstream_metadata_without_what_signing_in_needs_is_refused() {
         assert!(err.to_string().contains("--saml-metadata"), "{why}: {err}");
     }
     assert!(t.state.dir.upstreams().unwrap().is_empty());
+}
+
+impl TestIdp {
+    /// A LogoutRequest for `name_id` over HTTP-Redirect, its query signed with `key`.
+    fn logout_query(&self, t: &TestApp, name_id: &str, key: Option<&PKey<Private>>) -> String {
+        let xml = format!(
+            concat!(
+                r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_l{}" Version="2.0" IssueInstant="{}" Destination="http://127.0.0.1:8080/broker/saml/slo">"#,
+                "<saml:Issuer>{}</saml:Issuer><saml:NameID>{}</saml:NameID></samlp:LogoutRequest>"
+            ),
+            uuid::Uuid::new_v4().simple(),
+            instant(now(t)),
+            IDP,
+            name_id
+        );
+        idp::saml::binding::encode_redirect(
+            "/broker/saml/slo",
+            "SAMLRequest",
+            &xml,
+            Some("terug"),
+            |d| {
+                let mut s = openssl::sign::Signer::new(
+                    openssl::hash::MessageDigest::sha256(),
+                    key.unwrap_or(&self.key),
+                )
+                .unwrap();
+                s.update(d).unwrap();
+                Some(s.sign_to_vec().unwrap())
+            },
+        )
+        .unwrap()
+    }
+}
+
+#[actix_web::test]
+async fn the_network_environment_signs_the_pupil_out() {
+    let e = env();
+    let app = test::init_service(idp::server::app(e.t.state.clone())).await;
+    let r = fresh(&e, &app).await;
+    let res = post(&app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let sid = res
+        .response()
+        .cookies()
+        .find(|c| !c.value().is_empty())
+        .unwrap()
+        .value()
+        .to_string();
+    let alive = || {
+        idp::session::load(e.t.state.store.as_ref(), &sid, now(&e.t))
+            .unwrap()
+            .is_some()
+    };
+    assert!(alive());
+
+    // Signed with another key, or not signed: refused, the session lives on.
+    let (other, _) = key_and_cert("evil.example");
+    let forged = e.idp.logout_query(&e.t, &r.name_id, Some(&other));
+    let res = test::call_service(&app, test::TestRequest::get().uri(&forged).to_request()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let honest = e.idp.logout_query(&e.t, &r.name_id, None);
+    let unsigned = honest.split("&SigAlg=").next().unwrap().to_string();
+    let res = test::call_service(&app, test::TestRequest::get().uri(&unsigned).to_request()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(alive());
+
+    // Signed by the network environment: the session ends, a signed LogoutResponse goes back.
+    let res = test::call_service(&app, test::TestRequest::get().uri(&honest).to_request()).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert!(!alive());
+    let to = location(&res);
+    assert!(to.starts_with(&format!("{IDP_SLO}?SAMLResponse=")), "{to}");
+    let query = to.split_once('?').unwrap().1;
+    let cert = e.t.state.keys.active_saml_certificate(now(&e.t)).unwrap();
+    idp::saml::binding::verify_query(query, "SAMLResponse", &[cert]).unwrap();
+    let value = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "SAMLResponse")
+        .unwrap()
+        .1
+        .into_owned();
+    let xml = idp::saml::binding::decode_redirect(&value).unwrap();
+    assert!(
+        xml.contains("urn:oasis:names:tc:SAML:2.0:status:Success"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!("<saml:Issuer>{SP}</saml:Issuer>")),
+        "{xml}"
+    );
+    let request_id = url::form_urlencoded::parse(honest.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "SAMLRequest")
+        .map(|(_, v)| idp::saml::binding::decode_redirect(&v).unwrap())
+        .unwrap()
+        .split(" ID=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        xml.contains(&format!(r#"InResponseTo="{request_id}""#)),
+        "{xml}"
+    );
+    assert!(query.contains("RelayState=terug"));
+
+    // The same request again: a replay.
+    let res = test::call_service(&app, test::TestRequest::get().uri(&honest).to_request()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
