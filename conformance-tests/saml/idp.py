@@ -15,6 +15,11 @@ Environment: IDP_BASE (the IdP's base URL, e.g. http://127.0.0.1:9998), SP_METAD
         the browser arrived at URL (HTTP-Redirect); pysaml2 reads the AuthnRequest, checks
         its query signature against Leerpoort's metadata, and answers with a signed Response
         holding a signed assertion, to be POSTed to the ACS the metadata names.
+    logout -> {"url": ...}
+        IdP-initiated Single Logout of the last user: a signed LogoutRequest over
+        HTTP-Redirect to the SingleLogoutService in Leerpoort's metadata.
+    slo-response URL -> {"status_ok": ..., "signature_verified": ..., "in_response_to": ...}
+        Leerpoort's LogoutResponse, as the browser brings it back.
 
 Any failure is printed as {"error": ...} and the process goes on.
 """
@@ -88,6 +93,7 @@ def config(directory, sp_metadata=None):
             "idp": {
                 "endpoints": {
                     "single_sign_on_service": [(f"{base}/sso", BINDING_HTTP_REDIRECT)],
+                    "single_logout_service": [(f"{base}/slo", BINDING_HTTP_REDIRECT)],
                 },
                 "want_authn_requests_signed": True,
                 "sign_response": True,
@@ -137,6 +143,16 @@ def run(directory):
     server = Server(config=config(directory, sp_metadata))
     sp_entity = list(server.metadata.service_providers())[0]
     sp_certs = server.metadata.certs(sp_entity, "spsso", use="signing")
+    last_name_id = None
+    logout_id = None
+
+    def signature_ok(query):
+        return any(
+            verify_redirect_signature(
+                query, server.sec.sec_backend, cert=c[1] if isinstance(c, tuple) else c
+            )
+            for c in sp_certs
+        )
 
     for line in sys.stdin:
         command, _, arg = line.strip().partition(" ")
@@ -145,12 +161,7 @@ def run(directory):
                 url, _, user = arg.partition(" ")
                 user = json.loads(user)
                 query = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
-                verified = any(
-                    verify_redirect_signature(
-                        query, server.sec.sec_backend, cert=c[1] if isinstance(c, tuple) else c
-                    )
-                    for c in sp_certs
-                )
+                verified = signature_ok(query)
                 if not verified:
                     raise ValueError("the AuthnRequest's query signature does not verify")
                 req = server.parse_authn_request(
@@ -166,10 +177,13 @@ def run(directory):
                     "lasKey": [user["las_key"]],
                     "eduPersonAffiliation": [user["affiliation"]],
                 }
+                last_name_id = NameID(
+                    format=NAMEID_FORMAT_PERSISTENT, text=f"moo-{user['las_key']}"
+                )
                 response = server.create_authn_response(
                     identity,
                     userid=user["las_key"],
-                    name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=f"moo-{user['las_key']}"),
+                    name_id=last_name_id,
                     authn={"class_ref": AUTHN_PASSWORD_PROTECTED},
                     sign_response=True,
                     sign_assertion=True,
@@ -192,6 +206,37 @@ def run(directory):
                     "issuer": req.message.issuer.text,
                     "is_passive": req.message.is_passive,
                     "signature_verified": verified,
+                }
+            elif command == "logout":
+                slo = server.metadata.single_logout_service(
+                    sp_entity, BINDING_HTTP_REDIRECT, "spsso"
+                )[0]["location"]
+                logout_id, request = server.create_logout_request(
+                    slo,
+                    sp_entity,
+                    name_id=last_name_id,
+                    sign=False,
+                )
+                info = server.apply_binding(
+                    BINDING_HTTP_REDIRECT,
+                    str(request),
+                    slo,
+                    "terug",
+                    sign=True,
+                    sigalg=SIG_RSA_SHA256,
+                )
+                out = {"url": dict(info["headers"])["Location"], "request_id": logout_id}
+            elif command == "slo-response":
+                query = {k: v[0] for k, v in parse_qs(urlparse(arg).query).items()}
+                verified = signature_ok(query)
+                response = server.parse_logout_request_response(
+                    query["SAMLResponse"], BINDING_HTTP_REDIRECT
+                )
+                out = {
+                    "status_ok": bool(response and response.status_ok()),
+                    "signature_verified": verified,
+                    "in_response_to": response.in_response_to if response else None,
+                    "relay_state": query.get("RelayState"),
                 }
             else:
                 out = {"error": f"unknown command {command}"}

@@ -4,6 +4,8 @@
 //! Leerpoort's SP metadata), pysaml2 signs a pupil in with a signed Response and a signed
 //! assertion, Leerpoort's ACS verifies it and matches the pupil by LAS key, and a publisher's
 //! OIDC client then gets an ID token with `login_context` `netwerk` without any login form.
+//! pysaml2 then signs the pupil out (a signed LogoutRequest), and Leerpoort ends the session
+//! and answers with a signed LogoutResponse that pysaml2 verifies.
 //!
 //! The venv is `saml.rs`'s: without `python3` (with `venv`) or `xmlsec1` the test fails when
 //! `CI` is set, and says it did not run otherwise.
@@ -115,6 +117,28 @@ fn pysaml2_idp_signs_a_pupil_in_for_a_publisher() {
         assert_eq!(claims["login_context"], "netwerk", "{claims}");
         assert_eq!(claims["role"], "leerling", "{claims}");
         assert_eq!(claims["instelling_ref"], server.school_ref(), "{claims}");
+
+        // Single Logout started at the network environment: pysaml2 signs a LogoutRequest,
+        // Leerpoort ends the session and answers with a signed LogoutResponse.
+        let go = idp.ask("logout");
+        let back = browser.get(go["url"].as_str().unwrap());
+        assert!(
+            back.left_server
+                && back
+                    .url
+                    .as_str()
+                    .starts_with(&format!("{idp_base}/slo?SAMLResponse=")),
+            "{}",
+            back.describe()
+        );
+        let done = idp.ask(&format!("slo-response {}", back.url));
+        assert_eq!(done["status_ok"], true, "{done}");
+        assert_eq!(done["signature_verified"], true, "{done}");
+        assert_eq!(done["in_response_to"], go["request_id"], "{done}");
+        assert_eq!(done["relay_state"], "terug", "{done}");
+        // The publisher now meets the login form: the session is gone.
+        let after = AuthRequest::new(&rp).send(server, &browser);
+        assert!(after.stopped_at_login, "{}", after.describe());
 
         // The same Response again: a replay, refused with a page and no session.
         let other = server.browser();
