@@ -194,6 +194,7 @@ pub struct Texts {
     pub network_refused: &'static str,
     pub network_sign_in: &'static str,
     pub network_or: &'static str,
+    pub network_unmatched_title: &'static str,
 }
 
 pub static NL: Texts = Texts {
@@ -341,6 +342,7 @@ pub static NL: Texts = Texts {
     network_refused: "De netwerkomgeving gaf geen geldig antwoord. Probeer het opnieuw; lukt het niet, vraag dan de ICT-coördinator om hulp.",
     network_sign_in: "Inloggen via {name}",
     network_or: "Of log in via de netwerkomgeving van je school:",
+    network_unmatched_title: "Niet gevonden in Leerpoort",
 };
 
 pub static EN: Texts = Texts {
@@ -488,6 +490,7 @@ pub static EN: Texts = Texts {
     network_refused: "The network environment did not give a valid answer. Try again; if it still fails, ask the ICT coordinator for help.",
     network_sign_in: "Sign in through {name}",
     network_or: "Or sign in through your school's network environment:",
+    network_unmatched_title: "Not found in Leerpoort",
 };
 
 #[cfg(test)]

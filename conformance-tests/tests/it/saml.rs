@@ -21,11 +21,11 @@ use conformance_tests::{both_backends, code_flow, AuthRequest, Landing, Server, 
 use scraper::{Html, Selector};
 use serde_json::{json, Value};
 
-fn saml_dir() -> PathBuf {
+pub(crate) fn saml_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("saml")
 }
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     saml_dir().join(".venv/bin/python")
 }
 
@@ -87,7 +87,7 @@ fn venv() -> Result<(), String> {
 }
 
 /// pysaml2 is there, or the test fails under `CI`; elsewhere it says why it did not run.
-fn pysaml2_or_skip() -> bool {
+pub(crate) fn pysaml2_or_skip() -> bool {
     match venv() {
         Ok(()) => true,
         Err(e) if std::env::var_os("CI").is_some() => panic!("pysaml2 SP: {e}"),
@@ -98,8 +98,8 @@ fn pysaml2_or_skip() -> bool {
     }
 }
 
-/// `sp.py run`: one JSON line out per command line in.
-struct Sp {
+/// `sp.py run` (or `idp.py run`): one JSON line out per command line in.
+pub(crate) struct Sp {
     child: Child,
     stdin: ChildStdin,
     lines: Receiver<String>,
@@ -108,16 +108,24 @@ struct Sp {
 
 impl Sp {
     fn start(dir: &Path, sp_base: &str, idp_metadata: &str) -> Sp {
+        Sp::script(
+            "sp.py",
+            dir,
+            &[("SP_BASE", sp_base), ("IDP_METADATA_URL", idp_metadata)],
+        )
+    }
+
+    /// `python SCRIPT run DIR` with `env`, from `conformance-tests/saml/`.
+    pub(crate) fn script(script: &str, dir: &Path, env: &[(&str, &str)]) -> Sp {
         let mut child = Command::new(python())
-            .arg(saml_dir().join("sp.py"))
+            .arg(saml_dir().join(script))
             .args(["run", dir.to_str().unwrap()])
-            .env("SP_BASE", sp_base)
-            .env("IDP_METADATA_URL", idp_metadata)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("starting sp.py");
+            .unwrap_or_else(|e| panic!("starting {script}: {e}"));
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
@@ -146,7 +154,7 @@ impl Sp {
         }
     }
 
-    fn ask(&mut self, command: &str) -> Value {
+    pub(crate) fn ask(&mut self, command: &str) -> Value {
         writeln!(self.stdin, "{command}").expect("writing to sp.py");
         self.stdin.flush().unwrap();
         match self.lines.recv_timeout(Duration::from_secs(60)) {

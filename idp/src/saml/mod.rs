@@ -10,6 +10,8 @@
 //! | `slo.rs` | `/saml/slo`: Single Logout over HTTP-Redirect, both directions |
 //! | `binding.rs` | the HTTP-Redirect binding: inflate with a cap, query signatures |
 //! | `xml.rs` | hostile-input checks (no DTDs, no entities), escaping, signature templates |
+//! | `upstream.rs` | a network environment's IdP metadata, checked for `upstream add` |
+//! | `upstream_sp.rs` | Leerpoort as SP towards network environments: SP metadata, AuthnRequest, the ACS's checks |
 //!
 //! Every decision about whether a user may be signed in to a service provider, and what it
 //! receives, is the broker's ([`broker::release`]); this module renders that answer as SAML.
@@ -25,6 +27,7 @@ pub mod slo;
 pub mod sp;
 pub mod sso;
 pub mod upstream;
+pub mod upstream_sp;
 pub mod xml;
 
 pub use error::SamlError;

@@ -9,7 +9,8 @@ use super::xml::{check_untrusted, without_declaration};
 use super::METADATA_MAX;
 
 /// Check an upstream IdP's metadata and return its entity ID: well-formed, no DTD or
-/// entities, one `IDPSSODescriptor`.
+/// entities, one `IDPSSODescriptor` with a SingleSignOnService for HTTP-Redirect and a
+/// signing certificate.
 pub fn idp_entity_id(xml: &str) -> Result<String, MetadataError> {
     if xml.len() > METADATA_MAX {
         return Err(MetadataError::TooLarge);
@@ -22,8 +23,12 @@ pub fn idp_entity_id(xml: &str) -> Result<String, MetadataError> {
             "no IDPSSODescriptor: this is not an identity provider's metadata".into(),
         ));
     }
-    ed.entity_id
+    let entity_id = ed
+        .entity_id
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty() && e.len() <= 1024 && !e.chars().any(char::is_control))
-        .ok_or(MetadataError::NoEntityId)
+        .ok_or(MetadataError::NoEntityId)?;
+    // What signing in there needs: an SSO endpoint for HTTP-Redirect and a signing key.
+    super::upstream_sp::idp_metadata(xml).map_err(|e| MetadataError::Malformed(e.to_string()))?;
+    Ok(entity_id)
 }

@@ -1,6 +1,7 @@
 //! The HTTP server: one route table ([`routes::config`]), middleware for security headers,
 //! request-size limits, logging and metrics, and graceful shutdown.
 
+pub mod broker_saml;
 pub mod groepen;
 pub mod health;
 pub mod oidc;

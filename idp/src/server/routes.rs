@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use super::{groepen, health, oidc, pages, password, saml, school, thuis, upstreams};
+use super::{broker_saml, groepen, health, oidc, pages, password, saml, school, thuis, upstreams};
 
 /// Register every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -38,6 +38,18 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/saml/unsolicited", web::get().to(saml::unsolicited))
         .route("/saml/slo", web::get().to(saml::slo))
         .route("/static/saml-post.js", web::get().to(saml::post_script))
+        // Network environments: Leerpoort as SAML service provider
+        .route(
+            "/broker/saml/metadata",
+            web::get().to(broker_saml::metadata),
+        )
+        .route("/broker/saml/start", web::get().to(broker_saml::start))
+        .route("/broker/saml/slo", web::get().to(broker_saml::slo))
+        .service(
+            web::resource("/broker/saml/acs")
+                .app_data(web::PayloadConfig::new(saml::POST_BODY_LIMIT))
+                .route(web::post().to(broker_saml::acs)),
+        )
         // The school entrance
         .route("/snelkoppeling", web::get().to(school::shortcut))
         .route(

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod broker_saml;
 mod cli;
 mod directory;
 mod oidc;

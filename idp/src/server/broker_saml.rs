@@ -1,0 +1,200 @@
+//! HTTP handlers of Leerpoort's SP side towards SAML network environments: parse, call
+//! `crate::saml::upstream_sp` and `crate::upstream::finish`, render.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::pages::{self, Chrome};
+use crate::app::AppState;
+use crate::saml::upstream_sp::{self, UpstreamSamlError};
+use crate::session;
+use crate::upstream::{self, FinishError, Pending};
+
+async fn refused(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    e: &UpstreamSamlError,
+) -> HttpResponse {
+    tracing::info!(refusal = %e, "SAML answer of a network environment refused");
+    let c = Chrome::of(req, state, None).await;
+    let (title, text) = e.page();
+    let status = match e {
+        UpstreamSamlError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    pages::message(&c, status, title, text, Some(c.t.ask_coordinator), None)
+}
+
+/// GET `/broker/saml/metadata`: Leerpoort's signed SP metadata for upstreams.
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    let st = state.clone();
+    let now = state.clock.now_secs();
+    match web::block(move || upstream_sp::sp_metadata(&st, now)).await {
+        Ok(Ok(xml)) => HttpResponse::Ok()
+            .content_type("application/samlmetadata+xml")
+            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+            .body(xml),
+        _ => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartQuery {
+    upstream: Option<String>,
+    #[serde(rename = "INSTELLING_REF")]
+    instelling_ref: Option<String>,
+    #[serde(rename = "TARGET")]
+    target: Option<String>,
+}
+
+/// GET `/broker/saml/start?upstream=NAME[&INSTELLING_REF=..][&TARGET=..]`: sign in at a SAML
+/// network environment.
+pub async fn start(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<StartQuery>,
+) -> HttpResponse {
+    let q = q.into_inner();
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let result = web::block(move || -> Result<String, UpstreamSamlError> {
+        let name = q.upstream.unwrap_or_default();
+        let u = st
+            .dir
+            .upstream_by_name(&name)
+            .map_err(|_| UpstreamSamlError::Unavailable)?
+            .ok_or(UpstreamSamlError::UnknownUpstream)?;
+        let school = match q.instelling_ref.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => Some(
+                s.parse::<claims::InstellingRef>()
+                    .ok()
+                    .filter(|r| u.schools.contains(r))
+                    .ok_or(UpstreamSamlError::UnknownUpstream)?,
+            ),
+            None => None,
+        };
+        let pending = Pending {
+            upstream: u.id,
+            school,
+            target: q.target.filter(|t| !t.is_empty()),
+            resume: None,
+            passive: false,
+            protocol: serde_json::Value::Null,
+        };
+        upstream_sp::start(&st, &u, pending, now)
+    })
+    .await;
+    match result {
+        Ok(Ok(url)) => pages::redirect(&url),
+        Ok(Err(e)) => refused(&req, &state, &e).await,
+        Err(_) => refused(&req, &state, &UpstreamSamlError::Unavailable).await,
+    }
+}
+
+/// POST `/broker/saml/acs`: the upstream's Response (HTTP-POST binding).
+pub async fn acs(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    if body.len() > super::saml::POST_BODY_LIMIT {
+        return refused(&req, &state, &UpstreamSamlError::Encoding).await;
+    }
+    let mut saml_response = None;
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        if k == "SAMLResponse" {
+            if saml_response.is_some() {
+                return refused(
+                    &req,
+                    &state,
+                    &UpstreamSamlError::Malformed("SAMLResponse is repeated".into()),
+                )
+                .await;
+            }
+            saml_response = Some(v.into_owned());
+        }
+    }
+    let https = state.config.is_https();
+    let previous = session::sid_of(&req, https);
+    let ip = session::client_ip(&req, &state);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let result = web::block(move || {
+        let c = upstream_sp::consume(&st, saml_response.as_deref(), now)?;
+        let finished = upstream::finish(
+            &st,
+            &c.upstream,
+            &c.asserted,
+            &c.pending,
+            ip.as_deref(),
+            previous.as_deref(),
+            now,
+        );
+        if let (Ok((sess, _)), Some(name_id)) = (&finished, c.asserted.get("NameID")) {
+            // For the network environment's Single Logout.
+            let ttl = sess.expires_at - now;
+            if let Err(e) = upstream_sp::remember_session(&st, &c.upstream, name_id, &sess.sid, ttl)
+            {
+                tracing::warn!(error = %e, "SAML upstream: session not remembered for logout");
+            }
+        }
+        Ok::<_, UpstreamSamlError>(finished)
+    })
+    .await;
+    match result {
+        Ok(Ok(Ok((sess, dest)))) => {
+            let mut res = HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, dest))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish();
+            let _ = res.add_cookie(&session::session_cookie(&sess, https));
+            res
+        }
+        Ok(Ok(Err(FinishError::Unavailable))) | Err(_) => {
+            refused(&req, &state, &UpstreamSamlError::Unavailable).await
+        }
+        Ok(Ok(Err(e))) => {
+            tracing::info!(reason = %e, "network environment's user not signed in");
+            let c = Chrome::of(&req, &state, None).await;
+            pages::message(
+                &c,
+                StatusCode::FORBIDDEN,
+                c.t.network_unmatched_title,
+                c.t.network_unmatched,
+                None,
+                None,
+            )
+        }
+        Ok(Err(e)) => refused(&req, &state, &e).await,
+    }
+}
+
+/// GET `/broker/saml/slo`: a network environment's LogoutRequest (HTTP-Redirect).
+pub async fn slo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let https = state.config.is_https();
+    let query = req.query_string().to_string();
+    if query.len() > 2 * crate::saml::ENCODED_MAX {
+        return refused(&req, &state, &UpstreamSamlError::Encoding).await;
+    }
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let out = match web::block(move || upstream_sp::logout(&st, &query, now)).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => return refused(&req, &state, &e).await,
+        Err(_) => return refused(&req, &state, &UpstreamSamlError::Unavailable).await,
+    };
+    crate::oidc::logout::deliver(out.deliveries);
+    let mut res = match out.redirect {
+        Some(to) => pages::redirect(&to),
+        None => {
+            let c = Chrome::of(&req, &state, None).await;
+            pages::message(
+                &c,
+                StatusCode::OK,
+                c.t.signed_out_title,
+                c.t.signed_out,
+                None,
+                Some(("/login", c.t.sign_in_again)),
+            )
+        }
+    };
+    let _ = res.add_cookie(&session::clear_session_cookie(https));
+    res
+}
