@@ -148,5 +148,34 @@ fn pysaml2_idp_signs_a_pupil_in_for_a_publisher() {
             "{}",
             replay.describe()
         );
+
+        // A publisher's idp_hint: straight to the SAML network environment, and back to the
+        // publisher's waiting request with a code.
+        let hinted = server.browser();
+        let req = AuthRequest::new(&rp).set("idp_hint", "pysaml2");
+        let at_idp = hinted.get(&req.url(server));
+        assert!(
+            at_idp.left_server && at_idp.url.as_str().starts_with(&format!("{idp_base}/sso?")),
+            "{}",
+            at_idp.describe()
+        );
+        let answer = idp.ask(&format!(
+            "sso {} {}",
+            at_idp.url,
+            json!({"las_key": "LL0001", "affiliation": "student"})
+        ));
+        let fields: Vec<(String, String)> = answer["fields"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        let back = hinted.post_form(answer["action"].as_str().unwrap(), fields);
+        assert!(
+            back.left_server && back.url.as_str().starts_with(&rp.redirect_uri),
+            "{}",
+            back.describe()
+        );
+        assert!(back.params().contains_key("code"), "{}", back.url);
     });
 }

@@ -431,9 +431,13 @@ fn proceed(
     // A network environment named by `idp_hint`: sign in there, then come back here. With
     // `prompt=none` the upstream is asked to stay silent; a `login_required` from it ends as
     // `login_required` here (the hint is cleared, so it is never followed twice).
+    // (A SAML upstream cannot yet answer a passive request back as login_required: with
+    // prompt=none only OIDC upstreams are asked.)
     let hinted = match (&req.idp_hint, needs_login && !moved) {
         (Some(h), true) => state.dir.upstream_by_name(h).ok().flatten().filter(|u| {
-            u.enabled && matches!(u.protocol, broker::model::UpstreamProtocol::Oidc { .. })
+            u.enabled
+                && (matches!(u.protocol, broker::model::UpstreamProtocol::Oidc { .. })
+                    || !req.prompt_none)
         }),
         _ => None,
     };
@@ -455,7 +459,15 @@ fn proceed(
             passive,
             protocol: Value::Null,
         };
-        return match crate::upstream_oidc::login_start(state, &u, pending) {
+        let started = match &u.protocol {
+            broker::model::UpstreamProtocol::Oidc { .. } => {
+                crate::upstream_oidc::login_start(state, &u, pending).map_err(|e| e.to_string())
+            }
+            broker::model::UpstreamProtocol::Saml { .. } => {
+                crate::saml::upstream_sp::start(state, &u, pending, now).map_err(|e| e.to_string())
+            }
+        };
+        return match started {
             Ok(url) => Outcome::Upstream { url },
             Err(e) => {
                 tracing::warn!(upstream = %u.name, error = %e, "idp_hint: the network environment cannot be reached");
