@@ -407,6 +407,8 @@ pub enum UpstreamProtocol {
         /// The IdP's metadata as it was added.
         #[serde(skip)]
         metadata_xml: String,
+        /// Accept unsolicited (IdP-initiated) responses from it.
+        allow_unsolicited: bool,
     },
 }
 

@@ -951,6 +951,8 @@ pub struct UpstreamInput {
     pub match_rule: String,
     pub match_claim: String,
     pub provision: bool,
+    /// SAML: accept unsolicited (IdP-initiated) responses.
+    pub allow_unsolicited: bool,
 }
 
 /// Add a network environment as an upstream identity provider for `schools`. Its OIDC client
@@ -1023,12 +1025,16 @@ pub fn add_upstream(
             UpstreamProtocol::Saml {
                 entity_id,
                 metadata_xml: xml.clone(),
+                allow_unsolicited: input.allow_unsolicited,
             }
         }
         _ => return Err(invalid(
             "give either --oidc-issuer (with --client-id and --client-secret) or --saml-metadata",
         )),
     };
+    if input.allow_unsolicited && !matches!(protocol, UpstreamProtocol::Saml { .. }) {
+        return Err(invalid("--allow-unsolicited is for SAML upstreams"));
+    }
     let audit = ctx.audit(
         "upstream.add",
         schools.first().copied(),

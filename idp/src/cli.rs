@@ -358,6 +358,9 @@ pub enum UpstreamCmd {
         /// Create unknown users it signs in (marked as coming from it).
         #[arg(long)]
         provision: bool,
+        /// SAML: accept unsolicited (IdP-initiated) responses from it.
+        #[arg(long)]
+        allow_unsolicited: bool,
     },
     /// List upstreams.
     List,
@@ -865,6 +868,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
             match_rule,
             claim,
             provision,
+            allow_unsolicited,
         }) => {
             let saml_metadata = match saml_metadata {
                 Some(p) => Some(
@@ -888,6 +892,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                     match_rule,
                     match_claim: claim,
                     provision,
+                    allow_unsolicited,
                 },
             )?;
             let issuer = &state.config.issuer;

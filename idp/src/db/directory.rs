@@ -143,6 +143,7 @@ type UpstreamRow = (
     bool,
     String,
     Option<String>,
+    bool,
 );
 
 /// An upstream with the schools it serves.
@@ -165,6 +166,7 @@ fn load_upstreams(
             upstreams::enabled,
             upstreams::scopes,
             upstreams::saml_entity_id,
+            upstreams::allow_unsolicited,
         ))
         .order(upstreams::name.asc())
         .into_boxed();
@@ -190,6 +192,7 @@ fn load_upstreams(
         enabled,
         scopes,
         entity,
+        allow_unsolicited,
     ) in rows
     {
         let schools: Vec<String> = upstream_schools::table
@@ -207,6 +210,7 @@ fn load_upstreams(
             _ => UpstreamProtocol::Saml {
                 entity_id: entity.ok_or_else(|| bad("entity id"))?,
                 metadata_xml: metadata.ok_or_else(|| bad("metadata"))?,
+                allow_unsolicited,
             },
         };
         out.push(Upstream {
@@ -1062,6 +1066,13 @@ impl Directory for DieselDirectory {
     fn insert_upstream(&self, u: NewUpstream, now: i64, audit: AuditEvent) -> RepoResult<Upstream> {
         let id = u.id.to_string();
         self.tx(|c| {
+            let unsolicited = matches!(
+                u.protocol,
+                UpstreamProtocol::Saml {
+                    allow_unsolicited: true,
+                    ..
+                }
+            );
             let (protocol, issuer, client_id, secret, metadata, scopes, entity) = match &u.protocol
             {
                 UpstreamProtocol::Oidc {
@@ -1081,6 +1092,7 @@ impl Directory for DieselDirectory {
                 UpstreamProtocol::Saml {
                     entity_id,
                     metadata_xml,
+                    ..
                 } => (
                     "saml",
                     None,
@@ -1107,6 +1119,7 @@ impl Directory for DieselDirectory {
                     upstreams::created_at.eq(now),
                     upstreams::scopes.eq(scopes),
                     upstreams::saml_entity_id.eq(entity),
+                    upstreams::allow_unsolicited.eq(unsolicited),
                 ))
                 .execute(c)?;
             for school in &u.schools {

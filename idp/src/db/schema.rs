@@ -130,6 +130,7 @@ diesel::table! {
         created_at -> BigInt,
         scopes -> Text,
         saml_entity_id -> Nullable<Text>,
+        allow_unsolicited -> Bool,
     }
 }
 

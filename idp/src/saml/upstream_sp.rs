@@ -15,7 +15,8 @@
 //! `SubjectConfirmationData` (`Recipient`, `InResponseTo`, `NotOnOrAfter`), `Conditions`
 //! (time with [`SKEW_SECS`], `Audience`), a replay check on the Response and Assertion IDs,
 //! and finally the pending request named by `InResponseTo` (single use). Unsolicited
-//! responses (no `InResponseTo`) are refused: there is no per-upstream setting to allow them.
+//! responses (no `InResponseTo`) are refused unless the upstream was added with
+//! `--allow-unsolicited`; then the `RelayState` may name the relying party to go on to.
 //! Encrypted assertions are refused.
 
 use std::collections::HashMap;
@@ -529,6 +530,7 @@ fn issuer_of(r: &Response) -> Option<String> {
 pub fn consume(
     state: &AppState,
     saml_response: Option<&str>,
+    relay_state: Option<&str>,
     now: i64,
 ) -> Result<Consumed, UpstreamSamlError> {
     use UpstreamSamlError as E;
@@ -660,12 +662,24 @@ pub fn consume(
     {
         return Err(E::Expired);
     }
-    let in_response_to = data.in_response_to.clone().ok_or(E::Unsolicited)?;
-    if response.iter().chain(std::iter::once(&outer)).any(|r| {
-        r.in_response_to
-            .as_deref()
-            .is_some_and(|i| i != in_response_to)
-    }) {
+    // Unsolicited (IdP-initiated) answers only from an upstream that is allowed to send them.
+    let allows_unsolicited = matches!(
+        upstream.protocol,
+        UpstreamProtocol::Saml {
+            allow_unsolicited: true,
+            ..
+        }
+    );
+    let in_response_to = match data.in_response_to.clone() {
+        Some(i) => Some(i),
+        None if allows_unsolicited => None,
+        None => return Err(E::Unsolicited),
+    };
+    if response
+        .iter()
+        .chain(std::iter::once(&outer))
+        .any(|r| r.in_response_to.as_deref().is_some() && r.in_response_to != in_response_to)
+    {
         return Err(E::InResponseToMismatch);
     }
 
@@ -716,10 +730,23 @@ pub fn consume(
         }
     }
 
-    // The request it answers: this upstream's, still waiting.
-    let pending = upstream::take_pending(state, PENDING_KIND, &in_response_to)
-        .filter(|p| p.upstream == upstream.id)
-        .ok_or(E::InResponseToMismatch)?;
+    // The request it answers: this upstream's, still waiting. Unsolicited: the RelayState
+    // may name the relying party to go on to.
+    let pending = match &in_response_to {
+        Some(irt) => upstream::take_pending(state, PENDING_KIND, irt)
+            .filter(|p| p.upstream == upstream.id)
+            .ok_or(E::InResponseToMismatch)?,
+        None => Pending {
+            upstream: upstream.id,
+            school: None,
+            target: relay_state
+                .filter(|r| !r.is_empty() && r.len() <= 80 && !r.chars().any(char::is_control))
+                .map(str::to_string),
+            resume: None,
+            passive: false,
+            protocol: serde_json::Value::Null,
+        },
+    };
 
     let mut asserted = HashMap::new();
     for statement in assertion.attribute_statements.iter().flatten() {

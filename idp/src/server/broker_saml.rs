@@ -98,7 +98,12 @@ pub async fn acs(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
         return refused(&req, &state, &UpstreamSamlError::Encoding).await;
     }
     let mut saml_response = None;
+    let mut relay_state = None;
     for (k, v) in url::form_urlencoded::parse(&body) {
+        if k == "RelayState" {
+            relay_state = Some(v.into_owned());
+            continue;
+        }
         if k == "SAMLResponse" {
             if saml_response.is_some() {
                 return refused(
@@ -117,7 +122,7 @@ pub async fn acs(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
     let now = state.clock.now_secs();
     let st = state.clone();
     let result = web::block(move || {
-        let c = upstream_sp::consume(&st, saml_response.as_deref(), now)?;
+        let c = upstream_sp::consume(&st, saml_response.as_deref(), relay_state.as_deref(), now)?;
         let finished = upstream::finish(
             &st,
             &c.upstream,

@@ -224,6 +224,11 @@ fn ctx(t: &TestApp) -> Ctx<'_> {
 
 /// The demo school, and a SAML network environment serving it that matches on `lasKey`.
 fn env() -> Env {
+    env_with(false)
+}
+
+/// As [`env`]; `allow_unsolicited`: the upstream may send IdP-initiated responses.
+fn env_with(allow_unsolicited: bool) -> Env {
     let t = TestApp::init();
     idp::demo::seed(&t.state).unwrap();
     let idp = TestIdp::new();
@@ -236,6 +241,7 @@ fn env() -> Env {
             saml_metadata: Some(idp.metadata()),
             match_rule: "las-key".into(),
             match_claim: "lasKey".into(),
+            allow_unsolicited,
             ..Default::default()
         },
     )
@@ -408,7 +414,7 @@ async fn an_unknown_pupil_gets_a_clear_page_and_no_session() {
 
 /// `xml` is refused for the reason `expected`, before anything is changed.
 fn refused(e: &Env, xml: &str, expected: E, why: &str) {
-    let got = upstream_sp::consume(&e.t.state, Some(&STANDARD.encode(xml)), now(&e.t)).err();
+    let got = upstream_sp::consume(&e.t.state, Some(&STANDARD.encode(xml)), None, now(&e.t)).err();
     assert_eq!(got, Some(expected), "{why}");
 }
 
@@ -812,7 +818,10 @@ async fn upstream_metadata_without_what_signing_in_needs_is_refused() {
         .unwrap_or_else(|| panic!("{why}: accepted"));
         assert!(err.to_string().contains("--saml-metadata"), "{why}: {err}");
     }
-    assert!(t.state.dir.upstreams().unwrap().is_empty());
+    assert!(
+        t.state.dir.upstream_by_name("moo").unwrap().is_none(),
+        "nothing was written"
+    );
 }
 
 impl TestIdp {
@@ -922,4 +931,45 @@ async fn the_network_environment_signs_the_pupil_out() {
     // The same request again: a replay.
     let res = test::call_service(&app, test::TestRequest::get().uri(&honest).to_request()).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[actix_web::test]
+async fn an_upstream_allowed_to_send_unsolicited_answers_signs_in_and_goes_to_the_relay_state() {
+    let e = env_with(true);
+    let app = test::init_service(idp::server::app(e.t.state.clone())).await;
+    let mut r = Resp::new(&e.t, "unused");
+    r.in_response_to = None;
+    let xml = r.signed(Signed::Both, &e.idp.key, &e.idp.cert);
+    let res = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/broker/saml/acs")
+            .set_form([
+                ("SAMLResponse", STANDARD.encode(&xml)),
+                ("RelayState", idp::demo::DEMO_CLIENT_ID.to_string()),
+            ])
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(
+        location(&res).starts_with("http://127.0.0.1:8081/login?iss="),
+        "on to the RelayState's relying party: {}",
+        location(&res)
+    );
+    assert_eq!(
+        signed_in(&e, &res),
+        Some((PUPIL.to_string(), claims::LoginContext::Netwerk))
+    );
+    // Still once only, still checked for audience and time.
+    refused(&e, &xml, E::Replay, "a replayed unsolicited answer");
+    let mut late = Resp::new(&e.t, "unused");
+    late.in_response_to = None;
+    late.audience = "https://someone-else.example".into();
+    refused(
+        &e,
+        &late.signed(Signed::Both, &e.idp.key, &e.idp.cert),
+        E::WrongAudience,
+        "an unsolicited answer for someone else",
+    );
 }

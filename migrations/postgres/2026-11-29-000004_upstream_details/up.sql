@@ -3,3 +3,5 @@
 -- sealed (AES-256-GCM, the upstream's id as associated data), never in plain text.
 ALTER TABLE upstreams ADD COLUMN scopes TEXT NOT NULL DEFAULT '';
 ALTER TABLE upstreams ADD COLUMN saml_entity_id TEXT;
+-- A SAML upstream may send unsolicited (IdP-initiated) responses only when this is set.
+ALTER TABLE upstreams ADD COLUMN allow_unsolicited BOOLEAN NOT NULL DEFAULT FALSE;

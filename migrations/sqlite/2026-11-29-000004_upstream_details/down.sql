@@ -1,2 +1,3 @@
+ALTER TABLE upstreams DROP COLUMN allow_unsolicited;
 ALTER TABLE upstreams DROP COLUMN saml_entity_id;
 ALTER TABLE upstreams DROP COLUMN scopes;
