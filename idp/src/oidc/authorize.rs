@@ -431,14 +431,13 @@ fn proceed(
     // A network environment named by `idp_hint`: sign in there, then come back here. With
     // `prompt=none` the upstream is asked to stay silent; a `login_required` from it ends as
     // `login_required` here (the hint is cleared, so it is never followed twice).
-    // (A SAML upstream cannot yet answer a passive request back as login_required: with
-    // prompt=none only OIDC upstreams are asked.)
     let hinted = match (&req.idp_hint, needs_login && !moved) {
-        (Some(h), true) => state.dir.upstream_by_name(h).ok().flatten().filter(|u| {
-            u.enabled
-                && (matches!(u.protocol, broker::model::UpstreamProtocol::Oidc { .. })
-                    || !req.prompt_none)
-        }),
+        (Some(h), true) => state
+            .dir
+            .upstream_by_name(h)
+            .ok()
+            .flatten()
+            .filter(|u| u.enabled),
         _ => None,
     };
     if let Some(u) = hinted {

@@ -102,6 +102,10 @@ pub enum UpstreamSamlError {
     InResponseToMismatch,
     #[error("the network environment did not sign the user in: {0}")]
     Status(String),
+    /// A passive request the upstream could not answer silently: back to the waiting relying
+    /// party (at this URL), which answers `login_required` itself.
+    #[error("the network environment cannot sign the user in silently")]
+    Passive(String),
     #[error("the service is unavailable")]
     Unavailable,
 }
@@ -548,6 +552,19 @@ pub fn consume(
         .and_then(|s| s.status_code.value.as_deref())
         .filter(|c| *c != SUCCESS)
     {
+        // The answer to a passive request (`prompt=none` at Leerpoort): back to the relying
+        // party, once. (Unsigned failures can only end a sign-in that was waiting anyway.)
+        if let Some(irt) = outer.in_response_to.as_deref() {
+            if let Some(p) = upstream::take_pending(state, PENDING_KIND, irt) {
+                match (p.passive, &p.resume) {
+                    (true, Some(resume)) => return Err(E::Passive(resume.clone())),
+                    // Not passive: the request stays for an honest answer.
+                    _ => {
+                        let _ = upstream::put_pending(state, PENDING_KIND, irt, &p);
+                    }
+                }
+            }
+        }
         return Err(E::Status(status_name(code)));
     }
     let issuer = issuer_of(&outer).ok_or(E::WrongIssuer)?;

@@ -167,6 +167,10 @@ pub async fn acs(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
                 None,
             )
         }
+        Ok(Err(UpstreamSamlError::Passive(resume))) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, resume))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
         Ok(Err(e)) => refused(&req, &state, &e).await,
     }
 }

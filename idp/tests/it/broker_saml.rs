@@ -973,3 +973,49 @@ async fn an_upstream_allowed_to_send_unsolicited_answers_signs_in_and_goes_to_th
         "an unsolicited answer for someone else",
     );
 }
+
+#[actix_web::test]
+async fn a_passive_request_the_upstream_cannot_answer_ends_as_login_required() {
+    let e = env();
+    let app = test::init_service(idp::server::app(e.t.state.clone())).await;
+    // A publisher asks with prompt=none and idp_hint: to the upstream, passively.
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/oidc/authorize?client_id=demo-uitgeverij&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid&state=s1&prompt=none&idp_hint=moo")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let to = location(&res);
+    assert!(to.starts_with(&format!("{IDP_SSO}?SAMLRequest=")), "{to}");
+    let value = url::form_urlencoded::parse(to.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "SAMLRequest")
+        .unwrap()
+        .1
+        .into_owned();
+    let xml = idp::saml::binding::decode_redirect(&value).unwrap();
+    assert!(xml.contains(r#"IsPassive="true""#), "{xml}");
+    let id = xml
+        .split(" ID=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    // The upstream cannot: NoPassive. Back to the publisher's request, which answers
+    // login_required — without a second trip to the upstream.
+    let failed = Resp::new(&e.t, &id).response("", "").replace(
+        r#"<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>"#,
+        r#"<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:NoPassive"/></samlp:StatusCode>"#,
+    );
+    let res = post(&app, &failed).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let resume = location(&res);
+    assert!(resume.starts_with("/oidc/authorize/continue"), "{resume}");
+    let res = test::call_service(&app, test::TestRequest::get().uri(&resume).to_request()).await;
+    let to = location(&res);
+    assert!(
+        to.starts_with("http://127.0.0.1:8081/callback?") && to.contains("error=login_required"),
+        "{to}"
+    );
+}
