@@ -889,6 +889,7 @@ pub fn logout(state: &AppState, query: &str, now: i64) -> Result<LoggedOut, Upst
     }
 
     let mut deliveries = Vec::new();
+    let mut ended = None;
     let key = session_key(&upstream, &name_id);
     let sid = state.store.take(&key).map_err(|_| E::Unavailable)?;
     if let Some(sid) = sid.and_then(|b| String::from_utf8(b).ok()) {
@@ -896,9 +897,10 @@ pub fn logout(state: &AppState, query: &str, now: i64) -> Result<LoggedOut, Upst
             crate::session::load(state.store.as_ref(), &sid, now).map_err(|_| E::Unavailable)?
         {
             deliveries = crate::oidc::logout::terminate(state, &s, now);
+            ended = Some(s);
         }
     }
-    let redirect = match &meta.slo_redirect {
+    let answer = match &meta.slo_redirect {
         Some((_, to)) => Some(logout_response(
             state,
             to,
@@ -908,6 +910,11 @@ pub fn logout(state: &AppState, query: &str, now: i64) -> Result<LoggedOut, Upst
         )?),
         None => None,
     };
+    // The session's SAML service providers are told first, over the front channel; the
+    // chain ends with the answer to the network environment.
+    let redirect = ended
+        .and_then(|s| crate::saml::slo::start_chain(state, &s, answer.clone(), now))
+        .or(answer);
     Ok(LoggedOut {
         redirect,
         deliveries,

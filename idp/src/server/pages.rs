@@ -458,11 +458,13 @@ pub async fn sign_out(
             web::block(move || match session::load(st.store.as_ref(), &sid, now) {
                 // SAML service providers of the session are told over the front channel;
                 // then (or else) the network environment the user came in through.
-                Ok(Some(s)) => (
-                    logout::terminate(&st, &s, now),
-                    crate::saml::slo::start_chain(&st, &s, None, now)
-                        .or_else(|| crate::upstream_oidc::logout_url(&st, &s)),
-                ),
+                Ok(Some(s)) => {
+                    let upstream = crate::upstream_oidc::logout_url(&st, &s);
+                    (
+                        logout::terminate(&st, &s, now),
+                        crate::saml::slo::start_chain(&st, &s, upstream.clone(), now).or(upstream),
+                    )
+                }
                 _ => (Vec::new(), None),
             })
             .await

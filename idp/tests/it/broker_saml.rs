@@ -1019,3 +1019,44 @@ async fn a_passive_request_the_upstream_cannot_answer_ends_as_login_required() {
         "{to}"
     );
 }
+
+#[actix_web::test]
+async fn the_network_environments_logout_tells_the_sessions_saml_service_providers_first() {
+    let e = env();
+    let app = test::init_service(idp::server::app(e.t.state.clone())).await;
+    // Signed in through the network environment, on to the demo SAML service provider.
+    let target = idp::demo::DEMO_SAML_ENTITY_ID;
+    let (id, _) = start(&e, &app, &format!("&TARGET={}", q(target))).await;
+    let r = Resp::new(&e.t, &id);
+    let res = post(&app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
+    let cookie = res
+        .response()
+        .cookies()
+        .find(|c| !c.value().is_empty())
+        .unwrap()
+        .into_owned();
+    let unsolicited = location(&res);
+    assert!(
+        unsolicited.starts_with("/saml/unsolicited?sp="),
+        "{unsolicited}"
+    );
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri(&unsolicited)
+            .cookie(cookie)
+            .to_request(),
+    )
+    .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    // The network environment logs the pupil out: first the SP's LogoutRequest, and the
+    // chain ends with the answer to the network environment.
+    let honest = e.idp.logout_query(&e.t, &r.name_id, None);
+    let res = test::call_service(&app, test::TestRequest::get().uri(&honest).to_request()).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let to = location(&res);
+    assert!(
+        to.starts_with("http://127.0.0.1:8082/saml/slo?SAMLRequest="),
+        "the SAML service provider first: {to}"
+    );
+}
