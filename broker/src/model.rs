@@ -395,9 +395,12 @@ pub enum UpstreamProtocol {
     Oidc {
         issuer: String,
         client_id: String,
-        /// The client secret, sealed (never in plain text at rest).
+        /// The client secret, sealed (never in plain text at rest); none with
+        /// `private_key_jwt`.
         #[serde(skip)]
         client_secret_sealed: Option<String>,
+        /// `client_secret_basic`, or `private_key_jwt` signed with Leerpoort's own keys.
+        client_auth: String,
         /// Scopes asked for besides `openid`.
         scopes: Vec<String>,
     },

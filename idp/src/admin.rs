@@ -953,6 +953,8 @@ pub struct UpstreamInput {
     pub provision: bool,
     /// SAML: accept unsolicited (IdP-initiated) responses.
     pub allow_unsolicited: bool,
+    /// OIDC: `client_secret_basic` (the default) or `private_key_jwt`.
+    pub client_auth: Option<String>,
 }
 
 /// Add a network environment as an upstream identity provider for `schools`. Its OIDC client
@@ -1007,15 +1009,34 @@ pub fn add_upstream(
                 .filter(|c| !c.is_empty())
                 .ok_or_else(|| invalid("an OIDC upstream needs --client-id"))?
                 .to_string();
-            let secret = input
-                .client_secret
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| invalid("an OIDC upstream needs --client-secret"))?;
+            let client_auth = input
+                .client_auth
+                .clone()
+                .unwrap_or_else(|| "client_secret_basic".into());
+            let secret = input.client_secret.as_deref().filter(|s| !s.is_empty());
+            let sealed =
+                match (client_auth.as_str(), secret) {
+                    ("client_secret_basic", Some(s)) => Some(sealer.seal(id, s)?),
+                    ("client_secret_basic", None) => return Err(invalid(
+                        "an OIDC upstream needs --client-secret (or --client-auth private_key_jwt)",
+                    )),
+                    ("private_key_jwt", None) => None,
+                    ("private_key_jwt", Some(_)) => {
+                        return Err(invalid(
+                            "with --client-auth private_key_jwt there is no --client-secret",
+                        ))
+                    }
+                    _ => {
+                        return Err(invalid(
+                            "--client-auth is client_secret_basic or private_key_jwt",
+                        ))
+                    }
+                };
             UpstreamProtocol::Oidc {
                 issuer,
                 client_id,
-                client_secret_sealed: Some(sealer.seal(id, secret)?),
+                client_secret_sealed: sealed,
+                client_auth,
                 scopes: input.scopes.clone(),
             }
         }

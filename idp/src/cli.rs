@@ -343,6 +343,11 @@ pub enum UpstreamCmd {
         /// OIDC: Leerpoort's client secret at the upstream (kept sealed).
         #[arg(long)]
         client_secret: Option<String>,
+        /// OIDC: how Leerpoort authenticates at the upstream's token endpoint:
+        /// client_secret_basic (default) or private_key_jwt (with Leerpoort's own keys,
+        /// published at /oidc/jwks).
+        #[arg(long, value_name = "METHOD")]
+        client_auth: Option<String>,
         /// OIDC: a scope to ask for besides `openid`. Repeatable.
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
@@ -410,12 +415,14 @@ fn upstream_json(u: &broker::model::Upstream) -> Value {
         broker::model::UpstreamProtocol::Oidc {
             issuer,
             client_id,
+            client_auth,
             scopes,
             ..
         } => {
             j["protocol"] = json!("oidc");
             j["issuer"] = json!(issuer);
             j["client_id"] = json!(client_id);
+            j["client_auth"] = json!(client_auth);
             j["scopes"] = json!(scopes);
         }
         broker::model::UpstreamProtocol::Saml { entity_id, .. } => {
@@ -863,6 +870,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
             oidc_issuer,
             client_id,
             client_secret,
+            client_auth,
             scopes,
             saml_metadata,
             match_rule,
@@ -893,14 +901,22 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                     match_claim: claim,
                     provision,
                     allow_unsolicited,
+                    client_auth,
                 },
             )?;
             let issuer = &state.config.issuer;
             let mut j = upstream_json(&u);
             let text = match &u.protocol {
-                broker::model::UpstreamProtocol::Oidc { .. } => {
+                broker::model::UpstreamProtocol::Oidc { client_auth, .. } => {
                     let cb = format!("{issuer}/broker/oidc/callback");
                     j["redirect_uri"] = json!(cb);
+                    j["backchannel_logout_uri"] =
+                        json!(format!("{issuer}/broker/oidc/backchannel-logout"));
+                    j["post_logout_redirect_uri"] =
+                        json!(format!("{issuer}/broker/oidc/uitgelogd"));
+                    if client_auth == "private_key_jwt" {
+                        j["jwks_uri"] = json!(format!("{issuer}/oidc/jwks"));
+                    }
                     format!(
                         "Added upstream {} (OIDC). Register this redirect URI at it: {cb}",
                         u.name

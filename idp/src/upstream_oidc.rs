@@ -152,7 +152,8 @@ fn refresh_keys(issuer: &str, m: &Metadata) -> Result<Metadata, UpstreamOidcErro
 struct Client {
     issuer: String,
     client_id: String,
-    secret: String,
+    /// `None`: `private_key_jwt` with Leerpoort's own keys.
+    secret: Option<String>,
     scopes: Vec<String>,
 }
 
@@ -161,15 +162,21 @@ fn client_of(state: &AppState, u: &Upstream) -> Result<Client, UpstreamOidcError
         issuer,
         client_id,
         client_secret_sealed,
+        client_auth,
         scopes,
     } = &u.protocol
     else {
         return Err(UpstreamOidcError::NotOidc);
     };
-    let secret = client_secret_sealed
-        .as_deref()
-        .and_then(|s| state.sealer.open(u.id, s))
-        .ok_or(UpstreamOidcError::Secret)?;
+    let secret = match client_auth.as_str() {
+        "private_key_jwt" => None,
+        _ => Some(
+            client_secret_sealed
+                .as_deref()
+                .and_then(|s| state.sealer.open(u.id, s))
+                .ok_or(UpstreamOidcError::Secret)?,
+        ),
+    };
     Ok(Client {
         issuer: issuer.clone(),
         client_id: client_id.clone(),
@@ -198,7 +205,7 @@ fn core_client(
     Ok(CoreClient::from_provider_metadata(
         m,
         ClientId::new(c.client_id.clone()),
-        Some(ClientSecret::new(c.secret.clone())),
+        c.secret.clone().map(ClientSecret::new),
     )
     .set_redirect_uri(redirect))
 }
@@ -395,10 +402,22 @@ fn verify(
         .map_err(|_| UpstreamOidcError::UnknownState)?;
     let http = http_client()?;
     let client = core_client(state, &c, m.clone())?;
-    let tokens = client
+    let mut exchange = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| UpstreamOidcError::Token(e.to_string()))?
-        .set_pkce_verifier(PkceCodeVerifier::new(p.verifier))
+        .set_pkce_verifier(PkceCodeVerifier::new(p.verifier));
+    if c.secret.is_none() {
+        // private_key_jwt (OIDC Core §9): an assertion for the token endpoint, signed with
+        // Leerpoort's own key (its JWKS is published at /oidc/jwks).
+        let assertion = client_assertion(state, &c.client_id, m.token_endpoint(), now)?;
+        exchange = exchange
+            .add_extra_param(
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            )
+            .add_extra_param("client_assertion", assertion);
+    }
+    let tokens = exchange
         .request(&http)
         .map_err(|e| UpstreamOidcError::Token(format!("{e:?}").chars().take(300).collect()))?;
     let id_token = tokens
@@ -462,6 +481,30 @@ fn verify(
         }
     }
     Ok((claims, id_token.to_string()))
+}
+
+/// A `private_key_jwt` client assertion for `token_endpoint` (RS256, one minute).
+fn client_assertion(
+    state: &AppState,
+    client_id: &str,
+    token_endpoint: Option<&openidconnect::TokenUrl>,
+    now: i64,
+) -> Result<String, UpstreamOidcError> {
+    let aud = token_endpoint
+        .map(|t| t.url().to_string())
+        .ok_or_else(|| UpstreamOidcError::Discovery("no token endpoint".into()))?;
+    let jti = crate::secrets::random_token().map_err(|_| UpstreamOidcError::Unavailable)?;
+    let claims = serde_json::json!({
+        "iss": client_id, "sub": client_id, "aud": aud, "jti": jti,
+        "iat": now, "exp": now + 60,
+    });
+    crate::keys::sign_jwt(
+        state.keys.as_ref(),
+        broker::model::JwsAlg::RS256,
+        "JWT",
+        &claims,
+    )
+    .map_err(|_| UpstreamOidcError::Unavailable)
 }
 
 /// Where to send the browser to sign out at the upstream session `s` came from, if it is an

@@ -602,3 +602,75 @@ fn the_network_environments_logout_ends_leerpoorts_session() {
     // The same token again is a replay.
     assert_eq!(post(token).status, 400);
 }
+
+#[test]
+fn private_key_jwt_at_the_upstreams_token_endpoint() {
+    let server = Server::start(&Backend::Sqlite);
+    let up = FakeUpstream::start(false);
+    let out = server.cli(&[
+        "upstream",
+        "add",
+        "--name",
+        "moo",
+        "--school",
+        &server.school_ref(),
+        "--oidc-issuer",
+        &up.issuer,
+        "--client-id",
+        CLIENT_ID,
+        "--client-auth",
+        "private_key_jwt",
+        "--match",
+        "las-key",
+        "--claim",
+        "las_key",
+    ]);
+    assert_eq!(out["jwks_uri"], server.url("/oidc/jwks"), "{out}");
+    assert!(server
+        .try_cli(&[
+            "upstream",
+            "add",
+            "--name",
+            "zulu",
+            "--school",
+            &server.school_ref(),
+            "--oidc-issuer",
+            &up.issuer,
+            "--client-id",
+            "x",
+            "--client-auth",
+            "private_key_jwt",
+            "--client-secret",
+            "y",
+            "--match",
+            "email",
+            "--claim",
+            "email",
+        ])
+        .unwrap_err()
+        .contains("no --client-secret"));
+    let browser = server.browser();
+    let p = start(&server, &browser);
+    up.answer(&good_claims(&up, &p["nonce"]), None);
+    let l = callback(&server, &browser, &p["state"], &[("code", "c0de")]);
+    assert_eq!(l.url.path(), "/", "{}", l.describe());
+    // The token request: no secret, an assertion signed with Leerpoort's published key.
+    let req = up
+        .listener
+        .drain()
+        .into_iter()
+        .find(|r| r.target.starts_with("/token"))
+        .expect("a token request");
+    assert!(req.header("authorization").is_none(), "no client secret");
+    let form: std::collections::HashMap<String, String> = req.form().into_iter().collect();
+    assert_eq!(
+        form.get("client_assertion_type").map(String::as_str),
+        Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    );
+    let jwks = server.jwks();
+    let claims = jwt::verify(&form["client_assertion"], &jwks, &["RS256"]);
+    assert_eq!(claims["iss"], CLIENT_ID);
+    assert_eq!(claims["sub"], CLIENT_ID);
+    assert_eq!(claims["aud"], format!("{}/token", up.issuer));
+    assert!(claims["jti"].is_string() && claims["exp"].as_i64() > claims["iat"].as_i64());
+}

@@ -144,6 +144,7 @@ type UpstreamRow = (
     String,
     Option<String>,
     bool,
+    String,
 );
 
 /// An upstream with the schools it serves.
@@ -167,6 +168,7 @@ fn load_upstreams(
             upstreams::scopes,
             upstreams::saml_entity_id,
             upstreams::allow_unsolicited,
+            upstreams::client_auth,
         ))
         .order(upstreams::name.asc())
         .into_boxed();
@@ -193,6 +195,7 @@ fn load_upstreams(
         scopes,
         entity,
         allow_unsolicited,
+        client_auth,
     ) in rows
     {
         let schools: Vec<String> = upstream_schools::table
@@ -205,6 +208,7 @@ fn load_upstreams(
                 issuer: issuer.ok_or_else(|| bad("issuer"))?,
                 client_id: client_id.ok_or_else(|| bad("client id"))?,
                 client_secret_sealed: secret,
+                client_auth,
                 scopes: scopes.split_whitespace().map(str::to_string).collect(),
             },
             _ => UpstreamProtocol::Saml {
@@ -1073,6 +1077,10 @@ impl Directory for DieselDirectory {
                     ..
                 }
             );
+            let client_auth = match &u.protocol {
+                UpstreamProtocol::Oidc { client_auth, .. } => client_auth.clone(),
+                UpstreamProtocol::Saml { .. } => "client_secret_basic".to_string(),
+            };
             let (protocol, issuer, client_id, secret, metadata, scopes, entity) = match &u.protocol
             {
                 UpstreamProtocol::Oidc {
@@ -1080,6 +1088,7 @@ impl Directory for DieselDirectory {
                     client_id,
                     client_secret_sealed,
                     scopes,
+                    ..
                 } => (
                     "oidc",
                     Some(issuer.clone()),
@@ -1120,6 +1129,7 @@ impl Directory for DieselDirectory {
                     upstreams::scopes.eq(scopes),
                     upstreams::saml_entity_id.eq(entity),
                     upstreams::allow_unsolicited.eq(unsolicited),
+                    upstreams::client_auth.eq(client_auth),
                 ))
                 .execute(c)?;
             for school in &u.schools {

@@ -131,6 +131,7 @@ diesel::table! {
         scopes -> Text,
         saml_entity_id -> Nullable<Text>,
         allow_unsolicited -> Bool,
+        client_auth -> Text,
     }
 }
 

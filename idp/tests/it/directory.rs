@@ -604,6 +604,7 @@ on_both_backends!(
                         issuer: "https://moo.example".into(),
                         client_id: "leerpoort".into(),
                         client_secret_sealed: Some("sealed".into()),
+                        client_auth: "client_secret_basic".into(),
                         scopes: vec!["profile".into()],
                     },
                     match_rule: rule,
