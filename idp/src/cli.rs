@@ -325,6 +325,8 @@ pub struct DeregisterArgs {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run; boxing the big variant would only obscure clap's derive.
+#[allow(clippy::large_enum_variant)]
 pub enum UpstreamCmd {
     /// Add a network environment as upstream identity provider.
     Add {
