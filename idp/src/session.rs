@@ -59,6 +59,9 @@ pub struct SessionUpstream {
     /// The upstream's ID token, as `id_token_hint` for its logout (OIDC).
     #[serde(default)]
     pub id_token: Option<String>,
+    /// The NameID the upstream gave, for Leerpoort's LogoutRequest to it (SAML).
+    #[serde(default)]
+    pub name_id: Option<String>,
 }
 
 impl std::fmt::Debug for SessionUpstream {

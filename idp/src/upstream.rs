@@ -340,6 +340,7 @@ pub fn finish_linked(
     s.upstream = Some(session::SessionUpstream {
         upstream: upstream.id,
         id_token: link.and_then(|l| l.id_token.clone()),
+        name_id: asserted.get("NameID").cloned(),
     });
     session::save(state.store.as_ref(), &s, now).map_err(|_| FinishError::Unavailable)?;
     if let Some(link) = link {

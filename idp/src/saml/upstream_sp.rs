@@ -950,6 +950,93 @@ fn logout_response(
     .ok_or(UpstreamSamlError::Unavailable)
 }
 
+fn logout_key(id: &str) -> String {
+    format!("samlup-logout:{id}")
+}
+
+/// Signing out at Leerpoort of a session a SAML network environment started: a signed
+/// LogoutRequest (HTTP-Redirect) for it, if its metadata has a SingleLogoutService; the URL to
+/// send the browser to. Its LogoutResponse comes back to `/broker/saml/slo`.
+pub fn logout_request_url(
+    state: &AppState,
+    s: &crate::session::SsoSession,
+    now: i64,
+) -> Option<String> {
+    let link = s.upstream.as_ref()?;
+    let name_id = link.name_id.as_deref()?;
+    let u = state.dir.upstream(link.upstream).ok()??;
+    let meta = saml_upstream(&u).ok()?;
+    let (location, _) = meta.slo_redirect.as_ref()?;
+    let id = new_id().ok()?;
+    let xml = format!(
+        concat!(
+            r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion""#,
+            r#" ID="{id}" Version="2.0" IssueInstant="{at}" Destination="{dest}">"#,
+            "<saml:Issuer>{sp}</saml:Issuer><saml:NameID>{name_id}</saml:NameID>",
+            "</samlp:LogoutRequest>"
+        ),
+        id = id,
+        at = instant(now),
+        dest = esc(location),
+        sp = esc(&sp_entity_id(&state.config.issuer)),
+        name_id = esc(name_id),
+    );
+    let url = binding::encode_redirect(location, "SAMLRequest", &xml, None, |d| {
+        state.keys.sign_saml_redirect(d).ok()
+    })?;
+    state
+        .store
+        .put(
+            &logout_key(&id),
+            u.id.to_string().as_bytes(),
+            Duration::from_secs(REPLAY_SECS),
+        )
+        .ok()?;
+    Some(url)
+}
+
+/// The network environment answers Leerpoort's LogoutRequest (HTTP-Redirect): its signature,
+/// and that it answers a request Leerpoort sent it (once).
+pub fn logout_answered(state: &AppState, query: &str) -> Result<(), UpstreamSamlError> {
+    use UpstreamSamlError as E;
+    let mut values = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "SAMLResponse")
+        .map(|(_, v)| v.into_owned());
+    let (Some(encoded), None) = (values.next(), values.next()) else {
+        return Err(E::Missing);
+    };
+    let xml = binding::decode_redirect(&encoded).map_err(|_| E::Encoding)?;
+    let m = super::slo::parse_logout(&xml).map_err(|e| E::Malformed(e.to_string()))?;
+    if m.root != "LogoutResponse" {
+        return Err(E::Malformed("not a LogoutResponse".into()));
+    }
+    let issuer = m.issuer.clone().ok_or(E::WrongIssuer)?;
+    let upstream = state
+        .dir
+        .upstreams()
+        .map_err(|_| E::Unavailable)?
+        .into_iter()
+        .find(|u| {
+            matches!(&u.protocol, UpstreamProtocol::Saml { entity_id, .. } if *entity_id == issuer)
+        })
+        .ok_or(E::UnknownUpstream)?;
+    let meta = saml_upstream(&upstream)?;
+    binding::verify_query(query, "SAMLResponse", &meta.signing_certs).map_err(|e| match e {
+        super::error::Refusal::SignatureMissing => E::SignatureMissing,
+        _ => E::BadSignature,
+    })?;
+    let irt = m.in_response_to.clone().ok_or(E::InResponseToMismatch)?;
+    let sent_to = state
+        .store
+        .take(&logout_key(&irt))
+        .map_err(|_| E::Unavailable)?
+        .ok_or(E::InResponseToMismatch)?;
+    if sent_to != upstream.id.to_string().as_bytes() {
+        return Err(E::InResponseToMismatch);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

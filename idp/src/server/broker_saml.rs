@@ -184,6 +184,27 @@ pub async fn slo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     }
     let now = state.clock.now_secs();
     let st = state.clone();
+    // The answer to Leerpoort's own LogoutRequest: the sign-out is complete.
+    if url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "SAMLResponse") {
+        let answered = web::block(move || upstream_sp::logout_answered(&st, &query)).await;
+        return match answered {
+            Ok(Ok(())) => {
+                let c = Chrome::of(&req, &state, None).await;
+                let mut res = pages::message(
+                    &c,
+                    StatusCode::OK,
+                    c.t.signed_out_title,
+                    c.t.signed_out,
+                    None,
+                    Some(("/login", c.t.sign_in_again)),
+                );
+                let _ = res.add_cookie(&session::clear_session_cookie(https));
+                res
+            }
+            Ok(Err(e)) => refused(&req, &state, &e).await,
+            Err(_) => refused(&req, &state, &UpstreamSamlError::Unavailable).await,
+        };
+    }
     let out = match web::block(move || upstream_sp::logout(&st, &query, now)).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => return refused(&req, &state, &e).await,

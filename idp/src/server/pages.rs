@@ -459,7 +459,8 @@ pub async fn sign_out(
                 // SAML service providers of the session are told over the front channel;
                 // then (or else) the network environment the user came in through.
                 Ok(Some(s)) => {
-                    let upstream = crate::upstream_oidc::logout_url(&st, &s);
+                    let upstream = crate::upstream_oidc::logout_url(&st, &s)
+                        .or_else(|| crate::saml::upstream_sp::logout_request_url(&st, &s, now));
                     (
                         logout::terminate(&st, &s, now),
                         crate::saml::slo::start_chain(&st, &s, upstream.clone(), now).or(upstream),

@@ -1060,3 +1060,85 @@ async fn the_network_environments_logout_tells_the_sessions_saml_service_provide
         "the SAML service provider first: {to}"
     );
 }
+
+impl TestIdp {
+    /// The IdP's LogoutResponse to Leerpoort's LogoutRequest `in_response_to`, as a signed
+    /// HTTP-Redirect query to `/broker/saml/slo`.
+    fn logout_response_query(&self, t: &TestApp, in_response_to: &str) -> String {
+        let xml = format!(
+            concat!(
+                r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_lr{}" Version="2.0" IssueInstant="{}" Destination="http://127.0.0.1:8080/broker/saml/slo" InResponseTo="{}">"#,
+                "<saml:Issuer>{}</saml:Issuer>",
+                r#"<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>"#,
+                "</samlp:LogoutResponse>"
+            ),
+            uuid::Uuid::new_v4().simple(),
+            instant(now(t)),
+            in_response_to,
+            IDP,
+        );
+        idp::saml::binding::encode_redirect("/broker/saml/slo", "SAMLResponse", &xml, None, |d| {
+            let mut s =
+                openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &self.key)
+                    .unwrap();
+            s.update(d).unwrap();
+            Some(s.sign_to_vec().unwrap())
+        })
+        .unwrap()
+    }
+}
+
+#[actix_web::test]
+async fn signing_out_at_leerpoort_sends_a_logout_request_to_the_network_environment() {
+    let e = env();
+    let app = test::init_service(idp::server::app(e.t.state.clone())).await;
+    let r = fresh(&e, &app).await;
+    let res = post(&app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
+    let sid = res
+        .response()
+        .cookies()
+        .find(|c| !c.value().is_empty())
+        .unwrap()
+        .value()
+        .to_string();
+    let s = idp::session::load(e.t.state.store.as_ref(), &sid, now(&e.t))
+        .unwrap()
+        .unwrap();
+    let url = idp::saml::upstream_sp::logout_request_url(&e.t.state, &s, now(&e.t))
+        .expect("the network environment offers Single Logout");
+    assert!(url.starts_with(&format!("{IDP_SLO}?SAMLRequest=")), "{url}");
+    let query = url.split_once('?').unwrap().1;
+    let cert = e.t.state.keys.active_saml_certificate(now(&e.t)).unwrap();
+    idp::saml::binding::verify_query(query, "SAMLRequest", &[cert]).unwrap();
+    let value = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "SAMLRequest")
+        .unwrap()
+        .1
+        .into_owned();
+    let xml = idp::saml::binding::decode_redirect(&value).unwrap();
+    assert!(
+        xml.contains(&format!("<saml:NameID>{}</saml:NameID>", r.name_id)),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!("<saml:Issuer>{SP}</saml:Issuer>")),
+        "{xml}"
+    );
+    let id = xml
+        .split(" ID=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    // Its answer, signed: the sign-out is complete — once.
+    let answer = e.idp.logout_response_query(&e.t, &id);
+    let res = test::call_service(&app, test::TestRequest::get().uri(&answer).to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(body(res).await.contains("uitgelogd"));
+    let res = test::call_service(&app, test::TestRequest::get().uri(&answer).to_request()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "a replayed answer");
+    // An answer to a request Leerpoort never sent.
+    let made_up = e.idp.logout_response_query(&e.t, "_never-sent");
+    let res = test::call_service(&app, test::TestRequest::get().uri(&made_up).to_request()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
