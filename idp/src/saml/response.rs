@@ -46,6 +46,9 @@ pub struct Issue<'a> {
     pub amr: &'a [String],
     /// The SP's encryption certificate (DER), if it has one.
     pub encrypt_for: Option<&'a [u8]>,
+    /// The network environment the user signed in at (its issuer or entity ID), named as
+    /// `AuthenticatingAuthority`.
+    pub authenticating_authority: Option<&'a str>,
 }
 
 /// The `AuthnContextClassRef` for how the user signed in.
@@ -183,7 +186,7 @@ pub fn assertion_xml(
             "<saml:AudienceRestriction><saml:Audience>{sp}</saml:Audience></saml:AudienceRestriction>",
             "</saml:Conditions>",
             r#"<saml:AuthnStatement AuthnInstant="{auth}" SessionIndex="{si}" SessionNotOnOrAfter="{session_end}">"#,
-            "<saml:AuthnContext><saml:AuthnContextClassRef>{ac}</saml:AuthnContextClassRef></saml:AuthnContext>",
+            "<saml:AuthnContext><saml:AuthnContextClassRef>{ac}</saml:AuthnContextClassRef>{authority}</saml:AuthnContext>",
             "</saml:AuthnStatement>",
             "{attrs}",
             "</saml:Assertion>"
@@ -204,6 +207,10 @@ pub fn assertion_xml(
         si = esc(issue.session_index),
         session_end = instant(issue.session_expires),
         ac = authn_context(issue.amr, https),
+        authority = issue
+            .authenticating_authority
+            .map(|a| format!("<saml:AuthenticatingAuthority>{}</saml:AuthenticatingAuthority>", esc(a)))
+            .unwrap_or_default(),
         attrs = attribute_statement(&attributes(issue.claims, scope)),
     )
 }

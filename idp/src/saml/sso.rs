@@ -548,6 +548,15 @@ fn proceed(
         }
     };
     let session_index = session::public_sid(&sess.sid);
+    // Signed in at a network environment: it is named in the AuthnContext.
+    let authority = sess
+        .upstream
+        .as_ref()
+        .and_then(|u| state.dir.upstream(u.upstream).ok().flatten())
+        .map(|u| match u.protocol {
+            broker::model::UpstreamProtocol::Oidc { issuer, .. } => issuer,
+            broker::model::UpstreamProtocol::Saml { entity_id, .. } => entity_id,
+        });
     let issue = Issue {
         sp_entity_id: &meta.entity_id,
         acs: &pending.acs,
@@ -563,6 +572,7 @@ fn proceed(
         session_expires: sess.expires_at,
         amr: &sess.amr,
         encrypt_for: meta.encryption_certs.first().map(Vec::as_slice),
+        authenticating_authority: authority.as_deref(),
     };
     let saml_response = match response::success(state, &issue, now) {
         Ok(r) => r,

@@ -1049,6 +1049,20 @@ async fn the_network_environments_logout_tells_the_sessions_saml_service_provide
     )
     .await;
     assert!(res.status().is_success(), "{}", res.status());
+    // The assertion for the SP names the network environment as authenticating authority.
+    let page = body(res).await;
+    let encoded = page
+        .split(r#"name="SAMLResponse" value=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a SAMLResponse in the page");
+    let xml = String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap();
+    assert!(
+        xml.contains(&format!(
+            "<saml:AuthenticatingAuthority>{IDP}</saml:AuthenticatingAuthority>"
+        )),
+        "{xml}"
+    );
     // The network environment logs the pupil out: first the SP's LogoutRequest, and the
     // chain ends with the answer to the network environment.
     let honest = e.idp.logout_query(&e.t, &r.name_id, None);
