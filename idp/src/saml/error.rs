@@ -107,37 +107,18 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// Title and text of the page the user sees, in Dutch.
-    pub fn page(&self) -> (&'static str, &'static str) {
+    /// Title and text of the page the user sees, from the catalogue.
+    pub fn page(&self, t: &'static crate::i18n::Texts) -> (&'static str, &'static str) {
         match self {
-            Self::UnknownSp => (
-                "Onbekende software",
-                "Deze software is niet (meer) bij Leerpoort bekend.",
-            ),
-            Self::UnknownAcs => (
-                "Ongeldige aanvraag",
-                "Het terugkeeradres staat niet in de gegevens die deze software bij Leerpoort heeft vastgelegd. Er is niets verstuurd.",
-            ),
-            Self::SignatureMissing | Self::BadSignature => (
-                "Ongeldige aanvraag",
-                "De aanvraag van deze software is niet (goed) ondertekend. Er is niets verstuurd.",
-            ),
-            Self::Replay => (
-                "Aanvraag al gebruikt",
-                "Deze aanvraag is al eens gebruikt. Open de software opnieuw.",
-            ),
-            Self::Stale | Self::Expired => (
-                "Verlopen",
-                "Deze aanmelding is verlopen. Open de software opnieuw.",
-            ),
-            Self::Unavailable => (
-                "Even niet beschikbaar",
-                "Probeer het over een paar minuten opnieuw.",
-            ),
-            _ => (
-                "Ongeldige aanvraag",
-                "De software stuurde een aanvraag die Leerpoort niet kan lezen. Er is niets verstuurd.",
-            ),
+            Self::UnknownSp => (t.saml_unknown_sp_title, t.saml_unknown_sp),
+            Self::UnknownAcs => (t.saml_invalid_title, t.saml_unknown_acs),
+            Self::SignatureMissing | Self::BadSignature => {
+                (t.saml_invalid_title, t.saml_bad_signature)
+            }
+            Self::Replay => (t.saml_replay_title, t.saml_replay),
+            Self::Stale | Self::Expired => (t.saml_expired_title, t.saml_expired),
+            Self::Unavailable => (t.saml_unavailable_title, t.saml_unavailable),
+            _ => (t.saml_invalid_title, t.saml_unreadable),
         }
     }
 }

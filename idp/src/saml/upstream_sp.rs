@@ -111,29 +111,18 @@ pub enum UpstreamSamlError {
 }
 
 impl UpstreamSamlError {
-    /// Title and text of the page the user sees, in Dutch.
-    pub fn page(&self) -> (&'static str, &'static str) {
+    /// Title and text of the page the user sees, from the catalogue.
+    pub fn page(&self, t: &'static crate::i18n::Texts) -> (&'static str, &'static str) {
         match self {
-            Self::UnknownUpstream | Self::Metadata(_) => (
-                "Onbekende netwerkomgeving",
-                "Deze netwerkomgeving is niet (meer) bij Leerpoort bekend.",
-            ),
-            Self::Expired | Self::InResponseToMismatch | Self::Replay => (
-                "Verlopen",
-                "Deze aanmelding is verlopen of al gebruikt. Open de software opnieuw vanuit je netwerkomgeving.",
-            ),
-            Self::Status(_) => (
-                "Niet aangemeld",
-                "De netwerkomgeving heeft je niet aangemeld. Probeer het opnieuw vanuit je netwerkomgeving.",
-            ),
-            Self::Unavailable => (
-                "Even niet beschikbaar",
-                "Probeer het over een paar minuten opnieuw.",
-            ),
-            _ => (
-                "Ongeldig antwoord",
-                "De netwerkomgeving stuurde een antwoord dat Leerpoort niet vertrouwt. Er is niemand aangemeld.",
-            ),
+            Self::UnknownUpstream | Self::Metadata(_) => {
+                (t.upstream_unknown_title, t.upstream_unknown)
+            }
+            Self::Expired | Self::InResponseToMismatch | Self::Replay => {
+                (t.saml_expired_title, t.upstream_expired)
+            }
+            Self::Status(_) => (t.upstream_not_signed_in_title, t.upstream_not_signed_in),
+            Self::Unavailable => (t.saml_unavailable_title, t.saml_unavailable),
+            _ => (t.upstream_untrusted_title, t.upstream_untrusted),
         }
     }
 }

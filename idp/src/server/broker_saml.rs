@@ -18,7 +18,7 @@ async fn refused(
 ) -> HttpResponse {
     tracing::info!(refusal = %e, "SAML answer of a network environment refused");
     let c = Chrome::of(req, state, None).await;
-    let (title, text) = e.page();
+    let (title, text) = e.page(c.t);
     let status = match e {
         UpstreamSamlError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,

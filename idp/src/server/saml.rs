@@ -49,7 +49,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
 
 async fn refused(req: &HttpRequest, state: &web::Data<AppState>, r: Refusal) -> HttpResponse {
     let c = Chrome::of(req, state, None).await;
-    let (title, text) = r.page();
+    let (title, text) = r.page(c.t);
     let status = match r {
         Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
