@@ -557,16 +557,7 @@ pub fn consume(
         return Err(E::Status(status_name(code)));
     }
     let issuer = issuer_of(&outer).ok_or(E::WrongIssuer)?;
-    let upstream = state
-        .dir
-        .upstreams()
-        .map_err(|_| E::Unavailable)?
-        .into_iter()
-        .find(|u| {
-            u.enabled
-                && matches!(&u.protocol, UpstreamProtocol::Saml { entity_id, .. } if *entity_id == issuer)
-        })
-        .ok_or(E::UnknownUpstream)?;
+    let upstream = upstream_of_issuer(state, &issuer)?;
     let meta = saml_upstream(&upstream)?;
     let acs = acs_url(&state.config.issuer);
     if outer.signature.is_none()
@@ -828,16 +819,7 @@ pub fn logout(state: &AppState, query: &str, now: i64) -> Result<LoggedOut, Upst
         return Err(E::Malformed("not a LogoutRequest".into()));
     }
     let issuer = m.issuer.clone().ok_or(E::WrongIssuer)?;
-    let upstream = state
-        .dir
-        .upstreams()
-        .map_err(|_| E::Unavailable)?
-        .into_iter()
-        .find(|u| {
-            u.enabled
-                && matches!(&u.protocol, UpstreamProtocol::Saml { entity_id, .. } if *entity_id == issuer)
-        })
-        .ok_or(E::UnknownUpstream)?;
+    let upstream = upstream_of_issuer(state, &issuer)?;
     let meta = saml_upstream(&upstream)?;
     binding::verify_query(query, "SAMLRequest", &meta.signing_certs).map_err(|e| match e {
         super::error::Refusal::SignatureMissing => E::SignatureMissing,
@@ -939,6 +921,20 @@ fn logout_response(
     .ok_or(UpstreamSamlError::Unavailable)
 }
 
+/// The enabled SAML upstream whose entity ID is `issuer`.
+fn upstream_of_issuer(state: &AppState, issuer: &str) -> Result<Upstream, UpstreamSamlError> {
+    state
+        .dir
+        .upstreams()
+        .map_err(|_| UpstreamSamlError::Unavailable)?
+        .into_iter()
+        .find(|u| {
+            u.enabled
+                && matches!(&u.protocol, UpstreamProtocol::Saml { entity_id, .. } if entity_id == issuer)
+        })
+        .ok_or(UpstreamSamlError::UnknownUpstream)
+}
+
 fn logout_key(id: &str) -> String {
     format!("samlup-logout:{id}")
 }
@@ -1000,15 +996,7 @@ pub fn logout_answered(state: &AppState, query: &str) -> Result<(), UpstreamSaml
         return Err(E::Malformed("not a LogoutResponse".into()));
     }
     let issuer = m.issuer.clone().ok_or(E::WrongIssuer)?;
-    let upstream = state
-        .dir
-        .upstreams()
-        .map_err(|_| E::Unavailable)?
-        .into_iter()
-        .find(|u| {
-            matches!(&u.protocol, UpstreamProtocol::Saml { entity_id, .. } if *entity_id == issuer)
-        })
-        .ok_or(E::UnknownUpstream)?;
+    let upstream = upstream_of_issuer(state, &issuer)?;
     let meta = saml_upstream(&upstream)?;
     binding::verify_query(query, "SAMLResponse", &meta.signing_certs).map_err(|e| match e {
         super::error::Refusal::SignatureMissing => E::SignatureMissing,
