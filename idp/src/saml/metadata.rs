@@ -12,13 +12,14 @@ use super::{entity_id, new_id, paths, SamlError, METADATA_VALID_SECS};
 use crate::app::AppState;
 use crate::keys::KeyStore as _;
 
-/// The unsigned metadata with a signature template, for `certs` (DER, active first).
-pub fn unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64) -> String {
+/// For metadata of Leerpoort's: the active certificate (base64, for the signature template)
+/// and a signing `KeyDescriptor` for each of `certs` (DER, active first).
+pub fn signing_keys(certs: &[Vec<u8>]) -> (String, String) {
     let active = certs
         .first()
         .map(|c| STANDARD.encode(c))
         .unwrap_or_default();
-    let keys: String = certs
+    let keys = certs
         .iter()
         .map(|c| {
             format!(
@@ -27,6 +28,12 @@ pub fn unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64) -> String {
             )
         })
         .collect();
+    (active, keys)
+}
+
+/// The unsigned metadata with a signature template, for `certs` (DER, active first).
+pub fn unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64) -> String {
+    let (active, keys) = signing_keys(certs);
     let sso = esc(&format!("{issuer}{}", paths::SSO));
     let slo = esc(&format!("{issuer}{}", paths::SLO));
     format!(

@@ -230,19 +230,7 @@ fn saml_upstream(upstream: &Upstream) -> Result<IdpMetadata, UpstreamSamlError> 
 
 /// Leerpoort's SP metadata, unsigned, with a signature template; `certs` DER, active first.
 pub fn sp_metadata_unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64) -> String {
-    let active = certs
-        .first()
-        .map(|c| STANDARD.encode(c))
-        .unwrap_or_default();
-    let keys: String = certs
-        .iter()
-        .map(|c| {
-            format!(
-                r#"<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
-                STANDARD.encode(c)
-            )
-        })
-        .collect();
+    let (active, keys) = super::metadata::signing_keys(certs);
     format!(
         concat!(
             r#"<?xml version="1.0" encoding="UTF-8"?>"#,
