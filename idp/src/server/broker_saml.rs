@@ -190,14 +190,7 @@ pub async fn slo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         return match answered {
             Ok(Ok(())) => {
                 let c = Chrome::of(&req, &state, None).await;
-                let mut res = pages::message(
-                    &c,
-                    StatusCode::OK,
-                    c.t.signed_out_title,
-                    c.t.signed_out,
-                    None,
-                    Some(("/login", c.t.sign_in_again)),
-                );
+                let mut res = pages::signed_out(&c);
                 let _ = res.add_cookie(&session::clear_session_cookie(https));
                 res
             }
@@ -215,14 +208,7 @@ pub async fn slo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         Some(to) => pages::redirect(&to),
         None => {
             let c = Chrome::of(&req, &state, None).await;
-            pages::message(
-                &c,
-                StatusCode::OK,
-                c.t.signed_out_title,
-                c.t.signed_out,
-                None,
-                Some(("/login", c.t.sign_in_again)),
-            )
+            pages::signed_out(&c)
         }
     };
     let _ = res.add_cookie(&session::clear_session_cookie(https));

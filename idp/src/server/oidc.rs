@@ -329,14 +329,7 @@ async fn logout_with(
     let c = pages::Chrome::of(&req, &state, None).await;
     let mut res = match outcome {
         LogoutOutcome::Redirect(to) => pages::redirect(&to),
-        LogoutOutcome::SignedOut => pages::message(
-            &c,
-            StatusCode::OK,
-            c.t.signed_out_title,
-            c.t.signed_out,
-            None,
-            Some(("/login", c.t.sign_in_again)),
-        ),
+        LogoutOutcome::SignedOut => pages::signed_out(&c),
         LogoutOutcome::ErrorPage(msg) => {
             return pages::message(
                 &c,

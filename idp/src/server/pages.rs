@@ -477,16 +477,21 @@ pub async fn sign_out(
             return res;
         }
     }
-    let mut res = message(
-        &c,
+    let mut res = signed_out(&c);
+    let _ = res.add_cookie(&session::clear_session_cookie(https));
+    res
+}
+
+/// The page after signing out, with the way back to signing in.
+pub fn signed_out(c: &Chrome) -> HttpResponse {
+    message(
+        c,
         StatusCode::OK,
         c.t.signed_out_title,
         c.t.signed_out,
         None,
         Some(("/login", c.t.sign_in_again)),
-    );
-    let _ = res.add_cookie(&session::clear_session_cookie(https));
-    res
+    )
 }
 
 /// The warning after a session was ended because it was used from elsewhere

@@ -258,14 +258,7 @@ pub async fn slo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         SloOutcome::Redirect(to) => pages::redirect(&to),
         SloOutcome::SignedOut => {
             let c = Chrome::of(&req, &state, None).await;
-            pages::message(
-                &c,
-                StatusCode::OK,
-                c.t.signed_out_title,
-                c.t.signed_out,
-                None,
-                Some(("/login", c.t.sign_in_again)),
-            )
+            pages::signed_out(&c)
         }
         SloOutcome::Refused(r) => return refused(&req, &state, r).await,
     };

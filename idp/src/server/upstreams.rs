@@ -200,14 +200,7 @@ pub async fn oidc_backchannel_logout(
 /// GET `/broker/oidc/uitgelogd`: back from the network environment's logout.
 pub async fn signed_out(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let c = Chrome::of(&req, &state, None).await;
-    let mut res = pages::message(
-        &c,
-        StatusCode::OK,
-        c.t.signed_out_title,
-        c.t.signed_out,
-        None,
-        Some(("/login", c.t.sign_in_again)),
-    );
+    let mut res = pages::signed_out(&c);
     let _ = res.add_cookie(&session::clear_session_cookie(state.config.is_https()));
     res
 }

@@ -90,7 +90,7 @@ fn unmatched_users_are_written_down_and_provisioning_creates_them_inactive() {
     let events = t
         .state
         .dir
-        .audit_events(Some(&idp::demo::DEMO_SCHOOL_REF.parse().unwrap()), 50)
+        .audit_events(Some(&idp::demo::DEMO_SCHOOL_REF.parse().unwrap()), 500)
         .unwrap();
     let e = events
         .iter()
