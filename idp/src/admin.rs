@@ -556,14 +556,14 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
     let sector = match input.sector {
         Some(s) => non_empty("sector", &s)?,
         None => {
-            let hosts: std::collections::BTreeSet<&str> =
+            let hosts: std::collections::BTreeSet<String> =
                 input.redirect_uris.iter().map(|u| host_of(u)).collect();
             if hosts.len() > 1 {
                 return Err(invalid(
                     "the redirect URIs are on different hosts: give --sector so every pseudonym stays the same",
                 ));
             }
-            hosts.into_iter().next().unwrap_or_default().to_string()
+            hosts.into_iter().next().unwrap_or_default()
         }
     };
     let client_id = match input.client_id {
@@ -629,52 +629,68 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
     })
 }
 
-fn host_of(uri: &str) -> &str {
-    let rest = uri.split("://").nth(1).unwrap_or(uri);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    if host_port.starts_with('[') {
-        host_port
-            .split(']')
-            .next()
-            .map(|h| &h[1..])
-            .unwrap_or(host_port)
-    } else {
-        host_port.split(':').next().unwrap_or(host_port)
-    }
+/// The host of an absolute URL as the WHATWG URL standard reads it (what a browser would
+/// connect to), without IPv6 brackets; empty when there is none.
+fn host_of(uri: &str) -> String {
+    url::Url::parse(uri)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+        .unwrap_or_default()
 }
 
 fn is_loopback_host(h: &str) -> bool {
     h == "localhost" || h == "127.0.0.1" || h == "::1" || h.ends_with(".localhost")
 }
 
-/// Redirect URIs: absolute, no fragment; https, or http only on loopback (RFC 8252 / RFC 9700);
-/// private-use schemes (`nl.uitgever.app:/cb`) for native apps.
+/// Parse `u` as a browser would (WHATWG, the `url` crate) and insist that it is written the
+/// way the parser writes it back: then the URI Leerpoort compares, the one it redirects to and
+/// the one a browser follows are the same. `http://evil.example\@localhost/cb` reads as host
+/// `evil.example` and is refused, not taken for localhost.
+fn parse_canonical(u: &str, bad: &dyn Fn(&str) -> AdminError) -> Result<url::Url> {
+    if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("it contains spaces"));
+    }
+    let parsed = url::Url::parse(u).map_err(|_| bad("it is not an absolute URI"))?;
+    if parsed.fragment().is_some() {
+        return Err(bad("it may not contain a fragment"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("it may not contain a user name or password"));
+    }
+    if parsed.as_str() != u {
+        return Err(bad(&format!("write it as '{}'", parsed.as_str())));
+    }
+    Ok(parsed)
+}
+
+/// Redirect URIs: absolute, no fragment, no user info, in canonical form; https, or http only
+/// on loopback (RFC 8252 / RFC 9700); private-use schemes (`nl.uitgever.app:/cb`) for native
+/// apps.
 pub fn check_redirect_uri(u: &str) -> Result<()> {
     let bad = |why: &str| invalid(format!("redirect URI '{u}' is not valid: {why}"));
     if u.contains('#') {
         return Err(bad("it may not contain a fragment"));
     }
-    if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("it contains spaces"));
-    }
-    let Some((scheme, rest)) = u.split_once(':') else {
-        return Err(bad("it is not an absolute URI"));
-    };
-    match scheme {
+    let parsed = parse_canonical(u, &bad)?;
+    let host = parsed
+        .host_str()
+        .map(|h| h.trim_matches(['[', ']']))
+        .unwrap_or("");
+    match parsed.scheme() {
         "https" => {
-            if !rest.starts_with("//") || host_of(u).is_empty() {
+            if host.is_empty() {
                 return Err(bad("it has no host"));
             }
         }
         "http" => {
-            if !is_loopback_host(host_of(u)) {
+            if !is_loopback_host(host) {
                 return Err(bad("http is allowed only for localhost; use https"));
             }
         }
         s if s.contains('.')
             && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".+-".contains(c)) => {}
+                .all(|c| c.is_ascii_alphanumeric() || ".+-".contains(c))
+            && parsed.host().is_none() => {}
         _ => {
             return Err(bad(
                 "use https (or a reverse-domain scheme for native apps)",
@@ -685,14 +701,15 @@ pub fn check_redirect_uri(u: &str) -> Result<()> {
 }
 
 fn check_https_or_local(u: &str) -> Result<()> {
-    let ok = u.starts_with("https://") && !host_of(u).is_empty()
-        || u.starts_with("http://") && is_loopback_host(host_of(u));
-    if ok && !u.contains('#') {
+    let bad = |_: &str| invalid(format!("'{u}' is not valid: expected an https URL"));
+    let parsed = parse_canonical(u, &|why| invalid(format!("'{u}' is not valid: {why}")))?;
+    let host = host_of(parsed.as_str());
+    let ok = parsed.scheme() == "https" && !host.is_empty()
+        || parsed.scheme() == "http" && is_loopback_host(&host);
+    if ok {
         Ok(())
     } else {
-        Err(invalid(format!(
-            "'{u}' is not valid: expected an https URL"
-        )))
+        Err(bad(""))
     }
 }
 
@@ -907,6 +924,14 @@ mod tests {
             "/cb",
             "javascript:alert(1)",
             "https:///cb",
+            // WHATWG reads a backslash as a slash: the host is evil.example, not localhost.
+            "http://evil.example\\@localhost/cb",
+            "https://evil.example\\@uitgever.example/cb",
+            "https://user:pw@uitgever.example/cb",
+            "https://uitgever.example",
+            "https://UITGEVER.example/cb",
+            "http://localhost.evil.example/cb",
+            "http://127.0.0.1.evil.example/cb",
         ] {
             assert!(check_redirect_uri(bad).is_err(), "{bad}");
         }
@@ -934,6 +959,10 @@ mod tests {
     fn hosts() {
         assert_eq!(host_of("https://a.example:8443/x?y"), "a.example");
         assert_eq!(host_of("http://[::1]:80/x"), "::1");
+        assert_eq!(
+            host_of("http://evil.example\\@localhost/cb"),
+            "evil.example"
+        );
     }
 }
 

@@ -5,9 +5,11 @@
 use std::str::FromStr;
 
 use broker::model::{RelyingParty, RpProtocol, School, SchoolStatus};
+use broker::release::Denial;
 use claims::InstellingRef;
 
 use crate::app::AppState;
+use crate::session::SsoSession;
 
 /// Why a shortcut does not lead anywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,15 +86,52 @@ pub fn destination(state: &AppState, target: Option<&RelyingParty>) -> String {
     }
 }
 
-/// Where a user signed in at `school` goes for `target` (a relying party's public id): its
-/// [`destination`], or `None` without a target or when the school has not enabled it.
+/// Where the user of session `s` goes for `target`: its [`destination`] when the release
+/// policy lets this user in, in this context (school or home), and otherwise Leerpoort's own
+/// page that says why ([`REFUSED`]) — never first to the relying party to be refused there
+/// (school-only software opened at home, teacher software for a pupil).
+pub fn destination_for(state: &AppState, s: &SsoSession, target: Option<&RelyingParty>) -> String {
+    let Some(rp) = target else { return "/".into() };
+    match decision(state, s, rp) {
+        Ok(()) => destination(state, Some(rp)),
+        Err(_) => refused_url(rp.public_id()),
+    }
+}
+
+/// Where a user signed in at `school` (session `s`) goes for `target` (a relying party's
+/// public id): [`destination_for`], or `None` without a target or when the school has not
+/// enabled it.
 pub fn destination_of_target(
     state: &AppState,
     school: &School,
+    s: &SsoSession,
     target: Option<&str>,
 ) -> Option<String> {
     let rp = resolve_target(state, school, target?).ok()?;
-    Some(destination(state, Some(&rp)))
+    Some(destination_for(state, s, Some(&rp)))
+}
+
+/// The path of the page that says why a shortcut's target is refused.
+pub const REFUSED: &str = "/snelkoppeling/geweigerd";
+
+fn refused_url(target: &str) -> String {
+    let mut u = format!("{REFUSED}?TARGET=");
+    u.extend(url::form_urlencoded::byte_serialize(target.as_bytes()));
+    u
+}
+
+/// The release decision for the user of session `s` at `rp`, as OIDC authorize and SAML SSO
+/// will make it. `Err(None)`: the user, school or registration could not be loaded.
+pub fn decision(state: &AppState, s: &SsoSession, rp: &RelyingParty) -> Result<(), Option<Denial>> {
+    let user = state.dir.user(s.user_id).ok().flatten().ok_or(None)?;
+    let school = state.dir.school(&s.school).ok().flatten().ok_or(None)?;
+    let registration = state
+        .dir
+        .registration(&school.instelling_ref, rp.id)
+        .map_err(|_| None)?;
+    broker::release::decide(&school, rp, registration.as_ref(), &user, s.context)
+        .map(|_| ())
+        .map_err(Some)
 }
 
 /// A SAML service provider is entered with an unsolicited response.

@@ -353,7 +353,7 @@ pub fn finish_linked(
             .school(&user.school)
             .ok()
             .flatten()
-            .and_then(|school| crate::shortcut::destination_of_target(state, &school, Some(t)))
+            .and_then(|school| crate::shortcut::destination_of_target(state, &school, &s, Some(t)))
             .unwrap_or_else(|| "/".into()),
         (None, None) => "/".into(),
     };

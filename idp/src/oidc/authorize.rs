@@ -30,10 +30,12 @@ pub enum Outcome {
         login_hint: Option<String>,
     },
     /// The redirect URI cannot be trusted: show a page, redirect nowhere.
-    ErrorPage { title: String, message: String },
+    ErrorPage(RequestProblem),
     /// The school's settings block this software: say which, and offer to go back.
     Denied {
         client_name: String,
+        /// For whom the software is meant (the page for a wrong audience says so).
+        audience: claims::Audience,
         denial: Denial,
         continue_url: String,
     },
@@ -44,11 +46,26 @@ pub enum Outcome {
     Upstream { url: String },
 }
 
-fn page(title: &str, message: impl Into<String>) -> Outcome {
-    Outcome::ErrorPage {
-        title: title.into(),
-        message: message.into(),
-    }
+/// Why a request cannot be answered at the relying party: shown as a page, in the user's
+/// language (the catalogue has a title and a message for each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestProblem {
+    /// No `client_id`.
+    MissingClient,
+    /// The client is unknown or disabled.
+    UnknownClient,
+    /// The database could not be reached.
+    Unavailable,
+    /// No `redirect_uri`.
+    MissingRedirectUri,
+    /// The `redirect_uri` is not one the client registered.
+    UnregisteredRedirectUri,
+    /// The request waited too long while the user signed in.
+    Expired,
+}
+
+fn page(problem: RequestProblem) -> Outcome {
+    Outcome::ErrorPage(problem)
 }
 
 /// The error redirect for a trusted redirect URI (RFC 6749 §4.1.2.1, with `iss` from RFC 9207).
@@ -107,44 +124,24 @@ pub fn authorize(
 
     // Until client and redirect URI are known and trusted, errors are pages.
     let Some(client_id) = get("client_id") else {
-        return page(
-            "Onbekende software",
-            "De aanvraag noemt geen software (client_id ontbreekt).",
-        );
+        return page(RequestProblem::MissingClient);
     };
     let rp = match state.dir.relying_party_by_public_id(client_id) {
         Ok(Some(rp)) if rp.enabled && rp.oidc().is_some() => rp,
-        Ok(_) => {
-            return page(
-                "Onbekende software",
-                "Deze software is niet bij Leerpoort bekend.",
-            )
-        }
+        Ok(_) => return page(RequestProblem::UnknownClient),
         Err(e) => {
             tracing::error!(error = %e, "authorize: loading client");
-            return page(
-                "Even niet beschikbaar",
-                "Probeer het over een paar minuten opnieuw.",
-            );
+            return page(RequestProblem::Unavailable);
         }
     };
     let Some(client) = rp.oidc() else {
-        return page(
-            "Onbekende software",
-            "Deze software is niet bij Leerpoort bekend.",
-        );
+        return page(RequestProblem::UnknownClient);
     };
     let Some(redirect_uri) = get("redirect_uri") else {
-        return page(
-            "Ongeldige aanvraag",
-            "De software gaf geen terugkeeradres (redirect_uri) mee.",
-        );
+        return page(RequestProblem::MissingRedirectUri);
     };
     if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
-        return page(
-            "Ongeldige aanvraag",
-            "Het terugkeeradres (redirect_uri) is niet bij Leerpoort geregistreerd voor deze software.",
-        );
+        return page(RequestProblem::UnregisteredRedirectUri);
     }
     let issuer = state.config.issuer.as_str();
     let st = get("state");
@@ -330,19 +327,11 @@ pub fn resume(
         }
     };
     let Some(req) = pending else {
-        return page(
-            "Verlopen",
-            "Deze aanmelding is verlopen. Open de software opnieuw.",
-        );
+        return page(RequestProblem::Expired);
     };
     let rp = match state.dir.relying_party_by_public_id(&req.client_id) {
         Ok(Some(rp)) if rp.enabled => rp,
-        _ => {
-            return page(
-                "Onbekende software",
-                "Deze software is niet bij Leerpoort bekend.",
-            )
-        }
+        _ => return page(RequestProblem::UnknownClient),
     };
     proceed(state, &rp, req, sid, ip, now)
 }
@@ -506,18 +495,20 @@ fn proceed(
     ) {
         Ok(c) => c,
         Err(OidcError::Denied(denial)) if !req.prompt_none => {
+            // The relying party hears the same reason the user sees (its own description for
+            // each denial: not registered, withdrawn, wrong audience, school only, ...).
+            let continue_url = error_redirect(
+                issuer,
+                &req.redirect_uri,
+                req.state.as_deref(),
+                &OidcError::Denied(denial.clone()),
+            );
             return Outcome::Denied {
                 client_name: rp.name.clone(),
+                audience: rp.audience,
                 denial,
-                continue_url: error_redirect(
-                    issuer,
-                    &req.redirect_uri,
-                    req.state.as_deref(),
-                    &OidcError::AccessDenied(
-                        "the school does not allow this software for this user".into(),
-                    ),
-                ),
-            }
+                continue_url,
+            };
         }
         Err(other) => return fail(other),
     };

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use url::Url;
 use uuid::Uuid;
 
-use super::{revoke_grant, OidcError};
+use super::revoke_grant;
 use crate::app::AppState;
 use crate::keys::sign_jwt;
 use crate::session::{self, SsoSession};
@@ -27,65 +27,71 @@ pub enum LogoutOutcome {
     /// Our own "you are signed out" page.
     SignedOut,
     /// A request we cannot honour (an unregistered post-logout URI): a page, no redirect.
-    ErrorPage(String),
+    ErrorPage(LogoutProblem),
+    /// Nothing shows that the request comes from a relying party of this very session (no
+    /// `id_token_hint` naming it): the user is asked first (RP-Initiated Logout 1.0 §2), so a
+    /// link or image elsewhere cannot sign a pupil out. Nothing has ended yet.
+    Confirm {
+        /// The relying party that asks, when the request names one.
+        client_name: Option<String>,
+    },
 }
 
-/// End the session `sid` (if any) as the parameters ask. Returns the outcome and the
+/// Why a logout request is refused; the catalogue words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogoutProblem {
+    /// The `id_token_hint` is not an ID token of Leerpoort.
+    BadHint,
+    /// `client_id` names another client than the hint's audience.
+    HintMismatch,
+    /// The `post_logout_redirect_uri` is not registered for the client.
+    UnregisteredRedirect,
+    /// The `post_logout_redirect_uri` is not a URL.
+    InvalidRedirect,
+}
+
+/// End the session `sid` (if any) as the parameters ask. `confirmed` says that the user
+/// confirmed on Leerpoort's own page (a form with its CSRF token). Returns the outcome and the
 /// back-channel deliveries the caller sends (without waiting for them).
 pub fn end_session(
     state: &AppState,
     params: &HashMap<String, String>,
     sid: Option<&str>,
+    confirmed: bool,
     now: i64,
 ) -> (LogoutOutcome, Vec<BackchannelDelivery>) {
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let hint_aud = get("id_token_hint").and_then(|t| hint_audience(state, t, now));
-    if get("id_token_hint").is_some() && hint_aud.is_none() {
-        return (
-            LogoutOutcome::ErrorPage("De meegegeven id_token_hint is niet geldig.".into()),
-            Vec::new(),
-        );
-    }
+    let refuse = |p: LogoutProblem| (LogoutOutcome::ErrorPage(p), Vec::new());
+    let hint = get("id_token_hint").map(|t| super::tokens::verify_id_token_hint(state, t, now));
+    let hint = match hint {
+        Some(None) => return refuse(LogoutProblem::BadHint),
+        Some(Some(claims)) => Some(claims),
+        None => None,
+    };
+    let hint_aud = hint.as_ref().and_then(audience_of);
     let client_id = match (get("client_id"), hint_aud.as_deref()) {
-        (Some(c), Some(a)) if c != a => {
-            return (
-                LogoutOutcome::ErrorPage(
-                    "client_id en id_token_hint horen niet bij elkaar.".into(),
-                ),
-                Vec::new(),
-            )
-        }
+        (Some(c), Some(a)) if c != a => return refuse(LogoutProblem::HintMismatch),
         (Some(c), _) => Some(c.to_string()),
         (None, a) => a.map(str::to_string),
     };
+    let rp = client_id
+        .as_deref()
+        .and_then(|c| state.dir.relying_party_by_public_id(c).ok().flatten());
     let redirect = match get("post_logout_redirect_uri") {
         None => None,
         Some(uri) => {
-            let registered = client_id
-                .as_deref()
-                .and_then(|c| state.dir.relying_party_by_public_id(c).ok().flatten())
+            let registered = rp
+                .as_ref()
                 .and_then(|rp| {
                     rp.oidc()
                         .map(|o| o.post_logout_redirect_uris.iter().any(|u| u == uri))
                 })
                 .unwrap_or(false);
             if !registered {
-                return (
-                    LogoutOutcome::ErrorPage(
-                        "Het terugkeeradres na uitloggen is niet geregistreerd voor deze software."
-                            .into(),
-                    ),
-                    Vec::new(),
-                );
+                return refuse(LogoutProblem::UnregisteredRedirect);
             }
-            let mut url = match Url::parse(uri) {
-                Ok(u) => u,
-                Err(_) => {
-                    return (
-                        LogoutOutcome::ErrorPage("Ongeldig terugkeeradres.".into()),
-                        Vec::new(),
-                    )
-                }
+            let Ok(mut url) = Url::parse(uri) else {
+                return refuse(LogoutProblem::InvalidRedirect);
             };
             if let Some(s) = get("state") {
                 url.query_pairs_mut().append_pair("state", s);
@@ -95,6 +101,23 @@ pub fn end_session(
     };
 
     let ended = sid.and_then(|s| session::load(state.store.as_ref(), s, now).ok().flatten());
+    if let Some(s) = &ended {
+        // The hint proves the request speaks for this session only when it carries this
+        // session's `sid`; anything else (no hint, another session's hint) asks the user.
+        let public = session::public_sid(&s.sid);
+        let speaks_for_session = hint
+            .as_ref()
+            .and_then(|h| h["sid"].as_str())
+            .is_some_and(|hsid| hsid == public);
+        if !speaks_for_session && !confirmed {
+            return (
+                LogoutOutcome::Confirm {
+                    client_name: rp.map(|rp| rp.name),
+                },
+                Vec::new(),
+            );
+        }
+    }
     let deliveries = match &ended {
         Some(s) => terminate(state, s, now),
         None => Vec::new(),
@@ -164,9 +187,8 @@ pub fn terminate(state: &AppState, s: &SsoSession, now: i64) -> Vec<BackchannelD
     out
 }
 
-/// The audience (client id) of an ID token of ours used as a hint; expired tokens are fine.
-fn hint_audience(state: &AppState, token: &str, now: i64) -> Option<String> {
-    let claims = super::tokens::verify_id_token_hint(state, token, now)?;
+/// The audience (client id) of an ID token of ours.
+fn audience_of(claims: &Value) -> Option<String> {
     match &claims["aud"] {
         Value::String(s) => Some(s.clone()),
         Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
@@ -204,10 +226,4 @@ pub fn deliver(deliveries: Vec<BackchannelDelivery>) {
             }
         }
     });
-}
-
-impl From<OidcError> for LogoutOutcome {
-    fn from(e: OidcError) -> Self {
-        LogoutOutcome::ErrorPage(e.to_string())
-    }
 }

@@ -81,6 +81,8 @@ pub enum Outcome {
     /// The school's settings block this software; the SP may be told (`RequestDenied`).
     Denied {
         sp_name: String,
+        /// For whom the software is meant (the page for a wrong audience says so).
+        audience: claims::Audience,
         /// The release policy's reason, when it was the policy that said no.
         denial: Option<Denial>,
         acs: String,
@@ -517,16 +519,20 @@ fn proceed(
     let claims = match claims_for(state, rp, sess.user_id, &sess.school, sess.context) {
         Ok(c) => c,
         Err(refusal @ (SamlError::RequestDenied(_) | SamlError::NotAllowed(_))) => {
-            let denial = match refusal {
-                SamlError::NotAllowed(d) => Some(d),
+            let denial = match &refusal {
+                SamlError::NotAllowed(d) => Some(d.clone()),
                 _ => None,
             };
-            let e = SamlError::RequestDenied(
-                "the school does not allow this software for this user".into(),
-            );
+            // The SP hears the same reason the user sees.
+            let e = SamlError::RequestDenied(match &refusal {
+                SamlError::NotAllowed(d) => d.to_string(),
+                SamlError::RequestDenied(why) => why.clone(),
+                _ => "the school does not allow this software for this user".into(),
+            });
             return match response::failure(state, &pending.acs, request_id, &e, now) {
                 Ok(r) => Outcome::Denied {
                     sp_name: rp.name.clone(),
+                    audience: rp.audience,
                     denial,
                     acs: pending.acs.clone(),
                     saml_response: r,

@@ -4,14 +4,13 @@ use std::collections::HashMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use broker::release::Denial;
 
 use super::pages;
 use crate::app::AppState;
 use crate::keys::KeyStore as _;
-use crate::oidc::authorize::{self, Outcome};
+use crate::oidc::authorize::{self, Outcome, RequestProblem};
 use crate::oidc::client_auth::{self, Presented};
-use crate::oidc::logout::{self, LogoutOutcome};
+use crate::oidc::logout::{self, LogoutOutcome, LogoutProblem};
 use crate::oidc::{discovery, introspect, revoke, token, userinfo, OidcError};
 use crate::session;
 
@@ -58,33 +57,41 @@ async fn render_outcome(
     match o {
         Outcome::Redirect(to) => pages::redirect(&to),
         Outcome::Login { auth_id, .. } => pages::redirect(&format!("/login?auth={auth_id}")),
-        Outcome::ErrorPage { title, message } => {
+        Outcome::ErrorPage(problem) => {
             let c = pages::Chrome::of(req, state, None).await;
+            let (title, message) = match problem {
+                RequestProblem::MissingClient => {
+                    (c.t.unknown_software_title, c.t.request_missing_client)
+                }
+                RequestProblem::UnknownClient => {
+                    (c.t.unknown_software_title, c.t.request_unknown_client)
+                }
+                RequestProblem::Unavailable => (c.t.saml_unavailable_title, c.t.saml_unavailable),
+                RequestProblem::MissingRedirectUri => {
+                    (c.t.invalid_request_title, c.t.request_missing_redirect)
+                }
+                RequestProblem::UnregisteredRedirectUri => {
+                    (c.t.invalid_request_title, c.t.request_unregistered_redirect)
+                }
+                RequestProblem::Expired => (c.t.request_expired_title, c.t.request_expired),
+            };
             pages::message(
                 &c,
                 StatusCode::BAD_REQUEST,
-                &title,
-                &message,
+                title,
+                message,
                 Some(c.t.ask_coordinator),
                 None,
             )
         }
         Outcome::Denied {
             client_name,
+            audience,
             denial,
             continue_url,
         } => {
             let c = pages::Chrome::of(req, state, None).await;
-            let (title, text, hint) = match denial {
-                Denial::NotAtHomePublisher | Denial::NotAtHomeSchool => {
-                    (c.t.home_only_title, c.t.home_only.to_string(), None)
-                }
-                _ => (
-                    c.t.software_off_title,
-                    c.t.software_off_for_you.replace("{name}", &client_name),
-                    Some(c.t.software_off_hint),
-                ),
-            };
+            let (title, text, hint) = pages::denial_texts(&c, &denial, &client_name, audience);
             pages::message(
                 &c,
                 StatusCode::FORBIDDEN,
@@ -311,6 +318,26 @@ pub async fn revoke(
     }
 }
 
+/// The parameters of an end-session request that a confirmation carries over.
+const LOGOUT_PARAMS: [&str; 5] = [
+    "id_token_hint",
+    "client_id",
+    "post_logout_redirect_uri",
+    "state",
+    "ui_locales",
+];
+
+#[derive(askama::Template)]
+#[template(path = "logout_confirm.html")]
+struct LogoutConfirmPage<'a> {
+    t: &'static crate::i18n::Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    csrf_token: String,
+    from: Option<String>,
+    fields: Vec<(&'a str, &'a str)>,
+}
+
 async fn logout_with(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -319,26 +346,63 @@ async fn logout_with(
     let https = state.config.is_https();
     let sid = session::sid_of(&req, https);
     let now = state.clock.now_secs();
+    // Confirmed only on our own page: its form carries `confirm` and this browser's CSRF token.
+    let confirmed = params.get("confirm").is_some_and(|v| v == "ja")
+        && params
+            .get("csrf_token")
+            .is_some_and(|t| state.csrf.verify(&req, https, t));
     let st = state.clone();
+    let asked = params.clone();
     let Ok((outcome, deliveries)) =
-        web::block(move || logout::end_session(&st, &params, sid.as_deref(), now)).await
+        web::block(move || logout::end_session(&st, &asked, sid.as_deref(), confirmed, now)).await
     else {
         return unavailable();
     };
     logout::deliver(deliveries);
-    let c = pages::Chrome::of(&req, &state, None).await;
+    let c = pages::Chrome::of(&req, &state, params.get("ui_locales").map(String::as_str)).await;
     let mut res = match outcome {
         LogoutOutcome::Redirect(to) => pages::redirect(&to),
         LogoutOutcome::SignedOut => pages::signed_out(&c),
-        LogoutOutcome::ErrorPage(msg) => {
+        LogoutOutcome::Confirm { client_name } => {
+            use askama::Template as _;
+            let (csrf_token, cookie) = state.csrf.issue(&req, https);
+            let page = LogoutConfirmPage {
+                t: c.t,
+                lang: c.lang,
+                notice: c.notice.clone(),
+                csrf_token,
+                from: client_name.map(|n| c.t.logout_confirm_from.replace("{name}", &n)),
+                fields: LOGOUT_PARAMS
+                    .iter()
+                    .filter_map(|k| {
+                        params
+                            .get(*k)
+                            .filter(|v| !v.is_empty())
+                            .map(|v| (*k, v.as_str()))
+                    })
+                    .collect(),
+            };
+            let mut res = pages::html(StatusCode::OK, page.render());
+            if let Some(cookie) = cookie {
+                let _ = res.add_cookie(&cookie);
+            }
+            return res;
+        }
+        LogoutOutcome::ErrorPage(problem) => {
+            let message = match problem {
+                LogoutProblem::BadHint => c.t.logout_bad_hint,
+                LogoutProblem::HintMismatch => c.t.logout_hint_mismatch,
+                LogoutProblem::UnregisteredRedirect => c.t.logout_unregistered_redirect,
+                LogoutProblem::InvalidRedirect => c.t.logout_invalid_redirect,
+            };
             return pages::message(
                 &c,
                 StatusCode::BAD_REQUEST,
                 c.t.invalid_request_title,
-                &msg,
+                message,
                 None,
                 None,
-            )
+            );
         }
     };
 

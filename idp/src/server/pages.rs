@@ -130,6 +130,34 @@ pub fn message(
     html(status, page.render())
 }
 
+/// What the page says when the release policy refuses `name` (meant for `audience`): a
+/// title, a text and a hint whom to ask. Every protocol and the shortcut show the same.
+pub fn denial_texts(
+    c: &Chrome,
+    denial: &broker::release::Denial,
+    name: &str,
+    audience: claims::Audience,
+) -> (&'static str, String, Option<&'static str>) {
+    use broker::release::Denial;
+    match denial {
+        Denial::NotAtHomePublisher | Denial::NotAtHomeSchool => {
+            (c.t.home_only_title, c.t.home_only.to_string(), None)
+        }
+        Denial::WrongAudience => {
+            let text = match audience {
+                claims::Audience::Leerkracht => c.t.for_teachers_only,
+                _ => c.t.for_pupils_only,
+            };
+            (c.t.wrong_audience_title, text.replace("{name}", name), None)
+        }
+        _ => (
+            c.t.software_off_title,
+            c.t.software_off_for_you.replace("{name}", name),
+            Some(c.t.software_off_hint),
+        ),
+    }
+}
+
 /// The answer to a form whose CSRF token does not match: the page has expired.
 pub fn page_expired(c: &Chrome) -> HttpResponse {
     message(
@@ -311,7 +339,7 @@ pub async fn login_submit(
                     .ok()
                     .filter(|sc| sc.instelling_ref == s.school)
                     .and_then(|sc| shortcut::resolve_target(&st, &sc, t).ok())
-                    .map(|rp| shortcut::destination(&st, Some(&rp)))
+                    .map(|rp| shortcut::destination_for(&st, s, Some(&rp)))
             }
             _ => None,
         };

@@ -53,6 +53,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         // The school entrance
         .route("/snelkoppeling", web::get().to(school::shortcut))
         .route(
+            "/snelkoppeling/geweigerd",
+            web::get().to(school::shortcut_refused),
+        )
+        .route(
             "/school/{school}/groep/{group}",
             web::get().to(school::group),
         )

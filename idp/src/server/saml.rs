@@ -83,22 +83,19 @@ async fn render(req: &HttpRequest, state: &web::Data<AppState>, o: Outcome) -> H
         Outcome::Refused(r) => refused(req, state, r).await,
         Outcome::Denied {
             sp_name,
+            audience,
             denial,
             acs,
             saml_response,
             relay_state,
         } => {
             let c = Chrome::of(req, state, None).await;
-            let (title, text, hint) = match denial {
-                Some(Denial::NotAtHomePublisher | Denial::NotAtHomeSchool) => {
-                    (c.t.home_only_title, c.t.home_only.to_string(), None)
-                }
-                _ => (
-                    c.t.software_off_title,
-                    c.t.software_off_for_you.replace("{name}", &sp_name),
-                    Some(c.t.software_off_hint),
-                ),
-            };
+            let (title, text, hint) = pages::denial_texts(
+                &c,
+                denial.as_ref().unwrap_or(&Denial::NotRegistered),
+                &sp_name,
+                audience,
+            );
             let page = PostPage {
                 t: c.t,
                 lang: c.lang,

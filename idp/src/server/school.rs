@@ -197,6 +197,61 @@ pub struct ShortcutQuery {
     network: Option<String>,
 }
 
+/// The query of the refusal page after a shortcut.
+#[derive(Debug, Deserialize)]
+pub struct RefusedQuery {
+    #[serde(rename = "TARGET", default)]
+    target: String,
+}
+
+/// GET `/snelkoppeling/geweigerd?TARGET=…`: why a signed-in user cannot go on to a shortcut's
+/// target. The reason is decided again here from the session, never read from the link; when
+/// the target is allowed after all, the user goes on to it.
+pub async fn shortcut_refused(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<RefusedQuery>,
+) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    let sid = session::sid_of(&req, state.config.is_https());
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let target = q.into_inner().target;
+    let found = web::block(move || {
+        let s = session::load(st.store.as_ref(), sid.as_deref()?, now)
+            .ok()
+            .flatten()?;
+        let rp = st.dir.relying_party_by_public_id(&target).ok().flatten()?;
+        let decision = shortcut::decision(&st, &s, &rp);
+        let onward = decision
+            .is_ok()
+            .then(|| shortcut::destination(&st, Some(&rp)));
+        Some((rp, decision, onward))
+    })
+    .await
+    .ok()
+    .flatten();
+    match found {
+        None => pages::redirect("/"),
+        Some((_, _, Some(onward))) => pages::redirect(&onward),
+        Some((rp, decision, None)) => {
+            let denial = decision
+                .err()
+                .flatten()
+                .unwrap_or(broker::release::Denial::NotRegistered);
+            let (title, text, hint) = pages::denial_texts(&c, &denial, &rp.name, rp.audience);
+            pages::message(
+                &c,
+                StatusCode::FORBIDDEN,
+                title,
+                &text,
+                hint,
+                Some(("/", c.t.back_to_start)),
+            )
+        }
+    }
+}
+
 /// GET `/snelkoppeling?INSTELLING_REF=…&TARGET=…&ROL=…`.
 pub async fn shortcut(
     req: HttpRequest,
@@ -220,7 +275,7 @@ pub async fn shortcut(
         let through = sid
             .and_then(|s| session::load(st.store.as_ref(), &s, now).ok().flatten())
             .filter(|s| s.school == school.instelling_ref)
-            .map(|_| shortcut::destination(&st, rp.as_ref()));
+            .map(|s| shortcut::destination_for(&st, &s, rp.as_ref()));
         let groups = st
             .dir
             .groups_of_school(&school.instelling_ref)
@@ -661,7 +716,7 @@ pub async fn pupil_submit(
             now,
         );
         let dest = match &outcome {
-            PupilOutcome::Ok(_) => shortcut::destination_of_target(&st, &sch, target.as_deref()),
+            PupilOutcome::Ok(s) => shortcut::destination_of_target(&st, &sch, s, target.as_deref()),
             _ => None,
         };
         (outcome, dest)

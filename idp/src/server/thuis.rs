@@ -408,7 +408,7 @@ pub async fn child_submit(
             now,
         );
         let dest = match &outcome {
-            HomeOutcome::Ok(_) => shortcut::destination_of_target(&st, &sch, t2.as_deref()),
+            HomeOutcome::Ok(s) => shortcut::destination_of_target(&st, &sch, s, t2.as_deref()),
             _ => None,
         };
         (outcome, dest)

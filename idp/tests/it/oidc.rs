@@ -938,3 +938,205 @@ async fn an_inactive_teacher_activates_the_account_by_setting_a_password() {
         broker::model::UserStatus::Active
     );
 }
+
+/// A client of the demo school meant for `audience` only, registered there.
+fn pupil_only_client(f: &Flow, client_id: &str, audience: &str) {
+    let ctx = idp::admin::Ctx {
+        dir: f.app.state.dir.as_ref(),
+        clock: f.app.state.clock.as_ref(),
+        actor: "test",
+    };
+    idp::admin::add_client(
+        ctx,
+        idp::admin::ClientInput {
+            name: "Leesapp".into(),
+            kind: "publisher".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            initiate_login_uri: Some("http://127.0.0.1:8081/login".into()),
+            audience: audience.into(),
+            id_token_alg: "ES256".into(),
+            client_id: Some(client_id.into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let school: claims::InstellingRef = idp::demo::DEMO_SCHOOL_REF.parse().unwrap();
+    idp::admin::register(
+        ctx,
+        &school,
+        client_id,
+        idp::admin::RegisterOptions::default(),
+    )
+    .unwrap();
+}
+
+#[actix_web::test]
+async fn pupil_software_for_a_teacher_has_its_own_page_and_description() {
+    let f = Flow::new();
+    pupil_only_client(&f, "leesapp", "leerling");
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    // The teacher signs in (at software for everybody).
+    let cb = sign_in(&app, &mut b, AUTHZ).await;
+    assert!(query_param(&cb, "code").is_some(), "{cb}");
+    // Then opens pupil software.
+    let res = b
+        .get(&app, "/oidc/authorize?client_id=leesapp&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid&state=l")
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(body.contains("Niet voor jou bedoeld"), "{body}");
+    assert!(
+        body.contains("Leesapp is software voor leerlingen"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("niet voor jou aangezet"),
+        "not the page for software the school has not enabled: {body}"
+    );
+    // The way back tells the relying party the same reason, not a withdrawn registration.
+    let back = crate::support::page::links(&body, "http://127.0.0.1:8081/callback")
+        .pop()
+        .expect("a link back to the software");
+    assert_eq!(
+        query_param(&back, "error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(
+        query_param(&back, "error_description").as_deref(),
+        Some("this software is not meant for the user's role")
+    );
+    assert_eq!(query_param(&back, "state").as_deref(), Some("l"));
+}
+
+#[actix_web::test]
+async fn a_withdrawn_registration_names_itself_to_the_relying_party() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    sign_in(&app, &mut b, AUTHZ).await;
+    let ctx = idp::admin::Ctx {
+        dir: f.app.state.dir.as_ref(),
+        clock: f.app.state.clock.as_ref(),
+        actor: "test",
+    };
+    let school: claims::InstellingRef = idp::demo::DEMO_SCHOOL_REF.parse().unwrap();
+    idp::admin::deregister(ctx, &school, "demo-uitgeverij").unwrap();
+    let res = b.get(&app, &format!("/oidc/authorize?{AUTHZ}")).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(body.contains("niet voor jou aangezet"), "{body}");
+    let back = crate::support::page::links(&body, "http://127.0.0.1:8081/callback")
+        .pop()
+        .unwrap();
+    assert_eq!(
+        query_param(&back, "error_description").as_deref(),
+        Some("the school has withdrawn its permission for this software")
+    );
+}
+
+#[actix_web::test]
+async fn logout_without_an_id_token_hint_of_this_session_asks_first() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    let cb = sign_in(&app, &mut b, AUTHZ).await;
+    let code = query_param(&cb, "code").unwrap();
+    let (_, tokens) = token(
+        &app,
+        Some(&basic("demo-uitgeverij", &f.secret())),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    let id_token = tokens["id_token"].as_str().unwrap().to_string();
+
+    // A bare GET (an image or link on another site) ends nothing: it asks.
+    for q in [
+        "",
+        "?client_id=demo-uitgeverij",
+        "?post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2F&client_id=demo-uitgeverij",
+    ] {
+        let res = b.get(&app, &format!("/oidc/logout{q}")).await;
+        assert_eq!(res.status(), StatusCode::OK, "{q}");
+        assert!(res.headers().get("location").is_none(), "{q}");
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        assert!(body.contains("Uitloggen?"), "{q}: {body}");
+        // Still signed in: the session passes silently.
+        let res = b
+            .get(&app, &format!("/oidc/authorize?{AUTHZ}&prompt=none"))
+            .await;
+        assert!(
+            query_param(&location(&res), "code").is_some(),
+            "{q}: still signed in"
+        );
+    }
+    // A POST without the confirmation's CSRF token asks as well.
+    let res = b
+        .post(
+            &app,
+            "/oidc/logout",
+            &[("confirm", "ja"), ("csrf_token", "vals")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(body.contains("Uitloggen?"));
+    // Confirming on the page ends the session.
+    let csrf = hidden(&body, "csrf_token");
+    let res = b
+        .post(
+            &app,
+            "/oidc/logout",
+            &[("confirm", "ja"), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(!body.contains("Uitloggen?"), "{body}");
+    let res = b
+        .get(&app, &format!("/oidc/authorize?{AUTHZ}&prompt=none"))
+        .await;
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("login_required")
+    );
+
+    // With the ID token of this very session, the relying party's request is honoured at once.
+    let cb = sign_in(&app, &mut b, AUTHZ).await;
+    let code = query_param(&cb, "code").unwrap();
+    let (_, tokens2) = token(
+        &app,
+        Some(&basic("demo-uitgeverij", &f.secret())),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    // An ID token of an earlier session is no proof for this one.
+    let res = b
+        .get(&app, &format!("/oidc/logout?id_token_hint={id_token}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(body.contains("Uitloggen?"), "{body}");
+    let hint = tokens2["id_token"].as_str().unwrap();
+    let res = b
+        .get(&app, &format!("/oidc/logout?id_token_hint={hint}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(!body.contains("Uitloggen?"), "{body}");
+    let res = b
+        .get(&app, &format!("/oidc/authorize?{AUTHZ}&prompt=none"))
+        .await;
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("login_required")
+    );
+}

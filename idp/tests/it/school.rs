@@ -662,3 +662,121 @@ async fn staff_download_the_schools_shortcuts_and_pupils_cannot() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// A client of the demo school that publishers allow at school only (`home_allowed: false`)
+/// and for `audience`.
+fn school_only_client(t: &TestApp, client_id: &str, audience: &str) {
+    let ctx = idp::admin::Ctx {
+        dir: t.state.dir.as_ref(),
+        clock: t.state.clock.as_ref(),
+        actor: "test",
+    };
+    idp::admin::add_client(
+        ctx,
+        idp::admin::ClientInput {
+            name: "Schoolapp".into(),
+            kind: "publisher".into(),
+            redirect_uris: vec!["http://127.0.0.1:8081/callback".into()],
+            initiate_login_uri: Some("http://127.0.0.1:8081/schoolapp".into()),
+            audience: audience.into(),
+            id_token_alg: "ES256".into(),
+            client_id: Some(client_id.into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    idp::admin::register(
+        ctx,
+        &SCHOOL.parse().unwrap(),
+        client_id,
+        idp::admin::RegisterOptions::default(),
+    )
+    .unwrap();
+}
+
+/// A browser with a session of `user` in `context`, as the sign-in pages would start it.
+fn signed_in(t: &TestApp, user: &str, context: claims::LoginContext, ip: &str) -> Browser {
+    let s = idp::session::start(
+        t.state.store.as_ref(),
+        idp::session::Authenticated {
+            user_id: user.parse().unwrap(),
+            school: SCHOOL.parse().unwrap(),
+            amr: vec!["pin".into()],
+            acr: "leerpoort:pin".into(),
+            context,
+            ip: Some(ip.into()),
+        },
+        t.state.clock.now_secs(),
+        None,
+    )
+    .unwrap();
+    let mut b = Browser::at(ip);
+    b.cookies
+        .push((idp::session::cookie_name(false).to_string(), s.sid));
+    b
+}
+
+#[actix_web::test]
+async fn a_shortcut_to_school_only_software_at_home_stops_at_leerpoort() {
+    let (t, demo) = demo_app();
+    school_only_client(&t, "schoolapp", "beide");
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let emma = pupil_id(&demo, "Emma de Jong");
+    let shortcut = format!("/snelkoppeling?INSTELLING_REF={SCHOOL}&TARGET=schoolapp");
+
+    // At home: Leerpoort's own page, never the publisher's initiate_login_uri.
+    let mut home = signed_in(&t, &emma, claims::LoginContext::Thuis, "203.0.113.50");
+    let (status, to, _) = home.get(&app, &shortcut).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(!to.contains("8081"), "not to the publisher: {to}");
+    assert_eq!(to, "/snelkoppeling/geweigerd?TARGET=schoolapp");
+    let (status, _, body) = home.get(&app, &to).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("Alleen op school"), "{body}");
+    // The reason comes from the session, not from the link: a forged TARGET of software the
+    // pupil may use at home goes on to it.
+    let (status, to, _) = home
+        .get(&app, "/snelkoppeling/geweigerd?TARGET=demo-uitgeverij")
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(to.starts_with("http://127.0.0.1:8081/login?iss="), "{to}");
+
+    // At school the same shortcut goes straight on.
+    let mut school = signed_in(&t, &emma, claims::LoginContext::School, "10.9.0.5");
+    let (status, to, _) = school.get(&app, &shortcut).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(
+        to.starts_with("http://127.0.0.1:8081/schoolapp?iss="),
+        "{to}"
+    );
+
+    // Without a session the refusal page shows nothing.
+    let mut stranger = Browser::at("203.0.113.50");
+    let (status, to, _) = stranger
+        .get(&app, "/snelkoppeling/geweigerd?TARGET=schoolapp")
+        .await;
+    assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/"));
+}
+
+#[actix_web::test]
+async fn a_shortcut_to_teacher_software_tells_a_pupil_it_is_not_for_them() {
+    let (t, demo) = demo_app();
+    school_only_client(&t, "lerarenapp", "leerkracht");
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let emma = pupil_id(&demo, "Emma de Jong");
+    let mut b = signed_in(&t, &emma, claims::LoginContext::School, "10.9.0.5");
+    let (status, to, _) = b
+        .get(
+            &app,
+            &format!("/snelkoppeling?INSTELLING_REF={SCHOOL}&TARGET=lerarenapp"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    let (status, _, body) = b.get(&app, &to).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("Niet voor jou bedoeld"), "{body}");
+    assert!(
+        body.contains("Schoolapp is software voor leerkrachten"),
+        "{body}"
+    );
+}
