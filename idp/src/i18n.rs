@@ -47,6 +47,67 @@ impl Locale {
     }
 }
 
+/// The mails Leerpoort sends, in one language. Placeholders in braces are filled in by the
+/// sender: `{name}`, `{link}`, `{issuer}`.
+#[derive(Debug)]
+pub struct MailTexts {
+    pub staff_activation_subject: &'static str,
+    pub staff_activation_intro: &'static str,
+    pub staff_reset_subject: &'static str,
+    pub staff_reset_intro: &'static str,
+    /// The whole staff mail around the intro: `{name}`, `{intro}`, `{link}`.
+    pub staff_body: &'static str,
+    pub home_activation_subject: &'static str,
+    pub home_activation_intro: &'static str,
+    pub home_activation_valid: &'static str,
+    pub home_reset_subject: &'static str,
+    pub home_reset_intro: &'static str,
+    pub home_reset_valid: &'static str,
+    /// The whole home-account mail around the intro: `{intro}`, `{link}`, `{valid}`, `{issuer}`.
+    pub home_body: &'static str,
+}
+
+impl Locale {
+    /// The mails in this language. Mails go out in Dutch (`Locale::Nl`): Leerpoort does not
+    /// know a recipient's language before they ever signed in.
+    pub fn mails(self) -> &'static MailTexts {
+        match self {
+            Locale::Nl => &MAIL_NL,
+            Locale::En => &MAIL_EN,
+        }
+    }
+}
+
+pub static MAIL_NL: MailTexts = MailTexts {
+    staff_activation_subject: "Activeer je Leerpoort-account",
+    staff_activation_intro: "Er is een Leerpoort-account voor je klaargezet. Kies een wachtwoord om het te activeren.",
+    staff_reset_subject: "Nieuw wachtwoord voor Leerpoort",
+    staff_reset_intro: "Je hebt gevraagd om een nieuw wachtwoord voor Leerpoort. Kies een nieuw wachtwoord via deze link.",
+    staff_body: "Beste {name},\n\n{intro}\n\n{link}\n\nDe link werkt 24 uur en één keer. Kies een wachtwoord van minstens 10 tekens; een zin van een paar woorden is makkelijk te onthouden en moeilijk te raden.\n\nHeb je hier niet om gevraagd? Dan kun je deze e-mail negeren; je wachtwoord blijft hetzelfde.\n\nDit is een automatisch bericht; je kunt er niet op antwoorden.\n",
+    home_activation_subject: "Activeer thuis inloggen bij Leerpoort",
+    home_activation_intro: "De school van uw kind heeft dit e-mailadres opgegeven om thuis in te loggen bij Leerpoort. Daarmee kan uw kind thuis de lesmaterialen van school gebruiken. Kies via deze link een wachtwoord om het account te activeren:",
+    home_activation_valid: "De link werkt 7 dagen en één keer.",
+    home_reset_subject: "Nieuw wachtwoord voor thuis inloggen bij Leerpoort",
+    home_reset_intro: "U heeft gevraagd om een nieuw wachtwoord voor thuis inloggen bij Leerpoort. Kies via deze link een nieuw wachtwoord:",
+    home_reset_valid: "De link werkt 24 uur en één keer.",
+    home_body: "Beste ouder/verzorger,\n\n{intro}\n\n{link}\n\n{valid} Kies een wachtwoord van minstens 10 tekens; een zin van een paar woorden is makkelijk te onthouden en moeilijk te raden.\n\nThuis inloggen gaat via {issuer}/thuis: eerst logt u in met dit e-mailadres en uw eigen wachtwoord, daarna kiest u uw kind en typt uw kind zijn of haar eigen pincode (of klikt het de wachtwoordplaatjes) van school. Dat tweede wachtwoord is dus niet uw wachtwoord.\n\nHeeft u hier niet om gevraagd? Dan kunt u deze e-mail negeren.\n\nDit is een automatisch bericht; u kunt er niet op antwoorden. Vragen? Neem contact op met de school.\n",
+};
+
+pub static MAIL_EN: MailTexts = MailTexts {
+    staff_activation_subject: "Activate your Leerpoort account",
+    staff_activation_intro: "A Leerpoort account has been prepared for you. Choose a password to activate it.",
+    staff_reset_subject: "New password for Leerpoort",
+    staff_reset_intro: "You asked for a new Leerpoort password. Choose a new password with this link.",
+    staff_body: "Dear {name},\n\n{intro}\n\n{link}\n\nThe link works for 24 hours, once. Choose a password of at least 10 characters; a sentence of a few words is easy to remember and hard to guess.\n\nDid you not ask for this? Then ignore this e-mail; your password stays the same.\n\nThis is an automatic message; replies are not read.\n",
+    home_activation_subject: "Activate home sign-in at Leerpoort",
+    home_activation_intro: "Your child's school gave this e-mail address for signing in at home with Leerpoort, so that your child can use the school's learning materials at home. Choose a password with this link to activate the account:",
+    home_activation_valid: "The link works for 7 days, once.",
+    home_reset_subject: "New password for home sign-in at Leerpoort",
+    home_reset_intro: "You asked for a new password for home sign-in at Leerpoort. Choose a new password with this link:",
+    home_reset_valid: "The link works for 24 hours, once.",
+    home_body: "Dear parent or carer,\n\n{intro}\n\n{link}\n\n{valid} Choose a password of at least 10 characters; a sentence of a few words is easy to remember and hard to guess.\n\nHome sign-in is at {issuer}/thuis: first you sign in with this e-mail address and your own password, then you choose your child and your child types their own PIN (or clicks their pictures) from school. That second secret is not your password.\n\nDid you not ask for this? Then ignore this e-mail.\n\nThis is an automatic message; replies are not read. Questions? Contact the school.\n",
+};
+
 /// The catalogue.
 #[derive(Debug)]
 pub struct Texts {
@@ -618,5 +679,26 @@ mod tests {
         );
         assert_eq!(Locale::negotiate(None, Some("de-DE, nl;q=0.8")), Locale::Nl);
         assert_eq!(Locale::negotiate(Some("de"), Some("fr")), Locale::Nl);
+    }
+
+    #[test]
+    fn mails_have_their_placeholders_in_both_languages() {
+        for l in [Locale::Nl, Locale::En] {
+            let m = l.mails();
+            for p in ["{name}", "{intro}", "{link}"] {
+                assert!(m.staff_body.contains(p), "{l:?} staff mail lacks {p}");
+            }
+            for p in ["{intro}", "{link}", "{valid}", "{issuer}"] {
+                assert!(m.home_body.contains(p), "{l:?} home mail lacks {p}");
+            }
+            for text in [
+                m.staff_activation_intro,
+                m.staff_reset_intro,
+                m.home_activation_intro,
+                m.home_reset_intro,
+            ] {
+                assert!(!text.contains('{'), "{l:?}: {text}");
+            }
+        }
     }
 }

@@ -86,21 +86,17 @@ pub fn send_link(state: &AppState, user: &User, now: i64) -> Result<(), String> 
         )
         .map_err(|e| e.to_string())?;
     let link = format!("{}/wachtwoord/{token}", state.config.issuer);
+    let m = crate::i18n::Locale::Nl.mails();
     let (subject, intro) = if user.status == UserStatus::Inactive {
-        (
-            "Activeer je Leerpoort-account",
-            "Er is een Leerpoort-account voor je klaargezet. Kies een wachtwoord om het te activeren.",
-        )
+        (m.staff_activation_subject, m.staff_activation_intro)
     } else {
-        (
-            "Nieuw wachtwoord voor Leerpoort",
-            "Je hebt gevraagd om een nieuw wachtwoord voor Leerpoort. Kies een nieuw wachtwoord via deze link.",
-        )
+        (m.staff_reset_subject, m.staff_reset_intro)
     };
-    let body = format!(
-        "Beste {},\n\n{intro}\n\n{link}\n\nDe link werkt 24 uur en één keer. Je wachtwoord is 8 tot 20 tekens lang, met minstens één letter en één cijfer.\n\nHeb je hier niet om gevraagd? Dan kun je deze e-mail negeren; je wachtwoord blijft hetzelfde.\n\nDit is een automatisch bericht; je kunt er niet op antwoorden.\n",
-        user.given_name
-    );
+    let body = m
+        .staff_body
+        .replace("{intro}", intro)
+        .replace("{link}", &link)
+        .replace("{name}", &user.given_name);
     state
         .mailer
         .send(&Mail {

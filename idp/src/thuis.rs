@@ -209,31 +209,21 @@ pub fn send_link(
         )
         .map_err(|_| ThuisError::Unavailable)?;
     let link = format!("{}/thuis/wachtwoord/{token}", state.config.issuer);
+    let m = crate::i18n::Locale::Nl.mails();
     let (subject, intro, valid) = match kind {
         LinkKind::Activation => (
-            "Activeer thuis inloggen bij Leerpoort",
-            "De school van uw kind heeft dit e-mailadres opgegeven om thuis in te loggen bij \
-             Leerpoort. Daarmee kan uw kind thuis de lesmaterialen van school gebruiken. Kies \
-             via deze link een wachtwoord om het account te activeren:",
-            "De link werkt 7 dagen en één keer.",
+            m.home_activation_subject,
+            m.home_activation_intro,
+            m.home_activation_valid,
         ),
-        LinkKind::Reset => (
-            "Nieuw wachtwoord voor thuis inloggen bij Leerpoort",
-            "U heeft gevraagd om een nieuw wachtwoord voor thuis inloggen bij Leerpoort. Kies \
-             via deze link een nieuw wachtwoord:",
-            "De link werkt 24 uur en één keer.",
-        ),
+        LinkKind::Reset => (m.home_reset_subject, m.home_reset_intro, m.home_reset_valid),
     };
-    let body = format!(
-        "Beste ouder/verzorger,\n\n{intro}\n\n{link}\n\n{valid} Het wachtwoord is 8 tot 20 \
-         tekens lang, met minstens één letter en één cijfer.\n\nThuis inloggen gaat via {issuer}/thuis: \
-         eerst logt u in met dit e-mailadres en uw eigen wachtwoord, daarna kiest u uw kind en \
-         typt uw kind zijn of haar eigen pincode (of klikt het de wachtwoordplaatjes) van \
-         school. Dat tweede wachtwoord is dus niet uw wachtwoord.\n\nHeeft u hier niet om \
-         gevraagd? Dan kunt u deze e-mail negeren.\n\nDit is een automatisch bericht; u kunt er \
-         niet op antwoorden. Vragen? Neem contact op met de school.\n",
-        issuer = state.config.issuer
-    );
+    let body = m
+        .home_body
+        .replace("{intro}", intro)
+        .replace("{valid}", valid)
+        .replace("{link}", &link)
+        .replace("{issuer}", &state.config.issuer);
     state
         .mailer
         .send(&Mail {
