@@ -24,6 +24,17 @@ pub enum StoreError {
     Corrupt,
 }
 
+/// What [`EphemeralStore::incr_and_lock`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    /// Counted; this many events in the window, below the limit.
+    Counted(u64),
+    /// Counted, reached the limit, and set the lock (the counter starts again).
+    LockedNow(u64),
+    /// The lock was already there: nothing counted.
+    AlreadyLocked,
+}
+
 /// A key-value store with expiry. Keys are plain strings; callers namespace them
 /// (`session:`, `code:`, `rl:` ...). Values are opaque bytes.
 pub trait EphemeralStore: Send + Sync + std::fmt::Debug {
@@ -44,17 +55,32 @@ pub trait EphemeralStore: Send + Sync + std::fmt::Debug {
     /// Remove `key` (no error when absent).
     fn delete(&self, key: &str) -> Result<(), StoreError>;
 
-    /// Count one event under `key` in the current fixed window of length `window`, returning the
-    /// count in this window including this event. Windows are aligned on multiples of `window`
-    /// since the epoch, so every node agrees on them.
+    /// Count one event under `key` in a sliding window of length `window`, returning the
+    /// number of events in the last `window` (this one included). An event stops counting
+    /// exactly `window` after it happened; there are no window boundaries to wait for.
     fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError>;
 
-    /// The count under `key` in the current window, without counting.
+    /// The number of events under `key` in the last `window`, without counting.
     fn count(&self, key: &str, window: Duration) -> Result<u64, StoreError>;
 
-    /// Forget every window's count under `key` (a teacher unlocking a pupil, say) for the
-    /// current window.
+    /// Forget every event under `key` for windows of length `window` (a teacher unlocking a
+    /// pupil, say).
     fn reset_count(&self, key: &str, window: Duration) -> Result<(), StoreError>;
+
+    /// In one atomic step, across nodes: when a live value is at `lock`, nothing happens
+    /// ([`Tally::AlreadyLocked`]); otherwise count one event under `counter` (as
+    /// [`EphemeralStore::incr`]), and when that makes `limit` or more, store `lock_value` at
+    /// `lock` for `lock_ttl` and forget the counter ([`Tally::LockedNow`]). Two nodes counting
+    /// the last failures at the same moment cannot both miss, or both skip, the lock.
+    fn incr_and_lock(
+        &self,
+        counter: &str,
+        window: Duration,
+        limit: u64,
+        lock: &str,
+        lock_value: &[u8],
+        lock_ttl: Duration,
+    ) -> Result<Tally, StoreError>;
 
     /// Is the backend reachable? (`/readyz`.)
     fn ping(&self) -> Result<(), StoreError>;

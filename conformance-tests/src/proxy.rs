@@ -1,7 +1,8 @@
 //! A reverse proxy in front of the server, as a school board or hosting party runs one: it
-//! passes every request on and adds `X-Forwarded-For` with the address the test says the
-//! browser has now. The server believes it only when configured with
-//! `LEERPOORT_TRUST_PROXY=true`. This is how the browser tests move a browser from the school
+//! passes every request on and appends the address the test says the browser has now to
+//! `X-Forwarded-For` (after whatever the browser sent itself, as nginx's
+//! `$proxy_add_x_forwarded_for` does). The server believes it only when configured with
+//! `LEERPOORT_TRUST_PROXY=true` (the proxy connects from loopback). This is how the browser tests move a browser from the school
 //! network to 4G without touching the machine's network.
 
 use std::sync::{Arc, Mutex};
@@ -67,8 +68,15 @@ fn forward(http: &reqwest::blocking::Client, upstream: &str, at: &str, req: &Rec
             out = out.header(k, v);
         }
     }
+    let sent: Vec<&str> = req
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "x-forwarded-for")
+        .map(|(_, v)| v.as_str())
+        .chain([at])
+        .collect();
     let res = match out
-        .header("x-forwarded-for", at)
+        .header("x-forwarded-for", sent.join(", "))
         .body(req.body.clone())
         .send()
     {

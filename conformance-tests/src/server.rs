@@ -126,6 +126,7 @@ pub struct Server {
     pub demo: Value,
     pub backend: Backend,
     port: u16,
+    metrics_port: u16,
     env: Vec<(String, String)>,
     child: Option<Child>,
     log: PathBuf,
@@ -190,6 +191,7 @@ impl Server {
             demo: Value::Null,
             backend: backend.clone(),
             port: 0,
+            metrics_port: 0,
             env,
             child: None,
             log: dir.path().join("server.log"),
@@ -216,8 +218,15 @@ impl Server {
     fn set_port(&mut self, port: u16) {
         self.port = port;
         self.issuer = format!("http://127.0.0.1:{port}");
-        self.env
-            .retain(|(k, _)| k != "LEERPOORT_ISSUER" && k != "LEERPOORT_LISTEN");
+        // Servers side by side must not all take the default metrics port (9464).
+        self.metrics_port = free_port();
+        self.env.retain(|(k, _)| {
+            k != "LEERPOORT_ISSUER" && k != "LEERPOORT_LISTEN" && k != "LEERPOORT_METRICS_LISTEN"
+        });
+        self.env.push((
+            "LEERPOORT_METRICS_LISTEN".to_string(),
+            format!("127.0.0.1:{}", self.metrics_port),
+        ));
         self.env
             .push(("LEERPOORT_ISSUER".to_string(), self.issuer.clone()));
         self.env
@@ -227,6 +236,11 @@ impl Server {
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The metrics listener's `/metrics` (`LEERPOORT_METRICS_LISTEN`, a port of its own).
+    pub fn metrics_url(&self) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.metrics_port)
     }
 
     /// `issuer` + `path`.

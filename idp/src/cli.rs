@@ -435,6 +435,11 @@ fn upstream_json(u: &broker::model::Upstream) -> Value {
     j
 }
 
+/// Why `user unlock` cannot lift a lock without Redis.
+const UNLOCK_UNREACHABLE: &str = "without LEERPOORT_REDIS_URL the lock is held in the running \
+    server's memory, which this command cannot reach; it ends by itself an hour after the last \
+    wrong attempt, or when the server restarts. Configure Redis to unlock from the command line.";
+
 fn out(json: Value, text: impl Into<String>) -> Output {
     Output {
         json,
@@ -1063,6 +1068,18 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                 .dir
                 .user(id)?
                 .ok_or_else(|| anyhow::anyhow!("no user {id}"))?;
+            if state.config.redis_url.is_none() {
+                // The lock lives in the running server's memory; this process cannot see it.
+                return Ok(out(
+                    json!({
+                        "user_id": id.to_string(),
+                        "unlocked": false,
+                        "reason": "in-process-store",
+                        "message": UNLOCK_UNREACHABLE,
+                    }),
+                    format!("{} is NOT unlocked: {UNLOCK_UNREACHABLE}", u.display_name()),
+                ));
+            }
             crate::pupil::unlock(&state, id)?;
             state.dir.append_audit(broker::model::AuditEvent {
                 id: uuid::Uuid::new_v4(),

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use ipnet::IpNet;
 use serde::Deserialize;
 
 /// Errors reading the configuration. Each names the key at fault.
@@ -35,6 +36,8 @@ struct FileConfig {
     smtp_url: Option<String>,
     outbox_dir: Option<String>,
     trust_proxy: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
+    metrics_listen: Option<String>,
     log_format: Option<String>,
     db_pool_size: Option<u32>,
 }
@@ -59,8 +62,12 @@ pub struct Config {
     pub keys_dir: PathBuf,
     pub smtp_url: Option<String>,
     pub outbox_dir: PathBuf,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
-    pub trust_proxy: bool,
+    /// The proxies whose `X-Forwarded-For` is believed (`LEERPOORT_TRUSTED_PROXIES`; with
+    /// `LEERPOORT_TRUST_PROXY=true` and no list: loopback only). Empty: the header is ignored.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Where `/metrics` is served (`LEERPOORT_METRICS_LISTEN`); `None` when turned off. Never
+    /// on the public listener.
+    pub metrics_listen: Option<SocketAddr>,
     pub log_format: LogFormat,
     pub db_pool_size: u32,
 }
@@ -144,10 +151,32 @@ impl Config {
             PathBuf::from(get("outbox_dir", file.outbox_dir).unwrap_or_else(|| "outbox".into()));
 
         let trust_proxy = match env("LEERPOORT_TRUST_PROXY").filter(|v| !v.is_empty()) {
-            Some(v) => {
-                parse_bool(&v).ok_or_else(|| invalid("trust_proxy", "expected true or false"))?
-            }
-            None => file.trust_proxy.unwrap_or(false),
+            Some(v) => Some(
+                parse_bool(&v).ok_or_else(|| invalid("trust_proxy", "expected true or false"))?,
+            ),
+            None => file.trust_proxy,
+        };
+        let proxy_list = match env("LEERPOORT_TRUSTED_PROXIES").filter(|v| !v.trim().is_empty()) {
+            Some(v) => Some(
+                v.split([',', ' '])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+            ),
+            None => file.trusted_proxies,
+        };
+        let trusted_proxies = trusted_proxies(trust_proxy, proxy_list)?;
+
+        let metrics_listen = match get("metrics_listen", file.metrics_listen).as_deref() {
+            None => Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            Some("off") => None,
+            Some(v) => Some(v.parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "metrics_listen",
+                    format!("'{v}' is not an address:port like 127.0.0.1:9464 (or off)"),
+                )
+            })?),
         };
 
         let log_format = match get("log_format", file.log_format).as_deref() {
@@ -178,7 +207,8 @@ impl Config {
             keys_dir,
             smtp_url,
             outbox_dir,
-            trust_proxy,
+            trusted_proxies,
+            metrics_listen,
             log_format,
             db_pool_size,
         })
@@ -205,6 +235,45 @@ fn read_file(p: &Path) -> Result<FileConfig, ConfigError> {
         path: p.display().to_string(),
         msg: e.message().to_string(),
     })
+}
+
+/// The proxies to believe: the list when given (a bare address is a /32 or /128), loopback
+/// when only `trust_proxy = true` is set, none otherwise. A list with `trust_proxy = false`
+/// contradicts itself and is refused.
+fn trusted_proxies(
+    trust_proxy: Option<bool>,
+    list: Option<Vec<String>>,
+) -> Result<Vec<IpNet>, ConfigError> {
+    let list = list.filter(|l| !l.is_empty());
+    match (trust_proxy, list) {
+        (Some(false), Some(_)) => Err(invalid(
+            "trusted_proxies",
+            "set, but LEERPOORT_TRUST_PROXY is false; remove one of them",
+        )),
+        (Some(false) | None, None) => Ok(Vec::new()),
+        (Some(true), None) => ["127.0.0.0/8", "::1/128"]
+            .iter()
+            .map(|n| {
+                n.parse::<IpNet>()
+                    .map_err(|e| invalid("trusted_proxies", e.to_string()))
+            })
+            .collect(),
+        (_, Some(list)) => list
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map(|n| n.trunc())
+                    .map_err(|_| {
+                        invalid(
+                            "trusted_proxies",
+                            format!("'{entry}' is not a network like 10.0.0.0/8 or an address"),
+                        )
+                    })
+            })
+            .collect(),
+    }
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -258,7 +327,11 @@ mod tests {
         assert_eq!(c.issuer, "http://127.0.0.1:8080");
         assert_eq!(c.keys_dir, PathBuf::from("keys"));
         assert_eq!(c.outbox_dir, PathBuf::from("outbox"));
-        assert!(!c.trust_proxy);
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(
+            c.metrics_listen.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:9464")
+        );
     }
 
     #[test]
@@ -292,12 +365,66 @@ mod tests {
             ("LEERPOORT_REDIS_URL", "http://x", "LEERPOORT_REDIS_URL"),
             ("LEERPOORT_ISSUER", "ftp://x", "LEERPOORT_ISSUER"),
             ("LEERPOORT_TRUST_PROXY", "maybe", "LEERPOORT_TRUST_PROXY"),
+            (
+                "LEERPOORT_TRUSTED_PROXIES",
+                "10.0.0.0/8, proxy.example",
+                "LEERPOORT_TRUSTED_PROXIES",
+            ),
+            (
+                "LEERPOORT_METRICS_LISTEN",
+                "9464",
+                "LEERPOORT_METRICS_LISTEN",
+            ),
             ("LEERPOORT_SMTP_URL", "mail.example", "LEERPOORT_SMTP_URL"),
         ];
         for (k, v, named) in cases {
             let err = with_env(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(named), "{err}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_loopback_and_take_a_list() {
+        let only_flag = with_env(&[("LEERPOORT_TRUST_PROXY", "true")]).unwrap();
+        let nets: Vec<String> = only_flag
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, ["127.0.0.0/8", "::1/128"]);
+
+        let listed = with_env(&[(
+            "LEERPOORT_TRUSTED_PROXIES",
+            "10.0.0.0/8, 192.0.2.7 2001:db8::/32",
+        )])
+        .unwrap();
+        let nets: Vec<String> = listed
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+
+        let err = with_env(&[
+            ("LEERPOORT_TRUST_PROXY", "false"),
+            ("LEERPOORT_TRUSTED_PROXIES", "10.0.0.0/8"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("LEERPOORT_TRUSTED_PROXIES"),
+            "{err}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.toml");
+        std::fs::write(
+            &p,
+            "trusted_proxies = [\"172.16.0.0/12\"]\nmetrics_listen = \"off\"\n",
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&p), |_| None).unwrap();
+        assert_eq!(c.trusted_proxies[0].to_string(), "172.16.0.0/12");
+        assert_eq!(c.metrics_listen, None);
     }
 
     #[test]

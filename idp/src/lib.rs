@@ -17,6 +17,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod device;
+pub mod forwarded;
 pub mod i18n;
 pub mod keys;
 pub mod login;

@@ -42,7 +42,7 @@ pub enum StaffLogin {
 
 /// Does a sign-in from `ip` need the proof-of-work challenge?
 pub fn challenge_needed(state: &AppState, ip: Option<&str>) -> bool {
-    let key = format!("rl:staff-fail:ip:{}", ip.unwrap_or("unknown"));
+    let key = format!("rl:staff-fail:ip:{}", crate::forwarded::limit_bucket(ip));
     state
         .store
         .count(&key, ATTEMPT_WINDOW)
@@ -62,9 +62,9 @@ pub fn staff_login(
     now: i64,
 ) -> StaffLogin {
     let email = email.trim().to_lowercase();
-    let ip = ip.unwrap_or("unknown");
     let account_key = format!("rl:staff-fail:acct:{email}");
-    let address_key = format!("rl:staff-fail:ip:{ip}");
+    let address_key = format!("rl:staff-fail:ip:{}", crate::forwarded::limit_bucket(ip));
+    let ip = ip.unwrap_or("unknown");
     let count = |k: &str| state.store.count(k, ATTEMPT_WINDOW);
     let (Ok(acct), Ok(addr)) = (count(&account_key), count(&address_key)) else {
         return StaffLogin::Unavailable;

@@ -1,7 +1,9 @@
 //! Pupils sign in at school: their school's page, their group, their name tile, then a 4-digit
 //! PIN or — for young pupils — a picture password (2–4 pictures clicked in order; which one is
 //! set per pupil). Only from the school's own networks or an enrolled device; rate-limited per pupil,
-//! per device and per source address in the ephemeral store (so limits hold across nodes).
+//! per source address (IPv6 per /64) and — for a device that carries a server-signed id (an
+//! enrolled or home device) — per device, in the ephemeral store (so limits hold across nodes).
+//! A browser's other cookies are its own choice, so they are never what a limit counts.
 //!
 //! Ten wrong PINs (or picture passwords) lock the pupil for an hour (a teacher can unlock). Whether a pupil is
 //! locked is shown only on the device that made the failed attempts; another device sees the
@@ -12,6 +14,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use broker::model::{PupilAuth, School, User, UserStatus};
+use broker::store::Tally;
 use claims::LoginContext;
 use uuid::Uuid;
 
@@ -108,7 +111,9 @@ fn lock_key(user: Uuid) -> String {
 }
 
 /// Check a PIN or picture password and start a session. `device` identifies the browser (a hash of its CSRF
-/// cookie); `place_ok` is the network/enrolment rule's verdict.
+/// cookie) only to tell it about a lock it caused; `signed_device` is the server-signed id of
+/// an enrolled or home device, the only device id a limit counts on; `place_ok` is the
+/// network/enrolment rule's verdict.
 #[allow(clippy::too_many_arguments)]
 pub fn pupil_login(
     state: &AppState,
@@ -117,6 +122,7 @@ pub fn pupil_login(
     secret: PupilSecret<'_>,
     ip: Option<&str>,
     device: &str,
+    signed_device: Option<&str>,
     place_ok: bool,
     previous_sid: Option<&str>,
     now: i64,
@@ -136,9 +142,13 @@ pub fn pupil_login(
         return PupilOutcome::OutsideNetwork;
     }
     let store = state.store.as_ref();
-    let dev_key = format!("rl:pin-fail:dev:{device}");
-    let ip_key = format!("rl:pin-fail:ip:{}", ip.unwrap_or("unknown"));
-    let (Ok(dev), Ok(addr)) = (store.count(&dev_key, WINDOW), store.count(&ip_key, WINDOW)) else {
+    let dev_key = signed_device.map(|d| format!("rl:pin-fail:dev:{d}"));
+    let ip_key = format!("rl:pin-fail:ip:{}", crate::forwarded::limit_bucket(ip));
+    let dev = match &dev_key {
+        Some(k) => store.count(k, WINDOW),
+        None => Ok(0),
+    };
+    let (Ok(dev), Ok(addr)) = (dev, store.count(&ip_key, WINDOW)) else {
         return PupilOutcome::Unavailable;
     };
     if dev >= MAX_DEVICE_FAILURES || addr >= MAX_ADDRESS_FAILURES {
@@ -165,19 +175,39 @@ pub fn pupil_login(
     }
     if !secret.matches(&user, &state.pins) {
         let fail_key = format!("rl:pin-fail:user:{user_id}");
-        let failures = store.incr(&fail_key, LOCK).unwrap_or(0);
-        let _ = store.incr(&dev_key, WINDOW);
+        if let Some(k) = &dev_key {
+            let _ = store.incr(k, WINDOW);
+        }
         let _ = store.incr(&ip_key, WINDOW);
         let _ = store.put(&marker, b"1", LOCK);
         record("refused");
-        if failures >= MAX_PIN_FAILURES {
-            let until = now + LOCK.as_secs() as i64;
-            let _ = store.put(&lock_key(user_id), until.to_string().as_bytes(), LOCK);
-            let _ = store.reset_count(&fail_key, LOCK);
-            tracing::info!(pupil = %user_id, "pupil locked after {MAX_PIN_FAILURES} wrong PINs");
-            return PupilOutcome::Locked { until };
-        }
-        return PupilOutcome::Wrong;
+        let until = now + LOCK.as_secs() as i64;
+        // Counting this failure and locking at the tenth is one atomic step in the store, so
+        // two nodes counting the last failures at once cannot miss or duplicate the lock.
+        return match store.incr_and_lock(
+            &fail_key,
+            LOCK,
+            MAX_PIN_FAILURES,
+            &lock_key(user_id),
+            until.to_string().as_bytes(),
+            LOCK,
+        ) {
+            Ok(Tally::LockedNow(_)) => {
+                tracing::info!(pupil = %user_id, "pupil locked after {MAX_PIN_FAILURES} wrong PINs");
+                PupilOutcome::Locked { until }
+            }
+            Ok(Tally::AlreadyLocked) => {
+                // Another node locked the pupil a moment ago.
+                let until = store
+                    .get(&lock_key(user_id))
+                    .ok()
+                    .flatten()
+                    .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
+                    .unwrap_or(until);
+                PupilOutcome::Locked { until }
+            }
+            Ok(Tally::Counted(_)) | Err(_) => PupilOutcome::Wrong,
+        };
     }
     let _ = store.reset_count(&format!("rl:pin-fail:user:{user_id}"), LOCK);
     let who = Authenticated {

@@ -285,21 +285,17 @@ impl Csrf {
     }
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` hop when the server is
-/// configured to trust its proxy.
+/// The client's address: the peer, or — when the peer is a trusted proxy — the rightmost
+/// `X-Forwarded-For` entry that is not a trusted proxy (see [`crate::forwarded`]).
 pub fn client_ip(req: &HttpRequest, state: &AppState) -> Option<String> {
-    if state.config.trust_proxy {
-        if let Some(v) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-        {
-            if let Some(first) = v.split(',').next().map(str::trim).filter(|s| !s.is_empty()) {
-                if first.parse::<std::net::IpAddr>().is_ok() {
-                    return Some(first.to_string());
-                }
-            }
-        }
-    }
-    req.peer_addr().map(|a| a.ip().to_string())
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    crate::forwarded::client_address(
+        req.peer_addr().map(|a| a.ip()),
+        forwarded,
+        &state.config.trusted_proxies,
+    )
+    .map(|ip| ip.to_string())
 }

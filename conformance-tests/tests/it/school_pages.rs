@@ -298,6 +298,24 @@ fn outside_the_school_network_and_a_takeover_in_the_browser() {
     );
     check_page(&browser, "16-buiten-school", "the outside-network page");
 
+    // A forged `X-Forwarded-For` naming an address inside the school's network does not bring
+    // the home browser into school: the proxy appends the real address, and that one counts.
+    for forged in ["127.0.0.1", "127.0.0.1, 127.0.0.2", "::1"] {
+        let res = conformance_tests::http::Response::send(
+            conformance_tests::http::client()
+                .get(proxy.url(&format!(
+                    "/snelkoppeling?INSTELLING_REF={}",
+                    server.school_ref()
+                )))
+                .header("x-forwarded-for", forged),
+        );
+        assert!(
+            res.body.contains("Thuis inloggen?") && !res.body.contains("Groep 3A"),
+            "X-Forwarded-For: {forged} passed the school-network rule: {}",
+            res.body
+        );
+    }
+
     // A teacher signs in at home, then her phone moves from Wi-Fi to 4G.
     proxy.set_client_address("203.0.113.5");
     let teacher = tablet();

@@ -83,8 +83,10 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Per-connection settings for SQLite: foreign keys on, wait instead of failing on a busy
-/// database, write-ahead log so readers do not block the writer.
+/// Per-connection settings for SQLite: wait instead of failing on a busy database (set first,
+/// so the rest waits too), foreign keys on, write-ahead log so readers do not block the
+/// writer. The log mode is kept in the file, and [`prepare_sqlite_file`] sets it before the
+/// pool opens its connections side by side, so none of them has to change it.
 #[derive(Debug, Clone, Copy)]
 struct SqlitePragmas;
 
@@ -92,7 +94,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute(
-                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
                  PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
@@ -109,12 +111,46 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10));
     let builder = match backend {
-        Backend::Sqlite => builder.connection_customizer(Box::new(SqlitePragmas)),
+        Backend::Sqlite => {
+            prepare_sqlite_file(&connection_target(url))?;
+            builder.connection_customizer(Box::new(SqlitePragmas))
+        }
         Backend::Postgres => builder,
     };
     builder
         .build(manager)
         .map_err(|e| DbError::Connect(redact_url(&e.to_string())))
+}
+
+/// Before the pool opens: create a new database file readable by its owner only (mode 0600;
+/// SQLite gives its `-wal` and `-shm` files the same mode), and switch it to the write-ahead
+/// log on one connection. Were the pool's first connections to switch it all at once, the
+/// losers would fail with "database is locked".
+fn prepare_sqlite_file(path: &str) -> Result<(), DbError> {
+    use diesel::Connection as _;
+    if path == ":memory:" || path.is_empty() || path.starts_with("file:") {
+        return Ok(());
+    }
+    let file = std::path::Path::new(path);
+    if !file.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        match options.open(file) {
+            Ok(_) => {}
+            // Another process made it just now: fine.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(DbError::Connect(format!("creating {path}: {e}"))),
+        }
+    }
+    let mut conn =
+        diesel::SqliteConnection::establish(path).map_err(|e| DbError::Connect(e.to_string()))?;
+    conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+        .map_err(|e| DbError::Connect(e.to_string()))
 }
 
 /// Create or upgrade the schema. Idempotent. Returns the names of the migrations it ran.

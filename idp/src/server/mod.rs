@@ -66,6 +66,25 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(observe))
 }
 
+/// The metrics listener's application (`LEERPOORT_METRICS_LISTEN`): `/metrics` and nothing
+/// else. The public listener ([`app`]) never serves it: the counters tell, for one, whether
+/// pupils are being locked.
+pub fn metrics_app(
+    state: AppState,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .route("/metrics", web::get().to(health::metrics))
+}
+
 /// Log every request (method, route, status, time — never the query string, which may hold
 /// codes or hints) and feed the metrics.
 async fn observe(
@@ -118,13 +137,39 @@ pub async fn run(state: AppState) -> anyhow::Result<()> {
             }
         }
     });
+    let metrics = match state.config.metrics_listen {
+        Some(at) => {
+            let metrics_state = state.clone();
+            let server = HttpServer::new(move || metrics_app(metrics_state.clone()))
+                .workers(1)
+                .bind(at)
+                .map_err(|e| {
+                    anyhow::anyhow!("LEERPOORT_METRICS_LISTEN: cannot listen on {at}: {e}")
+                })?;
+            for bound in server.addrs() {
+                tracing::info!(listen = %bound, "metrics are served here");
+            }
+            Some(server.shutdown_timeout(5).run())
+        }
+        None => None,
+    };
     let server = HttpServer::new(move || app(state.clone()))
         .bind(listen)
         .map_err(|e| anyhow::anyhow!("LEERPOORT_LISTEN: cannot listen on {listen}: {e}"))?
         .shutdown_timeout(30)
         .run();
     tracing::info!(%listen, "Leerpoort is listening");
-    let result = server.await;
+    let result = match metrics {
+        Some(metrics) => {
+            let handle = metrics.handle();
+            let metrics = tokio::spawn(metrics);
+            let result = server.await;
+            handle.stop(true).await;
+            let _ = metrics.await;
+            result
+        }
+        None => server.await,
+    };
     reloader.abort();
     result.map_err(anyhow::Error::from)
 }

@@ -158,6 +158,5 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         )
         // Operations
         .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(health::metrics));
+        .route("/readyz", web::get().to(health::readyz));
 }

@@ -443,6 +443,21 @@ pub(crate) fn device_id(req: &HttpRequest, https: bool) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d.as_ref()[..12])
 }
 
+/// The server-signed id of this device (an enrolled device's, else a home device's), the
+/// only device id the PIN limits count on: a browser cannot make up a new one.
+fn signed_device_id(req: &HttpRequest, state: &AppState, https: bool, now: i64) -> Option<String> {
+    state
+        .devices
+        .enrolment(req, https, now)
+        .map(|e| format!("enrolled:{}", e.device))
+        .or_else(|| {
+            state
+                .devices
+                .home_device(req, https, now)
+                .map(|d| format!("home:{}", d.device))
+        })
+}
+
 /// Where a pupil's sign-in page posts to and leads back to, and what it explains.
 #[derive(Debug)]
 pub struct PupilPageLinks {
@@ -692,6 +707,7 @@ pub async fn pupil_submit(
     let device = device_id(&req, https);
     let previous = session::sid_of(&req, https);
     let now = state.clock.now_secs();
+    let signed_device = signed_device_id(&req, &state, https, now);
     let entry = match form.into_inner().step(&user, c.t) {
         PupilStep::Check(entry) => entry,
         PupilStep::Pictures(_, _) if !ok_place => return outside_network(&req, &state).await,
@@ -711,6 +727,7 @@ pub async fn pupil_submit(
             entry.secret(),
             ip.as_deref(),
             &device,
+            signed_device.as_deref(),
             ok_place,
             previous.as_deref(),
             now,

@@ -9,17 +9,17 @@
 //! [`SWEEP_MIN_WRITES`]): the cost of sweeping is constant per write on average, and a shard
 //! never holds more than about twice its live entries plus [`SWEEP_MIN_WRITES`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::Duration;
 
 use broker::clock::Clock;
-use broker::store::{EphemeralStore, StoreError};
+use broker::store::{EphemeralStore, StoreError, Tally};
 use parking_lot::Mutex;
 
-use super::{duration_millis, Window};
+use super::{duration_millis, Window, MAX_EVENTS};
 
 /// Number of shards; a power of two.
 const SHARDS: usize = 16;
@@ -35,10 +35,25 @@ struct Entry {
     expires_at: i64,
 }
 
-/// The count of one key in one window. A key usually has a single slot (one window length).
+/// The events of one key for one window length, oldest first. A key usually has a single slot
+/// (one window length).
 struct Slot {
-    window: Window,
-    count: u64,
+    len_ms: i64,
+    times: VecDeque<i64>,
+}
+
+impl Slot {
+    /// Forget the events that no longer count in `window`.
+    fn drop_before(&mut self, window: Window) {
+        while self.times.front().is_some_and(|t| *t <= window.cutoff_ms) {
+            self.times.pop_front();
+        }
+    }
+
+    fn count_in(&self, window: Window) -> u64 {
+        let n = self.times.iter().filter(|t| **t > window.cutoff_ms).count();
+        u64::try_from(n).unwrap_or(u64::MAX)
+    }
 }
 
 #[derive(Default)]
@@ -62,7 +77,13 @@ impl Shard {
     fn sweep(&mut self, now: i64) {
         self.values.retain(|_, e| e.expires_at > now);
         self.counters.retain(|_, slots| {
-            slots.retain(|s| s.window.end_ms() > now);
+            for slot in slots.iter_mut() {
+                slot.drop_before(Window {
+                    len_ms: slot.len_ms,
+                    cutoff_ms: now.saturating_sub(slot.len_ms),
+                });
+            }
+            slots.retain(|s| !s.times.is_empty());
             !slots.is_empty()
         });
         self.writes_since_sweep = 0;
@@ -124,11 +145,15 @@ impl MemoryStore {
     }
 
     fn shard(&self, key: &str) -> &Mutex<Shard> {
+        // In bounds: reduced modulo the (constant, non-zero) array length.
+        &self.shards[self.shard_index(key)].0
+    }
+
+    fn shard_index(&self, key: &str) -> usize {
         // Truncating the hash is fine: only the low bits pick the shard.
         #[allow(clippy::cast_possible_truncation)]
         let h = self.hasher.hash_one(key) as usize;
-        // In bounds: reduced modulo the (constant, non-zero) array length.
-        &self.shards[h % SHARDS].0
+        h % SHARDS
     }
 
     fn expiry(now: i64, ttl: Duration) -> i64 {
@@ -136,25 +161,121 @@ impl MemoryStore {
     }
 }
 
-/// Count one event in `window` among a key's slots, returning the count in that window.
-fn bump(slots: &mut Vec<Slot>, window: Window) -> u64 {
-    match slots.iter_mut().find(|s| s.window.len_ms == window.len_ms) {
-        Some(slot) if slot.window.index == window.index => {
-            slot.count = slot.count.saturating_add(1);
-            slot.count
-        }
-        Some(slot) => {
-            *slot = Slot { window, count: 1 };
-            1
-        }
+/// Count one event at `now` among a key's slots, returning the count in `window`.
+fn bump(slots: &mut Vec<Slot>, window: Window, now: i64) -> u64 {
+    let slot = match slots.iter().position(|s| s.len_ms == window.len_ms) {
+        Some(i) => &mut slots[i],
         None => {
-            slots.push(Slot { window, count: 1 });
-            1
+            slots.push(Slot {
+                len_ms: window.len_ms,
+                times: VecDeque::new(),
+            });
+            let last = slots.len() - 1;
+            &mut slots[last]
+        }
+    };
+    slot.drop_before(window);
+    if slot.times.len() >= MAX_EVENTS {
+        slot.times.pop_front();
+    }
+    slot.times.push_back(now);
+    slot.count_in(window)
+}
+
+/// [`EphemeralStore::incr_and_lock`] on the maps that hold the lock and the counter.
+#[allow(clippy::too_many_arguments)]
+fn tally(
+    values: &mut HashMap<String, Entry>,
+    counters: &mut HashMap<String, Vec<Slot>>,
+    counter: &str,
+    window: Window,
+    limit: u64,
+    lock: &str,
+    lock_value: &[u8],
+    lock_expires_at: i64,
+    now: i64,
+) -> Tally {
+    if values.get(lock).is_some_and(|e| e.expires_at > now) {
+        return Tally::AlreadyLocked;
+    }
+    let count = bump(counters.entry(counter.to_owned()).or_default(), window, now);
+    if count < limit {
+        return Tally::Counted(count);
+    }
+    values.insert(
+        lock.to_owned(),
+        Entry {
+            value: lock_value.to_vec(),
+            expires_at: lock_expires_at,
+        },
+    );
+    if let Some(slots) = counters.get_mut(counter) {
+        slots.retain(|s| s.len_ms != window.len_ms);
+        if slots.is_empty() {
+            counters.remove(counter);
         }
     }
+    Tally::LockedNow(count)
 }
 
 impl EphemeralStore for MemoryStore {
+    fn incr_and_lock(
+        &self,
+        counter: &str,
+        window: Duration,
+        limit: u64,
+        lock: &str,
+        lock_value: &[u8],
+        lock_ttl: Duration,
+    ) -> Result<Tally, StoreError> {
+        let now = self.clock.now_millis();
+        let window = Window::current(window, now);
+        let expires_at = Self::expiry(now, lock_ttl);
+        let (c, l) = (self.shard_index(counter), self.shard_index(lock));
+        let result = if c == l {
+            let mut guard = self.shards[c].0.lock();
+            let shard = &mut *guard;
+            let result = tally(
+                &mut shard.values,
+                &mut shard.counters,
+                counter,
+                window,
+                limit,
+                lock,
+                lock_value,
+                expires_at,
+                now,
+            );
+            shard.wrote(now);
+            result
+        } else {
+            // Two shards: always lock the lower index first, so no two callers deadlock.
+            let (first, second) = (c.min(l), c.max(l));
+            let mut a = self.shards[first].0.lock();
+            let mut b = self.shards[second].0.lock();
+            let (lock_shard, counter_shard) = if l == first {
+                (&mut *a, &mut *b)
+            } else {
+                (&mut *b, &mut *a)
+            };
+            let result = tally(
+                &mut lock_shard.values,
+                &mut counter_shard.counters,
+                counter,
+                window,
+                limit,
+                lock,
+                lock_value,
+                expires_at,
+                now,
+            );
+            counter_shard.wrote(now);
+            lock_shard.wrote(now);
+            result
+        };
+        Ok(result)
+    }
+
     fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
         let now = self.clock.now_millis();
         let entry = Entry {
@@ -232,15 +353,11 @@ impl EphemeralStore for MemoryStore {
         let now = self.clock.now_millis();
         let window = Window::current(window, now);
         let mut shard = self.shard(key).lock();
-        let count = match shard.counters.get_mut(key) {
-            Some(slots) => bump(slots, window),
-            None => {
-                shard
-                    .counters
-                    .insert(key.to_owned(), vec![Slot { window, count: 1 }]);
-                1
-            }
-        };
+        let count = bump(
+            shard.counters.entry(key.to_owned()).or_default(),
+            window,
+            now,
+        );
         shard.wrote(now);
         Ok(count)
     }
@@ -252,8 +369,8 @@ impl EphemeralStore for MemoryStore {
         Ok(shard
             .counters
             .get(key)
-            .and_then(|slots| slots.iter().find(|s| s.window == window))
-            .map_or(0, |s| s.count))
+            .and_then(|slots| slots.iter().find(|s| s.len_ms == window.len_ms))
+            .map_or(0, |s| s.count_in(window)))
     }
 
     fn reset_count(&self, key: &str, window: Duration) -> Result<(), StoreError> {
@@ -262,7 +379,7 @@ impl EphemeralStore for MemoryStore {
         let mut shard = self.shard(key).lock();
         let now_empty = match shard.counters.get_mut(key) {
             Some(slots) => {
-                slots.retain(|s| s.window.len_ms != window.len_ms);
+                slots.retain(|s| s.len_ms != window.len_ms);
                 slots.is_empty()
             }
             None => false,

@@ -4,9 +4,11 @@
 //!
 //! Both decide expiry against the injected [`Clock`], never against the backend's own clock:
 //! a value is stored with its absolute expiry (milliseconds since the epoch, taken from the
-//! clock) and a value whose expiry is at or before `clock.now_millis()` is absent. Counters use
-//! fixed windows aligned on multiples of the window length since the epoch, also computed from
-//! the clock. Both pass the same contract test suite (`idp/tests/it/store.rs`).
+//! clock) and a value whose expiry is at or before `clock.now_millis()` is absent. Counters are
+//! sliding windows: each keeps the times of its events (from the clock), and the count at `now`
+//! is the number of events after `now - window`. A burst across any boundary is counted in full,
+//! and an event stops counting exactly one window length after it happened. A counter keeps at
+//! most [`MAX_EVENTS`] times (the newest): every limit Leerpoort sets is far below that. Both pass the same contract test suite (`idp/tests/it/store.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,14 +44,17 @@ fn duration_millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// A counter window: its length in milliseconds (at least 1) and the index of the window
-/// holding `now` (windows are aligned on multiples of the length since the epoch).
+/// The most event times a counter keeps (the newest); a count never exceeds it.
+pub const MAX_EVENTS: usize = 4096;
+
+/// A sliding counter window: its length in milliseconds (at least 1), and the first moment
+/// that still counts at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Window {
     /// Length in milliseconds, at least 1.
     len_ms: i64,
-    /// `now.div_euclid(len_ms)`.
-    index: i64,
+    /// Events at or before this moment no longer count.
+    cutoff_ms: i64,
 }
 
 impl Window {
@@ -57,12 +62,7 @@ impl Window {
         let len_ms = duration_millis(window).max(1);
         Self {
             len_ms,
-            index: now_ms.div_euclid(len_ms),
+            cutoff_ms: now_ms.saturating_sub(len_ms),
         }
-    }
-
-    /// The first millisecond after this window.
-    fn end_ms(self) -> i64 {
-        self.index.saturating_add(1).saturating_mul(self.len_ms)
     }
 }

@@ -7,11 +7,13 @@
 //!   since the epoch, zero-padded, from the store's [`Clock`]) followed by the payload bytes.
 //!   The key also gets a server-side TTL of the requested length so Redis collects it; whether
 //!   a value is live is decided against the clock only.
-//! * `{prefix}c:{window_ms}:{window_index}:{key}` holds a counter for one fixed window; it gets
-//!   a server-side TTL of twice the window length.
+//! * `{prefix}c:{window_ms}:{key}` holds a sliding counter: a sorted set of its events, each
+//!   scored by its time in milliseconds (from the store's [`Clock`]); it gets a server-side TTL
+//!   of the window length after its newest event.
 //!
 //! `take` is a single `GETDEL`, `put_if_absent` a small Lua script (so a logically expired
-//! value counts as absent), `incr` a `MULTI`/`EXEC` of `INCR` and `PEXPIRE`. Redis 6.2 or later
+//! value counts as absent), `incr` a Lua script (drop what has slid out, add the event, trim to [`MAX_EVENTS`], count),
+//! `count` a `ZCOUNT`. Redis 6.2 or later
 //! is needed (for `GETDEL`).
 //!
 //! Connections come from an `r2d2` pool. Connecting, reading, writing and waiting for a pooled
@@ -27,9 +29,9 @@ use std::time::Duration;
 
 use ::redis::{ConnectionLike as _, RedisError, RedisResult};
 use broker::clock::Clock;
-use broker::store::{EphemeralStore, StoreError};
+use broker::store::{EphemeralStore, StoreError, Tally};
 
-use super::{duration_millis, Window};
+use super::{duration_millis, Window, MAX_EVENTS};
 
 /// Width of the expiry in front of every stored value.
 const EXPIRY_DIGITS: usize = 20;
@@ -61,6 +63,50 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 ";
 
+/// `KEYS[1]` the counter; `ARGV[1]` the cutoff (events at or before it no longer count),
+/// `ARGV[2]` now, `ARGV[3]` a unique member for this event, `ARGV[4]` the most events kept,
+/// `ARGV[5]` the server-side TTL in milliseconds. Returns the count after adding the event.
+const SLIDING_INCR_LUA: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+local keep = tonumber(ARGV[4])
+local n = redis.call('ZCARD', KEYS[1])
+if n > keep then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - keep - 1)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')
+";
+
+/// `KEYS[1]` the lock's value key, `KEYS[2]` the counter; `ARGV[1]` now (20 digits),
+/// `ARGV[2..6]` as for [`SLIDING_INCR_LUA`]'s `ARGV[1..5]`, `ARGV[7]` the limit, `ARGV[8]` the
+/// encoded lock value, `ARGV[9]` its server-side TTL. Returns `{2, 0}` when already locked,
+/// `{1, count}` when this event set the lock, `{0, count}` otherwise.
+const INCR_AND_LOCK_LUA: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if cur and string.len(cur) >= 20 then
+  local expires_at = string.sub(cur, 1, 20)
+  if string.find(expires_at, '^%d+$') and expires_at > ARGV[1] then
+    return {2, 0}
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+local keep = tonumber(ARGV[5])
+local n = redis.call('ZCARD', KEYS[2])
+if n > keep then
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - keep - 1)
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+local count = redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[2], '+inf')
+if count >= tonumber(ARGV[7]) then
+  redis.call('SET', KEYS[1], ARGV[8], 'PX', ARGV[9])
+  redis.call('DEL', KEYS[2])
+  return {1, count}
+end
+return {0, count}
+";
+
 /// The [`EphemeralStore`] on Redis. Cloning is cheap and shares the connection pool.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -69,6 +115,8 @@ pub struct RedisStore {
     clock: Arc<dyn Clock>,
     prefix: String,
     put_if_absent: ::redis::Script,
+    sliding_incr: ::redis::Script,
+    incr_and_lock: ::redis::Script,
     /// What to say in messages and errors: secrets stripped from the URL.
     redaction: Arc<Redaction>,
 }
@@ -121,6 +169,8 @@ impl RedisStore {
             clock,
             prefix: String::new(),
             put_if_absent: ::redis::Script::new(PUT_IF_ABSENT_LUA),
+            sliding_incr: ::redis::Script::new(SLIDING_INCR_LUA),
+            incr_and_lock: ::redis::Script::new(INCR_AND_LOCK_LUA),
             redaction,
         })
     }
@@ -145,7 +195,7 @@ impl RedisStore {
     }
 
     fn counter_key(&self, key: &str, window: Window) -> String {
-        format!("{}c:{}:{}:{key}", self.prefix, window.len_ms, window.index)
+        format!("{}c:{}:{key}", self.prefix, window.len_ms)
     }
 
     /// Run `op` on a pooled connection; see the module documentation for the one retry.
@@ -195,6 +245,44 @@ impl RedisStore {
 }
 
 impl EphemeralStore for RedisStore {
+    fn incr_and_lock(
+        &self,
+        counter: &str,
+        window: Duration,
+        limit: u64,
+        lock: &str,
+        lock_value: &[u8],
+        lock_ttl: Duration,
+    ) -> Result<Tally, StoreError> {
+        let now = self.now();
+        let window = Window::current(window, now);
+        let counter_key = self.counter_key(counter, window);
+        let lock_key = self.value_key(lock);
+        let member = format!("{now}:{}", uuid::Uuid::new_v4().simple());
+        let lock_ms = duration_millis(lock_ttl);
+        let encoded = encode(now.saturating_add(lock_ms), lock_value);
+        let (what, count): (i64, u64) = self.run(|c| {
+            self.incr_and_lock
+                .key(&lock_key)
+                .key(&counter_key)
+                .arg(expiry_digits(now))
+                .arg(window.cutoff_ms)
+                .arg(now)
+                .arg(&member)
+                .arg(MAX_EVENTS)
+                .arg(server_ttl(window.len_ms))
+                .arg(limit)
+                .arg(&encoded)
+                .arg(server_ttl(lock_ms))
+                .invoke(c)
+        })?;
+        Ok(match what {
+            2 => Tally::AlreadyLocked,
+            1 => Tally::LockedNow(count),
+            _ => Tally::Counted(count),
+        })
+    }
+
     fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
         let ttl_ms = duration_millis(ttl);
         let encoded = encode(self.now().saturating_add(ttl_ms), value);
@@ -244,34 +332,34 @@ impl EphemeralStore for RedisStore {
     }
 
     fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
-        let window = Window::current(window, self.now());
+        let now = self.now();
+        let window = Window::current(window, now);
         let k = self.counter_key(key, window);
-        let keep_ms = server_ttl(window.len_ms.saturating_mul(2));
-        let (count,): (u64,) = self.run(|c| {
-            ::redis::pipe()
-                .atomic()
-                .cmd("INCR")
-                .arg(&k)
-                .cmd("PEXPIRE")
-                .arg(&k)
+        // Unique, so that two events in one millisecond are two members.
+        let member = format!("{now}:{}", uuid::Uuid::new_v4().simple());
+        let keep_ms = server_ttl(window.len_ms);
+        self.run(|c| {
+            self.sliding_incr
+                .key(&k)
+                .arg(window.cutoff_ms)
+                .arg(now)
+                .arg(&member)
+                .arg(MAX_EVENTS)
                 .arg(keep_ms)
-                .ignore()
-                .query(c)
-        })?;
-        Ok(count)
+                .invoke(c)
+        })
     }
 
     fn count(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
         let window = Window::current(window, self.now());
         let k = self.counter_key(key, window);
-        let raw: Option<Vec<u8>> = self.run(|c| ::redis::cmd("GET").arg(&k).query(c))?;
-        match raw {
-            None => Ok(0),
-            Some(raw) => std::str::from_utf8(&raw)
-                .ok()
-                .and_then(|s| s.parse::<u64>().ok())
-                .ok_or(StoreError::Corrupt),
-        }
+        self.run(|c| {
+            ::redis::cmd("ZCOUNT")
+                .arg(&k)
+                .arg(format!("({}", window.cutoff_ms))
+                .arg("+inf")
+                .query(c)
+        })
     }
 
     fn reset_count(&self, key: &str, window: Duration) -> Result<(), StoreError> {

@@ -26,7 +26,9 @@ impl Env {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LEERPOORT_DATABASE_URL", &self.db_url)
             .env("LEERPOORT_KEYS_DIR", self.dir.path().join("keys"))
-            .env("LEERPOORT_LOG", "warn");
+            .env("LEERPOORT_LOG", "warn")
+            // Tests side by side must not all take the default metrics port.
+            .env("LEERPOORT_METRICS_LISTEN", "off");
         c
     }
 
@@ -146,6 +148,17 @@ fn school_group_user_client_register_deregister() {
     assert!(pupil["user_id"].as_str().is_some());
     let pin = pupil["pin"].as_str().expect("a generated PIN is printed");
     assert!(pin.len() == 4 && pin.chars().all(|c| c.is_ascii_digit()));
+
+    // Without Redis the lock is in the running server's memory: the command says it did not
+    // reach it, rather than reporting success.
+    let unlock = env.ok(&[
+        "user",
+        "unlock",
+        "--user",
+        pupil["user_id"].as_str().unwrap(),
+    ]);
+    assert_eq!(unlock["unlocked"], false, "{unlock}");
+    assert_eq!(unlock["reason"], "in-process-store", "{unlock}");
 
     let mut add_teacher = env.cmd(&[
         "--json",
@@ -538,18 +551,36 @@ fn every_command_has_help() {
     }
 }
 
-/// `demo-serve` on an empty database seeds the demo and serves `/healthz`.
+/// `demo-serve` on an empty folder seeds the demo and serves `/healthz` (and `/metrics` on
+/// its own listener only), logs no error on the way, and creates the database file for its
+/// owner only.
 #[test]
 fn demo_serve_serves_healthz() {
     use std::io::{Read as _, Write as _};
     let env = Env::sqlite();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (port, metrics_port) = (free(), free());
+    let get = |port: u16, path: &str| {
+        let mut answer = String::new();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+            .unwrap();
+        s.read_to_string(&mut answer).unwrap();
+        answer
+    };
     let mut child = env
         .cmd(&["demo-serve"])
+        .env("LEERPOORT_LOG", "info")
+        .env(
+            "LEERPOORT_METRICS_LISTEN",
+            format!("127.0.0.1:{metrics_port}"),
+        )
         .env("LEERPOORT_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -566,6 +597,8 @@ fn demo_serve_serves_healthz() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    let public_metrics = get(port, "/metrics");
+    let metrics = get(metrics_port, "/metrics");
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -573,11 +606,32 @@ fn demo_serve_serves_healthz() {
         "{answer}"
     );
     assert!(answer.contains("\"ok\""));
+    assert!(
+        public_metrics.starts_with("HTTP/1.1 404") || public_metrics.starts_with("HTTP/1.0 404"),
+        "/metrics on the public listener: {public_metrics}"
+    );
+    assert!(
+        metrics.contains("leerpoort_http_requests_total"),
+        "/metrics on the metrics listener: {metrics}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("Basisschool De Regenboog"),
         "the demo credentials are shown: {stderr}"
     );
+    assert!(
+        !stderr.contains("ERROR"),
+        "a first start logs no error: {stderr}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(env.dir.path().join("lp.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the database file is its owner's only");
+    }
 }
 
 #[test]

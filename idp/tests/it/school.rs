@@ -53,6 +53,8 @@ impl Browser {
             .uri(uri)
             .insert_header(("cookie", self.header()))
             .insert_header(("x-forwarded-for", self.ip.clone()))
+            // As through a reverse proxy on the same machine (trusted by default).
+            .peer_addr("127.0.0.1:40000".parse().unwrap())
             .to_request();
         let res = test::call_service(app, req).await;
         self.keep(&res);
@@ -78,6 +80,8 @@ impl Browser {
             .uri(uri)
             .insert_header(("cookie", self.header()))
             .insert_header(("x-forwarded-for", self.ip.clone()))
+            // As through a reverse proxy on the same machine (trusted by default).
+            .peer_addr("127.0.0.1:40000".parse().unwrap())
             .set_form(form)
             .to_request();
         let res = test::call_service(app, req).await;
@@ -282,6 +286,70 @@ async fn pupils_sign_in_only_on_the_school_network_or_an_enrolled_device() {
         )
         .await;
     assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/"));
+}
+
+/// An enrolled device counts on its signed id: throwing away its other cookies (the CSRF cookie
+/// once served as the device's id) gives it no fresh budget of wrong PINs.
+#[actix_web::test]
+async fn a_device_cannot_shed_its_pin_limit_by_changing_cookies() {
+    let (t, demo) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut tablet = Browser::at("198.51.100.20");
+    let (_, _, body) = tablet.get(&app, "/login").await;
+    let csrf = hidden(&body, "csrf_token");
+    tablet
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", "anna.devries@regenboog.example"),
+                ("password", "Regenboog2026"),
+            ],
+        )
+        .await;
+    let (_, _, body) = tablet.get(&app, "/").await;
+    let (status, _, _) = tablet
+        .post(
+            &app,
+            &format!("/school/{SCHOOL}/apparaat"),
+            &[("csrf_token", &hidden(&body, "csrf_token"))],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Thirty wrong PINs over three pupils, each with a brand-new CSRF cookie.
+    for name in ["Emma de Jong", "Daan Bakker", "Noor Visser"] {
+        let uri = format!("/school/{SCHOOL}/leerling/{}", pupil_id(&demo, name));
+        for _ in 0..10 {
+            tablet.cookies.retain(|(k, _)| k != "lp_csrf");
+            let (_, _, body) = tablet.get(&app, &uri).await;
+            tablet
+                .post(
+                    &app,
+                    &uri,
+                    &[
+                        ("csrf_token", &hidden(&body, "csrf_token")),
+                        ("pin", "0000"),
+                    ],
+                )
+                .await;
+        }
+    }
+    tablet.cookies.retain(|(k, _)| k != "lp_csrf");
+    let uri = format!("/school/{SCHOOL}/leerling/{}", pupil_id(&demo, "Sem Smit"));
+    let (_, _, body) = tablet.get(&app, &uri).await;
+    let (status, _, body) = tablet
+        .post(
+            &app,
+            &uri,
+            &[
+                ("csrf_token", &hidden(&body, "csrf_token")),
+                ("pin", "4567"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("Te veel mislukte pogingen"), "{body}");
 }
 
 #[actix_web::test]

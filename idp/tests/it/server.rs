@@ -95,7 +95,15 @@ async fn healthz_readyz_and_metrics() {
     assert_eq!(body["database"], "ok");
     assert_eq!(body["store"], "ok");
 
+    // Never on the public listener: only on the metrics listener.
     let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let metrics = test::init_service(idp::server::metrics_app(t.state.clone())).await;
+    let res = test::call_service(
+        &metrics,
+        test::TestRequest::get().uri("/metrics").to_request(),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
     let text = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
     assert!(

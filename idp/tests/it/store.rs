@@ -13,7 +13,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use broker::clock::{Clock, FixedClock, SystemClock};
-use broker::store::EphemeralStore;
+use broker::store::{EphemeralStore, Tally};
 use idp::store::{MemoryStore, RedisStore};
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -195,21 +195,44 @@ fn align(clock: &FixedClock, window: Duration) {
     clock.set_secs(clock.now_secs().div_euclid(secs) * secs);
 }
 
-fn incr_counts_within_a_window_and_restarts(store: &dyn EphemeralStore, clock: &FixedClock) {
+fn incr_counts_over_a_sliding_window(store: &dyn EphemeralStore, clock: &FixedClock) {
     align(clock, MINUTE);
     assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 1);
     assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 2);
     assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 3);
-    // Last millisecond of the window.
+    // Last millisecond of a clock-aligned minute: a burst across the boundary.
     clock.advance(MINUTE - Duration::from_millis(1));
     assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 4);
-    // The next window starts from zero.
+    // Exactly one minute after the first three they stop counting; the fourth still counts
+    // (a clock-aligned window would start again from zero here).
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(store.count("rl:pupil", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 2);
+    clock.advance(Duration::from_secs(30));
+    assert_eq!(store.count("rl:pupil", MINUTE).unwrap(), 2);
+    // One minute after the fourth, that one is gone too.
+    clock.advance(Duration::from_secs(30) - Duration::from_millis(1));
+    assert_eq!(store.count("rl:pupil", MINUTE).unwrap(), 1);
     clock.advance(Duration::from_millis(1));
     assert_eq!(store.count("rl:pupil", MINUTE).unwrap(), 0);
-    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 1);
-    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 2);
     // Another key counts on its own.
     assert_eq!(store.incr("rl:other", MINUTE).unwrap(), 1);
+}
+
+fn a_burst_across_a_boundary_counts_in_full(store: &dyn EphemeralStore, clock: &FixedClock) {
+    align(clock, MINUTE);
+    clock.advance(Duration::from_secs(50));
+    for _ in 0..5 {
+        store.incr("rl:burst", MINUTE).unwrap();
+    }
+    // Into the next clock-aligned minute: a fixed window would start again at zero.
+    clock.advance(Duration::from_secs(20));
+    for n in 6..=10 {
+        assert_eq!(store.incr("rl:burst", MINUTE).unwrap(), n);
+    }
+    assert_eq!(store.count("rl:burst", MINUTE).unwrap(), 10);
+    clock.advance(Duration::from_secs(40));
+    assert_eq!(store.count("rl:burst", MINUTE).unwrap(), 5);
 }
 
 fn windows_of_different_lengths_count_apart(store: &dyn EphemeralStore, clock: &FixedClock) {
@@ -223,6 +246,70 @@ fn windows_of_different_lengths_count_apart(store: &dyn EphemeralStore, clock: &
     assert_eq!(store.incr("rl:ip", hour).unwrap(), 2);
     assert_eq!(store.count("rl:ip", hour).unwrap(), 2);
     assert_eq!(store.count("rl:ip", MINUTE).unwrap(), 1);
+}
+
+fn incr_and_lock_locks_at_the_limit(store: &dyn EphemeralStore, clock: &FixedClock) {
+    align(clock, MINUTE);
+    let hour = Duration::from_secs(3600);
+    let tally = || store.incr_and_lock("rl:fail:p", hour, 3, "lock:p", b"until", hour);
+    assert_eq!(tally().unwrap(), Tally::Counted(1));
+    assert_eq!(tally().unwrap(), Tally::Counted(2));
+    assert_eq!(tally().unwrap(), Tally::LockedNow(3));
+    assert_eq!(store.get("lock:p").unwrap().as_deref(), Some(&b"until"[..]));
+    assert_eq!(
+        store.count("rl:fail:p", hour).unwrap(),
+        0,
+        "the counter starts again"
+    );
+    assert_eq!(tally().unwrap(), Tally::AlreadyLocked);
+    assert_eq!(
+        store.count("rl:fail:p", hour).unwrap(),
+        0,
+        "nothing counted while locked"
+    );
+    // When the lock has run out, counting starts from zero.
+    clock.advance(hour);
+    assert_eq!(store.get("lock:p").unwrap(), None);
+    assert_eq!(tally().unwrap(), Tally::Counted(1));
+}
+
+fn concurrent_failures_lock_exactly_once(store: &dyn EphemeralStore, _clock: &FixedClock) {
+    const THREADS: usize = 16;
+    let hour = Duration::from_secs(3600);
+    for round in 0..10 {
+        let (counter, lock) = (format!("rl:race{round}"), format!("lock:race{round}"));
+        // Nine failures already: several nodes count the tenth at once.
+        for _ in 0..9 {
+            store
+                .incr_and_lock(&counter, hour, 10, &lock, b"1", hour)
+                .unwrap();
+        }
+        let barrier = Barrier::new(THREADS);
+        let tallies: Vec<Tally> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        store
+                            .incr_and_lock(&counter, hour, 10, &lock, b"1", hour)
+                            .unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let locked_now = tallies
+            .iter()
+            .filter(|t| matches!(t, Tally::LockedNow(_)))
+            .count();
+        assert_eq!(locked_now, 1, "round {round}: {tallies:?}");
+        assert!(
+            tallies
+                .iter()
+                .all(|t| matches!(t, Tally::LockedNow(10) | Tally::AlreadyLocked)),
+            "round {round}: {tallies:?}"
+        );
+    }
 }
 
 fn count_does_not_increment(store: &dyn EphemeralStore, clock: &FixedClock) {
@@ -421,9 +508,12 @@ contract!(
     put_if_absent_first_wins,
     concurrent_put_if_absent_has_one_winner,
     delete_removes,
-    incr_counts_within_a_window_and_restarts,
+    incr_counts_over_a_sliding_window,
+    a_burst_across_a_boundary_counts_in_full,
     windows_of_different_lengths_count_apart,
     count_does_not_increment,
+    incr_and_lock_locks_at_the_limit,
+    concurrent_failures_lock_exactly_once,
     reset_count_forgets,
     keys_are_isolated,
     binary_values_round_trip,
@@ -465,7 +555,14 @@ fn memory_sweeps_finished_counter_windows() {
         store.incr(&format!("rl:{i}"), MINUTE).unwrap();
     }
     assert_eq!(store.entry_count(), 1_000);
-    clock.advance(MINUTE);
+    clock.advance(MINUTE - Duration::from_millis(1));
+    store.purge_expired();
+    assert_eq!(
+        store.entry_count(),
+        1_000,
+        "still within the sliding minute"
+    );
+    clock.advance(Duration::from_millis(1));
     store.purge_expired();
     assert_eq!(store.entry_count(), 0);
 }

@@ -350,6 +350,7 @@ fn a_teacher_is_never_a_child_at_home_and_wrong_child_codes_block_the_account() 
             PupilSecret::Pin("1234"),
             Some("127.0.0.1"),
             "device",
+            None,
             true,
             None,
             now
