@@ -252,6 +252,22 @@ pub struct SamlSp {
     pub metadata: String,
 }
 
+/// A SAML service provider's options besides its metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SamlSpOptions {
+    /// The RelayState values (URLs at the SP) an unsolicited response may carry; empty: none.
+    pub relay_states: Vec<String>,
+    /// Where the running server refreshes the metadata from, every `refresh_hours`.
+    pub metadata_url: Option<String>,
+    pub refresh_hours: Option<u32>,
+    /// The certificate (PEM) the SP's metadata must be signed with; `None`: unsigned metadata.
+    pub metadata_signing_cert: Option<String>,
+    /// When the metadata was last read from `metadata_url` (or replaced by hand).
+    pub refreshed_at: Option<i64>,
+    /// Why the last refresh failed (the old metadata stays), if it did.
+    pub refresh_error: Option<String>,
+}
+
 /// How a relying party speaks to Leerpoort.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "protocol", rename_all = "kebab-case")]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::model::{
     AuditEvent, Group, MatchRule, PupilAuth, Registration, RelyingParty, RpKind, RpProtocol,
-    School, SchoolBoard, ThuisAccount, Upstream, UpstreamProtocol, User, UserStatus,
+    SamlSpOptions, School, SchoolBoard, ThuisAccount, Upstream, UpstreamProtocol, User, UserStatus,
 };
 
 /// Errors of the directory. Messages name the field at fault, in words an operator reads.
@@ -246,6 +246,18 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     fn relying_parties(&self) -> RepoResult<Vec<RelyingParty>>;
     /// Removes a relying party and every school's registration of it, in one transaction.
     fn remove_relying_party(&self, id: Uuid, audit: AuditEvent) -> RepoResult<()>;
+    /// A SAML SP's options (the defaults when none were set).
+    fn saml_sp_options(&self, rp: Uuid) -> RepoResult<SamlSpOptions>;
+    /// Replace a SAML SP's metadata (when `metadata` is given) and its options, in one
+    /// transaction with `audit`; every school's registration stays.
+    fn update_saml_sp(
+        &self,
+        rp: Uuid,
+        metadata: Option<String>,
+        options: SamlSpOptions,
+        now: i64,
+        audit: Option<AuditEvent>,
+    ) -> RepoResult<()>;
 
     /// Creates or updates the registration; `since` moves only when `allowed` changes.
     fn put_registration(
@@ -256,6 +268,8 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     ) -> RepoResult<Registration>;
     fn registration(&self, school: &InstellingRef, rp: Uuid) -> RepoResult<Option<Registration>>;
     fn registrations_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<Registration>>;
+    /// Every school's registration of a relying party.
+    fn registrations_of_relying_party(&self, rp: Uuid) -> RepoResult<Vec<Registration>>;
 
     /// An operator setting (e.g. `notice`).
     fn setting(&self, key: &str) -> RepoResult<Option<String>>;

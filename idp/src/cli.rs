@@ -287,11 +287,80 @@ pub enum SamlSpCmd {
         /// Pairwise sector (default: the host of the first AssertionConsumerService).
         #[arg(long)]
         sector: Option<String>,
+        #[command(flatten)]
+        options: SamlSpOptionArgs,
+    },
+    /// Re-read a SAML SP's metadata (new certificates, endpoints), keeping every school's
+    /// registration; without --metadata from the URL it was last read from.
+    Update {
+        /// The SP's entity ID; the metadata must name the same one.
+        #[arg(long)]
+        entity_id: String,
+        /// A file, or an https URL to fetch it from.
+        #[arg(long, value_name = "FILE|URL")]
+        metadata: Option<String>,
+        #[command(flatten)]
+        options: SamlSpOptionArgs,
+        /// Stop the periodic refresh.
+        #[arg(long, conflicts_with = "refresh_hours")]
+        no_refresh: bool,
+        /// The metadata need no longer be signed.
+        #[arg(long, conflicts_with = "metadata_signing_cert")]
+        no_metadata_signing_cert: bool,
+        /// Allow no RelayState in unsolicited responses any more.
+        #[arg(long, conflicts_with = "relay_states")]
+        no_relay_states: bool,
     },
     /// List SAML SPs.
     List,
-    /// Remove a SAML SP.
-    Remove { entity_id: String },
+    /// Remove a SAML SP and every school's registration of it.
+    Remove {
+        entity_id: String,
+        /// Remove it even though schools have registered it (their registrations go too).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Options of a SAML SP, for `saml-sp add` and `saml-sp update`.
+#[derive(Debug, Args)]
+pub struct SamlSpOptionArgs {
+    /// Refresh the metadata from its URL (--metadata URL) every N hours, in the running
+    /// server; a failed refresh keeps the old metadata.
+    #[arg(long, value_name = "N")]
+    refresh_hours: Option<u32>,
+    /// The certificate (PEM file) the metadata must be signed with; unsigned metadata is
+    /// then refused.
+    #[arg(long, value_name = "FILE")]
+    metadata_signing_cert: Option<PathBuf>,
+    /// A URL an unsolicited response (a school shortcut) may carry as RelayState; repeat for
+    /// more (update: replaces the list). Without any, no RelayState is allowed.
+    #[arg(long = "relay-state", value_name = "URL")]
+    relay_states: Vec<String>,
+}
+
+impl SamlSpOptionArgs {
+    fn signing_cert(&self) -> anyhow::Result<Option<String>> {
+        self.metadata_signing_cert
+            .as_ref()
+            .map(|p| {
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("--metadata-signing-cert {}", p.display()))
+            })
+            .transpose()
+    }
+}
+
+fn is_url(src: &str) -> bool {
+    src.starts_with("https://") || src.starts_with("http://")
+}
+
+fn saml_sp_json(rp: &broker::model::RelyingParty, o: &broker::model::SamlSpOptions) -> Value {
+    json!({"entity_id": rp.public_id(), "name": rp.name, "kind": rp.kind.as_str(),
+        "home_allowed": rp.home_allowed, "audience": rp.audience.to_string(), "sector": rp.sector,
+        "enabled": rp.enabled, "relay_states": o.relay_states, "metadata_url": o.metadata_url,
+        "refresh_hours": o.refresh_hours, "metadata_signed": o.metadata_signing_cert.is_some(),
+        "refreshed_at": o.refreshed_at, "refresh_error": o.refresh_error})
 }
 
 #[derive(Debug, Args)]
@@ -452,26 +521,7 @@ fn out(json: Value, text: impl Into<String>) -> Output {
 fn read_metadata(src: &str) -> anyhow::Result<String> {
     let max = crate::saml::METADATA_MAX;
     if src.starts_with("https://") || src.starts_with("http://") {
-        let url = url::Url::parse(src).with_context(|| format!("--metadata {src}"))?;
-        let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-        if url.scheme() != "https" && !local {
-            anyhow::bail!("--metadata {src}: use an https URL");
-        }
-        let res = reqwest::blocking::Client::builder()
-            .timeout(std::time::Duration::from_secs(15))
-            .build()?
-            .get(url)
-            .send()
-            .with_context(|| format!("fetching {src}"))?;
-        if !res.status().is_success() {
-            anyhow::bail!("fetching {src}: HTTP {}", res.status());
-        }
-        let mut body = Vec::new();
-        res.take(max as u64 + 1).read_to_end(&mut body)?;
-        if body.len() > max {
-            anyhow::bail!("{src}: the metadata is larger than {max} bytes");
-        }
-        String::from_utf8(body).with_context(|| format!("{src}: the metadata is not UTF-8"))
+        crate::saml::sp_refresh::fetch(src).map_err(|e| anyhow::anyhow!("--metadata {e}"))
     } else {
         let len = std::fs::metadata(src)
             .with_context(|| format!("reading {src}"))?
@@ -812,8 +862,10 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
             home_allowed,
             audience,
             sector,
+            options,
         }) => {
             let document = read_metadata(&metadata)?;
+            let metadata_signing_cert = options.signing_cert()?;
             let state = open_state(config, clock)?;
             let rp = admin::add_saml_sp(
                 ctx(&state, "cli"),
@@ -824,6 +876,10 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                     home_allowed,
                     audience,
                     sector,
+                    metadata_url: is_url(&metadata).then_some(metadata),
+                    refresh_hours: options.refresh_hours,
+                    metadata_signing_cert,
+                    relay_states: options.relay_states,
                 },
             )?;
             let idp_metadata = format!("{}{}", state.config.issuer, crate::saml::paths::METADATA);
@@ -854,21 +910,128 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                 .join("\n");
             let list: Vec<Value> = sps
                 .iter()
-                .map(|r| json!({"entity_id": r.public_id(), "name": r.name, "kind": r.kind.as_str(),
-                    "home_allowed": r.home_allowed, "audience": r.audience.to_string(), "sector": r.sector, "enabled": r.enabled}))
+                .map(|r| {
+                    let o = state.dir.saml_sp_options(r.id).unwrap_or_default();
+                    saml_sp_json(r, &o)
+                })
                 .collect();
             Ok(out(json!({"service_providers": list}), text))
         }
-        Command::SamlSp(SamlSpCmd::Remove { entity_id }) => {
+        Command::SamlSp(SamlSpCmd::Update {
+            entity_id,
+            metadata,
+            options,
+            no_refresh,
+            no_metadata_signing_cert,
+            no_relay_states,
+        }) => {
             let state = open_state(config, clock)?;
-            let rp = admin::remove_saml_sp(ctx(&state, "cli"), &entity_id)?;
+            // Without --metadata: the URL it was last read from.
+            let src = match metadata {
+                Some(m) => Some(m),
+                None => {
+                    let rp = state
+                        .dir
+                        .relying_party_by_public_id(&entity_id)?
+                        .ok_or_else(|| anyhow::anyhow!("no relying party '{entity_id}'"))?;
+                    state.dir.saml_sp_options(rp.id)?.metadata_url
+                }
+            };
+            let Some(src) = src else {
+                anyhow::bail!("'{entity_id}' was not read from a URL: give --metadata FILE|URL");
+            };
+            let document = read_metadata(&src)?;
+            let signing_cert = options.signing_cert()?;
+            let updated = admin::update_saml_sp(
+                ctx(&state, "cli"),
+                admin::SamlSpUpdate {
+                    entity_id,
+                    metadata: Some(document),
+                    metadata_url: is_url(&src).then_some(src),
+                    refresh_hours: if no_refresh {
+                        Some(None)
+                    } else {
+                        options.refresh_hours.map(Some)
+                    },
+                    metadata_signing_cert: if no_metadata_signing_cert {
+                        Some(None)
+                    } else {
+                        signing_cert.map(Some)
+                    },
+                    relay_states: if no_relay_states {
+                        Some(Vec::new())
+                    } else {
+                        (!options.relay_states.is_empty()).then_some(options.relay_states)
+                    },
+                },
+            )?;
+            let schools: Vec<String> = updated
+                .registrations
+                .iter()
+                .map(|r| r.school.to_string())
+                .collect();
+            let mut j = saml_sp_json(&updated.rp, &updated.options);
+            j["metadata_changed"] = json!(updated.metadata_changed);
+            j["registrations_kept"] = json!(schools);
             Ok(out(
-                json!({"entity_id": rp.public_id(), "removed": true}),
+                j,
                 format!(
-                    "Removed SAML service provider {} ({}).",
+                    "Updated SAML service provider {} ({}): metadata {}; the registrations of {} school(s) are kept.",
+                    updated.rp.name,
+                    updated.rp.public_id(),
+                    if updated.metadata_changed {
+                        "replaced"
+                    } else {
+                        "unchanged"
+                    },
+                    schools.len()
+                ),
+            ))
+        }
+        Command::SamlSp(SamlSpCmd::Remove { entity_id, force }) => {
+            let state = open_state(config, clock)?;
+            let (rp, registrations) = admin::remove_saml_sp(ctx(&state, "cli"), &entity_id, force)?;
+            let schools: Vec<Value> = registrations
+                .iter()
+                .map(|r| {
+                    let name = state
+                        .dir
+                        .school(&r.school)
+                        .ok()
+                        .flatten()
+                        .map(|s| s.name)
+                        .unwrap_or_default();
+                    json!({"school": r.school.to_string(), "name": name, "allowed": r.allowed})
+                })
+                .collect();
+            let lines: Vec<String> = schools
+                .iter()
+                .map(|s| {
+                    format!(
+                        "  {} {}",
+                        s["school"].as_str().unwrap_or_default(),
+                        s["name"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect();
+            let text = if lines.is_empty() {
+                format!(
+                    "Removed SAML service provider {} ({}). No school had registered it.",
                     rp.name,
                     rp.public_id()
-                ),
+                )
+            } else {
+                format!(
+                    "Removed SAML service provider {} ({}) and the registrations of {} school(s):\n{}",
+                    rp.name,
+                    rp.public_id(),
+                    lines.len(),
+                    lines.join("\n")
+                )
+            };
+            Ok(out(
+                json!({"entity_id": rp.public_id(), "removed": true, "registrations_removed": schools}),
+                text,
             ))
         }
         Command::Upstream(UpstreamCmd::Add {

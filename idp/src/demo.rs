@@ -212,6 +212,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
             audience: "beide".into(),
             // The same sector as the OIDC client: one publisher, one pseudonym per user.
             sector: Some("demo-uitgeverij.example".into()),
+            ..Default::default()
         },
     )?;
     admin::register(

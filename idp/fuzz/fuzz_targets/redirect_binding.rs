@@ -1,4 +1,5 @@
-//! The HTTP-Redirect binding: base64, capped inflate, then the AuthnRequest parser.
+//! The HTTP-Redirect binding: the query parser, base64, capped inflate, then the
+//! AuthnRequest parser.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use broker::model::{
     AuditEvent, Group, JwsAlg, MatchRule, OidcClient, PupilAuth, Registration, RelyingParty,
-    RpKind, RpProtocol, SamlSp, School, SchoolBoard, SchoolStatus, ThuisAccount, Upstream,
-    UpstreamProtocol, User, UserStatus, MAX_HOME_ADDRESSES,
+    RpKind, RpProtocol, SamlSp, SamlSpOptions, School, SchoolBoard, SchoolStatus, ThuisAccount,
+    Upstream, UpstreamProtocol, User, UserStatus, MAX_HOME_ADDRESSES,
 };
 use broker::repo::{
     Directory, NewBoard, NewGroup, NewRelyingParty, NewSchool, NewUpstream, NewUser,
@@ -22,9 +22,9 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::schema::{
-    audit_events, group_members, pupil_secrets, registrations, relying_parties, school_boards,
-    school_groups, schools, settings, thuis_accounts, thuis_codes, thuis_links, thuis_tokens,
-    upstream_schools, upstreams, user_roles, users,
+    audit_events, group_members, pupil_secrets, registrations, relying_parties, saml_sp_options,
+    school_boards, school_groups, schools, settings, thuis_accounts, thuis_codes, thuis_links,
+    thuis_tokens, upstream_schools, upstreams, user_roles, users,
 };
 use super::{DbConn, DbConnection, DbPool};
 
@@ -608,6 +608,46 @@ impl RpRow {
             audience: Audience::from_str(&self.audience).map_err(|e| corrupt("audience", e))?,
             enabled: self.enabled,
             created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = saml_sp_options)]
+#[diesel(treat_none_as_null = true)]
+struct SamlSpOptionsRow {
+    rp_id: String,
+    relay_states: String,
+    metadata_url: Option<String>,
+    refresh_hours: Option<i32>,
+    metadata_signing_cert: Option<String>,
+    refreshed_at: Option<i64>,
+    refresh_error: Option<String>,
+    updated_at: i64,
+}
+
+impl SamlSpOptionsRow {
+    fn from_domain(rp: Uuid, o: SamlSpOptions, now: i64) -> Self {
+        Self {
+            rp_id: rp.to_string(),
+            relay_states: to_json_list(&o.relay_states),
+            metadata_url: o.metadata_url,
+            refresh_hours: o.refresh_hours.and_then(|h| i32::try_from(h).ok()),
+            metadata_signing_cert: o.metadata_signing_cert,
+            refreshed_at: o.refreshed_at,
+            refresh_error: o.refresh_error,
+            updated_at: now,
+        }
+    }
+
+    fn into_domain(self) -> RepoResult<SamlSpOptions> {
+        Ok(SamlSpOptions {
+            relay_states: json_list(&self.relay_states)?,
+            metadata_url: self.metadata_url,
+            refresh_hours: self.refresh_hours.and_then(|h| u32::try_from(h).ok()),
+            metadata_signing_cert: self.metadata_signing_cert,
+            refreshed_at: self.refreshed_at,
+            refresh_error: self.refresh_error,
         })
     }
 }
@@ -1550,11 +1590,85 @@ impl Directory for DieselDirectory {
         self.tx(|c| {
             diesel::delete(registrations::table.filter(registrations::rp_id.eq(id.to_string())))
                 .execute(c)?;
+            diesel::delete(saml_sp_options::table.find(id.to_string())).execute(c)?;
             let n = diesel::delete(relying_parties::table.find(id.to_string())).execute(c)?;
             if n == 0 {
                 return Err(RepoError::NotFound(format!("no relying party {id}")).into());
             }
             write_audit(c, audit)?;
+            Ok(())
+        })?;
+        self.rp_cache.lock().clear();
+        Ok(())
+    }
+
+    fn saml_sp_options(&self, rp: Uuid) -> RepoResult<SamlSpOptions> {
+        let mut conn = self.conn()?;
+        saml_sp_options::table
+            .find(rp.to_string())
+            .select(SamlSpOptionsRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)?
+            .map(SamlSpOptionsRow::into_domain)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    fn update_saml_sp(
+        &self,
+        rp: Uuid,
+        metadata: Option<String>,
+        options: SamlSpOptions,
+        now: i64,
+        audit: Option<AuditEvent>,
+    ) -> RepoResult<()> {
+        let row = SamlSpOptionsRow::from_domain(rp, options, now);
+        self.tx(|c| {
+            let id = rp.to_string();
+            let found = match metadata {
+                Some(m) => {
+                    diesel::update(
+                        relying_parties::table
+                            .find(&id)
+                            .filter(relying_parties::protocol.eq("saml")),
+                    )
+                    .set((
+                        relying_parties::saml_metadata.eq(m),
+                        relying_parties::updated_at.eq(now),
+                    ))
+                    .execute(c)?
+                        > 0
+                }
+                None => {
+                    relying_parties::table
+                        .find(&id)
+                        .filter(relying_parties::protocol.eq("saml"))
+                        .count()
+                        .get_result::<i64>(c)?
+                        > 0
+                }
+            };
+            if !found {
+                return Err(RepoError::NotFound(format!("no SAML service provider {rp}")).into());
+            }
+            let exists = saml_sp_options::table
+                .find(&id)
+                .count()
+                .get_result::<i64>(c)?
+                > 0;
+            if exists {
+                diesel::update(saml_sp_options::table.find(&id))
+                    .set(&row)
+                    .execute(c)?;
+            } else {
+                diesel::insert_into(saml_sp_options::table)
+                    .values(&row)
+                    .execute(c)?;
+            }
+            if let Some(a) = audit {
+                write_audit(c, a)?;
+            }
             Ok(())
         })?;
         self.rp_cache.lock().clear();
@@ -1638,6 +1752,19 @@ impl Directory for DieselDirectory {
         let mut conn = self.conn()?;
         registrations::table
             .filter(registrations::school_ref.eq(school.to_string()))
+            .select(RegistrationRow::as_select())
+            .load(&mut *conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .map(RegistrationRow::into_domain)
+            .collect()
+    }
+
+    fn registrations_of_relying_party(&self, rp: Uuid) -> RepoResult<Vec<Registration>> {
+        let mut conn = self.conn()?;
+        registrations::table
+            .filter(registrations::rp_id.eq(rp.to_string()))
+            .order(registrations::school_ref)
             .select(RegistrationRow::as_select())
             .load(&mut *conn)
             .map_err(map_diesel)?

@@ -155,6 +155,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    saml_sp_options (rp_id) {
+        rp_id -> Text,
+        relay_states -> Text,
+        metadata_url -> Nullable<Text>,
+        refresh_hours -> Nullable<Integer>,
+        metadata_signing_cert -> Nullable<Text>,
+        refreshed_at -> Nullable<BigInt>,
+        refresh_error -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     settings (key) {
         key -> Text,
         value -> Text,
@@ -216,6 +229,7 @@ diesel::joinable!(group_members -> school_groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(registrations -> relying_parties (rp_id));
 diesel::joinable!(registrations -> schools (school_ref));
+diesel::joinable!(saml_sp_options -> relying_parties (rp_id));
 diesel::joinable!(upstream_schools -> upstreams (upstream_id));
 diesel::joinable!(thuis_links -> thuis_accounts (account_id));
 diesel::joinable!(thuis_links -> users (user_id));
@@ -235,6 +249,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     upstreams,
     upstream_schools,
     audit_events,
+    saml_sp_options,
     settings,
     thuis_accounts,
     thuis_links,

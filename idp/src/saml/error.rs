@@ -94,12 +94,19 @@ pub enum Refusal {
     BadSignature,
     #[error("this request was used before")]
     Replay,
-    #[error("the request is too old or from the future")]
+    #[error("the request is too old")]
     Stale,
+    #[error(
+        "the request is from the future: the service provider's clock runs more than {} s ahead",
+        super::REQUEST_SKEW_SECS
+    )]
+    ClockSkew,
     #[error("the request was sent to another destination")]
     WrongDestination,
     #[error("RelayState is longer than 80 bytes")]
     RelayStateTooLong,
+    #[error("the RelayState is not a URL registered for this service provider")]
+    RelayStateNotRegistered,
     #[error("the sign-in has expired")]
     Expired,
     #[error("the service is unavailable")]
@@ -117,8 +124,37 @@ impl Refusal {
             }
             Self::Replay => (t.saml_replay_title, t.saml_replay),
             Self::Stale | Self::Expired => (t.saml_expired_title, t.saml_expired),
+            Self::ClockSkew => (t.saml_clock_skew_title, t.saml_clock_skew),
+            Self::RelayStateNotRegistered => {
+                (t.saml_invalid_title, t.saml_relay_state_unregistered)
+            }
             Self::Unavailable => (t.saml_unavailable_title, t.saml_unavailable),
             _ => (t.saml_invalid_title, t.saml_unreadable),
+        }
+    }
+}
+
+impl Refusal {
+    /// A short, stable name for the logs (`reason=`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::TooLarge => "too_large",
+            Self::Encoding => "encoding",
+            Self::Dtd => "dtd",
+            Self::Malformed(_) => "malformed",
+            Self::UnknownSp => "unknown_sp",
+            Self::UnknownAcs => "unknown_acs",
+            Self::SignatureMissing => "signature_missing",
+            Self::BadSignature => "bad_signature",
+            Self::Replay => "replay",
+            Self::Stale => "stale",
+            Self::ClockSkew => "clock_skew",
+            Self::WrongDestination => "wrong_destination",
+            Self::RelayStateTooLong => "relay_state_too_long",
+            Self::RelayStateNotRegistered => "relay_state_not_registered",
+            Self::Expired => "expired",
+            Self::Unavailable => "unavailable",
         }
     }
 }

@@ -26,11 +26,18 @@ pub fn logout_message(data: &[u8]) {
     }
 }
 
-/// The Redirect binding's decoding, then the AuthnRequest parser.
+/// The Redirect binding: a query string parsed as `/saml/sso` parses it, the message
+/// decoded, then the AuthnRequest parser. `Ok` when every step accepts it.
+pub fn redirect_query(query: &str) -> Result<(), super::error::Refusal> {
+    let q = super::binding::RedirectQuery::parse(query, &["SAMLRequest"])?;
+    let _ = q.relay_state();
+    let xml = super::binding::decode_redirect(&q.message.value)?;
+    super::sso::parse_authn_request(&xml).map(|_| ())
+}
+
+/// The Redirect binding's query parser and decoding, then the AuthnRequest parser.
 pub fn redirect_binding(data: &[u8]) {
     if let Ok(s) = std::str::from_utf8(data) {
-        if let Ok(xml) = super::binding::decode_redirect(s) {
-            let _ = super::sso::parse_authn_request(&xml);
-        }
+        let _ = redirect_query(s);
     }
 }

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `metadata.rs` | `/saml/metadata`: the IdP's signed metadata |
 //! | `sp.rs` | a service provider's metadata, read and checked (for `saml-sp add` and every request) |
+//! | `sp_refresh.rs` | fetching an SP's metadata from its URL, and the periodic refresh of `serve` |
 //! | `sso.rs` | `/saml/sso` (HTTP-Redirect and HTTP-POST), its continuation after sign-in, and unsolicited responses for school shortcuts |
 //! | `response.rs` | the signed (and, when the SP has an encryption key, encrypted) `Response` |
 //! | `encrypt.rs` | `EncryptedAssertion`: AES-128-GCM under an RSA-OAEP key transport |
@@ -25,6 +26,7 @@ pub mod metadata;
 pub mod response;
 pub mod slo;
 pub mod sp;
+pub mod sp_refresh;
 pub mod sso;
 pub mod upstream;
 pub mod upstream_sp;
@@ -67,8 +69,11 @@ pub mod names {
 
 /// How long an assertion may be used: `NotOnOrAfter` is at most this far after issuing.
 pub const ASSERTION_SECS: i64 = 5 * 60;
-/// Clock skew allowed on a request's `IssueInstant`, and `NotBefore` is this far back.
+/// `NotBefore` of an assertion is this far back (for SPs whose clock runs behind).
 pub const SKEW_SECS: i64 = 60;
+/// How far in the future a request's `IssueInstant` may be (an SP whose clock runs ahead);
+/// SimpleSAMLphp and Shibboleth SP allow 180 s too.
+pub const REQUEST_SKEW_SECS: i64 = 180;
 /// How long an AuthnRequest ID is remembered to refuse replays (longer than a request lives).
 pub const REPLAY_SECS: u64 = 15 * 60;
 /// A request older than this is refused.

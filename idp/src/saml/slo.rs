@@ -23,7 +23,8 @@ use super::names::{PERSISTENT, SUCCESS, TRANSIENT};
 use super::sso::service_provider;
 use super::xml::{check_untrusted, esc, instant};
 use super::{
-    binding, entity_id, new_id, paths, SamlError, REPLAY_SECS, REQUEST_MAX_AGE_SECS, SKEW_SECS,
+    binding, entity_id, new_id, paths, SamlError, REPLAY_SECS, REQUEST_MAX_AGE_SECS,
+    REQUEST_SKEW_SECS,
 };
 use crate::app::AppState;
 use crate::oidc::logout::{self, BackchannelDelivery};
@@ -172,16 +173,10 @@ pub fn slo(
     match handle(state, query, sid, now) {
         Ok(x) => x,
         Err(r) => {
-            tracing::info!(refusal = %r, "SAML logout message refused");
+            tracing::info!(reason = r.reason(), refusal = %r, "SAML logout message refused");
             (SloOutcome::Refused(r), Vec::new())
         }
     }
-}
-
-fn value(query: &str, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 fn handle(
@@ -190,25 +185,23 @@ fn handle(
     sid: Option<&str>,
     now: i64,
 ) -> Result<(SloOutcome, Vec<BackchannelDelivery>), Refusal> {
-    let (param, encoded) = match (value(query, "SAMLRequest"), value(query, "SAMLResponse")) {
-        (Some(r), None) => ("SAMLRequest", r),
-        (None, Some(r)) => ("SAMLResponse", r),
-        _ => return Err(Refusal::Missing),
-    };
-    let xml = binding::decode_redirect(&encoded)?;
+    // Parsed once: the signature below covers exactly the values used.
+    let query = binding::RedirectQuery::parse(query, &["SAMLRequest", "SAMLResponse"])?;
+    let param = query.message_param;
+    let xml = binding::decode_redirect(&query.message.value)?;
     let msg = parse_logout(&xml)?;
     let issuer = msg.issuer.clone().ok_or(Refusal::UnknownSp)?;
     let (rp, meta) = service_provider(state, &issuer)?;
     let Some((_, sp_response_url)) = meta.slo.clone() else {
         return Err(Refusal::UnknownAcs);
     };
-    binding::verify_query(query, param, &meta.signing_certs)?;
+    query.verify(&meta.signing_certs)?;
     if let Some(d) = msg.destination.as_deref() {
         if d != format!("{}{}", state.config.issuer, paths::SLO) {
             return Err(Refusal::WrongDestination);
         }
     }
-    let relay_state = value(query, "RelayState").filter(|r| !r.is_empty());
+    let relay_state = query.relay_state();
 
     if param == "SAMLResponse" {
         // An SP answered our LogoutRequest: go on with the chain.
@@ -245,7 +238,10 @@ fn handle(
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.timestamp())
         .ok_or_else(|| Refusal::Malformed("IssueInstant".into()))?;
-    if issued > now + SKEW_SECS || issued < now - REQUEST_MAX_AGE_SECS {
+    if issued > now + REQUEST_SKEW_SECS {
+        return Err(Refusal::ClockSkew);
+    }
+    if issued < now - REQUEST_MAX_AGE_SECS {
         return Err(Refusal::Stale);
     }
     let digest = ring::digest::digest(

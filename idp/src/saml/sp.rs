@@ -32,6 +32,16 @@ pub enum MetadataError {
     BadCertificate(String),
     #[error("AuthnRequestsSigned is true, but the metadata has no signing certificate")]
     NoSigningKey,
+    #[error("the metadata is not signed, and a metadata signing certificate is configured for this service provider")]
+    Unsigned,
+    #[error("the metadata is signed: give the certificate it is signed with (--metadata-signing-cert FILE) to verify it")]
+    SignedWithoutCertificate,
+    #[error(
+        "the metadata's signature does not verify with the configured metadata signing certificate"
+    )]
+    BadSignature,
+    #[error("the metadata signing certificate is not a PEM certificate: {0}")]
+    BadSigningCertificate(String),
 }
 
 /// An AssertionConsumerService.
@@ -120,6 +130,60 @@ fn cert_der(b64: &str) -> Result<Vec<u8>, MetadataError> {
         ));
     }
     Ok(der)
+}
+
+/// Does the document hold an XML signature anywhere?
+pub fn is_signed(xml: &str) -> bool {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                if e.local_name().as_ref() == b"Signature" {
+                    return true;
+                }
+            }
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return false,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// A metadata signing certificate (PEM), checked; returned as PEM again.
+pub fn signing_certificate(pem: &str) -> Result<String, MetadataError> {
+    let cert = openssl::x509::X509::from_pem(pem.as_bytes())
+        .map_err(|e| MetadataError::BadSigningCertificate(e.to_string()))?;
+    let pem = cert
+        .to_pem()
+        .map_err(|e| MetadataError::BadSigningCertificate(e.to_string()))?;
+    String::from_utf8(pem).map_err(|e| MetadataError::BadSigningCertificate(e.to_string()))
+}
+
+/// The metadata document as Leerpoort keeps it, read and checked. With a metadata signing
+/// certificate (PEM) the document must carry exactly one signature, made with that
+/// certificate's key over the whole `EntityDescriptor`; what is kept is only what the
+/// signature covers. Without one, a signed document is refused (it cannot be verified).
+pub fn verified(
+    xml: &str,
+    signing_cert: Option<&str>,
+) -> Result<(String, SpMetadata), MetadataError> {
+    if xml.len() > METADATA_MAX {
+        return Err(MetadataError::TooLarge);
+    }
+    check_untrusted(xml).map_err(|e| MetadataError::Unsafe(e.to_string()))?;
+    let signed = is_signed(xml);
+    let document = match (signing_cert, signed) {
+        (None, false) => xml.to_string(),
+        (None, true) => return Err(MetadataError::SignedWithoutCertificate),
+        (Some(_), false) => return Err(MetadataError::Unsigned),
+        (Some(pem), true) => {
+            let cert = openssl::x509::X509::from_pem(pem.as_bytes())
+                .and_then(|c| c.to_der())
+                .map_err(|e| MetadataError::BadSigningCertificate(e.to_string()))?;
+            super::sso::verified_xml(xml, &[cert]).map_err(|_| MetadataError::BadSignature)?
+        }
+    };
+    let meta = parse(&document)?;
+    Ok((document, meta))
 }
 
 /// Read and check an SP's metadata.

@@ -29,7 +29,8 @@ use super::response::{self, Issue, NameIdFormat};
 use super::sp::{self, SpMetadata};
 use super::xml::{check_untrusted, without_declaration};
 use super::{
-    binding, paths, SamlError, RELAY_STATE_MAX, REPLAY_SECS, REQUEST_MAX_AGE_SECS, SKEW_SECS,
+    binding, paths, SamlError, RELAY_STATE_MAX, REPLAY_SECS, REQUEST_MAX_AGE_SECS,
+    REQUEST_SKEW_SECS,
 };
 use crate::app::AppState;
 use crate::session;
@@ -153,19 +154,6 @@ pub fn verified_xml(xml: &str, certs: &[Vec<u8>]) -> Result<String, Refusal> {
     .map_err(|_| Refusal::BadSignature)
 }
 
-fn form_value(query: &str, name: &str) -> Result<Option<String>, Refusal> {
-    let mut found = None;
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        if k == name {
-            if found.is_some() {
-                return Err(Refusal::Malformed(format!("{name} is repeated")));
-            }
-            found = Some(v.into_owned());
-        }
-    }
-    Ok(found)
-}
-
 /// Handle an AuthnRequest.
 pub fn sso(
     state: &AppState,
@@ -188,7 +176,7 @@ pub fn sso(
             now,
         ),
         Err(r) => {
-            tracing::info!(refusal = %r, "SAML AuthnRequest refused");
+            tracing::info!(reason = r.reason(), refusal = %r, "SAML AuthnRequest refused");
             Outcome::Refused(r)
         }
     }
@@ -209,9 +197,13 @@ enum Validated {
 fn validate(state: &AppState, inbound: &Inbound, now: i64) -> Result<Validated, Refusal> {
     let (xml, relay_state, query) = match inbound {
         Inbound::Redirect { query } => {
-            let req = form_value(query, "SAMLRequest")?.ok_or(Refusal::Missing)?;
-            let rs = form_value(query, "RelayState")?;
-            (binding::decode_redirect(&req)?, rs, Some(query.as_str()))
+            // Parsed once: the signature below covers exactly these values.
+            let q = binding::RedirectQuery::parse(query, &["SAMLRequest"])?;
+            (
+                binding::decode_redirect(&q.message.value)?,
+                q.relay_state(),
+                Some(q),
+            )
         }
         Inbound::Post {
             saml_request,
@@ -232,11 +224,12 @@ fn validate(state: &AppState, inbound: &Inbound, now: i64) -> Result<Validated, 
     let (rp, meta) = service_provider(state, &issuer)?;
 
     // The signature: in the query (Redirect) or enveloped (POST).
-    let signed_in_query =
-        query.is_some_and(|q| binding::raw_pairs(q).iter().any(|(k, _)| *k == "Signature"));
-    let req = match (query, signed_in_query, parsed.signature.is_some()) {
+    let signed_in_query = query
+        .as_ref()
+        .is_some_and(binding::RedirectQuery::is_signed);
+    let req = match (&query, signed_in_query, parsed.signature.is_some()) {
         (Some(q), true, _) => {
-            binding::verify_query(q, "SAMLRequest", &meta.signing_certs)?;
+            q.verify(&meta.signing_certs)?;
             parsed
         }
         (None, _, true) => {
@@ -262,7 +255,10 @@ fn validate(state: &AppState, inbound: &Inbound, now: i64) -> Result<Validated, 
         .clone();
 
     let issued = req.issue_instant.timestamp();
-    if issued > now + SKEW_SECS || issued < now - REQUEST_MAX_AGE_SECS {
+    if issued > now + REQUEST_SKEW_SECS {
+        return Err(Refusal::ClockSkew);
+    }
+    if issued < now - REQUEST_MAX_AGE_SECS {
         return Err(Refusal::Stale);
     }
     if let Some(d) = req.destination.as_deref() {
@@ -365,11 +361,24 @@ pub fn unsolicited(
         Ok(x) => x,
         Err(r) => return Outcome::Refused(r),
     };
+    let relay_state = relay_state.filter(|r| !r.is_empty());
     if relay_state
         .as_ref()
         .is_some_and(|r| r.len() > RELAY_STATE_MAX)
     {
         return Outcome::Refused(Refusal::RelayStateTooLong);
+    }
+    // Only a RelayState registered for this SP (`saml-sp add/update --relay-state`), or none.
+    if let Some(rs) = &relay_state {
+        let registered = match state.dir.saml_sp_options(rp.id) {
+            Ok(o) => o.relay_states,
+            Err(_) => return Outcome::Refused(Refusal::Unavailable),
+        };
+        if !registered.iter().any(|r| r == rs) {
+            let r = Refusal::RelayStateNotRegistered;
+            tracing::info!(sp = %meta.entity_id, reason = r.reason(), refusal = %r, "SAML unsolicited response refused");
+            return Outcome::Refused(r);
+        }
     }
     let Some(acs) = meta.acs_for(None, None).map(|a| a.location.clone()) else {
         return Outcome::Refused(Refusal::UnknownAcs);
@@ -378,7 +387,7 @@ pub fn unsolicited(
         sp: meta.entity_id.clone(),
         request_id: None,
         acs,
-        relay_state: relay_state.filter(|r| !r.is_empty()),
+        relay_state,
         force_authn: false,
         is_passive: false,
         transient: meta.prefers_transient(),

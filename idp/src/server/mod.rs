@@ -153,6 +153,8 @@ pub async fn run(state: AppState) -> anyhow::Result<()> {
         }
         None => None,
     };
+    // Refresh SAML SPs' metadata from their URLs (`saml-sp add/update --refresh-hours`).
+    let refresher = tokio::spawn(crate::saml::sp_refresh::run(state.clone()));
     let server = HttpServer::new(move || app(state.clone()))
         .bind(listen)
         .map_err(|e| anyhow::anyhow!("LEERPOORT_LISTEN: cannot listen on {listen}: {e}"))?
@@ -171,6 +173,7 @@ pub async fn run(state: AppState) -> anyhow::Result<()> {
         None => server.await,
     };
     reloader.abort();
+    refresher.abort();
     result.map_err(anyhow::Error::from)
 }
 

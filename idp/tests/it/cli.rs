@@ -534,6 +534,8 @@ fn every_command_has_help() {
         vec!["group", "add", "--help"],
         vec!["client", "add", "--help"],
         vec!["saml-sp", "add", "--help"],
+        vec!["saml-sp", "update", "--help"],
+        vec!["saml-sp", "remove", "--help"],
         vec!["register", "--help"],
         vec!["deregister", "--help"],
         vec!["upstream", "add", "--help"],
@@ -722,8 +724,20 @@ fn saml_sp_add_list_register_remove() {
         "--rp",
         "https://uitgever.example/saml",
     ]);
-    let removed = env.ok(&["saml-sp", "remove", "https://uitgever.example/saml"]);
+    // Registered by a school: only with --force, and the output names the school.
+    let e = env.fails(&["saml-sp", "remove", "https://uitgever.example/saml"]);
+    assert!(e.contains("--force") && e.contains(&school), "{e}");
+    let removed = env.ok(&[
+        "saml-sp",
+        "remove",
+        "https://uitgever.example/saml",
+        "--force",
+    ]);
     assert_eq!(removed["removed"], true);
+    assert_eq!(
+        removed["registrations_removed"][0]["school"],
+        school.as_str()
+    );
     assert!(env.ok(&["saml-sp", "list"])["service_providers"]
         .as_array()
         .unwrap()
@@ -840,4 +854,151 @@ fn upstreams_are_added_listed_and_removed() {
     assert!(env
         .fails(&["upstream", "remove", "moo"])
         .contains("no upstream"));
+}
+
+const SP_METADATA: &str = r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="ENTITY"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="ACS" index="0"/></md:SPSSODescriptor></md:EntityDescriptor>"#;
+
+#[test]
+fn saml_sp_update_keeps_registrations_and_remove_names_the_schools() {
+    let env = Env::sqlite();
+    env.ok(&["migrate"]);
+    let school = env.school();
+    let write = |name: &str, entity: &str, acs: &str| {
+        let p = env.dir.path().join(name);
+        std::fs::write(
+            &p,
+            SP_METADATA.replace("ENTITY", entity).replace("ACS", acs),
+        )
+        .unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let entity = "https://uitgever.example/saml";
+    let v1 = write("v1.xml", entity, "https://uitgever.example/acs");
+    env.ok(&["saml-sp", "add", "--metadata", &v1]);
+    env.ok(&["register", "--school", &school, "--rp", entity]);
+
+    // Re-adding is refused; updating takes the new endpoints and keeps the registration
+    // (and the pairwise sector, so every pseudonym stays).
+    let v2 = write("v2.xml", entity, "https://nieuw.uitgever.example/acs");
+    let e = env.fails(&["saml-sp", "add", "--metadata", &v2]);
+    assert!(e.contains("already exists"), "{e}");
+    let updated = env.ok(&[
+        "saml-sp",
+        "update",
+        "--entity-id",
+        entity,
+        "--metadata",
+        &v2,
+        "--relay-state",
+        "https://nieuw.uitgever.example/les/1",
+    ]);
+    assert_eq!(updated["metadata_changed"], true);
+    assert_eq!(updated["registrations_kept"][0], school.as_str());
+    assert_eq!(updated["sector"], "uitgever.example");
+    assert_eq!(
+        updated["relay_states"][0],
+        "https://nieuw.uitgever.example/les/1"
+    );
+    let again = env.ok(&[
+        "saml-sp",
+        "update",
+        "--entity-id",
+        entity,
+        "--metadata",
+        &v2,
+    ]);
+    assert_eq!(again["metadata_changed"], false);
+    assert_eq!(
+        again["relay_states"][0], "https://nieuw.uitgever.example/les/1",
+        "options not given are kept"
+    );
+
+    // Another SP's metadata, an unknown entity ID, no URL to re-read, a bad RelayState,
+    // a refresh without a URL: refused, nothing changed.
+    let other = write(
+        "other.xml",
+        "https://ander.example/saml",
+        "https://ander.example/acs",
+    );
+    let e = env.fails(&[
+        "saml-sp",
+        "update",
+        "--entity-id",
+        entity,
+        "--metadata",
+        &other,
+    ]);
+    assert!(
+        e.contains("is for entity ID 'https://ander.example/saml'"),
+        "{e}"
+    );
+    let e = env.fails(&[
+        "saml-sp",
+        "update",
+        "--entity-id",
+        "https://onbekend.example",
+        "--metadata",
+        &v2,
+    ]);
+    assert!(e.contains("onbekend"), "{e}");
+    let e = env.fails(&["saml-sp", "update", "--entity-id", entity]);
+    assert!(e.contains("--metadata"), "{e}");
+    let e = env.fails(&[
+        "saml-sp",
+        "update",
+        "--entity-id",
+        entity,
+        "--metadata",
+        &v2,
+        "--relay-state",
+        "http://aanvaller.example/",
+    ]);
+    assert!(e.contains("https"), "{e}");
+    let e = env.fails(&[
+        "saml-sp",
+        "update",
+        "--entity-id",
+        entity,
+        "--metadata",
+        &v2,
+        "--refresh-hours",
+        "6",
+    ]);
+    assert!(e.contains("URL"), "{e}");
+    let cert = env.dir.path().join("cert.pem");
+    std::fs::write(&cert, "not a certificate").unwrap();
+    let e = env.fails(&[
+        "saml-sp",
+        "update",
+        "--entity-id",
+        entity,
+        "--metadata",
+        &v2,
+        "--metadata-signing-cert",
+        cert.to_str().unwrap(),
+    ]);
+    assert!(e.contains("PEM"), "{e}");
+    let list = env.ok(&["saml-sp", "list"]);
+    let sp = &list["service_providers"][0];
+    assert_eq!(sp["relay_states"].as_array().unwrap().len(), 1);
+    assert_eq!(sp["metadata_signed"], false);
+
+    // Remove: refused without --force while a school has it, and says which; with
+    // --force it names them.
+    let e = env.fails(&["saml-sp", "remove", entity]);
+    assert!(e.contains(&school) && e.contains("--force"), "{e}");
+    let out = env.run(&["saml-sp", "remove", entity, "--force"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&school) && text.contains("1 school"),
+        "{text}"
+    );
+    // Nobody registered: no --force needed.
+    env.ok(&["saml-sp", "add", "--metadata", &other]);
+    let removed = env.ok(&["saml-sp", "remove", "https://ander.example/saml"]);
+    assert!(removed["registrations_removed"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }

@@ -282,6 +282,7 @@ impl TestSp {
                 home_allowed: true,
                 audience: "beide".into(),
                 sector: None,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -640,7 +641,7 @@ async fn unknown_and_removed_service_providers_are_refused() {
         .await;
     assert_refused(res, "Onbekende software").await;
 
-    admin::remove_saml_sp(ctx(&t), DEMO_SP).unwrap();
+    admin::remove_saml_sp(ctx(&t), DEMO_SP, true).unwrap();
     let res = b.get(&app, &Req::new(&t, DEMO_SP).redirect(None)).await;
     assert_refused(res, "Onbekende software").await;
     // An OIDC client id is not a SAML SP.
@@ -676,9 +677,30 @@ async fn replayed_stale_and_misdirected_requests_are_refused() {
     let mut old = Req::new(&t, DEMO_SP);
     old.issue_instant -= 11 * 60;
     assert_refused(b.get(&app, &old.redirect(None)).await, "verlopen").await;
+    // An SP whose clock runs ahead: up to 180 s is allowed, more is refused as clock skew
+    // (its own page, not "verlopen").
+    let mut ahead = Req::new(&t, DEMO_SP);
+    ahead.issue_instant += 180;
+    assert_eq!(
+        b.get(&app, &ahead.redirect(None)).await.status(),
+        StatusCode::FOUND
+    );
     let mut future = Req::new(&t, DEMO_SP);
-    future.issue_instant += 5 * 60;
-    assert_refused(b.get(&app, &future.redirect(None)).await, "verlopen").await;
+    future.issue_instant += 181;
+    let res = b.get(&app, &future.redirect(None)).await;
+    let page = body(res).await;
+    assert!(page.contains("Klok loopt niet gelijk"), "{page}");
+    assert!(
+        !page.contains("verlopen") && !page.contains("SAMLResponse"),
+        "{page}"
+    );
+    // Old: 10 minutes is the limit.
+    let mut old_ok = Req::new(&t, DEMO_SP);
+    old_ok.issue_instant -= 10 * 60;
+    assert_eq!(
+        b.get(&app, &old_ok.redirect(None)).await.status(),
+        StatusCode::FOUND
+    );
 
     let mut elsewhere = Req::new(&t, DEMO_SP);
     elsewhere.destination = Some("https://andere-idp.example/sso".into());
@@ -1309,9 +1331,7 @@ async fn fuzz_seed_corpus() {
             idp::saml::slo::parse_logout(s).is_ok()
         }),
         ("redirect_binding", idp::saml::fuzz::redirect_binding, |s| {
-            idp::saml::binding::decode_redirect(s)
-                .map(|x| idp::saml::sso::parse_authn_request(&x).is_ok())
-                .unwrap_or(false)
+            idp::saml::fuzz::redirect_query(s).is_ok()
         }),
     ];
     for (target, entry, check) in targets {
@@ -1483,4 +1503,363 @@ async fn single_logout_tells_every_other_sp_then_answers_the_one_that_asked() {
     assert_eq!(status_of(&final_answer), ["Success"]);
     // Once.
     assert_refused(b.get(&app, &format!("/saml/slo?{right}")).await, "verlopen").await;
+}
+
+/// The Redirect binding's query is parsed once: a parameter name that is repeated or
+/// percent-encoded is refused, so a signature cannot cover one value while another is used.
+#[actix_web::test]
+async fn redirect_queries_with_repeated_or_encoded_names_are_refused() {
+    let t = demo();
+    let sp = TestSp::new("https://sp.test/metadata");
+    sp.add(&t, true, false);
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::default();
+
+    // /saml/sso: a signed request with something added next to what the signature covers.
+    let signed_sso = |relay: Option<&str>| {
+        let req = Req::new(&t, &sp.entity_id);
+        let mut query = format!("SAMLRequest={}", q(&deflate_b64(&req.xml())));
+        if let Some(rs) = relay {
+            query.push_str(&format!("&RelayState={rs}"));
+        }
+        sp.sign_query(&query)
+    };
+    let other = Req::new(&t, &sp.entity_id);
+    let other_request = q(&deflate_b64(&other.xml()));
+    let variants = [
+        // An unsigned RelayState under an encoded name.
+        format!(
+            "{}&Relay%53tate=https%3A%2F%2Faanvaller.example",
+            signed_sso(None)
+        ),
+        format!("Relay%53tate=evil&{}", signed_sso(None)),
+        // RelayState twice: the signed one and another.
+        format!("{}&RelayState=evil", signed_sso(Some("x"))),
+        // The request twice, or under an encoded name.
+        format!("SAML%52equest={other_request}&{}", signed_sso(None)),
+        format!("SAMLRequest={other_request}&{}", signed_sso(None)),
+        // SigAlg or Signature twice, or encoded.
+        format!("{}&SigAlg=x", signed_sso(None)),
+        format!("{}&Signature=AAAA", signed_sso(None)),
+        format!("{}&Sig%41lg=x", signed_sso(None)),
+        signed_sso(None).replace("&Signature=", "&Sig%6Eature="),
+        // A name with '+' (decodes to a space).
+        format!("{}&Relay+State=x", signed_sso(None)),
+        // Both messages at once.
+        format!("{}&SAMLResponse={other_request}", signed_sso(None)),
+    ];
+    for query in &variants {
+        let res = b.get(&app, &format!("/saml/sso?{query}")).await;
+        assert_refused(res, "Ongeldige aanvraag").await;
+    }
+    // The same requests without the addition are accepted.
+    let res = b
+        .get(&app, &format!("/saml/sso?{}", signed_sso(Some("x"))))
+        .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let res = login_and_continue(&app, &mut b, &location(&res)).await;
+    let xml = posted(&body(res).await).xml;
+    let name_id = between(&xml, "<saml:NameID ", "</saml:NameID>").to_string();
+
+    // /saml/slo: a LogoutRequest the signature does not cover, next to one it does.
+    let (_, signed_lr) = logout_request(&t, &sp, "someone-else", None);
+    let signed = sp.sign_query(&format!("SAMLRequest={}", q(&deflate_b64(&signed_lr))));
+    let (_, forged) = logout_request(&t, &sp, &name_id, None);
+    let forged = q(&deflate_b64(&forged));
+    let variants = [
+        format!("SAML%52equest={forged}&{signed}"),
+        format!("SAMLRequest={forged}&{signed}"),
+        format!("{signed}&SAMLRequest={forged}"),
+        format!("{signed}&Relay%53tate=https%3A%2F%2Faanvaller.example"),
+        format!("{signed}&SigAlg=x"),
+        format!("{signed}&Signature=AAAA"),
+        signed.replace("SAMLRequest=", "SAML%52equest="),
+    ];
+    for query in &variants {
+        let res = b.get(&app, &format!("/saml/slo?{query}")).await;
+        assert_refused(res, "Ongeldige aanvraag").await;
+    }
+    // The session is still there: an SSO for the demo SP goes straight through.
+    let res = b.get(&app, &Req::new(&t, DEMO_SP).redirect(None)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // A LogoutRequest signed as it is processed ends it.
+    let (_, lr) = logout_request(&t, &sp, &name_id, None);
+    let query = sp.sign_query(&format!("SAMLRequest={}", q(&deflate_b64(&lr))));
+    let res = b.get(&app, &format!("/saml/slo?{query}")).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let res = b.get(&app, &Req::new(&t, DEMO_SP).redirect(None)).await;
+    assert!(location(&res).starts_with("/login?auth=saml-"));
+}
+
+/// An unsolicited response (a school shortcut) carries only a RelayState registered for the
+/// SP (`saml-sp add/update --relay-state`), or none.
+#[actix_web::test]
+async fn unsolicited_responses_carry_only_registered_relay_states() {
+    let t = demo();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::default();
+    let res = b.get(&app, &Req::new(&t, DEMO_SP).redirect(None)).await;
+    login_and_continue(&app, &mut b, &location(&res)).await;
+    let unsolicited =
+        |rs: &str| format!("/saml/unsolicited?sp={}&RelayState={}", q(DEMO_SP), q(rs));
+
+    // Nothing registered: any RelayState is refused, none is fine.
+    let res = b
+        .get(&app, &unsolicited("https://aanvaller.example/"))
+        .await;
+    assert_refused(res, "niet voor deze software").await;
+    let res = b
+        .get(&app, &format!("/saml/unsolicited?sp={}", q(DEMO_SP)))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(posted(&body(res).await).relay_state, None);
+
+    // Registered: that URL, exactly, goes along; others are still refused.
+    let lesson = "http://127.0.0.1:8082/les/3";
+    admin::update_saml_sp(
+        ctx(&t),
+        admin::SamlSpUpdate {
+            entity_id: DEMO_SP.into(),
+            relay_states: Some(vec![lesson.into()]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let res = b.get(&app, &unsolicited(lesson)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let p = posted(&body(res).await);
+    assert_eq!(p.relay_state.as_deref(), Some(lesson));
+    assert_eq!(status_of(&p.xml), ["Success"]);
+    for other in [
+        "http://127.0.0.1:8082/les/3/../../evil",
+        "http://127.0.0.1:8082/les/",
+        "https://aanvaller.example/",
+    ] {
+        assert_refused(
+            b.get(&app, &unsolicited(other)).await,
+            "niet voor deze software",
+        )
+        .await;
+    }
+    // Registering refuses what could never be a RelayState.
+    for bad in [
+        "http://aanvaller.example/",
+        "javascript:alert(1)",
+        &format!("https://sp.test/{}", "x".repeat(80)),
+    ] {
+        let e = admin::update_saml_sp(
+            ctx(&t),
+            admin::SamlSpUpdate {
+                entity_id: DEMO_SP.into(),
+                relay_states: Some(vec![bad.into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--relay-state"), "{e}");
+    }
+}
+
+impl TestSp {
+    /// The metadata with an ID, signed (enveloped, over the EntityDescriptor) by `signer`.
+    fn signed_metadata(&self, signer: &TestSp, encryption: bool) -> String {
+        let md = without_decl(&self.metadata(false, encryption)).replacen(
+            "<md:EntityDescriptor ",
+            r#"<md:EntityDescriptor ID="_md1" "#,
+            1,
+        );
+        let template =
+            idp::saml::xml::signature_template("_md1", &STANDARD.encode(&signer.cert_der));
+        let end = md.find('>').unwrap() + 1;
+        let with = format!("{}{template}{}", &md[..end], &md[end..]);
+        Crypto::sign_xml(with, &signer.key.private_key_to_der().unwrap()).unwrap()
+    }
+
+    fn cert_pem(&self) -> String {
+        String::from_utf8(
+            openssl::x509::X509::from_der(&self.cert_der)
+                .unwrap()
+                .to_pem()
+                .unwrap(),
+        )
+        .unwrap()
+    }
+}
+
+/// Metadata served over HTTP on loopback, changeable while it runs.
+struct MetadataServer {
+    url: String,
+    document: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl MetadataServer {
+    fn start(document: &str) -> MetadataServer {
+        use std::io::{BufRead as _, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/metadata.xml", listener.local_addr().unwrap());
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(document.to_string()));
+        let doc = shared.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok() && line != "\r\n" && !line.is_empty() {
+                    line.clear();
+                }
+                let body = doc.lock().unwrap().clone();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/samlmetadata+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        MetadataServer {
+            url,
+            document: shared,
+        }
+    }
+
+    fn serve(&self, document: &str) {
+        *self.document.lock().unwrap() = document.to_string();
+    }
+}
+
+fn stored_metadata(t: &TestApp, entity_id: &str) -> idp::saml::sp::SpMetadata {
+    let rp = t
+        .state
+        .dir
+        .relying_party_by_public_id(entity_id)
+        .unwrap()
+        .unwrap();
+    let broker::model::RpProtocol::Saml(s) = rp.protocol else {
+        panic!("not SAML")
+    };
+    idp::saml::sp::parse(&s.metadata).unwrap()
+}
+
+/// The running server refreshes an SP's metadata from its URL every `refresh_hours`: new
+/// metadata is taken (the registrations stay), a failed refresh keeps the old metadata and
+/// records why, and with a metadata signing certificate only metadata signed with it is
+/// taken.
+#[core::prelude::v1::test]
+fn metadata_refresh_takes_new_metadata_and_keeps_the_old_on_failure() {
+    use idp::saml::sp_refresh::refresh_due;
+    let t = demo();
+    let sp = TestSp::new("https://sp.test/metadata");
+    let server = MetadataServer::start(&sp.metadata(false, false));
+    admin::add_saml_sp(
+        ctx(&t),
+        SamlSpInput {
+            metadata: idp::saml::sp_refresh::fetch(&server.url).unwrap(),
+            kind: "publisher".into(),
+            audience: "beide".into(),
+            metadata_url: Some(server.url.clone()),
+            refresh_hours: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    admin::register(ctx(&t), &school(), &sp.entity_id, Default::default()).unwrap();
+    let rp = t
+        .state
+        .dir
+        .relying_party_by_public_id(&sp.entity_id)
+        .unwrap()
+        .unwrap();
+    assert!(stored_metadata(&t, &sp.entity_id)
+        .encryption_certs
+        .is_empty());
+
+    // The SP adds an encryption key. Not due yet; an hour later it is.
+    server.serve(&sp.metadata(false, true));
+    assert!(refresh_due(&t.state, now(&t)).is_empty());
+    t.clock.advance(std::time::Duration::from_secs(3600));
+    let done = refresh_due(&t.state, now(&t));
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].result, Ok(true));
+    assert_eq!(stored_metadata(&t, &sp.entity_id).encryption_certs.len(), 1);
+    assert!(t
+        .state
+        .dir
+        .registration(&school(), rp.id)
+        .unwrap()
+        .is_some());
+
+    // Broken, or another SP's metadata: the old stays, the reason is kept; tried again at
+    // the next check.
+    t.clock.advance(std::time::Duration::from_secs(3600));
+    let before = stored_metadata(&t, &sp.entity_id);
+    let other = TestSp::new("https://ander.example/metadata");
+    for (bad, words) in [
+        ("<md:EntityDescriptor".to_string(), "not"),
+        (other.metadata(false, false), "is for entity ID"),
+    ] {
+        server.serve(&bad);
+        let done = refresh_due(&t.state, now(&t));
+        let err = done[0].result.clone().unwrap_err();
+        assert!(err.contains(words), "{err}");
+        assert_eq!(stored_metadata(&t, &sp.entity_id), before);
+        let o = t.state.dir.saml_sp_options(rp.id).unwrap();
+        assert_eq!(o.refresh_error.as_deref(), Some(err.as_str()));
+    }
+
+    // With a metadata signing certificate: unsigned metadata and metadata signed by another
+    // key are refused; metadata signed with it is taken (only what the signature covers).
+    let signer = TestSp::new("signer");
+    admin::update_saml_sp(
+        ctx(&t),
+        admin::SamlSpUpdate {
+            entity_id: sp.entity_id.clone(),
+            metadata: Some(sp.signed_metadata(&signer, true)),
+            metadata_signing_cert: Some(Some(signer.cert_pem())),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    t.clock.advance(std::time::Duration::from_secs(3600));
+    let impostor = TestSp::new("impostor");
+    for (bad, words) in [
+        (sp.metadata(false, false), "not signed"),
+        (sp.signed_metadata(&impostor, false), "does not verify"),
+        (
+            sp.signed_metadata(&signer, false)
+                .replace("https://sp.test/acs", "https://aanvaller.example/acs"),
+            "does not verify",
+        ),
+    ] {
+        server.serve(&bad);
+        let err = refresh_due(&t.state, now(&t))[0]
+            .result
+            .clone()
+            .unwrap_err();
+        assert!(err.contains(words), "{err}");
+        assert_eq!(stored_metadata(&t, &sp.entity_id).encryption_certs.len(), 1);
+    }
+    server.serve(&sp.signed_metadata(&signer, false));
+    assert_eq!(refresh_due(&t.state, now(&t))[0].result, Ok(true));
+    assert!(stored_metadata(&t, &sp.entity_id)
+        .encryption_certs
+        .is_empty());
+    assert!(t
+        .state
+        .dir
+        .registration(&school(), rp.id)
+        .unwrap()
+        .is_some());
+    // Signed metadata without a configured certificate cannot be verified: refused.
+    let e = admin::add_saml_sp(
+        ctx(&t),
+        SamlSpInput {
+            metadata: TestSp::new("https://nog.example/metadata").signed_metadata(&signer, false),
+            kind: "publisher".into(),
+            audience: "beide".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("--metadata-signing-cert"), "{e}");
 }
