@@ -13,6 +13,12 @@
 //! previous one published in the JWKS for [`JWS_GRACE_SECS`] so tokens signed with it still
 //! verify. SAML keys: `keys rotate` promotes the published *next* key to active (SPs have had
 //! it in metadata since the previous rotation) and publishes a new *next* key.
+//!
+//! The SAML metadata is signed by a key of its own (`SAML-METADATA-RS256`), which `keys
+//! rotate` leaves alone: it is the trust anchor SPs pin (its certificate, `<kid>.crt.pem`, is
+//! valid for ten years), so a rotation of the signing keys never changes the key that signs
+//! the metadata announcing them. A store from before this key existed adopts its active SAML
+//! key as the metadata-signing key, so the certificate SPs pinned keeps verifying.
 
 use std::collections::HashMap;
 use std::fs;
@@ -65,6 +71,10 @@ pub enum KeyAlg {
     /// RSA-SHA256 for SAML signatures, with a self-signed certificate.
     #[serde(rename = "SAML-RS256")]
     SamlRs256,
+    /// RSA-SHA256 for the signature on the SAML metadata only, with a self-signed
+    /// certificate: not rotated by `keys rotate`.
+    #[serde(rename = "SAML-METADATA-RS256")]
+    SamlMetadataRs256,
 }
 
 impl KeyAlg {
@@ -82,6 +92,7 @@ impl KeyAlg {
             Self::ES256 => "ES256",
             Self::EdDSA => "EdDSA",
             Self::SamlRs256 => "SAML-RS256",
+            Self::SamlMetadataRs256 => "SAML-METADATA-RS256",
         }
     }
 }
@@ -261,7 +272,7 @@ fn generate(alg: KeyAlg, issuer_host: &str) -> Result<Generated, KeyError> {
                 cert: None,
             })
         }
-        KeyAlg::SamlRs256 => {
+        KeyAlg::SamlRs256 | KeyAlg::SamlMetadataRs256 => {
             let rsa = openssl::rsa::Rsa::generate(2048).map_err(|e| gen_err(&e))?;
             let pkey = openssl::pkey::PKey::from_rsa(rsa).map_err(|e| gen_err(&e))?;
             let cert = self_signed_cert(&pkey, issuer_host).map_err(|e| gen_err(&e))?;
@@ -341,7 +352,7 @@ fn load_key(dir: &Path, info: &KeyInfo) -> Result<LoadedKey, KeyError> {
                 "x": b64u(kp.public_key().as_ref())});
             (Signer::Ed(kp), Some(jwk))
         }
-        KeyAlg::SamlRs256 => {
+        KeyAlg::SamlRs256 | KeyAlg::SamlMetadataRs256 => {
             let cpath = dir.join(format!("{}.crt.pem", info.kid));
             let cpem = fs::read_to_string(&cpath).map_err(|e| io_err(&cpath, e))?;
             let cert_der =
@@ -394,6 +405,13 @@ fn kid_of(alg: KeyAlg, g: &Generated) -> Result<String, KeyError> {
                 .ok_or_else(|| malformed("no certificate".into()))?;
             format!("saml-{}", &thumbprint_bytes(cert)[..16])
         }
+        KeyAlg::SamlMetadataRs256 => {
+            let cert = g
+                .cert
+                .as_deref()
+                .ok_or_else(|| malformed("no certificate".into()))?;
+            saml_metadata_kid(cert)
+        }
     })
 }
 
@@ -407,15 +425,20 @@ fn rsa_components(kp: &RsaKeyPair) -> (String, String) {
     (b64u(&strip(&c.n)), b64u(&strip(&c.e)))
 }
 
+fn saml_metadata_kid(cert_der: &[u8]) -> String {
+    format!("saml-metadata-{}", &thumbprint_bytes(cert_der)[..16])
+}
+
 fn thumbprint_bytes(b: &[u8]) -> String {
     b64u(ring::digest::digest(&ring::digest::SHA256, b).as_ref())
 }
 
-const ALL_ALGS: [KeyAlg; 4] = [
+const ALL_ALGS: [KeyAlg; 5] = [
     KeyAlg::RS256,
     KeyAlg::ES256,
     KeyAlg::EdDSA,
     KeyAlg::SamlRs256,
+    KeyAlg::SamlMetadataRs256,
 ];
 
 impl FileKeyStore {
@@ -424,7 +447,7 @@ impl FileKeyStore {
     pub fn open_or_init(dir: &Path, issuer_host: &str, now: i64) -> Result<Self, KeyError> {
         fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         let mut manifest = read_manifest(dir)?;
-        let mut changed = false;
+        let mut changed = adopt_metadata_key(dir, &mut manifest, now)?;
         for alg in ALL_ALGS {
             if !manifest
                 .keys
@@ -504,11 +527,15 @@ impl FileKeyStore {
     /// The PKCS#8 DER of the active SAML key, for the XML signer. Only the SAML module calls
     /// this; it never leaves the process.
     pub fn saml_signing_key_der(&self) -> Result<(String, Vec<u8>), KeyError> {
+        self.private_key_der(KeyAlg::SamlRs256)
+    }
+
+    fn private_key_der(&self, alg: KeyAlg) -> Result<(String, Vec<u8>), KeyError> {
         let set = self.set.read().clone();
         let idx = set
             .active
-            .get(&KeyAlg::SamlRs256)
-            .ok_or_else(|| KeyError::NoActiveKey("SAML".into()))?;
+            .get(&alg)
+            .ok_or_else(|| KeyError::NoActiveKey(alg.as_str().into()))?;
         let kid = set.keys[*idx].info.kid.clone();
         let path = self.dir.join(format!("{kid}.pem"));
         let pem = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
@@ -530,6 +557,30 @@ impl FileKeyStore {
             tracing::error!(error = %e, "signing SAML XML");
             KeyError::Sign
         })
+    }
+
+    /// Sign the `ds:Signature` template of the SAML metadata with the metadata-signing key
+    /// (not the key that signs messages; `keys rotate` does not change it).
+    pub fn sign_saml_metadata_xml(&self, xml: &str) -> Result<String, KeyError> {
+        use samael::crypto::{Crypto, CryptoProvider as _};
+        let (_, der) = self.private_key_der(KeyAlg::SamlMetadataRs256)?;
+        Crypto::sign_xml(xml, &der).map_err(|e| {
+            tracing::error!(error = %e, "signing the SAML metadata");
+            KeyError::Sign
+        })
+    }
+
+    /// The certificate (DER) of the metadata-signing key: the one SPs pin.
+    pub fn saml_metadata_certificate(&self) -> Result<Vec<u8>, KeyError> {
+        let set = self.set.read().clone();
+        let idx = set
+            .active
+            .get(&KeyAlg::SamlMetadataRs256)
+            .ok_or_else(|| KeyError::NoActiveKey("SAML metadata".into()))?;
+        match &set.keys[*idx].signer {
+            Signer::Saml { cert_der } => Ok(cert_der.clone()),
+            _ => Err(KeyError::NoActiveKey("SAML metadata".into())),
+        }
     }
 
     /// RSA-SHA256 (PKCS#1 v1.5) with the active SAML key, for the HTTP-Redirect binding's
@@ -590,6 +641,44 @@ pub fn list(dir: &Path, now: i64) -> Result<Vec<KeyInfo>, KeyError> {
     let mut m = read_manifest(dir)?;
     retire_expired(&mut m, now);
     Ok(m.keys)
+}
+
+/// A store from before the metadata-signing key: its active SAML key signed the metadata, and
+/// SPs may have pinned that certificate. Copy that key as the metadata-signing key so the
+/// pinned certificate keeps verifying the metadata after `keys rotate`. Returns whether the
+/// manifest changed.
+fn adopt_metadata_key(dir: &Path, m: &mut Manifest, now: i64) -> Result<bool, KeyError> {
+    if m.keys.iter().any(|k| k.alg == KeyAlg::SamlMetadataRs256) {
+        return Ok(false);
+    }
+    let Some(active) = m
+        .keys
+        .iter()
+        .find(|k| k.alg == KeyAlg::SamlRs256 && k.state == KeyState::Active)
+    else {
+        return Ok(false);
+    };
+    let read = |name: String| -> Result<String, KeyError> {
+        let p = dir.join(name);
+        fs::read_to_string(&p).map_err(|e| io_err(&p, e))
+    };
+    let key_pem = read(format!("{}.pem", active.kid))?;
+    let cert_pem = read(format!("{}.crt.pem", active.kid))?;
+    let cert = pem_decode(&cert_pem).ok_or_else(|| KeyError::Malformed {
+        kid: active.kid.clone(),
+        msg: "certificate is not PEM".into(),
+    })?;
+    let kid = saml_metadata_kid(&cert);
+    write_private(&dir.join(format!("{kid}.pem")), key_pem.as_bytes())?;
+    write_private(&dir.join(format!("{kid}.crt.pem")), cert_pem.as_bytes())?;
+    m.keys.push(KeyInfo {
+        kid,
+        alg: KeyAlg::SamlMetadataRs256,
+        state: KeyState::Active,
+        created_at: now,
+        retire_at: None,
+    });
+    Ok(true)
 }
 
 fn retire_expired(m: &mut Manifest, now: i64) {
@@ -701,7 +790,7 @@ impl KeyStore for FileKeyStore {
         let mut out: Vec<_> = set
             .keys
             .iter()
-            .filter(|k| k.info.published(now))
+            .filter(|k| k.info.alg == KeyAlg::SamlRs256 && k.info.published(now))
             .filter_map(|k| match &k.signer {
                 Signer::Saml { cert_der } => Some((k.info.clone(), cert_der.clone())),
                 _ => None,
@@ -864,5 +953,56 @@ mod tests {
         assert!(listed
             .iter()
             .any(|k| k.kid == old_kid && k.state == KeyState::Retired));
+    }
+
+    #[test]
+    fn the_metadata_signing_key_outlives_rotations() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileKeyStore::open_or_init(dir.path(), "localhost", 1_000).unwrap();
+        let pinned = store.saml_metadata_certificate().unwrap();
+        // A key of its own, not one that signs messages or is published as one.
+        assert_ne!(pinned, store.active_saml_certificate(1_000).unwrap());
+        assert!(store
+            .saml_certificates(1_000)
+            .iter()
+            .all(|(_, der)| *der != pinned));
+        for now in [2_000, 3_000] {
+            rotate(dir.path(), "localhost", now).unwrap();
+            store.reload(now).unwrap();
+            assert_eq!(store.saml_metadata_certificate().unwrap(), pinned);
+        }
+        let xml = format!(
+            concat!(
+                r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" ID="_m1" entityID="x">"#,
+                "{}</md:EntityDescriptor>"
+            ),
+            crate::saml::xml::signature_template("_m1", &STANDARD.encode(&pinned))
+        );
+        let signed = store.sign_saml_metadata_xml(&xml).unwrap();
+        use samael::crypto::{CertificateDer, Crypto, CryptoProvider as _, ReduceMode};
+        Crypto::reduce_xml_to_signed(
+            &signed,
+            &[CertificateDer::from(pinned.clone())],
+            ReduceMode::ValidateAndMarkNoAncestors,
+        )
+        .expect("the pinned certificate verifies the metadata after two rotations");
+    }
+
+    #[test]
+    fn a_key_store_without_a_metadata_key_adopts_its_active_saml_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileKeyStore::open_or_init(dir.path(), "localhost", 1_000).unwrap();
+        let active = store.active_saml_certificate(1_000).unwrap();
+        // The manifest as older versions wrote it.
+        let mut m = read_manifest(dir.path()).unwrap();
+        m.keys.retain(|k| k.alg != KeyAlg::SamlMetadataRs256);
+        write_manifest(dir.path(), &m).unwrap();
+        let store = FileKeyStore::open_or_init(dir.path(), "localhost", 2_000).unwrap();
+        assert_eq!(store.saml_metadata_certificate().unwrap(), active);
+        rotate(dir.path(), "localhost", 3_000).unwrap();
+        rotate(dir.path(), "localhost", 4_000).unwrap();
+        store.reload(4_000).unwrap();
+        assert_ne!(store.active_saml_certificate(4_000).unwrap(), active);
+        assert_eq!(store.saml_metadata_certificate().unwrap(), active);
     }
 }

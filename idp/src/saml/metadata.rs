@@ -1,7 +1,8 @@
-//! `/saml/metadata`: the IdP's metadata, signed. It names the entity ID, every published
+//! `/saml/metadata`: the IdP's metadata, signed with the metadata-signing key (which `keys
+//! rotate` does not change: SPs pin its certificate). It names the entity ID, every published
 //! signing certificate (the active one and, after `keys rotate`, the next one, so SPs trust
 //! it before it signs), the SSO endpoint for HTTP-Redirect and HTTP-POST, the SLO endpoint,
-//! the NameID formats, and `validUntil`.
+//! the NameID formats, the `shibmd:Scope` of the `pairwise-id` values, and `validUntil`.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -31,9 +32,22 @@ pub fn signing_keys(certs: &[Vec<u8>]) -> (String, String) {
     (active, keys)
 }
 
-/// The unsigned metadata with a signature template, for `certs` (DER, active first).
-pub fn unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64) -> String {
-    let (active, keys) = signing_keys(certs);
+/// The Shibboleth metadata extension that names the scopes an IdP may assert.
+pub const SHIBMD: &str = "urn:mace:shibboleth:metadata:1.0";
+
+/// The unsigned metadata with a signature template naming `signer` (base64 DER, the
+/// metadata-signing certificate), for `certs` (DER, active first). `scope`
+/// is the scope of the `pairwise-id` values (`response::pairwise_scope`): SPs such as
+/// Shibboleth drop a scoped attribute whose scope the IdP's metadata does not list.
+pub fn unsigned(
+    issuer: &str,
+    id: &str,
+    signer: &str,
+    certs: &[Vec<u8>],
+    scope: &str,
+    now: i64,
+) -> String {
+    let (_, keys) = signing_keys(certs);
     let sso = esc(&format!("{issuer}{}", paths::SSO));
     let slo = esc(&format!("{issuer}{}", paths::SLO));
     format!(
@@ -42,6 +56,7 @@ pub fn unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64) -> String {
             r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" ID="{id}" entityID="{entity}" validUntil="{until}">"#,
             "{sig}",
             r#"<md:IDPSSODescriptor protocolSupportEnumeration="{proto}" WantAuthnRequestsSigned="false">"#,
+            r#"<md:Extensions><shibmd:Scope xmlns:shibmd="{shibmd}" regexp="false">{scope}</shibmd:Scope></md:Extensions>"#,
             "{keys}",
             r#"<md:SingleLogoutService Binding="{redirect}" Location="{slo}"/>"#,
             r#"<md:NameIDFormat>{persistent}</md:NameIDFormat>"#,
@@ -54,8 +69,10 @@ pub fn unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64) -> String {
         id = id,
         entity = esc(&entity_id(issuer)),
         until = instant(now + METADATA_VALID_SECS),
-        sig = signature_template(id, &active),
+        sig = signature_template(id, signer),
         proto = PROTOCOL,
+        shibmd = SHIBMD,
+        scope = esc(scope),
         keys = keys,
         redirect = HTTP_REDIRECT,
         post = HTTP_POST,
@@ -78,10 +95,16 @@ pub fn signed(state: &AppState, now: i64) -> Result<String, SamlError> {
         return Err(SamlError::Responder);
     }
     let id = new_id()?;
-    let xml = unsigned(&state.config.issuer, &id, &certs, now);
+    let scope = super::response::pairwise_scope(state);
+    let signer = state
+        .keys
+        .saml_metadata_certificate()
+        .map(|der| STANDARD.encode(der))
+        .map_err(|_| SamlError::Responder)?;
+    let xml = unsigned(&state.config.issuer, &id, &signer, &certs, &scope, now);
     let signed = state
         .keys
-        .sign_saml_xml(&xml)
+        .sign_saml_metadata_xml(&xml)
         .map_err(|_| SamlError::Responder)?;
     Ok(format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",

@@ -19,6 +19,7 @@ use super::names::{
 use super::xml::{esc, instant, signature_template, without_declaration};
 use super::{encrypt, entity_id, new_id, SamlError, ASSERTION_SECS, SKEW_SECS};
 use crate::app::AppState;
+use crate::keys::FileKeyStore;
 
 /// Which NameID the SP gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,6 +268,17 @@ pub fn pairwise_scope(state: &AppState) -> String {
     state.config.issuer_host().to_string()
 }
 
+/// Sign `unsigned` (one element with its signature template) and return the signed element
+/// alone, to embed in a `Response` or to encrypt: xmlsec writes an XML declaration before it
+/// and a newline after it, and an `EncryptedAssertion` must decrypt to exactly one element
+/// (Shibboleth refuses anything else: "Decryption did not result in a single element").
+fn signed_element(keys: &FileKeyStore, unsigned: &str) -> Result<String, SamlError> {
+    let signed = keys
+        .sign_saml_xml(unsigned)
+        .map_err(|_| SamlError::Responder)?;
+    Ok(without_declaration(&signed).trim_end().to_string())
+}
+
 fn active_cert(state: &AppState, now: i64) -> Result<String, SamlError> {
     state
         .keys
@@ -294,11 +306,7 @@ pub fn success(state: &AppState, issue: &Issue<'_>, now: i64) -> Result<String, 
         state.config.is_https(),
         now,
     );
-    let signed_assertion = state
-        .keys
-        .sign_saml_xml(&assertion)
-        .map_err(|_| SamlError::Responder)?;
-    let signed_assertion = without_declaration(&signed_assertion).to_string();
+    let signed_assertion = signed_element(&state.keys, &assertion)?;
     let inner = match issue.encrypt_for {
         Some(cert_der) => encrypt::encrypted_assertion(&signed_assertion, cert_der)?,
         None => signed_assertion,
@@ -350,4 +358,84 @@ pub fn failure(
         .sign_saml_xml(&xml)
         .map_err(|_| SamlError::Responder)?;
     Ok(STANDARD.encode(signed.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// What the SP sees after decrypting an `EncryptedAssertion` made for `key`'s certificate.
+    fn decrypt(encrypted: &str, key: &openssl::rsa::Rsa<openssl::pkey::Private>) -> String {
+        let values: Vec<&str> = encrypted
+            .split("<xenc:CipherValue>")
+            .skip(1)
+            .map(|v| v.split("</xenc:CipherValue>").next().unwrap())
+            .collect();
+        let wrapped = STANDARD.decode(values[0]).unwrap();
+        let data = STANDARD.decode(values[1]).unwrap();
+        let mut aes = vec![0u8; key.size() as usize];
+        let n = key
+            .private_decrypt(&wrapped, &mut aes, openssl::rsa::Padding::PKCS1_OAEP)
+            .unwrap();
+        let (iv, rest) = data.split_at(12);
+        let (ct, tag) = rest.split_at(rest.len() - 16);
+        let plain = openssl::symm::decrypt_aead(
+            openssl::symm::Cipher::aes_128_gcm(),
+            &aes[..n],
+            Some(iv),
+            &[],
+            ct,
+            tag,
+        )
+        .unwrap();
+        String::from_utf8(plain).unwrap()
+    }
+
+    fn sp_certificate() -> (openssl::rsa::Rsa<openssl::pkey::Private>, Vec<u8>) {
+        use openssl::x509::{X509Builder, X509NameBuilder};
+        let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+        let pkey = openssl::pkey::PKey::from_rsa(rsa.clone()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "sp.test").unwrap();
+        let name = name.build();
+        let mut b = X509Builder::new().unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&pkey).unwrap();
+        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        b.sign(&pkey, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        (rsa, b.build().to_der().unwrap())
+    }
+
+    #[test]
+    fn an_encrypted_assertion_decrypts_to_exactly_one_element() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = FileKeyStore::open_or_init(dir.path(), "localhost", 1_000).unwrap();
+        let cert = STANDARD.encode(keys.active_saml_certificate(1_000).unwrap());
+        let unsigned = format!(
+            concat!(
+                r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a1" Version="2.0" IssueInstant="2026-12-06T00:00:00Z">"#,
+                "<saml:Issuer>http://localhost/saml/metadata</saml:Issuer>{}",
+                "</saml:Assertion>"
+            ),
+            signature_template("_a1", &cert)
+        );
+        let signed = signed_element(&keys, &unsigned).unwrap();
+        let (sp_key, sp_cert) = sp_certificate();
+        let plain = decrypt(
+            &encrypt::encrypted_assertion(&signed, &sp_cert).unwrap(),
+            &sp_key,
+        );
+        // One element: it starts with its start tag and ends with its end tag, with no
+        // declaration, whitespace or text around it.
+        assert!(plain.starts_with("<saml:Assertion "), "{plain:?}");
+        assert!(plain.ends_with("</saml:Assertion>"), "{plain:?}");
+        assert_eq!(plain.matches("<saml:Assertion ").count(), 1, "{plain:?}");
+        assert!(super::super::xml::check_untrusted(&plain).is_ok());
+    }
 }

@@ -471,7 +471,16 @@ fn keys_list_and_rotate() {
     let listed = env.ok(&["keys", "list"]);
     let keys = listed["keys"].as_array().unwrap();
     let algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
-    assert_eq!(algs, vec!["RS256", "ES256", "EdDSA", "SAML-RS256"]);
+    assert_eq!(
+        algs,
+        vec![
+            "RS256",
+            "ES256",
+            "EdDSA",
+            "SAML-RS256",
+            "SAML-METADATA-RS256"
+        ]
+    );
     assert!(keys.iter().all(|k| k["state"] == "active"));
     assert!(Path::new(&env.dir.path().join("keys/pseudonym.key")).exists());
 
@@ -486,6 +495,17 @@ fn keys_list_and_rotate() {
     assert_eq!(count("RS256", "previous"), 1);
     assert_eq!(count("SAML-RS256", "active"), 1);
     assert_eq!(count("SAML-RS256", "next"), 1);
+    // The metadata-signing key stays as it was: SPs pin its certificate.
+    let metadata_key = |list: &serde_json::Value| {
+        list["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["alg"] == "SAML-METADATA-RS256")
+            .map(|k| (k["kid"].clone(), k["state"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(metadata_key(&rotated), metadata_key(&listed));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;

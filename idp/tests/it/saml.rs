@@ -406,7 +406,9 @@ async fn metadata_is_signed_and_names_every_endpoint() {
         "application/samlmetadata+xml"
     );
     let xml = body(res).await;
-    verify_all(&t, &xml);
+    // Signed by the metadata-signing key: the certificate an SP pins.
+    let pinned = t.state.keys.saml_metadata_certificate().unwrap();
+    verify_metadata(&xml, &pinned);
     assert!(xml.contains(&format!(r#"entityID="{IDP}/saml/metadata""#)));
     for binding in ["HTTP-Redirect", "HTTP-POST"] {
         assert!(xml.contains(&format!(
@@ -427,14 +429,18 @@ async fn metadata_is_signed_and_names_every_endpoint() {
     insta::assert_snapshot!("idp_metadata", shape);
 
     // After `keys rotate` the next certificate is published as well, one rotation before it
-    // signs; the metadata is signed by the active key and still verifies.
-    idp::keys::rotate(
-        &t.state.config.keys_dir,
-        t.state.config.issuer_host(),
-        now(&t),
-    )
-    .unwrap();
-    t.state.keys.reload(now(&t)).unwrap();
+    // signs; the metadata is still signed by the key the SP pinned, and verifies with it.
+    let first_signing = t.state.keys.active_saml_certificate(now(&t)).unwrap();
+    let rotate = || {
+        idp::keys::rotate(
+            &t.state.config.keys_dir,
+            t.state.config.issuer_host(),
+            now(&t),
+        )
+        .unwrap();
+        t.state.keys.reload(now(&t)).unwrap();
+    };
+    rotate();
     let res = test::call_service(
         &app,
         test::TestRequest::get().uri("/saml/metadata").to_request(),
@@ -446,7 +452,38 @@ async fn metadata_is_signed_and_names_every_endpoint() {
         2,
         "{xml}"
     );
-    verify_all(&t, &xml);
+    verify_metadata(&xml, &pinned);
+    // The second rotation: another key signs messages, the metadata's signer stays.
+    rotate();
+    assert_ne!(
+        t.state.keys.active_saml_certificate(now(&t)).unwrap(),
+        first_signing
+    );
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/saml/metadata").to_request(),
+    )
+    .await;
+    let xml = body(res).await;
+    verify_metadata(&xml, &pinned);
+    assert!(
+        !between(&xml, "<md:IDPSSODescriptor", "</md:IDPSSODescriptor>")
+            .contains(&STANDARD.encode(&pinned)),
+        "the metadata-signing certificate is not a message-signing KeyDescriptor"
+    );
+}
+
+/// Verify the metadata's signature with the one certificate an SP pinned, as Shibboleth's
+/// `Signature` metadata filter and SimpleSAMLphp's metarefresh `certificates` do.
+fn verify_metadata(xml: &str, pinned: &[u8]) {
+    Crypto::reduce_xml_to_signed(
+        xml,
+        &[CertificateDer::from(pinned.to_vec())],
+        ReduceMode::ValidateAndMarkNoAncestors,
+    )
+    .unwrap_or_else(|e| {
+        panic!("the metadata does not verify with the pinned certificate ({e}): {xml}")
+    });
 }
 
 /// Times, IDs, certificates and signature values out, for snapshots.
@@ -920,6 +957,19 @@ async fn is_passive_force_authn_and_name_id_policy() {
         attr(&p.xml, "urn:oasis:names:tc:SAML:attribute:pairwise-id"),
         [format!("{persistent}@127.0.0.1")]
     );
+    // Its scope is the one the metadata names, or Shibboleth drops it ("invalid scope").
+    let md = body(
+        test::call_service(
+            &app,
+            test::TestRequest::get().uri("/saml/metadata").to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        between(&md, "<shibmd:Scope ", "</shibmd:Scope>"),
+        "127.0.0.1"
+    );
 }
 
 #[actix_web::test]
@@ -1047,6 +1097,7 @@ async fn assertions_are_encrypted_for_sps_with_an_encryption_key() {
     .unwrap();
     let assertion = String::from_utf8(plain).unwrap();
     assert!(assertion.starts_with("<saml:Assertion"), "{assertion}");
+    assert!(assertion.ends_with("</saml:Assertion>"), "{assertion:?}");
     verify_all(&t, &assertion);
 }
 
