@@ -492,6 +492,9 @@ pub struct Upstream {
     pub match_claim: String,
     /// Create users the upstream signs in who are not known yet (marked as coming from it).
     pub provision: bool,
+    /// The roles it may create users with: pupils and teachers only (`leerling`,
+    /// `leerkracht`), as the operator allowed.
+    pub provision_roles: Vec<Role>,
     pub enabled: bool,
     /// The schools it serves: it can never sign in a user of another school.
     pub schools: Vec<InstellingRef>,

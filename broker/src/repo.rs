@@ -91,6 +91,8 @@ pub struct NewUpstream {
     pub match_rule: MatchRule,
     pub match_claim: String,
     pub provision: bool,
+    /// The roles it may create users with (`leerling`, `leerkracht`).
+    pub provision_roles: Vec<Role>,
     pub schools: Vec<InstellingRef>,
 }
 

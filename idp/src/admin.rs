@@ -1180,6 +1180,9 @@ pub struct UpstreamInput {
     pub match_rule: String,
     pub match_claim: String,
     pub provision: bool,
+    /// The roles it may create users with: `leerling` and/or `leerkracht`. Empty: pupils
+    /// only (the safe default).
+    pub provision_roles: Vec<String>,
     /// SAML: accept unsolicited (IdP-initiated) responses.
     pub allow_unsolicited: bool,
     /// OIDC: `client_secret_basic` (the default) or `private_key_jwt`.
@@ -1219,6 +1222,7 @@ pub fn add_upstream(
             schools.push(r);
         }
     }
+    let provision_roles = provision_roles(input.provision, &input.provision_roles)?;
     let id = Uuid::new_v4();
     let protocol = match (&input.oidc_issuer, &input.saml_metadata) {
         (Some(issuer), None) => {
@@ -1299,11 +1303,53 @@ pub fn add_upstream(
             match_rule,
             match_claim,
             provision: input.provision,
+            provision_roles,
             schools,
         },
         ctx.now(),
         audit,
     )?)
+}
+
+/// The roles an upstream may create users with. Only pupils and teachers: a network
+/// environment never creates a coordinator, an IB'er or anyone else with more rights. Without
+/// `--provision-roles`, pupils only.
+fn provision_roles(provision: bool, given: &[String]) -> Result<Vec<Role>> {
+    let given: Vec<&str> = given
+        .iter()
+        .flat_map(|r| r.split(','))
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .collect();
+    if !provision {
+        if !given.is_empty() {
+            return Err(invalid("--provision-roles needs --provision"));
+        }
+        return Ok(Vec::new());
+    }
+    if given.is_empty() {
+        return Ok(vec![Role::Leerling]);
+    }
+    let mut roles = Vec::new();
+    for r in given {
+        let role = match Role::from_str(r) {
+            Ok(role @ (Role::Leerling | Role::Leerkracht)) => role,
+            Ok(_) => {
+                return Err(invalid(format!(
+                    "--provision-roles: a network environment creates pupils and teachers only (leerling, leerkracht), not '{r}'"
+                )))
+            }
+            Err(_) => {
+                return Err(invalid(format!(
+                    "--provision-roles: '{r}' is not a role (leerling, leerkracht)"
+                )))
+            }
+        };
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    Ok(roles)
 }
 
 /// Remove an upstream identity provider by name.

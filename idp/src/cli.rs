@@ -434,6 +434,10 @@ pub enum UpstreamCmd {
         /// Create unknown users it signs in (marked as coming from it).
         #[arg(long)]
         provision: bool,
+        /// With --provision: the roles it may create, comma-separated: leerling and/or
+        /// leerkracht (default: leerling). Any other role it asserts is refused.
+        #[arg(long, value_name = "ROLES", value_delimiter = ',')]
+        provision_roles: Vec<String>,
         /// SAML: accept unsolicited (IdP-initiated) responses from it.
         #[arg(long)]
         allow_unsolicited: bool,
@@ -479,6 +483,7 @@ fn upstream_json(u: &broker::model::Upstream) -> Value {
         "match": u.match_rule.as_str(),
         "claim": u.match_claim,
         "provision": u.provision,
+        "provision_roles": u.provision_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "enabled": u.enabled,
         "schools": u.schools.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
     });
@@ -487,14 +492,14 @@ fn upstream_json(u: &broker::model::Upstream) -> Value {
             issuer,
             client_id,
             client_auth,
-            scopes,
             ..
         } => {
             j["protocol"] = json!("oidc");
             j["issuer"] = json!(issuer);
             j["client_id"] = json!(client_id);
             j["client_auth"] = json!(client_auth);
-            j["scopes"] = json!(scopes);
+            // What Leerpoort asks the upstream for, `openid` and the derived scopes included.
+            j["scopes"] = json!(crate::upstream_oidc::scopes_of(u));
         }
         broker::model::UpstreamProtocol::Saml { entity_id, .. } => {
             j["protocol"] = json!("saml");
@@ -1046,6 +1051,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
             match_rule,
             claim,
             provision,
+            provision_roles,
             allow_unsolicited,
         }) => {
             let saml_metadata = match saml_metadata {
@@ -1070,6 +1076,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                     match_rule,
                     match_claim: claim,
                     provision,
+                    provision_roles,
                     allow_unsolicited,
                     client_auth,
                 },
@@ -1088,8 +1095,9 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                         j["jwks_uri"] = json!(format!("{issuer}/oidc/jwks"));
                     }
                     format!(
-                        "Added upstream {} (OIDC). Register this redirect URI at it: {cb}",
-                        u.name
+                        "Added upstream {} (OIDC). Register this redirect URI at it: {cb}\nLeerpoort asks it for the scopes: {}",
+                        u.name,
+                        crate::upstream_oidc::scopes_of(&u).join(" ")
                     )
                 }
                 broker::model::UpstreamProtocol::Saml { .. } => {

@@ -6,6 +6,9 @@
 //!
 //! Between sending the browser to the upstream and its return, a [`Pending`] waits in the
 //! ephemeral store under the protocol's own correlation key (OIDC `state`, SAML request id).
+//! It is bound to the browser that started it (RFC 9700 §4.7): a short-lived cookie holds a
+//! random value whose digest the `Pending` keeps ([`bind_and_put`], [`is_bound`]), so a
+//! callback URL or an answer of someone else's sign-in signs nobody in.
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -39,6 +42,98 @@ pub struct Pending {
     pub passive: bool,
     /// Protocol details (OIDC: PKCE verifier and nonce; SAML: the request id).
     pub protocol: serde_json::Value,
+    /// SHA-256 (hex) of the binding cookie's value of the browser that started the sign-in.
+    #[serde(default)]
+    pub browser: Option<String>,
+}
+
+/// The cookie that binds a sign-in at a network environment to the browser that started it.
+/// Its name is derived from the correlation key, so sign-ins in two tabs do not disturb each
+/// other; its value is random.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub name: String,
+    value: String,
+}
+
+impl std::fmt::Debug for Binding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Binding")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The binding cookies' path: only the callback and the ACS need them.
+pub const BINDING_PATH: &str = "/broker/";
+
+fn sha256_hex(value: &str) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, value.as_bytes()).as_ref())
+}
+
+/// The name of the binding cookie of the sign-in `kind`/`key`.
+pub fn binding_cookie_name(kind: &str, key: &str) -> String {
+    let digest = sha256_hex(&format!("{kind}\n{key}"));
+    format!("lp_netwerk_{}", &digest[..16])
+}
+
+impl Binding {
+    /// The cookie to set with the redirect to the upstream: `HttpOnly`, `Secure` over HTTPS,
+    /// `SameSite=Lax` (the OIDC callback is a top-level GET; the SAML ACS continues with one,
+    /// see `saml::upstream_sp::hold`), as long as the sign-in may take.
+    pub fn cookie(&self, https: bool) -> actix_web::cookie::Cookie<'static> {
+        actix_web::cookie::Cookie::build(self.name.clone(), self.value.clone())
+            .path(BINDING_PATH)
+            .http_only(true)
+            .secure(https)
+            .same_site(actix_web::cookie::SameSite::Lax)
+            .max_age(actix_web::cookie::time::Duration::seconds(
+                PENDING_TTL.as_secs() as i64,
+            ))
+            .finish()
+    }
+}
+
+/// A cookie that removes the binding cookie `name` (the sign-in is over).
+pub fn clear_binding_cookie(name: &str, https: bool) -> actix_web::cookie::Cookie<'static> {
+    let mut c = actix_web::cookie::Cookie::build(name.to_string(), String::new())
+        .path(BINDING_PATH)
+        .http_only(true)
+        .secure(https)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .finish();
+    c.make_removal();
+    c
+}
+
+/// Bind `p` to a new random cookie and keep it under `kind`/`key` until the browser returns:
+/// the cookie to set.
+pub fn bind_and_put(
+    state: &AppState,
+    kind: &str,
+    key: &str,
+    mut p: Pending,
+) -> Result<Binding, broker::store::StoreError> {
+    let value = crate::secrets::random_token()
+        .map_err(|_| broker::store::StoreError::Unavailable("random".into()))?;
+    p.browser = Some(sha256_hex(&value));
+    put_pending(state, kind, key, &p)?;
+    Ok(Binding {
+        name: binding_cookie_name(kind, key),
+        value,
+    })
+}
+
+/// Did the browser that shows `presented` (the value of the binding cookie) start `p`? A
+/// pending sign-in without a binding is no one's.
+pub fn is_bound(p: &Pending, presented: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq as _;
+    match (&p.browser, presented.filter(|v| !v.is_empty())) {
+        (Some(expected), Some(value)) => {
+            bool::from(expected.as_bytes().ct_eq(sha256_hex(value).as_bytes()))
+        }
+        _ => false,
+    }
 }
 
 fn pending_key(kind: &str, key: &str) -> String {
@@ -72,6 +167,10 @@ pub enum FinishError {
     /// Provisioning was configured but the upstream did not send enough to create the user.
     #[error("cannot create the user: {0}")]
     Provision(String),
+    /// The upstream asserted a role it may not create users with: anything but the pupils
+    /// and teachers the operator allowed (`--provision-roles`).
+    #[error("the network environment may not create a user with the role it asserted")]
+    RoleNotAllowed,
     #[error("try again in a few minutes")]
     Unavailable,
 }
@@ -123,15 +222,29 @@ pub fn user_for(
     }
 }
 
-/// The role an upstream asserts, from `role` (Leerpoort's names) or `eduPersonAffiliation`.
-fn asserted_role(asserted: &Asserted) -> Option<Role> {
-    if let Some(r) = asserted.get("role").and_then(|r| Role::from_str(r).ok()) {
-        return Some(r);
+/// The role an upstream asserts.
+enum AssertedRole {
+    /// It asserts none.
+    Missing,
+    Known(Role),
+    /// It asserts one Leerpoort does not know.
+    Other,
+}
+
+/// The role an upstream asserts, from `role` (Leerpoort's names) or else
+/// `eduPersonAffiliation` (`student`; `employee`, `faculty` or `staff` as a teacher).
+fn asserted_role(asserted: &Asserted) -> AssertedRole {
+    if let Some(r) = asserted.get("role").map(|r| r.trim()) {
+        return match Role::from_str(r) {
+            Ok(role) => AssertedRole::Known(role),
+            Err(_) => AssertedRole::Other,
+        };
     }
-    match asserted.get("eduPersonAffiliation").map(String::as_str) {
-        Some("student") => Some(Role::Leerling),
-        Some("employee" | "faculty" | "staff") => Some(Role::Leerkracht),
-        _ => None,
+    match asserted.get("eduPersonAffiliation").map(|a| a.trim()) {
+        None => AssertedRole::Missing,
+        Some("student") => AssertedRole::Known(Role::Leerling),
+        Some("employee" | "faculty" | "staff") => AssertedRole::Known(Role::Leerkracht),
+        Some(_) => AssertedRole::Other,
     }
 }
 
@@ -154,11 +267,33 @@ fn provision(
             ))
         }
     };
-    let role = asserted_role(asserted)
-        .filter(|r| *r != Role::Invalkracht)
-        .ok_or_else(|| {
-            FinishError::Provision("no role ('role' or 'eduPersonAffiliation')".into())
-        })?;
+    // Pupils and teachers only, and only the roles allowed for this upstream: never a
+    // coordinator, an IB'er or anyone else with more rights.
+    let role = match asserted_role(asserted) {
+        AssertedRole::Missing => {
+            return Err(FinishError::Provision(
+                "no role ('role' or 'eduPersonAffiliation')".into(),
+            ))
+        }
+        AssertedRole::Known(r @ (Role::Leerling | Role::Leerkracht))
+            if upstream.provision_roles.contains(&r) =>
+        {
+            r
+        }
+        AssertedRole::Known(_) | AssertedRole::Other => {
+            let _ = state.dir.append_audit(audit(
+                upstream,
+                "upstream.role_refused",
+                Some(school),
+                serde_json::json!({
+                    "reason": "the asserted role may not be provisioned by this network environment",
+                    "allowed": upstream.provision_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                }),
+                now,
+            ));
+            return Err(FinishError::RoleNotAllowed);
+        }
+    };
     let first = |keys: &[&str]| keys.iter().find_map(|k| asserted.get(*k)).cloned();
     let given = first(&["given_name", "givenName"]).unwrap_or_default();
     let family = first(&["family_name", "sn", "surname"]).unwrap_or_default();

@@ -36,6 +36,16 @@ use crate::upstream::{self, Pending};
 
 /// How long an upstream's discovery document and keys are reused.
 pub const METADATA_TTL: Duration = Duration::from_secs(300);
+/// A back-channel logout token with a key id the cached keys lack reads the upstream's keys
+/// again at most this often (per upstream): junk tokens cannot make Leerpoort fetch them.
+pub const KEYS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+/// The window of the back-channel logout endpoint's limits.
+pub const BACKCHANNEL_WINDOW: Duration = Duration::from_secs(60);
+/// Refused logout tokens one address may send in a window; after that its requests are
+/// refused before anything is verified.
+pub const BACKCHANNEL_REFUSED_PER_ADDRESS: u64 = 120;
+/// Logout tokens naming one upstream as issuer that are looked at in a window.
+pub const BACKCHANNEL_PER_UPSTREAM: u64 = 600;
 /// Clock skew allowed on `exp` and `iat`.
 pub const SKEW_SECS: i64 = 60;
 /// Where every OIDC upstream sends the browser back to.
@@ -78,6 +88,10 @@ pub enum UpstreamOidcError {
     Secret,
     #[error("unknown or expired state: this sign-in was not started here, or took too long")]
     UnknownState,
+    #[error(
+        "the state belongs to a sign-in another browser started (no or another binding cookie)"
+    )]
+    OtherBrowser,
     #[error("the authorization response names issuer '{0}', not the upstream's (mix-up)")]
     WrongIssuerParameter(String),
     #[error("the upstream announces the iss parameter (RFC 9207) but the response lacks it")]
@@ -98,6 +112,8 @@ pub enum UpstreamOidcError {
     Finish(#[from] upstream::FinishError),
     #[error("try again in a few minutes")]
     Unavailable,
+    #[error("too many back-channel logout requests; try again in a minute")]
+    RateLimited,
 }
 
 fn http_client() -> Result<reqwest::blocking::Client, UpstreamOidcError> {
@@ -112,6 +128,33 @@ fn http_client() -> Result<reqwest::blocking::Client, UpstreamOidcError> {
 fn cache() -> &'static Mutex<HashMap<String, (Instant, Metadata)>> {
     static CACHE: OnceLock<Mutex<HashMap<String, (Instant, Metadata)>>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// When each upstream's keys were last read (with its discovery document or alone).
+fn keys_read() -> &'static Mutex<HashMap<String, Instant>> {
+    static READ: OnceLock<Mutex<HashMap<String, Instant>>> = OnceLock::new();
+    READ.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn note_keys_read(issuer: &str) {
+    if let Ok(mut r) = keys_read().lock() {
+        r.insert(issuer.to_string(), Instant::now());
+    }
+}
+
+/// May the keys of `issuer` be read again now? At most once per [`KEYS_REFETCH_INTERVAL`];
+/// a yes counts as the reading.
+fn may_read_keys_again(issuer: &str) -> bool {
+    let Ok(mut r) = keys_read().lock() else {
+        return false;
+    };
+    match r.get(issuer) {
+        Some(at) if at.elapsed() < KEYS_REFETCH_INTERVAL => false,
+        _ => {
+            r.insert(issuer.to_string(), Instant::now());
+            true
+        }
+    }
 }
 
 /// The upstream's discovery document with its keys: cached, or read again when `fresh`.
@@ -131,6 +174,7 @@ fn metadata(issuer: &str, fresh: bool) -> Result<Metadata, UpstreamOidcError> {
     // Discovery checks that the document's issuer is exactly the upstream's.
     let m = Metadata::discover(&issuer_url, &http)
         .map_err(|e| UpstreamOidcError::Discovery(format!("{e:?}")))?;
+    note_keys_read(issuer);
     if let Ok(mut c) = cache().lock() {
         c.insert(issuer.to_string(), (Instant::now(), m.clone()));
     }
@@ -142,11 +186,50 @@ fn refresh_keys(issuer: &str, m: &Metadata) -> Result<Metadata, UpstreamOidcErro
     let http = http_client()?;
     let jwks = JsonWebKeySet::fetch(m.jwks_uri(), &http)
         .map_err(|e| UpstreamOidcError::Discovery(format!("{e:?}")))?;
+    note_keys_read(issuer);
     let m = m.clone().set_jwks(jwks);
     if let Ok(mut c) = cache().lock() {
         c.insert(issuer.to_string(), (Instant::now(), m.clone()));
     }
     Ok(m)
+}
+
+/// The scope that carries a standard claim (OpenID Connect Core §5.4), if any.
+pub fn scope_of_claim(claim: &str) -> Option<&'static str> {
+    match claim {
+        "name" | "given_name" | "family_name" | "middle_name" | "nickname"
+        | "preferred_username" | "profile" | "picture" | "website" | "gender" | "birthdate"
+        | "zoneinfo" | "locale" | "updated_at" => Some("profile"),
+        "email" | "email_verified" => Some("email"),
+        "address" => Some("address"),
+        "phone_number" | "phone_number_verified" => Some("phone"),
+        _ => None,
+    }
+}
+
+/// Every scope Leerpoort asks an OIDC upstream for: `openid`, the scope that carries the
+/// claim it matches on (`email` for `email`, `profile` for the names, and the other standard
+/// claims likewise), `profile` when it provisions (the new user's names), and the operator's
+/// own `--scope`s. In that order, each once.
+pub fn scopes_asked(match_claim: &str, provision: bool, extra: &[String]) -> Vec<String> {
+    let mut out = vec!["openid".to_string()];
+    let derived = scope_of_claim(match_claim)
+        .into_iter()
+        .chain(provision.then_some("profile"));
+    for s in derived.map(str::to_string).chain(extra.iter().cloned()) {
+        if !s.is_empty() && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// The scopes Leerpoort asks `u` for (see [`scopes_asked`]); empty for a SAML upstream.
+pub fn scopes_of(u: &Upstream) -> Vec<String> {
+    match &u.protocol {
+        UpstreamProtocol::Oidc { scopes, .. } => scopes_asked(&u.match_claim, u.provision, scopes),
+        UpstreamProtocol::Saml { .. } => Vec::new(),
+    }
 }
 
 struct Client {
@@ -163,7 +246,7 @@ fn client_of(state: &AppState, u: &Upstream) -> Result<Client, UpstreamOidcError
         client_id,
         client_secret_sealed,
         client_auth,
-        scopes,
+        ..
     } = &u.protocol
     else {
         return Err(UpstreamOidcError::NotOidc);
@@ -181,7 +264,7 @@ fn client_of(state: &AppState, u: &Upstream) -> Result<Client, UpstreamOidcError
         issuer: issuer.clone(),
         client_id: client_id.clone(),
         secret,
-        scopes: scopes.clone(),
+        scopes: scopes_of(u),
     })
 }
 
@@ -217,12 +300,13 @@ struct OidcPending {
     nonce: String,
 }
 
-/// Send the browser to `upstream` to sign in; the URL to redirect it to.
+/// Send the browser to `upstream` to sign in: the URL to redirect it to, and the cookie that
+/// binds the sign-in to this browser (set it with the redirect).
 pub fn login_start(
     state: &AppState,
     u: &Upstream,
     mut pending: Pending,
-) -> Result<String, UpstreamOidcError> {
+) -> Result<(String, upstream::Binding), UpstreamOidcError> {
     let c = client_of(state, u)?;
     let m = metadata(&c.issuer, false)?;
     let client = core_client(state, &c, m)?;
@@ -234,7 +318,8 @@ pub fn login_start(
             Nonce::new_random,
         )
         .set_pkce_challenge(challenge);
-    for s in &c.scopes {
+    // `openid` is always there.
+    for s in c.scopes.iter().filter(|s| *s != "openid") {
         req = req.add_scope(Scope::new(s.clone()));
     }
     if pending.passive {
@@ -247,9 +332,17 @@ pub fn login_start(
         nonce: nonce.secret().clone(),
     })
     .map_err(|_| UpstreamOidcError::Unavailable)?;
-    upstream::put_pending(state, "oidc", csrf.secret(), &pending)
+    let binding = upstream::bind_and_put(state, PENDING_KIND, csrf.secret(), pending)
         .map_err(|_| UpstreamOidcError::Unavailable)?;
-    Ok(url.to_string())
+    Ok((url.to_string(), binding))
+}
+
+/// The pending-store kind of an OIDC upstream sign-in (its key is the `state`).
+pub const PENDING_KIND: &str = "oidc";
+
+/// The name of the cookie that binds the sign-in with `state` to its browser.
+pub fn binding_cookie_name(state: &str) -> String {
+    upstream::binding_cookie_name(PENDING_KIND, state)
 }
 
 /// The callback's parameters.
@@ -317,18 +410,25 @@ fn payload(jwt: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Finish the sign-in the browser returns with. `None` when the `state` is unknown (nothing
-/// to resume).
+/// Finish the sign-in the browser returns with; `binding` is the value of the browser's
+/// binding cookie for this `state` ([`binding_cookie_name`]). An error when the `state` is
+/// unknown, or was started by another browser: nothing to resume, nobody signed in.
 pub fn login_finish(
     state: &AppState,
     cb: &Callback,
+    binding: Option<&str>,
     ip: Option<&str>,
     previous_sid: Option<&str>,
     now: i64,
 ) -> Result<Finished, UpstreamOidcError> {
     let key = cb.state.as_deref().ok_or(UpstreamOidcError::UnknownState)?;
     let pending =
-        upstream::take_pending(state, "oidc", key).ok_or(UpstreamOidcError::UnknownState)?;
+        upstream::take_pending(state, PENDING_KIND, key).ok_or(UpstreamOidcError::UnknownState)?;
+    // Login CSRF (RFC 9700 §4.7): only the browser that started this sign-in may finish it.
+    // The pending sign-in is used up either way.
+    if !upstream::is_bound(&pending, binding) {
+        return Err(UpstreamOidcError::OtherBrowser);
+    }
     let u = state
         .dir
         .upstream(pending.upstream)
@@ -570,11 +670,57 @@ fn userinfo(
 /// The event a logout token carries (OpenID Connect Back-Channel Logout 1.0 §2.4).
 const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
+/// The key in `m`'s cached key set that a token with `header` names: by `kid` (or the first
+/// key when the token names none).
+fn logout_key(m: &Metadata, header: &jsonwebtoken::Header) -> Option<jsonwebtoken::DecodingKey> {
+    let set = serde_json::to_value(m.jwks()).ok()?;
+    set.get("keys")?
+        .as_array()?
+        .iter()
+        .filter_map(|k| serde_json::from_value::<jsonwebtoken::jwk::Jwk>(k.clone()).ok())
+        .find(|k| header.kid.is_none() || k.common.key_id == header.kid)
+        .and_then(|k| jsonwebtoken::DecodingKey::from_jwk(&k).ok())
+}
+
 /// An upstream logs a user out over the back channel: verify its logout token (signature with
 /// the upstream's keys, `iss`, `aud`, `iat`, the event, no `nonce`, `sid` or `sub`, a `jti`
 /// seen once) and end the Leerpoort sessions that came from it — which tells Leerpoort's own
 /// relying parties in turn. The deliveries to make.
+///
+/// The keys are the cached ones (with the discovery document, [`METADATA_TTL`]); a `kid`
+/// they lack reads them again at most once per [`KEYS_REFETCH_INTERVAL`]. An address that
+/// sent more than [`BACKCHANNEL_REFUSED_PER_ADDRESS`] refused tokens in the window, or more
+/// than [`BACKCHANNEL_PER_UPSTREAM`] tokens naming one upstream, is refused before anything
+/// is verified.
 pub fn backchannel_logout(
+    state: &AppState,
+    logout_token: &str,
+    ip: Option<&str>,
+    now: i64,
+) -> Result<Vec<crate::oidc::logout::BackchannelDelivery>, UpstreamOidcError> {
+    let address_key = ip.map(|ip| format!("rl:upstream-bcl-refused:{ip}"));
+    if let Some(k) = &address_key {
+        let refused = state
+            .store
+            .count(k, BACKCHANNEL_WINDOW)
+            .map_err(|_| UpstreamOidcError::Unavailable)?;
+        if refused >= BACKCHANNEL_REFUSED_PER_ADDRESS {
+            return Err(UpstreamOidcError::RateLimited);
+        }
+    }
+    let result = verify_logout(state, logout_token, now);
+    if let (Err(e), Some(k)) = (&result, &address_key) {
+        if !matches!(
+            e,
+            UpstreamOidcError::RateLimited | UpstreamOidcError::Unavailable
+        ) {
+            let _ = state.store.incr(k, BACKCHANNEL_WINDOW);
+        }
+    }
+    result
+}
+
+fn verify_logout(
     state: &AppState,
     logout_token: &str,
     now: i64,
@@ -596,6 +742,13 @@ pub fn backchannel_logout(
                     if issuer.trim_end_matches('/') == iss.trim_end_matches('/'))
         })
         .ok_or_else(|| bad("not from a known network environment"))?;
+    let looked_at = state
+        .store
+        .incr(&format!("rl:upstream-bcl:{}", u.id), BACKCHANNEL_WINDOW)
+        .map_err(|_| UpstreamOidcError::Unavailable)?;
+    if looked_at > BACKCHANNEL_PER_UPSTREAM {
+        return Err(UpstreamOidcError::RateLimited);
+    }
     let c = client_of(state, &u)?;
     let header = jsonwebtoken::decode_header(logout_token).map_err(|_| bad("no JOSE header"))?;
     if !matches!(
@@ -608,18 +761,16 @@ pub fn backchannel_logout(
         return Err(bad("an algorithm Leerpoort does not accept"));
     }
     let m = metadata(&c.issuer, false)?;
-    let http = http_client()?;
-    let jwks: jsonwebtoken::jwk::JwkSet = http
-        .get(m.jwks_uri().url().as_str())
-        .send()
-        .and_then(|r| r.json())
-        .map_err(|e| UpstreamOidcError::Discovery(e.to_string()))?;
-    let decoding = jwks
-        .keys
-        .iter()
-        .find(|k| header.kid.is_none() || k.common.key_id == header.kid)
-        .and_then(|k| jsonwebtoken::DecodingKey::from_jwk(k).ok())
-        .ok_or_else(|| bad("signed with an unknown key"))?;
+    let decoding = match logout_key(&m, &header) {
+        Some(k) => k,
+        // A key the cached set lacks: the upstream may have rotated. Read its keys again,
+        // but not more often than once per interval, whatever arrives.
+        None if may_read_keys_again(&c.issuer) => {
+            let m = refresh_keys(&c.issuer, &m)?;
+            logout_key(&m, &header).ok_or_else(|| bad("signed with an unknown key"))?
+        }
+        None => return Err(bad("signed with an unknown key")),
+    };
     let mut v = jsonwebtoken::Validation::new(header.alg);
     v.set_issuer(&[iss]);
     v.set_audience(&[c.client_id.as_str()]);

@@ -145,6 +145,7 @@ type UpstreamRow = (
     Option<String>,
     bool,
     String,
+    String,
 );
 
 /// An upstream with the schools it serves.
@@ -169,6 +170,7 @@ fn load_upstreams(
             upstreams::saml_entity_id,
             upstreams::allow_unsolicited,
             upstreams::client_auth,
+            upstreams::provision_roles,
         ))
         .order(upstreams::name.asc())
         .into_boxed();
@@ -196,6 +198,7 @@ fn load_upstreams(
         entity,
         allow_unsolicited,
         client_auth,
+        provision_roles,
     ) in rows
     {
         let schools: Vec<String> = upstream_schools::table
@@ -224,6 +227,10 @@ fn load_upstreams(
             match_rule: MatchRule::parse(&rule).ok_or_else(|| bad("match rule"))?,
             match_claim: claim,
             provision,
+            provision_roles: provision_roles
+                .split_whitespace()
+                .map(|r| Role::from_str(r).map_err(|_| bad("provision role")))
+                .collect::<Result<_, _>>()?,
             enabled,
             schools: schools
                 .iter()
@@ -1170,6 +1177,12 @@ impl Directory for DieselDirectory {
                     upstreams::saml_entity_id.eq(entity),
                     upstreams::allow_unsolicited.eq(unsolicited),
                     upstreams::client_auth.eq(client_auth),
+                    upstreams::provision_roles.eq(u
+                        .provision_roles
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")),
                 ))
                 .execute(c)?;
             for school in &u.schools {

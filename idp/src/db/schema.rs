@@ -132,6 +132,7 @@ diesel::table! {
         saml_entity_id -> Nullable<Text>,
         allow_unsolicited -> Bool,
         client_auth -> Text,
+        provision_roles -> Text,
     }
 }
 

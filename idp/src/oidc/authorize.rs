@@ -42,8 +42,12 @@ pub enum Outcome {
     /// The session is used from another place than it started (potentiële sessie-overname):
     /// it has been ended; the user signs in again for the waiting request.
     Takeover { auth_id: String },
-    /// Sign in at a network environment first (`idp_hint`); the request waits.
-    Upstream { url: String },
+    /// Sign in at a network environment first (`idp_hint`); the request waits. `binding` is
+    /// the cookie that binds that sign-in to this browser.
+    Upstream {
+        url: String,
+        binding: crate::upstream::Binding,
+    },
 }
 
 /// Why a request cannot be answered at the relying party: shown as a page, in the user's
@@ -446,6 +450,7 @@ fn proceed(
             resume: Some(resume_url(&auth_id)),
             passive,
             protocol: Value::Null,
+            browser: None,
         };
         let started = match &u.protocol {
             broker::model::UpstreamProtocol::Oidc { .. } => {
@@ -456,7 +461,7 @@ fn proceed(
             }
         };
         return match started {
-            Ok(url) => Outcome::Upstream { url },
+            Ok((url, binding)) => Outcome::Upstream { url, binding },
             Err(e) => {
                 tracing::warn!(upstream = %u.name, error = %e, "idp_hint: the network environment cannot be reached");
                 fail(OidcError::TemporarilyUnavailable)

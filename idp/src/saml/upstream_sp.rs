@@ -44,6 +44,8 @@ pub mod paths {
     pub const ACS: &str = "/broker/saml/acs";
     pub const START: &str = "/broker/saml/start";
     pub const SLO: &str = "/broker/saml/slo";
+    /// The same-site step after the ACS, where the binding cookie is checked.
+    pub const CONTINUE: &str = "/broker/saml/acs/continue";
 }
 
 /// The pending-store kind of a SAML upstream sign-in.
@@ -100,6 +102,8 @@ pub enum UpstreamSamlError {
     Unsolicited,
     #[error("the answer does not answer a request of this browser")]
     InResponseToMismatch,
+    #[error("the answer is to a request another browser sent (no or another binding cookie)")]
+    OtherBrowser,
     #[error("the network environment did not sign the user in: {0}")]
     Status(String),
     /// A passive request the upstream could not answer silently: back to the waiting relying
@@ -121,6 +125,7 @@ impl UpstreamSamlError {
                 (t.saml_expired_title, t.upstream_expired)
             }
             Self::Status(_) => (t.upstream_not_signed_in_title, t.upstream_not_signed_in),
+            Self::OtherBrowser => (t.saml_expired_title, t.network_expired),
             Self::Unavailable => (t.saml_unavailable_title, t.saml_unavailable),
             _ => (t.upstream_untrusted_title, t.upstream_untrusted),
         }
@@ -301,14 +306,15 @@ pub fn authn_request_xml(issuer: &str, id: &str, sso: &str, passive: bool, now: 
 }
 
 /// Start a sign-in at `upstream`: a signed AuthnRequest (HTTP-Redirect, `IsPassive` when
-/// `pending.passive`), `pending` kept under its request ID, and the URL to send the browser
-/// to (the upstream's SingleSignOnService from its metadata).
+/// `pending.passive`), `pending` kept under its request ID and bound to this browser, and the
+/// URL to send the browser to (the upstream's SingleSignOnService from its metadata) with the
+/// binding cookie to set.
 pub fn start(
     state: &AppState,
     upstream: &Upstream,
     mut pending: Pending,
     now: i64,
-) -> Result<String, UpstreamSamlError> {
+) -> Result<(String, upstream::Binding), UpstreamSamlError> {
     let meta = saml_upstream(upstream)?;
     let id = new_id().map_err(|_| UpstreamSamlError::Unavailable)?;
     let xml = authn_request_xml(
@@ -324,9 +330,9 @@ pub fn start(
     .ok_or(UpstreamSamlError::Unavailable)?;
     pending.upstream = upstream.id;
     pending.protocol = serde_json::json!({"request_id": id, "issued": now});
-    upstream::put_pending(state, PENDING_KIND, &id, &pending)
+    let binding = upstream::bind_and_put(state, PENDING_KIND, &id, pending)
         .map_err(|_| UpstreamSamlError::Unavailable)?;
-    Ok(url)
+    Ok((url, binding))
 }
 
 /// A verified answer: who the upstream is, what it asserted, and the request it answers.
@@ -730,6 +736,7 @@ pub fn consume(
             resume: None,
             passive: false,
             protocol: serde_json::Value::Null,
+            browser: None,
         },
     };
 
@@ -751,6 +758,81 @@ pub fn consume(
         asserted,
         pending,
     })
+}
+
+/// A verified answer to a request, held for the browser's same-site step.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Held {
+    upstream: uuid::Uuid,
+    asserted: HashMap<String, String>,
+    pending: Pending,
+}
+
+/// How long a verified answer waits for the browser's same-site step.
+const HELD_TTL: Duration = Duration::from_secs(60);
+
+fn held_key(key: &str) -> String {
+    format!("samlup-held:{key}")
+}
+
+/// The request `c` answers, if it answers one (not unsolicited): its ID.
+pub fn request_id(c: &Consumed) -> Option<String> {
+    c.pending
+        .protocol
+        .get("request_id")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+}
+
+/// Hold a verified answer to one of Leerpoort's requests until the browser shows the cookie
+/// that binds the request to it. The ACS is a cross-site POST, which does not carry a
+/// `SameSite=Lax` cookie; the browser is sent on with a top-level GET to
+/// [`paths::CONTINUE`], which does. The URL to send it to.
+pub fn hold(state: &AppState, c: &Consumed) -> Result<String, UpstreamSamlError> {
+    let key = crate::secrets::random_token().map_err(|_| UpstreamSamlError::Unavailable)?;
+    let held = Held {
+        upstream: c.upstream.id,
+        asserted: c.asserted.clone(),
+        pending: c.pending.clone(),
+    };
+    let bytes = serde_json::to_vec(&held).map_err(|_| UpstreamSamlError::Unavailable)?;
+    state
+        .store
+        .put(&held_key(&key), &bytes, HELD_TTL)
+        .map_err(|_| UpstreamSamlError::Unavailable)?;
+    Ok(format!("{}?k={key}", paths::CONTINUE))
+}
+
+/// Take a held answer (once), if the browser shows the binding cookie of the request it
+/// answers: `binding` gives the value of the cookie with the name it is asked for.
+pub fn take_held(
+    state: &AppState,
+    key: &str,
+    binding: impl Fn(&str) -> Option<String>,
+) -> Result<Consumed, UpstreamSamlError> {
+    use UpstreamSamlError as E;
+    let bytes = state
+        .store
+        .take(&held_key(key))
+        .map_err(|_| E::Unavailable)?
+        .ok_or(E::InResponseToMismatch)?;
+    let held: Held = serde_json::from_slice(&bytes).map_err(|_| E::InResponseToMismatch)?;
+    let c = Consumed {
+        upstream: state
+            .dir
+            .upstream(held.upstream)
+            .map_err(|_| E::Unavailable)?
+            .filter(|u| u.enabled)
+            .ok_or(E::UnknownUpstream)?,
+        asserted: held.asserted,
+        pending: held.pending,
+    };
+    let id = request_id(&c).ok_or(E::InResponseToMismatch)?;
+    let presented = binding(&upstream::binding_cookie_name(PENDING_KIND, &id));
+    if !upstream::is_bound(&c.pending, presented.as_deref()) {
+        return Err(E::OtherBrowser);
+    }
+    Ok(c)
 }
 
 fn session_key(upstream: &Upstream, name_id: &str) -> String {

@@ -58,7 +58,7 @@ pub async fn start(
     let q = q.into_inner();
     let now = state.clock.now_secs();
     let st = state.clone();
-    let result = web::block(move || -> Result<String, UpstreamSamlError> {
+    let result = web::block(move || -> Result<_, UpstreamSamlError> {
         let name = q.upstream.unwrap_or_default();
         let u = st
             .dir
@@ -81,14 +81,98 @@ pub async fn start(
             resume: None,
             passive: false,
             protocol: serde_json::Value::Null,
+            browser: None,
         };
         upstream_sp::start(&st, &u, pending, now)
     })
     .await;
     match result {
-        Ok(Ok(url)) => pages::redirect(&url),
+        Ok(Ok((url, binding))) => {
+            let mut res = pages::redirect(&url);
+            let _ = res.add_cookie(&binding.cookie(state.config.is_https()));
+            res
+        }
         Ok(Err(e)) => refused(&req, &state, &e).await,
         Err(_) => refused(&req, &state, &UpstreamSamlError::Unavailable).await,
+    }
+}
+
+/// Sign in the user of a verified answer: the session and where to go, or why not.
+fn finish_answer(
+    st: &AppState,
+    c: &upstream_sp::Consumed,
+    ip: Option<&str>,
+    previous: Option<&str>,
+    now: i64,
+) -> Result<(session::SsoSession, String), FinishError> {
+    let finished = upstream::finish(st, &c.upstream, &c.asserted, &c.pending, ip, previous, now);
+    if let (Ok((sess, _)), Some(name_id)) = (&finished, c.asserted.get("NameID")) {
+        // For the network environment's Single Logout.
+        let ttl = sess.expires_at - now;
+        if let Err(e) = upstream_sp::remember_session(st, &c.upstream, name_id, &sess.sid, ttl) {
+            tracing::warn!(error = %e, "SAML upstream: session not remembered for logout");
+        }
+    }
+    finished
+}
+
+/// What the ACS (or its same-site step) ends with.
+enum Answer {
+    /// On to the same-site step that checks the binding cookie.
+    Hold(String),
+    Finished(Result<(session::SsoSession, String), FinishError>),
+}
+
+async fn answer_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    result: Result<Result<Answer, UpstreamSamlError>, actix_web::error::BlockingError>,
+) -> HttpResponse {
+    let https = state.config.is_https();
+    match result {
+        Ok(Ok(Answer::Hold(to))) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, to))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        Ok(Ok(Answer::Finished(Ok((sess, dest))))) => {
+            let mut res = HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, dest))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish();
+            let _ = res.add_cookie(&session::session_cookie(&sess, https));
+            res
+        }
+        Ok(Ok(Answer::Finished(Err(FinishError::Unavailable)))) | Err(_) => {
+            refused(req, state, &UpstreamSamlError::Unavailable).await
+        }
+        Ok(Ok(Answer::Finished(Err(FinishError::RoleNotAllowed)))) => {
+            let c = Chrome::of(req, state, None).await;
+            pages::message(
+                &c,
+                StatusCode::FORBIDDEN,
+                c.t.network_role_refused_title,
+                c.t.network_role_refused,
+                None,
+                None,
+            )
+        }
+        Ok(Ok(Answer::Finished(Err(e)))) => {
+            tracing::info!(reason = %e, "network environment's user not signed in");
+            let c = Chrome::of(req, state, None).await;
+            pages::message(
+                &c,
+                StatusCode::FORBIDDEN,
+                c.t.network_unmatched_title,
+                c.t.network_unmatched,
+                None,
+                None,
+            )
+        }
+        Ok(Err(UpstreamSamlError::Passive(resume))) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, resume))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        Ok(Err(e)) => refused(req, state, &e).await,
     }
 }
 
@@ -123,56 +207,77 @@ pub async fn acs(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
     let st = state.clone();
     let result = web::block(move || {
         let c = upstream_sp::consume(&st, saml_response.as_deref(), relay_state.as_deref(), now)?;
-        let finished = upstream::finish(
+        // An answer to one of Leerpoort's requests: only the browser that sent the request may
+        // use it. Its binding cookie (SameSite=Lax) is not sent with this cross-site POST, so
+        // the browser shows it at the same-site step. Unsolicited answers cannot be bound.
+        if upstream_sp::request_id(&c).is_some() {
+            return upstream_sp::hold(&st, &c).map(Answer::Hold);
+        }
+        Ok(Answer::Finished(finish_answer(
             &st,
-            &c.upstream,
-            &c.asserted,
-            &c.pending,
+            &c,
             ip.as_deref(),
             previous.as_deref(),
             now,
-        );
-        if let (Ok((sess, _)), Some(name_id)) = (&finished, c.asserted.get("NameID")) {
-            // For the network environment's Single Logout.
-            let ttl = sess.expires_at - now;
-            if let Err(e) = upstream_sp::remember_session(&st, &c.upstream, name_id, &sess.sid, ttl)
-            {
-                tracing::warn!(error = %e, "SAML upstream: session not remembered for logout");
-            }
-        }
-        Ok::<_, UpstreamSamlError>(finished)
+        )))
     })
     .await;
-    match result {
-        Ok(Ok(Ok((sess, dest)))) => {
-            let mut res = HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, dest))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish();
-            let _ = res.add_cookie(&session::session_cookie(&sess, https));
-            res
-        }
-        Ok(Ok(Err(FinishError::Unavailable))) | Err(_) => {
-            refused(&req, &state, &UpstreamSamlError::Unavailable).await
-        }
-        Ok(Ok(Err(e))) => {
-            tracing::info!(reason = %e, "network environment's user not signed in");
-            let c = Chrome::of(&req, &state, None).await;
-            pages::message(
-                &c,
-                StatusCode::FORBIDDEN,
-                c.t.network_unmatched_title,
-                c.t.network_unmatched,
-                None,
-                None,
-            )
-        }
-        Ok(Err(UpstreamSamlError::Passive(resume))) => HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, resume))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish(),
-        Ok(Err(e)) => refused(&req, &state, &e).await,
+    answer_page(&req, &state, result).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ContinueQuery {
+    k: String,
+}
+
+/// GET `/broker/saml/acs/continue?k=…`: the same-site step after the ACS. The verified
+/// answer signs the user in only in the browser that shows the binding cookie of the request
+/// it answers; the cookie is removed either way.
+pub async fn acs_continue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<ContinueQuery>,
+) -> HttpResponse {
+    let https = state.config.is_https();
+    let previous = session::sid_of(&req, https);
+    let ip = session::client_ip(&req, &state);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let cookies: Vec<(String, String)> = req
+        .cookies()
+        .map(|all| {
+            all.iter()
+                .filter(|c| c.name().starts_with("lp_netwerk_"))
+                .map(|c| (c.name().to_string(), c.value().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let key = q.into_inner().k;
+    let mut used = None;
+    let result = web::block(move || {
+        let c = upstream_sp::take_held(&st, &key, |name| {
+            cookies
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        })?;
+        let name = upstream_sp::request_id(&c)
+            .map(|id| crate::upstream::binding_cookie_name(upstream_sp::PENDING_KIND, &id));
+        let finished = finish_answer(&st, &c, ip.as_deref(), previous.as_deref(), now);
+        Ok::<_, UpstreamSamlError>((name, Answer::Finished(finished)))
+    })
+    .await
+    .map(|r| {
+        r.map(|(name, answer)| {
+            used = name;
+            answer
+        })
+    });
+    let mut res = answer_page(&req, &state, result).await;
+    if let Some(name) = used {
+        let _ = res.add_cookie(&upstream::clear_binding_cookie(&name, https));
     }
+    res
 }
 
 /// GET `/broker/saml/slo`: a network environment's LogoutRequest (HTTP-Redirect).

@@ -101,7 +101,11 @@ async fn render_outcome(
                 Some((&continue_url, c.t.back_to_software)),
             )
         }
-        Outcome::Upstream { url } => pages::redirect(&url),
+        Outcome::Upstream { url, binding } => {
+            let mut res = pages::redirect(&url);
+            let _ = res.add_cookie(&binding.cookie(state.config.is_https()));
+            res
+        }
         Outcome::Takeover { auth_id } => {
             let c = pages::Chrome::of(req, state, None).await;
             pages::takeover(

@@ -50,6 +50,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .app_data(web::PayloadConfig::new(saml::POST_BODY_LIMIT))
                 .route(web::post().to(broker_saml::acs)),
         )
+        .route(
+            "/broker/saml/acs/continue",
+            web::get().to(broker_saml::acs_continue),
+        )
         // The school entrance
         .route("/snelkoppeling", web::get().to(school::shortcut))
         .route(

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::session;
-use crate::upstream::{FinishError, Pending};
+use crate::upstream::{self, FinishError, Pending};
 use crate::upstream_oidc::{self, Callback, UpstreamOidcError};
 
 /// Where a sign-in at `upstream` starts: the OIDC start here, or the SAML one.
@@ -81,7 +81,7 @@ pub async fn oidc_start(
     let q = q.into_inner();
     let st = state.clone();
     let name = q.upstream.clone();
-    let result = web::block(move || -> Result<String, Option<UpstreamOidcError>> {
+    let result = web::block(move || -> Result<_, Option<UpstreamOidcError>> {
         let u = st
             .dir
             .upstream_by_name(&q.upstream)
@@ -100,13 +100,18 @@ pub async fn oidc_start(
             resume: None,
             passive: false,
             protocol: serde_json::Value::Null,
+            browser: None,
         };
         upstream_oidc::login_start(&st, &u, pending).map_err(Some)
     })
     .await;
     let c = Chrome::of(&req, &state, None).await;
     match result {
-        Ok(Ok(url)) => pages::redirect(&url),
+        Ok(Ok((url, binding))) => {
+            let mut res = pages::redirect(&url);
+            let _ = res.add_cookie(&binding.cookie(state.config.is_https()));
+            res
+        }
         Ok(Err(None)) => refused(&req, &state, &name, c.t.network_unknown).await,
         Ok(Err(Some(e))) => {
             tracing::warn!(upstream = %name, error = %e, "starting a sign-in at a network environment");
@@ -128,18 +133,49 @@ pub async fn oidc_callback(
     let now = state.clock.now_secs();
     let st = state.clone();
     let cb = q.into_inner();
+    // The cookie that binds this sign-in to the browser that started it; removed whatever
+    // the outcome.
+    let binding_name = cb.state.as_deref().map(upstream_oidc::binding_cookie_name);
+    let binding = binding_name
+        .as_deref()
+        .and_then(|n| req.cookie(n))
+        .map(|c| c.value().to_string());
     let finished = web::block(move || {
-        upstream_oidc::login_finish(&st, &cb, ip.as_deref(), previous.as_deref(), now)
+        upstream_oidc::login_finish(
+            &st,
+            &cb,
+            binding.as_deref(),
+            ip.as_deref(),
+            previous.as_deref(),
+            now,
+        )
     })
     .await;
     let c = Chrome::of(&req, &state, None).await;
+    let mut res = oidc_callback_page(&req, &state, &c, finished).await;
+    if let Some(name) = binding_name {
+        let _ = res.add_cookie(&upstream::clear_binding_cookie(&name, https));
+    }
+    res
+}
+
+async fn oidc_callback_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    c: &Chrome,
+    finished: Result<
+        Result<upstream_oidc::Finished, UpstreamOidcError>,
+        actix_web::error::BlockingError,
+    >,
+) -> HttpResponse {
+    let https = state.config.is_https();
     let f = match finished {
         Ok(Ok(f)) => f,
         Ok(Err(e)) => {
             tracing::info!(error = %e, "network environment callback refused");
-            return refused(&req, &state, "", c.t.network_expired).await;
+            return refused(req, state, "", c.t.network_expired).await;
         }
-        Err(_) => return refused(&req, &state, "", c.t.unavailable).await,
+        Err(_) => return refused(req, state, "", c.t.unavailable).await,
     };
     match f.result {
         Ok((s, dest)) => {
@@ -154,8 +190,16 @@ pub async fn oidc_callback(
         }
         Err(UpstreamOidcError::Finish(FinishError::Match(
             MatchError::Unknown | MatchError::NotServed | MatchError::Ambiguous,
-        ))) => refused(&req, &state, &f.upstream.name, c.t.network_unmatched).await,
-        Err(_) => refused(&req, &state, &f.upstream.name, c.t.network_refused).await,
+        ))) => refused(req, state, &f.upstream.name, c.t.network_unmatched).await,
+        Err(UpstreamOidcError::Finish(FinishError::RoleNotAllowed)) => pages::message(
+            c,
+            StatusCode::FORBIDDEN,
+            c.t.network_role_refused_title,
+            c.t.network_role_refused,
+            None,
+            None,
+        ),
+        Err(_) => refused(req, state, &f.upstream.name, c.t.network_refused).await,
     }
 }
 
@@ -174,19 +218,27 @@ impl std::fmt::Debug for LogoutForm {
 /// (OpenID Connect Back-Channel Logout 1.0): the Leerpoort sessions that came from it end,
 /// and Leerpoort's relying parties are told in turn.
 pub async fn oidc_backchannel_logout(
+    req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<LogoutForm>,
 ) -> HttpResponse {
     let st = state.clone();
     let now = state.clock.now_secs();
+    let ip = session::client_ip(&req, &state);
     let token = form.into_inner().logout_token;
-    match web::block(move || upstream_oidc::backchannel_logout(&st, &token, now)).await {
+    match web::block(move || upstream_oidc::backchannel_logout(&st, &token, ip.as_deref(), now))
+        .await
+    {
         Ok(Ok(deliveries)) => {
             crate::oidc::logout::deliver(deliveries);
             HttpResponse::Ok()
                 .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
                 .finish()
         }
+        Ok(Err(UpstreamOidcError::RateLimited)) => HttpResponse::TooManyRequests()
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+            .insert_header((actix_web::http::header::RETRY_AFTER, "60"))
+            .json(serde_json::json!({"error": "temporarily_unavailable"})),
         Ok(Err(e)) => {
             tracing::info!(error = %e, "back-channel logout from a network environment refused");
             HttpResponse::BadRequest()

@@ -212,6 +212,8 @@ impl Resp {
 struct Env {
     t: TestApp,
     idp: TestIdp,
+    /// The browser's binding cookies (name, value), as `/broker/saml/start` set them.
+    jar: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 fn ctx(t: &TestApp) -> Ctx<'_> {
@@ -246,7 +248,11 @@ fn env_with(allow_unsolicited: bool) -> Env {
         },
     )
     .unwrap();
-    Env { t, idp }
+    Env {
+        t,
+        idp,
+        jar: Default::default(),
+    }
 }
 
 fn location<B>(res: &ServiceResponse<B>) -> String {
@@ -276,6 +282,13 @@ where
     )
     .await;
     assert_eq!(res.status(), StatusCode::FOUND);
+    for c in res.response().cookies() {
+        if c.name().starts_with("lp_netwerk_") {
+            e.jar
+                .borrow_mut()
+                .push((c.name().to_string(), c.value().to_string()));
+        }
+    }
     let to = location(&res);
     assert!(to.starts_with(&format!("{IDP_SSO}?SAMLRequest=")), "{to}");
     // Signed with Leerpoort's SAML key, over the query as sent.
@@ -297,20 +310,41 @@ where
     (id, xml)
 }
 
-/// POST `xml` to the ACS.
-async fn post<S, B>(app: &S, xml: &str) -> ServiceResponse<B>
+/// POST `xml` to the ACS as the network environment's page makes the browser do it: a
+/// cross-site POST, without the browser's `SameSite=Lax` cookies. When the ACS sends the
+/// browser on to its same-site step, follow it with the browser's binding cookies.
+async fn post<S, B>(e: &Env, app: &S, xml: &str) -> ServiceResponse<B>
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    test::call_service(
+    let res = test::call_service(
         app,
         test::TestRequest::post()
             .uri("/broker/saml/acs")
             .set_form([("SAMLResponse", STANDARD.encode(xml))])
             .to_request(),
     )
-    .await
+    .await;
+    let next = res
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .filter(|l| l.starts_with("/broker/saml/acs/continue?"))
+        .map(str::to_string);
+    let Some(next) = next else {
+        return res;
+    };
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(
+        res.response().cookies().next().is_none(),
+        "nobody is signed in before the same-site step"
+    );
+    let mut req = test::TestRequest::get().uri(&next);
+    for (name, value) in e.jar.borrow().iter() {
+        req = req.cookie(actix_web::cookie::Cookie::new(name.clone(), value.clone()));
+    }
+    test::call_service(app, req.to_request()).await
 }
 
 /// The session the ACS started, if any: its user's LAS key and its login context.
@@ -383,7 +417,7 @@ async fn a_pupil_signs_in_through_the_network_environment() {
             start(&e, &app, &format!("&TARGET={}", q(target))).await
         };
         let xml = Resp::new(&e.t, &id).signed(how, &e.idp.key, &e.idp.cert);
-        let res = post(&app, &xml).await;
+        let res = post(&e, &app, &xml).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{how:?}");
         // On to the shortcut's TARGET: the demo SAML SP, entered with an unsolicited response.
         assert!(
@@ -406,7 +440,7 @@ async fn an_unknown_pupil_gets_a_clear_page_and_no_session() {
     let (id, _) = start(&e, &app, "").await;
     let mut r = Resp::new(&e.t, &id);
     r.las_key = "LL9999".into();
-    let res = post(&app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
+    let res = post(&e, &app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(signed_in(&e, &res).is_none());
     assert!(body(res).await.contains("Niet gevonden in Leerpoort"));
@@ -438,8 +472,83 @@ where
     let mut honest = r.clone();
     honest.id = format!("_r{}", uuid::Uuid::new_v4().simple());
     honest.assertion_id = format!("_a{}", uuid::Uuid::new_v4().simple());
-    let res = post(app, &honest.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
+    let res = post(
+        e,
+        app,
+        &honest.signed(Signed::Both, &e.idp.key, &e.idp.cert),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn an_answer_signs_in_only_the_browser_that_sent_the_request() {
+    let e = env();
+    let app = test::init_service(idp::server::app(e.t.state.clone())).await;
+    // The binding cookie: HttpOnly, SameSite=Lax, only for /broker/, as long as a sign-in.
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/broker/saml/start?upstream=moo")
+            .to_request(),
+    )
+    .await;
+    let cookie = res
+        .response()
+        .cookies()
+        .find(|c| c.name().starts_with("lp_netwerk_"))
+        .expect("a binding cookie")
+        .into_owned();
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(cookie.same_site(), Some(actix_web::cookie::SameSite::Lax));
+    assert_eq!(cookie.path(), Some("/broker/"));
+    assert_eq!(
+        cookie.max_age(),
+        Some(actix_web::cookie::time::Duration::seconds(600))
+    );
+
+    // Someone signs in at the network environment as themselves (OTHER), and makes another
+    // browser post the answer: that browser shows no binding cookie, a binding cookie of its
+    // own sign-in, or a made-up value under the right name. Each is refused, nobody is signed
+    // in, and the answer is used up.
+    for case in ["no cookie", "its own sign-in's cookie", "a made-up value"] {
+        let (id, _) = start(&e, &app, "").await;
+        let mut r = Resp::new(&e.t, &id);
+        r.las_key = OTHER.into();
+        let theirs = e.jar.take();
+        match case {
+            "no cookie" => {}
+            "its own sign-in's cookie" => {
+                start(&e, &app, "").await;
+            }
+            _ => e
+                .jar
+                .borrow_mut()
+                .push((theirs[0].0.clone(), "verzonnen".into())),
+        }
+        let res = post(&e, &app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{case}");
+        assert!(signed_in(&e, &res).is_none(), "{case}");
+        assert!(
+            body(res).await.contains("niet hier begonnen"),
+            "{case}: the page says why"
+        );
+        e.jar.take();
+    }
+    // The browser that started the sign-in: signed in.
+    let r = fresh(&e, &app).await;
+    let res = post(&e, &app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
+    assert_eq!(
+        signed_in(&e, &res),
+        Some((PUPIL.to_string(), claims::LoginContext::Netwerk))
+    );
+    // Its binding cookie is removed; the same-site step cannot be used twice.
+    let removed = res
+        .response()
+        .cookies()
+        .find(|c| c.name().starts_with("lp_netwerk_"))
+        .expect("the binding cookie is removed");
+    assert!(removed.value().is_empty());
 }
 
 #[actix_web::test]
@@ -447,7 +556,12 @@ async fn a_refused_answer_is_a_page_without_a_session() {
     let e = env();
     let app = test::init_service(idp::server::app(e.t.state.clone())).await;
     let r = fresh(&e, &app).await;
-    let res = post(&app, &r.signed(Signed::Nothing, &e.idp.key, &e.idp.cert)).await;
+    let res = post(
+        &e,
+        &app,
+        &r.signed(Signed::Nothing, &e.idp.key, &e.idp.cert),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(signed_in(&e, &res).is_none());
     assert!(body(res).await.contains("Er is niemand aangemeld"));
@@ -557,7 +671,12 @@ async fn expired_and_future_conditions_are_refused() {
     // Within the small skew: accepted.
     let mut skewed = r.clone();
     skewed.not_before = n + 30;
-    let res = post(&app, &skewed.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
+    let res = post(
+        &e,
+        &app,
+        &skewed.signed(Signed::Both, &e.idp.key, &e.idp.cert),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
 
@@ -567,7 +686,7 @@ async fn replayed_responses_are_refused() {
     let app = test::init_service(idp::server::app(e.t.state.clone())).await;
     let r = fresh(&e, &app).await;
     let xml = r.signed(Signed::Both, &e.idp.key, &e.idp.cert);
-    assert_eq!(post(&app, &xml).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(post(&e, &app, &xml).await.status(), StatusCode::SEE_OTHER);
     refused(&e, &xml, E::Replay, "replayed");
     // The same assertion for a new request (the IDs were seen): refused too.
     let (id, _) = start(&e, &app, "").await;
@@ -781,7 +900,7 @@ async fn a_failure_status_signs_nobody_in_and_changes_nothing() {
         r#"<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:NoPassive"/></samlp:StatusCode>"#,
     );
     refused(&e, &failed, E::Status("Responder".into()), "failure status");
-    let res = post(&app, &failed).await;
+    let res = post(&e, &app, &failed).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(signed_in(&e, &res).is_none());
     assert!(body(res)
@@ -861,7 +980,7 @@ async fn the_network_environment_signs_the_pupil_out() {
     let e = env();
     let app = test::init_service(idp::server::app(e.t.state.clone())).await;
     let r = fresh(&e, &app).await;
-    let res = post(&app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
+    let res = post(&e, &app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let sid = res
         .response()
@@ -1008,7 +1127,7 @@ async fn a_passive_request_the_upstream_cannot_answer_ends_as_login_required() {
         r#"<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>"#,
         r#"<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:NoPassive"/></samlp:StatusCode>"#,
     );
-    let res = post(&app, &failed).await;
+    let res = post(&e, &app, &failed).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let resume = location(&res);
     assert!(resume.starts_with("/oidc/authorize/continue"), "{resume}");
@@ -1028,7 +1147,7 @@ async fn the_network_environments_logout_tells_the_sessions_saml_service_provide
     let target = idp::demo::DEMO_SAML_ENTITY_ID;
     let (id, _) = start(&e, &app, &format!("&TARGET={}", q(target))).await;
     let r = Resp::new(&e.t, &id);
-    let res = post(&app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
+    let res = post(&e, &app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
     let cookie = res
         .response()
         .cookies()
@@ -1107,7 +1226,7 @@ async fn signing_out_at_leerpoort_sends_a_logout_request_to_the_network_environm
     let e = env();
     let app = test::init_service(idp::server::app(e.t.state.clone())).await;
     let r = fresh(&e, &app).await;
-    let res = post(&app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
+    let res = post(&e, &app, &r.signed(Signed::Both, &e.idp.key, &e.idp.cert)).await;
     let sid = res
         .response()
         .cookies()

@@ -610,6 +610,7 @@ on_both_backends!(
                     match_rule: rule,
                     match_claim: claim.into(),
                     provision: false,
+                    provision_roles: Vec::new(),
                     schools,
                 },
                 T0,

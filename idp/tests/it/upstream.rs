@@ -14,6 +14,22 @@ fn add(
     claim: &str,
     provision: bool,
 ) -> broker::model::Upstream {
+    let roles = if provision {
+        vec!["leerling,leerkracht".into()]
+    } else {
+        Vec::new()
+    };
+    add_with_roles(t, name, rule, claim, provision, roles).unwrap()
+}
+
+fn add_with_roles(
+    t: &TestApp,
+    name: &str,
+    rule: &str,
+    claim: &str,
+    provision: bool,
+    provision_roles: Vec<String>,
+) -> Result<broker::model::Upstream, idp::admin::AdminError> {
     let ctx = idp::admin::Ctx {
         dir: t.state.dir.as_ref(),
         clock: t.state.clock.as_ref(),
@@ -31,10 +47,10 @@ fn add(
             match_rule: rule.into(),
             match_claim: claim.into(),
             provision,
+            provision_roles,
             ..Default::default()
         },
     )
-    .unwrap()
 }
 
 fn asserted(pairs: &[(&str, &str)]) -> Asserted {
@@ -52,6 +68,7 @@ fn pending(u: &broker::model::Upstream) -> Pending {
         resume: None,
         passive: false,
         protocol: serde_json::Value::Null,
+        browser: None,
     }
 }
 
@@ -157,4 +174,148 @@ fn unmatched_users_are_written_down_and_provisioning_creates_them_inactive() {
     )
     .unwrap_err();
     assert!(matches!(err, FinishError::Provision(_)), "{err:?}");
+}
+
+/// The audit events of the demo school with `action`.
+fn events(t: &TestApp, action: &str) -> Vec<broker::model::AuditEvent> {
+    t.state
+        .dir
+        .audit_events(Some(&idp::demo::DEMO_SCHOOL_REF.parse().unwrap()), 500)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action)
+        .collect()
+}
+
+#[test]
+fn provisioning_creates_only_the_pupils_and_teachers_the_operator_allowed() {
+    let t = TestApp::init();
+    idp::demo::seed(&t.state).unwrap();
+    let now = 1_800_000_000;
+    // Only pupils and teachers can be allowed at all.
+    for bad in ["ict-coordinator", "ib", "leerling,rt", "directeur"] {
+        let err =
+            add_with_roles(&t, "bad", "eck-id", "eckid", true, vec![bad.into()]).expect_err(bad);
+        assert!(
+            err.to_string().contains("--provision-roles"),
+            "{bad}: {err}"
+        );
+    }
+    let err = add_with_roles(&t, "bad", "eck-id", "eckid", false, vec!["leerling".into()])
+        .expect_err("roles without --provision");
+    assert!(err.to_string().contains("needs --provision"), "{err}");
+    assert!(t.state.dir.upstream_by_name("bad").unwrap().is_none());
+
+    // Without --provision-roles: pupils only, and stored so.
+    let moo = add_with_roles(&t, "moo", "eck-id", "eckid", true, Vec::new()).unwrap();
+    assert_eq!(moo.provision_roles, vec![claims::Role::Leerling]);
+    let stored = t.state.dir.upstream_by_name("moo").unwrap().unwrap();
+    assert_eq!(stored.provision_roles, vec![claims::Role::Leerling]);
+    // Both, when the operator says so.
+    let zulu = add_with_roles(
+        &t,
+        "zulu",
+        "eck-id",
+        "eckid",
+        true,
+        vec!["leerling".into(), "leerkracht".into()],
+    )
+    .unwrap();
+    assert_eq!(
+        zulu.provision_roles,
+        vec![claims::Role::Leerling, claims::Role::Leerkracht]
+    );
+
+    let person = |eck: &str, role: (&str, &str)| {
+        asserted(&[
+            ("eckid", eck),
+            role,
+            ("given_name", "Vera"),
+            ("family_name", "Vreemd"),
+        ])
+    };
+    let eck = |n: u32| format!("https://ketenid.nl/201703/{n:0>128}");
+    let users_before = t
+        .state
+        .dir
+        .users_of_school(&idp::demo::DEMO_SCHOOL_REF.parse().unwrap())
+        .unwrap()
+        .len();
+    // A coordinator, an IB'er, a role Leerpoort does not know, an affiliation that is not a
+    // pupil's or a teacher's, and a teacher where only pupils are allowed: nobody is created.
+    let refused = [
+        (&zulu, person(&eck(1), ("role", "ict-coordinator"))),
+        (&zulu, person(&eck(2), ("role", "ib"))),
+        (&zulu, person(&eck(3), ("role", "beheerder"))),
+        (
+            &zulu,
+            person(&eck(4), ("eduPersonAffiliation", "affiliate")),
+        ),
+        (&moo, person(&eck(5), ("role", "leerkracht"))),
+        (&moo, person(&eck(6), ("eduPersonAffiliation", "employee"))),
+    ];
+    for (i, (u, a)) in refused.iter().enumerate() {
+        let err = upstream::finish(&t.state, u, a, &pending(u), None, None, now).unwrap_err();
+        assert!(
+            matches!(err, FinishError::RoleNotAllowed),
+            "case {i}: {err:?}"
+        );
+    }
+    assert_eq!(
+        t.state
+            .dir
+            .users_of_school(&idp::demo::DEMO_SCHOOL_REF.parse().unwrap())
+            .unwrap()
+            .len(),
+        users_before,
+        "nobody was created"
+    );
+    // Written down, without the asserted values.
+    let written = events(&t, "upstream.role_refused");
+    assert_eq!(written.len(), refused.len());
+    for e in &written {
+        let details = e.details.to_string();
+        for asserted in [
+            "ict-coordinator",
+            "\"ib\"",
+            "beheerder",
+            "affiliate",
+            "Vera",
+            "Vreemd",
+            "ketenid",
+        ] {
+            assert!(!details.contains(asserted), "{asserted} in {details}");
+        }
+    }
+    // The page says why, in Dutch.
+    assert!(idp::i18n::NL
+        .network_role_refused
+        .contains("leerlingen en leerkrachten"));
+
+    // What is allowed is still created: a pupil through moo, a teacher through zulu.
+    let (s, _) = upstream::finish(
+        &t.state,
+        &moo,
+        &person(&eck(7), ("eduPersonAffiliation", "student")),
+        &pending(&moo),
+        None,
+        None,
+        now,
+    )
+    .unwrap();
+    let pupil = t.state.dir.user(s.user_id).unwrap().unwrap();
+    assert_eq!(pupil.roles, vec![claims::Role::Leerling]);
+    let (s, _) = upstream::finish(
+        &t.state,
+        &zulu,
+        &person(&eck(8), ("role", "leerkracht")),
+        &pending(&zulu),
+        None,
+        None,
+        now,
+    )
+    .unwrap();
+    let teacher = t.state.dir.user(s.user_id).unwrap().unwrap();
+    assert_eq!(teacher.roles, vec![claims::Role::Leerkracht]);
+    assert_eq!(teacher.status, UserStatus::Inactive);
 }
