@@ -688,3 +688,90 @@ on_both_backends!(
         assert_eq!(dir.upstreams().unwrap().len(), 3);
     }
 );
+
+on_both_backends!(
+    saml_sp_options_and_metadata_updates_keep_registrations,
+    |db: &TestDb| {
+        use broker::model::{SamlSp, SamlSpOptions};
+        let dir = db.directory();
+        let s = new_school(&dir, "12AB00");
+        let rp = dir
+            .insert_relying_party(
+                NewRelyingParty {
+                    id: Uuid::new_v4(),
+                    name: "SP".into(),
+                    kind: RpKind::Publisher,
+                    protocol: RpProtocol::Saml(SamlSp {
+                        entity_id: "https://sp.example/saml".into(),
+                        metadata: "<v1/>".into(),
+                    }),
+                    sector: "sp.example".into(),
+                    home_allowed: true,
+                    audience: Audience::Beide,
+                },
+                T0,
+                audit("saml_sp.add", None),
+            )
+            .unwrap();
+        assert_eq!(
+            dir.saml_sp_options(rp.id).unwrap(),
+            SamlSpOptions::default()
+        );
+        dir.put_registration(
+            RegistrationChange {
+                school: s,
+                rp_id: rp.id,
+                allowed: true,
+                release: Release::default(),
+                home_allowed: true,
+            },
+            T0,
+            audit("registration.register", Some(&s)),
+        )
+        .unwrap();
+        let options = SamlSpOptions {
+            relay_states: vec!["https://sp.example/les".into()],
+            metadata_url: Some("https://sp.example/md".into()),
+            refresh_hours: Some(6),
+            metadata_signing_cert: Some("PEM".into()),
+            refreshed_at: Some(T0),
+            refresh_error: Some("HTTP 500".into()),
+        };
+        dir.update_saml_sp(
+            rp.id,
+            Some("<v2/>".into()),
+            options.clone(),
+            T0,
+            Some(audit("saml_sp.update", None)),
+        )
+        .unwrap();
+        assert_eq!(dir.saml_sp_options(rp.id).unwrap(), options);
+        let RpProtocol::Saml(saml) = dir.relying_party(rp.id).unwrap().unwrap().protocol else {
+            panic!("not SAML")
+        };
+        assert_eq!(saml.metadata, "<v2/>");
+        // Options only; None clears.
+        dir.update_saml_sp(rp.id, None, SamlSpOptions::default(), T0 + 1, None)
+            .unwrap();
+        assert_eq!(
+            dir.saml_sp_options(rp.id).unwrap(),
+            SamlSpOptions::default()
+        );
+        assert_eq!(dir.registrations_of_relying_party(rp.id).unwrap().len(), 1);
+        // Not for an unknown SP; removing the SP removes its options and registrations.
+        assert!(matches!(
+            dir.update_saml_sp(Uuid::new_v4(), None, SamlSpOptions::default(), T0, None),
+            Err(RepoError::NotFound(_))
+        ));
+        dir.remove_relying_party(rp.id, audit("saml_sp.remove", None))
+            .unwrap();
+        assert!(dir
+            .registrations_of_relying_party(rp.id)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            dir.saml_sp_options(rp.id).unwrap(),
+            SamlSpOptions::default()
+        );
+    }
+);
