@@ -674,3 +674,128 @@ fn private_key_jwt_at_the_upstreams_token_endpoint() {
     assert_eq!(claims["aud"], format!("{}/token", up.issuer));
     assert!(claims["jti"].is_string() && claims["exp"].as_i64() > claims["iat"].as_i64());
 }
+
+#[test]
+fn a_callback_signs_in_only_the_browser_that_started_the_sign_in() {
+    let (server, up) = setup(false);
+    // Someone starts a sign-in in their own browser and signs in at the upstream as
+    // themselves; the callback URL is then opened in another browser.
+    for case in [
+        "a browser without the cookie",
+        "a browser with a sign-in of its own",
+    ] {
+        let theirs = server.browser();
+        let p = start(&server, &theirs);
+        up.answer(&good_claims(&up, &p["nonce"]), None);
+        let victim = server.browser();
+        if case.contains("its own") {
+            let _ = start(&server, &victim);
+        }
+        let l = callback(&server, &victim, &p["state"], &[("code", "c0de")]);
+        assert_refused(&l, case);
+        let home = victim.get(&server.url("/"));
+        assert!(
+            !home.body.contains("Emma"),
+            "{case}: nobody is signed in: {}",
+            home.describe()
+        );
+        // The state is used up: it cannot be tried again in the right browser either.
+        up.answer(&good_claims(&up, &p["nonce"]), None);
+        assert_refused(
+            &callback(&server, &theirs, &p["state"], &[("code", "c0de")]),
+            "a state used by another browser",
+        );
+    }
+    // The browser that started it: signed in.
+    let browser = server.browser();
+    let p = start(&server, &browser);
+    up.answer(&good_claims(&up, &p["nonce"]), None);
+    let l = callback(&server, &browser, &p["state"], &[("code", "c0de")]);
+    assert!(
+        l.url.path() == "/" && l.body.contains("Emma"),
+        "{}",
+        l.describe()
+    );
+}
+
+#[test]
+fn junk_back_channel_logouts_read_the_keys_at_most_once() {
+    let (server, up) = setup(false);
+    let post = |token: String| {
+        conformance_tests::Response::send(
+            conformance_tests::http::client()
+                .post(server.url("/broker/oidc/backchannel-logout"))
+                .form(&[("logout_token", token)]),
+        )
+    };
+    up.listener.drain();
+    // A hundred tokens naming the upstream, signed by a key it never had: under a new kid
+    // each time, or under the kid of the upstream's own key.
+    let own_kid = up.key.lock().unwrap().kid.clone();
+    let mut key = ClientKey::generate("RS256");
+    for i in 0..100 {
+        key.kid = if i % 2 == 0 {
+            format!("onbekend-{i}")
+        } else {
+            own_kid.clone()
+        };
+        let token = logout_token(&up, "moo-session-1", |_| {}, Some(&key));
+        assert_eq!(post(token).status, 400, "junk token {i}");
+    }
+    let fetched = up
+        .listener
+        .drain()
+        .iter()
+        .filter(|r| r.target.starts_with("/jwks"))
+        .count();
+    assert!(fetched <= 1, "the keys were read {fetched} times");
+
+    // A real sign-in and a real logout still work.
+    let browser = server.browser();
+    let p = start(&server, &browser);
+    let mut claims = good_claims(&up, &p["nonce"]);
+    claims["sid"] = json!("moo-session-1");
+    up.answer(&claims, None);
+    let l = callback(&server, &browser, &p["state"], &[("code", "c0de")]);
+    assert_eq!(l.url.path(), "/", "{}", l.describe());
+    let token = logout_token(&up, "moo-session-1", |_| {}, None);
+    assert_eq!(post(token).status, 200);
+    let after = browser.get(&server.url("/"));
+    assert!(
+        after.url.path() == "/login" || after.stopped_at_login,
+        "signed out: {}",
+        after.describe()
+    );
+}
+
+#[test]
+fn matching_on_email_asks_the_upstream_for_scope_email() {
+    let server = Server::start(&Backend::Sqlite);
+    let up = FakeUpstream::start(false);
+    let added = server.cli(&[
+        "upstream",
+        "add",
+        "--name",
+        "moo",
+        "--school",
+        &server.school_ref(),
+        "--oidc-issuer",
+        &up.issuer,
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--match",
+        "email",
+        "--claim",
+        "email",
+    ]);
+    assert_eq!(added["scopes"], json!(["openid", "email"]), "{added}");
+    let browser = server.browser();
+    let p = start(&server, &browser);
+    let scopes: Vec<&str> = p["scope"].split(' ').collect();
+    assert!(
+        scopes.contains(&"openid") && scopes.contains(&"email"),
+        "{p:?}"
+    );
+}

@@ -171,3 +171,52 @@ fn a_pupil_comes_in_through_oidc_provider_and_goes_on_to_a_publisher_in_the_brow
         browser.text()
     );
 }
+
+#[test]
+fn a_teacher_matched_on_email_comes_in_through_oidc_provider_without_an_extra_scope() {
+    let server = Server::start(&Backend::Sqlite);
+    let peer = start_peer(&server);
+    // No --scope: matching on `email` asks for scope `email` by itself.
+    let added = server.cli(&[
+        "upstream",
+        "add",
+        "--name",
+        "moo",
+        "--school",
+        &server.school_ref(),
+        "--oidc-issuer",
+        &peer.issuer,
+        "--client-id",
+        "leerpoort",
+        "--client-secret",
+        SECRET,
+        "--match",
+        "email",
+        "--claim",
+        "email",
+    ]);
+    assert_eq!(
+        added["scopes"],
+        serde_json::json!(["openid", "email"]),
+        "{added}"
+    );
+    let browser = Chromium::start(1024, 768);
+    browser.goto(&server.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}&NETWERK=moo",
+        server.school_ref()
+    )));
+    assert!(
+        browser.url().as_str().starts_with(&peer.issuer),
+        "at the upstream: {}",
+        browser.url()
+    );
+    browser.type_into("#email", "anna.devries@regenboog.example");
+    browser.type_into("#password", "Regenboog2026");
+    browser.click("form button[type=submit]");
+    assert!(
+        browser.url().as_str().starts_with(&server.url("/")) && browser.text().contains("Anna"),
+        "signed in at Leerpoort: {}: {}",
+        browser.url(),
+        browser.text()
+    );
+}

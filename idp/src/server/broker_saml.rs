@@ -117,6 +117,8 @@ fn finish_answer(
 }
 
 /// What the ACS (or its same-site step) ends with.
+// Made once per request and matched at once; boxing would only obscure it.
+#[allow(clippy::large_enum_variant)]
 enum Answer {
     /// On to the same-site step that checks the binding cookie.
     Hold(String),

@@ -1021,4 +1021,101 @@ fn saml_sp_update_keeps_registrations_and_remove_names_the_schools() {
         .as_array()
         .unwrap()
         .is_empty());
+#[test]
+fn upstream_add_asks_for_the_scope_of_a_standard_claim_and_says_so() {
+    let env = Env::sqlite();
+    let school = env.school();
+    let base = |name: &'static str| {
+        vec![
+            "upstream",
+            "add",
+            "--name",
+            name,
+            "--school",
+            school.as_str(),
+            "--oidc-issuer",
+            "https://login.moo.example",
+            "--client-id",
+            "leerpoort",
+            "--client-secret",
+            "geheim",
+        ]
+    };
+    // Matching on e-mail: scope `email`, without --scope.
+    let mut a = base("moo");
+    a.extend(["--match", "email", "--claim", "email"]);
+    let added = env.ok(&a);
+    assert_eq!(
+        added["scopes"],
+        serde_json::json!(["openid", "email"]),
+        "{added}"
+    );
+    // The names are in `profile`; provisioning needs them too; --scope adds its own.
+    let mut a = base("zulu");
+    a.extend([
+        "--match",
+        "eck-id",
+        "--claim",
+        "eckid",
+        "--provision",
+        "--scope",
+        "eckid",
+    ]);
+    let added = env.ok(&a);
+    assert_eq!(
+        added["scopes"],
+        serde_json::json!(["openid", "profile", "eckid"]),
+        "{added}"
+    );
+    // Provisioning creates pupils only unless the operator allows teachers too.
+    assert_eq!(added["provision_roles"], serde_json::json!(["leerling"]));
+    let mut a = base("magister");
+    a.extend(["--match", "las-key", "--claim", "given_name"]);
+    // In text, too.
+    let out = env.run(&a);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("scopes: openid profile"), "{text}");
+    let list = env.ok(&["upstream", "list"]);
+    let moo = list["upstreams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "moo")
+        .unwrap()
+        .clone();
+    assert_eq!(moo["scopes"], serde_json::json!(["openid", "email"]));
+
+    // Only pupils and teachers can be provisioned.
+    let mut a = base("basispoort");
+    a.extend([
+        "--match",
+        "email",
+        "--claim",
+        "email",
+        "--provision",
+        "--provision-roles",
+        "leerkracht,ict-coordinator",
+    ]);
+    let e = env.fails(&a);
+    assert!(e.contains("pupils and teachers only"), "{e}");
+    let mut a = base("basispoort");
+    a.extend([
+        "--match",
+        "email",
+        "--claim",
+        "email",
+        "--provision",
+        "--provision-roles",
+        "leerling,leerkracht",
+    ]);
+    let added = env.ok(&a);
+    assert_eq!(
+        added["provision_roles"],
+        serde_json::json!(["leerling", "leerkracht"])
+    );
 }

@@ -319,3 +319,81 @@ fn provisioning_creates_only_the_pupils_and_teachers_the_operator_allowed() {
     assert_eq!(teacher.roles, vec![claims::Role::Leerkracht]);
     assert_eq!(teacher.status, UserStatus::Inactive);
 }
+
+/// A logout token nobody signed, naming `iss` as its issuer.
+fn junk_logout_token(iss: &str, n: usize) -> String {
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    format!(
+        "{}.{}.{}",
+        b64(serde_json::json!({"alg": "RS256", "kid": format!("kid-{n}")})),
+        b64(
+            serde_json::json!({"iss": iss, "aud": "leerpoort", "iat": 1_800_000_000, "jti": n.to_string(), "sid": "s"})
+        ),
+        "AAAA"
+    )
+}
+
+#[actix_web::test]
+async fn the_back_channel_logout_is_limited_per_address_and_per_upstream() {
+    use actix_web::test;
+    let t = TestApp::init();
+    idp::demo::seed(&t.state).unwrap();
+    // Nothing listens at this issuer: every token is refused, quickly.
+    let ctx = idp::admin::Ctx {
+        dir: t.state.dir.as_ref(),
+        clock: t.state.clock.as_ref(),
+        actor: "test",
+    };
+    idp::admin::add_upstream(
+        ctx,
+        &t.state.sealer,
+        idp::admin::UpstreamInput {
+            name: "moo".into(),
+            schools: vec![idp::demo::DEMO_SCHOOL_REF.into()],
+            oidc_issuer: Some("http://127.0.0.1:9".into()),
+            client_id: Some("leerpoort".into()),
+            client_secret: Some("geheim".into()),
+            match_rule: "las-key".into(),
+            match_claim: "las_key".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut n = 0;
+    let mut send = |from: &str| {
+        n += 1;
+        test::TestRequest::post()
+            .uri("/broker/oidc/backchannel-logout")
+            .peer_addr(format!("{from}:40000").parse().unwrap())
+            .set_form([("logout_token", junk_logout_token("http://127.0.0.1:9", n))])
+            .to_request()
+    };
+    let per_address = idp::upstream_oidc::BACKCHANNEL_REFUSED_PER_ADDRESS;
+    for _ in 0..per_address {
+        let res = test::call_service(&app, send("192.0.2.7")).await;
+        assert_eq!(res.status(), 400);
+    }
+    // That address has had its refusals for this minute; another has not.
+    let res = test::call_service(&app, send("192.0.2.7")).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers().get("retry-after").unwrap(), "60");
+    let res = test::call_service(&app, send("192.0.2.8")).await;
+    assert_eq!(res.status(), 400);
+    // One upstream is looked at so many times a minute, from whatever addresses.
+    let per_upstream = idp::upstream_oidc::BACKCHANNEL_PER_UPSTREAM;
+    let mut looked_at = per_address + 1;
+    let mut i = 0;
+    while looked_at < per_upstream {
+        let from = format!("198.51.100.{}", i / 100);
+        i += 1;
+        let res = test::call_service(&app, send(&from)).await;
+        assert_eq!(res.status(), 400);
+        looked_at += 1;
+    }
+    let res = test::call_service(&app, send("203.0.113.1")).await;
+    assert_eq!(res.status(), 429, "the upstream's limit");
+}
