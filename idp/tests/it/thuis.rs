@@ -635,7 +635,7 @@ fn staff_cookie(t: &TestApp, staff: &User) -> String {
         t.state.store.as_ref(),
         idp::session::Authenticated {
             user_id: staff.id,
-            school: staff.school.clone(),
+            school: staff.school,
             amr: vec!["pwd".into()],
             acr: idp::login::ACR_PASSWORD.into(),
             context: claims::LoginContext::School,
