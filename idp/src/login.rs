@@ -86,8 +86,15 @@ pub fn staff_login(
         return StaffLogin::Throttled;
     }
     if addr >= crate::challenge::AFTER_FAILURES {
-        let solved =
-            challenge.is_some_and(|c| state.challenges.verify(state.store.as_ref(), c, now));
+        let solved = challenge.is_some_and(|c| {
+            state.challenges.verify(
+                state.store.as_ref(),
+                c,
+                crate::challenge::Purpose::StaffLogin,
+                ip,
+                now,
+            )
+        });
         if !solved {
             record("challenge");
             return StaffLogin::ChallengeRequired;
@@ -101,7 +108,11 @@ pub fn staff_login(
         }
     };
     let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    let password_ok = secrets::verify_password(stored, password);
+    let Ok(password_ok) = secrets::check_password(stored, password) else {
+        // Too many checks at once: "try again", not counted as a failure.
+        record("busy");
+        return StaffLogin::Unavailable;
+    };
     let user = match user {
         Some(u) if password_ok && !u.is_pupil() && u.status == UserStatus::Active => u,
         _ => {

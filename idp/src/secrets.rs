@@ -30,6 +30,8 @@ pub enum SecretError {
     Hash(String),
     #[error("the system random generator failed")]
     Random,
+    #[error("too many passwords are being checked at once; try again")]
+    Busy,
 }
 
 fn argon2() -> Result<Argon2<'static>, SecretError> {
@@ -53,29 +55,149 @@ pub fn check_password_rules(password: &str) -> Result<(), SecretError> {
     Ok(())
 }
 
-/// Hash a password with argon2id (PHC string).
-pub fn hash_password(password: &str) -> Result<String, SecretError> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2()?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| SecretError::Hash(e.to_string()))
+/// Limits how many argon2id computations run at once. Each takes 19 MiB and a core for a
+/// while; without a limit, a flood of sign-in attempts takes the server's memory (60 parallel
+/// attempts took it to 630 MB). A computation waits at most `wait` for its turn, then gives up
+/// with [`SecretError::Busy`] instead of queueing without end.
+#[derive(Debug)]
+pub struct HashGate {
+    permits: usize,
+    wait: std::time::Duration,
+    state: std::sync::Mutex<GateState>,
+    freed: std::sync::Condvar,
 }
 
-/// Verify a password against its stored hash. `None` (no such account, or no password set)
-/// still costs one full verification so timing does not reveal which accounts exist.
-pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
-    let Ok(a) = argon2() else { return false };
-    match stored.and_then(|s| PasswordHash::new(s).ok()) {
-        Some(hash) => a.verify_password(password.as_bytes(), &hash).is_ok(),
-        None => {
-            let dummy = dummy_hash();
-            if let Ok(hash) = PasswordHash::new(dummy) {
-                let _ = a.verify_password(password.as_bytes(), &hash);
-            }
-            false
+#[derive(Debug, Default)]
+struct GateState {
+    in_use: usize,
+    peak: usize,
+}
+
+impl HashGate {
+    /// A gate letting `permits` (at least one) computations through at once.
+    pub fn new(permits: usize, wait: std::time::Duration) -> Self {
+        Self {
+            permits: permits.max(1),
+            wait,
+            state: std::sync::Mutex::new(GateState::default()),
+            freed: std::sync::Condvar::new(),
         }
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Run `work` when a permit is free; [`SecretError::Busy`] when none came free within the
+    /// wait (`patient`: wait as long as it takes).
+    fn run<T>(&self, patient: bool, work: impl FnOnce() -> T) -> Result<T, SecretError> {
+        let deadline = std::time::Instant::now() + self.wait;
+        let mut state = self.lock();
+        while state.in_use >= self.permits {
+            if patient {
+                state = self
+                    .freed
+                    .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(SecretError::Busy);
+            }
+            state = self
+                .freed
+                .wait_timeout(state, left)
+                .map(|(s, _)| s)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        state.in_use += 1;
+        state.peak = state.peak.max(state.in_use);
+        drop(state);
+        // Released also when `work` panics.
+        struct Permit<'a>(&'a HashGate);
+        impl Drop for Permit<'_> {
+            fn drop(&mut self) {
+                self.0.lock().in_use -= 1;
+                self.0.freed.notify_one();
+            }
+        }
+        let _permit = Permit(self);
+        ARGON2_RUNS.with(|c| c.set(c.get() + 1));
+        Ok(work())
+    }
+
+    /// The number of computations allowed at once.
+    pub fn permits(&self) -> usize {
+        self.permits
+    }
+
+    /// The most computations that ever ran at once.
+    pub fn peak(&self) -> usize {
+        self.lock().peak
+    }
+}
+
+/// How long a password check waits for its turn before the answer is "busy, try again".
+pub const ARGON2_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+thread_local! {
+    static ARGON2_RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The server's gate for every argon2id computation: as many at once as the machine has
+/// cores.
+pub fn argon2_gate() -> &'static HashGate {
+    static GATE: std::sync::OnceLock<HashGate> = std::sync::OnceLock::new();
+    GATE.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        HashGate::new(cores, ARGON2_WAIT)
+    })
+}
+
+/// How many argon2id computations this thread has run (tests use it to see that a refusal
+/// came before any hashing).
+pub fn argon2_runs_on_this_thread() -> u64 {
+    ARGON2_RUNS.with(std::cell::Cell::get)
+}
+
+/// Hash a password with argon2id (PHC string). It waits for its turn at [`argon2_gate`] as
+/// long as it takes: passwords are set only with a single-use link or by the operator.
+pub fn hash_password(password: &str) -> Result<String, SecretError> {
+    let salt = SaltString::generate(&mut OsRng);
+    let a = argon2()?;
+    argon2_gate().run(true, || {
+        a.hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| SecretError::Hash(e.to_string()))
+    })?
+}
+
+/// Verify a password against its stored hash, at most [`argon2_gate`]'s permits at once:
+/// [`SecretError::Busy`] when no turn came within [`ARGON2_WAIT`]. `None` (no such account,
+/// or no password set) still costs one full verification so timing does not reveal which
+/// accounts exist.
+pub fn check_password(stored: Option<&str>, password: &str) -> Result<bool, SecretError> {
+    let a = argon2()?;
+    argon2_gate().run(false, || {
+        match stored.and_then(|s| PasswordHash::new(s).ok()) {
+            Some(hash) => a.verify_password(password.as_bytes(), &hash).is_ok(),
+            None => {
+                let dummy = dummy_hash();
+                if let Ok(hash) = PasswordHash::new(dummy) {
+                    let _ = a.verify_password(password.as_bytes(), &hash);
+                }
+                false
+            }
+        }
+    })
+}
+
+/// [`check_password`], with "busy" as a refusal.
+pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
+    check_password(stored, password).unwrap_or(false)
 }
 
 /// A fixed argon2id hash with the same parameters, for the dummy verification.
@@ -118,6 +240,16 @@ impl PinHasher {
         ctx.update(salt);
         ctx.update(secret.as_bytes());
         ctx.sign()
+    }
+
+    /// A keyed tag of `value` for `context`: how values that must not lie in the ephemeral
+    /// store in the clear (home addresses) name their counters there.
+    pub fn tag(&self, context: &str, value: &str) -> String {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(&(context.len() as u32).to_be_bytes());
+        ctx.update(context.as_bytes());
+        ctx.update(value.as_bytes());
+        URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
     }
 
     /// Hash a PIN or an encoded picture sequence.
@@ -315,6 +447,77 @@ mod tests {
         assert!(!verify_password(Some(&h), "regenboog2027"));
         assert!(!verify_password(None, "regenboog2026"));
         assert!(!verify_password(Some("garbage"), "regenboog2026"));
+    }
+
+    #[test]
+    fn the_gate_lets_no_more_than_its_permits_through_and_then_says_busy() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let gate = HashGate::new(2, std::time::Duration::from_secs(10));
+        let running = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    gate.run(false, || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(30));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .unwrap();
+                });
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+        assert_eq!(gate.peak(), 2);
+
+        // Both permits held: a third waits its short while, then hears "busy".
+        let gate = HashGate::new(2, std::time::Duration::from_millis(50));
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let rx = std::sync::Mutex::new(rx);
+        std::thread::scope(|s| {
+            let (held_tx, held_rx) = std::sync::mpsc::channel();
+            for _ in 0..2 {
+                let held_tx = held_tx.clone();
+                let (gate, rx) = (&gate, &rx);
+                s.spawn(move || {
+                    gate.run(false, || {
+                        held_tx.send(()).unwrap();
+                        let _ = rx.lock().unwrap().recv();
+                    })
+                    .unwrap();
+                });
+            }
+            held_rx.recv().unwrap();
+            held_rx.recv().unwrap();
+            assert_eq!(gate.run(false, || ()), Err(SecretError::Busy));
+            tx.send(()).unwrap();
+            tx.send(()).unwrap();
+        });
+        assert_eq!(gate.run(false, || 7), Ok(7), "free again");
+    }
+
+    #[test]
+    fn concurrent_password_checks_never_exceed_the_cap() {
+        let stored = hash_password("Zonnebloem42").unwrap();
+        let gate = argon2_gate();
+        std::thread::scope(|s| {
+            for i in 0..(3 * gate.permits() + 2) {
+                let stored = stored.clone();
+                s.spawn(move || {
+                    let pw = if i % 2 == 0 { "Zonnebloem42" } else { "fout" };
+                    // Busy or an answer; never more at once than the cap.
+                    let _ = check_password(Some(&stored), pw);
+                });
+            }
+        });
+        assert!(
+            gate.peak() <= gate.permits(),
+            "{} > {}",
+            gate.peak(),
+            gate.permits()
+        );
+        assert!(gate.peak() >= 1);
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //! At the home entrance the parent signs in with the address and password ([`sign_in`]), picks
 //! a child, and the child types its own school PIN or clicks its picture password. Ten wrong
 //! passwords or children's codes block the home account for an hour ([`BLOCK`]); the page says
-//! until when, and the teacher can lift it ([`unblock`]). Links can be asked for again at most
-//! once per 15 minutes per address ([`THROTTLE`]), with the same answer whether or not the
-//! address is known.
+//! until when, and the teacher can lift it ([`unblock`]). An address Leerpoort does not know is
+//! counted and blocked the same way, so the answers do not tell which addresses exist. Links
+//! can be asked for again at most once per 15 minutes per address ([`THROTTLE`]), with the
+//! same answer whether or not the address is known.
 
 use std::time::Duration;
 
@@ -324,12 +325,12 @@ pub fn set_password_with_link(
     Ok(updated)
 }
 
-fn block_key(account: Uuid) -> String {
-    format!("thuisblock:{account}")
+fn block_key(subject: &str) -> String {
+    format!("thuisblock:{subject}")
 }
 
-fn failure_key(account: Uuid) -> String {
-    format!("rl:thuis-fail:{account}")
+fn failure_key(subject: &str) -> String {
+    format!("rl:thuis-fail:{subject}")
 }
 
 /// The answer to a home sign-in or a child's code at home.
@@ -341,38 +342,46 @@ pub enum HomeOutcome<T> {
     Blocked {
         until: i64,
     },
+    /// Too many attempts from this client: refused before any password is checked.
+    Throttled,
+    /// Failures from this client: the form's proof-of-work challenge must be solved first.
+    ChallengeRequired,
+    /// Too many passwords are being checked at once: try again in a moment.
+    Busy,
     Unavailable,
 }
 
-/// Is `account` blocked now, and until when?
+/// Is `subject` (a home account's id, or the tag of an unknown address) blocked now, and
+/// until when?
 pub fn blocked_until(
     state: &AppState,
-    account: Uuid,
+    subject: &str,
 ) -> Result<Option<i64>, broker::store::StoreError> {
     Ok(state
         .store
-        .get(&block_key(account))?
+        .get(&block_key(subject))?
         .and_then(|v| String::from_utf8_lossy(&v).parse().ok()))
 }
 
-/// Count a wrong password or code for `account`; the tenth blocks it for an hour.
-pub fn record_failure(state: &AppState, account: Uuid, now: i64) -> HomeOutcome<()> {
-    let failures = state.store.incr(&failure_key(account), BLOCK).unwrap_or(0);
+/// Count a wrong password or code for `subject`; the tenth blocks it for an hour.
+pub fn record_failure(state: &AppState, subject: &str, now: i64) -> HomeOutcome<()> {
+    let failures = state.store.incr(&failure_key(subject), BLOCK).unwrap_or(0);
     if failures >= MAX_FAILURES {
         let until = now + BLOCK.as_secs() as i64;
         let _ = state
             .store
-            .put(&block_key(account), until.to_string().as_bytes(), BLOCK);
-        let _ = state.store.reset_count(&failure_key(account), BLOCK);
-        tracing::info!(account = %account, "home account blocked after {MAX_FAILURES} failures");
+            .put(&block_key(subject), until.to_string().as_bytes(), BLOCK);
+        let _ = state.store.reset_count(&failure_key(subject), BLOCK);
+        tracing::info!("home sign-in blocked after {MAX_FAILURES} failures");
         return HomeOutcome::Blocked { until };
     }
     HomeOutcome::Wrong
 }
 
 fn unblock_account(state: &AppState, account: Uuid) -> Result<(), broker::store::StoreError> {
-    state.store.delete(&block_key(account))?;
-    state.store.reset_count(&failure_key(account), BLOCK)
+    let subject = account.to_string();
+    state.store.delete(&block_key(&subject))?;
+    state.store.reset_count(&failure_key(&subject), BLOCK)
 }
 
 /// The teacher lifts the block of a pupil's home accounts.
@@ -399,40 +408,129 @@ pub fn unblock(state: &AppState, staff: &User, pupil: &User, now: i64) -> Result
     Ok(())
 }
 
-/// A parent signs in at the home entrance. An unknown address and a wrong password take the
-/// same time and give the same answer.
+/// The window in which a client's attempts and failures at the home entrance are counted.
+pub const CLIENT_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Sign-in attempts from one client per [`CLIENT_WINDOW`]; more are refused before any
+/// password is checked.
+pub const MAX_ATTEMPTS_PER_CLIENT: u64 = 30;
+
+fn client_attempts_key(client: &str) -> String {
+    format!("rl:thuis-try:ip:{client}")
+}
+
+fn client_failures_key(client: &str) -> String {
+    format!("rl:thuis-fail:ip:{client}")
+}
+
+/// Does a home sign-in from `client` need the proof-of-work challenge?
+pub fn challenge_needed(state: &AppState, client: Option<&str>) -> bool {
+    state
+        .store
+        .count(
+            &client_failures_key(client.unwrap_or("unknown")),
+            CLIENT_WINDOW,
+        )
+        .is_ok_and(|n| n >= crate::challenge::AFTER_FAILURES)
+}
+
+/// What the block of an address is counted on: the home account's id, or for an address
+/// Leerpoort does not know a keyed tag of it (so the store never holds the address itself).
+fn subject_of(state: &AppState, email: &str) -> Result<(String, Option<ThuisAccount>), ()> {
+    let normalised = normalise_address(email)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| email.trim().to_lowercase());
+    let account = state
+        .dir
+        .thuis_account_by_email(&normalised)
+        .map_err(|_| ())?;
+    Ok(match account {
+        Some(a) => (a.id.to_string(), Some(a)),
+        None => (
+            format!("addr:{}", state.pins.tag("thuis-address", &normalised)),
+            None,
+        ),
+    })
+}
+
+/// A parent signs in at the home entrance from `client` (the client address as
+/// [`crate::session::client_ip`] gives it), with `challenge` the solved proof-of-work
+/// challenge when the form carried one.
+///
+/// An unknown address and a known one with a wrong password get the same answers at the same
+/// points (both are counted, and the tenth failure blocks either for an hour), and take the
+/// same time. Before any password is checked: the client's attempts are counted and limited
+/// ([`MAX_ATTEMPTS_PER_CLIENT`]), after [`crate::challenge::AFTER_FAILURES`] failures from the
+/// client the challenge is required, and a blocked address is refused. The check itself waits
+/// for its turn at [`secrets::argon2_gate`].
 pub fn sign_in(
     state: &AppState,
     email: &str,
     password: &str,
+    client: Option<&str>,
+    challenge: Option<&str>,
     now: i64,
 ) -> HomeOutcome<ThuisAccount> {
-    let account = normalise_address(email)
-        .ok()
-        .flatten()
-        .and_then(|e| state.dir.thuis_account_by_email(&e).ok().flatten());
-    let Some(account) = account else {
-        let _ = secrets::verify_password(None, password);
-        return HomeOutcome::Wrong;
+    let client = client.unwrap_or("unknown");
+    let failures_from_client = match state
+        .store
+        .count(&client_failures_key(client), CLIENT_WINDOW)
+    {
+        Ok(n) => n,
+        Err(_) => return HomeOutcome::Unavailable,
     };
-    match blocked_until(state, account.id) {
-        Ok(Some(until)) => {
-            let _ = secrets::verify_password(None, password);
-            return HomeOutcome::Blocked { until };
+    if failures_from_client >= crate::challenge::AFTER_FAILURES {
+        let solved = challenge.is_some_and(|c| {
+            state.challenges.verify(
+                state.store.as_ref(),
+                c,
+                crate::challenge::Purpose::HomeLogin,
+                client,
+                now,
+            )
+        });
+        if !solved {
+            return HomeOutcome::ChallengeRequired;
         }
+    }
+    match state
+        .store
+        .incr(&client_attempts_key(client), CLIENT_WINDOW)
+    {
+        Ok(n) if n > MAX_ATTEMPTS_PER_CLIENT => return HomeOutcome::Throttled,
+        Ok(_) => {}
+        Err(_) => return HomeOutcome::Unavailable,
+    }
+    let Ok((subject, account)) = subject_of(state, email) else {
+        return HomeOutcome::Unavailable;
+    };
+    match blocked_until(state, &subject) {
+        Ok(Some(until)) => return HomeOutcome::Blocked { until },
         Ok(None) => {}
         Err(_) => return HomeOutcome::Unavailable,
     }
-    // No password yet (not activated): the same dummy check as an unknown address.
-    let ok = secrets::verify_password(account.password_hash.as_deref(), password);
-    if !ok {
-        return match record_failure(state, account.id, now) {
-            HomeOutcome::Blocked { until } => HomeOutcome::Blocked { until },
-            _ => HomeOutcome::Wrong,
-        };
+    // An unknown address, or one without a password yet, costs the same dummy check.
+    let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
+    let ok = match secrets::check_password(stored, password) {
+        Ok(ok) => ok,
+        Err(secrets::SecretError::Busy) => return HomeOutcome::Busy,
+        Err(_) => return HomeOutcome::Unavailable,
+    };
+    match account {
+        Some(account) if ok => {
+            let _ = state.store.reset_count(&failure_key(&subject), BLOCK);
+            HomeOutcome::Ok(account)
+        }
+        _ => {
+            let _ = state
+                .store
+                .incr(&client_failures_key(client), CLIENT_WINDOW);
+            match record_failure(state, &subject, now) {
+                HomeOutcome::Blocked { until } => HomeOutcome::Blocked { until },
+                _ => HomeOutcome::Wrong,
+            }
+        }
     }
-    let _ = state.store.reset_count(&failure_key(account.id), BLOCK);
-    HomeOutcome::Ok(account)
 }
 
 /// Does a link still work (without using it)?
@@ -518,18 +616,19 @@ pub fn child_sign_in(
     if !visit.pupils.contains(&child.id) || !child.is_pupil() {
         return HomeOutcome::Wrong;
     }
-    match blocked_until(state, visit.account) {
+    let subject = visit.account.to_string();
+    match blocked_until(state, &subject) {
         Ok(Some(until)) => return HomeOutcome::Blocked { until },
         Ok(None) => {}
         Err(_) => return HomeOutcome::Unavailable,
     }
     if !secret.matches(child, &state.pins) {
-        return match record_failure(state, visit.account, now) {
+        return match record_failure(state, &subject, now) {
             HomeOutcome::Blocked { until } => HomeOutcome::Blocked { until },
             _ => HomeOutcome::Wrong,
         };
     }
-    let _ = state.store.reset_count(&failure_key(visit.account), BLOCK);
+    let _ = state.store.reset_count(&failure_key(&subject), BLOCK);
     let who = crate::session::Authenticated {
         user_id: child.id,
         school: child.school,

@@ -53,6 +53,69 @@ struct OverviewPage {
     school_name: String,
     groups: Vec<GroupView>,
     printing: bool,
+    csrf_token: String,
+}
+
+/// The page a GET of an action's address shows: what the action does, and its button (the
+/// action itself is a POST with the CSRF token).
+#[derive(Template)]
+#[template(path = "bevestigen.html")]
+struct ConfirmPage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    title: &'a str,
+    message: &'a str,
+    action: String,
+    button: &'a str,
+    csrf_token: String,
+}
+
+/// The form of a teacher's action: only its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    csrf_token: String,
+}
+
+/// GET of an action's address: nothing changes, the page offers the button.
+async fn confirm(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    button: fn(&Texts) -> &'static str,
+    message: fn(&Texts) -> &'static str,
+) -> HttpResponse {
+    if staff_of(req, state).await.is_none() {
+        return pages::redirect("/login");
+    }
+    let c = Chrome::of(req, state, None).await;
+    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    let page = ConfirmPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        title: button(c.t),
+        message: message(c.t),
+        action: req.path().to_string(),
+        button: button(c.t),
+        csrf_token: token,
+    };
+    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
+}
+
+/// Does the form carry this browser's CSRF token? If not: the "page expired" answer.
+async fn refused_form(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    form: &ActionForm,
+) -> Option<HttpResponse> {
+    if state
+        .csrf
+        .verify(req, state.config.is_https(), &form.csrf_token)
+    {
+        return None;
+    }
+    let c = Chrome::of(req, state, None).await;
+    Some(pages::page_expired(&c))
 }
 
 #[derive(Debug)]
@@ -205,12 +268,14 @@ async fn overview(
     if only.is_some() && groups.is_empty() {
         return HttpResponse::NotFound().finish();
     }
+    let (token, cookie) = state.csrf.issue(&req, state.config.is_https());
     let page = OverviewPage {
         t: c.t,
         lang: c.lang,
         notice: c.notice,
         school_name: school.name,
         printing: only.is_some(),
+        csrf_token: token,
         groups: groups
             .into_iter()
             .zip(shown)
@@ -245,7 +310,7 @@ async fn overview(
             })
             .collect(),
     };
-    pages::html(StatusCode::OK, page.render())
+    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 
 /// GET `/groepen`: the overview of every group the staff member may see.
@@ -253,12 +318,26 @@ pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     overview(req, state, None).await
 }
 
-/// GET `/groepen/{group}/afdrukken`: one group, for printing.
+/// GET `/groepen/{group}/afdrukken`: the button for the print version (which shows PINs).
+pub async fn print_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _path: web::Path<Uuid>,
+) -> HttpResponse {
+    confirm(&req, &state, |t| t.overview_print, |t| t.print_confirm).await
+}
+
+/// POST `/groepen/{group}/afdrukken`: one group, for printing, with every pupil's PIN or
+/// pictures (each showing audited).
 pub async fn print(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    form: web::Form<ActionForm>,
 ) -> HttpResponse {
+    if let Some(refused) = refused_form(&req, &state, &form).await {
+        return refused;
+    }
     overview(req, state, Some(path.into_inner())).await
 }
 
@@ -544,13 +623,26 @@ async fn letters(
     }
 }
 
-/// GET `/groepen/leerling/{id}/thuiscode`: the letter with a pupil's home login code (in
-/// Dutch, print-ready).
+/// GET `/groepen/leerling/{id}/thuiscode`: the button for the letter.
+pub async fn letter_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _path: web::Path<Uuid>,
+) -> HttpResponse {
+    confirm(&req, &state, |t| t.letter_link, |t| t.letters_confirm).await
+}
+
+/// POST `/groepen/leerling/{id}/thuiscode`: the letter with a pupil's home login code (in
+/// Dutch, print-ready); a pupil without a code gets one.
 pub async fn letter(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    form: web::Form<ActionForm>,
 ) -> HttpResponse {
+    if let Some(refused) = refused_form(&req, &state, &form).await {
+        return refused;
+    }
     let id = path.into_inner();
     letters(req, state, move |st, staff| {
         st.dir
@@ -564,12 +656,25 @@ pub async fn letter(
     .await
 }
 
-/// GET `/groepen/{group}/thuiscodes`: the letters of every pupil of a group.
+/// GET `/groepen/{group}/thuiscodes`: the button for the letters.
+pub async fn group_letters_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _path: web::Path<Uuid>,
+) -> HttpResponse {
+    confirm(&req, &state, |t| t.letters_link, |t| t.letters_confirm).await
+}
+
+/// POST `/groepen/{group}/thuiscodes`: the letters of every pupil of a group.
 pub async fn group_letters(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    form: web::Form<ActionForm>,
 ) -> HttpResponse {
+    if let Some(refused) = refused_form(&req, &state, &form).await {
+        return refused;
+    }
     let group = path.into_inner();
     letters(req, state, move |st, staff| {
         groups_for(st, staff, Some(group))

@@ -2,6 +2,7 @@
 //! request-size limits, logging and metrics, and graceful shutdown.
 
 pub mod broker_saml;
+pub mod errors;
 pub mod groepen;
 pub mod health;
 pub mod oidc;
@@ -59,7 +60,7 @@ pub fn app(
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(BODY_LIMIT))
-        .app_data(web::FormConfig::default().limit(BODY_LIMIT))
+        .configure(|cfg| errors::configure(cfg, BODY_LIMIT))
         .app_data(web::JsonConfig::default().limit(BODY_LIMIT))
         .configure(routes::config)
         .wrap(headers)
@@ -85,15 +86,15 @@ pub fn metrics_app(
         .route("/metrics", web::get().to(health::metrics))
 }
 
-/// Log every request (method, route, status, time — never the query string, which may hold
-/// codes or hints) and feed the metrics.
+/// Log every request (method, route pattern, status, time) and feed the metrics. The log names
+/// the route's pattern (`/wachtwoord/{token}`), never the path or the query string: paths carry
+/// password-link tokens and queries carry codes and hints.
 async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
     let method = req.method().to_string();
-    let path = req.path().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).await?;
     let elapsed = start.elapsed();
@@ -110,7 +111,7 @@ async fn observe(
     if route != "/healthz" && route != "/metrics" {
         tracing::info!(
             target: "leerpoort::http",
-            method, path, status, ms = elapsed.as_secs_f64() * 1000.0,
+            method, route = %route, status, ms = elapsed.as_secs_f64() * 1000.0,
             "request"
         );
     }

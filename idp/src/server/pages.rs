@@ -231,7 +231,14 @@ pub async fn render_login(
             .flatten();
         let school = school_ref.and_then(|r| shortcut::resolve_school(&st, &r).ok());
         let challenge = login::challenge_needed(&st, ip.as_deref())
-            .then(|| st.challenges.issue(now, crate::challenge::MAX_NUMBER))
+            .then(|| {
+                st.challenges.issue(
+                    now,
+                    crate::challenge::MAX_NUMBER,
+                    crate::challenge::Purpose::StaffLogin,
+                    ip.as_deref().unwrap_or("unknown"),
+                )
+            })
             .flatten();
         (pending, school, challenge)
     })

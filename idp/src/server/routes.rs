@@ -86,14 +86,26 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         )
         // The teacher's group overview
         .route("/groepen", web::get().to(groepen::index))
-        .route("/groepen/{group}/afdrukken", web::get().to(groepen::print))
+        .route(
+            "/groepen/{group}/afdrukken",
+            web::get().to(groepen::print_form),
+        )
+        .route("/groepen/{group}/afdrukken", web::post().to(groepen::print))
         .route(
             "/groepen/{group}/thuiscodes",
-            web::get().to(groepen::group_letters),
+            web::get().to(groepen::group_letters_form),
+        )
+        .route(
+            "/groepen/{group}/thuiscodes",
+            web::post().to(groepen::group_letters),
         )
         .route(
             "/groepen/leerling/{user}/thuiscode",
-            web::get().to(groepen::letter),
+            web::get().to(groepen::letter_form),
+        )
+        .route(
+            "/groepen/leerling/{user}/thuiscode",
+            web::post().to(groepen::letter),
         )
         .route(
             "/groepen/leerling/{user}",

@@ -31,6 +31,7 @@ struct HomeLoginPage<'a> {
     csrf_token: String,
     email: &'a str,
     error: Option<String>,
+    challenge: Option<crate::challenge::Challenge>,
 }
 
 #[derive(Template)]
@@ -141,6 +142,25 @@ async fn login_page(
 ) -> HttpResponse {
     let c = Chrome::of(req, state, None).await;
     let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    // After failures from this client, the form carries the proof-of-work challenge.
+    let ip = session::client_ip(req, state);
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let challenge = web::block(move || {
+        thuis::challenge_needed(&st, ip.as_deref())
+            .then(|| {
+                st.challenges.issue(
+                    now,
+                    crate::challenge::MAX_NUMBER,
+                    crate::challenge::Purpose::HomeLogin,
+                    ip.as_deref().unwrap_or("unknown"),
+                )
+            })
+            .flatten()
+    })
+    .await
+    .ok()
+    .flatten();
     let page = HomeLoginPage {
         t: c.t,
         lang: c.lang,
@@ -149,6 +169,7 @@ async fn login_page(
         csrf_token: token,
         email,
         error,
+        challenge,
     };
     pages::with_cookie(pages::html(status, page.render()), cookie)
 }
@@ -185,6 +206,9 @@ pub struct HomeLoginForm {
     csrf_token: String,
     email: String,
     password: String,
+    /// The solved proof-of-work challenge, when the form carried one.
+    #[serde(default)]
+    challenge: String,
 }
 
 impl std::fmt::Debug for HomeLoginForm {
@@ -210,8 +234,17 @@ pub async fn sign_in(
     let now = state.clock.now_secs();
     let st = state.clone();
     let (email, password) = (form.email.clone(), form.password);
+    let ip = session::client_ip(&req, &state);
+    let challenge = Some(form.challenge).filter(|c| !c.is_empty());
     let outcome = web::block(move || {
-        let outcome = thuis::sign_in(&st, &email, &password, now);
+        let outcome = thuis::sign_in(
+            &st,
+            &email,
+            &password,
+            ip.as_deref(),
+            challenge.as_deref(),
+            now,
+        );
         match outcome {
             HomeOutcome::Ok(account) => match thuis::start_visit(&st, &account, now) {
                 Ok(id) => HomeOutcome::Ok((id, account.pupils)),
@@ -219,6 +252,9 @@ pub async fn sign_in(
             },
             HomeOutcome::Wrong => HomeOutcome::Wrong,
             HomeOutcome::Blocked { until } => HomeOutcome::Blocked { until },
+            HomeOutcome::Throttled => HomeOutcome::Throttled,
+            HomeOutcome::ChallengeRequired => HomeOutcome::ChallengeRequired,
+            HomeOutcome::Busy => HomeOutcome::Busy,
             HomeOutcome::Unavailable => HomeOutcome::Unavailable,
         }
     })
@@ -237,6 +273,9 @@ pub async fn sign_in(
         }
         HomeOutcome::Wrong => c.t.wrong_credentials.to_string(),
         HomeOutcome::Blocked { until } => blocked_text(c.t, until, now),
+        HomeOutcome::Throttled => c.t.throttled.to_string(),
+        HomeOutcome::ChallengeRequired => c.t.challenge_needed.to_string(),
+        HomeOutcome::Busy => c.t.busy.to_string(),
         HomeOutcome::Unavailable => c.t.unavailable.to_string(),
     };
     login_page(
@@ -437,7 +476,8 @@ pub async fn child_submit(
             let _ = res.add_cookie(&clear_visit_cookie(https));
             return res;
         }
-        Ok((HomeOutcome::Unavailable, _)) | Err(_) => c.t.unavailable.to_string(),
+        Ok((HomeOutcome::Busy, _)) => c.t.busy.to_string(),
+        Ok((_, _)) | Err(_) => c.t.unavailable.to_string(),
     };
     let links = home_links(&child, c.t, target.as_deref());
     sign_in_page(&req, &state, &school, &child, links, Some(&error), &[]).await
@@ -525,7 +565,8 @@ pub async fn code_submit(
         }
         HomeOutcome::Wrong => c.t.code_wrong.to_string(),
         HomeOutcome::Blocked { until } => blocked_text(c.t, until, now),
-        HomeOutcome::Unavailable => c.t.unavailable.to_string(),
+        HomeOutcome::Busy => c.t.busy.to_string(),
+        _ => c.t.unavailable.to_string(),
     };
     code_page(&req, &state, "", Some(error)).await
 }

@@ -37,6 +37,21 @@ fn token_in(mail: &str) -> String {
     decoded[start..start + 36].to_string()
 }
 
+/// A home sign-in, each from another client address (so no client limit or challenge comes
+/// into play).
+fn sign_in(
+    state: &idp::app::AppState,
+    email: &str,
+    password: &str,
+    now: i64,
+) -> HomeOutcome<broker::model::ThuisAccount> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let client = format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
+    thuis::sign_in(state, email, password, Some(&client), None, now)
+}
+
 fn status(t: &TestApp, pupil: &User) -> ThuisStatus {
     ThuisStatus::of(&t.state.dir.thuis_accounts_of_user(pupil.id).unwrap())
 }
@@ -99,7 +114,7 @@ fn the_status_goes_from_nee_nee_to_ja_ja_for_a_whole_family() {
         "single use"
     );
     // The address is the user name, in any case.
-    match thuis::sign_in(&t.state, "FAMILIE@voorbeeld.nl", "Zomer2026!", now) {
+    match sign_in(&t.state, "FAMILIE@voorbeeld.nl", "Zomer2026!", now) {
         HomeOutcome::Ok(mut a) => {
             a.pupils.sort();
             let mut both = vec![emma.id, daan.id];
@@ -137,40 +152,40 @@ fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
 
     for _ in 0..9 {
         assert!(matches!(
-            thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Fout12345", now),
+            sign_in(&t.state, "ouder@voorbeeld.nl", "Fout12345", now),
             HomeOutcome::Wrong
         ));
     }
-    let until = match thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Fout12345", now) {
+    let until = match sign_in(&t.state, "ouder@voorbeeld.nl", "Fout12345", now) {
         HomeOutcome::Blocked { until } => until,
         other => panic!("the tenth blocks: {other:?}"),
     };
     assert_eq!(until, now + 3600);
     assert!(
         matches!(
-            thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Zomer2026!", now),
+            sign_in(&t.state, "ouder@voorbeeld.nl", "Zomer2026!", now),
             HomeOutcome::Blocked { .. }
         ),
         "blocked: even the right password waits"
     );
-    // Unknown addresses and wrong passwords look alike.
+    // Unknown addresses and wrong passwords look alike (see below for the whole sequence).
     assert!(matches!(
-        thuis::sign_in(&t.state, "onbekend@voorbeeld.nl", "Zomer2026!", now),
+        sign_in(&t.state, "onbekend@voorbeeld.nl", "Zomer2026!", now),
         HomeOutcome::Wrong
     ));
     // The teacher unblocks.
     thuis::unblock(&t.state, &anna, &emma, now).unwrap();
     assert!(matches!(
-        thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Zomer2026!", now),
+        sign_in(&t.state, "ouder@voorbeeld.nl", "Zomer2026!", now),
         HomeOutcome::Ok(_)
     ));
     // Or the hour passes.
     for _ in 0..10 {
-        let _ = thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Fout12345", now);
+        let _ = sign_in(&t.state, "ouder@voorbeeld.nl", "Fout12345", now);
     }
     t.clock.advance(Duration::from_secs(3601));
     assert!(matches!(
-        thuis::sign_in(
+        sign_in(
             &t.state,
             "ouder@voorbeeld.nl",
             "Zomer2026!",
@@ -452,4 +467,344 @@ fn home_login_codes_are_personal_renewable_and_guarded() {
             .count(),
         2
     );
+}
+
+/// An answer as the page shows it.
+fn answer(o: &HomeOutcome<broker::model::ThuisAccount>) -> String {
+    match o {
+        HomeOutcome::Ok(_) => "signed in".into(),
+        HomeOutcome::Wrong => "wrong".into(),
+        HomeOutcome::Blocked { until } => format!("blocked until {until}"),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn unknown_and_known_addresses_get_the_same_answers_at_the_same_points() {
+    let t = TestApp::init();
+    let demo = idp::demo::seed(&t.state).unwrap();
+    let anna = user(&t, &demo, "Anna de Vries");
+    let emma = user(&t, &demo, "Emma de Jong");
+    let now = t.clock.now_secs();
+    thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
+    let token = token_in(&t.outbox()[0]);
+    thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+
+    let sequence = |email: &str| -> Vec<String> {
+        (0..12)
+            .map(|_| answer(&sign_in(&t.state, email, "Fout12345", now)))
+            .collect()
+    };
+    let known = sequence("ouder@voorbeeld.nl");
+    let unknown = sequence("niemand@voorbeeld.nl");
+    assert_eq!(known, unknown);
+    assert_eq!(known[8], "wrong");
+    assert_eq!(known[9], format!("blocked until {}", now + 3600));
+    assert_eq!(known[11], format!("blocked until {}", now + 3600));
+    // The unknown address is counted by a keyed tag: the store never holds it.
+    // (A badly formed "address" is counted the same way.)
+    let odd = sequence("geen adres");
+    assert_eq!(odd, known);
+}
+
+#[test]
+fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
+    use idp::challenge::Purpose;
+    use idp::secrets::argon2_runs_on_this_thread as runs;
+    let t = TestApp::init();
+    let demo = idp::demo::seed(&t.state).unwrap();
+    let anna = user(&t, &demo, "Anna de Vries");
+    let emma = user(&t, &demo, "Emma de Jong");
+    let now = t.clock.now_secs();
+    thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
+    let token = token_in(&t.outbox()[0]);
+    thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+    let from = |client: &str, email: &str, pw: &str, challenge: Option<&str>| {
+        thuis::sign_in(&t.state, email, pw, Some(client), challenge, now)
+    };
+
+    // Three failures from one client (different addresses): then the challenge first.
+    let client = "198.51.100.7";
+    for i in 0..3 {
+        let before = runs();
+        let o = from(client, &format!("kind{i}@voorbeeld.nl"), "Fout12345", None);
+        assert!(matches!(o, HomeOutcome::Wrong), "{o:?}");
+        assert_eq!(runs(), before + 1, "each answer cost one check");
+    }
+    assert!(thuis::challenge_needed(&t.state, Some(client)));
+    assert!(!thuis::challenge_needed(&t.state, Some("198.51.100.8")));
+    let before = runs();
+    let o = from(client, "ouder@voorbeeld.nl", "Zomer2026!", None);
+    assert!(matches!(o, HomeOutcome::ChallengeRequired), "{o:?}");
+    // A solution made for another client, or for the staff form, does not do.
+    for (purpose, ip) in [
+        (Purpose::HomeLogin, "198.51.100.8"),
+        (Purpose::StaffLogin, client),
+    ] {
+        let c = t.state.challenges.issue(now, 2_000, purpose, ip).unwrap();
+        let sol = idp::challenge::solve(&c).unwrap();
+        let o = from(client, "ouder@voorbeeld.nl", "Zomer2026!", Some(&sol));
+        assert!(matches!(o, HomeOutcome::ChallengeRequired), "{o:?}");
+    }
+    assert_eq!(runs(), before, "no password checked without the challenge");
+    let c = t
+        .state
+        .challenges
+        .issue(now, 2_000, Purpose::HomeLogin, client)
+        .unwrap();
+    let sol = idp::challenge::solve(&c).unwrap();
+    let o = from(client, "ouder@voorbeeld.nl", "Zomer2026!", Some(&sol));
+    assert!(matches!(o, HomeOutcome::Ok(_)), "{o:?}");
+
+    // Attempts from one client: at most 30 per window, then refused before hashing.
+    let other = "203.0.113.9";
+    for _ in 0..thuis::MAX_ATTEMPTS_PER_CLIENT {
+        let o = from(other, "ouder@voorbeeld.nl", "Zomer2026!", None);
+        assert!(matches!(o, HomeOutcome::Ok(_)), "{o:?}");
+    }
+    let before = runs();
+    for pw in ["Zomer2026!", "Fout12345"] {
+        let o = from(other, "ouder@voorbeeld.nl", pw, None);
+        assert!(matches!(o, HomeOutcome::Throttled), "{o:?}");
+        let o = from(other, "niemand@voorbeeld.nl", pw, None);
+        assert!(matches!(o, HomeOutcome::Throttled), "{o:?}");
+    }
+    assert_eq!(runs(), before, "refused before any hashing");
+    // Another client is not affected; after the window this one may again.
+    let o = from("203.0.113.10", "ouder@voorbeeld.nl", "Zomer2026!", None);
+    assert!(matches!(o, HomeOutcome::Ok(_)), "{o:?}");
+
+    // A blocked address is refused before hashing too.
+    for _ in 0..10 {
+        let _ = sign_in(&t.state, "niemand@voorbeeld.nl", "Fout12345", now);
+    }
+    let before = runs();
+    let o = from("203.0.113.11", "niemand@voorbeeld.nl", "Fout12345", None);
+    assert!(matches!(o, HomeOutcome::Blocked { .. }), "{o:?}");
+    assert_eq!(runs(), before);
+}
+
+#[actix_web::test]
+async fn the_home_entrance_asks_for_the_challenge_after_failures() {
+    use actix_web::test;
+    let t = TestApp::init();
+    idp::demo::seed(&t.state).unwrap();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let body_of = |res: actix_web::dev::ServiceResponse| async move {
+        String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
+    };
+    let res = test::call_service(&app, test::TestRequest::get().uri("/thuis").to_request()).await;
+    let cookie = res
+        .response()
+        .cookies()
+        .map(|c| format!("{}={}", c.name(), c.value()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut body = body_of(res.map_into_boxed_body()).await;
+    assert!(!body.contains("data-challenge"), "none before failures");
+    for i in 0..4 {
+        let csrf = crate::support::page::hidden(&body, "csrf_token");
+        let req = test::TestRequest::post()
+            .uri("/thuis")
+            .insert_header(("cookie", cookie.clone()))
+            .set_form([
+                ("csrf_token", csrf.as_str()),
+                ("email", "niemand@voorbeeld.nl"),
+                ("password", "Fout12345"),
+            ])
+            .to_request();
+        body = body_of(test::call_service(&app, req).await.map_into_boxed_body()).await;
+        if i < 2 {
+            assert!(!body.contains("data-challenge"), "attempt {i}: {body}");
+        } else {
+            assert!(
+                body.contains("data-challenge") && body.contains("/static/challenge.js"),
+                "attempt {i}: {body}"
+            );
+        }
+    }
+    // The fourth went unsolved: refused with the challenge's message.
+    assert!(
+        body.contains("rekencontrole") || body.contains("knop weer werkt"),
+        "{body}"
+    );
+}
+
+/// A signed-in staff member's cookie header.
+fn staff_cookie(t: &TestApp, staff: &User) -> String {
+    let s = idp::session::start(
+        t.state.store.as_ref(),
+        idp::session::Authenticated {
+            user_id: staff.id,
+            school: staff.school,
+            amr: vec!["pwd".into()],
+            acr: idp::login::ACR_PASSWORD.into(),
+            context: claims::LoginContext::School,
+            ip: None,
+        },
+        t.clock.now_secs(),
+        None,
+    )
+    .unwrap();
+    let c = idp::session::session_cookie(&s, t.state.config.is_https());
+    format!("{}={}", c.name(), c.value())
+}
+
+#[actix_web::test]
+async fn letters_and_the_print_version_change_nothing_on_get() {
+    use actix_web::http::StatusCode;
+    use actix_web::test;
+    let t = TestApp::init();
+    let demo = idp::demo::seed(&t.state).unwrap();
+    let anna = user(&t, &demo, "Anna de Vries");
+    let emma = user(&t, &demo, "Emma de Jong");
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let session = staff_cookie(&t, &anna);
+    let group = emma.group_ids[0];
+    let code_of = |t: &TestApp| {
+        t.state
+            .dir
+            .thuis_code_sealed(emma.id)
+            .unwrap()
+            .and_then(|s| t.state.sealer.open(emma.id, &s))
+    };
+    let shown = |t: &TestApp| {
+        t.state
+            .dir
+            .audit_events(Some(&emma.school), 500)
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == "pupil.secret-shown")
+            .count()
+    };
+    let letter = format!("/groepen/leerling/{}/thuiscode", emma.id);
+    let letters = format!("/groepen/{group}/thuiscodes");
+    let print = format!("/groepen/{group}/afdrukken");
+
+    // GET: a page with the button; no code is made, no PIN shown.
+    let mut csrf = (String::new(), String::new());
+    for uri in [&letter, &letters, &print] {
+        let req = test::TestRequest::get()
+            .uri(uri)
+            .insert_header(("cookie", session.clone()))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::OK, "{uri}");
+        let cookie = res
+            .response()
+            .cookies()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        assert!(body.contains("method=\"post\""), "{uri}: {body}");
+        csrf = (cookie, crate::support::page::hidden(&body, "csrf_token"));
+    }
+    assert_eq!(code_of(&t), None, "a GET makes no code");
+    assert_eq!(shown(&t), 0, "a GET shows no PIN");
+
+    // POST without the token: refused, nothing made.
+    let cookies = format!("{session}; {}", csrf.0);
+    let req = test::TestRequest::post()
+        .uri(&letter)
+        .insert_header(("cookie", cookies.clone()))
+        .set_form([("csrf_token", "wrong")])
+        .to_request();
+    assert_eq!(
+        test::call_service(&app, req).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(code_of(&t), None);
+
+    // POST with it: the letter, and a code.
+    let req = test::TestRequest::post()
+        .uri(&letter)
+        .insert_header(("cookie", cookies.clone()))
+        .set_form([("csrf_token", csrf.1.as_str())])
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let code = code_of(&t).expect("the POST made a code");
+    // Another GET: the old code still works.
+    let req = test::TestRequest::get()
+        .uri(&letter)
+        .insert_header(("cookie", session.clone()))
+        .to_request();
+    test::call_service(&app, req).await;
+    assert_eq!(code_of(&t), Some(code.clone()));
+    assert!(matches!(
+        thuis::redeem_code(&t.state, &code, "apparaat", t.clock.now_secs()),
+        HomeOutcome::Ok(_)
+    ));
+
+    // The print version by POST shows the PINs.
+    let req = test::TestRequest::post()
+        .uri(&print)
+        .insert_header(("cookie", cookies))
+        .set_form([("csrf_token", csrf.1.as_str())])
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(shown(&t) > 0);
+}
+
+#[actix_web::test]
+async fn unreadable_requests_get_the_catalogue_page_not_the_framework_text() {
+    use actix_web::http::StatusCode;
+    use actix_web::test;
+    let t = TestApp::init();
+    idp::demo::seed(&t.state).unwrap();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let read = |res: actix_web::dev::ServiceResponse| async move {
+        let status = res.status();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        (status, ct, body)
+    };
+    // A form without its csrf_token, in Dutch and in English.
+    for (lang, words) in [("nl", "Dat lukte niet"), ("en", "That did not work")] {
+        let req = test::TestRequest::post()
+            .uri("/thuis")
+            .insert_header(("accept-language", lang))
+            .set_form([("email", "a@b.nl"), ("password", "x")])
+            .to_request();
+        let (status, ct, body) =
+            read(test::call_service(&app, req).await.map_into_boxed_body()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(ct.starts_with("text/html"), "{ct}");
+        assert!(body.contains(words), "{body}");
+        assert!(!body.contains("missing field"), "{body}");
+    }
+    // A path with a bad UUID.
+    let req = test::TestRequest::get()
+        .uri("/thuis/kind/geen-uuid")
+        .to_request();
+    let (status, ct, body) = read(test::call_service(&app, req).await.map_into_boxed_body()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(ct.starts_with("text/html"), "{ct}");
+    assert!(body.contains("Pagina niet gevonden"), "{body}");
+    assert!(!body.to_lowercase().contains("uuid"), "{body}");
+    // A query that does not parse.
+    let req = test::TestRequest::get()
+        .uri("/thuis?ouder=1&TARGET=%ZZ")
+        .to_request();
+    let (status, _, body) = read(test::call_service(&app, req).await.map_into_boxed_body()).await;
+    assert!(
+        status == StatusCode::OK || body.contains("Dat lukte niet"),
+        "{status}: {body}"
+    );
+    // The token endpoint keeps OAuth's JSON errors.
+    let req = test::TestRequest::post()
+        .uri("/oidc/token")
+        .insert_header(("content-type", "text/plain"))
+        .set_payload("grant_type=authorization_code")
+        .to_request();
+    let (status, ct, body) = read(test::call_service(&app, req).await.map_into_boxed_body()).await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(ct.starts_with("application/json"), "{ct}: {body}");
+    assert!(body.contains("invalid_request"), "{body}");
 }
