@@ -66,13 +66,19 @@ pub struct Group {
     pub school_year: String,
 }
 
-/// Whether a user can sign in with Leerpoort's own credentials yet.
+/// Whether a user can sign in with Leerpoort's own credentials yet, or at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UserStatus {
     Active,
-    /// Created by an import or a network environment; never activated here.
+    /// Created by an import or a network environment; never activated here. Such a user may
+    /// come in through a network environment, but gets no staff pages.
     Inactive,
+    /// Offboarded (`user disable`): no sign-in, no session, no token, until `user enable`.
+    Disabled,
+    /// Removed (`user remove`): personal data wiped; the id stays as a tombstone so that no
+    /// one else ever gets its pseudonyms. Never signs in again.
+    Removed,
 }
 
 impl UserStatus {
@@ -80,7 +86,33 @@ impl UserStatus {
         match self {
             Self::Active => "active",
             Self::Inactive => "inactive",
+            Self::Disabled => "disabled",
+            Self::Removed => "removed",
         }
+    }
+
+    /// May a user with this status be signed in anywhere (through a network environment at
+    /// least)? Disabled and removed users may not.
+    pub fn may_sign_in(self) -> bool {
+        matches!(self, Self::Active | Self::Inactive)
+    }
+}
+
+/// What decides, on every use of a session, authorization code or refresh token, whether the
+/// user still stands: read from the database on every use (never from a cache), so an
+/// offboarding takes effect at once on every node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserStanding {
+    pub status: UserStatus,
+    /// Everything issued at or before this second (sessions, codes, refresh tokens) is void:
+    /// set by `user disable` and `user remove`, kept by `user enable`.
+    pub revoked_at: Option<i64>,
+}
+
+impl UserStanding {
+    /// Does a session, code or token from a sign-in at `signed_in_at` still hold?
+    pub fn admits(&self, signed_in_at: i64) -> bool {
+        self.status.may_sign_in() && self.revoked_at.is_none_or(|r| signed_in_at > r)
     }
 }
 
@@ -150,6 +182,13 @@ impl User {
 
     pub fn is_pupil(&self) -> bool {
         self.roles.iter().any(|r| r.is_pupil())
+    }
+
+    /// Staff whose account is active: only they get the staff pages (groups, PINs, devices,
+    /// shortcuts). Inactive staff (imported, or known only through a network environment) and
+    /// offboarded users do not.
+    pub fn is_active_staff(&self) -> bool {
+        !self.is_pupil() && self.status == UserStatus::Active
     }
 
     pub fn display_name(&self) -> String {
@@ -289,6 +328,9 @@ pub struct RelyingParty {
     pub home_allowed: bool,
     pub audience: Audience,
     pub enabled: bool,
+    /// The operator allows it long-lived refresh tokens (`offline_access`) that outlive the
+    /// session; without this the scope is ignored.
+    pub offline_access: bool,
     pub created_at: i64,
 }
 

@@ -44,6 +44,9 @@ pub enum Denial {
     /// The user belongs to another school than the one signing in.
     #[error("the user does not belong to this school")]
     WrongSchool,
+    /// The user's account is disabled or removed.
+    #[error("the user's account is disabled")]
+    UserDisabled,
 }
 
 /// What the school allows, once [`decide`] said yes.
@@ -71,6 +74,9 @@ pub fn decide(
     }
     if user.school != school.instelling_ref {
         return Err(Denial::WrongSchool);
+    }
+    if !user.status.may_sign_in() {
+        return Err(Denial::UserDisabled);
     }
     if !rp.enabled {
         return Err(Denial::Disabled);

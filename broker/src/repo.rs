@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::model::{
     AuditEvent, Group, MatchRule, PupilAuth, Registration, RelyingParty, RpKind, RpProtocol,
-    SamlSpOptions, School, SchoolBoard, ThuisAccount, Upstream, UpstreamProtocol, User, UserStatus,
+    SamlSpOptions, School, SchoolBoard, ThuisAccount, Upstream, UpstreamProtocol, User, UserStanding,
+    UserStatus,
 };
 
 /// Errors of the directory. Messages name the field at fault, in words an operator reads.
@@ -106,6 +107,8 @@ pub struct NewRelyingParty {
     pub sector: String,
     pub home_allowed: bool,
     pub audience: Audience,
+    /// Long-lived refresh tokens (`offline_access`) allowed.
+    pub offline_access: bool,
 }
 
 /// A school's registration of a relying party, as it should be after the call.
@@ -153,6 +156,24 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     fn user_by_email(&self, email: &str) -> RepoResult<Option<User>>;
     fn users_of_group(&self, group: Uuid) -> RepoResult<Vec<User>>;
     fn users_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<User>>;
+    /// A user's status and revocation moment, read from the database itself (never a cache):
+    /// checked at every use of a session, code or refresh token.
+    fn user_standing(&self, id: Uuid) -> RepoResult<Option<UserStanding>>;
+    /// Disable a user (`user disable`: everything issued to them up to `now` becomes void) or
+    /// enable them again (`user enable`: the status before, active or inactive, returns).
+    /// `NotFound` for an unknown or removed user.
+    fn set_disabled(
+        &self,
+        user: Uuid,
+        disabled: bool,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<User>;
+    /// Remove a user: names, e-mail, ECK-iD, LAS key, PIN, password, picture, group
+    /// memberships, home accounts (that serve nobody else), the home login code and the sealed
+    /// PIN are deleted; the id stays as a tombstone with status `removed`, so its pseudonyms
+    /// are never given to anyone else.
+    fn remove_user(&self, user: Uuid, now: i64, audit: AuditEvent) -> RepoResult<User>;
     /// Add an upstream identity provider serving `schools`.
     fn insert_upstream(&self, u: NewUpstream, now: i64, audit: AuditEvent) -> RepoResult<Upstream>;
     fn upstream(&self, id: Uuid) -> RepoResult<Option<Upstream>>;

@@ -468,6 +468,65 @@ pub fn add_user(ctx: Ctx<'_>, secrets: PupilSecrets<'_>, input: UserInput) -> Re
     })
 }
 
+fn existing_user(ctx: &Ctx<'_>, id: Uuid) -> Result<User> {
+    ctx.dir
+        .user(id)?
+        .ok_or_else(|| invalid(format!("no user {id}")))
+}
+
+/// Offboard a user (`user disable`): no sign-in from now on, and every session, authorization
+/// code and refresh token (offline ones too) issued to them so far is void, on every node.
+pub fn disable_user(ctx: Ctx<'_>, id: Uuid) -> Result<User> {
+    let user = existing_user(&ctx, id)?;
+    if user.status == UserStatus::Removed {
+        return Err(invalid(format!("user {id} has been removed")));
+    }
+    let audit = ctx.audit(
+        "user.disable",
+        Some(user.school),
+        Some(id.to_string()),
+        serde_json::json!({"was": user.status.as_str()}),
+    );
+    Ok(ctx.dir.set_disabled(id, true, ctx.now(), audit)?)
+}
+
+/// Undo [`disable_user`]: the user may sign in again, with the status they had (an inactive
+/// account stays inactive); sessions and tokens from before the disabling stay void.
+pub fn enable_user(ctx: Ctx<'_>, id: Uuid) -> Result<User> {
+    let user = existing_user(&ctx, id)?;
+    match user.status {
+        UserStatus::Removed => Err(invalid(format!(
+            "user {id} has been removed and cannot be enabled"
+        ))),
+        UserStatus::Active | UserStatus::Inactive => Ok(user),
+        UserStatus::Disabled => {
+            let audit = ctx.audit(
+                "user.enable",
+                Some(user.school),
+                Some(id.to_string()),
+                serde_json::json!({}),
+            );
+            Ok(ctx.dir.set_disabled(id, false, ctx.now(), audit)?)
+        }
+    }
+}
+
+/// Remove a user (`user remove`): offboarded as by [`disable_user`], and their personal data
+/// deleted; the id stays as a tombstone so that its pseudonyms are never anyone else's.
+pub fn remove_user(ctx: Ctx<'_>, id: Uuid) -> Result<User> {
+    let user = existing_user(&ctx, id)?;
+    if user.status == UserStatus::Removed {
+        return Err(invalid(format!("user {id} has already been removed")));
+    }
+    let audit = ctx.audit(
+        "user.remove",
+        Some(user.school),
+        Some(id.to_string()),
+        serde_json::json!({"was": user.status.as_str()}),
+    );
+    Ok(ctx.dir.remove_user(id, ctx.now(), audit)?)
+}
+
 /// A syntactically plausible e-mail address, lower-cased.
 pub fn normalise_email(e: &str) -> Result<String> {
     let e = e.trim().to_lowercase();
@@ -501,6 +560,8 @@ pub struct ClientInput {
     pub jwks: Option<String>,
     pub public: bool,
     pub home_allowed: bool,
+    /// Allow long-lived refresh tokens (`offline_access`).
+    pub offline_access: bool,
     pub audience: String,
     pub id_token_alg: String,
     pub sector: Option<String>,
@@ -608,7 +669,8 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
         "client.add",
         None,
         Some(client_id.clone()),
-        serde_json::json!({"name": name, "kind": kind.as_str(), "public": input.public}),
+        serde_json::json!({"name": name, "kind": kind.as_str(), "public": input.public,
+            "offline_access": input.offline_access}),
     );
     let rp = ctx.dir.insert_relying_party(
         NewRelyingParty {
@@ -619,6 +681,7 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
             sector,
             home_allowed: input.home_allowed,
             audience,
+            offline_access: input.offline_access,
         },
         ctx.now(),
         audit,
@@ -839,6 +902,7 @@ pub fn add_saml_sp(ctx: Ctx<'_>, input: SamlSpInput) -> Result<RelyingParty> {
             sector,
             home_allowed: input.home_allowed,
             audience,
+            offline_access: false,
         },
         ctx.now(),
         audit,

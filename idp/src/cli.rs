@@ -145,6 +145,21 @@ pub enum UserCmd {
         #[arg(long)]
         user: String,
     },
+    /// Offboard a user: no sign-in; their sessions, codes and refresh tokens end at once.
+    Disable {
+        #[arg(long)]
+        user: String,
+    },
+    /// Let a disabled user sign in again (what was issued before stays void).
+    Enable {
+        #[arg(long)]
+        user: String,
+    },
+    /// Remove a user: offboarded, personal data deleted, the id kept as a tombstone.
+    Remove {
+        #[arg(long)]
+        user: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +266,9 @@ pub struct ClientAddArgs {
     /// The publisher allows this software at home.
     #[arg(long)]
     home_allowed: bool,
+    /// Allow long-lived refresh tokens (scope `offline_access`) that outlive the session.
+    #[arg(long)]
+    offline_access: bool,
     /// leerling, leerkracht or beide.
     #[arg(long, default_value = "beide")]
     audience: String,
@@ -785,6 +803,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                     jwks,
                     public: a.public,
                     home_allowed: a.home_allowed,
+                    offline_access: a.offline_access,
                     audience: a.audience,
                     id_token_alg: a.id_token_alg,
                     sector: a.sector,
@@ -798,6 +817,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                 "name": rp.name,
                 "kind": rp.kind.as_str(),
                 "sector": rp.sector,
+                "offline_access": rp.offline_access,
                 "issuer": state.config.issuer,
                 "discovery": format!("{}/.well-known/openid-configuration", state.config.issuer),
             });
@@ -824,7 +844,8 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
             let list: Vec<Value> = rps
                 .iter()
                 .map(|r| json!({"id": r.public_id(), "name": r.name, "kind": r.kind.as_str(), "protocol": match r.protocol { broker::model::RpProtocol::Oidc(_) => "oidc", broker::model::RpProtocol::Saml(_) => "saml" },
-                    "home_allowed": r.home_allowed, "audience": r.audience.to_string(), "sector": r.sector}))
+                    "home_allowed": r.home_allowed, "audience": r.audience.to_string(), "sector": r.sector,
+                    "offline_access": r.offline_access}))
                 .collect();
             Ok(out(json!({"relying_parties": list}), text))
         }
@@ -1231,6 +1252,40 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                 format!("Sent a link to {}.", u.email.unwrap_or_default()),
             ))
         }
+        Command::User(UserCmd::Disable { user }) => {
+            let state = open_state(config, clock)?;
+            let id = parse_user_id(&user)?;
+            let u = admin::disable_user(ctx(&state, "cli"), id)?;
+            Ok(offboarding_output(
+                &u,
+                "disabled; sessions and tokens ended",
+            ))
+        }
+        Command::User(UserCmd::Enable { user }) => {
+            let state = open_state(config, clock)?;
+            let id = parse_user_id(&user)?;
+            let u = admin::enable_user(ctx(&state, "cli"), id)?;
+            // Sessions and tokens from the second of the disabling are void: a sign-in straight
+            // after this command must fall in a later second.
+            if let Some(revoked) = state.dir.user_standing(id)?.and_then(|s| s.revoked_at) {
+                for _ in 0..30 {
+                    if state.clock.now_secs() > revoked {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+            Ok(offboarding_output(&u, "may sign in again"))
+        }
+        Command::User(UserCmd::Remove { user }) => {
+            let state = open_state(config, clock)?;
+            let id = parse_user_id(&user)?;
+            let u = admin::remove_user(ctx(&state, "cli"), id)?;
+            Ok(offboarding_output(
+                &u,
+                "removed; personal data deleted, the id kept",
+            ))
+        }
         Command::User(UserCmd::Unlock { user }) => {
             let state = open_state(config, clock)?;
             let id = uuid::Uuid::parse_str(user.trim())
@@ -1297,6 +1352,19 @@ fn keys_output(list: &[keys::KeyInfo]) -> Output {
         .collect::<Vec<_>>()
         .join("\n");
     out(json!({"keys": list}), text)
+}
+
+fn parse_user_id(user: &str) -> anyhow::Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(user.trim()).map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))
+}
+
+/// What `user disable`, `enable` and `remove` print.
+fn offboarding_output(u: &broker::model::User, what: &str) -> Output {
+    out(
+        json!({"user_id": u.id.to_string(), "school": u.school.to_string(),
+            "status": u.status.as_str()}),
+        format!("User {} {what} (status {}).", u.id, u.status.as_str()),
+    )
 }
 
 fn ctx<'a>(state: &'a AppState, actor: &'a str) -> Ctx<'a> {

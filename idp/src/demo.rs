@@ -188,6 +188,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
             post_logout_redirect_uris: vec!["http://127.0.0.1:8081/".into()],
             initiate_login_uri: Some("http://127.0.0.1:8081/login".into()),
             home_allowed: true,
+            offline_access: true,
             audience: "beide".into(),
             id_token_alg: "RS256".into(),
             sector: Some("demo-uitgeverij.example".into()),

@@ -42,8 +42,8 @@ pub fn well_formed(token: &str) -> bool {
     token.len() == 36 && Uuid::parse_str(token).is_ok()
 }
 
-/// Send a reset (or, for an inactive account, activation) link to `email` if it belongs to a
-/// staff member — at most once per 15 minutes per address. Says nothing about whether it did.
+/// Send a reset link to `email` if it belongs to an active staff member — at most once per 15
+/// minutes per address. Says nothing about whether it did.
 pub fn request_link(state: &AppState, email: &str, now: i64) {
     let email = email.trim().to_lowercase();
     if email.is_empty() {
@@ -63,7 +63,10 @@ pub fn request_link(state: &AppState, email: &str, now: i64) {
     let Ok(Some(user)) = state.dir.user_by_email(&email) else {
         return;
     };
-    if user.is_pupil() {
+    // Only active staff reset their own password here. An inactive account (imported, or known
+    // only through a network environment) is activated by the operator (`user send-activation`),
+    // never by whoever can receive mail at its address; an offboarded one gets nothing.
+    if !user.is_active_staff() {
         return;
     }
     if let Err(e) = send_link(state, &user, now) {
@@ -76,6 +79,9 @@ pub fn send_link(state: &AppState, user: &User, now: i64) -> Result<(), String> 
     let Some(email) = &user.email else {
         return Err("the user has no e-mail address".into());
     };
+    if !user.status.may_sign_in() {
+        return Err(format!("the account is {}", user.status.as_str()));
+    }
     let token = Uuid::new_v4().to_string();
     state
         .store
@@ -153,6 +159,12 @@ pub fn set_with_link(
         .user(id)
         .map_err(|_| PasswordError::Unavailable)?
         .ok_or(PasswordError::InvalidLink)?;
+    // A link sent before the account was disabled or removed never re-activates it.
+    match state.dir.user_standing(id) {
+        Ok(Some(s)) if s.status.may_sign_in() => {}
+        Ok(_) => return Err(PasswordError::InvalidLink),
+        Err(_) => return Err(PasswordError::Unavailable),
+    }
     let hash = secrets::hash_password(password)?;
     let audit = AuditEvent {
         id: Uuid::new_v4(),

@@ -131,6 +131,31 @@ pub fn load(
     Ok((s.expires_at > now && s.sid == sid).then_some(s))
 }
 
+/// Does `user` still stand for something issued at a sign-in at `signed_in_at`: not disabled
+/// or removed, and not offboarded since? Read from the database at every use (never a cache),
+/// so `user disable` ends sessions, codes and refresh tokens on every node at once.
+pub fn user_stands(state: &AppState, user: Uuid, signed_in_at: i64) -> bool {
+    matches!(state.dir.user_standing(user), Ok(Some(s)) if s.admits(signed_in_at))
+}
+
+/// Load a live session whose user still stands ([`user_stands`]); a session of an offboarded
+/// user is ended.
+pub fn load_standing(
+    state: &AppState,
+    sid: &str,
+    now: i64,
+) -> Result<Option<SsoSession>, StoreError> {
+    let Some(s) = load(state.store.as_ref(), sid, now)? else {
+        return Ok(None);
+    };
+    if user_stands(state, s.user_id, s.created_at) {
+        Ok(Some(s))
+    } else {
+        let _ = destroy(state.store.as_ref(), &s.sid);
+        Ok(None)
+    }
+}
+
 /// A session as a request from a given address finds it.
 #[derive(Debug)]
 pub enum Found {
@@ -146,7 +171,7 @@ pub enum Found {
 /// Load session `sid` for a request from `ip`, ending it when it is used from another place
 /// than it started.
 pub fn load_here(state: &AppState, sid: &str, ip: Option<&str>, now: i64) -> Found {
-    let Ok(Some(s)) = load(state.store.as_ref(), sid, now) else {
+    let Ok(Some(s)) = load_standing(state, sid, now) else {
         return Found::Absent;
     };
     let school = state.dir.school(&s.school).ok().flatten();

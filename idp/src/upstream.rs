@@ -462,6 +462,10 @@ pub fn finish_linked(
     link: Option<&UpstreamLink>,
 ) -> Result<(SsoSession, String), FinishError> {
     let user = user_for(state, upstream, asserted, pending.school.as_ref(), now)?;
+    if !session::user_stands(state, user.id, now) {
+        // Offboarded (`user disable`): a network environment cannot sign them in either.
+        return Err(FinishError::Match(broker::federation::MatchError::Unknown));
+    }
     let who = Authenticated {
         user_id: user.id,
         school: user.school,

@@ -70,6 +70,7 @@ fn rp(audience: Audience, home_allowed: bool, sector: &str) -> RelyingParty {
         home_allowed,
         audience,
         enabled: true,
+        offline_access: false,
         created_at: 0,
     }
 }
@@ -320,4 +321,48 @@ fn one_pseudonym_per_sector_whatever_the_protocol() {
         subject_for(&key, &oidc, &u).unwrap(),
         subject_for(&key, &oidc, &u).unwrap()
     );
+}
+
+/// Offboarding: a disabled or removed user is refused by the release decision, whatever the
+/// school allows; an inactive one (known only through a network environment) is not.
+#[test]
+fn a_disabled_or_removed_user_is_refused() {
+    let s = school();
+    let r = rp(Audience::Beide, true, "rekenwereld.example");
+    let registration = reg(&s, &r, true, true, Release::default());
+    let mut u = user(&s, Role::Leerkracht, Uuid::new_v4());
+    u.status = UserStatus::Inactive;
+    assert!(decide(&s, &r, Some(&registration), &u, LoginContext::Netwerk).is_ok());
+    for status in [UserStatus::Disabled, UserStatus::Removed] {
+        u.status = status;
+        assert_eq!(
+            decide(&s, &r, Some(&registration), &u, LoginContext::School),
+            Err(Denial::UserDisabled),
+            "{status:?}"
+        );
+    }
+}
+
+/// What was issued at or before the revocation second is void; later sign-ins hold once the
+/// user is enabled again.
+#[test]
+fn a_revocation_voids_what_was_issued_before_it() {
+    use broker::model::UserStanding;
+    let standing = UserStanding {
+        status: UserStatus::Active,
+        revoked_at: Some(1_000),
+    };
+    assert!(!standing.admits(999));
+    assert!(!standing.admits(1_000));
+    assert!(standing.admits(1_001));
+    let never = UserStanding {
+        status: UserStatus::Active,
+        revoked_at: None,
+    };
+    assert!(never.admits(0));
+    let disabled = UserStanding {
+        status: UserStatus::Disabled,
+        revoked_at: None,
+    };
+    assert!(!disabled.admits(2_000));
 }

@@ -21,6 +21,7 @@ mod flows;
 mod home_pages;
 mod leerpoort;
 mod node;
+mod offboarding;
 mod saml;
 mod saml_upstream;
 mod school_pages;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use broker::model::{
     AuditEvent, Group, JwsAlg, MatchRule, OidcClient, PupilAuth, Registration, RelyingParty,
     RpKind, RpProtocol, SamlSp, SamlSpOptions, School, SchoolBoard, SchoolStatus, ThuisAccount,
-    Upstream, UpstreamProtocol, User, UserStatus, MAX_HOME_ADDRESSES,
+    Upstream, UpstreamProtocol, User, UserStanding, UserStatus, MAX_HOME_ADDRESSES,
 };
 use broker::repo::{
     Directory, NewBoard, NewGroup, NewRelyingParty, NewSchool, NewUpstream, NewUser,
@@ -462,15 +462,26 @@ struct UserRow {
     source: String,
     created_at: i64,
     updated_at: i64,
+    offboarded: Option<String>,
+    revoked_at: Option<i64>,
+}
+
+/// The status from the `status` column (active or inactive) and the `offboarded` one (disabled
+/// or removed, which take precedence).
+fn parse_user_status(status: &str, offboarded: Option<&str>) -> RepoResult<UserStatus> {
+    match (offboarded, status) {
+        (Some("disabled"), _) => Ok(UserStatus::Disabled),
+        (Some("removed"), _) => Ok(UserStatus::Removed),
+        (Some(other), _) => Err(corrupt("user offboarding", other)),
+        (None, "active") => Ok(UserStatus::Active),
+        (None, "inactive") => Ok(UserStatus::Inactive),
+        (None, other) => Err(corrupt("user status", other)),
+    }
 }
 
 impl UserRow {
     fn into_domain(self, roles: Vec<Role>, group_ids: Vec<Uuid>) -> RepoResult<User> {
-        let status = match self.status.as_str() {
-            "active" => UserStatus::Active,
-            "inactive" => UserStatus::Inactive,
-            other => return Err(corrupt("user status", other)),
-        };
+        let status = parse_user_status(&self.status, self.offboarded.as_deref())?;
         let pupil_auth = match self.pupil_auth.as_deref() {
             None => None,
             Some("pin") => Some(PupilAuth::Pin),
@@ -527,6 +538,7 @@ struct RpRow {
     enabled: bool,
     created_at: i64,
     updated_at: i64,
+    offline_access: bool,
 }
 
 impl RpRow {
@@ -554,6 +566,7 @@ impl RpRow {
             enabled: true,
             created_at: now,
             updated_at: now,
+            offline_access: rp.offline_access,
         };
         match rp.protocol {
             RpProtocol::Oidc(c) => {
@@ -614,6 +627,7 @@ impl RpRow {
             home_allowed: self.home_allowed,
             audience: Audience::from_str(&self.audience).map_err(|e| corrupt("audience", e))?,
             enabled: self.enabled,
+            offline_access: self.offline_access,
             created_at: self.created_at,
         })
     }
@@ -1003,6 +1017,8 @@ impl Directory for DieselDirectory {
             source: user.source,
             created_at: now,
             updated_at: now,
+            offboarded: None,
+            revoked_at: None,
         };
         let roles = user.roles;
         let group_ids = user.group_ids;
@@ -1058,9 +1074,20 @@ impl Directory for DieselDirectory {
     }
 
     fn user(&self, id: Uuid) -> RepoResult<Option<User>> {
-        if let Some((at, u)) = self.user_cache.lock().get(&id) {
-            if at.elapsed() < RP_CACHE_TTL {
-                return Ok(Some(u.clone()));
+        let cached = self
+            .user_cache
+            .lock()
+            .get(&id)
+            .filter(|(at, _)| at.elapsed() < RP_CACHE_TTL)
+            .map(|(_, u)| u.clone());
+        if let Some(u) = cached {
+            // The status is read again on every hit (one indexed column): a user disabled on
+            // another node or by the command is refused here at once.
+            if self
+                .user_standing(id)?
+                .is_some_and(|s| s.status == u.status)
+            {
+                return Ok(Some(u));
             }
         }
         let found = self.read(|c| {
@@ -1107,11 +1134,135 @@ impl Directory for DieselDirectory {
         self.tx(|c| {
             let rows = users::table
                 .filter(users::school_ref.eq(school.to_string()))
+                .filter(
+                    users::offboarded
+                        .is_null()
+                        .or(users::offboarded.ne(UserStatus::Removed.as_str())),
+                )
                 .select(UserRow::as_select())
                 .order((users::given_name, users::family_name))
                 .load(c)?;
             hydrate_users(c, rows)
         })
+    }
+
+    fn user_standing(&self, id: Uuid) -> RepoResult<Option<UserStanding>> {
+        type Row = (String, Option<String>, Option<i64>);
+        let row: Option<Row> = self.read(|c| {
+            Ok(users::table
+                .find(id.to_string())
+                .select((users::status, users::offboarded, users::revoked_at))
+                .first(c)
+                .optional()?)
+        })?;
+        row.map(|(status, offboarded, revoked_at)| {
+            Ok(UserStanding {
+                status: parse_user_status(&status, offboarded.as_deref())?,
+                revoked_at,
+            })
+        })
+        .transpose()
+    }
+
+    fn set_disabled(
+        &self,
+        user: Uuid,
+        disabled: bool,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<User> {
+        self.user_cache.lock().remove(&user);
+        let found = self.tx(|c| {
+            let target = users::table.find(user.to_string()).filter(
+                users::offboarded
+                    .is_null()
+                    .or(users::offboarded.ne(UserStatus::Removed.as_str())),
+            );
+            let n = if disabled {
+                diesel::update(target)
+                    .set((
+                        users::offboarded.eq(Some(UserStatus::Disabled.as_str())),
+                        users::revoked_at.eq(Some(now)),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(c)?
+            } else {
+                diesel::update(target)
+                    .set((
+                        users::offboarded.eq(None::<String>),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(c)?
+            };
+            if n == 0 {
+                return Err(RepoError::NotFound(format!("no user {user} (or removed)")).into());
+            }
+            write_audit(c, audit)?;
+            let rows = users::table
+                .find(user.to_string())
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
+        })?;
+        self.user_cache.lock().remove(&user);
+        found.ok_or_else(|| RepoError::NotFound(format!("no user {user}")))
+    }
+
+    fn remove_user(&self, user: Uuid, now: i64, audit: AuditEvent) -> RepoResult<User> {
+        self.user_cache.lock().remove(&user);
+        let id = user.to_string();
+        let found = self.tx(|c| {
+            let n = diesel::update(users::table.find(&id))
+                .set((
+                    users::offboarded.eq(Some(UserStatus::Removed.as_str())),
+                    users::revoked_at.eq(Some(now)),
+                    users::updated_at.eq(now),
+                    users::given_name.eq(""),
+                    users::family_name.eq(""),
+                    users::email.eq(None::<String>),
+                    users::eck_id.eq(None::<String>),
+                    users::las_key.eq(None::<String>),
+                    users::picture.eq(None::<String>),
+                    users::pin_hash.eq(None::<String>),
+                    users::picture_password_hash.eq(None::<String>),
+                    users::password_hash.eq(None::<String>),
+                ))
+                .execute(c)?;
+            if n == 0 {
+                return Err(RepoError::NotFound(format!("no user {user}")).into());
+            }
+            diesel::delete(group_members::table.filter(group_members::user_id.eq(&id)))
+                .execute(c)?;
+            diesel::delete(pupil_secrets::table.filter(pupil_secrets::user_id.eq(&id)))
+                .execute(c)?;
+            diesel::delete(thuis_codes::table.filter(thuis_codes::user_id.eq(&id))).execute(c)?;
+            let accounts: Vec<String> = thuis_links::table
+                .filter(thuis_links::user_id.eq(&id))
+                .select(thuis_links::account_id)
+                .load(c)?;
+            diesel::delete(thuis_links::table.filter(thuis_links::user_id.eq(&id))).execute(c)?;
+            for account in accounts {
+                let left: i64 = thuis_links::table
+                    .filter(thuis_links::account_id.eq(&account))
+                    .count()
+                    .get_result(c)?;
+                if left == 0 {
+                    diesel::delete(
+                        thuis_tokens::table.filter(thuis_tokens::account_id.eq(&account)),
+                    )
+                    .execute(c)?;
+                    diesel::delete(thuis_accounts::table.find(&account)).execute(c)?;
+                }
+            }
+            write_audit(c, audit)?;
+            let rows = users::table
+                .find(&id)
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
+        })?;
+        self.user_cache.lock().remove(&user);
+        found.ok_or_else(|| RepoError::NotFound(format!("no user {user}")))
     }
 
     fn insert_upstream(&self, u: NewUpstream, now: i64, audit: AuditEvent) -> RepoResult<Upstream> {

@@ -56,6 +56,8 @@ diesel::table! {
         source -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        offboarded -> Nullable<Text>,
+        revoked_at -> Nullable<BigInt>,
     }
 }
 
@@ -97,6 +99,7 @@ diesel::table! {
         enabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        offline_access -> Bool,
     }
 }
 
@@ -222,6 +225,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        school_ref -> Text,
+        name -> Text,
+        enrolled_by -> Text,
+        enrolled_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(schools -> school_boards (board_id));
 diesel::joinable!(school_groups -> schools (school_ref));
 diesel::joinable!(users -> schools (school_ref));
@@ -237,6 +251,7 @@ diesel::joinable!(thuis_links -> users (user_id));
 diesel::joinable!(thuis_tokens -> thuis_accounts (account_id));
 diesel::joinable!(pupil_secrets -> users (user_id));
 diesel::joinable!(thuis_codes -> users (user_id));
+diesel::joinable!(devices -> schools (school_ref));
 
 diesel::allow_tables_to_appear_in_same_query!(
     school_boards,
@@ -257,4 +272,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     thuis_tokens,
     pupil_secrets,
     thuis_codes,
+    devices,
 );

@@ -387,7 +387,7 @@ fn proceed(
             &e,
         ))
     };
-    let sess = match sid.map(|s| session::load(state.store.as_ref(), s, now)) {
+    let sess = match sid.map(|s| session::load_standing(state, s, now)) {
         Some(Ok(s)) => s,
         Some(Err(e)) => return fail(OidcError::from(e)),
         None => None,

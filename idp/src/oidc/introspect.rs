@@ -22,7 +22,7 @@ pub fn introspect(
         let Some(grant) = load_grant(state.store.as_ref(), gid)? else {
             return Ok(inactive);
         };
-        if grant.client_id != caller.public_id() {
+        if grant.client_id != caller.public_id() || !stands(state, &grant) {
             return Ok(inactive);
         }
         let mut out = json!({
@@ -56,6 +56,7 @@ pub fn introspect(
             let hash = tokens::refresh_hash(secret);
             if grant.client_id == caller.public_id()
                 && grant.refresh_hash.as_deref() == Some(hash.as_str())
+                && stands(state, &grant)
             {
                 return Ok(json!({
                     "active": true,
@@ -69,4 +70,11 @@ pub fn introspect(
         }
     }
     Ok(inactive)
+}
+
+/// An offboarded user's tokens are inactive.
+fn stands(state: &AppState, grant: &super::Grant) -> bool {
+    grant
+        .user_id
+        .is_none_or(|u| crate::session::user_stands(state, u, grant.auth_time))
 }

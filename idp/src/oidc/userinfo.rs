@@ -18,6 +18,14 @@ pub fn userinfo(state: &AppState, token: &str, now: i64) -> Result<Value, OidcEr
         .ok_or_else(|| OidcError::InvalidToken("not a user token".into()))?;
     let grant = load_grant(state.store.as_ref(), gid)?
         .ok_or_else(|| OidcError::InvalidToken("the token was revoked".into()))?;
+    if !grant
+        .user_id
+        .is_none_or(|u| crate::session::user_stands(state, u, grant.auth_time))
+    {
+        return Err(OidcError::InvalidToken(
+            "the user's account is disabled".into(),
+        ));
+    }
     let (Some(school), Some(claims)) = (grant.school, grant.claims) else {
         return Err(OidcError::InvalidToken("a client token has no user".into()));
     };

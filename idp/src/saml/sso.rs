@@ -471,7 +471,7 @@ fn proceed(
     now: i64,
 ) -> Outcome {
     let request_id = pending.request_id.as_deref();
-    let sess = match sid.map(|s| session::load(state.store.as_ref(), s, now)) {
+    let sess = match sid.map(|s| session::load_standing(state, s, now)) {
         Some(Ok(s)) => s,
         Some(Err(_)) => return Outcome::Refused(Refusal::Unavailable),
         None => None,

@@ -183,7 +183,7 @@ async fn staff_of(req: &HttpRequest, state: &web::Data<AppState>) -> Option<(Use
             return None;
         };
         let user = st.dir.user(s.user_id).ok().flatten()?;
-        if user.is_pupil() {
+        if !user.is_active_staff() {
             return None;
         }
         let school = st.dir.school(&user.school).ok().flatten()?;

@@ -433,7 +433,7 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             }
         }
         // Staff manage the school's devices and shortcuts from here.
-        let staff_of = (!user.is_pupil()).then_some(school.instelling_ref);
+        let staff_of = user.is_active_staff().then_some(school.instelling_ref);
         Some(StartView::Page {
             name: user.given_name.clone(),
             school: school.name.clone(),

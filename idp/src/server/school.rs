@@ -273,7 +273,7 @@ pub async fn shortcut(
         };
         // Signed in at this school already: straight on.
         let through = sid
-            .and_then(|s| session::load(st.store.as_ref(), &s, now).ok().flatten())
+            .and_then(|s| session::load_standing(&st, &s, now).ok().flatten())
             .filter(|s| s.school == school.instelling_ref)
             .map(|s| shortcut::destination_for(&st, &s, rp.as_ref()));
         let groups = st
@@ -781,7 +781,8 @@ pub async fn enrol_device(
             return None;
         };
         let user = st.dir.user(s.user_id).ok().flatten()?;
-        (user.school == school.instelling_ref && !user.is_pupil()).then_some((school, user.id))
+        (user.school == school.instelling_ref && user.is_active_staff())
+            .then_some((school, user.id))
     })
     .await
     .ok()
@@ -852,7 +853,7 @@ async fn staff_school(
             return None;
         };
         let user = st.dir.user(s.user_id).ok().flatten()?;
-        (user.school == school.instelling_ref && !user.is_pupil()).then_some(school)
+        (user.school == school.instelling_ref && user.is_active_staff()).then_some(school)
     })
     .await
     .ok()

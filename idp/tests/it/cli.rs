@@ -1118,4 +1118,99 @@ fn upstream_add_asks_for_the_scope_of_a_standard_claim_and_says_so() {
         added["provision_roles"],
         serde_json::json!(["leerling", "leerkracht"])
     );
+#[test]
+fn users_are_disabled_enabled_and_removed() {
+    let env = Env::sqlite();
+    let school = env.school();
+    env.ok(&[
+        "group",
+        "add",
+        "--school",
+        &school,
+        "--key",
+        "3A",
+        "--name",
+        "Groep 3A",
+        "--jaargroep",
+        "3",
+    ]);
+    let eck = format!("https://ketenid.nl/201703/{}", "cd".repeat(64));
+    let add_pupil = |las: &str| {
+        env.ok(&[
+            "user",
+            "add",
+            "--school",
+            &school,
+            "--role",
+            "leerling",
+            "--given-name",
+            "Emma",
+            "--family-name",
+            "de Jong",
+            "--group",
+            "3A",
+            "--eck-id",
+            &eck,
+            "--las-key",
+            las,
+        ])["user_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let pupil = add_pupil("LL1");
+    let status_of = |id: &str| {
+        env.ok(&["user", "list", "--school", &school])["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["user_id"] == id || u["id"] == id)
+            .map(|u| u["status"].as_str().unwrap().to_string())
+    };
+
+    let d = env.ok(&["user", "disable", "--user", &pupil]);
+    assert_eq!(d["status"], "disabled");
+    assert_eq!(d["user_id"], pupil.as_str());
+    assert_eq!(status_of(&pupil).as_deref(), Some("disabled"));
+    let e = env.ok(&["user", "enable", "--user", &pupil]);
+    assert_eq!(e["status"], "active");
+
+    // Bad input: one line, nothing written.
+    let err = env.fails(&["user", "disable", "--user", "nobody"]);
+    assert!(err.contains("is not a user id"), "{err}");
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let err = env.fails(&["user", "disable", "--user", &unknown]);
+    assert!(err.contains("no user"), "{err}");
+    assert_eq!(status_of(&pupil).as_deref(), Some("active"));
+
+    let r = env.ok(&["user", "remove", "--user", &pupil]);
+    assert_eq!(r["status"], "removed");
+    assert_eq!(status_of(&pupil), None, "a removed user is not listed");
+    let err = env.fails(&["user", "enable", "--user", &pupil]);
+    assert!(err.contains("removed"), "{err}");
+    let err = env.fails(&["user", "remove", "--user", &pupil]);
+    assert!(err.contains("already been removed"), "{err}");
+    // Its ECK-iD and LAS key are gone with it: a new record may carry them.
+    let again = add_pupil("LL1");
+    assert_ne!(again, pupil, "a new id: the old one stays a tombstone");
+
+    let client = env.ok(&[
+        "client",
+        "add",
+        "--name",
+        "Rekenwereld",
+        "--redirect-uri",
+        "https://rekenwereld.example/cb",
+        "--offline-access",
+    ]);
+    assert_eq!(client["offline_access"], true);
+    let plain = env.ok(&[
+        "client",
+        "add",
+        "--name",
+        "Taalwereld",
+        "--redirect-uri",
+        "https://taalwereld.example/cb",
+    ]);
+    assert_eq!(plain["offline_access"], false);
 }

@@ -53,6 +53,12 @@ pub fn exchange(
             "the code was issued to another client",
         ));
     }
+    // An offboarded user's codes are void, on every node (read from the database).
+    if !session::user_stands(state, grant.user_id, grant.auth_time) {
+        return Err(OidcError::invalid_grant(
+            "the user's account is disabled or the sign-in was revoked",
+        ));
+    }
     match form.get("redirect_uri") {
         Some(r) if *r == grant.redirect_uri => {}
         Some(_) => {
@@ -103,13 +109,25 @@ pub fn exchange(
         other => other,
     })?;
     let gid = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;
-    let offline = tokens::is_offline(&grant.scope);
+    // `offline_access` only for a relying party the operator allowed it; otherwise the scope
+    // is ignored (OIDC Core §11) and the refresh token ends with the session.
+    let scope = if rp.offline_access {
+        grant.scope.clone()
+    } else {
+        grant
+            .scope
+            .split_ascii_whitespace()
+            .filter(|s| *s != "offline_access")
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let offline = tokens::is_offline(&scope);
     let (refresh, refresh_hash) = tokens::refresh_token(&gid)?;
     let access = tokens::access_token(
         state,
         &client.client_id,
         claims.sub.as_str(),
-        &grant.scope,
+        &scope,
         &gid,
         Some(&claims),
         Some((grant.auth_time, &grant.acr)),
@@ -135,7 +153,7 @@ pub fn exchange(
         user_id: Some(grant.user_id),
         school: Some(grant.school),
         sid: Some(grant.sid.clone()),
-        scope: grant.scope.clone(),
+        scope: scope.clone(),
         auth_time: grant.auth_time,
         amr: grant.amr.clone(),
         acr: grant.acr.clone(),
@@ -167,7 +185,7 @@ pub fn exchange(
         access_token: access,
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_SECS,
-        scope: grant.scope,
+        scope,
         id_token: Some(id_token),
         refresh_token: Some(refresh),
     })

@@ -1,7 +1,8 @@
 //! `grant_type=refresh_token` (RFC 6749 §6) with rotation and reuse detection (RFC 9700
 //! §4.14.2): every refresh token is single-use; presenting a used one revokes the grant.
 //! Tokens are bound to the client they were issued to. A refresh re-asks the school: a
-//! de-registered relying party gets nothing more.
+//! de-registered relying party gets nothing more, and an offboarded user (`user disable`,
+//! `user remove`) neither.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -48,6 +49,16 @@ pub fn refresh(
         tracing::warn!(client = %client.client_id, "refresh token reused; its grant is revoked");
         return Err(OidcError::invalid_grant(
             "the refresh token was already used; the grant is revoked",
+        ));
+    }
+    // An offboarded user's refresh tokens, offline ones too, are void on every node.
+    if !grant
+        .user_id
+        .is_none_or(|u| session::user_stands(state, u, grant.auth_time))
+    {
+        revoke_grant(state.store.as_ref(), gid)?;
+        return Err(OidcError::invalid_grant(
+            "the user's account is disabled or the sign-in was revoked",
         ));
     }
     if !grant.offline {
