@@ -35,6 +35,7 @@ struct FileConfig {
     smtp_url: Option<String>,
     outbox_dir: Option<String>,
     trust_proxy: Option<bool>,
+    require_totp_for_coordinators: Option<bool>,
     log_format: Option<String>,
     db_pool_size: Option<u32>,
 }
@@ -61,6 +62,9 @@ pub struct Config {
     pub outbox_dir: PathBuf,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_proxy: bool,
+    /// Every ICT coordinator must sign in with a second factor (TOTP), whatever their school
+    /// chose.
+    pub require_totp_for_coordinators: bool,
     pub log_format: LogFormat,
     pub db_pool_size: u32,
 }
@@ -149,6 +153,13 @@ impl Config {
             }
             None => file.trust_proxy.unwrap_or(false),
         };
+        let require_totp_for_coordinators =
+            match env("LEERPOORT_REQUIRE_TOTP_FOR_COORDINATORS").filter(|v| !v.is_empty()) {
+                Some(v) => parse_bool(&v).ok_or_else(|| {
+                    invalid("require_totp_for_coordinators", "expected true or false")
+                })?,
+                None => file.require_totp_for_coordinators.unwrap_or(false),
+            };
 
         let log_format = match get("log_format", file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -179,6 +190,7 @@ impl Config {
             smtp_url,
             outbox_dir,
             trust_proxy,
+            require_totp_for_coordinators,
             log_format,
             db_pool_size,
         })
@@ -259,6 +271,7 @@ mod tests {
         assert_eq!(c.keys_dir, PathBuf::from("keys"));
         assert_eq!(c.outbox_dir, PathBuf::from("outbox"));
         assert!(!c.trust_proxy);
+        assert!(!c.require_totp_for_coordinators);
     }
 
     #[test]
@@ -292,6 +305,11 @@ mod tests {
             ("LEERPOORT_REDIS_URL", "http://x", "LEERPOORT_REDIS_URL"),
             ("LEERPOORT_ISSUER", "ftp://x", "LEERPOORT_ISSUER"),
             ("LEERPOORT_TRUST_PROXY", "maybe", "LEERPOORT_TRUST_PROXY"),
+            (
+                "LEERPOORT_REQUIRE_TOTP_FOR_COORDINATORS",
+                "ja",
+                "LEERPOORT_REQUIRE_TOTP_FOR_COORDINATORS",
+            ),
             ("LEERPOORT_SMTP_URL", "mail.example", "LEERPOORT_SMTP_URL"),
         ];
         for (k, v, named) in cases {

@@ -174,7 +174,8 @@ pub enum LinkKind {
     Reset,
 }
 
-fn token_hash(token: &str) -> String {
+/// What is stored of a link token: its SHA-256, hex.
+pub fn token_hash(token: &str) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref())
 }
 
@@ -225,8 +226,8 @@ pub fn send_link(
         ),
     };
     let body = format!(
-        "Beste ouder/verzorger,\n\n{intro}\n\n{link}\n\n{valid} Het wachtwoord is 8 tot 20 \
-         tekens lang, met minstens één letter en één cijfer.\n\nThuis inloggen gaat via {issuer}/thuis: \
+        "Beste ouder/verzorger,\n\n{intro}\n\n{link}\n\n{valid} Kies een wachtwoord van \
+         minstens 10 tekens, bijvoorbeeld een paar woorden die niet bij elkaar horen.\n\nThuis inloggen gaat via {issuer}/thuis: \
          eerst logt u in met dit e-mailadres en uw eigen wachtwoord, daarna kiest u uw kind en \
          typt uw kind zijn of haar eigen pincode (of klikt het de wachtwoordplaatjes) van \
          school. Dat tweede wachtwoord is dus niet uw wachtwoord.\n\nHeeft u hier niet om \
@@ -292,7 +293,7 @@ pub fn set_password_with_link(
     if password != repeat {
         return Err(PasswordError::Mismatch);
     }
-    secrets::check_password_rules(password)?;
+    crate::password::check_home_password(state, &token_hash(token), password, now)?;
     if !well_formed(token) {
         return Err(PasswordError::InvalidLink);
     }

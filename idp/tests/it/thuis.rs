@@ -87,19 +87,37 @@ fn the_status_goes_from_nee_nee_to_ja_ja_for_a_whole_family() {
         thuis::set_password_with_link(&t.state, &token, "kort1", "kort1", now)
             .map(|_| ())
             .unwrap_err(),
-        PasswordError::Rules(idp::secrets::SecretError::PasswordLength)
+        PasswordError::Weak(idp::password_policy::WeakPassword::TooShort)
     );
-    thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+    thuis::set_password_with_link(
+        &t.state,
+        &token,
+        "rode kano op de rivier",
+        "rode kano op de rivier",
+        now,
+    )
+    .unwrap();
     assert_eq!(status(&t, &emma), ThuisStatus::JaJa);
     assert_eq!(status(&t, &daan), ThuisStatus::JaJa);
     assert_eq!(
-        thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now)
-            .map(|_| ()),
+        thuis::set_password_with_link(
+            &t.state,
+            &token,
+            "rode kano op de rivier",
+            "rode kano op de rivier",
+            now
+        )
+        .map(|_| ()),
         Err(PasswordError::InvalidLink),
         "single use"
     );
     // The address is the user name, in any case.
-    match thuis::sign_in(&t.state, "FAMILIE@voorbeeld.nl", "Zomer2026!", now) {
+    match thuis::sign_in(
+        &t.state,
+        "FAMILIE@voorbeeld.nl",
+        "rode kano op de rivier",
+        now,
+    ) {
         HomeOutcome::Ok(mut a) => {
             a.pupils.sort();
             let mut both = vec![emma.id, daan.id];
@@ -133,7 +151,14 @@ fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
     let now = t.clock.now_secs();
     thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
     let token = token_in(&t.outbox()[0]);
-    thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+    thuis::set_password_with_link(
+        &t.state,
+        &token,
+        "rode kano op de rivier",
+        "rode kano op de rivier",
+        now,
+    )
+    .unwrap();
 
     for _ in 0..9 {
         assert!(matches!(
@@ -148,20 +173,35 @@ fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
     assert_eq!(until, now + 3600);
     assert!(
         matches!(
-            thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Zomer2026!", now),
+            thuis::sign_in(
+                &t.state,
+                "ouder@voorbeeld.nl",
+                "rode kano op de rivier",
+                now
+            ),
             HomeOutcome::Blocked { .. }
         ),
         "blocked: even the right password waits"
     );
     // Unknown addresses and wrong passwords look alike.
     assert!(matches!(
-        thuis::sign_in(&t.state, "onbekend@voorbeeld.nl", "Zomer2026!", now),
+        thuis::sign_in(
+            &t.state,
+            "onbekend@voorbeeld.nl",
+            "rode kano op de rivier",
+            now
+        ),
         HomeOutcome::Wrong
     ));
     // The teacher unblocks.
     thuis::unblock(&t.state, &anna, &emma, now).unwrap();
     assert!(matches!(
-        thuis::sign_in(&t.state, "ouder@voorbeeld.nl", "Zomer2026!", now),
+        thuis::sign_in(
+            &t.state,
+            "ouder@voorbeeld.nl",
+            "rode kano op de rivier",
+            now
+        ),
         HomeOutcome::Ok(_)
     ));
     // Or the hour passes.
@@ -173,7 +213,7 @@ fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
         thuis::sign_in(
             &t.state,
             "ouder@voorbeeld.nl",
-            "Zomer2026!",
+            "rode kano op de rivier",
             t.clock.now_secs()
         ),
         HomeOutcome::Ok(_)
@@ -221,8 +261,8 @@ fn forgotten_password_links_come_once_per_quarter_hour_and_say_nothing() {
         thuis::set_password_with_link(
             &t.state,
             &token,
-            "Zomer2026!",
-            "Zomer2026!",
+            "rode kano op de rivier",
+            "rode kano op de rivier",
             t.clock.now_secs()
         )
         .map(|_| ()),
@@ -294,8 +334,14 @@ fn a_teacher_is_never_a_child_at_home_and_wrong_child_codes_block_the_account() 
         Err(ThuisError::NotYourPupil)
     );
     let token = token_in(&t.outbox()[0]);
-    let account =
-        thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+    let account = thuis::set_password_with_link(
+        &t.state,
+        &token,
+        "rode kano op de rivier",
+        "rode kano op de rivier",
+        now,
+    )
+    .unwrap();
     let visit_id = thuis::start_visit(&t.state, &account, now).unwrap();
     let visit = thuis::load_visit(&t.state, &visit_id, now).unwrap();
     use idp::pupil::PupilSecret;
