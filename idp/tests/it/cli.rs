@@ -787,3 +787,50 @@ fn upstreams_are_added_listed_and_removed() {
         .fails(&["upstream", "remove", "moo"])
         .contains("no upstream"));
 }
+
+#[test]
+fn a_school_requires_a_second_factor_and_the_operator_resets_one() {
+    let env = Env::sqlite();
+    env.ok(&["migrate"]);
+    let school = env.school();
+    let set = env.ok(&[
+        "school",
+        "set",
+        "--school",
+        &school,
+        "--require-totp",
+        "true",
+    ]);
+    assert_eq!(set["require_totp"], true);
+    let set = env.ok(&[
+        "school",
+        "set",
+        "--school",
+        &school,
+        "--require-totp",
+        "false",
+    ]);
+    assert_eq!(set["require_totp"], false);
+    let bad = env.run(&["school", "set", "--school", &school, "--require-totp", "ja"]);
+    assert!(!bad.status.success());
+    let coordinator = env.ok(&[
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "ict-coordinator",
+        "--given-name",
+        "Ilse",
+        "--family-name",
+        "Vos",
+        "--email",
+        "ilse@linde.example",
+    ]);
+    let id = coordinator["user_id"].as_str().unwrap();
+    let reset = env.ok(&["user", "reset-totp", "--user", id]);
+    assert_eq!(reset["removed"], false, "{reset}");
+    assert!(env
+        .fails(&["user", "reset-totp", "--user", "niemand"])
+        .contains("not a user id"));
+}
