@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::model::{
     AuditEvent, Group, MatchRule, PupilAuth, Registration, RelyingParty, RpKind, RpProtocol,
-    SamlSpOptions, School, SchoolBoard, ThuisAccount, Upstream, UpstreamProtocol, User, UserStanding,
-    UserStatus,
+    SamlSpOptions, School, SchoolBoard, ThuisAccount, Upstream, UpstreamProtocol, User,
+    UserStanding, UserStatus,
 };
 
 /// Errors of the directory. Messages name the field at fault, in words an operator reads.
@@ -202,6 +202,24 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
 
     /// A pupil's sealed PIN or picture password, if one was kept.
     fn pupil_secret(&self, user: Uuid) -> RepoResult<Option<String>>;
+
+    /// A staff member's sealed TOTP secret and the last time step accepted, if enrolled.
+    fn staff_totp(&self, user: Uuid) -> RepoResult<Option<(String, i64)>>;
+    /// Enrol (or re-enrol) `user`'s second factor; `step` is the time step of the code that
+    /// confirmed it, which counts as used.
+    fn put_staff_totp(
+        &self,
+        user: Uuid,
+        sealed: &str,
+        step: i64,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()>;
+    /// Accept time step `step` of `user`'s second factor once: `true` only if it is later than
+    /// every step accepted before (atomic, so a code works once even across nodes).
+    fn use_totp_step(&self, user: Uuid, step: i64) -> RepoResult<bool>;
+    /// Remove `user`'s second factor; `false` if there was none.
+    fn remove_staff_totp(&self, user: Uuid, audit: AuditEvent) -> RepoResult<bool>;
 
     /// The home accounts of a pupil (at most two).
     fn thuis_accounts_of_user(&self, user: Uuid) -> RepoResult<Vec<ThuisAccount>>;

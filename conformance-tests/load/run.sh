@@ -28,7 +28,7 @@ LP_PORT=18080
 PEER_PORT=18081
 REDIRECT_URI=http://127.0.0.1:8081/callback
 EMAIL=anna.devries@regenboog.example
-PASSWORD=Regenboog2026
+PASSWORD=paarse-giraf-fietst
 
 log() { echo "run.sh: $*" >&2; }
 

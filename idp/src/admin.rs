@@ -29,6 +29,8 @@ pub enum AdminError {
     Repo(#[from] RepoError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(transparent)]
+    WeakPassword(#[from] crate::password_policy::WeakPassword),
 }
 
 type Result<T> = std::result::Result<T, AdminError>;
@@ -398,7 +400,16 @@ pub fn add_user(ctx: Ctx<'_>, secrets: PupilSecrets<'_>, input: UserInput) -> Re
         }
         match &input.password {
             Some(pw) => {
-                secrets::check_password_rules(pw)?;
+                let school_name = ctx.dir.school(&school)?.map(|s| s.name).unwrap_or_default();
+                crate::password_policy::check(
+                    pw,
+                    &crate::password_policy::personal_hints([
+                        given_name.as_str(),
+                        family_name.as_str(),
+                        email.as_deref().unwrap_or(""),
+                        school_name.as_str(),
+                    ]),
+                )?;
                 (
                     UserStatus::Active,
                     None,

@@ -124,6 +124,23 @@ pub enum SchoolCmd {
         #[arg(long)]
         vestiging: String,
     },
+    /// Change a school's settings.
+    Set {
+        #[arg(long)]
+        school: String,
+        /// Require a second factor (an authenticator app's code) of the school's ICT
+        /// coordinators: `true` or `false`.
+        /// `--require-totp` alone means `true`.
+        #[arg(
+            long,
+            required = true,
+            action = clap::ArgAction::Set,
+            num_args = 0..=1,
+            default_missing_value = "true",
+            value_name = "true|false"
+        )]
+        require_totp: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +174,12 @@ pub enum UserCmd {
     },
     /// Remove a user: offboarded, personal data deleted, the id kept as a tombstone.
     Remove {
+        #[arg(long)]
+        user: String,
+    },
+    /// Remove a staff member's second factor (a lost phone); they set it up again at their
+    /// next sign-in when it is required.
+    ResetTotp {
         #[arg(long)]
         user: String,
     },
@@ -623,6 +646,38 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
                     "Added {} ({}), INSTELLING_REF {}",
                     s.name, s.brin6, s.instelling_ref
                 ),
+            ))
+        }
+        Command::School(SchoolCmd::Set {
+            school,
+            require_totp,
+        }) => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&school)?;
+            let s = state
+                .dir
+                .school(&r)?
+                .ok_or_else(|| anyhow::anyhow!("no school {r}"))?;
+            crate::totp::set_school_requirement(
+                &state,
+                &r,
+                require_totp,
+                "cli",
+                state.clock.now_secs(),
+            )?;
+            Ok(out(
+                json!({"instelling_ref": r.to_string(), "require_totp": require_totp}),
+                if require_totp {
+                    format!(
+                        "{}'s ICT coordinators now sign in with a second factor.",
+                        s.name
+                    )
+                } else {
+                    format!(
+                        "{}'s ICT coordinators choose whether to use a second factor.",
+                        s.name
+                    )
+                },
             ))
         }
         Command::School(SchoolCmd::List) => {
@@ -1284,6 +1339,32 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
             Ok(offboarding_output(
                 &u,
                 "removed; personal data deleted, the id kept",
+            ))
+        }
+        Command::User(UserCmd::ResetTotp { user }) => {
+            let state = open_state(config, clock)?;
+            let id = uuid::Uuid::parse_str(user.trim())
+                .map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))?;
+            let u = state
+                .dir
+                .user(id)?
+                .ok_or_else(|| anyhow::anyhow!("no user {id}"))?;
+            if u.is_pupil() {
+                anyhow::bail!("pupils have no second factor");
+            }
+            let removed = crate::totp::reset(&state, &u, "cli", state.clock.now_secs())?;
+            let required = crate::totp::required_for(&state, &u)?;
+            let text = match (removed, required) {
+                (false, _) => format!("{} had no second factor.", u.display_name()),
+                (true, true) => format!(
+                    "Removed the second factor of {}; they set up a new one at their next sign-in.",
+                    u.display_name()
+                ),
+                (true, false) => format!("Removed the second factor of {}.", u.display_name()),
+            };
+            Ok(out(
+                json!({"user_id": id.to_string(), "removed": removed, "required": required}),
+                text,
             ))
         }
         Command::User(UserCmd::Unlock { user }) => {

@@ -38,6 +38,7 @@ struct FileConfig {
     trust_proxy: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
     metrics_listen: Option<String>,
+    require_totp_for_coordinators: Option<bool>,
     log_format: Option<String>,
     db_pool_size: Option<u32>,
 }
@@ -68,6 +69,9 @@ pub struct Config {
     /// Where `/metrics` is served (`LEERPOORT_METRICS_LISTEN`); `None` when turned off. Never
     /// on the public listener.
     pub metrics_listen: Option<SocketAddr>,
+    /// Every ICT coordinator must sign in with a second factor (TOTP), whatever their school
+    /// chose.
+    pub require_totp_for_coordinators: bool,
     pub log_format: LogFormat,
     pub db_pool_size: u32,
 }
@@ -178,6 +182,13 @@ impl Config {
                 )
             })?),
         };
+        let require_totp_for_coordinators =
+            match env("LEERPOORT_REQUIRE_TOTP_FOR_COORDINATORS").filter(|v| !v.is_empty()) {
+                Some(v) => parse_bool(&v).ok_or_else(|| {
+                    invalid("require_totp_for_coordinators", "expected true or false")
+                })?,
+                None => file.require_totp_for_coordinators.unwrap_or(false),
+            };
 
         let log_format = match get("log_format", file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -209,6 +220,7 @@ impl Config {
             outbox_dir,
             trusted_proxies,
             metrics_listen,
+            require_totp_for_coordinators,
             log_format,
             db_pool_size,
         })
@@ -332,6 +344,7 @@ mod tests {
             c.metrics_listen.map(|a| a.to_string()).as_deref(),
             Some("127.0.0.1:9464")
         );
+        assert!(!c.require_totp_for_coordinators);
     }
 
     #[test]
@@ -374,6 +387,11 @@ mod tests {
                 "LEERPOORT_METRICS_LISTEN",
                 "9464",
                 "LEERPOORT_METRICS_LISTEN",
+            ),
+            (
+                "LEERPOORT_REQUIRE_TOTP_FOR_COORDINATORS",
+                "ja",
+                "LEERPOORT_REQUIRE_TOTP_FOR_COORDINATORS",
             ),
             ("LEERPOORT_SMTP_URL", "mail.example", "LEERPOORT_SMTP_URL"),
         ];

@@ -16,7 +16,7 @@ pub const DEMO_SCHOOL_REF: &str = "8f0c7a2e-4b1d-4c3e-9a5f-6d2b1e0c9a01";
 /// The demo publisher's client id.
 pub const DEMO_CLIENT_ID: &str = "demo-uitgeverij";
 /// Password of every demo staff account.
-pub const DEMO_STAFF_PASSWORD: &str = "Regenboog2026";
+pub const DEMO_STAFF_PASSWORD: &str = "paarse-giraf-fietst";
 
 /// Given name, family name, group, PIN, own picture.
 const PUPILS: [(&str, &str, &str, &str, &str); 10] = [

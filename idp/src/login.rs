@@ -3,6 +3,12 @@
 //! Unknown e-mail and wrong password take the same time (a dummy argon2id verification) and
 //! give the same message. Attempts are counted per address and per source address in the
 //! ephemeral store, so limits hold across nodes.
+//!
+//! An ICT coordinator with a second factor (or one who must have one, see [`crate::totp`])
+//! gets no session after the password: a pending sign-in ([`SecondStep`], 5 minutes, in the
+//! ephemeral store behind its own cookie) waits for the code — or, when the second factor is
+//! required but not yet set up, for enrolment. Wrong codes count toward the same failure
+//! limits as wrong passwords.
 
 use std::time::Duration;
 
@@ -13,6 +19,7 @@ use crate::app::AppState;
 use crate::metrics::LoginLabels;
 use crate::secrets;
 use crate::session::{self, Authenticated, SsoSession};
+use crate::totp::{self, CodeCheck};
 
 /// `acr` of a password sign-in.
 pub const ACR_PASSWORD: &str = "urn:leerpoort:acr:wachtwoord";
@@ -36,8 +43,176 @@ pub enum StaffLogin {
     Throttled,
     /// Failures from this address: the form's proof-of-work challenge must be solved first.
     ChallengeRequired,
+    /// The password was right; the second factor comes next (the pending sign-in's id).
+    SecondStep(String),
     /// The ephemeral store or database failed.
     Unavailable,
+}
+
+/// How long a pending second step waits.
+pub const SECOND_STEP_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// A sign-in whose password was right, waiting for the second factor.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct SecondStep {
+    pub user_id: uuid::Uuid,
+    pub email: String,
+    pub ip: String,
+    pub previous_sid: Option<String>,
+    /// When the second factor is required but not set up: the new secret (base32), sealed,
+    /// shown on the enrolment page until a first code confirms it.
+    pub enrol: Option<String>,
+}
+
+impl std::fmt::Debug for SecondStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecondStep")
+            .field("user_id", &self.user_id)
+            .field("enrol", &self.enrol.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn second_step_key(id: &str) -> String {
+    format!("staff2:{id}")
+}
+
+/// A pending second step by its id.
+pub fn second_step(state: &AppState, id: &str) -> Option<SecondStep> {
+    let raw = state.store.get(&second_step_key(id)).ok().flatten()?;
+    serde_json::from_slice(&raw).ok()
+}
+
+/// The secret to show on the enrolment page of a pending second step.
+pub fn enrolment_secret(state: &AppState, pending: &SecondStep) -> Option<String> {
+    let sealed = pending.enrol.as_deref()?;
+    let plain = state.sealer.open(pending.user_id, sealed)?;
+    plain.strip_prefix("totp-enrol:").map(str::to_string)
+}
+
+/// The result of the second step.
+#[derive(Debug)]
+pub enum SecondStepOutcome {
+    Ok(Box<SsoSession>),
+    /// Wrong, late or used code: try again.
+    Refused,
+    /// Too many failures; the pending sign-in is gone.
+    Throttled,
+    /// No such pending sign-in (expired): sign in again.
+    Expired,
+    Unavailable,
+}
+
+/// Check the code of a pending sign-in (or, when enrolling, the first code of the new
+/// secret) and start the session.
+pub fn finish_second_step(state: &AppState, id: &str, code: &str, now: i64) -> SecondStepOutcome {
+    let Some(pending) = second_step(state, id) else {
+        return SecondStepOutcome::Expired;
+    };
+    let account_key = format!("rl:staff-fail:acct:{}", pending.email);
+    let address_key = format!("rl:staff-fail:ip:{}", pending.ip);
+    let count = |k: &str| state.store.count(k, ATTEMPT_WINDOW);
+    let (Ok(acct), Ok(addr)) = (count(&account_key), count(&address_key)) else {
+        return SecondStepOutcome::Unavailable;
+    };
+    if acct >= MAX_FAILURES_PER_ACCOUNT || addr >= MAX_FAILURES_PER_ADDRESS {
+        let _ = state.store.delete(&second_step_key(id));
+        return SecondStepOutcome::Throttled;
+    }
+    let user = match state.dir.user(pending.user_id) {
+        Ok(Some(u)) if u.status == UserStatus::Active && !u.is_pupil() => u,
+        Ok(_) => return SecondStepOutcome::Expired,
+        Err(_) => return SecondStepOutcome::Unavailable,
+    };
+    let check = match enrolment_secret(state, &pending) {
+        Some(secret) => totp::confirm_enrolment(state, &user, &secret, code, now),
+        None if pending.enrol.is_some() => CodeCheck::Unavailable,
+        None => totp::verify(state, user.id, code, now),
+    };
+    match check {
+        CodeCheck::Accepted => {}
+        CodeCheck::Refused => {
+            let _ = state.store.incr(&account_key, ATTEMPT_WINDOW);
+            let _ = state.store.incr(&address_key, ATTEMPT_WINDOW);
+            return SecondStepOutcome::Refused;
+        }
+        CodeCheck::Unavailable => return SecondStepOutcome::Unavailable,
+    }
+    let _ = state.store.delete(&second_step_key(id));
+    let who = Authenticated {
+        user_id: user.id,
+        school: user.school,
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        acr: ACR_PASSWORD.into(),
+        context: LoginContext::School,
+        ip: Some(pending.ip.clone()),
+    };
+    match session::start(
+        state.store.as_ref(),
+        who,
+        now,
+        pending.previous_sid.as_deref(),
+    ) {
+        Ok(s) => {
+            let _ = state.store.reset_count(&account_key, ATTEMPT_WINDOW);
+            SecondStepOutcome::Ok(Box::new(s))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "staff login: starting the session");
+            SecondStepOutcome::Unavailable
+        }
+    }
+}
+
+/// After a right password: a pending second step when the user has a second factor or must
+/// have one, `None` when the password suffices.
+fn begin_second_step(
+    state: &AppState,
+    user: &broker::model::User,
+    email: &str,
+    ip: &str,
+    previous_sid: Option<&str>,
+) -> Option<StaffLogin> {
+    if !totp::is_coordinator(user) {
+        return None;
+    }
+    let (enrolled, required) = match (
+        totp::enrolled(state, user.id),
+        totp::required_for(state, user),
+    ) {
+        (Ok(e), Ok(r)) => (e, r),
+        _ => return Some(StaffLogin::Unavailable),
+    };
+    if !enrolled && !required {
+        return None;
+    }
+    let enrol = if enrolled {
+        None
+    } else {
+        let sealed = totp::new_secret()
+            .and_then(|secret| state.sealer.seal(user.id, &format!("totp-enrol:{secret}")));
+        match sealed {
+            Ok(s) => Some(s),
+            Err(_) => return Some(StaffLogin::Unavailable),
+        }
+    };
+    let pending = SecondStep {
+        user_id: user.id,
+        email: email.to_string(),
+        ip: ip.to_string(),
+        previous_sid: previous_sid.map(str::to_string),
+        enrol,
+    };
+    let (Ok(id), Ok(json)) = (secrets::random_token(), serde_json::to_vec(&pending)) else {
+        return Some(StaffLogin::Unavailable);
+    };
+    match state
+        .store
+        .put(&second_step_key(&id), &json, SECOND_STEP_TTL)
+    {
+        Ok(()) => Some(StaffLogin::SecondStep(id)),
+        Err(_) => Some(StaffLogin::Unavailable),
+    }
 }
 
 /// Does a sign-in from `ip` need the proof-of-work challenge?
@@ -122,6 +297,10 @@ pub fn staff_login(
             return StaffLogin::Refused;
         }
     };
+    if let Some(next) = begin_second_step(state, &user, &email, ip, previous_sid) {
+        record("second-step");
+        return next;
+    }
     let who = Authenticated {
         user_id: user.id,
         school: user.school,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::mail::Mail;
+use crate::password_policy::{self, WeakPassword};
 use crate::secrets::{self, SecretError};
 
 /// How long a link works.
@@ -28,7 +29,9 @@ pub enum PasswordError {
     #[error("the two passwords differ")]
     Mismatch,
     #[error(transparent)]
-    Rules(#[from] SecretError),
+    Weak(#[from] WeakPassword),
+    #[error(transparent)]
+    Hash(#[from] SecretError),
     #[error("try again in a few minutes")]
     Unavailable,
 }
@@ -132,6 +135,67 @@ pub fn link_valid(state: &AppState, token: &str) -> bool {
     well_formed(token) && matches!(state.store.get(&token_key(token)), Ok(Some(_)))
 }
 
+/// The words that make a password guessable for a staff member: their names, e-mail address
+/// and school name.
+pub fn staff_hints(state: &AppState, user: &User) -> Vec<String> {
+    let school = state
+        .dir
+        .school(&user.school)
+        .ok()
+        .flatten()
+        .map(|s| s.name)
+        .unwrap_or_default();
+    password_policy::personal_hints([
+        user.given_name.as_str(),
+        user.family_name.as_str(),
+        user.email.as_deref().unwrap_or(""),
+        school.as_str(),
+    ])
+}
+
+/// The words that make a password guessable for a home account reached by a link (the hash
+/// of its token): its address, and its children's names and schools.
+pub fn home_hints(state: &AppState, token_hash: &str, now: i64) -> Vec<String> {
+    let Ok(Some((account, email))) = state.dir.thuis_token(token_hash, now) else {
+        return Vec::new();
+    };
+    let mut parts = vec![email];
+    let pupils = state
+        .dir
+        .thuis_account(account)
+        .ok()
+        .flatten()
+        .map(|a| a.pupils)
+        .unwrap_or_default();
+    for pupil in pupils {
+        if let Ok(Some(u)) = state.dir.user(pupil) {
+            parts.extend(staff_hints(state, &u));
+        }
+    }
+    password_policy::personal_hints(parts.iter().map(String::as_str))
+}
+
+/// The password rule for a home account's new password (`token_hash` names its link).
+pub fn check_home_password(
+    state: &AppState,
+    token_hash: &str,
+    password: &str,
+    now: i64,
+) -> Result<(), PasswordError> {
+    password_policy::check(password, &home_hints(state, token_hash, now))?;
+    Ok(())
+}
+
+/// The user a staff link belongs to, without using it up.
+pub fn link_user(state: &AppState, token: &str) -> Option<User> {
+    if !well_formed(token) {
+        return None;
+    }
+    let id = state.store.get(&token_key(token)).ok().flatten()?;
+    let id = Uuid::parse_str(&String::from_utf8_lossy(&id)).ok()?;
+    state.dir.user(id).ok().flatten()
+}
+
 /// Set a new password with a link. The link is used up; the account becomes active.
 pub fn set_with_link(
     state: &AppState,
@@ -143,10 +207,14 @@ pub fn set_with_link(
     if password != repeat {
         return Err(PasswordError::Mismatch);
     }
-    secrets::check_password_rules(password)?;
     if !well_formed(token) {
         return Err(PasswordError::InvalidLink);
     }
+    // Checked before the link is used up, so a refused password can be tried again.
+    let hints = link_user(state, token)
+        .map(|u| staff_hints(state, &u))
+        .unwrap_or_default();
+    password_policy::check(password, &hints)?;
     let id = state
         .store
         .take(&token_key(token))

@@ -20,10 +20,6 @@ use subtle::ConstantTimeEq;
 /// Errors of this module.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SecretError {
-    #[error("a password must be 8 to 20 characters long")]
-    PasswordLength,
-    #[error("a password must contain at least one letter and one digit")]
-    PasswordComposition,
     #[error("a PIN is exactly 4 digits")]
     PinFormat,
     #[error("could not hash the secret: {0}")]
@@ -38,21 +34,6 @@ fn argon2() -> Result<Argon2<'static>, SecretError> {
     let params =
         Params::new(19 * 1024, 2, 1, None).map_err(|e| SecretError::Hash(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
-}
-
-/// The rule for new staff and parent passwords (MISSION.md): 8–20 characters, at least one
-/// letter and one digit.
-pub fn check_password_rules(password: &str) -> Result<(), SecretError> {
-    let n = password.chars().count();
-    if !(8..=20).contains(&n) {
-        return Err(SecretError::PasswordLength);
-    }
-    let letter = password.chars().any(char::is_alphabetic);
-    let digit = password.chars().any(|c| c.is_ascii_digit());
-    if !(letter && digit) {
-        return Err(SecretError::PasswordComposition);
-    }
-    Ok(())
 }
 
 /// Limits how many argon2id computations run at once. Each takes 19 MiB and a core for a
@@ -415,28 +396,6 @@ mod tests {
         assert!(Sealer::new(&[0u8; 16]).is_err());
         let other = Sealer::new(&[8u8; 32]).unwrap();
         assert_eq!(other.open(a, &sealed), None, "another key");
-    }
-
-    #[test]
-    fn password_rules_follow_the_mission() {
-        assert_eq!(
-            check_password_rules("kort1"),
-            Err(SecretError::PasswordLength)
-        );
-        assert_eq!(
-            check_password_rules("a1234567890123456789x"),
-            Err(SecretError::PasswordLength)
-        );
-        assert_eq!(
-            check_password_rules("alleenletters"),
-            Err(SecretError::PasswordComposition)
-        );
-        assert_eq!(
-            check_password_rules("12345678"),
-            Err(SecretError::PasswordComposition)
-        );
-        assert_eq!(check_password_rules("regenboog2026"), Ok(()));
-        assert_eq!(check_password_rules("ééééééé1"), Ok(()));
     }
 
     #[test]

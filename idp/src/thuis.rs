@@ -175,7 +175,8 @@ pub enum LinkKind {
     Reset,
 }
 
-fn token_hash(token: &str) -> String {
+/// What is stored of a link token: its SHA-256, hex.
+pub fn token_hash(token: &str) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref())
 }
 
@@ -283,7 +284,7 @@ pub fn set_password_with_link(
     if password != repeat {
         return Err(PasswordError::Mismatch);
     }
-    secrets::check_password_rules(password)?;
+    crate::password::check_home_password(state, &token_hash(token), password, now)?;
     if !well_formed(token) {
         return Err(PasswordError::InvalidLink);
     }

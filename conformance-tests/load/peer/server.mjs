@@ -64,7 +64,7 @@ const jwks = {
 const ACCOUNT = {
   sub: '6f1d1f52-4d7e-4c9b-9a43-2f7d0c1e8a11',
   email: 'anna.devries@regenboog.example',
-  password: 'Regenboog2026',
+  password: 'paarse-giraf-fietst',
   claims: {
     email: 'anna.devries@regenboog.example',
     email_verified: true,

@@ -16,7 +16,7 @@ use conformance_tests::{both_backends, Backend, Server, ANNA};
 const TABLET: (u32, u32) = (1024, 768);
 /// A phone.
 const PHONE: (u32, u32) = (390, 844);
-const STAFF_PASSWORD: &str = "Regenboog2026";
+const STAFF_PASSWORD: &str = "paarse-giraf-fietst";
 
 fn tablet() -> Chromium {
     Chromium::start(TABLET.0, TABLET.1)

@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use super::schema::{
     audit_events, group_members, pupil_secrets, registrations, relying_parties, saml_sp_options,
-    school_boards, school_groups, schools, settings, thuis_accounts, thuis_codes, thuis_links,
-    thuis_tokens, upstream_schools, upstreams, user_roles, users,
+    school_boards, school_groups, schools, settings, staff_totp, thuis_accounts, thuis_codes,
+    thuis_links, thuis_tokens, upstream_schools, upstreams, user_roles, users,
 };
 use super::{DbConn, DbConnection, DbPool};
 
@@ -1454,6 +1454,61 @@ impl Directory for DieselDirectory {
                 .select(pupil_secrets::sealed)
                 .first(c)
                 .optional()?)
+        })
+    }
+
+    fn staff_totp(&self, user: Uuid) -> RepoResult<Option<(String, i64)>> {
+        self.read(|c| {
+            Ok(staff_totp::table
+                .find(user.to_string())
+                .select((staff_totp::sealed, staff_totp::last_step))
+                .first(c)
+                .optional()?)
+        })
+    }
+
+    fn put_staff_totp(
+        &self,
+        user: Uuid,
+        sealed: &str,
+        step: i64,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()> {
+        self.tx(|c| {
+            diesel::delete(staff_totp::table.find(user.to_string())).execute(c)?;
+            diesel::insert_into(staff_totp::table)
+                .values((
+                    staff_totp::user_id.eq(user.to_string()),
+                    staff_totp::sealed.eq(sealed),
+                    staff_totp::last_step.eq(step),
+                    staff_totp::enrolled_at.eq(now),
+                ))
+                .execute(c)?;
+            write_audit(c, audit)
+        })
+    }
+
+    fn use_totp_step(&self, user: Uuid, step: i64) -> RepoResult<bool> {
+        self.read(|c| {
+            let n = diesel::update(
+                staff_totp::table
+                    .filter(staff_totp::user_id.eq(user.to_string()))
+                    .filter(staff_totp::last_step.lt(step)),
+            )
+            .set(staff_totp::last_step.eq(step))
+            .execute(c)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn remove_staff_totp(&self, user: Uuid, audit: AuditEvent) -> RepoResult<bool> {
+        self.tx(|c| {
+            let n = diesel::delete(staff_totp::table.find(user.to_string())).execute(c)?;
+            if n > 0 {
+                write_audit(c, audit)?;
+            }
+            Ok(n > 0)
         })
     }
 

@@ -236,6 +236,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staff_totp (user_id) {
+        user_id -> Text,
+        sealed -> Text,
+        last_step -> BigInt,
+        enrolled_at -> BigInt,
+    }
+}
+
 diesel::joinable!(schools -> school_boards (board_id));
 diesel::joinable!(school_groups -> schools (school_ref));
 diesel::joinable!(users -> schools (school_ref));
@@ -252,6 +261,7 @@ diesel::joinable!(thuis_tokens -> thuis_accounts (account_id));
 diesel::joinable!(pupil_secrets -> users (user_id));
 diesel::joinable!(thuis_codes -> users (user_id));
 diesel::joinable!(devices -> schools (school_ref));
+diesel::joinable!(staff_totp -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     school_boards,
@@ -273,4 +283,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     pupil_secrets,
     thuis_codes,
     devices,
+    staff_totp,
 );

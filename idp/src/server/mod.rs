@@ -12,6 +12,7 @@ pub mod routes;
 pub mod saml;
 pub mod school;
 pub mod thuis;
+pub mod totp;
 pub mod upstreams;
 
 use std::time::{Duration, Instant};

@@ -365,6 +365,9 @@ pub async fn login_submit(
             let _ = res.add_cookie(&session::session_cookie(&s, https));
             return res;
         }
+        Ok((StaffLogin::SecondStep(id), _)) => {
+            return super::totp::to_second_step(&id, &form.auth, &form.target, https);
+        }
         Ok((StaffLogin::Refused, _)) => c.t.wrong_credentials,
         Ok((StaffLogin::ChallengeRequired, _)) => c.t.challenge_needed,
         Ok((StaffLogin::Throttled, _)) => c.t.throttled,
@@ -550,6 +553,14 @@ pub async fn challenge_script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../../static/challenge.js"))
+}
+
+/// The password strength meter's script, built into the binary.
+pub async fn password_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/wachtwoord.js"))
 }
 
 /// The picture-password script, built into the binary.

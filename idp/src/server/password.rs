@@ -11,6 +11,8 @@ use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::i18n::Texts;
 use crate::password::{self, PasswordError};
+use crate::password_policy::{self, WeakPassword};
+use crate::session;
 use crate::thuis;
 
 /// Which entrance a password page belongs to.
@@ -77,6 +79,19 @@ impl Entrance {
         }
     }
 
+    /// The words that make a password guessable for the owner of this link.
+    fn hints(self, state: &AppState, token: &str, now: i64) -> Vec<String> {
+        match self {
+            Self::Staff => password::link_user(state, token)
+                .map(|u| password::staff_hints(state, &u))
+                .unwrap_or_default(),
+            Self::Home if password::well_formed(token) => {
+                password::home_hints(state, &thuis::token_hash(token), now)
+            }
+            Self::Home => Vec::new(),
+        }
+    }
+
     fn set_with_link(
         self,
         state: &AppState,
@@ -117,6 +132,9 @@ struct SetPasswordPage<'a> {
     csrf_token: String,
     action: String,
     error: Option<&'a str>,
+    advice: Vec<&'static str>,
+    entrance: &'static str,
+    token: &'a str,
 }
 
 /// GET `/wachtwoord-vergeten`.
@@ -211,6 +229,7 @@ async fn set_page(
     at: Entrance,
     token: &str,
     error: Option<&str>,
+    advice: &[password_policy::Advice],
 ) -> HttpResponse {
     let c = Chrome::of(req, state, None).await;
     let (csrf, cookie) = state.csrf.issue(req, state.config.is_https());
@@ -221,6 +240,12 @@ async fn set_page(
         csrf_token: csrf,
         action: at.set(token),
         error,
+        advice: advice.iter().map(|a| a.text(c.t)).collect(),
+        entrance: match at {
+            Entrance::Staff => "school",
+            Entrance::Home => "thuis",
+        },
+        token,
     };
     pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
@@ -267,7 +292,7 @@ async fn set_form_at(
             Some((at.forgot(), c.t.forgot_link)),
         );
     }
-    set_page(&req, &state, at, &token, None).await
+    set_page(&req, &state, at, &token, None, &[]).await
 }
 
 #[derive(Deserialize)]
@@ -332,10 +357,18 @@ async fn set_submit_at(
             Some((at.sign_in(), c.t.sign_in)),
         ),
         Ok(Err(PasswordError::Mismatch)) => {
-            set_page(&req, &state, at, &token, Some(c.t.passwords_differ)).await
+            set_page(&req, &state, at, &token, Some(c.t.passwords_differ), &[]).await
         }
-        Ok(Err(PasswordError::Rules(_))) => {
-            set_page(&req, &state, at, &token, Some(c.t.password_weak)).await
+        Ok(Err(PasswordError::Weak(weak))) => {
+            set_page(
+                &req,
+                &state,
+                at,
+                &token,
+                Some(weakness_text(&weak, c.t)),
+                weak.advice(),
+            )
+            .await
         }
         Ok(Err(PasswordError::InvalidLink)) => pages::message(
             &c,
@@ -345,7 +378,7 @@ async fn set_submit_at(
             None,
             Some((at.forgot(), c.t.forgot_link)),
         ),
-        Ok(Err(PasswordError::Unavailable)) | Err(_) => pages::message(
+        Ok(Err(PasswordError::Unavailable | PasswordError::Hash(_))) | Err(_) => pages::message(
             &c,
             StatusCode::SERVICE_UNAVAILABLE,
             c.t.new_password_title,
@@ -354,4 +387,99 @@ async fn set_submit_at(
             None,
         ),
     }
+}
+
+fn weakness_text(weak: &WeakPassword, t: &'static Texts) -> &'static str {
+    match weak {
+        WeakPassword::TooShort => t.password_too_short,
+        WeakPassword::TooLong => t.password_too_long,
+        WeakPassword::Guessable(_) => t.password_weak,
+    }
+}
+
+/// Strength checks per client address in [`STRENGTH_WINDOW`] (a meter asks once per pause in
+/// typing).
+pub const STRENGTH_LIMIT: u64 = 200;
+/// The window of [`STRENGTH_LIMIT`].
+pub const STRENGTH_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+#[derive(Deserialize)]
+pub struct StrengthForm {
+    csrf_token: String,
+    password: String,
+    /// `school` (staff) or `thuis` (home account).
+    #[serde(default)]
+    entrance: String,
+    /// The link's token, for the owner's names (optional).
+    #[serde(default)]
+    token: String,
+}
+
+impl std::fmt::Debug for StrengthForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StrengthForm { .. }")
+    }
+}
+
+/// POST `/wachtwoord/sterkte`: the strength meter's question. The same rule as saving
+/// ([`password_policy::estimate`], with the link owner's names), so the meter never says
+/// "strong" for a password the server refuses. CSRF-protected, limited per client address;
+/// the password is neither stored nor logged.
+pub async fn strength(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<StrengthForm>,
+) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    if !state
+        .csrf
+        .verify(&req, state.config.is_https(), &form.csrf_token)
+    {
+        return HttpResponse::Forbidden().json(serde_json::json!({"error": "csrf"}));
+    }
+    let ip = session::client_ip(&req, &state).unwrap_or_else(|| "unknown".into());
+    let key = format!("rl:pwstrength:ip:{ip}");
+    match state.store.incr(&key, STRENGTH_WINDOW) {
+        Ok(n) if n <= STRENGTH_LIMIT => {}
+        Ok(_) => {
+            return HttpResponse::TooManyRequests().json(serde_json::json!({"error": "throttled"}))
+        }
+        Err(_) => {
+            return HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({"error": "unavailable"}))
+        }
+    }
+    let form = form.into_inner();
+    let at = if form.entrance == "thuis" {
+        Entrance::Home
+    } else {
+        Entrance::Staff
+    };
+    let st = state.clone();
+    let now = state.clock.now_secs();
+    let Ok(estimate) = web::block(move || {
+        let hints = at.hints(&st, &form.token, now);
+        password_policy::estimate(&form.password, &hints)
+    })
+    .await
+    else {
+        return HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"error": "unavailable"}));
+    };
+    let mut messages: Vec<&str> = Vec::new();
+    match &estimate.problem {
+        None => messages.push(c.t.strength_ok),
+        Some(weak) => {
+            messages.push(weakness_text(weak, c.t));
+            messages.extend(weak.advice().iter().map(|a| a.text(c.t)));
+        }
+    }
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({
+            "score": estimate.score,
+            "acceptable": estimate.acceptable,
+            "level": c.t.strength_levels.get(usize::from(estimate.score)).copied().unwrap_or(""),
+            "messages": messages,
+        }))
 }

@@ -2,7 +2,9 @@
 
 use actix_web::web;
 
-use super::{broker_saml, groepen, health, oidc, pages, password, saml, school, thuis, upstreams};
+use super::{
+    broker_saml, groepen, health, oidc, pages, password, saml, school, thuis, totp, upstreams,
+};
 
 /// Register every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -157,12 +159,17 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(pages::start))
         .route("/login", web::get().to(pages::login_form))
         .route("/login", web::post().to(pages::login_submit))
+        .route("/login/tweede-stap", web::get().to(totp::step_form))
+        .route("/login/tweede-stap", web::post().to(totp::step_submit))
+        .route("/tweede-stap", web::get().to(totp::enrol_form))
+        .route("/tweede-stap", web::post().to(totp::enrol_submit))
         .route("/uitloggen", web::post().to(pages::sign_out))
         .route("/wachtwoord-vergeten", web::get().to(password::forgot_form))
         .route(
             "/wachtwoord-vergeten",
             web::post().to(password::forgot_submit),
         )
+        .route("/wachtwoord/sterkte", web::post().to(password::strength))
         .route("/wachtwoord/{token}", web::get().to(password::set_form))
         .route("/wachtwoord/{token}", web::post().to(password::set_submit))
         .route("/static/leerpoort.css", web::get().to(pages::stylesheet))
@@ -171,6 +178,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/static/challenge.js",
             web::get().to(pages::challenge_script),
+        )
+        .route(
+            "/static/wachtwoord.js",
+            web::get().to(pages::password_script),
         )
         // Operations
         .route("/healthz", web::get().to(health::healthz))

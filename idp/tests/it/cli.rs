@@ -189,7 +189,7 @@ fn school_group_user_client_register_deregister() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"Geheim2026\n")
+        .write_all(b"stille uil in de schuur\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -445,11 +445,11 @@ fn a_weak_staff_password_is_refused() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"wachtwoord\n")
+        .write_all(b"Welkom2026!\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("one letter and one digit"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("too easy to guess"));
     assert_eq!(env.count_users(&school), 0);
 }
 
@@ -1213,4 +1213,49 @@ fn users_are_disabled_enabled_and_removed() {
         "https://taalwereld.example/cb",
     ]);
     assert_eq!(plain["offline_access"], false);
+#[test]
+fn a_school_requires_a_second_factor_and_the_operator_resets_one() {
+    let env = Env::sqlite();
+    env.ok(&["migrate"]);
+    let school = env.school();
+    let set = env.ok(&[
+        "school",
+        "set",
+        "--school",
+        &school,
+        "--require-totp",
+        "true",
+    ]);
+    assert_eq!(set["require_totp"], true);
+    let set = env.ok(&[
+        "school",
+        "set",
+        "--school",
+        &school,
+        "--require-totp",
+        "false",
+    ]);
+    assert_eq!(set["require_totp"], false);
+    let bad = env.run(&["school", "set", "--school", &school, "--require-totp", "ja"]);
+    assert!(!bad.status.success());
+    let coordinator = env.ok(&[
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "ict-coordinator",
+        "--given-name",
+        "Ilse",
+        "--family-name",
+        "Vos",
+        "--email",
+        "ilse@linde.example",
+    ]);
+    let id = coordinator["user_id"].as_str().unwrap();
+    let reset = env.ok(&["user", "reset-totp", "--user", id]);
+    assert_eq!(reset["removed"], false, "{reset}");
+    assert!(env
+        .fails(&["user", "reset-totp", "--user", "niemand"])
+        .contains("not a user id"));
 }

@@ -781,6 +781,13 @@ on_both_backends!(
         let p = dir
             .insert_user(
                 pupil(&s, vec![g], "LL1", Some(eck(1))),
+    a_second_factor_accepts_each_time_step_once,
+    |db: &TestDb| {
+        let dir = db.directory();
+        let s = new_school(&dir, "12AB00");
+        let u = dir
+            .insert_user(
+                teacher(&s, "ict@school.example"),
                 T0,
                 audit("user.add", Some(&s)),
             )
@@ -851,5 +858,36 @@ on_both_backends!(
                 .is_err(),
             "a removed user is not enabled"
         );
+        assert_eq!(dir.staff_totp(u.id).unwrap(), None);
+        assert!(!dir.use_totp_step(u.id, 5).unwrap(), "not enrolled");
+        dir.put_staff_totp(
+            u.id,
+            "sealed",
+            100,
+            T0,
+            audit("user.totp-enrolled", Some(&s)),
+        )
+        .unwrap();
+        assert_eq!(
+            dir.staff_totp(u.id).unwrap(),
+            Some(("sealed".to_string(), 100))
+        );
+        assert!(
+            !dir.use_totp_step(u.id, 100).unwrap(),
+            "the enrolment code's step"
+        );
+        assert!(!dir.use_totp_step(u.id, 99).unwrap(), "an earlier step");
+        assert!(dir.use_totp_step(u.id, 101).unwrap());
+        assert!(
+            !dir.use_totp_step(u.id, 101).unwrap(),
+            "the same step twice"
+        );
+        assert!(dir
+            .remove_staff_totp(u.id, audit("user.totp-reset", Some(&s)))
+            .unwrap());
+        assert!(!dir
+            .remove_staff_totp(u.id, audit("user.totp-reset", Some(&s)))
+            .unwrap());
+        assert_eq!(dir.staff_totp(u.id).unwrap(), None);
     }
 );

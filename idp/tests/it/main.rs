@@ -8,6 +8,7 @@ mod broker_saml;
 mod cli;
 mod directory;
 mod oidc;
+mod passwords;
 mod saml;
 mod school;
 mod server;

@@ -134,7 +134,7 @@ where
                 ("csrf_token", &csrf),
                 ("auth", &auth),
                 ("email", "anna.devries@regenboog.example"),
-                ("password", "Regenboog2026"),
+                ("password", "paarse-giraf-fietst"),
             ],
         )
         .await;
@@ -603,7 +603,7 @@ async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
             &[
                 ("csrf_token", "x"),
                 ("email", "anna.devries@regenboog.example"),
-                ("password", "Regenboog2026"),
+                ("password", "paarse-giraf-fietst"),
             ],
         )
         .await;
@@ -673,7 +673,7 @@ async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
             &[
                 ("csrf_token", &csrf),
                 ("email", "anna.devries@regenboog.example"),
-                ("password", "Regenboog2026"),
+                ("password", "paarse-giraf-fietst"),
             ],
         )
         .await;
@@ -704,7 +704,7 @@ async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
             &[
                 ("csrf_token", &csrf),
                 ("email", "anna.devries@regenboog.example"),
-                ("password", "Regenboog2026"),
+                ("password", "paarse-giraf-fietst"),
                 ("challenge", &solution),
             ],
         )
@@ -728,7 +728,7 @@ async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
             &[
                 ("csrf_token", &csrf),
                 ("email", "anna.devries@regenboog.example"),
-                ("password", "Regenboog2026"),
+                ("password", "paarse-giraf-fietst"),
             ],
         )
         .await;
@@ -825,15 +825,15 @@ async fn forgotten_passwords_get_a_single_use_link_once_per_quarter_hour() {
         )
         .await;
     let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
-    assert!(body.contains("voldoet niet"), "{body}");
+    assert!(body.contains("te kort"), "{body}");
     let res = b
         .post(
             &app,
             path,
             &[
                 ("csrf_token", &csrf2),
-                ("password", "Zomer2027zon"),
-                ("repeat", "Zomer2027zon"),
+                ("password", "blauwe fiets onder de brug"),
+                ("repeat", "blauwe fiets onder de brug"),
             ],
         )
         .await;
@@ -844,8 +844,8 @@ async fn forgotten_passwords_get_a_single_use_link_once_per_quarter_hour() {
             path,
             &[
                 ("csrf_token", &csrf2),
-                ("password", "Anders2027x"),
-                ("repeat", "Anders2027x"),
+                ("password", "groene kikker springt hoog"),
+                ("repeat", "groene kikker springt hoog"),
             ],
         )
         .await;
@@ -860,7 +860,7 @@ async fn forgotten_passwords_get_a_single_use_link_once_per_quarter_hour() {
             &[
                 ("csrf_token", &hidden(&body, "csrf_token")),
                 ("email", "anna.devries@regenboog.example"),
-                ("password", "Zomer2027zon"),
+                ("password", "blauwe fiets onder de brug"),
             ],
         )
         .await;
@@ -928,8 +928,8 @@ async fn an_inactive_teacher_activates_the_account_by_setting_a_password() {
         &path,
         &[
             ("csrf_token", &hidden(&body, "csrf_token")),
-            ("password", "Herfst2026blad"),
-            ("repeat", "Herfst2026blad"),
+            ("password", "gele vlieger boven duinen"),
+            ("repeat", "gele vlieger boven duinen"),
         ],
     )
     .await;

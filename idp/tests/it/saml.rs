@@ -23,7 +23,7 @@ const IDP: &str = "http://127.0.0.1:8080";
 const SSO: &str = "http://127.0.0.1:8080/saml/sso";
 const DEMO_SP: &str = "http://127.0.0.1:8082/saml/metadata";
 const DEMO_ACS: &str = "http://127.0.0.1:8082/saml/acs";
-const ANNA: (&str, &str) = ("anna.devries@regenboog.example", "Regenboog2026");
+const ANNA: (&str, &str) = ("anna.devries@regenboog.example", "paarse-giraf-fietst");
 
 /// A browser: a cookie jar over the in-process service.
 #[derive(Default)]

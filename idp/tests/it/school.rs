@@ -250,7 +250,7 @@ async fn pupils_sign_in_only_on_the_school_network_or_an_enrolled_device() {
             &[
                 ("csrf_token", &csrf),
                 ("email", "anna.devries@regenboog.example"),
-                ("password", "Regenboog2026"),
+                ("password", "paarse-giraf-fietst"),
             ],
         )
         .await;
@@ -610,7 +610,7 @@ async fn a_session_used_from_elsewhere_is_ended_with_the_takeover_warning() {
         &[
             ("csrf_token", &hidden(&body, "csrf_token")),
             ("email", "karim.elamrani@regenboog.example"),
-            ("password", "Regenboog2026"),
+            ("password", "paarse-giraf-fietst"),
         ],
     )
     .await;
@@ -682,7 +682,7 @@ async fn staff_download_the_schools_shortcuts_and_pupils_cannot() {
         &[
             ("csrf_token", &hidden(&body, "csrf_token")),
             ("email", "sanne.jansen@regenboog.example"),
-            ("password", "Regenboog2026"),
+            ("password", "paarse-giraf-fietst"),
         ],
     )
     .await;

@@ -102,19 +102,32 @@ fn the_status_goes_from_nee_nee_to_ja_ja_for_a_whole_family() {
         thuis::set_password_with_link(&t.state, &token, "kort1", "kort1", now)
             .map(|_| ())
             .unwrap_err(),
-        PasswordError::Rules(idp::secrets::SecretError::PasswordLength)
+        PasswordError::Weak(idp::password_policy::WeakPassword::TooShort)
     );
-    thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+    thuis::set_password_with_link(
+        &t.state,
+        &token,
+        "rode kano op de rivier",
+        "rode kano op de rivier",
+        now,
+    )
+    .unwrap();
     assert_eq!(status(&t, &emma), ThuisStatus::JaJa);
     assert_eq!(status(&t, &daan), ThuisStatus::JaJa);
     assert_eq!(
-        thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now)
-            .map(|_| ()),
+        thuis::set_password_with_link(
+            &t.state,
+            &token,
+            "rode kano op de rivier",
+            "rode kano op de rivier",
+            now
+        )
+        .map(|_| ()),
         Err(PasswordError::InvalidLink),
         "single use"
     );
     // The address is the user name, in any case.
-    match sign_in(&t.state, "FAMILIE@voorbeeld.nl", "Zomer2026!", now) {
+    match sign_in(&t.state, "FAMILIE@voorbeeld.nl", "rode kano op de rivier", now) {
         HomeOutcome::Ok(mut a) => {
             a.pupils.sort();
             let mut both = vec![emma.id, daan.id];
@@ -148,7 +161,14 @@ fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
     let now = t.clock.now_secs();
     thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
     let token = token_in(&t.outbox()[0]);
-    thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+    thuis::set_password_with_link(
+        &t.state,
+        &token,
+        "rode kano op de rivier",
+        "rode kano op de rivier",
+        now,
+    )
+    .unwrap();
 
     for _ in 0..9 {
         assert!(matches!(
@@ -163,20 +183,20 @@ fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
     assert_eq!(until, now + 3600);
     assert!(
         matches!(
-            sign_in(&t.state, "ouder@voorbeeld.nl", "Zomer2026!", now),
+            sign_in(&t.state, "ouder@voorbeeld.nl", "rode kano op de rivier", now),
             HomeOutcome::Blocked { .. }
         ),
         "blocked: even the right password waits"
     );
     // Unknown addresses and wrong passwords look alike (see below for the whole sequence).
     assert!(matches!(
-        sign_in(&t.state, "onbekend@voorbeeld.nl", "Zomer2026!", now),
+        sign_in(&t.state, "onbekend@voorbeeld.nl", "rode kano op de rivier", now),
         HomeOutcome::Wrong
     ));
     // The teacher unblocks.
     thuis::unblock(&t.state, &anna, &emma, now).unwrap();
     assert!(matches!(
-        sign_in(&t.state, "ouder@voorbeeld.nl", "Zomer2026!", now),
+        sign_in(&t.state, "ouder@voorbeeld.nl", "rode kano op de rivier", now),
         HomeOutcome::Ok(_)
     ));
     // Or the hour passes.
@@ -188,7 +208,7 @@ fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
         sign_in(
             &t.state,
             "ouder@voorbeeld.nl",
-            "Zomer2026!",
+            "rode kano op de rivier",
             t.clock.now_secs()
         ),
         HomeOutcome::Ok(_)
@@ -236,8 +256,8 @@ fn forgotten_password_links_come_once_per_quarter_hour_and_say_nothing() {
         thuis::set_password_with_link(
             &t.state,
             &token,
-            "Zomer2026!",
-            "Zomer2026!",
+            "rode kano op de rivier",
+            "rode kano op de rivier",
             t.clock.now_secs()
         )
         .map(|_| ()),
@@ -309,8 +329,14 @@ fn a_teacher_is_never_a_child_at_home_and_wrong_child_codes_block_the_account() 
         Err(ThuisError::NotYourPupil)
     );
     let token = token_in(&t.outbox()[0]);
-    let account =
-        thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+    let account = thuis::set_password_with_link(
+        &t.state,
+        &token,
+        "rode kano op de rivier",
+        "rode kano op de rivier",
+        now,
+    )
+    .unwrap();
     let visit_id = thuis::start_visit(&t.state, &account, now).unwrap();
     let visit = thuis::load_visit(&t.state, &visit_id, now).unwrap();
     use idp::pupil::PupilSecret;
@@ -488,7 +514,7 @@ fn unknown_and_known_addresses_get_the_same_answers_at_the_same_points() {
     let now = t.clock.now_secs();
     thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
     let token = token_in(&t.outbox()[0]);
-    thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+    thuis::set_password_with_link(&t.state, &token, "rode kano op de rivier", "rode kano op de rivier", now).unwrap();
 
     let sequence = |email: &str| -> Vec<String> {
         (0..12)
@@ -518,7 +544,7 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
     let now = t.clock.now_secs();
     thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
     let token = token_in(&t.outbox()[0]);
-    thuis::set_password_with_link(&t.state, &token, "Zomer2026!", "Zomer2026!", now).unwrap();
+    thuis::set_password_with_link(&t.state, &token, "rode kano op de rivier", "rode kano op de rivier", now).unwrap();
     let from = |client: &str, email: &str, pw: &str, challenge: Option<&str>| {
         thuis::sign_in(&t.state, email, pw, Some(client), challenge, now)
     };
@@ -534,7 +560,7 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
     assert!(thuis::challenge_needed(&t.state, Some(client)));
     assert!(!thuis::challenge_needed(&t.state, Some("198.51.100.8")));
     let before = runs();
-    let o = from(client, "ouder@voorbeeld.nl", "Zomer2026!", None);
+    let o = from(client, "ouder@voorbeeld.nl", "rode kano op de rivier", None);
     assert!(matches!(o, HomeOutcome::ChallengeRequired), "{o:?}");
     // A solution made for another client, or for the staff form, does not do.
     for (purpose, ip) in [
@@ -543,7 +569,7 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
     ] {
         let c = t.state.challenges.issue(now, 2_000, purpose, ip).unwrap();
         let sol = idp::challenge::solve(&c).unwrap();
-        let o = from(client, "ouder@voorbeeld.nl", "Zomer2026!", Some(&sol));
+        let o = from(client, "ouder@voorbeeld.nl", "rode kano op de rivier", Some(&sol));
         assert!(matches!(o, HomeOutcome::ChallengeRequired), "{o:?}");
     }
     assert_eq!(runs(), before, "no password checked without the challenge");
@@ -553,17 +579,17 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
         .issue(now, 2_000, Purpose::HomeLogin, client)
         .unwrap();
     let sol = idp::challenge::solve(&c).unwrap();
-    let o = from(client, "ouder@voorbeeld.nl", "Zomer2026!", Some(&sol));
+    let o = from(client, "ouder@voorbeeld.nl", "rode kano op de rivier", Some(&sol));
     assert!(matches!(o, HomeOutcome::Ok(_)), "{o:?}");
 
     // Attempts from one client: at most 30 per window, then refused before hashing.
     let other = "203.0.113.9";
     for _ in 0..thuis::MAX_ATTEMPTS_PER_CLIENT {
-        let o = from(other, "ouder@voorbeeld.nl", "Zomer2026!", None);
+        let o = from(other, "ouder@voorbeeld.nl", "rode kano op de rivier", None);
         assert!(matches!(o, HomeOutcome::Ok(_)), "{o:?}");
     }
     let before = runs();
-    for pw in ["Zomer2026!", "Fout12345"] {
+    for pw in ["rode kano op de rivier", "Fout12345"] {
         let o = from(other, "ouder@voorbeeld.nl", pw, None);
         assert!(matches!(o, HomeOutcome::Throttled), "{o:?}");
         let o = from(other, "niemand@voorbeeld.nl", pw, None);
@@ -571,7 +597,7 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
     }
     assert_eq!(runs(), before, "refused before any hashing");
     // Another client is not affected; after the window this one may again.
-    let o = from("203.0.113.10", "ouder@voorbeeld.nl", "Zomer2026!", None);
+    let o = from("203.0.113.10", "ouder@voorbeeld.nl", "rode kano op de rivier", None);
     assert!(matches!(o, HomeOutcome::Ok(_)), "{o:?}");
 
     // A blocked address is refused before hashing too.

@@ -1,0 +1,455 @@
+//! The second factor's pages: the code after the password (`/login/tweede-stap`, also the
+//! enrolment a coordinator must finish there when the second factor is required), and the
+//! enrolment a signed-in coordinator chooses (`/tweede-stap`).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::pages::{self, Chrome};
+use crate::app::AppState;
+use crate::i18n::Texts;
+use crate::login::{self, SecondStepOutcome};
+use crate::oidc::authorize;
+use crate::session;
+use crate::shortcut;
+use crate::totp::{self, CodeCheck};
+
+/// The cookie naming a pending second step.
+const COOKIE: &str = "lp_tweede_stap";
+/// The label prefix in authenticator apps.
+const ISSUER: &str = "Leerpoort";
+/// What a sealed enrolment secret starts with (see `login::enrolment_secret`).
+const ENROL_TAG: &str = "totp-enrol:";
+
+/// What the enrolment page shows.
+#[derive(Debug)]
+struct EnrolView {
+    qr_svg: String,
+    grouped: String,
+    /// Only for the signed-in enrolment: the new secret, sealed for this user.
+    sealed: String,
+}
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+struct TotpPage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    csrf_token: String,
+    action: &'static str,
+    auth: &'a str,
+    target: &'a str,
+    enrol: Option<EnrolView>,
+    required: bool,
+    error: Option<&'a str>,
+}
+
+fn enrol_view(secret_b32: &str, email: &str, sealed: String) -> Option<EnrolView> {
+    let uri = totp::otpauth_uri(secret_b32, email, ISSUER);
+    let qr_svg = crate::shortcut_files::qr_svg_inline(&uri, 220).ok()?;
+    Some(EnrolView {
+        qr_svg,
+        grouped: totp::grouped(secret_b32),
+        sealed,
+    })
+}
+
+/// After a right password: to the second step, remembering where the sign-in leads.
+pub fn to_second_step(id: &str, auth: &str, target: &str, https: bool) -> HttpResponse {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("auth", auth)
+        .append_pair("target", target)
+        .finish();
+    let mut res = pages::redirect(&format!("/login/tweede-stap?{query}"));
+    let cookie = session::cookie(
+        COOKIE,
+        id.to_string(),
+        https,
+        i64::try_from(login::SECOND_STEP_TTL.as_secs()).ok(),
+    );
+    let _ = res.add_cookie(&cookie);
+    res
+}
+
+fn pending_id(req: &HttpRequest) -> Option<String> {
+    req.cookie(COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StepQuery {
+    #[serde(default)]
+    auth: String,
+    #[serde(default)]
+    target: String,
+}
+
+fn expired(c: &Chrome) -> HttpResponse {
+    pages::message(
+        c,
+        StatusCode::BAD_REQUEST,
+        c.t.totp_title,
+        c.t.totp_expired,
+        None,
+        Some(("/login", c.t.sign_in)),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_step(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    c: &Chrome,
+    id: String,
+    auth: &str,
+    target: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let st = state.clone();
+    let view = web::block(move || {
+        let pending = login::second_step(&st, &id)?;
+        let enrol = match login::enrolment_secret(&st, &pending) {
+            Some(secret) => Some(enrol_view(&secret, &pending.email, String::new())?),
+            None => None,
+        };
+        Some(enrol)
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(enrol) = view else {
+        return expired(c);
+    };
+    let (csrf, cookie) = state.csrf.issue(req, state.config.is_https());
+    let page = TotpPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice.clone(),
+        csrf_token: csrf,
+        action: "/login/tweede-stap",
+        auth,
+        target,
+        required: enrol.is_some(),
+        enrol,
+        error,
+    };
+    let mut res = pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie);
+    res.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+/// GET `/login/tweede-stap`: the code form, or the enrolment a requirement demands.
+pub async fn step_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<StepQuery>,
+) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    let Some(id) = pending_id(&req) else {
+        return expired(&c);
+    };
+    render_step(&req, &state, &c, id, &q.auth, &q.target, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf_token: String,
+    code: String,
+    #[serde(default)]
+    auth: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    sealed: String,
+}
+
+impl std::fmt::Debug for CodeForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeForm { .. }")
+    }
+}
+
+/// POST `/login/tweede-stap`: check the code and finish the sign-in.
+pub async fn step_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<CodeForm>,
+) -> HttpResponse {
+    let https = state.config.is_https();
+    let c = Chrome::of(&req, &state, None).await;
+    if !state.csrf.verify(&req, https, &form.csrf_token) {
+        return pages::page_expired(&c);
+    }
+    let Some(id) = pending_id(&req) else {
+        return expired(&c);
+    };
+    let form = form.into_inner();
+    let st = state.clone();
+    let (pid, code, target) = (id.clone(), form.code.clone(), form.target.clone());
+    let now = state.clock.now_secs();
+    let result = web::block(move || {
+        let outcome = login::finish_second_step(&st, &pid, &code, now);
+        let dest = match (&outcome, target.split_once('|')) {
+            (SecondStepOutcome::Ok(s), Some((school, t))) if !t.is_empty() => {
+                shortcut::resolve_school(&st, school)
+                    .ok()
+                    .filter(|sc| sc.instelling_ref == s.school)
+                    .and_then(|sc| shortcut::resolve_target(&st, &sc, t).ok())
+                    .map(|rp| shortcut::destination(&st, Some(&rp)))
+            }
+            _ => None,
+        };
+        (outcome, dest)
+    })
+    .await;
+    let mut clear = session::cookie(COOKIE, String::new(), https, None);
+    clear.make_removal();
+    match result {
+        Ok((SecondStepOutcome::Ok(s), dest)) => {
+            let to = if !form.auth.is_empty() {
+                authorize::resume_url(&form.auth)
+            } else {
+                dest.unwrap_or_else(|| "/".into())
+            };
+            let mut res = pages::redirect(&to);
+            let _ = res.add_cookie(&session::session_cookie(&s, https));
+            let _ = res.add_cookie(&clear);
+            res
+        }
+        Ok((SecondStepOutcome::Refused, _)) => {
+            render_step(
+                &req,
+                &state,
+                &c,
+                id,
+                &form.auth,
+                &form.target,
+                Some(c.t.totp_wrong),
+            )
+            .await
+        }
+        Ok((SecondStepOutcome::Throttled, _)) => {
+            let mut res = pages::message(
+                &c,
+                StatusCode::TOO_MANY_REQUESTS,
+                c.t.totp_title,
+                c.t.throttled,
+                None,
+                Some(("/login", c.t.sign_in)),
+            );
+            let _ = res.add_cookie(&clear);
+            res
+        }
+        Ok((SecondStepOutcome::Expired, _)) => expired(&c),
+        Ok((SecondStepOutcome::Unavailable, _)) | Err(_) => pages::message(
+            &c,
+            StatusCode::SERVICE_UNAVAILABLE,
+            c.t.totp_title,
+            c.t.unavailable,
+            None,
+            None,
+        ),
+    }
+}
+
+/// The signed-in coordinator, or the page to show instead.
+async fn coordinator(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    c: &Chrome,
+) -> Result<broker::model::User, HttpResponse> {
+    let ip = session::client_ip(req, state);
+    let now = state.clock.now_secs();
+    let Some(sid) = session::sid_of(req, state.config.is_https()) else {
+        return Err(pages::redirect("/login"));
+    };
+    let st = state.clone();
+    let user = web::block(move || {
+        let session::Found::Here(s) = session::load_here(&st, &sid, ip.as_deref(), now) else {
+            return None;
+        };
+        st.dir.user(s.user_id).ok().flatten()
+    })
+    .await
+    .ok()
+    .flatten();
+    match user {
+        None => Err(pages::redirect("/login")),
+        Some(u) if !totp::is_coordinator(&u) => Err(pages::message(
+            c,
+            StatusCode::FORBIDDEN,
+            c.t.totp_enrol_title,
+            c.t.totp_coordinators_only,
+            None,
+            Some(("/", c.t.go)),
+        )),
+        Some(u) => Ok(u),
+    }
+}
+
+fn render_enrolment(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    c: &Chrome,
+    user: &broker::model::User,
+    sealed: String,
+    secret: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let Some(view) = enrol_view(secret, user.email.as_deref().unwrap_or(""), sealed) else {
+        return pages::message(
+            c,
+            StatusCode::SERVICE_UNAVAILABLE,
+            c.t.totp_enrol_title,
+            c.t.unavailable,
+            None,
+            None,
+        );
+    };
+    let (csrf, cookie) = state.csrf.issue(req, state.config.is_https());
+    let page = TotpPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice.clone(),
+        csrf_token: csrf,
+        action: "/tweede-stap",
+        auth: "",
+        target: "",
+        enrol: Some(view),
+        required: false,
+        error,
+    };
+    let mut res = pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie);
+    res.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+/// GET `/tweede-stap`: a signed-in coordinator sets up the second factor.
+pub async fn enrol_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    let user = match coordinator(&req, &state, &c).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let st = state.clone();
+    let uid = user.id;
+    let made = web::block(move || -> Option<Result<(String, String), ()>> {
+        match totp::enrolled(&st, uid) {
+            Ok(true) => return None,
+            Ok(false) => {}
+            Err(_) => return Some(Err(())),
+        }
+        let secret = totp::new_secret().map_err(|_| ());
+        Some(secret.and_then(|s| {
+            st.sealer
+                .seal(uid, &format!("{ENROL_TAG}{s}"))
+                .map(|sealed| (s, sealed))
+                .map_err(|_| ())
+        }))
+    })
+    .await;
+    match made {
+        Ok(None) => pages::message(
+            &c,
+            StatusCode::OK,
+            c.t.totp_enrol_title,
+            c.t.totp_already,
+            None,
+            Some(("/", c.t.go)),
+        ),
+        Ok(Some(Ok((secret, sealed)))) => {
+            render_enrolment(&req, &state, &c, &user, sealed, &secret, None)
+        }
+        Ok(Some(Err(()))) | Err(_) => pages::message(
+            &c,
+            StatusCode::SERVICE_UNAVAILABLE,
+            c.t.totp_enrol_title,
+            c.t.unavailable,
+            None,
+            None,
+        ),
+    }
+}
+
+/// POST `/tweede-stap`: the first code confirms the new secret.
+pub async fn enrol_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<CodeForm>,
+) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    if !state
+        .csrf
+        .verify(&req, state.config.is_https(), &form.csrf_token)
+    {
+        return pages::page_expired(&c);
+    }
+    let user = match coordinator(&req, &state, &c).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let form = form.into_inner();
+    // Sealed for this user with a fresh nonce: it cannot be forged, nor used by someone else.
+    let Some(secret) = state
+        .sealer
+        .open(user.id, &form.sealed)
+        .and_then(|p| p.strip_prefix(ENROL_TAG).map(str::to_string))
+    else {
+        return pages::page_expired(&c);
+    };
+    let st = state.clone();
+    let (u, s, code) = (user.clone(), secret.clone(), form.code.clone());
+    let now = state.clock.now_secs();
+    let check = web::block(move || {
+        if totp::enrolled(&st, u.id).unwrap_or(true) {
+            return None;
+        }
+        Some(totp::confirm_enrolment(&st, &u, &s, &code, now))
+    })
+    .await;
+    match check {
+        Ok(Some(CodeCheck::Accepted)) => pages::message(
+            &c,
+            StatusCode::OK,
+            c.t.totp_enrol_title,
+            c.t.totp_enrolled,
+            None,
+            Some(("/", c.t.go)),
+        ),
+        Ok(None) => pages::message(
+            &c,
+            StatusCode::OK,
+            c.t.totp_enrol_title,
+            c.t.totp_already,
+            None,
+            Some(("/", c.t.go)),
+        ),
+        Ok(Some(CodeCheck::Refused)) => render_enrolment(
+            &req,
+            &state,
+            &c,
+            &user,
+            form.sealed,
+            &secret,
+            Some(c.t.totp_wrong),
+        ),
+        Ok(Some(CodeCheck::Unavailable)) | Err(_) => pages::message(
+            &c,
+            StatusCode::SERVICE_UNAVAILABLE,
+            c.t.totp_enrol_title,
+            c.t.unavailable,
+            None,
+            None,
+        ),
+    }
+}
