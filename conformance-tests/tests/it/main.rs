@@ -22,6 +22,7 @@ mod home_pages;
 mod leerpoort;
 mod node;
 mod saml;
+mod saml_sps;
 mod saml_upstream;
 mod school_pages;
 mod scopes;
