@@ -200,7 +200,7 @@ impl Sps {
         // The trust anchor, pinned in both SPs.
         let pinned = metadata_signing_certificate(server);
         std::fs::write(shib.join("leerpoort-metadata-signing.crt"), &pinned).unwrap();
-        std::fs::write(ssp_cert.join("leerpoort-metadata-signing.crt"), &pinned).unwrap();
+        std::fs::write(ssp_cert.join("leerpoort-metadata-signing.crt"), pinned).unwrap();
         open_up(dir.path());
         let mut sps = Sps {
             base,
