@@ -19,6 +19,16 @@ packages=(
   fonts-dejavu-core # legible screenshots
   xmlsec1           # the xmlsec1 command, used by pysaml2 in the SAML conformance test
   python3-venv      # the SAML conformance test keeps pysaml2 in a venv of its own
+  # The real SAML SPs of conformance-tests/tests/it/saml_sps.rs; the test runs its own Apache
+  # and shibd on loopback (the system services these packages bring are not used).
+  apache2
+  libapache2-mod-php
+  php-xml
+  php-mbstring
+  simplesamlphp       # SimpleSAMLphp 1.19
+  libapache2-mod-shib # Shibboleth SP 3.4: mod_shib ...
+  shibboleth-sp-utils # ... and shibd
+  openssl             # the SPs' key pairs
 )
 
 missing=()

@@ -23,6 +23,7 @@ mod leerpoort;
 mod node;
 mod offboarding;
 mod saml;
+mod saml_sps;
 mod saml_upstream;
 mod school_pages;
 mod scopes;

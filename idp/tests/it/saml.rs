@@ -468,7 +468,7 @@ async fn metadata_is_signed_and_names_every_endpoint() {
     verify_metadata(&xml, &pinned);
     assert!(
         !between(&xml, "<md:IDPSSODescriptor", "</md:IDPSSODescriptor>")
-            .contains(&STANDARD.encode(&pinned)),
+            .contains(&STANDARD.encode(pinned)),
         "the metadata-signing certificate is not a message-signing KeyDescriptor"
     );
 }

@@ -1,0 +1,7 @@
+<?php
+$config = [
+    'key' => '@SALT@',
+    'allowed_tags' => ['hourly'],
+    'debug_message' => true,
+    'sendemail' => false,
+];
