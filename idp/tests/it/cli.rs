@@ -1021,6 +1021,8 @@ fn saml_sp_update_keeps_registrations_and_remove_names_the_schools() {
         .as_array()
         .unwrap()
         .is_empty());
+}
+
 #[test]
 fn upstream_add_asks_for_the_scope_of_a_standard_claim_and_says_so() {
     let env = Env::sqlite();
