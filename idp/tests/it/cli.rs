@@ -1120,6 +1120,8 @@ fn upstream_add_asks_for_the_scope_of_a_standard_claim_and_says_so() {
         added["provision_roles"],
         serde_json::json!(["leerling", "leerkracht"])
     );
+}
+
 #[test]
 fn users_are_disabled_enabled_and_removed() {
     let env = Env::sqlite();
@@ -1215,6 +1217,8 @@ fn users_are_disabled_enabled_and_removed() {
         "https://taalwereld.example/cb",
     ]);
     assert_eq!(plain["offline_access"], false);
+}
+
 #[test]
 fn a_school_requires_a_second_factor_and_the_operator_resets_one() {
     let env = Env::sqlite();

@@ -127,7 +127,12 @@ fn the_status_goes_from_nee_nee_to_ja_ja_for_a_whole_family() {
         "single use"
     );
     // The address is the user name, in any case.
-    match sign_in(&t.state, "FAMILIE@voorbeeld.nl", "rode kano op de rivier", now) {
+    match sign_in(
+        &t.state,
+        "FAMILIE@voorbeeld.nl",
+        "rode kano op de rivier",
+        now,
+    ) {
         HomeOutcome::Ok(mut a) => {
             a.pupils.sort();
             let mut both = vec![emma.id, daan.id];
@@ -183,20 +188,35 @@ fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
     assert_eq!(until, now + 3600);
     assert!(
         matches!(
-            sign_in(&t.state, "ouder@voorbeeld.nl", "rode kano op de rivier", now),
+            sign_in(
+                &t.state,
+                "ouder@voorbeeld.nl",
+                "rode kano op de rivier",
+                now
+            ),
             HomeOutcome::Blocked { .. }
         ),
         "blocked: even the right password waits"
     );
     // Unknown addresses and wrong passwords look alike (see below for the whole sequence).
     assert!(matches!(
-        sign_in(&t.state, "onbekend@voorbeeld.nl", "rode kano op de rivier", now),
+        sign_in(
+            &t.state,
+            "onbekend@voorbeeld.nl",
+            "rode kano op de rivier",
+            now
+        ),
         HomeOutcome::Wrong
     ));
     // The teacher unblocks.
     thuis::unblock(&t.state, &anna, &emma, now).unwrap();
     assert!(matches!(
-        sign_in(&t.state, "ouder@voorbeeld.nl", "rode kano op de rivier", now),
+        sign_in(
+            &t.state,
+            "ouder@voorbeeld.nl",
+            "rode kano op de rivier",
+            now
+        ),
         HomeOutcome::Ok(_)
     ));
     // Or the hour passes.
@@ -514,7 +534,14 @@ fn unknown_and_known_addresses_get_the_same_answers_at_the_same_points() {
     let now = t.clock.now_secs();
     thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
     let token = token_in(&t.outbox()[0]);
-    thuis::set_password_with_link(&t.state, &token, "rode kano op de rivier", "rode kano op de rivier", now).unwrap();
+    thuis::set_password_with_link(
+        &t.state,
+        &token,
+        "rode kano op de rivier",
+        "rode kano op de rivier",
+        now,
+    )
+    .unwrap();
 
     let sequence = |email: &str| -> Vec<String> {
         (0..12)
@@ -544,7 +571,14 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
     let now = t.clock.now_secs();
     thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
     let token = token_in(&t.outbox()[0]);
-    thuis::set_password_with_link(&t.state, &token, "rode kano op de rivier", "rode kano op de rivier", now).unwrap();
+    thuis::set_password_with_link(
+        &t.state,
+        &token,
+        "rode kano op de rivier",
+        "rode kano op de rivier",
+        now,
+    )
+    .unwrap();
     let from = |client: &str, email: &str, pw: &str, challenge: Option<&str>| {
         thuis::sign_in(&t.state, email, pw, Some(client), challenge, now)
     };
@@ -569,7 +603,12 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
     ] {
         let c = t.state.challenges.issue(now, 2_000, purpose, ip).unwrap();
         let sol = idp::challenge::solve(&c).unwrap();
-        let o = from(client, "ouder@voorbeeld.nl", "rode kano op de rivier", Some(&sol));
+        let o = from(
+            client,
+            "ouder@voorbeeld.nl",
+            "rode kano op de rivier",
+            Some(&sol),
+        );
         assert!(matches!(o, HomeOutcome::ChallengeRequired), "{o:?}");
     }
     assert_eq!(runs(), before, "no password checked without the challenge");
@@ -579,7 +618,12 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
         .issue(now, 2_000, Purpose::HomeLogin, client)
         .unwrap();
     let sol = idp::challenge::solve(&c).unwrap();
-    let o = from(client, "ouder@voorbeeld.nl", "rode kano op de rivier", Some(&sol));
+    let o = from(
+        client,
+        "ouder@voorbeeld.nl",
+        "rode kano op de rivier",
+        Some(&sol),
+    );
     assert!(matches!(o, HomeOutcome::Ok(_)), "{o:?}");
 
     // Attempts from one client: at most 30 per window, then refused before hashing.
@@ -597,7 +641,12 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
     }
     assert_eq!(runs(), before, "refused before any hashing");
     // Another client is not affected; after the window this one may again.
-    let o = from("203.0.113.10", "ouder@voorbeeld.nl", "rode kano op de rivier", None);
+    let o = from(
+        "203.0.113.10",
+        "ouder@voorbeeld.nl",
+        "rode kano op de rivier",
+        None,
+    );
     assert!(matches!(o, HomeOutcome::Ok(_)), "{o:?}");
 
     // A blocked address is refused before hashing too.
