@@ -38,6 +38,8 @@ struct FileConfig {
     trust_proxy: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
     metrics_listen: Option<String>,
+    session_idle_pupil_minutes: Option<u32>,
+    session_idle_staff_minutes: Option<u32>,
     log_format: Option<String>,
     db_pool_size: Option<u32>,
 }
@@ -68,6 +70,10 @@ pub struct Config {
     /// Where `/metrics` is served (`LEERPOORT_METRICS_LISTEN`); `None` when turned off. Never
     /// on the public listener.
     pub metrics_listen: Option<SocketAddr>,
+    /// A pupil's session ends after this much inactivity (seconds; 0: only at its end).
+    pub session_idle_pupil_secs: i64,
+    /// A staff member's session ends after this much inactivity (seconds; 0: only at its end).
+    pub session_idle_staff_secs: i64,
     pub log_format: LogFormat,
     pub db_pool_size: u32,
 }
@@ -179,6 +185,28 @@ impl Config {
             })?),
         };
 
+        let idle_minutes = |key: &str, from_file: Option<u32>, default: u32| {
+            match env(&format!("LEERPOORT_{}", key.to_uppercase())).filter(|v| !v.is_empty()) {
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 600)
+                    .ok_or_else(|| invalid(key, "expected minutes from 0 (off) to 600")),
+                None => Ok(from_file.unwrap_or(default)),
+            }
+            .map(|m| i64::from(m) * 60)
+        };
+        let session_idle_pupil_secs = idle_minutes(
+            "session_idle_pupil_minutes",
+            file.session_idle_pupil_minutes,
+            30,
+        )?;
+        let session_idle_staff_secs = idle_minutes(
+            "session_idle_staff_minutes",
+            file.session_idle_staff_minutes,
+            120,
+        )?;
+
         let log_format = match get("log_format", file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -209,6 +237,8 @@ impl Config {
             outbox_dir,
             trusted_proxies,
             metrics_listen,
+            session_idle_pupil_secs,
+            session_idle_staff_secs,
             log_format,
             db_pool_size,
         })
@@ -328,6 +358,8 @@ mod tests {
         assert_eq!(c.keys_dir, PathBuf::from("keys"));
         assert_eq!(c.outbox_dir, PathBuf::from("outbox"));
         assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.session_idle_pupil_secs, 30 * 60);
+        assert_eq!(c.session_idle_staff_secs, 2 * 3600);
         assert_eq!(
             c.metrics_listen.map(|a| a.to_string()).as_deref(),
             Some("127.0.0.1:9464")
