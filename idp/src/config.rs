@@ -39,6 +39,8 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     metrics_listen: Option<String>,
     require_totp_for_coordinators: Option<bool>,
+    session_idle_pupil_minutes: Option<u32>,
+    session_idle_staff_minutes: Option<u32>,
     log_format: Option<String>,
     db_pool_size: Option<u32>,
 }
@@ -72,6 +74,10 @@ pub struct Config {
     /// Every ICT coordinator must sign in with a second factor (TOTP), whatever their school
     /// chose.
     pub require_totp_for_coordinators: bool,
+    /// A pupil's session ends after this much inactivity (seconds; 0: only at its end).
+    pub session_idle_pupil_secs: i64,
+    /// A staff member's session ends after this much inactivity (seconds; 0: only at its end).
+    pub session_idle_staff_secs: i64,
     pub log_format: LogFormat,
     pub db_pool_size: u32,
 }
@@ -190,6 +196,28 @@ impl Config {
                 None => file.require_totp_for_coordinators.unwrap_or(false),
             };
 
+        let idle_minutes = |key: &str, from_file: Option<u32>, default: u32| {
+            match env(&format!("LEERPOORT_{}", key.to_uppercase())).filter(|v| !v.is_empty()) {
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 600)
+                    .ok_or_else(|| invalid(key, "expected minutes from 0 (off) to 600")),
+                None => Ok(from_file.unwrap_or(default)),
+            }
+            .map(|m| i64::from(m) * 60)
+        };
+        let session_idle_pupil_secs = idle_minutes(
+            "session_idle_pupil_minutes",
+            file.session_idle_pupil_minutes,
+            30,
+        )?;
+        let session_idle_staff_secs = idle_minutes(
+            "session_idle_staff_minutes",
+            file.session_idle_staff_minutes,
+            120,
+        )?;
+
         let log_format = match get("log_format", file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -221,6 +249,8 @@ impl Config {
             trusted_proxies,
             metrics_listen,
             require_totp_for_coordinators,
+            session_idle_pupil_secs,
+            session_idle_staff_secs,
             log_format,
             db_pool_size,
         })
@@ -340,6 +370,8 @@ mod tests {
         assert_eq!(c.keys_dir, PathBuf::from("keys"));
         assert_eq!(c.outbox_dir, PathBuf::from("outbox"));
         assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.session_idle_pupil_secs, 30 * 60);
+        assert_eq!(c.session_idle_staff_secs, 2 * 3600);
         assert_eq!(
             c.metrics_listen.map(|a| a.to_string()).as_deref(),
             Some("127.0.0.1:9464")

@@ -309,7 +309,13 @@ pub fn staff_login(
         context: LoginContext::School,
         ip: Some(ip.to_string()),
     };
-    match session::start(state.store.as_ref(), who, now, previous_sid) {
+    match session::start_with_idle(
+        state.store.as_ref(),
+        who,
+        now,
+        previous_sid,
+        state.config.session_idle_staff_secs,
+    ) {
         Ok(s) => {
             let _ = state.store.reset_count(&account_key, ATTEMPT_WINDOW);
             record("ok");

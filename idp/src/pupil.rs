@@ -218,7 +218,13 @@ pub fn pupil_login(
         context: LoginContext::School,
         ip: ip.map(str::to_string),
     };
-    match session::start(store, who, now, previous_sid) {
+    match session::start_with_idle(
+        store,
+        who,
+        now,
+        previous_sid,
+        state.config.session_idle_pupil_secs,
+    ) {
         Ok(s) => {
             record("ok");
             PupilOutcome::Ok(Box::new(s))

@@ -50,6 +50,12 @@ pub struct SsoSession {
     /// The network environment the user came in through, for its logout.
     #[serde(default)]
     pub upstream: Option<SessionUpstream>,
+    /// When the session was last used (seconds; kept to the minute).
+    #[serde(default)]
+    pub last_seen: i64,
+    /// Inactivity after which the session ends (seconds); 0: none.
+    #[serde(default)]
+    pub idle_secs: i64,
 }
 
 /// The upstream a session came from.
@@ -118,7 +124,11 @@ pub fn sid_of(req: &HttpRequest, https: bool) -> Option<String> {
         .filter(|v| v.len() == 43)
 }
 
-/// Load a live session.
+/// How often (seconds) a used session's `last_seen` is written back: at most once a minute.
+const TOUCH_SECS: i64 = 60;
+
+/// Load a live session. A session unused for its idle time (see [`SsoSession::idle_secs`]) is
+/// over, and removed; a used one is marked as seen (written back at most once a minute).
 pub fn load(
     store: &dyn EphemeralStore,
     sid: &str,
@@ -127,8 +137,21 @@ pub fn load(
     let Some(bytes) = store.get(&key(sid))? else {
         return Ok(None);
     };
-    let s: SsoSession = serde_json::from_slice(&bytes).map_err(|_| StoreError::Corrupt)?;
-    Ok((s.expires_at > now && s.sid == sid).then_some(s))
+    let mut s: SsoSession = serde_json::from_slice(&bytes).map_err(|_| StoreError::Corrupt)?;
+    if s.expires_at <= now || s.sid != sid {
+        return Ok(None);
+    }
+    let last_seen = s.last_seen.max(s.created_at);
+    if s.idle_secs > 0 && now - last_seen >= s.idle_secs {
+        tracing::info!("session ended after {} s without use", s.idle_secs);
+        store.delete(&key(sid))?;
+        return Ok(None);
+    }
+    if now - last_seen >= TOUCH_SECS {
+        s.last_seen = now;
+        save(store, &s, now)?;
+    }
+    Ok(Some(s))
 }
 
 /// Does `user` still stand for something issued at a sign-in at `signed_in_at`: not disabled
@@ -217,12 +240,38 @@ pub struct Authenticated {
     pub ip: Option<String>,
 }
 
-/// Start a new session (a new id: never reuse one the browser brought).
+/// The built-in inactivity limit of a session, for sign-ins that do not pass the configured one
+/// ([`start_with_idle`]): pupils' (the pupil `acr`) [`PUPIL_IDLE_SECS`], none for others.
+pub fn default_idle_secs(who: &Authenticated) -> i64 {
+    if who.acr == crate::login::ACR_PUPIL {
+        PUPIL_IDLE_SECS
+    } else {
+        0
+    }
+}
+
+/// Pupils' default inactivity limit: 30 minutes (a shared classroom tablet).
+pub const PUPIL_IDLE_SECS: i64 = 30 * 60;
+
+/// Start a new session (a new id: never reuse one the browser brought), with the built-in
+/// inactivity limit ([`default_idle_secs`]).
 pub fn start(
     store: &dyn EphemeralStore,
     who: Authenticated,
     now: i64,
     previous_sid: Option<&str>,
+) -> Result<SsoSession, StoreError> {
+    let idle_secs = default_idle_secs(&who);
+    start_with_idle(store, who, now, previous_sid, idle_secs)
+}
+
+/// [`start`], ending the session after `idle_secs` without use (0: only at its end).
+pub fn start_with_idle(
+    store: &dyn EphemeralStore,
+    who: Authenticated,
+    now: i64,
+    previous_sid: Option<&str>,
+    idle_secs: i64,
 ) -> Result<SsoSession, StoreError> {
     if let Some(old) = previous_sid {
         store.delete(&key(old))?;
@@ -242,6 +291,8 @@ pub fn start(
         clients: Vec::new(),
         grants: Vec::new(),
         upstream: None,
+        last_seen: now,
+        idle_secs: idle_secs.max(0),
     };
     save(store, &s, now)?;
     Ok(s)

@@ -598,6 +598,47 @@ async fn the_lock_lifts_after_an_hour() {
     assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/"), "{body}");
 }
 
+/// A shared classroom tablet: a pupil's session ends after 30 minutes without use, counted
+/// from the last use.
+#[actix_web::test]
+async fn a_pupils_session_ends_after_half_an_hour_unused() {
+    let (t, demo) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let uri = format!(
+        "/school/{SCHOOL}/leerling/{}",
+        pupil_id(&demo, "Emma de Jong")
+    );
+    let mut tablet = Browser::at("127.0.0.1");
+    let (_, _, body) = tablet.get(&app, &uri).await;
+    let (status, to, _) = tablet
+        .post(
+            &app,
+            &uri,
+            &[
+                ("csrf_token", &hidden(&body, "csrf_token")),
+                ("pin", "1234"),
+            ],
+        )
+        .await;
+    assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/"));
+    let authz = "/oidc/authorize?client_id=demo-uitgeverij&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid";
+    // 29 minutes later: still signed in, and that use counts as activity.
+    t.clock.advance(std::time::Duration::from_secs(29 * 60));
+    let (status, to, _) = tablet.get(&app, authz).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(to.contains("code="), "{to}");
+    t.clock.advance(std::time::Duration::from_secs(29 * 60));
+    let (_, to, _) = tablet.get(&app, authz).await;
+    assert!(
+        to.contains("code="),
+        "58 minutes in, but used 29 minutes ago: {to}"
+    );
+    // 30 minutes without use: the next child on this tablet is not signed in as Emma.
+    t.clock.advance(std::time::Duration::from_secs(30 * 60));
+    let (_, to, body) = tablet.get(&app, authz).await;
+    assert!(!to.contains("code="), "the session has ended: {to} {body}");
+}
+
 #[actix_web::test]
 async fn a_session_used_from_elsewhere_is_ended_with_the_takeover_warning() {
     let (t, _) = demo_app();
