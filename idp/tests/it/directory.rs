@@ -791,6 +791,7 @@ on_both_backends!(
                     sector: "sp.example".into(),
                     home_allowed: true,
                     audience: Audience::Beide,
+                    offline_access: false,
                 },
                 T0,
                 audit("saml_sp.add", None),
