@@ -1140,3 +1140,81 @@ async fn logout_without_an_id_token_hint_of_this_session_asks_first() {
         Some("login_required")
     );
 }
+
+/// A session of `user_id` at the demo school, as a sign-in (here, or at a network
+/// environment) would start it.
+fn session_of(f: &Flow, b: &mut Browser, user_id: uuid::Uuid) {
+    let s = idp::session::start(
+        f.app.state.store.as_ref(),
+        idp::session::Authenticated {
+            user_id,
+            school: idp::demo::DEMO_SCHOOL_REF.parse().unwrap(),
+            amr: vec!["fed".into()],
+            acr: "leerpoort:netwerk".into(),
+            context: claims::LoginContext::Netwerk,
+            ip: None,
+        },
+        f.app.state.clock.now_secs(),
+        None,
+    )
+    .unwrap();
+    b.cookies
+        .insert(idp::session::cookie_name(false).to_string(), s.sid);
+}
+
+#[actix_web::test]
+async fn inactive_staff_get_no_staff_pages_and_no_activation_mail() {
+    let f = Flow::new();
+    let ctx = idp::admin::Ctx {
+        dir: f.app.state.dir.as_ref(),
+        clock: f.app.state.clock.as_ref(),
+        actor: "test",
+    };
+    // Staff that a network environment provisioned, or an import brought, arrive inactive.
+    let mees = idp::admin::add_user(
+        ctx,
+        f.app.state.pupil_secrets(),
+        idp::admin::UserInput {
+            school: idp::demo::DEMO_SCHOOL_REF.into(),
+            role: "leerkracht".into(),
+            given_name: "Mees".into(),
+            family_name: "Kok".into(),
+            email: Some("mees.kok@regenboog.example".into()),
+            groups: vec!["groep-3a".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .user;
+    assert_eq!(mees.status, broker::model::UserStatus::Inactive);
+    let now = f.app.state.clock.now_secs();
+
+    // Whoever can read mail at the address cannot activate the account with "forgot password".
+    idp::password::request_link(&f.app.state, "mees.kok@regenboog.example", now);
+    assert!(f.app.outbox().is_empty(), "no mail for inactive staff");
+    // An active teacher does get one (the same call can send mail).
+    idp::password::request_link(&f.app.state, "anna.devries@regenboog.example", now);
+    assert_eq!(f.app.outbox().len(), 1);
+
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    // Signed in (through a network environment), the inactive teacher gets no group overview.
+    let mut b = Browser::default();
+    session_of(&f, &mut b, mees.id);
+    let res = b.get(&app, "/groepen").await;
+    assert_ne!(res.status(), StatusCode::OK, "no staff page while inactive");
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(!body.contains("Groep 3A"), "{body}");
+
+    // The active teacher in the same way does.
+    let anna = f
+        .app
+        .state
+        .dir
+        .user_by_email("anna.devries@regenboog.example")
+        .unwrap()
+        .unwrap();
+    let mut b = Browser::default();
+    session_of(&f, &mut b, anna.id);
+    let res = b.get(&app, "/groepen").await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
