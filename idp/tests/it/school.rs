@@ -304,7 +304,7 @@ async fn a_device_cannot_shed_its_pin_limit_by_changing_cookies() {
             &[
                 ("csrf_token", &csrf),
                 ("email", "anna.devries@regenboog.example"),
-                ("password", "Regenboog2026"),
+                ("password", "paarse-giraf-fietst"),
             ],
         )
         .await;
