@@ -1419,10 +1419,27 @@ async fn oidc_logout_tells_the_saml_sps_then_returns_to_the_client() {
     let res = b.get(&app, &format!("/saml/sso?{query}")).await;
     login_and_continue(&app, &mut b, &location(&res)).await;
 
+    // Without an ID token of this session the user confirms first (a bare GET ends nothing).
     let res = b
         .get(
             &app,
             "/oidc/logout?client_id=demo-uitgeverij&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2F&state=st",
+        )
+        .await;
+    let page = body(res).await;
+    assert!(page.contains("Uitloggen?"), "{page}");
+    let csrf = hidden(&page, "csrf_token");
+    let res = b
+        .post(
+            &app,
+            "/oidc/logout",
+            &[
+                ("confirm", "ja"),
+                ("csrf_token", &csrf),
+                ("client_id", "demo-uitgeverij"),
+                ("post_logout_redirect_uri", "http://127.0.0.1:8081/"),
+                ("state", "st"),
+            ],
         )
         .await;
     let to = location(&res);
