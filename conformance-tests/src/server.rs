@@ -460,7 +460,9 @@ impl Drop for PgSchema {
 
 /// Servers running side by side must not share rate-limit counters and sessions: give each
 /// its own Redis database number (round robin over the 16 a default Redis has), unless the
-/// URL names one already.
+/// URL names one already. A number comes round again only after fifteen other servers, long
+/// after the server that used it last has stopped; it is emptied first, so no counter of an
+/// earlier test (failed sign-ins from 127.0.0.1, say) reaches into the next one.
 fn isolated_redis_url(url: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let Ok(mut parsed) = url::Url::parse(url) else {
@@ -470,8 +472,31 @@ fn isolated_redis_url(url: &str) -> String {
         return url.to_string();
     }
     let db = 1 + NEXT.fetch_add(1, Ordering::Relaxed) % 15;
+    if let Some(host) = parsed.host_str() {
+        flush_redis_db(host, parsed.port().unwrap_or(6379), db);
+    }
     parsed.set_path(&format!("/{db}"));
     parsed.to_string()
+}
+
+/// `SELECT db` and `FLUSHDB` over RESP; panics when Redis does not answer `+OK` twice.
+fn flush_redis_db(host: &str, port: u16, db: usize) {
+    use std::io::{BufRead, BufReader, Write};
+    let host = host.trim_matches(['[', ']']);
+    let mut conn = std::net::TcpStream::connect((host, port))
+        .unwrap_or_else(|e| panic!("connecting to Redis at {host}:{port}: {e}"));
+    let db = db.to_string();
+    let cmd = format!(
+        "*2\r\n$6\r\nSELECT\r\n${}\r\n{db}\r\n*1\r\n$7\r\nFLUSHDB\r\n",
+        db.len()
+    );
+    conn.write_all(cmd.as_bytes()).expect("writing to Redis");
+    let mut reader = BufReader::new(conn);
+    for what in ["SELECT", "FLUSHDB"] {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("reading from Redis");
+        assert!(line.starts_with("+OK"), "Redis {what}: {line:?}");
+    }
 }
 
 /// A loopback port nobody listens on now (and that this process has not handed out before).
