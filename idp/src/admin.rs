@@ -707,9 +707,13 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
 /// connect to), without IPv6 brackets; empty when there is none.
 fn host_of(uri: &str) -> String {
     url::Url::parse(uri)
-        .ok()
-        .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+        .map(|u| host_name(&u).to_string())
         .unwrap_or_default()
+}
+
+/// A parsed URL's host without IPv6 brackets; empty when it has none.
+fn host_name(u: &url::Url) -> &str {
+    u.host_str().map_or("", |h| h.trim_matches(['[', ']']))
 }
 
 fn is_loopback_host(h: &str) -> bool {
@@ -742,14 +746,8 @@ fn parse_canonical(u: &str, bad: &dyn Fn(&str) -> AdminError) -> Result<url::Url
 /// apps.
 pub fn check_redirect_uri(u: &str) -> Result<()> {
     let bad = |why: &str| invalid(format!("redirect URI '{u}' is not valid: {why}"));
-    if u.contains('#') {
-        return Err(bad("it may not contain a fragment"));
-    }
     let parsed = parse_canonical(u, &bad)?;
-    let host = parsed
-        .host_str()
-        .map(|h| h.trim_matches(['[', ']']))
-        .unwrap_or("");
+    let host = host_name(&parsed);
     match parsed.scheme() {
         "https" => {
             if host.is_empty() {
@@ -775,15 +773,14 @@ pub fn check_redirect_uri(u: &str) -> Result<()> {
 }
 
 fn check_https_or_local(u: &str) -> Result<()> {
-    let bad = |_: &str| invalid(format!("'{u}' is not valid: expected an https URL"));
     let parsed = parse_canonical(u, &|why| invalid(format!("'{u}' is not valid: {why}")))?;
-    let host = host_of(parsed.as_str());
-    let ok = parsed.scheme() == "https" && !host.is_empty()
-        || parsed.scheme() == "http" && is_loopback_host(&host);
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(""))
+    let host = host_name(&parsed);
+    match parsed.scheme() {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if is_loopback_host(host) => Ok(()),
+        _ => Err(invalid(format!(
+            "'{u}' is not valid: expected an https URL"
+        ))),
     }
 }
 
