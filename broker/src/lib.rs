@@ -10,6 +10,7 @@
 //! `expect` or `panic` outside tests (the workspace lints deny them).
 
 pub mod clock;
+pub mod devices;
 pub mod federation;
 pub mod model;
 pub mod release;

@@ -541,3 +541,28 @@ pub struct Upstream {
     /// The schools it serves: it can never sign in a user of another school.
     pub schools: Vec<InstellingRef>,
 }
+
+/// A device a teacher or ICT coordinator linked to their school (a classroom tablet, a
+/// Chromebook on a school trip): pupils may sign in on it outside the school's networks. Its
+/// cookie carries only this id, signed; every use is checked against the stored row, so
+/// revoking (deleting the row) ends it at once on every node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnrolledDevice {
+    pub id: Uuid,
+    pub school: InstellingRef,
+    /// What the school calls it ("iPad 3 groep 4").
+    pub name: String,
+    /// The staff member who linked it.
+    pub enrolled_by: Uuid,
+    pub enrolled_at: i64,
+    /// The last time a pupil's sign-in page was used on it (to the nearest
+    /// [`DEVICE_USE_RESOLUTION_SECS`]).
+    pub last_used_at: Option<i64>,
+}
+
+/// How finely a device's last use is kept: a tablet used all day writes once per this time.
+pub const DEVICE_USE_RESOLUTION_SECS: i64 = 600;
+
+/// At most this many devices per school: a school with more asks its coordinator to revoke
+/// old ones first.
+pub const MAX_DEVICES_PER_SCHOOL: usize = 2_000;

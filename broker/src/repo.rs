@@ -9,8 +9,8 @@ use ipnet::IpNet;
 use uuid::Uuid;
 
 use crate::model::{
-    AuditEvent, Group, MatchRule, PupilAuth, Registration, RelyingParty, RpKind, RpProtocol,
-    SamlSpOptions, School, SchoolBoard, ThuisAccount, Upstream, UpstreamProtocol, User,
+    AuditEvent, EnrolledDevice, Group, MatchRule, PupilAuth, Registration, RelyingParty, RpKind,
+    RpProtocol, SamlSpOptions, School, SchoolBoard, ThuisAccount, Upstream, UpstreamProtocol, User,
     UserStanding, UserStatus,
 };
 
@@ -121,8 +121,39 @@ pub struct RegistrationChange {
     pub home_allowed: bool,
 }
 
+/// Devices linked to a school (see [`EnrolledDevice`]).
+pub trait EnrolledDevices {
+    /// Store a newly linked device, unless the school already has `max` of them
+    /// ([`RepoError::Conflict`]).
+    fn insert_device(
+        &self,
+        device: EnrolledDevice,
+        max: usize,
+        audit: AuditEvent,
+    ) -> RepoResult<EnrolledDevice>;
+    /// The school's devices, most recently linked first.
+    fn devices_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<EnrolledDevice>>;
+    fn device(&self, id: Uuid) -> RepoResult<Option<EnrolledDevice>>;
+    /// Is device `id` still linked to `school`? Records its use at `now` when the stored last
+    /// use is older than `resolution` seconds (so at most one write per device per that time).
+    fn device_in_use(
+        &self,
+        id: Uuid,
+        school: &InstellingRef,
+        now: i64,
+        resolution: i64,
+    ) -> RepoResult<bool>;
+    /// Unlink a device of `school`; `Ok(None)` when `school` has no such device.
+    fn revoke_device(
+        &self,
+        school: &InstellingRef,
+        id: Uuid,
+        audit: AuditEvent,
+    ) -> RepoResult<Option<EnrolledDevice>>;
+}
+
 /// What the broker reads and writes.
-pub trait Directory: Send + Sync + std::fmt::Debug {
+pub trait Directory: EnrolledDevices + Send + Sync + std::fmt::Debug {
     /// Is the database reachable? (`/readyz`.)
     fn ping(&self) -> RepoResult<()>;
 

@@ -17,6 +17,8 @@ use crate::app::AppState;
 use crate::config::Config;
 use crate::{db, demo, keys};
 
+mod devices;
+
 /// Leerpoort: single sign-on for primary schools.
 #[derive(Debug, Parser)]
 #[command(name = "leerpoort", version, about, long_about = None)]
@@ -69,6 +71,9 @@ pub enum Command {
     /// Signing keys (JWS and SAML).
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Devices linked to a school (pupils sign in on them outside the school's networks).
+    #[command(subcommand)]
+    Device(devices::DeviceCmd),
     /// The outage notice on every login page.
     #[command(subcommand)]
     Notice(NoticeCmd),
@@ -1218,6 +1223,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
         }
         Command::Import(ImportCmd::Edexml { .. }) => Err(not_available("import edexml")),
         Command::Import(ImportCmd::Duo { .. }) => Err(not_available("import duo")),
+        Command::Device(cmd) => devices::run(&open_state(config, clock)?, cmd),
         Command::Shortcuts {
             school,
             out: dir,

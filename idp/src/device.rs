@@ -1,7 +1,9 @@
-//! Enrolled devices. A staff member can link a device (a classroom tablet, a Chromebook taken
-//! on a school trip) to their school with one click; the device then carries a long-lived
-//! signed cookie, and pupils may sign in on it with name + PIN outside the school's networks.
-//! See `docs/security.md` for the trust model.
+//! Device cookies. A teacher or ICT coordinator can link a device (a classroom tablet, a
+//! Chromebook taken on a school trip) to their school; the device then carries a long-lived
+//! signed cookie naming its [`broker::model::EnrolledDevice`], and pupils may sign in on it
+//! with name + PIN outside the school's networks for as long as that row exists (the server
+//! checks it on every use, see `server::devices`). Families' devices remember children by
+//! their home login codes. See `docs/security.md` for the trust model.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::HttpRequest;
@@ -108,18 +110,24 @@ impl DeviceKeys {
         c
     }
 
-    /// The cookie that enrols this device for `school`.
-    pub fn enrol(&self, school: InstellingRef, by: Uuid, now: i64, https: bool) -> Cookie<'static> {
+    /// The cookie of a device just linked to its school.
+    pub fn enrol(
+        &self,
+        device: &broker::model::EnrolledDevice,
+        now: i64,
+        https: bool,
+    ) -> Cookie<'static> {
         let e = Enrolment {
-            school,
-            device: Uuid::new_v4(),
-            enrolled_by: by,
+            school: device.school,
+            device: device.id,
+            enrolled_by: device.enrolled_by,
             expires_at: now + DEVICE_SECS,
         };
         Self::long_lived(name(https), self.sign(&e), https)
     }
 
-    /// The enrolment the request's cookie proves, if it is genuine and current.
+    /// The enrolment the request's cookie claims, if it is genuine and current. Whether the
+    /// device is still linked is the directory's to say (`server::devices::enrolled_here`).
     pub fn enrolment(&self, req: &HttpRequest, https: bool, now: i64) -> Option<Enrolment> {
         let e: Enrolment = self.verify(req.cookie(name(https))?.value())?;
         (e.expires_at > now).then_some(e)

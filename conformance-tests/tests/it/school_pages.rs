@@ -347,3 +347,58 @@ fn outside_the_school_network_and_a_takeover_in_the_browser() {
         teacher.text()
     );
 }
+
+#[test]
+fn a_tablet_is_linked_at_home_and_unlinked_by_the_coordinator_in_the_browser() {
+    let server = Server::start_with(&Backend::Sqlite, &[("LEERPOORT_TRUST_PROXY", "true")]);
+    // A tablet that goes along on a school trip, outside the school's networks.
+    let proxy = ForwardingProxy::start(&server.issuer, "198.51.100.30");
+    let trip = tablet();
+    trip.goto(&proxy.url("/login"));
+    trip.type_into("input[name=email]", ANNA);
+    trip.type_into("input[name=password]", STAFF_PASSWORD);
+    trip.click("form button[type=submit]");
+    trip.type_into("input[name=naam]", "iPad schoolreisje");
+    trip.click("form.enrol button[type=submit]");
+    assert!(
+        trip.text().contains("nu gekoppeld aan de school"),
+        "{}",
+        trip.text()
+    );
+    // The teacher signs out; the tablet stays linked.
+    trip.goto(&proxy.url("/"));
+    trip.click_text("Uitloggen");
+    trip.goto(&proxy.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}",
+        server.school_ref()
+    )));
+    assert!(trip.text().contains("Groep 3A"), "{}", trip.text());
+
+    // The coordinator, at school, finds it in the list and unlinks it.
+    let office = tablet();
+    office.goto(&server.url("/login"));
+    office.type_into("input[name=email]", conformance_tests::SANNE);
+    office.type_into("input[name=password]", STAFF_PASSWORD);
+    office.click("form button[type=submit]");
+    office.click_text("Gekoppelde apparaten");
+    let text = office.text();
+    assert!(
+        text.contains("iPad schoolreisje") && text.contains("Anna de Vries"),
+        "{text}"
+    );
+    check_page(&office, "18-gekoppelde-apparaten", "the linked devices");
+    office.click("table form button[type=submit]");
+    assert!(office.text().contains("is ontkoppeld"), "{}", office.text());
+    office.assert_accessible("the list after unlinking");
+
+    // On the trip, the tablet no longer shows the pupils' names.
+    trip.goto(&proxy.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}",
+        server.school_ref()
+    )));
+    let text = trip.text();
+    assert!(
+        text.contains("Thuis inloggen?") && !text.contains("Groep 3A"),
+        "{text}"
+    );
+}

@@ -87,13 +87,19 @@ impl DieselDirectory {
     }
 
     /// Run `f` on a connection, without a transaction (reads on the hot path).
-    fn read<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, TxError>) -> RepoResult<T> {
+    pub(super) fn read<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
+    ) -> RepoResult<T> {
         let mut conn = self.conn()?;
         f(&mut conn).map_err(RepoError::from)
     }
 
     /// Run `f` in one transaction.
-    fn tx<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, TxError>) -> RepoResult<T> {
+    pub(super) fn tx<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
+    ) -> RepoResult<T> {
         let mut conn = self.conn()?;
         let c: &mut DbConnection = &mut conn;
         c.transaction::<T, TxError, _>(f).map_err(RepoError::from)
@@ -102,7 +108,7 @@ impl DieselDirectory {
 
 /// Errors inside a transaction: a domain error or a diesel error (which rolls back).
 #[derive(Debug)]
-enum TxError {
+pub(super) enum TxError {
     Repo(RepoError),
     Diesel(DieselError),
 }
@@ -744,7 +750,7 @@ impl AuditRow {
     }
 }
 
-fn write_audit(conn: &mut DbConnection, event: AuditEvent) -> Result<(), TxError> {
+pub(super) fn write_audit(conn: &mut DbConnection, event: AuditEvent) -> Result<(), TxError> {
     diesel::insert_into(audit_events::table)
         .values(AuditRow::from_domain(event))
         .execute(conn)?;

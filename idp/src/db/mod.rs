@@ -4,6 +4,7 @@
 //!
 //! Queries are synchronous on an r2d2 pool; the server runs them on actix's blocking pool.
 
+mod devices;
 pub mod directory;
 pub mod schema;
 

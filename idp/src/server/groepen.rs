@@ -173,7 +173,10 @@ impl Shown {
 }
 
 /// The signed-in staff member and their school, or `None` (then: to the sign-in form).
-async fn staff_of(req: &HttpRequest, state: &web::Data<AppState>) -> Option<(User, School)> {
+pub(super) async fn staff_of(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Option<(User, School)> {
     let sid = session::sid_of(req, state.config.is_https())?;
     let ip = session::client_ip(req, state);
     let now = state.clock.now_secs();

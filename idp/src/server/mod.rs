@@ -2,6 +2,7 @@
 //! request-size limits, logging and metrics, and graceful shutdown.
 
 pub mod broker_saml;
+pub mod devices;
 pub mod errors;
 pub mod groepen;
 pub mod health;

@@ -91,6 +91,7 @@ struct StartPage {
     apps: Vec<AppTile>,
     csrf_token: String,
     enrol_action: Option<String>,
+    devices_link: Option<String>,
     shortcuts_link: Option<String>,
 }
 
@@ -388,13 +389,22 @@ pub async fn login_submit(
     render_login(&req, &state, q, form.email, Some(error)).await
 }
 
+/// What a staff member's start page links to, besides the software.
+struct StaffLinks {
+    school: claims::InstellingRef,
+    /// Teachers and ICT coordinators link devices to the school.
+    enrol: bool,
+    /// ICT coordinators see and revoke them.
+    manage: bool,
+}
+
 /// What the start page shows.
 enum StartView {
     Page {
         name: String,
         school: String,
         apps: Vec<AppTile>,
-        staff_of: Option<claims::InstellingRef>,
+        staff: Option<StaffLinks>,
     },
     /// The session was used from elsewhere and has been ended.
     Moved,
@@ -435,26 +445,30 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
                 });
             }
         }
-        // Staff manage the school's devices and shortcuts from here.
-        let staff_of = user.is_active_staff().then_some(school.instelling_ref);
+        // Staff reach the school's shortcuts and devices from here.
+        let staff = user.is_active_staff().then(|| StaffLinks {
+            school: school.instelling_ref,
+            enrol: broker::devices::may_enrol(&user, &school.instelling_ref),
+            manage: broker::devices::may_manage(&user, &school.instelling_ref),
+        });
         Some(StartView::Page {
             name: user.given_name.clone(),
             school: school.name.clone(),
             apps,
-            staff_of,
+            staff,
         })
     })
     .await
     .ok()
     .flatten();
     let c = Chrome::of(&req, &state, None).await;
-    let (name, school, apps, staff_of) = match data {
+    let (name, school, apps, staff) = match data {
         Some(StartView::Page {
             name,
             school,
             apps,
-            staff_of,
-        }) => (name, school, apps, staff_of),
+            staff,
+        }) => (name, school, apps, staff),
         Some(StartView::Moved) => return takeover(&c, "/login", https),
         None => return redirect("/login"),
     };
@@ -467,8 +481,15 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         school,
         apps,
         csrf_token: token,
-        enrol_action: staff_of.map(|r| format!("/school/{r}/apparaat")),
-        shortcuts_link: staff_of.map(|r| format!("/school/{r}/snelkoppelingen")),
+        enrol_action: staff
+            .as_ref()
+            .filter(|s| s.enrol)
+            .map(|s| format!("/school/{}/apparaat", s.school)),
+        devices_link: staff
+            .as_ref()
+            .filter(|s| s.manage)
+            .map(|s| format!("/school/{}/apparaten", s.school)),
+        shortcuts_link: staff.map(|s| format!("/school/{}/snelkoppelingen", s.school)),
     };
     with_cookie(html(StatusCode::OK, page.render()), cookie)
 }

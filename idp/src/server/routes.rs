@@ -3,7 +3,8 @@
 use actix_web::web;
 
 use super::{
-    broker_saml, groepen, health, oidc, pages, password, saml, school, thuis, totp, upstreams,
+    broker_saml, devices, groepen, health, oidc, pages, password, saml, school, thuis, totp,
+    upstreams,
 };
 
 /// Register every route.
@@ -74,9 +75,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             "/school/{school}/leerling/{user}",
             web::post().to(school::pupil_submit),
         )
+        .route("/school/{school}/apparaat", web::post().to(devices::enrol))
+        .route("/school/{school}/apparaten", web::get().to(devices::list))
         .route(
-            "/school/{school}/apparaat",
-            web::post().to(school::enrol_device),
+            "/school/{school}/apparaten/{device}/ontkoppelen",
+            web::post().to(devices::revoke),
         )
         .route(
             "/school/{school}/snelkoppelingen",

@@ -8,8 +8,10 @@ use broker::model::{Group, PupilAuth, School, User};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::pages::{self, Chrome, CsrfForm, LoginQuery};
+use super::devices::enrolled_here;
+use super::pages::{self, Chrome, LoginQuery};
 use crate::app::AppState;
+use crate::device::Enrolment;
 use crate::i18n::Texts;
 use crate::pictures::{self, Picture, PictureSequence};
 use crate::pupil::{self, PupilOutcome, PupilSecret};
@@ -324,7 +326,12 @@ pub async fn shortcut(
         return pages::render_login(&req, &state, lq, String::new(), None).await;
     }
     // Pupils' groups and names are shown only where pupils may sign in.
-    if !place_ok(&req, &state, &school) {
+    if !place_ok(
+        &req,
+        &state,
+        &school,
+        enrolled_here(&req, &state).await.as_ref(),
+    ) {
         return outside_network(&req, &state).await;
     }
     let c = Chrome::of(&req, &state, None).await;
@@ -405,7 +412,12 @@ pub async fn group(
         Ok(Err(e)) => return shortcut_error(&req, &state, e).await,
         Err(_) => return shortcut_error(&req, &state, ShortcutError::Unavailable).await,
     };
-    if !place_ok(&req, &state, &school) {
+    if !place_ok(
+        &req,
+        &state,
+        &school,
+        enrolled_here(&req, &state).await.as_ref(),
+    ) {
         return outside_network(&req, &state).await;
     }
     let c = Chrome::of(&req, &state, None).await;
@@ -443,12 +455,16 @@ pub(crate) fn device_id(req: &HttpRequest, https: bool) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d.as_ref()[..12])
 }
 
-/// The server-signed id of this device (an enrolled device's, else a home device's), the
+/// The server-signed id of this device (a linked device's, else a home device's), the
 /// only device id the PIN limits count on: a browser cannot make up a new one.
-fn signed_device_id(req: &HttpRequest, state: &AppState, https: bool, now: i64) -> Option<String> {
-    state
-        .devices
-        .enrolment(req, https, now)
+fn signed_device_id(
+    req: &HttpRequest,
+    state: &AppState,
+    enrolled: Option<&Enrolment>,
+    https: bool,
+    now: i64,
+) -> Option<String> {
+    enrolled
         .map(|e| format!("enrolled:{}", e.device))
         .or_else(|| {
             state
@@ -572,14 +588,15 @@ async fn load_pupil(
     .map_err(|_| ShortcutError::Unavailable)?
 }
 
-/// Can pupils sign in from where this request comes?
-fn place_ok(req: &HttpRequest, state: &AppState, school: &School) -> bool {
+/// Can pupils sign in from where this request comes, on the device it comes from?
+fn place_ok(
+    req: &HttpRequest,
+    state: &AppState,
+    school: &School,
+    enrolled: Option<&Enrolment>,
+) -> bool {
     let ip = session::client_ip(req, state);
-    let enrolled = state
-        .devices
-        .enrolment(req, state.config.is_https(), state.clock.now_secs())
-        .map(|e| e.school);
-    pupil::pupil_place_ok(school, ip.as_deref(), enrolled.as_ref())
+    pupil::pupil_place_ok(school, ip.as_deref(), enrolled.map(|e| &e.school))
 }
 
 async fn outside_network(req: &HttpRequest, state: &web::Data<AppState>) -> HttpResponse {
@@ -606,7 +623,12 @@ pub async fn pupil_form(
         Ok(r) => r,
         Err(e) => return shortcut_error(&req, &state, e).await,
     };
-    if !place_ok(&req, &state, &school) {
+    if !place_ok(
+        &req,
+        &state,
+        &school,
+        enrolled_here(&req, &state).await.as_ref(),
+    ) {
         return outside_network(&req, &state).await;
     }
     let links = school_links(&school, &user, q.target.as_deref());
@@ -702,12 +724,13 @@ pub async fn pupil_submit(
     if !state.csrf.verify(&req, https, &form.csrf_token) {
         return pages::page_expired(&c);
     }
-    let ok_place = place_ok(&req, &state, &school);
+    let enrolled = enrolled_here(&req, &state).await;
+    let ok_place = place_ok(&req, &state, &school, enrolled.as_ref());
     let ip = session::client_ip(&req, &state);
     let device = device_id(&req, https);
     let previous = session::sid_of(&req, https);
     let now = state.clock.now_secs();
-    let signed_device = signed_device_id(&req, &state, https, now);
+    let signed_device = signed_device_id(&req, &state, enrolled.as_ref(), https, now);
     let entry = match form.into_inner().step(&user, c.t) {
         PupilStep::Check(entry) => entry,
         PupilStep::Pictures(_, _) if !ok_place => return outside_network(&req, &state).await,
@@ -756,72 +779,6 @@ pub async fn pupil_submit(
     };
     let links = school_links(&school, &user, q.target.as_deref());
     sign_in_page(&req, &state, &school, &user, links, Some(error), &[]).await
-}
-
-/// POST `/school/{ref}/apparaat`: a signed-in staff member of the school links this device.
-pub async fn enrol_device(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    form: web::Form<CsrfForm>,
-) -> HttpResponse {
-    let https = state.config.is_https();
-    let c = Chrome::of(&req, &state, None).await;
-    if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return pages::page_expired(&c);
-    }
-    let raw = path.into_inner();
-    let sid = session::sid_of(&req, https);
-    let now = state.clock.now_secs();
-    let ip = session::client_ip(&req, &state);
-    let st = state.clone();
-    let who = web::block(move || -> Option<(School, Uuid)> {
-        let school = shortcut::resolve_school(&st, &raw).ok()?;
-        let session::Found::Here(s) = session::load_here(&st, &sid?, ip.as_deref(), now) else {
-            return None;
-        };
-        let user = st.dir.user(s.user_id).ok().flatten()?;
-        (user.school == school.instelling_ref && user.is_active_staff())
-            .then_some((school, user.id))
-    })
-    .await
-    .ok()
-    .flatten();
-    let Some((school, staff)) = who else {
-        return pages::message(
-            &c,
-            StatusCode::FORBIDDEN,
-            c.t.staff_login_title,
-            c.t.ask_coordinator,
-            None,
-            Some(("/login", c.t.sign_in)),
-        );
-    };
-    let audit = broker::model::AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: format!("user:{staff}"),
-        action: "device.enrol".into(),
-        school: Some(school.instelling_ref),
-        subject: None,
-        details: serde_json::json!({}),
-    };
-    let st = state.clone();
-    let _ = web::block(move || st.dir.append_audit(audit)).await;
-    let mut res = pages::message(
-        &c,
-        StatusCode::OK,
-        c.t.enrol_device,
-        c.t.device_enrolled,
-        None,
-        Some(("/", "Start")),
-    );
-    let _ = res.add_cookie(
-        &state
-            .devices
-            .enrol(school.instelling_ref, staff, now, https),
-    );
-    res
 }
 
 #[derive(Template)]

@@ -1265,3 +1265,50 @@ fn a_school_requires_a_second_factor_and_the_operator_resets_one() {
         .fails(&["user", "reset-totp", "--user", "niemand"])
         .contains("not a user id"));
 }
+
+#[test]
+fn device_list_and_revoke_show_and_end_linked_devices() {
+    let env = Env::sqlite();
+    let d = env.ok(&["demo"]);
+    let school = idp::demo::DEMO_SCHOOL_REF;
+    let anna = d["staff"][0]["user_id"].as_str().unwrap();
+    let listed = env.ok(&["device", "list", "--school", school]);
+    assert_eq!(listed["devices"], serde_json::json!([]));
+
+    // A device as the start page links it.
+    let dir = idp::db::DieselDirectory::new(idp::db::connect(&env.db_url, 1).unwrap());
+    let staff = broker::repo::Directory::user(&dir, anna.parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let device =
+        broker::devices::enrol(&dir, &staff, "iPad 3 groep 3".into(), 1_795_422_600).unwrap();
+
+    let listed = env.ok(&["device", "list", "--school", school]);
+    let devices = listed["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0]["id"], device.id.to_string());
+    assert_eq!(devices[0]["name"], "iPad 3 groep 3");
+    assert_eq!(devices[0]["enrolled_by_name"], "Anna de Vries");
+    assert_eq!(devices[0]["last_used_at"], serde_json::Value::Null);
+
+    let id = device.id.to_string();
+    let revoked = env.ok(&["device", "revoke", "--device", &id]);
+    assert_eq!(revoked["revoked"], true);
+    assert_eq!(revoked["school"], school);
+    let listed = env.ok(&["device", "list", "--school", school]);
+    assert_eq!(listed["devices"], serde_json::json!([]));
+    assert!(env
+        .fails(&["device", "revoke", "--device", &id])
+        .contains("no device"));
+    assert!(env
+        .fails(&["device", "revoke", "--device", "tablet"])
+        .contains("not a device id"));
+    assert!(env
+        .fails(&[
+            "device",
+            "list",
+            "--school",
+            "3f2b8c4e-1d2a-4b6c-9e8f-0a1b2c3d4e5f"
+        ])
+        .contains("no school"));
+}

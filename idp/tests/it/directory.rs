@@ -905,3 +905,101 @@ on_both_backends!(
         assert_eq!(dir.staff_totp(u.id).unwrap(), None);
     }
 );
+
+on_both_backends!(
+    linked_devices_belong_to_one_school_and_count_their_use,
+    |db: &TestDb| {
+        use broker::model::EnrolledDevice;
+        use broker::repo::EnrolledDevices as _;
+        let dir = db.directory();
+        let a = new_school(&dir, "00AA01");
+        let b = new_school(&dir, "00BB01");
+        let by = Uuid::new_v4();
+        let device = |school: InstellingRef, name: &str, at: i64| EnrolledDevice {
+            id: Uuid::new_v4(),
+            school,
+            name: name.into(),
+            enrolled_by: by,
+            enrolled_at: at,
+            last_used_at: None,
+        };
+        let d1 = dir
+            .insert_device(device(a, "iPad 1", T0), 2, audit("device.enrol", Some(&a)))
+            .unwrap();
+        let d2 = dir
+            .insert_device(
+                device(a, "iPad 2", T0 + 1),
+                2,
+                audit("device.enrol", Some(&a)),
+            )
+            .unwrap();
+        // The school's cap holds, and refuses without writing the audit line.
+        let audits = dir.audit_events(Some(&a), 100).unwrap().len();
+        assert!(matches!(
+            dir.insert_device(
+                device(a, "iPad 3", T0 + 2),
+                2,
+                audit("device.enrol", Some(&a))
+            ),
+            Err(RepoError::Conflict(_))
+        ));
+        assert_eq!(dir.audit_events(Some(&a), 100).unwrap().len(), audits);
+        // Another school's cap is its own.
+        let d3 = dir
+            .insert_device(
+                device(b, "Chromebook", T0),
+                2,
+                audit("device.enrol", Some(&b)),
+            )
+            .unwrap();
+        let listed: Vec<_> = dir
+            .devices_of_school(&a)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        assert_eq!(
+            listed,
+            ["iPad 2", "iPad 1"],
+            "newest first, only school A's"
+        );
+
+        // Use is recorded at most once per resolution; a device of school B is not A's.
+        assert!(dir.device_in_use(d1.id, &a, T0 + 100, 600).unwrap());
+        assert_eq!(
+            dir.device(d1.id).unwrap().unwrap().last_used_at,
+            Some(T0 + 100)
+        );
+        assert!(dir.device_in_use(d1.id, &a, T0 + 200, 600).unwrap());
+        assert_eq!(
+            dir.device(d1.id).unwrap().unwrap().last_used_at,
+            Some(T0 + 100)
+        );
+        assert!(dir.device_in_use(d1.id, &a, T0 + 700, 600).unwrap());
+        assert_eq!(
+            dir.device(d1.id).unwrap().unwrap().last_used_at,
+            Some(T0 + 700)
+        );
+        assert!(!dir.device_in_use(d3.id, &a, T0, 600).unwrap());
+        assert!(!dir.device_in_use(Uuid::new_v4(), &a, T0, 600).unwrap());
+
+        // School A cannot revoke school B's device; revoking its own ends it.
+        assert_eq!(
+            dir.revoke_device(&a, d3.id, audit("device.revoke", Some(&a)))
+                .unwrap(),
+            None
+        );
+        assert!(dir.device(d3.id).unwrap().is_some());
+        let gone = dir
+            .revoke_device(&a, d2.id, audit("device.revoke", Some(&a)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(gone.name, "iPad 2");
+        assert!(!dir.device_in_use(d2.id, &a, T0 + 800, 600).unwrap());
+        assert!(dir
+            .audit_events(Some(&a), 100)
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "device.revoke"));
+    }
+);

@@ -6,6 +6,7 @@ mod support;
 
 mod broker_saml;
 mod cli;
+mod devices;
 mod directory;
 mod oidc;
 mod passwords;

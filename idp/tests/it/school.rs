@@ -1,107 +1,23 @@
 //! The school entrance in process: shortcuts, tiles, PINs, locks, the network rule, enrolled
 //! devices, the takeover warning and the notice.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test;
 use serde_json::Value;
 
 use crate::server::TestApp;
-use crate::support::page::{hidden, links, location};
+use crate::support::browser::Browser;
+use crate::support::page::{hidden, links};
 
 const SCHOOL: &str = idp::demo::DEMO_SCHOOL_REF;
 
-/// A browser at an address: cookies, and the address it claims through the trusted proxy.
-struct Browser {
-    cookies: Vec<(String, String)>,
-    ip: String,
-}
-
-impl Browser {
-    fn at(ip: &str) -> Self {
-        Self {
-            cookies: Vec::new(),
-            ip: ip.into(),
-        }
-    }
-
-    fn keep<B>(&mut self, res: &ServiceResponse<B>) {
-        for c in res.response().cookies() {
-            self.cookies.retain(|(k, _)| k != c.name());
-            if !c.value().is_empty() {
-                self.cookies
-                    .push((c.name().to_string(), c.value().to_string()));
-            }
-        }
-    }
-
-    fn header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn get<S, B>(&mut self, app: &S, uri: &str) -> (StatusCode, String, String)
-    where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-        B: MessageBody,
-    {
-        let req = test::TestRequest::get()
-            .uri(uri)
-            .insert_header(("cookie", self.header()))
-            .insert_header(("x-forwarded-for", self.ip.clone()))
-            // As through a reverse proxy on the same machine (trusted by default).
-            .peer_addr("127.0.0.1:40000".parse().unwrap())
-            .to_request();
-        let res = test::call_service(app, req).await;
-        self.keep(&res);
-        let (status, loc) = (res.status(), location(&res));
-        (
-            status,
-            loc,
-            String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
-        )
-    }
-
-    async fn post<S, B>(
-        &mut self,
-        app: &S,
-        uri: &str,
-        form: &[(&str, &str)],
-    ) -> (StatusCode, String, String)
-    where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-        B: MessageBody,
-    {
-        let req = test::TestRequest::post()
-            .uri(uri)
-            .insert_header(("cookie", self.header()))
-            .insert_header(("x-forwarded-for", self.ip.clone()))
-            // As through a reverse proxy on the same machine (trusted by default).
-            .peer_addr("127.0.0.1:40000".parse().unwrap())
-            .set_form(form)
-            .to_request();
-        let res = test::call_service(app, req).await;
-        self.keep(&res);
-        let (status, loc) = (res.status(), location(&res));
-        (
-            status,
-            loc,
-            String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
-        )
-    }
-}
-
-fn demo_app() -> (TestApp, Value) {
+pub(crate) fn demo_app() -> (TestApp, Value) {
     let t = TestApp::with_env(&[("LEERPOORT_TRUST_PROXY", "true")]);
     let demo = idp::demo::seed(&t.state).unwrap();
     (t, demo)
 }
 
-fn pupil_id(demo: &Value, name: &str) -> String {
+pub(crate) fn pupil_id(demo: &Value, name: &str) -> String {
     demo["pupils"]
         .as_array()
         .unwrap()
@@ -269,7 +185,10 @@ async fn pupils_sign_in_only_on_the_school_network_or_an_enrolled_device() {
         .post(
             &app,
             &enrol,
-            &[("csrf_token", &hidden(&body, "csrf_token"))],
+            &[
+                ("csrf_token", &hidden(&body, "csrf_token")),
+                ("naam", "Chromebook schoolreisje"),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -313,7 +232,10 @@ async fn a_device_cannot_shed_its_pin_limit_by_changing_cookies() {
         .post(
             &app,
             &format!("/school/{SCHOOL}/apparaat"),
-            &[("csrf_token", &hidden(&body, "csrf_token"))],
+            &[
+                ("csrf_token", &hidden(&body, "csrf_token")),
+                ("naam", "Tablet groep 3"),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::OK);

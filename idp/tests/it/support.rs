@@ -157,3 +157,104 @@ pub mod page {
             .collect()
     }
 }
+
+/// A browser for the in-process tests of the school entrance.
+pub mod browser {
+    use actix_web::body::MessageBody;
+    use actix_web::dev::{Service, ServiceResponse};
+    use actix_web::http::StatusCode;
+    use actix_web::test;
+
+    use super::page::location;
+
+    /// A browser at an address: cookies, and the address it claims through the trusted proxy.
+    pub struct Browser {
+        pub cookies: Vec<(String, String)>,
+        pub ip: String,
+    }
+
+    impl Browser {
+        pub fn at(ip: &str) -> Self {
+            Self {
+                cookies: Vec::new(),
+                ip: ip.into(),
+            }
+        }
+
+        pub fn keep<B>(&mut self, res: &ServiceResponse<B>) {
+            for c in res.response().cookies() {
+                self.cookies.retain(|(k, _)| k != c.name());
+                if !c.value().is_empty() {
+                    self.cookies
+                        .push((c.name().to_string(), c.value().to_string()));
+                }
+            }
+        }
+
+        pub fn header(&self) -> String {
+            self.cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+
+        pub async fn get<S, B>(&mut self, app: &S, uri: &str) -> (StatusCode, String, String)
+        where
+            S: Service<
+                actix_http::Request,
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+            >,
+            B: MessageBody,
+        {
+            let req = test::TestRequest::get()
+                .uri(uri)
+                .insert_header(("cookie", self.header()))
+                .insert_header(("x-forwarded-for", self.ip.clone()))
+                // As through a reverse proxy on the same machine (trusted by default).
+                .peer_addr("127.0.0.1:40000".parse().unwrap())
+                .to_request();
+            let res = test::call_service(app, req).await;
+            self.keep(&res);
+            let (status, loc) = (res.status(), location(&res));
+            (
+                status,
+                loc,
+                String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
+            )
+        }
+
+        pub async fn post<S, B>(
+            &mut self,
+            app: &S,
+            uri: &str,
+            form: &[(&str, &str)],
+        ) -> (StatusCode, String, String)
+        where
+            S: Service<
+                actix_http::Request,
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+            >,
+            B: MessageBody,
+        {
+            let req = test::TestRequest::post()
+                .uri(uri)
+                .insert_header(("cookie", self.header()))
+                .insert_header(("x-forwarded-for", self.ip.clone()))
+                // As through a reverse proxy on the same machine (trusted by default).
+                .peer_addr("127.0.0.1:40000".parse().unwrap())
+                .set_form(form)
+                .to_request();
+            let res = test::call_service(app, req).await;
+            self.keep(&res);
+            let (status, loc) = (res.status(), location(&res));
+            (
+                status,
+                loc,
+                String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
+            )
+        }
+    }
+}

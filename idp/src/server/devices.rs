@@ -1,0 +1,301 @@
+//! Devices linked to the school. Teachers and ICT coordinators link the device they are on
+//! from the start page; the school's ICT coordinators see every linked device, who linked it
+//! and when it was last used, and unlink it (`/school/{ref}/apparaten`). A device's cookie
+//! counts only while its row exists: [`enrolled_here`] checks it on every use.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use broker::model::{EnrolledDevice, School, User, DEVICE_USE_RESOLUTION_SECS};
+use broker::repo::RepoError;
+use claims::InstellingRef;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::errors;
+use super::groepen::staff_of;
+use super::pages::{self, Chrome};
+use crate::app::AppState;
+use crate::device::Enrolment;
+use crate::i18n::Texts;
+
+/// The enrolment this request's device cookie proves: genuine, current, and still linked to
+/// its school in the directory (a revoked device's cookie proves nothing). Records the use.
+pub(super) async fn enrolled_here(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Option<Enrolment> {
+    let now = state.clock.now_secs();
+    let e = state.devices.enrolment(req, state.config.is_https(), now)?;
+    let st = state.clone();
+    let (id, school) = (e.device, e.school);
+    let linked = web::block(move || {
+        st.dir
+            .device_in_use(id, &school, now, DEVICE_USE_RESOLUTION_SECS)
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or(false);
+    linked.then_some(e)
+}
+
+/// The form that links a device.
+#[derive(Debug, Deserialize)]
+pub struct EnrolForm {
+    csrf_token: String,
+    #[serde(default)]
+    naam: String,
+}
+
+/// POST `/school/{ref}/apparaat`: a signed-in teacher or ICT coordinator of the school links
+/// this device, under a name.
+pub async fn enrol(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<EnrolForm>,
+) -> HttpResponse {
+    let https = state.config.is_https();
+    let c = Chrome::of(&req, &state, None).await;
+    if !state.csrf.verify(&req, https, &form.csrf_token) {
+        return pages::page_expired(&c);
+    }
+    let staff = staff_of(&req, &state).await.map(|(u, _)| u);
+    let school = path.into_inner().trim().parse::<InstellingRef>().ok();
+    let Some(staff) = staff.filter(|u| school.is_some_and(|s| broker::devices::may_enrol(u, &s)))
+    else {
+        return pages::message(
+            &c,
+            StatusCode::FORBIDDEN,
+            c.t.enrol_device,
+            c.t.device_may_not_enrol,
+            None,
+            Some(("/", "Start")),
+        );
+    };
+    let Ok(name) = broker::devices::device_name(&form.naam) else {
+        return pages::message(
+            &c,
+            StatusCode::BAD_REQUEST,
+            c.t.enrol_device,
+            c.t.device_name_needed,
+            None,
+            Some(("/", "Start")),
+        );
+    };
+    let now = state.clock.now_secs();
+    let st = state.clone();
+    let linked =
+        web::block(move || broker::devices::enrol(st.dir.as_ref(), &staff, name, now)).await;
+    let device = match linked {
+        Ok(Ok(d)) => d,
+        Ok(Err(RepoError::Conflict(_))) => {
+            return pages::message(
+                &c,
+                StatusCode::CONFLICT,
+                c.t.enrol_device,
+                c.t.devices_full,
+                None,
+                Some(("/", "Start")),
+            )
+        }
+        _ => {
+            return pages::message(
+                &c,
+                StatusCode::SERVICE_UNAVAILABLE,
+                c.t.unavailable,
+                c.t.unavailable,
+                None,
+                Some(("/", "Start")),
+            )
+        }
+    };
+    let mut res = pages::message(
+        &c,
+        StatusCode::OK,
+        c.t.enrol_device,
+        c.t.device_enrolled,
+        None,
+        Some(("/", "Start")),
+    );
+    let _ = res.add_cookie(&state.devices.enrol(&device, now, https));
+    res
+}
+
+/// One row of the list.
+struct DeviceRow {
+    name: String,
+    enrolled_by: String,
+    enrolled_at: String,
+    last_used: String,
+    revoke_action: String,
+}
+
+#[derive(Template)]
+#[template(path = "apparaten.html")]
+struct DevicesPage {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school_name: String,
+    message: Option<String>,
+    devices: Vec<DeviceRow>,
+    csrf_token: String,
+}
+
+/// "6-12-2026 14:35", in Dutch local time.
+fn local_time(at: i64) -> String {
+    jiff::Timestamp::from_second(at)
+        .ok()
+        .and_then(|ts| {
+            jiff::tz::TimeZone::get("Europe/Amsterdam")
+                .ok()
+                .map(|tz| ts.to_zoned(tz).strftime("%-d-%-m-%Y %H:%M").to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// The school's coordinator for `raw`, or why not: `Err(None)` sends a visitor without a
+/// staff session to sign in, `Err(Some(404))` answers everyone else as if nothing were there.
+async fn coordinator_of(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    raw: &str,
+) -> Result<(User, School), HttpResponse> {
+    let Some((user, school)) = staff_of(req, state).await else {
+        return Err(pages::redirect("/login"));
+    };
+    let asked = raw.trim().parse::<InstellingRef>().ok();
+    if asked != Some(school.instelling_ref)
+        || !broker::devices::may_manage(&user, &school.instelling_ref)
+    {
+        return Err(errors::unreadable(req, StatusCode::NOT_FOUND));
+    }
+    Ok((user, school))
+}
+
+async fn list_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    school: School,
+    message: Option<String>,
+) -> HttpResponse {
+    let c = Chrome::of(req, state, None).await;
+    let st = state.clone();
+    let r = school.instelling_ref;
+    let loaded = web::block(
+        move || -> Result<Vec<(EnrolledDevice, Option<User>)>, RepoError> {
+            let devices = st.dir.devices_of_school(&r)?;
+            let mut out = Vec::with_capacity(devices.len());
+            for d in devices {
+                let by = st.dir.user(d.enrolled_by)?;
+                out.push((d, by));
+            }
+            Ok(out)
+        },
+    )
+    .await;
+    let Ok(Ok(devices)) = loaded else {
+        return pages::message(
+            &c,
+            StatusCode::SERVICE_UNAVAILABLE,
+            c.t.unavailable,
+            c.t.unavailable,
+            None,
+            None,
+        );
+    };
+    let rows = devices
+        .into_iter()
+        .map(|(d, by)| DeviceRow {
+            enrolled_by: match by {
+                Some(u) if u.is_active_staff() => u.display_name(),
+                Some(u) if !u.given_name.is_empty() => {
+                    format!("{} {}", u.display_name(), c.t.device_enroller_gone)
+                }
+                _ => c.t.device_enroller_gone.to_string(),
+            },
+            enrolled_at: local_time(d.enrolled_at),
+            last_used: d
+                .last_used_at
+                .map(local_time)
+                .unwrap_or_else(|| c.t.device_never_used.to_string()),
+            revoke_action: format!("/school/{}/apparaten/{}/ontkoppelen", r, d.id),
+            name: d.name,
+        })
+        .collect();
+    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    let page = DevicesPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        school_name: school.name,
+        message,
+        devices: rows,
+        csrf_token: token,
+    };
+    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
+}
+
+/// GET `/school/{ref}/apparaten`: the ICT coordinator's list of linked devices.
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    match coordinator_of(&req, &state, &path.into_inner()).await {
+        Ok((_, school)) => list_page(&req, &state, school, None).await,
+        Err(res) => res,
+    }
+}
+
+/// POST `/school/{ref}/apparaten/{device}/ontkoppelen`: the ICT coordinator unlinks a device.
+/// Another school's device id is a 404, as is an id that was never there.
+pub async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<pages::CsrfForm>,
+) -> HttpResponse {
+    let (raw, device) = path.into_inner();
+    let (user, school) = match coordinator_of(&req, &state, &raw).await {
+        Ok(found) => found,
+        Err(res) => return res,
+    };
+    if !state
+        .csrf
+        .verify(&req, state.config.is_https(), &form.csrf_token)
+    {
+        let c = Chrome::of(&req, &state, None).await;
+        return pages::page_expired(&c);
+    }
+    let Ok(id) = Uuid::parse_str(&device) else {
+        return errors::unreadable(&req, StatusCode::NOT_FOUND);
+    };
+    let st = state.clone();
+    let now = state.clock.now_secs();
+    let r = school.instelling_ref;
+    let actor = format!("user:{}", user.id);
+    let revoked =
+        web::block(move || broker::devices::revoke(st.dir.as_ref(), &r, id, &actor, now)).await;
+    match revoked {
+        Ok(Ok(Some(d))) => {
+            let c = Chrome::of(&req, &state, None).await;
+            let done = c.t.device_revoked.replace("{name}", &d.name);
+            list_page(&req, &state, school, Some(done)).await
+        }
+        Ok(Ok(None)) => errors::unreadable(&req, StatusCode::NOT_FOUND),
+        _ => {
+            let c = Chrome::of(&req, &state, None).await;
+            pages::message(
+                &c,
+                StatusCode::SERVICE_UNAVAILABLE,
+                c.t.unavailable,
+                c.t.unavailable,
+                None,
+                None,
+            )
+        }
+    }
+}
