@@ -1,0 +1,142 @@
+//! `leerpoort client`: OIDC clients of publishers and network environments.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use broker::clock::Clock;
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use super::{ctx, open_state, out, Output};
+use crate::admin;
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCmd {
+    /// Add an OIDC client; prints client_id and (once) client_secret.
+    Add(Box<ClientAddArgs>),
+    /// List relying parties.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientAddArgs {
+    #[arg(long)]
+    name: String,
+    /// publisher or network.
+    #[arg(long, default_value = "publisher")]
+    kind: String,
+    /// Exact redirect URI. Repeatable.
+    #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+    redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return to. Repeatable.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    post_logout_redirect_uris: Vec<String>,
+    /// Third-party-initiated login URI (used by school shortcuts).
+    #[arg(long)]
+    initiate_login_uri: Option<String>,
+    /// Back-channel logout URI.
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+    /// The client's JWKS URI (for private_key_jwt).
+    #[arg(long)]
+    jwks_uri: Option<String>,
+    /// A file with the client's public JWKS (for private_key_jwt).
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// A public client (no secret; PKCE required).
+    #[arg(long)]
+    public: bool,
+    /// The publisher allows this software at home.
+    #[arg(long)]
+    home_allowed: bool,
+    /// Allow long-lived refresh tokens (scope `offline_access`) that outlive the session.
+    #[arg(long)]
+    offline_access: bool,
+    /// leerling, leerkracht or beide.
+    #[arg(long, default_value = "beide")]
+    audience: String,
+    /// RS256, ES256 or EdDSA.
+    #[arg(long, default_value = "RS256")]
+    id_token_alg: String,
+    /// Pairwise sector (default: the redirect URIs' host).
+    #[arg(long)]
+    sector: Option<String>,
+    /// A chosen client id (default: a new UUID).
+    #[arg(long)]
+    client_id: Option<String>,
+}
+
+pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: ClientCmd) -> anyhow::Result<Output> {
+    match cmd {
+        ClientCmd::Add(a) => {
+            let jwks = a
+                .jwks
+                .as_ref()
+                .map(|p| {
+                    std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+                })
+                .transpose()?;
+            let state = open_state(config, clock)?;
+            let added = admin::add_client(
+                ctx(&state, "cli"),
+                admin::ClientInput {
+                    name: a.name,
+                    kind: a.kind,
+                    redirect_uris: a.redirect_uris,
+                    post_logout_redirect_uris: a.post_logout_redirect_uris,
+                    initiate_login_uri: a.initiate_login_uri,
+                    backchannel_logout_uri: a.backchannel_logout_uri,
+                    jwks_uri: a.jwks_uri,
+                    jwks,
+                    public: a.public,
+                    home_allowed: a.home_allowed,
+                    offline_access: a.offline_access,
+                    audience: a.audience,
+                    id_token_alg: a.id_token_alg,
+                    sector: a.sector,
+                    client_id: a.client_id,
+                    client_secret: None,
+                },
+            )?;
+            let rp = &added.rp;
+            let mut j = json!({
+                "client_id": rp.public_id(),
+                "name": rp.name,
+                "kind": rp.kind.as_str(),
+                "sector": rp.sector,
+                "offline_access": rp.offline_access,
+                "issuer": state.config.issuer,
+                "discovery": format!("{}/.well-known/openid-configuration", state.config.issuer),
+            });
+            let mut text = format!(
+                "Added client {} ({})\nclient_id: {}",
+                rp.name,
+                rp.kind.as_str(),
+                rp.public_id()
+            );
+            if let Some(s) = &added.client_secret {
+                j["client_secret"] = json!(s);
+                text.push_str(&format!("\nclient_secret: {s}\n(The secret is shown only now; Leerpoort keeps only its hash.)"));
+            }
+            Ok(out(j, text))
+        }
+        ClientCmd::List => {
+            let state = open_state(config, clock)?;
+            let rps = state.dir.relying_parties()?;
+            let text = rps
+                .iter()
+                .map(|r| format!("{}  {}  {}", r.public_id(), r.kind.as_str(), r.name))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let list: Vec<Value> = rps
+                .iter()
+                .map(|r| json!({"id": r.public_id(), "name": r.name, "kind": r.kind.as_str(), "protocol": match r.protocol { broker::model::RpProtocol::Oidc(_) => "oidc", broker::model::RpProtocol::Saml(_) => "saml" },
+                    "home_allowed": r.home_allowed, "audience": r.audience.to_string(), "sector": r.sector,
+                    "offline_access": r.offline_access}))
+                .collect();
+            Ok(out(json!({"relying_parties": list}), text))
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `leerpoort school`: school locations.
+
+use std::sync::Arc;
+
+use broker::clock::Clock;
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{ctx, open_state, out, school_json, Output};
+use crate::admin;
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum SchoolCmd {
+    /// Add a school location; prints its new INSTELLING_REF.
+    Add {
+        /// BRIN (two digits, two capitals), e.g. 12AB.
+        #[arg(long)]
+        brin: String,
+        /// Location code (vestigingsnummer), two digits, e.g. 00.
+        #[arg(long)]
+        vestiging: String,
+        /// The school's name as DUO knows it.
+        #[arg(long)]
+        name: String,
+        /// A school network (CIDR) pupils may sign in from. Repeatable.
+        #[arg(long = "network", value_name = "CIDR")]
+        networks: Vec<String>,
+    },
+    /// List school locations.
+    List,
+    /// Record a new BRIN or location code from DUO; pseudonyms do not change.
+    ChangeBrin {
+        #[arg(long)]
+        school: String,
+        #[arg(long)]
+        brin: String,
+        #[arg(long)]
+        vestiging: String,
+    },
+    /// Change a school's settings.
+    Set {
+        #[arg(long)]
+        school: String,
+        /// Require a second factor (an authenticator app's code) of the school's ICT
+        /// coordinators: `true` or `false`.
+        /// `--require-totp` alone means `true`.
+        #[arg(
+            long,
+            required = true,
+            action = clap::ArgAction::Set,
+            num_args = 0..=1,
+            default_missing_value = "true",
+            value_name = "true|false"
+        )]
+        require_totp: bool,
+    },
+}
+
+pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SchoolCmd) -> anyhow::Result<Output> {
+    match cmd {
+        SchoolCmd::Add {
+            brin,
+            vestiging,
+            name,
+            networks,
+        } => {
+            let state = open_state(config, clock)?;
+            let ctx = ctx(&state, "cli");
+            let s = admin::add_school(
+                ctx,
+                admin::SchoolInput {
+                    brin,
+                    vestiging,
+                    name,
+                    networks,
+                    board: None,
+                    instelling_ref: None,
+                },
+            )?;
+            Ok(out(
+                school_json(&s),
+                format!(
+                    "Added {} ({}), INSTELLING_REF {}",
+                    s.name, s.brin6, s.instelling_ref
+                ),
+            ))
+        }
+        SchoolCmd::Set {
+            school,
+            require_totp,
+        } => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&school)?;
+            let s = state
+                .dir
+                .school(&r)?
+                .ok_or_else(|| anyhow::anyhow!("no school {r}"))?;
+            crate::totp::set_school_requirement(
+                &state,
+                &r,
+                require_totp,
+                "cli",
+                state.clock.now_secs(),
+            )?;
+            Ok(out(
+                json!({"instelling_ref": r.to_string(), "require_totp": require_totp}),
+                if require_totp {
+                    format!(
+                        "{}'s ICT coordinators now sign in with a second factor.",
+                        s.name
+                    )
+                } else {
+                    format!(
+                        "{}'s ICT coordinators choose whether to use a second factor.",
+                        s.name
+                    )
+                },
+            ))
+        }
+        SchoolCmd::List => {
+            let state = open_state(config, clock)?;
+            let schools = state.dir.schools()?;
+            let text = schools
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}  {}  {}  {}",
+                        s.instelling_ref,
+                        s.brin6,
+                        s.status.as_str(),
+                        s.name
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok(out(
+                json!({"schools": schools.iter().map(school_json).collect::<Vec<_>>()}),
+                text,
+            ))
+        }
+        SchoolCmd::ChangeBrin {
+            school,
+            brin,
+            vestiging,
+        } => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&school)?;
+            let s = admin::change_brin(ctx(&state, "cli"), &r, &brin, &vestiging)?;
+            Ok(out(
+                school_json(&s),
+                format!(
+                    "{} is now {}; its INSTELLING_REF stays {}",
+                    s.name, s.brin6, s.instelling_ref
+                ),
+            ))
+        }
+    }
+}
