@@ -299,28 +299,10 @@ pub struct AddedUser {
 /// A pupil or staff member. Pupils get a PIN (generated when none is given); staff with a
 /// password are active, staff without one stay inactive until they activate their account.
 pub fn add_user(ctx: Ctx<'_>, secrets: PupilSecrets<'_>, input: UserInput) -> Result<AddedUser> {
-    let pins = secrets.pins;
     let id = input.id.unwrap_or_else(Uuid::new_v4);
-    // What the teacher can show later: the PIN, or the picture names.
-    let mut shown: Option<String> = None;
     let school = parse_school_ref(&input.school)?;
     ctx.active_school(&school)?;
-    let role = Role::from_str(&input.role).map_err(|e| invalid(e.to_string()))?;
-    if role == Role::Invalkracht {
-        return Err(invalid("role invalkracht is not created by hand: a coordinator activates the group's substitute account"));
-    }
-    let mut roles = vec![role];
-    for r in &input.extra_roles {
-        let r = Role::from_str(r).map_err(|e| invalid(e.to_string()))?;
-        if r.is_pupil() != role.is_pupil() {
-            return Err(invalid(
-                "a pupil cannot also hold a staff role, nor staff a pupil role",
-            ));
-        }
-        if !roles.contains(&r) {
-            roles.push(r);
-        }
-    }
+    let roles = roles_of(&input)?;
     let given_name = non_empty("given name", &input.given_name)?;
     let family_name = non_empty("family name", &input.family_name)?;
     let eck_id = input
@@ -337,110 +319,23 @@ pub fn add_user(ctx: Ctx<'_>, secrets: PupilSecrets<'_>, input: UserInput) -> Re
             .ok_or_else(|| invalid(format!("no group with key '{key}' at school {school}")))?;
         group_ids.push(g.id);
     }
-
-    let mut picture_password_hash = None;
-    let (status, pupil_auth, pin_hash, password_hash, generated_pin) = if role.is_pupil() {
-        if email.is_some() {
-            return Err(invalid(
-                "pupils have no e-mail address here; home addresses are set by the teacher",
-            ));
-        }
-        if input.password.is_some() {
-            return Err(invalid(
-                "pupils sign in with a PIN or picture password, not a password",
-            ));
-        }
-        if let Some(seq) = &input.picture_password {
-            // Young pupils: a picture password; a PIN only when one is given as well.
-            let seq = PictureSequence::parse(seq).map_err(|e| invalid(e.to_string()))?;
-            picture_password_hash = Some(pins.hash(&seq.encode())?);
-            shown = Some(seq.encode());
-            let pin_hash = match &input.pin {
-                Some(p) => {
-                    secrets::check_pin(p)?;
-                    Some(pins.hash(p)?)
-                }
-                None => None,
-            };
-            (
-                UserStatus::Active,
-                Some(PupilAuth::Picture),
-                pin_hash,
-                None,
-                None,
-            )
-        } else {
-            let (pin, generated) = match &input.pin {
-                Some(p) => (p.clone(), None),
-                None => {
-                    let p = secrets::random_pin()?;
-                    (p.clone(), Some(p))
-                }
-            };
-            secrets::check_pin(&pin)?;
-            shown = Some(pin.clone());
-            (
-                UserStatus::Active,
-                Some(PupilAuth::Pin),
-                Some(pins.hash(&pin)?),
-                None,
-                generated,
-            )
-        }
+    let creds = if roles[0].is_pupil() {
+        pupil_credentials(&input, email.as_deref(), &secrets)?
     } else {
-        if input.pin.is_some() || input.picture_password.is_some() {
-            return Err(invalid(
-                "only pupils have a PIN or picture password; staff have a password",
-            ));
-        }
-        if email.is_none() {
-            return Err(invalid(
-                "staff need an e-mail address (--email): it is their user name",
-            ));
-        }
-        match &input.password {
-            Some(pw) => {
-                let school_name = ctx.dir.school(&school)?.map(|s| s.name).unwrap_or_default();
-                crate::password_policy::check(
-                    pw,
-                    &crate::password_policy::personal_hints([
-                        given_name.as_str(),
-                        family_name.as_str(),
-                        email.as_deref().unwrap_or(""),
-                        school_name.as_str(),
-                    ]),
-                )?;
-                (
-                    UserStatus::Active,
-                    None,
-                    None,
-                    Some(secrets::hash_password(pw)?),
-                    None,
-                )
-            }
-            None => (UserStatus::Inactive, None, None, None, None),
-        }
+        let school_name = ctx.dir.school(&school)?.map(|s| s.name).unwrap_or_default();
+        let hints = [
+            given_name.as_str(),
+            family_name.as_str(),
+            email.as_deref().unwrap_or(""),
+            school_name.as_str(),
+        ];
+        staff_credentials(&input, email.as_deref(), hints)?
     };
-
-    let picture = match input.picture.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(p) => Some(
-            pictures::by_name(p)
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "unknown picture '{p}'; pictures: {}",
-                        pictures::ALL
-                            .iter()
-                            .map(|p| p.name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?
-                .name
-                .to_string(),
-        ),
-    };
-    let secret_sealed = shown.map(|s| secrets.sealer.seal(id, &s)).transpose()?;
+    let picture = picture_of(input.picture.as_deref())?;
+    let secret_sealed = creds
+        .shown
+        .map(|s| secrets.sealer.seal(id, &s))
+        .transpose()?;
     let audit = ctx.audit(
         "user.add",
         Some(school),
@@ -460,12 +355,12 @@ pub fn add_user(ctx: Ctx<'_>, secrets: PupilSecrets<'_>, input: UserInput) -> Re
             given_name,
             family_name,
             email,
-            status,
+            status: creds.status,
             picture,
-            pupil_auth,
-            pin_hash,
-            picture_password_hash,
-            password_hash,
+            pupil_auth: creds.pupil_auth,
+            pin_hash: creds.pin_hash,
+            picture_password_hash: creds.picture_password_hash,
+            password_hash: creds.password_hash,
             source: "manual".into(),
             group_ids,
             secret_sealed,
@@ -475,8 +370,158 @@ pub fn add_user(ctx: Ctx<'_>, secrets: PupilSecrets<'_>, input: UserInput) -> Re
     )?;
     Ok(AddedUser {
         user,
-        generated_pin,
+        generated_pin: creds.generated_pin,
     })
+}
+
+/// The role and the extra roles of a new user: a pupil holds pupil roles only, staff staff
+/// roles only; substitutes are not made by hand.
+fn roles_of(input: &UserInput) -> Result<Vec<Role>> {
+    let role = Role::from_str(&input.role).map_err(|e| invalid(e.to_string()))?;
+    if role == Role::Invalkracht {
+        return Err(invalid("role invalkracht is not created by hand: a coordinator activates the group's substitute account"));
+    }
+    let mut roles = vec![role];
+    for r in &input.extra_roles {
+        let r = Role::from_str(r).map_err(|e| invalid(e.to_string()))?;
+        if r.is_pupil() != role.is_pupil() {
+            return Err(invalid(
+                "a pupil cannot also hold a staff role, nor staff a pupil role",
+            ));
+        }
+        if !roles.contains(&r) {
+            roles.push(r);
+        }
+    }
+    Ok(roles)
+}
+
+/// A new user's status and credentials, and what their teacher may show later (the PIN, or
+/// the picture names).
+struct Credentials {
+    status: UserStatus,
+    pupil_auth: Option<PupilAuth>,
+    pin_hash: Option<String>,
+    picture_password_hash: Option<String>,
+    password_hash: Option<String>,
+    generated_pin: Option<String>,
+    shown: Option<String>,
+}
+
+impl Credentials {
+    fn with_status(status: UserStatus) -> Self {
+        Self {
+            status,
+            pupil_auth: None,
+            pin_hash: None,
+            picture_password_hash: None,
+            password_hash: None,
+            generated_pin: None,
+            shown: None,
+        }
+    }
+}
+
+/// A pupil's: a picture password (with a PIN only when one is given as well), or a PIN
+/// (generated when none is given).
+fn pupil_credentials(
+    input: &UserInput,
+    email: Option<&str>,
+    secrets: &PupilSecrets<'_>,
+) -> Result<Credentials> {
+    let pins = secrets.pins;
+    if email.is_some() {
+        return Err(invalid(
+            "pupils have no e-mail address here; home addresses are set by the teacher",
+        ));
+    }
+    if input.password.is_some() {
+        return Err(invalid(
+            "pupils sign in with a PIN or picture password, not a password",
+        ));
+    }
+    if let Some(seq) = &input.picture_password {
+        let seq = PictureSequence::parse(seq).map_err(|e| invalid(e.to_string()))?;
+        let pin_hash = match &input.pin {
+            Some(p) => {
+                secrets::check_pin(p)?;
+                Some(pins.hash(p)?)
+            }
+            None => None,
+        };
+        return Ok(Credentials {
+            pupil_auth: Some(PupilAuth::Picture),
+            pin_hash,
+            picture_password_hash: Some(pins.hash(&seq.encode())?),
+            shown: Some(seq.encode()),
+            ..Credentials::with_status(UserStatus::Active)
+        });
+    }
+    let (pin, generated) = match &input.pin {
+        Some(p) => (p.clone(), None),
+        None => {
+            let p = secrets::random_pin()?;
+            (p.clone(), Some(p))
+        }
+    };
+    secrets::check_pin(&pin)?;
+    Ok(Credentials {
+        pupil_auth: Some(PupilAuth::Pin),
+        pin_hash: Some(pins.hash(&pin)?),
+        generated_pin: generated,
+        shown: Some(pin),
+        ..Credentials::with_status(UserStatus::Active)
+    })
+}
+
+/// Staff's: active with a password that passes the policy, else inactive until activation.
+fn staff_credentials(
+    input: &UserInput,
+    email: Option<&str>,
+    hints: [&str; 4],
+) -> Result<Credentials> {
+    if input.pin.is_some() || input.picture_password.is_some() {
+        return Err(invalid(
+            "only pupils have a PIN or picture password; staff have a password",
+        ));
+    }
+    if email.is_none() {
+        return Err(invalid(
+            "staff need an e-mail address (--email): it is their user name",
+        ));
+    }
+    Ok(match &input.password {
+        Some(pw) => {
+            crate::password_policy::check(pw, &crate::password_policy::personal_hints(hints))?;
+            Credentials {
+                password_hash: Some(secrets::hash_password(pw)?),
+                ..Credentials::with_status(UserStatus::Active)
+            }
+        }
+        None => Credentials::with_status(UserStatus::Inactive),
+    })
+}
+
+/// A pupil's own picture on their name tile, by name.
+fn picture_of(name: Option<&str>) -> Result<Option<String>> {
+    match name.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(p) => Ok(Some(
+            pictures::by_name(p)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "unknown picture '{p}'; pictures: {}",
+                        pictures::ALL
+                            .iter()
+                            .map(|p| p.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?
+                .name
+                .to_string(),
+        )),
+    }
 }
 
 fn existing_user(ctx: &Ctx<'_>, id: Uuid) -> Result<User> {

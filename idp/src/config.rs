@@ -109,30 +109,22 @@ impl Config {
                 .or(from_file)
         };
 
-        let database_url = get("database_url", file.database_url)
-            .unwrap_or_else(|| "sqlite://leerpoort.db".into());
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(invalid(
-                "database_url",
-                "expected sqlite://FILE or postgres://USER@HOST/DB",
-            ));
-        }
-
-        let redis_url = get("redis_url", file.redis_url);
-        if let Some(r) = &redis_url {
-            if !(r.starts_with("redis://")
-                || r.starts_with("rediss://")
-                || r.starts_with("redis+unix://"))
-            {
-                return Err(invalid(
-                    "redis_url",
-                    "expected redis://HOST:PORT or rediss://...",
-                ));
-            }
-        }
+        let database_url = with_scheme(
+            "database_url",
+            Some(
+                get("database_url", file.database_url)
+                    .unwrap_or_else(|| "sqlite://leerpoort.db".into()),
+            ),
+            &["sqlite:", "postgres://", "postgresql://"],
+            "expected sqlite://FILE or postgres://USER@HOST/DB",
+        )?
+        .unwrap_or_default();
+        let redis_url = with_scheme(
+            "redis_url",
+            get("redis_url", file.redis_url),
+            &["redis://", "rediss://", "redis+unix://"],
+            "expected redis://HOST:PORT or rediss://...",
+        )?;
 
         let listen_s = get("listen", file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen: SocketAddr = listen_s.parse().map_err(|_| {
@@ -148,46 +140,18 @@ impl Config {
 
         let keys_dir =
             PathBuf::from(get("keys_dir", file.keys_dir).unwrap_or_else(|| "keys".into()));
-        let smtp_url = get("smtp_url", file.smtp_url);
-        if let Some(s) = &smtp_url {
-            if !(s.starts_with("smtp://") || s.starts_with("smtps://")) {
-                return Err(invalid(
-                    "smtp_url",
-                    "expected smtp://HOST:PORT or smtps://USER:PASS@HOST",
-                ));
-            }
-        }
+        let smtp_url = with_scheme(
+            "smtp_url",
+            get("smtp_url", file.smtp_url),
+            &["smtp://", "smtps://"],
+            "expected smtp://HOST:PORT or smtps://USER:PASS@HOST",
+        )?;
         let outbox_dir =
             PathBuf::from(get("outbox_dir", file.outbox_dir).unwrap_or_else(|| "outbox".into()));
 
-        let trust_proxy = match env("LEERPOORT_TRUST_PROXY").filter(|v| !v.is_empty()) {
-            Some(v) => Some(
-                parse_bool(&v).ok_or_else(|| invalid("trust_proxy", "expected true or false"))?,
-            ),
-            None => file.trust_proxy,
-        };
-        let proxy_list = match env("LEERPOORT_TRUSTED_PROXIES").filter(|v| !v.trim().is_empty()) {
-            Some(v) => Some(
-                v.split([',', ' '])
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect::<Vec<_>>(),
-            ),
-            None => file.trusted_proxies,
-        };
-        let trusted_proxies = trusted_proxies(trust_proxy, proxy_list)?;
+        let trusted_proxies = proxies_from(&env, file.trust_proxy, file.trusted_proxies)?;
 
-        let metrics_listen = match get("metrics_listen", file.metrics_listen).as_deref() {
-            None => Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
-            Some("off") => None,
-            Some(v) => Some(v.parse::<SocketAddr>().map_err(|_| {
-                invalid(
-                    "metrics_listen",
-                    format!("'{v}' is not an address:port like 127.0.0.1:9464 (or off)"),
-                )
-            })?),
-        };
+        let metrics_listen = metrics_listen(get("metrics_listen", file.metrics_listen).as_deref())?;
         let require_totp_for_coordinators =
             match env("LEERPOORT_REQUIRE_TOTP_FOR_COORDINATORS").filter(|v| !v.is_empty()) {
                 Some(v) => parse_bool(&v).ok_or_else(|| {
@@ -218,16 +182,7 @@ impl Config {
             120,
         )?;
 
-        let log_format = match get("log_format", file.log_format).as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(invalid(
-                    "log_format",
-                    format!("'{other}': expected text or json"),
-                ))
-            }
-        };
+        let log_format = log_format(get("log_format", file.log_format).as_deref())?;
 
         let db_pool_size = match env("LEERPOORT_DB_POOL_SIZE").filter(|v| !v.is_empty()) {
             Some(v) => v
@@ -324,6 +279,72 @@ fn parse_bool(v: &str) -> Option<bool> {
         "0" | "false" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+/// `value`, when set, must start with one of `schemes`.
+fn with_scheme(
+    key: &str,
+    value: Option<String>,
+    schemes: &[&str],
+    expected: &str,
+) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(v) if !schemes.iter().any(|s| v.starts_with(s)) => Err(invalid(key, expected)),
+        v => Ok(v),
+    }
+}
+
+/// `LEERPOORT_TRUST_PROXY` and `LEERPOORT_TRUSTED_PROXIES` (or the file's), as the networks
+/// whose `X-Forwarded-For` is believed.
+fn proxies_from(
+    env: &impl Fn(&str) -> Option<String>,
+    file_trust: Option<bool>,
+    file_list: Option<Vec<String>>,
+) -> Result<Vec<IpNet>, ConfigError> {
+    let trust_proxy = match env("LEERPOORT_TRUST_PROXY").filter(|v| !v.is_empty()) {
+        Some(v) => {
+            Some(parse_bool(&v).ok_or_else(|| invalid("trust_proxy", "expected true or false"))?)
+        }
+        None => file_trust,
+    };
+    let proxy_list = match env("LEERPOORT_TRUSTED_PROXIES").filter(|v| !v.trim().is_empty()) {
+        Some(v) => Some(
+            v.split([',', ' '])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        ),
+        None => file_list,
+    };
+    trusted_proxies(trust_proxy, proxy_list)
+}
+
+/// The metrics listener: `off`, an address, or the default `127.0.0.1:9464`.
+fn metrics_listen(v: Option<&str>) -> Result<Option<SocketAddr>, ConfigError> {
+    Ok(match v {
+        None => Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+        Some("off") => None,
+        Some(v) => Some(v.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "metrics_listen",
+                format!("'{v}' is not an address:port like 127.0.0.1:9464 (or off)"),
+            )
+        })?),
+    })
+}
+
+fn log_format(v: Option<&str>) -> Result<LogFormat, ConfigError> {
+    Ok(match v {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            return Err(invalid(
+                "log_format",
+                format!("'{other}': expected text or json"),
+            ))
+        }
+    })
 }
 
 fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {

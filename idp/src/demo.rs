@@ -75,6 +75,52 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
     let g3 = admin::add_group(ctx, &school_ref, "groep-3a", "Groep 3A", Some("3"), false)?;
     let g7 = admin::add_group(ctx, &school_ref, "groep-7b", "Groep 7B", Some("7"), false)?;
 
+    let pupils = seed_pupils(ctx, state)?;
+    let staff = seed_staff(ctx, state)?;
+    let rps = seed_relying_parties(ctx, state, &school_ref)?;
+    let issuer = &state.config.issuer;
+    Ok(json!({
+        "issuer": issuer,
+        "school_board": {"id": board.id.to_string(), "name": board.name},
+        "school": {
+            "instelling_ref": school.instelling_ref.to_string(),
+            "brin6": school.brin6.to_string(),
+            "name": school.name,
+            "networks": school.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+            "pupil_shortcut": format!("{issuer}/snelkoppeling?INSTELLING_REF={}&ROL=leerling", school.instelling_ref),
+            "teacher_shortcut": format!("{issuer}/snelkoppeling?INSTELLING_REF={}&ROL=leerkracht", school.instelling_ref),
+        },
+        "groups": [
+            {"group_key": g2.key, "name": g2.name, "jaargroep": 2},
+            {"group_key": g3.key, "name": g3.name, "jaargroep": 3},
+            {"group_key": g7.key, "name": g7.name, "jaargroep": 7},
+        ],
+        "pupils": pupils,
+        "staff": staff,
+        "oidc_client": {
+            "client_id": rps.client.rp.public_id(),
+            "client_secret": rps.client.client_secret,
+            "redirect_uris": ["http://127.0.0.1:8081/callback", "http://localhost:8081/callback"],
+            "discovery": format!("{issuer}/.well-known/openid-configuration"),
+        },
+        "network_environment": {
+            "client_id": rps.network.rp.public_id(),
+            "client_secret": rps.network.client_secret,
+            "upstream": rps.upstream.name,
+            "upstream_issuer": DEMO_UPSTREAM_ISSUER,
+            "upstream_client_secret": DEMO_UPSTREAM_SECRET,
+            "shortcut": format!("{issuer}/snelkoppeling?INSTELLING_REF={DEMO_SCHOOL_REF}&TARGET={DEMO_CLIENT_ID}&NETWERK={DEMO_UPSTREAM}"),
+        },
+        "saml_sp": {
+            "entity_id": rps.saml_sp.public_id(),
+            "acs": DEMO_SAML_ACS,
+            "idp_metadata": format!("{issuer}{}", crate::saml::paths::METADATA),
+        },
+    }))
+}
+
+/// The demo pupils: twelve with a PIN, the toddlers with a picture password.
+fn seed_pupils(ctx: Ctx<'_>, state: &AppState) -> anyhow::Result<Vec<Value>> {
     let mut pupils = Vec::new();
     for (i, (given, family, group, pin, picture)) in PUPILS.iter().enumerate() {
         let added = admin::add_user(
@@ -125,7 +171,11 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
             "picture_password": pictures,
         }));
     }
+    Ok(pupils)
+}
 
+/// The demo staff: two teachers and an ICT coordinator, all with the demo password.
+fn seed_staff(ctx: Ctx<'_>, state: &AppState) -> anyhow::Result<Vec<Value>> {
     let staff_specs = [
         (
             "Anna",
@@ -175,7 +225,24 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
             "password": DEMO_STAFF_PASSWORD,
         }));
     }
+    Ok(staff)
+}
 
+/// What the demo connects the school to.
+struct DemoParties {
+    client: admin::AddedClient,
+    saml_sp: broker::model::RelyingParty,
+    network: admin::AddedClient,
+    upstream: broker::model::Upstream,
+}
+
+/// The demo publisher (an OIDC client and a SAML SP, one sector), and the network environment
+/// (a relying party, and an upstream that signs users in), each registered for the school.
+fn seed_relying_parties(
+    ctx: Ctx<'_>,
+    state: &AppState,
+    school_ref: &InstellingRef,
+) -> anyhow::Result<DemoParties> {
     let client = admin::add_client(
         ctx,
         admin::ClientInput {
@@ -198,7 +265,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
     )?;
     admin::register(
         ctx,
-        &school_ref,
+        school_ref,
         DEMO_CLIENT_ID,
         admin::RegisterOptions::default(),
     )?;
@@ -218,7 +285,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
     )?;
     admin::register(
         ctx,
-        &school_ref,
+        school_ref,
         DEMO_SAML_ENTITY_ID,
         admin::RegisterOptions::default(),
     )?;
@@ -240,7 +307,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
     )?;
     admin::register(
         ctx,
-        &school_ref,
+        school_ref,
         "demo-netwerkomgeving",
         admin::RegisterOptions::default(),
     )?;
@@ -259,46 +326,12 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
             ..Default::default()
         },
     )?;
-
-    let issuer = &state.config.issuer;
-    Ok(json!({
-        "issuer": issuer,
-        "school_board": {"id": board.id.to_string(), "name": board.name},
-        "school": {
-            "instelling_ref": school.instelling_ref.to_string(),
-            "brin6": school.brin6.to_string(),
-            "name": school.name,
-            "networks": school.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
-            "pupil_shortcut": format!("{issuer}/snelkoppeling?INSTELLING_REF={}&ROL=leerling", school.instelling_ref),
-            "teacher_shortcut": format!("{issuer}/snelkoppeling?INSTELLING_REF={}&ROL=leerkracht", school.instelling_ref),
-        },
-        "groups": [
-            {"group_key": g2.key, "name": g2.name, "jaargroep": 2},
-            {"group_key": g3.key, "name": g3.name, "jaargroep": 3},
-            {"group_key": g7.key, "name": g7.name, "jaargroep": 7},
-        ],
-        "pupils": pupils,
-        "staff": staff,
-        "oidc_client": {
-            "client_id": client.rp.public_id(),
-            "client_secret": client.client_secret,
-            "redirect_uris": ["http://127.0.0.1:8081/callback", "http://localhost:8081/callback"],
-            "discovery": format!("{issuer}/.well-known/openid-configuration"),
-        },
-        "network_environment": {
-            "client_id": network.rp.public_id(),
-            "client_secret": network.client_secret,
-            "upstream": upstream.name,
-            "upstream_issuer": DEMO_UPSTREAM_ISSUER,
-            "upstream_client_secret": DEMO_UPSTREAM_SECRET,
-            "shortcut": format!("{issuer}/snelkoppeling?INSTELLING_REF={DEMO_SCHOOL_REF}&TARGET={DEMO_CLIENT_ID}&NETWERK={DEMO_UPSTREAM}"),
-        },
-        "saml_sp": {
-            "entity_id": saml_sp.public_id(),
-            "acs": DEMO_SAML_ACS,
-            "idp_metadata": format!("{issuer}{}", crate::saml::paths::METADATA),
-        },
-    }))
+    Ok(DemoParties {
+        client,
+        saml_sp,
+        network,
+        upstream,
+    })
 }
 
 /// The demo network environment as upstream: name, issuer and Leerpoort's client secret there.

@@ -9,28 +9,42 @@ use super::{
 
 /// Register every route.
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg
-        // OpenID Connect
-        .route(
-            "/.well-known/openid-configuration",
-            web::get().to(oidc::discovery),
-        )
-        .route("/oidc/jwks", web::get().to(oidc::jwks))
-        .route("/oidc/authorize", web::get().to(oidc::authorize_get))
-        .route("/oidc/authorize", web::post().to(oidc::authorize_post))
-        .route(
-            "/oidc/authorize/continue",
-            web::get().to(oidc::authorize_continue),
-        )
-        .route("/oidc/token", web::post().to(oidc::token))
-        .route("/oidc/userinfo", web::get().to(oidc::userinfo_get))
-        .route("/oidc/userinfo", web::post().to(oidc::userinfo_post))
-        .route("/oidc/introspect", web::post().to(oidc::introspect))
-        .route("/oidc/revoke", web::post().to(oidc::revoke))
-        .route("/oidc/logout", web::get().to(oidc::logout_get))
-        .route("/oidc/logout", web::post().to(oidc::logout_post))
-        // SAML 2.0
-        .route("/saml/metadata", web::get().to(saml::metadata))
+    openid_connect(cfg);
+    saml_idp(cfg);
+    broker_sp(cfg);
+    school_entrance(cfg);
+    group_overview(cfg);
+    network_environments(cfg);
+    home_entrance(cfg);
+    plain_pages(cfg);
+    operations(cfg);
+}
+
+/// OpenID Connect.
+fn openid_connect(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/.well-known/openid-configuration",
+        web::get().to(oidc::discovery),
+    )
+    .route("/oidc/jwks", web::get().to(oidc::jwks))
+    .route("/oidc/authorize", web::get().to(oidc::authorize_get))
+    .route("/oidc/authorize", web::post().to(oidc::authorize_post))
+    .route(
+        "/oidc/authorize/continue",
+        web::get().to(oidc::authorize_continue),
+    )
+    .route("/oidc/token", web::post().to(oidc::token))
+    .route("/oidc/userinfo", web::get().to(oidc::userinfo_get))
+    .route("/oidc/userinfo", web::post().to(oidc::userinfo_post))
+    .route("/oidc/introspect", web::post().to(oidc::introspect))
+    .route("/oidc/revoke", web::post().to(oidc::revoke))
+    .route("/oidc/logout", web::get().to(oidc::logout_get))
+    .route("/oidc/logout", web::post().to(oidc::logout_post));
+}
+
+/// SAML 2.0.
+fn saml_idp(cfg: &mut web::ServiceConfig) {
+    cfg.route("/saml/metadata", web::get().to(saml::metadata))
         .route("/saml/sso", web::get().to(saml::sso_redirect))
         .service(
             web::resource("/saml/sso")
@@ -40,25 +54,31 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/saml/sso/continue", web::get().to(saml::sso_continue))
         .route("/saml/unsolicited", web::get().to(saml::unsolicited))
         .route("/saml/slo", web::get().to(saml::slo))
-        .route("/static/saml-post.js", web::get().to(saml::post_script))
-        // Network environments: Leerpoort as SAML service provider
-        .route(
-            "/broker/saml/metadata",
-            web::get().to(broker_saml::metadata),
-        )
-        .route("/broker/saml/start", web::get().to(broker_saml::start))
-        .route("/broker/saml/slo", web::get().to(broker_saml::slo))
-        .service(
-            web::resource("/broker/saml/acs")
-                .app_data(web::PayloadConfig::new(saml::POST_BODY_LIMIT))
-                .route(web::post().to(broker_saml::acs)),
-        )
-        .route(
-            "/broker/saml/acs/continue",
-            web::get().to(broker_saml::acs_continue),
-        )
-        // The school entrance
-        .route("/snelkoppeling", web::get().to(school::shortcut))
+        .route("/static/saml-post.js", web::get().to(saml::post_script));
+}
+
+/// Network environments: Leerpoort as SAML service provider.
+fn broker_sp(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/broker/saml/metadata",
+        web::get().to(broker_saml::metadata),
+    )
+    .route("/broker/saml/start", web::get().to(broker_saml::start))
+    .route("/broker/saml/slo", web::get().to(broker_saml::slo))
+    .service(
+        web::resource("/broker/saml/acs")
+            .app_data(web::PayloadConfig::new(saml::POST_BODY_LIMIT))
+            .route(web::post().to(broker_saml::acs)),
+    )
+    .route(
+        "/broker/saml/acs/continue",
+        web::get().to(broker_saml::acs_continue),
+    );
+}
+
+/// The school entrance.
+fn school_entrance(cfg: &mut web::ServiceConfig) {
+    cfg.route("/snelkoppeling", web::get().to(school::shortcut))
         .route(
             "/snelkoppeling/geweigerd",
             web::get().to(school::shortcut_refused),
@@ -88,9 +108,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/school/{school}/snelkoppelingen/{file}",
             web::get().to(school::shortcut_file),
-        )
-        // The teacher's group overview
-        .route("/groepen", web::get().to(groepen::index))
+        );
+}
+
+/// The teacher's group overview.
+fn group_overview(cfg: &mut web::ServiceConfig) {
+    cfg.route("/groepen", web::get().to(groepen::index))
         .route(
             "/groepen/{group}/afdrukken",
             web::get().to(groepen::print_form),
@@ -119,9 +142,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/groepen/leerling/{user}",
             web::post().to(groepen::change_submit),
-        )
-        // Network environments (upstream identity providers)
-        .route("/broker/oidc/start", web::get().to(upstreams::oidc_start))
+        );
+}
+
+/// Network environments (upstream identity providers).
+fn network_environments(cfg: &mut web::ServiceConfig) {
+    cfg.route("/broker/oidc/start", web::get().to(upstreams::oidc_start))
         .route(
             "/broker/oidc/callback",
             web::get().to(upstreams::oidc_callback),
@@ -133,9 +159,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/broker/oidc/backchannel-logout",
             web::post().to(upstreams::oidc_backchannel_logout),
-        )
-        // The home entrance
-        .route("/thuis", web::get().to(thuis::entrance))
+        );
+}
+
+/// The home entrance.
+fn home_entrance(cfg: &mut web::ServiceConfig) {
+    cfg.route("/thuis", web::get().to(thuis::entrance))
         .route("/thuis", web::post().to(thuis::sign_in))
         .route("/thuis/kinderen", web::get().to(thuis::children))
         .route("/thuis/code", web::get().to(thuis::code_form))
@@ -157,9 +186,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/thuis/wachtwoord/{token}",
             web::post().to(password::home_set_submit),
-        )
-        // Pages
-        .route("/", web::get().to(pages::start))
+        );
+}
+
+/// Pages.
+fn plain_pages(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::start))
         .route("/login", web::get().to(pages::login_form))
         .route("/login", web::post().to(pages::login_submit))
         .route("/login/tweede-stap", web::get().to(totp::step_form))
@@ -185,8 +217,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/static/wachtwoord.js",
             web::get().to(pages::password_script),
-        )
-        // Operations
-        .route("/healthz", web::get().to(health::healthz))
+        );
+}
+
+/// Operations.
+fn operations(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
 }
