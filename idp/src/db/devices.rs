@@ -6,7 +6,8 @@ use claims::InstellingRef;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::directory::{write_audit, DieselDirectory, TxError};
+use super::audit::write_audit;
+use super::directory::{DieselDirectory, TxError};
 use super::schema::devices;
 use super::DbConnection;
 

@@ -4,9 +4,19 @@
 //!
 //! Queries are synchronous on an r2d2 pool; the server runs them on actix's blocking pool.
 
+mod audit;
 mod devices;
 pub mod directory;
+mod groups;
+mod registrations;
+mod relying_parties;
 pub mod schema;
+mod schools;
+mod settings;
+mod thuis;
+mod totp;
+mod upstreams;
+mod users;
 
 use std::time::Duration;
 

@@ -1277,7 +1277,7 @@ fn device_list_and_revoke_show_and_end_linked_devices() {
 
     // A device as the start page links it.
     let dir = idp::db::DieselDirectory::new(idp::db::connect(&env.db_url, 1).unwrap());
-    let staff = broker::repo::Directory::user(&dir, anna.parse().unwrap())
+    let staff = broker::repo::Users::user(&dir, anna.parse().unwrap())
         .unwrap()
         .unwrap();
     let device =

@@ -6,7 +6,8 @@ use broker::model::{
     AuditEvent, JwsAlg, OidcClient, PupilAuth, RpKind, RpProtocol, SchoolStatus, UserStatus,
 };
 use broker::repo::{
-    Directory, NewGroup, NewRelyingParty, NewSchool, NewUser, RegistrationChange, RepoError,
+    Audit, Directory, Groups, NewGroup, NewRelyingParty, NewSchool, NewUser, RegistrationChange,
+    Registrations, RelyingParties, RepoError, Schools, StaffTotp, Thuis, Upstreams, Users,
 };
 use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
 use uuid::Uuid;

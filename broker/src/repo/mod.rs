@@ -1,0 +1,66 @@
+//! The storage the broker needs, as a trait. The `idp` crate implements it with diesel over
+//! SQLite and PostgreSQL; both pass the same repository test suite.
+//!
+//! Every mutating call takes the [`AuditEvent`](crate::model::AuditEvent) that describes it
+//! and writes it in the same transaction: a change without its audit line cannot happen.
+
+mod audit;
+mod devices;
+mod groups;
+mod registrations;
+mod relying_parties;
+mod schools;
+mod settings;
+mod thuis;
+mod totp;
+mod upstreams;
+mod users;
+
+pub use audit::Audit;
+pub use devices::EnrolledDevices;
+pub use groups::{Groups, NewGroup};
+pub use registrations::{RegistrationChange, Registrations};
+pub use relying_parties::{NewRelyingParty, RelyingParties};
+pub use schools::{NewBoard, NewSchool, Schools};
+pub use settings::Settings;
+pub use thuis::Thuis;
+pub use totp::StaffTotp;
+pub use upstreams::{NewUpstream, Upstreams};
+pub use users::{NewUser, Users};
+
+/// Errors of the directory. Messages name the field at fault, in words an operator reads.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RepoError {
+    /// The thing referred to does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A uniqueness rule would be broken (duplicate e-mail, BRIN6 in use, ...).
+    #[error("{0}")]
+    Conflict(String),
+    /// The database could not be reached or refused the statement.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type RepoResult<T> = Result<T, RepoError>;
+
+/// What the broker reads and writes: one sub-trait per aggregate.
+pub trait Directory:
+    Schools
+    + Groups
+    + Users
+    + StaffTotp
+    + Thuis
+    + RelyingParties
+    + Registrations
+    + Upstreams
+    + Settings
+    + Audit
+    + EnrolledDevices
+    + Send
+    + Sync
+    + std::fmt::Debug
+{
+    /// Is the database reachable? (`/readyz`.)
+    fn ping(&self) -> RepoResult<()>;
+}

@@ -1,0 +1,49 @@
+//! Relying parties and SAML SP options: [`RelyingParties`].
+
+use claims::Audience;
+use uuid::Uuid;
+
+use super::RepoResult;
+use crate::model::{AuditEvent, RelyingParty, RpKind, RpProtocol, SamlSpOptions};
+
+/// A new relying party (OIDC client or SAML SP).
+#[derive(Debug, Clone)]
+pub struct NewRelyingParty {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: RpKind,
+    pub protocol: RpProtocol,
+    pub sector: String,
+    pub home_allowed: bool,
+    pub audience: Audience,
+    /// Long-lived refresh tokens (`offline_access`) allowed.
+    pub offline_access: bool,
+}
+
+/// Relying parties (OIDC clients and SAML SPs) and SAML SP options.
+pub trait RelyingParties {
+    fn insert_relying_party(
+        &self,
+        rp: NewRelyingParty,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<RelyingParty>;
+    fn relying_party(&self, id: Uuid) -> RepoResult<Option<RelyingParty>>;
+    /// By OIDC client id or SAML entity id.
+    fn relying_party_by_public_id(&self, public_id: &str) -> RepoResult<Option<RelyingParty>>;
+    fn relying_parties(&self) -> RepoResult<Vec<RelyingParty>>;
+    /// Removes a relying party and every school's registration of it, in one transaction.
+    fn remove_relying_party(&self, id: Uuid, audit: AuditEvent) -> RepoResult<()>;
+    /// A SAML SP's options (the defaults when none were set).
+    fn saml_sp_options(&self, rp: Uuid) -> RepoResult<SamlSpOptions>;
+    /// Replace a SAML SP's metadata (when `metadata` is given) and its options, in one
+    /// transaction with `audit`; every school's registration stays.
+    fn update_saml_sp(
+        &self,
+        rp: Uuid,
+        metadata: Option<String>,
+        options: SamlSpOptions,
+        now: i64,
+        audit: Option<AuditEvent>,
+    ) -> RepoResult<()>;
+}

@@ -1,0 +1,46 @@
+//! School boards and schools: [`Schools`].
+
+use claims::{Brin6, InstellingRef};
+use ipnet::IpNet;
+use uuid::Uuid;
+
+use super::RepoResult;
+use crate::model::{AuditEvent, School, SchoolBoard};
+
+/// A new school board.
+#[derive(Debug, Clone)]
+pub struct NewBoard {
+    pub id: Uuid,
+    pub name: String,
+    pub bestuursnummer: Option<String>,
+}
+
+/// A new school location.
+#[derive(Debug, Clone)]
+pub struct NewSchool {
+    pub instelling_ref: InstellingRef,
+    pub board_id: Option<Uuid>,
+    pub brin6: Brin6,
+    pub name: String,
+    pub networks: Vec<IpNet>,
+}
+
+/// School boards and school locations.
+pub trait Schools {
+    fn insert_board(&self, board: NewBoard, now: i64, audit: AuditEvent)
+        -> RepoResult<SchoolBoard>;
+    fn board(&self, id: Uuid) -> RepoResult<Option<SchoolBoard>>;
+
+    /// Fails with `Conflict` when an active school already has this BRIN6.
+    fn insert_school(&self, school: NewSchool, now: i64, audit: AuditEvent) -> RepoResult<School>;
+    fn school(&self, r: &InstellingRef) -> RepoResult<Option<School>>;
+    fn schools(&self) -> RepoResult<Vec<School>>;
+    /// DUO gave the school a new BRIN6. Identifiers given to relying parties do not change.
+    fn change_brin6(
+        &self,
+        r: &InstellingRef,
+        brin6: Brin6,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<School>;
+}

@@ -1,0 +1,77 @@
+//! Users, their standing and offboarding: [`Users`].
+
+use claims::{EckId, InstellingRef, Role};
+use uuid::Uuid;
+
+use super::RepoResult;
+use crate::model::{AuditEvent, PupilAuth, User, UserStanding, UserStatus};
+
+/// A new user, with roles and group memberships.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub school: InstellingRef,
+    pub roles: Vec<Role>,
+    pub las_key: Option<String>,
+    pub eck_id: Option<EckId>,
+    pub given_name: String,
+    pub family_name: String,
+    /// Lower-cased by the caller.
+    pub email: Option<String>,
+    pub status: UserStatus,
+    pub picture: Option<String>,
+    pub pupil_auth: Option<PupilAuth>,
+    pub pin_hash: Option<String>,
+    pub picture_password_hash: Option<String>,
+    pub password_hash: Option<String>,
+    pub source: String,
+    pub group_ids: Vec<Uuid>,
+    /// A pupil's PIN or picture password, sealed so that their teacher can show it.
+    pub secret_sealed: Option<String>,
+}
+
+/// Users: pupils and staff, their standing, offboarding, look-ups and secrets.
+pub trait Users {
+    /// Inserts the user with roles and memberships in one transaction. `Conflict` names the
+    /// field (e-mail, ECK-iD, LAS key) that is already taken.
+    fn insert_user(&self, user: NewUser, now: i64, audit: AuditEvent) -> RepoResult<User>;
+    fn user(&self, id: Uuid) -> RepoResult<Option<User>>;
+    /// By staff e-mail (compared lower-cased).
+    fn user_by_email(&self, email: &str) -> RepoResult<Option<User>>;
+    fn users_of_group(&self, group: Uuid) -> RepoResult<Vec<User>>;
+    fn users_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<User>>;
+    /// A user's status and revocation moment, read from the database itself (never a cache):
+    /// checked at every use of a session, code or refresh token.
+    fn user_standing(&self, id: Uuid) -> RepoResult<Option<UserStanding>>;
+    /// Disable a user (`user disable`: everything issued to them up to `now` becomes void) or
+    /// enable them again (`user enable`: the status before, active or inactive, returns).
+    /// `NotFound` for an unknown or removed user.
+    fn set_disabled(
+        &self,
+        user: Uuid,
+        disabled: bool,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<User>;
+    /// Remove a user: names, e-mail, ECK-iD, LAS key, PIN, password, picture, group
+    /// memberships, home accounts (that serve nobody else), the home login code and the sealed
+    /// PIN are deleted; the id stays as a tombstone with status `removed`, so its pseudonyms
+    /// are never given to anyone else.
+    fn remove_user(&self, user: Uuid, now: i64, audit: AuditEvent) -> RepoResult<User>;
+    /// A user of `school` by their key in the pupil administration.
+    fn user_by_las_key(&self, school: &InstellingRef, key: &str) -> RepoResult<Option<User>>;
+    /// A user by ECK-iD.
+    fn user_by_eck_id(&self, eck_id: &EckId) -> RepoResult<Option<User>>;
+
+    /// A pupil's sealed PIN or picture password, if one was kept.
+    fn pupil_secret(&self, user: Uuid) -> RepoResult<Option<String>>;
+
+    fn set_password_hash(
+        &self,
+        user: Uuid,
+        hash: &str,
+        activate: bool,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()>;
+}

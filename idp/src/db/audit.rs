@@ -1,0 +1,84 @@
+//! [`broker::repo::Audit`] on diesel: the `audit_events` table, and [`write_audit`], which
+//! every change calls in its transaction.
+
+use broker::model::AuditEvent;
+use broker::repo::{Audit, RepoResult};
+use claims::InstellingRef;
+use diesel::prelude::*;
+
+use super::directory::{corrupt, map_diesel, parse_ref, parse_uuid, DieselDirectory, TxError};
+use super::schema::audit_events;
+use super::DbConnection;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+struct AuditRow {
+    id: String,
+    at: i64,
+    actor: String,
+    action: String,
+    school_ref: Option<String>,
+    subject: Option<String>,
+    details: String,
+}
+
+impl AuditRow {
+    fn from_domain(e: AuditEvent) -> Self {
+        AuditRow {
+            id: e.id.to_string(),
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            school_ref: e.school.map(|s| s.to_string()),
+            subject: e.subject,
+            details: e.details.to_string(),
+        }
+    }
+
+    fn into_domain(self) -> RepoResult<AuditEvent> {
+        Ok(AuditEvent {
+            id: parse_uuid(&self.id)?,
+            at: self.at,
+            actor: self.actor,
+            action: self.action,
+            school: self.school_ref.as_deref().map(parse_ref).transpose()?,
+            subject: self.subject,
+            details: serde_json::from_str(&self.details)
+                .map_err(|e| corrupt("audit details", e))?,
+        })
+    }
+}
+
+pub(super) fn write_audit(conn: &mut DbConnection, event: AuditEvent) -> Result<(), TxError> {
+    diesel::insert_into(audit_events::table)
+        .values(AuditRow::from_domain(event))
+        .execute(conn)?;
+    Ok(())
+}
+
+impl Audit for DieselDirectory {
+    fn append_audit(&self, event: AuditEvent) -> RepoResult<()> {
+        self.tx(|c| write_audit(c, event))
+    }
+
+    fn audit_events(
+        &self,
+        school: Option<&InstellingRef>,
+        limit: i64,
+    ) -> RepoResult<Vec<AuditEvent>> {
+        let mut conn = self.conn()?;
+        let mut q = audit_events::table
+            .select(AuditRow::as_select())
+            .order((audit_events::at.desc(), audit_events::id.desc()))
+            .limit(limit)
+            .into_boxed();
+        if let Some(s) = school {
+            q = q.filter(audit_events::school_ref.eq(s.to_string()));
+        }
+        q.load(&mut *conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .map(AuditRow::into_domain)
+            .collect()
+    }
+}

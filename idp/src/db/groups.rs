@@ -1,0 +1,115 @@
+//! [`broker::repo::Groups`] on diesel: the `school_groups` table.
+
+use std::str::FromStr;
+
+use broker::model::{AuditEvent, Group};
+use broker::repo::{Groups, NewGroup, RepoError, RepoResult};
+use claims::{InstellingRef, Jaargroep};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::audit::write_audit;
+use super::directory::{corrupt, map_diesel, parse_ref, parse_uuid, DieselDirectory};
+use super::schema::school_groups;
+use super::schools::load_school;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = school_groups)]
+struct GroupRow {
+    id: String,
+    school_ref: String,
+    las_key: String,
+    name: String,
+    jaargroep: Option<i32>,
+    composite: bool,
+    school_year: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl GroupRow {
+    fn into_domain(self) -> RepoResult<Group> {
+        let jaargroep = self
+            .jaargroep
+            .map(|j| Jaargroep::from_str(&j.to_string()).map_err(|e| corrupt("jaargroep", e)))
+            .transpose()?;
+        Ok(Group {
+            id: parse_uuid(&self.id)?,
+            school: parse_ref(&self.school_ref)?,
+            key: self.las_key,
+            name: self.name,
+            jaargroep,
+            composite: self.composite,
+            school_year: self.school_year,
+        })
+    }
+}
+
+impl Groups for DieselDirectory {
+    fn insert_group(&self, group: NewGroup, now: i64, audit: AuditEvent) -> RepoResult<Group> {
+        let row = GroupRow {
+            id: Uuid::new_v4().to_string(),
+            school_ref: group.school.to_string(),
+            las_key: group.key,
+            name: group.name,
+            jaargroep: group.jaargroep.map(|j| i32::from(j.get())),
+            composite: group.composite,
+            school_year: group.school_year,
+            created_at: now,
+            updated_at: now,
+        };
+        self.tx(|c| {
+            if load_school(c, &row.school_ref)?.is_none() {
+                return Err(RepoError::NotFound(format!(
+                    "no school with INSTELLING_REF {}",
+                    row.school_ref
+                ))
+                .into());
+            }
+            diesel::insert_into(school_groups::table)
+                .values(&row)
+                .execute(c)?;
+            write_audit(c, audit)?;
+            Ok(())
+        })?;
+        row.into_domain()
+    }
+
+    fn group(&self, id: Uuid) -> RepoResult<Option<Group>> {
+        let mut conn = self.conn()?;
+        school_groups::table
+            .find(id.to_string())
+            .select(GroupRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)?
+            .map(GroupRow::into_domain)
+            .transpose()
+    }
+
+    fn group_by_key(&self, school: &InstellingRef, key: &str) -> RepoResult<Option<Group>> {
+        let mut conn = self.conn()?;
+        school_groups::table
+            .filter(school_groups::school_ref.eq(school.to_string()))
+            .filter(school_groups::las_key.eq(key))
+            .select(GroupRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)?
+            .map(GroupRow::into_domain)
+            .transpose()
+    }
+
+    fn groups_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<Group>> {
+        let mut conn = self.conn()?;
+        school_groups::table
+            .filter(school_groups::school_ref.eq(school.to_string()))
+            .select(GroupRow::as_select())
+            .order((school_groups::jaargroep, school_groups::name))
+            .load(&mut *conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .map(GroupRow::into_domain)
+            .collect()
+    }
+}

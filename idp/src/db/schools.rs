@@ -1,0 +1,204 @@
+//! [`broker::repo::Schools`] on diesel: the `school_boards` and `schools` tables.
+
+use std::str::FromStr;
+use std::time::Instant;
+
+use broker::model::{AuditEvent, School, SchoolBoard, SchoolStatus};
+use broker::repo::{NewBoard, NewSchool, RepoError, RepoResult, Schools};
+use claims::{Brin6, InstellingRef};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::audit::write_audit;
+use super::directory::{
+    corrupt, json_list, map_diesel, parse_ref, parse_uuid, to_json_list, DieselDirectory, TxError,
+    RP_CACHE_MAX, RP_CACHE_TTL,
+};
+use super::schema::{school_boards, schools};
+use super::DbConnection;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = school_boards)]
+struct BoardRow {
+    id: String,
+    name: String,
+    bestuursnummer: Option<String>,
+    created_at: i64,
+}
+
+impl BoardRow {
+    fn into_domain(self) -> RepoResult<SchoolBoard> {
+        Ok(SchoolBoard {
+            id: parse_uuid(&self.id)?,
+            name: self.name,
+            bestuursnummer: self.bestuursnummer,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = schools)]
+struct SchoolRow {
+    instelling_ref: String,
+    board_id: Option<String>,
+    brin6: String,
+    name: String,
+    status: String,
+    merged_into: Option<String>,
+    networks: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl SchoolRow {
+    fn into_domain(self) -> RepoResult<School> {
+        let status = match (self.status.as_str(), &self.merged_into) {
+            ("active", _) => SchoolStatus::Active,
+            ("closed", _) => SchoolStatus::Closed,
+            ("merged", Some(into)) => SchoolStatus::Merged(parse_ref(into)?),
+            (other, _) => return Err(corrupt("school status", other)),
+        };
+        let networks = json_list(&self.networks)?
+            .iter()
+            .map(|n| n.parse().map_err(|e| corrupt("network", e)))
+            .collect::<RepoResult<Vec<_>>>()?;
+        Ok(School {
+            instelling_ref: parse_ref(&self.instelling_ref)?,
+            board_id: self.board_id.as_deref().map(parse_uuid).transpose()?,
+            brin6: Brin6::from_str(&self.brin6).map_err(|e| corrupt("BRIN6", e))?,
+            name: self.name,
+            status,
+            networks,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+pub(super) fn load_school(conn: &mut DbConnection, r: &str) -> Result<Option<School>, TxError> {
+    let row = schools::table
+        .find(r)
+        .select(SchoolRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(SchoolRow::into_domain).transpose()?)
+}
+
+impl Schools for DieselDirectory {
+    fn insert_board(
+        &self,
+        board: NewBoard,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<SchoolBoard> {
+        let row = BoardRow {
+            id: board.id.to_string(),
+            name: board.name,
+            bestuursnummer: board.bestuursnummer,
+            created_at: now,
+        };
+        self.tx(|c| {
+            diesel::insert_into(school_boards::table)
+                .values(&row)
+                .execute(c)?;
+            write_audit(c, audit)?;
+            Ok(())
+        })?;
+        row.into_domain()
+    }
+
+    fn board(&self, id: Uuid) -> RepoResult<Option<SchoolBoard>> {
+        let mut conn = self.conn()?;
+        school_boards::table
+            .find(id.to_string())
+            .select(BoardRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)?
+            .map(BoardRow::into_domain)
+            .transpose()
+    }
+
+    fn insert_school(&self, school: NewSchool, now: i64, audit: AuditEvent) -> RepoResult<School> {
+        let networks: Vec<String> = school.networks.iter().map(|n| n.to_string()).collect();
+        let row = SchoolRow {
+            instelling_ref: school.instelling_ref.to_string(),
+            board_id: school.board_id.map(|b| b.to_string()),
+            brin6: school.brin6.to_string(),
+            name: school.name,
+            status: "active".into(),
+            merged_into: None,
+            networks: to_json_list(&networks),
+            created_at: now,
+            updated_at: now,
+        };
+        self.tx(|c| {
+            diesel::insert_into(schools::table)
+                .values(&row)
+                .execute(c)?;
+            write_audit(c, audit)?;
+            Ok(())
+        })?;
+        row.into_domain()
+    }
+
+    fn school(&self, r: &InstellingRef) -> RepoResult<Option<School>> {
+        let key = r.to_string();
+        if let Some((at, s)) = self.school_cache.lock().get(&key) {
+            if at.elapsed() < RP_CACHE_TTL {
+                return Ok(Some(s.clone()));
+            }
+        }
+        let mut conn = self.conn()?;
+        let found = load_school(&mut conn, &key).map_err(RepoError::from)?;
+        if let Some(s) = &found {
+            let mut cache = self.school_cache.lock();
+            if cache.len() >= RP_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(key, (Instant::now(), s.clone()));
+        }
+        Ok(found)
+    }
+
+    fn schools(&self) -> RepoResult<Vec<School>> {
+        let mut conn = self.conn()?;
+        schools::table
+            .select(SchoolRow::as_select())
+            .order(schools::name)
+            .load(&mut *conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .map(SchoolRow::into_domain)
+            .collect()
+    }
+
+    fn change_brin6(
+        &self,
+        r: &InstellingRef,
+        brin6: Brin6,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<School> {
+        self.school_cache.lock().remove(&r.to_string());
+        let key = r.to_string();
+        self.tx(|c| {
+            let n = diesel::update(schools::table.find(&key))
+                .set((
+                    schools::brin6.eq(brin6.to_string()),
+                    schools::updated_at.eq(now),
+                ))
+                .execute(c)?;
+            if n == 0 {
+                return Err(
+                    RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into(),
+                );
+            }
+            write_audit(c, audit)?;
+            load_school(c, &key)?.ok_or_else(|| {
+                RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into()
+            })
+        })
+    }
+}

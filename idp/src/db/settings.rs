@@ -1,0 +1,43 @@
+//! [`broker::repo::Settings`] on diesel: the `settings` table.
+
+use broker::model::AuditEvent;
+use broker::repo::{RepoResult, Settings};
+use diesel::prelude::*;
+
+use super::audit::write_audit;
+use super::directory::{map_diesel, DieselDirectory};
+use super::schema::settings;
+
+impl Settings for DieselDirectory {
+    fn setting(&self, key: &str) -> RepoResult<Option<String>> {
+        let mut conn = self.conn()?;
+        settings::table
+            .find(key)
+            .select(settings::value)
+            .first(&mut *conn)
+            .optional()
+            .map_err(map_diesel)
+    }
+
+    fn put_setting(
+        &self,
+        key: &str,
+        value: Option<&str>,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()> {
+        self.tx(|c| {
+            diesel::delete(settings::table.find(key)).execute(c)?;
+            if let Some(v) = value {
+                diesel::insert_into(settings::table)
+                    .values((
+                        settings::key.eq(key),
+                        settings::value.eq(v),
+                        settings::updated_at.eq(now),
+                    ))
+                    .execute(c)?;
+            }
+            write_audit(c, audit)
+        })
+    }
+}

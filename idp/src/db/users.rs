@@ -1,0 +1,470 @@
+//! [`broker::repo::Users`] on diesel: the `users` table with `user_roles`, `group_members` and
+//! `pupil_secrets`.
+
+use std::str::FromStr;
+use std::time::Instant;
+
+use broker::model::{AuditEvent, PupilAuth, User, UserStanding, UserStatus};
+use broker::repo::{NewUser, RepoError, RepoResult, Users};
+use claims::{EckId, InstellingRef, Role};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::audit::write_audit;
+use super::directory::{
+    corrupt, parse_ref, parse_uuid, DieselDirectory, TxError, RP_CACHE_MAX, RP_CACHE_TTL,
+};
+use super::schema::{
+    group_members, pupil_secrets, school_groups, thuis_accounts, thuis_codes, thuis_links,
+    thuis_tokens, user_roles, users,
+};
+use super::schools::load_school;
+use super::DbConnection;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: String,
+    school_ref: String,
+    las_key: Option<String>,
+    eck_id: Option<String>,
+    given_name: String,
+    family_name: String,
+    email: Option<String>,
+    status: String,
+    picture: Option<String>,
+    pupil_auth: Option<String>,
+    pin_hash: Option<String>,
+    picture_password_hash: Option<String>,
+    password_hash: Option<String>,
+    source: String,
+    created_at: i64,
+    updated_at: i64,
+    offboarded: Option<String>,
+    revoked_at: Option<i64>,
+}
+
+/// The status from the `status` column (active or inactive) and the `offboarded` one (disabled
+/// or removed, which take precedence).
+fn parse_user_status(status: &str, offboarded: Option<&str>) -> RepoResult<UserStatus> {
+    match (offboarded, status) {
+        (Some("disabled"), _) => Ok(UserStatus::Disabled),
+        (Some("removed"), _) => Ok(UserStatus::Removed),
+        (Some(other), _) => Err(corrupt("user offboarding", other)),
+        (None, "active") => Ok(UserStatus::Active),
+        (None, "inactive") => Ok(UserStatus::Inactive),
+        (None, other) => Err(corrupt("user status", other)),
+    }
+}
+
+impl UserRow {
+    fn into_domain(self, roles: Vec<Role>, group_ids: Vec<Uuid>) -> RepoResult<User> {
+        let status = parse_user_status(&self.status, self.offboarded.as_deref())?;
+        let pupil_auth = match self.pupil_auth.as_deref() {
+            None => None,
+            Some("pin") => Some(PupilAuth::Pin),
+            Some("picture") => Some(PupilAuth::Picture),
+            Some(other) => return Err(corrupt("pupil_auth", other)),
+        };
+        Ok(User {
+            id: parse_uuid(&self.id)?,
+            school: parse_ref(&self.school_ref)?,
+            roles,
+            las_key: self.las_key,
+            eck_id: self
+                .eck_id
+                .as_deref()
+                .map(|e| EckId::parse_import(e).map_err(|_| corrupt("ECK-iD", "unparseable")))
+                .transpose()?,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            email: self.email,
+            status,
+            picture: self.picture,
+            pupil_auth,
+            pin_hash: self.pin_hash,
+            picture_password_hash: self.picture_password_hash,
+            password_hash: self.password_hash,
+            source: self.source,
+            group_ids,
+        })
+    }
+}
+
+/// Load users with their roles and groups, in two extra queries for the whole batch.
+fn hydrate_users(conn: &mut DbConnection, rows: Vec<UserRow>) -> Result<Vec<User>, TxError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let roles: Vec<(String, String)> = user_roles::table
+        .filter(user_roles::user_id.eq_any(&ids))
+        .select((user_roles::user_id, user_roles::role))
+        .order((user_roles::user_id, user_roles::role))
+        .load(conn)?;
+    let groups: Vec<(String, String)> = group_members::table
+        .filter(group_members::user_id.eq_any(&ids))
+        .select((group_members::user_id, group_members::group_id))
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut user_roles: Vec<Role> = roles
+            .iter()
+            .filter(|(u, _)| *u == row.id)
+            .map(|(_, r)| Role::from_str(r).map_err(|e| corrupt("role", e)))
+            .collect::<RepoResult<_>>()?;
+        user_roles.sort_by_key(|r| role_rank(*r));
+        let group_ids = groups
+            .iter()
+            .filter(|(u, _)| *u == row.id)
+            .map(|(_, g)| parse_uuid(g))
+            .collect::<RepoResult<_>>()?;
+        out.push(row.into_domain(user_roles, group_ids)?);
+    }
+    Ok(out)
+}
+
+/// The order roles are listed in: the first is the one a token names.
+fn role_rank(r: Role) -> u8 {
+    match r {
+        Role::Leerling => 0,
+        Role::Leerkracht => 1,
+        Role::Invalkracht => 2,
+        Role::IctCoordinator => 3,
+        Role::Ib => 4,
+        Role::Rt => 5,
+        Role::Stagiaire => 6,
+    }
+}
+
+impl Users for DieselDirectory {
+    fn insert_user(&self, user: NewUser, now: i64, audit: AuditEvent) -> RepoResult<User> {
+        let id = user.id.to_string();
+        let row = UserRow {
+            id: id.clone(),
+            school_ref: user.school.to_string(),
+            las_key: user.las_key,
+            eck_id: user.eck_id.map(|e| e.as_str().to_string()),
+            given_name: user.given_name,
+            family_name: user.family_name,
+            email: user.email.map(|e| e.to_lowercase()),
+            status: user.status.as_str().into(),
+            picture: user.picture,
+            pupil_auth: user.pupil_auth.map(|p| p.as_str().to_string()),
+            pin_hash: user.pin_hash,
+            picture_password_hash: user.picture_password_hash,
+            password_hash: user.password_hash,
+            source: user.source,
+            created_at: now,
+            updated_at: now,
+            offboarded: None,
+            revoked_at: None,
+        };
+        let roles = user.roles;
+        let group_ids = user.group_ids;
+        let sealed = user.secret_sealed;
+        let school_ref = row.school_ref.clone();
+        self.tx(move |c| {
+            if load_school(c, &school_ref)?.is_none() {
+                return Err(RepoError::NotFound(format!(
+                    "no school with INSTELLING_REF {school_ref}"
+                ))
+                .into());
+            }
+            diesel::insert_into(users::table).values(&row).execute(c)?;
+            if let Some(sealed) = &sealed {
+                diesel::insert_into(pupil_secrets::table)
+                    .values((
+                        pupil_secrets::user_id.eq(&id),
+                        pupil_secrets::sealed.eq(sealed),
+                        pupil_secrets::updated_at.eq(now),
+                    ))
+                    .execute(c)?;
+            }
+            for role in &roles {
+                diesel::insert_into(user_roles::table)
+                    .values((
+                        user_roles::user_id.eq(&id),
+                        user_roles::role.eq(role.to_string()),
+                    ))
+                    .execute(c)?;
+            }
+            for g in &group_ids {
+                let group_school: Option<String> = school_groups::table
+                    .find(g.to_string())
+                    .select(school_groups::school_ref)
+                    .first(c)
+                    .optional()?;
+                if group_school.as_deref() != Some(school_ref.as_str()) {
+                    return Err(RepoError::NotFound(format!("no group {g} at this school")).into());
+                }
+                diesel::insert_into(group_members::table)
+                    .values((
+                        group_members::group_id.eq(g.to_string()),
+                        group_members::user_id.eq(&id),
+                    ))
+                    .execute(c)?;
+            }
+            write_audit(c, audit)?;
+            let mut users = hydrate_users(c, vec![row])?;
+            users
+                .pop()
+                .ok_or_else(|| RepoError::NotFound("user vanished".into()).into())
+        })
+    }
+
+    fn user(&self, id: Uuid) -> RepoResult<Option<User>> {
+        let cached = self
+            .user_cache
+            .lock()
+            .get(&id)
+            .filter(|(at, _)| at.elapsed() < RP_CACHE_TTL)
+            .map(|(_, u)| u.clone());
+        if let Some(u) = cached {
+            // The status is read again on every hit (one indexed column): a user disabled on
+            // another node or by the command is refused here at once.
+            if self
+                .user_standing(id)?
+                .is_some_and(|s| s.status == u.status)
+            {
+                return Ok(Some(u));
+            }
+        }
+        let found = self.read(|c| {
+            let rows = users::table
+                .find(id.to_string())
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
+        })?;
+        if let Some(u) = &found {
+            let mut cache = self.user_cache.lock();
+            if cache.len() >= RP_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(id, (Instant::now(), u.clone()));
+        }
+        Ok(found)
+    }
+
+    fn user_by_email(&self, email: &str) -> RepoResult<Option<User>> {
+        let email = email.trim().to_lowercase();
+        self.tx(|c| {
+            let rows = users::table
+                .filter(users::email.eq(&email))
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
+        })
+    }
+
+    fn users_of_group(&self, group: Uuid) -> RepoResult<Vec<User>> {
+        self.tx(|c| {
+            let rows = users::table
+                .inner_join(group_members::table)
+                .filter(group_members::group_id.eq(group.to_string()))
+                .select(UserRow::as_select())
+                .order((users::given_name, users::family_name))
+                .load(c)?;
+            hydrate_users(c, rows)
+        })
+    }
+
+    fn users_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<User>> {
+        self.tx(|c| {
+            let rows = users::table
+                .filter(users::school_ref.eq(school.to_string()))
+                .filter(
+                    users::offboarded
+                        .is_null()
+                        .or(users::offboarded.ne(UserStatus::Removed.as_str())),
+                )
+                .select(UserRow::as_select())
+                .order((users::given_name, users::family_name))
+                .load(c)?;
+            hydrate_users(c, rows)
+        })
+    }
+
+    fn user_standing(&self, id: Uuid) -> RepoResult<Option<UserStanding>> {
+        type Row = (String, Option<String>, Option<i64>);
+        let row: Option<Row> = self.read(|c| {
+            Ok(users::table
+                .find(id.to_string())
+                .select((users::status, users::offboarded, users::revoked_at))
+                .first(c)
+                .optional()?)
+        })?;
+        row.map(|(status, offboarded, revoked_at)| {
+            Ok(UserStanding {
+                status: parse_user_status(&status, offboarded.as_deref())?,
+                revoked_at,
+            })
+        })
+        .transpose()
+    }
+
+    fn set_disabled(
+        &self,
+        user: Uuid,
+        disabled: bool,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<User> {
+        self.user_cache.lock().remove(&user);
+        let found = self.tx(|c| {
+            let target = users::table.find(user.to_string()).filter(
+                users::offboarded
+                    .is_null()
+                    .or(users::offboarded.ne(UserStatus::Removed.as_str())),
+            );
+            let n = if disabled {
+                diesel::update(target)
+                    .set((
+                        users::offboarded.eq(Some(UserStatus::Disabled.as_str())),
+                        users::revoked_at.eq(Some(now)),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(c)?
+            } else {
+                diesel::update(target)
+                    .set((
+                        users::offboarded.eq(None::<String>),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(c)?
+            };
+            if n == 0 {
+                return Err(RepoError::NotFound(format!("no user {user} (or removed)")).into());
+            }
+            write_audit(c, audit)?;
+            let rows = users::table
+                .find(user.to_string())
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
+        })?;
+        self.user_cache.lock().remove(&user);
+        found.ok_or_else(|| RepoError::NotFound(format!("no user {user}")))
+    }
+
+    fn remove_user(&self, user: Uuid, now: i64, audit: AuditEvent) -> RepoResult<User> {
+        self.user_cache.lock().remove(&user);
+        let id = user.to_string();
+        let found = self.tx(|c| {
+            let n = diesel::update(users::table.find(&id))
+                .set((
+                    users::offboarded.eq(Some(UserStatus::Removed.as_str())),
+                    users::revoked_at.eq(Some(now)),
+                    users::updated_at.eq(now),
+                    users::given_name.eq(""),
+                    users::family_name.eq(""),
+                    users::email.eq(None::<String>),
+                    users::eck_id.eq(None::<String>),
+                    users::las_key.eq(None::<String>),
+                    users::picture.eq(None::<String>),
+                    users::pin_hash.eq(None::<String>),
+                    users::picture_password_hash.eq(None::<String>),
+                    users::password_hash.eq(None::<String>),
+                ))
+                .execute(c)?;
+            if n == 0 {
+                return Err(RepoError::NotFound(format!("no user {user}")).into());
+            }
+            diesel::delete(group_members::table.filter(group_members::user_id.eq(&id)))
+                .execute(c)?;
+            diesel::delete(pupil_secrets::table.filter(pupil_secrets::user_id.eq(&id)))
+                .execute(c)?;
+            diesel::delete(thuis_codes::table.filter(thuis_codes::user_id.eq(&id))).execute(c)?;
+            let accounts: Vec<String> = thuis_links::table
+                .filter(thuis_links::user_id.eq(&id))
+                .select(thuis_links::account_id)
+                .load(c)?;
+            diesel::delete(thuis_links::table.filter(thuis_links::user_id.eq(&id))).execute(c)?;
+            for account in accounts {
+                let left: i64 = thuis_links::table
+                    .filter(thuis_links::account_id.eq(&account))
+                    .count()
+                    .get_result(c)?;
+                if left == 0 {
+                    diesel::delete(
+                        thuis_tokens::table.filter(thuis_tokens::account_id.eq(&account)),
+                    )
+                    .execute(c)?;
+                    diesel::delete(thuis_accounts::table.find(&account)).execute(c)?;
+                }
+            }
+            write_audit(c, audit)?;
+            let rows = users::table
+                .find(&id)
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
+        })?;
+        self.user_cache.lock().remove(&user);
+        found.ok_or_else(|| RepoError::NotFound(format!("no user {user}")))
+    }
+
+    fn user_by_las_key(&self, school: &InstellingRef, key: &str) -> RepoResult<Option<User>> {
+        self.read(|c| {
+            let rows = users::table
+                .filter(users::school_ref.eq(school.to_string()))
+                .filter(users::las_key.eq(key))
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
+        })
+    }
+
+    fn user_by_eck_id(&self, eck_id: &EckId) -> RepoResult<Option<User>> {
+        self.read(|c| {
+            let rows = users::table
+                .filter(users::eck_id.eq(eck_id.as_str()))
+                .select(UserRow::as_select())
+                .load(c)?;
+            Ok(hydrate_users(c, rows)?.pop())
+        })
+    }
+
+    fn pupil_secret(&self, user: Uuid) -> RepoResult<Option<String>> {
+        self.read(|c| {
+            Ok(pupil_secrets::table
+                .find(user.to_string())
+                .select(pupil_secrets::sealed)
+                .first(c)
+                .optional()?)
+        })
+    }
+
+    fn set_password_hash(
+        &self,
+        user: Uuid,
+        hash: &str,
+        activate: bool,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()> {
+        self.user_cache.lock().remove(&user);
+        self.tx(|c| {
+            let target = users::table.find(user.to_string());
+            let n = if activate {
+                diesel::update(target)
+                    .set((
+                        users::password_hash.eq(hash),
+                        users::status.eq(UserStatus::Active.as_str()),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(c)?
+            } else {
+                diesel::update(target)
+                    .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+                    .execute(c)?
+            };
+            if n == 0 {
+                return Err(RepoError::NotFound(format!("no user {user}")).into());
+            }
+            write_audit(c, audit)?;
+            Ok(())
+        })
+    }
+}
