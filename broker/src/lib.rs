@@ -13,6 +13,8 @@ pub mod clock;
 pub mod devices;
 pub mod federation;
 pub mod model;
+pub mod random;
 pub mod release;
 pub mod repo;
+pub mod session;
 pub mod store;

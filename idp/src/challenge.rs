@@ -107,7 +107,7 @@ impl Challenges {
     }
 
     /// A new challenge for `purpose`, to be solved by `client` (the client address as
-    /// [`crate::session::client_ip`] gives it, `unknown` without one), valid for
+    /// `session::client_ip` gives it, `unknown` without one), valid for
     /// [`CHALLENGE_SECS`].
     pub fn issue(&self, now: i64, max: u64, purpose: Purpose, client: &str) -> Option<Challenge> {
         let random = crate::secrets::random_bytes::<12>().ok()?;

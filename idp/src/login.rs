@@ -21,10 +21,7 @@ use crate::secrets;
 use crate::session::{self, Authenticated, SsoSession};
 use crate::totp::{self, CodeCheck};
 
-/// `acr` of a password sign-in.
-pub const ACR_PASSWORD: &str = "urn:leerpoort:acr:wachtwoord";
-/// `acr` of a pupil sign-in (name tile + PIN or picture password).
-pub const ACR_PUPIL: &str = "urn:leerpoort:acr:leerling";
+pub use broker::session::{ACR_PASSWORD, ACR_PUPIL};
 
 /// The window in which failed attempts are counted.
 pub const ATTEMPT_WINDOW: Duration = Duration::from_secs(15 * 60);

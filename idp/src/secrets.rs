@@ -13,7 +13,6 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ring::rand::{SecureRandom, SystemRandom};
 use ring::{digest, hmac};
 use subtle::ConstantTimeEq;
 
@@ -345,17 +344,13 @@ pub fn verify_client_secret(stored_hex: &str, presented: &str) -> bool {
 
 /// `N` bytes from the system's secure random generator.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
-    let mut buf = [0u8; N];
-    SystemRandom::new()
-        .fill(&mut buf)
-        .map_err(|_| SecretError::Random)?;
-    Ok(buf)
+    broker::random::random_bytes::<N>().map_err(|_| SecretError::Random)
 }
 
 /// A random 256-bit value, base64url without padding (43 characters): client secrets,
 /// session ids, codes.
 pub fn random_token() -> Result<String, SecretError> {
-    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<32>()?))
+    broker::random::random_token().map_err(|_| SecretError::Random)
 }
 
 /// A random 4-digit PIN, uniformly distributed.

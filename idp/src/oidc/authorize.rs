@@ -411,7 +411,7 @@ fn proceed(
     let moved = match &sess {
         Some(s) if !needs_login => {
             let school = state.dir.school(&s.school).ok().flatten();
-            !crate::pupil::same_place(s.ip.as_deref(), ip, school.as_ref())
+            !broker::session::same_place(s.ip.as_deref(), ip, school.as_ref())
         }
         _ => false,
     };
