@@ -14,7 +14,7 @@ use crate::support::browser::Browser;
 use crate::support::page::hidden;
 
 const SCHOOL: &str = idp::demo::DEMO_SCHOOL_REF;
-const PASSWORD: &str = "paarse-giraf-fietst";
+const PASSWORD: &str = idp::demo::DEMO_STAFF_PASSWORD;
 /// Outside the demo school's networks (it has loopback only).
 const AT_HOME: &str = "198.51.100.20";
 
@@ -24,26 +24,6 @@ fn ctx(t: &TestApp) -> Ctx<'_> {
         clock: t.state.clock.as_ref(),
         actor: "test",
     }
-}
-
-async fn sign_in<S, B>(b: &mut Browser, app: &S, email: &str)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let (_, _, body) = b.get(app, "/login").await;
-    let (status, _, body) = b
-        .post(
-            app,
-            "/login",
-            &[
-                ("csrf_token", &hidden(&body, "csrf_token")),
-                ("email", email),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::FOUND, "{email} signs in: {body}");
 }
 
 /// Link the device `b` is on, from its start page; the status and the page.
@@ -83,7 +63,7 @@ async fn the_coordinator_unlinks_a_device_and_its_cookie_stops_working_at_once()
 
     // A teacher links a tablet that goes home with a pupil.
     let mut tablet = Browser::at(AT_HOME);
-    sign_in(&mut tablet, &app, "anna.devries@regenboog.example").await;
+    tablet.sign_in(&app, "anna.devries@regenboog.example").await;
     let (_, _, start) = tablet.get(&app, "/").await;
     assert!(
         start.contains("name=\"naam\"") && !start.contains("/apparaten\""),
@@ -100,7 +80,7 @@ async fn the_coordinator_unlinks_a_device_and_its_cookie_stops_working_at_once()
 
     // The coordinator sees it: its name, who linked it, and that it was used.
     let mut office = Browser::at("127.0.0.1");
-    sign_in(&mut office, &app, "sanne.jansen@regenboog.example").await;
+    office.sign_in(&app, "sanne.jansen@regenboog.example").await;
     let (_, _, start) = office.get(&app, "/").await;
     let list = format!("/school/{SCHOOL}/apparaten");
     assert!(start.contains(&format!("href=\"{list}\"")), "{start}");
@@ -196,7 +176,7 @@ async fn only_teachers_and_coordinators_link_and_only_coordinators_list() {
 
     // Support staff may not link, and see no form for it.
     let mut ib = Browser::at(AT_HOME);
-    sign_in(&mut ib, &app, "ilse.bos@regenboog.example").await;
+    ib.sign_in(&app, "ilse.bos@regenboog.example").await;
     let (_, _, start) = ib.get(&app, "/").await;
     assert!(!start.contains("name=\"naam\""), "{start}");
     let (status, body) = link(&mut ib, &app, SCHOOL, "Laptop IB").await;
@@ -204,7 +184,9 @@ async fn only_teachers_and_coordinators_link_and_only_coordinators_list() {
 
     // A teacher has no list, and a name is needed.
     let mut teacher = Browser::at(AT_HOME);
-    sign_in(&mut teacher, &app, "anna.devries@regenboog.example").await;
+    teacher
+        .sign_in(&app, "anna.devries@regenboog.example")
+        .await;
     let (status, _, _) = teacher.get(&app, &list).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = link(&mut teacher, &app, SCHOOL, "   ").await;
@@ -250,7 +232,7 @@ async fn another_schools_devices_are_not_found() {
     let app = test::init_service(idp::server::app(t.state.clone())).await;
 
     let mut tablet = Browser::at(AT_HOME);
-    sign_in(&mut tablet, &app, "sanne.jansen@regenboog.example").await;
+    tablet.sign_in(&app, "sanne.jansen@regenboog.example").await;
     assert_eq!(
         link(&mut tablet, &app, SCHOOL, "Tablet 1").await.0,
         StatusCode::OK
@@ -261,7 +243,7 @@ async fn another_schools_devices_are_not_found() {
     // The other school's coordinator: not A's list, not A's device by either path, and no
     // device linked to A from their session.
     let mut bram = Browser::at("192.0.2.10");
-    sign_in(&mut bram, &app, "bram@linde.example").await;
+    bram.sign_in(&app, "bram@linde.example").await;
     let (status, _, body) = bram.get(&app, &format!("/school/{other}/apparaten")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("nog geen apparaten"), "{body}");

@@ -1,8 +1,6 @@
 //! The OpenID Connect provider in process, with a fixed clock: expiry, PKCE, rotation, reuse,
 //! de-registration. (The black-box certification-style tests live in `conformance-tests`.)
 
-use std::collections::HashMap;
-
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -11,65 +9,10 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::server::TestApp;
+use crate::support::jar::Browser;
 use crate::support::page::{hidden, location};
 
 const REDIRECT: &str = "http://127.0.0.1:8081/callback";
-
-/// A browser: a cookie jar over the in-process service.
-#[derive(Default)]
-struct Browser {
-    cookies: HashMap<String, String>,
-}
-
-impl Browser {
-    fn keep<B>(&mut self, res: &ServiceResponse<B>) {
-        for c in res.response().cookies() {
-            if c.value().is_empty() {
-                self.cookies.remove(c.name());
-            } else {
-                self.cookies
-                    .insert(c.name().to_string(), c.value().to_string());
-            }
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn get<S, B>(&mut self, app: &S, uri: &str) -> ServiceResponse<B>
-    where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-        B: MessageBody,
-    {
-        let req = test::TestRequest::get()
-            .uri(uri)
-            .insert_header(("cookie", self.cookie_header()))
-            .to_request();
-        let res = test::call_service(app, req).await;
-        self.keep(&res);
-        res
-    }
-
-    async fn post<S, B>(&mut self, app: &S, uri: &str, form: &[(&str, &str)]) -> ServiceResponse<B>
-    where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-        B: MessageBody,
-    {
-        let req = test::TestRequest::post()
-            .uri(uri)
-            .insert_header(("cookie", self.cookie_header()))
-            .set_form(form)
-            .to_request();
-        let res = test::call_service(app, req).await;
-        self.keep(&res);
-        res
-    }
-}
 
 fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url)

@@ -3,119 +3,17 @@
 
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test;
 use broker::clock::Clock as _;
 use serde_json::Value;
 
 use crate::server::TestApp;
-use crate::support::page::{hidden, location};
+use crate::support::browser::Browser;
+use crate::support::page::hidden;
 
 const SANNE: &str = "sanne.jansen@regenboog.example";
 const ANNA: &str = "anna.devries@regenboog.example";
-
-struct Browser {
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn new() -> Self {
-        Self {
-            cookies: Vec::new(),
-        }
-    }
-
-    fn keep<B>(&mut self, res: &ServiceResponse<B>) {
-        for c in res.response().cookies() {
-            self.cookies.retain(|(k, _)| k != c.name());
-            if !c.value().is_empty() {
-                self.cookies
-                    .push((c.name().to_string(), c.value().to_string()));
-            }
-        }
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.cookies.iter().any(|(k, _)| k == name)
-    }
-
-    fn header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn get<S, B>(&mut self, app: &S, uri: &str) -> (StatusCode, String, String)
-    where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-        B: MessageBody,
-    {
-        let req = test::TestRequest::get()
-            .uri(uri)
-            .insert_header(("cookie", self.header()))
-            .to_request();
-        let res = test::call_service(app, req).await;
-        self.keep(&res);
-        let (status, loc) = (res.status(), location(&res));
-        (
-            status,
-            loc,
-            String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
-        )
-    }
-
-    async fn post<S, B>(
-        &mut self,
-        app: &S,
-        uri: &str,
-        form: &[(&str, &str)],
-    ) -> (StatusCode, String, String)
-    where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-        B: MessageBody,
-    {
-        let req = test::TestRequest::post()
-            .uri(uri)
-            .insert_header(("cookie", self.header()))
-            .set_form(form)
-            .to_request();
-        let res = test::call_service(app, req).await;
-        self.keep(&res);
-        let (status, loc) = (res.status(), location(&res));
-        (
-            status,
-            loc,
-            String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
-        )
-    }
-
-    /// Sign in with e-mail and the demo password; the redirect's target.
-    async fn sign_in<S, B>(&mut self, app: &S, email: &str) -> String
-    where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-        B: MessageBody,
-    {
-        let (_, _, body) = self.get(app, "/login").await;
-        let csrf = hidden(&body, "csrf_token");
-        let (status, to, body) = self
-            .post(
-                app,
-                "/login",
-                &[
-                    ("csrf_token", &csrf),
-                    ("email", email),
-                    ("password", idp::demo::DEMO_STAFF_PASSWORD),
-                ],
-            )
-            .await;
-        assert_eq!(status, StatusCode::FOUND, "{body}");
-        to
-    }
-}
 
 fn demo(vars: &[(&str, &str)]) -> (TestApp, Value) {
     let t = TestApp::with_env(vars);

@@ -3,7 +3,6 @@
 //! (A service provider nobody here wrote, pysaml2, drives the real binary in
 //! `conformance-tests`.)
 
-use std::collections::HashMap;
 use std::io::Write as _;
 
 use actix_web::body::MessageBody;
@@ -17,6 +16,7 @@ use openssl::pkey::{PKey, Private};
 use samael::crypto::{CertificateDer, Crypto, CryptoProvider, ReduceMode};
 
 use crate::server::TestApp;
+use crate::support::jar::Browser;
 use crate::support::page::{hidden, location};
 
 const IDP: &str = "http://127.0.0.1:8080";
@@ -24,62 +24,6 @@ const SSO: &str = "http://127.0.0.1:8080/saml/sso";
 const DEMO_SP: &str = "http://127.0.0.1:8082/saml/metadata";
 const DEMO_ACS: &str = "http://127.0.0.1:8082/saml/acs";
 const ANNA: (&str, &str) = ("anna.devries@regenboog.example", "paarse-giraf-fietst");
-
-/// A browser: a cookie jar over the in-process service.
-#[derive(Default)]
-struct Browser {
-    cookies: HashMap<String, String>,
-}
-
-impl Browser {
-    fn keep<B>(&mut self, res: &ServiceResponse<B>) {
-        for c in res.response().cookies() {
-            if c.value().is_empty() {
-                self.cookies.remove(c.name());
-            } else {
-                self.cookies
-                    .insert(c.name().to_string(), c.value().to_string());
-            }
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn get<S, B>(&mut self, app: &S, uri: &str) -> ServiceResponse<B>
-    where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-        B: MessageBody,
-    {
-        let req = test::TestRequest::get()
-            .uri(uri)
-            .insert_header(("cookie", self.cookie_header()))
-            .to_request();
-        let res = test::call_service(app, req).await;
-        self.keep(&res);
-        res
-    }
-
-    async fn post<S, B>(&mut self, app: &S, uri: &str, form: &[(&str, &str)]) -> ServiceResponse<B>
-    where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-        B: MessageBody,
-    {
-        let req = test::TestRequest::post()
-            .uri(uri)
-            .insert_header(("cookie", self.cookie_header()))
-            .set_form(form)
-            .to_request();
-        let res = test::call_service(app, req).await;
-        self.keep(&res);
-        res
-    }
-}
 
 async fn body<B: MessageBody>(res: ServiceResponse<B>) -> String {
     String::from_utf8(test::read_body(res).await.to_vec()).unwrap()

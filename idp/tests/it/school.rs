@@ -579,12 +579,12 @@ async fn a_session_used_from_elsewhere_is_ended_with_the_takeover_warning() {
     .await;
     let authz = "/oidc/authorize?client_id=demo-uitgeverij&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid";
     // A move within the same /24 is the same place.
-    b.ip = "192.0.2.77".into();
+    b.ip = Some("192.0.2.77".into());
     let (status, to, _) = b.get(&app, authz).await;
     assert_eq!(status, StatusCode::FOUND);
     assert!(to.contains("code="), "{to}");
     // From 4G: warned, session ended.
-    b.ip = "203.0.113.5".into();
+    b.ip = Some("203.0.113.5".into());
     let (status, to, body) = b.get(&app, authz).await;
     assert_eq!(status, StatusCode::OK, "{to}");
     assert!(body.contains("Potentiële sessie-overname"), "{body}");

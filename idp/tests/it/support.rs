@@ -158,26 +158,35 @@ pub mod page {
     }
 }
 
-/// A browser for the in-process tests of the school entrance.
+/// A browser for the in-process tests of the pages: a cookie jar, and optionally the address it
+/// claims through a trusted reverse proxy on the same machine. `get` and `post` answer with the
+/// status, the `Location` and the body.
 pub mod browser {
     use actix_web::body::MessageBody;
     use actix_web::dev::{Service, ServiceResponse};
     use actix_web::http::StatusCode;
     use actix_web::test;
 
-    use super::page::location;
+    use super::page::{hidden, location};
 
-    /// A browser at an address: cookies, and the address it claims through the trusted proxy.
+    #[derive(Default)]
     pub struct Browser {
         pub cookies: Vec<(String, String)>,
-        pub ip: String,
+        /// The client address a proxy on loopback forwards (`X-Forwarded-For`), if any.
+        pub ip: Option<String>,
     }
 
     impl Browser {
+        /// A browser talking to the server directly.
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        /// A browser at `ip`, behind a reverse proxy on the same machine (trusted by default).
         pub fn at(ip: &str) -> Self {
             Self {
                 cookies: Vec::new(),
-                ip: ip.into(),
+                ip: Some(ip.into()),
             }
         }
 
@@ -191,12 +200,45 @@ pub mod browser {
             }
         }
 
+        pub fn has(&self, name: &str) -> bool {
+            self.cookies.iter().any(|(k, _)| k == name)
+        }
+
         pub fn header(&self) -> String {
             self.cookies
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join("; ")
+        }
+
+        async fn send<S, B>(
+            &mut self,
+            app: &S,
+            req: test::TestRequest,
+        ) -> (StatusCode, String, String)
+        where
+            S: Service<
+                actix_http::Request,
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+            >,
+            B: MessageBody,
+        {
+            let mut req = req.insert_header(("cookie", self.header()));
+            if let Some(ip) = &self.ip {
+                req = req
+                    .insert_header(("x-forwarded-for", ip.clone()))
+                    .peer_addr("127.0.0.1:40000".parse().unwrap());
+            }
+            let res = test::call_service(app, req.to_request()).await;
+            self.keep(&res);
+            let (status, loc) = (res.status(), location(&res));
+            (
+                status,
+                loc,
+                String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
+            )
         }
 
         pub async fn get<S, B>(&mut self, app: &S, uri: &str) -> (StatusCode, String, String)
@@ -208,21 +250,7 @@ pub mod browser {
             >,
             B: MessageBody,
         {
-            let req = test::TestRequest::get()
-                .uri(uri)
-                .insert_header(("cookie", self.header()))
-                .insert_header(("x-forwarded-for", self.ip.clone()))
-                // As through a reverse proxy on the same machine (trusted by default).
-                .peer_addr("127.0.0.1:40000".parse().unwrap())
-                .to_request();
-            let res = test::call_service(app, req).await;
-            self.keep(&res);
-            let (status, loc) = (res.status(), location(&res));
-            (
-                status,
-                loc,
-                String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
-            )
+            self.send(app, test::TestRequest::get().uri(uri)).await
         }
 
         pub async fn post<S, B>(
@@ -239,22 +267,114 @@ pub mod browser {
             >,
             B: MessageBody,
         {
+            self.send(app, test::TestRequest::post().uri(uri).set_form(form))
+                .await
+        }
+
+        /// Sign in with e-mail and the demo password; the redirect's target.
+        pub async fn sign_in<S, B>(&mut self, app: &S, email: &str) -> String
+        where
+            S: Service<
+                actix_http::Request,
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+            >,
+            B: MessageBody,
+        {
+            let (_, _, body) = self.get(app, "/login").await;
+            let csrf = hidden(&body, "csrf_token");
+            let (status, to, body) = self
+                .post(
+                    app,
+                    "/login",
+                    &[
+                        ("csrf_token", &csrf),
+                        ("email", email),
+                        ("password", idp::demo::DEMO_STAFF_PASSWORD),
+                    ],
+                )
+                .await;
+            assert_eq!(status, StatusCode::FOUND, "{email} signs in: {body}");
+            to
+        }
+    }
+}
+
+/// A cookie jar over the in-process service that answers with the whole response (the
+/// protocol tests read headers and bodies themselves).
+pub mod jar {
+    use std::collections::HashMap;
+
+    use actix_web::body::MessageBody;
+    use actix_web::dev::{Service, ServiceResponse};
+    use actix_web::test;
+
+    /// A browser: a cookie jar over the in-process service.
+    #[derive(Default)]
+    pub struct Browser {
+        pub cookies: HashMap<String, String>,
+    }
+
+    impl Browser {
+        pub fn keep<B>(&mut self, res: &ServiceResponse<B>) {
+            for c in res.response().cookies() {
+                if c.value().is_empty() {
+                    self.cookies.remove(c.name());
+                } else {
+                    self.cookies
+                        .insert(c.name().to_string(), c.value().to_string());
+                }
+            }
+        }
+
+        pub fn cookie_header(&self) -> String {
+            self.cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+
+        pub async fn get<S, B>(&mut self, app: &S, uri: &str) -> ServiceResponse<B>
+        where
+            S: Service<
+                actix_http::Request,
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+            >,
+            B: MessageBody,
+        {
+            let req = test::TestRequest::get()
+                .uri(uri)
+                .insert_header(("cookie", self.cookie_header()))
+                .to_request();
+            let res = test::call_service(app, req).await;
+            self.keep(&res);
+            res
+        }
+
+        pub async fn post<S, B>(
+            &mut self,
+            app: &S,
+            uri: &str,
+            form: &[(&str, &str)],
+        ) -> ServiceResponse<B>
+        where
+            S: Service<
+                actix_http::Request,
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+            >,
+            B: MessageBody,
+        {
             let req = test::TestRequest::post()
                 .uri(uri)
-                .insert_header(("cookie", self.header()))
-                .insert_header(("x-forwarded-for", self.ip.clone()))
-                // As through a reverse proxy on the same machine (trusted by default).
-                .peer_addr("127.0.0.1:40000".parse().unwrap())
+                .insert_header(("cookie", self.cookie_header()))
                 .set_form(form)
                 .to_request();
             let res = test::call_service(app, req).await;
             self.keep(&res);
-            let (status, loc) = (res.status(), location(&res));
-            (
-                status,
-                loc,
-                String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
-            )
+            res
         }
     }
 }
