@@ -1,0 +1,145 @@
+//! School boards, school locations (BRIN6, networks) and groups.
+
+use std::str::FromStr;
+
+use broker::model::{Group, School, SchoolBoard};
+use broker::repo::{NewBoard, NewGroup, NewSchool};
+use claims::{Brin4, Brin6, InstellingRef, Jaargroep};
+use ipnet::IpNet;
+use uuid::Uuid;
+
+use super::{invalid, non_empty, school_year_at, Ctx, Result};
+
+/// A school board.
+pub fn add_board(ctx: Ctx<'_>, name: &str, bestuursnummer: Option<&str>) -> Result<SchoolBoard> {
+    let name = non_empty("board name", name)?;
+    let board = NewBoard {
+        id: Uuid::new_v4(),
+        name: name.clone(),
+        bestuursnummer: bestuursnummer.map(str::to_string),
+    };
+    let audit = ctx.audit(
+        "board.add",
+        None,
+        Some(board.id.to_string()),
+        serde_json::json!({"name": name}),
+    );
+    Ok(ctx.dir.insert_board(board, ctx.now(), audit)?)
+}
+
+/// Input of [`add_school`].
+#[derive(Debug, Clone)]
+pub struct SchoolInput {
+    pub brin: String,
+    pub vestiging: String,
+    pub name: String,
+    pub networks: Vec<String>,
+    pub board: Option<Uuid>,
+    /// A fixed INSTELLING_REF (the demo); normally a new random one.
+    pub instelling_ref: Option<InstellingRef>,
+}
+
+/// A school location with a new, permanent INSTELLING_REF.
+pub fn add_school(ctx: Ctx<'_>, input: SchoolInput) -> Result<School> {
+    let brin4 = Brin4::from_str(input.brin.trim()).map_err(|e| invalid(e.to_string()))?;
+    let brin6 = Brin6::new(brin4, input.vestiging.trim()).map_err(|e| invalid(e.to_string()))?;
+    let name = non_empty("school name", &input.name)?;
+    let networks = input
+        .networks
+        .iter()
+        .map(|n| parse_network(n))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(b) = input.board {
+        ctx.dir
+            .board(b)?
+            .ok_or_else(|| invalid(format!("no school board {b}")))?;
+    }
+    let r = input
+        .instelling_ref
+        .unwrap_or_else(InstellingRef::new_random);
+    let audit = ctx.audit(
+        "school.add",
+        Some(r),
+        None,
+        serde_json::json!({"brin6": brin6.to_string(), "name": name}),
+    );
+    Ok(ctx.dir.insert_school(
+        NewSchool {
+            instelling_ref: r,
+            board_id: input.board,
+            brin6,
+            name,
+            networks,
+        },
+        ctx.now(),
+        audit,
+    )?)
+}
+
+/// DUO gave a school a new BRIN or location code. The INSTELLING_REF and every pseudonym
+/// relying parties know stay the same.
+pub fn change_brin(
+    ctx: Ctx<'_>,
+    school: &InstellingRef,
+    brin: &str,
+    vestiging: &str,
+) -> Result<School> {
+    let before = ctx.active_school(school)?;
+    let brin4 = Brin4::from_str(brin.trim()).map_err(|e| invalid(e.to_string()))?;
+    let brin6 = Brin6::new(brin4, vestiging.trim()).map_err(|e| invalid(e.to_string()))?;
+    let audit = ctx.audit(
+        "school.change-brin",
+        Some(*school),
+        None,
+        serde_json::json!({"from": before.brin6.to_string(), "to": brin6.to_string()}),
+    );
+    Ok(ctx.dir.change_brin6(school, brin6, ctx.now(), audit)?)
+}
+
+/// A school network in CIDR form; a bare address means that one host.
+pub fn parse_network(s: &str) -> Result<IpNet> {
+    let s = s.trim();
+    IpNet::from_str(s)
+        .or_else(|_| std::net::IpAddr::from_str(s).map(IpNet::from))
+        .map_err(|_| {
+            invalid(format!(
+                "network '{s}' is not valid: expected CIDR like 192.0.2.0/24"
+            ))
+        })
+}
+
+/// A group at a school.
+/// `composite` marks a combination group (combinatiegroep, e.g. 3/4).
+pub fn add_group(
+    ctx: Ctx<'_>,
+    school: &InstellingRef,
+    key: &str,
+    name: &str,
+    jaargroep: Option<&str>,
+    composite: bool,
+) -> Result<Group> {
+    ctx.active_school(school)?;
+    let key = non_empty("group key", key)?;
+    let name = non_empty("group name", name)?;
+    let jaargroep = jaargroep
+        .map(|j| Jaargroep::from_str(j).map_err(|e| invalid(e.to_string())))
+        .transpose()?;
+    let audit = ctx.audit(
+        "group.add",
+        Some(*school),
+        Some(key.clone()),
+        serde_json::json!({"name": name}),
+    );
+    Ok(ctx.dir.insert_group(
+        NewGroup {
+            school: *school,
+            key,
+            name,
+            jaargroep,
+            composite,
+            school_year: school_year_at(ctx.now()),
+        },
+        ctx.now(),
+        audit,
+    )?)
+}

@@ -1,0 +1,17 @@
+//! Operator settings: the outage notice.
+
+use super::{non_empty_long, Ctx, Result};
+
+/// The operator's outage notice on every login page: set (`Some`) or cleared (`None`).
+pub fn set_notice(ctx: Ctx<'_>, text: Option<&str>) -> Result<()> {
+    let text = text.map(|t| non_empty_long("notice", t)).transpose()?;
+    let audit = ctx.audit(
+        "notice.set",
+        None,
+        None,
+        serde_json::json!({"notice": text}),
+    );
+    Ok(ctx
+        .dir
+        .put_setting(crate::app::NOTICE_KEY, text.as_deref(), ctx.now(), audit)?)
+}
