@@ -100,16 +100,7 @@ pub async fn enrol(
                 Some(("/", "Start")),
             )
         }
-        _ => {
-            return pages::message(
-                &c,
-                StatusCode::SERVICE_UNAVAILABLE,
-                c.t.unavailable,
-                c.t.unavailable,
-                None,
-                Some(("/", "Start")),
-            )
-        }
+        _ => return pages::unavailable(&c, c.t.unavailable),
     };
     let mut res = pages::message(
         &c,
@@ -197,14 +188,7 @@ async fn list_page(
     )
     .await;
     let Ok(Ok(devices)) = loaded else {
-        return pages::message(
-            &c,
-            StatusCode::SERVICE_UNAVAILABLE,
-            c.t.unavailable,
-            c.t.unavailable,
-            None,
-            None,
-        );
+        return pages::unavailable(&c, c.t.unavailable);
     };
     let rows = devices
         .into_iter()
@@ -288,14 +272,7 @@ pub async fn revoke(
         Ok(Ok(None)) => errors::unreadable(&req, StatusCode::NOT_FOUND),
         _ => {
             let c = Chrome::of(&req, &state, None).await;
-            pages::message(
-                &c,
-                StatusCode::SERVICE_UNAVAILABLE,
-                c.t.unavailable,
-                c.t.unavailable,
-                None,
-                None,
-            )
+            pages::unavailable(&c, c.t.unavailable)
         }
     }
 }

@@ -259,14 +259,7 @@ async fn overview(
     .await;
     let c = Chrome::of(&req, &state, None).await;
     let Ok(Ok((groups, shown))) = loaded else {
-        return pages::message(
-            &c,
-            StatusCode::SERVICE_UNAVAILABLE,
-            c.t.overview_title,
-            c.t.unavailable,
-            None,
-            None,
-        );
+        return pages::unavailable(&c, c.t.overview_title);
     };
     if only.is_some() && groups.is_empty() {
         return HttpResponse::NotFound().finish();
@@ -615,14 +608,7 @@ async fn letters(
             res
         }
         Ok(_) | Err(ThuisError::NotYourPupil) => HttpResponse::NotFound().finish(),
-        Err(_) => pages::message(
-            &c,
-            StatusCode::SERVICE_UNAVAILABLE,
-            c.t.overview_title,
-            c.t.unavailable,
-            None,
-            None,
-        ),
+        Err(_) => pages::unavailable(&c, c.t.overview_title),
     }
 }
 

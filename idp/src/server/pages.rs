@@ -159,6 +159,18 @@ pub fn denial_texts(
     }
 }
 
+/// The page for storage that does not answer (503): the request can be tried again.
+pub fn unavailable(c: &Chrome, title: &str) -> HttpResponse {
+    message(
+        c,
+        StatusCode::SERVICE_UNAVAILABLE,
+        title,
+        c.t.unavailable,
+        None,
+        None,
+    )
+}
+
 /// The answer to a form whose CSRF token does not match: the page has expired.
 pub fn page_expired(c: &Chrome) -> HttpResponse {
     message(

@@ -378,14 +378,9 @@ async fn set_submit_at(
             None,
             Some((at.forgot(), c.t.forgot_link)),
         ),
-        Ok(Err(PasswordError::Unavailable | PasswordError::Hash(_))) | Err(_) => pages::message(
-            &c,
-            StatusCode::SERVICE_UNAVAILABLE,
-            c.t.new_password_title,
-            c.t.unavailable,
-            None,
-            None,
-        ),
+        Ok(Err(PasswordError::Unavailable | PasswordError::Hash(_))) | Err(_) => {
+            pages::unavailable(&c, c.t.new_password_title)
+        }
     }
 }
 

@@ -164,14 +164,7 @@ async fn shortcut_error(
             None,
             None,
         ),
-        ShortcutError::Unavailable => pages::message(
-            &c,
-            StatusCode::SERVICE_UNAVAILABLE,
-            c.t.unavailable,
-            c.t.unavailable,
-            None,
-            None,
-        ),
+        ShortcutError::Unavailable => pages::unavailable(&c, c.t.unavailable),
     }
 }
 

@@ -248,14 +248,7 @@ pub async fn step_submit(
             res
         }
         Ok((SecondStepOutcome::Expired, _)) => expired(&c),
-        Ok((SecondStepOutcome::Unavailable, _)) | Err(_) => pages::message(
-            &c,
-            StatusCode::SERVICE_UNAVAILABLE,
-            c.t.totp_title,
-            c.t.unavailable,
-            None,
-            None,
-        ),
+        Ok((SecondStepOutcome::Unavailable, _)) | Err(_) => pages::unavailable(&c, c.t.totp_title),
     }
 }
 
@@ -304,14 +297,7 @@ fn render_enrolment(
     error: Option<&str>,
 ) -> HttpResponse {
     let Some(view) = enrol_view(secret, user.email.as_deref().unwrap_or(""), sealed) else {
-        return pages::message(
-            c,
-            StatusCode::SERVICE_UNAVAILABLE,
-            c.t.totp_enrol_title,
-            c.t.unavailable,
-            None,
-            None,
-        );
+        return pages::unavailable(c, c.t.totp_enrol_title);
     };
     let (csrf, cookie) = state.csrf.issue(req, state.config.is_https());
     let page = TotpPage {
@@ -370,14 +356,7 @@ pub async fn enrol_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
         Ok(Some(Ok((secret, sealed)))) => {
             render_enrolment(&req, &state, &c, &user, sealed, &secret, None)
         }
-        Ok(Some(Err(()))) | Err(_) => pages::message(
-            &c,
-            StatusCode::SERVICE_UNAVAILABLE,
-            c.t.totp_enrol_title,
-            c.t.unavailable,
-            None,
-            None,
-        ),
+        Ok(Some(Err(()))) | Err(_) => pages::unavailable(&c, c.t.totp_enrol_title),
     }
 }
 
@@ -443,13 +422,6 @@ pub async fn enrol_submit(
             &secret,
             Some(c.t.totp_wrong),
         ),
-        Ok(Some(CodeCheck::Unavailable)) | Err(_) => pages::message(
-            &c,
-            StatusCode::SERVICE_UNAVAILABLE,
-            c.t.totp_enrol_title,
-            c.t.unavailable,
-            None,
-            None,
-        ),
+        Ok(Some(CodeCheck::Unavailable)) | Err(_) => pages::unavailable(&c, c.t.totp_enrol_title),
     }
 }
