@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Short fuzz runs of the SAML parsers with cargo fuzz (libFuzzer): each target in idp/fuzz/
+# Short fuzz runs of the SAML parsers with cargo fuzz (libFuzzer): each target in protocol/fuzz/
 # for SECONDS seconds (default 20), starting from the seed corpus in the repository. CI runs
-# it after the tests; a crash fails it and leaves the input in idp/fuzz/artifacts/. Longer
+# it after the tests; a crash fails it and leaves the input in protocol/fuzz/artifacts/. Longer
 # runs: see docs/security.md. Only the stable toolchain is needed (RUSTC_BOOTSTRAP=1 lets
 # cargo fuzz use the flags it needs).
 set -euo pipefail
 seconds="${1:-20}"
-cd "$(dirname "$0")/../idp/fuzz"
+cd "$(dirname "$0")/../protocol/fuzz"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "Installing cargo-fuzz"

@@ -3,32 +3,22 @@
 //! are RSA-SHA256 over a SHA-256 digest with exclusive canonicalisation, so the signed
 //! assertion stays valid inside the response.
 //!
-//! The assertion carries: `Subject` with the NameID and a bearer `SubjectConfirmationData`
-//! (`InResponseTo`, `Recipient`, `NotOnOrAfter`), `Conditions` (`NotBefore`,
-//! `NotOnOrAfter` ≤ 5 minutes, `AudienceRestriction`), an `AuthnStatement` with
-//! `SessionIndex` and `AuthnContextClassRef`, and the attributes the broker released.
+//! The XML is built by `protocol::saml::response` (what the assertion carries is described
+//! there); this module gives it the attributes the broker released (Entree-style names), the
+//! keys that sign it, and the SP's certificate to encrypt it for.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use claims::ClaimSet;
+use protocol::saml::response::{assertion_xml, authn_context, response_xml, Assertion};
 
-use super::names::{
-    AC_PASSWORD, AC_PASSWORD_PROTECTED, AC_UNSPECIFIED, ATTRNAME_BASIC, ATTRNAME_URI, BEARER,
-    PAIRWISE_ID, PERSISTENT, SUCCESS, TRANSIENT,
-};
-use super::xml::{esc, instant, signature_template, without_declaration};
-use super::{encrypt, entity_id, new_id, SamlError, ASSERTION_SECS, SKEW_SECS};
+use super::names::{ATTRNAME_BASIC, ATTRNAME_URI, PAIRWISE_ID, SUCCESS};
+use super::xml::without_declaration;
+use super::{encrypt, entity_id, new_id, SamlError};
 use crate::app::AppState;
 use crate::keys::FileKeyStore;
 
-/// Which NameID the SP gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameIdFormat {
-    /// The pairwise pseudonym: equal to the OIDC `sub` of the same sector.
-    Persistent,
-    /// A new random value per response; the pseudonym goes in `pairwise-id`.
-    Transient,
-}
+pub use protocol::saml::response::NameIdFormat;
 
 /// Everything a successful response says.
 #[derive(Debug, Clone)]
@@ -50,21 +40,6 @@ pub struct Issue<'a> {
     /// The network environment the user signed in at (its issuer or entity ID), named as
     /// `AuthenticatingAuthority`.
     pub authenticating_authority: Option<&'a str>,
-}
-
-/// The `AuthnContextClassRef` for how the user signed in.
-pub fn authn_context(amr: &[String], https: bool) -> &'static str {
-    if amr.iter().any(|a| a == "pwd") {
-        if https {
-            AC_PASSWORD_PROTECTED
-        } else {
-            AC_PASSWORD
-        }
-    } else if amr.iter().any(|a| a == "pin" || a == "pic") {
-        AC_PASSWORD
-    } else {
-        AC_UNSPECIFIED
-    }
 }
 
 /// The attributes, Entree-style names (CONTRACT.md). Only what the claim set holds: the
@@ -130,139 +105,6 @@ pub fn attributes(
     out
 }
 
-fn attribute_statement(attrs: &[(String, String, Vec<String>)]) -> String {
-    let mut s = String::from("<saml:AttributeStatement>");
-    for (name, format, values) in attrs {
-        s.push_str(&format!(
-            r#"<saml:Attribute Name="{}" NameFormat="{}">"#,
-            esc(name),
-            esc(format)
-        ));
-        for v in values {
-            s.push_str(&format!(
-                "<saml:AttributeValue>{}</saml:AttributeValue>",
-                esc(v)
-            ));
-        }
-        s.push_str("</saml:Attribute>");
-    }
-    s.push_str("</saml:AttributeStatement>");
-    s
-}
-
-/// The unsigned assertion with its signature template.
-#[allow(clippy::too_many_arguments)]
-pub fn assertion_xml(
-    issuer: &str,
-    id: &str,
-    cert_b64: &str,
-    issue: &Issue<'_>,
-    name_id: &str,
-    pairwise_scope: &str,
-    https: bool,
-    now: i64,
-) -> String {
-    let idp = esc(&entity_id(issuer));
-    let not_after = instant(now + ASSERTION_SECS);
-    let (format, scope) = match issue.format {
-        NameIdFormat::Persistent => (PERSISTENT, None),
-        NameIdFormat::Transient => (TRANSIENT, Some(pairwise_scope)),
-    };
-    let irt = issue
-        .in_response_to
-        .map(|r| format!(r#" InResponseTo="{}""#, esc(r)))
-        .unwrap_or_default();
-    format!(
-        concat!(
-            r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}">"#,
-            "<saml:Issuer>{idp}</saml:Issuer>",
-            "{sig}",
-            "<saml:Subject>",
-            r#"<saml:NameID Format="{format}" NameQualifier="{idp}" SPNameQualifier="{sp}">{name_id}</saml:NameID>"#,
-            r#"<saml:SubjectConfirmation Method="{bearer}">"#,
-            r#"<saml:SubjectConfirmationData{irt} NotOnOrAfter="{not_after}" Recipient="{acs}"/>"#,
-            "</saml:SubjectConfirmation>",
-            "</saml:Subject>",
-            r#"<saml:Conditions NotBefore="{not_before}" NotOnOrAfter="{not_after}">"#,
-            "<saml:AudienceRestriction><saml:Audience>{sp}</saml:Audience></saml:AudienceRestriction>",
-            "</saml:Conditions>",
-            r#"<saml:AuthnStatement AuthnInstant="{auth}" SessionIndex="{si}" SessionNotOnOrAfter="{session_end}">"#,
-            "<saml:AuthnContext><saml:AuthnContextClassRef>{ac}</saml:AuthnContextClassRef>{authority}</saml:AuthnContext>",
-            "</saml:AuthnStatement>",
-            "{attrs}",
-            "</saml:Assertion>"
-        ),
-        id = id,
-        now = instant(now),
-        idp = idp,
-        sig = signature_template(id, cert_b64),
-        format = format,
-        sp = esc(issue.sp_entity_id),
-        name_id = esc(name_id),
-        bearer = BEARER,
-        irt = irt,
-        not_after = not_after,
-        acs = esc(issue.acs),
-        not_before = instant(now - SKEW_SECS),
-        auth = instant(issue.auth_time),
-        si = esc(issue.session_index),
-        session_end = instant(issue.session_expires),
-        ac = authn_context(issue.amr, https),
-        authority = issue
-            .authenticating_authority
-            .map(|a| format!("<saml:AuthenticatingAuthority>{}</saml:AuthenticatingAuthority>", esc(a)))
-            .unwrap_or_default(),
-        attrs = attribute_statement(&attributes(issue.claims, scope)),
-    )
-}
-
-/// The unsigned response with its signature template around `inner` (an assertion, an
-/// encrypted assertion, or nothing for an error).
-#[allow(clippy::too_many_arguments)]
-pub fn response_xml(
-    issuer: &str,
-    id: &str,
-    cert_b64: &str,
-    destination: &str,
-    in_response_to: Option<&str>,
-    status: (&str, Option<&str>),
-    message: Option<&str>,
-    inner: &str,
-    now: i64,
-) -> String {
-    let irt = in_response_to
-        .map(|r| format!(r#" InResponseTo="{}""#, esc(r)))
-        .unwrap_or_default();
-    let second = status
-        .1
-        .map(|s| format!(r#"<samlp:StatusCode Value="{}"/>"#, esc(s)))
-        .unwrap_or_default();
-    let msg = message
-        .map(|m| format!("<samlp:StatusMessage>{}</samlp:StatusMessage>", esc(m)))
-        .unwrap_or_default();
-    format!(
-        concat!(
-            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}"{irt}>"#,
-            "<saml:Issuer>{idp}</saml:Issuer>",
-            "{sig}",
-            r#"<samlp:Status><samlp:StatusCode Value="{top}">{second}</samlp:StatusCode>{msg}</samlp:Status>"#,
-            "{inner}",
-            "</samlp:Response>"
-        ),
-        id = id,
-        now = instant(now),
-        dest = esc(destination),
-        irt = irt,
-        idp = esc(&entity_id(issuer)),
-        sig = signature_template(id, cert_b64),
-        top = esc(status.0),
-        second = second,
-        msg = msg,
-        inner = inner,
-    )
-}
-
 /// The scope of `pairwise-id` values: the issuer's host.
 pub fn pairwise_scope(state: &AppState) -> String {
     state.config.issuer_host().to_string()
@@ -296,24 +138,47 @@ pub fn success(state: &AppState, issue: &Issue<'_>, now: i64) -> Result<String, 
         NameIdFormat::Transient => new_id()?,
     };
     let assertion_id = new_id()?;
+    let idp = entity_id(issuer);
+    let scope = pairwise_scope(state);
+    let attributes = attributes(
+        issue.claims,
+        match issue.format {
+            NameIdFormat::Persistent => None,
+            NameIdFormat::Transient => Some(scope.as_str()),
+        },
+    );
     let assertion = assertion_xml(
-        issuer,
-        &assertion_id,
-        &cert,
-        issue,
-        &name_id,
-        &pairwise_scope(state),
-        state.config.is_https(),
+        &Assertion {
+            idp_entity_id: &idp,
+            id: &assertion_id,
+            cert_b64: &cert,
+            sp_entity_id: issue.sp_entity_id,
+            acs: issue.acs,
+            in_response_to: issue.in_response_to,
+            format: issue.format,
+            name_id: &name_id,
+            session_index: issue.session_index,
+            auth_time: issue.auth_time,
+            session_expires: issue.session_expires,
+            authn_context: authn_context(issue.amr, state.config.is_https()),
+            authenticating_authority: issue.authenticating_authority,
+            attributes: &attributes,
+        },
         now,
     );
     let signed_assertion = signed_element(&state.keys, &assertion)?;
     let inner = match issue.encrypt_for {
-        Some(cert_der) => encrypt::encrypted_assertion(&signed_assertion, cert_der)?,
+        Some(cert_der) => {
+            encrypt::encrypted_assertion(&signed_assertion, cert_der).map_err(|e| {
+                tracing::error!(what = e.what, "encrypting an assertion");
+                SamlError::Responder
+            })?
+        }
         None => signed_assertion,
     };
     let response_id = new_id()?;
     let response = response_xml(
-        issuer,
+        &idp,
         &response_id,
         &cert,
         issue.acs,
@@ -343,7 +208,7 @@ pub fn failure(
     let (top, second) = error.status();
     let id = new_id()?;
     let xml = response_xml(
-        issuer,
+        &entity_id(issuer),
         &id,
         &cert,
         acs,
@@ -363,6 +228,7 @@ pub fn failure(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::super::xml::signature_template;
     use super::*;
 
     /// What the SP sees after decrypting an `EncryptedAssertion` made for `key`'s certificate.

@@ -10,125 +10,23 @@
 //!
 //! Each `LogoutResponse` an SP sends back arrives here and moves the chain on.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use quick_xml::events::Event;
-use quick_xml::Reader;
+use protocol::saml::logout::{logout_request_xml, logout_response_xml, parse_logout, SpSession};
+use protocol::saml::{check_issue_instant, id_ok, replay_digest};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::error::Refusal;
 use super::names::{PERSISTENT, SUCCESS, TRANSIENT};
 use super::sso::service_provider;
-use super::xml::{check_untrusted, esc, instant};
-use super::{
-    binding, entity_id, new_id, paths, SamlError, REPLAY_SECS, REQUEST_MAX_AGE_SECS,
-    REQUEST_SKEW_SECS,
-};
+use super::{binding, entity_id, new_id, paths, SamlError, REPLAY_SECS};
 use crate::app::AppState;
 use crate::oidc::logout::{self, BackchannelDelivery};
 use crate::session::{self, SsoSession};
 
 /// How long a logout chain waits for an SP's `LogoutResponse`.
 pub const CHAIN_SECS: u64 = 5 * 60;
-
-/// The parts of a `LogoutRequest` or `LogoutResponse` Leerpoort reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LogoutMessage {
-    /// `LogoutRequest` or `LogoutResponse`.
-    pub root: String,
-    pub id: Option<String>,
-    pub version: Option<String>,
-    pub issue_instant: Option<String>,
-    pub destination: Option<String>,
-    pub in_response_to: Option<String>,
-    pub issuer: Option<String>,
-    pub name_id: Option<String>,
-    pub session_indexes: Vec<String>,
-    /// The top-level `StatusCode`.
-    pub status: Option<String>,
-}
-
-/// Parse a logout message that passed [`check_untrusted`].
-pub fn parse_logout(xml: &str) -> Result<LogoutMessage, Refusal> {
-    check_untrusted(xml)?;
-    let mut reader = Reader::from_str(xml);
-    let mut m = LogoutMessage::default();
-    let mut path: Vec<String> = Vec::new();
-    let mut text = String::new();
-    let bad = |e: &dyn std::fmt::Display| Refusal::Malformed(e.to_string());
-    loop {
-        let ev = reader.read_event().map_err(|e| bad(&e))?;
-        let empty = matches!(ev, Event::Empty(_));
-        match ev {
-            Event::Start(e) | Event::Empty(e) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                let mut attrs = HashMap::new();
-                for a in e.attributes() {
-                    let a = a.map_err(|e| bad(&e))?;
-                    let v = a
-                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map_err(|e| bad(&e))?
-                        .into_owned();
-                    attrs.insert(
-                        String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned(),
-                        v,
-                    );
-                }
-                if path.is_empty() {
-                    m.root = name.clone();
-                    m.id = attrs.get("ID").cloned();
-                    m.version = attrs.get("Version").cloned();
-                    m.issue_instant = attrs.get("IssueInstant").cloned();
-                    m.destination = attrs.get("Destination").cloned();
-                    m.in_response_to = attrs.get("InResponseTo").cloned();
-                } else if name == "StatusCode" && path.len() == 2 && m.status.is_none() {
-                    m.status = attrs.get("Value").cloned();
-                }
-                if path.len() == 1 {
-                    text.clear();
-                }
-                if !empty {
-                    path.push(name);
-                }
-            }
-            Event::Text(t) => text.push_str(&t.decode().map_err(|e| bad(&e))?),
-            Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref().map_err(|e| bad(&e))? {
-                    Some(c) => c,
-                    None => match r.decode().map_err(|e| bad(&e))?.as_ref() {
-                        "lt" => '<',
-                        "gt" => '>',
-                        "amp" => '&',
-                        "apos" => '\'',
-                        "quot" => '"',
-                        _ => return Err(Refusal::Dtd),
-                    },
-                };
-                text.push(resolved);
-            }
-            Event::End(_) => {
-                if path.len() == 2 {
-                    let value = text.trim().to_string();
-                    match path[1].as_str() {
-                        "Issuer" => m.issuer = Some(value),
-                        "NameID" => m.name_id = Some(value),
-                        "SessionIndex" => m.session_indexes.push(value),
-                        _ => {}
-                    }
-                }
-                path.pop();
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    if m.root != "LogoutRequest" && m.root != "LogoutResponse" {
-        return Err(Refusal::Malformed("not a logout message".into()));
-    }
-    Ok(m)
-}
 
 /// Where a logout chain stands: stored under `samlslo:<LogoutRequest ID>` while that SP
 /// answers.
@@ -208,12 +106,17 @@ fn handle(
         let irt = msg.in_response_to.clone().ok_or(Refusal::Expired)?;
         let chain = state
             .store
-            .get(&chain_key(&irt))?
+            .get(&chain_key(&irt))
+            .map_err(|_| Refusal::Unavailable)?
             .and_then(|b| serde_json::from_slice::<Chain>(&b).ok())
             .ok_or(Refusal::Expired)?;
         // Only the SP that was asked moves the chain on, once.
         if chain.current.as_deref() != Some(meta.entity_id.as_str())
-            || state.store.take(&chain_key(&irt))?.is_none()
+            || state
+                .store
+                .take(&chain_key(&irt))
+                .map_err(|_| Refusal::Unavailable)?
+                .is_none()
         {
             return Err(Refusal::Expired);
         }
@@ -227,37 +130,32 @@ fn handle(
     let id = msg
         .id
         .clone()
-        .filter(|i| !i.is_empty() && i.len() <= 256)
+        .filter(|i| id_ok(i))
         .ok_or_else(|| Refusal::Malformed("the ID is missing".into()))?;
     if msg.version.as_deref() != Some("2.0") {
         return Err(Refusal::Malformed("only SAML 2.0".into()));
     }
     let issued = msg
-        .issue_instant
-        .as_deref()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.timestamp())
+        .issued_at()
         .ok_or_else(|| Refusal::Malformed("IssueInstant".into()))?;
-    if issued > now + REQUEST_SKEW_SECS {
-        return Err(Refusal::ClockSkew);
-    }
-    if issued < now - REQUEST_MAX_AGE_SECS {
-        return Err(Refusal::Stale);
-    }
-    let digest = ring::digest::digest(
-        &ring::digest::SHA256,
-        format!("slo\n{}\n{id}", meta.entity_id).as_bytes(),
-    );
-    if !state.store.put_if_absent(
-        &format!("samlreq:{}", hex::encode(digest.as_ref())),
-        b"1",
-        Duration::from_secs(REPLAY_SECS),
-    )? {
+    check_issue_instant(issued, now)?;
+    if !state
+        .store
+        .put_if_absent(
+            &format!(
+                "samlreq:{}",
+                replay_digest(&format!("slo\n{}", meta.entity_id), &id)
+            ),
+            b"1",
+            Duration::from_secs(REPLAY_SECS),
+        )
+        .map_err(|_| Refusal::Unavailable)?
+    {
         return Err(Refusal::Replay);
     }
 
     let sess = match sid {
-        Some(s) => session::load(state.store.as_ref(), s, now)?,
+        Some(s) => session::load(state.store.as_ref(), s, now).map_err(|_| Refusal::Unavailable)?,
         None => None,
     };
     let reply = |status: Result<(), SamlError>| {
@@ -363,22 +261,17 @@ fn next(state: &AppState, mut chain: Chain, now: i64) -> SloOutcome {
             Some(s) if !meta.prefers_transient() => (s.as_str().to_string(), PERSISTENT),
             _ => (id.clone(), TRANSIENT),
         };
-        let xml = format!(
-            concat!(
-                r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}" Reason="urn:oasis:names:tc:SAML:2.0:logout:user">"#,
-                "<saml:Issuer>{idp}</saml:Issuer>",
-                r#"<saml:NameID Format="{format}" NameQualifier="{idp}" SPNameQualifier="{sp}">{name_id}</saml:NameID>"#,
-                "<samlp:SessionIndex>{si}</samlp:SessionIndex>",
-                "</samlp:LogoutRequest>"
-            ),
-            id = id,
-            now = instant(now),
-            dest = esc(&slo_url),
-            idp = esc(&entity_id(&state.config.issuer)),
-            format = format,
-            sp = esc(&meta.entity_id),
-            name_id = esc(&name_id),
-            si = esc(&chain.session_index),
+        let xml = logout_request_xml(
+            &id,
+            &entity_id(&state.config.issuer),
+            &slo_url,
+            &name_id,
+            Some(&SpSession {
+                format,
+                sp_entity_id: &meta.entity_id,
+                session_index: &chain.session_index,
+            }),
+            now,
         );
         chain.current = Some(meta.entity_id.clone());
         let Ok(bytes) = serde_json::to_vec(&chain) else {
@@ -432,23 +325,13 @@ fn logout_response(
         Ok(()) => (SUCCESS.to_string(), None),
         Err(e) => e.status(),
     };
-    let second = second
-        .map(|s| format!(r#"<samlp:StatusCode Value="{}"/>"#, esc(&s)))
-        .unwrap_or_default();
-    let xml = format!(
-        concat!(
-            r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}" InResponseTo="{irt}">"#,
-            "<saml:Issuer>{idp}</saml:Issuer>",
-            r#"<samlp:Status><samlp:StatusCode Value="{top}">{second}</samlp:StatusCode></samlp:Status>"#,
-            "</samlp:LogoutResponse>"
-        ),
-        id = id,
-        now = instant(now),
-        dest = esc(to),
-        irt = esc(in_response_to),
-        idp = esc(&entity_id(&state.config.issuer)),
-        top = esc(&top),
-        second = second,
+    let xml = logout_response_xml(
+        &id,
+        &entity_id(&state.config.issuer),
+        to,
+        in_response_to,
+        (&top, second.as_deref()),
+        now,
     );
     binding::encode_redirect(to, "SAMLResponse", &xml, relay_state, |d| {
         state.keys.sign_saml_redirect(d).ok()

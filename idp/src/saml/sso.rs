@@ -10,16 +10,12 @@
 //! `Destination`, `RelayState` ≤ 80 bytes, and the request ID is remembered so a replay is
 //! refused.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use broker::model::{RelyingParty, RpProtocol};
 use broker::release::{self, Denial, Scopes};
 use claims::{ClaimSet, InstellingRef, LoginContext};
-use samael::crypto::{
-    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
-};
-use samael::schema::AuthnRequest;
+use protocol::saml::{check_issue_instant, replay_digest};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -27,11 +23,7 @@ use super::error::Refusal;
 use super::names::{HTTP_POST, PERSISTENT, TRANSIENT, UNSPECIFIED};
 use super::response::{self, Issue, NameIdFormat};
 use super::sp::{self, SpMetadata};
-use super::xml::{check_untrusted, without_declaration};
-use super::{
-    binding, paths, SamlError, RELAY_STATE_MAX, REPLAY_SECS, REQUEST_MAX_AGE_SECS,
-    REQUEST_SKEW_SECS,
-};
+use super::{binding, paths, SamlError, RELAY_STATE_MAX, REPLAY_SECS};
 use crate::app::AppState;
 use crate::session;
 
@@ -124,35 +116,8 @@ pub fn service_provider(
     Ok((rp, meta))
 }
 
-/// Parse an AuthnRequest that passed [`check_untrusted`].
-pub fn parse_authn_request(xml: &str) -> Result<AuthnRequest, Refusal> {
-    check_untrusted(xml)?;
-    let req = AuthnRequest::from_str(without_declaration(xml))
-        .map_err(|e| Refusal::Malformed(e.to_string()))?;
-    if req.id.is_empty() || req.id.len() > 256 {
-        return Err(Refusal::Malformed("the ID is missing or too long".into()));
-    }
-    Ok(req)
-}
-
-const ALLOWED_ALGS: [AllowedSignatureAlgorithm; 3] = [
-    AllowedSignatureAlgorithm::RsaSha256,
-    AllowedSignatureAlgorithm::RsaSha384,
-    AllowedSignatureAlgorithm::RsaSha512,
-];
-
-/// Verify an enveloped signature with xmlsec and return only what it covers (the signed
-/// request, canonicalised), so nothing unsigned can be smuggled in next to it.
-pub fn verified_xml(xml: &str, certs: &[Vec<u8>]) -> Result<String, Refusal> {
-    let certs: Vec<CertificateDer> = certs.iter().cloned().map(CertificateDer::from).collect();
-    Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-        xml,
-        &certs,
-        ReduceMode::PreDigest,
-        Some(&ALLOWED_ALGS),
-    )
-    .map_err(|_| Refusal::BadSignature)
-}
+pub use protocol::saml::authn_request::parse_authn_request;
+pub use protocol::saml::signature::verified_xml;
 
 /// Handle an AuthnRequest.
 pub fn sso(
@@ -254,13 +219,7 @@ fn validate(state: &AppState, inbound: &Inbound, now: i64) -> Result<Validated, 
         .location
         .clone();
 
-    let issued = req.issue_instant.timestamp();
-    if issued > now + REQUEST_SKEW_SECS {
-        return Err(Refusal::ClockSkew);
-    }
-    if issued < now - REQUEST_MAX_AGE_SECS {
-        return Err(Refusal::Stale);
-    }
+    check_issue_instant(req.issue_instant.timestamp(), now)?;
     if let Some(d) = req.destination.as_deref() {
         if d != format!("{}{}", state.config.issuer, paths::SSO) {
             return Err(Refusal::WrongDestination);
@@ -273,15 +232,14 @@ fn validate(state: &AppState, inbound: &Inbound, now: i64) -> Result<Validated, 
         return Err(Refusal::RelayStateTooLong);
     }
     // A request is honoured once.
-    let digest = ring::digest::digest(
-        &ring::digest::SHA256,
-        format!("{}\n{}", meta.entity_id, req.id).as_bytes(),
-    );
-    let fresh = state.store.put_if_absent(
-        &format!("samlreq:{}", hex::encode(digest.as_ref())),
-        b"1",
-        Duration::from_secs(REPLAY_SECS),
-    )?;
+    let fresh = state
+        .store
+        .put_if_absent(
+            &format!("samlreq:{}", replay_digest(&meta.entity_id, &req.id)),
+            b"1",
+            Duration::from_secs(REPLAY_SECS),
+        )
+        .map_err(|_| Refusal::Unavailable)?;
     if !fresh {
         return Err(Refusal::Replay);
     }

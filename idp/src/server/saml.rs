@@ -10,7 +10,7 @@ use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::i18n::Texts;
 use crate::oidc::logout;
-use crate::saml::error::Refusal;
+use crate::saml::error::{refusal_page, Refusal};
 use crate::saml::slo::{self, SloOutcome};
 use crate::saml::sso::{self, Inbound, Outcome};
 use crate::saml::{metadata, ENCODED_MAX};
@@ -49,7 +49,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
 
 async fn refused(req: &HttpRequest, state: &web::Data<AppState>, r: Refusal) -> HttpResponse {
     let c = Chrome::of(req, state, None).await;
-    let (title, text) = r.page(c.t);
+    let (title, text) = refusal_page(&r, c.t);
     let status = match r {
         Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,

@@ -1,18 +1,20 @@
-//! Entry points of the fuzz targets in `idp/fuzz/` (cargo fuzz). They are also run on the
-//! seed corpus by the ordinary tests, so every target is exercised by `cargo test` without
-//! libFuzzer. Each takes arbitrary bytes and must neither panic nor hang.
+//! Entry points of the fuzz targets in `protocol/fuzz/` (cargo fuzz). They are also run on
+//! the seed corpus by the ordinary tests, so every target is exercised by `cargo test`
+//! without libFuzzer. Each takes arbitrary bytes and must neither panic nor hang.
+
+use crate::saml::{authn_request, binding, logout, sp, Refusal};
 
 /// The AuthnRequest parser.
 pub fn authn_request(data: &[u8]) {
     if let Ok(s) = std::str::from_utf8(data) {
-        let _ = super::sso::parse_authn_request(s);
+        let _ = authn_request::parse_authn_request(s);
     }
 }
 
 /// The SP metadata parser.
 pub fn sp_metadata(data: &[u8]) {
     if let Ok(s) = std::str::from_utf8(data) {
-        if let Ok(m) = super::sp::parse(s) {
+        if let Ok(m) = sp::parse(s) {
             let _ = m.acs_for(None, None);
             let _ = m.prefers_transient();
         }
@@ -22,17 +24,17 @@ pub fn sp_metadata(data: &[u8]) {
 /// The logout message parser.
 pub fn logout_message(data: &[u8]) {
     if let Ok(s) = std::str::from_utf8(data) {
-        let _ = super::slo::parse_logout(s);
+        let _ = logout::parse_logout(s);
     }
 }
 
 /// The Redirect binding: a query string parsed as `/saml/sso` parses it, the message
 /// decoded, then the AuthnRequest parser. `Ok` when every step accepts it.
-pub fn redirect_query(query: &str) -> Result<(), super::error::Refusal> {
-    let q = super::binding::RedirectQuery::parse(query, &["SAMLRequest"])?;
+pub fn redirect_query(query: &str) -> Result<(), Refusal> {
+    let q = binding::RedirectQuery::parse(query, &["SAMLRequest"])?;
     let _ = q.relay_state();
-    let xml = super::binding::decode_redirect(&q.message.value)?;
-    super::sso::parse_authn_request(&xml).map(|_| ())
+    let xml = binding::decode_redirect(&q.message.value)?;
+    authn_request::parse_authn_request(&xml).map(|_| ())
 }
 
 /// The Redirect binding's query parser and decoding, then the AuthnRequest parser.

@@ -6,28 +6,39 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use openssl::rsa::Padding;
 use openssl::symm::{encrypt_aead, Cipher};
-
-use super::SamlError;
+use ring::rand::{SecureRandom as _, SystemRandom};
 
 /// `EncryptedData` algorithm.
 pub const AES128_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes128-gcm";
 /// `EncryptedKey` algorithm.
 pub const RSA_OAEP: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
 
+/// Why an assertion could not be encrypted: the step that failed (for the server's log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("encrypting an assertion: {what}")]
+pub struct EncryptError {
+    pub what: &'static str,
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], EncryptError> {
+    let mut buf = [0u8; N];
+    SystemRandom::new()
+        .fill(&mut buf)
+        .map_err(|_| EncryptError { what: "random" })?;
+    Ok(buf)
+}
+
 /// Encrypt `assertion` (signed XML, no declaration) for the SP whose certificate is
 /// `cert_der`.
-pub fn encrypted_assertion(assertion: &str, cert_der: &[u8]) -> Result<String, SamlError> {
-    let fail = |what: &str| {
-        tracing::error!(what, "encrypting an assertion");
-        SamlError::Responder
-    };
+pub fn encrypted_assertion(assertion: &str, cert_der: &[u8]) -> Result<String, EncryptError> {
+    let fail = |what: &'static str| EncryptError { what };
     let cert = openssl::x509::X509::from_der(cert_der).map_err(|_| fail("certificate"))?;
     let rsa = cert
         .public_key()
         .and_then(|k| k.rsa())
         .map_err(|_| fail("not an RSA key"))?;
-    let key = crate::secrets::random_bytes::<16>().map_err(|_| fail("random"))?;
-    let iv = crate::secrets::random_bytes::<12>().map_err(|_| fail("random"))?;
+    let key = random_bytes::<16>()?;
+    let iv = random_bytes::<12>()?;
     let mut tag = [0u8; 16];
     let ct = encrypt_aead(
         Cipher::aes_128_gcm(),

@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    idp::saml::fuzz::redirect_binding(data);
+    protocol::fuzz::redirect_binding(data);
 });

@@ -179,7 +179,7 @@ pub fn verified(
             let cert = openssl::x509::X509::from_pem(pem.as_bytes())
                 .and_then(|c| c.to_der())
                 .map_err(|e| MetadataError::BadSigningCertificate(e.to_string()))?;
-            super::sso::verified_xml(xml, &[cert]).map_err(|_| MetadataError::BadSignature)?
+            super::signature::verified_xml(xml, &[cert]).map_err(|_| MetadataError::BadSignature)?
         }
     };
     let meta = parse(&document)?;

@@ -14,7 +14,7 @@
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use super::error::Refusal;
+use super::Refusal;
 
 /// The deepest element nesting accepted (SAML messages need about 8).
 pub const MAX_DEPTH: usize = 32;

@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    idp::saml::fuzz::logout_message(data);
+    protocol::fuzz::logout_message(data);
 });

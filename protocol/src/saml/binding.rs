@@ -9,8 +9,8 @@ use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
-use super::error::Refusal;
 use super::names::RSA_SHA256;
+use super::Refusal;
 use super::{ENCODED_MAX, INFLATED_MAX};
 
 fn b64(s: &str) -> Result<Vec<u8>, Refusal> {

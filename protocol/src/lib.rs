@@ -1,0 +1,26 @@
+//! # protocol
+//!
+//! Leerpoort's SAML 2.0 protocol layer, on its own: parsing and building messages
+//! (`AuthnRequest`, `Response`, `LogoutRequest`, `LogoutResponse`), the HTTP-Redirect and
+//! HTTP-POST bindings, reading service-provider and identity-provider metadata and building
+//! Leerpoort's own, the hostile-input checks every XML document passes first, verifying
+//! enveloped signatures, and encrypting assertions.
+//!
+//! It decides nothing about users, schools or relying parties (that is `broker`'s), and it
+//! does no I/O: no HTTP framework, no storage, no application state, no network, no files, no
+//! clock (the time is always a parameter) and no logging. What it needs from the server —
+//! the IdP's entity ID and URLs, message IDs, signing with a private key — comes in as
+//! arguments or as a closure. The only outside thing it touches is the operating system's
+//! random generator, for the key and IV of an encrypted assertion. `idp` puts it behind its
+//! endpoints; the fuzz targets in `protocol/fuzz/` call it through [`fuzz`].
+//!
+//! ## Error policy
+//! Typed errors that say what is at fault: [`saml::Refusal`] for a message that is refused
+//! (each has a stable [`saml::Refusal::reason`] for the logs; the texts a user sees are
+//! `idp`'s), [`saml::sp::MetadataError`] and [`saml::upstream::IdpMetadataError`] for
+//! metadata, and small ones for building ([`saml::encrypt::EncryptError`]). No
+//! `unwrap`/`expect`/`panic` outside tests: the workspace lints deny them, and every parser
+//! here takes hostile input.
+
+pub mod fuzz;
+pub mod saml;
