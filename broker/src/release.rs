@@ -228,3 +228,78 @@ pub fn claim_set(
         },
     }
 }
+
+/// Why [`authorize`] or [`release`] gives nothing.
+#[derive(Debug)]
+pub enum ReleaseError {
+    /// The release policy refuses (the school, the registration, the user's status or role).
+    Denied(Denial),
+    /// The user of the session no longer exists.
+    UserGone,
+    /// The school of the session no longer exists.
+    SchoolGone,
+    /// The directory did not answer.
+    Storage(crate::repo::RepoError),
+    /// The relying party's sector is unusable for a pseudonym.
+    Subject(claims::ClaimsError),
+}
+
+impl From<crate::repo::RepoError> for ReleaseError {
+    fn from(e: crate::repo::RepoError) -> Self {
+        Self::Storage(e)
+    }
+}
+
+/// The user, the school and what the school allows `rp` for them.
+#[derive(Debug)]
+pub struct Authorized {
+    pub user: User,
+    pub school: School,
+    pub allowed: Allowed,
+}
+
+/// The one release decision for a signed-in user (`user` of `school`, signed in for
+/// `context`) at `rp`: it loads the user, the school and the school's registration of `rp`,
+/// and asks [`decide`]. OIDC authorize and the token endpoint, SAML SSO, the start page's
+/// shortcuts and refresh all come here.
+pub fn authorize(
+    dir: &dyn crate::repo::Directory,
+    rp: &RelyingParty,
+    user: uuid::Uuid,
+    school: &claims::InstellingRef,
+    context: LoginContext,
+) -> Result<Authorized, ReleaseError> {
+    let user = dir.user(user)?.ok_or(ReleaseError::UserGone)?;
+    let school = dir.school(school)?.ok_or(ReleaseError::SchoolGone)?;
+    let registration = dir.registration(&school.instelling_ref, rp.id)?;
+    let allowed =
+        decide(&school, rp, registration.as_ref(), &user, context).map_err(ReleaseError::Denied)?;
+    Ok(Authorized {
+        user,
+        school,
+        allowed,
+    })
+}
+
+/// What `rp` receives for the user under `scopes`, after [`authorize`]: the pairwise `sub`
+/// and only what the school released (the school's groups are read only when asked for).
+pub fn release(
+    dir: &dyn crate::repo::Directory,
+    key: &PseudonymKey,
+    rp: &RelyingParty,
+    user: uuid::Uuid,
+    school: &claims::InstellingRef,
+    context: LoginContext,
+    scopes: Scopes,
+) -> Result<ClaimSet, ReleaseError> {
+    let a = authorize(dir, rp, user, school, context)?;
+    let groups = if scopes.groups {
+        dir.groups_of_school(&a.school.instelling_ref)?
+    } else {
+        Vec::new()
+    };
+    let sub = subject_for(key, rp, &a.user).map_err(ReleaseError::Subject)?;
+    Ok(claim_set(
+        sub, &a.school, &a.user, &groups, a.allowed, scopes, context,
+    ))
+}

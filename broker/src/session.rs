@@ -251,14 +251,29 @@ pub fn load_here(
     let Ok(Some(s)) = load_standing(dir, store, sid, now) else {
         return Found::Absent;
     };
+    if ended_if_moved(dir, store, &s, ip) {
+        Found::Moved
+    } else {
+        Found::Here(Box::new(s))
+    }
+}
+
+/// The takeover check: is session `s` used from `ip`, another place than it started (see
+/// [`same_place`])? Then it is ended, and the answer is `true` (the user is warned and signs
+/// in again).
+pub fn ended_if_moved(
+    dir: &dyn Directory,
+    store: &dyn EphemeralStore,
+    s: &SsoSession,
+    ip: Option<&str>,
+) -> bool {
     let school = dir.school(&s.school).ok().flatten();
     if same_place(s.ip.as_deref(), ip, school.as_ref()) {
-        Found::Here(Box::new(s))
-    } else {
-        tracing::warn!("session used from another place; ended (potential session takeover)");
-        let _ = destroy(store, &s.sid);
-        Found::Moved
+        return false;
     }
+    tracing::warn!("session used from another place; ended (potential session takeover)");
+    let _ = destroy(store, &s.sid);
+    true
 }
 
 /// Is a session used from the place it started? The same /24 (IPv4) or /56 (IPv6), or both

@@ -123,15 +123,11 @@ fn refused_url(target: &str) -> String {
 /// The release decision for the user of session `s` at `rp`, as OIDC authorize and SAML SSO
 /// will make it. `Err(None)`: the user, school or registration could not be loaded.
 pub fn decision(state: &AppState, s: &SsoSession, rp: &RelyingParty) -> Result<(), Option<Denial>> {
-    let user = state.dir.user(s.user_id).ok().flatten().ok_or(None)?;
-    let school = state.dir.school(&s.school).ok().flatten().ok_or(None)?;
-    let registration = state
-        .dir
-        .registration(&school.instelling_ref, rp.id)
-        .map_err(|_| None)?;
-    broker::release::decide(&school, rp, registration.as_ref(), &user, s.context)
-        .map(|_| ())
-        .map_err(Some)
+    match broker::release::authorize(state.dir.as_ref(), rp, s.user_id, &s.school, s.context) {
+        Ok(_) => Ok(()),
+        Err(broker::release::ReleaseError::Denied(d)) => Err(Some(d)),
+        Err(_) => Err(None),
+    }
 }
 
 /// A SAML service provider is entered with an unsolicited response.

@@ -175,52 +175,14 @@ pub fn authorize(
             ))
         }
     }
-    let scope_in = get("scope").unwrap_or("");
-    if !has_scope(scope_in, "openid") {
-        return fail(OidcError::InvalidScope(
-            "the openid scope is required".into(),
-        ));
-    }
-    let scope: Vec<&str> = scope_in
-        .split_ascii_whitespace()
-        .filter(|s| SCOPES_SUPPORTED.contains(s))
-        .fold(Vec::new(), |mut acc, s| {
-            if !acc.contains(&s) {
-                acc.push(s);
-            }
-            acc
-        });
-    let scope = scope.join(" ");
+    let scope = match parse_scope(get("scope")) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
 
-    let code_challenge = match (get("code_challenge"), get("code_challenge_method")) {
-        (Some(c), Some("S256")) => {
-            if !(43..=128).contains(&c.len())
-                || !c
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-            {
-                return fail(OidcError::InvalidRequest(
-                    "code_challenge is malformed".into(),
-                ));
-            }
-            Some(c.to_string())
-        }
-        (Some(_), Some(_)) => {
-            return fail(OidcError::InvalidRequest(
-                "only code_challenge_method=S256 is supported".into(),
-            ))
-        }
-        (Some(_), None) => {
-            return fail(OidcError::InvalidRequest(
-                "code_challenge_method=S256 is required (plain is not allowed)".into(),
-            ))
-        }
-        (None, Some(_)) => {
-            return fail(OidcError::InvalidRequest(
-                "code_challenge is missing".into(),
-            ))
-        }
-        (None, None) => None,
+    let code_challenge = match parse_pkce(get("code_challenge"), get("code_challenge_method")) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
     };
     if client.is_public() && code_challenge.is_none() {
         return fail(OidcError::InvalidRequest(
@@ -228,42 +190,15 @@ pub fn authorize(
         ));
     }
 
-    let prompts: Vec<&str> = get("prompt")
-        .unwrap_or("")
-        .split_ascii_whitespace()
-        .collect();
+    let Options {
+        prompts,
+        max_age,
+        requested_claims,
+    } = match parse_options(get("prompt"), get("max_age"), get("claims")) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
     let prompt_none = prompts.contains(&"none");
-    if prompt_none && prompts.len() > 1 {
-        return fail(OidcError::InvalidRequest(
-            "prompt=none cannot be combined".into(),
-        ));
-    }
-    let max_age = match get("max_age") {
-        None => None,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if n >= 0 => Some(n),
-            _ => {
-                return fail(OidcError::InvalidRequest(
-                    "max_age must be a non-negative number".into(),
-                ))
-            }
-        },
-    };
-    let requested_claims = match get("claims") {
-        None => Vec::new(),
-        Some(c) => match serde_json::from_str::<Value>(c) {
-            Ok(Value::Object(o)) => o
-                .values()
-                .filter_map(Value::as_object)
-                .flat_map(|m| m.keys().cloned())
-                .collect(),
-            _ => {
-                return fail(OidcError::InvalidRequest(
-                    "claims is not a JSON object".into(),
-                ))
-            }
-        },
-    };
     let hint_sub = match get("id_token_hint") {
         None => None,
         Some(t) => match hint_subject(state, &rp, t, now) {
@@ -298,6 +233,114 @@ pub fn authorize(
             .map(str::to_string),
     };
     proceed(state, &rp, req, sid, ip, now)
+}
+
+/// `scope`: `openid` required; the supported scopes, each once, in the order given.
+fn parse_scope(scope_in: Option<&str>) -> Result<String, OidcError> {
+    let scope_in = scope_in.unwrap_or("");
+    if !has_scope(scope_in, "openid") {
+        return Err(OidcError::InvalidScope(
+            "the openid scope is required".into(),
+        ));
+    }
+    let scope: Vec<&str> = scope_in
+        .split_ascii_whitespace()
+        .filter(|s| SCOPES_SUPPORTED.contains(s))
+        .fold(Vec::new(), |mut acc, s| {
+            if !acc.contains(&s) {
+                acc.push(s);
+            }
+            acc
+        });
+    Ok(scope.join(" "))
+}
+
+/// PKCE (RFC 7636): S256 only, with a well-formed challenge; `None` without one.
+fn parse_pkce(challenge: Option<&str>, method: Option<&str>) -> Result<Option<String>, OidcError> {
+    Ok(match (challenge, method) {
+        (Some(c), Some("S256")) => {
+            if !(43..=128).contains(&c.len())
+                || !c
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+            {
+                return Err(OidcError::InvalidRequest(
+                    "code_challenge is malformed".into(),
+                ));
+            }
+            Some(c.to_string())
+        }
+        (Some(_), Some(_)) => {
+            return Err(OidcError::InvalidRequest(
+                "only code_challenge_method=S256 is supported".into(),
+            ))
+        }
+        (Some(_), None) => {
+            return Err(OidcError::InvalidRequest(
+                "code_challenge_method=S256 is required (plain is not allowed)".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(OidcError::InvalidRequest(
+                "code_challenge is missing".into(),
+            ))
+        }
+        (None, None) => None,
+    })
+}
+
+/// The request's options besides scope and PKCE.
+struct Options<'a> {
+    prompts: Vec<&'a str>,
+    max_age: Option<i64>,
+    requested_claims: Vec<String>,
+}
+
+/// `prompt` (`none` alone), `max_age` (a non-negative number) and the names of the claims the
+/// `claims` parameter asks for.
+fn parse_options<'a>(
+    prompt: Option<&'a str>,
+    max_age: Option<&str>,
+    claims: Option<&str>,
+) -> Result<Options<'a>, OidcError> {
+    let prompts: Vec<&str> = prompt.unwrap_or("").split_ascii_whitespace().collect();
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return Err(OidcError::InvalidRequest(
+            "prompt=none cannot be combined".into(),
+        ));
+    }
+    let max_age = match max_age {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => {
+                return Err(OidcError::InvalidRequest(
+                    "max_age must be a non-negative number".into(),
+                ))
+            }
+        },
+    };
+    let requested_claims = match claims {
+        None => Vec::new(),
+        Some(c) => match serde_json::from_str::<Value>(c) {
+            Ok(Value::Object(o)) => o
+                .values()
+                .filter_map(Value::as_object)
+                .flat_map(|m| m.keys().cloned())
+                .collect(),
+            _ => {
+                return Err(OidcError::InvalidRequest(
+                    "claims is not a JSON object".into(),
+                ))
+            }
+        },
+    };
+    Ok(Options {
+        prompts,
+        max_age,
+        requested_claims,
+    })
 }
 
 /// The subject an `id_token_hint` names, if it is a genuine ID token of ours for this client
@@ -393,37 +436,14 @@ fn proceed(
         None => None,
     };
 
-    let needs_login = match &sess {
-        None => true,
-        Some(s) => {
-            let fresh = s.auth_time >= req.created_at;
-            let too_old = req.max_age.is_some_and(|m| now - s.auth_time > m);
-            let other_user = match &req.hint_sub {
-                Some(hint) => match subject_of(state, rp, s) {
-                    Some(sub) => sub != *hint,
-                    None => true,
-                },
-                None => false,
-            };
-            !fresh && (req.prompt_login || too_old || other_user)
-        }
-    };
+    let needs_login = needs_login(state, rp, &req, sess.as_ref(), now);
     let moved = match &sess {
         Some(s) if !needs_login => {
-            let school = state.dir.school(&s.school).ok().flatten();
-            !broker::session::same_place(s.ip.as_deref(), ip, school.as_ref())
+            broker::session::ended_if_moved(state.dir.as_ref(), state.store.as_ref(), s, ip)
         }
         _ => false,
     };
-    if moved {
-        if let Some(s) = &sess {
-            tracing::warn!("session used from another place; ended (potential session takeover)");
-            let _ = session::destroy(state.store.as_ref(), &s.sid);
-        }
-    }
-    // A network environment named by `idp_hint`: sign in there, then come back here. With
-    // `prompt=none` the upstream is asked to stay silent; a `login_required` from it ends as
-    // `login_required` here (the hint is cleared, so it is never followed twice).
+    // A network environment named by `idp_hint`: sign in there ([`via_upstream`]).
     let hinted = match (&req.idp_hint, needs_login && !moved) {
         (Some(h), true) => state
             .dir
@@ -434,39 +454,7 @@ fn proceed(
         _ => None,
     };
     if let Some(u) = hinted {
-        let passive = req.prompt_none;
-        let waiting = AuthRequest {
-            idp_hint: None,
-            ..req.clone()
-        };
-        let auth_id = match wait(state, &waiting) {
-            Ok(id) => id,
-            Err(e) => return fail(e),
-        };
-        let pending = crate::upstream::Pending {
-            upstream: u.id,
-            school: None,
-            target: None,
-            resume: Some(resume_url(&auth_id)),
-            passive,
-            protocol: Value::Null,
-            browser: None,
-        };
-        let started = match &u.protocol {
-            broker::model::UpstreamProtocol::Oidc { .. } => {
-                crate::upstream_oidc::login_start(state, &u, pending).map_err(|e| e.to_string())
-            }
-            broker::model::UpstreamProtocol::Saml { .. } => {
-                crate::saml::upstream_sp::start(state, &u, pending, now).map_err(|e| e.to_string())
-            }
-        };
-        return match started {
-            Ok((url, binding)) => Outcome::Upstream { url, binding },
-            Err(e) => {
-                tracing::warn!(upstream = %u.name, error = %e, "idp_hint: the network environment cannot be reached");
-                fail(OidcError::TemporarilyUnavailable)
-            }
-        };
+        return via_upstream(state, &u, &req, now).unwrap_or_else(fail);
     }
     if needs_login || moved {
         if req.prompt_none {
@@ -518,10 +506,96 @@ fn proceed(
         Err(other) => return fail(other),
     };
 
-    let code = match crate::secrets::random_token() {
+    let code = match issue_code(state, &req, &mut sess, claims, now) {
         Ok(c) => c,
-        Err(_) => return fail(OidcError::ServerError),
+        Err(e) => return fail(e),
     };
+    Outcome::Redirect(code_redirect(
+        issuer,
+        &req.redirect_uri,
+        &code,
+        req.state.as_deref(),
+    ))
+}
+
+/// Must the user sign in (again) before `rp` gets a code? Without a session; or, unless they
+/// signed in after the request came, when it asks for `prompt=login`, the sign-in is older
+/// than `max_age`, or `id_token_hint` names someone else.
+fn needs_login(
+    state: &AppState,
+    rp: &RelyingParty,
+    req: &AuthRequest,
+    sess: Option<&session::SsoSession>,
+    now: i64,
+) -> bool {
+    match sess {
+        None => true,
+        Some(s) => {
+            let fresh = s.auth_time >= req.created_at;
+            let too_old = req.max_age.is_some_and(|m| now - s.auth_time > m);
+            let other_user = match &req.hint_sub {
+                Some(hint) => match subject_of(state, rp, s) {
+                    Some(sub) => sub != *hint,
+                    None => true,
+                },
+                None => false,
+            };
+            !fresh && (req.prompt_login || too_old || other_user)
+        }
+    }
+}
+
+/// Sign in at the network environment `u` that `idp_hint` named, then come back here. With
+/// `prompt=none` the upstream is asked to stay silent; a `login_required` from it ends as
+/// `login_required` here (the hint is cleared, so it is never followed twice).
+fn via_upstream(
+    state: &AppState,
+    u: &broker::model::Upstream,
+    req: &AuthRequest,
+    now: i64,
+) -> Result<Outcome, OidcError> {
+    let passive = req.prompt_none;
+    let waiting = AuthRequest {
+        idp_hint: None,
+        ..req.clone()
+    };
+    let auth_id = wait(state, &waiting)?;
+    let pending = crate::upstream::Pending {
+        upstream: u.id,
+        school: None,
+        target: None,
+        resume: Some(resume_url(&auth_id)),
+        passive,
+        protocol: Value::Null,
+        browser: None,
+    };
+    let started = match &u.protocol {
+        broker::model::UpstreamProtocol::Oidc { .. } => {
+            crate::upstream_oidc::login_start(state, u, pending).map_err(|e| e.to_string())
+        }
+        broker::model::UpstreamProtocol::Saml { .. } => {
+            crate::saml::upstream_sp::start(state, u, pending, now).map_err(|e| e.to_string())
+        }
+    };
+    match started {
+        Ok((url, binding)) => Ok(Outcome::Upstream { url, binding }),
+        Err(e) => {
+            tracing::warn!(upstream = %u.name, error = %e, "idp_hint: the network environment cannot be reached");
+            Err(OidcError::TemporarilyUnavailable)
+        }
+    }
+}
+
+/// Store a single-use code for `claims` and record the client in the session (for its
+/// back-channel logout); the code.
+fn issue_code(
+    state: &AppState,
+    req: &AuthRequest,
+    sess: &mut session::SsoSession,
+    claims: claims::ClaimSet,
+    now: i64,
+) -> Result<String, OidcError> {
+    let code = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;
     let grant = CodeGrant {
         client_id: req.client_id.clone(),
         redirect_uri: req.redirect_uri.clone(),
@@ -546,21 +620,14 @@ fn proceed(
                 .put(&format!("code:{code}"), &b, Duration::from_secs(CODE_SECS))
                 .map_err(OidcError::from)
         });
-    if let Err(e) = stored {
-        return fail(e);
-    }
+    stored?;
     if !sess.clients.contains(&req.client_id) {
         sess.clients.push(req.client_id.clone());
-        if let Err(e) = session::save(state.store.as_ref(), &sess, now) {
+        if let Err(e) = session::save(state.store.as_ref(), sess, now) {
             tracing::warn!(error = %e, "authorize: could not record the client in the session");
         }
     }
-    Outcome::Redirect(code_redirect(
-        issuer,
-        &req.redirect_uri,
-        &code,
-        req.state.as_deref(),
-    ))
+    Ok(code)
 }
 
 fn subject_of(state: &AppState, rp: &RelyingParty, s: &session::SsoSession) -> Option<String> {

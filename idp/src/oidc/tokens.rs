@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use broker::model::{JwsAlg, RelyingParty};
-use broker::release::{self, Scopes};
+use broker::release::{self, ReleaseError, Scopes};
 use claims::{ClaimSet, InstellingRef, LoginContext};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -24,17 +24,6 @@ pub fn claims_for(
     scope: &str,
     requested: &[String],
 ) -> Result<ClaimSet, OidcError> {
-    let user = state
-        .dir
-        .user(user_id)?
-        .ok_or_else(|| OidcError::AccessDenied("the account no longer exists".into()))?;
-    let school = state
-        .dir
-        .school(school_ref)?
-        .ok_or_else(|| OidcError::AccessDenied("the school no longer exists".into()))?;
-    let registration = state.dir.registration(&school.instelling_ref, rp.id)?;
-    let allowed = release::decide(&school, rp, registration.as_ref(), &user, context)
-        .map_err(OidcError::Denied)?;
     let mut scopes = Scopes::parse(scope);
     for c in requested {
         match c.as_str() {
@@ -44,16 +33,22 @@ pub fn claims_for(
             _ => {}
         }
     }
-    let groups = if scopes.groups {
-        state.dir.groups_of_school(&school.instelling_ref)?
-    } else {
-        Vec::new()
-    };
-    let sub =
-        release::subject_for(&state.pseudonyms, rp, &user).map_err(|_| OidcError::ServerError)?;
-    Ok(release::claim_set(
-        sub, &school, &user, &groups, allowed, scopes, context,
-    ))
+    release::release(
+        state.dir.as_ref(),
+        &state.pseudonyms,
+        rp,
+        user_id,
+        school_ref,
+        context,
+        scopes,
+    )
+    .map_err(|e| match e {
+        ReleaseError::Denied(d) => OidcError::Denied(d),
+        ReleaseError::UserGone => OidcError::AccessDenied("the account no longer exists".into()),
+        ReleaseError::SchoolGone => OidcError::AccessDenied("the school no longer exists".into()),
+        ReleaseError::Storage(e) => e.into(),
+        ReleaseError::Subject(_) => OidcError::ServerError,
+    })
 }
 
 /// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access token, with the

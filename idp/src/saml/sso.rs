@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use broker::model::{RelyingParty, RpProtocol};
-use broker::release::{self, Denial, Scopes};
+use broker::release::{self, Denial, ReleaseError, Scopes};
 use claims::{ClaimSet, InstellingRef, LoginContext};
 use protocol::saml::{check_issue_instant, replay_digest};
 use serde::{Deserialize, Serialize};
@@ -386,37 +386,21 @@ pub fn claims_for(
     school_ref: &InstellingRef,
     context: LoginContext,
 ) -> Result<ClaimSet, SamlError> {
-    let user = state
-        .dir
-        .user(user_id)
-        .map_err(|_| SamlError::Responder)?
-        .ok_or_else(|| SamlError::RequestDenied("the account no longer exists".into()))?;
-    let school = state
-        .dir
-        .school(school_ref)
-        .map_err(|_| SamlError::Responder)?
-        .ok_or_else(|| SamlError::RequestDenied("the school no longer exists".into()))?;
-    let registration = state
-        .dir
-        .registration(&school.instelling_ref, rp.id)
-        .map_err(|_| SamlError::Responder)?;
-    let allowed = release::decide(&school, rp, registration.as_ref(), &user, context)
-        .map_err(SamlError::NotAllowed)?;
-    let groups = state
-        .dir
-        .groups_of_school(&school.instelling_ref)
-        .map_err(|_| SamlError::Responder)?;
-    let sub =
-        release::subject_for(&state.pseudonyms, rp, &user).map_err(|_| SamlError::Responder)?;
-    Ok(release::claim_set(
-        sub,
-        &school,
-        &user,
-        &groups,
-        allowed,
-        Scopes::all(),
+    release::release(
+        state.dir.as_ref(),
+        &state.pseudonyms,
+        rp,
+        user_id,
+        school_ref,
         context,
-    ))
+        Scopes::all(),
+    )
+    .map_err(|e| match e {
+        ReleaseError::Denied(d) => SamlError::NotAllowed(d),
+        ReleaseError::UserGone => SamlError::RequestDenied("the account no longer exists".into()),
+        ReleaseError::SchoolGone => SamlError::RequestDenied("the school no longer exists".into()),
+        ReleaseError::Storage(_) | ReleaseError::Subject(_) => SamlError::Responder,
+    })
 }
 
 fn proceed(
@@ -440,17 +424,10 @@ fn proceed(
     };
     let moved = match &sess {
         Some(s) if !needs_login => {
-            let school = state.dir.school(&s.school).ok().flatten();
-            !broker::session::same_place(s.ip.as_deref(), ip, school.as_ref())
+            broker::session::ended_if_moved(state.dir.as_ref(), state.store.as_ref(), s, ip)
         }
         _ => false,
     };
-    if moved {
-        if let Some(s) = &sess {
-            tracing::warn!("session used from another place; ended (potential session takeover)");
-            let _ = session::destroy(state.store.as_ref(), &s.sid);
-        }
-    }
     if needs_login || moved {
         if pending.is_passive {
             return answer_error(
