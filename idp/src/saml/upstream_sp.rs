@@ -30,7 +30,7 @@ use protocol::saml::metadata::sp_metadata_xml;
 use protocol::saml::replay_digest;
 use protocol::saml::response_shape::{shape, structure, ShapeError};
 use protocol::saml::upstream::{idp_metadata, IdpMetadata, IdpMetadataError};
-use samael::schema::{Assertion, Response};
+use samael::schema::{Assertion, Response, SubjectConfirmationData};
 
 use super::names::{BEARER, SUCCESS};
 use super::xml::{check_untrusted, without_declaration};
@@ -265,26 +265,8 @@ pub fn consume(
     // upstream says it signed nobody in (that signs in nobody here either).
     let outer =
         Response::from_str(without_declaration(&xml)).map_err(|e| E::Malformed(e.to_string()))?;
-    if let Some(code) = outer
-        .status
-        .as_ref()
-        .and_then(|s| s.status_code.value.as_deref())
-        .filter(|c| *c != SUCCESS)
-    {
-        // The answer to a passive request (`prompt=none` at Leerpoort): back to the relying
-        // party, once. (Unsigned failures can only end a sign-in that was waiting anyway.)
-        if let Some(irt) = outer.in_response_to.as_deref() {
-            if let Some(p) = upstream::take_pending(state, PENDING_KIND, irt) {
-                match (p.passive, &p.resume) {
-                    (true, Some(resume)) => return Err(E::Passive(resume.clone())),
-                    // Not passive: the request stays for an honest answer.
-                    _ => {
-                        let _ = upstream::put_pending(state, PENDING_KIND, irt, &p);
-                    }
-                }
-            }
-        }
-        return Err(E::Status(status_name(code)));
+    if let Some(refusal) = refused_by_upstream(state, &outer) {
+        return Err(refusal);
     }
     let issuer = issuer_of(&outer).ok_or(E::WrongIssuer)?;
     let upstream = upstream_of_issuer(state, &issuer)?;
@@ -302,8 +284,98 @@ pub fn consume(
         return Err(E::SignatureMissing);
     }
 
-    // The one node the signature covers, as xmlsec verified it.
-    let signed = sso::verified_xml(&xml, &meta.signing_certs).map_err(|_| E::BadSignature)?;
+    let (response, assertion) = signed_parts(&xml, &meta)?;
+
+    check_issuers_and_destination(response.as_ref(), &outer, &assertion, &meta, &acs)?;
+
+    let (name_id, data) = bearer_subject(&assertion, &acs, now)?;
+    // Unsolicited (IdP-initiated) answers only from an upstream that is allowed to send them.
+    let allows_unsolicited = matches!(
+        upstream.protocol,
+        UpstreamProtocol::Saml {
+            allow_unsolicited: true,
+            ..
+        }
+    );
+    let in_response_to = match data.in_response_to.clone() {
+        Some(i) => Some(i),
+        None if allows_unsolicited => None,
+        None => return Err(E::Unsolicited),
+    };
+    if response
+        .iter()
+        .chain(std::iter::once(&outer))
+        .any(|r| r.in_response_to.as_deref().is_some() && r.in_response_to != in_response_to)
+    {
+        return Err(E::InResponseToMismatch);
+    }
+
+    check_conditions(&assertion, &sp_entity_id(&state.config.issuer), now)?;
+
+    mark_used(state, &upstream, &assertion, response.as_ref())?;
+
+    // The request it answers: this upstream's, still waiting. Unsolicited: the RelayState
+    // may name the relying party to go on to.
+    let pending = match &in_response_to {
+        Some(irt) => upstream::take_pending(state, PENDING_KIND, irt)
+            .filter(|p| p.upstream == upstream.id)
+            .ok_or(E::InResponseToMismatch)?,
+        None => Pending {
+            upstream: upstream.id,
+            school: None,
+            target: relay_state
+                .filter(|r| !r.is_empty() && r.len() <= 80 && !r.chars().any(char::is_control))
+                .map(str::to_string),
+            resume: None,
+            passive: false,
+            protocol: serde_json::Value::Null,
+            browser: None,
+        },
+    };
+
+    let mut asserted = attributes_of(&assertion);
+    asserted.insert("NameID".to_string(), name_id);
+    Ok(Consumed {
+        upstream,
+        asserted,
+        pending,
+    })
+}
+
+/// The upstream signed nobody in (a status other than Success). A passive request's answer
+/// goes back to the relying party, once; unsigned failures can only end a sign-in that was
+/// waiting anyway.
+fn refused_by_upstream(state: &AppState, outer: &Response) -> Option<UpstreamSamlError> {
+    use UpstreamSamlError as E;
+    let code = outer
+        .status
+        .as_ref()
+        .and_then(|s| s.status_code.value.as_deref())
+        .filter(|c| *c != SUCCESS)?;
+    // The answer to a passive request (`prompt=none` at Leerpoort): back to the relying
+    // party, once. (Unsigned failures can only end a sign-in that was waiting anyway.)
+    if let Some(irt) = outer.in_response_to.as_deref() {
+        if let Some(p) = upstream::take_pending(state, PENDING_KIND, irt) {
+            match (p.passive, &p.resume) {
+                (true, Some(resume)) => return Some(E::Passive(resume.clone())),
+                // Not passive: the request stays for an honest answer.
+                _ => {
+                    let _ = upstream::put_pending(state, PENDING_KIND, irt, &p);
+                }
+            }
+        }
+    }
+    Some(E::Status(status_name(code)))
+}
+
+/// The one node the signature covers, as xmlsec verified it: one plain assertion, in a
+/// signed Response or signed itself.
+fn signed_parts(
+    xml: &str,
+    meta: &IdpMetadata,
+) -> Result<(Option<Response>, Assertion), UpstreamSamlError> {
+    use UpstreamSamlError as E;
+    let signed = sso::verified_xml(xml, &meta.signing_certs).map_err(|_| E::BadSignature)?;
     let (root, assertions, encrypted, comments) = shape(&signed)?;
     if comments {
         return Err(E::Comments);
@@ -314,7 +386,7 @@ pub fn consume(
     if assertions != 1 {
         return Err(E::NoSignedAssertion);
     }
-    let (response, assertion) = match root.as_str() {
+    Ok(match root.as_str() {
         "Response" => {
             let r = Response::from_str(&signed).map_err(|e| E::Malformed(e.to_string()))?;
             let a = r.assertion.clone().ok_or(E::NoSignedAssertion)?;
@@ -325,11 +397,20 @@ pub fn consume(
             Assertion::from_str(&signed).map_err(|e| E::Malformed(e.to_string()))?,
         ),
         _ => return Err(E::NoSignedAssertion),
-    };
+    })
+}
 
-    // The Response's own fields: from the signed Response; an unsigned outer Response may
-    // still not contradict.
-    for r in response.iter().chain(std::iter::once(&outer)) {
+/// The Response's own fields (from the signed Response; an unsigned outer Response may still
+/// not contradict) and the Assertion's issuer and version.
+fn check_issuers_and_destination(
+    response: Option<&Response>,
+    outer: &Response,
+    assertion: &Assertion,
+    meta: &IdpMetadata,
+    acs: &str,
+) -> Result<(), UpstreamSamlError> {
+    use UpstreamSamlError as E;
+    for r in response.into_iter().chain(std::iter::once(outer)) {
         if r.destination.as_deref().is_some_and(|d| d != acs) {
             return Err(E::WrongDestination);
         }
@@ -353,8 +434,16 @@ pub fn consume(
     if assertion.version != "2.0" {
         return Err(E::Malformed("not SAML 2.0".into()));
     }
+    Ok(())
+}
 
-    // Subject and its bearer confirmation.
+/// The subject's NameID and its one bearer confirmation, for this ACS and in time.
+fn bearer_subject<'a>(
+    assertion: &'a Assertion,
+    acs: &str,
+    now: i64,
+) -> Result<(String, &'a SubjectConfirmationData), UpstreamSamlError> {
+    use UpstreamSamlError as E;
     let subject = assertion
         .subject
         .as_ref()
@@ -375,7 +464,7 @@ pub fn consume(
     let [data] = bearer.as_slice() else {
         return Err(E::Malformed("needs one bearer SubjectConfirmation".into()));
     };
-    if data.recipient.as_deref() != Some(acs.as_str()) {
+    if data.recipient.as_deref() != Some(acs) {
         return Err(E::WrongRecipient);
     }
     let until = data
@@ -389,28 +478,12 @@ pub fn consume(
     {
         return Err(E::Expired);
     }
-    // Unsolicited (IdP-initiated) answers only from an upstream that is allowed to send them.
-    let allows_unsolicited = matches!(
-        upstream.protocol,
-        UpstreamProtocol::Saml {
-            allow_unsolicited: true,
-            ..
-        }
-    );
-    let in_response_to = match data.in_response_to.clone() {
-        Some(i) => Some(i),
-        None if allows_unsolicited => None,
-        None => return Err(E::Unsolicited),
-    };
-    if response
-        .iter()
-        .chain(std::iter::once(&outer))
-        .any(|r| r.in_response_to.as_deref().is_some() && r.in_response_to != in_response_to)
-    {
-        return Err(E::InResponseToMismatch);
-    }
+    Ok((name_id, data))
+}
 
-    // Conditions: time and audience.
+/// Conditions: time, and every audience restriction names Leerpoort (`me`).
+fn check_conditions(assertion: &Assertion, me: &str, now: i64) -> Result<(), UpstreamSamlError> {
+    use UpstreamSamlError as E;
     let conditions = assertion.conditions.as_ref().ok_or(E::WrongAudience)?;
     if conditions
         .not_before
@@ -421,7 +494,6 @@ pub fn consume(
     {
         return Err(E::Expired);
     }
-    let me = sp_entity_id(&state.config.issuer);
     let restrictions = conditions
         .audience_restrictions
         .as_deref()
@@ -433,10 +505,19 @@ pub fn consume(
     {
         return Err(E::WrongAudience);
     }
+    Ok(())
+}
 
-    // Used once: the Response's and the Assertion's IDs.
+/// Used once: the Response's and the Assertion's IDs, per upstream.
+fn mark_used(
+    state: &AppState,
+    upstream: &Upstream,
+    assertion: &Assertion,
+    response: Option<&Response>,
+) -> Result<(), UpstreamSamlError> {
+    use UpstreamSamlError as E;
     let mut ids = vec![format!("a\n{}", assertion.id)];
-    if let Some(r) = &response {
+    if let Some(r) = response {
         ids.push(format!("r\n{}", r.id));
     }
     for id in ids {
@@ -455,26 +536,11 @@ pub fn consume(
             return Err(E::Replay);
         }
     }
+    Ok(())
+}
 
-    // The request it answers: this upstream's, still waiting. Unsolicited: the RelayState
-    // may name the relying party to go on to.
-    let pending = match &in_response_to {
-        Some(irt) => upstream::take_pending(state, PENDING_KIND, irt)
-            .filter(|p| p.upstream == upstream.id)
-            .ok_or(E::InResponseToMismatch)?,
-        None => Pending {
-            upstream: upstream.id,
-            school: None,
-            target: relay_state
-                .filter(|r| !r.is_empty() && r.len() <= 80 && !r.chars().any(char::is_control))
-                .map(str::to_string),
-            resume: None,
-            passive: false,
-            protocol: serde_json::Value::Null,
-            browser: None,
-        },
-    };
-
+/// The first value of each attribute, by name.
+fn attributes_of(assertion: &Assertion) -> HashMap<String, String> {
     let mut asserted = HashMap::new();
     for statement in assertion.attribute_statements.iter().flatten() {
         for a in &statement.attributes {
@@ -487,12 +553,7 @@ pub fn consume(
             asserted.entry(name.clone()).or_insert(v.trim().to_string());
         }
     }
-    asserted.insert("NameID".to_string(), name_id);
-    Ok(Consumed {
-        upstream,
-        asserted,
-        pending,
-    })
+    asserted
 }
 
 /// A verified answer to a request, held for the browser's same-site step.

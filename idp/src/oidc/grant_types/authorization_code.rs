@@ -34,65 +34,8 @@ pub fn exchange(
         .get("code")
         .filter(|c| !c.is_empty())
         .ok_or_else(|| OidcError::InvalidRequest("code is missing".into()))?;
-    let Some(bytes) = state.store.take(&format!("code:{code}"))? else {
-        if let Some(gid) = state.store.get(&format!("code-used:{code}"))? {
-            let gid = String::from_utf8_lossy(&gid).to_string();
-            revoke_grant(state.store.as_ref(), &gid)?;
-            tracing::warn!(client = %client.client_id, "authorization code reused; its grant is revoked");
-            return Err(OidcError::invalid_grant(
-                "the code was already used; everything issued from it is revoked",
-            ));
-        }
-        return Err(OidcError::invalid_grant(
-            "the code is unknown or has expired",
-        ));
-    };
-    let grant: CodeGrant = serde_json::from_slice(&bytes).map_err(|_| OidcError::ServerError)?;
-    if grant.client_id != client.client_id {
-        return Err(OidcError::invalid_grant(
-            "the code was issued to another client",
-        ));
-    }
-    // An offboarded user's codes are void, on every node (read from the database).
-    if !session::user_stands(state, grant.user_id, grant.auth_time) {
-        return Err(OidcError::invalid_grant(
-            "the user's account is disabled or the sign-in was revoked",
-        ));
-    }
-    match form.get("redirect_uri") {
-        Some(r) if *r == grant.redirect_uri => {}
-        Some(_) => {
-            return Err(OidcError::invalid_grant(
-                "redirect_uri differs from the authorization request",
-            ))
-        }
-        None => return Err(OidcError::InvalidRequest("redirect_uri is missing".into())),
-    }
-    match (&grant.code_challenge, form.get("code_verifier")) {
-        (Some(challenge), Some(verifier)) => {
-            if !(43..=128).contains(&verifier.len())
-                || !verifier
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-            {
-                return Err(OidcError::invalid_grant("code_verifier is malformed"));
-            }
-            let computed = URL_SAFE_NO_PAD
-                .encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()).as_ref());
-            if !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
-                return Err(OidcError::invalid_grant(
-                    "code_verifier does not match the code_challenge",
-                ));
-            }
-        }
-        (Some(_), None) => return Err(OidcError::invalid_grant("code_verifier is missing")),
-        (None, Some(_)) => {
-            return Err(OidcError::invalid_grant(
-                "no code_challenge was sent for this code",
-            ))
-        }
-        (None, None) => {}
-    }
+    let grant = take_code(state, &client.client_id, code)?;
+    check_redirect_and_pkce(form, &grant)?;
 
     let claims = tokens::claims_for(
         state,
@@ -109,18 +52,7 @@ pub fn exchange(
         other => other,
     })?;
     let gid = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;
-    // `offline_access` only for a relying party the operator allowed it; otherwise the scope
-    // is ignored (OIDC Core §11) and the refresh token ends with the session.
-    let scope = if rp.offline_access {
-        grant.scope.clone()
-    } else {
-        grant
-            .scope
-            .split_ascii_whitespace()
-            .filter(|s| *s != "offline_access")
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let scope = allowed_scope(rp, &grant.scope);
     let offline = tokens::is_offline(&scope);
     let (refresh, refresh_hash) = tokens::refresh_token(&gid)?;
     let access = tokens::access_token(
@@ -189,4 +121,92 @@ pub fn exchange(
         id_token: Some(id_token),
         refresh_token: Some(refresh),
     })
+}
+
+/// Take the single-use code for `client_id`. A code used before revokes everything issued
+/// from it (RFC 6749 §4.1.2); a code of another client, or of a user offboarded since, is void.
+fn take_code(state: &AppState, client_id: &str, code: &str) -> Result<CodeGrant, OidcError> {
+    let Some(bytes) = state.store.take(&format!("code:{code}"))? else {
+        if let Some(gid) = state.store.get(&format!("code-used:{code}"))? {
+            let gid = String::from_utf8_lossy(&gid).to_string();
+            revoke_grant(state.store.as_ref(), &gid)?;
+            tracing::warn!(client = %client_id, "authorization code reused; its grant is revoked");
+            return Err(OidcError::invalid_grant(
+                "the code was already used; everything issued from it is revoked",
+            ));
+        }
+        return Err(OidcError::invalid_grant(
+            "the code is unknown or has expired",
+        ));
+    };
+    let grant: CodeGrant = serde_json::from_slice(&bytes).map_err(|_| OidcError::ServerError)?;
+    if grant.client_id != client_id {
+        return Err(OidcError::invalid_grant(
+            "the code was issued to another client",
+        ));
+    }
+    // An offboarded user's codes are void, on every node (read from the database).
+    if !session::user_stands(state, grant.user_id, grant.auth_time) {
+        return Err(OidcError::invalid_grant(
+            "the user's account is disabled or the sign-in was revoked",
+        ));
+    }
+    Ok(grant)
+}
+
+/// The token request names the authorization request's `redirect_uri`, and its
+/// `code_verifier` matches the `code_challenge` (PKCE S256) when there was one.
+fn check_redirect_and_pkce(
+    form: &HashMap<String, String>,
+    grant: &CodeGrant,
+) -> Result<(), OidcError> {
+    match form.get("redirect_uri") {
+        Some(r) if *r == grant.redirect_uri => {}
+        Some(_) => {
+            return Err(OidcError::invalid_grant(
+                "redirect_uri differs from the authorization request",
+            ))
+        }
+        None => return Err(OidcError::InvalidRequest("redirect_uri is missing".into())),
+    }
+    match (&grant.code_challenge, form.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) => {
+            if !(43..=128).contains(&verifier.len())
+                || !verifier
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+            {
+                return Err(OidcError::invalid_grant("code_verifier is malformed"));
+            }
+            let computed = URL_SAFE_NO_PAD
+                .encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()).as_ref());
+            if !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
+                return Err(OidcError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ));
+            }
+        }
+        (Some(_), None) => return Err(OidcError::invalid_grant("code_verifier is missing")),
+        (None, Some(_)) => {
+            return Err(OidcError::invalid_grant(
+                "no code_challenge was sent for this code",
+            ))
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+/// The granted scope: `offline_access` only for a relying party the operator allowed it;
+/// otherwise the scope is ignored (OIDC Core §11) and the refresh token ends with the session.
+fn allowed_scope(rp: &RelyingParty, scope: &str) -> String {
+    if rp.offline_access {
+        scope.to_string()
+    } else {
+        scope
+            .split_ascii_whitespace()
+            .filter(|s| *s != "offline_access")
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
