@@ -39,25 +39,7 @@ pub enum SamlSpCmd {
     },
     /// Re-read a SAML SP's metadata (new certificates, endpoints), keeping every school's
     /// registration; without --metadata from the URL it was last read from.
-    Update {
-        /// The SP's entity ID; the metadata must name the same one.
-        #[arg(long)]
-        entity_id: String,
-        /// A file, or an https URL to fetch it from.
-        #[arg(long, value_name = "FILE|URL")]
-        metadata: Option<String>,
-        #[command(flatten)]
-        options: SamlSpOptionArgs,
-        /// Stop the periodic refresh.
-        #[arg(long, conflicts_with = "refresh_hours")]
-        no_refresh: bool,
-        /// The metadata need no longer be signed.
-        #[arg(long, conflicts_with = "metadata_signing_cert")]
-        no_metadata_signing_cert: bool,
-        /// Allow no RelayState in unsolicited responses any more.
-        #[arg(long, conflicts_with = "relay_states")]
-        no_relay_states: bool,
-    },
+    Update(SamlSpUpdateArgs),
     /// List SAML SPs.
     List,
     /// Remove a SAML SP and every school's registration of it.
@@ -67,6 +49,28 @@ pub enum SamlSpCmd {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `saml-sp update`.
+#[derive(Debug, Args)]
+pub struct SamlSpUpdateArgs {
+    /// The SP's entity ID; the metadata must name the same one.
+    #[arg(long)]
+    entity_id: String,
+    /// A file, or an https URL to fetch it from.
+    #[arg(long, value_name = "FILE|URL")]
+    metadata: Option<String>,
+    #[command(flatten)]
+    options: SamlSpOptionArgs,
+    /// Stop the periodic refresh.
+    #[arg(long, conflicts_with = "refresh_hours")]
+    no_refresh: bool,
+    /// The metadata need no longer be signed.
+    #[arg(long, conflicts_with = "metadata_signing_cert")]
+    no_metadata_signing_cert: bool,
+    /// Allow no RelayState in unsolicited responses any more.
+    #[arg(long, conflicts_with = "relay_states")]
+    no_relay_states: bool,
 }
 
 /// Options of a SAML SP, for `saml-sp add` and `saml-sp update`.
@@ -179,77 +183,7 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SamlSpCmd) -> anyh
                 .collect();
             Ok(out(json!({"service_providers": list}), text))
         }
-        SamlSpCmd::Update {
-            entity_id,
-            metadata,
-            options,
-            no_refresh,
-            no_metadata_signing_cert,
-            no_relay_states,
-        } => {
-            let state = open_state(config, clock)?;
-            // Without --metadata: the URL it was last read from.
-            let src = match metadata {
-                Some(m) => Some(m),
-                None => {
-                    let rp = state
-                        .dir
-                        .relying_party_by_public_id(&entity_id)?
-                        .ok_or_else(|| anyhow::anyhow!("no relying party '{entity_id}'"))?;
-                    state.dir.saml_sp_options(rp.id)?.metadata_url
-                }
-            };
-            let Some(src) = src else {
-                anyhow::bail!("'{entity_id}' was not read from a URL: give --metadata FILE|URL");
-            };
-            let document = read_metadata(&src)?;
-            let signing_cert = options.signing_cert()?;
-            let updated = admin::update_saml_sp(
-                ctx(&state, "cli"),
-                admin::SamlSpUpdate {
-                    entity_id,
-                    metadata: Some(document),
-                    metadata_url: is_url(&src).then_some(src),
-                    refresh_hours: if no_refresh {
-                        Some(None)
-                    } else {
-                        options.refresh_hours.map(Some)
-                    },
-                    metadata_signing_cert: if no_metadata_signing_cert {
-                        Some(None)
-                    } else {
-                        signing_cert.map(Some)
-                    },
-                    relay_states: if no_relay_states {
-                        Some(Vec::new())
-                    } else {
-                        (!options.relay_states.is_empty()).then_some(options.relay_states)
-                    },
-                },
-            )?;
-            let schools: Vec<String> = updated
-                .registrations
-                .iter()
-                .map(|r| r.school.to_string())
-                .collect();
-            let mut j = saml_sp_json(&updated.rp, &updated.options);
-            j["metadata_changed"] = json!(updated.metadata_changed);
-            j["registrations_kept"] = json!(schools);
-            Ok(out(
-                j,
-                format!(
-                    "Updated SAML service provider {} ({}): metadata {}; the registrations of {} school(s) are kept.",
-                    updated.rp.name,
-                    updated.rp.public_id(),
-                    if updated.metadata_changed {
-                        "replaced"
-                    } else {
-                        "unchanged"
-                    },
-                    schools.len()
-                ),
-            ))
-        }
+        SamlSpCmd::Update(a) => update(config, clock, a),
         SamlSpCmd::Remove { entity_id, force } => {
             let state = open_state(config, clock)?;
             let (rp, registrations) = admin::remove_saml_sp(ctx(&state, "cli"), &entity_id, force)?;
@@ -309,4 +243,78 @@ impl SamlSpOptionArgs {
             })
             .transpose()
     }
+}
+
+/// `saml-sp update`.
+fn update(config: Config, clock: Arc<dyn Clock>, a: SamlSpUpdateArgs) -> anyhow::Result<Output> {
+    let SamlSpUpdateArgs {
+        entity_id,
+        metadata,
+        options,
+        no_refresh,
+        no_metadata_signing_cert,
+        no_relay_states,
+    } = a;
+    let state = open_state(config, clock)?;
+    // Without --metadata: the URL it was last read from.
+    let src = match metadata {
+        Some(m) => Some(m),
+        None => {
+            let rp = state
+                .dir
+                .relying_party_by_public_id(&entity_id)?
+                .ok_or_else(|| anyhow::anyhow!("no relying party '{entity_id}'"))?;
+            state.dir.saml_sp_options(rp.id)?.metadata_url
+        }
+    };
+    let Some(src) = src else {
+        anyhow::bail!("'{entity_id}' was not read from a URL: give --metadata FILE|URL");
+    };
+    let document = read_metadata(&src)?;
+    let signing_cert = options.signing_cert()?;
+    let updated = admin::update_saml_sp(
+        ctx(&state, "cli"),
+        admin::SamlSpUpdate {
+            entity_id,
+            metadata: Some(document),
+            metadata_url: is_url(&src).then_some(src),
+            refresh_hours: if no_refresh {
+                Some(None)
+            } else {
+                options.refresh_hours.map(Some)
+            },
+            metadata_signing_cert: if no_metadata_signing_cert {
+                Some(None)
+            } else {
+                signing_cert.map(Some)
+            },
+            relay_states: if no_relay_states {
+                Some(Vec::new())
+            } else {
+                (!options.relay_states.is_empty()).then_some(options.relay_states)
+            },
+        },
+    )?;
+    let schools: Vec<String> = updated
+        .registrations
+        .iter()
+        .map(|r| r.school.to_string())
+        .collect();
+    let mut j = saml_sp_json(&updated.rp, &updated.options);
+    j["metadata_changed"] = json!(updated.metadata_changed);
+    j["registrations_kept"] = json!(schools);
+    Ok(out(
+        j,
+        format!(
+            "Updated SAML service provider {} ({}): metadata {}; the registrations of {} school(s) are kept.",
+            updated.rp.name,
+            updated.rp.public_id(),
+            if updated.metadata_changed {
+                "replaced"
+            } else {
+                "unchanged"
+            },
+            schools.len()
+        ),
+    ))
 }

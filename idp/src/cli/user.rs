@@ -114,60 +114,7 @@ fn offboarding_output(u: &broker::model::User, what: &str) -> Output {
 
 pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: UserCmd) -> anyhow::Result<Output> {
     match cmd {
-        UserCmd::Add(a) => {
-            let password = if a.password_stdin {
-                let mut s = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut s)
-                    .context("reading the password from standard input")?;
-                Some(s.trim_end_matches(['\n', '\r']).to_string())
-            } else {
-                None
-            };
-            let state = open_state(config, clock)?;
-            let added = admin::add_user(
-                ctx(&state, "cli"),
-                state.pupil_secrets(),
-                admin::UserInput {
-                    school: a.school,
-                    role: a.role,
-                    given_name: a.given_name,
-                    family_name: a.family_name,
-                    email: a.email,
-                    groups: a.groups,
-                    eck_id: a.eck_id,
-                    las_key: a.las_key,
-                    pin: a.pin,
-                    picture_password: a.picture_password,
-                    picture: a.picture,
-                    password,
-                    ..Default::default()
-                },
-            )?;
-            let u = &added.user;
-            let mut j = json!({
-                "user_id": u.id.to_string(),
-                "school": u.school.to_string(),
-                "roles": u.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
-                "status": u.status.as_str(),
-                "sign_in": u.pupil_auth.map(|a| a.as_str()),
-            });
-            let mut text = format!(
-                "Added {} ({}), user id {}",
-                u.display_name(),
-                u.roles
-                    .iter()
-                    .map(|r| r.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                u.id
-            );
-            if let Some(pin) = &added.generated_pin {
-                j["pin"] = json!(pin);
-                text.push_str(&format!("\nPIN: {pin}"));
-            }
-            Ok(out(j, text))
-        }
+        UserCmd::Add(a) => add(config, clock, a),
         UserCmd::List { school } => {
             let state = open_state(config, clock)?;
             let r = admin::parse_school_ref(&school)?;
@@ -250,66 +197,128 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: UserCmd) -> anyhow
                 "removed; personal data deleted, the id kept",
             ))
         }
-        UserCmd::ResetTotp { user } => {
-            let state = open_state(config, clock)?;
-            let id = uuid::Uuid::parse_str(user.trim())
-                .map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))?;
-            let u = state
-                .dir
-                .user(id)?
-                .ok_or_else(|| anyhow::anyhow!("no user {id}"))?;
-            if u.is_pupil() {
-                anyhow::bail!("pupils have no second factor");
-            }
-            let removed = crate::totp::reset(&state, &u, "cli", state.clock.now_secs())?;
-            let required = crate::totp::required_for(&state, &u)?;
-            let text = match (removed, required) {
-                (false, _) => format!("{} had no second factor.", u.display_name()),
-                (true, true) => format!(
-                    "Removed the second factor of {}; they set up a new one at their next sign-in.",
-                    u.display_name()
-                ),
-                (true, false) => format!("Removed the second factor of {}.", u.display_name()),
-            };
-            Ok(out(
-                json!({"user_id": id.to_string(), "removed": removed, "required": required}),
-                text,
-            ))
-        }
-        UserCmd::Unlock { user } => {
-            let state = open_state(config, clock)?;
-            let id = uuid::Uuid::parse_str(user.trim())
-                .map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))?;
-            let u = state
-                .dir
-                .user(id)?
-                .ok_or_else(|| anyhow::anyhow!("no user {id}"))?;
-            if state.config.redis_url.is_none() {
-                // The lock lives in the running server's memory; this process cannot see it.
-                return Ok(out(
-                    json!({
-                        "user_id": id.to_string(),
-                        "unlocked": false,
-                        "reason": "in-process-store",
-                        "message": UNLOCK_UNREACHABLE,
-                    }),
-                    format!("{} is NOT unlocked: {UNLOCK_UNREACHABLE}", u.display_name()),
-                ));
-            }
-            crate::pupil::unlock(&state, id)?;
-            state.dir.append_audit(broker::model::AuditEvent {
-                id: uuid::Uuid::new_v4(),
-                at: state.clock.now_secs(),
-                actor: "cli".into(),
-                action: "user.unlock".into(),
-                school: Some(u.school),
-                subject: Some(id.to_string()),
-                details: json!({}),
-            })?;
-            Ok(out(
-                json!({"user_id": id.to_string(), "unlocked": true}),
-                format!("{} can sign in again.", u.display_name()),
-            ))
-        }
+        UserCmd::ResetTotp { user } => reset_totp(config, clock, user),
+        UserCmd::Unlock { user } => unlock(config, clock, user),
     }
+}
+
+/// `user add`.
+fn add(config: Config, clock: Arc<dyn Clock>, a: Box<UserAddArgs>) -> anyhow::Result<Output> {
+    let password = if a.password_stdin {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the password from standard input")?;
+        Some(s.trim_end_matches(['\n', '\r']).to_string())
+    } else {
+        None
+    };
+    let state = open_state(config, clock)?;
+    let added = admin::add_user(
+        ctx(&state, "cli"),
+        state.pupil_secrets(),
+        admin::UserInput {
+            school: a.school,
+            role: a.role,
+            given_name: a.given_name,
+            family_name: a.family_name,
+            email: a.email,
+            groups: a.groups,
+            eck_id: a.eck_id,
+            las_key: a.las_key,
+            pin: a.pin,
+            picture_password: a.picture_password,
+            picture: a.picture,
+            password,
+            ..Default::default()
+        },
+    )?;
+    let u = &added.user;
+    let mut j = json!({
+        "user_id": u.id.to_string(),
+        "school": u.school.to_string(),
+        "roles": u.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        "status": u.status.as_str(),
+        "sign_in": u.pupil_auth.map(|a| a.as_str()),
+    });
+    let mut text = format!(
+        "Added {} ({}), user id {}",
+        u.display_name(),
+        u.roles
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        u.id
+    );
+    if let Some(pin) = &added.generated_pin {
+        j["pin"] = json!(pin);
+        text.push_str(&format!("\nPIN: {pin}"));
+    }
+    Ok(out(j, text))
+}
+
+/// `user reset-totp`.
+fn reset_totp(config: Config, clock: Arc<dyn Clock>, user: String) -> anyhow::Result<Output> {
+    let state = open_state(config, clock)?;
+    let id = uuid::Uuid::parse_str(user.trim())
+        .map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))?;
+    let u = state
+        .dir
+        .user(id)?
+        .ok_or_else(|| anyhow::anyhow!("no user {id}"))?;
+    if u.is_pupil() {
+        anyhow::bail!("pupils have no second factor");
+    }
+    let removed = crate::totp::reset(&state, &u, "cli", state.clock.now_secs())?;
+    let required = crate::totp::required_for(&state, &u)?;
+    let text = match (removed, required) {
+        (false, _) => format!("{} had no second factor.", u.display_name()),
+        (true, true) => format!(
+            "Removed the second factor of {}; they set up a new one at their next sign-in.",
+            u.display_name()
+        ),
+        (true, false) => format!("Removed the second factor of {}.", u.display_name()),
+    };
+    Ok(out(
+        json!({"user_id": id.to_string(), "removed": removed, "required": required}),
+        text,
+    ))
+}
+
+/// `user unlock`.
+fn unlock(config: Config, clock: Arc<dyn Clock>, user: String) -> anyhow::Result<Output> {
+    let state = open_state(config, clock)?;
+    let id = uuid::Uuid::parse_str(user.trim())
+        .map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))?;
+    let u = state
+        .dir
+        .user(id)?
+        .ok_or_else(|| anyhow::anyhow!("no user {id}"))?;
+    if state.config.redis_url.is_none() {
+        // The lock lives in the running server's memory; this process cannot see it.
+        return Ok(out(
+            json!({
+                "user_id": id.to_string(),
+                "unlocked": false,
+                "reason": "in-process-store",
+                "message": UNLOCK_UNREACHABLE,
+            }),
+            format!("{} is NOT unlocked: {UNLOCK_UNREACHABLE}", u.display_name()),
+        ));
+    }
+    crate::pupil::unlock(&state, id)?;
+    state.dir.append_audit(broker::model::AuditEvent {
+        id: uuid::Uuid::new_v4(),
+        at: state.clock.now_secs(),
+        actor: "cli".into(),
+        action: "user.unlock".into(),
+        school: Some(u.school),
+        subject: Some(id.to_string()),
+        details: json!({}),
+    })?;
+    Ok(out(
+        json!({"user_id": id.to_string(), "unlocked": true}),
+        format!("{} can sign in again.", u.display_name()),
+    ))
 }
