@@ -183,7 +183,7 @@ pub fn subject_for(
 /// - `eckid` when the registration releases it and the user has one;
 /// - `groups` under the `groups` scope when released; only the user's groups at this school;
 /// - names under `profile` when the registration releases names;
-/// - `email` under the `email` scope, staff only (CONTRACT.md): a staff member's work address.
+/// - `email` under the `email` scope, staff only (docs/integrate-oidc.md): a staff member's work address.
 pub fn claim_set(
     sub: PairwiseSubject,
     school: &School,

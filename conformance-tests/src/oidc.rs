@@ -834,7 +834,7 @@ pub fn code_flow(server: &Server, browser: &Browser, rp: &Rp, req: AuthRequest) 
     }
 }
 
-/// The claims Leerpoort adds for anyone (CONTRACT.md, "Claims"), asserted on `claims` (an ID
+/// The claims Leerpoort adds for anyone (docs/integrate-oidc.md, "Claims"), asserted on `claims` (an ID
 /// token's or userinfo's) for a staff member of the demo school with `role`.
 pub fn assert_leerpoort_claims(server: &Server, claims: &Value, role: &str, what: &str) {
     assert_eq!(

@@ -84,7 +84,7 @@ fn oidcc_discovery_endpoint_verification() {
         let subject_types = strings(&d, "subject_types_supported");
         assert!(
             subject_types.contains(&"pairwise"),
-            "sub is pairwise (CONTRACT.md), so subject_types_supported must list pairwise: {subject_types:?}"
+            "sub is pairwise (docs/integrate-oidc.md), so subject_types_supported must list pairwise: {subject_types:?}"
         );
 
         let algs = strings(&d, "id_token_signing_alg_values_supported");
@@ -137,7 +137,7 @@ fn oidcc_discovery_endpoint_verification() {
         ] {
             assert!(
                 claims.contains(&c),
-                "claims_supported must list {c} (CONTRACT.md): {claims:?}"
+                "claims_supported must list {c} (docs/integrate-oidc.md): {claims:?}"
             );
         }
 

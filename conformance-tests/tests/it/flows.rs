@@ -85,7 +85,7 @@ fn oidcc_server() {
         for c in ["email", "given_name", "family_name", "name", "groups"] {
             assert!(
                 info.get(c).is_none() && flow.tokens.claims.get(c).is_none(),
-                "scope openid alone must not release {c} (CONTRACT.md): userinfo {info}, \
+                "scope openid alone must not release {c} (docs/integrate-oidc.md): userinfo {info}, \
                  ID token {}",
                 flow.tokens.claims
             );

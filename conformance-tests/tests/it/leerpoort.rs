@@ -1,4 +1,4 @@
-//! Leerpoort's own promises to publishers and schools (CONTRACT.md): pairwise subjects that
+//! Leerpoort's own promises to publishers and schools (docs/integrate-oidc.md): pairwise subjects that
 //! survive key rotation and BRIN changes, school registrations that can be withdrawn,
 //! `private_key_jwt`, back-channel logout, introspection and revocation.
 
@@ -97,7 +97,7 @@ fn pairwise_sub_stable_across_key_rotation_and_brin_change() {
         assert_eq!(
             after.sub(),
             before.sub(),
-            "sub must survive key rotation and a BRIN change (CONTRACT.md)"
+            "sub must survive key rotation and a BRIN change (docs/integrate-oidc.md)"
         );
         assert_ne!(
             after.header["kid"], old_kid,

@@ -1,4 +1,4 @@
-//! Offboarding (CONTRACT.md): `leerpoort user disable` ends a user's sessions, codes and refresh
+//! Offboarding (docs/operations.md): `leerpoort user disable` ends a user's sessions, codes and refresh
 //! tokens, offline ones too, at once — run as a separate process against the running server,
 //! so nothing is shared with the server but the database (and the store).
 

@@ -65,7 +65,7 @@ fn oidcc_scope_profile() {
     });
 }
 
-/// `oidcc-scope-email`: scope `email` returns a staff member's address — CONTRACT.md ties it
+/// `oidcc-scope-email`: scope `email` returns a staff member's address — docs/integrate-oidc.md ties it
 /// to the scope and to staff, not to the release of names — and without the scope there is
 /// none.
 #[test]
@@ -86,7 +86,7 @@ fn oidcc_scope_email() {
                 info["email"],
                 ANNA,
                 "scope email, a staff member, names {}released: the e-mail address must come \
-                 (CONTRACT.md: `email` | scope `email`, staff only): {info}",
+                 (docs/integrate-oidc.md: `email` | scope `email`, staff only): {info}",
                 if release_names { "" } else { "not " }
             );
             if let Some(v) = info.get("email_verified") {

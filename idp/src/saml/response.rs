@@ -42,7 +42,7 @@ pub struct Issue<'a> {
     pub authenticating_authority: Option<&'a str>,
 }
 
-/// The attributes, Entree-style names (CONTRACT.md). Only what the claim set holds: the
+/// The attributes, Entree-style names (docs/integrate-saml.md). Only what the claim set holds: the
 /// broker has already left out what the school does not release.
 pub fn attributes(
     claims: &ClaimSet,
