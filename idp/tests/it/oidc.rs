@@ -1161,3 +1161,103 @@ async fn inactive_staff_get_no_staff_pages_and_no_activation_mail() {
     let res = b.get(&app, "/groepen").await;
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+/// What a JSON document looks like with the values that change from run to run (times, ids,
+/// keys, signatures) replaced by their kind.
+fn redact_json(v: &Value, volatile: &[&str]) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let v = if volatile.contains(&k.as_str()) {
+                        Value::String(format!("[{k}]"))
+                    } else {
+                        redact_json(v, volatile)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|v| redact_json(v, volatile)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The discovery document and the shape of the JWKS, as relying parties read them: a change
+/// to either is a change to the contract, and shows up here first.
+#[actix_web::test]
+async fn discovery_and_jwks_keep_their_shape() {
+    let t = TestApp::init();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/.well-known/openid-configuration")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let discovery: Value = test::read_body_json(res).await;
+    insta::assert_snapshot!(
+        "discovery",
+        serde_json::to_string_pretty(&discovery).unwrap()
+    );
+
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/oidc/jwks").to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let jwks: Value = test::read_body_json(res).await;
+    let shape = redact_json(&jwks, &["kid", "n", "e", "x", "y", "x5c", "x5t#S256"]);
+    insta::assert_snapshot!("jwks_shape", serde_json::to_string_pretty(&shape).unwrap());
+}
+
+/// The claims of a teacher's ID token for the demo publisher (scope `openid groups`): which
+/// claims a publisher receives, with the values that change from run to run redacted.
+#[actix_web::test]
+async fn id_token_claims_keep_their_shape() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    let cb = sign_in(&app, &mut b, &format!("{AUTHZ}&nonce=n-0S6_WzA2Mj")).await;
+    let (status, t) = token(
+        &app,
+        Some(&basic("demo-uitgeverij", &f.secret())),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &query_param(&cb, "code").unwrap()),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let id_token = t["id_token"].as_str().unwrap();
+    let payload = id_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let shape = redact_json(
+        &claims,
+        &[
+            "sub",
+            "iat",
+            "exp",
+            "auth_time",
+            "sid",
+            "at_hash",
+            "jti",
+            "eckid",
+            "group_id",
+            "instelling_ref",
+        ],
+    );
+    insta::assert_snapshot!(
+        "id_token_claims",
+        serde_json::to_string_pretty(&shape).unwrap()
+    );
+}

@@ -1832,3 +1832,25 @@ fn metadata_refresh_takes_new_metadata_and_keeps_the_old_on_failure() {
     .to_string();
     assert!(e.contains("--metadata-signing-cert"), "{e}");
 }
+
+/// Leerpoort's SP metadata towards network environments (`/broker/saml/metadata`), with the
+/// values that change from run to run redacted: the document an upstream's operator loads.
+#[actix_web::test]
+async fn the_broker_sp_metadata_keeps_its_shape() {
+    let t = TestApp::init();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/broker/saml/metadata")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let xml = body(res).await;
+    assert!(
+        xml.contains(&format!(r#"entityID="{IDP}/broker/saml/metadata""#)),
+        "{xml}"
+    );
+    insta::assert_snapshot!("broker_sp_metadata", redact(&xml));
+}
