@@ -6,6 +6,7 @@
 use claims::{InstellingRef, Role};
 use uuid::Uuid;
 
+use crate::audit::AuditAction;
 use crate::model::{AuditEvent, EnrolledDevice, User, MAX_DEVICES_PER_SCHOOL};
 use crate::repo::{Directory, RepoResult};
 
@@ -72,15 +73,14 @@ pub fn enrol(
         enrolled_at: now,
         last_used_at: None,
     };
-    let audit = AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: format!("user:{}", staff.id),
-        action: "device.enrol".into(),
-        school: Some(staff.school),
-        subject: Some(device.id.to_string()),
-        details: serde_json::json!({"name": device.name}),
-    };
+    let audit = AuditEvent::record(
+        AuditAction::DeviceEnrol,
+        format!("user:{}", staff.id),
+        now,
+        Some(staff.school),
+        Some(device.id.to_string()),
+        serde_json::json!({"name": device.name}),
+    );
     dir.insert_device(device, MAX_DEVICES_PER_SCHOOL, audit)
 }
 
@@ -93,15 +93,14 @@ pub fn revoke(
     actor: &str,
     now: i64,
 ) -> RepoResult<Option<EnrolledDevice>> {
-    let audit = AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: actor.to_string(),
-        action: "device.revoke".into(),
-        school: Some(*school),
-        subject: Some(id.to_string()),
-        details: serde_json::json!({}),
-    };
+    let audit = AuditEvent::record(
+        AuditAction::DeviceRevoke,
+        actor,
+        now,
+        Some(*school),
+        Some(id.to_string()),
+        serde_json::json!({}),
+    );
     dir.revoke_device(school, id, audit)
 }
 

@@ -4,11 +4,11 @@
 
 use std::str::FromStr;
 
+use broker::audit::AuditAction;
 use broker::clock::Clock;
 use broker::model::{AuditEvent, School};
 use broker::repo::{Directory, RepoError};
 use claims::InstellingRef;
-use uuid::Uuid;
 
 use crate::secrets::SecretError;
 
@@ -63,20 +63,12 @@ impl Ctx<'_> {
 
     fn audit(
         &self,
-        action: &str,
+        action: AuditAction,
         school: Option<InstellingRef>,
         subject: Option<String>,
         details: serde_json::Value,
     ) -> AuditEvent {
-        AuditEvent {
-            id: Uuid::new_v4(),
-            at: self.now(),
-            actor: self.actor.to_string(),
-            action: action.to_string(),
-            school,
-            subject,
-            details,
-        }
+        AuditEvent::record(action, self.actor, self.now(), school, subject, details)
     }
 
     /// The school, which must exist and be active.

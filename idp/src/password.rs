@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use broker::audit::AuditAction;
 use broker::model::{AuditEvent, User, UserStatus};
 use uuid::Uuid;
 
@@ -114,19 +115,18 @@ pub fn send_link(state: &AppState, user: &User, now: i64) -> Result<(), String> 
             body,
         })
         .map_err(|e| e.to_string())?;
-    let _ = state.dir.append_audit(AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: "system".into(),
-        action: if user.status == UserStatus::Inactive {
-            "user.activation-sent".into()
+    let _ = state.dir.append_audit(AuditEvent::record(
+        if user.status == UserStatus::Inactive {
+            AuditAction::UserActivationSent
         } else {
-            "user.reset-sent".into()
+            AuditAction::UserResetSent
         },
-        school: Some(user.school),
-        subject: Some(user.id.to_string()),
-        details: serde_json::json!({}),
-    });
+        "system",
+        now,
+        Some(user.school),
+        Some(user.id.to_string()),
+        serde_json::json!({}),
+    ));
     Ok(())
 }
 
@@ -234,15 +234,14 @@ pub fn set_with_link(
         Err(_) => return Err(PasswordError::Unavailable),
     }
     let hash = secrets::hash_password(password)?;
-    let audit = AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: format!("user:{id}"),
-        action: "user.password-set".into(),
-        school: Some(user.school),
-        subject: Some(id.to_string()),
-        details: serde_json::json!({"activated": user.status == UserStatus::Inactive}),
-    };
+    let audit = AuditEvent::record(
+        AuditAction::UserPasswordSet,
+        format!("user:{id}"),
+        now,
+        Some(user.school),
+        Some(id.to_string()),
+        serde_json::json!({"activated": user.status == UserStatus::Inactive}),
+    );
     state
         .dir
         .set_password_hash(id, &hash, true, now, audit)

@@ -13,7 +13,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use broker::model::{PupilAuth, School, User, UserStatus};
+use broker::audit::AuditAction;
+use broker::model::{AuditEvent, PupilAuth, School, User, UserStatus};
 use broker::store::Tally;
 use claims::LoginContext;
 use uuid::Uuid;
@@ -263,15 +264,18 @@ pub fn reveal(
     }
     let sealed = state.dir.pupil_secret(pupil.id).ok()??;
     let plain = state.sealer.open(pupil.id, &sealed)?;
-    let _ = state.dir.append_audit(broker::model::AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: format!("user:{}", staff.id),
-        action: "pupil.secret-shown".into(),
-        school: Some(pupil.school),
-        subject: Some(pupil.id.to_string()),
-        details: serde_json::json!({"for": why}),
-    });
+    // No audit line, no PIN: what a teacher saw is always on the trail.
+    state
+        .dir
+        .append_audit(AuditEvent::record(
+            AuditAction::PupilSecretShown,
+            format!("user:{}", staff.id),
+            now,
+            Some(pupil.school),
+            Some(pupil.id.to_string()),
+            serde_json::json!({"for": why}),
+        ))
+        .ok()?;
     match plain.strip_prefix("pic:") {
         Some(names) => crate::pictures::PictureSequence::parse(names)
             .ok()

@@ -16,6 +16,7 @@
 
 use std::time::Duration;
 
+use broker::audit::AuditAction;
 use broker::model::{AuditEvent, ThuisAccount, User};
 use uuid::Uuid;
 
@@ -64,20 +65,19 @@ pub fn may_manage(staff: &User, pupil: &User) -> bool {
 
 fn audit(
     actor: &str,
-    action: &str,
+    action: AuditAction,
     pupil: &User,
     now: i64,
     details: serde_json::Value,
 ) -> AuditEvent {
-    AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: actor.to_string(),
-        action: action.into(),
-        school: Some(pupil.school),
-        subject: Some(pupil.id.to_string()),
+    AuditEvent::record(
+        action,
+        actor,
+        now,
+        Some(pupil.school),
+        Some(pupil.id.to_string()),
         details,
-    }
+    )
 }
 
 /// A home address as a teacher types it: trimmed, lower-case, and plausible.
@@ -127,7 +127,7 @@ pub fn set_addresses(
                 now,
                 audit(
                     &actor,
-                    "thuis.address-removed",
+                    AuditAction::ThuisAddressRemoved,
                     pupil,
                     now,
                     serde_json::json!({}),
@@ -147,7 +147,7 @@ pub fn set_addresses(
                 now,
                 audit(
                     &actor,
-                    "thuis.address-added",
+                    AuditAction::ThuisAddressAdded,
                     pupil,
                     now,
                     serde_json::json!({}),
@@ -237,18 +237,17 @@ pub fn send_link(
             tracing::warn!(error = %e, "home link: sending");
             ThuisError::Unavailable
         })?;
-    let _ = state.dir.append_audit(AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: "system".into(),
-        action: match kind {
-            LinkKind::Activation => "thuis.activation-sent".into(),
-            LinkKind::Reset => "thuis.reset-sent".into(),
+    let _ = state.dir.append_audit(AuditEvent::record(
+        match kind {
+            LinkKind::Activation => AuditAction::ThuisActivationSent,
+            LinkKind::Reset => AuditAction::ThuisResetSent,
         },
-        school: None,
-        subject: Some(format!("thuis:{}", account.id)),
-        details: serde_json::json!({}),
-    });
+        "system",
+        now,
+        None,
+        Some(format!("thuis:{}", account.id)),
+        serde_json::json!({}),
+    ));
     Ok(())
 }
 
@@ -304,19 +303,18 @@ pub fn set_password_with_link(
         return Err(PasswordError::InvalidLink);
     }
     let hash = secrets::hash_password(password)?;
-    let audit = AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: format!("thuis:{account}"),
-        action: if current.activated_at.is_none() {
-            "thuis.activated".into()
+    let audit = AuditEvent::record(
+        if current.activated_at.is_none() {
+            AuditAction::ThuisActivated
         } else {
-            "thuis.password-set".into()
+            AuditAction::ThuisPasswordSet
         },
-        school: None,
-        subject: Some(format!("thuis:{account}")),
-        details: serde_json::json!({}),
-    };
+        format!("thuis:{account}"),
+        now,
+        None,
+        Some(format!("thuis:{account}")),
+        serde_json::json!({}),
+    );
     let updated = state
         .dir
         .set_thuis_password(account, &hash, now, audit)
@@ -401,7 +399,7 @@ pub fn unblock(state: &AppState, staff: &User, pupil: &User, now: i64) -> Result
     unblock_account(state, pupil.id).map_err(|_| ThuisError::Unavailable)?;
     let _ = state.dir.append_audit(audit(
         &format!("user:{}", staff.id),
-        "thuis.unblocked",
+        AuditAction::ThuisUnblocked,
         pupil,
         now,
         serde_json::json!({}),
@@ -722,7 +720,7 @@ pub fn code_for(
             now,
             audit(
                 &format!("user:{}", staff.id),
-                "thuis.code-made",
+                AuditAction::ThuisCodeMade,
                 pupil,
                 now,
                 serde_json::json!({"renewed": renew}),

@@ -9,6 +9,7 @@
 //! (`leerpoort school set --require-totp`); the operator may require it of all of them
 //! (`LEERPOORT_REQUIRE_TOTP_FOR_COORDINATORS`).
 
+use broker::audit::AuditAction;
 use broker::model::{AuditEvent, User};
 use broker::repo::RepoError;
 use claims::{InstellingRef, Role};
@@ -190,15 +191,14 @@ pub fn set_school_requirement(
     actor: &str,
     now: i64,
 ) -> Result<(), RepoError> {
-    let audit = AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: actor.into(),
-        action: "school.require-totp".into(),
-        school: Some(*school),
-        subject: Some(school.to_string()),
-        details: serde_json::json!({ "required": required }),
-    };
+    let audit = AuditEvent::record(
+        AuditAction::SchoolRequireTotp,
+        actor,
+        now,
+        Some(*school),
+        Some(school.to_string()),
+        serde_json::json!({ "required": required }),
+    );
     state.dir.put_setting(
         &school_setting_key(school),
         required.then_some("true"),
@@ -260,15 +260,14 @@ pub fn confirm_enrolment(
     let Ok(sealed) = seal(state, user.id, secret_b32) else {
         return CodeCheck::Unavailable;
     };
-    let audit = AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: format!("user:{}", user.id),
-        action: "user.totp-enrolled".into(),
-        school: Some(user.school),
-        subject: Some(user.id.to_string()),
-        details: serde_json::json!({}),
-    };
+    let audit = AuditEvent::record(
+        AuditAction::UserTotpEnrolled,
+        format!("user:{}", user.id),
+        now,
+        Some(user.school),
+        Some(user.id.to_string()),
+        serde_json::json!({}),
+    );
     match state.dir.put_staff_totp(user.id, &sealed, step, now, audit) {
         Ok(()) => CodeCheck::Accepted,
         Err(_) => CodeCheck::Unavailable,
@@ -278,15 +277,14 @@ pub fn confirm_enrolment(
 /// Remove a user's second factor (the operator's reset, for a lost phone); `false` if they had
 /// none. With a requirement in force they enrol again at their next sign-in.
 pub fn reset(state: &AppState, user: &User, actor: &str, now: i64) -> Result<bool, RepoError> {
-    let audit = AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: actor.into(),
-        action: "user.totp-reset".into(),
-        school: Some(user.school),
-        subject: Some(user.id.to_string()),
-        details: serde_json::json!({}),
-    };
+    let audit = AuditEvent::record(
+        AuditAction::UserTotpReset,
+        actor,
+        now,
+        Some(user.school),
+        Some(user.id.to_string()),
+        serde_json::json!({}),
+    );
     state.dir.remove_staff_totp(user.id, audit)
 }
 

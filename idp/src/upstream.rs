@@ -13,6 +13,7 @@
 use std::str::FromStr as _;
 use std::time::Duration;
 
+use broker::audit::AuditAction;
 use broker::federation::{self, Asserted, MatchError};
 use broker::model::{AuditEvent, Upstream, User, UserStatus};
 use claims::{InstellingRef, LoginContext, Role};
@@ -177,20 +178,19 @@ pub enum FinishError {
 
 fn audit(
     upstream: &Upstream,
-    action: &str,
+    action: AuditAction,
     school: Option<InstellingRef>,
     details: serde_json::Value,
     now: i64,
 ) -> AuditEvent {
-    AuditEvent {
-        id: Uuid::new_v4(),
-        at: now,
-        actor: format!("upstream:{}", upstream.name),
-        action: action.into(),
+    AuditEvent::record(
+        action,
+        format!("upstream:{}", upstream.name),
+        now,
         school,
-        subject: None,
+        None,
         details,
-    }
+    )
 }
 
 /// The user the upstream signed in: matched, or created when the upstream provisions.
@@ -210,7 +210,7 @@ pub fn user_for(
         Err(e) => {
             let _ = state.dir.append_audit(audit(
                 upstream,
-                "upstream.unmatched",
+                AuditAction::UpstreamUnmatched,
                 school
                     .copied()
                     .or_else(|| upstream.schools.first().copied()),
@@ -283,7 +283,7 @@ fn provision(
         AssertedRole::Known(_) | AssertedRole::Other => {
             let _ = state.dir.append_audit(audit(
                 upstream,
-                "upstream.role_refused",
+                AuditAction::UpstreamRoleRefused,
                 Some(school),
                 serde_json::json!({
                     "reason": "the asserted role may not be provisioned by this network environment",
@@ -348,7 +348,7 @@ fn provision(
             now,
             audit(
                 upstream,
-                "user.provisioned",
+                AuditAction::UserProvisioned,
                 Some(school),
                 serde_json::json!({"user": id.to_string()}),
                 now,

@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use broker::audit::AuditAction;
 use broker::model::{JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol};
 use broker::repo::NewRelyingParty;
 use claims::Audience;
@@ -130,7 +131,7 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
     };
     let id = Uuid::new_v4();
     let audit = ctx.audit(
-        "client.add",
+        AuditAction::ClientAdd,
         None,
         Some(client_id.clone()),
         serde_json::json!({"name": name, "kind": kind.as_str(), "public": input.public,

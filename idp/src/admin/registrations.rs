@@ -1,5 +1,6 @@
 //! A school allows a relying party (what it releases), or withdraws it.
 
+use broker::audit::AuditAction;
 use broker::model::{Registration, RelyingParty, School};
 use broker::repo::RegistrationChange;
 use claims::{InstellingRef, Release};
@@ -32,7 +33,7 @@ pub fn register(
     let s = ctx.active_school(school)?;
     let rp = find_rp(ctx, rp_public_id)?;
     let audit = ctx.audit(
-        "registration.register",
+        AuditAction::RegistrationRegister,
         Some(*school),
         Some(rp.public_id().to_string()),
         serde_json::json!({"release": opts.release, "home_allowed": opts.home_allowed}),
@@ -68,7 +69,7 @@ pub fn deregister(
         ))
     })?;
     let audit = ctx.audit(
-        "registration.deregister",
+        AuditAction::RegistrationDeregister,
         Some(*school),
         Some(rp.public_id().to_string()),
         serde_json::json!({}),

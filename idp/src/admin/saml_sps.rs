@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use broker::audit::AuditAction;
 use broker::model::{Registration, RelyingParty, RpKind, RpProtocol, SamlSpOptions};
 use broker::repo::NewRelyingParty;
 use claims::Audience;
@@ -116,7 +117,7 @@ pub fn add_saml_sp(ctx: Ctx<'_>, input: SamlSpInput) -> Result<RelyingParty> {
             .ok_or_else(|| invalid("the AssertionConsumerService has no host: give --sector"))?,
     };
     let audit = ctx.audit(
-        "saml_sp.add",
+        AuditAction::SamlSpAdd,
         None,
         Some(meta.entity_id.clone()),
         serde_json::json!({"name": name, "kind": kind.as_str(), "sector": sector,
@@ -236,7 +237,7 @@ pub fn update_saml_sp(ctx: Ctx<'_>, u: SamlSpUpdate) -> Result<SamlSpUpdated> {
         || options.metadata_signing_cert != old.metadata_signing_cert;
     let audit = changed.then(|| {
         ctx.audit(
-            "saml_sp.update",
+            AuditAction::SamlSpUpdate,
             None,
             Some(saml.entity_id.clone()),
             serde_json::json!({"metadata_changed": metadata_changed,
@@ -281,7 +282,7 @@ pub fn remove_saml_sp(
         )));
     }
     let audit = ctx.audit(
-        "saml_sp.remove",
+        AuditAction::SamlSpRemove,
         None,
         Some(entity_id.to_string()),
         serde_json::json!({"name": rp.name,

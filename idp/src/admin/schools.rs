@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use broker::audit::AuditAction;
 use broker::model::{Group, School, SchoolBoard};
 use broker::repo::{NewBoard, NewGroup, NewSchool};
 use claims::{Brin4, Brin6, InstellingRef, Jaargroep};
@@ -19,7 +20,7 @@ pub fn add_board(ctx: Ctx<'_>, name: &str, bestuursnummer: Option<&str>) -> Resu
         bestuursnummer: bestuursnummer.map(str::to_string),
     };
     let audit = ctx.audit(
-        "board.add",
+        AuditAction::BoardAdd,
         None,
         Some(board.id.to_string()),
         serde_json::json!({"name": name}),
@@ -58,7 +59,7 @@ pub fn add_school(ctx: Ctx<'_>, input: SchoolInput) -> Result<School> {
         .instelling_ref
         .unwrap_or_else(InstellingRef::new_random);
     let audit = ctx.audit(
-        "school.add",
+        AuditAction::SchoolAdd,
         Some(r),
         None,
         serde_json::json!({"brin6": brin6.to_string(), "name": name}),
@@ -88,7 +89,7 @@ pub fn change_brin(
     let brin4 = Brin4::from_str(brin.trim()).map_err(|e| invalid(e.to_string()))?;
     let brin6 = Brin6::new(brin4, vestiging.trim()).map_err(|e| invalid(e.to_string()))?;
     let audit = ctx.audit(
-        "school.change-brin",
+        AuditAction::SchoolChangeBrin,
         Some(*school),
         None,
         serde_json::json!({"from": before.brin6.to_string(), "to": brin6.to_string()}),
@@ -125,7 +126,7 @@ pub fn add_group(
         .map(|j| Jaargroep::from_str(j).map_err(|e| invalid(e.to_string())))
         .transpose()?;
     let audit = ctx.audit(
-        "group.add",
+        AuditAction::GroupAdd,
         Some(*school),
         Some(key.clone()),
         serde_json::json!({"name": name}),

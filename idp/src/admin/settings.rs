@@ -1,12 +1,14 @@
 //! Operator settings: the outage notice.
 
+use broker::audit::AuditAction;
+
 use super::{non_empty_long, Ctx, Result};
 
 /// The operator's outage notice on every login page: set (`Some`) or cleared (`None`).
 pub fn set_notice(ctx: Ctx<'_>, text: Option<&str>) -> Result<()> {
     let text = text.map(|t| non_empty_long("notice", t)).transpose()?;
     let audit = ctx.audit(
-        "notice.set",
+        AuditAction::NoticeSet,
         None,
         None,
         serde_json::json!({"notice": text}),

@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use broker::audit::AuditAction;
 use claims::Role;
 use uuid::Uuid;
 
@@ -131,7 +132,7 @@ pub fn add_upstream(
         return Err(invalid("--allow-unsolicited is for SAML upstreams"));
     }
     let audit = ctx.audit(
-        "upstream.add",
+        AuditAction::UpstreamAdd,
         schools.first().copied(),
         Some(id.to_string()),
         serde_json::json!({"name": name, "schools": schools.iter().map(|s| s.to_string()).collect::<Vec<_>>()}),
@@ -200,7 +201,7 @@ pub fn remove_upstream(ctx: Ctx<'_>, name: &str) -> Result<broker::model::Upstre
         .upstream_by_name(name)?
         .ok_or_else(|| invalid(format!("no upstream named '{name}'")))?;
     let audit = ctx.audit(
-        "upstream.remove",
+        AuditAction::UpstreamRemove,
         u.schools.first().copied(),
         Some(u.id.to_string()),
         serde_json::json!({"name": u.name}),

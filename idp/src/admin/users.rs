@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use broker::audit::AuditAction;
 use broker::model::{PupilAuth, User, UserStatus};
 use broker::repo::NewUser;
 use claims::{EckId, Role};
@@ -82,7 +83,7 @@ pub fn add_user(ctx: Ctx<'_>, secrets: PupilSecrets<'_>, input: UserInput) -> Re
         .map(|s| secrets.sealer.seal(id, &s))
         .transpose()?;
     let audit = ctx.audit(
-        "user.add",
+        AuditAction::UserAdd,
         Some(school),
         Some(id.to_string()),
         serde_json::json!({"roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>()}),
@@ -283,7 +284,7 @@ pub fn disable_user(ctx: Ctx<'_>, id: Uuid) -> Result<User> {
         return Err(invalid(format!("user {id} has been removed")));
     }
     let audit = ctx.audit(
-        "user.disable",
+        AuditAction::UserDisable,
         Some(user.school),
         Some(id.to_string()),
         serde_json::json!({"was": user.status.as_str()}),
@@ -302,7 +303,7 @@ pub fn enable_user(ctx: Ctx<'_>, id: Uuid) -> Result<User> {
         UserStatus::Active | UserStatus::Inactive => Ok(user),
         UserStatus::Disabled => {
             let audit = ctx.audit(
-                "user.enable",
+                AuditAction::UserEnable,
                 Some(user.school),
                 Some(id.to_string()),
                 serde_json::json!({}),
@@ -320,7 +321,7 @@ pub fn remove_user(ctx: Ctx<'_>, id: Uuid) -> Result<User> {
         return Err(invalid(format!("user {id} has already been removed")));
     }
     let audit = ctx.audit(
-        "user.remove",
+        AuditAction::UserRemove,
         Some(user.school),
         Some(id.to_string()),
         serde_json::json!({"was": user.status.as_str()}),

@@ -4,7 +4,9 @@ use std::io::Read as _;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use broker::audit::AuditAction;
 use broker::clock::Clock;
+use broker::model::AuditEvent;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
@@ -308,15 +310,14 @@ fn unlock(config: Config, clock: Arc<dyn Clock>, user: String) -> anyhow::Result
         ));
     }
     crate::pupil::unlock(&state, id)?;
-    state.dir.append_audit(broker::model::AuditEvent {
-        id: uuid::Uuid::new_v4(),
-        at: state.clock.now_secs(),
-        actor: "cli".into(),
-        action: "user.unlock".into(),
-        school: Some(u.school),
-        subject: Some(id.to_string()),
-        details: json!({}),
-    })?;
+    state.dir.append_audit(AuditEvent::record(
+        AuditAction::UserUnlock,
+        "cli",
+        state.clock.now_secs(),
+        Some(u.school),
+        Some(id.to_string()),
+        json!({}),
+    ))?;
     Ok(out(
         json!({"user_id": id.to_string(), "unlocked": true}),
         format!("{} can sign in again.", u.display_name()),

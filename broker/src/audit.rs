@@ -1,0 +1,127 @@
+//! The audit trail's vocabulary: every action Leerpoort records, and the one way to write a
+//! line of it ([`AuditEvent::record`]). The stored names (`as_str`) are the trail's format:
+//! they never change meaning.
+
+use claims::InstellingRef;
+use uuid::Uuid;
+
+use crate::model::AuditEvent;
+
+/// What an audit line records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    BoardAdd,
+    SchoolAdd,
+    SchoolChangeBrin,
+    SchoolRequireTotp,
+    GroupAdd,
+    NoticeSet,
+    ClientAdd,
+    SamlSpAdd,
+    SamlSpUpdate,
+    SamlSpRemove,
+    RegistrationRegister,
+    RegistrationDeregister,
+    UpstreamAdd,
+    UpstreamRemove,
+    UpstreamUnmatched,
+    UpstreamRoleRefused,
+    UserAdd,
+    UserDisable,
+    UserEnable,
+    UserRemove,
+    UserProvisioned,
+    UserUnlock,
+    UserTotpEnrolled,
+    UserTotpReset,
+    UserPasswordSet,
+    UserActivationSent,
+    UserResetSent,
+    PupilSecretShown,
+    ThuisAddressAdded,
+    ThuisAddressRemoved,
+    ThuisCodeMade,
+    ThuisUnblocked,
+    ThuisActivated,
+    ThuisPasswordSet,
+    ThuisActivationSent,
+    ThuisResetSent,
+    DeviceEnrol,
+    DeviceRevoke,
+}
+
+impl AuditAction {
+    /// The name stored in the trail, e.g. `school.add`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::BoardAdd => "board.add",
+            Self::SchoolAdd => "school.add",
+            Self::SchoolChangeBrin => "school.change-brin",
+            Self::SchoolRequireTotp => "school.require-totp",
+            Self::GroupAdd => "group.add",
+            Self::NoticeSet => "notice.set",
+            Self::ClientAdd => "client.add",
+            Self::SamlSpAdd => "saml_sp.add",
+            Self::SamlSpUpdate => "saml_sp.update",
+            Self::SamlSpRemove => "saml_sp.remove",
+            Self::RegistrationRegister => "registration.register",
+            Self::RegistrationDeregister => "registration.deregister",
+            Self::UpstreamAdd => "upstream.add",
+            Self::UpstreamRemove => "upstream.remove",
+            Self::UpstreamUnmatched => "upstream.unmatched",
+            Self::UpstreamRoleRefused => "upstream.role_refused",
+            Self::UserAdd => "user.add",
+            Self::UserDisable => "user.disable",
+            Self::UserEnable => "user.enable",
+            Self::UserRemove => "user.remove",
+            Self::UserProvisioned => "user.provisioned",
+            Self::UserUnlock => "user.unlock",
+            Self::UserTotpEnrolled => "user.totp-enrolled",
+            Self::UserTotpReset => "user.totp-reset",
+            Self::UserPasswordSet => "user.password-set",
+            Self::UserActivationSent => "user.activation-sent",
+            Self::UserResetSent => "user.reset-sent",
+            Self::PupilSecretShown => "pupil.secret-shown",
+            Self::ThuisAddressAdded => "thuis.address-added",
+            Self::ThuisAddressRemoved => "thuis.address-removed",
+            Self::ThuisCodeMade => "thuis.code-made",
+            Self::ThuisUnblocked => "thuis.unblocked",
+            Self::ThuisActivated => "thuis.activated",
+            Self::ThuisPasswordSet => "thuis.password-set",
+            Self::ThuisActivationSent => "thuis.activation-sent",
+            Self::ThuisResetSent => "thuis.reset-sent",
+            Self::DeviceEnrol => "device.enrol",
+            Self::DeviceRevoke => "device.revoke",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AuditEvent {
+    /// A new line of the trail: `actor` (`cli`, `demo`, `system`, `user:<uuid>`, ...) did
+    /// `action` at `at`, at `school`, to `subject`, with `details` (never a secret or a plain
+    /// ECK-iD).
+    pub fn record(
+        action: AuditAction,
+        actor: impl Into<String>,
+        at: i64,
+        school: Option<InstellingRef>,
+        subject: Option<String>,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            at,
+            actor: actor.into(),
+            action: action.as_str().to_string(),
+            school,
+            subject,
+            details,
+        }
+    }
+}
