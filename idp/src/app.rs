@@ -18,10 +18,10 @@ use crate::session::Csrf;
 /// The settings key of the outage notice.
 pub const NOTICE_KEY: &str = "notice";
 /// How long a node reuses the notice it read.
-const NOTICE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+const NOTICE_TTL_SECS: i64 = 10;
 
 /// The notice as read, and when.
-type CachedNotice = (std::time::Instant, Option<String>);
+type CachedNotice = (i64, Option<String>);
 
 /// Everything a request handler may reach. Cheap to clone.
 #[derive(Clone)]
@@ -61,8 +61,9 @@ impl AppState {
 
     /// The operator's outage notice, if one is set (read at most every ten seconds).
     pub fn notice(&self) -> Option<String> {
+        let now = self.clock.now_secs();
         if let Some((at, n)) = self.notice.lock().as_ref() {
-            if at.elapsed() < NOTICE_TTL {
+            if now - at < NOTICE_TTL_SECS {
                 return n.clone();
             }
         }
@@ -70,7 +71,7 @@ impl AppState {
             tracing::warn!(error = %e, "reading the notice");
             None
         });
-        *self.notice.lock() = Some((std::time::Instant::now(), n.clone()));
+        *self.notice.lock() = Some((now, n.clone()));
         n
     }
 
@@ -78,7 +79,7 @@ impl AppState {
     pub fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let pool = db::connect(&config.database_url, config.db_pool_size)?;
         db::migrate(&pool)?;
-        let dir: Arc<dyn Directory> = Arc::new(DieselDirectory::new(pool));
+        let dir: Arc<dyn Directory> = Arc::new(DieselDirectory::new(pool, clock.clone()));
         Self::with_directory(config, clock, dir)
     }
 

@@ -5,35 +5,34 @@
 //! helpers the other files share; each sub-trait of `Directory` has a file of its own next to
 //! it (`schools.rs`, `groups.rs`, `users.rs`, ..., `devices.rs`) with its row structs.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use broker::clock::Clock;
 use broker::model::{RelyingParty, School, User};
 use broker::repo::{Directory, RepoError, RepoResult};
 use claims::InstellingRef;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use parking_lot::Mutex;
 use uuid::Uuid;
 
+use super::cache::TtlCache;
 use super::{DbConn, DbConnection, DbPool};
 
 /// How long a relying party, school or user read from the database is reused. They are read
 /// on every authorize and token request and change rarely; a change made on this node is seen
 /// at once, one made on another node within this time. (Registrations — a school's consent —
 /// are never cached.)
-pub(super) const RP_CACHE_TTL: Duration = Duration::from_secs(10);
+pub(super) const RP_CACHE_TTL_SECS: i64 = 10;
 pub(super) const RP_CACHE_MAX: usize = 10_000;
 
 /// The directory on a diesel pool (SQLite or PostgreSQL).
 #[derive(Clone)]
 pub struct DieselDirectory {
     pool: DbPool,
-    pub(super) rp_cache: Arc<Mutex<HashMap<String, (Instant, RelyingParty)>>>,
-    pub(super) school_cache: Arc<Mutex<HashMap<String, (Instant, School)>>>,
-    pub(super) user_cache: Arc<Mutex<HashMap<Uuid, (Instant, User)>>>,
+    pub(super) rp_cache: Arc<TtlCache<String, RelyingParty>>,
+    pub(super) school_cache: Arc<TtlCache<String, School>>,
+    pub(super) user_cache: Arc<TtlCache<Uuid, User>>,
 }
 
 impl std::fmt::Debug for DieselDirectory {
@@ -43,29 +42,30 @@ impl std::fmt::Debug for DieselDirectory {
 }
 
 impl DieselDirectory {
-    pub fn new(pool: DbPool) -> Self {
+    /// The directory on `pool`; its caches are timed by `clock`.
+    pub fn new(pool: DbPool, clock: Arc<dyn Clock>) -> Self {
         Self {
             pool,
-            rp_cache: Arc::new(Mutex::new(HashMap::new())),
-            school_cache: Arc::new(Mutex::new(HashMap::new())),
-            user_cache: Arc::new(Mutex::new(HashMap::new())),
+            rp_cache: Arc::new(TtlCache::new(
+                clock.clone(),
+                RP_CACHE_TTL_SECS,
+                RP_CACHE_MAX,
+            )),
+            school_cache: Arc::new(TtlCache::new(
+                clock.clone(),
+                RP_CACHE_TTL_SECS,
+                RP_CACHE_MAX,
+            )),
+            user_cache: Arc::new(TtlCache::new(clock, RP_CACHE_TTL_SECS, RP_CACHE_MAX)),
         }
     }
 
     pub(super) fn cached_rp(&self, public_id: &str) -> Option<RelyingParty> {
-        let cache = self.rp_cache.lock();
-        cache
-            .get(public_id)
-            .filter(|(at, _)| at.elapsed() < RP_CACHE_TTL)
-            .map(|(_, rp)| rp.clone())
+        self.rp_cache.get(public_id)
     }
 
     pub(super) fn remember_rp(&self, rp: &RelyingParty) {
-        let mut cache = self.rp_cache.lock();
-        if cache.len() >= RP_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(rp.public_id().to_string(), (Instant::now(), rp.clone()));
+        self.rp_cache.put(rp.public_id().to_string(), rp.clone());
     }
 
     pub fn pool(&self) -> &DbPool {

@@ -5,6 +5,7 @@
 //! Queries are synchronous on an r2d2 pool; the server runs them on actix's blocking pool.
 
 mod audit;
+mod cache;
 mod devices;
 pub mod directory;
 mod groups;

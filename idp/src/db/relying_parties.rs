@@ -239,7 +239,7 @@ impl RelyingParties for DieselDirectory {
             write_audit(c, audit)?;
             Ok(())
         })?;
-        self.rp_cache.lock().clear();
+        self.rp_cache.clear();
         Ok(())
     }
 
@@ -312,7 +312,7 @@ impl RelyingParties for DieselDirectory {
             }
             Ok(())
         })?;
-        self.rp_cache.lock().clear();
+        self.rp_cache.clear();
         Ok(())
     }
 

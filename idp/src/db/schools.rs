@@ -1,7 +1,6 @@
 //! [`broker::repo::Schools`] on diesel: the `school_boards` and `schools` tables.
 
 use std::str::FromStr;
-use std::time::Instant;
 
 use broker::model::{AuditEvent, School, SchoolBoard, SchoolStatus};
 use broker::repo::{NewBoard, NewSchool, RepoError, RepoResult, Schools};
@@ -12,7 +11,6 @@ use uuid::Uuid;
 use super::audit::write_audit;
 use super::directory::{
     corrupt, json_list, map_diesel, parse_ref, parse_uuid, to_json_list, DieselDirectory, TxError,
-    RP_CACHE_MAX, RP_CACHE_TTL,
 };
 use super::schema::{school_boards, schools};
 use super::DbConnection;
@@ -145,19 +143,13 @@ impl Schools for DieselDirectory {
 
     fn school(&self, r: &InstellingRef) -> RepoResult<Option<School>> {
         let key = r.to_string();
-        if let Some((at, s)) = self.school_cache.lock().get(&key) {
-            if at.elapsed() < RP_CACHE_TTL {
-                return Ok(Some(s.clone()));
-            }
+        if let Some(s) = self.school_cache.get(&key) {
+            return Ok(Some(s));
         }
         let mut conn = self.conn()?;
         let found = load_school(&mut conn, &key).map_err(RepoError::from)?;
         if let Some(s) = &found {
-            let mut cache = self.school_cache.lock();
-            if cache.len() >= RP_CACHE_MAX {
-                cache.clear();
-            }
-            cache.insert(key, (Instant::now(), s.clone()));
+            self.school_cache.put(key, s.clone());
         }
         Ok(found)
     }
@@ -181,7 +173,7 @@ impl Schools for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<School> {
-        self.school_cache.lock().remove(&r.to_string());
+        self.school_cache.remove(&r.to_string());
         let key = r.to_string();
         self.tx(|c| {
             let n = diesel::update(schools::table.find(&key))

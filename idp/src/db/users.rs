@@ -2,7 +2,6 @@
 //! `pupil_secrets`.
 
 use std::str::FromStr;
-use std::time::Instant;
 
 use broker::model::{AuditEvent, PupilAuth, User, UserStanding, UserStatus};
 use broker::repo::{NewUser, RepoError, RepoResult, Users};
@@ -11,9 +10,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::audit::write_audit;
-use super::directory::{
-    corrupt, parse_ref, parse_uuid, DieselDirectory, TxError, RP_CACHE_MAX, RP_CACHE_TTL,
-};
+use super::directory::{corrupt, parse_ref, parse_uuid, DieselDirectory, TxError};
 use super::schema::{
     group_members, pupil_secrets, school_groups, thuis_accounts, thuis_codes, thuis_links,
     thuis_tokens, user_roles, users,
@@ -214,12 +211,7 @@ impl Users for DieselDirectory {
     }
 
     fn user(&self, id: Uuid) -> RepoResult<Option<User>> {
-        let cached = self
-            .user_cache
-            .lock()
-            .get(&id)
-            .filter(|(at, _)| at.elapsed() < RP_CACHE_TTL)
-            .map(|(_, u)| u.clone());
+        let cached = self.user_cache.get(&id);
         if let Some(u) = cached {
             // The status is read again on every hit (one indexed column): a user disabled on
             // another node or by the command is refused here at once.
@@ -238,11 +230,7 @@ impl Users for DieselDirectory {
             Ok(hydrate_users(c, rows)?.pop())
         })?;
         if let Some(u) = &found {
-            let mut cache = self.user_cache.lock();
-            if cache.len() >= RP_CACHE_MAX {
-                cache.clear();
-            }
-            cache.insert(id, (Instant::now(), u.clone()));
+            self.user_cache.put(id, u.clone());
         }
         Ok(found)
     }
@@ -311,7 +299,7 @@ impl Users for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<User> {
-        self.user_cache.lock().remove(&user);
+        self.user_cache.remove(&user);
         let found = self.tx(|c| {
             let target = users::table.find(user.to_string()).filter(
                 users::offboarded
@@ -344,12 +332,12 @@ impl Users for DieselDirectory {
                 .load(c)?;
             Ok(hydrate_users(c, rows)?.pop())
         })?;
-        self.user_cache.lock().remove(&user);
+        self.user_cache.remove(&user);
         found.ok_or_else(|| RepoError::NotFound(format!("no user {user}")))
     }
 
     fn remove_user(&self, user: Uuid, now: i64, audit: AuditEvent) -> RepoResult<User> {
-        self.user_cache.lock().remove(&user);
+        self.user_cache.remove(&user);
         let id = user.to_string();
         let found = self.tx(|c| {
             let n = diesel::update(users::table.find(&id))
@@ -401,7 +389,7 @@ impl Users for DieselDirectory {
                 .load(c)?;
             Ok(hydrate_users(c, rows)?.pop())
         })?;
-        self.user_cache.lock().remove(&user);
+        self.user_cache.remove(&user);
         found.ok_or_else(|| RepoError::NotFound(format!("no user {user}")))
     }
 
@@ -444,7 +432,7 @@ impl Users for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
-        self.user_cache.lock().remove(&user);
+        self.user_cache.remove(&user);
         self.tx(|c| {
             let target = users::table.find(user.to_string());
             let n = if activate {

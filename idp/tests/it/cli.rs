@@ -1276,7 +1276,10 @@ fn device_list_and_revoke_show_and_end_linked_devices() {
     assert_eq!(listed["devices"], serde_json::json!([]));
 
     // A device as the start page links it.
-    let dir = idp::db::DieselDirectory::new(idp::db::connect(&env.db_url, 1).unwrap());
+    let dir = idp::db::DieselDirectory::new(
+        idp::db::connect(&env.db_url, 1).unwrap(),
+        std::sync::Arc::new(broker::clock::SystemClock),
+    );
     let staff = broker::repo::Users::user(&dir, anna.parse().unwrap())
         .unwrap()
         .unwrap();

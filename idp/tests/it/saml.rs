@@ -1380,7 +1380,7 @@ async fn disabled_service_providers_are_refused() {
     let state = idp::app::AppState::with_directory(
         (*t.state.config).clone(),
         t.state.clock.clone(),
-        std::sync::Arc::new(idp::db::DieselDirectory::new(pool)),
+        std::sync::Arc::new(idp::db::DieselDirectory::new(pool, t.state.clock.clone())),
     )
     .unwrap();
     let app = test::init_service(idp::server::app(state)).await;

@@ -70,7 +70,7 @@ impl TestDb {
     }
 
     pub fn directory(&self) -> DieselDirectory {
-        DieselDirectory::new(self.pool.clone())
+        DieselDirectory::new(self.pool.clone(), Arc::new(broker::clock::SystemClock))
     }
 }
 
