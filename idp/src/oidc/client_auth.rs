@@ -238,8 +238,8 @@ fn client_key(
         }
     }
     // Unknown kid: fetch again (rate-limited), then give up.
-    let set =
-        cached(uri, true, now).ok_or_else(|| invalid("the client's jwks_uri could not be fetched"))?;
+    let set = cached(uri, true, now)
+        .ok_or_else(|| invalid("the client's jwks_uri could not be fetched"))?;
     pick(&set).ok_or_else(|| invalid("no matching client key"))
 }
 
