@@ -319,12 +319,7 @@ pub async fn shortcut(
         return pages::render_login(&req, &state, lq, String::new(), None).await;
     }
     // Pupils' groups and names are shown only where pupils may sign in.
-    if !place_ok(
-        &req,
-        &state,
-        &school,
-        enrolled_here(&req, &state).await.as_ref(),
-    ) {
+    if !place_ok(&req, &state, &school).await {
         return outside_network(&req, &state).await;
     }
     let c = Chrome::of(&req, &state, None).await;
@@ -405,12 +400,7 @@ pub async fn group(
         Ok(Err(e)) => return shortcut_error(&req, &state, e).await,
         Err(_) => return shortcut_error(&req, &state, ShortcutError::Unavailable).await,
     };
-    if !place_ok(
-        &req,
-        &state,
-        &school,
-        enrolled_here(&req, &state).await.as_ref(),
-    ) {
+    if !place_ok(&req, &state, &school).await {
         return outside_network(&req, &state).await;
     }
     let c = Chrome::of(&req, &state, None).await;
@@ -581,15 +571,14 @@ async fn load_pupil(
     .map_err(|_| ShortcutError::Unavailable)?
 }
 
-/// Can pupils sign in from where this request comes, on the device it comes from?
-fn place_ok(
-    req: &HttpRequest,
-    state: &AppState,
-    school: &School,
-    enrolled: Option<&Enrolment>,
-) -> bool {
+/// Can pupils sign in from where this request comes, on the device it comes from? Inside the
+/// school's networks no device is looked up.
+async fn place_ok(req: &HttpRequest, state: &web::Data<AppState>, school: &School) -> bool {
     let ip = session::client_ip(req, state);
-    pupil::pupil_place_ok(school, ip.as_deref(), enrolled.map(|e| &e.school))
+    pupil::in_school_network(school, ip.as_deref())
+        || enrolled_here(req, state)
+            .await
+            .is_some_and(|e| e.school == school.instelling_ref)
 }
 
 async fn outside_network(req: &HttpRequest, state: &web::Data<AppState>) -> HttpResponse {
@@ -616,12 +605,7 @@ pub async fn pupil_form(
         Ok(r) => r,
         Err(e) => return shortcut_error(&req, &state, e).await,
     };
-    if !place_ok(
-        &req,
-        &state,
-        &school,
-        enrolled_here(&req, &state).await.as_ref(),
-    ) {
+    if !place_ok(&req, &state, &school).await {
         return outside_network(&req, &state).await;
     }
     let links = school_links(&school, &user, q.target.as_deref());
@@ -717,9 +701,11 @@ pub async fn pupil_submit(
     if !state.csrf.verify(&req, https, &form.csrf_token) {
         return pages::page_expired(&c);
     }
+    // The device's row is read here in any case: its signed id is what the PIN limits count.
     let enrolled = enrolled_here(&req, &state).await;
-    let ok_place = place_ok(&req, &state, &school, enrolled.as_ref());
     let ip = session::client_ip(&req, &state);
+    let ok_place =
+        pupil::pupil_place_ok(&school, ip.as_deref(), enrolled.as_ref().map(|e| &e.school));
     let device = device_id(&req, https);
     let previous = session::sid_of(&req, https);
     let now = state.clock.now_secs();
