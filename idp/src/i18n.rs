@@ -824,6 +824,19 @@ pub static EN: Texts = Texts {
     upstream_untrusted: "The network environment sent an answer Leerpoort does not trust. Nobody was signed in.",
 };
 
+/// `at` (Unix seconds) in Dutch local time (Europe/Amsterdam), as `format` (strftime) says;
+/// empty when it cannot be shown.
+pub fn local_time(at: i64, format: &str) -> String {
+    jiff::Timestamp::from_second(at)
+        .ok()
+        .and_then(|ts| {
+            jiff::tz::TimeZone::get("Europe/Amsterdam")
+                .ok()
+                .map(|tz| ts.to_zoned(tz).strftime(format).to_string())
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

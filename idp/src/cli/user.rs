@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::{ctx, open_state, out, Output};
 use crate::admin;
+use crate::app::AppState;
 use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +106,15 @@ fn parse_user_id(user: &str) -> anyhow::Result<uuid::Uuid> {
     uuid::Uuid::parse_str(user.trim()).map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))
 }
 
+/// The user `--user` names, which must exist.
+fn existing_user(state: &AppState, user: &str) -> anyhow::Result<broker::model::User> {
+    let id = parse_user_id(user)?;
+    state
+        .dir
+        .user(id)?
+        .ok_or_else(|| anyhow::anyhow!("no user {id}"))
+}
+
 /// What `user disable`, `enable` and `remove` print.
 fn offboarding_output(u: &broker::model::User, what: &str) -> Output {
     out(
@@ -147,12 +157,8 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: UserCmd) -> anyhow
         }
         UserCmd::SendActivation { user } => {
             let state = open_state(config, clock)?;
-            let id = uuid::Uuid::parse_str(user.trim())
-                .map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))?;
-            let u = state
-                .dir
-                .user(id)?
-                .ok_or_else(|| anyhow::anyhow!("no user {id}"))?;
+            let u = existing_user(&state, &user)?;
+            let id = u.id;
             if u.is_pupil() {
                 anyhow::bail!(
                     "pupils have no staff account; their home login is set by the teacher"
@@ -263,12 +269,8 @@ fn add(config: Config, clock: Arc<dyn Clock>, a: Box<UserAddArgs>) -> anyhow::Re
 /// `user reset-totp`.
 fn reset_totp(config: Config, clock: Arc<dyn Clock>, user: String) -> anyhow::Result<Output> {
     let state = open_state(config, clock)?;
-    let id = uuid::Uuid::parse_str(user.trim())
-        .map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))?;
-    let u = state
-        .dir
-        .user(id)?
-        .ok_or_else(|| anyhow::anyhow!("no user {id}"))?;
+    let u = existing_user(&state, &user)?;
+    let id = u.id;
     if u.is_pupil() {
         anyhow::bail!("pupils have no second factor");
     }
@@ -291,12 +293,8 @@ fn reset_totp(config: Config, clock: Arc<dyn Clock>, user: String) -> anyhow::Re
 /// `user unlock`.
 fn unlock(config: Config, clock: Arc<dyn Clock>, user: String) -> anyhow::Result<Output> {
     let state = open_state(config, clock)?;
-    let id = uuid::Uuid::parse_str(user.trim())
-        .map_err(|_| anyhow::anyhow!("'{user}' is not a user id"))?;
-    let u = state
-        .dir
-        .user(id)?
-        .ok_or_else(|| anyhow::anyhow!("no user {id}"))?;
+    let u = existing_user(&state, &user)?;
+    let id = u.id;
     if state.config.redis_url.is_none() {
         // The lock lives in the running server's memory; this process cannot see it.
         return Ok(out(

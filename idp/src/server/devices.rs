@@ -137,14 +137,7 @@ struct DevicesPage {
 
 /// "6-12-2026 14:35", in Dutch local time.
 fn local_time(at: i64) -> String {
-    jiff::Timestamp::from_second(at)
-        .ok()
-        .and_then(|ts| {
-            jiff::tz::TimeZone::get("Europe/Amsterdam")
-                .ok()
-                .map(|tz| ts.to_zoned(tz).strftime("%-d-%-m-%Y %H:%M").to_string())
-        })
-        .unwrap_or_default()
+    crate::i18n::local_time(at, "%-d-%-m-%Y %H:%M")
 }
 
 /// The school's coordinator for `raw`, or why not: `Err(None)` sends a visitor without a

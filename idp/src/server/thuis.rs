@@ -118,14 +118,7 @@ fn visit_of(req: &HttpRequest, state: &AppState) -> Option<(String, HomeVisit)> 
 
 /// "Geblokkeerd tot 14:35 (nog 52 minuten)", in Dutch local time.
 fn blocked_text(t: &Texts, until: i64, now: i64) -> String {
-    let clock = jiff::Timestamp::from_second(until)
-        .ok()
-        .and_then(|ts| {
-            jiff::tz::TimeZone::get("Europe/Amsterdam")
-                .ok()
-                .map(|tz| ts.to_zoned(tz).strftime("%H:%M").to_string())
-        })
-        .unwrap_or_default();
+    let clock = crate::i18n::local_time(until, "%H:%M");
     let minutes = ((until - now).max(0) + 59) / 60;
     t.home_blocked
         .replace("{until}", &clock)
