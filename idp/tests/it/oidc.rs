@@ -551,7 +551,7 @@ async fn sign_in_needs_the_csrf_token_and_wrong_passwords_are_throttled() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(b.cookies.keys().all(|k| !k.contains("session")));
+    assert!(b.cookies.iter().all(|(k, _)| !k.contains("session")));
 
     let res = b.get(&app, "/login").await;
     let mut body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
@@ -1101,8 +1101,7 @@ fn session_of(f: &Flow, b: &mut Browser, user_id: uuid::Uuid) {
         None,
     )
     .unwrap();
-    b.cookies
-        .insert(idp::session::cookie_name(false).to_string(), s.sid);
+    b.set_cookie(idp::session::cookie_name(false), s.sid);
 }
 
 #[actix_web::test]

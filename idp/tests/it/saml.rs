@@ -1132,9 +1132,8 @@ async fn single_logout_from_the_sp_ends_the_sso_session() {
         "<samlp:SessionIndex>{session_index}</samlp:SessionIndex>"
     )));
     // The session is gone already: a new SSO asks for a login.
-    let mut b2 = Browser {
-        cookies: b.cookies.clone(),
-    };
+    let mut b2 = Browser::default();
+    b2.cookies = b.cookies.clone();
     let res = b2.get(&app, &Req::new(&t, DEMO_SP).redirect(None)).await;
     assert!(location(&res).starts_with("/login?auth=saml-"));
 

@@ -200,6 +200,12 @@ pub mod browser {
             }
         }
 
+        /// Set a cookie as if the server had (replacing one of the same name).
+        pub fn set_cookie(&mut self, name: &str, value: String) {
+            self.cookies.retain(|(k, _)| k != name);
+            self.cookies.push((name.to_string(), value));
+        }
+
         pub fn has(&self, name: &str) -> bool {
             self.cookies.iter().any(|(k, _)| k == name)
         }
@@ -212,11 +218,13 @@ pub mod browser {
                 .join("; ")
         }
 
-        async fn send<S, B>(
+        /// Send `req` with this browser's cookies (and address), keep what it sets; the whole
+        /// response.
+        pub async fn send_raw<S, B>(
             &mut self,
             app: &S,
             req: test::TestRequest,
-        ) -> (StatusCode, String, String)
+        ) -> ServiceResponse<B>
         where
             S: Service<
                 actix_http::Request,
@@ -233,6 +241,23 @@ pub mod browser {
             }
             let res = test::call_service(app, req.to_request()).await;
             self.keep(&res);
+            res
+        }
+
+        async fn send<S, B>(
+            &mut self,
+            app: &S,
+            req: test::TestRequest,
+        ) -> (StatusCode, String, String)
+        where
+            S: Service<
+                actix_http::Request,
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+            >,
+            B: MessageBody,
+        {
+            let res = self.send_raw(app, req).await;
             let (status, loc) = (res.status(), location(&res));
             (
                 status,
@@ -300,41 +325,30 @@ pub mod browser {
     }
 }
 
-/// A cookie jar over the in-process service that answers with the whole response (the
-/// protocol tests read headers and bodies themselves).
+/// The same browser for the protocol tests, whose `get` and `post` answer with the whole
+/// response (they read headers and bodies themselves).
 pub mod jar {
-    use std::collections::HashMap;
-
     use actix_web::body::MessageBody;
     use actix_web::dev::{Service, ServiceResponse};
     use actix_web::test;
 
-    /// A browser: a cookie jar over the in-process service.
     #[derive(Default)]
-    pub struct Browser {
-        pub cookies: HashMap<String, String>,
+    pub struct Browser(super::browser::Browser);
+
+    impl std::ops::Deref for Browser {
+        type Target = super::browser::Browser;
+        fn deref(&self) -> &Self::Target {
+            &self.0
+        }
+    }
+
+    impl std::ops::DerefMut for Browser {
+        fn deref_mut(&mut self) -> &mut Self::Target {
+            &mut self.0
+        }
     }
 
     impl Browser {
-        pub fn keep<B>(&mut self, res: &ServiceResponse<B>) {
-            for c in res.response().cookies() {
-                if c.value().is_empty() {
-                    self.cookies.remove(c.name());
-                } else {
-                    self.cookies
-                        .insert(c.name().to_string(), c.value().to_string());
-                }
-            }
-        }
-
-        pub fn cookie_header(&self) -> String {
-            self.cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        }
-
         pub async fn get<S, B>(&mut self, app: &S, uri: &str) -> ServiceResponse<B>
         where
             S: Service<
@@ -344,13 +358,9 @@ pub mod jar {
             >,
             B: MessageBody,
         {
-            let req = test::TestRequest::get()
-                .uri(uri)
-                .insert_header(("cookie", self.cookie_header()))
-                .to_request();
-            let res = test::call_service(app, req).await;
-            self.keep(&res);
-            res
+            self.0
+                .send_raw(app, test::TestRequest::get().uri(uri))
+                .await
         }
 
         pub async fn post<S, B>(
@@ -367,14 +377,9 @@ pub mod jar {
             >,
             B: MessageBody,
         {
-            let req = test::TestRequest::post()
-                .uri(uri)
-                .insert_header(("cookie", self.cookie_header()))
-                .set_form(form)
-                .to_request();
-            let res = test::call_service(app, req).await;
-            self.keep(&res);
-            res
+            self.0
+                .send_raw(app, test::TestRequest::post().uri(uri).set_form(form))
+                .await
         }
     }
 }
