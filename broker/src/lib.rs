@@ -14,6 +14,7 @@ pub mod clock;
 pub mod devices;
 pub mod federation;
 pub mod model;
+pub mod ports;
 pub mod random;
 pub mod release;
 pub mod repo;

@@ -51,6 +51,17 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// What the broker's decisions reach the world through.
+    pub fn world(&self) -> broker::ports::World<'_> {
+        broker::ports::World {
+            dir: self.dir.as_ref(),
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            outbox: self.mailer.as_ref(),
+            issuer: &self.config.issuer,
+        }
+    }
+
     /// What pupils' PINs and picture passwords are hashed and sealed with.
     pub fn pupil_secrets(&self) -> crate::secrets::PupilSecrets<'_> {
         crate::secrets::PupilSecrets {

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
+use broker::ports::{Letter, Outbox, OutboxError};
+
 use crate::config::Config;
+use crate::i18n::Locale;
 
 /// Errors sending mail.
 #[derive(Debug, thiserror::Error)]
@@ -28,25 +31,25 @@ pub struct Mail {
     pub body: String,
 }
 
-/// Where mail goes.
-pub enum Mailer {
-    Smtp {
-        transport: SmtpTransport,
-        from: Mailbox,
-    },
-    Outbox {
-        dir: PathBuf,
-        from: Mailbox,
-    },
+/// How mail leaves.
+enum Transport {
+    Smtp(SmtpTransport),
+    Outbox(PathBuf),
+}
+
+/// Where mail goes, and from whom.
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    /// Home letters name the home entrance under it.
+    issuer: String,
 }
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Mailer::Smtp { .. } => f.write_str("Mailer::Smtp"),
-            Mailer::Outbox { dir, .. } => {
-                f.debug_struct("Mailer::Outbox").field("dir", dir).finish()
-            }
+        match &self.transport {
+            Transport::Smtp(_) => f.write_str("Mailer::Smtp"),
+            Transport::Outbox(dir) => f.debug_struct("Mailer::Outbox").field("dir", dir).finish(),
         }
     }
 }
@@ -60,19 +63,20 @@ impl Mailer {
             .parse()
             .or_else(|_| "Leerpoort <no-reply@leerpoort.invalid>".parse())
             .map_err(|e: lettre::address::AddressError| MailError::Config(e.to_string()))?;
-        match &config.smtp_url {
-            Some(url) => {
-                let transport = SmtpTransport::from_url(url)
+        let transport = match &config.smtp_url {
+            Some(url) => Transport::Smtp(
+                SmtpTransport::from_url(url)
                     .map_err(|e| MailError::Config(e.to_string()))?
                     .timeout(Some(std::time::Duration::from_secs(10)))
-                    .build();
-                Ok(Mailer::Smtp { transport, from })
-            }
-            None => Ok(Mailer::Outbox {
-                dir: config.outbox_dir.clone(),
-                from,
-            }),
-        }
+                    .build(),
+            ),
+            None => Transport::Outbox(config.outbox_dir.clone()),
+        };
+        Ok(Mailer {
+            transport,
+            from,
+            issuer: config.issuer.clone(),
+        })
     }
 
     /// Send one mail.
@@ -81,22 +85,19 @@ impl Mailer {
             .to
             .parse()
             .map_err(|_| MailError::Address(mail.to.clone()))?;
-        let from = match self {
-            Mailer::Smtp { from, .. } | Mailer::Outbox { from, .. } => from.clone(),
-        };
         let message = Message::builder()
-            .from(from)
+            .from(self.from.clone())
             .to(to)
             .subject(&mail.subject)
             .header(ContentType::TEXT_PLAIN)
             .body(mail.body.clone())
             .map_err(|e| MailError::Send(e.to_string()))?;
-        match self {
-            Mailer::Smtp { transport, .. } => transport
+        match &self.transport {
+            Transport::Smtp(transport) => transport
                 .send(&message)
                 .map(|_| ())
                 .map_err(|e| MailError::Send(e.to_string())),
-            Mailer::Outbox { dir, .. } => {
+            Transport::Outbox(dir) => {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| MailError::Send(format!("{}: {e}", dir.display())))?;
                 FileTransport::new(dir)
@@ -105,5 +106,67 @@ impl Mailer {
                     .map_err(|e| MailError::Send(e.to_string()))
             }
         }
+    }
+}
+
+/// The letter in words: the catalogue's subject and body with the letter's link.
+pub fn word(letter: &Letter, issuer: &str) -> Mail {
+    let m = Locale::Nl.mails();
+    match letter {
+        Letter::StaffActivation {
+            to,
+            given_name,
+            link,
+        }
+        | Letter::StaffReset {
+            to,
+            given_name,
+            link,
+        } => {
+            let (subject, intro) = if matches!(letter, Letter::StaffActivation { .. }) {
+                (m.staff_activation_subject, m.staff_activation_intro)
+            } else {
+                (m.staff_reset_subject, m.staff_reset_intro)
+            };
+            let body = m
+                .staff_body
+                .replace("{intro}", intro)
+                .replace("{link}", link)
+                .replace("{name}", given_name);
+            Mail {
+                to: to.clone(),
+                subject: subject.into(),
+                body,
+            }
+        }
+        Letter::HomeActivation { to, link } | Letter::HomeReset { to, link } => {
+            let (subject, intro, valid) = if matches!(letter, Letter::HomeActivation { .. }) {
+                (
+                    m.home_activation_subject,
+                    m.home_activation_intro,
+                    m.home_activation_valid,
+                )
+            } else {
+                (m.home_reset_subject, m.home_reset_intro, m.home_reset_valid)
+            };
+            let body = m
+                .home_body
+                .replace("{intro}", intro)
+                .replace("{valid}", valid)
+                .replace("{link}", link)
+                .replace("{issuer}", issuer);
+            Mail {
+                to: to.clone(),
+                subject: subject.into(),
+                body,
+            }
+        }
+    }
+}
+
+/// The mailer as the broker's outbox: it words each letter and sends it.
+impl Outbox for Mailer {
+    fn send(&self, letter: &Letter) -> Result<(), OutboxError> {
+        Mailer::send(self, &word(letter, &self.issuer)).map_err(|e| OutboxError(e.to_string()))
     }
 }

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use broker::audit::AuditAction;
 use broker::model::{AuditEvent, User, UserStatus};
+use broker::ports::{Letter, Outbox};
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::mail::Mail;
 use crate::password_policy::{self, WeakPassword};
 use crate::secrets::{self, SecretError};
 
@@ -96,25 +96,21 @@ pub fn send_link(state: &AppState, user: &User, now: i64) -> Result<(), String> 
         )
         .map_err(|e| e.to_string())?;
     let link = format!("{}/wachtwoord/{token}", state.config.issuer);
-    let m = crate::i18n::Locale::Nl.mails();
-    let (subject, intro) = if user.status == UserStatus::Inactive {
-        (m.staff_activation_subject, m.staff_activation_intro)
+    let (to, given_name) = (email.clone(), user.given_name.clone());
+    let letter = if user.status == UserStatus::Inactive {
+        Letter::StaffActivation {
+            to,
+            given_name,
+            link,
+        }
     } else {
-        (m.staff_reset_subject, m.staff_reset_intro)
+        Letter::StaffReset {
+            to,
+            given_name,
+            link,
+        }
     };
-    let body = m
-        .staff_body
-        .replace("{intro}", intro)
-        .replace("{link}", &link)
-        .replace("{name}", &user.given_name);
-    state
-        .mailer
-        .send(&Mail {
-            to: email.clone(),
-            subject: subject.into(),
-            body,
-        })
-        .map_err(|e| e.to_string())?;
+    Outbox::send(state.mailer.as_ref(), &letter).map_err(|e| e.to_string())?;
     let _ = state.dir.append_audit(AuditEvent::record(
         if user.status == UserStatus::Inactive {
             AuditAction::UserActivationSent

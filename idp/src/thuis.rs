@@ -18,10 +18,10 @@ use std::time::Duration;
 
 use broker::audit::AuditAction;
 use broker::model::{AuditEvent, ThuisAccount, User};
+use broker::ports::{Letter, Outbox};
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::mail::Mail;
 use crate::password::{well_formed, PasswordError};
 use crate::secrets;
 
@@ -211,32 +211,20 @@ pub fn send_link(
         )
         .map_err(|_| ThuisError::Unavailable)?;
     let link = format!("{}/thuis/wachtwoord/{token}", state.config.issuer);
-    let m = crate::i18n::Locale::Nl.mails();
-    let (subject, intro, valid) = match kind {
-        LinkKind::Activation => (
-            m.home_activation_subject,
-            m.home_activation_intro,
-            m.home_activation_valid,
-        ),
-        LinkKind::Reset => (m.home_reset_subject, m.home_reset_intro, m.home_reset_valid),
-    };
-    let body = m
-        .home_body
-        .replace("{intro}", intro)
-        .replace("{valid}", valid)
-        .replace("{link}", &link)
-        .replace("{issuer}", &state.config.issuer);
-    state
-        .mailer
-        .send(&Mail {
+    let letter = match kind {
+        LinkKind::Activation => Letter::HomeActivation {
             to: account.email.clone(),
-            subject: subject.into(),
-            body,
-        })
-        .map_err(|e| {
-            tracing::warn!(error = %e, "home link: sending");
-            ThuisError::Unavailable
-        })?;
+            link,
+        },
+        LinkKind::Reset => Letter::HomeReset {
+            to: account.email.clone(),
+            link,
+        },
+    };
+    Outbox::send(state.mailer.as_ref(), &letter).map_err(|e| {
+        tracing::warn!(error = %e, "home link: sending");
+        ThuisError::Unavailable
+    })?;
     let _ = state.dir.append_audit(AuditEvent::record(
         match kind {
             LinkKind::Activation => AuditAction::ThuisActivationSent,
