@@ -32,14 +32,14 @@ pub struct Mail {
 }
 
 /// How mail leaves.
-enum Transport {
+enum Delivery {
     Smtp(SmtpTransport),
     Outbox(PathBuf),
 }
 
 /// Where mail goes, and from whom.
 pub struct Mailer {
-    transport: Transport,
+    transport: Delivery,
     from: Mailbox,
     /// Home letters name the home entrance under it.
     issuer: String,
@@ -48,8 +48,8 @@ pub struct Mailer {
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.transport {
-            Transport::Smtp(_) => f.write_str("Mailer::Smtp"),
-            Transport::Outbox(dir) => f.debug_struct("Mailer::Outbox").field("dir", dir).finish(),
+            Delivery::Smtp(_) => f.write_str("Mailer::Smtp"),
+            Delivery::Outbox(dir) => f.debug_struct("Mailer::Outbox").field("dir", dir).finish(),
         }
     }
 }
@@ -64,13 +64,13 @@ impl Mailer {
             .or_else(|_| "Leerpoort <no-reply@leerpoort.invalid>".parse())
             .map_err(|e: lettre::address::AddressError| MailError::Config(e.to_string()))?;
         let transport = match &config.smtp_url {
-            Some(url) => Transport::Smtp(
+            Some(url) => Delivery::Smtp(
                 SmtpTransport::from_url(url)
                     .map_err(|e| MailError::Config(e.to_string()))?
                     .timeout(Some(std::time::Duration::from_secs(10)))
                     .build(),
             ),
-            None => Transport::Outbox(config.outbox_dir.clone()),
+            None => Delivery::Outbox(config.outbox_dir.clone()),
         };
         Ok(Mailer {
             transport,
@@ -93,11 +93,11 @@ impl Mailer {
             .body(mail.body.clone())
             .map_err(|e| MailError::Send(e.to_string()))?;
         match &self.transport {
-            Transport::Smtp(transport) => transport
+            Delivery::Smtp(transport) => transport
                 .send(&message)
                 .map(|_| ())
                 .map_err(|e| MailError::Send(e.to_string())),
-            Transport::Outbox(dir) => {
+            Delivery::Outbox(dir) => {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| MailError::Send(format!("{}: {e}", dir.display())))?;
                 FileTransport::new(dir)
