@@ -205,11 +205,21 @@ pub fn start_with_idle(
 /// or removed, and not offboarded since? Read from the database at every use (never a cache),
 /// so `user disable` ends sessions, codes and refresh tokens on every node at once.
 pub fn user_stands(dir: &dyn Directory, user: Uuid, signed_in_at: i64) -> bool {
-    matches!(dir.user_standing(user), Ok(Some(s)) if s.admits(signed_in_at))
+    matches!(standing(dir, user, signed_in_at), Ok(true))
+}
+
+/// [`user_stands`], telling a database that did not answer apart from a user who no longer
+/// stands: an outage is not an offboarding.
+pub fn standing(dir: &dyn Directory, user: Uuid, signed_in_at: i64) -> Result<bool, StoreError> {
+    match dir.user_standing(user) {
+        Ok(s) => Ok(s.is_some_and(|s| s.admits(signed_in_at))),
+        Err(e) => Err(StoreError::Unavailable(format!("directory: {e}"))),
+    }
 }
 
 /// Load a live session whose user still stands ([`user_stands`]); a session of an offboarded
-/// user is ended.
+/// user is ended. When the directory does not answer, the session is left alone and the error
+/// says so: an outage signs nobody out.
 pub fn load_standing(
     dir: &dyn Directory,
     store: &dyn EphemeralStore,
@@ -219,7 +229,7 @@ pub fn load_standing(
     let Some(s) = load(store, sid, now)? else {
         return Ok(None);
     };
-    if user_stands(dir, s.user_id, s.created_at) {
+    if standing(dir, s.user_id, s.created_at)? {
         Ok(Some(s))
     } else {
         let _ = destroy(store, &s.sid);
@@ -235,27 +245,27 @@ pub enum Found {
     /// Alive, but used from elsewhere: potentiële sessie-overname. It has been ended; the
     /// user is shown the warning and signs in again.
     Moved,
-    /// No session (or the store did not answer).
+    /// No session.
     Absent,
 }
 
 /// Load session `sid` for a request from `ip`, ending it when it is used from another place
-/// than it started.
+/// than it started. A store or directory that does not answer is an error, not "no session".
 pub fn load_here(
     dir: &dyn Directory,
     store: &dyn EphemeralStore,
     sid: &str,
     ip: Option<&str>,
     now: i64,
-) -> Found {
-    let Ok(Some(s)) = load_standing(dir, store, sid, now) else {
-        return Found::Absent;
+) -> Result<Found, StoreError> {
+    let Some(s) = load_standing(dir, store, sid, now)? else {
+        return Ok(Found::Absent);
     };
-    if ended_if_moved(dir, store, &s, ip) {
+    Ok(if ended_if_moved(dir, store, &s, ip)? {
         Found::Moved
     } else {
         Found::Here(Box::new(s))
-    }
+    })
 }
 
 /// The takeover check: is session `s` used from `ip`, another place than it started (see
@@ -266,14 +276,19 @@ pub fn ended_if_moved(
     store: &dyn EphemeralStore,
     s: &SsoSession,
     ip: Option<&str>,
-) -> bool {
-    let school = dir.school(&s.school).ok().flatten();
+) -> Result<bool, StoreError> {
+    if same_place(s.ip.as_deref(), ip, None) {
+        return Ok(false);
+    }
+    let school = dir
+        .school(&s.school)
+        .map_err(|e| StoreError::Unavailable(format!("directory: {e}")))?;
     if same_place(s.ip.as_deref(), ip, school.as_ref()) {
-        return false;
+        return Ok(false);
     }
     tracing::warn!("session used from another place; ended (potential session takeover)");
-    let _ = destroy(store, &s.sid);
-    true
+    destroy(store, &s.sid)?;
+    Ok(true)
 }
 
 /// Is a session used from the place it started? The same /24 (IPv4) or /56 (IPv6), or both

@@ -160,6 +160,11 @@ pub fn load_standing(
 }
 
 /// Session `sid` for a request from `ip`; see [`broker::session::load_here`].
-pub fn load_here(state: &AppState, sid: &str, ip: Option<&str>, now: i64) -> Found {
+pub fn load_here(
+    state: &AppState,
+    sid: &str,
+    ip: Option<&str>,
+    now: i64,
+) -> Result<Found, StoreError> {
     broker::session::load_here(state.dir.as_ref(), state.store.as_ref(), sid, ip, now)
 }

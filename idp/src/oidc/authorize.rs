@@ -439,7 +439,10 @@ fn proceed(
     let needs_login = needs_login(state, rp, &req, sess.as_ref(), now);
     let moved = match &sess {
         Some(s) if !needs_login => {
-            broker::session::ended_if_moved(state.dir.as_ref(), state.store.as_ref(), s, ip)
+            match broker::session::ended_if_moved(state.dir.as_ref(), state.store.as_ref(), s, ip) {
+                Ok(moved) => moved,
+                Err(e) => return fail(OidcError::from(e)),
+            }
         }
         _ => false,
     };

@@ -424,7 +424,10 @@ fn proceed(
     };
     let moved = match &sess {
         Some(s) if !needs_login => {
-            broker::session::ended_if_moved(state.dir.as_ref(), state.store.as_ref(), s, ip)
+            match broker::session::ended_if_moved(state.dir.as_ref(), state.store.as_ref(), s, ip) {
+                Ok(moved) => moved,
+                Err(_) => return Outcome::Refused(Refusal::Unavailable),
+            }
         }
         _ => false,
     };

@@ -12,8 +12,8 @@ use claims::InstellingRef;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::errors;
-use super::groepen::staff_of;
+use super::extract::{CsrfChecked, CsrfProtected, Staff};
+use super::failure::{self, PageError};
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::device::Enrolment;
@@ -48,59 +48,66 @@ pub struct EnrolForm {
     naam: String,
 }
 
+impl CsrfProtected for EnrolForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// POST `/school/{ref}/apparaat`: a signed-in teacher or ICT coordinator of the school links
 /// this device, under a name.
 pub async fn enrol(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<EnrolForm>,
-) -> HttpResponse {
-    let https = state.config.is_https();
+    CsrfChecked(form): CsrfChecked<EnrolForm>,
+    staff: Result<Staff, PageError>,
+) -> Result<HttpResponse, PageError> {
     let c = Chrome::of(&req, &state, None).await;
-    if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return pages::page_expired(&c);
-    }
-    let staff = staff_of(&req, &state).await.map(|(u, _)| u);
+    let staff = match staff {
+        Ok(s) => Some(s.user),
+        Err(PageError::SignIn) => None,
+        Err(e) => return Err(e),
+    };
     let school = path.into_inner().trim().parse::<InstellingRef>().ok();
     let Some(staff) = staff.filter(|u| school.is_some_and(|s| broker::devices::may_enrol(u, &s)))
     else {
-        return pages::message(
+        return Ok(pages::message(
             &c,
             StatusCode::FORBIDDEN,
             c.t.enrol_device,
             c.t.device_may_not_enrol,
             None,
             Some(("/", "Start")),
-        );
+        ));
     };
     let Ok(name) = broker::devices::device_name(&form.naam) else {
-        return pages::message(
+        return Ok(pages::message(
             &c,
             StatusCode::BAD_REQUEST,
             c.t.enrol_device,
             c.t.device_name_needed,
             None,
             Some(("/", "Start")),
-        );
+        ));
     };
     let now = state.clock.now_secs();
     let st = state.clone();
     let linked =
-        web::block(move || broker::devices::enrol(st.dir.as_ref(), &staff, name, now)).await;
+        web::block(move || broker::devices::enrol(st.dir.as_ref(), &staff, name, now)).await?;
     let device = match linked {
-        Ok(Ok(d)) => d,
-        Ok(Err(RepoError::Conflict(_))) => {
-            return pages::message(
+        Ok(d) => d,
+        Err(RepoError::Conflict(_)) => {
+            return Ok(pages::message(
                 &c,
                 StatusCode::CONFLICT,
                 c.t.enrol_device,
                 c.t.devices_full,
                 None,
                 Some(("/", "Start")),
-            )
+            ))
         }
-        _ => return pages::unavailable(&c, c.t.unavailable),
+        Err(e) => return Err(e.into()),
     };
     let mut res = pages::message(
         &c,
@@ -110,8 +117,9 @@ pub async fn enrol(
         None,
         Some(("/", "Start")),
     );
+    let https = state.config.is_https();
     let _ = res.add_cookie(&state.devices.enrol(&device, now, https));
-    res
+    Ok(res)
 }
 
 /// One row of the list.
@@ -140,23 +148,16 @@ fn local_time(at: i64) -> String {
     crate::i18n::local_time(at, "%-d-%-m-%Y %H:%M")
 }
 
-/// The school's coordinator for `raw`, or why not: `Err(None)` sends a visitor without a
-/// staff session to sign in, `Err(Some(404))` answers everyone else as if nothing were there.
-async fn coordinator_of(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    raw: &str,
-) -> Result<(User, School), HttpResponse> {
-    let Some((user, school)) = staff_of(req, state).await else {
-        return Err(pages::redirect("/login"));
-    };
+/// The school's coordinator for `raw`: anyone else, for this school or any other, is
+/// answered as if nothing were there.
+fn coordinator_of(staff: Staff, raw: &str) -> Result<Staff, PageError> {
     let asked = raw.trim().parse::<InstellingRef>().ok();
-    if asked != Some(school.instelling_ref)
-        || !broker::devices::may_manage(&user, &school.instelling_ref)
+    if asked != Some(staff.school.instelling_ref)
+        || !broker::devices::may_manage(&staff.user, &staff.school.instelling_ref)
     {
-        return Err(errors::unreadable(req, StatusCode::NOT_FOUND));
+        return Err(PageError::NotFound);
     }
-    Ok((user, school))
+    Ok(staff)
 }
 
 async fn list_page(
@@ -164,12 +165,12 @@ async fn list_page(
     state: &web::Data<AppState>,
     school: School,
     message: Option<String>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let c = Chrome::of(req, state, None).await;
     let st = state.clone();
     let r = school.instelling_ref;
-    let loaded = web::block(
-        move || -> Result<Vec<(EnrolledDevice, Option<User>)>, RepoError> {
+    let devices = failure::blocking(
+        move || -> Result<Vec<(EnrolledDevice, Option<User>)>, PageError> {
             let devices = st.dir.devices_of_school(&r)?;
             let mut out = Vec::with_capacity(devices.len());
             for d in devices {
@@ -179,10 +180,7 @@ async fn list_page(
             Ok(out)
         },
     )
-    .await;
-    let Ok(Ok(devices)) = loaded else {
-        return pages::unavailable(&c, c.t.unavailable);
-    };
+    .await?;
     let rows = devices
         .into_iter()
         .map(|(d, by)| DeviceRow {
@@ -212,7 +210,10 @@ async fn list_page(
         devices: rows,
         csrf_token: token,
     };
-    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
+    Ok(pages::with_cookie(
+        pages::html(StatusCode::OK, page.render()),
+        cookie,
+    ))
 }
 
 /// GET `/school/{ref}/apparaten`: the ICT coordinator's list of linked devices.
@@ -220,11 +221,10 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> HttpResponse {
-    match coordinator_of(&req, &state, &path.into_inner()).await {
-        Ok((_, school)) => list_page(&req, &state, school, None).await,
-        Err(res) => res,
-    }
+    staff: Staff,
+) -> Result<HttpResponse, PageError> {
+    let staff = coordinator_of(staff, &path.into_inner())?;
+    list_page(&req, &state, staff.school, None).await
 }
 
 /// POST `/school/{ref}/apparaten/{device}/ontkoppelen`: the ICT coordinator unlinks a device.
@@ -233,39 +233,20 @@ pub async fn revoke(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    form: web::Form<pages::CsrfForm>,
-) -> HttpResponse {
+    staff: Staff,
+    CsrfChecked(_): CsrfChecked<pages::CsrfForm>,
+) -> Result<HttpResponse, PageError> {
     let (raw, device) = path.into_inner();
-    let (user, school) = match coordinator_of(&req, &state, &raw).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
-    if !state
-        .csrf
-        .verify(&req, state.config.is_https(), &form.csrf_token)
-    {
-        let c = Chrome::of(&req, &state, None).await;
-        return pages::page_expired(&c);
-    }
-    let Ok(id) = Uuid::parse_str(&device) else {
-        return errors::unreadable(&req, StatusCode::NOT_FOUND);
-    };
+    let Staff { user, school } = coordinator_of(staff, &raw)?;
+    let id = Uuid::parse_str(&device).map_err(|_| PageError::NotFound)?;
     let st = state.clone();
     let now = state.clock.now_secs();
     let r = school.instelling_ref;
     let actor = format!("user:{}", user.id);
-    let revoked =
-        web::block(move || broker::devices::revoke(st.dir.as_ref(), &r, id, &actor, now)).await;
-    match revoked {
-        Ok(Ok(Some(d))) => {
-            let c = Chrome::of(&req, &state, None).await;
-            let done = c.t.device_revoked.replace("{name}", &d.name);
-            list_page(&req, &state, school, Some(done)).await
-        }
-        Ok(Ok(None)) => errors::unreadable(&req, StatusCode::NOT_FOUND),
-        _ => {
-            let c = Chrome::of(&req, &state, None).await;
-            pages::unavailable(&c, c.t.unavailable)
-        }
-    }
+    let revoked = web::block(move || broker::devices::revoke(st.dir.as_ref(), &r, id, &actor, now))
+        .await??
+        .ok_or(PageError::NotFound)?;
+    let c = Chrome::of(&req, &state, None).await;
+    let done = c.t.device_revoked.replace("{name}", &revoked.name);
+    list_page(&req, &state, school, Some(done)).await
 }

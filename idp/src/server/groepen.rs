@@ -13,12 +13,13 @@ use claims::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::extract::{CsrfChecked, CsrfProtected, Staff};
+use super::failure::{self, PageError};
 use super::pages::{self, Chrome};
 use super::school::picture_of;
 use crate::app::AppState;
 use crate::i18n::Texts;
 use crate::pupil::{self, Revealed};
-use crate::session;
 use crate::thuis::{self, ThuisError};
 
 /// A pupil's row in the overview.
@@ -84,9 +85,6 @@ async fn confirm(
     button: fn(&Texts) -> &'static str,
     message: fn(&Texts) -> &'static str,
 ) -> HttpResponse {
-    if staff_of(req, state).await.is_none() {
-        return pages::redirect("/login");
-    }
     let c = Chrome::of(req, state, None).await;
     let (token, cookie) = state.csrf.issue(req, state.config.is_https());
     let page = ConfirmPage {
@@ -103,19 +101,10 @@ async fn confirm(
 }
 
 /// Does the form carry this browser's CSRF token? If not: the "page expired" answer.
-async fn refused_form(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    form: &ActionForm,
-) -> Option<HttpResponse> {
-    if state
-        .csrf
-        .verify(req, state.config.is_https(), &form.csrf_token)
-    {
-        return None;
+impl CsrfProtected for ActionForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
     }
-    let c = Chrome::of(req, state, None).await;
-    Some(pages::page_expired(&c))
 }
 
 #[derive(Debug)]
@@ -172,31 +161,6 @@ impl Shown {
     }
 }
 
-/// The signed-in staff member and their school, or `None` (then: to the sign-in form).
-pub(super) async fn staff_of(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-) -> Option<(User, School)> {
-    let sid = session::sid_of(req, state.config.is_https())?;
-    let ip = session::client_ip(req, state);
-    let now = state.clock.now_secs();
-    let st = state.clone();
-    web::block(move || -> Option<(User, School)> {
-        let session::Found::Here(s) = session::load_here(&st, &sid, ip.as_deref(), now) else {
-            return None;
-        };
-        let user = st.dir.user(s.user_id).ok().flatten()?;
-        if !user.is_active_staff() {
-            return None;
-        }
-        let school = st.dir.school(&user.school).ok().flatten()?;
-        Some((user, school))
-    })
-    .await
-    .ok()
-    .flatten()
-}
-
 fn status_class(s: ThuisStatus) -> &'static str {
     match s {
         ThuisStatus::NeeNee => "neenee",
@@ -235,11 +199,12 @@ fn groups_for(
 async fn overview(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Staff {
+        user: staff,
+        school,
+    }: Staff,
     only: Option<Uuid>,
 ) -> HttpResponse {
-    let Some((staff, school)) = staff_of(&req, &state).await else {
-        return pages::redirect("/login");
-    };
     let st = state.clone();
     let now = state.clock.now_secs();
     let loaded = web::block(move || {
@@ -310,8 +275,8 @@ async fn overview(
 }
 
 /// GET `/groepen`: the overview of every group the staff member may see.
-pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    overview(req, state, None).await
+pub async fn index(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> HttpResponse {
+    overview(req, state, staff, None).await
 }
 
 /// GET `/groepen/{group}/afdrukken`: the button for the print version (which shows PINs).
@@ -319,6 +284,7 @@ pub async fn print_form(
     req: HttpRequest,
     state: web::Data<AppState>,
     _path: web::Path<Uuid>,
+    _staff: Staff,
 ) -> HttpResponse {
     confirm(&req, &state, |t| t.overview_print, |t| t.print_confirm).await
 }
@@ -329,28 +295,23 @@ pub async fn print(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    form: web::Form<ActionForm>,
+    staff: Staff,
+    CsrfChecked(_): CsrfChecked<ActionForm>,
 ) -> HttpResponse {
-    if let Some(refused) = refused_form(&req, &state, &form).await {
-        return refused;
-    }
-    overview(req, state, Some(path.into_inner())).await
+    overview(req, state, staff, Some(path.into_inner())).await
 }
 
 /// The pupil `id`, if `staff` may manage it.
-async fn pupil_for(state: &web::Data<AppState>, staff: &User, id: Uuid) -> Option<User> {
+async fn pupil_for(state: &web::Data<AppState>, staff: &User, id: Uuid) -> Result<User, PageError> {
     let st = state.clone();
     let staff = staff.clone();
-    web::block(move || {
+    failure::blocking(move || {
         st.dir
-            .user(id)
-            .ok()
-            .flatten()
+            .user(id)?
             .filter(|p| thuis::may_manage(&staff, p))
+            .ok_or(PageError::NotFound)
     })
     .await
-    .ok()
-    .flatten()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -403,13 +364,12 @@ async fn change_page(
     pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 
-async fn accounts_of(state: &web::Data<AppState>, pupil: Uuid) -> Vec<ThuisAccount> {
+async fn accounts_of(
+    state: &web::Data<AppState>,
+    pupil: Uuid,
+) -> Result<Vec<ThuisAccount>, PageError> {
     let st = state.clone();
-    web::block(move || st.dir.thuis_accounts_of_user(pupil))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default()
+    failure::blocking(move || Ok(st.dir.thuis_accounts_of_user(pupil)?)).await
 }
 
 /// GET `/groepen/leerling/{id}`: "Wijzigen".
@@ -417,18 +377,17 @@ pub async fn change_form(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-) -> HttpResponse {
-    let Some((staff, school)) = staff_of(&req, &state).await else {
-        return pages::redirect("/login");
-    };
-    let Some(pupil) = pupil_for(&state, &staff, path.into_inner()).await else {
-        return HttpResponse::NotFound().finish();
-    };
-    let accounts = accounts_of(&state, pupil.id).await;
-    change_page(
+    Staff {
+        user: staff,
+        school,
+    }: Staff,
+) -> Result<HttpResponse, PageError> {
+    let pupil = pupil_for(&state, &staff, path.into_inner()).await?;
+    let accounts = accounts_of(&state, pupil.id).await?;
+    Ok(change_page(
         &req, &state, &school, &pupil, &accounts, None, None, None, None,
     )
-    .await
+    .await)
 }
 
 #[derive(Debug, Deserialize)]
@@ -442,27 +401,25 @@ pub struct ChangeForm {
     account: Option<Uuid>,
 }
 
+impl CsrfProtected for ChangeForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// POST `/groepen/leerling/{id}`: save the addresses, resend a link, or lift a block.
 pub async fn change_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    form: web::Form<ChangeForm>,
-) -> HttpResponse {
+    Staff {
+        user: staff,
+        school,
+    }: Staff,
+    CsrfChecked(form): CsrfChecked<ChangeForm>,
+) -> Result<HttpResponse, PageError> {
     let c = Chrome::of(&req, &state, None).await;
-    if !state
-        .csrf
-        .verify(&req, state.config.is_https(), &form.csrf_token)
-    {
-        return pages::page_expired(&c);
-    }
-    let Some((staff, school)) = staff_of(&req, &state).await else {
-        return pages::redirect("/login");
-    };
-    let Some(pupil) = pupil_for(&state, &staff, path.into_inner()).await else {
-        return HttpResponse::NotFound().finish();
-    };
-    let form = form.into_inner();
+    let pupil = pupil_for(&state, &staff, path.into_inner()).await?;
     let now = state.clock.now_secs();
     let st = state.clone();
     let (s2, p2) = (staff.clone(), pupil.clone());
@@ -475,8 +432,8 @@ pub async fn change_submit(
             .await
             .ok()
             .flatten();
-        let accounts = accounts_of(&state, pupil.id).await;
-        return change_page(
+        let accounts = accounts_of(&state, pupil.id).await?;
+        return Ok(change_page(
             &req,
             &state,
             &school,
@@ -487,7 +444,7 @@ pub async fn change_submit(
             None,
             Some(r),
         )
-        .await;
+        .await);
     }
     let result = web::block(move || -> Result<&'static str, ThuisError> {
         match action.as_str() {
@@ -519,7 +476,7 @@ pub async fn change_submit(
     })
     .await
     .unwrap_or(Err(ThuisError::Unavailable));
-    let accounts = accounts_of(&state, pupil.id).await;
+    let accounts = accounts_of(&state, pupil.id).await?;
     let (message, error, keep) = match result {
         Ok("saved") => (Some(c.t.change_saved), None, None),
         Ok("resent") => (Some(c.t.change_resent), None, None),
@@ -532,13 +489,13 @@ pub async fn change_submit(
         ),
         Err(ThuisError::SameAddress) => (None, Some(c.t.change_same.to_string()), Some(typed)),
         Err(ThuisError::Throttled) => (None, Some(c.t.change_throttled.to_string()), None),
-        Err(ThuisError::NotYourPupil) => return HttpResponse::NotFound().finish(),
+        Err(ThuisError::NotYourPupil) => return Err(PageError::NotFound),
         Err(ThuisError::Unavailable) => (None, Some(c.t.unavailable.to_string()), Some(typed)),
     };
-    change_page(
+    Ok(change_page(
         &req, &state, &school, &pupil, &accounts, keep, message, error, None,
     )
-    .await
+    .await)
 }
 
 /// One letter with a home login code.
@@ -563,11 +520,12 @@ struct LettersPage {
 async fn letters(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Staff {
+        user: staff,
+        school,
+    }: Staff,
     pick: impl FnOnce(&AppState, &User) -> Vec<User> + Send + 'static,
 ) -> HttpResponse {
-    let Some((staff, school)) = staff_of(&req, &state).await else {
-        return pages::redirect("/login");
-    };
     let st = state.clone();
     let now = state.clock.now_secs();
     let issuer = state.config.issuer.clone();
@@ -617,6 +575,7 @@ pub async fn letter_form(
     req: HttpRequest,
     state: web::Data<AppState>,
     _path: web::Path<Uuid>,
+    _staff: Staff,
 ) -> HttpResponse {
     confirm(&req, &state, |t| t.letter_link, |t| t.letters_confirm).await
 }
@@ -627,13 +586,11 @@ pub async fn letter(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    form: web::Form<ActionForm>,
+    staff: Staff,
+    CsrfChecked(_): CsrfChecked<ActionForm>,
 ) -> HttpResponse {
-    if let Some(refused) = refused_form(&req, &state, &form).await {
-        return refused;
-    }
     let id = path.into_inner();
-    letters(req, state, move |st, staff| {
+    letters(req, state, staff, move |st, staff| {
         st.dir
             .user(id)
             .ok()
@@ -650,6 +607,7 @@ pub async fn group_letters_form(
     req: HttpRequest,
     state: web::Data<AppState>,
     _path: web::Path<Uuid>,
+    _staff: Staff,
 ) -> HttpResponse {
     confirm(&req, &state, |t| t.letters_link, |t| t.letters_confirm).await
 }
@@ -659,13 +617,11 @@ pub async fn group_letters(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    form: web::Form<ActionForm>,
+    staff: Staff,
+    CsrfChecked(_): CsrfChecked<ActionForm>,
 ) -> HttpResponse {
-    if let Some(refused) = refused_form(&req, &state, &form).await {
-        return refused;
-    }
     let group = path.into_inner();
-    letters(req, state, move |st, staff| {
+    letters(req, state, staff, move |st, staff| {
         groups_for(st, staff, Some(group))
             .map(|gs| {
                 gs.into_iter()

@@ -4,6 +4,8 @@
 pub mod broker_saml;
 pub mod devices;
 pub mod errors;
+pub mod extract;
+pub mod failure;
 pub mod groepen;
 pub mod health;
 pub mod oidc;
@@ -65,6 +67,7 @@ pub fn app(
         .configure(|cfg| errors::configure(cfg, BODY_LIMIT))
         .app_data(web::JsonConfig::default().limit(BODY_LIMIT))
         .configure(routes::config)
+        .wrap(actix_web::middleware::from_fn(failure::render))
         .wrap(headers)
         .wrap(actix_web::middleware::from_fn(observe))
 }

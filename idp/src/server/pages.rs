@@ -6,6 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use super::extract::ClientAddr;
+use super::failure::{self, PageError};
 use crate::app::AppState;
 use crate::i18n::{Locale, Texts};
 use crate::login::{self, StaffLogin};
@@ -424,29 +426,26 @@ enum StartView {
 
 /// GET `/`: the start page of a signed-in user: the school's registered software that fits
 /// their role. Without a session: to the sign-in form.
-pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn start(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ClientAddr(ip): ClientAddr,
+) -> Result<HttpResponse, PageError> {
     let https = state.config.is_https();
-    let Some(sid) = session::sid_of(&req, https) else {
-        return redirect("/login");
-    };
+    let sid = session::sid_of(&req, https).ok_or(PageError::SignIn)?;
     let st = state.clone();
     let now = state.clock.now_secs();
-    let ip = session::client_ip(&req, &state);
-    let data = web::block(move || -> Option<StartView> {
-        let s = match session::load_here(&st, &sid, ip.as_deref(), now) {
+    let data = failure::blocking(move || -> Result<StartView, PageError> {
+        let s = match session::load_here(&st, &sid, ip.as_deref(), now)? {
             session::Found::Here(s) => s,
-            session::Found::Moved => return Some(StartView::Moved),
-            session::Found::Absent => return None,
+            session::Found::Moved => return Ok(StartView::Moved),
+            session::Found::Absent => return Err(PageError::SignIn),
         };
-        let user = st.dir.user(s.user_id).ok().flatten()?;
-        let school = st.dir.school(&s.school).ok().flatten()?;
+        let user = st.dir.user(s.user_id)?.ok_or(PageError::SignIn)?;
+        let school = st.dir.school(&s.school)?.ok_or(PageError::SignIn)?;
         let mut apps = Vec::new();
-        for reg in st
-            .dir
-            .registrations_of_school(&school.instelling_ref)
-            .ok()?
-        {
-            let Some(rp) = st.dir.relying_party(reg.rp_id).ok().flatten() else {
+        for reg in st.dir.registrations_of_school(&school.instelling_ref)? {
+            let Some(rp) = st.dir.relying_party(reg.rp_id)? else {
                 continue;
             };
             if broker::release::decide(&school, &rp, Some(&reg), &user, s.context).is_ok() {
@@ -463,26 +462,23 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             enrol: broker::devices::may_enrol(&user, &school.instelling_ref),
             manage: broker::devices::may_manage(&user, &school.instelling_ref),
         });
-        Some(StartView::Page {
+        Ok(StartView::Page {
             name: user.given_name.clone(),
             school: school.name.clone(),
             apps,
             staff,
         })
     })
-    .await
-    .ok()
-    .flatten();
+    .await?;
     let c = Chrome::of(&req, &state, None).await;
     let (name, school, apps, staff) = match data {
-        Some(StartView::Page {
+        StartView::Page {
             name,
             school,
             apps,
             staff,
-        }) => (name, school, apps, staff),
-        Some(StartView::Moved) => return takeover(&c, "/login", https),
-        None => return redirect("/login"),
+        } => (name, school, apps, staff),
+        StartView::Moved => return Ok(takeover(&c, "/login", https)),
     };
     let (token, cookie) = state.csrf.issue(&req, https);
     let page = StartPage {
@@ -503,12 +499,18 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             .map(|s| format!("/school/{}/apparaten", s.school)),
         shortcuts_link: staff.map(|s| format!("/school/{}/snelkoppelingen", s.school)),
     };
-    with_cookie(html(StatusCode::OK, page.render()), cookie)
+    Ok(with_cookie(html(StatusCode::OK, page.render()), cookie))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
     pub csrf_token: String,
+}
+
+impl super::extract::CsrfProtected for CsrfForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
 }
 
 /// POST `/uitloggen`: end the session from our own page.

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::devices::enrolled_here;
+use super::extract::Staff;
+use super::failure::{self, PageError};
 use super::pages::{self, Chrome, LoginQuery};
 use crate::app::AppState;
 use crate::device::Enrolment;
@@ -773,27 +775,19 @@ struct ShortcutsPage {
     teacher_files: Vec<(String, String)>,
 }
 
-/// The school of a signed-in staff member, if `raw` names it.
+/// The staff member's school, if `raw` leads to it (following mergers); `None` otherwise.
 async fn staff_school(
-    req: &HttpRequest,
     state: &web::Data<AppState>,
+    staff: Staff,
     raw: String,
-) -> Option<School> {
-    let sid = session::sid_of(req, state.config.is_https())?;
-    let now = state.clock.now_secs();
-    let ip = session::client_ip(req, state);
+) -> Result<Option<School>, PageError> {
     let st = state.clone();
-    web::block(move || -> Option<School> {
-        let school = shortcut::resolve_school(&st, &raw).ok()?;
-        let session::Found::Here(s) = session::load_here(&st, &sid, ip.as_deref(), now) else {
-            return None;
-        };
-        let user = st.dir.user(s.user_id).ok().flatten()?;
-        (user.school == school.instelling_ref && user.is_active_staff()).then_some(school)
+    failure::blocking(move || match shortcut::resolve_school(&st, &raw) {
+        Ok(school) => Ok((school.instelling_ref == staff.school.instelling_ref).then_some(school)),
+        Err(ShortcutError::Unavailable) => Err(PageError::Unavailable("directory".into())),
+        Err(_) => Ok(None),
     })
     .await
-    .ok()
-    .flatten()
 }
 
 /// GET `/school/{ref}/snelkoppelingen`: staff download the school's shortcuts.
@@ -801,10 +795,11 @@ pub async fn shortcuts(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> HttpResponse {
-    let Some(school) = staff_school(&req, &state, path.into_inner()).await else {
-        return pages::redirect("/login");
-    };
+    staff: Staff,
+) -> Result<HttpResponse, PageError> {
+    let school = staff_school(&state, staff, path.into_inner())
+        .await?
+        .ok_or(PageError::SignIn)?;
     let c = Chrome::of(&req, &state, None).await;
     let files = match crate::shortcut_files::files(
         &state.config.issuer,
@@ -814,14 +809,14 @@ pub async fn shortcuts(
     ) {
         Ok(f) => f,
         Err(_) => {
-            return pages::message(
+            return Ok(pages::message(
                 &c,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 c.t.unavailable,
                 c.t.unavailable,
                 None,
                 None,
-            )
+            ))
         }
     };
     let link = |f: &crate::shortcut_files::ShortcutFile| {
@@ -861,18 +856,23 @@ pub async fn shortcuts(
             .collect(),
         school_name: school.name,
     };
-    pages::html(StatusCode::OK, page.render())
+    Ok(pages::html(StatusCode::OK, page.render()))
 }
 
 /// GET `/school/{ref}/snelkoppelingen/{file}`: one shortcut file, as a download.
 pub async fn shortcut_file(
-    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-) -> HttpResponse {
+    staff: Result<Staff, PageError>,
+) -> Result<HttpResponse, PageError> {
     let (raw, name) = path.into_inner();
-    let Some(school) = staff_school(&req, &state, raw).await else {
-        return HttpResponse::Forbidden().finish();
+    let school = match staff {
+        Ok(staff) => staff_school(&state, staff, raw).await?,
+        Err(PageError::SignIn) => None,
+        Err(e) => return Err(e),
+    };
+    let Some(school) = school else {
+        return Ok(HttpResponse::Forbidden().finish());
     };
     let Ok(files) = crate::shortcut_files::files(
         &state.config.issuer,
@@ -880,9 +880,9 @@ pub async fn shortcut_file(
         &school.name,
         None,
     ) else {
-        return HttpResponse::InternalServerError().finish();
+        return Ok(HttpResponse::InternalServerError().finish());
     };
-    match files.into_iter().find(|f| f.name == name) {
+    Ok(match files.into_iter().find(|f| f.name == name) {
         Some(f) => HttpResponse::Ok()
             .content_type(f.content_type)
             .insert_header((
@@ -892,5 +892,5 @@ pub async fn shortcut_file(
             .insert_header(("cache-control", "no-store"))
             .body(f.bytes),
         None => HttpResponse::NotFound().finish(),
-    }
+    })
 }

@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use super::extract::Staff;
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::i18n::Texts;
@@ -253,38 +254,18 @@ pub async fn step_submit(
 }
 
 /// The signed-in coordinator, or the page to show instead.
-async fn coordinator(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    c: &Chrome,
-) -> Result<broker::model::User, HttpResponse> {
-    let ip = session::client_ip(req, state);
-    let now = state.clock.now_secs();
-    let Some(sid) = session::sid_of(req, state.config.is_https()) else {
-        return Err(pages::redirect("/login"));
-    };
-    let st = state.clone();
-    let user = web::block(move || {
-        let session::Found::Here(s) = session::load_here(&st, &sid, ip.as_deref(), now) else {
-            return None;
-        };
-        st.dir.user(s.user_id).ok().flatten()
-    })
-    .await
-    .ok()
-    .flatten();
-    match user {
-        None => Err(pages::redirect("/login")),
-        Some(u) if !totp::is_coordinator(&u) => Err(pages::message(
-            c,
-            StatusCode::FORBIDDEN,
-            c.t.totp_enrol_title,
-            c.t.totp_coordinators_only,
-            None,
-            Some(("/", c.t.go)),
-        )),
-        Some(u) => Ok(u),
+fn coordinator(staff: Staff, c: &Chrome) -> Result<broker::model::User, Box<HttpResponse>> {
+    if totp::is_coordinator(&staff.user) {
+        return Ok(staff.user);
     }
+    Err(Box::new(pages::message(
+        c,
+        StatusCode::FORBIDDEN,
+        c.t.totp_enrol_title,
+        c.t.totp_coordinators_only,
+        None,
+        Some(("/", c.t.go)),
+    )))
 }
 
 fn render_enrolment(
@@ -321,11 +302,15 @@ fn render_enrolment(
 }
 
 /// GET `/tweede-stap`: a signed-in coordinator sets up the second factor.
-pub async fn enrol_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn enrol_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+) -> HttpResponse {
     let c = Chrome::of(&req, &state, None).await;
-    let user = match coordinator(&req, &state, &c).await {
+    let user = match coordinator(staff, &c) {
         Ok(u) => u,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let st = state.clone();
     let uid = user.id;
@@ -365,6 +350,7 @@ pub async fn enrol_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<CodeForm>,
+    staff: Staff,
 ) -> HttpResponse {
     let c = Chrome::of(&req, &state, None).await;
     if !state
@@ -373,9 +359,9 @@ pub async fn enrol_submit(
     {
         return pages::page_expired(&c);
     }
-    let user = match coordinator(&req, &state, &c).await {
+    let user = match coordinator(staff, &c) {
         Ok(u) => u,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let form = form.into_inner();
     // Sealed for this user with a fresh nonce: it cannot be forged, nor used by someone else.

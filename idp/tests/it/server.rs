@@ -135,6 +135,31 @@ async fn readyz_reports_an_unreachable_store() {
     assert_eq!(body["store"], "unavailable");
 }
 
+/// A store that does not answer is an outage, said as one: a browser with a session cookie
+/// gets the "not available" page (503, in Dutch), not a quiet trip to the sign-in form as if it
+/// had never signed in.
+#[actix_web::test]
+async fn pages_answer_503_when_the_store_is_down_not_sign_in() {
+    let t = TestApp::with_env(&[("LEERPOORT_REDIS_URL", "redis://127.0.0.1:1")]);
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let sid = "a".repeat(43);
+    for uri in ["/", "/groepen", "/tweede-stap"] {
+        let req = test::TestRequest::get()
+            .uri(uri)
+            .insert_header(("cookie", format!("lp_session={sid}")))
+            .insert_header(("accept-language", "nl"))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        assert!(body.contains("lukt nu even niet"), "{uri}: {body}");
+    }
+    // Without a session cookie there is nothing to look up: to the sign-in form.
+    let res = test::call_service(&app, test::TestRequest::get().uri("/groepen").to_request()).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers().get("location").unwrap(), "/login");
+}
+
 #[actix_web::test]
 async fn oversized_bodies_are_refused() {
     let t = TestApp::init();

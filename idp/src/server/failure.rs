@@ -1,0 +1,119 @@
+//! One error type for pages: a handler or an extractor that cannot go on returns a
+//! [`PageError`], and [`render`] (a middleware around every route) turns it into the
+//! catalogue's page in the visitor's language — after logging it once. A storage outage is a
+//! 503 "even niet beschikbaar", never a quiet "not signed in" or an empty list. Modelled on
+//! crates.io's `util/errors.rs`: the type says what went wrong, the edge decides how it looks.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse, ResponseError};
+use broker::repo::RepoError;
+use broker::store::StoreError;
+
+use super::pages::{self, Chrome};
+use crate::app::AppState;
+
+/// Why a page cannot be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// No (usable) session: to the sign-in form.
+    #[error("not signed in")]
+    SignIn,
+    /// Not there — or not the visitor's to see, which looks the same from outside.
+    #[error("not found")]
+    NotFound,
+    /// The form's CSRF token does not match the browser's cookie: the page has expired.
+    #[error("page expired")]
+    Expired,
+    /// The database or the ephemeral store did not answer.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<RepoError> for PageError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::NotFound(_) => PageError::NotFound,
+            other => PageError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        PageError::Unavailable(e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for PageError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        PageError::Unavailable(e.to_string())
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::SignIn => StatusCode::FOUND,
+            PageError::NotFound => StatusCode::NOT_FOUND,
+            PageError::Expired => StatusCode::BAD_REQUEST,
+            PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The bare answer; [`render`] dresses it in the visitor's language.
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            PageError::SignIn => pages::redirect("/login"),
+            _ => HttpResponse::build(self.status_code()).finish(),
+        }
+    }
+}
+
+/// Run `f` on the blocking pool (database and store calls block), as a page's result.
+pub async fn blocking<T, F>(f: F) -> Result<T, PageError>
+where
+    F: FnOnce() -> Result<T, PageError> + Send + 'static,
+    T: Send + 'static,
+{
+    web::block(f).await?
+}
+
+/// The middleware: a response that carries a [`PageError`] gets the catalogue's page for it,
+/// in the request's language; an outage is logged here, once, with the route's pattern.
+pub async fn render(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let kind = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<PageError>())
+    {
+        Some(PageError::SignIn) | None => return Ok(res),
+        Some(e) => {
+            if let PageError::Unavailable(why) = e {
+                let route = res.request().match_pattern().unwrap_or_default();
+                tracing::error!(route = %route, error = %why, "storage unavailable; answered 503");
+            }
+            e.status_code()
+        }
+    };
+    let (req, _) = res.into_parts();
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(ServiceResponse::new(
+            req,
+            HttpResponse::build(kind).finish(),
+        ));
+    };
+    let c = Chrome::of(&req, &state, None).await;
+    let page = match kind {
+        StatusCode::NOT_FOUND => super::errors::unreadable(&req, kind),
+        StatusCode::BAD_REQUEST => pages::page_expired(&c),
+        _ => pages::unavailable(&c, c.t.unavailable),
+    };
+    Ok(ServiceResponse::new(req, page))
+}
