@@ -9,6 +9,7 @@
 //! the rule at fault in one line; `anyhow` only at the edges of the binary. No `unwrap`,
 //! `expect` or `panic` outside tests (the workspace lints deny them).
 
+pub mod admin;
 pub mod audit;
 pub mod clock;
 pub mod devices;
