@@ -157,3 +157,71 @@ pub fn speaks_for(
         && (session_indexes.contains(&public)
             || (session_indexes.is_empty() && name_id.is_some() && name_id == sub))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claims::{InstellingRef, LoginContext};
+
+    fn sess(clients: &[&str]) -> SsoSession {
+        SsoSession {
+            sid: "s".into(),
+            user_id: Uuid::nil(),
+            school: InstellingRef::new_random(),
+            auth_time: 0,
+            amr: vec![],
+            acr: String::new(),
+            context: LoginContext::School,
+            ip: None,
+            created_at: 0,
+            expires_at: 10,
+            clients: clients.iter().map(|c| c.to_string()).collect(),
+            grants: vec![],
+            upstream: None,
+            last_seen: 0,
+            idle_secs: 0,
+        }
+    }
+
+    #[test]
+    fn the_chain_keeps_the_session_order_without_the_asker_and_sps_without_slo() {
+        let s = sess(&["a", "oidc", "b", "c"]);
+        let sps = chain_sps(&s, Some("b"), |c| c != "oidc");
+        assert_eq!(sps, vec!["a".to_string(), "c".to_string()]);
+    }
+
+    #[test]
+    fn a_chain_ends_with_the_answer_then_the_url_then_signed_out() {
+        let s = sess(&[]);
+        let reply = Some(("sp".into(), "id".into(), None));
+        assert!(matches!(
+            Chain::new(&s, vec![], reply, Some("u".into())).finish(),
+            ChainEnd::Answer { .. }
+        ));
+        assert_eq!(
+            Chain::new(&s, vec![], None, Some("u".into())).finish(),
+            ChainEnd::Then("u".into())
+        );
+        assert_eq!(
+            Chain::new(&s, vec![], None, None).finish(),
+            ChainEnd::SignedOut
+        );
+    }
+
+    #[test]
+    fn a_request_speaks_for_the_session_by_index_or_name_id() {
+        let s = sess(&["sp"]);
+        let index = session::public_sid("s");
+        assert!(speaks_for(
+            &s,
+            "sp",
+            std::slice::from_ref(&index),
+            None,
+            None
+        ));
+        assert!(speaks_for(&s, "sp", &[], Some("n"), Some("n")));
+        assert!(!speaks_for(&s, "sp", &[], Some("n"), Some("m")));
+        assert!(!speaks_for(&s, "other", &[index], None, None));
+        assert!(!speaks_for(&s, "sp", &["x".into()], Some("n"), Some("n")));
+    }
+}
