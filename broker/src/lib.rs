@@ -9,10 +9,12 @@
 //! the rule at fault in one line; `anyhow` only at the edges of the binary. No `unwrap`,
 //! `expect` or `panic` outside tests (the workspace lints deny them).
 
+pub mod admin;
 pub mod audit;
 pub mod clock;
 pub mod devices;
 pub mod federation;
+pub mod logout;
 pub mod model;
 pub mod ports;
 pub mod random;

@@ -15,8 +15,6 @@ use crate::metrics::Metrics;
 use crate::secrets::PinHasher;
 use crate::session::Csrf;
 
-/// The settings key of the outage notice.
-pub const NOTICE_KEY: &str = "notice";
 /// How long a node reuses the notice it read.
 const NOTICE_TTL_SECS: i64 = 10;
 
@@ -78,10 +76,13 @@ impl AppState {
                 return n.clone();
             }
         }
-        let n = self.dir.setting(NOTICE_KEY).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "reading the notice");
-            None
-        });
+        let n = self
+            .dir
+            .setting(broker::admin::NOTICE_KEY)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reading the notice");
+                None
+            });
         *self.notice.lock() = Some((now, n.clone()));
         n
     }

@@ -9,10 +9,10 @@ use broker::model::School;
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
-use crate::admin::Ctx;
 use crate::app::AppState;
 use crate::config::Config;
 use crate::{db, demo};
+use broker::admin::Ctx;
 
 mod client;
 mod devices;

@@ -8,8 +8,8 @@ use std::str::FromStr;
 use claims::InstellingRef;
 use serde_json::{json, Value};
 
-use crate::admin::{self, Ctx};
 use crate::app::AppState;
+use broker::admin::{self, Ctx};
 
 /// The demo school's INSTELLING_REF: fixed, so shortcuts in the documentation work.
 pub const DEMO_SCHOOL_REF: &str = "8f0c7a2e-4b1d-4c3e-9a5f-6d2b1e0c9a01";

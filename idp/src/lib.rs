@@ -9,11 +9,11 @@
 //! start-up — where an error becomes one line on stderr. No `unwrap`/`expect`/`panic`
 //! outside tests.
 
-pub mod admin;
 pub mod app;
 pub mod challenge;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod db;
 pub mod demo;
 pub mod device;

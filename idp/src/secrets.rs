@@ -13,7 +13,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ring::{digest, hmac};
+use ring::hmac;
 use subtle::ConstantTimeEq;
 
 /// Errors of this module.
@@ -331,14 +331,9 @@ pub struct PupilSecrets<'a> {
     pub sealer: &'a Sealer,
 }
 
-/// SHA-256 of a client secret, as stored.
-pub fn hash_client_secret(secret: &str) -> String {
-    hex::encode(digest::digest(&digest::SHA256, secret.as_bytes()))
-}
-
 /// Constant-time check of a presented client secret against the stored SHA-256.
 pub fn verify_client_secret(stored_hex: &str, presented: &str) -> bool {
-    let presented = hash_client_secret(presented);
+    let presented = broker::admin::hash_client_secret(presented);
     bool::from(presented.as_bytes().ct_eq(stored_hex.as_bytes()))
 }
 
@@ -508,7 +503,7 @@ mod tests {
     fn client_secrets_compare_by_hash() {
         let s = random_token().unwrap();
         assert_eq!(s.len(), 43);
-        let stored = hash_client_secret(&s);
+        let stored = broker::admin::hash_client_secret(&s);
         assert!(verify_client_secret(&stored, &s));
         assert!(!verify_client_secret(&stored, "wrong"));
     }

@@ -86,7 +86,7 @@ pub fn normalise_address(raw: &str) -> Result<Option<String>, ThuisError> {
     if a.is_empty() {
         return Ok(None);
     }
-    crate::admin::normalise_email(a)
+    broker::admin::normalise_email(a)
         .map(Some)
         .map_err(|_| ThuisError::InvalidAddress(a.to_string()))
 }

@@ -26,7 +26,7 @@ pub enum DeviceCmd {
 pub fn run(state: &AppState, cmd: DeviceCmd) -> anyhow::Result<Output> {
     match cmd {
         DeviceCmd::List { school } => {
-            let r = crate::admin::parse_school_ref(&school)?;
+            let r = broker::admin::parse_school_ref(&school)?;
             if state.dir.school(&r)?.is_none() {
                 anyhow::bail!("no school with INSTELLING_REF {r}");
             }

@@ -7,8 +7,8 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{ctx, open_state, out, Output};
-use crate::admin;
 use crate::config::Config;
+use broker::admin;
 
 #[derive(Debug, Subcommand)]
 pub enum NoticeCmd {
@@ -35,7 +35,7 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: NoticeCmd) -> anyh
             Ok(out(json!({"notice": null}), "The notice is cleared."))
         }
         NoticeCmd::Show => {
-            let n = state.dir.setting(crate::app::NOTICE_KEY)?;
+            let n = state.dir.setting(admin::NOTICE_KEY)?;
             Ok(out(
                 json!({"notice": n}),
                 n.unwrap_or_else(|| "(no notice)".into()),

@@ -8,8 +8,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::{ctx, open_state, out, Output};
-use crate::admin;
 use crate::config::Config;
+use broker::admin;
 
 #[derive(Debug, Args)]
 pub struct RegisterArgs {

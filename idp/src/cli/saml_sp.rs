@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::{ctx, open_state, out, Output};
-use crate::admin;
 use crate::config::Config;
+use broker::admin;
 
 #[derive(Debug, Subcommand)]
 pub enum SamlSpCmd {

@@ -7,8 +7,8 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{ctx, open_state, out, school_json, Output};
-use crate::admin;
 use crate::config::Config;
+use broker::admin;
 
 #[derive(Debug, Subcommand)]
 pub enum SchoolCmd {

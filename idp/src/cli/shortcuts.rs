@@ -8,8 +8,8 @@ use broker::clock::Clock;
 use serde_json::json;
 
 use super::{open_state, out, Output};
-use crate::admin;
 use crate::config::Config;
+use broker::admin;
 
 pub(super) fn run(
     config: Config,

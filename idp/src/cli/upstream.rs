@@ -8,8 +8,8 @@ use clap::Subcommand;
 use serde_json::{json, Value};
 
 use super::{ctx, open_state, out, Output};
-use crate::admin;
 use crate::config::Config;
+use broker::admin;
 
 #[derive(Debug, Subcommand)]
 // Parsed once per run; boxing the big variant would only obscure clap's derive.

@@ -11,9 +11,9 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::{ctx, open_state, out, Output};
-use crate::admin;
 use crate::app::AppState;
 use crate::config::Config;
+use broker::admin;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCmd {

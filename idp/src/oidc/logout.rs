@@ -3,14 +3,12 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Value};
-use url::Url;
-use uuid::Uuid;
+use broker::logout::rp_initiated::{self, EndSession, EndSessionRequest, LogoutProblem};
+use broker::session::SsoSession;
 
 use super::revoke_grant;
 use crate::app::AppState;
 use crate::keys::sign_jwt;
-use crate::session::{self, SsoSession};
 
 /// A logout token to deliver: POST `logout_token` to `uri`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,31 +26,17 @@ pub enum LogoutOutcome {
     SignedOut,
     /// A request we cannot honour (an unregistered post-logout URI): a page, no redirect.
     ErrorPage(LogoutProblem),
-    /// Nothing shows that the request comes from a relying party of this very session (no
-    /// `id_token_hint` naming it): the user is asked first (RP-Initiated Logout 1.0 §2), so a
-    /// link or image elsewhere cannot sign a pupil out. Nothing has ended yet.
+    /// The user is asked first (see [`EndSession::Confirm`]). Nothing has ended yet.
     Confirm {
         /// The relying party that asks, when the request names one.
         client_name: Option<String>,
     },
 }
 
-/// Why a logout request is refused; the catalogue words it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogoutProblem {
-    /// The `id_token_hint` is not an ID token of Leerpoort.
-    BadHint,
-    /// `client_id` names another client than the hint's audience.
-    HintMismatch,
-    /// The `post_logout_redirect_uri` is not registered for the client.
-    UnregisteredRedirect,
-    /// The `post_logout_redirect_uri` is not a URL.
-    InvalidRedirect,
-}
-
-/// End the session `sid` (if any) as the parameters ask. `confirmed` says that the user
-/// confirmed on Leerpoort's own page (a form with its CSRF token). Returns the outcome and the
-/// back-channel deliveries the caller sends (without waiting for them).
+/// End the session `sid` (if any) as the parameters ask ([`rp_initiated::decide`]).
+/// `confirmed` says that the user confirmed on Leerpoort's own page (a form with its CSRF
+/// token). Returns the outcome and the back-channel deliveries the caller sends (without
+/// waiting for them).
 pub fn end_session(
     state: &AppState,
     params: &HashMap<String, String>,
@@ -61,63 +45,19 @@ pub fn end_session(
     now: i64,
 ) -> (LogoutOutcome, Vec<BackchannelDelivery>) {
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let refuse = |p: LogoutProblem| (LogoutOutcome::ErrorPage(p), Vec::new());
-    let hint = get("id_token_hint").map(|t| super::tokens::verify_id_token_hint(state, t, now));
-    let hint = match hint {
-        Some(None) => return refuse(LogoutProblem::BadHint),
-        Some(Some(claims)) => Some(claims),
-        None => None,
+    let req = EndSessionRequest {
+        hint: get("id_token_hint").map(|t| super::tokens::verify_id_token_hint(state, t, now)),
+        client_id: get("client_id"),
+        post_logout_redirect_uri: get("post_logout_redirect_uri"),
+        state: get("state"),
     };
-    let hint_aud = hint.as_ref().and_then(audience_of);
-    let client_id = match (get("client_id"), hint_aud.as_deref()) {
-        (Some(c), Some(a)) if c != a => return refuse(LogoutProblem::HintMismatch),
-        (Some(c), _) => Some(c.to_string()),
-        (None, a) => a.map(str::to_string),
-    };
-    let rp = client_id
-        .as_deref()
-        .and_then(|c| state.dir.relying_party_by_public_id(c).ok().flatten());
-    let redirect = match get("post_logout_redirect_uri") {
-        None => None,
-        Some(uri) => {
-            let registered = rp
-                .as_ref()
-                .and_then(|rp| {
-                    rp.oidc()
-                        .map(|o| o.post_logout_redirect_uris.iter().any(|u| u == uri))
-                })
-                .unwrap_or(false);
-            if !registered {
-                return refuse(LogoutProblem::UnregisteredRedirect);
-            }
-            let Ok(mut url) = Url::parse(uri) else {
-                return refuse(LogoutProblem::InvalidRedirect);
-            };
-            if let Some(s) = get("state") {
-                url.query_pairs_mut().append_pair("state", s);
-            }
-            Some(url.to_string())
+    let (ended, redirect) = match rp_initiated::decide(&state.world(), &req, sid, confirmed, now) {
+        EndSession::Refused(p) => return (LogoutOutcome::ErrorPage(p), Vec::new()),
+        EndSession::Confirm { client_name } => {
+            return (LogoutOutcome::Confirm { client_name }, Vec::new())
         }
+        EndSession::End { session, redirect } => (session, redirect),
     };
-
-    let ended = sid.and_then(|s| session::load(state.store.as_ref(), s, now).ok().flatten());
-    if let Some(s) = &ended {
-        // The hint proves the request speaks for this session only when it carries this
-        // session's `sid`; anything else (no hint, another session's hint) asks the user.
-        let public = session::public_sid(&s.sid);
-        let speaks_for_session = hint
-            .as_ref()
-            .and_then(|h| h["sid"].as_str())
-            .is_some_and(|hsid| hsid == public);
-        if !speaks_for_session && !confirmed {
-            return (
-                LogoutOutcome::Confirm {
-                    client_name: rp.map(|rp| rp.name),
-                },
-                Vec::new(),
-            );
-        }
-    }
     let deliveries = match &ended {
         Some(s) => terminate(state, s, now),
         None => Vec::new(),
@@ -136,64 +76,24 @@ pub fn end_session(
     (outcome, deliveries)
 }
 
-/// End a session: remove it, revoke its grants, and prepare a logout token for every
-/// relying party it touched that registered a back-channel logout URI.
+/// End a session ([`broker::logout::end`]): revoke its grants, and sign the logout token of
+/// every relying party it touched that registered a back-channel logout URI.
 pub fn terminate(state: &AppState, s: &SsoSession, now: i64) -> Vec<BackchannelDelivery> {
-    if let Err(e) = session::destroy(state.store.as_ref(), &s.sid) {
-        tracing::error!(error = %e, "logout: could not remove the session");
-    }
-    for g in &s.grants {
+    let ended = broker::logout::end(&state.world(), &state.pseudonyms, s, now);
+    for g in &ended.grants {
         let _ = revoke_grant(state.store.as_ref(), g);
     }
-    let user = state.dir.user(s.user_id).ok().flatten();
     let mut out = Vec::new();
-    for client_id in &s.clients {
-        let Ok(Some(rp)) = state.dir.relying_party_by_public_id(client_id) else {
-            continue;
-        };
-        let Some(client) = rp.oidc() else { continue };
-        let Some(uri) = &client.backchannel_logout_uri else {
-            continue;
-        };
-        let sub = user
-            .as_ref()
-            .and_then(|u| broker::release::subject_for(&state.pseudonyms, &rp, u).ok())
-            .map(|p| p.as_str().to_string());
-        let mut claims = json!({
-            "iss": state.config.issuer,
-            "aud": client.client_id,
-            "iat": now,
-            "exp": now + 120,
-            "jti": Uuid::new_v4().to_string(),
-            "sid": session::public_sid(&s.sid),
-            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
-        });
-        if let Some(sub) = sub {
-            claims["sub"] = Value::String(sub);
-        }
-        match sign_jwt(
-            state.keys.as_ref(),
-            client.id_token_alg,
-            "logout+jwt",
-            &claims,
-        ) {
+    for b in ended.backchannel {
+        match sign_jwt(state.keys.as_ref(), b.alg, "logout+jwt", &b.claims) {
             Ok(t) => out.push(BackchannelDelivery {
-                uri: uri.clone(),
+                uri: b.uri,
                 logout_token: t,
             }),
             Err(e) => tracing::error!(error = %e, "logout: signing a logout token"),
         }
     }
     out
-}
-
-/// The audience (client id) of an ID token of ours.
-fn audience_of(claims: &Value) -> Option<String> {
-    match &claims["aud"] {
-        Value::String(s) => Some(s.clone()),
-        Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
-        _ => None,
-    }
 }
 
 /// Deliver logout tokens without holding up the user (each with a short timeout).

@@ -8,14 +8,16 @@
 //! - The user signs out at Leerpoort: [`start_chain`] sends the SAML SPs of the ended session
 //!   their `LogoutRequest`s in turn, then shows the signed-out page.
 //!
-//! Each `LogoutResponse` an SP sends back arrives here and moves the chain on.
+//! Each `LogoutResponse` an SP sends back arrives here and moves the chain on. Which SPs are
+//! told, in what order, and how the chain ends is `broker::logout::saml_chain`'s; this module
+//! parses, checks signatures, builds and signs the messages.
 
 use std::time::Duration;
 
+use broker::logout::saml_chain::{self, Chain, ChainEnd};
+use broker::store::StoreError;
 use protocol::saml::logout::{logout_request_xml, logout_response_xml, parse_logout, SpSession};
 use protocol::saml::{check_issue_instant, id_ok, replay_digest};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::error::Refusal;
 use super::names::{PERSISTENT, SUCCESS, TRANSIENT};
@@ -25,27 +27,6 @@ use crate::app::AppState;
 use crate::oidc::logout::{self, BackchannelDelivery};
 use crate::session::{self, SsoSession};
 
-/// How long a logout chain waits for an SP's `LogoutResponse`.
-pub const CHAIN_SECS: u64 = 5 * 60;
-
-/// Where a logout chain stands: stored under `samlslo:<LogoutRequest ID>` while that SP
-/// answers.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Chain {
-    pub user_id: Uuid,
-    pub session_index: String,
-    /// SAML SPs still to be told.
-    pub remaining: Vec<String>,
-    /// The SP that asked, to answer at the end: (entity id, its LogoutRequest ID,
-    /// RelayState).
-    pub reply_to: Option<(String, String, Option<String>)>,
-    /// The SP now being told.
-    pub current: Option<String>,
-    /// Where to go at the end when no SP asked (an OIDC client's post-logout redirect URI).
-    #[serde(default)]
-    pub then: Option<String>,
-}
-
 /// What the endpoint does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SloOutcome {
@@ -54,10 +35,6 @@ pub enum SloOutcome {
     /// The chain is done and nobody needs an answer: show "signed out".
     SignedOut,
     Refused(Refusal),
-}
-
-fn chain_key(id: &str) -> String {
-    format!("samlslo:{id}")
 }
 
 /// Handle `/saml/slo` (the raw query of an HTTP-Redirect message). Returns the back-channel
@@ -104,22 +81,10 @@ fn handle(
     if param == "SAMLResponse" {
         // An SP answered our LogoutRequest: go on with the chain.
         let irt = msg.in_response_to.clone().ok_or(Refusal::Expired)?;
-        let chain = state
-            .store
-            .get(&chain_key(&irt))
-            .map_err(|_| Refusal::Unavailable)?
-            .and_then(|b| serde_json::from_slice::<Chain>(&b).ok())
-            .ok_or(Refusal::Expired)?;
         // Only the SP that was asked moves the chain on, once.
-        if chain.current.as_deref() != Some(meta.entity_id.as_str())
-            || state
-                .store
-                .take(&chain_key(&irt))
-                .map_err(|_| Refusal::Unavailable)?
-                .is_none()
-        {
-            return Err(Refusal::Expired);
-        }
+        let chain = saml_chain::answered(state.store.as_ref(), &irt, &meta.entity_id)
+            .map_err(|_| Refusal::Unavailable)?
+            .ok_or(Refusal::Expired)?;
         if msg.status.as_deref() != Some(SUCCESS) {
             tracing::info!(sp = %rp.public_id(), "SAML logout: an SP did not confirm");
         }
@@ -182,37 +147,34 @@ fn handle(
         .as_ref()
         .and_then(|u| broker::release::subject_for(&state.pseudonyms, &rp, u).ok())
         .map(|s| s.as_str().to_string());
-    let public = session::public_sid(&sess.sid);
-    let ours = sess.clients.contains(&meta.entity_id)
-        && (msg.session_indexes.contains(&public)
-            || (msg.session_indexes.is_empty() && msg.name_id.is_some() && msg.name_id == sub));
+    let ours = saml_chain::speaks_for(
+        &sess,
+        &meta.entity_id,
+        &msg.session_indexes,
+        msg.name_id.as_deref(),
+        sub.as_deref(),
+    );
     if !ours {
         return Ok((reply(Err(SamlError::UnknownPrincipal)), Vec::new()));
     }
     let deliveries = logout::terminate(state, &sess, now);
-    let chain = Chain {
-        user_id: sess.user_id,
-        session_index: public,
-        remaining: others(state, &sess, Some(&meta.entity_id)),
-        reply_to: Some((meta.entity_id.clone(), id, relay_state.clone())),
-        current: None,
-        then: None,
-    };
+    let chain = Chain::new(
+        &sess,
+        others(state, &sess, Some(&meta.entity_id)),
+        Some((meta.entity_id.clone(), id, relay_state.clone())),
+        None,
+    );
     Ok((next(state, chain, now), deliveries))
 }
 
-/// The SAML SPs of a session that have an SLO endpoint, except `except`.
+/// The SAML SPs of a session that are told ([`saml_chain::chain_sps`]): those whose metadata
+/// has an SLO endpoint, except `except`.
 fn others(state: &AppState, sess: &SsoSession, except: Option<&str>) -> Vec<String> {
-    sess.clients
-        .iter()
-        .filter(|c| Some(c.as_str()) != except)
-        .filter(|c| {
-            service_provider(state, c)
-                .map(|(_, m)| m.slo.is_some())
-                .unwrap_or(false)
-        })
-        .cloned()
-        .collect()
+    saml_chain::chain_sps(sess, except, |c| {
+        service_provider(state, c)
+            .map(|(_, m)| m.slo.is_some())
+            .unwrap_or(false)
+    })
 }
 
 /// After the user signed out at Leerpoort (its own page, or an OIDC client's RP-initiated
@@ -228,15 +190,7 @@ pub fn start_chain(
     if remaining.is_empty() {
         return None;
     }
-    let chain = Chain {
-        user_id: sess.user_id,
-        session_index: session::public_sid(&sess.sid),
-        remaining,
-        reply_to: None,
-        current: None,
-        then,
-    };
-    match next(state, chain, now) {
+    match next(state, Chain::new(sess, remaining, None, then), now) {
         SloOutcome::Redirect(u) => Some(u),
         _ => None,
     }
@@ -244,8 +198,7 @@ pub fn start_chain(
 
 /// Tell the next SP, or finish: answer the SP that asked, or show "signed out".
 fn next(state: &AppState, mut chain: Chain, now: i64) -> SloOutcome {
-    while let Some(sp) = chain.remaining.first().cloned() {
-        chain.remaining.remove(0);
+    while let Some(sp) = chain.pop() {
         let Ok((rp, meta)) = service_provider(state, &sp) else {
             continue;
         };
@@ -273,16 +226,10 @@ fn next(state: &AppState, mut chain: Chain, now: i64) -> SloOutcome {
             }),
             now,
         );
-        chain.current = Some(meta.entity_id.clone());
-        let Ok(bytes) = serde_json::to_vec(&chain) else {
-            continue;
-        };
-        if state
-            .store
-            .put(&chain_key(&id), &bytes, Duration::from_secs(CHAIN_SECS))
-            .is_err()
-        {
-            return SloOutcome::Refused(Refusal::Unavailable);
+        match chain.wait_for(state.store.as_ref(), &meta.entity_id, &id) {
+            Ok(()) => {}
+            Err(StoreError::Corrupt) => continue,
+            Err(_) => return SloOutcome::Refused(Refusal::Unavailable),
         }
         if let Some(url) = binding::encode_redirect(&slo_url, "SAMLRequest", &xml, None, |d| {
             state.keys.sign_saml_redirect(d).ok()
@@ -290,9 +237,12 @@ fn next(state: &AppState, mut chain: Chain, now: i64) -> SloOutcome {
             return SloOutcome::Redirect(url);
         }
     }
-    let then = chain.then.clone();
-    match chain.reply_to {
-        Some((sp, request_id, relay_state)) => {
+    match chain.finish() {
+        ChainEnd::Answer {
+            sp,
+            request_id,
+            relay_state,
+        } => {
             let url = service_provider(state, &sp)
                 .ok()
                 .and_then(|(_, m)| m.slo.map(|(_, r)| r))
@@ -304,10 +254,8 @@ fn next(state: &AppState, mut chain: Chain, now: i64) -> SloOutcome {
                 None => SloOutcome::SignedOut,
             }
         }
-        None => match then {
-            Some(url) => SloOutcome::Redirect(url),
-            None => SloOutcome::SignedOut,
-        },
+        ChainEnd::Then(url) => SloOutcome::Redirect(url),
+        ChainEnd::SignedOut => SloOutcome::SignedOut,
     }
 }
 

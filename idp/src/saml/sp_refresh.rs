@@ -1,6 +1,6 @@
 //! Reading an SP's metadata from its URL: for `saml-sp add` / `update`, and the periodic
 //! refresh the running server does for every SP with `--refresh-hours`. A refresh goes
-//! through [`crate::admin::update_saml_sp`], so it checks and verifies the document like
+//! through [`broker::admin::update_saml_sp`], so it checks and verifies the document like
 //! `saml-sp update` does and keeps every school's registration; when it fails, the old
 //! metadata stays and the reason is logged and kept (`saml-sp list` shows it).
 
@@ -10,8 +10,8 @@ use std::time::Duration;
 use broker::model::RpProtocol;
 
 use super::METADATA_MAX;
-use crate::admin::{self, Ctx, SamlSpUpdate};
 use crate::app::AppState;
+use broker::admin::{self, Ctx, SamlSpUpdate};
 
 /// How often the running server looks for SPs whose refresh is due.
 pub const CHECK_SECS: u64 = 10 * 60;

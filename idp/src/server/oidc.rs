@@ -10,9 +10,10 @@ use crate::app::AppState;
 use crate::keys::KeyStore as _;
 use crate::oidc::authorize::{self, Outcome, RequestProblem};
 use crate::oidc::client_auth::{self, Presented};
-use crate::oidc::logout::{self, LogoutOutcome, LogoutProblem};
+use crate::oidc::logout::{self, LogoutOutcome};
 use crate::oidc::{discovery, introspect, revoke, token, userinfo, OidcError};
 use crate::session;
+use broker::logout::rp_initiated::LogoutProblem;
 
 fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
     HttpResponse::build(status)

@@ -6,7 +6,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test;
-use idp::admin::{self, Ctx};
+use broker::admin::{self, Ctx};
 
 use crate::school::{demo_app, pupil_id};
 use crate::server::TestApp;

@@ -229,13 +229,13 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     assert_ne!(rt1, rt2);
     assert!(t2["id_token"].is_string());
     // Another client cannot use it.
-    let other = idp::admin::add_client(
-        idp::admin::Ctx {
+    let other = broker::admin::add_client(
+        broker::admin::Ctx {
             dir: f.app.state.dir.as_ref(),
             clock: f.app.state.clock.as_ref(),
             actor: "test",
         },
-        idp::admin::ClientInput {
+        broker::admin::ClientInput {
             name: "Ander".into(),
             kind: "publisher".into(),
             redirect_uris: vec!["https://ander.example/cb".into()],
@@ -294,8 +294,8 @@ async fn deregistration_stops_userinfo_and_refresh_at_once() {
     let at = t["access_token"].as_str().unwrap().to_string();
     assert_eq!(userinfo(&app, &at).await, StatusCode::OK);
     let school: claims::InstellingRef = idp::demo::DEMO_SCHOOL_REF.parse().unwrap();
-    idp::admin::deregister(
-        idp::admin::Ctx {
+    broker::admin::deregister(
+        broker::admin::Ctx {
             dir: f.app.state.dir.as_ref(),
             clock: f.app.state.clock.as_ref(),
             actor: "test",
@@ -338,14 +338,14 @@ async fn deregistration_stops_userinfo_and_refresh_at_once() {
 #[actix_web::test]
 async fn public_clients_need_pkce_s256_and_plain_is_refused() {
     let f = Flow::new();
-    let ctx = idp::admin::Ctx {
+    let ctx = broker::admin::Ctx {
         dir: f.app.state.dir.as_ref(),
         clock: f.app.state.clock.as_ref(),
         actor: "test",
     };
-    let public = idp::admin::add_client(
+    let public = broker::admin::add_client(
         ctx,
-        idp::admin::ClientInput {
+        broker::admin::ClientInput {
             name: "App".into(),
             kind: "publisher".into(),
             redirect_uris: vec![REDIRECT.into()],
@@ -359,7 +359,13 @@ async fn public_clients_need_pkce_s256_and_plain_is_refused() {
     .unwrap();
     assert!(public.client_secret.is_none());
     let school: claims::InstellingRef = idp::demo::DEMO_SCHOOL_REF.parse().unwrap();
-    idp::admin::register(ctx, &school, "app", idp::admin::RegisterOptions::default()).unwrap();
+    broker::admin::register(
+        ctx,
+        &school,
+        "app",
+        broker::admin::RegisterOptions::default(),
+    )
+    .unwrap();
     let app = test::init_service(idp::server::app(f.app.state.clone())).await;
     let mut b = Browser::default();
     let base = "client_id=app&redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fcallback&response_type=code&scope=openid&state=x";
@@ -837,15 +843,15 @@ async fn forgotten_passwords_get_a_single_use_link_once_per_quarter_hour() {
 #[actix_web::test]
 async fn an_inactive_teacher_activates_the_account_by_setting_a_password() {
     let f = Flow::new();
-    let ctx = idp::admin::Ctx {
+    let ctx = broker::admin::Ctx {
         dir: f.app.state.dir.as_ref(),
         clock: f.app.state.clock.as_ref(),
         actor: "test",
     };
-    let added = idp::admin::add_user(
+    let added = broker::admin::add_user(
         ctx,
         f.app.state.pupil_secrets(),
-        idp::admin::UserInput {
+        broker::admin::UserInput {
             school: idp::demo::DEMO_SCHOOL_REF.into(),
             role: "leerkracht".into(),
             given_name: "Mees".into(),
@@ -884,14 +890,14 @@ async fn an_inactive_teacher_activates_the_account_by_setting_a_password() {
 
 /// A client of the demo school meant for `audience` only, registered there.
 fn pupil_only_client(f: &Flow, client_id: &str, audience: &str) {
-    let ctx = idp::admin::Ctx {
+    let ctx = broker::admin::Ctx {
         dir: f.app.state.dir.as_ref(),
         clock: f.app.state.clock.as_ref(),
         actor: "test",
     };
-    idp::admin::add_client(
+    broker::admin::add_client(
         ctx,
-        idp::admin::ClientInput {
+        broker::admin::ClientInput {
             name: "Leesapp".into(),
             kind: "publisher".into(),
             redirect_uris: vec![REDIRECT.into()],
@@ -904,11 +910,11 @@ fn pupil_only_client(f: &Flow, client_id: &str, audience: &str) {
     )
     .unwrap();
     let school: claims::InstellingRef = idp::demo::DEMO_SCHOOL_REF.parse().unwrap();
-    idp::admin::register(
+    broker::admin::register(
         ctx,
         &school,
         client_id,
-        idp::admin::RegisterOptions::default(),
+        broker::admin::RegisterOptions::default(),
     )
     .unwrap();
 }
@@ -958,13 +964,13 @@ async fn a_withdrawn_registration_names_itself_to_the_relying_party() {
     let app = test::init_service(idp::server::app(f.app.state.clone())).await;
     let mut b = Browser::default();
     sign_in(&app, &mut b, AUTHZ).await;
-    let ctx = idp::admin::Ctx {
+    let ctx = broker::admin::Ctx {
         dir: f.app.state.dir.as_ref(),
         clock: f.app.state.clock.as_ref(),
         actor: "test",
     };
     let school: claims::InstellingRef = idp::demo::DEMO_SCHOOL_REF.parse().unwrap();
-    idp::admin::deregister(ctx, &school, "demo-uitgeverij").unwrap();
+    broker::admin::deregister(ctx, &school, "demo-uitgeverij").unwrap();
     let res = b.get(&app, &format!("/oidc/authorize?{AUTHZ}")).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
@@ -1107,16 +1113,16 @@ fn session_of(f: &Flow, b: &mut Browser, user_id: uuid::Uuid) {
 #[actix_web::test]
 async fn inactive_staff_get_no_staff_pages_and_no_activation_mail() {
     let f = Flow::new();
-    let ctx = idp::admin::Ctx {
+    let ctx = broker::admin::Ctx {
         dir: f.app.state.dir.as_ref(),
         clock: f.app.state.clock.as_ref(),
         actor: "test",
     };
     // Staff that a network environment provisioned, or an import brought, arrive inactive.
-    let mees = idp::admin::add_user(
+    let mees = broker::admin::add_user(
         ctx,
         f.app.state.pupil_secrets(),
-        idp::admin::UserInput {
+        broker::admin::UserInput {
             school: idp::demo::DEMO_SCHOOL_REF.into(),
             role: "leerkracht".into(),
             given_name: "Mees".into(),

@@ -168,14 +168,14 @@ async fn the_strength_meter_answers_with_the_same_rule_and_needs_csrf() {
 #[actix_web::test]
 async fn the_cli_refuses_a_weak_password() {
     let (t, _) = demo(&[]);
-    let err = idp::admin::add_user(
-        idp::admin::Ctx {
+    let err = broker::admin::add_user(
+        broker::admin::Ctx {
             dir: t.state.dir.as_ref(),
             clock: t.state.clock.as_ref(),
             actor: "test",
         },
         t.state.pupil_secrets(),
-        idp::admin::UserInput {
+        broker::admin::UserInput {
             school: idp::demo::DEMO_SCHOOL_REF.into(),
             role: "leerkracht".into(),
             given_name: "Piet".into(),
@@ -396,7 +396,7 @@ async fn the_operator_setting_forces_enrolment_before_any_staff_page() {
 async fn a_school_can_require_the_second_factor() {
     let (t, _) = demo(&[]);
     let app = test::init_service(idp::server::app(t.state.clone())).await;
-    let school = idp::admin::parse_school_ref(idp::demo::DEMO_SCHOOL_REF).unwrap();
+    let school = broker::admin::parse_school_ref(idp::demo::DEMO_SCHOOL_REF).unwrap();
     idp::totp::set_school_requirement(&t.state, &school, true, "test", t.clock.now_secs()).unwrap();
     let to = Browser::new().sign_in(&app, SANNE).await;
     assert!(to.starts_with("/login/tweede-stap"), "{to}");

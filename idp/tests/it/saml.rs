@@ -11,7 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::test;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use idp::admin::{self, Ctx, SamlSpInput};
+use broker::admin::{self, Ctx, SamlSpInput};
 use openssl::pkey::{PKey, Private};
 use samael::crypto::{CertificateDer, Crypto, CryptoProvider, ReduceMode};
 

@@ -595,8 +595,8 @@ async fn a_session_used_from_elsewhere_is_ended_with_the_takeover_warning() {
 #[actix_web::test]
 async fn the_notice_shows_on_login_pages_and_english_is_offered() {
     let (t, _) = demo_app();
-    idp::admin::set_notice(
-        idp::admin::Ctx {
+    broker::admin::set_notice(
+        broker::admin::Ctx {
             dir: t.state.dir.as_ref(),
             clock: t.state.clock.as_ref(),
             actor: "test",
@@ -697,14 +697,14 @@ async fn staff_download_the_schools_shortcuts_and_pupils_cannot() {
 /// A client of the demo school that publishers allow at school only (`home_allowed: false`)
 /// and for `audience`.
 fn school_only_client(t: &TestApp, client_id: &str, audience: &str) {
-    let ctx = idp::admin::Ctx {
+    let ctx = broker::admin::Ctx {
         dir: t.state.dir.as_ref(),
         clock: t.state.clock.as_ref(),
         actor: "test",
     };
-    idp::admin::add_client(
+    broker::admin::add_client(
         ctx,
-        idp::admin::ClientInput {
+        broker::admin::ClientInput {
             name: "Schoolapp".into(),
             kind: "publisher".into(),
             redirect_uris: vec!["http://127.0.0.1:8081/callback".into()],
@@ -716,11 +716,11 @@ fn school_only_client(t: &TestApp, client_id: &str, audience: &str) {
         },
     )
     .unwrap();
-    idp::admin::register(
+    broker::admin::register(
         ctx,
         &SCHOOL.parse().unwrap(),
         client_id,
-        idp::admin::RegisterOptions::default(),
+        broker::admin::RegisterOptions::default(),
     )
     .unwrap();
 }

@@ -29,16 +29,16 @@ fn add_with_roles(
     claim: &str,
     provision: bool,
     provision_roles: Vec<String>,
-) -> Result<broker::model::Upstream, idp::admin::AdminError> {
-    let ctx = idp::admin::Ctx {
+) -> Result<broker::model::Upstream, broker::admin::AdminError> {
+    let ctx = broker::admin::Ctx {
         dir: t.state.dir.as_ref(),
         clock: t.state.clock.as_ref(),
         actor: "test",
     };
-    idp::admin::add_upstream(
+    broker::admin::add_upstream(
         ctx,
         &t.state.sealer,
-        idp::admin::UpstreamInput {
+        broker::admin::UpstreamInput {
             name: name.into(),
             schools: vec![idp::demo::DEMO_SCHOOL_REF.into()],
             oidc_issuer: Some("https://moo.example".into()),
@@ -342,15 +342,15 @@ async fn the_back_channel_logout_is_limited_per_address_and_per_upstream() {
     let t = TestApp::init();
     idp::demo::seed(&t.state).unwrap();
     // Nothing listens at this issuer: every token is refused, quickly.
-    let ctx = idp::admin::Ctx {
+    let ctx = broker::admin::Ctx {
         dir: t.state.dir.as_ref(),
         clock: t.state.clock.as_ref(),
         actor: "test",
     };
-    idp::admin::add_upstream(
+    broker::admin::add_upstream(
         ctx,
         &t.state.sealer,
-        idp::admin::UpstreamInput {
+        broker::admin::UpstreamInput {
             name: "moo".into(),
             schools: vec![idp::demo::DEMO_SCHOOL_REF.into()],
             oidc_issuer: Some("http://127.0.0.1:9".into()),

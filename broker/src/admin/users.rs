@@ -2,16 +2,13 @@
 
 use std::str::FromStr;
 
-use broker::audit::AuditAction;
-use broker::model::{PupilAuth, User, UserStatus};
-use broker::repo::NewUser;
+use crate::audit::AuditAction;
+use crate::model::{PupilAuth, User, UserStatus};
+use crate::repo::NewUser;
 use claims::{EckId, Role};
 use uuid::Uuid;
 
-use super::{invalid, non_empty, parse_school_ref, Ctx, Result};
-use crate::pictures::PictureSequence;
-use crate::secrets::PupilSecrets;
-use crate::{pictures, secrets};
+use super::{invalid, non_empty, parse_school_ref, Credentials, Ctx, Result};
 
 /// Input of [`add_user`].
 #[derive(Debug, Clone, Default)]
@@ -29,7 +26,7 @@ pub struct UserInput {
     pub password: Option<String>,
     /// A fixed user id (the demo); normally a new random one.
     pub id: Option<Uuid>,
-    /// The pupil's own picture on their name tile (a name from [`crate::pictures::ALL`]).
+    /// The pupil's own picture on their name tile (a name from the server's pictures).
     pub picture: Option<String>,
     /// A picture password instead of a PIN: 2–4 grid pictures, e.g. `vos,appel,zon`.
     pub picture_password: Option<String>,
@@ -44,7 +41,7 @@ pub struct AddedUser {
 
 /// A pupil or staff member. Pupils get a PIN (generated when none is given); staff with a
 /// password are active, staff without one stay inactive until they activate their account.
-pub fn add_user(ctx: Ctx<'_>, secrets: PupilSecrets<'_>, input: UserInput) -> Result<AddedUser> {
+pub fn add_user(ctx: Ctx<'_>, secrets: impl Credentials, input: UserInput) -> Result<AddedUser> {
     let id = input.id.unwrap_or_else(Uuid::new_v4);
     let school = parse_school_ref(&input.school)?;
     ctx.active_school(&school)?;
@@ -75,13 +72,10 @@ pub fn add_user(ctx: Ctx<'_>, secrets: PupilSecrets<'_>, input: UserInput) -> Re
             email.as_deref().unwrap_or(""),
             school_name.as_str(),
         ];
-        staff_credentials(&input, email.as_deref(), hints)?
+        staff_credentials(&input, email.as_deref(), hints, &secrets)?
     };
-    let picture = picture_of(input.picture.as_deref())?;
-    let secret_sealed = creds
-        .shown
-        .map(|s| secrets.sealer.seal(id, &s))
-        .transpose()?;
+    let picture = picture_of(&secrets, input.picture.as_deref())?;
+    let secret_sealed = creds.shown.map(|s| secrets.seal(id, &s)).transpose()?;
     let audit = ctx.audit(
         AuditAction::UserAdd,
         Some(school),
@@ -144,7 +138,7 @@ fn roles_of(input: &UserInput) -> Result<Vec<Role>> {
 
 /// A new user's status and credentials, and what their teacher may show later (the PIN, or
 /// the picture names).
-struct Credentials {
+struct NewCredentials {
     status: UserStatus,
     pupil_auth: Option<PupilAuth>,
     pin_hash: Option<String>,
@@ -154,7 +148,7 @@ struct Credentials {
     shown: Option<String>,
 }
 
-impl Credentials {
+impl NewCredentials {
     fn with_status(status: UserStatus) -> Self {
         Self {
             status,
@@ -173,9 +167,8 @@ impl Credentials {
 fn pupil_credentials(
     input: &UserInput,
     email: Option<&str>,
-    secrets: &PupilSecrets<'_>,
-) -> Result<Credentials> {
-    let pins = secrets.pins;
+    secrets: &impl Credentials,
+) -> Result<NewCredentials> {
     if email.is_some() {
         return Err(invalid(
             "pupils have no e-mail address here; home addresses are set by the teacher",
@@ -187,36 +180,36 @@ fn pupil_credentials(
         ));
     }
     if let Some(seq) = &input.picture_password {
-        let seq = PictureSequence::parse(seq).map_err(|e| invalid(e.to_string()))?;
+        let seq = secrets.picture_password(seq)?;
         let pin_hash = match &input.pin {
             Some(p) => {
-                secrets::check_pin(p)?;
-                Some(pins.hash(p)?)
+                secrets.check_pin(p)?;
+                Some(secrets.hash_pin(p)?)
             }
             None => None,
         };
-        return Ok(Credentials {
+        return Ok(NewCredentials {
             pupil_auth: Some(PupilAuth::Picture),
             pin_hash,
-            picture_password_hash: Some(pins.hash(&seq.encode())?),
-            shown: Some(seq.encode()),
-            ..Credentials::with_status(UserStatus::Active)
+            picture_password_hash: Some(secrets.hash_pin(&seq)?),
+            shown: Some(seq),
+            ..NewCredentials::with_status(UserStatus::Active)
         });
     }
     let (pin, generated) = match &input.pin {
         Some(p) => (p.clone(), None),
         None => {
-            let p = secrets::random_pin()?;
+            let p = secrets.random_pin()?;
             (p.clone(), Some(p))
         }
     };
-    secrets::check_pin(&pin)?;
-    Ok(Credentials {
+    secrets.check_pin(&pin)?;
+    Ok(NewCredentials {
         pupil_auth: Some(PupilAuth::Pin),
-        pin_hash: Some(pins.hash(&pin)?),
+        pin_hash: Some(secrets.hash_pin(&pin)?),
         generated_pin: generated,
         shown: Some(pin),
-        ..Credentials::with_status(UserStatus::Active)
+        ..NewCredentials::with_status(UserStatus::Active)
     })
 }
 
@@ -225,7 +218,8 @@ fn staff_credentials(
     input: &UserInput,
     email: Option<&str>,
     hints: [&str; 4],
-) -> Result<Credentials> {
+    secrets: &impl Credentials,
+) -> Result<NewCredentials> {
     if input.pin.is_some() || input.picture_password.is_some() {
         return Err(invalid(
             "only pupils have a PIN or picture password; staff have a password",
@@ -238,35 +232,21 @@ fn staff_credentials(
     }
     Ok(match &input.password {
         Some(pw) => {
-            crate::password_policy::check(pw, &crate::password_policy::personal_hints(hints))?;
-            Credentials {
-                password_hash: Some(secrets::hash_password(pw)?),
-                ..Credentials::with_status(UserStatus::Active)
+            secrets.check_password(pw, hints)?;
+            NewCredentials {
+                password_hash: Some(secrets.hash_password(pw)?),
+                ..NewCredentials::with_status(UserStatus::Active)
             }
         }
-        None => Credentials::with_status(UserStatus::Inactive),
+        None => NewCredentials::with_status(UserStatus::Inactive),
     })
 }
 
 /// A pupil's own picture on their name tile, by name.
-fn picture_of(name: Option<&str>) -> Result<Option<String>> {
+fn picture_of(secrets: &impl Credentials, name: Option<&str>) -> Result<Option<String>> {
     match name.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(p) => Ok(Some(
-            pictures::by_name(p)
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "unknown picture '{p}'; pictures: {}",
-                        pictures::ALL
-                            .iter()
-                            .map(|p| p.name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?
-                .name
-                .to_string(),
-        )),
+        Some(p) => secrets.picture(p).map(Some),
     }
 }
 

@@ -1,8 +1,8 @@
 //! Operator settings: the outage notice.
 
-use broker::audit::AuditAction;
+use crate::audit::AuditAction;
 
-use super::{non_empty_long, Ctx, Result};
+use super::{non_empty_long, Ctx, Result, NOTICE_KEY};
 
 /// The operator's outage notice on every login page: set (`Some`) or cleared (`None`).
 pub fn set_notice(ctx: Ctx<'_>, text: Option<&str>) -> Result<()> {
@@ -15,5 +15,5 @@ pub fn set_notice(ctx: Ctx<'_>, text: Option<&str>) -> Result<()> {
     );
     Ok(ctx
         .dir
-        .put_setting(crate::app::NOTICE_KEY, text.as_deref(), ctx.now(), audit)?)
+        .put_setting(NOTICE_KEY, text.as_deref(), ctx.now(), audit)?)
 }

@@ -2,9 +2,9 @@
 
 use std::str::FromStr;
 
-use broker::audit::AuditAction;
-use broker::model::{Group, School, SchoolBoard};
-use broker::repo::{NewBoard, NewGroup, NewSchool};
+use crate::audit::AuditAction;
+use crate::model::{Group, School, SchoolBoard};
+use crate::repo::{NewBoard, NewGroup, NewSchool};
 use claims::{Brin4, Brin6, InstellingRef, Jaargroep};
 use ipnet::IpNet;
 use uuid::Uuid;

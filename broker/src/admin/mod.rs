@@ -1,16 +1,19 @@
 //! Administrative operations: what the `leerpoort` command (and later the school
 //! administration pages) do to the directory. Each validates its input completely before it
 //! writes, writes in one transaction with its audit event, and returns what it made.
+//!
+//! One file per aggregate. What needs the server's keys or word lists — hashing and sealing a
+//! credential, the password policy, the pupils' pictures — is reached through [`Credentials`]
+//! and [`Sealing`]; reading a file or fetching metadata over HTTP is the caller's, which hands
+//! the document in.
 
 use std::str::FromStr;
 
-use broker::audit::AuditAction;
-use broker::clock::Clock;
-use broker::model::{AuditEvent, School};
-use broker::repo::{Directory, RepoError};
+use crate::audit::AuditAction;
+use crate::clock::Clock;
+use crate::model::{AuditEvent, School};
+use crate::repo::{Directory, RepoError};
 use claims::InstellingRef;
-
-use crate::secrets::SecretError;
 
 mod clients;
 mod registrations;
@@ -35,13 +38,57 @@ pub enum AdminError {
     Invalid(String),
     #[error(transparent)]
     Repo(#[from] RepoError),
+    /// Hashing, sealing or randomness failed, or a PIN has the wrong form (the server's
+    /// [`Credentials`] say why).
     #[error(transparent)]
-    Secret(#[from] SecretError),
+    Secret(Box<dyn std::error::Error + Send + Sync>),
+    /// A staff password the password policy refuses.
     #[error(transparent)]
-    WeakPassword(#[from] crate::password_policy::WeakPassword),
+    WeakPassword(Box<dyn std::error::Error + Send + Sync>),
 }
 
-type Result<T> = std::result::Result<T, AdminError>;
+impl From<crate::random::RandomError> for AdminError {
+    fn from(e: crate::random::RandomError) -> Self {
+        AdminError::Secret(Box::new(e))
+    }
+}
+
+/// The settings key of the operator's outage notice.
+pub const NOTICE_KEY: &str = "notice";
+
+/// Sealing a secret for one owner (a user, an upstream), so that it can be shown again or
+/// used later but is never stored in the clear.
+pub trait Sealing {
+    fn seal(&self, owner: uuid::Uuid, secret: &str) -> Result<String>;
+}
+
+impl<T: Sealing + ?Sized> Sealing for std::sync::Arc<T> {
+    fn seal(&self, owner: uuid::Uuid, secret: &str) -> Result<String> {
+        T::seal(self, owner, secret)
+    }
+}
+
+/// What making a user's credentials needs from the server: its PIN and password rules, its
+/// hashing with the server's pepper, its sealing, and its pictures.
+pub trait Credentials: Sealing {
+    /// A PIN has the right form, or [`AdminError::Secret`].
+    fn check_pin(&self, pin: &str) -> Result<()>;
+    /// A new random PIN.
+    fn random_pin(&self) -> Result<String>;
+    /// The stored hash of a PIN or of a picture password's encoding.
+    fn hash_pin(&self, secret: &str) -> Result<String>;
+    /// The password policy, with the person's own words (names, address, school) as hints;
+    /// a refusal is [`AdminError::WeakPassword`].
+    fn check_password(&self, password: &str, hints: [&str; 4]) -> Result<()>;
+    /// The stored hash of a staff password.
+    fn hash_password(&self, password: &str) -> Result<String>;
+    /// A picture password's canonical encoding, or why it is not one.
+    fn picture_password(&self, pictures: &str) -> Result<String>;
+    /// The picture named `name`, or an error listing the pictures there are.
+    fn picture(&self, name: &str) -> Result<String>;
+}
+
+pub type Result<T> = std::result::Result<T, AdminError>;
 
 fn invalid(msg: impl Into<String>) -> AdminError {
     AdminError::Invalid(msg.into())
@@ -78,7 +125,7 @@ impl Ctx<'_> {
             .school(r)?
             .ok_or_else(|| invalid(format!("no school with INSTELLING_REF {r}")))?;
         match school.status {
-            broker::model::SchoolStatus::Active => Ok(school),
+            crate::model::SchoolStatus::Active => Ok(school),
             _ => Err(invalid(format!(
                 "school {r} is {} and cannot be changed",
                 school.status.as_str()

@@ -1,8 +1,8 @@
 //! A school allows a relying party (what it releases), or withdraws it.
 
-use broker::audit::AuditAction;
-use broker::model::{Registration, RelyingParty, School};
-use broker::repo::RegistrationChange;
+use crate::audit::AuditAction;
+use crate::model::{Registration, RelyingParty, School};
+use crate::repo::RegistrationChange;
 use claims::{InstellingRef, Release};
 
 use super::{invalid, Ctx, Result};

@@ -2,14 +2,13 @@
 
 use std::str::FromStr;
 
-use broker::audit::AuditAction;
-use broker::model::{JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol};
-use broker::repo::NewRelyingParty;
+use crate::audit::AuditAction;
+use crate::model::{JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol};
+use crate::repo::NewRelyingParty;
 use claims::Audience;
 use uuid::Uuid;
 
 use super::{invalid, non_empty, AdminError, Ctx, Result};
-use crate::secrets;
 
 /// Input of [`add_client`].
 #[derive(Debug, Clone, Default)]
@@ -110,12 +109,12 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
     } else {
         Some(match input.client_secret {
             Some(s) => s,
-            None => secrets::random_token()?,
+            None => crate::random::random_token()?,
         })
     };
     let client = OidcClient {
         client_id: client_id.clone(),
-        client_secret_hash: secret.as_deref().map(secrets::hash_client_secret),
+        client_secret_hash: secret.as_deref().map(hash_client_secret),
         redirect_uris: input.redirect_uris,
         post_logout_redirect_uris: input.post_logout_redirect_uris,
         initiate_login_uri: input.initiate_login_uri,
@@ -155,6 +154,14 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
         rp,
         client_secret: secret,
     })
+}
+
+/// SHA-256 of a client secret, as stored.
+pub fn hash_client_secret(secret: &str) -> String {
+    hex::encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        secret.as_bytes(),
+    ))
 }
 
 /// The host of an absolute URL as the WHATWG URL standard reads it (what a browser would

@@ -2,9 +2,9 @@
 
 use std::str::FromStr;
 
-use broker::audit::AuditAction;
-use broker::model::{Registration, RelyingParty, RpKind, RpProtocol, SamlSpOptions};
-use broker::repo::NewRelyingParty;
+use crate::audit::AuditAction;
+use crate::model::{Registration, RelyingParty, RpKind, RpProtocol, SamlSpOptions};
+use crate::repo::NewRelyingParty;
 use claims::Audience;
 use uuid::Uuid;
 
@@ -52,10 +52,10 @@ fn relay_state_urls(list: &[String]) -> Result<Vec<String>> {
                 "--relay-state '{u}': expected an https URL (http only on localhost)"
             )));
         }
-        if u.len() > crate::saml::RELAY_STATE_MAX {
+        if u.len() > protocol::saml::RELAY_STATE_MAX {
             return Err(invalid(format!(
                 "--relay-state '{u}' is longer than {} bytes, the most SAML allows",
-                crate::saml::RELAY_STATE_MAX
+                protocol::saml::RELAY_STATE_MAX
             )));
         }
         if !out.contains(u) {
@@ -79,7 +79,7 @@ fn refresh_hours(hours: Option<u32>, url: Option<&str>) -> Result<Option<u32>> {
 }
 
 fn signing_cert(pem: Option<&str>) -> Result<Option<String>> {
-    pem.map(crate::saml::sp::signing_certificate)
+    pem.map(protocol::saml::sp::signing_certificate)
         .transpose()
         .map_err(|e| invalid(e.to_string()))
 }
@@ -87,7 +87,7 @@ fn signing_cert(pem: Option<&str>) -> Result<Option<String>> {
 /// A SAML service provider from its metadata (`saml-sp add`).
 pub fn add_saml_sp(ctx: Ctx<'_>, input: SamlSpInput) -> Result<RelyingParty> {
     let cert = signing_cert(input.metadata_signing_cert.as_deref())?;
-    let (document, meta) = crate::saml::sp::verified(&input.metadata, cert.as_deref())
+    let (document, meta) = protocol::saml::sp::verified(&input.metadata, cert.as_deref())
         .map_err(|e| invalid(e.to_string()))?;
     let kind = RpKind::from_str(&input.kind).map_err(invalid)?;
     let audience = Audience::from_str(&input.audience).map_err(|e| invalid(e.to_string()))?;
@@ -130,7 +130,7 @@ pub fn add_saml_sp(ctx: Ctx<'_>, input: SamlSpInput) -> Result<RelyingParty> {
             id: Uuid::new_v4(),
             name,
             kind,
-            protocol: RpProtocol::Saml(broker::model::SamlSp {
+            protocol: RpProtocol::Saml(crate::model::SamlSp {
                 entity_id: meta.entity_id,
                 metadata: document,
             }),
@@ -194,7 +194,7 @@ pub fn update_saml_sp(ctx: Ctx<'_>, u: SamlSpUpdate) -> Result<SamlSpUpdated> {
     };
     let document = match &u.metadata {
         Some(doc) => {
-            let (document, meta) = crate::saml::sp::verified(doc, cert.as_deref())
+            let (document, meta) = protocol::saml::sp::verified(doc, cert.as_deref())
                 .map_err(|e| invalid(e.to_string()))?;
             if meta.entity_id != saml.entity_id {
                 return Err(invalid(format!(

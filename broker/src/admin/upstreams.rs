@@ -2,11 +2,11 @@
 
 use std::str::FromStr;
 
-use broker::audit::AuditAction;
+use crate::audit::AuditAction;
 use claims::Role;
 use uuid::Uuid;
 
-use super::{invalid, non_empty, parse_school_ref, Ctx, Result};
+use super::{invalid, non_empty, parse_school_ref, Ctx, Result, Sealing};
 
 /// Input of [`add_upstream`].
 #[derive(Debug, Clone, Default)]
@@ -35,10 +35,10 @@ pub struct UpstreamInput {
 /// secret is kept sealed.
 pub fn add_upstream(
     ctx: Ctx<'_>,
-    sealer: &crate::secrets::Sealer,
+    sealer: &dyn Sealing,
     input: UpstreamInput,
-) -> Result<broker::model::Upstream> {
-    use broker::model::{MatchRule, UpstreamProtocol};
+) -> Result<crate::model::Upstream> {
+    use crate::model::{MatchRule, UpstreamProtocol};
     let name = non_empty("upstream name", &input.name)?;
     if !name
         .chars()
@@ -116,7 +116,7 @@ pub fn add_upstream(
             }
         }
         (None, Some(xml)) => {
-            let entity_id = crate::saml::upstream::idp_entity_id(xml)
+            let entity_id = protocol::saml::upstream::idp_entity_id(xml)
                 .map_err(|e| invalid(format!("--saml-metadata: {e}")))?;
             UpstreamProtocol::Saml {
                 entity_id,
@@ -138,7 +138,7 @@ pub fn add_upstream(
         serde_json::json!({"name": name, "schools": schools.iter().map(|s| s.to_string()).collect::<Vec<_>>()}),
     );
     Ok(ctx.dir.insert_upstream(
-        broker::repo::NewUpstream {
+        crate::repo::NewUpstream {
             id,
             name,
             protocol,
@@ -195,7 +195,7 @@ fn provision_roles(provision: bool, given: &[String]) -> Result<Vec<Role>> {
 }
 
 /// Remove an upstream identity provider by name.
-pub fn remove_upstream(ctx: Ctx<'_>, name: &str) -> Result<broker::model::Upstream> {
+pub fn remove_upstream(ctx: Ctx<'_>, name: &str) -> Result<crate::model::Upstream> {
     let u = ctx
         .dir
         .upstream_by_name(name)?
