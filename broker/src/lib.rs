@@ -14,6 +14,7 @@ pub mod audit;
 pub mod clock;
 pub mod devices;
 pub mod federation;
+pub mod keyspace;
 pub mod logout;
 pub mod model;
 pub mod ports;
