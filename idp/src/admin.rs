@@ -10,7 +10,7 @@ use broker::model::{AuditEvent, School};
 use broker::repo::{Directory, RepoError};
 use claims::InstellingRef;
 
-use crate::secrets::SecretError;
+use broker::secrets::SecretError;
 
 mod clients;
 mod registrations;
@@ -38,7 +38,7 @@ pub enum AdminError {
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]
-    WeakPassword(#[from] crate::password_policy::WeakPassword),
+    WeakPassword(#[from] broker::login::password_policy::WeakPassword),
 }
 
 type Result<T> = std::result::Result<T, AdminError>;

@@ -9,7 +9,7 @@ use claims::Audience;
 use uuid::Uuid;
 
 use super::{invalid, non_empty, AdminError, Ctx, Result};
-use crate::secrets;
+use broker::secrets;
 
 /// Input of [`add_client`].
 #[derive(Debug, Clone, Default)]

@@ -35,7 +35,7 @@ pub struct UpstreamInput {
 /// secret is kept sealed.
 pub fn add_upstream(
     ctx: Ctx<'_>,
-    sealer: &crate::secrets::Sealer,
+    sealer: &broker::secrets::Sealer,
     input: UpstreamInput,
 ) -> Result<broker::model::Upstream> {
     use broker::model::{MatchRule, UpstreamProtocol};

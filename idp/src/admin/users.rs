@@ -9,9 +9,10 @@ use claims::{EckId, Role};
 use uuid::Uuid;
 
 use super::{invalid, non_empty, parse_school_ref, Ctx, Result};
+use crate::pictures;
 use crate::pictures::PictureSequence;
-use crate::secrets::PupilSecrets;
-use crate::{pictures, secrets};
+use broker::secrets;
+use broker::secrets::PupilSecrets;
 
 /// Input of [`add_user`].
 #[derive(Debug, Clone, Default)]
@@ -238,7 +239,10 @@ fn staff_credentials(
     }
     Ok(match &input.password {
         Some(pw) => {
-            crate::password_policy::check(pw, &crate::password_policy::personal_hints(hints))?;
+            broker::login::password_policy::check(
+                pw,
+                &broker::login::password_policy::personal_hints(hints),
+            )?;
             Credentials {
                 password_hash: Some(secrets::hash_password(pw)?),
                 ..Credentials::with_status(UserStatus::Active)
@@ -331,19 +335,10 @@ pub fn remove_user(ctx: Ctx<'_>, id: Uuid) -> Result<User> {
 
 /// A syntactically plausible e-mail address, lower-cased.
 pub fn normalise_email(e: &str) -> Result<String> {
-    let e = e.trim().to_lowercase();
-    let ok = e.len() <= 254
-        && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !e.contains(char::is_whitespace)
-                && e.matches('@').count() == 1
-        });
-    if ok {
-        Ok(e)
-    } else {
-        Err(invalid(format!("'{e}' is not a valid e-mail address")))
-    }
+    broker::model::normalise_email(e).ok_or_else(|| {
+        invalid(format!(
+            "'{}' is not a valid e-mail address",
+            e.trim().to_lowercase()
+        ))
+    })
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::{paths, OidcError};
 use crate::app::AppState;
-use crate::secrets::verify_client_secret;
+use broker::secrets::verify_client_secret;
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

@@ -17,9 +17,12 @@ use super::pages::{self, Chrome};
 use super::school::picture_of;
 use crate::app::AppState;
 use crate::i18n::Texts;
-use crate::pupil::{self, Revealed};
 use crate::session;
-use crate::thuis::{self, ThuisError};
+use broker::login::pupil;
+use broker::login::thuis::{self, ThuisError};
+
+/// A pupil's secret as shown, in pictures from the grid.
+type Revealed = pupil::Revealed<&'static crate::pictures::Picture>;
 
 /// A pupil's row in the overview.
 #[derive(Debug)]
@@ -250,7 +253,19 @@ async fn overview(
             .map(|(_, _, pupils)| {
                 pupils
                     .iter()
-                    .map(|(p, _)| only.and_then(|_| pupil::reveal(&st, &staff, p, "print", now)))
+                    .map(|(p, _)| {
+                        only.and_then(|_| {
+                            pupil::reveal(
+                                &st.world(),
+                                &st.sealer,
+                                &staff,
+                                p,
+                                "print",
+                                now,
+                                crate::pictures::stored_sequence,
+                            )
+                        })
+                    })
                     .collect()
             })
             .collect();
@@ -471,10 +486,20 @@ pub async fn change_submit(
     if action == "toon" {
         let st = state.clone();
         let (s2, p2) = (staff.clone(), pupil.clone());
-        let r = web::block(move || pupil::reveal(&st, &s2, &p2, "wijzigen", now))
-            .await
-            .ok()
-            .flatten();
+        let r = web::block(move || {
+            pupil::reveal(
+                &st.world(),
+                &st.sealer,
+                &s2,
+                &p2,
+                "wijzigen",
+                now,
+                crate::pictures::stored_sequence,
+            )
+        })
+        .await
+        .ok()
+        .flatten();
         let accounts = accounts_of(&state, pupil.id).await;
         return change_page(
             &req,
@@ -492,7 +517,7 @@ pub async fn change_submit(
     let result = web::block(move || -> Result<&'static str, ThuisError> {
         match action.as_str() {
             "opslaan" => {
-                thuis::set_addresses(&st, &s2, &p2, &[&form.email1, &form.email2], now)?;
+                thuis::set_addresses(&st.world(), &s2, &p2, &[&form.email1, &form.email2], now)?;
                 Ok("saved")
             }
             "opnieuw" => {
@@ -503,15 +528,15 @@ pub async fn change_submit(
                     .into_iter()
                     .find(|a| Some(a.id) == form.account && a.activated_at.is_none())
                     .ok_or(ThuisError::NotYourPupil)?;
-                thuis::send_link(&st, &account, thuis::LinkKind::Activation, now)?;
+                thuis::send_link(&st.world(), &account, thuis::LinkKind::Activation, now)?;
                 Ok("resent")
             }
             "deblokkeren" => {
-                thuis::unblock(&st, &s2, &p2, now)?;
+                thuis::unblock(&st.world(), &s2, &p2, now)?;
                 Ok("unblocked")
             }
             "nieuwe-code" => {
-                thuis::code_for(&st, &s2, &p2, true, now)?;
+                thuis::code_for(&st.world(), &st.sealer, &s2, &p2, true, now)?;
                 Ok("renewed")
             }
             _ => Err(ThuisError::Unavailable),
@@ -574,7 +599,7 @@ async fn letters(
     let made = web::block(move || -> Result<Vec<Letter>, ThuisError> {
         let mut out = Vec::new();
         for p in pick(&st, &staff) {
-            let code = thuis::code_for(&st, &staff, &p, false, now)?;
+            let code = thuis::code_for(&st.world(), &st.sealer, &staff, &p, false, now)?;
             let url = format!(
                 "{issuer}/thuis/code?code={}",
                 url::form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>()

@@ -14,9 +14,9 @@ use crate::app::AppState;
 use crate::device::Enrolment;
 use crate::i18n::Texts;
 use crate::pictures::{self, Picture, PictureSequence};
-use crate::pupil::{self, PupilOutcome, PupilSecret};
 use crate::session;
 use crate::shortcut::{self, ShortcutError};
+use broker::login::pupil::{self, PupilOutcome, PupilSecret};
 
 /// A group tile.
 #[derive(Debug)]
@@ -564,7 +564,8 @@ async fn load_pupil(
     let st = state.clone();
     web::block(move || {
         let school = shortcut::resolve_school(&st, &raw)?;
-        let user = pupil::pupil_of(&st, &school, user_id).ok_or(ShortcutError::UnknownSchool)?;
+        let user =
+            pupil::pupil_of(&st.world(), &school, user_id).ok_or(ShortcutError::UnknownSchool)?;
         Ok((school, user))
     })
     .await
@@ -641,7 +642,8 @@ pub(crate) enum PupilStep {
 
 pub(crate) enum PupilEntry {
     Pin(String),
-    Pictures(PictureSequence),
+    /// The picture sequence, encoded.
+    Pictures(String),
 }
 
 impl PupilEntry {
@@ -677,7 +679,7 @@ impl PupilForm {
             return PupilStep::Pictures(picks, Some(t.pick_pictures_first));
         }
         match PictureSequence::parse(&self.picks) {
-            Ok(seq) => PupilStep::Check(PupilEntry::Pictures(seq)),
+            Ok(seq) => PupilStep::Check(PupilEntry::Pictures(seq.encode())),
             Err(_) => PupilStep::Pictures(Vec::new(), Some(t.wrong_pictures)),
         }
     }
@@ -722,8 +724,10 @@ pub async fn pupil_submit(
     let sch = school.clone();
     let target = q.target.clone().filter(|t| !t.is_empty());
     let result = web::block(move || {
-        let outcome = pupil::pupil_login(
-            &st,
+        let counted = pupil::pupil_login(
+            &st.world(),
+            &st.pins,
+            st.login_policy(),
             &sch,
             user_id,
             entry.secret(),
@@ -734,6 +738,8 @@ pub async fn pupil_submit(
             previous.as_deref(),
             now,
         );
+        st.metrics.login("pupil", counted.result);
+        let outcome = counted.outcome;
         let dest = match &outcome {
             PupilOutcome::Ok(s) => shortcut::destination_of_target(&st, &sch, s, target.as_deref()),
             _ => None,

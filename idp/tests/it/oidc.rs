@@ -525,13 +525,13 @@ fn solve_challenge(body: &str) -> Option<String> {
         let start = body.find(&needle)? + needle.len();
         Some(body[start..].split('"').next()?.to_string())
     };
-    let c = idp::challenge::Challenge {
+    let c = broker::login::challenge::Challenge {
         salt: attr("data-salt")?,
         challenge: attr("data-challenge")?,
         max: attr("data-max")?.parse().ok()?,
         signature: attr("data-signature")?,
     };
-    idp::challenge::solve(&c)
+    broker::login::challenge::solve(&c)
 }
 
 #[actix_web::test]
@@ -856,7 +856,12 @@ async fn an_inactive_teacher_activates_the_account_by_setting_a_password() {
     )
     .unwrap();
     assert_eq!(added.user.status, broker::model::UserStatus::Inactive);
-    idp::password::send_link(&f.app.state, &added.user, f.app.state.clock.now_secs()).unwrap();
+    broker::login::password::send_link(
+        &f.app.state.world(),
+        &added.user,
+        f.app.state.clock.now_secs(),
+    )
+    .unwrap();
     let mail = f.app.outbox().pop().unwrap();
     assert!(mail.contains("Activeer je Leerpoort-account"), "{mail}");
     let app = test::init_service(idp::server::app(f.app.state.clone())).await;
@@ -1132,10 +1137,14 @@ async fn inactive_staff_get_no_staff_pages_and_no_activation_mail() {
     let now = f.app.state.clock.now_secs();
 
     // Whoever can read mail at the address cannot activate the account with "forgot password".
-    idp::password::request_link(&f.app.state, "mees.kok@regenboog.example", now);
+    broker::login::password::request_link(&f.app.state.world(), "mees.kok@regenboog.example", now);
     assert!(f.app.outbox().is_empty(), "no mail for inactive staff");
     // An active teacher does get one (the same call can send mail).
-    idp::password::request_link(&f.app.state, "anna.devries@regenboog.example", now);
+    broker::login::password::request_link(
+        &f.app.state.world(),
+        "anna.devries@regenboog.example",
+        now,
+    );
     assert_eq!(f.app.outbox().len(), 1);
 
     let app = test::init_service(idp::server::app(f.app.state.clone())).await;

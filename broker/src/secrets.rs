@@ -344,13 +344,13 @@ pub fn verify_client_secret(stored_hex: &str, presented: &str) -> bool {
 
 /// `N` bytes from the system's secure random generator.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
-    broker::random::random_bytes::<N>().map_err(|_| SecretError::Random)
+    crate::random::random_bytes::<N>().map_err(|_| SecretError::Random)
 }
 
 /// A random 256-bit value, base64url without padding (43 characters): client secrets,
 /// session ids, codes.
 pub fn random_token() -> Result<String, SecretError> {
-    broker::random::random_token().map_err(|_| SecretError::Random)
+    crate::random::random_token().map_err(|_| SecretError::Random)
 }
 
 /// A random 4-digit PIN, uniformly distributed.
