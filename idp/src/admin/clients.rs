@@ -5,11 +5,11 @@ use std::str::FromStr;
 use broker::audit::AuditAction;
 use broker::model::{JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol};
 use broker::repo::NewRelyingParty;
+use broker::secrets;
 use claims::Audience;
 use uuid::Uuid;
 
 use super::{invalid, non_empty, AdminError, Ctx, Result};
-use broker::secrets;
 
 /// Input of [`add_client`].
 #[derive(Debug, Clone, Default)]

@@ -5,14 +5,12 @@ use std::str::FromStr;
 use broker::audit::AuditAction;
 use broker::model::{PupilAuth, User, UserStatus};
 use broker::repo::NewUser;
+use broker::secrets::{self, PupilSecrets};
 use claims::{EckId, Role};
 use uuid::Uuid;
 
 use super::{invalid, non_empty, parse_school_ref, Ctx, Result};
-use crate::pictures;
-use crate::pictures::PictureSequence;
-use broker::secrets;
-use broker::secrets::PupilSecrets;
+use crate::pictures::{self, PictureSequence};
 
 /// Input of [`add_user`].
 #[derive(Debug, Clone, Default)]

@@ -8,6 +8,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::login::pupil;
+use broker::login::thuis::{self, ThuisError};
 use broker::model::{Group, PupilAuth, School, ThuisAccount, ThuisStatus, User};
 use claims::Role;
 use serde::Deserialize;
@@ -18,8 +20,6 @@ use super::school::picture_of;
 use crate::app::AppState;
 use crate::i18n::Texts;
 use crate::session;
-use broker::login::pupil;
-use broker::login::thuis::{self, ThuisError};
 
 /// A pupil's secret as shown, in pictures from the grid.
 type Revealed = pupil::Revealed<&'static crate::pictures::Picture>;

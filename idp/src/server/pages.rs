@@ -4,6 +4,8 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::login::challenge::{self, Purpose};
+use broker::login::staff::{self, StaffAttempt, StaffLogin};
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -12,8 +14,6 @@ use crate::oidc::authorize;
 use crate::oidc::logout;
 use crate::session;
 use crate::shortcut;
-use broker::login::challenge::{self, Purpose};
-use broker::login::staff::{self, StaffAttempt, StaffLogin};
 
 /// What every page needs: the strings, the language, the notice.
 #[derive(Debug, Clone)]

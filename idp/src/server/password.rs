@@ -5,15 +5,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::login::password::{self, PasswordError};
+use broker::login::password_policy::{self, Advice, WeakPassword};
+use broker::login::thuis;
 use serde::Deserialize;
 
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::i18n::Texts;
 use crate::session;
-use broker::login::password::{self, PasswordError};
-use broker::login::password_policy::{self, Advice, WeakPassword};
-use broker::login::thuis;
 
 /// Which entrance a password page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use base64::Engine as _;
+use broker::login::pupil::{self, PupilOutcome, PupilSecret};
 use broker::model::{Group, PupilAuth, School, User};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -16,7 +17,6 @@ use crate::i18n::Texts;
 use crate::pictures::{self, Picture, PictureSequence};
 use crate::session;
 use crate::shortcut::{self, ShortcutError};
-use broker::login::pupil::{self, PupilOutcome, PupilSecret};
 
 /// A group tile.
 #[derive(Debug)]

@@ -6,6 +6,8 @@ use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::login::challenge::{self, Purpose};
+use broker::login::thuis::{self, HomeOutcome, HomeVisit};
 use broker::model::{PupilAuth, School, User};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -19,8 +21,6 @@ use crate::app::AppState;
 use crate::i18n::Texts;
 use crate::session;
 use crate::shortcut;
-use broker::login::challenge::{self, Purpose};
-use broker::login::thuis::{self, HomeOutcome, HomeVisit};
 
 #[derive(Template)]
 #[template(path = "thuis_login.html")]

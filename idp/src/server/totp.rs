@@ -5,6 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::login::staff::{self, SecondStepOutcome};
+use broker::login::totp::{self, CodeCheck};
 use serde::Deserialize;
 
 use super::pages::{self, Chrome};
@@ -13,8 +15,6 @@ use crate::i18n::Texts;
 use crate::oidc::authorize;
 use crate::session;
 use crate::shortcut;
-use broker::login::staff::{self, SecondStepOutcome};
-use broker::login::totp::{self, CodeCheck};
 
 /// The cookie naming a pending second step.
 const COOKIE: &str = "lp_tweede_stap";
