@@ -410,6 +410,21 @@ impl std::fmt::Debug for ThuisAccount {
 /// How many home addresses a pupil may have.
 pub const MAX_HOME_ADDRESSES: usize = 2;
 
+/// A syntactically plausible e-mail address, lower-cased (trimmed); `None` if it is not one.
+pub fn normalise_email(e: &str) -> Option<String> {
+    let e = e.trim().to_lowercase();
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !e.contains(char::is_whitespace)
+                && e.matches('@').count() == 1
+        });
+    ok.then_some(e)
+}
+
 /// A pupil's home-login status as the group overview shows it (the seeds' "Nee/Nee",
 /// "Ja/Nee", "Ja/Ja": address set / account activated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -122,7 +122,7 @@ fn code_exchange(c: &mut Criterion) {
                 code_challenge: None,
                 auth_time: b.state.clock.now_secs(),
                 amr: vec!["pwd".into()],
-                acr: idp::login::ACR_PASSWORD.into(),
+                acr: broker::session::ACR_PASSWORD.into(),
                 context: LoginContext::School,
                 requested_claims: vec![],
                 claims: claims.clone(),

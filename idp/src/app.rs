@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use broker::clock::Clock;
+use broker::login::{Keys, Policy};
 use broker::repo::Directory;
+use broker::secrets::{PinHasher, PupilSecrets, Sealer};
 use broker::store::EphemeralStore;
 use claims::PseudonymKey;
 
@@ -12,7 +14,6 @@ use crate::config::Config;
 use crate::db::{self, DieselDirectory};
 use crate::keys::FileKeyStore;
 use crate::metrics::Metrics;
-use crate::secrets::PinHasher;
 use crate::session::Csrf;
 
 /// How long a node reuses the notice it read.
@@ -30,13 +31,13 @@ pub struct AppState {
     pub keys: Arc<FileKeyStore>,
     pub clock: Arc<dyn Clock>,
     pub pins: Arc<PinHasher>,
-    pub sealer: Arc<crate::secrets::Sealer>,
+    pub sealer: Arc<Sealer>,
     pub pseudonyms: Arc<PseudonymKey>,
     pub metrics: Arc<Metrics>,
     pub csrf: Arc<Csrf>,
     pub devices: Arc<crate::device::DeviceKeys>,
     pub mailer: Arc<crate::mail::Mailer>,
-    pub challenges: Arc<crate::challenge::Challenges>,
+    pub challenges: Arc<broker::login::challenge::Challenges>,
     notice: Arc<parking_lot::Mutex<Option<CachedNotice>>>,
 }
 
@@ -61,10 +62,36 @@ impl AppState {
     }
 
     /// What pupils' PINs and picture passwords are hashed and sealed with.
-    pub fn pupil_secrets(&self) -> crate::secrets::PupilSecrets<'_> {
-        crate::secrets::PupilSecrets {
+    pub fn pupil_secrets(&self) -> PupilSecrets<'_> {
+        PupilSecrets {
             pins: &self.pins,
             sealer: &self.sealer,
+        }
+    }
+
+    /// What making a user's credentials needs (administrative operations).
+    pub fn credentials(&self) -> broker::admin::Credentials<'_> {
+        broker::admin::Credentials {
+            secrets: self.pupil_secrets(),
+            pictures: &crate::credentials::EmbeddedPictures,
+        }
+    }
+
+    /// The keys the sign-in rules hash, seal and check challenges with.
+    pub fn login_keys(&self) -> Keys<'_> {
+        Keys {
+            pins: &self.pins,
+            sealer: &self.sealer,
+            challenges: &self.challenges,
+        }
+    }
+
+    /// The operator's settings sign-in follows.
+    pub fn login_policy(&self) -> Policy {
+        Policy {
+            require_totp_for_coordinators: self.config.require_totp_for_coordinators,
+            session_idle_staff_secs: self.config.session_idle_staff_secs,
+            session_idle_pupil_secs: self.config.session_idle_pupil_secs,
         }
     }
 
@@ -108,7 +135,7 @@ impl AppState {
                 .context("LEERPOORT_KEYS_DIR")?;
         let pepper = keys.pin_pepper()?;
         let pins = PinHasher::new(&pepper);
-        let sealer = crate::secrets::Sealer::new(&keys.pupil_secrets_key()?)
+        let sealer = Sealer::new(&keys.pupil_secrets_key()?)
             .map_err(|e| anyhow::anyhow!("keys/pupil-secrets.key: {e}"))?;
         let csrf = Csrf::new(&pepper);
         let pseudonyms = PseudonymKey::new(&keys.pseudonym_secret()?)
@@ -127,7 +154,7 @@ impl AppState {
             csrf: Arc::new(csrf),
             devices: Arc::new(crate::device::DeviceKeys::new(&pepper)),
             mailer: Arc::new(mailer),
-            challenges: Arc::new(crate::challenge::Challenges::new(&pepper)),
+            challenges: Arc::new(broker::login::challenge::Challenges::new(&pepper)),
             notice: Arc::new(parking_lot::Mutex::new(None)),
         })
     }

@@ -125,7 +125,7 @@ fn seed_pupils(ctx: Ctx<'_>, state: &AppState) -> anyhow::Result<Vec<Value>> {
     for (i, (given, family, group, pin, picture)) in PUPILS.iter().enumerate() {
         let added = admin::add_user(
             ctx,
-            state.pupil_secrets(),
+            state.credentials(),
             admin::UserInput {
                 school: DEMO_SCHOOL_REF.into(),
                 role: "leerling".into(),
@@ -150,7 +150,7 @@ fn seed_pupils(ctx: Ctx<'_>, state: &AppState) -> anyhow::Result<Vec<Value>> {
     for (i, (given, family, pictures, picture)) in TODDLERS.iter().enumerate() {
         let added = admin::add_user(
             ctx,
-            state.pupil_secrets(),
+            state.credentials(),
             admin::UserInput {
                 school: DEMO_SCHOOL_REF.into(),
                 role: "leerling".into(),
@@ -203,7 +203,7 @@ fn seed_staff(ctx: Ctx<'_>, state: &AppState) -> anyhow::Result<Vec<Value>> {
     for (i, (given, family, email, role, groups)) in staff_specs.into_iter().enumerate() {
         let added = admin::add_user(
             ctx,
-            state.pupil_secrets(),
+            state.credentials(),
             admin::UserInput {
                 school: DEMO_SCHOOL_REF.into(),
                 role: role.into(),

@@ -51,25 +51,6 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
         .map(|ip| ip.to_canonical())
 }
 
-/// The part of a client address that per-address limits count: an IPv4 address as it is, an
-/// IPv6 address by its /64 (one household or one mobile phone gets a whole /64, so counting
-/// single IPv6 addresses would give it billions of fresh budgets). `unknown` when there is no
-/// usable address.
-pub fn limit_bucket(ip: Option<&str>) -> String {
-    match ip
-        .and_then(|i| i.parse::<IpAddr>().ok())
-        .map(|i| i.to_canonical())
-    {
-        Some(IpAddr::V4(v4)) => v4.to_string(),
-        Some(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
-            format!("{net}/64")
-        }
-        None => "unknown".to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -163,23 +144,6 @@ mod tests {
             client("::ffff:127.0.0.1", &["::ffff:203.0.113.50"], LOOPBACK),
             "203.0.113.50"
         );
-    }
-
-    #[test]
-    fn limits_count_ipv6_by_its_64() {
-        assert_eq!(limit_bucket(Some("203.0.113.50")), "203.0.113.50");
-        assert_eq!(
-            limit_bucket(Some("2001:db8:1:2:aaaa::1")),
-            limit_bucket(Some("2001:db8:1:2:ffff:ffff:ffff:ffff"))
-        );
-        assert_eq!(limit_bucket(Some("2001:db8:1:2::9")), "2001:db8:1:2::/64");
-        assert_ne!(
-            limit_bucket(Some("2001:db8:1:2::9")),
-            limit_bucket(Some("2001:db8:1:3::9"))
-        );
-        assert_eq!(limit_bucket(Some("::ffff:192.0.2.1")), "192.0.2.1");
-        assert_eq!(limit_bucket(Some("junk")), "unknown");
-        assert_eq!(limit_bucket(None), "unknown");
     }
 
     #[test]

@@ -464,7 +464,7 @@ impl FileKeyStore {
         for secret in ["pseudonym.key", "pin-pepper.key", "pupil-secrets.key"] {
             let p = dir.join(secret);
             if !p.exists() {
-                let bytes = crate::secrets::random_bytes::<32>().map_err(|e| io_err(&p, e))?;
+                let bytes = broker::secrets::random_bytes::<32>().map_err(|e| io_err(&p, e))?;
                 write_private(&p, STANDARD.encode(bytes).as_bytes())?;
             }
         }

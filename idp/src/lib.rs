@@ -10,7 +10,6 @@
 //! outside tests.
 
 pub mod app;
-pub mod challenge;
 pub mod cli;
 pub mod config;
 pub mod credentials;
@@ -20,22 +19,15 @@ pub mod device;
 pub mod forwarded;
 pub mod i18n;
 pub mod keys;
-pub mod login;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;
-pub mod password;
-pub mod password_policy;
 pub mod pictures;
-pub mod pupil;
 pub mod saml;
-pub mod secrets;
 pub mod server;
 pub mod session;
 pub mod shortcut;
 pub mod shortcut_files;
 pub mod store;
-pub mod thuis;
-pub mod totp;
 pub mod upstream;
 pub mod upstream_oidc;

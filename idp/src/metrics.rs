@@ -70,6 +70,19 @@ impl Metrics {
         }
     }
 
+    /// Count one sign-in attempt of `kind` that came to `result` (nothing when the attempt is
+    /// not counted).
+    pub fn login(&self, kind: &str, result: Option<&str>) {
+        if let Some(result) = result {
+            self.logins
+                .get_or_create(&LoginLabels {
+                    kind: kind.into(),
+                    result: result.into(),
+                })
+                .inc();
+        }
+    }
+
     /// Record one request.
     pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let labels = HttpLabels {

@@ -7,7 +7,7 @@
 //! (`/static/plaatjes/vos.svg`) and what the database stores.
 //!
 //! A picture password is 2 to 4 pictures of [`GRID`], clicked in order; the same picture may
-//! come more than once. It is hashed like a PIN ([`crate::secrets::PinHasher`]) from its
+//! come more than once. It is hashed like a PIN ([`broker::secrets::PinHasher`]) from its
 //! canonical encoding ([`encode`]).
 
 use std::fmt;
@@ -118,6 +118,12 @@ impl PictureSequence {
     pub fn names(&self) -> Vec<&'static str> {
         self.0.iter().map(|p| p.name).collect()
     }
+}
+
+/// The pictures of a stored picture password (`vos,appel,zon`); `None` if it is not a valid
+/// one.
+pub fn stored_sequence(names: &str) -> Option<Vec<&'static Picture>> {
+    PictureSequence::parse(names).ok().map(|s| s.0)
 }
 
 /// The grid pictures a pupil has clicked so far (possibly none, at most [`MAX_LEN`]);

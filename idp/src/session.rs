@@ -109,7 +109,7 @@ impl Csrf {
         match req.cookie(csrf_cookie_name(https)) {
             Some(c) if c.value().len() == 43 => (self.token_for(c.value()), None),
             _ => {
-                let value = crate::secrets::random_token()
+                let value = broker::secrets::random_token()
                     .unwrap_or_else(|_| Uuid::new_v4().simple().to_string());
                 let token = self.token_for(&value);
                 (

@@ -115,7 +115,7 @@ pub fn bind_and_put(
     key: &str,
     mut p: Pending,
 ) -> Result<Binding, broker::store::StoreError> {
-    let value = crate::secrets::random_token()
+    let value = broker::secrets::random_token()
         .map_err(|_| broker::store::StoreError::Unavailable("random".into()))?;
     p.browser = Some(sha256_hex(&value));
     put_pending(state, kind, key, &p)?;

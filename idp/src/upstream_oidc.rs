@@ -593,7 +593,7 @@ fn client_assertion(
     let aud = token_endpoint
         .map(|t| t.url().to_string())
         .ok_or_else(|| UpstreamOidcError::Discovery("no token endpoint".into()))?;
-    let jti = crate::secrets::random_token().map_err(|_| UpstreamOidcError::Unavailable)?;
+    let jti = broker::secrets::random_token().map_err(|_| UpstreamOidcError::Unavailable)?;
     let claims = serde_json::json!({
         "iss": client_id, "sub": client_id, "aud": aud, "jti": jti,
         "iat": now, "exp": now + 60,

@@ -114,7 +114,7 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
     };
     let client = OidcClient {
         client_id: client_id.clone(),
-        client_secret_hash: secret.as_deref().map(hash_client_secret),
+        client_secret_hash: secret.as_deref().map(crate::secrets::hash_client_secret),
         redirect_uris: input.redirect_uris,
         post_logout_redirect_uris: input.post_logout_redirect_uris,
         initiate_login_uri: input.initiate_login_uri,
@@ -154,14 +154,6 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
         rp,
         client_secret: secret,
     })
-}
-
-/// SHA-256 of a client secret, as stored.
-pub fn hash_client_secret(secret: &str) -> String {
-    hex::encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        secret.as_bytes(),
-    ))
 }
 
 /// The host of an absolute URL as the WHATWG URL standard reads it (what a browser would

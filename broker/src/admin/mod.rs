@@ -4,7 +4,7 @@
 //!
 //! One file per aggregate. What needs the server's keys or word lists — hashing and sealing a
 //! credential, the password policy, the pupils' pictures — is reached through [`Credentials`]
-//! and [`Sealing`]; reading a file or fetching metadata over HTTP is the caller's, which hands
+//! (the pictures through the [`Pictures`] port); reading a file or fetching metadata over HTTP is the caller's, which hands
 //! the document in.
 
 use std::str::FromStr;
@@ -14,6 +14,9 @@ use crate::clock::Clock;
 use crate::model::{AuditEvent, School};
 use crate::repo::{Directory, RepoError};
 use claims::InstellingRef;
+
+use crate::login::password_policy::{self, WeakPassword};
+use crate::secrets::{self, PupilSecrets, SecretError};
 
 mod clients;
 mod registrations;
@@ -38,54 +41,72 @@ pub enum AdminError {
     Invalid(String),
     #[error(transparent)]
     Repo(#[from] RepoError),
-    /// Hashing, sealing or randomness failed, or a PIN has the wrong form (the server's
-    /// [`Credentials`] say why).
+    /// Hashing, sealing or randomness failed, or a PIN has the wrong form.
     #[error(transparent)]
-    Secret(Box<dyn std::error::Error + Send + Sync>),
+    Secret(#[from] SecretError),
     /// A staff password the password policy refuses.
     #[error(transparent)]
-    WeakPassword(Box<dyn std::error::Error + Send + Sync>),
+    WeakPassword(#[from] WeakPassword),
 }
 
 impl From<crate::random::RandomError> for AdminError {
-    fn from(e: crate::random::RandomError) -> Self {
-        AdminError::Secret(Box::new(e))
+    fn from(_: crate::random::RandomError) -> Self {
+        AdminError::Secret(SecretError::Random)
     }
 }
 
 /// The settings key of the operator's outage notice.
 pub const NOTICE_KEY: &str = "notice";
 
-/// Sealing a secret for one owner (a user, an upstream), so that it can be shown again or
-/// used later but is never stored in the clear.
-pub trait Sealing {
-    fn seal(&self, owner: uuid::Uuid, secret: &str) -> Result<String>;
-}
-
-impl<T: Sealing + ?Sized> Sealing for std::sync::Arc<T> {
-    fn seal(&self, owner: uuid::Uuid, secret: &str) -> Result<String> {
-        T::seal(self, owner, secret)
-    }
-}
-
-/// What making a user's credentials needs from the server: its PIN and password rules, its
-/// hashing with the server's pepper, its sealing, and its pictures.
-pub trait Credentials: Sealing {
-    /// A PIN has the right form, or [`AdminError::Secret`].
-    fn check_pin(&self, pin: &str) -> Result<()>;
-    /// A new random PIN.
-    fn random_pin(&self) -> Result<String>;
-    /// The stored hash of a PIN or of a picture password's encoding.
-    fn hash_pin(&self, secret: &str) -> Result<String>;
-    /// The password policy, with the person's own words (names, address, school) as hints;
-    /// a refusal is [`AdminError::WeakPassword`].
-    fn check_password(&self, password: &str, hints: [&str; 4]) -> Result<()>;
-    /// The stored hash of a staff password.
-    fn hash_password(&self, password: &str) -> Result<String>;
-    /// A picture password's canonical encoding, or why it is not one.
+/// The pupils' pictures, which the server holds (its picture set is embedded in it).
+pub trait Pictures {
+    /// A picture password's canonical encoding (`pic:…`), or why it is not one.
     fn picture_password(&self, pictures: &str) -> Result<String>;
     /// The picture named `name`, or an error listing the pictures there are.
     fn picture(&self, name: &str) -> Result<String>;
+}
+
+/// What making a user's credentials needs: the PIN pepper and the sealing key, the password
+/// policy, and the server's pictures.
+#[derive(Clone, Copy)]
+pub struct Credentials<'a> {
+    pub secrets: PupilSecrets<'a>,
+    pub pictures: &'a dyn Pictures,
+}
+
+impl std::fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials(<hidden>)")
+    }
+}
+
+impl Credentials<'_> {
+    fn check_pin(&self, pin: &str) -> Result<()> {
+        Ok(secrets::check_pin(pin)?)
+    }
+
+    fn random_pin(&self) -> Result<String> {
+        Ok(secrets::random_pin()?)
+    }
+
+    fn hash_pin(&self, secret: &str) -> Result<String> {
+        Ok(self.secrets.pins.hash(secret)?)
+    }
+
+    fn check_password(&self, password: &str, hints: [&str; 4]) -> Result<()> {
+        Ok(password_policy::check(
+            password,
+            &password_policy::personal_hints(hints),
+        )?)
+    }
+
+    fn hash_password(&self, password: &str) -> Result<String> {
+        Ok(secrets::hash_password(password)?)
+    }
+
+    fn seal(&self, owner: uuid::Uuid, secret: &str) -> Result<String> {
+        Ok(self.secrets.sealer.seal(owner, secret)?)
+    }
 }
 
 pub type Result<T> = std::result::Result<T, AdminError>;

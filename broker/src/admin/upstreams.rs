@@ -6,7 +6,7 @@ use crate::audit::AuditAction;
 use claims::Role;
 use uuid::Uuid;
 
-use super::{invalid, non_empty, parse_school_ref, Ctx, Result, Sealing};
+use super::{invalid, non_empty, parse_school_ref, Ctx, Result};
 
 /// Input of [`add_upstream`].
 #[derive(Debug, Clone, Default)]
@@ -35,7 +35,7 @@ pub struct UpstreamInput {
 /// secret is kept sealed.
 pub fn add_upstream(
     ctx: Ctx<'_>,
-    sealer: &dyn Sealing,
+    sealer: &crate::secrets::Sealer,
     input: UpstreamInput,
 ) -> Result<crate::model::Upstream> {
     use crate::model::{MatchRule, UpstreamProtocol};

@@ -41,7 +41,7 @@ pub struct AddedUser {
 
 /// A pupil or staff member. Pupils get a PIN (generated when none is given); staff with a
 /// password are active, staff without one stay inactive until they activate their account.
-pub fn add_user(ctx: Ctx<'_>, secrets: impl Credentials, input: UserInput) -> Result<AddedUser> {
+pub fn add_user(ctx: Ctx<'_>, secrets: Credentials<'_>, input: UserInput) -> Result<AddedUser> {
     let id = input.id.unwrap_or_else(Uuid::new_v4);
     let school = parse_school_ref(&input.school)?;
     ctx.active_school(&school)?;
@@ -167,7 +167,7 @@ impl NewCredentials {
 fn pupil_credentials(
     input: &UserInput,
     email: Option<&str>,
-    secrets: &impl Credentials,
+    secrets: &Credentials<'_>,
 ) -> Result<NewCredentials> {
     if email.is_some() {
         return Err(invalid(
@@ -180,7 +180,7 @@ fn pupil_credentials(
         ));
     }
     if let Some(seq) = &input.picture_password {
-        let seq = secrets.picture_password(seq)?;
+        let seq = secrets.pictures.picture_password(seq)?;
         let pin_hash = match &input.pin {
             Some(p) => {
                 secrets.check_pin(p)?;
@@ -218,7 +218,7 @@ fn staff_credentials(
     input: &UserInput,
     email: Option<&str>,
     hints: [&str; 4],
-    secrets: &impl Credentials,
+    secrets: &Credentials<'_>,
 ) -> Result<NewCredentials> {
     if input.pin.is_some() || input.picture_password.is_some() {
         return Err(invalid(
@@ -243,10 +243,10 @@ fn staff_credentials(
 }
 
 /// A pupil's own picture on their name tile, by name.
-fn picture_of(secrets: &impl Credentials, name: Option<&str>) -> Result<Option<String>> {
+fn picture_of(secrets: &Credentials<'_>, name: Option<&str>) -> Result<Option<String>> {
     match name.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(p) => secrets.picture(p).map(Some),
+        Some(p) => secrets.pictures.picture(p).map(Some),
     }
 }
 
@@ -311,19 +311,10 @@ pub fn remove_user(ctx: Ctx<'_>, id: Uuid) -> Result<User> {
 
 /// A syntactically plausible e-mail address, lower-cased.
 pub fn normalise_email(e: &str) -> Result<String> {
-    let e = e.trim().to_lowercase();
-    let ok = e.len() <= 254
-        && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !e.contains(char::is_whitespace)
-                && e.matches('@').count() == 1
-        });
-    if ok {
-        Ok(e)
-    } else {
-        Err(invalid(format!("'{e}' is not a valid e-mail address")))
-    }
+    crate::model::normalise_email(e).ok_or_else(|| {
+        invalid(format!(
+            "'{}' is not a valid e-mail address",
+            e.trim().to_lowercase()
+        ))
+    })
 }

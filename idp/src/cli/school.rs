@@ -96,8 +96,8 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SchoolCmd) -> anyh
                 .dir
                 .school(&r)?
                 .ok_or_else(|| anyhow::anyhow!("no school {r}"))?;
-            crate::totp::set_school_requirement(
-                &state,
+            broker::login::totp::set_school_requirement(
+                &state.world(),
                 &r,
                 require_totp,
                 "cli",

@@ -164,7 +164,7 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: UserCmd) -> anyhow
                     "pupils have no staff account; their home login is set by the teacher"
                 );
             }
-            crate::password::send_link(&state, &u, state.clock.now_secs())
+            broker::login::password::send_link(&state.world(), &u, state.clock.now_secs())
                 .map_err(|e| anyhow::anyhow!(e))?;
             Ok(out(
                 json!({"user_id": id.to_string(), "sent_to": u.email}),
@@ -224,7 +224,7 @@ fn add(config: Config, clock: Arc<dyn Clock>, a: Box<UserAddArgs>) -> anyhow::Re
     let state = open_state(config, clock)?;
     let added = admin::add_user(
         ctx(&state, "cli"),
-        state.pupil_secrets(),
+        state.credentials(),
         admin::UserInput {
             school: a.school,
             role: a.role,
@@ -274,8 +274,12 @@ fn reset_totp(config: Config, clock: Arc<dyn Clock>, user: String) -> anyhow::Re
     if u.is_pupil() {
         anyhow::bail!("pupils have no second factor");
     }
-    let removed = crate::totp::reset(&state, &u, "cli", state.clock.now_secs())?;
-    let required = crate::totp::required_for(&state, &u)?;
+    let removed = broker::login::totp::reset(&state.world(), &u, "cli", state.clock.now_secs())?;
+    let required = broker::login::totp::required_for(
+        &state.world(),
+        state.config.require_totp_for_coordinators,
+        &u,
+    )?;
     let text = match (removed, required) {
         (false, _) => format!("{} had no second factor.", u.display_name()),
         (true, true) => format!(
@@ -307,7 +311,7 @@ fn unlock(config: Config, clock: Arc<dyn Clock>, user: String) -> anyhow::Result
             format!("{} is NOT unlocked: {UNLOCK_UNREACHABLE}", u.display_name()),
         ));
     }
-    crate::pupil::unlock(&state, id)?;
+    broker::login::pupil::unlock(&state.world(), id)?;
     state.dir.append_audit(AuditEvent::record(
         AuditAction::UserUnlock,
         "cli",

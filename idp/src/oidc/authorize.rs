@@ -399,7 +399,7 @@ fn pending_key(id: &str) -> String {
 
 /// Keep `req` while the user signs in (here or at a network environment): its id.
 fn wait(state: &AppState, req: &AuthRequest) -> Result<String, OidcError> {
-    let auth_id = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;
+    let auth_id = broker::secrets::random_token().map_err(|_| OidcError::ServerError)?;
     let bytes = serde_json::to_vec(req).map_err(|_| OidcError::ServerError)?;
     state
         .store
@@ -598,7 +598,7 @@ fn issue_code(
     claims: claims::ClaimSet,
     now: i64,
 ) -> Result<String, OidcError> {
-    let code = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;
+    let code = broker::secrets::random_token().map_err(|_| OidcError::ServerError)?;
     let grant = CodeGrant {
         client_id: req.client_id.clone(),
         redirect_uri: req.redirect_uri.clone(),

@@ -9,12 +9,12 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use broker::model::RelyingParty;
+use broker::secrets::verify_client_secret;
 use parking_lot::Mutex;
 use serde_json::Value;
 
 use super::{paths, OidcError};
 use crate::app::AppState;
-use crate::secrets::verify_client_secret;
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

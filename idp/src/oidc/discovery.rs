@@ -37,7 +37,7 @@ pub fn metadata(issuer: &str) -> Value {
         "display_values_supported": ["page", "popup", "touch"],
         "ui_locales_supported": ["nl", "en"],
         "claims_locales_supported": ["nl"],
-        "acr_values_supported": [crate::login::ACR_PASSWORD, crate::login::ACR_PUPIL],
+        "acr_values_supported": [broker::session::ACR_PASSWORD, broker::session::ACR_PUPIL],
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
         "backchannel_logout_supported": true,

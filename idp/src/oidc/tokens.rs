@@ -153,7 +153,7 @@ pub fn access_token(
 
 /// A new refresh token for a grant: `<grant id>.<secret>`, and the hash to store.
 pub fn refresh_token(grant_id: &str) -> Result<(String, String), OidcError> {
-    let secret = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;
+    let secret = broker::secrets::random_token().map_err(|_| OidcError::ServerError)?;
     let hash = refresh_hash(&secret);
     Ok((format!("{grant_id}.{secret}"), hash))
 }

@@ -49,6 +49,6 @@ pub fn entity_id(issuer: &str) -> String {
 
 /// A fresh XML ID (`_` + 32 hex digits: an NCName).
 pub fn new_id() -> Result<String, SamlError> {
-    let b = crate::secrets::random_bytes::<16>().map_err(|_| SamlError::Responder)?;
+    let b = broker::secrets::random_bytes::<16>().map_err(|_| SamlError::Responder)?;
     Ok(format!("_{}", hex::encode(b)))
 }

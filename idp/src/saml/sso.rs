@@ -443,7 +443,7 @@ fn proceed(
                 now,
             );
         }
-        let auth_id = match crate::secrets::random_token() {
+        let auth_id = match broker::secrets::random_token() {
             Ok(t) => format!("{AUTH_PREFIX}{t}"),
             Err(_) => return Outcome::Refused(Refusal::Unavailable),
         };

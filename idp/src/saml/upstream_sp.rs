@@ -585,7 +585,7 @@ pub fn request_id(c: &Consumed) -> Option<String> {
 /// `SameSite=Lax` cookie; the browser is sent on with a top-level GET to
 /// [`paths::CONTINUE`], which does. The URL to send it to.
 pub fn hold(state: &AppState, c: &Consumed) -> Result<String, UpstreamSamlError> {
-    let key = crate::secrets::random_token().map_err(|_| UpstreamSamlError::Unavailable)?;
+    let key = broker::secrets::random_token().map_err(|_| UpstreamSamlError::Unavailable)?;
     let held = Held {
         upstream: c.upstream.id,
         asserted: c.asserted.clone(),

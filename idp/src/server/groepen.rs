@@ -8,6 +8,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::login::pupil;
+use broker::login::thuis::{self, ThuisError};
 use broker::model::{Group, PupilAuth, School, ThuisAccount, ThuisStatus, User};
 use claims::Role;
 use serde::Deserialize;
@@ -19,8 +21,9 @@ use super::pages::{self, Chrome};
 use super::school::picture_of;
 use crate::app::AppState;
 use crate::i18n::Texts;
-use crate::pupil::{self, Revealed};
-use crate::thuis::{self, ThuisError};
+
+/// A pupil's secret as shown, in pictures from the grid.
+type Revealed = pupil::Revealed<&'static crate::pictures::Picture>;
 
 /// A pupil's row in the overview.
 #[derive(Debug)]
@@ -215,7 +218,19 @@ async fn overview(
             .map(|(_, _, pupils)| {
                 pupils
                     .iter()
-                    .map(|(p, _)| only.and_then(|_| pupil::reveal(&st, &staff, p, "print", now)))
+                    .map(|(p, _)| {
+                        only.and_then(|_| {
+                            pupil::reveal(
+                                &st.world(),
+                                &st.sealer,
+                                &staff,
+                                p,
+                                "print",
+                                now,
+                                crate::pictures::stored_sequence,
+                            )
+                        })
+                    })
                     .collect()
             })
             .collect();
@@ -428,10 +443,20 @@ pub async fn change_submit(
     if action == "toon" {
         let st = state.clone();
         let (s2, p2) = (staff.clone(), pupil.clone());
-        let r = web::block(move || pupil::reveal(&st, &s2, &p2, "wijzigen", now))
-            .await
-            .ok()
-            .flatten();
+        let r = web::block(move || {
+            pupil::reveal(
+                &st.world(),
+                &st.sealer,
+                &s2,
+                &p2,
+                "wijzigen",
+                now,
+                crate::pictures::stored_sequence,
+            )
+        })
+        .await
+        .ok()
+        .flatten();
         let accounts = accounts_of(&state, pupil.id).await?;
         return Ok(change_page(
             &req,
@@ -449,7 +474,7 @@ pub async fn change_submit(
     let result = web::block(move || -> Result<&'static str, ThuisError> {
         match action.as_str() {
             "opslaan" => {
-                thuis::set_addresses(&st, &s2, &p2, &[&form.email1, &form.email2], now)?;
+                thuis::set_addresses(&st.world(), &s2, &p2, &[&form.email1, &form.email2], now)?;
                 Ok("saved")
             }
             "opnieuw" => {
@@ -460,15 +485,15 @@ pub async fn change_submit(
                     .into_iter()
                     .find(|a| Some(a.id) == form.account && a.activated_at.is_none())
                     .ok_or(ThuisError::NotYourPupil)?;
-                thuis::send_link(&st, &account, thuis::LinkKind::Activation, now)?;
+                thuis::send_link(&st.world(), &account, thuis::LinkKind::Activation, now)?;
                 Ok("resent")
             }
             "deblokkeren" => {
-                thuis::unblock(&st, &s2, &p2, now)?;
+                thuis::unblock(&st.world(), &s2, &p2, now)?;
                 Ok("unblocked")
             }
             "nieuwe-code" => {
-                thuis::code_for(&st, &s2, &p2, true, now)?;
+                thuis::code_for(&st.world(), &st.sealer, &s2, &p2, true, now)?;
                 Ok("renewed")
             }
             _ => Err(ThuisError::Unavailable),
@@ -532,7 +557,7 @@ async fn letters(
     let made = web::block(move || -> Result<Vec<Letter>, ThuisError> {
         let mut out = Vec::new();
         for p in pick(&st, &staff) {
-            let code = thuis::code_for(&st, &staff, &p, false, now)?;
+            let code = thuis::code_for(&st.world(), &st.sealer, &staff, &p, false, now)?;
             let url = format!(
                 "{issuer}/thuis/code?code={}",
                 url::form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>()

@@ -4,13 +4,14 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::login::challenge::{self, Purpose};
+use broker::login::staff::{self, StaffAttempt, StaffLogin};
 use serde::Deserialize;
 
 use super::extract::ClientAddr;
 use super::failure::{self, PageError};
 use crate::app::AppState;
 use crate::i18n::{Locale, Texts};
-use crate::login::{self, StaffLogin};
 use crate::oidc::authorize;
 use crate::oidc::logout;
 use crate::session;
@@ -59,7 +60,7 @@ struct LoginPage<'a> {
     error: Option<&'a str>,
     school_name: Option<String>,
     pupil_link: Option<String>,
-    challenge: Option<crate::challenge::Challenge>,
+    challenge: Option<challenge::Challenge>,
 }
 
 #[derive(Template, Debug)]
@@ -245,12 +246,12 @@ pub async fn render_login(
             .then(|| authorize::pending(&st, &a))
             .flatten();
         let school = school_ref.and_then(|r| shortcut::resolve_school(&st, &r).ok());
-        let challenge = login::challenge_needed(&st, ip.as_deref())
+        let challenge = staff::challenge_needed(&st.world(), ip.as_deref())
             .then(|| {
                 st.challenges.issue(
                     now,
-                    crate::challenge::MAX_NUMBER,
-                    crate::challenge::Purpose::StaffLogin,
+                    challenge::MAX_NUMBER,
+                    Purpose::StaffLogin,
                     ip.as_deref().unwrap_or("unknown"),
                 )
             })
@@ -345,15 +346,22 @@ pub async fn login_submit(
     let challenge = Some(form.challenge).filter(|c| !c.is_empty());
     let now = state.clock.now_secs();
     let result = web::block(move || {
-        let outcome = login::staff_login(
-            &st,
-            &email,
-            &password,
-            ip.as_deref(),
-            challenge.as_deref(),
-            previous.as_deref(),
+        let attempt = StaffAttempt {
+            email: &email,
+            password: &password,
+            ip: ip.as_deref(),
+            challenge: challenge.as_deref(),
+            previous_sid: previous.as_deref(),
+        };
+        let counted = staff::staff_login(
+            &st.world(),
+            st.login_keys(),
+            st.login_policy(),
+            attempt,
             now,
         );
+        st.metrics.login("staff", counted.result);
+        let outcome = counted.outcome;
         // A shortcut's target: only if the user's school has it enabled.
         let dest = match (&outcome, target.split_once('|')) {
             (StaffLogin::Ok(s), Some((school, t))) if !t.is_empty() => {

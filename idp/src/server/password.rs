@@ -5,15 +5,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::login::password::{self, PasswordError};
+use broker::login::password_policy::{self, Advice, WeakPassword};
+use broker::login::thuis;
 use serde::Deserialize;
 
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::i18n::Texts;
-use crate::password::{self, PasswordError};
-use crate::password_policy::{self, WeakPassword};
 use crate::session;
-use crate::thuis;
 
 /// Which entrance a password page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,26 +67,26 @@ impl Entrance {
 
     fn request_link(self, state: &AppState, email: &str, now: i64) {
         match self {
-            Self::Staff => password::request_link(state, email, now),
-            Self::Home => thuis::request_link(state, email, now),
+            Self::Staff => password::request_link(&state.world(), email, now),
+            Self::Home => thuis::request_link(&state.world(), email, now),
         }
     }
 
     fn link_valid(self, state: &AppState, token: &str, now: i64) -> bool {
         match self {
-            Self::Staff => password::link_valid(state, token),
-            Self::Home => thuis::link_valid(state, token, now),
+            Self::Staff => password::link_valid(&state.world(), token),
+            Self::Home => thuis::link_valid(&state.world(), token, now),
         }
     }
 
     /// The words that make a password guessable for the owner of this link.
     fn hints(self, state: &AppState, token: &str, now: i64) -> Vec<String> {
         match self {
-            Self::Staff => password::link_user(state, token)
-                .map(|u| password::staff_hints(state, &u))
+            Self::Staff => password::link_user(&state.world(), token)
+                .map(|u| password::staff_hints(&state.world(), &u))
                 .unwrap_or_default(),
             Self::Home if password::well_formed(token) => {
-                password::home_hints(state, &thuis::token_hash(token), now)
+                password::home_hints(&state.world(), &thuis::token_hash(token), now)
             }
             Self::Home => Vec::new(),
         }
@@ -101,9 +101,12 @@ impl Entrance {
         now: i64,
     ) -> Result<(), PasswordError> {
         match self {
-            Self::Staff => password::set_with_link(state, token, password, repeat, now).map(|_| ()),
+            Self::Staff => {
+                password::set_with_link(&state.world(), token, password, repeat, now).map(|_| ())
+            }
             Self::Home => {
-                thuis::set_password_with_link(state, token, password, repeat, now).map(|_| ())
+                thuis::set_password_with_link(&state.world(), token, password, repeat, now)
+                    .map(|_| ())
             }
         }
     }
@@ -229,7 +232,7 @@ async fn set_page(
     at: Entrance,
     token: &str,
     error: Option<&str>,
-    advice: &[password_policy::Advice],
+    advice: &[Advice],
 ) -> HttpResponse {
     let c = Chrome::of(req, state, None).await;
     let (csrf, cookie) = state.csrf.issue(req, state.config.is_https());
@@ -240,7 +243,7 @@ async fn set_page(
         csrf_token: csrf,
         action: at.set(token),
         error,
-        advice: advice.iter().map(|a| a.text(c.t)).collect(),
+        advice: advice.iter().map(|a| advice_text(*a, c.t)).collect(),
         entrance: match at {
             Entrance::Staff => "school",
             Entrance::Home => "thuis",
@@ -392,6 +395,19 @@ fn weakness_text(weak: &WeakPassword, t: &'static Texts) -> &'static str {
     }
 }
 
+/// An advice's sentence in the page's language.
+fn advice_text(advice: Advice, t: &'static Texts) -> &'static str {
+    match advice {
+        Advice::Personal => t.password_advice_personal,
+        Advice::CommonDutchWord => t.password_advice_dutch_word,
+        Advice::CommonPassword => t.password_advice_common,
+        Advice::SingleWord => t.password_advice_word,
+        Advice::Pattern => t.password_advice_pattern,
+        Advice::Dates => t.password_advice_dates,
+        Advice::UseWords => t.password_advice_use_words,
+    }
+}
+
 /// Strength checks per client address in [`STRENGTH_WINDOW`] (a meter asks once per pause in
 /// typing).
 pub const STRENGTH_LIMIT: u64 = 200;
@@ -466,7 +482,7 @@ pub async fn strength(
         None => messages.push(c.t.strength_ok),
         Some(weak) => {
             messages.push(weakness_text(weak, c.t));
-            messages.extend(weak.advice().iter().map(|a| a.text(c.t)));
+            messages.extend(weak.advice().iter().map(|a| advice_text(*a, c.t)));
         }
     }
     HttpResponse::Ok()
@@ -477,4 +493,24 @@ pub async fn strength(
             "level": c.t.strength_levels.get(usize::from(estimate.score)).copied().unwrap_or(""),
             "messages": messages,
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_english_catalogue_words_advice_as_the_broker_does() {
+        for a in [
+            Advice::Personal,
+            Advice::CommonDutchWord,
+            Advice::CommonPassword,
+            Advice::SingleWord,
+            Advice::Pattern,
+            Advice::Dates,
+            Advice::UseWords,
+        ] {
+            assert_eq!(advice_text(a, &crate::i18n::EN), a.english(), "{a:?}");
+        }
+    }
 }

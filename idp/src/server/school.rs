@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use base64::Engine as _;
+use broker::login::pupil::{self, PupilOutcome, PupilSecret};
 use broker::model::{Group, PupilAuth, School, User};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -16,7 +17,6 @@ use crate::app::AppState;
 use crate::device::Enrolment;
 use crate::i18n::Texts;
 use crate::pictures::{self, Picture, PictureSequence};
-use crate::pupil::{self, PupilOutcome, PupilSecret};
 use crate::session;
 use crate::shortcut::{self, ShortcutError};
 
@@ -566,7 +566,8 @@ async fn load_pupil(
     let st = state.clone();
     web::block(move || {
         let school = shortcut::resolve_school(&st, &raw)?;
-        let user = pupil::pupil_of(&st, &school, user_id).ok_or(ShortcutError::UnknownSchool)?;
+        let user =
+            pupil::pupil_of(&st.world(), &school, user_id).ok_or(ShortcutError::UnknownSchool)?;
         Ok((school, user))
     })
     .await
@@ -643,7 +644,8 @@ pub(crate) enum PupilStep {
 
 pub(crate) enum PupilEntry {
     Pin(String),
-    Pictures(PictureSequence),
+    /// The picture sequence, encoded.
+    Pictures(String),
 }
 
 impl PupilEntry {
@@ -679,7 +681,7 @@ impl PupilForm {
             return PupilStep::Pictures(picks, Some(t.pick_pictures_first));
         }
         match PictureSequence::parse(&self.picks) {
-            Ok(seq) => PupilStep::Check(PupilEntry::Pictures(seq)),
+            Ok(seq) => PupilStep::Check(PupilEntry::Pictures(seq.encode())),
             Err(_) => PupilStep::Pictures(Vec::new(), Some(t.wrong_pictures)),
         }
     }
@@ -724,8 +726,10 @@ pub async fn pupil_submit(
     let sch = school.clone();
     let target = q.target.clone().filter(|t| !t.is_empty());
     let result = web::block(move || {
-        let outcome = pupil::pupil_login(
-            &st,
+        let counted = pupil::pupil_login(
+            &st.world(),
+            &st.pins,
+            st.login_policy(),
             &sch,
             user_id,
             entry.secret(),
@@ -736,6 +740,8 @@ pub async fn pupil_submit(
             previous.as_deref(),
             now,
         );
+        st.metrics.login("pupil", counted.result);
+        let outcome = counted.outcome;
         let dest = match &outcome {
             PupilOutcome::Ok(s) => shortcut::destination_of_target(&st, &sch, s, target.as_deref()),
             _ => None,

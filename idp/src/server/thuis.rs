@@ -1,11 +1,13 @@
 //! The home entrance (`/thuis`), separate from the school entrance: the parent signs in with
 //! the home address and their own password, picks a child, and the child types its school PIN
-//! or clicks its picture password. See [`crate::thuis`] for the rules.
+//! or clicks its picture password. See [`broker::login::thuis`] for the rules.
 
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::login::challenge::{self, Purpose};
+use broker::login::thuis::{self, HomeOutcome, HomeVisit};
 use broker::model::{PupilAuth, School, User};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -19,7 +21,6 @@ use crate::app::AppState;
 use crate::i18n::Texts;
 use crate::session;
 use crate::shortcut;
-use crate::thuis::{self, HomeOutcome, HomeVisit};
 
 #[derive(Template)]
 #[template(path = "thuis_login.html")]
@@ -31,7 +32,7 @@ struct HomeLoginPage<'a> {
     csrf_token: String,
     email: &'a str,
     error: Option<String>,
-    challenge: Option<crate::challenge::Challenge>,
+    challenge: Option<challenge::Challenge>,
 }
 
 #[derive(Template)]
@@ -100,9 +101,15 @@ async fn device_children(
         .home_device(req, state.config.is_https(), state.clock.now_secs())?;
     let st = state.clone();
     let expires = device.expires_at;
-    let kids = web::block(move || thuis::current_children(&st, &device))
-        .await
-        .ok()?;
+    let kids = web::block(move || {
+        thuis::current_children(
+            &st.world(),
+            &st.sealer,
+            device.children.iter().map(|c| (c.id, c.code_tag.as_str())),
+        )
+    })
+    .await
+    .ok()?;
     (!kids.is_empty()).then_some((kids, expires))
 }
 
@@ -112,7 +119,7 @@ fn visit_of(req: &HttpRequest, state: &AppState) -> Option<(String, HomeVisit)> 
         .cookie(visit_cookie_name(state.config.is_https()))?
         .value()
         .to_string();
-    let v = thuis::load_visit(state, &id, state.clock.now_secs())?;
+    let v = thuis::load_visit(&state.world(), &id, state.clock.now_secs())?;
     Some((id, v))
 }
 
@@ -140,12 +147,12 @@ async fn login_page(
     let now = state.clock.now_secs();
     let st = state.clone();
     let challenge = web::block(move || {
-        thuis::challenge_needed(&st, ip.as_deref())
+        thuis::challenge_needed(&st.world(), ip.as_deref())
             .then(|| {
                 st.challenges.issue(
                     now,
-                    crate::challenge::MAX_NUMBER,
-                    crate::challenge::Purpose::HomeLogin,
+                    challenge::MAX_NUMBER,
+                    Purpose::HomeLogin,
                     ip.as_deref().unwrap_or("unknown"),
                 )
             })
@@ -231,7 +238,8 @@ pub async fn sign_in(
     let challenge = Some(form.challenge).filter(|c| !c.is_empty());
     let outcome = web::block(move || {
         let outcome = thuis::sign_in(
-            &st,
+            &st.world(),
+            st.login_keys(),
             &email,
             &password,
             ip.as_deref(),
@@ -239,7 +247,7 @@ pub async fn sign_in(
             now,
         );
         match outcome {
-            HomeOutcome::Ok(account) => match thuis::start_visit(&st, &account, now) {
+            HomeOutcome::Ok(account) => match thuis::start_visit(&st.world(), &account, now) {
                 Ok(id) => HomeOutcome::Ok((id, account.pupils)),
                 Err(_) => HomeOutcome::Unavailable,
             },
@@ -430,7 +438,8 @@ pub async fn child_submit(
     let t2 = target.clone();
     let result = web::block(move || {
         let outcome = thuis::child_sign_in(
-            &st,
+            &st.world(),
+            &st.pins,
             &visit_id,
             &visit,
             &kid,
@@ -538,7 +547,7 @@ pub async fn code_submit(
     let st = state.clone();
     let code = form.into_inner().code;
     let typed = code.clone();
-    let outcome = web::block(move || thuis::redeem_code(&st, &code, &device, now))
+    let outcome = web::block(move || thuis::redeem_code(&st.world(), &code, &device, now))
         .await
         .unwrap_or(HomeOutcome::Unavailable);
     let error = match outcome {

@@ -5,23 +5,23 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::login::staff::{self, SecondStepOutcome};
+use broker::login::totp::{self, CodeCheck};
 use serde::Deserialize;
 
 use super::extract::Staff;
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::i18n::Texts;
-use crate::login::{self, SecondStepOutcome};
 use crate::oidc::authorize;
 use crate::session;
 use crate::shortcut;
-use crate::totp::{self, CodeCheck};
 
 /// The cookie naming a pending second step.
 const COOKIE: &str = "lp_tweede_stap";
 /// The label prefix in authenticator apps.
 const ISSUER: &str = "Leerpoort";
-/// What a sealed enrolment secret starts with (see `login::enrolment_secret`).
+/// What a sealed enrolment secret starts with (see `broker::login::staff::enrolment_secret`).
 const ENROL_TAG: &str = "totp-enrol:";
 
 /// What the enrolment page shows.
@@ -69,7 +69,7 @@ pub fn to_second_step(id: &str, auth: &str, target: &str, https: bool) -> HttpRe
         COOKIE,
         id.to_string(),
         https,
-        i64::try_from(login::SECOND_STEP_TTL.as_secs()).ok(),
+        i64::try_from(staff::SECOND_STEP_TTL.as_secs()).ok(),
     );
     let _ = res.add_cookie(&cookie);
     res
@@ -112,8 +112,8 @@ async fn render_step(
 ) -> HttpResponse {
     let st = state.clone();
     let view = web::block(move || {
-        let pending = login::second_step(&st, &id)?;
-        let enrol = match login::enrolment_secret(&st, &pending) {
+        let pending = staff::second_step(&st.world(), &id)?;
+        let enrol = match staff::enrolment_secret(&st.sealer, &pending) {
             Some(secret) => Some(enrol_view(&secret, &pending.email, String::new())?),
             None => None,
         };
@@ -196,7 +196,7 @@ pub async fn step_submit(
     let (pid, code, target) = (id.clone(), form.code.clone(), form.target.clone());
     let now = state.clock.now_secs();
     let result = web::block(move || {
-        let outcome = login::finish_second_step(&st, &pid, &code, now);
+        let outcome = staff::finish_second_step(&st.world(), &st.sealer, &pid, &code, now);
         let dest = match (&outcome, target.split_once('|')) {
             (SecondStepOutcome::Ok(s), Some((school, t))) if !t.is_empty() => {
                 shortcut::resolve_school(&st, school)
@@ -315,7 +315,7 @@ pub async fn enrol_form(
     let st = state.clone();
     let uid = user.id;
     let made = web::block(move || -> Option<Result<(String, String), ()>> {
-        match totp::enrolled(&st, uid) {
+        match totp::enrolled(&st.world(), uid) {
             Ok(true) => return None,
             Ok(false) => {}
             Err(_) => return Some(Err(())),
@@ -376,10 +376,17 @@ pub async fn enrol_submit(
     let (u, s, code) = (user.clone(), secret.clone(), form.code.clone());
     let now = state.clock.now_secs();
     let check = web::block(move || {
-        if totp::enrolled(&st, u.id).unwrap_or(true) {
+        if totp::enrolled(&st.world(), u.id).unwrap_or(true) {
             return None;
         }
-        Some(totp::confirm_enrolment(&st, &u, &s, &code, now))
+        Some(totp::confirm_enrolment(
+            &st.world(),
+            &st.sealer,
+            &u,
+            &s,
+            &code,
+            now,
+        ))
     })
     .await;
     match check {

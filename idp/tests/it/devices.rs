@@ -154,7 +154,7 @@ async fn only_teachers_and_coordinators_link_and_only_coordinators_list() {
     let (t, _) = demo_app();
     admin::add_user(
         ctx(&t),
-        t.state.pupil_secrets(),
+        t.state.credentials(),
         admin::UserInput {
             school: SCHOOL.into(),
             role: "ib".into(),
@@ -217,7 +217,7 @@ async fn another_schools_devices_are_not_found() {
     .to_string();
     admin::add_user(
         ctx(&t),
-        t.state.pupil_secrets(),
+        t.state.credentials(),
         admin::UserInput {
             school: other.clone(),
             role: "ict-coordinator".into(),

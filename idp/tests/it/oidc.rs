@@ -531,13 +531,13 @@ fn solve_challenge(body: &str) -> Option<String> {
         let start = body.find(&needle)? + needle.len();
         Some(body[start..].split('"').next()?.to_string())
     };
-    let c = idp::challenge::Challenge {
+    let c = broker::login::challenge::Challenge {
         salt: attr("data-salt")?,
         challenge: attr("data-challenge")?,
         max: attr("data-max")?.parse().ok()?,
         signature: attr("data-signature")?,
     };
-    idp::challenge::solve(&c)
+    broker::login::challenge::solve(&c)
 }
 
 #[actix_web::test]
@@ -850,7 +850,7 @@ async fn an_inactive_teacher_activates_the_account_by_setting_a_password() {
     };
     let added = broker::admin::add_user(
         ctx,
-        f.app.state.pupil_secrets(),
+        f.app.state.credentials(),
         broker::admin::UserInput {
             school: idp::demo::DEMO_SCHOOL_REF.into(),
             role: "leerkracht".into(),
@@ -862,7 +862,12 @@ async fn an_inactive_teacher_activates_the_account_by_setting_a_password() {
     )
     .unwrap();
     assert_eq!(added.user.status, broker::model::UserStatus::Inactive);
-    idp::password::send_link(&f.app.state, &added.user, f.app.state.clock.now_secs()).unwrap();
+    broker::login::password::send_link(
+        &f.app.state.world(),
+        &added.user,
+        f.app.state.clock.now_secs(),
+    )
+    .unwrap();
     let mail = f.app.outbox().pop().unwrap();
     assert!(mail.contains("Activeer je Leerpoort-account"), "{mail}");
     let app = test::init_service(idp::server::app(f.app.state.clone())).await;
@@ -1121,7 +1126,7 @@ async fn inactive_staff_get_no_staff_pages_and_no_activation_mail() {
     // Staff that a network environment provisioned, or an import brought, arrive inactive.
     let mees = broker::admin::add_user(
         ctx,
-        f.app.state.pupil_secrets(),
+        f.app.state.credentials(),
         broker::admin::UserInput {
             school: idp::demo::DEMO_SCHOOL_REF.into(),
             role: "leerkracht".into(),
@@ -1138,10 +1143,14 @@ async fn inactive_staff_get_no_staff_pages_and_no_activation_mail() {
     let now = f.app.state.clock.now_secs();
 
     // Whoever can read mail at the address cannot activate the account with "forgot password".
-    idp::password::request_link(&f.app.state, "mees.kok@regenboog.example", now);
+    broker::login::password::request_link(&f.app.state.world(), "mees.kok@regenboog.example", now);
     assert!(f.app.outbox().is_empty(), "no mail for inactive staff");
     // An active teacher does get one (the same call can send mail).
-    idp::password::request_link(&f.app.state, "anna.devries@regenboog.example", now);
+    broker::login::password::request_link(
+        &f.app.state.world(),
+        "anna.devries@regenboog.example",
+        now,
+    );
     assert_eq!(f.app.outbox().len(), 1);
 
     let app = test::init_service(idp::server::app(f.app.state.clone())).await;

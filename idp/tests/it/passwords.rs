@@ -43,7 +43,7 @@ fn secret_on(body: &str) -> Vec<u8> {
         .split('<')
         .next()
         .unwrap();
-    idp::totp::base32_decode(text).unwrap()
+    broker::login::totp::base32_decode(text).unwrap()
 }
 
 #[actix_web::test]
@@ -51,7 +51,7 @@ async fn a_weak_password_is_refused_at_the_link_with_dutch_advice_and_the_link_s
     let (t, demo) = demo(&[]);
     let app = test::init_service(idp::server::app(t.state.clone())).await;
     let anna = t.state.dir.user(user_id(&demo, ANNA)).unwrap().unwrap();
-    idp::password::send_link(&t.state, &anna, t.clock.now_secs()).unwrap();
+    broker::login::password::send_link(&t.state.world(), &anna, t.clock.now_secs()).unwrap();
     // Quoted-printable: undo the soft line breaks.
     let mail = t
         .outbox()
@@ -174,7 +174,7 @@ async fn the_cli_refuses_a_weak_password() {
             clock: t.state.clock.as_ref(),
             actor: "test",
         },
-        t.state.pupil_secrets(),
+        t.state.credentials(),
         broker::admin::UserInput {
             school: idp::demo::DEMO_SCHOOL_REF.into(),
             role: "leerkracht".into(),
@@ -213,7 +213,7 @@ async fn a_coordinator_enrols_then_signs_in_with_a_code_that_works_once() {
     assert_eq!(secret.len(), 20);
     let csrf = hidden(&body, "csrf_token");
     let sealed = hidden(&body, "sealed");
-    let wrong = if idp::totp::code_at(&secret, t.clock.now_secs()) == "000000" {
+    let wrong = if broker::login::totp::code_at(&secret, t.clock.now_secs()) == "000000" {
         "111111"
     } else {
         "000000"
@@ -226,7 +226,7 @@ async fn a_coordinator_enrols_then_signs_in_with_a_code_that_works_once() {
         )
         .await;
     assert!(body.contains("klopt niet"), "{body}");
-    let code = idp::totp::code_at(&secret, t.clock.now_secs());
+    let code = broker::login::totp::code_at(&secret, t.clock.now_secs());
     let (status, _, body) = b
         .post(
             &app,
@@ -239,7 +239,7 @@ async fn a_coordinator_enrols_then_signs_in_with_a_code_that_works_once() {
     let sanne = user_id(&demo, SANNE);
     let (stored, _) = t.state.dir.staff_totp(sanne).unwrap().unwrap();
     assert!(
-        !stored.contains(&idp::totp::base32_encode(&secret)),
+        !stored.contains(&broker::login::totp::base32_encode(&secret)),
         "sealed at rest"
     );
 
@@ -253,7 +253,7 @@ async fn a_coordinator_enrols_then_signs_in_with_a_code_that_works_once() {
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("autocomplete=\"one-time-code\""), "{body}");
     let csrf = hidden(&body, "csrf_token");
-    let code = idp::totp::code_at(&secret, t.clock.now_secs());
+    let code = broker::login::totp::code_at(&secret, t.clock.now_secs());
     let (status, to, _) = b
         .post(
             &app,
@@ -280,7 +280,10 @@ async fn a_coordinator_enrols_then_signs_in_with_a_code_that_works_once() {
     assert!(body.contains("al gebruikt"), "{body}");
     assert!(!c.has("lp_session"));
     // An earlier step's code after a later one was used: refused as well.
-    let earlier = idp::totp::code_of_step(&secret, idp::totp::step_of(t.clock.now_secs()) - 1);
+    let earlier = broker::login::totp::code_of_step(
+        &secret,
+        broker::login::totp::step_of(t.clock.now_secs()) - 1,
+    );
     let (_, _, body) = c
         .post(
             &app,
@@ -291,7 +294,7 @@ async fn a_coordinator_enrols_then_signs_in_with_a_code_that_works_once() {
     assert!(body.contains("al gebruikt"), "{body}");
     // The next step's code works.
     t.clock.advance(Duration::from_secs(30));
-    let next = idp::totp::code_at(&secret, t.clock.now_secs());
+    let next = broker::login::totp::code_at(&secret, t.clock.now_secs());
     let (status, to, _) = c
         .post(
             &app,
@@ -303,7 +306,7 @@ async fn a_coordinator_enrols_then_signs_in_with_a_code_that_works_once() {
 
     // The operator resets it: the password suffices again (nothing requires it).
     let u = t.state.dir.user(sanne).unwrap().unwrap();
-    assert!(idp::totp::reset(&t.state, &u, "test", t.clock.now_secs()).unwrap());
+    assert!(broker::login::totp::reset(&t.state.world(), &u, "test", t.clock.now_secs()).unwrap());
     assert_eq!(Browser::new().sign_in(&app, SANNE).await, "/");
 }
 
@@ -312,25 +315,32 @@ async fn wrong_codes_count_toward_the_account_limit() {
     let (t, demo) = demo(&[]);
     let app = test::init_service(idp::server::app(t.state.clone())).await;
     let sanne = t.state.dir.user(user_id(&demo, SANNE)).unwrap().unwrap();
-    let secret = idp::totp::new_secret().unwrap();
-    let key = idp::totp::base32_decode(&secret).unwrap();
-    let code = idp::totp::code_at(&key, t.clock.now_secs());
+    let secret = broker::login::totp::new_secret().unwrap();
+    let key = broker::login::totp::base32_decode(&secret).unwrap();
+    let code = broker::login::totp::code_at(&key, t.clock.now_secs());
     assert_eq!(
-        idp::totp::confirm_enrolment(&t.state, &sanne, &secret, &code, t.clock.now_secs()),
-        idp::totp::CodeCheck::Accepted
+        broker::login::totp::confirm_enrolment(
+            &t.state.world(),
+            &t.state.sealer,
+            &sanne,
+            &secret,
+            &code,
+            t.clock.now_secs()
+        ),
+        broker::login::totp::CodeCheck::Accepted
     );
     t.clock.advance(Duration::from_secs(90));
     let mut b = Browser::new();
     let to = b.sign_in(&app, SANNE).await;
     let (_, _, body) = b.get(&app, &to).await;
     let csrf = hidden(&body, "csrf_token");
-    let right = idp::totp::code_at(&key, t.clock.now_secs());
+    let right = broker::login::totp::code_at(&key, t.clock.now_secs());
     let wrong = if right == "000000" {
         "111111"
     } else {
         "000000"
     };
-    for _ in 0..idp::login::MAX_FAILURES_PER_ACCOUNT {
+    for _ in 0..broker::login::staff::MAX_FAILURES_PER_ACCOUNT {
         let (status, _, _) = b
             .post(
                 &app,
@@ -374,7 +384,7 @@ async fn the_operator_setting_forces_enrolment_before_any_staff_page() {
     assert!(body.contains("vraagt deze tweede stap"), "{body}");
     let secret = secret_on(&body);
     let csrf = hidden(&body, "csrf_token");
-    let code = idp::totp::code_at(&secret, t.clock.now_secs());
+    let code = broker::login::totp::code_at(&secret, t.clock.now_secs());
     let (status, to, _) = b
         .post(
             &app,
@@ -397,10 +407,23 @@ async fn a_school_can_require_the_second_factor() {
     let (t, _) = demo(&[]);
     let app = test::init_service(idp::server::app(t.state.clone())).await;
     let school = broker::admin::parse_school_ref(idp::demo::DEMO_SCHOOL_REF).unwrap();
-    idp::totp::set_school_requirement(&t.state, &school, true, "test", t.clock.now_secs()).unwrap();
+    broker::login::totp::set_school_requirement(
+        &t.state.world(),
+        &school,
+        true,
+        "test",
+        t.clock.now_secs(),
+    )
+    .unwrap();
     let to = Browser::new().sign_in(&app, SANNE).await;
     assert!(to.starts_with("/login/tweede-stap"), "{to}");
-    idp::totp::set_school_requirement(&t.state, &school, false, "test", t.clock.now_secs())
-        .unwrap();
+    broker::login::totp::set_school_requirement(
+        &t.state.world(),
+        &school,
+        false,
+        "test",
+        t.clock.now_secs(),
+    )
+    .unwrap();
     assert_eq!(Browser::new().sign_in(&app, SANNE).await, "/");
 }

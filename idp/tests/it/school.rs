@@ -322,7 +322,7 @@ async fn ten_wrong_pins_lock_the_pupil_and_only_that_device_is_told() {
         "{body}"
     );
     // A teacher unlocks; the PIN works again.
-    idp::pupil::unlock(&t.state, daan.parse().unwrap()).unwrap();
+    broker::login::pupil::unlock(&t.state.world(), daan.parse().unwrap()).unwrap();
     let (status, to, _) = other
         .post(
             &app,
@@ -481,7 +481,7 @@ async fn picture_passwords_count_towards_the_same_lock() {
     let (status, _, body) = b.post(&app, &uri, &right).await;
     assert_eq!(status, StatusCode::OK, "locked: the right pictures wait");
     assert!(body.contains("Vraag je juf of meester"));
-    idp::pupil::unlock(&t.state, bram.parse().unwrap()).unwrap();
+    broker::login::pupil::unlock(&t.state.world(), bram.parse().unwrap()).unwrap();
     let (status, to, _) = b.post(&app, &uri, &right).await;
     assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/"));
     // Unknown names in the form are not pictures of anyone's password.

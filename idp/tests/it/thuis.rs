@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use broker::clock::Clock as _;
+use broker::login::password::PasswordError;
+use broker::login::thuis::{self, HomeOutcome, ThuisError};
 use broker::model::{ThuisStatus, User};
-use idp::password::PasswordError;
-use idp::thuis::{self, HomeOutcome, ThuisError};
 use serde_json::Value;
 
 use crate::server::TestApp;
@@ -49,7 +49,15 @@ fn sign_in(
     static NEXT: AtomicU32 = AtomicU32::new(1);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let client = format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
-    thuis::sign_in(state, email, password, Some(&client), None, now)
+    thuis::sign_in(
+        &state.world(),
+        state.login_keys(),
+        email,
+        password,
+        Some(&client),
+        None,
+        now,
+    )
 }
 
 fn status(t: &TestApp, pupil: &User) -> ThuisStatus {
@@ -69,17 +77,24 @@ fn the_status_goes_from_nee_nee_to_ja_ja_for_a_whole_family() {
     assert_eq!(ThuisStatus::NeeNee.label(), "Nee/Nee");
 
     // Anna teaches 3A: Emma and Daan are hers, Liam (7B) is not.
-    thuis::set_addresses(&t.state, &anna, &emma, &[" Familie@Voorbeeld.NL", ""], now).unwrap();
+    thuis::set_addresses(
+        &t.state.world(),
+        &anna,
+        &emma,
+        &[" Familie@Voorbeeld.NL", ""],
+        now,
+    )
+    .unwrap();
     assert_eq!(
-        thuis::set_addresses(&t.state, &anna, &liam, &["x@voorbeeld.nl"], now),
+        thuis::set_addresses(&t.state.world(), &anna, &liam, &["x@voorbeeld.nl"], now),
         Err(ThuisError::NotYourPupil)
     );
     assert!(matches!(
-        thuis::set_addresses(&t.state, &anna, &daan, &["geen adres"], now),
+        thuis::set_addresses(&t.state.world(), &anna, &daan, &["geen adres"], now),
         Err(ThuisError::InvalidAddress(_))
     ));
     assert_eq!(
-        thuis::set_addresses(&t.state, &anna, &daan, &["a@v.nl", "A@v.nl"], now),
+        thuis::set_addresses(&t.state.world(), &anna, &daan, &["a@v.nl", "A@v.nl"], now),
         Err(ThuisError::SameAddress)
     );
     assert_eq!(status(&t, &emma), ThuisStatus::JaNee);
@@ -91,7 +106,14 @@ fn the_status_goes_from_nee_nee_to_ja_ja_for_a_whole_family() {
         mails[0]
     );
     // The same family address for a sibling: one account, no second mail within 15 minutes.
-    thuis::set_addresses(&t.state, &anna, &daan, &["familie@voorbeeld.nl"], now).unwrap();
+    thuis::set_addresses(
+        &t.state.world(),
+        &anna,
+        &daan,
+        &["familie@voorbeeld.nl"],
+        now,
+    )
+    .unwrap();
     assert_eq!(t.outbox().len(), 1);
     assert_eq!(status(&t, &daan), ThuisStatus::JaNee);
 
@@ -99,13 +121,13 @@ fn the_status_goes_from_nee_nee_to_ja_ja_for_a_whole_family() {
     let token = token_in(&t.outbox()[0]);
     assert_eq!(token.len(), 36);
     assert_eq!(
-        thuis::set_password_with_link(&t.state, &token, "kort1", "kort1", now)
+        thuis::set_password_with_link(&t.state.world(), &token, "kort1", "kort1", now)
             .map(|_| ())
             .unwrap_err(),
-        PasswordError::Weak(idp::password_policy::WeakPassword::TooShort)
+        PasswordError::Weak(broker::login::password_policy::WeakPassword::TooShort)
     );
     thuis::set_password_with_link(
-        &t.state,
+        &t.state.world(),
         &token,
         "rode kano op de rivier",
         "rode kano op de rivier",
@@ -116,7 +138,7 @@ fn the_status_goes_from_nee_nee_to_ja_ja_for_a_whole_family() {
     assert_eq!(status(&t, &daan), ThuisStatus::JaJa);
     assert_eq!(
         thuis::set_password_with_link(
-            &t.state,
+            &t.state.world(),
             &token,
             "rode kano op de rivier",
             "rode kano op de rivier",
@@ -142,7 +164,7 @@ fn the_status_goes_from_nee_nee_to_ja_ja_for_a_whole_family() {
         other => panic!("{other:?}"),
     }
     // Removing the address: Nee/Nee again.
-    thuis::set_addresses(&t.state, &anna, &emma, &[], now).unwrap();
+    thuis::set_addresses(&t.state.world(), &anna, &emma, &[], now).unwrap();
     assert_eq!(status(&t, &emma), ThuisStatus::NeeNee);
     assert_eq!(status(&t, &daan), ThuisStatus::JaJa);
     // Every change is in the audit trail, by whom and about which pupil.
@@ -164,10 +186,10 @@ fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
     let anna = user(&t, &demo, "Anna de Vries");
     let emma = user(&t, &demo, "Emma de Jong");
     let now = t.clock.now_secs();
-    thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
+    thuis::set_addresses(&t.state.world(), &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
     let token = token_in(&t.outbox()[0]);
     thuis::set_password_with_link(
-        &t.state,
+        &t.state.world(),
         &token,
         "rode kano op de rivier",
         "rode kano op de rivier",
@@ -209,7 +231,7 @@ fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
         HomeOutcome::Wrong
     ));
     // The teacher unblocks.
-    thuis::unblock(&t.state, &anna, &emma, now).unwrap();
+    thuis::unblock(&t.state.world(), &anna, &emma, now).unwrap();
     assert!(matches!(
         sign_in(
             &t.state,
@@ -242,16 +264,16 @@ fn forgotten_password_links_come_once_per_quarter_hour_and_say_nothing() {
     let anna = user(&t, &demo, "Anna de Vries");
     let emma = user(&t, &demo, "Emma de Jong");
     let now = t.clock.now_secs();
-    thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
+    thuis::set_addresses(&t.state.world(), &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
     assert_eq!(t.outbox().len(), 1);
     // Within 15 minutes of the activation mail: nothing more.
-    thuis::request_link(&t.state, "ouder@voorbeeld.nl", now);
+    thuis::request_link(&t.state.world(), "ouder@voorbeeld.nl", now);
     assert_eq!(t.outbox().len(), 1);
     // Unknown addresses: nothing, and no error.
-    thuis::request_link(&t.state, "onbekend@voorbeeld.nl", now);
+    thuis::request_link(&t.state.world(), "onbekend@voorbeeld.nl", now);
     assert_eq!(t.outbox().len(), 1);
     t.clock.advance(Duration::from_secs(15 * 60));
-    thuis::request_link(&t.state, "Ouder@Voorbeeld.nl", t.clock.now_secs());
+    thuis::request_link(&t.state.world(), "Ouder@Voorbeeld.nl", t.clock.now_secs());
     assert_eq!(t.outbox().len(), 2);
     // The teacher's resend is throttled the same way.
     let account = t
@@ -262,7 +284,7 @@ fn forgotten_password_links_come_once_per_quarter_hour_and_say_nothing() {
         .remove(0);
     assert_eq!(
         thuis::send_link(
-            &t.state,
+            &t.state.world(),
             &account,
             thuis::LinkKind::Activation,
             t.clock.now_secs()
@@ -274,7 +296,7 @@ fn forgotten_password_links_come_once_per_quarter_hour_and_say_nothing() {
     t.clock.advance(Duration::from_secs(7 * 24 * 3600 + 1));
     assert_eq!(
         thuis::set_password_with_link(
-            &t.state,
+            &t.state.world(),
             &token,
             "rode kano op de rivier",
             "rode kano op de rivier",
@@ -295,22 +317,54 @@ fn teachers_see_the_pins_and_pictures_of_their_own_pupils_only() {
     let emma = user(&t, &demo, "Emma de Jong");
     let lotte = user(&t, &demo, "Lotte Peters");
     let now = t.clock.now_secs();
-    use idp::pupil::{reveal, Revealed};
+    use broker::login::pupil::{reveal, Revealed};
     assert_eq!(
-        reveal(&t.state, &anna, &emma, "test", now),
+        reveal(
+            &t.state.world(),
+            &t.state.sealer,
+            &anna,
+            &emma,
+            "test",
+            now,
+            idp::pictures::stored_sequence
+        ),
         Some(Revealed::Pin("1234".into()))
     );
     assert_eq!(
-        reveal(&t.state, &karim, &emma, "test", now),
+        reveal(
+            &t.state.world(),
+            &t.state.sealer,
+            &karim,
+            &emma,
+            "test",
+            now,
+            idp::pictures::stored_sequence
+        ),
         None,
         "7B's teacher"
     );
     assert_eq!(
-        reveal(&t.state, &sanne, &emma, "test", now),
+        reveal(
+            &t.state.world(),
+            &t.state.sealer,
+            &sanne,
+            &emma,
+            "test",
+            now,
+            idp::pictures::stored_sequence
+        ),
         Some(Revealed::Pin("1234".into())),
         "the ICT coordinator sees the whole school"
     );
-    match reveal(&t.state, &sanne, &lotte, "test", now) {
+    match reveal(
+        &t.state.world(),
+        &t.state.sealer,
+        &sanne,
+        &lotte,
+        "test",
+        now,
+        idp::pictures::stored_sequence,
+    ) {
         Some(Revealed::Pictures(p)) => {
             assert_eq!(
                 p.iter().map(|p| p.name).collect::<Vec<_>>(),
@@ -320,7 +374,15 @@ fn teachers_see_the_pins_and_pictures_of_their_own_pupils_only() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        reveal(&t.state, &emma, &emma, "test", now),
+        reveal(
+            &t.state.world(),
+            &t.state.sealer,
+            &emma,
+            &emma,
+            "test",
+            now,
+            idp::pictures::stored_sequence
+        ),
         None,
         "pupils never"
     );
@@ -342,28 +404,29 @@ fn a_teacher_is_never_a_child_at_home_and_wrong_child_codes_block_the_account() 
     let anna = user(&t, &demo, "Anna de Vries");
     let emma = user(&t, &demo, "Emma de Jong");
     let now = t.clock.now_secs();
-    thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
+    thuis::set_addresses(&t.state.world(), &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
     // Staff cannot be given a home address.
     assert_eq!(
-        thuis::set_addresses(&t.state, &anna, &anna, &["ouder@voorbeeld.nl"], now),
+        thuis::set_addresses(&t.state.world(), &anna, &anna, &["ouder@voorbeeld.nl"], now),
         Err(ThuisError::NotYourPupil)
     );
     let token = token_in(&t.outbox()[0]);
     let account = thuis::set_password_with_link(
-        &t.state,
+        &t.state.world(),
         &token,
         "rode kano op de rivier",
         "rode kano op de rivier",
         now,
     )
     .unwrap();
-    let visit_id = thuis::start_visit(&t.state, &account, now).unwrap();
-    let visit = thuis::load_visit(&t.state, &visit_id, now).unwrap();
-    use idp::pupil::PupilSecret;
+    let visit_id = thuis::start_visit(&t.state.world(), &account, now).unwrap();
+    let visit = thuis::load_visit(&t.state.world(), &visit_id, now).unwrap();
+    use broker::login::pupil::PupilSecret;
     // A teacher's id in the visit's place: refused, whatever the code.
     assert!(matches!(
         thuis::child_sign_in(
-            &t.state,
+            &t.state.world(),
+            &t.state.pins,
             &visit_id,
             &visit,
             &anna,
@@ -377,7 +440,8 @@ fn a_teacher_is_never_a_child_at_home_and_wrong_child_codes_block_the_account() 
     for _ in 0..9 {
         assert!(matches!(
             thuis::child_sign_in(
-                &t.state,
+                &t.state.world(),
+                &t.state.pins,
                 &visit_id,
                 &visit,
                 &emma,
@@ -391,7 +455,8 @@ fn a_teacher_is_never_a_child_at_home_and_wrong_child_codes_block_the_account() 
     }
     assert!(matches!(
         thuis::child_sign_in(
-            &t.state,
+            &t.state.world(),
+            &t.state.pins,
             &visit_id,
             &visit,
             &emma,
@@ -404,8 +469,10 @@ fn a_teacher_is_never_a_child_at_home_and_wrong_child_codes_block_the_account() 
     ));
     // Her school lock is untouched: a sibling at home cannot lock her out of school.
     assert!(matches!(
-        idp::pupil::pupil_login(
-            &t.state,
+        broker::login::pupil::pupil_login(
+            &t.state.world(),
+            &t.state.pins,
+            t.state.login_policy(),
             &t.state.dir.school(&emma.school).unwrap().unwrap(),
             emma.id,
             PupilSecret::Pin("1234"),
@@ -415,12 +482,14 @@ fn a_teacher_is_never_a_child_at_home_and_wrong_child_codes_block_the_account() 
             true,
             None,
             now
-        ),
-        idp::pupil::PupilOutcome::Ok(_)
+        )
+        .outcome,
+        broker::login::pupil::PupilOutcome::Ok(_)
     ));
-    thuis::unblock(&t.state, &anna, &emma, now).unwrap();
+    thuis::unblock(&t.state.world(), &anna, &emma, now).unwrap();
     match thuis::child_sign_in(
-        &t.state,
+        &t.state.world(),
+        &t.state.pins,
         &visit_id,
         &visit,
         &emma,
@@ -436,7 +505,7 @@ fn a_teacher_is_never_a_child_at_home_and_wrong_child_codes_block_the_account() 
         other => panic!("{other:?}"),
     }
     assert!(
-        thuis::load_visit(&t.state, &visit_id, now).is_none(),
+        thuis::load_visit(&t.state.world(), &visit_id, now).is_none(),
         "the visit ends when the child is in"
     );
 }
@@ -449,23 +518,24 @@ fn home_login_codes_are_personal_renewable_and_guarded() {
     let karim = user(&t, &demo, "Karim El Amrani");
     let emma = user(&t, &demo, "Emma de Jong");
     let now = t.clock.now_secs();
-    let code = thuis::code_for(&t.state, &anna, &emma, false, now).unwrap();
+    let code =
+        thuis::code_for(&t.state.world(), &t.state.sealer, &anna, &emma, false, now).unwrap();
     assert_eq!(code.len(), 14, "ABCD-EFGH-JKMN: {code}");
     assert!(code
         .chars()
         .all(|c| c == '-' || (c.is_ascii_alphanumeric() && !"01ILO".contains(c))));
     assert_eq!(
-        thuis::code_for(&t.state, &anna, &emma, false, now).unwrap(),
+        thuis::code_for(&t.state.world(), &t.state.sealer, &anna, &emma, false, now).unwrap(),
         code,
         "printing again gives the same code"
     );
     assert_eq!(
-        thuis::code_for(&t.state, &karim, &emma, false, now),
+        thuis::code_for(&t.state.world(), &t.state.sealer, &karim, &emma, false, now),
         Err(ThuisError::NotYourPupil)
     );
     // Typed in lower case with spaces: still hers.
     let typed = code.to_lowercase().replace('-', " ");
-    match thuis::redeem_code(&t.state, &typed, "device-a", now) {
+    match thuis::redeem_code(&t.state.world(), &typed, "device-a", now) {
         HomeOutcome::Ok(c) => assert_eq!(c.id, emma.id),
         other => panic!("{other:?}"),
     }
@@ -478,31 +548,44 @@ fn home_login_codes_are_personal_renewable_and_guarded() {
         }],
         expires_at: now + 60,
     };
-    assert_eq!(thuis::current_children(&t.state, &device), vec![emma.id]);
-    let renewed = thuis::code_for(&t.state, &anna, &emma, true, now).unwrap();
+    assert_eq!(
+        thuis::current_children(
+            &t.state.world(),
+            &t.state.sealer,
+            device.children.iter().map(|c| (c.id, c.code_tag.as_str())),
+        ),
+        vec![emma.id]
+    );
+    let renewed =
+        thuis::code_for(&t.state.world(), &t.state.sealer, &anna, &emma, true, now).unwrap();
     assert_ne!(renewed, code);
-    assert!(thuis::current_children(&t.state, &device).is_empty());
+    assert!(thuis::current_children(
+        &t.state.world(),
+        &t.state.sealer,
+        device.children.iter().map(|c| (c.id, c.code_tag.as_str())),
+    )
+    .is_empty());
     assert!(matches!(
-        thuis::redeem_code(&t.state, &code, "device-a", now),
+        thuis::redeem_code(&t.state.world(), &code, "device-a", now),
         HomeOutcome::Wrong
     ));
     // Ten wrong codes block that device for an hour; another device is not blocked.
     for _ in 0..8 {
         assert!(matches!(
-            thuis::redeem_code(&t.state, "AAAA-BBBB-CCCC", "device-a", now),
+            thuis::redeem_code(&t.state.world(), "AAAA-BBBB-CCCC", "device-a", now),
             HomeOutcome::Wrong
         ));
     }
     assert!(matches!(
-        thuis::redeem_code(&t.state, "AAAA-BBBB-CCCC", "device-a", now),
+        thuis::redeem_code(&t.state.world(), "AAAA-BBBB-CCCC", "device-a", now),
         HomeOutcome::Blocked { .. }
     ));
     assert!(matches!(
-        thuis::redeem_code(&t.state, &renewed, "device-a", now),
+        thuis::redeem_code(&t.state.world(), &renewed, "device-a", now),
         HomeOutcome::Blocked { .. }
     ));
     assert!(matches!(
-        thuis::redeem_code(&t.state, &renewed, "device-b", now),
+        thuis::redeem_code(&t.state.world(), &renewed, "device-b", now),
         HomeOutcome::Ok(_)
     ));
     let events = t.state.dir.audit_events(Some(&emma.school), 100).unwrap();
@@ -532,10 +615,10 @@ fn unknown_and_known_addresses_get_the_same_answers_at_the_same_points() {
     let anna = user(&t, &demo, "Anna de Vries");
     let emma = user(&t, &demo, "Emma de Jong");
     let now = t.clock.now_secs();
-    thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
+    thuis::set_addresses(&t.state.world(), &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
     let token = token_in(&t.outbox()[0]);
     thuis::set_password_with_link(
-        &t.state,
+        &t.state.world(),
         &token,
         "rode kano op de rivier",
         "rode kano op de rivier",
@@ -562,17 +645,17 @@ fn unknown_and_known_addresses_get_the_same_answers_at_the_same_points() {
 
 #[test]
 fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
-    use idp::challenge::Purpose;
-    use idp::secrets::argon2_runs_on_this_thread as runs;
+    use broker::login::challenge::Purpose;
+    use broker::secrets::argon2_runs_on_this_thread as runs;
     let t = TestApp::init();
     let demo = idp::demo::seed(&t.state).unwrap();
     let anna = user(&t, &demo, "Anna de Vries");
     let emma = user(&t, &demo, "Emma de Jong");
     let now = t.clock.now_secs();
-    thuis::set_addresses(&t.state, &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
+    thuis::set_addresses(&t.state.world(), &anna, &emma, &["ouder@voorbeeld.nl"], now).unwrap();
     let token = token_in(&t.outbox()[0]);
     thuis::set_password_with_link(
-        &t.state,
+        &t.state.world(),
         &token,
         "rode kano op de rivier",
         "rode kano op de rivier",
@@ -580,7 +663,15 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
     )
     .unwrap();
     let from = |client: &str, email: &str, pw: &str, challenge: Option<&str>| {
-        thuis::sign_in(&t.state, email, pw, Some(client), challenge, now)
+        thuis::sign_in(
+            &t.state.world(),
+            t.state.login_keys(),
+            email,
+            pw,
+            Some(client),
+            challenge,
+            now,
+        )
     };
 
     // Three failures from one client (different addresses): then the challenge first.
@@ -591,8 +682,11 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
         assert!(matches!(o, HomeOutcome::Wrong), "{o:?}");
         assert_eq!(runs(), before + 1, "each answer cost one check");
     }
-    assert!(thuis::challenge_needed(&t.state, Some(client)));
-    assert!(!thuis::challenge_needed(&t.state, Some("198.51.100.8")));
+    assert!(thuis::challenge_needed(&t.state.world(), Some(client)));
+    assert!(!thuis::challenge_needed(
+        &t.state.world(),
+        Some("198.51.100.8")
+    ));
     let before = runs();
     let o = from(client, "ouder@voorbeeld.nl", "rode kano op de rivier", None);
     assert!(matches!(o, HomeOutcome::ChallengeRequired), "{o:?}");
@@ -602,7 +696,7 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
         (Purpose::StaffLogin, client),
     ] {
         let c = t.state.challenges.issue(now, 2_000, purpose, ip).unwrap();
-        let sol = idp::challenge::solve(&c).unwrap();
+        let sol = broker::login::challenge::solve(&c).unwrap();
         let o = from(
             client,
             "ouder@voorbeeld.nl",
@@ -617,7 +711,7 @@ fn a_client_is_limited_and_challenged_before_any_password_is_checked() {
         .challenges
         .issue(now, 2_000, Purpose::HomeLogin, client)
         .unwrap();
-    let sol = idp::challenge::solve(&c).unwrap();
+    let sol = broker::login::challenge::solve(&c).unwrap();
     let o = from(
         client,
         "ouder@voorbeeld.nl",
@@ -713,7 +807,7 @@ fn staff_cookie(t: &TestApp, staff: &User) -> String {
             user_id: staff.id,
             school: staff.school,
             amr: vec!["pwd".into()],
-            acr: idp::login::ACR_PASSWORD.into(),
+            acr: broker::session::ACR_PASSWORD.into(),
             context: claims::LoginContext::School,
             ip: None,
         },
@@ -808,7 +902,7 @@ async fn letters_and_the_print_version_change_nothing_on_get() {
     test::call_service(&app, req).await;
     assert_eq!(code_of(&t), Some(code.clone()));
     assert!(matches!(
-        thuis::redeem_code(&t.state, &code, "apparaat", t.clock.now_secs()),
+        thuis::redeem_code(&t.state.world(), &code, "apparaat", t.clock.now_secs()),
         HomeOutcome::Ok(_)
     ));
 

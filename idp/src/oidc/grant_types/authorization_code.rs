@@ -51,7 +51,7 @@ pub fn exchange(
         OidcError::Denied(d) => OidcError::invalid_grant(&d.to_string()),
         other => other,
     })?;
-    let gid = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;
+    let gid = broker::secrets::random_token().map_err(|_| OidcError::ServerError)?;
     let scope = allowed_scope(rp, &grant.scope);
     let offline = tokens::is_offline(&scope);
     let (refresh, refresh_hash) = tokens::refresh_token(&gid)?;

@@ -34,7 +34,7 @@ pub fn issue(
             )));
         }
     }
-    let gid = crate::secrets::random_token().map_err(|_| OidcError::ServerError)?;
+    let gid = broker::secrets::random_token().map_err(|_| OidcError::ServerError)?;
     let grant = Grant {
         id: gid.clone(),
         client_id: client.client_id.clone(),

@@ -8,13 +8,12 @@
 
 use std::time::Duration;
 
-use broker::audit::AuditAction;
-use broker::model::{AuditEvent, User, UserStatus};
-use broker::ports::{Letter, Outbox};
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::password_policy::{self, WeakPassword};
+use super::password_policy::{self, WeakPassword};
+use crate::audit::AuditAction;
+use crate::model::{AuditEvent, User, UserStatus};
+use crate::ports::{Letter, World};
 use crate::secrets::{self, SecretError};
 
 /// How long a link works.
@@ -48,12 +47,12 @@ pub fn well_formed(token: &str) -> bool {
 
 /// Send a reset link to `email` if it belongs to an active staff member — at most once per 15
 /// minutes per address. Says nothing about whether it did.
-pub fn request_link(state: &AppState, email: &str, now: i64) {
+pub fn request_link(w: &World, email: &str, now: i64) {
     let email = email.trim().to_lowercase();
     if email.is_empty() {
         return;
     }
-    match state
+    match w
         .store
         .put_if_absent(&format!("rl:pwlink:{email}"), b"1", THROTTLE)
     {
@@ -64,7 +63,7 @@ pub fn request_link(state: &AppState, email: &str, now: i64) {
             return;
         }
     }
-    let Ok(Some(user)) = state.dir.user_by_email(&email) else {
+    let Ok(Some(user)) = w.dir.user_by_email(&email) else {
         return;
     };
     // Only active staff reset their own password here. An inactive account (imported, or known
@@ -73,13 +72,13 @@ pub fn request_link(state: &AppState, email: &str, now: i64) {
     if !user.is_active_staff() {
         return;
     }
-    if let Err(e) = send_link(state, &user, now) {
+    if let Err(e) = send_link(w, &user, now) {
         tracing::warn!(error = %e, "password link: sending");
     }
 }
 
 /// Mail `user` a link to set a password (activation when the account is inactive).
-pub fn send_link(state: &AppState, user: &User, now: i64) -> Result<(), String> {
+pub fn send_link(w: &World, user: &User, now: i64) -> Result<(), String> {
     let Some(email) = &user.email else {
         return Err("the user has no e-mail address".into());
     };
@@ -87,15 +86,14 @@ pub fn send_link(state: &AppState, user: &User, now: i64) -> Result<(), String> 
         return Err(format!("the account is {}", user.status.as_str()));
     }
     let token = Uuid::new_v4().to_string();
-    state
-        .store
+    w.store
         .put(
             &token_key(&token),
             user.id.to_string().as_bytes(),
             TOKEN_TTL,
         )
         .map_err(|e| e.to_string())?;
-    let link = format!("{}/wachtwoord/{token}", state.config.issuer);
+    let link = format!("{}/wachtwoord/{token}", w.issuer);
     let (to, given_name) = (email.clone(), user.given_name.clone());
     let letter = if user.status == UserStatus::Inactive {
         Letter::StaffActivation {
@@ -110,8 +108,8 @@ pub fn send_link(state: &AppState, user: &User, now: i64) -> Result<(), String> 
             link,
         }
     };
-    Outbox::send(state.mailer.as_ref(), &letter).map_err(|e| e.to_string())?;
-    let _ = state.dir.append_audit(AuditEvent::record(
+    w.outbox.send(&letter).map_err(|e| e.to_string())?;
+    let _ = w.dir.append_audit(AuditEvent::record(
         if user.status == UserStatus::Inactive {
             AuditAction::UserActivationSent
         } else {
@@ -127,14 +125,14 @@ pub fn send_link(state: &AppState, user: &User, now: i64) -> Result<(), String> 
 }
 
 /// Does the link still work (without using it)?
-pub fn link_valid(state: &AppState, token: &str) -> bool {
-    well_formed(token) && matches!(state.store.get(&token_key(token)), Ok(Some(_)))
+pub fn link_valid(w: &World, token: &str) -> bool {
+    well_formed(token) && matches!(w.store.get(&token_key(token)), Ok(Some(_)))
 }
 
 /// The words that make a password guessable for a staff member: their names, e-mail address
 /// and school name.
-pub fn staff_hints(state: &AppState, user: &User) -> Vec<String> {
-    let school = state
+pub fn staff_hints(w: &World, user: &User) -> Vec<String> {
+    let school = w
         .dir
         .school(&user.school)
         .ok()
@@ -151,12 +149,12 @@ pub fn staff_hints(state: &AppState, user: &User) -> Vec<String> {
 
 /// The words that make a password guessable for a home account reached by a link (the hash
 /// of its token): its address, and its children's names and schools.
-pub fn home_hints(state: &AppState, token_hash: &str, now: i64) -> Vec<String> {
-    let Ok(Some((account, email))) = state.dir.thuis_token(token_hash, now) else {
+pub fn home_hints(w: &World, token_hash: &str, now: i64) -> Vec<String> {
+    let Ok(Some((account, email))) = w.dir.thuis_token(token_hash, now) else {
         return Vec::new();
     };
     let mut parts = vec![email];
-    let pupils = state
+    let pupils = w
         .dir
         .thuis_account(account)
         .ok()
@@ -164,8 +162,8 @@ pub fn home_hints(state: &AppState, token_hash: &str, now: i64) -> Vec<String> {
         .map(|a| a.pupils)
         .unwrap_or_default();
     for pupil in pupils {
-        if let Ok(Some(u)) = state.dir.user(pupil) {
-            parts.extend(staff_hints(state, &u));
+        if let Ok(Some(u)) = w.dir.user(pupil) {
+            parts.extend(staff_hints(w, &u));
         }
     }
     password_policy::personal_hints(parts.iter().map(String::as_str))
@@ -173,28 +171,28 @@ pub fn home_hints(state: &AppState, token_hash: &str, now: i64) -> Vec<String> {
 
 /// The password rule for a home account's new password (`token_hash` names its link).
 pub fn check_home_password(
-    state: &AppState,
+    w: &World,
     token_hash: &str,
     password: &str,
     now: i64,
 ) -> Result<(), PasswordError> {
-    password_policy::check(password, &home_hints(state, token_hash, now))?;
+    password_policy::check(password, &home_hints(w, token_hash, now))?;
     Ok(())
 }
 
 /// The user a staff link belongs to, without using it up.
-pub fn link_user(state: &AppState, token: &str) -> Option<User> {
+pub fn link_user(w: &World, token: &str) -> Option<User> {
     if !well_formed(token) {
         return None;
     }
-    let id = state.store.get(&token_key(token)).ok().flatten()?;
+    let id = w.store.get(&token_key(token)).ok().flatten()?;
     let id = Uuid::parse_str(&String::from_utf8_lossy(&id)).ok()?;
-    state.dir.user(id).ok().flatten()
+    w.dir.user(id).ok().flatten()
 }
 
 /// Set a new password with a link. The link is used up; the account becomes active.
 pub fn set_with_link(
-    state: &AppState,
+    w: &World,
     token: &str,
     password: &str,
     repeat: &str,
@@ -207,24 +205,24 @@ pub fn set_with_link(
         return Err(PasswordError::InvalidLink);
     }
     // Checked before the link is used up, so a refused password can be tried again.
-    let hints = link_user(state, token)
-        .map(|u| staff_hints(state, &u))
+    let hints = link_user(w, token)
+        .map(|u| staff_hints(w, &u))
         .unwrap_or_default();
     password_policy::check(password, &hints)?;
-    let id = state
+    let id = w
         .store
         .take(&token_key(token))
         .map_err(|_| PasswordError::Unavailable)?
         .ok_or(PasswordError::InvalidLink)?;
     let id =
         Uuid::parse_str(&String::from_utf8_lossy(&id)).map_err(|_| PasswordError::InvalidLink)?;
-    let user = state
+    let user = w
         .dir
         .user(id)
         .map_err(|_| PasswordError::Unavailable)?
         .ok_or(PasswordError::InvalidLink)?;
     // A link sent before the account was disabled or removed never re-activates it.
-    match state.dir.user_standing(id) {
+    match w.dir.user_standing(id) {
         Ok(Some(s)) if s.status.may_sign_in() => {}
         Ok(_) => return Err(PasswordError::InvalidLink),
         Err(_) => return Err(PasswordError::Unavailable),
@@ -238,8 +236,7 @@ pub fn set_with_link(
         Some(id.to_string()),
         serde_json::json!({"activated": user.status == UserStatus::Inactive}),
     );
-    state
-        .dir
+    w.dir
         .set_password_hash(id, &hash, true, now, audit)
         .map_err(|_| PasswordError::Unavailable)?;
     Ok(user)

@@ -4,7 +4,7 @@
 //! give the same message. Attempts are counted per address and per source address in the
 //! ephemeral store, so limits hold across nodes.
 //!
-//! An ICT coordinator with a second factor (or one who must have one, see [`crate::totp`])
+//! An ICT coordinator with a second factor (or one who must have one, see [`super::totp`])
 //! gets no session after the password: a pending sign-in ([`SecondStep`], 5 minutes, in the
 //! ephemeral store behind its own cookie) waits for the code — or, when the second factor is
 //! required but not yet set up, for enrolment. Wrong codes count toward the same failure
@@ -12,16 +12,15 @@
 
 use std::time::Duration;
 
-use broker::model::UserStatus;
 use claims::LoginContext;
 
-use crate::app::AppState;
-use crate::metrics::LoginLabels;
-use crate::secrets;
-use crate::session::{self, Authenticated, SsoSession};
-use crate::totp::{self, CodeCheck};
-
-pub use broker::session::{ACR_PASSWORD, ACR_PUPIL};
+use super::challenge::{self, Purpose};
+use super::totp::{self, CodeCheck};
+use super::{limit_bucket, Counted, Keys, Policy};
+use crate::model::{User, UserStatus};
+use crate::ports::World;
+use crate::secrets::{self, Sealer};
+use crate::session::{self, Authenticated, SsoSession, ACR_PASSWORD};
 
 /// The window in which failed attempts are counted.
 pub const ATTEMPT_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -75,15 +74,15 @@ fn second_step_key(id: &str) -> String {
 }
 
 /// A pending second step by its id.
-pub fn second_step(state: &AppState, id: &str) -> Option<SecondStep> {
-    let raw = state.store.get(&second_step_key(id)).ok().flatten()?;
+pub fn second_step(w: &World, id: &str) -> Option<SecondStep> {
+    let raw = w.store.get(&second_step_key(id)).ok().flatten()?;
     serde_json::from_slice(&raw).ok()
 }
 
 /// The secret to show on the enrolment page of a pending second step.
-pub fn enrolment_secret(state: &AppState, pending: &SecondStep) -> Option<String> {
+pub fn enrolment_secret(sealer: &Sealer, pending: &SecondStep) -> Option<String> {
     let sealed = pending.enrol.as_deref()?;
-    let plain = state.sealer.open(pending.user_id, sealed)?;
+    let plain = sealer.open(pending.user_id, sealed)?;
     plain.strip_prefix("totp-enrol:").map(str::to_string)
 }
 
@@ -102,40 +101,46 @@ pub enum SecondStepOutcome {
 
 /// Check the code of a pending sign-in (or, when enrolling, the first code of the new
 /// secret) and start the session.
-pub fn finish_second_step(state: &AppState, id: &str, code: &str, now: i64) -> SecondStepOutcome {
-    let Some(pending) = second_step(state, id) else {
+pub fn finish_second_step(
+    w: &World,
+    sealer: &Sealer,
+    id: &str,
+    code: &str,
+    now: i64,
+) -> SecondStepOutcome {
+    let Some(pending) = second_step(w, id) else {
         return SecondStepOutcome::Expired;
     };
     let account_key = format!("rl:staff-fail:acct:{}", pending.email);
     let address_key = format!("rl:staff-fail:ip:{}", pending.ip);
-    let count = |k: &str| state.store.count(k, ATTEMPT_WINDOW);
+    let count = |k: &str| w.store.count(k, ATTEMPT_WINDOW);
     let (Ok(acct), Ok(addr)) = (count(&account_key), count(&address_key)) else {
         return SecondStepOutcome::Unavailable;
     };
     if acct >= MAX_FAILURES_PER_ACCOUNT || addr >= MAX_FAILURES_PER_ADDRESS {
-        let _ = state.store.delete(&second_step_key(id));
+        let _ = w.store.delete(&second_step_key(id));
         return SecondStepOutcome::Throttled;
     }
-    let user = match state.dir.user(pending.user_id) {
+    let user = match w.dir.user(pending.user_id) {
         Ok(Some(u)) if u.status == UserStatus::Active && !u.is_pupil() => u,
         Ok(_) => return SecondStepOutcome::Expired,
         Err(_) => return SecondStepOutcome::Unavailable,
     };
-    let check = match enrolment_secret(state, &pending) {
-        Some(secret) => totp::confirm_enrolment(state, &user, &secret, code, now),
+    let check = match enrolment_secret(sealer, &pending) {
+        Some(secret) => totp::confirm_enrolment(w, sealer, &user, &secret, code, now),
         None if pending.enrol.is_some() => CodeCheck::Unavailable,
-        None => totp::verify(state, user.id, code, now),
+        None => totp::verify(w, sealer, user.id, code, now),
     };
     match check {
         CodeCheck::Accepted => {}
         CodeCheck::Refused => {
-            let _ = state.store.incr(&account_key, ATTEMPT_WINDOW);
-            let _ = state.store.incr(&address_key, ATTEMPT_WINDOW);
+            let _ = w.store.incr(&account_key, ATTEMPT_WINDOW);
+            let _ = w.store.incr(&address_key, ATTEMPT_WINDOW);
             return SecondStepOutcome::Refused;
         }
         CodeCheck::Unavailable => return SecondStepOutcome::Unavailable,
     }
-    let _ = state.store.delete(&second_step_key(id));
+    let _ = w.store.delete(&second_step_key(id));
     let who = Authenticated {
         user_id: user.id,
         school: user.school,
@@ -144,14 +149,9 @@ pub fn finish_second_step(state: &AppState, id: &str, code: &str, now: i64) -> S
         context: LoginContext::School,
         ip: Some(pending.ip.clone()),
     };
-    match session::start(
-        state.store.as_ref(),
-        who,
-        now,
-        pending.previous_sid.as_deref(),
-    ) {
+    match session::start(w.store, who, now, pending.previous_sid.as_deref()) {
         Ok(s) => {
-            let _ = state.store.reset_count(&account_key, ATTEMPT_WINDOW);
+            let _ = w.store.reset_count(&account_key, ATTEMPT_WINDOW);
             SecondStepOutcome::Ok(Box::new(s))
         }
         Err(e) => {
@@ -164,18 +164,20 @@ pub fn finish_second_step(state: &AppState, id: &str, code: &str, now: i64) -> S
 /// After a right password: a pending second step when the user has a second factor or must
 /// have one, `None` when the password suffices.
 fn begin_second_step(
-    state: &AppState,
-    user: &broker::model::User,
+    w: &World,
+    sealer: &Sealer,
+    policy: Policy,
+    user: &User,
+    attempt: &StaffAttempt<'_>,
     email: &str,
     ip: &str,
-    previous_sid: Option<&str>,
 ) -> Option<StaffLogin> {
     if !totp::is_coordinator(user) {
         return None;
     }
     let (enrolled, required) = match (
-        totp::enrolled(state, user.id),
-        totp::required_for(state, user),
+        totp::enrolled(w, user.id),
+        totp::required_for(w, policy.require_totp_for_coordinators, user),
     ) {
         (Ok(e), Ok(r)) => (e, r),
         _ => return Some(StaffLogin::Unavailable),
@@ -187,7 +189,7 @@ fn begin_second_step(
         None
     } else {
         let sealed = totp::new_secret()
-            .and_then(|secret| state.sealer.seal(user.id, &format!("totp-enrol:{secret}")));
+            .and_then(|secret| sealer.seal(user.id, &format!("totp-enrol:{secret}")));
         match sealed {
             Ok(s) => Some(s),
             Err(_) => return Some(StaffLogin::Unavailable),
@@ -197,106 +199,103 @@ fn begin_second_step(
         user_id: user.id,
         email: email.to_string(),
         ip: ip.to_string(),
-        previous_sid: previous_sid.map(str::to_string),
+        previous_sid: attempt.previous_sid.map(str::to_string),
         enrol,
     };
     let (Ok(id), Ok(json)) = (secrets::random_token(), serde_json::to_vec(&pending)) else {
         return Some(StaffLogin::Unavailable);
     };
-    match state
-        .store
-        .put(&second_step_key(&id), &json, SECOND_STEP_TTL)
-    {
+    match w.store.put(&second_step_key(&id), &json, SECOND_STEP_TTL) {
         Ok(()) => Some(StaffLogin::SecondStep(id)),
         Err(_) => Some(StaffLogin::Unavailable),
     }
 }
 
 /// Does a sign-in from `ip` need the proof-of-work challenge?
-pub fn challenge_needed(state: &AppState, ip: Option<&str>) -> bool {
-    let key = format!("rl:staff-fail:ip:{}", crate::forwarded::limit_bucket(ip));
-    state
-        .store
+pub fn challenge_needed(w: &World, ip: Option<&str>) -> bool {
+    let key = format!("rl:staff-fail:ip:{}", limit_bucket(ip));
+    w.store
         .count(&key, ATTEMPT_WINDOW)
-        .map(|n| n >= crate::challenge::AFTER_FAILURES)
+        .map(|n| n >= challenge::AFTER_FAILURES)
         .unwrap_or(false)
 }
 
+/// What a staff member sent to sign in.
+#[derive(Clone, Copy)]
+pub struct StaffAttempt<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    /// The client address, resolved.
+    pub ip: Option<&'a str>,
+    /// The solved proof-of-work challenge, when the form carried one.
+    pub challenge: Option<&'a str>,
+    /// The session the browser brought, ended when a new one starts.
+    pub previous_sid: Option<&'a str>,
+}
+
+impl std::fmt::Debug for StaffAttempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffAttempt")
+            .field("ip", &self.ip)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Check an e-mail and password (and, after failures from the address, the solved
-/// challenge) and start a session.
+/// challenge) and start a session. Counted under `ok`, `refused`, `throttled`, `challenge`,
+/// `busy` or `second-step`.
 pub fn staff_login(
-    state: &AppState,
-    email: &str,
-    password: &str,
-    ip: Option<&str>,
-    challenge: Option<&str>,
-    previous_sid: Option<&str>,
+    w: &World,
+    keys: Keys<'_>,
+    policy: Policy,
+    attempt: StaffAttempt<'_>,
     now: i64,
-) -> StaffLogin {
-    let email = email.trim().to_lowercase();
+) -> Counted<StaffLogin> {
+    let email = attempt.email.trim().to_lowercase();
+    let password = attempt.password;
     let account_key = format!("rl:staff-fail:acct:{email}");
-    let address_key = format!("rl:staff-fail:ip:{}", crate::forwarded::limit_bucket(ip));
-    let ip = ip.unwrap_or("unknown");
-    let count = |k: &str| state.store.count(k, ATTEMPT_WINDOW);
+    let address_key = format!("rl:staff-fail:ip:{}", limit_bucket(attempt.ip));
+    let ip = attempt.ip.unwrap_or("unknown");
+    let count = |k: &str| w.store.count(k, ATTEMPT_WINDOW);
     let (Ok(acct), Ok(addr)) = (count(&account_key), count(&address_key)) else {
-        return StaffLogin::Unavailable;
-    };
-    let record = |result: &str| {
-        state
-            .metrics
-            .logins
-            .get_or_create(&LoginLabels {
-                kind: "staff".into(),
-                result: result.into(),
-            })
-            .inc();
+        return Counted::uncounted(StaffLogin::Unavailable);
     };
     if acct >= MAX_FAILURES_PER_ACCOUNT || addr >= MAX_FAILURES_PER_ADDRESS {
         // Same work as a real attempt, so timing reveals nothing.
         let _ = secrets::verify_password(None, password);
-        record("throttled");
-        return StaffLogin::Throttled;
+        return Counted::new(StaffLogin::Throttled, "throttled");
     }
-    if addr >= crate::challenge::AFTER_FAILURES {
-        let solved = challenge.is_some_and(|c| {
-            state.challenges.verify(
-                state.store.as_ref(),
-                c,
-                crate::challenge::Purpose::StaffLogin,
-                ip,
-                now,
-            )
+    if addr >= challenge::AFTER_FAILURES {
+        let solved = attempt.challenge.is_some_and(|c| {
+            keys.challenges
+                .verify(w.store, c, Purpose::StaffLogin, ip, now)
         });
         if !solved {
-            record("challenge");
-            return StaffLogin::ChallengeRequired;
+            return Counted::new(StaffLogin::ChallengeRequired, "challenge");
         }
     }
-    let user = match state.dir.user_by_email(&email) {
+    let user = match w.dir.user_by_email(&email) {
         Ok(u) => u,
         Err(e) => {
             tracing::error!(error = %e, "staff login: directory");
-            return StaffLogin::Unavailable;
+            return Counted::uncounted(StaffLogin::Unavailable);
         }
     };
     let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let Ok(password_ok) = secrets::check_password(stored, password) else {
         // Too many checks at once: "try again", not counted as a failure.
-        record("busy");
-        return StaffLogin::Unavailable;
+        return Counted::new(StaffLogin::Unavailable, "busy");
     };
     let user = match user {
         Some(u) if password_ok && !u.is_pupil() && u.status == UserStatus::Active => u,
         _ => {
-            let _ = state.store.incr(&account_key, ATTEMPT_WINDOW);
-            let _ = state.store.incr(&address_key, ATTEMPT_WINDOW);
-            record("refused");
-            return StaffLogin::Refused;
+            let _ = w.store.incr(&account_key, ATTEMPT_WINDOW);
+            let _ = w.store.incr(&address_key, ATTEMPT_WINDOW);
+            return Counted::new(StaffLogin::Refused, "refused");
         }
     };
-    if let Some(next) = begin_second_step(state, &user, &email, ip, previous_sid) {
-        record("second-step");
-        return next;
+    if let Some(next) = begin_second_step(w, keys.sealer, policy, &user, &attempt, &email, ip) {
+        return Counted::new(next, "second-step");
     }
     let who = Authenticated {
         user_id: user.id,
@@ -307,20 +306,19 @@ pub fn staff_login(
         ip: Some(ip.to_string()),
     };
     match session::start_with_idle(
-        state.store.as_ref(),
+        w.store,
         who,
         now,
-        previous_sid,
-        state.config.session_idle_staff_secs,
+        attempt.previous_sid,
+        policy.session_idle_staff_secs,
     ) {
         Ok(s) => {
-            let _ = state.store.reset_count(&account_key, ATTEMPT_WINDOW);
-            record("ok");
-            StaffLogin::Ok(Box::new(s))
+            let _ = w.store.reset_count(&account_key, ATTEMPT_WINDOW);
+            Counted::new(StaffLogin::Ok(Box::new(s)), "ok")
         }
         Err(e) => {
             tracing::error!(error = %e, "staff login: starting the session");
-            StaffLogin::Unavailable
+            Counted::uncounted(StaffLogin::Unavailable)
         }
     }
 }

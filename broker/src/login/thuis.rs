@@ -16,14 +16,18 @@
 
 use std::time::Duration;
 
-use broker::audit::AuditAction;
-use broker::model::{AuditEvent, ThuisAccount, User};
-use broker::ports::{Letter, Outbox};
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::password::{well_formed, PasswordError};
-use crate::secrets;
+use super::challenge::{self, Purpose};
+use super::password::{well_formed, PasswordError};
+use super::pupil::PupilSecret;
+use super::Keys;
+use crate::audit::AuditAction;
+use crate::model::{AuditEvent, ThuisAccount, User};
+use crate::ports::{Letter, World};
+use crate::secrets::{self, PinHasher, Sealer};
+use crate::session::{self, Authenticated, SsoSession, ACR_PUPIL};
+use crate::store::StoreError;
 
 /// How long an activation link works: families read their mail when they can.
 pub const ACTIVATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -86,16 +90,16 @@ pub fn normalise_address(raw: &str) -> Result<Option<String>, ThuisError> {
     if a.is_empty() {
         return Ok(None);
     }
-    broker::admin::normalise_email(a)
+    crate::model::normalise_email(a)
         .map(Some)
-        .map_err(|_| ThuisError::InvalidAddress(a.to_string()))
+        .ok_or_else(|| ThuisError::InvalidAddress(a.to_string()))
 }
 
 /// The teacher's "Wijzigen": the pupil's home addresses become `addresses` (at most two;
 /// empty strings are no address). New addresses are linked and mailed an activation link at
 /// once; addresses no longer listed are unlinked. Every change is an audit event.
 pub fn set_addresses(
-    state: &AppState,
+    w: &World,
     staff: &User,
     pupil: &User,
     addresses: &[&str],
@@ -105,7 +109,7 @@ pub fn set_addresses(
         return Err(ThuisError::NotYourPupil);
     }
     let mut wanted = Vec::new();
-    for a in addresses.iter().take(broker::model::MAX_HOME_ADDRESSES) {
+    for a in addresses.iter().take(crate::model::MAX_HOME_ADDRESSES) {
         if let Some(a) = normalise_address(a)? {
             if wanted.contains(&a) {
                 return Err(ThuisError::SameAddress);
@@ -114,13 +118,12 @@ pub fn set_addresses(
         }
     }
     let actor = format!("user:{}", staff.id);
-    let current = state
+    let current = w
         .dir
         .thuis_accounts_of_user(pupil.id)
         .map_err(|_| ThuisError::Unavailable)?;
     for old in current.iter().filter(|a| !wanted.contains(&a.email)) {
-        state
-            .dir
+        w.dir
             .unlink_thuis_account(
                 pupil.id,
                 old.id,
@@ -139,7 +142,7 @@ pub fn set_addresses(
         .iter()
         .filter(|e| !current.iter().any(|a| &a.email == *e))
     {
-        let account = state
+        let account = w
             .dir
             .link_thuis_account(
                 pupil.id,
@@ -156,14 +159,13 @@ pub fn set_addresses(
             .map_err(|_| ThuisError::Unavailable)?;
         if account.activated_at.is_none() {
             // A new address: its activation mail goes at once.
-            match send_link(state, &account, LinkKind::Activation, now) {
+            match send_link(w, &account, LinkKind::Activation, now) {
                 Ok(()) | Err(ThuisError::Throttled) => {}
                 Err(e) => return Err(e),
             }
         }
     }
-    state
-        .dir
+    w.dir
         .thuis_accounts_of_user(pupil.id)
         .map_err(|_| ThuisError::Unavailable)
 }
@@ -182,12 +184,12 @@ pub fn token_hash(token: &str) -> String {
 
 /// Mail `account` a link to set its password — at most once per 15 minutes per address.
 pub fn send_link(
-    state: &AppState,
+    w: &World,
     account: &ThuisAccount,
     kind: LinkKind,
     now: i64,
 ) -> Result<(), ThuisError> {
-    match state
+    match w
         .store
         .put_if_absent(&format!("rl:thuislink:{}", account.email), b"1", THROTTLE)
     {
@@ -200,8 +202,7 @@ pub fn send_link(
         LinkKind::Activation => ACTIVATION_TTL,
         LinkKind::Reset => RESET_TTL,
     };
-    state
-        .dir
+    w.dir
         .put_thuis_token(
             &token_hash(&token),
             account.id,
@@ -210,7 +211,7 @@ pub fn send_link(
             now,
         )
         .map_err(|_| ThuisError::Unavailable)?;
-    let link = format!("{}/thuis/wachtwoord/{token}", state.config.issuer);
+    let link = format!("{}/thuis/wachtwoord/{token}", w.issuer);
     let letter = match kind {
         LinkKind::Activation => Letter::HomeActivation {
             to: account.email.clone(),
@@ -221,11 +222,11 @@ pub fn send_link(
             link,
         },
     };
-    Outbox::send(state.mailer.as_ref(), &letter).map_err(|e| {
+    w.outbox.send(&letter).map_err(|e| {
         tracing::warn!(error = %e, "home link: sending");
         ThuisError::Unavailable
     })?;
-    let _ = state.dir.append_audit(AuditEvent::record(
+    let _ = w.dir.append_audit(AuditEvent::record(
         match kind {
             LinkKind::Activation => AuditAction::ThuisActivationSent,
             LinkKind::Reset => AuditAction::ThuisResetSent,
@@ -241,11 +242,11 @@ pub fn send_link(
 
 /// "Wachtwoord vergeten" at home: a new link for `email` if it is a home account, at most once
 /// per 15 minutes. Says nothing about whether it did: the page answers the same either way.
-pub fn request_link(state: &AppState, email: &str, now: i64) {
+pub fn request_link(w: &World, email: &str, now: i64) {
     let Ok(Some(email)) = normalise_address(email) else {
         return;
     };
-    let Ok(Some(account)) = state.dir.thuis_account_by_email(&email) else {
+    let Ok(Some(account)) = w.dir.thuis_account_by_email(&email) else {
         return;
     };
     let kind = if account.activated_at.is_some() {
@@ -253,7 +254,7 @@ pub fn request_link(state: &AppState, email: &str, now: i64) {
     } else {
         LinkKind::Activation
     };
-    match send_link(state, &account, kind, now) {
+    match send_link(w, &account, kind, now) {
         Ok(()) | Err(ThuisError::Throttled) => {}
         Err(e) => tracing::warn!(error = %e, "home link"),
     }
@@ -262,7 +263,7 @@ pub fn request_link(state: &AppState, email: &str, now: i64) {
 /// Set a home account's password with a link; the link is used up, and the account (and so
 /// every child it serves) is activated.
 pub fn set_password_with_link(
-    state: &AppState,
+    w: &World,
     token: &str,
     password: &str,
     repeat: &str,
@@ -271,16 +272,16 @@ pub fn set_password_with_link(
     if password != repeat {
         return Err(PasswordError::Mismatch);
     }
-    crate::password::check_home_password(state, &token_hash(token), password, now)?;
+    super::password::check_home_password(w, &token_hash(token), password, now)?;
     if !well_formed(token) {
         return Err(PasswordError::InvalidLink);
     }
-    let (account, email) = state
+    let (account, email) = w
         .dir
         .take_thuis_token(&token_hash(token), now)
         .map_err(|_| PasswordError::Unavailable)?
         .ok_or(PasswordError::InvalidLink)?;
-    let current = state
+    let current = w
         .dir
         .thuis_account(account)
         .map_err(|_| PasswordError::Unavailable)?
@@ -303,12 +304,12 @@ pub fn set_password_with_link(
         Some(format!("thuis:{account}")),
         serde_json::json!({}),
     );
-    let updated = state
+    let updated = w
         .dir
         .set_thuis_password(account, &hash, now, audit)
         .map_err(|_| PasswordError::Unavailable)?;
     // A fresh password lifts a block.
-    let _ = unblock_account(state, account);
+    let _ = unblock_account(w, account);
     Ok(updated)
 }
 
@@ -340,52 +341,48 @@ pub enum HomeOutcome<T> {
 
 /// Is `subject` (a home account's id, or the tag of an unknown address) blocked now, and
 /// until when?
-pub fn blocked_until(
-    state: &AppState,
-    subject: &str,
-) -> Result<Option<i64>, broker::store::StoreError> {
-    Ok(state
-        .store
+pub fn blocked_until(w: &World, subject: &str) -> Result<Option<i64>, StoreError> {
+    Ok(w.store
         .get(&block_key(subject))?
         .and_then(|v| String::from_utf8_lossy(&v).parse().ok()))
 }
 
 /// Count a wrong password or code for `subject`; the tenth blocks it for an hour.
-pub fn record_failure(state: &AppState, subject: &str, now: i64) -> HomeOutcome<()> {
-    let failures = state.store.incr(&failure_key(subject), BLOCK).unwrap_or(0);
+pub fn record_failure(w: &World, subject: &str, now: i64) -> HomeOutcome<()> {
+    let failures = w.store.incr(&failure_key(subject), BLOCK).unwrap_or(0);
     if failures >= MAX_FAILURES {
         let until = now + BLOCK.as_secs() as i64;
-        let _ = state
+        let _ = w
             .store
             .put(&block_key(subject), until.to_string().as_bytes(), BLOCK);
-        let _ = state.store.reset_count(&failure_key(subject), BLOCK);
+        let _ = w.store.reset_count(&failure_key(subject), BLOCK);
         tracing::info!("home sign-in blocked after {MAX_FAILURES} failures");
         return HomeOutcome::Blocked { until };
     }
     HomeOutcome::Wrong
 }
 
-fn unblock_account(state: &AppState, account: Uuid) -> Result<(), broker::store::StoreError> {
+fn unblock_account(w: &World, account: Uuid) -> Result<(), StoreError> {
     let subject = account.to_string();
-    state.store.delete(&block_key(&subject))?;
-    state.store.reset_count(&failure_key(&subject), BLOCK)
+    w.store.delete(&block_key(&subject))?;
+    w.store.reset_count(&failure_key(&subject), BLOCK)
 }
 
 /// The teacher lifts the block of a pupil's home accounts.
-pub fn unblock(state: &AppState, staff: &User, pupil: &User, now: i64) -> Result<(), ThuisError> {
+pub fn unblock(w: &World, staff: &User, pupil: &User, now: i64) -> Result<(), ThuisError> {
     if !may_manage(staff, pupil) {
         return Err(ThuisError::NotYourPupil);
     }
-    let accounts = state
+    let accounts = w
         .dir
         .thuis_accounts_of_user(pupil.id)
         .map_err(|_| ThuisError::Unavailable)?;
     for a in &accounts {
-        unblock_account(state, a.id).map_err(|_| ThuisError::Unavailable)?;
+        unblock_account(w, a.id).map_err(|_| ThuisError::Unavailable)?;
     }
     // On devices remembered by a home login code, the child's own failures count.
-    unblock_account(state, pupil.id).map_err(|_| ThuisError::Unavailable)?;
-    let _ = state.dir.append_audit(audit(
+    unblock_account(w, pupil.id).map_err(|_| ThuisError::Unavailable)?;
+    let _ = w.dir.append_audit(audit(
         &format!("user:{}", staff.id),
         AuditAction::ThuisUnblocked,
         pupil,
@@ -410,48 +407,49 @@ fn client_failures_key(client: &str) -> String {
 }
 
 /// Does a home sign-in from `client` need the proof-of-work challenge?
-pub fn challenge_needed(state: &AppState, client: Option<&str>) -> bool {
-    state
-        .store
+pub fn challenge_needed(w: &World, client: Option<&str>) -> bool {
+    w.store
         .count(
             &client_failures_key(client.unwrap_or("unknown")),
             CLIENT_WINDOW,
         )
-        .is_ok_and(|n| n >= crate::challenge::AFTER_FAILURES)
+        .is_ok_and(|n| n >= challenge::AFTER_FAILURES)
 }
 
 /// What the block of an address is counted on: the home account's id, or for an address
 /// Leerpoort does not know a keyed tag of it (so the store never holds the address itself).
-fn subject_of(state: &AppState, email: &str) -> Result<(String, Option<ThuisAccount>), ()> {
+fn subject_of(
+    w: &World,
+    pins: &PinHasher,
+    email: &str,
+) -> Result<(String, Option<ThuisAccount>), ()> {
     let normalised = normalise_address(email)
         .ok()
         .flatten()
         .unwrap_or_else(|| email.trim().to_lowercase());
-    let account = state
-        .dir
-        .thuis_account_by_email(&normalised)
-        .map_err(|_| ())?;
+    let account = w.dir.thuis_account_by_email(&normalised).map_err(|_| ())?;
     Ok(match account {
         Some(a) => (a.id.to_string(), Some(a)),
         None => (
-            format!("addr:{}", state.pins.tag("thuis-address", &normalised)),
+            format!("addr:{}", pins.tag("thuis-address", &normalised)),
             None,
         ),
     })
 }
 
 /// A parent signs in at the home entrance from `client` (the client address as
-/// [`crate::session::client_ip`] gives it), with `challenge` the solved proof-of-work
+/// the server resolved it), with `challenge` the solved proof-of-work
 /// challenge when the form carried one.
 ///
 /// An unknown address and a known one with a wrong password get the same answers at the same
 /// points (both are counted, and the tenth failure blocks either for an hour), and take the
 /// same time. Before any password is checked: the client's attempts are counted and limited
-/// ([`MAX_ATTEMPTS_PER_CLIENT`]), after [`crate::challenge::AFTER_FAILURES`] failures from the
+/// ([`MAX_ATTEMPTS_PER_CLIENT`]), after [`challenge::AFTER_FAILURES`] failures from the
 /// client the challenge is required, and a blocked address is refused. The check itself waits
 /// for its turn at [`secrets::argon2_gate`].
 pub fn sign_in(
-    state: &AppState,
+    w: &World,
+    keys: Keys<'_>,
     email: &str,
     password: &str,
     client: Option<&str>,
@@ -459,39 +457,28 @@ pub fn sign_in(
     now: i64,
 ) -> HomeOutcome<ThuisAccount> {
     let client = client.unwrap_or("unknown");
-    let failures_from_client = match state
-        .store
-        .count(&client_failures_key(client), CLIENT_WINDOW)
-    {
+    let failures_from_client = match w.store.count(&client_failures_key(client), CLIENT_WINDOW) {
         Ok(n) => n,
         Err(_) => return HomeOutcome::Unavailable,
     };
-    if failures_from_client >= crate::challenge::AFTER_FAILURES {
+    if failures_from_client >= challenge::AFTER_FAILURES {
         let solved = challenge.is_some_and(|c| {
-            state.challenges.verify(
-                state.store.as_ref(),
-                c,
-                crate::challenge::Purpose::HomeLogin,
-                client,
-                now,
-            )
+            keys.challenges
+                .verify(w.store, c, Purpose::HomeLogin, client, now)
         });
         if !solved {
             return HomeOutcome::ChallengeRequired;
         }
     }
-    match state
-        .store
-        .incr(&client_attempts_key(client), CLIENT_WINDOW)
-    {
+    match w.store.incr(&client_attempts_key(client), CLIENT_WINDOW) {
         Ok(n) if n > MAX_ATTEMPTS_PER_CLIENT => return HomeOutcome::Throttled,
         Ok(_) => {}
         Err(_) => return HomeOutcome::Unavailable,
     }
-    let Ok((subject, account)) = subject_of(state, email) else {
+    let Ok((subject, account)) = subject_of(w, keys.pins, email) else {
         return HomeOutcome::Unavailable;
     };
-    match blocked_until(state, &subject) {
+    match blocked_until(w, &subject) {
         Ok(Some(until)) => return HomeOutcome::Blocked { until },
         Ok(None) => {}
         Err(_) => return HomeOutcome::Unavailable,
@@ -505,14 +492,12 @@ pub fn sign_in(
     };
     match account {
         Some(account) if ok => {
-            let _ = state.store.reset_count(&failure_key(&subject), BLOCK);
+            let _ = w.store.reset_count(&failure_key(&subject), BLOCK);
             HomeOutcome::Ok(account)
         }
         _ => {
-            let _ = state
-                .store
-                .incr(&client_failures_key(client), CLIENT_WINDOW);
-            match record_failure(state, &subject, now) {
+            let _ = w.store.incr(&client_failures_key(client), CLIENT_WINDOW);
+            match record_failure(w, &subject, now) {
                 HomeOutcome::Blocked { until } => HomeOutcome::Blocked { until },
                 _ => HomeOutcome::Wrong,
             }
@@ -521,8 +506,8 @@ pub fn sign_in(
 }
 
 /// Does a link still work (without using it)?
-pub fn link_valid(state: &AppState, token: &str, now: i64) -> bool {
-    well_formed(token) && matches!(state.dir.thuis_token(&token_hash(token), now), Ok(Some(_)))
+pub fn link_valid(w: &World, token: &str, now: i64) -> bool {
+    well_formed(token) && matches!(w.dir.thuis_token(&token_hash(token), now), Ok(Some(_)))
 }
 
 /// A parent's visit to the home entrance: signed in with the home account, choosing a child.
@@ -557,32 +542,28 @@ fn visit_key(id: &str) -> String {
 }
 
 /// Start a visit for `account`; its id (the cookie's value).
-pub fn start_visit(
-    state: &AppState,
-    account: &ThuisAccount,
-    now: i64,
-) -> Result<String, broker::store::StoreError> {
-    let id = secrets::random_token().map_err(|_| broker::store::StoreError::Corrupt)?;
+pub fn start_visit(w: &World, account: &ThuisAccount, now: i64) -> Result<String, StoreError> {
+    let id = secrets::random_token().map_err(|_| StoreError::Corrupt)?;
     let visit = HomeVisit {
         account: account.id,
         pupils: account.pupils.clone(),
         expires_at: now + VISIT_TTL.as_secs() as i64,
     };
-    let bytes = serde_json::to_vec(&visit).map_err(|_| broker::store::StoreError::Corrupt)?;
-    state.store.put(&visit_key(&id), &bytes, VISIT_TTL)?;
+    let bytes = serde_json::to_vec(&visit).map_err(|_| StoreError::Corrupt)?;
+    w.store.put(&visit_key(&id), &bytes, VISIT_TTL)?;
     Ok(id)
 }
 
 /// The live visit `id`.
-pub fn load_visit(state: &AppState, id: &str, now: i64) -> Option<HomeVisit> {
-    let bytes = state.store.get(&visit_key(id)).ok()??;
+pub fn load_visit(w: &World, id: &str, now: i64) -> Option<HomeVisit> {
+    let bytes = w.store.get(&visit_key(id)).ok()??;
     let v: HomeVisit = serde_json::from_slice(&bytes).ok()?;
     (v.expires_at > now).then_some(v)
 }
 
 /// End visit `id`.
-pub fn end_visit(state: &AppState, id: &str) {
-    let _ = state.store.delete(&visit_key(id));
+pub fn end_visit(w: &World, id: &str) {
+    let _ = w.store.delete(&visit_key(id));
 }
 
 /// A child of the visit signs in with its own school PIN or picture password. A wrong one
@@ -591,42 +572,43 @@ pub fn end_visit(state: &AppState, id: &str) {
 /// session starts with `login_context` `thuis`.
 #[allow(clippy::too_many_arguments)]
 pub fn child_sign_in(
-    state: &AppState,
+    w: &World,
+    pins: &PinHasher,
     visit_id: &str,
     visit: &HomeVisit,
     child: &User,
-    secret: crate::pupil::PupilSecret<'_>,
+    secret: PupilSecret<'_>,
     ip: Option<&str>,
     previous_sid: Option<&str>,
     now: i64,
-) -> HomeOutcome<crate::session::SsoSession> {
+) -> HomeOutcome<SsoSession> {
     if !visit.pupils.contains(&child.id) || !child.is_pupil() {
         return HomeOutcome::Wrong;
     }
     let subject = visit.account.to_string();
-    match blocked_until(state, &subject) {
+    match blocked_until(w, &subject) {
         Ok(Some(until)) => return HomeOutcome::Blocked { until },
         Ok(None) => {}
         Err(_) => return HomeOutcome::Unavailable,
     }
-    if !secret.matches(child, &state.pins) {
-        return match record_failure(state, &subject, now) {
+    if !secret.matches(child, pins) {
+        return match record_failure(w, &subject, now) {
             HomeOutcome::Blocked { until } => HomeOutcome::Blocked { until },
             _ => HomeOutcome::Wrong,
         };
     }
-    let _ = state.store.reset_count(&failure_key(&subject), BLOCK);
-    let who = crate::session::Authenticated {
+    let _ = w.store.reset_count(&failure_key(&subject), BLOCK);
+    let who = Authenticated {
         user_id: child.id,
         school: child.school,
         amr: vec!["pwd".into(), secret.amr().into()],
-        acr: crate::login::ACR_PUPIL.into(),
+        acr: ACR_PUPIL.into(),
         context: claims::LoginContext::Thuis,
         ip: ip.map(str::to_string),
     };
-    match crate::session::start(state.store.as_ref(), who, now, previous_sid) {
+    match session::start(w.store, who, now, previous_sid) {
         Ok(s) => {
-            end_visit(state, visit_id);
+            end_visit(w, visit_id);
             HomeOutcome::Ok(s)
         }
         Err(_) => HomeOutcome::Unavailable,
@@ -676,7 +658,8 @@ pub fn new_code() -> Result<String, secrets::SecretError> {
 /// Pupil `pupil`'s home login code for the letter `staff` prints: the one it has, or a new one
 /// when it has none or `renew` asks for it (which makes the old one useless).
 pub fn code_for(
-    state: &AppState,
+    w: &World,
+    sealer: &Sealer,
     staff: &User,
     pupil: &User,
     renew: bool,
@@ -686,21 +669,19 @@ pub fn code_for(
         return Err(ThuisError::NotYourPupil);
     }
     if !renew {
-        let sealed = state
+        let sealed = w
             .dir
             .thuis_code_sealed(pupil.id)
             .map_err(|_| ThuisError::Unavailable)?;
-        if let Some(code) = sealed.and_then(|s| state.sealer.open(pupil.id, &s)) {
+        if let Some(code) = sealed.and_then(|s| sealer.open(pupil.id, &s)) {
             return Ok(format_code(&code));
         }
     }
     let code = new_code().map_err(|_| ThuisError::Unavailable)?;
-    let sealed = state
-        .sealer
+    let sealed = sealer
         .seal(pupil.id, &code)
         .map_err(|_| ThuisError::Unavailable)?;
-    state
-        .dir
+    w.dir
         .put_thuis_code(
             pupil.id,
             &code_hash(&code),
@@ -723,26 +704,29 @@ pub fn code_tag(code: &str) -> String {
     code_hash(&normalise_code(code))[..16].to_string()
 }
 
-/// The children a home device remembers whose code is still the current one.
-pub fn current_children(state: &AppState, device: &crate::device::HomeDevice) -> Vec<Uuid> {
-    device
-        .children
-        .iter()
-        .filter(|c| {
-            state
-                .dir
-                .thuis_code_sealed(c.id)
+/// The children a home device remembers (each with the [`code_tag`] of the code entered for
+/// it) whose code is still the current one.
+pub fn current_children<'a>(
+    w: &World,
+    sealer: &Sealer,
+    remembered: impl IntoIterator<Item = (Uuid, &'a str)>,
+) -> Vec<Uuid> {
+    remembered
+        .into_iter()
+        .filter(|(id, tag)| {
+            w.dir
+                .thuis_code_sealed(*id)
                 .ok()
                 .flatten()
-                .and_then(|s| state.sealer.open(c.id, &s))
+                .and_then(|s| sealer.open(*id, &s))
                 .is_some_and(|code| {
                     bool::from(subtle::ConstantTimeEq::ct_eq(
                         code_tag(&code).as_bytes(),
-                        c.code_tag.as_bytes(),
+                        tag.as_bytes(),
                     ))
                 })
         })
-        .map(|c| c.id)
+        .map(|(id, _)| id)
         .collect()
 }
 
@@ -752,8 +736,8 @@ fn code_block_key(device: &str) -> String {
 
 /// A family enters a home login code on a device (`device`: a hash identifying the browser).
 /// Ten wrong codes from one device block it for an hour.
-pub fn redeem_code(state: &AppState, raw: &str, device: &str, now: i64) -> HomeOutcome<User> {
-    match state.store.get(&code_block_key(device)) {
+pub fn redeem_code(w: &World, raw: &str, device: &str, now: i64) -> HomeOutcome<User> {
+    match w.store.get(&code_block_key(device)) {
         Ok(Some(v)) => {
             return HomeOutcome::Blocked {
                 until: String::from_utf8_lossy(&v).parse().unwrap_or(now),
@@ -764,25 +748,24 @@ pub fn redeem_code(state: &AppState, raw: &str, device: &str, now: i64) -> HomeO
     }
     let code = normalise_code(raw);
     let found = if code.len() == CODE_LEN {
-        state.dir.thuis_code_user(&code_hash(&code)).ok().flatten()
+        w.dir.thuis_code_user(&code_hash(&code)).ok().flatten()
     } else {
         None
     };
     let child = found
-        .and_then(|id| state.dir.user(id).ok().flatten())
-        .filter(|u| u.is_pupil() && u.status == broker::model::UserStatus::Active);
+        .and_then(|id| w.dir.user(id).ok().flatten())
+        .filter(|u| u.is_pupil() && u.status == crate::model::UserStatus::Active);
     match child {
         Some(c) => HomeOutcome::Ok(c),
         None => {
             let key = format!("rl:thuiscode-fail:{device}");
-            let failures = state.store.incr(&key, BLOCK).unwrap_or(0);
+            let failures = w.store.incr(&key, BLOCK).unwrap_or(0);
             if failures >= MAX_FAILURES {
                 let until = now + BLOCK.as_secs() as i64;
-                let _ =
-                    state
-                        .store
-                        .put(&code_block_key(device), until.to_string().as_bytes(), BLOCK);
-                let _ = state.store.reset_count(&key, BLOCK);
+                let _ = w
+                    .store
+                    .put(&code_block_key(device), until.to_string().as_bytes(), BLOCK);
+                let _ = w.store.reset_count(&key, BLOCK);
                 return HomeOutcome::Blocked { until };
             }
             HomeOutcome::Wrong

@@ -15,9 +15,9 @@
 
 use std::time::Duration;
 
+use crate::store::EphemeralStore;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use broker::store::EphemeralStore;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -107,7 +107,7 @@ impl Challenges {
     }
 
     /// A new challenge for `purpose`, to be solved by `client` (the client address as
-    /// `session::client_ip` gives it, `unknown` without one), valid for
+    /// the server resolved it, `unknown` without one), valid for
     /// [`CHALLENGE_SECS`].
     pub fn issue(&self, now: i64, max: u64, purpose: Purpose, client: &str) -> Option<Challenge> {
         let random = crate::secrets::random_bytes::<12>().ok()?;
@@ -199,12 +199,11 @@ fn decimal(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use std::sync::Arc;
+    use crate::store::testing::MapStore;
 
     #[test]
     fn solutions_verify_once_and_forgeries_do_not() {
-        let clock = Arc::new(broker::clock::FixedClock::at_secs(1_000));
-        let store = crate::store::MemoryStore::new(clock);
+        let store = MapStore::default();
         let c = Challenges::new(b"secret-secret-secret-secret-secret");
         let (p, ip) = (Purpose::StaffLogin, "192.0.2.7");
         let ch = c.issue(1_000, 2_000, p, ip).unwrap();
@@ -230,8 +229,7 @@ mod tests {
 
     #[test]
     fn digits_cannot_move_between_the_salt_and_the_number() {
-        let clock = Arc::new(broker::clock::FixedClock::at_secs(1_000));
-        let store = crate::store::MemoryStore::new(clock);
+        let store = MapStore::default();
         let c = Challenges::new(b"secret-secret-secret-secret-secret");
         let (p, ip) = (Purpose::HomeLogin, "192.0.2.7");
         // A number of at least two digits, so one can move into the expiry.
@@ -263,8 +261,7 @@ mod tests {
 
     #[test]
     fn a_solution_is_bound_to_its_client_and_its_form() {
-        let clock = Arc::new(broker::clock::FixedClock::at_secs(1_000));
-        let store = crate::store::MemoryStore::new(clock);
+        let store = MapStore::default();
         let c = Challenges::new(b"secret-secret-secret-secret-secret");
         let ch = c
             .issue(1_000, 2_000, Purpose::HomeLogin, "192.0.2.7")

@@ -13,18 +13,16 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use broker::audit::AuditAction;
-use broker::model::{AuditEvent, PupilAuth, School, User, UserStatus};
-use broker::store::Tally;
 use claims::LoginContext;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::login::ACR_PUPIL;
-use crate::metrics::LoginLabels;
-use crate::pictures::PictureSequence;
-use crate::secrets::PinHasher;
-use crate::session::{self, Authenticated, SsoSession};
+use super::{limit_bucket, Counted, Policy};
+use crate::audit::AuditAction;
+use crate::model::{AuditEvent, PupilAuth, School, User, UserStatus};
+use crate::ports::World;
+use crate::secrets::{PinHasher, Sealer};
+use crate::session::{self, Authenticated, SsoSession, ACR_PUPIL};
+use crate::store::Tally;
 
 /// Wrong PINs before a pupil is locked.
 pub const MAX_PIN_FAILURES: u64 = 10;
@@ -37,10 +35,22 @@ pub const MAX_ADDRESS_FAILURES: u64 = 300;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// What a pupil typed or clicked.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum PupilSecret<'a> {
     Pin(&'a str),
-    Pictures(&'a PictureSequence),
+    /// A picture password in its canonical encoding (`pic:vos,appel,zon`, as the server's
+    /// picture sequence encodes it).
+    Pictures(&'a str),
+}
+
+/// A secret: only which kind it is.
+impl std::fmt::Debug for PupilSecret<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pin(_) => "PupilSecret::Pin(<hidden>)",
+            Self::Pictures(_) => "PupilSecret::Pictures(<hidden>)",
+        })
+    }
 }
 
 impl PupilSecret<'_> {
@@ -55,7 +65,7 @@ impl PupilSecret<'_> {
             (Self::Pictures(seq), Some(PupilAuth::Picture)) => user
                 .picture_password_hash
                 .as_deref()
-                .is_some_and(|h| pins.verify(h, &seq.encode())),
+                .is_some_and(|h| pins.verify(h, seq)),
             _ => false,
         }
     }
@@ -101,8 +111,8 @@ pub fn pupil_place_ok(
 }
 
 /// The pupil `user_id` of `school`, if that is what it is.
-pub fn pupil_of(state: &AppState, school: &School, user_id: Uuid) -> Option<User> {
-    state.dir.user(user_id).ok().flatten().filter(|u| {
+pub fn pupil_of(w: &World, school: &School, user_id: Uuid) -> Option<User> {
+    w.dir.user(user_id).ok().flatten().filter(|u| {
         u.school == school.instelling_ref && u.is_pupil() && u.status == UserStatus::Active
     })
 }
@@ -114,10 +124,13 @@ fn lock_key(user: Uuid) -> String {
 /// Check a PIN or picture password and start a session. `device` identifies the browser (a hash of its CSRF
 /// cookie) only to tell it about a lock it caused; `signed_device` is the server-signed id of
 /// an enrolled or home device, the only device id a limit counts on; `place_ok` is the
-/// network/enrolment rule's verdict.
+/// network/enrolment rule's verdict. Counted under `ok`, `refused`, `locked`, `throttled` or
+/// `outside-network`.
 #[allow(clippy::too_many_arguments)]
 pub fn pupil_login(
-    state: &AppState,
+    w: &World,
+    pins: &PinHasher,
+    policy: Policy,
     school: &School,
     user_id: Uuid,
     secret: PupilSecret<'_>,
@@ -127,65 +140,51 @@ pub fn pupil_login(
     place_ok: bool,
     previous_sid: Option<&str>,
     now: i64,
-) -> PupilOutcome {
-    let record = |result: &str| {
-        state
-            .metrics
-            .logins
-            .get_or_create(&LoginLabels {
-                kind: "pupil".into(),
-                result: result.into(),
-            })
-            .inc();
-    };
+) -> Counted<PupilOutcome> {
     if !place_ok {
-        record("outside-network");
-        return PupilOutcome::OutsideNetwork;
+        return Counted::new(PupilOutcome::OutsideNetwork, "outside-network");
     }
-    let store = state.store.as_ref();
+    let store = w.store;
     let dev_key = signed_device.map(|d| format!("rl:pin-fail:dev:{d}"));
-    let ip_key = format!("rl:pin-fail:ip:{}", crate::forwarded::limit_bucket(ip));
+    let ip_key = format!("rl:pin-fail:ip:{}", limit_bucket(ip));
     let dev = match &dev_key {
         Some(k) => store.count(k, WINDOW),
         None => Ok(0),
     };
     let (Ok(dev), Ok(addr)) = (dev, store.count(&ip_key, WINDOW)) else {
-        return PupilOutcome::Unavailable;
+        return Counted::uncounted(PupilOutcome::Unavailable);
     };
     if dev >= MAX_DEVICE_FAILURES || addr >= MAX_ADDRESS_FAILURES {
-        record("throttled");
-        return PupilOutcome::Throttled;
+        return Counted::new(PupilOutcome::Throttled, "throttled");
     }
-    let Some(user) = pupil_of(state, school, user_id) else {
-        record("refused");
-        return PupilOutcome::Wrong;
+    let Some(user) = pupil_of(w, school, user_id) else {
+        return Counted::new(PupilOutcome::Wrong, "refused");
     };
     let marker = format!("pinlockdev:{user_id}:{device}");
     match store.get(&lock_key(user_id)) {
         Ok(Some(until)) => {
-            record("locked");
             let until = String::from_utf8_lossy(&until).parse().unwrap_or(now);
-            return if matches!(store.get(&marker), Ok(Some(_))) {
+            let outcome = if matches!(store.get(&marker), Ok(Some(_))) {
                 PupilOutcome::Locked { until }
             } else {
                 PupilOutcome::Wrong
             };
+            return Counted::new(outcome, "locked");
         }
         Ok(None) => {}
-        Err(_) => return PupilOutcome::Unavailable,
+        Err(_) => return Counted::uncounted(PupilOutcome::Unavailable),
     }
-    if !secret.matches(&user, &state.pins) {
+    if !secret.matches(&user, pins) {
         let fail_key = format!("rl:pin-fail:user:{user_id}");
         if let Some(k) = &dev_key {
             let _ = store.incr(k, WINDOW);
         }
         let _ = store.incr(&ip_key, WINDOW);
         let _ = store.put(&marker, b"1", LOCK);
-        record("refused");
         let until = now + LOCK.as_secs() as i64;
         // Counting this failure and locking at the tenth is one atomic step in the store, so
         // two nodes counting the last failures at once cannot miss or duplicate the lock.
-        return match store.incr_and_lock(
+        let outcome = match store.incr_and_lock(
             &fail_key,
             LOCK,
             MAX_PIN_FAILURES,
@@ -209,6 +208,7 @@ pub fn pupil_login(
             }
             Ok(Tally::Counted(_)) | Err(_) => PupilOutcome::Wrong,
         };
+        return Counted::new(outcome, "refused");
     }
     let _ = store.reset_count(&format!("rl:pin-fail:user:{user_id}"), LOCK);
     let who = Authenticated {
@@ -224,49 +224,49 @@ pub fn pupil_login(
         who,
         now,
         previous_sid,
-        state.config.session_idle_pupil_secs,
+        policy.session_idle_pupil_secs,
     ) {
-        Ok(s) => {
-            record("ok");
-            PupilOutcome::Ok(Box::new(s))
-        }
-        Err(_) => PupilOutcome::Unavailable,
+        Ok(s) => Counted::new(PupilOutcome::Ok(Box::new(s)), "ok"),
+        Err(_) => Counted::uncounted(PupilOutcome::Unavailable),
     }
 }
 
 /// A teacher (or the operator) lifts a pupil's lock.
-pub fn unlock(state: &AppState, user_id: Uuid) -> Result<(), broker::store::StoreError> {
-    state.store.delete(&lock_key(user_id))?;
-    state
-        .store
+pub fn unlock(w: &World, user_id: Uuid) -> Result<(), crate::store::StoreError> {
+    w.store.delete(&lock_key(user_id))?;
+    w.store
         .reset_count(&format!("rl:pin-fail:user:{user_id}"), LOCK)
 }
 
-/// A pupil's PIN or picture password, as their teacher sees it.
+/// A pupil's PIN or picture password, as their teacher sees it (`P`: a picture, as the
+/// server knows them).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Revealed {
+pub enum Revealed<P> {
     Pin(String),
-    Pictures(Vec<&'static crate::pictures::Picture>),
+    Pictures(Vec<P>),
 }
 
 /// Show pupil `pupil`'s PIN or picture password to staff member `staff` (their teacher, or an
 /// ICT coordinator of the school). Every showing is an audit event. `None` when `staff` may not
 /// see it, or when no sealed copy was kept (pupils created before Leerpoort kept them).
-pub fn reveal(
-    state: &AppState,
+/// `pictures` reads a stored picture password (`vos,appel,zon`) as its pictures; `None` when
+/// it is not a valid one.
+pub fn reveal<P>(
+    w: &World,
+    sealer: &Sealer,
     staff: &User,
     pupil: &User,
     why: &str,
     now: i64,
-) -> Option<Revealed> {
-    if !crate::thuis::may_manage(staff, pupil) {
+    pictures: impl FnOnce(&str) -> Option<Vec<P>>,
+) -> Option<Revealed<P>> {
+    if !super::thuis::may_manage(staff, pupil) {
         return None;
     }
-    let sealed = state.dir.pupil_secret(pupil.id).ok()??;
-    let plain = state.sealer.open(pupil.id, &sealed)?;
+    let sealed = w.dir.pupil_secret(pupil.id).ok()??;
+    let plain = sealer.open(pupil.id, &sealed)?;
     // No audit line, no PIN: what a teacher saw is always on the trail.
-    state
-        .dir
+    w.dir
         .append_audit(AuditEvent::record(
             AuditAction::PupilSecretShown,
             format!("user:{}", staff.id),
@@ -277,16 +277,7 @@ pub fn reveal(
         ))
         .ok()?;
     match plain.strip_prefix("pic:") {
-        Some(names) => crate::pictures::PictureSequence::parse(names)
-            .ok()
-            .map(|s| {
-                Revealed::Pictures(
-                    s.names()
-                        .iter()
-                        .filter_map(|n| crate::pictures::by_name(n))
-                        .collect(),
-                )
-            }),
+        Some(names) => pictures(names).map(Revealed::Pictures),
         None => Some(Revealed::Pin(plain)),
     }
 }

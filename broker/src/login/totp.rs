@@ -9,16 +9,16 @@
 //! (`leerpoort school set --require-totp`); the operator may require it of all of them
 //! (`LEERPOORT_REQUIRE_TOTP_FOR_COORDINATORS`).
 
-use broker::audit::AuditAction;
-use broker::model::{AuditEvent, User};
-use broker::repo::RepoError;
+use crate::audit::AuditAction;
+use crate::model::{AuditEvent, User};
+use crate::ports::World;
+use crate::repo::RepoError;
 use claims::{InstellingRef, Role};
 use ring::hmac;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::secrets::{self, SecretError};
+use crate::secrets::{self, Sealer, SecretError};
 
 /// Digits of a code.
 pub const DIGITS: u32 = 6;
@@ -148,15 +148,13 @@ pub fn new_secret() -> Result<String, SecretError> {
 }
 
 /// Seal a base32 secret for `user`.
-pub fn seal(state: &AppState, user: Uuid, secret_b32: &str) -> Result<String, SecretError> {
-    state
-        .sealer
-        .seal(user, &format!("{SEALED_TAG}{secret_b32}"))
+pub fn seal(sealer: &Sealer, user: Uuid, secret_b32: &str) -> Result<String, SecretError> {
+    sealer.seal(user, &format!("{SEALED_TAG}{secret_b32}"))
 }
 
 /// Open what [`seal`] sealed for `user`: the secret's bytes.
-pub fn open(state: &AppState, user: Uuid, sealed: &str) -> Option<Vec<u8>> {
-    let plain = state.sealer.open(user, sealed)?;
+pub fn open(sealer: &Sealer, user: Uuid, sealed: &str) -> Option<Vec<u8>> {
+    let plain = sealer.open(user, sealed)?;
     base32_decode(plain.strip_prefix(SEALED_TAG)?)
 }
 
@@ -171,21 +169,22 @@ pub fn school_setting_key(school: &InstellingRef) -> String {
 }
 
 /// Does the school require the second factor of its coordinators?
-pub fn school_requires(state: &AppState, school: &InstellingRef) -> Result<bool, RepoError> {
-    Ok(state.dir.setting(&school_setting_key(school))?.as_deref() == Some("true"))
+pub fn school_requires(w: &World, school: &InstellingRef) -> Result<bool, RepoError> {
+    Ok(w.dir.setting(&school_setting_key(school))?.as_deref() == Some("true"))
 }
 
 /// Must this user sign in with a second factor (enrolling first when they have none)?
-pub fn required_for(state: &AppState, user: &User) -> Result<bool, RepoError> {
+/// `all_coordinators`: the operator requires it of every coordinator.
+pub fn required_for(w: &World, all_coordinators: bool, user: &User) -> Result<bool, RepoError> {
     if !is_coordinator(user) {
         return Ok(false);
     }
-    Ok(state.config.require_totp_for_coordinators || school_requires(state, &user.school)?)
+    Ok(all_coordinators || school_requires(w, &user.school)?)
 }
 
 /// Require (or stop requiring) the second factor of a school's coordinators.
 pub fn set_school_requirement(
-    state: &AppState,
+    w: &World,
     school: &InstellingRef,
     required: bool,
     actor: &str,
@@ -199,7 +198,7 @@ pub fn set_school_requirement(
         Some(school.to_string()),
         serde_json::json!({ "required": required }),
     );
-    state.dir.put_setting(
+    w.dir.put_setting(
         &school_setting_key(school),
         required.then_some("true"),
         now,
@@ -208,8 +207,8 @@ pub fn set_school_requirement(
 }
 
 /// Has the user enrolled a second factor?
-pub fn enrolled(state: &AppState, user: Uuid) -> Result<bool, RepoError> {
-    Ok(state.dir.staff_totp(user)?.is_some())
+pub fn enrolled(w: &World, user: Uuid) -> Result<bool, RepoError> {
+    Ok(w.dir.staff_totp(user)?.is_some())
 }
 
 /// The result of checking a code.
@@ -222,20 +221,20 @@ pub enum CodeCheck {
 }
 
 /// Check an enrolled user's code; an accepted step can never be used again.
-pub fn verify(state: &AppState, user: Uuid, code: &str, now: i64) -> CodeCheck {
-    let (sealed, _) = match state.dir.staff_totp(user) {
+pub fn verify(w: &World, sealer: &Sealer, user: Uuid, code: &str, now: i64) -> CodeCheck {
+    let (sealed, _) = match w.dir.staff_totp(user) {
         Ok(Some(t)) => t,
         Ok(None) => return CodeCheck::Refused,
         Err(_) => return CodeCheck::Unavailable,
     };
-    let Some(key) = open(state, user, &sealed) else {
+    let Some(key) = open(sealer, user, &sealed) else {
         tracing::error!("second factor: a sealed secret does not open");
         return CodeCheck::Unavailable;
     };
     let Some(step) = matching_step(&key, code, now) else {
         return CodeCheck::Refused;
     };
-    match state.dir.use_totp_step(user, step) {
+    match w.dir.use_totp_step(user, step) {
         Ok(true) => CodeCheck::Accepted,
         Ok(false) => CodeCheck::Refused,
         Err(_) => CodeCheck::Unavailable,
@@ -245,7 +244,8 @@ pub fn verify(state: &AppState, user: Uuid, code: &str, now: i64) -> CodeCheck {
 /// Enrol `user` with `secret_b32` once they typed a code from it; the step of that code
 /// counts as used.
 pub fn confirm_enrolment(
-    state: &AppState,
+    w: &World,
+    sealer: &Sealer,
     user: &User,
     secret_b32: &str,
     code: &str,
@@ -257,7 +257,7 @@ pub fn confirm_enrolment(
     let Some(step) = matching_step(&key, code, now) else {
         return CodeCheck::Refused;
     };
-    let Ok(sealed) = seal(state, user.id, secret_b32) else {
+    let Ok(sealed) = seal(sealer, user.id, secret_b32) else {
         return CodeCheck::Unavailable;
     };
     let audit = AuditEvent::record(
@@ -268,7 +268,7 @@ pub fn confirm_enrolment(
         Some(user.id.to_string()),
         serde_json::json!({}),
     );
-    match state.dir.put_staff_totp(user.id, &sealed, step, now, audit) {
+    match w.dir.put_staff_totp(user.id, &sealed, step, now, audit) {
         Ok(()) => CodeCheck::Accepted,
         Err(_) => CodeCheck::Unavailable,
     }
@@ -276,7 +276,7 @@ pub fn confirm_enrolment(
 
 /// Remove a user's second factor (the operator's reset, for a lost phone); `false` if they had
 /// none. With a requirement in force they enrol again at their next sign-in.
-pub fn reset(state: &AppState, user: &User, actor: &str, now: i64) -> Result<bool, RepoError> {
+pub fn reset(w: &World, user: &User, actor: &str, now: i64) -> Result<bool, RepoError> {
     let audit = AuditEvent::record(
         AuditAction::UserTotpReset,
         actor,
@@ -285,7 +285,7 @@ pub fn reset(state: &AppState, user: &User, actor: &str, now: i64) -> Result<boo
         Some(user.id.to_string()),
         serde_json::json!({}),
     );
-    state.dir.remove_staff_totp(user.id, audit)
+    w.dir.remove_staff_totp(user.id, audit)
 }
 
 #[cfg(test)]

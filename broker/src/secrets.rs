@@ -331,21 +331,29 @@ pub struct PupilSecrets<'a> {
     pub sealer: &'a Sealer,
 }
 
+/// SHA-256 of a client secret, as stored.
+pub fn hash_client_secret(secret: &str) -> String {
+    hex::encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        secret.as_bytes(),
+    ))
+}
+
 /// Constant-time check of a presented client secret against the stored SHA-256.
 pub fn verify_client_secret(stored_hex: &str, presented: &str) -> bool {
-    let presented = broker::admin::hash_client_secret(presented);
+    let presented = hash_client_secret(presented);
     bool::from(presented.as_bytes().ct_eq(stored_hex.as_bytes()))
 }
 
 /// `N` bytes from the system's secure random generator.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
-    broker::random::random_bytes::<N>().map_err(|_| SecretError::Random)
+    crate::random::random_bytes::<N>().map_err(|_| SecretError::Random)
 }
 
 /// A random 256-bit value, base64url without padding (43 characters): client secrets,
 /// session ids, codes.
 pub fn random_token() -> Result<String, SecretError> {
-    broker::random::random_token().map_err(|_| SecretError::Random)
+    crate::random::random_token().map_err(|_| SecretError::Random)
 }
 
 /// A random 4-digit PIN, uniformly distributed.
@@ -503,7 +511,7 @@ mod tests {
     fn client_secrets_compare_by_hash() {
         let s = random_token().unwrap();
         assert_eq!(s.len(), 43);
-        let stored = broker::admin::hash_client_secret(&s);
+        let stored = hash_client_secret(&s);
         assert!(verify_client_secret(&stored, &s));
         assert!(!verify_client_secret(&stored, "wrong"));
     }
