@@ -115,7 +115,7 @@ impl WeakPassword {
 fn english(advice: &[Advice]) -> String {
     advice
         .iter()
-        .map(|a| a.text(&crate::i18n::EN))
+        .map(|a| a.text(&catalogue::EN))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -141,7 +141,7 @@ pub enum Advice {
 
 impl Advice {
     /// The sentence in the catalogue's language.
-    pub fn text(self, t: &'static crate::i18n::Texts) -> &'static str {
+    pub fn text(self, t: &'static catalogue::Texts) -> &'static str {
         match self {
             Self::Personal => t.password_advice_personal,
             Self::CommonDutchWord => t.password_advice_dutch_word,

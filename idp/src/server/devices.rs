@@ -17,7 +17,7 @@ use super::groepen::staff_of;
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::device::Enrolment;
-use crate::i18n::Texts;
+use catalogue::Texts;
 
 /// The enrolment this request's device cookie proves: genuine, current, and still linked to
 /// its school in the directory (a revoked device's cookie proves nothing). Records the use.
@@ -137,7 +137,7 @@ struct DevicesPage {
 
 /// "6-12-2026 14:35", in Dutch local time.
 fn local_time(at: i64) -> String {
-    crate::i18n::local_time(at, "%-d-%-m-%Y %H:%M")
+    catalogue::local_time(at, "%-d-%-m-%Y %H:%M")
 }
 
 /// The school's coordinator for `raw`, or why not: `Err(None)` sends a visitor without a
@@ -259,7 +259,7 @@ pub async fn revoke(
     match revoked {
         Ok(Ok(Some(d))) => {
             let c = Chrome::of(&req, &state, None).await;
-            let done = c.t.device_revoked.replace("{name}", &d.name);
+            let done = c.t.device_revoked(&d.name);
             list_page(&req, &state, school, Some(done)).await
         }
         Ok(Ok(None)) => errors::unreadable(&req, StatusCode::NOT_FOUND),

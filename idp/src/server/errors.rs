@@ -10,7 +10,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::{self, Chrome};
-use crate::i18n::Locale;
+use catalogue::Locale;
 
 /// The extractor configurations with these answers, set once for every route.
 pub fn configure(cfg: &mut web::ServiceConfig, body_limit: usize) {

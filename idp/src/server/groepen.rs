@@ -16,10 +16,10 @@ use uuid::Uuid;
 use super::pages::{self, Chrome};
 use super::school::picture_of;
 use crate::app::AppState;
-use crate::i18n::Texts;
 use crate::pupil::{self, Revealed};
 use crate::session;
 use crate::thuis::{self, ThuisError};
+use catalogue::Texts;
 
 /// A pupil's row in the overview.
 #[derive(Debug)]
@@ -595,7 +595,7 @@ async fn letters(
     match made {
         Ok(letters) if !letters.is_empty() => {
             let page = LettersPage {
-                t: crate::i18n::Locale::Nl.texts(),
+                t: catalogue::Locale::Nl.texts(),
                 school_name: school.name,
                 home_url: format!("{}/thuis", state.config.issuer),
                 letters,

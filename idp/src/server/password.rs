@@ -9,11 +9,11 @@ use serde::Deserialize;
 
 use super::pages::{self, Chrome};
 use crate::app::AppState;
-use crate::i18n::Texts;
 use crate::password::{self, PasswordError};
 use crate::password_policy::{self, WeakPassword};
 use crate::session;
 use crate::thuis;
+use catalogue::Texts;
 
 /// Which entrance a password page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

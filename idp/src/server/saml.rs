@@ -8,13 +8,13 @@ use serde::Deserialize;
 
 use super::pages::{self, Chrome};
 use crate::app::AppState;
-use crate::i18n::Texts;
 use crate::oidc::logout;
 use crate::saml::error::{refusal_page, Refusal};
 use crate::saml::slo::{self, SloOutcome};
 use crate::saml::sso::{self, Inbound, Outcome};
 use crate::saml::{metadata, ENCODED_MAX};
 use crate::session;
+use catalogue::Texts;
 
 /// The most an HTTP-POST binding body may be (the encoded message and RelayState).
 pub const POST_BODY_LIMIT: usize = ENCODED_MAX + 1024;

@@ -12,11 +12,11 @@ use super::devices::enrolled_here;
 use super::pages::{self, Chrome, LoginQuery};
 use crate::app::AppState;
 use crate::device::Enrolment;
-use crate::i18n::Texts;
 use crate::pictures::{self, Picture, PictureSequence};
 use crate::pupil::{self, PupilOutcome, PupilSecret};
 use crate::session;
 use crate::shortcut::{self, ShortcutError};
+use catalogue::Texts;
 
 /// A group tile.
 #[derive(Debug)]
@@ -306,7 +306,7 @@ pub async fn shortcut(
                 pages::message(
                     &c,
                     StatusCode::NOT_FOUND,
-                    &c.t.network_failed_title.replace("{name}", name),
+                    &c.t.network_failed_title(name),
                     c.t.network_unknown,
                     Some(c.t.ask_coordinator),
                     None,
@@ -349,7 +349,7 @@ pub async fn shortcut(
             .map(|u| {
                 (
                     super::upstreams::start_url(u, Some(&school.instelling_ref), target.as_deref()),
-                    c.t.network_sign_in.replace("{name}", &u.name),
+                    c.t.network_sign_in(&u.name),
                 )
             })
             .collect(),
@@ -521,7 +521,7 @@ pub async fn sign_in_page(
             explain,
             picks: picks.iter().map(|p| p.name).collect::<Vec<_>>().join(","),
             dots: (0..pictures::MAX_LEN).map(|i| i < picks.len()).collect(),
-            chosen: c.t.pictures_chosen.replace("{n}", &picks.len().to_string()),
+            chosen: c.t.pictures_chosen(picks.len()),
             grid: pictures::grid()
                 .iter()
                 .map(|p| (p.name, p.label(c.lang)))

@@ -9,12 +9,12 @@ use serde::Deserialize;
 
 use super::pages::{self, Chrome};
 use crate::app::AppState;
-use crate::i18n::Texts;
 use crate::login::{self, SecondStepOutcome};
 use crate::oidc::authorize;
 use crate::session;
 use crate::shortcut;
 use crate::totp::{self, CodeCheck};
+use catalogue::Texts;
 
 /// The cookie naming a pending second step.
 const COOKIE: &str = "lp_tweede_stap";
