@@ -8,9 +8,9 @@ use lettre::message::{header::ContentType, Mailbox};
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
 use broker::ports::{Letter, Outbox, OutboxError};
+use catalogue::Locale;
 
 use crate::config::Config;
-use catalogue::Locale;
 
 /// Errors sending mail.
 #[derive(Debug, thiserror::Error)]

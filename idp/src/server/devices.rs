@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use broker::model::{EnrolledDevice, School, User, DEVICE_USE_RESOLUTION_SECS};
 use broker::repo::RepoError;
+use catalogue::Texts;
 use claims::InstellingRef;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -17,7 +18,6 @@ use super::groepen::staff_of;
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::device::Enrolment;
-use catalogue::Texts;
 
 /// The enrolment this request's device cookie proves: genuine, current, and still linked to
 /// its school in the directory (a revoked device's cookie proves nothing). Records the use.

@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use broker::model::{Group, PupilAuth, School, ThuisAccount, ThuisStatus, User};
+use catalogue::Texts;
 use claims::Role;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -19,7 +20,6 @@ use crate::app::AppState;
 use crate::pupil::{self, Revealed};
 use crate::session;
 use crate::thuis::{self, ThuisError};
-use catalogue::Texts;
 
 /// A pupil's row in the overview.
 #[derive(Debug)]

@@ -4,6 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use catalogue::{Locale, Texts};
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -12,7 +13,6 @@ use crate::oidc::authorize;
 use crate::oidc::logout;
 use crate::session;
 use crate::shortcut;
-use catalogue::{Locale, Texts};
 
 /// What every page needs: the strings, the language, the notice.
 #[derive(Debug, Clone)]

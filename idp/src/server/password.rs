@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use catalogue::Texts;
 use serde::Deserialize;
 
 use super::pages::{self, Chrome};
@@ -13,7 +14,6 @@ use crate::password::{self, PasswordError};
 use crate::password_policy::{self, WeakPassword};
 use crate::session;
 use crate::thuis;
-use catalogue::Texts;
 
 /// Which entrance a password page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use broker::release::Denial;
+use catalogue::Texts;
 use serde::Deserialize;
 
 use super::pages::{self, Chrome};
@@ -14,7 +15,6 @@ use crate::saml::slo::{self, SloOutcome};
 use crate::saml::sso::{self, Inbound, Outcome};
 use crate::saml::{metadata, ENCODED_MAX};
 use crate::session;
-use catalogue::Texts;
 
 /// The most an HTTP-POST binding body may be (the encoded message and RelayState).
 pub const POST_BODY_LIMIT: usize = ENCODED_MAX + 1024;

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use base64::Engine as _;
 use broker::model::{Group, PupilAuth, School, User};
+use catalogue::Texts;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -16,7 +17,6 @@ use crate::pictures::{self, Picture, PictureSequence};
 use crate::pupil::{self, PupilOutcome, PupilSecret};
 use crate::session;
 use crate::shortcut::{self, ShortcutError};
-use catalogue::Texts;
 
 /// A group tile.
 #[derive(Debug)]

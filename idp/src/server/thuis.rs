@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use broker::model::{PupilAuth, School, User};
+use catalogue::Texts;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -19,7 +20,6 @@ use crate::app::AppState;
 use crate::session;
 use crate::shortcut;
 use crate::thuis::{self, HomeOutcome, HomeVisit};
-use catalogue::Texts;
 
 #[derive(Template)]
 #[template(path = "thuis_login.html")]

@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use catalogue::Texts;
 use serde::Deserialize;
 
 use super::pages::{self, Chrome};
@@ -14,7 +15,6 @@ use crate::oidc::authorize;
 use crate::session;
 use crate::shortcut;
 use crate::totp::{self, CodeCheck};
-use catalogue::Texts;
 
 /// The cookie naming a pending second step.
 const COOKIE: &str = "lp_tweede_stap";
