@@ -17,7 +17,6 @@ pub mod db;
 pub mod demo;
 pub mod device;
 pub mod forwarded;
-pub mod i18n;
 pub mod keys;
 pub mod mail;
 pub mod metrics;

@@ -8,9 +8,9 @@ use lettre::message::{header::ContentType, Mailbox};
 use lettre::{FileTransport, Message, SmtpTransport, Transport as _};
 
 use broker::ports::{Letter, Outbox, OutboxError};
+use catalogue::Locale;
 
 use crate::config::Config;
-use crate::i18n::Locale;
 
 /// Errors sending mail.
 #[derive(Debug, thiserror::Error)]
@@ -128,11 +128,7 @@ pub fn word(letter: &Letter, issuer: &str) -> Mail {
             } else {
                 (m.staff_reset_subject, m.staff_reset_intro)
             };
-            let body = m
-                .staff_body
-                .replace("{intro}", intro)
-                .replace("{link}", link)
-                .replace("{name}", given_name);
+            let body = m.staff_body(given_name, intro, link);
             Mail {
                 to: to.clone(),
                 subject: subject.into(),
@@ -149,12 +145,7 @@ pub fn word(letter: &Letter, issuer: &str) -> Mail {
             } else {
                 (m.home_reset_subject, m.home_reset_intro, m.home_reset_valid)
             };
-            let body = m
-                .home_body
-                .replace("{intro}", intro)
-                .replace("{valid}", valid)
-                .replace("{link}", link)
-                .replace("{issuer}", issuer);
+            let body = m.home_body(intro, valid, link, issuer);
             Mail {
                 to: to.clone(),
                 subject: subject.into(),

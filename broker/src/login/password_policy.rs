@@ -140,18 +140,22 @@ pub enum Advice {
 }
 
 impl Advice {
-    /// The sentence in English, for messages to operators (the pages take theirs from the
-    /// catalogue, in the page's language).
-    pub const fn english(self) -> &'static str {
+    /// The sentence in the catalogue's language `t`.
+    pub fn text(self, t: &'static catalogue::Texts) -> &'static str {
         match self {
-            Self::Personal => "Your own name, your e-mail address or the school's name make a password easy to guess.",
-            Self::CommonDutchWord => "Common Dutch words such as ‘welkom’ (welcome), ‘wachtwoord’ (password), ‘school’, months and days are easy to guess.",
-            Self::CommonPassword => "This password (or something like it) is used very often.",
-            Self::SingleWord => "A single word or name, even with a digit after it, is easy to guess.",
-            Self::Pattern => "Rows of keys, sequences like ‘abc’ or ‘1234’ and repeats are easy to guess.",
-            Self::Dates => "Years and dates are easy to guess.",
-            Self::UseWords => "Choose a few ordinary words that do not belong together; then capitals, digits or symbols are not needed.",
+            Self::Personal => t.password_advice_personal,
+            Self::CommonDutchWord => t.password_advice_dutch_word,
+            Self::CommonPassword => t.password_advice_common,
+            Self::SingleWord => t.password_advice_word,
+            Self::Pattern => t.password_advice_pattern,
+            Self::Dates => t.password_advice_dates,
+            Self::UseWords => t.password_advice_use_words,
         }
+    }
+
+    /// The sentence in English, for messages to operators.
+    pub fn english(self) -> &'static str {
+        self.text(&catalogue::EN)
     }
 }
 

@@ -75,7 +75,7 @@ impl From<StoreError> for SamlError {
 /// Title and text of the page the user sees for `refusal`, from the catalogue.
 pub fn refusal_page(
     refusal: &Refusal,
-    t: &'static crate::i18n::Texts,
+    t: &'static catalogue::Texts,
 ) -> (&'static str, &'static str) {
     match refusal {
         Refusal::UnknownSp => (t.saml_unknown_sp_title, t.saml_unknown_sp),

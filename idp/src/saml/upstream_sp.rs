@@ -117,7 +117,7 @@ pub enum UpstreamSamlError {
 
 impl UpstreamSamlError {
     /// Title and text of the page the user sees, from the catalogue.
-    pub fn page(&self, t: &'static crate::i18n::Texts) -> (&'static str, &'static str) {
+    pub fn page(&self, t: &'static catalogue::Texts) -> (&'static str, &'static str) {
         match self {
             Self::UnknownUpstream | Self::Metadata(_) => {
                 (t.upstream_unknown_title, t.upstream_unknown)

@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use broker::model::{EnrolledDevice, School, User, DEVICE_USE_RESOLUTION_SECS};
 use broker::repo::RepoError;
+use catalogue::Texts;
 use claims::InstellingRef;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -17,7 +18,6 @@ use super::failure::{self, PageError};
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::device::Enrolment;
-use crate::i18n::Texts;
 
 /// The enrolment this request's device cookie proves: genuine, current, and still linked to
 /// its school in the directory (a revoked device's cookie proves nothing). Records the use.
@@ -145,7 +145,7 @@ struct DevicesPage {
 
 /// "6-12-2026 14:35", in Dutch local time.
 fn local_time(at: i64) -> String {
-    crate::i18n::local_time(at, "%-d-%-m-%Y %H:%M")
+    catalogue::local_time(at, "%-d-%-m-%Y %H:%M")
 }
 
 /// The school's coordinator for `raw`: anyone else, for this school or any other, is
@@ -247,6 +247,6 @@ pub async fn revoke(
         .await??
         .ok_or(PageError::NotFound)?;
     let c = Chrome::of(&req, &state, None).await;
-    let done = c.t.device_revoked.replace("{name}", &revoked.name);
+    let done = c.t.device_revoked(&revoked.name);
     list_page(&req, &state, school, Some(done)).await
 }

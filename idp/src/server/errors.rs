@@ -8,9 +8,9 @@
 use actix_web::error::{InternalError, PathError, QueryPayloadError, UrlencodedError};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use catalogue::Locale;
 
 use super::pages::{self, Chrome};
-use crate::i18n::Locale;
 
 /// The extractor configurations with these answers, set once for every route.
 pub fn configure(cfg: &mut web::ServiceConfig, body_limit: usize) {

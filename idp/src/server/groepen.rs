@@ -11,6 +11,7 @@ use askama::Template;
 use broker::login::pupil;
 use broker::login::thuis::{self, ThuisError};
 use broker::model::{Group, PupilAuth, School, ThuisAccount, ThuisStatus, User};
+use catalogue::Texts;
 use claims::Role;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -20,7 +21,6 @@ use super::failure::{self, PageError};
 use super::pages::{self, Chrome};
 use super::school::picture_of;
 use crate::app::AppState;
-use crate::i18n::Texts;
 
 /// A pupil's secret as shown, in pictures from the grid.
 type Revealed = pupil::Revealed<&'static crate::pictures::Picture>;
@@ -578,7 +578,7 @@ async fn letters(
     match made {
         Ok(letters) if !letters.is_empty() => {
             let page = LettersPage {
-                t: crate::i18n::Locale::Nl.texts(),
+                t: catalogue::Locale::Nl.texts(),
                 school_name: school.name,
                 home_url: format!("{}/thuis", state.config.issuer),
                 letters,

@@ -335,7 +335,7 @@ const LOGOUT_PARAMS: [&str; 5] = [
 #[derive(askama::Template)]
 #[template(path = "logout_confirm.html")]
 struct LogoutConfirmPage<'a> {
-    t: &'static crate::i18n::Texts,
+    t: &'static catalogue::Texts,
     lang: &'static str,
     notice: Option<String>,
     csrf_token: String,
@@ -376,7 +376,7 @@ async fn logout_with(
                 lang: c.lang,
                 notice: c.notice.clone(),
                 csrf_token,
-                from: client_name.map(|n| c.t.logout_confirm_from.replace("{name}", &n)),
+                from: client_name.map(|n| c.t.logout_confirm_from(&n)),
                 fields: LOGOUT_PARAMS
                     .iter()
                     .filter_map(|k| {

@@ -1,17 +1,17 @@
 //! Server-rendered pages: the staff sign-in form, messages, the start page. Every page takes
-//! its strings from the catalogue (`crate::i18n`) and shows the operator's notice.
+//! its strings from the catalogue (the `catalogue` crate) and shows the operator's notice.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use broker::login::challenge::{self, Purpose};
 use broker::login::staff::{self, StaffAttempt, StaffLogin};
+use catalogue::{Locale, Texts};
 use serde::Deserialize;
 
 use super::extract::ClientAddr;
 use super::failure::{self, PageError};
 use crate::app::AppState;
-use crate::i18n::{Locale, Texts};
 use crate::oidc::authorize;
 use crate::oidc::logout;
 use crate::session;
@@ -149,14 +149,14 @@ pub fn denial_texts(
         }
         Denial::WrongAudience => {
             let text = match audience {
-                claims::Audience::Leerkracht => c.t.for_teachers_only,
-                _ => c.t.for_pupils_only,
+                claims::Audience::Leerkracht => c.t.for_teachers_only(name),
+                _ => c.t.for_pupils_only(name),
             };
-            (c.t.wrong_audience_title, text.replace("{name}", name), None)
+            (c.t.wrong_audience_title, text, None)
         }
         _ => (
             c.t.software_off_title,
-            c.t.software_off_for_you.replace("{name}", name),
+            c.t.software_off_for_you(name),
             Some(c.t.software_off_hint),
         ),
     }

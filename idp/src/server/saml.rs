@@ -4,11 +4,11 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use broker::release::Denial;
+use catalogue::Texts;
 use serde::Deserialize;
 
 use super::pages::{self, Chrome};
 use crate::app::AppState;
-use crate::i18n::Texts;
 use crate::oidc::logout;
 use crate::saml::error::{refusal_page, Refusal};
 use crate::saml::slo::{self, SloOutcome};

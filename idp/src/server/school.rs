@@ -6,6 +6,7 @@ use askama::Template;
 use base64::Engine as _;
 use broker::login::pupil::{self, PupilOutcome, PupilSecret};
 use broker::model::{Group, PupilAuth, School, User};
+use catalogue::Texts;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,7 +16,6 @@ use super::failure::{self, PageError};
 use super::pages::{self, Chrome, LoginQuery};
 use crate::app::AppState;
 use crate::device::Enrolment;
-use crate::i18n::Texts;
 use crate::pictures::{self, Picture, PictureSequence};
 use crate::session;
 use crate::shortcut::{self, ShortcutError};
@@ -308,7 +308,7 @@ pub async fn shortcut(
                 pages::message(
                     &c,
                     StatusCode::NOT_FOUND,
-                    &c.t.network_failed_title.replace("{name}", name),
+                    &c.t.network_failed_title(name),
                     c.t.network_unknown,
                     Some(c.t.ask_coordinator),
                     None,
@@ -351,7 +351,7 @@ pub async fn shortcut(
             .map(|u| {
                 (
                     super::upstreams::start_url(u, Some(&school.instelling_ref), target.as_deref()),
-                    c.t.network_sign_in.replace("{name}", &u.name),
+                    c.t.network_sign_in(&u.name),
                 )
             })
             .collect(),
@@ -523,7 +523,7 @@ pub async fn sign_in_page(
             explain,
             picks: picks.iter().map(|p| p.name).collect::<Vec<_>>().join(","),
             dots: (0..pictures::MAX_LEN).map(|i| i < picks.len()).collect(),
-            chosen: c.t.pictures_chosen.replace("{n}", &picks.len().to_string()),
+            chosen: c.t.pictures_chosen(picks.len()),
             grid: pictures::grid()
                 .iter()
                 .map(|p| (p.name, p.label(c.lang)))

@@ -9,6 +9,7 @@ use askama::Template;
 use broker::login::challenge::{self, Purpose};
 use broker::login::thuis::{self, HomeOutcome, HomeVisit};
 use broker::model::{PupilAuth, School, User};
+use catalogue::Texts;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -18,7 +19,6 @@ use super::school::{
     PupilStep, TargetQuery,
 };
 use crate::app::AppState;
-use crate::i18n::Texts;
 use crate::session;
 use crate::shortcut;
 
@@ -125,11 +125,9 @@ fn visit_of(req: &HttpRequest, state: &AppState) -> Option<(String, HomeVisit)> 
 
 /// "Geblokkeerd tot 14:35 (nog 52 minuten)", in Dutch local time.
 fn blocked_text(t: &Texts, until: i64, now: i64) -> String {
-    let clock = crate::i18n::local_time(until, "%H:%M");
+    let clock = catalogue::local_time(until, "%H:%M");
     let minutes = ((until - now).max(0) + 59) / 60;
-    t.home_blocked
-        .replace("{until}", &clock)
-        .replace("{minutes}", &minutes.to_string())
+    t.home_blocked(&clock, minutes)
 }
 
 async fn login_page(

@@ -7,12 +7,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use broker::login::staff::{self, SecondStepOutcome};
 use broker::login::totp::{self, CodeCheck};
+use catalogue::Texts;
 use serde::Deserialize;
 
 use super::extract::Staff;
 use super::pages::{self, Chrome};
 use crate::app::AppState;
-use crate::i18n::Texts;
 use crate::oidc::authorize;
 use crate::session;
 use crate::shortcut;

@@ -65,7 +65,7 @@ async fn refused(
     pages::message(
         &c,
         StatusCode::BAD_REQUEST,
-        &c.t.network_failed_title.replace("{name}", name),
+        &c.t.network_failed_title(name),
         why,
         Some(c.t.ask_coordinator),
         None,

@@ -288,7 +288,7 @@ fn provisioning_creates_only_the_pupils_and_teachers_the_operator_allowed() {
         }
     }
     // The page says why, in Dutch.
-    assert!(idp::i18n::NL
+    assert!(catalogue::NL
         .network_role_refused
         .contains("leerlingen en leerkrachten"));
 
