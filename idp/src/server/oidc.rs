@@ -7,7 +7,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages;
 use crate::app::AppState;
-use crate::keys::KeyStore as _;
 use crate::oidc::authorize::{self, Outcome, RequestProblem};
 use crate::oidc::client_auth::{self, Presented};
 use crate::oidc::logout::{self, LogoutOutcome, LogoutProblem};
