@@ -35,6 +35,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use broker::model::JwsAlg;
 use parking_lot::RwLock;
+use protocol::oidc::jwk::{public_jwk, thumbprint, PublicKey};
+use protocol::oidc::jws::{compact, signing_input};
 use ring::hmac;
 use ring::rand::SystemRandom;
 use ring::signature::{
@@ -274,11 +276,6 @@ fn b64u(b: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
-/// RFC 7638 thumbprint of a public JWK (members in lexicographic order, no spaces).
-fn thumbprint(canonical: &str) -> String {
-    b64u(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()).as_ref())
-}
-
 fn pem_encode(label: &str, der: &[u8]) -> String {
     let body = STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
@@ -405,11 +402,12 @@ fn load_key(dir: &Path, info: &KeyInfo) -> Result<LoadedKey, KeyError> {
         msg,
     };
     let der = pem_decode(&pem).ok_or_else(|| malformed("not PEM".into()))?;
+    let bad_point = |e: protocol::oidc::jwk::BadPoint| malformed(e.to_string());
+    let alg = info.alg.as_str();
     let (signer, jwk) = match info.alg {
         KeyAlg::RS256 => {
             let kp = RsaKeyPair::from_pkcs8(&der).map_err(|e| malformed(e.to_string()))?;
-            let (n, e) = rsa_components(&kp);
-            let jwk = serde_json::json!({"kty": "RSA", "use": "sig", "alg": "RS256", "kid": info.kid, "n": n, "e": e});
+            let jwk = rsa_public(&kp, |k| public_jwk(k, alg, &info.kid)).map_err(bad_point)?;
             (Signer::Rsa(kp), Some(jwk))
         }
         KeyAlg::ES256 => {
@@ -420,18 +418,14 @@ fn load_key(dir: &Path, info: &KeyInfo) -> Result<LoadedKey, KeyError> {
             )
             .map_err(|e| malformed(e.to_string()))?;
             let point = kp.public_key().as_ref();
-            if point.len() != 65 {
-                return Err(malformed("unexpected EC point".into()));
-            }
-            let jwk = serde_json::json!({"kty": "EC", "use": "sig", "alg": "ES256", "kid": info.kid, "crv": "P-256",
-                "x": b64u(&point[1..33]), "y": b64u(&point[33..65])});
+            let jwk = public_jwk(PublicKey::P256 { point }, alg, &info.kid).map_err(bad_point)?;
             (Signer::Ec(kp), Some(jwk))
         }
         KeyAlg::EdDSA => {
             let kp = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
                 .map_err(|e| malformed(e.to_string()))?;
-            let jwk = serde_json::json!({"kty": "OKP", "use": "sig", "alg": "EdDSA", "kid": info.kid, "crv": "Ed25519",
-                "x": b64u(kp.public_key().as_ref())});
+            let x = kp.public_key().as_ref();
+            let jwk = public_jwk(PublicKey::Ed25519 { x }, alg, &info.kid).map_err(bad_point)?;
             (Signer::Ed(kp), Some(jwk))
         }
         KeyAlg::SamlRs256 | KeyAlg::SamlMetadataRs256 => {
@@ -464,8 +458,7 @@ fn kid_of(alg: KeyAlg, g: &Generated) -> Result<String, KeyError> {
     Ok(match alg {
         KeyAlg::RS256 => {
             let kp = RsaKeyPair::from_pkcs8(&g.pkcs8).map_err(|e| malformed(e.to_string()))?;
-            let (n, e) = rsa_components(&kp);
-            thumbprint(&format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#))
+            rsa_public(&kp, thumbprint).map_err(|e| malformed(e.to_string()))?
         }
         KeyAlg::ES256 => {
             let kp = EcdsaKeyPair::from_pkcs8(
@@ -474,17 +467,14 @@ fn kid_of(alg: KeyAlg, g: &Generated) -> Result<String, KeyError> {
                 &SystemRandom::new(),
             )
             .map_err(|e| malformed(e.to_string()))?;
-            let p = kp.public_key().as_ref();
-            let (x, y) = (b64u(&p[1..33]), b64u(&p[33..65]));
-            thumbprint(&format!(
-                r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#
-            ))
+            let point = kp.public_key().as_ref();
+            thumbprint(PublicKey::P256 { point }).map_err(|e| malformed(e.to_string()))?
         }
         KeyAlg::EdDSA => {
             let kp = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&g.pkcs8)
                 .map_err(|e| malformed(e.to_string()))?;
-            let x = b64u(kp.public_key().as_ref());
-            thumbprint(&format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#))
+            let x = kp.public_key().as_ref();
+            thumbprint(PublicKey::Ed25519 { x }).map_err(|e| malformed(e.to_string()))?
         }
         KeyAlg::SamlRs256 => {
             let cert = g
@@ -503,14 +493,10 @@ fn kid_of(alg: KeyAlg, g: &Generated) -> Result<String, KeyError> {
     })
 }
 
-/// The RSA public key's modulus and exponent, base64url (JWK `n` and `e`).
-fn rsa_components(kp: &RsaKeyPair) -> (String, String) {
+/// `f` of the RSA key pair's public key (its modulus and exponent).
+fn rsa_public<T>(kp: &RsaKeyPair, f: impl FnOnce(PublicKey<'_>) -> T) -> T {
     let c = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(kp.public());
-    let strip = |v: &[u8]| -> Vec<u8> {
-        let first = v.iter().position(|b| *b != 0).unwrap_or(v.len());
-        v[first..].to_vec()
-    };
-    (b64u(&strip(&c.n)), b64u(&strip(&c.e)))
+    f(PublicKey::Rsa { n: &c.n, e: &c.e })
 }
 
 fn saml_metadata_kid(cert_der: &[u8]) -> String {
@@ -903,31 +889,13 @@ pub fn sign_jwt(
 ) -> Result<String, KeyError> {
     // The header names the kid, so ask which key is active before building the input.
     let kid = keys.active_kid(alg)?;
-    let header = serde_json::json!({"alg": alg.as_str(), "kid": kid, "typ": typ});
-    let input = format!(
-        "{}.{}",
-        b64u(header.to_string().as_bytes()),
-        b64u(claims.to_string().as_bytes())
-    );
+    let input = signing_input(alg.as_str(), &kid, typ, claims);
     let (signed_kid, sig) = keys.sign_jws(alg, input.as_bytes())?;
     if signed_kid != kid {
         // A rotation happened between the two calls: sign again with the new kid.
         return sign_jwt(keys, alg, typ, claims);
     }
-    Ok(format!("{input}.{}", b64u(&sig)))
-}
-
-/// The verification key for one of our own published keys, by `kid` (verifying tokens we
-/// issued: access tokens, ID-token hints).
-pub fn decoding_key(keys: &dyn KeyStore, kid: &str, now: i64) -> Option<jsonwebtoken::DecodingKey> {
-    let jwks = keys.jwks(now);
-    let jwk_json = jwks["keys"]
-        .as_array()?
-        .iter()
-        .find(|k| k["kid"] == kid)?
-        .clone();
-    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk_json).ok()?;
-    jsonwebtoken::DecodingKey::from_jwk(&jwk).ok()
+    Ok(compact(&input, &sig))
 }
 
 #[cfg(test)]

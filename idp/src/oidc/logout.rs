@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use url::Url;
 use uuid::Uuid;
 
@@ -62,7 +62,9 @@ pub fn end_session(
 ) -> (LogoutOutcome, Vec<BackchannelDelivery>) {
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let refuse = |p: LogoutProblem| (LogoutOutcome::ErrorPage(p), Vec::new());
-    let hint = get("id_token_hint").map(|t| super::tokens::verify_id_token_hint(state, t, now));
+    let hint = get("id_token_hint").map(|t| {
+        protocol::oidc::jws::verify_id_token_hint(&state.keys.jwks(now), &state.config.issuer, t)
+    });
     let hint = match hint {
         Some(None) => return refuse(LogoutProblem::BadHint),
         Some(Some(claims)) => Some(claims),
@@ -159,18 +161,14 @@ pub fn terminate(state: &AppState, s: &SsoSession, now: i64) -> Vec<BackchannelD
             .as_ref()
             .and_then(|u| broker::release::subject_for(&state.pseudonyms, &rp, u).ok())
             .map(|p| p.as_str().to_string());
-        let mut claims = json!({
-            "iss": state.config.issuer,
-            "aud": client.client_id,
-            "iat": now,
-            "exp": now + 120,
-            "jti": Uuid::new_v4().to_string(),
-            "sid": session::public_sid(&s.sid),
-            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
-        });
-        if let Some(sub) = sub {
-            claims["sub"] = Value::String(sub);
-        }
+        let claims = protocol::oidc::claims::logout_token(
+            &state.config.issuer,
+            &client.client_id,
+            &session::public_sid(&s.sid),
+            sub,
+            &Uuid::new_v4().to_string(),
+            now,
+        );
         match sign_jwt(
             state.keys.as_ref(),
             client.id_token_alg,
