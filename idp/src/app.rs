@@ -12,7 +12,7 @@ use claims::PseudonymKey;
 
 use crate::config::Config;
 use crate::db::{self, DieselDirectory};
-use crate::keys::FileKeyStore;
+use crate::keys::{FileKeyStore, KeyStore, Purpose};
 use crate::metrics::Metrics;
 use crate::session::Csrf;
 
@@ -28,7 +28,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub dir: Arc<dyn Directory>,
     pub store: Arc<dyn EphemeralStore>,
-    pub keys: Arc<FileKeyStore>,
+    pub keys: Arc<dyn KeyStore>,
     pub clock: Arc<dyn Clock>,
     pub pins: Arc<PinHasher>,
     pub sealer: Arc<Sealer>,
@@ -133,11 +133,15 @@ impl AppState {
         let keys =
             FileKeyStore::open_or_init(&config.keys_dir, config.issuer_host(), clock.now_secs())
                 .context("LEERPOORT_KEYS_DIR")?;
-        let pepper = keys.pin_pepper()?;
-        let pins = PinHasher::new(&pepper);
+        let pins = PinHasher::new(keys.derive(Purpose::Pins)?.as_bytes());
         let sealer = Sealer::new(&keys.pupil_secrets_key()?)
             .map_err(|e| anyhow::anyhow!("keys/pupil-secrets.key: {e}"))?;
-        let csrf = Csrf::new(&pepper);
+        let csrf = Csrf::new(keys.derive(Purpose::Csrf)?.as_bytes());
+        let devices =
+            crate::device::DeviceKeys::new(keys.derive(Purpose::DeviceCookies)?.as_bytes());
+        let challenges = broker::login::challenge::Challenges::new(
+            keys.derive(Purpose::SignInChallenge)?.as_bytes(),
+        );
         let pseudonyms = PseudonymKey::new(&keys.pseudonym_secret()?)
             .map_err(|e| anyhow::anyhow!("keys/pseudonym.key: {e}"))?;
         let mailer = crate::mail::Mailer::from_config(&config)?;
@@ -145,16 +149,16 @@ impl AppState {
             config: Arc::new(config),
             dir,
             store,
-            keys: Arc::new(keys),
+            keys: Arc::new(keys) as Arc<dyn KeyStore>,
             clock,
             pins: Arc::new(pins),
             sealer: Arc::new(sealer),
             pseudonyms: Arc::new(pseudonyms),
             metrics: Arc::new(Metrics::new()),
             csrf: Arc::new(csrf),
-            devices: Arc::new(crate::device::DeviceKeys::new(&pepper)),
+            devices: Arc::new(devices),
             mailer: Arc::new(mailer),
-            challenges: Arc::new(broker::login::challenge::Challenges::new(&pepper)),
+            challenges: Arc::new(challenges),
             notice: Arc::new(parking_lot::Mutex::new(None)),
         })
     }

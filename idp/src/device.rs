@@ -72,13 +72,10 @@ fn name(https: bool) -> &'static str {
 }
 
 impl DeviceKeys {
-    pub fn new(secret: &[u8]) -> Self {
-        let derived = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, secret),
-            b"leerpoort-device-v1",
-        );
+    /// With the key `crate::keys::KeyStore::derive` gives for this purpose.
+    pub fn new(key: &[u8]) -> Self {
         Self {
-            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            key: hmac::Key::new(hmac::HMAC_SHA256, key),
         }
     }
 

@@ -9,6 +9,11 @@
 //!   teachers may show. These are generated once and never rotated: changing the first would
 //!   change every pseudonym publishers know, changing the second would invalidate every PIN.
 //!
+//! Every key is read once, when the store opens (and again at [`KeyStore::reload`] after a
+//! rotation); signing never reads the disk. The keys derived from the PIN pepper (CSRF
+//! tokens, device cookies, the sign-in challenge, the PIN hashes) all come from
+//! [`KeyStore::derive`], one [`Purpose`] each.
+//!
 //! JWS keys (RS256, ES256, EdDSA): `keys rotate` makes a new key active at once and keeps the
 //! previous one published in the JWKS for [`JWS_GRACE_SECS`] so tokens signed with it still
 //! verify. SAML keys: `keys rotate` promotes the published *next* key to active (SPs have had
@@ -30,6 +35,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use broker::model::JwsAlg;
 use parking_lot::RwLock;
+use protocol::oidc::jwk::{public_jwk, thumbprint, PublicKey};
+use protocol::oidc::jws::{compact, signing_input};
+use ring::hmac;
 use ring::rand::SystemRandom;
 use ring::signature::{
     EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
@@ -149,15 +157,90 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
     fn list(&self) -> Vec<KeyInfo>;
     /// The kid of the active key of `alg`.
     fn active_kid(&self, alg: JwsAlg) -> Result<String, KeyError>;
+    /// Sign the one `ds:Signature` template in `xml` (see `saml::xml::signature_template`)
+    /// with the active SAML key, through xmlsec.
+    fn sign_saml_xml(&self, xml: &str) -> Result<String, KeyError>;
+    /// Sign the `ds:Signature` template of the SAML metadata with the metadata-signing key
+    /// (not the key that signs messages; `keys rotate` does not change it).
+    fn sign_saml_metadata_xml(&self, xml: &str) -> Result<String, KeyError>;
+    /// RSA-SHA256 (PKCS#1 v1.5) with the active SAML key, for the HTTP-Redirect binding's
+    /// query signature.
+    fn sign_saml_redirect(&self, input: &[u8]) -> Result<Vec<u8>, KeyError>;
+    /// The certificate (DER) of the metadata-signing key: the one SPs pin.
+    fn saml_metadata_certificate(&self) -> Result<Vec<u8>, KeyError>;
+    /// The active SAML certificate (DER): the one in every signature's `KeyInfo`.
+    fn active_saml_certificate(&self, now: i64) -> Result<Vec<u8>, KeyError> {
+        self.saml_certificates(now)
+            .into_iter()
+            .find(|(i, _)| i.state == KeyState::Active)
+            .map(|(_, der)| der)
+            .ok_or_else(|| KeyError::NoActiveKey("SAML".into()))
+    }
+    /// Re-read the manifest and keys (after `keys rotate` by another process).
+    fn reload(&self, now: i64) -> Result<(), KeyError>;
+    /// The key for `purpose`, derived from the PIN pepper.
+    fn derive(&self, purpose: Purpose) -> Result<DerivedKey, KeyError>;
+}
+
+/// What a key derived from the PIN pepper is for. Each has a label of its own, so a key for
+/// one purpose never verifies another's; the labels never change, or every cookie, linked
+/// device and PIN would stop working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Pupils' PIN and picture-password hashes, and the tags of values kept out of the
+    /// ephemeral store: the pepper itself.
+    Pins,
+    /// CSRF tokens: HMAC-SHA-256 of `leerpoort-csrf-v1` under the pepper.
+    Csrf,
+    /// Device cookies (linked and home devices): of `leerpoort-device-v1`.
+    DeviceCookies,
+    /// The sign-in challenge: of `leerpoort-challenge-v1`.
+    SignInChallenge,
+}
+
+impl Purpose {
+    fn label(self) -> Option<&'static [u8]> {
+        match self {
+            Self::Pins => None,
+            Self::Csrf => Some(b"leerpoort-csrf-v1"),
+            Self::DeviceCookies => Some(b"leerpoort-device-v1"),
+            Self::SignInChallenge => Some(b"leerpoort-challenge-v1"),
+        }
+    }
+}
+
+/// A key derived for one [`Purpose`]; `Debug` prints `<hidden>`.
+pub struct DerivedKey(Vec<u8>);
+
+impl DerivedKey {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DerivedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DerivedKey(<hidden>)")
+    }
+}
+
+/// The secrets that are generated once and never rotated, read when the store opens.
+struct Secrets {
+    pseudonym: Vec<u8>,
+    pin_pepper: Vec<u8>,
+    pupil_secrets: Vec<u8>,
 }
 
 enum Signer {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
-    /// SAML keys sign through xmlsec with the PKCS#8 document.
+    /// SAML keys sign XML through xmlsec with the PKCS#8 document, and the Redirect
+    /// binding's query with the key pair.
     Saml {
         cert_der: Vec<u8>,
+        pkcs8: Vec<u8>,
+        rsa: RsaKeyPair,
     },
 }
 
@@ -176,6 +259,7 @@ struct KeySet {
 pub struct FileKeyStore {
     dir: PathBuf,
     set: RwLock<Arc<KeySet>>,
+    secrets: Secrets,
     rng: SystemRandom,
 }
 
@@ -190,11 +274,6 @@ impl std::fmt::Debug for FileKeyStore {
 
 fn b64u(b: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(b)
-}
-
-/// RFC 7638 thumbprint of a public JWK (members in lexicographic order, no spaces).
-fn thumbprint(canonical: &str) -> String {
-    b64u(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()).as_ref())
 }
 
 fn pem_encode(label: &str, der: &[u8]) -> String {
@@ -323,11 +402,12 @@ fn load_key(dir: &Path, info: &KeyInfo) -> Result<LoadedKey, KeyError> {
         msg,
     };
     let der = pem_decode(&pem).ok_or_else(|| malformed("not PEM".into()))?;
+    let bad_point = |e: protocol::oidc::jwk::BadPoint| malformed(e.to_string());
+    let alg = info.alg.as_str();
     let (signer, jwk) = match info.alg {
         KeyAlg::RS256 => {
             let kp = RsaKeyPair::from_pkcs8(&der).map_err(|e| malformed(e.to_string()))?;
-            let (n, e) = rsa_components(&kp);
-            let jwk = serde_json::json!({"kty": "RSA", "use": "sig", "alg": "RS256", "kid": info.kid, "n": n, "e": e});
+            let jwk = rsa_public(&kp, |k| public_jwk(k, alg, &info.kid)).map_err(bad_point)?;
             (Signer::Rsa(kp), Some(jwk))
         }
         KeyAlg::ES256 => {
@@ -338,18 +418,14 @@ fn load_key(dir: &Path, info: &KeyInfo) -> Result<LoadedKey, KeyError> {
             )
             .map_err(|e| malformed(e.to_string()))?;
             let point = kp.public_key().as_ref();
-            if point.len() != 65 {
-                return Err(malformed("unexpected EC point".into()));
-            }
-            let jwk = serde_json::json!({"kty": "EC", "use": "sig", "alg": "ES256", "kid": info.kid, "crv": "P-256",
-                "x": b64u(&point[1..33]), "y": b64u(&point[33..65])});
+            let jwk = public_jwk(PublicKey::P256 { point }, alg, &info.kid).map_err(bad_point)?;
             (Signer::Ec(kp), Some(jwk))
         }
         KeyAlg::EdDSA => {
             let kp = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
                 .map_err(|e| malformed(e.to_string()))?;
-            let jwk = serde_json::json!({"kty": "OKP", "use": "sig", "alg": "EdDSA", "kid": info.kid, "crv": "Ed25519",
-                "x": b64u(kp.public_key().as_ref())});
+            let x = kp.public_key().as_ref();
+            let jwk = public_jwk(PublicKey::Ed25519 { x }, alg, &info.kid).map_err(bad_point)?;
             (Signer::Ed(kp), Some(jwk))
         }
         KeyAlg::SamlRs256 | KeyAlg::SamlMetadataRs256 => {
@@ -357,7 +433,13 @@ fn load_key(dir: &Path, info: &KeyInfo) -> Result<LoadedKey, KeyError> {
             let cpem = fs::read_to_string(&cpath).map_err(|e| io_err(&cpath, e))?;
             let cert_der =
                 pem_decode(&cpem).ok_or_else(|| malformed("certificate is not PEM".into()))?;
-            (Signer::Saml { cert_der }, None)
+            let rsa = RsaKeyPair::from_pkcs8(&der).map_err(|e| malformed(e.to_string()))?;
+            let signer = Signer::Saml {
+                cert_der,
+                pkcs8: der,
+                rsa,
+            };
+            (signer, None)
         }
     };
     Ok(LoadedKey {
@@ -376,8 +458,7 @@ fn kid_of(alg: KeyAlg, g: &Generated) -> Result<String, KeyError> {
     Ok(match alg {
         KeyAlg::RS256 => {
             let kp = RsaKeyPair::from_pkcs8(&g.pkcs8).map_err(|e| malformed(e.to_string()))?;
-            let (n, e) = rsa_components(&kp);
-            thumbprint(&format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#))
+            rsa_public(&kp, thumbprint).map_err(|e| malformed(e.to_string()))?
         }
         KeyAlg::ES256 => {
             let kp = EcdsaKeyPair::from_pkcs8(
@@ -386,17 +467,14 @@ fn kid_of(alg: KeyAlg, g: &Generated) -> Result<String, KeyError> {
                 &SystemRandom::new(),
             )
             .map_err(|e| malformed(e.to_string()))?;
-            let p = kp.public_key().as_ref();
-            let (x, y) = (b64u(&p[1..33]), b64u(&p[33..65]));
-            thumbprint(&format!(
-                r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#
-            ))
+            let point = kp.public_key().as_ref();
+            thumbprint(PublicKey::P256 { point }).map_err(|e| malformed(e.to_string()))?
         }
         KeyAlg::EdDSA => {
             let kp = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&g.pkcs8)
                 .map_err(|e| malformed(e.to_string()))?;
-            let x = b64u(kp.public_key().as_ref());
-            thumbprint(&format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#))
+            let x = kp.public_key().as_ref();
+            thumbprint(PublicKey::Ed25519 { x }).map_err(|e| malformed(e.to_string()))?
         }
         KeyAlg::SamlRs256 => {
             let cert = g
@@ -415,14 +493,10 @@ fn kid_of(alg: KeyAlg, g: &Generated) -> Result<String, KeyError> {
     })
 }
 
-/// The RSA public key's modulus and exponent, base64url (JWK `n` and `e`).
-fn rsa_components(kp: &RsaKeyPair) -> (String, String) {
+/// `f` of the RSA key pair's public key (its modulus and exponent).
+fn rsa_public<T>(kp: &RsaKeyPair, f: impl FnOnce(PublicKey<'_>) -> T) -> T {
     let c = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(kp.public());
-    let strip = |v: &[u8]| -> Vec<u8> {
-        let first = v.iter().position(|b| *b != 0).unwrap_or(v.len());
-        v[first..].to_vec()
-    };
-    (b64u(&strip(&c.n)), b64u(&strip(&c.e)))
+    f(PublicKey::Rsa { n: &c.n, e: &c.e })
 }
 
 fn saml_metadata_kid(cert_der: &[u8]) -> String {
@@ -468,143 +542,71 @@ impl FileKeyStore {
                 write_private(&p, STANDARD.encode(bytes).as_bytes())?;
             }
         }
+        let secrets = Secrets {
+            pseudonym: read_secret(dir, "pseudonym.key")?,
+            pin_pepper: read_secret(dir, "pin-pepper.key")?,
+            pupil_secrets: read_secret(dir, "pupil-secrets.key")?,
+        };
         let store = Self {
             dir: dir.to_path_buf(),
             set: RwLock::new(Arc::new(KeySet {
                 keys: Vec::new(),
                 active: HashMap::new(),
             })),
+            secrets,
             rng: SystemRandom::new(),
         };
         store.reload(now)?;
         Ok(store)
     }
 
-    /// Re-read the manifest and keys (after `keys rotate` by another process).
-    pub fn reload(&self, _now: i64) -> Result<(), KeyError> {
-        let manifest = read_manifest(&self.dir)?;
-        let mut keys = Vec::new();
-        let mut active = HashMap::new();
-        for info in manifest
-            .keys
-            .iter()
-            .filter(|k| k.state != KeyState::Retired)
-        {
-            let loaded = load_key(&self.dir, info)?;
-            if info.state == KeyState::Active {
-                active.insert(info.alg, keys.len());
-            }
-            keys.push(loaded);
-        }
-        *self.set.write() = Arc::new(KeySet { keys, active });
-        Ok(())
-    }
-
     /// The secret behind pairwise pseudonyms (never rotated).
     pub fn pseudonym_secret(&self) -> Result<Vec<u8>, KeyError> {
-        self.read_secret("pseudonym.key")
+        Ok(self.secrets.pseudonym.clone())
     }
 
     /// The key that seals pupils' PINs and picture passwords for their teachers to show.
     pub fn pupil_secrets_key(&self) -> Result<Vec<u8>, KeyError> {
-        self.read_secret("pupil-secrets.key")
+        Ok(self.secrets.pupil_secrets.clone())
     }
 
-    /// The pepper for pupil PINs and picture passwords (never rotated).
-    pub fn pin_pepper(&self) -> Result<Vec<u8>, KeyError> {
-        self.read_secret("pin-pepper.key")
+    /// The pepper for pupil PINs and picture passwords (never rotated); what
+    /// [`KeyStore::derive`] derives from.
+    fn pin_pepper(&self) -> Result<Vec<u8>, KeyError> {
+        Ok(self.secrets.pin_pepper.clone())
     }
 
-    fn read_secret(&self, name: &str) -> Result<Vec<u8>, KeyError> {
-        let p = self.dir.join(name);
-        let s = fs::read_to_string(&p).map_err(|e| io_err(&p, e))?;
-        STANDARD.decode(s.trim()).map_err(|e| KeyError::Malformed {
-            kid: name.into(),
-            msg: e.to_string(),
-        })
-    }
-
-    /// The PKCS#8 DER of the active SAML key, for the XML signer. Only the SAML module calls
-    /// this; it never leaves the process.
-    pub fn saml_signing_key_der(&self) -> Result<(String, Vec<u8>), KeyError> {
-        self.private_key_der(KeyAlg::SamlRs256)
-    }
-
-    fn private_key_der(&self, alg: KeyAlg) -> Result<(String, Vec<u8>), KeyError> {
+    /// The active key of `alg`, as loaded.
+    fn active(&self, alg: KeyAlg) -> Result<(Arc<KeySet>, usize), KeyError> {
         let set = self.set.read().clone();
-        let idx = set
+        let idx = *set
             .active
             .get(&alg)
             .ok_or_else(|| KeyError::NoActiveKey(alg.as_str().into()))?;
-        let kid = set.keys[*idx].info.kid.clone();
-        let path = self.dir.join(format!("{kid}.pem"));
-        let pem = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
-        let der = pem_decode(&pem).ok_or_else(|| KeyError::Malformed {
-            kid: kid.clone(),
-            msg: "not PEM".into(),
-        })?;
-        Ok((kid, der))
+        Ok((set, idx))
+    }
+
+    /// Sign the XML template with the active key of `alg` (a SAML key), through xmlsec.
+    fn sign_xml(&self, alg: KeyAlg, xml: &str, what: &str) -> Result<String, KeyError> {
+        use samael::crypto::{Crypto, CryptoProvider as _};
+        let (set, idx) = self.active(alg)?;
+        let Signer::Saml { pkcs8, .. } = &set.keys[idx].signer else {
+            return Err(KeyError::NoActiveKey(alg.as_str().into()));
+        };
+        Crypto::sign_xml(xml, pkcs8).map_err(|e| {
+            tracing::error!(error = %e, "{what}");
+            KeyError::Sign
+        })
     }
 }
 
-impl FileKeyStore {
-    /// Sign the one `ds:Signature` template in `xml` (see `saml::xml::signature_template`)
-    /// with the active SAML key, through xmlsec. The private key never leaves this module.
-    pub fn sign_saml_xml(&self, xml: &str) -> Result<String, KeyError> {
-        use samael::crypto::{Crypto, CryptoProvider as _};
-        let (_, der) = self.saml_signing_key_der()?;
-        Crypto::sign_xml(xml, &der).map_err(|e| {
-            tracing::error!(error = %e, "signing SAML XML");
-            KeyError::Sign
-        })
-    }
-
-    /// Sign the `ds:Signature` template of the SAML metadata with the metadata-signing key
-    /// (not the key that signs messages; `keys rotate` does not change it).
-    pub fn sign_saml_metadata_xml(&self, xml: &str) -> Result<String, KeyError> {
-        use samael::crypto::{Crypto, CryptoProvider as _};
-        let (_, der) = self.private_key_der(KeyAlg::SamlMetadataRs256)?;
-        Crypto::sign_xml(xml, &der).map_err(|e| {
-            tracing::error!(error = %e, "signing the SAML metadata");
-            KeyError::Sign
-        })
-    }
-
-    /// The certificate (DER) of the metadata-signing key: the one SPs pin.
-    pub fn saml_metadata_certificate(&self) -> Result<Vec<u8>, KeyError> {
-        let set = self.set.read().clone();
-        let idx = set
-            .active
-            .get(&KeyAlg::SamlMetadataRs256)
-            .ok_or_else(|| KeyError::NoActiveKey("SAML metadata".into()))?;
-        match &set.keys[*idx].signer {
-            Signer::Saml { cert_der } => Ok(cert_der.clone()),
-            _ => Err(KeyError::NoActiveKey("SAML metadata".into())),
-        }
-    }
-
-    /// RSA-SHA256 (PKCS#1 v1.5) with the active SAML key, for the HTTP-Redirect binding's
-    /// query signature.
-    pub fn sign_saml_redirect(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let (kid, der) = self.saml_signing_key_der()?;
-        let kp = RsaKeyPair::from_pkcs8(&der).map_err(|e| KeyError::Malformed {
-            kid,
-            msg: e.to_string(),
-        })?;
-        let mut sig = vec![0u8; kp.public().modulus_len()];
-        kp.sign(&RSA_PKCS1_SHA256, &self.rng, input, &mut sig)
-            .map_err(|_| KeyError::Sign)?;
-        Ok(sig)
-    }
-
-    /// The active SAML certificate (DER): the one in every signature's `KeyInfo`.
-    pub fn active_saml_certificate(&self, now: i64) -> Result<Vec<u8>, KeyError> {
-        self.saml_certificates(now)
-            .into_iter()
-            .find(|(i, _)| i.state == KeyState::Active)
-            .map(|(_, der)| der)
-            .ok_or_else(|| KeyError::NoActiveKey("SAML".into()))
-    }
+fn read_secret(dir: &Path, name: &str) -> Result<Vec<u8>, KeyError> {
+    let p = dir.join(name);
+    let s = fs::read_to_string(&p).map_err(|e| io_err(&p, e))?;
+    STANDARD.decode(s.trim()).map_err(|e| KeyError::Malformed {
+        kid: name.into(),
+        msg: e.to_string(),
+    })
 }
 
 /// `keys rotate`: new active JWS keys (the old ones stay published for the grace period);
@@ -792,7 +794,7 @@ impl KeyStore for FileKeyStore {
             .iter()
             .filter(|k| k.info.alg == KeyAlg::SamlRs256 && k.info.published(now))
             .filter_map(|k| match &k.signer {
-                Signer::Saml { cert_der } => Some((k.info.clone(), cert_der.clone())),
+                Signer::Saml { cert_der, .. } => Some((k.info.clone(), cert_der.clone())),
                 _ => None,
             })
             .collect();
@@ -816,6 +818,65 @@ impl KeyStore for FileKeyStore {
             .map(|i| set.keys[*i].info.kid.clone())
             .ok_or_else(|| KeyError::NoActiveKey(alg.as_str().into()))
     }
+
+    fn sign_saml_xml(&self, xml: &str) -> Result<String, KeyError> {
+        self.sign_xml(KeyAlg::SamlRs256, xml, "signing SAML XML")
+    }
+
+    fn sign_saml_metadata_xml(&self, xml: &str) -> Result<String, KeyError> {
+        self.sign_xml(KeyAlg::SamlMetadataRs256, xml, "signing the SAML metadata")
+    }
+
+    fn sign_saml_redirect(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let (set, idx) = self.active(KeyAlg::SamlRs256)?;
+        let Signer::Saml { rsa, .. } = &set.keys[idx].signer else {
+            return Err(KeyError::NoActiveKey("SAML".into()));
+        };
+        let mut sig = vec![0u8; rsa.public().modulus_len()];
+        rsa.sign(&RSA_PKCS1_SHA256, &self.rng, input, &mut sig)
+            .map_err(|_| KeyError::Sign)?;
+        Ok(sig)
+    }
+
+    fn saml_metadata_certificate(&self) -> Result<Vec<u8>, KeyError> {
+        let missing = || KeyError::NoActiveKey("SAML metadata".into());
+        let (set, idx) = self
+            .active(KeyAlg::SamlMetadataRs256)
+            .map_err(|_| missing())?;
+        match &set.keys[idx].signer {
+            Signer::Saml { cert_der, .. } => Ok(cert_der.clone()),
+            _ => Err(missing()),
+        }
+    }
+
+    fn reload(&self, _now: i64) -> Result<(), KeyError> {
+        let manifest = read_manifest(&self.dir)?;
+        let mut keys = Vec::new();
+        let mut active = HashMap::new();
+        for info in manifest
+            .keys
+            .iter()
+            .filter(|k| k.state != KeyState::Retired)
+        {
+            let loaded = load_key(&self.dir, info)?;
+            if info.state == KeyState::Active {
+                active.insert(info.alg, keys.len());
+            }
+            keys.push(loaded);
+        }
+        *self.set.write() = Arc::new(KeySet { keys, active });
+        Ok(())
+    }
+
+    fn derive(&self, purpose: Purpose) -> Result<DerivedKey, KeyError> {
+        let pepper = self.pin_pepper()?;
+        Ok(DerivedKey(match purpose.label() {
+            None => pepper,
+            Some(label) => hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &pepper), label)
+                .as_ref()
+                .to_vec(),
+        }))
+    }
 }
 
 /// Sign a JWT (compact JWS) with the active key of `alg`. `typ` is `JWT`, `at+jwt`,
@@ -828,31 +889,13 @@ pub fn sign_jwt(
 ) -> Result<String, KeyError> {
     // The header names the kid, so ask which key is active before building the input.
     let kid = keys.active_kid(alg)?;
-    let header = serde_json::json!({"alg": alg.as_str(), "kid": kid, "typ": typ});
-    let input = format!(
-        "{}.{}",
-        b64u(header.to_string().as_bytes()),
-        b64u(claims.to_string().as_bytes())
-    );
+    let input = signing_input(alg.as_str(), &kid, typ, claims);
     let (signed_kid, sig) = keys.sign_jws(alg, input.as_bytes())?;
     if signed_kid != kid {
         // A rotation happened between the two calls: sign again with the new kid.
         return sign_jwt(keys, alg, typ, claims);
     }
-    Ok(format!("{input}.{}", b64u(&sig)))
-}
-
-/// The verification key for one of our own published keys, by `kid` (verifying tokens we
-/// issued: access tokens, ID-token hints).
-pub fn decoding_key(keys: &dyn KeyStore, kid: &str, now: i64) -> Option<jsonwebtoken::DecodingKey> {
-    let jwks = keys.jwks(now);
-    let jwk_json = jwks["keys"]
-        .as_array()?
-        .iter()
-        .find(|k| k["kid"] == kid)?
-        .clone();
-    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk_json).ok()?;
-    jsonwebtoken::DecodingKey::from_jwk(&jwk).ok()
+    Ok(compact(&input, &sig))
 }
 
 #[cfg(test)]
@@ -904,6 +947,90 @@ mod tests {
         // A second open does not generate again.
         let again = FileKeyStore::open_or_init(dir.path(), "localhost", 2_000).unwrap();
         assert_eq!(again.list(), list);
+    }
+
+    #[test]
+    fn signing_never_reads_the_disk_after_loading() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileKeyStore::open_or_init(dir.path(), "localhost", 1_000).unwrap();
+        let cert = STANDARD.encode(store.active_saml_certificate(1_000).unwrap());
+        let xml = |id: &str| {
+            format!(
+                concat!(
+                    r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0">"#,
+                    "{}</saml:Assertion>"
+                ),
+                crate::saml::xml::signature_template(id, &cert),
+                id = id
+            )
+        };
+        store.sign_saml_xml(&xml("_a1")).unwrap();
+        // Every key file gone: the loaded keys still sign.
+        for entry in fs::read_dir(dir.path()).unwrap() {
+            fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+        let signed = store.sign_saml_xml(&xml("_a2")).unwrap();
+        assert!(signed.contains("SignatureValue"));
+        store.sign_saml_metadata_xml(&xml("_m1")).unwrap();
+        assert!(!store
+            .sign_saml_redirect(b"SAMLRequest=x")
+            .unwrap()
+            .is_empty());
+        sign_jwt(
+            &store,
+            JwsAlg::RS256,
+            "JWT",
+            &serde_json::json!({"sub": "x"}),
+        )
+        .unwrap();
+        assert!(!store.derive(Purpose::Csrf).unwrap().as_bytes().is_empty());
+    }
+
+    #[test]
+    fn derived_keys_are_the_ones_the_pepper_always_gave() {
+        let dir = tempfile::tempdir().unwrap();
+        let pepper: Vec<u8> = (1..=32).collect();
+        write_private(
+            &dir.path().join("pin-pepper.key"),
+            STANDARD.encode(&pepper).as_bytes(),
+        )
+        .unwrap();
+        let store = FileKeyStore::open_or_init(dir.path(), "localhost", 1_000).unwrap();
+        // The formula each constructor applied to the pepper before `derive`: HMAC-SHA-256
+        // of its label (the PIN hasher took the pepper as it is).
+        let old = |label: &[u8]| {
+            hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &pepper), label)
+                .as_ref()
+                .to_vec()
+        };
+        let derived = |p: Purpose| hex::encode(store.derive(p).unwrap().as_bytes());
+        assert_eq!(derived(Purpose::Pins), hex::encode(&pepper));
+        assert_eq!(
+            derived(Purpose::Csrf),
+            hex::encode(old(b"leerpoort-csrf-v1"))
+        );
+        assert_eq!(
+            derived(Purpose::DeviceCookies),
+            hex::encode(old(b"leerpoort-device-v1"))
+        );
+        assert_eq!(
+            derived(Purpose::SignInChallenge),
+            hex::encode(old(b"leerpoort-challenge-v1"))
+        );
+        // And the bytes themselves, so neither side can drift.
+        assert_eq!(
+            derived(Purpose::Csrf),
+            "8c0cd8c6bd8eac20e6e2f51779894103fdf2b3da3d5cfdc88fcc9d119b0da306"
+        );
+        assert_eq!(
+            derived(Purpose::DeviceCookies),
+            "3f15d9a4df4a76f730c38196c964f5e642d46231ebc3c6156a4a99290fa4dcb0"
+        );
+        assert_eq!(
+            derived(Purpose::SignInChallenge),
+            "d890fc6c0b35490cdb014337d7a94fece583f6c8e7b4b5e28b868c9025bf9a1e"
+        );
+        assert!(!format!("{:?}", store.derive(Purpose::Csrf).unwrap()).contains("8c0c"));
     }
 
     #[test]

@@ -90,13 +90,10 @@ impl std::fmt::Debug for Csrf {
 }
 
 impl Csrf {
-    pub fn new(secret: &[u8]) -> Self {
-        let derived = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, secret),
-            b"leerpoort-csrf-v1",
-        );
+    /// With the key `crate::keys::KeyStore::derive` gives for this purpose.
+    pub fn new(key: &[u8]) -> Self {
         Self {
-            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            key: hmac::Key::new(hmac::HMAC_SHA256, key),
         }
     }
 

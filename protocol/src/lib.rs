@@ -1,10 +1,17 @@
 //! # protocol
 //!
-//! Leerpoort's SAML 2.0 protocol layer, on its own: parsing and building messages
-//! (`AuthnRequest`, `Response`, `LogoutRequest`, `LogoutResponse`), the HTTP-Redirect and
-//! HTTP-POST bindings, reading service-provider and identity-provider metadata and building
-//! Leerpoort's own, the hostile-input checks every XML document passes first, verifying
-//! enveloped signatures, and encrypting assertions.
+//! Leerpoort's protocol layer, on its own.
+//!
+//! [`saml`], SAML 2.0: parsing and building messages (`AuthnRequest`, `Response`,
+//! `LogoutRequest`, `LogoutResponse`), the HTTP-Redirect and HTTP-POST bindings, reading
+//! service-provider and identity-provider metadata and building Leerpoort's own, the
+//! hostile-input checks every XML document passes first, verifying enveloped signatures, and
+//! encrypting assertions.
+//!
+//! [`oidc`], OpenID Connect and OAuth 2.0: validating the authorization request, what a
+//! client presented to authenticate and the checks on its assertion, the claims of the ID,
+//! access and logout tokens, compact JWS and public JWKs, the discovery document, and the
+//! error codes.
 //!
 //! It decides nothing about users, schools or relying parties (that is `broker`'s), and it
 //! does no I/O: no HTTP framework, no storage, no application state, no network, no files, no
@@ -15,7 +22,8 @@
 //! endpoints; the fuzz targets in `protocol/fuzz/` call it through [`fuzz`].
 //!
 //! ## Error policy
-//! Typed errors that say what is at fault: [`saml::Refusal`] for a message that is refused
+//! Typed errors that say what is at fault: [`oidc::OidcError`] for OpenID Connect (the codes
+//! and descriptions a client is told), [`saml::Refusal`] for a message that is refused
 //! (each has a stable [`saml::Refusal::reason`] for the logs; the texts a user sees are
 //! `idp`'s), [`saml::sp::MetadataError`] and [`saml::upstream::IdpMetadataError`] for
 //! metadata, and small ones for building ([`saml::encrypt::EncryptError`]). No
@@ -23,4 +31,5 @@
 //! here takes hostile input.
 
 pub mod fuzz;
+pub mod oidc;
 pub mod saml;

@@ -80,13 +80,10 @@ fn sha256_hex(s: &str) -> String {
 const SIGNED_VERSION: &[u8] = b"leerpoort-challenge-v2";
 
 impl Challenges {
-    pub fn new(secret: &[u8]) -> Self {
-        let derived = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, secret),
-            b"leerpoort-challenge-v1",
-        );
+    /// With the key `crate::keys::KeyStore::derive` gives for this purpose.
+    pub fn new(key: &[u8]) -> Self {
         Self {
-            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            key: hmac::Key::new(hmac::HMAC_SHA256, key),
         }
     }
 

@@ -16,7 +16,7 @@ pub mod rp_initiated;
 pub mod saml_chain;
 
 use claims::PseudonymKey;
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::model::JwsAlg;
@@ -60,18 +60,14 @@ pub fn end(world: &World<'_>, pseudonyms: &PseudonymKey, s: &SsoSession, now: i6
             .as_ref()
             .and_then(|u| crate::release::subject_for(pseudonyms, &rp, u).ok())
             .map(|p| p.as_str().to_string());
-        let mut claims = json!({
-            "iss": world.issuer,
-            "aud": client.client_id,
-            "iat": now,
-            "exp": now + 120,
-            "jti": Uuid::new_v4().to_string(),
-            "sid": session::public_sid(&s.sid),
-            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
-        });
-        if let Some(sub) = sub {
-            claims["sub"] = Value::String(sub);
-        }
+        let claims = protocol::oidc::claims::logout_token(
+            world.issuer,
+            &client.client_id,
+            &session::public_sid(&s.sid),
+            sub,
+            &Uuid::new_v4().to_string(),
+            now,
+        );
         backchannel.push(BackchannelLogout {
             uri: uri.clone(),
             alg: client.id_token_alg,

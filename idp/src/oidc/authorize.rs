@@ -1,21 +1,19 @@
-//! The authorization endpoint (OIDC Core §3.1.2), GET and POST.
-//!
-//! `response_type=code` only. PKCE `S256` is required for public clients and honoured for
-//! confidential ones; `plain` is refused. The redirect URI must match a registered one exactly;
-//! until it does, errors are shown as a page and never redirected.
+//! The authorization endpoint (OIDC Core §3.1.2), GET and POST: the client and its
+//! redirect URI (until both are known and trusted, errors are shown as a page and never
+//! redirected), the request's checks (`protocol::oidc::authorize`), the session, the school's
+//! decision, the code.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use broker::model::RelyingParty;
 use broker::release::Denial;
-use serde_json::Value;
-use url::Url;
-
-use super::{
-    has_scope, paths, tokens, AuthRequest, CodeGrant, OidcError, CODE_SECS, PENDING_SECS,
-    SCOPES_SUPPORTED,
+use protocol::oidc::authorize::{
+    code_redirect, error_redirect, redirect_uri_registered, validate, AuthRequest, Params,
 };
+use protocol::oidc::{paths, OidcError, CODE_SECS};
+
+use super::tokens::{self, NotReleased};
+use super::{store_failed, CodeGrant, PENDING_SECS};
 use crate::app::AppState;
 use crate::session;
 
@@ -72,42 +70,6 @@ fn page(problem: RequestProblem) -> Outcome {
     Outcome::ErrorPage(problem)
 }
 
-/// The error redirect for a trusted redirect URI (RFC 6749 §4.1.2.1, with `iss` from RFC 9207).
-fn error_redirect(issuer: &str, redirect_uri: &str, state: Option<&str>, e: &OidcError) -> String {
-    let mut url = match Url::parse(redirect_uri) {
-        Ok(u) => u,
-        Err(_) => return redirect_uri.to_string(),
-    };
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("error", e.code());
-        if let Some(d) = e.description() {
-            q.append_pair("error_description", &d);
-        }
-        if let Some(s) = state {
-            q.append_pair("state", s);
-        }
-        q.append_pair("iss", issuer);
-    }
-    url.to_string()
-}
-
-fn code_redirect(issuer: &str, redirect_uri: &str, code: &str, state: Option<&str>) -> String {
-    let mut url = match Url::parse(redirect_uri) {
-        Ok(u) => u,
-        Err(_) => return redirect_uri.to_string(),
-    };
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("code", code);
-        if let Some(s) = state {
-            q.append_pair("state", s);
-        }
-        q.append_pair("iss", issuer);
-    }
-    url.to_string()
-}
-
 /// Handle an authorization request. `params` are the query (GET) or form (POST) pairs.
 pub fn authorize(
     state: &AppState,
@@ -116,15 +78,8 @@ pub fn authorize(
     ip: Option<&str>,
     now: i64,
 ) -> Outcome {
-    let mut map: HashMap<String, String> = HashMap::new();
-    let mut duplicate = None;
-    for (k, v) in params {
-        if map.contains_key(&k) {
-            duplicate = Some(k.clone());
-        }
-        map.insert(k, v);
-    }
-    let get = |k: &str| map.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let params = Params::parse(params);
+    let get = |k: &str| params.get(k);
 
     // Until client and redirect URI are known and trusted, errors are pages.
     let Some(client_id) = get("client_id") else {
@@ -144,215 +99,45 @@ pub fn authorize(
     let Some(redirect_uri) = get("redirect_uri") else {
         return page(RequestProblem::MissingRedirectUri);
     };
-    if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+    if !redirect_uri_registered(&client.redirect_uris, redirect_uri) {
         return page(RequestProblem::UnregisteredRedirectUri);
     }
     let issuer = state.config.issuer.as_str();
-    let st = get("state");
-    let fail = |e: OidcError| Outcome::Redirect(error_redirect(issuer, redirect_uri, st, &e));
+    let fail =
+        |e: OidcError| Outcome::Redirect(error_redirect(issuer, redirect_uri, get("state"), &e));
 
-    if let Some(k) = duplicate {
-        return fail(OidcError::InvalidRequest(format!(
-            "parameter {k} is repeated"
-        )));
-    }
-    if get("request").is_some() {
-        return fail(OidcError::RequestNotSupported);
-    }
-    if get("request_uri").is_some() {
-        return fail(OidcError::RequestUriNotSupported);
-    }
-    match get("response_type") {
-        None => return fail(OidcError::InvalidRequest("response_type is missing".into())),
-        Some("code") => {}
-        Some(_) => return fail(OidcError::UnsupportedResponseType),
-    }
-    match get("response_mode") {
-        None | Some("query") => {}
-        Some(_) => {
-            return fail(OidcError::InvalidRequest(
-                "only response_mode=query is supported".into(),
-            ))
-        }
-    }
-    let scope = match parse_scope(get("scope")) {
-        Ok(s) => s,
+    let mut req = match validate(
+        &params,
+        &client.client_id,
+        redirect_uri,
+        client.is_public(),
+        now,
+    ) {
+        Ok(r) => r,
         Err(e) => return fail(e),
     };
-
-    let code_challenge = match parse_pkce(get("code_challenge"), get("code_challenge_method")) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    if client.is_public() && code_challenge.is_none() {
-        return fail(OidcError::InvalidRequest(
-            "public clients must use PKCE (S256)".into(),
-        ));
-    }
-
-    let Options {
-        prompts,
-        max_age,
-        requested_claims,
-    } = match parse_options(get("prompt"), get("max_age"), get("claims")) {
-        Ok(o) => o,
-        Err(e) => return fail(e),
-    };
-    let prompt_none = prompts.contains(&"none");
-    let hint_sub = match get("id_token_hint") {
-        None => None,
-        Some(t) => match hint_subject(state, &rp, t, now) {
-            Some(s) => Some(s),
+    if let Some(t) = get("id_token_hint") {
+        match hint_subject(state, &rp, t, now) {
+            Some(s) => req.hint_sub = Some(s),
             None => {
                 return fail(OidcError::InvalidRequest(
                     "id_token_hint is not an ID token of this provider for this client".into(),
                 ))
             }
-        },
-    };
-
-    let req = AuthRequest {
-        client_id: client.client_id.clone(),
-        redirect_uri: redirect_uri.to_string(),
-        scope,
-        state: st.map(str::to_string),
-        nonce: get("nonce").map(str::to_string),
-        code_challenge,
-        prompt_login: prompts.contains(&"login"),
-        prompt_none,
-        max_age,
-        login_hint: get("login_hint").map(str::to_string),
-        ui_locales: get("ui_locales").map(str::to_string),
-        acr_values: get("acr_values").map(str::to_string),
-        requested_claims,
-        created_at: now,
-        hint_sub,
-        idp_hint: get("idp_hint")
-            .or_else(|| get("kc_idp_hint"))
-            .filter(|h| !h.is_empty())
-            .map(str::to_string),
-    };
+        }
+    }
     proceed(state, &rp, req, sid, ip, now)
-}
-
-/// `scope`: `openid` required; the supported scopes, each once, in the order given.
-fn parse_scope(scope_in: Option<&str>) -> Result<String, OidcError> {
-    let scope_in = scope_in.unwrap_or("");
-    if !has_scope(scope_in, "openid") {
-        return Err(OidcError::InvalidScope(
-            "the openid scope is required".into(),
-        ));
-    }
-    let scope: Vec<&str> = scope_in
-        .split_ascii_whitespace()
-        .filter(|s| SCOPES_SUPPORTED.contains(s))
-        .fold(Vec::new(), |mut acc, s| {
-            if !acc.contains(&s) {
-                acc.push(s);
-            }
-            acc
-        });
-    Ok(scope.join(" "))
-}
-
-/// PKCE (RFC 7636): S256 only, with a well-formed challenge; `None` without one.
-fn parse_pkce(challenge: Option<&str>, method: Option<&str>) -> Result<Option<String>, OidcError> {
-    Ok(match (challenge, method) {
-        (Some(c), Some("S256")) => {
-            if !(43..=128).contains(&c.len())
-                || !c
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-            {
-                return Err(OidcError::InvalidRequest(
-                    "code_challenge is malformed".into(),
-                ));
-            }
-            Some(c.to_string())
-        }
-        (Some(_), Some(_)) => {
-            return Err(OidcError::InvalidRequest(
-                "only code_challenge_method=S256 is supported".into(),
-            ))
-        }
-        (Some(_), None) => {
-            return Err(OidcError::InvalidRequest(
-                "code_challenge_method=S256 is required (plain is not allowed)".into(),
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(OidcError::InvalidRequest(
-                "code_challenge is missing".into(),
-            ))
-        }
-        (None, None) => None,
-    })
-}
-
-/// The request's options besides scope and PKCE.
-struct Options<'a> {
-    prompts: Vec<&'a str>,
-    max_age: Option<i64>,
-    requested_claims: Vec<String>,
-}
-
-/// `prompt` (`none` alone), `max_age` (a non-negative number) and the names of the claims the
-/// `claims` parameter asks for.
-fn parse_options<'a>(
-    prompt: Option<&'a str>,
-    max_age: Option<&str>,
-    claims: Option<&str>,
-) -> Result<Options<'a>, OidcError> {
-    let prompts: Vec<&str> = prompt.unwrap_or("").split_ascii_whitespace().collect();
-    let prompt_none = prompts.contains(&"none");
-    if prompt_none && prompts.len() > 1 {
-        return Err(OidcError::InvalidRequest(
-            "prompt=none cannot be combined".into(),
-        ));
-    }
-    let max_age = match max_age {
-        None => None,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if n >= 0 => Some(n),
-            _ => {
-                return Err(OidcError::InvalidRequest(
-                    "max_age must be a non-negative number".into(),
-                ))
-            }
-        },
-    };
-    let requested_claims = match claims {
-        None => Vec::new(),
-        Some(c) => match serde_json::from_str::<Value>(c) {
-            Ok(Value::Object(o)) => o
-                .values()
-                .filter_map(Value::as_object)
-                .flat_map(|m| m.keys().cloned())
-                .collect(),
-            _ => {
-                return Err(OidcError::InvalidRequest(
-                    "claims is not a JSON object".into(),
-                ))
-            }
-        },
-    };
-    Ok(Options {
-        prompts,
-        max_age,
-        requested_claims,
-    })
 }
 
 /// The subject an `id_token_hint` names, if it is a genuine ID token of ours for this client
 /// (an expired one is fine: it is only a hint).
 fn hint_subject(state: &AppState, rp: &RelyingParty, token: &str, now: i64) -> Option<String> {
-    let claims = tokens::verify_id_token_hint(state, token, now)?;
-    let for_rp = match &claims["aud"] {
-        Value::String(a) => a == rp.public_id(),
-        Value::Array(a) => a.iter().any(|x| x.as_str() == Some(rp.public_id())),
-        _ => false,
-    };
-    for_rp
+    let claims = protocol::oidc::jws::verify_id_token_hint(
+        &state.keys.jwks(now),
+        &state.config.issuer,
+        token,
+    )?;
+    protocol::oidc::jws::audience_includes(&claims, rp.public_id())
         .then(|| claims["sub"].as_str().map(str::to_string))
         .flatten()
 }
@@ -408,7 +193,7 @@ fn wait(state: &AppState, req: &AuthRequest) -> Result<String, OidcError> {
             &bytes,
             Duration::from_secs(PENDING_SECS),
         )
-        .map_err(OidcError::from)?;
+        .map_err(store_failed)?;
     Ok(auth_id)
 }
 
@@ -432,7 +217,7 @@ fn proceed(
     };
     let sess = match sid.map(|s| session::load_standing(state, s, now)) {
         Some(Ok(s)) => s,
-        Some(Err(e)) => return fail(OidcError::from(e)),
+        Some(Err(e)) => return fail(store_failed(e)),
         None => None,
     };
 
@@ -441,7 +226,7 @@ fn proceed(
         Some(s) if !needs_login => {
             match broker::session::ended_if_moved(state.dir.as_ref(), state.store.as_ref(), s, ip) {
                 Ok(moved) => moved,
-                Err(e) => return fail(OidcError::from(e)),
+                Err(e) => return fail(store_failed(e)),
             }
         }
         _ => false,
@@ -480,7 +265,7 @@ fn proceed(
     };
 
     // The school decides (broker); a refusal names the setting.
-    let claims = match tokens::claims_for(
+    let released = tokens::claims_for(
         state,
         rp,
         sess.user_id,
@@ -488,16 +273,17 @@ fn proceed(
         sess.context,
         &req.scope,
         &req.requested_claims,
-    ) {
+    );
+    let claims = match released {
         Ok(c) => c,
-        Err(OidcError::Denied(denial)) if !req.prompt_none => {
+        Err(NotReleased::Denied(denial)) if !req.prompt_none => {
             // The relying party hears the same reason the user sees (its own description for
             // each denial: not registered, withdrawn, wrong audience, school only, ...).
             let continue_url = error_redirect(
                 issuer,
                 &req.redirect_uri,
                 req.state.as_deref(),
-                &OidcError::Denied(denial.clone()),
+                &OidcError::AccessDenied(denial.to_string()),
             );
             return Outcome::Denied {
                 client_name: rp.name.clone(),
@@ -506,7 +292,7 @@ fn proceed(
                 continue_url,
             };
         }
-        Err(other) => return fail(other),
+        Err(other) => return fail(other.into_oidc()),
     };
 
     let code = match issue_code(state, &req, &mut sess, claims, now) {
@@ -569,7 +355,7 @@ fn via_upstream(
         target: None,
         resume: Some(resume_url(&auth_id)),
         passive,
-        protocol: Value::Null,
+        protocol: serde_json::Value::Null,
         browser: None,
     };
     let started = match &u.protocol {
@@ -621,7 +407,7 @@ fn issue_code(
             state
                 .store
                 .put(&format!("code:{code}"), &b, Duration::from_secs(CODE_SECS))
-                .map_err(OidcError::from)
+                .map_err(store_failed)
         });
     stored?;
     if !sess.clients.contains(&req.client_id) {

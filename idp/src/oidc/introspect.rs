@@ -3,7 +3,10 @@
 
 use serde_json::{json, Value};
 
-use super::{load_grant, tokens, OidcError};
+use protocol::oidc::jws::verify_access_token;
+use protocol::oidc::OidcError;
+
+use super::{load_grant, tokens};
 use crate::app::AppState;
 use broker::model::RelyingParty;
 
@@ -15,7 +18,7 @@ pub fn introspect(
     now: i64,
 ) -> Result<Value, OidcError> {
     let inactive = json!({"active": false});
-    if let Ok(at) = tokens::verify_access_token(state, token, now) {
+    if let Ok(at) = verify_access_token(&state.keys.jwks(now), &state.config.issuer, token, now) {
         let Some(gid) = at["gid"].as_str() else {
             return Ok(inactive);
         };

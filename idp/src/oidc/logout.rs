@@ -46,7 +46,13 @@ pub fn end_session(
 ) -> (LogoutOutcome, Vec<BackchannelDelivery>) {
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let req = EndSessionRequest {
-        hint: get("id_token_hint").map(|t| super::tokens::verify_id_token_hint(state, t, now)),
+        hint: get("id_token_hint").map(|t| {
+            protocol::oidc::jws::verify_id_token_hint(
+                &state.keys.jwks(now),
+                &state.config.issuer,
+                t,
+            )
+        }),
         client_id: get("client_id"),
         post_logout_redirect_uri: get("post_logout_redirect_uri"),
         state: get("state"),

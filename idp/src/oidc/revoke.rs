@@ -2,7 +2,10 @@
 //! belongs to, and with it every token issued from the same authorization. The answer is 200
 //! whether or not the token was valid (§2.2).
 
-use super::{load_grant, revoke_grant, tokens, OidcError};
+use protocol::oidc::jws::verify_access_token;
+use protocol::oidc::OidcError;
+
+use super::{load_grant, revoke_grant};
 use crate::app::AppState;
 use broker::model::RelyingParty;
 
@@ -13,7 +16,7 @@ pub fn revoke(
     token: &str,
     now: i64,
 ) -> Result<(), OidcError> {
-    let gid = match tokens::verify_access_token(state, token, now) {
+    let gid = match verify_access_token(&state.keys.jwks(now), &state.config.issuer, token, now) {
         Ok(at) => at["gid"].as_str().map(str::to_string),
         Err(_) => token.split_once('.').map(|(g, _)| g.to_string()),
     };

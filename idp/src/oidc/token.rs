@@ -4,9 +4,11 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::client_auth::{self, Presented};
+use protocol::oidc::client_auth::Presented;
+use protocol::oidc::OidcError;
+
+use super::client_auth;
 use super::grant_types;
-use super::OidcError;
 use crate::app::AppState;
 
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).

@@ -7,12 +7,15 @@
 
 use serde_json::Value;
 
-use super::{load_grant, tokens, OidcError};
+use protocol::oidc::jws::verify_access_token;
+use protocol::oidc::OidcError;
+
+use super::{directory_failed, load_grant};
 use crate::app::AppState;
 
 /// The claims for the holder of `token`.
 pub fn userinfo(state: &AppState, token: &str, now: i64) -> Result<Value, OidcError> {
-    let at = tokens::verify_access_token(state, token, now)?;
+    let at = verify_access_token(&state.keys.jwks(now), &state.config.issuer, token, now)?;
     let gid = at["gid"]
         .as_str()
         .ok_or_else(|| OidcError::InvalidToken("not a user token".into()))?;
@@ -31,10 +34,14 @@ pub fn userinfo(state: &AppState, token: &str, now: i64) -> Result<Value, OidcEr
     };
     let rp = state
         .dir
-        .relying_party_by_public_id(&grant.client_id)?
+        .relying_party_by_public_id(&grant.client_id)
+        .map_err(directory_failed)?
         .filter(|rp| rp.enabled)
         .ok_or_else(|| OidcError::InvalidToken("the client is gone".into()))?;
-    let registration = state.dir.registration(&school, rp.id)?;
+    let registration = state
+        .dir
+        .registration(&school, rp.id)
+        .map_err(directory_failed)?;
     broker::release::consent_holds(&rp, registration.as_ref(), grant.context)
         .map_err(|d| OidcError::InvalidToken(d.to_string()))?;
     if at["sub"].as_str() != Some(claims.sub.as_str()) {

@@ -11,7 +11,6 @@ use protocol::saml::metadata::idp_metadata_xml;
 use super::xml::without_declaration;
 use super::{entity_id, new_id, paths, SamlError};
 use crate::app::AppState;
-use crate::keys::KeyStore as _;
 
 /// The signed metadata.
 pub fn signed(state: &AppState, now: i64) -> Result<String, SamlError> {

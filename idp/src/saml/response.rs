@@ -16,7 +16,7 @@ use super::names::{ATTRNAME_BASIC, ATTRNAME_URI, PAIRWISE_ID, SUCCESS};
 use super::xml::without_declaration;
 use super::{encrypt, entity_id, new_id, SamlError};
 use crate::app::AppState;
-use crate::keys::FileKeyStore;
+use crate::keys::KeyStore;
 
 pub use protocol::saml::response::NameIdFormat;
 
@@ -114,7 +114,7 @@ pub fn pairwise_scope(state: &AppState) -> String {
 /// alone, to embed in a `Response` or to encrypt: xmlsec writes an XML declaration before it
 /// and a newline after it, and an `EncryptedAssertion` must decrypt to exactly one element
 /// (Shibboleth refuses anything else: "Decryption did not result in a single element").
-fn signed_element(keys: &FileKeyStore, unsigned: &str) -> Result<String, SamlError> {
+fn signed_element(keys: &dyn KeyStore, unsigned: &str) -> Result<String, SamlError> {
     let signed = keys
         .sign_saml_xml(unsigned)
         .map_err(|_| SamlError::Responder)?;
@@ -166,7 +166,7 @@ pub fn success(state: &AppState, issue: &Issue<'_>, now: i64) -> Result<String, 
         },
         now,
     );
-    let signed_assertion = signed_element(&state.keys, &assertion)?;
+    let signed_assertion = signed_element(state.keys.as_ref(), &assertion)?;
     let inner = match issue.encrypt_for {
         Some(cert_der) => {
             encrypt::encrypted_assertion(&signed_assertion, cert_der).map_err(|e| {
@@ -230,6 +230,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::super::xml::signature_template;
     use super::*;
+    use crate::keys::FileKeyStore;
 
     /// What the SP sees after decrypting an `EncryptedAssertion` made for `key`'s certificate.
     fn decrypt(encrypted: &str, key: &openssl::rsa::Rsa<openssl::pkey::Private>) -> String {

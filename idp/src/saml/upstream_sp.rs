@@ -36,7 +36,6 @@ use super::names::{BEARER, SUCCESS};
 use super::xml::{check_untrusted, without_declaration};
 use super::{binding, new_id, sso, REPLAY_SECS, SKEW_SECS};
 use crate::app::AppState;
-use crate::keys::KeyStore as _;
 use crate::upstream::{self, Pending};
 
 /// The paths of the SP side, relative to the issuer.

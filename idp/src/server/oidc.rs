@@ -7,13 +7,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages;
 use crate::app::AppState;
-use crate::keys::KeyStore as _;
 use crate::oidc::authorize::{self, Outcome, RequestProblem};
-use crate::oidc::client_auth::{self, Presented};
+use crate::oidc::client_auth;
 use crate::oidc::logout::{self, LogoutOutcome};
-use crate::oidc::{discovery, introspect, revoke, token, userinfo, OidcError};
+use crate::oidc::{introspect, revoke, token, userinfo};
 use crate::session;
 use broker::logout::rp_initiated::LogoutProblem;
+use protocol::oidc::client_auth::Presented;
+use protocol::oidc::{discovery, OidcError};
 
 fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
     HttpResponse::build(status)
@@ -23,7 +24,9 @@ fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> HttpRespon
 }
 
 fn oauth_error(e: &OidcError, basic: bool) -> HttpResponse {
-    let mut res = HttpResponse::build(e.status());
+    let mut res = HttpResponse::build(
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    );
     res.insert_header((header::CACHE_CONTROL, "no-store"));
     if basic && matches!(e, OidcError::InvalidClient(_)) {
         res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"leerpoort\""));
@@ -39,7 +42,11 @@ fn unavailable() -> HttpResponse {
 pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .json(discovery::metadata(&state.config.issuer))
+        .json(discovery::metadata(
+            &state.config.issuer,
+            claims::CLAIMS_SUPPORTED,
+            &[broker::session::ACR_PASSWORD, broker::session::ACR_PUPIL],
+        ))
 }
 
 /// GET `/oidc/jwks`: current and previous keys.
@@ -198,16 +205,18 @@ pub async fn token(
 
 fn bearer_error(e: &OidcError) -> HttpResponse {
     let desc = e.description().unwrap_or_default().replace('"', "'");
-    HttpResponse::build(e.status())
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::WWW_AUTHENTICATE,
-            format!(
-                "Bearer error=\"{}\", error_description=\"{desc}\"",
-                e.code()
-            ),
-        ))
-        .json(e.body())
+    HttpResponse::build(
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    )
+    .insert_header((header::CACHE_CONTROL, "no-store"))
+    .insert_header((
+        header::WWW_AUTHENTICATE,
+        format!(
+            "Bearer error=\"{}\", error_description=\"{desc}\"",
+            e.code()
+        ),
+    ))
+    .json(e.body())
 }
 
 async fn userinfo_with(state: web::Data<AppState>, token: Option<String>) -> HttpResponse {

@@ -264,8 +264,6 @@ fn idp_certs(t: &TestApp) -> Vec<CertificateDer> {
         .collect()
 }
 
-use idp::keys::KeyStore as _;
-
 /// Verify every signature in `xml` with the IdP's certificates.
 fn verify_all(t: &TestApp, xml: &str) {
     Crypto::reduce_xml_to_signed(xml, &idp_certs(t), ReduceMode::ValidateAndMarkNoAncestors)

@@ -12,12 +12,11 @@ use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
 use crate::oidc::token::TokenResponse;
-use crate::oidc::tokens::{self, IdTokenContext};
-use crate::oidc::{
-    revoke_grant, save_grant, CodeGrant, Grant, OidcError, ACCESS_TOKEN_SECS, OFFLINE_REFRESH_SECS,
-    REFRESH_SECS,
-};
+use crate::oidc::tokens;
+use crate::oidc::{revoke_grant, save_grant, store_failed, CodeGrant, Grant};
 use crate::session;
+use protocol::oidc::claims::IdTokenContext;
+use protocol::oidc::{OidcError, ACCESS_TOKEN_SECS, OFFLINE_REFRESH_SECS, REFRESH_SECS};
 
 /// How long a redeemed code is remembered, to recognise its reuse.
 const USED_CODE_SECS: u64 = 600;
@@ -46,14 +45,13 @@ pub fn exchange(
         &grant.scope,
         &grant.requested_claims,
     )
-    .map_err(|e| match e {
+    .map_err(|e| match e.into_oidc() {
         OidcError::AccessDenied(why) => OidcError::invalid_grant(&why),
-        OidcError::Denied(d) => OidcError::invalid_grant(&d.to_string()),
         other => other,
     })?;
     let gid = broker::secrets::random_token().map_err(|_| OidcError::ServerError)?;
     let scope = allowed_scope(rp, &grant.scope);
-    let offline = tokens::is_offline(&scope);
+    let offline = protocol::oidc::is_offline(&scope);
     let (refresh, refresh_hash) = tokens::refresh_token(&gid)?;
     let access = tokens::access_token(
         state,
@@ -102,11 +100,14 @@ pub fn exchange(
         claims: Some(claims.clone()),
     };
     save_grant(state.store.as_ref(), &record, now)?;
-    state.store.put(
-        &format!("code-used:{code}"),
-        gid.as_bytes(),
-        Duration::from_secs(USED_CODE_SECS),
-    )?;
+    state
+        .store
+        .put(
+            &format!("code-used:{code}"),
+            gid.as_bytes(),
+            Duration::from_secs(USED_CODE_SECS),
+        )
+        .map_err(store_failed)?;
     if !offline {
         if let Ok(Some(mut s)) = session::load(state.store.as_ref(), &grant.sid, now) {
             s.grants.push(gid.clone());
@@ -126,8 +127,16 @@ pub fn exchange(
 /// Take the single-use code for `client_id`. A code used before revokes everything issued
 /// from it (RFC 6749 §4.1.2); a code of another client, or of a user offboarded since, is void.
 fn take_code(state: &AppState, client_id: &str, code: &str) -> Result<CodeGrant, OidcError> {
-    let Some(bytes) = state.store.take(&format!("code:{code}"))? else {
-        if let Some(gid) = state.store.get(&format!("code-used:{code}"))? {
+    let Some(bytes) = state
+        .store
+        .take(&format!("code:{code}"))
+        .map_err(store_failed)?
+    else {
+        if let Some(gid) = state
+            .store
+            .get(&format!("code-used:{code}"))
+            .map_err(store_failed)?
+        {
             let gid = String::from_utf8_lossy(&gid).to_string();
             revoke_grant(state.store.as_ref(), &gid)?;
             tracing::warn!(client = %client_id, "authorization code reused; its grant is revoked");

@@ -8,7 +8,8 @@ use claims::LoginContext;
 
 use crate::app::AppState;
 use crate::oidc::token::TokenResponse;
-use crate::oidc::{save_grant, tokens, Grant, OidcError, ACCESS_TOKEN_SECS};
+use crate::oidc::{save_grant, tokens, Grant};
+use protocol::oidc::{OidcError, ACCESS_TOKEN_SECS};
 
 /// Scopes a client may ask for itself (the provisioning and licence APIs use these).
 pub const CLIENT_SCOPES: &[&str] = &["licenties", "provisioning"];

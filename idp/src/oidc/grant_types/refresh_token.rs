@@ -11,9 +11,11 @@ use broker::model::RelyingParty;
 
 use crate::app::AppState;
 use crate::oidc::token::TokenResponse;
-use crate::oidc::tokens::{self, IdTokenContext};
-use crate::oidc::{has_scope, load_grant, revoke_grant, save_grant, OidcError, ACCESS_TOKEN_SECS};
+use crate::oidc::tokens;
+use crate::oidc::{load_grant, revoke_grant, save_grant, store_failed};
 use crate::session;
+use protocol::oidc::claims::IdTokenContext;
+use protocol::oidc::{has_scope, OidcError, ACCESS_TOKEN_SECS};
 
 /// Rotate a refresh token.
 pub fn refresh(
@@ -39,11 +41,14 @@ pub fn refresh(
             "the refresh token was issued to another client",
         ));
     }
-    let first_use = state.store.put_if_absent(
-        &format!("rt-used:{hash}"),
-        b"1",
-        Duration::from_secs((grant.expires_at - now).max(1) as u64),
-    )?;
+    let first_use = state
+        .store
+        .put_if_absent(
+            &format!("rt-used:{hash}"),
+            b"1",
+            Duration::from_secs((grant.expires_at - now).max(1) as u64),
+        )
+        .map_err(store_failed)?;
     if !first_use || grant.refresh_hash.as_deref() != Some(hash.as_str()) {
         revoke_grant(state.store.as_ref(), gid)?;
         tracing::warn!(client = %client.client_id, "refresh token reused; its grant is revoked");
@@ -63,7 +68,9 @@ pub fn refresh(
     }
     if !grant.offline {
         let alive = match &grant.sid {
-            Some(sid) => session::load(state.store.as_ref(), sid, now)?.is_some(),
+            Some(sid) => session::load(state.store.as_ref(), sid, now)
+                .map_err(store_failed)?
+                .is_some(),
             None => false,
         };
         if !alive {
@@ -97,9 +104,11 @@ pub fn refresh(
         grant.context,
         &scope,
         &grant.requested_claims,
-    ) {
+    )
+    .map_err(tokens::NotReleased::into_oidc)
+    {
         Ok(c) => c,
-        Err(e @ (OidcError::AccessDenied(_) | OidcError::Denied(_))) => {
+        Err(e @ OidcError::AccessDenied(_)) => {
             revoke_grant(state.store.as_ref(), gid)?;
             return Err(OidcError::invalid_grant(
                 &e.description().unwrap_or_default(),

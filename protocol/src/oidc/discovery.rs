@@ -1,11 +1,13 @@
-//! OpenID Provider metadata (OIDC Discovery §3, RFC 8414) and the JWKS.
+//! OpenID Provider metadata (OIDC Discovery §3, RFC 8414).
 
 use serde_json::{json, Value};
 
 use super::{paths, SCOPES_SUPPORTED};
 
-/// The discovery document for `issuer`.
-pub fn metadata(issuer: &str) -> Value {
+/// The discovery document for `issuer`. `user_claims` are the claims a relying party may
+/// receive about a user (the token's own claims are added); `acr_values` the
+/// authentication context classes the provider asserts.
+pub fn metadata(issuer: &str, user_claims: &[&str], acr_values: &[&str]) -> Value {
     let u = |p: &str| format!("{issuer}{p}");
     json!({
         "issuer": issuer,
@@ -28,7 +30,7 @@ pub fn metadata(issuer: &str) -> Value {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": claims_supported(),
+        "claims_supported": claims_supported(user_claims),
         "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
@@ -37,7 +39,7 @@ pub fn metadata(issuer: &str) -> Value {
         "display_values_supported": ["page", "popup", "touch"],
         "ui_locales_supported": ["nl", "en"],
         "claims_locales_supported": ["nl"],
-        "acr_values_supported": [broker::session::ACR_PASSWORD, broker::session::ACR_PUPIL],
+        "acr_values_supported": acr_values,
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
         "backchannel_logout_supported": true,
@@ -45,8 +47,8 @@ pub fn metadata(issuer: &str) -> Value {
     })
 }
 
-fn claims_supported() -> Vec<&'static str> {
-    let mut c: Vec<&'static str> = claims::CLAIMS_SUPPORTED.to_vec();
+fn claims_supported<'a>(user_claims: &[&'a str]) -> Vec<&'a str> {
+    let mut c: Vec<&str> = user_claims.to_vec();
     c.extend([
         "iss",
         "aud",

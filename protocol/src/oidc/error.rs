@@ -1,5 +1,7 @@
 //! The OAuth 2.0 / OpenID Connect error codes, in one enum. Each variant names the section
-//! of the specification that defines it.
+//! of the specification that defines it. Logging a storage or signing failure before it
+//! becomes [`OidcError::ServerError`] or [`OidcError::TemporarilyUnavailable`] is the
+//! caller's.
 
 use serde::Serialize;
 
@@ -32,9 +34,6 @@ pub enum OidcError {
     /// [RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1)
     #[error("access_denied: {0}")]
     AccessDenied(String),
-    /// `access_denied` because the school's release policy says no; the page names why.
-    #[error("access_denied: {0}")]
-    Denied(broker::release::Denial),
     /// [RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1)
     #[error("server_error")]
     ServerError,
@@ -72,6 +71,11 @@ impl OidcError {
         Self::InvalidGrant(why.to_string())
     }
 
+    /// `invalid_client` with a description.
+    pub fn invalid_client(why: &str) -> Self {
+        Self::InvalidClient(why.to_string())
+    }
+
     /// The error code as the specifications spell it.
     pub fn code(&self) -> &'static str {
         match self {
@@ -82,7 +86,7 @@ impl OidcError {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidScope(_) => "invalid_scope",
-            Self::AccessDenied(_) | Self::Denied(_) => "access_denied",
+            Self::AccessDenied(_) => "access_denied",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::LoginRequired => "login_required",
@@ -103,7 +107,6 @@ impl OidcError {
             | Self::InvalidScope(d)
             | Self::AccessDenied(d)
             | Self::InvalidToken(d) => Some(d.clone()),
-            Self::Denied(d) => Some(d.to_string()),
             _ => None,
         }
     }
@@ -116,34 +119,12 @@ impl OidcError {
     }
 
     /// The HTTP status at the token, revocation and introspection endpoints.
-    pub fn status(&self) -> actix_web::http::StatusCode {
-        use actix_web::http::StatusCode;
+    pub fn status(&self) -> u16 {
         match self {
-            Self::InvalidClient(_) | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_REQUEST,
+            Self::InvalidClient(_) | Self::InvalidToken(_) => 401,
+            Self::ServerError => 500,
+            Self::TemporarilyUnavailable => 503,
+            _ => 400,
         }
-    }
-}
-
-impl From<broker::store::StoreError> for OidcError {
-    fn from(e: broker::store::StoreError) -> Self {
-        tracing::error!(error = %e, "ephemeral store");
-        Self::TemporarilyUnavailable
-    }
-}
-
-impl From<broker::repo::RepoError> for OidcError {
-    fn from(e: broker::repo::RepoError) -> Self {
-        tracing::error!(error = %e, "directory");
-        Self::ServerError
-    }
-}
-
-impl From<crate::keys::KeyError> for OidcError {
-    fn from(e: crate::keys::KeyError) -> Self {
-        tracing::error!(error = %e, "signing");
-        Self::ServerError
     }
 }
