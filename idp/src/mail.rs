@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use lettre::message::{header::ContentType, Mailbox};
-use lettre::{FileTransport, Message, SmtpTransport, Transport};
+use lettre::{FileTransport, Message, SmtpTransport, Transport as _};
 
 use broker::ports::{Letter, Outbox, OutboxError};
 
