@@ -39,6 +39,8 @@ pub struct AppState {
     pub devices: Arc<crate::device::DeviceKeys>,
     pub mailer: Arc<crate::mail::Mailer>,
     pub challenges: Arc<crate::challenge::Challenges>,
+    /// The OIDC upstreams' discovery documents and keys, as last read.
+    pub upstream_oidc: Arc<broker::federation::oidc::Discoveries>,
     notice: Arc<parking_lot::Mutex<Option<CachedNotice>>>,
 }
 
@@ -127,6 +129,7 @@ impl AppState {
             devices: Arc::new(crate::device::DeviceKeys::new(&pepper)),
             mailer: Arc::new(mailer),
             challenges: Arc::new(crate::challenge::Challenges::new(&pepper)),
+            upstream_oidc: Arc::new(broker::federation::oidc::Discoveries::new()),
             notice: Arc::new(parking_lot::Mutex::new(None)),
         })
     }

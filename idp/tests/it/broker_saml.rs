@@ -11,9 +11,10 @@ use actix_web::http::StatusCode;
 use actix_web::test;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use broker::federation::saml::UpstreamSamlError as E;
 use idp::admin::{self, Ctx, UpstreamInput};
 use idp::keys::KeyStore as _;
-use idp::saml::upstream_sp::{self, UpstreamSamlError as E};
+use idp::saml::upstream_sp;
 use openssl::pkey::{PKey, Private};
 use samael::crypto::{Crypto, CryptoProvider};
 
