@@ -77,14 +77,7 @@ pub fn finish(
         pending,
         link: None,
     };
-    let (s, onward) = sign_in(
-        state.dir.as_ref(),
-        state.store.as_ref(),
-        answer,
-        ip,
-        previous_sid,
-        now,
-    )?;
+    let (s, onward) = sign_in(state.world(), answer, ip, previous_sid, now)?;
     let dest = onward_url(state, &s, onward);
     Ok((s, dest))
 }

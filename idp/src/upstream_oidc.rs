@@ -143,14 +143,7 @@ pub fn login_finish(
             pending: &pending,
             link: Some(&link),
         };
-        let (s, onward) = sign_in(
-            state.dir.as_ref(),
-            state.store.as_ref(),
-            answer,
-            ip,
-            previous_sid,
-            now,
-        )?;
+        let (s, onward) = sign_in(state.world(), answer, ip, previous_sid, now)?;
         let dest = crate::upstream::onward_url(state, &s, onward);
         Ok((s, dest))
     });

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::links::take_name_id_session;
 use super::pending::{binding_cookie_name, is_bound, put_pending, take_pending, Pending};
 use crate::model::{Upstream, UpstreamProtocol};
+use crate::ports::World;
 use crate::random::random_token;
 use crate::repo::Directory;
 use crate::store::EphemeralStore;
@@ -291,18 +292,19 @@ pub fn hold(store: &dyn EphemeralStore, c: &Consumed) -> Result<String, Upstream
 /// Take a held answer (once), if the browser shows the binding cookie of the request it
 /// answers: `binding` gives the value of the cookie with the name it is asked for.
 pub fn take_held(
-    dir: &dyn Directory,
-    store: &dyn EphemeralStore,
+    world: World<'_>,
     key: &str,
     binding: impl Fn(&str) -> Option<String>,
 ) -> Result<Consumed, UpstreamSamlError> {
-    let bytes = store
+    let bytes = world
+        .store
         .take(&held_key(key))
         .map_err(|_| E::Unavailable)?
         .ok_or(E::InResponseToMismatch)?;
     let held: Held = serde_json::from_slice(&bytes).map_err(|_| E::InResponseToMismatch)?;
     let c = Consumed {
-        upstream: dir
+        upstream: world
+            .dir
             .upstream(held.upstream)
             .map_err(|_| E::Unavailable)?
             .filter(|u| u.enabled)

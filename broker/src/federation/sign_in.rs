@@ -8,9 +8,8 @@ use super::links::{remember_link, UpstreamLink};
 use super::pending::Pending;
 use super::{user_for, Asserted, FinishError, MatchError};
 use crate::model::Upstream;
-use crate::repo::Directory;
+use crate::ports::World;
 use crate::session::{self, Authenticated, SessionUpstream, SsoSession};
-use crate::store::EphemeralStore;
 
 /// `acr` of a sign-in through a network environment.
 pub const ACR_NETWORK: &str = "urn:leerpoort:acr:netwerk";
@@ -39,8 +38,7 @@ pub struct Answer<'a> {
 /// Sign in the user the upstream asserted: a new SSO session (`login_context` `netwerk`,
 /// `amr` `fed`, the upstream named in `acr`) replacing `previous_sid`, and where to go on.
 pub fn sign_in(
-    dir: &dyn Directory,
-    store: &dyn EphemeralStore,
+    world: World<'_>,
     answer: Answer<'_>,
     ip: Option<&str>,
     previous_sid: Option<&str>,
@@ -52,6 +50,7 @@ pub fn sign_in(
         pending,
         link,
     } = answer;
+    let (dir, store) = (world.dir, world.store);
     let user = user_for(dir, upstream, asserted, pending.school.as_ref(), now)?;
     if !session::user_stands(dir, user.id, now) {
         // Offboarded (`user disable`): a network environment cannot sign them in either.

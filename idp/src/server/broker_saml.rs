@@ -266,7 +266,7 @@ pub async fn acs_continue(
     let key = q.into_inner().k;
     let mut used = None;
     let result = web::block(move || {
-        let c = decide::take_held(st.dir.as_ref(), st.store.as_ref(), &key, |name| {
+        let c = decide::take_held(st.world(), &key, |name| {
             cookies
                 .iter()
                 .find(|(n, _)| n == name)

@@ -428,3 +428,134 @@ pub fn link_of(claims: &Value, id_token: Option<String>) -> UpstreamLink {
         id_token,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client {
+            issuer: "https://moo.example".into(),
+            client_id: "leerpoort".into(),
+            secret: Some("geheim".into()),
+            scopes: vec!["openid".into()],
+        }
+    }
+
+    fn discovery(iss_parameter: bool) -> Discovery {
+        Discovery {
+            issuer: "https://moo.example".into(),
+            authorization_endpoint: "https://moo.example/authorize".into(),
+            token_endpoint: Some("https://moo.example/token".into()),
+            userinfo_endpoint: None,
+            jwks_uri: "https://moo.example/jwks".into(),
+            end_session_endpoint: None,
+            iss_parameter_supported: iss_parameter,
+            keys: Vec::new(),
+        }
+    }
+
+    fn pending() -> Pending {
+        Pending {
+            upstream: uuid::Uuid::nil(),
+            school: None,
+            target: None,
+            resume: None,
+            passive: true,
+            protocol: serde_json::json!({"verifier": "v", "nonce": "n"}),
+            browser: None,
+        }
+    }
+
+    fn good() -> Value {
+        serde_json::json!({
+            "iss": "https://moo.example", "sub": "s", "aud": "leerpoort",
+            "exp": 1_100, "iat": 1_000, "nonce": "n",
+        })
+    }
+
+    #[test]
+    fn the_authorization_response_is_checked_for_mix_up_and_errors() {
+        let (c, p) = (client(), pending());
+        let cb = |iss: Option<&str>, error: Option<&str>| Callback {
+            state: Some("st".into()),
+            code: Some("c0de".into()),
+            iss: iss.map(str::to_string),
+            error: error.map(str::to_string),
+            error_description: None,
+        };
+        let d = discovery(true);
+        assert_eq!(
+            code_of(&c, &d, &p, &cb(Some("https://moo.example/"), None)).unwrap(),
+            "c0de"
+        );
+        assert!(matches!(
+            code_of(&c, &d, &p, &cb(Some("https://evil"), None)),
+            Err(UpstreamOidcError::WrongIssuerParameter(_))
+        ));
+        assert!(matches!(
+            code_of(&c, &d, &p, &cb(None, None)),
+            Err(UpstreamOidcError::MissingIssuerParameter)
+        ));
+        assert!(code_of(&c, &discovery(false), &p, &cb(None, None)).is_ok());
+        assert!(matches!(
+            code_of(
+                &c,
+                &d,
+                &p,
+                &cb(Some("https://moo.example"), Some("login_required"))
+            ),
+            Err(UpstreamOidcError::LoginRequired)
+        ));
+    }
+
+    #[test]
+    fn the_id_token_claims_must_be_for_leerpoort_in_time_and_with_the_nonce() {
+        let (c, p) = (client(), pending());
+        assert!(check_claims(&c, &p, &good(), 1_000).is_ok());
+        let refused = |tweak: &dyn Fn(&mut Value)| {
+            let mut claims = good();
+            tweak(&mut claims);
+            check_claims(&c, &p, &claims, 1_000).is_err()
+        };
+        assert!(refused(&|c| c["iss"] = "https://evil".into()));
+        assert!(refused(&|c| c["aud"] = "someone-else".into()));
+        assert!(refused(
+            &|c| c["aud"] = serde_json::json!(["leerpoort", "x"])
+        ));
+        assert!(refused(&|c| c["azp"] = "someone-else".into()));
+        assert!(refused(&|c| c["nonce"] = "other".into()));
+        assert!(refused(&|c| {
+            c.as_object_mut().unwrap().remove("nonce");
+        }));
+        assert!(refused(&|c| c["exp"] = (1_000 - SKEW_SECS).into()));
+        assert!(refused(&|c| c["iat"] = (1_000 + SKEW_SECS + 1).into()));
+        assert!(check_claims(&c, &p, &good(), 1_100 + SKEW_SECS - 1).is_ok());
+    }
+
+    #[test]
+    fn the_token_request_carries_the_verifier_and_the_credentials() {
+        let req = token_request(
+            &client(),
+            &discovery(false),
+            "https://lp",
+            &pending(),
+            "c0de",
+            None,
+        )
+        .unwrap();
+        assert_eq!(req.method, Method::Post);
+        assert_eq!(req.url, "https://moo.example/token");
+        assert!(req.form.contains(&("code_verifier".into(), "v".into())));
+        assert!(req.headers.contains(&(
+            "authorization".into(),
+            format!("Basic {}", STANDARD.encode("leerpoort:geheim"))
+        )));
+        let no_id = HttpResponse {
+            status: 200,
+            body: br#"{"access_token":"at","token_type":"Bearer"}"#.to_vec(),
+        };
+        assert!(matches!(tokens(&no_id), Err(UpstreamOidcError::NoIdToken)));
+    }
+}
