@@ -103,11 +103,6 @@ pub fn login_start(
     )
 }
 
-/// The name of the cookie that binds the sign-in with `state` to its browser.
-pub fn binding_cookie_name(state: &str) -> String {
-    broker::federation::pending::binding_cookie_name(broker::federation::oidc::PENDING_KIND, state)
-}
-
 /// What a finished upstream sign-in gives.
 #[derive(Debug)]
 pub struct Finished {
@@ -118,7 +113,7 @@ pub struct Finished {
 }
 
 /// Finish the sign-in the browser returns with; `binding` is the value of the browser's
-/// binding cookie for this `state` ([`binding_cookie_name`]). An error when the `state` is
+/// binding cookie for this `state` ([`broker::federation::pending::binding_cookie_name`]). An error when the `state` is
 /// unknown, or was started by another browser: nothing to resume, nobody signed in.
 pub fn login_finish(
     state: &AppState,

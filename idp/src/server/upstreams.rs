@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use broker::federation::oidc::login::Callback;
 use broker::federation::oidc::UpstreamOidcError;
-use broker::federation::pending::Pending;
+use broker::federation::pending::{binding_cookie_name, Pending};
 use broker::federation::{FinishError, MatchError};
 use broker::model::{Upstream, UpstreamProtocol};
 use claims::InstellingRef;
@@ -138,7 +138,10 @@ pub async fn oidc_callback(
     let cb = q.into_inner();
     // The cookie that binds this sign-in to the browser that started it; removed whatever
     // the outcome.
-    let binding_name = cb.state.as_deref().map(upstream_oidc::binding_cookie_name);
+    let binding_name = cb
+        .state
+        .as_deref()
+        .map(|s| binding_cookie_name(broker::federation::oidc::PENDING_KIND, s));
     let binding = binding_name
         .as_deref()
         .and_then(|n| req.cookie(n))
