@@ -38,6 +38,8 @@ pub struct AppState {
     pub devices: Arc<crate::device::DeviceKeys>,
     pub mailer: Arc<crate::mail::Mailer>,
     pub challenges: Arc<broker::login::challenge::Challenges>,
+    /// The OIDC upstreams' discovery documents and keys, as last read.
+    pub upstream_oidc: Arc<broker::federation::oidc::Discoveries>,
     notice: Arc<parking_lot::Mutex<Option<CachedNotice>>>,
 }
 
@@ -159,6 +161,7 @@ impl AppState {
             devices: Arc::new(devices),
             mailer: Arc::new(mailer),
             challenges: Arc::new(challenges),
+            upstream_oidc: Arc::new(broker::federation::oidc::Discoveries::new()),
             notice: Arc::new(parking_lot::Mutex::new(None)),
         })
     }

@@ -90,7 +90,7 @@ fn upstream_json(u: &broker::model::Upstream) -> Value {
             j["client_id"] = json!(client_id);
             j["client_auth"] = json!(client_auth);
             // What Leerpoort asks the upstream for, `openid` and the derived scopes included.
-            j["scopes"] = json!(crate::upstream_oidc::scopes_of(u));
+            j["scopes"] = json!(broker::federation::oidc::scopes_of(u));
         }
         broker::model::UpstreamProtocol::Saml { entity_id, .. } => {
             j["protocol"] = json!("saml");
@@ -164,7 +164,7 @@ pub(super) fn run(
                     format!(
                         "Added upstream {} (OIDC). Register this redirect URI at it: {cb}\nLeerpoort asks it for the scopes: {}",
                         u.name,
-                        crate::upstream_oidc::scopes_of(&u).join(" ")
+                        broker::federation::oidc::scopes_of(&u).join(" ")
                     )
                 }
                 broker::model::UpstreamProtocol::Saml { .. } => {

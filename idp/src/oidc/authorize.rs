@@ -44,7 +44,7 @@ pub enum Outcome {
     /// the cookie that binds that sign-in to this browser.
     Upstream {
         url: String,
-        binding: crate::upstream::Binding,
+        binding: broker::federation::pending::Binding,
     },
 }
 
@@ -349,7 +349,7 @@ fn via_upstream(
         ..req.clone()
     };
     let auth_id = wait(state, &waiting)?;
-    let pending = crate::upstream::Pending {
+    let pending = broker::federation::pending::Pending {
         upstream: u.id,
         school: None,
         target: None,

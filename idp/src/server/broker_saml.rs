@@ -7,9 +7,12 @@ use serde::Deserialize;
 
 use super::pages::{self, Chrome};
 use crate::app::AppState;
-use crate::saml::upstream_sp::{self, UpstreamSamlError};
+use crate::saml::upstream_sp;
 use crate::session;
-use crate::upstream::{self, FinishError, Pending};
+use crate::upstream;
+use broker::federation::pending::Pending;
+use broker::federation::saml::{self as decide, UpstreamSamlError};
+use broker::federation::FinishError;
 
 async fn refused(
     req: &HttpRequest,
@@ -18,7 +21,7 @@ async fn refused(
 ) -> HttpResponse {
     tracing::info!(refusal = %e, "SAML answer of a network environment refused");
     let c = Chrome::of(req, state, None).await;
-    let (title, text) = e.page(c.t);
+    let (title, text) = upstream_sp::page(e, c.t);
     let status = match e {
         UpstreamSamlError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
@@ -89,7 +92,7 @@ pub async fn start(
     match result {
         Ok(Ok((url, binding))) => {
             let mut res = pages::redirect(&url);
-            let _ = res.add_cookie(&binding.cookie(state.config.is_https()));
+            let _ = res.add_cookie(&upstream::binding_cookie(&binding, state.config.is_https()));
             res
         }
         Ok(Err(e)) => refused(&req, &state, &e).await,
@@ -100,7 +103,7 @@ pub async fn start(
 /// Sign in the user of a verified answer: the session and where to go, or why not.
 fn finish_answer(
     st: &AppState,
-    c: &upstream_sp::Consumed,
+    c: &decide::Consumed,
     ip: Option<&str>,
     previous: Option<&str>,
     now: i64,
@@ -109,7 +112,13 @@ fn finish_answer(
     if let (Ok((sess, _)), Some(name_id)) = (&finished, c.asserted.get("NameID")) {
         // For the network environment's Single Logout.
         let ttl = sess.expires_at - now;
-        if let Err(e) = upstream_sp::remember_session(st, &c.upstream, name_id, &sess.sid, ttl) {
+        if let Err(e) = broker::federation::links::remember_name_id(
+            st.store.as_ref(),
+            c.upstream.id,
+            name_id,
+            &sess.sid,
+            ttl,
+        ) {
             tracing::warn!(error = %e, "SAML upstream: session not remembered for logout");
         }
     }
@@ -212,8 +221,8 @@ pub async fn acs(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
         // An answer to one of Leerpoort's requests: only the browser that sent the request may
         // use it. Its binding cookie (SameSite=Lax) is not sent with this cross-site POST, so
         // the browser shows it at the same-site step. Unsolicited answers cannot be bound.
-        if upstream_sp::request_id(&c).is_some() {
-            return upstream_sp::hold(&st, &c).map(Answer::Hold);
+        if decide::request_id(&c).is_some() {
+            return decide::hold(st.store.as_ref(), &c).map(Answer::Hold);
         }
         Ok(Answer::Finished(finish_answer(
             &st,
@@ -257,14 +266,14 @@ pub async fn acs_continue(
     let key = q.into_inner().k;
     let mut used = None;
     let result = web::block(move || {
-        let c = upstream_sp::take_held(&st, &key, |name| {
+        let c = decide::take_held(st.world(), &key, |name| {
             cookies
                 .iter()
                 .find(|(n, _)| n == name)
                 .map(|(_, v)| v.clone())
         })?;
-        let name = upstream_sp::request_id(&c)
-            .map(|id| crate::upstream::binding_cookie_name(upstream_sp::PENDING_KIND, &id));
+        let name = decide::request_id(&c)
+            .map(|id| broker::federation::pending::binding_cookie_name(decide::PENDING_KIND, &id));
         let finished = finish_answer(&st, &c, ip.as_deref(), previous.as_deref(), now);
         Ok::<_, UpstreamSamlError>((name, Answer::Finished(finished)))
     })

@@ -111,7 +111,10 @@ async fn render_outcome(
         }
         Outcome::Upstream { url, binding } => {
             let mut res = pages::redirect(&url);
-            let _ = res.add_cookie(&binding.cookie(state.config.is_https()));
+            let _ = res.add_cookie(&crate::upstream::binding_cookie(
+                &binding,
+                state.config.is_https(),
+            ));
             res
         }
         Outcome::Takeover { auth_id } => {

@@ -3,7 +3,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use broker::federation::MatchError;
+use broker::federation::oidc::login::Callback;
+use broker::federation::oidc::UpstreamOidcError;
+use broker::federation::pending::{binding_cookie_name, Pending};
+use broker::federation::{FinishError, MatchError};
 use broker::model::{Upstream, UpstreamProtocol};
 use claims::InstellingRef;
 use serde::Deserialize;
@@ -11,8 +14,8 @@ use serde::Deserialize;
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::session;
-use crate::upstream::{self, FinishError, Pending};
-use crate::upstream_oidc::{self, Callback, UpstreamOidcError};
+use crate::upstream;
+use crate::upstream_oidc;
 
 /// Where a sign-in at `upstream` starts: the OIDC start here, or the SAML one.
 pub fn start_url(
@@ -109,7 +112,7 @@ pub async fn oidc_start(
     match result {
         Ok(Ok((url, binding))) => {
             let mut res = pages::redirect(&url);
-            let _ = res.add_cookie(&binding.cookie(state.config.is_https()));
+            let _ = res.add_cookie(&upstream::binding_cookie(&binding, state.config.is_https()));
             res
         }
         Ok(Err(None)) => refused(&req, &state, &name, c.t.network_unknown).await,
@@ -135,7 +138,10 @@ pub async fn oidc_callback(
     let cb = q.into_inner();
     // The cookie that binds this sign-in to the browser that started it; removed whatever
     // the outcome.
-    let binding_name = cb.state.as_deref().map(upstream_oidc::binding_cookie_name);
+    let binding_name = cb
+        .state
+        .as_deref()
+        .map(|s| binding_cookie_name(broker::federation::oidc::PENDING_KIND, s));
     let binding = binding_name
         .as_deref()
         .and_then(|n| req.cookie(n))

@@ -12,7 +12,8 @@ use actix_web::test;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use broker::admin::{self, Ctx, UpstreamInput};
-use idp::saml::upstream_sp::{self, UpstreamSamlError as E};
+use broker::federation::saml::UpstreamSamlError as E;
+use idp::saml::upstream_sp;
 use openssl::pkey::{PKey, Private};
 use samael::crypto::{Crypto, CryptoProvider};
 

@@ -1,9 +1,11 @@
 //! Signing in through a network environment, in process: who is found, who is created, and
 //! what is written down.
 
+use broker::federation::pending::Pending;
+use broker::federation::FinishError;
 use broker::federation::{Asserted, MatchError};
 use broker::model::{MatchRule, UserStatus};
-use idp::upstream::{self, FinishError, Pending};
+use idp::upstream;
 
 use crate::server::TestApp;
 
@@ -372,7 +374,7 @@ async fn the_back_channel_logout_is_limited_per_address_and_per_upstream() {
             .set_form([("logout_token", junk_logout_token("http://127.0.0.1:9", n))])
             .to_request()
     };
-    let per_address = idp::upstream_oidc::BACKCHANNEL_REFUSED_PER_ADDRESS;
+    let per_address = broker::federation::oidc::BACKCHANNEL_REFUSED_PER_ADDRESS;
     for _ in 0..per_address {
         let res = test::call_service(&app, send("192.0.2.7")).await;
         assert_eq!(res.status(), 400);
@@ -384,7 +386,7 @@ async fn the_back_channel_logout_is_limited_per_address_and_per_upstream() {
     let res = test::call_service(&app, send("192.0.2.8")).await;
     assert_eq!(res.status(), 400);
     // One upstream is looked at so many times a minute, from whatever addresses.
-    let per_upstream = idp::upstream_oidc::BACKCHANNEL_PER_UPSTREAM;
+    let per_upstream = broker::federation::oidc::BACKCHANNEL_PER_UPSTREAM;
     let mut looked_at = per_address + 1;
     let mut i = 0;
     while looked_at < per_upstream {

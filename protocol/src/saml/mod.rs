@@ -27,6 +27,7 @@ pub mod response_shape;
 pub mod signature;
 pub mod sp;
 pub mod upstream;
+pub mod upstream_answer;
 pub mod xml;
 
 pub use refusal::Refusal;

@@ -1,7 +1,6 @@
-//! The upstream side of the broker: mapping a user that a network environment (an upstream
-//! identity provider) has signed in onto one of Leerpoort's users, by the upstream's matching
-//! rule and only within the schools that upstream serves. The protocols (OIDC, SAML) verify the
-//! upstream's answer and hand the asserted values here; this module decides who it is.
+//! Mapping a user that a network environment has signed in onto one of Leerpoort's users, by
+//! the upstream's matching rule (ECK-iD, LAS key, e-mail) and only within the schools that
+//! upstream serves.
 
 use std::collections::HashMap;
 
