@@ -58,6 +58,8 @@ pub enum Key<'a> {
     Challenge(&'a str),
     /// A pupil's PIN lock.
     PinLock(Uuid),
+    /// The device whose wrong PINs set a pupil's lock: only it is told of the lock.
+    PinLockDevice { pupil: Uuid, device: &'a str },
     /// A parent's sign-in block (by subject: account or address digest).
     HomeBlock(&'a str),
     /// A parent's visit at `/thuis` (the children they may choose).
@@ -129,6 +131,7 @@ impl fmt::Display for Key<'_> {
             Key::PasswordLink(token) => write!(f, "pwlink:{token}"),
             Key::Challenge(c) => write!(f, "challenge:{c}"),
             Key::PinLock(user) => write!(f, "pinlock:{user}"),
+            Key::PinLockDevice { pupil, device } => write!(f, "pinlockdev:{pupil}:{device}"),
             Key::HomeBlock(subject) => write!(f, "thuisblock:{subject}"),
             Key::HomeVisit(id) => write!(f, "thuisvisit:{id}"),
             Key::HomeCodeBlock(device) => write!(f, "thuiscodeblock:{device}"),
@@ -215,6 +218,13 @@ mod tests {
             (
                 Key::PinLock(u),
                 "pinlock:00000000-0000-0000-0000-000000000000",
+            ),
+            (
+                Key::PinLockDevice {
+                    pupil: u,
+                    device: "d",
+                },
+                "pinlockdev:00000000-0000-0000-0000-000000000000:d",
             ),
             (Key::HomeBlock("s"), "thuisblock:s"),
             (Key::HomeVisit("v"), "thuisvisit:v"),

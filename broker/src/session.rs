@@ -3,6 +3,7 @@
 //! another place than it started is ended. Sessions live in the [`EphemeralStore`] under
 //! `session:<sid>`; the cookie that carries the `sid`, and CSRF, are the server's.
 
+use crate::keyspace::Key;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -76,10 +77,6 @@ impl std::fmt::Debug for SessionUpstream {
     }
 }
 
-fn key(sid: &str) -> String {
-    format!("session:{sid}")
-}
-
 /// How often (seconds) a used session's `last_seen` is written back: at most once a minute.
 const TOUCH_SECS: i64 = 60;
 
@@ -90,7 +87,7 @@ pub fn load(
     sid: &str,
     now: i64,
 ) -> Result<Option<SsoSession>, StoreError> {
-    let Some(bytes) = store.get(&key(sid))? else {
+    let Some(bytes) = store.get(&Key::Session(sid))? else {
         return Ok(None);
     };
     let mut s: SsoSession = serde_json::from_slice(&bytes).map_err(|_| StoreError::Corrupt)?;
@@ -100,7 +97,7 @@ pub fn load(
     let last_seen = s.last_seen.max(s.created_at);
     if s.idle_secs > 0 && now - last_seen >= s.idle_secs {
         tracing::info!("session ended after {} s without use", s.idle_secs);
-        store.delete(&key(sid))?;
+        store.delete(&Key::Session(sid))?;
         return Ok(None);
     }
     if now - last_seen >= TOUCH_SECS {
@@ -114,7 +111,11 @@ pub fn load(
 pub fn save(store: &dyn EphemeralStore, s: &SsoSession, now: i64) -> Result<(), StoreError> {
     let ttl = (s.expires_at - now).max(1);
     let bytes = serde_json::to_vec(s).map_err(|_| StoreError::Corrupt)?;
-    store.put(&key(&s.sid), &bytes, Duration::from_secs(ttl as u64))
+    store.put(
+        &Key::Session(&s.sid),
+        &bytes,
+        Duration::from_secs(ttl as u64),
+    )
 }
 
 /// The session id relying parties see (`sid` in ID tokens and logout tokens): a one-way
@@ -129,7 +130,7 @@ pub fn public_sid(sid: &str) -> String {
 
 /// Remove a session.
 pub fn destroy(store: &dyn EphemeralStore, sid: &str) -> Result<(), StoreError> {
-    store.delete(&key(sid))
+    store.delete(&Key::Session(sid))
 }
 
 /// What a successful sign-in proved.
@@ -177,7 +178,7 @@ pub fn start_with_idle(
     idle_secs: i64,
 ) -> Result<SsoSession, StoreError> {
     if let Some(old) = previous_sid {
-        store.delete(&key(old))?;
+        store.delete(&Key::Session(old))?;
     }
     let sid = random_token().map_err(|_| StoreError::Unavailable("random".into()))?;
     let s = SsoSession {

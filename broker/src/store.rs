@@ -13,6 +13,8 @@
 
 use std::time::Duration;
 
+use crate::keyspace::Key;
+
 /// Errors of the ephemeral store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,37 +37,38 @@ pub enum Tally {
     AlreadyLocked,
 }
 
-/// A key-value store with expiry. Keys are plain strings; callers namespace them
-/// (`session:`, `code:`, `rl:` ...). Values are opaque bytes.
+/// A key-value store with expiry. Keys are [`Key`]s: one typed keyspace, whose texts are
+/// written in [`crate::keyspace`] alone. Values are opaque bytes.
 pub trait EphemeralStore: Send + Sync + std::fmt::Debug {
     /// Store `value` under `key` for `ttl`, replacing what was there.
-    fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
+    fn put(&self, key: &Key<'_>, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
 
     /// Store `value` under `key` for `ttl` only if no live value is there.
     /// Returns `true` when stored. Atomic across nodes: use it for "first one wins".
-    fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError>;
+    fn put_if_absent(&self, key: &Key<'_>, value: &[u8], ttl: Duration)
+        -> Result<bool, StoreError>;
 
     /// The live value under `key`.
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    fn get(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Read and delete in one atomic step: of two concurrent callers at most one gets the
     /// value. Authorization codes and one-time tokens are redeemed with this.
-    fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    fn take(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Remove `key` (no error when absent).
-    fn delete(&self, key: &str) -> Result<(), StoreError>;
+    fn delete(&self, key: &Key<'_>) -> Result<(), StoreError>;
 
     /// Count one event under `key` in a sliding window of length `window`, returning the
     /// number of events in the last `window` (this one included). An event stops counting
     /// exactly `window` after it happened; there are no window boundaries to wait for.
-    fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError>;
+    fn incr(&self, key: &Key<'_>, window: Duration) -> Result<u64, StoreError>;
 
     /// The number of events under `key` in the last `window`, without counting.
-    fn count(&self, key: &str, window: Duration) -> Result<u64, StoreError>;
+    fn count(&self, key: &Key<'_>, window: Duration) -> Result<u64, StoreError>;
 
     /// Forget every event under `key` for windows of length `window` (a teacher unlocking a
     /// pupil, say).
-    fn reset_count(&self, key: &str, window: Duration) -> Result<(), StoreError>;
+    fn reset_count(&self, key: &Key<'_>, window: Duration) -> Result<(), StoreError>;
 
     /// In one atomic step, across nodes: when a live value is at `lock`, nothing happens
     /// ([`Tally::AlreadyLocked`]); otherwise count one event under `counter` (as
@@ -74,10 +77,10 @@ pub trait EphemeralStore: Send + Sync + std::fmt::Debug {
     /// the last failures at the same moment cannot both miss, or both skip, the lock.
     fn incr_and_lock(
         &self,
-        counter: &str,
+        counter: &Key<'_>,
         window: Duration,
         limit: u64,
-        lock: &str,
+        lock: &Key<'_>,
         lock_value: &[u8],
         lock_ttl: Duration,
     ) -> Result<Tally, StoreError>;
@@ -95,18 +98,27 @@ pub(crate) mod testing {
 
     use parking_lot::Mutex;
 
-    use super::{EphemeralStore, StoreError, Tally};
+    use super::{EphemeralStore, Key, StoreError, Tally};
 
     #[derive(Debug, Default)]
     pub(crate) struct MapStore(Mutex<HashMap<String, Vec<u8>>>);
 
     impl EphemeralStore for MapStore {
-        fn put(&self, key: &str, value: &[u8], _: Duration) -> Result<(), StoreError> {
+        fn put(&self, key: &Key<'_>, value: &[u8], _: Duration) -> Result<(), StoreError> {
+            let text = key.to_string();
+            let key = text.as_str();
             self.0.lock().insert(key.into(), value.to_vec());
             Ok(())
         }
 
-        fn put_if_absent(&self, key: &str, value: &[u8], _: Duration) -> Result<bool, StoreError> {
+        fn put_if_absent(
+            &self,
+            key: &Key<'_>,
+            value: &[u8],
+            _: Duration,
+        ) -> Result<bool, StoreError> {
+            let text = key.to_string();
+            let key = text.as_str();
             let mut m = self.0.lock();
             if m.contains_key(key) {
                 return Ok(false);
@@ -115,20 +127,28 @@ pub(crate) mod testing {
             Ok(true)
         }
 
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        fn get(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+            let text = key.to_string();
+            let key = text.as_str();
             Ok(self.0.lock().get(key).cloned())
         }
 
-        fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        fn take(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+            let text = key.to_string();
+            let key = text.as_str();
             Ok(self.0.lock().remove(key))
         }
 
-        fn delete(&self, key: &str) -> Result<(), StoreError> {
+        fn delete(&self, key: &Key<'_>) -> Result<(), StoreError> {
+            let text = key.to_string();
+            let key = text.as_str();
             self.0.lock().remove(key);
             Ok(())
         }
 
-        fn incr(&self, key: &str, _: Duration) -> Result<u64, StoreError> {
+        fn incr(&self, key: &Key<'_>, _: Duration) -> Result<u64, StoreError> {
+            let text = key.to_string();
+            let key = text.as_str();
             let mut m = self.0.lock();
             let n = m
                 .get(key)
@@ -139,7 +159,9 @@ pub(crate) mod testing {
             Ok(n)
         }
 
-        fn count(&self, key: &str, _: Duration) -> Result<u64, StoreError> {
+        fn count(&self, key: &Key<'_>, _: Duration) -> Result<u64, StoreError> {
+            let text = key.to_string();
+            let key = text.as_str();
             Ok(self
                 .0
                 .lock()
@@ -148,16 +170,16 @@ pub(crate) mod testing {
                 .unwrap_or(0))
         }
 
-        fn reset_count(&self, key: &str, _: Duration) -> Result<(), StoreError> {
+        fn reset_count(&self, key: &Key<'_>, _: Duration) -> Result<(), StoreError> {
             self.delete(key)
         }
 
         fn incr_and_lock(
             &self,
-            counter: &str,
+            counter: &Key<'_>,
             window: Duration,
             limit: u64,
-            lock: &str,
+            lock: &Key<'_>,
             lock_value: &[u8],
             lock_ttl: Duration,
         ) -> Result<Tally, StoreError> {

@@ -130,7 +130,7 @@ fn code_exchange(c: &mut Criterion) {
             b.state
                 .store
                 .put(
-                    &format!("code:{code}"),
+                    &broker::keyspace::Key::Code(&code),
                     &serde_json::to_vec(&grant).unwrap(),
                     Duration::from_secs(60),
                 )

@@ -2,6 +2,7 @@
 //! Leerpoort's session too: OIDC back-channel logout names the upstream's `sid` or `sub`, a
 //! SAML LogoutRequest its NameID.
 
+use crate::keyspace::Key;
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -25,12 +26,9 @@ impl std::fmt::Debug for UpstreamLink {
     }
 }
 
-fn link_key(upstream: Uuid, kind: &str, value: &str) -> String {
-    let d = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
-    format!(
-        "upstream-link:{upstream}:{kind}:{}",
-        hex::encode(d.as_ref())
-    )
+/// SHA-256 of a linked value, hex: what [`Key::UpstreamLink`] names it by.
+fn digest_of(value: &str) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, value.as_bytes()).as_ref())
 }
 
 fn sids_of(bytes: Option<Vec<u8>>) -> Vec<String> {
@@ -44,7 +42,12 @@ pub fn remember_link(store: &dyn EphemeralStore, upstream: Uuid, link: &Upstream
     let ttl = Duration::from_secs(SESSION_SECS as u64);
     for (kind, value) in [("sid", &link.sid), ("sub", &link.sub)] {
         let Some(v) = value else { continue };
-        let key = link_key(upstream, kind, v);
+        let digest = digest_of(v);
+        let key = Key::UpstreamLink {
+            upstream,
+            kind,
+            value_digest: &digest,
+        };
         let mut sids = sids_of(store.get(&key).ok().flatten());
         if !sids.iter().any(|s| s == sid) {
             sids.push(sid.to_string());
@@ -65,7 +68,13 @@ pub fn linked_sessions(
     let mut out = Vec::new();
     for (kind, value) in [("sid", &link.sid), ("sub", &link.sub)] {
         let Some(v) = value else { continue };
-        let sids = sids_of(store.take(&link_key(upstream, kind, v)).ok().flatten());
+        let digest = digest_of(v);
+        let key = Key::UpstreamLink {
+            upstream,
+            kind,
+            value_digest: &digest,
+        };
+        let sids = sids_of(store.take(&key).ok().flatten());
         for s in sids {
             if !out.contains(&s) {
                 out.push(s);
@@ -75,12 +84,9 @@ pub fn linked_sessions(
     out
 }
 
-fn name_id_key(upstream: Uuid, name_id: &str) -> String {
-    let digest = ring::digest::digest(
-        &ring::digest::SHA256,
-        format!("{upstream}\n{name_id}").as_bytes(),
-    );
-    format!("samlup-sid:{}", hex::encode(digest.as_ref()))
+/// What [`Key::UpstreamSamlSession`] names an upstream's NameID by.
+fn name_id_digest(upstream: Uuid, name_id: &str) -> String {
+    digest_of(&format!("{upstream}\n{name_id}"))
 }
 
 /// Remember which session a SAML `upstream` started for `name_id`, so that its
@@ -93,7 +99,8 @@ pub fn remember_name_id(
     ttl_secs: i64,
 ) -> Result<(), StoreError> {
     let ttl = Duration::from_secs(u64::try_from(ttl_secs.max(1)).unwrap_or(1));
-    store.put(&name_id_key(upstream, name_id), sid.as_bytes(), ttl)
+    let digest = name_id_digest(upstream, name_id);
+    store.put(&Key::UpstreamSamlSession(&digest), sid.as_bytes(), ttl)
 }
 
 /// The session a SAML `upstream` started for `name_id` (the link is used up).
@@ -102,7 +109,8 @@ pub fn take_name_id_session(
     upstream: Uuid,
     name_id: &str,
 ) -> Result<Option<String>, StoreError> {
+    let digest = name_id_digest(upstream, name_id);
     Ok(store
-        .take(&name_id_key(upstream, name_id))?
+        .take(&Key::UpstreamSamlSession(&digest))?
         .and_then(|b| String::from_utf8(b).ok()))
 }

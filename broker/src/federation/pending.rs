@@ -11,6 +11,7 @@ use claims::InstellingRef;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::keyspace::Key;
 use crate::random::random_token;
 use crate::store::{EphemeralStore, StoreError};
 
@@ -99,10 +100,6 @@ pub fn is_bound(p: &Pending, presented: Option<&str>) -> bool {
     }
 }
 
-fn pending_key(kind: &str, key: &str) -> String {
-    format!("upstream-pending:{kind}:{key}")
-}
-
 /// Keep `p` under `kind`/`key` until the browser returns.
 pub fn put_pending(
     store: &dyn EphemeralStore,
@@ -111,11 +108,23 @@ pub fn put_pending(
     p: &Pending,
 ) -> Result<(), StoreError> {
     let bytes = serde_json::to_vec(p).map_err(|_| StoreError::Corrupt)?;
-    store.put(&pending_key(kind, key), &bytes, PENDING_TTL)
+    store.put(
+        &Key::UpstreamPending {
+            kind,
+            key,
+        },
+        &bytes,
+        PENDING_TTL,
+    )
 }
 
 /// Take the pending sign-in for `kind`/`key`: single use.
 pub fn take_pending(store: &dyn EphemeralStore, kind: &str, key: &str) -> Option<Pending> {
-    let bytes = store.take(&pending_key(kind, key)).ok()??;
+    let bytes = store
+        .take(&Key::UpstreamPending {
+            kind,
+            key,
+        })
+        .ok()??;
     serde_json::from_slice(&bytes).ok()
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::links::take_name_id_session;
 use super::pending::{binding_cookie_name, is_bound, put_pending, take_pending, Pending};
+use crate::keyspace::Key;
 use crate::model::{Upstream, UpstreamProtocol};
 use crate::ports::World;
 use crate::random::random_token;
@@ -184,7 +185,7 @@ fn seen_once(
 ) -> Result<(), UpstreamSamlError> {
     let fresh = store
         .put_if_absent(
-            &format!("samlup-seen:{}", (replay.digest)(scope, id)),
+            &Key::UpstreamSamlSeen(&(replay.digest)(scope, id)),
             b"1",
             replay.ttl,
         )
@@ -267,10 +268,6 @@ struct Held {
 /// How long a verified answer waits for the browser's same-site step.
 const HELD_TTL: Duration = Duration::from_secs(60);
 
-fn held_key(key: &str) -> String {
-    format!("samlup-held:{key}")
-}
-
 /// Hold a verified answer to one of Leerpoort's requests until the browser shows the cookie
 /// that binds the request to it. The ACS is a cross-site POST, which does not carry a
 /// `SameSite=Lax` cookie; the browser is sent on with a top-level GET to
@@ -284,7 +281,7 @@ pub fn hold(store: &dyn EphemeralStore, c: &Consumed) -> Result<String, Upstream
     };
     let bytes = serde_json::to_vec(&held).map_err(|_| E::Unavailable)?;
     store
-        .put(&held_key(&key), &bytes, HELD_TTL)
+        .put(&Key::UpstreamSamlHeld(&key), &bytes, HELD_TTL)
         .map_err(|_| E::Unavailable)?;
     Ok(format!("{}?k={key}", paths::CONTINUE))
 }
@@ -298,7 +295,7 @@ pub fn take_held(
 ) -> Result<Consumed, UpstreamSamlError> {
     let bytes = world
         .store
-        .take(&held_key(key))
+        .take(&Key::UpstreamSamlHeld(key))
         .map_err(|_| E::Unavailable)?
         .ok_or(E::InResponseToMismatch)?;
     let held: Held = serde_json::from_slice(&bytes).map_err(|_| E::InResponseToMismatch)?;
@@ -333,10 +330,6 @@ pub fn logout_requested(
     take_name_id_session(store, upstream.id, name_id).map_err(|_| E::Unavailable)
 }
 
-fn logout_key(id: &str) -> String {
-    format!("samlup-logout:{id}")
-}
-
 /// Remember that Leerpoort sent its LogoutRequest `id` to `upstream`, for the answer.
 pub fn logout_request_sent(
     store: &dyn EphemeralStore,
@@ -346,7 +339,7 @@ pub fn logout_request_sent(
 ) -> Result<(), UpstreamSamlError> {
     store
         .put(
-            &logout_key(id),
+            &Key::UpstreamSamlLogout(id),
             upstream.id.to_string().as_bytes(),
             replay.ttl,
         )
@@ -362,7 +355,7 @@ pub fn logout_answered(
 ) -> Result<(), UpstreamSamlError> {
     let irt = in_response_to.ok_or(E::InResponseToMismatch)?;
     let sent_to = store
-        .take(&logout_key(irt))
+        .take(&Key::UpstreamSamlLogout(irt))
         .map_err(|_| E::Unavailable)?
         .ok_or(E::InResponseToMismatch)?;
     if sent_to != upstream.id.to_string().as_bytes() {

@@ -13,6 +13,7 @@
 //! sees it. Digits cannot move between fields, and a solution is refused for another form or
 //! from another address.
 
+use crate::keyspace::Key;
 use std::time::Duration;
 
 use crate::store::EphemeralStore;
@@ -156,7 +157,7 @@ impl Challenges {
         // Each solution once.
         let ttl = Duration::from_secs((expires - now).max(1) as u64);
         matches!(
-            store.put_if_absent(&format!("challenge:{challenge}"), b"1", ttl),
+            store.put_if_absent(&Key::Challenge(challenge), b"1", ttl),
             Ok(true)
         )
     }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::password_policy::{self, WeakPassword};
 use crate::audit::AuditAction;
+use crate::keyspace::{Key, Limit};
 use crate::model::{AuditEvent, User, UserStatus};
 use crate::ports::{Letter, World};
 use crate::secrets::{self, SecretError};
@@ -36,10 +37,6 @@ pub enum PasswordError {
     Unavailable,
 }
 
-fn token_key(token: &str) -> String {
-    format!("pwlink:{token}")
-}
-
 /// Is this a well-formed link token (a hyphenated GUID, 36 characters)?
 pub fn well_formed(token: &str) -> bool {
     token.len() == 36 && Uuid::parse_str(token).is_ok()
@@ -54,7 +51,7 @@ pub fn request_link(w: &World, email: &str, now: i64) {
     }
     match w
         .store
-        .put_if_absent(&format!("rl:pwlink:{email}"), b"1", THROTTLE)
+        .put_if_absent(&Key::Limit(Limit::PasswordLinkMail(&email)), b"1", THROTTLE)
     {
         Ok(true) => {}
         Ok(false) => return,
@@ -88,7 +85,7 @@ pub fn send_link(w: &World, user: &User, now: i64) -> Result<(), String> {
     let token = Uuid::new_v4().to_string();
     w.store
         .put(
-            &token_key(&token),
+            &Key::PasswordLink(&token),
             user.id.to_string().as_bytes(),
             TOKEN_TTL,
         )
@@ -126,7 +123,7 @@ pub fn send_link(w: &World, user: &User, now: i64) -> Result<(), String> {
 
 /// Does the link still work (without using it)?
 pub fn link_valid(w: &World, token: &str) -> bool {
-    well_formed(token) && matches!(w.store.get(&token_key(token)), Ok(Some(_)))
+    well_formed(token) && matches!(w.store.get(&Key::PasswordLink(token)), Ok(Some(_)))
 }
 
 /// The words that make a password guessable for a staff member: their names, e-mail address
@@ -185,7 +182,7 @@ pub fn link_user(w: &World, token: &str) -> Option<User> {
     if !well_formed(token) {
         return None;
     }
-    let id = w.store.get(&token_key(token)).ok().flatten()?;
+    let id = w.store.get(&Key::PasswordLink(token)).ok().flatten()?;
     let id = Uuid::parse_str(&String::from_utf8_lossy(&id)).ok()?;
     w.dir.user(id).ok().flatten()
 }
@@ -211,7 +208,7 @@ pub fn set_with_link(
     password_policy::check(password, &hints)?;
     let id = w
         .store
-        .take(&token_key(token))
+        .take(&Key::PasswordLink(token))
         .map_err(|_| PasswordError::Unavailable)?
         .ok_or(PasswordError::InvalidLink)?;
     let id =

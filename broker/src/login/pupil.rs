@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::{limit_bucket, Counted, Policy};
 use crate::audit::AuditAction;
+use crate::keyspace::{Key, Limit};
 use crate::model::{AuditEvent, PupilAuth, School, User, UserStatus};
 use crate::ports::World;
 use crate::secrets::{PinHasher, Sealer};
@@ -117,10 +118,6 @@ pub fn pupil_of(w: &World, school: &School, user_id: Uuid) -> Option<User> {
     })
 }
 
-fn lock_key(user: Uuid) -> String {
-    format!("pinlock:{user}")
-}
-
 /// Check a PIN or picture password and start a session. `device` identifies the browser (a hash of its CSRF
 /// cookie) only to tell it about a lock it caused; `signed_device` is the server-signed id of
 /// an enrolled or home device, the only device id a limit counts on; `place_ok` is the
@@ -145,8 +142,9 @@ pub fn pupil_login(
         return Counted::new(PupilOutcome::OutsideNetwork, "outside-network");
     }
     let store = w.store;
-    let dev_key = signed_device.map(|d| format!("rl:pin-fail:dev:{d}"));
-    let ip_key = format!("rl:pin-fail:ip:{}", limit_bucket(ip));
+    let dev_key = signed_device.map(|d| Key::Limit(Limit::PinFailuresOnDevice(d)));
+    let bucket = limit_bucket(ip);
+    let ip_key = Key::Limit(Limit::PinFailuresFromAddress(&bucket));
     let dev = match &dev_key {
         Some(k) => store.count(k, WINDOW),
         None => Ok(0),
@@ -160,8 +158,11 @@ pub fn pupil_login(
     let Some(user) = pupil_of(w, school, user_id) else {
         return Counted::new(PupilOutcome::Wrong, "refused");
     };
-    let marker = format!("pinlockdev:{user_id}:{device}");
-    match store.get(&lock_key(user_id)) {
+    let marker = Key::PinLockDevice {
+        pupil: user_id,
+        device,
+    };
+    match store.get(&Key::PinLock(user_id)) {
         Ok(Some(until)) => {
             let until = String::from_utf8_lossy(&until).parse().unwrap_or(now);
             let outcome = if matches!(store.get(&marker), Ok(Some(_))) {
@@ -175,7 +176,7 @@ pub fn pupil_login(
         Err(_) => return Counted::uncounted(PupilOutcome::Unavailable),
     }
     if !secret.matches(&user, pins) {
-        let fail_key = format!("rl:pin-fail:user:{user_id}");
+        let fail_key = Key::Limit(Limit::PinFailuresOfPupil(user_id));
         if let Some(k) = &dev_key {
             let _ = store.incr(k, WINDOW);
         }
@@ -188,7 +189,7 @@ pub fn pupil_login(
             &fail_key,
             LOCK,
             MAX_PIN_FAILURES,
-            &lock_key(user_id),
+            &Key::PinLock(user_id),
             until.to_string().as_bytes(),
             LOCK,
         ) {
@@ -199,7 +200,7 @@ pub fn pupil_login(
             Ok(Tally::AlreadyLocked) => {
                 // Another node locked the pupil a moment ago.
                 let until = store
-                    .get(&lock_key(user_id))
+                    .get(&Key::PinLock(user_id))
                     .ok()
                     .flatten()
                     .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
@@ -210,7 +211,7 @@ pub fn pupil_login(
         };
         return Counted::new(outcome, "refused");
     }
-    let _ = store.reset_count(&format!("rl:pin-fail:user:{user_id}"), LOCK);
+    let _ = store.reset_count(&Key::Limit(Limit::PinFailuresOfPupil(user_id)), LOCK);
     let who = Authenticated {
         user_id,
         school: school.instelling_ref,
@@ -233,9 +234,9 @@ pub fn pupil_login(
 
 /// A teacher (or the operator) lifts a pupil's lock.
 pub fn unlock(w: &World, user_id: Uuid) -> Result<(), crate::store::StoreError> {
-    w.store.delete(&lock_key(user_id))?;
+    w.store.delete(&Key::PinLock(user_id))?;
     w.store
-        .reset_count(&format!("rl:pin-fail:user:{user_id}"), LOCK)
+        .reset_count(&Key::Limit(Limit::PinFailuresOfPupil(user_id)), LOCK)
 }
 
 /// A pupil's PIN or picture password, as their teacher sees it (`P`: a picture, as the

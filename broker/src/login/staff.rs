@@ -17,6 +17,7 @@ use claims::LoginContext;
 use super::challenge::{self, Purpose};
 use super::totp::{self, CodeCheck};
 use super::{limit_bucket, Counted, Keys, Policy};
+use crate::keyspace::{Key, Limit};
 use crate::model::{User, UserStatus};
 use crate::ports::World;
 use crate::secrets::{self, Sealer};
@@ -69,13 +70,9 @@ impl std::fmt::Debug for SecondStep {
     }
 }
 
-fn second_step_key(id: &str) -> String {
-    format!("staff2:{id}")
-}
-
 /// A pending second step by its id.
 pub fn second_step(w: &World, id: &str) -> Option<SecondStep> {
-    let raw = w.store.get(&second_step_key(id)).ok().flatten()?;
+    let raw = w.store.get(&Key::StaffSecondStep(id)).ok().flatten()?;
     serde_json::from_slice(&raw).ok()
 }
 
@@ -111,14 +108,14 @@ pub fn finish_second_step(
     let Some(pending) = second_step(w, id) else {
         return SecondStepOutcome::Expired;
     };
-    let account_key = format!("rl:staff-fail:acct:{}", pending.email);
-    let address_key = format!("rl:staff-fail:ip:{}", pending.ip);
-    let count = |k: &str| w.store.count(k, ATTEMPT_WINDOW);
+    let account_key = Key::Limit(Limit::StaffFailuresOfAccount(&pending.email));
+    let address_key = Key::Limit(Limit::StaffFailuresFromAddress(&pending.ip));
+    let count = |k: &Key| w.store.count(k, ATTEMPT_WINDOW);
     let (Ok(acct), Ok(addr)) = (count(&account_key), count(&address_key)) else {
         return SecondStepOutcome::Unavailable;
     };
     if acct >= MAX_FAILURES_PER_ACCOUNT || addr >= MAX_FAILURES_PER_ADDRESS {
-        let _ = w.store.delete(&second_step_key(id));
+        let _ = w.store.delete(&Key::StaffSecondStep(id));
         return SecondStepOutcome::Throttled;
     }
     let user = match w.dir.user(pending.user_id) {
@@ -140,7 +137,7 @@ pub fn finish_second_step(
         }
         CodeCheck::Unavailable => return SecondStepOutcome::Unavailable,
     }
-    let _ = w.store.delete(&second_step_key(id));
+    let _ = w.store.delete(&Key::StaffSecondStep(id));
     let who = Authenticated {
         user_id: user.id,
         school: user.school,
@@ -205,7 +202,10 @@ fn begin_second_step(
     let (Ok(id), Ok(json)) = (secrets::random_token(), serde_json::to_vec(&pending)) else {
         return Some(StaffLogin::Unavailable);
     };
-    match w.store.put(&second_step_key(&id), &json, SECOND_STEP_TTL) {
+    match w
+        .store
+        .put(&Key::StaffSecondStep(&id), &json, SECOND_STEP_TTL)
+    {
         Ok(()) => Some(StaffLogin::SecondStep(id)),
         Err(_) => Some(StaffLogin::Unavailable),
     }
@@ -213,7 +213,7 @@ fn begin_second_step(
 
 /// Does a sign-in from `ip` need the proof-of-work challenge?
 pub fn challenge_needed(w: &World, ip: Option<&str>) -> bool {
-    let key = format!("rl:staff-fail:ip:{}", limit_bucket(ip));
+    let key = Key::Limit(Limit::StaffFailuresFromAddress(&limit_bucket(ip)));
     w.store
         .count(&key, ATTEMPT_WINDOW)
         .map(|n| n >= challenge::AFTER_FAILURES)
@@ -253,10 +253,10 @@ pub fn staff_login(
 ) -> Counted<StaffLogin> {
     let email = attempt.email.trim().to_lowercase();
     let password = attempt.password;
-    let account_key = format!("rl:staff-fail:acct:{email}");
-    let address_key = format!("rl:staff-fail:ip:{}", limit_bucket(attempt.ip));
+    let account_key = Key::Limit(Limit::StaffFailuresOfAccount(&email));
+    let address_key = Key::Limit(Limit::StaffFailuresFromAddress(&limit_bucket(attempt.ip)));
     let ip = attempt.ip.unwrap_or("unknown");
-    let count = |k: &str| w.store.count(k, ATTEMPT_WINDOW);
+    let count = |k: &Key| w.store.count(k, ATTEMPT_WINDOW);
     let (Ok(acct), Ok(addr)) = (count(&account_key), count(&address_key)) else {
         return Counted::uncounted(StaffLogin::Unavailable);
     };

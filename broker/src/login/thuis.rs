@@ -23,6 +23,7 @@ use super::password::{well_formed, PasswordError};
 use super::pupil::PupilSecret;
 use super::Keys;
 use crate::audit::AuditAction;
+use crate::keyspace::{Key, Limit};
 use crate::model::{AuditEvent, ThuisAccount, User};
 use crate::ports::{Letter, World};
 use crate::secrets::{self, PinHasher, Sealer};
@@ -189,10 +190,11 @@ pub fn send_link(
     kind: LinkKind,
     now: i64,
 ) -> Result<(), ThuisError> {
-    match w
-        .store
-        .put_if_absent(&format!("rl:thuislink:{}", account.email), b"1", THROTTLE)
-    {
+    match w.store.put_if_absent(
+        &Key::Limit(Limit::HomeLinkMail(&account.email)),
+        b"1",
+        THROTTLE,
+    ) {
         Ok(true) => {}
         Ok(false) => return Err(ThuisError::Throttled),
         Err(_) => return Err(ThuisError::Unavailable),
@@ -313,14 +315,6 @@ pub fn set_password_with_link(
     Ok(updated)
 }
 
-fn block_key(subject: &str) -> String {
-    format!("thuisblock:{subject}")
-}
-
-fn failure_key(subject: &str) -> String {
-    format!("rl:thuis-fail:{subject}")
-}
-
 /// The answer to a home sign-in or a child's code at home.
 #[derive(Debug)]
 pub enum HomeOutcome<T> {
@@ -343,19 +337,26 @@ pub enum HomeOutcome<T> {
 /// until when?
 pub fn blocked_until(w: &World, subject: &str) -> Result<Option<i64>, StoreError> {
     Ok(w.store
-        .get(&block_key(subject))?
+        .get(&Key::HomeBlock(subject))?
         .and_then(|v| String::from_utf8_lossy(&v).parse().ok()))
 }
 
 /// Count a wrong password or code for `subject`; the tenth blocks it for an hour.
 pub fn record_failure(w: &World, subject: &str, now: i64) -> HomeOutcome<()> {
-    let failures = w.store.incr(&failure_key(subject), BLOCK).unwrap_or(0);
+    let failures = w
+        .store
+        .incr(&Key::Limit(Limit::HomeFailures(subject)), BLOCK)
+        .unwrap_or(0);
     if failures >= MAX_FAILURES {
         let until = now + BLOCK.as_secs() as i64;
+        let _ = w.store.put(
+            &Key::HomeBlock(subject),
+            until.to_string().as_bytes(),
+            BLOCK,
+        );
         let _ = w
             .store
-            .put(&block_key(subject), until.to_string().as_bytes(), BLOCK);
-        let _ = w.store.reset_count(&failure_key(subject), BLOCK);
+            .reset_count(&Key::Limit(Limit::HomeFailures(subject)), BLOCK);
         tracing::info!("home sign-in blocked after {MAX_FAILURES} failures");
         return HomeOutcome::Blocked { until };
     }
@@ -364,8 +365,9 @@ pub fn record_failure(w: &World, subject: &str, now: i64) -> HomeOutcome<()> {
 
 fn unblock_account(w: &World, account: Uuid) -> Result<(), StoreError> {
     let subject = account.to_string();
-    w.store.delete(&block_key(&subject))?;
-    w.store.reset_count(&failure_key(&subject), BLOCK)
+    w.store.delete(&Key::HomeBlock(&subject))?;
+    w.store
+        .reset_count(&Key::Limit(Limit::HomeFailures(&subject)), BLOCK)
 }
 
 /// The teacher lifts the block of a pupil's home accounts.
@@ -398,19 +400,11 @@ pub const CLIENT_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// password is checked.
 pub const MAX_ATTEMPTS_PER_CLIENT: u64 = 30;
 
-fn client_attempts_key(client: &str) -> String {
-    format!("rl:thuis-try:ip:{client}")
-}
-
-fn client_failures_key(client: &str) -> String {
-    format!("rl:thuis-fail:ip:{client}")
-}
-
 /// Does a home sign-in from `client` need the proof-of-work challenge?
 pub fn challenge_needed(w: &World, client: Option<&str>) -> bool {
     w.store
         .count(
-            &client_failures_key(client.unwrap_or("unknown")),
+            &Key::Limit(Limit::HomeFailuresFromClient(client.unwrap_or("unknown"))),
             CLIENT_WINDOW,
         )
         .is_ok_and(|n| n >= challenge::AFTER_FAILURES)
@@ -457,7 +451,10 @@ pub fn sign_in(
     now: i64,
 ) -> HomeOutcome<ThuisAccount> {
     let client = client.unwrap_or("unknown");
-    let failures_from_client = match w.store.count(&client_failures_key(client), CLIENT_WINDOW) {
+    let failures_from_client = match w.store.count(
+        &Key::Limit(Limit::HomeFailuresFromClient(client)),
+        CLIENT_WINDOW,
+    ) {
         Ok(n) => n,
         Err(_) => return HomeOutcome::Unavailable,
     };
@@ -470,7 +467,10 @@ pub fn sign_in(
             return HomeOutcome::ChallengeRequired;
         }
     }
-    match w.store.incr(&client_attempts_key(client), CLIENT_WINDOW) {
+    match w.store.incr(
+        &Key::Limit(Limit::HomeAttemptsFromClient(client)),
+        CLIENT_WINDOW,
+    ) {
         Ok(n) if n > MAX_ATTEMPTS_PER_CLIENT => return HomeOutcome::Throttled,
         Ok(_) => {}
         Err(_) => return HomeOutcome::Unavailable,
@@ -492,11 +492,16 @@ pub fn sign_in(
     };
     match account {
         Some(account) if ok => {
-            let _ = w.store.reset_count(&failure_key(&subject), BLOCK);
+            let _ = w
+                .store
+                .reset_count(&Key::Limit(Limit::HomeFailures(&subject)), BLOCK);
             HomeOutcome::Ok(account)
         }
         _ => {
-            let _ = w.store.incr(&client_failures_key(client), CLIENT_WINDOW);
+            let _ = w.store.incr(
+                &Key::Limit(Limit::HomeFailuresFromClient(client)),
+                CLIENT_WINDOW,
+            );
             match record_failure(w, &subject, now) {
                 HomeOutcome::Blocked { until } => HomeOutcome::Blocked { until },
                 _ => HomeOutcome::Wrong,
@@ -537,10 +542,6 @@ impl HomeVisit {
 /// How long a parent has to pick a child and let it type its code.
 pub const VISIT_TTL: Duration = Duration::from_secs(30 * 60);
 
-fn visit_key(id: &str) -> String {
-    format!("thuisvisit:{id}")
-}
-
 /// Start a visit for `account`; its id (the cookie's value).
 pub fn start_visit(w: &World, account: &ThuisAccount, now: i64) -> Result<String, StoreError> {
     let id = secrets::random_token().map_err(|_| StoreError::Corrupt)?;
@@ -550,20 +551,20 @@ pub fn start_visit(w: &World, account: &ThuisAccount, now: i64) -> Result<String
         expires_at: now + VISIT_TTL.as_secs() as i64,
     };
     let bytes = serde_json::to_vec(&visit).map_err(|_| StoreError::Corrupt)?;
-    w.store.put(&visit_key(&id), &bytes, VISIT_TTL)?;
+    w.store.put(&Key::HomeVisit(&id), &bytes, VISIT_TTL)?;
     Ok(id)
 }
 
 /// The live visit `id`.
 pub fn load_visit(w: &World, id: &str, now: i64) -> Option<HomeVisit> {
-    let bytes = w.store.get(&visit_key(id)).ok()??;
+    let bytes = w.store.get(&Key::HomeVisit(id)).ok()??;
     let v: HomeVisit = serde_json::from_slice(&bytes).ok()?;
     (v.expires_at > now).then_some(v)
 }
 
 /// End visit `id`.
 pub fn end_visit(w: &World, id: &str) {
-    let _ = w.store.delete(&visit_key(id));
+    let _ = w.store.delete(&Key::HomeVisit(id));
 }
 
 /// A child of the visit signs in with its own school PIN or picture password. A wrong one
@@ -597,7 +598,9 @@ pub fn child_sign_in(
             _ => HomeOutcome::Wrong,
         };
     }
-    let _ = w.store.reset_count(&failure_key(&subject), BLOCK);
+    let _ = w
+        .store
+        .reset_count(&Key::Limit(Limit::HomeFailures(&subject)), BLOCK);
     let who = Authenticated {
         user_id: child.id,
         school: child.school,
@@ -730,14 +733,10 @@ pub fn current_children<'a>(
         .collect()
 }
 
-fn code_block_key(device: &str) -> String {
-    format!("thuiscodeblock:{device}")
-}
-
 /// A family enters a home login code on a device (`device`: a hash identifying the browser).
 /// Ten wrong codes from one device block it for an hour.
 pub fn redeem_code(w: &World, raw: &str, device: &str, now: i64) -> HomeOutcome<User> {
-    match w.store.get(&code_block_key(device)) {
+    match w.store.get(&Key::HomeCodeBlock(device)) {
         Ok(Some(v)) => {
             return HomeOutcome::Blocked {
                 until: String::from_utf8_lossy(&v).parse().unwrap_or(now),
@@ -758,13 +757,15 @@ pub fn redeem_code(w: &World, raw: &str, device: &str, now: i64) -> HomeOutcome<
     match child {
         Some(c) => HomeOutcome::Ok(c),
         None => {
-            let key = format!("rl:thuiscode-fail:{device}");
+            let key = Key::Limit(Limit::HomeCodeFailures(device));
             let failures = w.store.incr(&key, BLOCK).unwrap_or(0);
             if failures >= MAX_FAILURES {
                 let until = now + BLOCK.as_secs() as i64;
-                let _ = w
-                    .store
-                    .put(&code_block_key(device), until.to_string().as_bytes(), BLOCK);
+                let _ = w.store.put(
+                    &Key::HomeCodeBlock(device),
+                    until.to_string().as_bytes(),
+                    BLOCK,
+                );
                 let _ = w.store.reset_count(&key, BLOCK);
                 return HomeOutcome::Blocked { until };
             }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::keyspace::Key;
 use crate::session::{self, SsoSession};
 use crate::store::{EphemeralStore, StoreError};
 
@@ -46,10 +47,6 @@ pub enum ChainEnd {
     Then(String),
     /// Show "signed out".
     SignedOut,
-}
-
-fn chain_key(id: &str) -> String {
-    format!("samlslo:{id}")
 }
 
 impl Chain {
@@ -102,7 +99,7 @@ impl Chain {
         self.current = Some(sp.to_string());
         let bytes = serde_json::to_vec(self).map_err(|_| StoreError::Corrupt)?;
         store.put(
-            &chain_key(request_id),
+            &Key::SamlLogoutChain(request_id),
             &bytes,
             Duration::from_secs(CHAIN_SECS),
         )
@@ -132,12 +129,14 @@ pub fn answered(
     sp: &str,
 ) -> Result<Option<Chain>, StoreError> {
     let Some(chain) = store
-        .get(&chain_key(in_response_to))?
+        .get(&Key::SamlLogoutChain(in_response_to))?
         .and_then(|b| serde_json::from_slice::<Chain>(&b).ok())
     else {
         return Ok(None);
     };
-    if chain.current.as_deref() != Some(sp) || store.take(&chain_key(in_response_to))?.is_none() {
+    if chain.current.as_deref() != Some(sp)
+        || store.take(&Key::SamlLogoutChain(in_response_to))?.is_none()
+    {
         return Ok(None);
     }
     Ok(Some(chain))

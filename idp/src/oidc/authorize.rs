@@ -3,6 +3,7 @@
 //! redirected), the request's checks (`protocol::oidc::authorize`), the session, the school's
 //! decision, the code.
 
+use broker::keyspace::Key;
 use std::time::Duration;
 
 use broker::model::RelyingParty;
@@ -150,7 +151,7 @@ pub fn resume(
     ip: Option<&str>,
     now: i64,
 ) -> Outcome {
-    let pending = match state.store.take(&pending_key(auth_id)) {
+    let pending = match state.store.take(&Key::PendingAuthorization(auth_id)) {
         Ok(Some(b)) => serde_json::from_slice::<AuthRequest>(&b).ok(),
         Ok(None) => None,
         Err(e) => {
@@ -172,14 +173,10 @@ pub fn resume(
 pub fn pending(state: &AppState, auth_id: &str) -> Option<AuthRequest> {
     state
         .store
-        .get(&pending_key(auth_id))
+        .get(&Key::PendingAuthorization(auth_id))
         .ok()
         .flatten()
         .and_then(|b| serde_json::from_slice(&b).ok())
-}
-
-fn pending_key(id: &str) -> String {
-    format!("authreq:{id}")
 }
 
 /// Keep `req` while the user signs in (here or at a network environment): its id.
@@ -189,7 +186,7 @@ fn wait(state: &AppState, req: &AuthRequest) -> Result<String, OidcError> {
     state
         .store
         .put(
-            &pending_key(&auth_id),
+            &Key::PendingAuthorization(&auth_id),
             &bytes,
             Duration::from_secs(PENDING_SECS),
         )
@@ -406,7 +403,7 @@ fn issue_code(
         .and_then(|b| {
             state
                 .store
-                .put(&format!("code:{code}"), &b, Duration::from_secs(CODE_SECS))
+                .put(&Key::Code(&code), &b, Duration::from_secs(CODE_SECS))
                 .map_err(store_failed)
         });
     stored?;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use broker::keyspace::Key;
 use broker::model::RelyingParty;
 use broker::secrets::verify_client_secret;
 use parking_lot::Mutex;
@@ -94,7 +95,10 @@ fn private_key_jwt(
     let fresh = state
         .store
         .put_if_absent(
-            &format!("jti:{iss}:{jti}"),
+            &Key::ClientAssertionJti {
+                client: iss,
+                jti: &jti,
+            },
             b"1",
             Duration::from_secs((exp - now + 60).max(60) as u64),
         )

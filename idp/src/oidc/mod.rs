@@ -25,6 +25,7 @@ pub mod token;
 pub mod tokens;
 pub mod userinfo;
 
+use broker::keyspace::Key;
 use std::time::Duration;
 
 use broker::store::EphemeralStore;
@@ -98,16 +99,12 @@ pub struct Grant {
     pub claims: Option<ClaimSet>,
 }
 
-fn grant_key(id: &str) -> String {
-    format!("grant:{id}")
-}
-
 /// Store a grant until it expires.
 pub fn save_grant(store: &dyn EphemeralStore, g: &Grant, now: i64) -> Result<(), OidcError> {
     let bytes = serde_json::to_vec(g).map_err(|_| OidcError::ServerError)?;
     store
         .put(
-            &grant_key(&g.id),
+            &Key::Grant(&g.id),
             &bytes,
             Duration::from_secs((g.expires_at - now).max(1) as u64),
         )
@@ -116,7 +113,7 @@ pub fn save_grant(store: &dyn EphemeralStore, g: &Grant, now: i64) -> Result<(),
 
 /// A live grant.
 pub fn load_grant(store: &dyn EphemeralStore, id: &str) -> Result<Option<Grant>, OidcError> {
-    match store.get(&grant_key(id)).map_err(store_failed)? {
+    match store.get(&Key::Grant(id)).map_err(store_failed)? {
         Some(b) => Ok(Some(
             serde_json::from_slice(&b).map_err(|_| OidcError::ServerError)?,
         )),
@@ -126,5 +123,5 @@ pub fn load_grant(store: &dyn EphemeralStore, id: &str) -> Result<Option<Grant>,
 
 /// Revoke a grant and everything issued from it.
 pub fn revoke_grant(store: &dyn EphemeralStore, id: &str) -> Result<(), OidcError> {
-    store.delete(&grant_key(id)).map_err(store_failed)
+    store.delete(&Key::Grant(id)).map_err(store_failed)
 }

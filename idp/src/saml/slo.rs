@@ -12,6 +12,7 @@
 //! told, in what order, and how the chain ends is `broker::logout::saml_chain`'s; this module
 //! parses, checks signatures, builds and signs the messages.
 
+use broker::keyspace::Key;
 use std::time::Duration;
 
 use broker::logout::saml_chain::{self, Chain, ChainEnd};
@@ -107,10 +108,7 @@ fn handle(
     if !state
         .store
         .put_if_absent(
-            &format!(
-                "samlreq:{}",
-                replay_digest(&format!("slo\n{}", meta.entity_id), &id)
-            ),
+            &Key::SeenSamlRequest(&replay_digest(&format!("slo\n{}", meta.entity_id), &id)),
             b"1",
             Duration::from_secs(REPLAY_SECS),
         )

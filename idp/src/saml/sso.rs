@@ -10,6 +10,7 @@
 //! `Destination`, `RelayState` ≤ 80 bytes, and the request ID is remembered so a replay is
 //! refused.
 
+use broker::keyspace::Key;
 use std::time::Duration;
 
 use broker::model::{RelyingParty, RpProtocol};
@@ -82,10 +83,6 @@ pub enum Outcome {
         saml_response: String,
         relay_state: Option<String>,
     },
-}
-
-fn pending_key(id: &str) -> String {
-    format!("samlauth:{id}")
 }
 
 /// The URL that resumes a pending SAML sign-in, if `auth_id` is one.
@@ -235,7 +232,7 @@ fn validate(state: &AppState, inbound: &Inbound, now: i64) -> Result<Validated, 
     let fresh = state
         .store
         .put_if_absent(
-            &format!("samlreq:{}", replay_digest(&meta.entity_id, &req.id)),
+            &Key::SeenSamlRequest(&replay_digest(&meta.entity_id, &req.id)),
             b"1",
             Duration::from_secs(REPLAY_SECS),
         )
@@ -362,7 +359,7 @@ pub fn resume(
     ip: Option<&str>,
     now: i64,
 ) -> Outcome {
-    let pending = match state.store.take(&pending_key(auth_id)) {
+    let pending = match state.store.take(&Key::PendingSaml(auth_id)) {
         Ok(Some(b)) => serde_json::from_slice::<PendingSso>(&b).ok(),
         Ok(None) => None,
         Err(_) => return Outcome::Refused(Refusal::Unavailable),
@@ -449,7 +446,7 @@ fn proceed(
         };
         let stored = serde_json::to_vec(&pending).ok().map(|b| {
             state.store.put(
-                &pending_key(&auth_id),
+                &Key::PendingSaml(&auth_id),
                 &b,
                 Duration::from_secs(PENDING_SECS),
             )

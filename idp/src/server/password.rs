@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::keyspace::{Key, Limit};
 use broker::login::password::{self, PasswordError};
 use broker::login::password_policy::{self, Advice, WeakPassword};
 use broker::login::thuis;
@@ -436,7 +437,7 @@ pub async fn strength(
         return HttpResponse::Forbidden().json(serde_json::json!({"error": "csrf"}));
     }
     let ip = session::client_ip(&req, &state).unwrap_or_else(|| "unknown".into());
-    let key = format!("rl:pwstrength:ip:{ip}");
+    let key = Key::Limit(Limit::PasswordStrength(&ip));
     match state.store.incr(&key, STRENGTH_WINDOW) {
         Ok(n) if n <= STRENGTH_LIMIT => {}
         Ok(_) => {

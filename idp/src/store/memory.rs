@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use broker::clock::Clock;
+use broker::keyspace::Key;
 use broker::store::{EphemeralStore, StoreError, Tally};
 use parking_lot::Mutex;
 
@@ -221,13 +222,15 @@ fn tally(
 impl EphemeralStore for MemoryStore {
     fn incr_and_lock(
         &self,
-        counter: &str,
+        counter: &Key<'_>,
         window: Duration,
         limit: u64,
-        lock: &str,
+        lock: &Key<'_>,
         lock_value: &[u8],
         lock_ttl: Duration,
     ) -> Result<Tally, StoreError> {
+        let (counter, lock) = (counter.to_string(), lock.to_string());
+        let (counter, lock) = (counter.as_str(), lock.as_str());
         let now = self.clock.now_millis();
         let window = Window::current(window, now);
         let expires_at = Self::expiry(now, lock_ttl);
@@ -276,7 +279,9 @@ impl EphemeralStore for MemoryStore {
         Ok(result)
     }
 
-    fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+    fn put(&self, key: &Key<'_>, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let now = self.clock.now_millis();
         let entry = Entry {
             value: value.to_vec(),
@@ -293,7 +298,14 @@ impl EphemeralStore for MemoryStore {
         Ok(())
     }
 
-    fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+    fn put_if_absent(
+        &self,
+        key: &Key<'_>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let now = self.clock.now_millis();
         let expires_at = Self::expiry(now, ttl);
         let mut shard = self.shard(key).lock();
@@ -323,7 +335,9 @@ impl EphemeralStore for MemoryStore {
         Ok(stored)
     }
 
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn get(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let now = self.clock.now_millis();
         let mut shard = self.shard(key).lock();
         match shard.values.get(key) {
@@ -336,20 +350,26 @@ impl EphemeralStore for MemoryStore {
         }
     }
 
-    fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn take(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let now = self.clock.now_millis();
         let removed = self.shard(key).lock().values.remove(key);
         Ok(removed.filter(|e| e.expires_at > now).map(|e| e.value))
     }
 
-    fn delete(&self, key: &str) -> Result<(), StoreError> {
+    fn delete(&self, key: &Key<'_>) -> Result<(), StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let removed = self.shard(key).lock().values.remove(key);
         // Drop the value outside the lock.
         drop(removed);
         Ok(())
     }
 
-    fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
+    fn incr(&self, key: &Key<'_>, window: Duration) -> Result<u64, StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let now = self.clock.now_millis();
         let window = Window::current(window, now);
         let mut shard = self.shard(key).lock();
@@ -362,7 +382,9 @@ impl EphemeralStore for MemoryStore {
         Ok(count)
     }
 
-    fn count(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
+    fn count(&self, key: &Key<'_>, window: Duration) -> Result<u64, StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let now = self.clock.now_millis();
         let window = Window::current(window, now);
         let shard = self.shard(key).lock();
@@ -373,7 +395,9 @@ impl EphemeralStore for MemoryStore {
             .map_or(0, |s| s.count_in(window)))
     }
 
-    fn reset_count(&self, key: &str, window: Duration) -> Result<(), StoreError> {
+    fn reset_count(&self, key: &Key<'_>, window: Duration) -> Result<(), StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let now = self.clock.now_millis();
         let window = Window::current(window, now);
         let mut shard = self.shard(key).lock();

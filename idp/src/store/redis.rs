@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use ::redis::{ConnectionLike as _, RedisError, RedisResult};
 use broker::clock::Clock;
+use broker::keyspace::Key;
 use broker::store::{EphemeralStore, StoreError, Tally};
 
 use super::{duration_millis, Window, MAX_EVENTS};
@@ -247,13 +248,15 @@ impl RedisStore {
 impl EphemeralStore for RedisStore {
     fn incr_and_lock(
         &self,
-        counter: &str,
+        counter: &Key<'_>,
         window: Duration,
         limit: u64,
-        lock: &str,
+        lock: &Key<'_>,
         lock_value: &[u8],
         lock_ttl: Duration,
     ) -> Result<Tally, StoreError> {
+        let (counter, lock) = (counter.to_string(), lock.to_string());
+        let (counter, lock) = (counter.as_str(), lock.as_str());
         let now = self.now();
         let window = Window::current(window, now);
         let counter_key = self.counter_key(counter, window);
@@ -283,7 +286,9 @@ impl EphemeralStore for RedisStore {
         })
     }
 
-    fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+    fn put(&self, key: &Key<'_>, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let ttl_ms = duration_millis(ttl);
         let encoded = encode(self.now().saturating_add(ttl_ms), value);
         let k = self.value_key(key);
@@ -297,7 +302,14 @@ impl EphemeralStore for RedisStore {
         })
     }
 
-    fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+    fn put_if_absent(
+        &self,
+        key: &Key<'_>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let now = self.now();
         let ttl_ms = duration_millis(ttl);
         let encoded = encode(now.saturating_add(ttl_ms), value);
@@ -314,24 +326,32 @@ impl EphemeralStore for RedisStore {
         Ok(stored == 1)
     }
 
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn get(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let k = self.value_key(key);
         let raw: Option<Vec<u8>> = self.run(|c| ::redis::cmd("GET").arg(&k).query(c))?;
         raw.map_or(Ok(None), |raw| decode(raw, self.now()))
     }
 
-    fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn take(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let k = self.value_key(key);
         let raw: Option<Vec<u8>> = self.run(|c| ::redis::cmd("GETDEL").arg(&k).query(c))?;
         raw.map_or(Ok(None), |raw| decode(raw, self.now()))
     }
 
-    fn delete(&self, key: &str) -> Result<(), StoreError> {
+    fn delete(&self, key: &Key<'_>) -> Result<(), StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let k = self.value_key(key);
         self.run(|c| ::redis::cmd("DEL").arg(&k).query::<()>(c))
     }
 
-    fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
+    fn incr(&self, key: &Key<'_>, window: Duration) -> Result<u64, StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let now = self.now();
         let window = Window::current(window, now);
         let k = self.counter_key(key, window);
@@ -350,7 +370,9 @@ impl EphemeralStore for RedisStore {
         })
     }
 
-    fn count(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
+    fn count(&self, key: &Key<'_>, window: Duration) -> Result<u64, StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let window = Window::current(window, self.now());
         let k = self.counter_key(key, window);
         self.run(|c| {
@@ -362,7 +384,9 @@ impl EphemeralStore for RedisStore {
         })
     }
 
-    fn reset_count(&self, key: &str, window: Duration) -> Result<(), StoreError> {
+    fn reset_count(&self, key: &Key<'_>, window: Duration) -> Result<(), StoreError> {
+        let text = key.to_string();
+        let key = text.as_str();
         let window = Window::current(window, self.now());
         let k = self.counter_key(key, window);
         self.run(|c| ::redis::cmd("DEL").arg(&k).query::<()>(c))

@@ -13,10 +13,17 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use broker::clock::{Clock, FixedClock, SystemClock};
+use broker::keyspace::Key;
 use broker::store::{EphemeralStore, Tally};
 use idp::store::{MemoryStore, RedisStore};
 
 const MINUTE: Duration = Duration::from_secs(60);
+
+/// The contract is about the store, not the keyspace: every key of these cases is a session
+/// key named by its text.
+fn k(text: &str) -> Key<'_> {
+    Key::Session(text)
+}
 
 /// A contract case: the store under test and the clock it was built with.
 type Case = fn(&dyn EphemeralStore, &FixedClock);
@@ -26,87 +33,94 @@ type Case = fn(&dyn EphemeralStore, &FixedClock);
 // ---------------------------------------------------------------------------------------------
 
 fn put_get_replace(store: &dyn EphemeralStore, _clock: &FixedClock) {
-    store.put("session:a", b"one", MINUTE).unwrap();
+    store.put(&k("session:a"), b"one", MINUTE).unwrap();
     assert_eq!(
-        store.get("session:a").unwrap().as_deref(),
+        store.get(&k("session:a")).unwrap().as_deref(),
         Some(&b"one"[..])
     );
     // Reading does not consume.
     assert_eq!(
-        store.get("session:a").unwrap().as_deref(),
+        store.get(&k("session:a")).unwrap().as_deref(),
         Some(&b"one"[..])
     );
-    store.put("session:a", b"two", MINUTE).unwrap();
+    store.put(&k("session:a"), b"two", MINUTE).unwrap();
     assert_eq!(
-        store.get("session:a").unwrap().as_deref(),
+        store.get(&k("session:a")).unwrap().as_deref(),
         Some(&b"two"[..])
     );
 }
 
 fn get_of_missing_key_is_none(store: &dyn EphemeralStore, _clock: &FixedClock) {
-    assert_eq!(store.get("session:nobody").unwrap(), None);
-    assert_eq!(store.take("code:nobody").unwrap(), None);
+    assert_eq!(store.get(&k("session:nobody")).unwrap(), None);
+    assert_eq!(store.take(&k("code:nobody")).unwrap(), None);
 }
 
 fn expiry_is_exact(store: &dyn EphemeralStore, clock: &FixedClock) {
     store
-        .put("session:e", b"v", Duration::from_secs(10))
+        .put(&k("session:e"), b"v", Duration::from_secs(10))
         .unwrap();
     clock.advance(Duration::from_millis(9_999));
-    assert_eq!(store.get("session:e").unwrap().as_deref(), Some(&b"v"[..]));
+    assert_eq!(
+        store.get(&k("session:e")).unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
     clock.advance(Duration::from_millis(1));
     assert_eq!(
-        store.get("session:e").unwrap(),
+        store.get(&k("session:e")).unwrap(),
         None,
         "expiry == now is expired"
     );
     clock.advance(Duration::from_secs(3600));
-    assert_eq!(store.get("session:e").unwrap(), None);
+    assert_eq!(store.get(&k("session:e")).unwrap(), None);
 }
 
 fn replacing_restarts_the_ttl(store: &dyn EphemeralStore, clock: &FixedClock) {
     store
-        .put("session:r", b"1", Duration::from_secs(10))
+        .put(&k("session:r"), b"1", Duration::from_secs(10))
         .unwrap();
     clock.advance(Duration::from_secs(8));
     store
-        .put("session:r", b"2", Duration::from_secs(10))
+        .put(&k("session:r"), b"2", Duration::from_secs(10))
         .unwrap();
     clock.advance(Duration::from_secs(8));
-    assert_eq!(store.get("session:r").unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(
+        store.get(&k("session:r")).unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
     clock.advance(Duration::from_secs(2));
-    assert_eq!(store.get("session:r").unwrap(), None);
+    assert_eq!(store.get(&k("session:r")).unwrap(), None);
 }
 
 fn zero_ttl_is_absent_at_once(store: &dyn EphemeralStore, _clock: &FixedClock) {
-    store.put("session:z", b"v", Duration::ZERO).unwrap();
-    assert_eq!(store.get("session:z").unwrap(), None);
-    assert_eq!(store.take("session:z").unwrap(), None);
+    store.put(&k("session:z"), b"v", Duration::ZERO).unwrap();
+    assert_eq!(store.get(&k("session:z")).unwrap(), None);
+    assert_eq!(store.take(&k("session:z")).unwrap(), None);
 }
 
 fn take_is_single_use(store: &dyn EphemeralStore, _clock: &FixedClock) {
-    store.put("code:t", b"grant", MINUTE).unwrap();
+    store.put(&k("code:t"), b"grant", MINUTE).unwrap();
     assert_eq!(
-        store.take("code:t").unwrap().as_deref(),
+        store.take(&k("code:t")).unwrap().as_deref(),
         Some(&b"grant"[..])
     );
-    assert_eq!(store.take("code:t").unwrap(), None);
-    assert_eq!(store.get("code:t").unwrap(), None);
+    assert_eq!(store.take(&k("code:t")).unwrap(), None);
+    assert_eq!(store.get(&k("code:t")).unwrap(), None);
 }
 
 fn take_of_expired_value_is_none(store: &dyn EphemeralStore, clock: &FixedClock) {
-    store.put("code:x", b"grant", MINUTE).unwrap();
+    store.put(&k("code:x"), b"grant", MINUTE).unwrap();
     clock.advance(MINUTE);
-    assert_eq!(store.take("code:x").unwrap(), None);
+    assert_eq!(store.take(&k("code:x")).unwrap(), None);
     // Still gone when the clock is turned back: take removed it.
     clock.advance(Duration::ZERO);
-    assert_eq!(store.take("code:x").unwrap(), None);
+    assert_eq!(store.take(&k("code:x")).unwrap(), None);
 }
 
 fn concurrent_take_has_one_winner(store: &dyn EphemeralStore, _clock: &FixedClock) {
     const THREADS: usize = 8;
     for round in 0..25 {
-        let key = format!("code:race{round}");
+        let text = format!("code:race{round}");
+        let key = k(&text);
         store.put(&key, b"grant", MINUTE).unwrap();
         let barrier = Barrier::new(THREADS);
         let winners: usize = std::thread::scope(|s| {
@@ -135,25 +149,32 @@ fn concurrent_take_has_one_winner(store: &dyn EphemeralStore, _clock: &FixedCloc
 
 fn put_if_absent_first_wins(store: &dyn EphemeralStore, clock: &FixedClock) {
     let ttl = Duration::from_secs(30);
-    assert!(store.put_if_absent("jti:p", b"first", ttl).unwrap());
-    assert!(!store.put_if_absent("jti:p", b"second", ttl).unwrap());
-    assert_eq!(store.get("jti:p").unwrap().as_deref(), Some(&b"first"[..]));
+    assert!(store.put_if_absent(&k("jti:p"), b"first", ttl).unwrap());
+    assert!(!store.put_if_absent(&k("jti:p"), b"second", ttl).unwrap());
+    assert_eq!(
+        store.get(&k("jti:p")).unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
     clock.advance(Duration::from_millis(29_999));
-    assert!(!store.put_if_absent("jti:p", b"third", ttl).unwrap());
+    assert!(!store.put_if_absent(&k("jti:p"), b"third", ttl).unwrap());
     // Logically expired (the backend may still hold it): absent, so the next one wins.
     clock.advance(Duration::from_millis(1));
-    assert!(store.put_if_absent("jti:p", b"fourth", ttl).unwrap());
-    assert_eq!(store.get("jti:p").unwrap().as_deref(), Some(&b"fourth"[..]));
-    assert!(!store.put_if_absent("jti:p", b"fifth", ttl).unwrap());
+    assert!(store.put_if_absent(&k("jti:p"), b"fourth", ttl).unwrap());
+    assert_eq!(
+        store.get(&k("jti:p")).unwrap().as_deref(),
+        Some(&b"fourth"[..])
+    );
+    assert!(!store.put_if_absent(&k("jti:p"), b"fifth", ttl).unwrap());
     // And after a delete.
-    store.delete("jti:p").unwrap();
-    assert!(store.put_if_absent("jti:p", b"sixth", ttl).unwrap());
+    store.delete(&k("jti:p")).unwrap();
+    assert!(store.put_if_absent(&k("jti:p"), b"sixth", ttl).unwrap());
 }
 
 fn concurrent_put_if_absent_has_one_winner(store: &dyn EphemeralStore, _clock: &FixedClock) {
     const THREADS: usize = 8;
     for round in 0..25 {
-        let key = format!("jti:race{round}");
+        let text = format!("jti:race{round}");
+        let key = k(&text);
         let barrier = Barrier::new(THREADS);
         let winners: Vec<usize> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..THREADS)
@@ -180,13 +201,13 @@ fn concurrent_put_if_absent_has_one_winner(store: &dyn EphemeralStore, _clock: &
 }
 
 fn delete_removes(store: &dyn EphemeralStore, _clock: &FixedClock) {
-    store.put("session:d", b"v", MINUTE).unwrap();
-    store.delete("session:d").unwrap();
-    assert_eq!(store.get("session:d").unwrap(), None);
-    assert_eq!(store.take("session:d").unwrap(), None);
+    store.put(&k("session:d"), b"v", MINUTE).unwrap();
+    store.delete(&k("session:d")).unwrap();
+    assert_eq!(store.get(&k("session:d")).unwrap(), None);
+    assert_eq!(store.take(&k("session:d")).unwrap(), None);
     // Deleting what is not there is fine.
-    store.delete("session:d").unwrap();
-    store.delete("session:never").unwrap();
+    store.delete(&k("session:d")).unwrap();
+    store.delete(&k("session:never")).unwrap();
 }
 
 /// Put the clock on the first millisecond of a `window`-long window.
@@ -197,79 +218,82 @@ fn align(clock: &FixedClock, window: Duration) {
 
 fn incr_counts_over_a_sliding_window(store: &dyn EphemeralStore, clock: &FixedClock) {
     align(clock, MINUTE);
-    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 1);
-    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 2);
-    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 3);
+    assert_eq!(store.incr(&k("rl:pupil"), MINUTE).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:pupil"), MINUTE).unwrap(), 2);
+    assert_eq!(store.incr(&k("rl:pupil"), MINUTE).unwrap(), 3);
     // Last millisecond of a clock-aligned minute: a burst across the boundary.
     clock.advance(MINUTE - Duration::from_millis(1));
-    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 4);
+    assert_eq!(store.incr(&k("rl:pupil"), MINUTE).unwrap(), 4);
     // Exactly one minute after the first three they stop counting; the fourth still counts
     // (a clock-aligned window would start again from zero here).
     clock.advance(Duration::from_millis(1));
-    assert_eq!(store.count("rl:pupil", MINUTE).unwrap(), 1);
-    assert_eq!(store.incr("rl:pupil", MINUTE).unwrap(), 2);
+    assert_eq!(store.count(&k("rl:pupil"), MINUTE).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:pupil"), MINUTE).unwrap(), 2);
     clock.advance(Duration::from_secs(30));
-    assert_eq!(store.count("rl:pupil", MINUTE).unwrap(), 2);
+    assert_eq!(store.count(&k("rl:pupil"), MINUTE).unwrap(), 2);
     // One minute after the fourth, that one is gone too.
     clock.advance(Duration::from_secs(30) - Duration::from_millis(1));
-    assert_eq!(store.count("rl:pupil", MINUTE).unwrap(), 1);
+    assert_eq!(store.count(&k("rl:pupil"), MINUTE).unwrap(), 1);
     clock.advance(Duration::from_millis(1));
-    assert_eq!(store.count("rl:pupil", MINUTE).unwrap(), 0);
+    assert_eq!(store.count(&k("rl:pupil"), MINUTE).unwrap(), 0);
     // Another key counts on its own.
-    assert_eq!(store.incr("rl:other", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:other"), MINUTE).unwrap(), 1);
 }
 
 fn a_burst_across_a_boundary_counts_in_full(store: &dyn EphemeralStore, clock: &FixedClock) {
     align(clock, MINUTE);
     clock.advance(Duration::from_secs(50));
     for _ in 0..5 {
-        store.incr("rl:burst", MINUTE).unwrap();
+        store.incr(&k("rl:burst"), MINUTE).unwrap();
     }
     // Into the next clock-aligned minute: a fixed window would start again at zero.
     clock.advance(Duration::from_secs(20));
     for n in 6..=10 {
-        assert_eq!(store.incr("rl:burst", MINUTE).unwrap(), n);
+        assert_eq!(store.incr(&k("rl:burst"), MINUTE).unwrap(), n);
     }
-    assert_eq!(store.count("rl:burst", MINUTE).unwrap(), 10);
+    assert_eq!(store.count(&k("rl:burst"), MINUTE).unwrap(), 10);
     clock.advance(Duration::from_secs(40));
-    assert_eq!(store.count("rl:burst", MINUTE).unwrap(), 5);
+    assert_eq!(store.count(&k("rl:burst"), MINUTE).unwrap(), 5);
 }
 
 fn windows_of_different_lengths_count_apart(store: &dyn EphemeralStore, clock: &FixedClock) {
     let hour = Duration::from_secs(3600);
     align(clock, hour);
-    assert_eq!(store.incr("rl:ip", MINUTE).unwrap(), 1);
-    assert_eq!(store.incr("rl:ip", MINUTE).unwrap(), 2);
-    assert_eq!(store.incr("rl:ip", hour).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:ip"), MINUTE).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:ip"), MINUTE).unwrap(), 2);
+    assert_eq!(store.incr(&k("rl:ip"), hour).unwrap(), 1);
     clock.advance(MINUTE);
-    assert_eq!(store.incr("rl:ip", MINUTE).unwrap(), 1);
-    assert_eq!(store.incr("rl:ip", hour).unwrap(), 2);
-    assert_eq!(store.count("rl:ip", hour).unwrap(), 2);
-    assert_eq!(store.count("rl:ip", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:ip"), MINUTE).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:ip"), hour).unwrap(), 2);
+    assert_eq!(store.count(&k("rl:ip"), hour).unwrap(), 2);
+    assert_eq!(store.count(&k("rl:ip"), MINUTE).unwrap(), 1);
 }
 
 fn incr_and_lock_locks_at_the_limit(store: &dyn EphemeralStore, clock: &FixedClock) {
     align(clock, MINUTE);
     let hour = Duration::from_secs(3600);
-    let tally = || store.incr_and_lock("rl:fail:p", hour, 3, "lock:p", b"until", hour);
+    let tally = || store.incr_and_lock(&k("rl:fail:p"), hour, 3, &k("lock:p"), b"until", hour);
     assert_eq!(tally().unwrap(), Tally::Counted(1));
     assert_eq!(tally().unwrap(), Tally::Counted(2));
     assert_eq!(tally().unwrap(), Tally::LockedNow(3));
-    assert_eq!(store.get("lock:p").unwrap().as_deref(), Some(&b"until"[..]));
     assert_eq!(
-        store.count("rl:fail:p", hour).unwrap(),
+        store.get(&k("lock:p")).unwrap().as_deref(),
+        Some(&b"until"[..])
+    );
+    assert_eq!(
+        store.count(&k("rl:fail:p"), hour).unwrap(),
         0,
         "the counter starts again"
     );
     assert_eq!(tally().unwrap(), Tally::AlreadyLocked);
     assert_eq!(
-        store.count("rl:fail:p", hour).unwrap(),
+        store.count(&k("rl:fail:p"), hour).unwrap(),
         0,
         "nothing counted while locked"
     );
     // When the lock has run out, counting starts from zero.
     clock.advance(hour);
-    assert_eq!(store.get("lock:p").unwrap(), None);
+    assert_eq!(store.get(&k("lock:p")).unwrap(), None);
     assert_eq!(tally().unwrap(), Tally::Counted(1));
 }
 
@@ -277,7 +301,8 @@ fn concurrent_failures_lock_exactly_once(store: &dyn EphemeralStore, _clock: &Fi
     const THREADS: usize = 16;
     let hour = Duration::from_secs(3600);
     for round in 0..10 {
-        let (counter, lock) = (format!("rl:race{round}"), format!("lock:race{round}"));
+        let (counter_text, lock_text) = (format!("rl:race{round}"), format!("lock:race{round}"));
+        let (counter, lock) = (k(&counter_text), k(&lock_text));
         // Nine failures already: several nodes count the tenth at once.
         for _ in 0..9 {
             store
@@ -314,50 +339,59 @@ fn concurrent_failures_lock_exactly_once(store: &dyn EphemeralStore, _clock: &Fi
 
 fn count_does_not_increment(store: &dyn EphemeralStore, clock: &FixedClock) {
     align(clock, MINUTE);
-    assert_eq!(store.count("rl:c", MINUTE).unwrap(), 0);
-    assert_eq!(store.count("rl:c", MINUTE).unwrap(), 0);
-    assert_eq!(store.incr("rl:c", MINUTE).unwrap(), 1);
-    assert_eq!(store.count("rl:c", MINUTE).unwrap(), 1);
-    assert_eq!(store.count("rl:c", MINUTE).unwrap(), 1);
-    assert_eq!(store.incr("rl:c", MINUTE).unwrap(), 2);
-    assert_eq!(store.count("rl:c", MINUTE).unwrap(), 2);
+    assert_eq!(store.count(&k("rl:c"), MINUTE).unwrap(), 0);
+    assert_eq!(store.count(&k("rl:c"), MINUTE).unwrap(), 0);
+    assert_eq!(store.incr(&k("rl:c"), MINUTE).unwrap(), 1);
+    assert_eq!(store.count(&k("rl:c"), MINUTE).unwrap(), 1);
+    assert_eq!(store.count(&k("rl:c"), MINUTE).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:c"), MINUTE).unwrap(), 2);
+    assert_eq!(store.count(&k("rl:c"), MINUTE).unwrap(), 2);
 }
 
 fn reset_count_forgets(store: &dyn EphemeralStore, clock: &FixedClock) {
     align(clock, MINUTE);
     for _ in 0..3 {
-        store.incr("rl:locked", MINUTE).unwrap();
+        store.incr(&k("rl:locked"), MINUTE).unwrap();
     }
-    assert_eq!(store.count("rl:locked", MINUTE).unwrap(), 3);
-    store.reset_count("rl:locked", MINUTE).unwrap();
-    assert_eq!(store.count("rl:locked", MINUTE).unwrap(), 0);
-    assert_eq!(store.incr("rl:locked", MINUTE).unwrap(), 1);
+    assert_eq!(store.count(&k("rl:locked"), MINUTE).unwrap(), 3);
+    store.reset_count(&k("rl:locked"), MINUTE).unwrap();
+    assert_eq!(store.count(&k("rl:locked"), MINUTE).unwrap(), 0);
+    assert_eq!(store.incr(&k("rl:locked"), MINUTE).unwrap(), 1);
     // Resetting what was never counted is fine.
-    store.reset_count("rl:never", MINUTE).unwrap();
-    assert_eq!(store.count("rl:never", MINUTE).unwrap(), 0);
+    store.reset_count(&k("rl:never"), MINUTE).unwrap();
+    assert_eq!(store.count(&k("rl:never"), MINUTE).unwrap(), 0);
 }
 
 fn keys_are_isolated(store: &dyn EphemeralStore, clock: &FixedClock) {
     align(clock, MINUTE);
-    store.put("session:a", b"1", MINUTE).unwrap();
-    store.put("session:ab", b"2", MINUTE).unwrap();
-    store.put("code:a", b"3", MINUTE).unwrap();
-    store.put("a", b"4", MINUTE).unwrap();
-    assert_eq!(store.take("session:a").unwrap().as_deref(), Some(&b"1"[..]));
-    assert_eq!(store.get("session:ab").unwrap().as_deref(), Some(&b"2"[..]));
-    assert_eq!(store.get("code:a").unwrap().as_deref(), Some(&b"3"[..]));
-    assert_eq!(store.get("a").unwrap().as_deref(), Some(&b"4"[..]));
-    store.delete("code:a").unwrap();
-    assert_eq!(store.get("session:ab").unwrap().as_deref(), Some(&b"2"[..]));
-    assert_eq!(store.get("a").unwrap().as_deref(), Some(&b"4"[..]));
+    store.put(&k("session:a"), b"1", MINUTE).unwrap();
+    store.put(&k("session:ab"), b"2", MINUTE).unwrap();
+    store.put(&k("code:a"), b"3", MINUTE).unwrap();
+    store.put(&k("a"), b"4", MINUTE).unwrap();
+    assert_eq!(
+        store.take(&k("session:a")).unwrap().as_deref(),
+        Some(&b"1"[..])
+    );
+    assert_eq!(
+        store.get(&k("session:ab")).unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
+    assert_eq!(store.get(&k("code:a")).unwrap().as_deref(), Some(&b"3"[..]));
+    assert_eq!(store.get(&k("a")).unwrap().as_deref(), Some(&b"4"[..]));
+    store.delete(&k("code:a")).unwrap();
+    assert_eq!(
+        store.get(&k("session:ab")).unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
+    assert_eq!(store.get(&k("a")).unwrap().as_deref(), Some(&b"4"[..]));
     // Counters and values under the same key do not meet.
-    assert_eq!(store.incr("a", MINUTE).unwrap(), 1);
-    assert_eq!(store.get("a").unwrap().as_deref(), Some(&b"4"[..]));
-    store.delete("a").unwrap();
-    assert_eq!(store.count("a", MINUTE).unwrap(), 1);
-    assert_eq!(store.incr("rl:a", MINUTE).unwrap(), 1);
-    assert_eq!(store.incr("rl:ab", MINUTE).unwrap(), 1);
-    assert_eq!(store.incr("rl:a", MINUTE).unwrap(), 2);
+    assert_eq!(store.incr(&k("a"), MINUTE).unwrap(), 1);
+    assert_eq!(store.get(&k("a")).unwrap().as_deref(), Some(&b"4"[..]));
+    store.delete(&k("a")).unwrap();
+    assert_eq!(store.count(&k("a"), MINUTE).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:a"), MINUTE).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:ab"), MINUTE).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:a"), MINUTE).unwrap(), 2);
 }
 
 fn binary_values_round_trip(store: &dyn EphemeralStore, _clock: &FixedClock) {
@@ -370,14 +404,16 @@ fn binary_values_round_trip(store: &dyn EphemeralStore, _clock: &FixedClock) {
         ("bin:empty", &Vec::new()),
         ("bin:big", &big),
     ] {
+        let text = key;
+        let key = &k(text);
         store.put(key, value, MINUTE).unwrap();
-        assert_eq!(store.get(key).unwrap().as_ref(), Some(value), "{key}");
-        assert_eq!(store.take(key).unwrap().as_ref(), Some(value), "{key}");
+        assert_eq!(store.get(key).unwrap().as_ref(), Some(value), "{text}");
+        assert_eq!(store.take(key).unwrap().as_ref(), Some(value), "{text}");
         assert!(store.put_if_absent(key, value, MINUTE).unwrap());
-        assert_eq!(store.get(key).unwrap().as_ref(), Some(value), "{key}");
+        assert_eq!(store.get(key).unwrap().as_ref(), Some(value), "{text}");
     }
     // Odd keys too.
-    let key = "sessie:ëïö 🍎 \"quoted\" *glob?";
+    let key = &k("sessie:ëïö 🍎 \"quoted\" *glob?");
     store.put(key, &not_utf8, MINUTE).unwrap();
     assert_eq!(store.get(key).unwrap(), Some(not_utf8));
 }
@@ -530,12 +566,14 @@ fn memory_sweeps_expired_entries_as_it_is_written() {
     let store = MemoryStore::new(clock.clone());
     for i in 0..10_000 {
         store
-            .put(&format!("session:old{i}"), b"v", Duration::from_secs(1))
+            .put(&k(&format!("session:old{i}")), b"v", Duration::from_secs(1))
             .unwrap();
     }
     clock.advance(Duration::from_secs(2));
     for i in 0..10_000 {
-        store.put(&format!("session:new{i}"), b"v", MINUTE).unwrap();
+        store
+            .put(&k(&format!("session:new{i}")), b"v", MINUTE)
+            .unwrap();
     }
     // Without sweeping it would hold 20 000.
     let held = store.entry_count();
@@ -552,7 +590,7 @@ fn memory_sweeps_finished_counter_windows() {
     let clock = Arc::new(FixedClock::at_secs(1_700_000_000));
     let store = MemoryStore::new(clock.clone());
     for i in 0..1_000 {
-        store.incr(&format!("rl:{i}"), MINUTE).unwrap();
+        store.incr(&k(&format!("rl:{i}")), MINUTE).unwrap();
     }
     assert_eq!(store.entry_count(), 1_000);
     clock.advance(MINUTE - Duration::from_millis(1));
@@ -587,22 +625,22 @@ fn redis_prefixes_isolate_stores() {
     let Some(url) = redis_url() else { return };
     let (a, _clock_a, _cleanup_a) = redis_store(&url);
     let (b, _clock_b, _cleanup_b) = redis_store(&url);
-    a.put("session:s", b"a", MINUTE).unwrap();
-    assert_eq!(b.get("session:s").unwrap(), None);
-    assert!(b.put_if_absent("session:s", b"b", MINUTE).unwrap());
-    assert_eq!(a.get("session:s").unwrap().as_deref(), Some(&b"a"[..]));
-    assert_eq!(b.take("session:s").unwrap().as_deref(), Some(&b"b"[..]));
-    assert_eq!(a.get("session:s").unwrap().as_deref(), Some(&b"a"[..]));
-    assert_eq!(a.incr("rl:x", MINUTE).unwrap(), 1);
-    assert_eq!(b.incr("rl:x", MINUTE).unwrap(), 1);
+    a.put(&k("session:s"), b"a", MINUTE).unwrap();
+    assert_eq!(b.get(&k("session:s")).unwrap(), None);
+    assert!(b.put_if_absent(&k("session:s"), b"b", MINUTE).unwrap());
+    assert_eq!(a.get(&k("session:s")).unwrap().as_deref(), Some(&b"a"[..]));
+    assert_eq!(b.take(&k("session:s")).unwrap().as_deref(), Some(&b"b"[..]));
+    assert_eq!(a.get(&k("session:s")).unwrap().as_deref(), Some(&b"a"[..]));
+    assert_eq!(a.incr(&k("rl:x"), MINUTE).unwrap(), 1);
+    assert_eq!(b.incr(&k("rl:x"), MINUTE).unwrap(), 1);
 }
 
 #[test]
 fn redis_sets_a_server_side_ttl() {
     let Some(url) = redis_url() else { return };
     let (store, _clock, cleanup) = redis_store(&url);
-    store.put("session:ttl", b"v", MINUTE).unwrap();
-    store.incr("rl:ttl", MINUTE).unwrap();
+    store.put(&k("session:ttl"), b"v", MINUTE).unwrap();
+    store.incr(&k("rl:ttl"), MINUTE).unwrap();
     let client = ::redis::Client::open(url.as_str()).unwrap();
     let mut conn = client.get_connection().unwrap();
     let keys: Vec<String> = ::redis::cmd("KEYS")
@@ -634,7 +672,7 @@ fn redis_unreachable_is_unavailable_quickly() {
     assert!(!err.contains("secretpw"), "{err}");
     let started = std::time::Instant::now();
     let err = store
-        .put("session:s", b"v", MINUTE)
+        .put(&k("session:s"), b"v", MINUTE)
         .unwrap_err()
         .to_string();
     assert!(
@@ -740,7 +778,7 @@ fn redis_store_recovers_from_closed_connections() {
             let store = &store;
             s.spawn(move || {
                 for i in 0..20 {
-                    store.put(&format!("k{t}:{i}"), b"v", MINUTE).unwrap();
+                    store.put(&k(&format!("k{t}:{i}")), b"v", MINUTE).unwrap();
                 }
             });
         }
@@ -752,16 +790,16 @@ fn redis_store_recovers_from_closed_connections() {
         for i in 0..20 {
             let key = format!("k{t}:{i}");
             assert_eq!(
-                store.get(&key).unwrap().as_deref(),
+                store.get(&k(&key)).unwrap().as_deref(),
                 Some(&b"v"[..]),
                 "{key}"
             );
         }
     }
-    assert_eq!(store.take("k0:0").unwrap().as_deref(), Some(&b"v"[..]));
-    assert!(store.put_if_absent("jti:new", b"v", MINUTE).unwrap());
+    assert_eq!(store.take(&k("k0:0")).unwrap().as_deref(), Some(&b"v"[..]));
+    assert!(store.put_if_absent(&k("jti:new"), b"v", MINUTE).unwrap());
     store.ping().unwrap();
     assert!(server.kill_clients() >= 1);
     store.ping().unwrap();
-    assert_eq!(store.incr("rl:x", MINUTE).unwrap(), 1);
+    assert_eq!(store.incr(&k("rl:x"), MINUTE).unwrap(), 1);
 }

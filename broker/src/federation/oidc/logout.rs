@@ -11,6 +11,7 @@ use super::{
     BACKCHANNEL_REFUSED_PER_ADDRESS, BACKCHANNEL_WINDOW, SIGNED_OUT_PATH, SKEW_SECS,
 };
 use crate::federation::links::{linked_sessions, UpstreamLink};
+use crate::keyspace::{Key, Limit};
 use crate::model::{Upstream, UpstreamProtocol};
 use crate::repo::Directory;
 use crate::session::SessionUpstream;
@@ -18,10 +19,6 @@ use crate::store::EphemeralStore;
 
 /// The event a logout token carries (OpenID Connect Back-Channel Logout 1.0 §2.4).
 const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
-
-fn refused_key(ip: &str) -> String {
-    format!("rl:upstream-bcl-refused:{ip}")
-}
 
 fn bad(m: &str) -> UpstreamOidcError {
     UpstreamOidcError::IdToken(format!("logout token: {m}"))
@@ -32,7 +29,10 @@ fn bad(m: &str) -> UpstreamOidcError {
 pub fn admit(store: &dyn EphemeralStore, ip: Option<&str>) -> Result<(), UpstreamOidcError> {
     if let Some(ip) = ip {
         let refused = store
-            .count(&refused_key(ip), BACKCHANNEL_WINDOW)
+            .count(
+                &Key::Limit(Limit::UpstreamBackchannelRefused(ip)),
+                BACKCHANNEL_WINDOW,
+            )
             .map_err(|_| UpstreamOidcError::Unavailable)?;
         if refused >= BACKCHANNEL_REFUSED_PER_ADDRESS {
             return Err(UpstreamOidcError::RateLimited);
@@ -49,7 +49,10 @@ pub fn count_refusal(store: &dyn EphemeralStore, ip: Option<&str>, e: &UpstreamO
             e,
             UpstreamOidcError::RateLimited | UpstreamOidcError::Unavailable
         ) {
-            let _ = store.incr(&refused_key(ip), BACKCHANNEL_WINDOW);
+            let _ = store.incr(
+                &Key::Limit(Limit::UpstreamBackchannelRefused(ip)),
+                BACKCHANNEL_WINDOW,
+            );
         }
     }
 }
@@ -78,7 +81,10 @@ pub fn sender(
         })
         .ok_or_else(|| bad("not from a known network environment"))?;
     let looked_at = store
-        .incr(&format!("rl:upstream-bcl:{}", u.id), BACKCHANNEL_WINDOW)
+        .incr(
+            &Key::Limit(Limit::UpstreamBackchannel(u.id)),
+            BACKCHANNEL_WINDOW,
+        )
         .map_err(|_| UpstreamOidcError::Unavailable)?;
     if looked_at > BACKCHANNEL_PER_UPSTREAM {
         return Err(UpstreamOidcError::RateLimited);
@@ -177,7 +183,10 @@ pub fn sessions_ended(
 ) -> Result<Vec<String>, UpstreamOidcError> {
     let fresh = store
         .put_if_absent(
-            &format!("upstream-jti:{}:{}", u.id, token.jti),
+            &Key::UpstreamJti {
+                upstream: u.id,
+                jti: &token.jti,
+            },
             b"1",
             Duration::from_secs(10 * 60),
         )

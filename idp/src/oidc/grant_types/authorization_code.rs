@@ -2,6 +2,7 @@
 //! bound to client, redirect URI and PKCE challenge; a code presented twice revokes everything
 //! issued from it (RFC 6749 §4.1.2).
 
+use broker::keyspace::Key;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -103,7 +104,7 @@ pub fn exchange(
     state
         .store
         .put(
-            &format!("code-used:{code}"),
+            &Key::CodeUsed(code),
             gid.as_bytes(),
             Duration::from_secs(USED_CODE_SECS),
         )
@@ -127,14 +128,10 @@ pub fn exchange(
 /// Take the single-use code for `client_id`. A code used before revokes everything issued
 /// from it (RFC 6749 §4.1.2); a code of another client, or of a user offboarded since, is void.
 fn take_code(state: &AppState, client_id: &str, code: &str) -> Result<CodeGrant, OidcError> {
-    let Some(bytes) = state
-        .store
-        .take(&format!("code:{code}"))
-        .map_err(store_failed)?
-    else {
+    let Some(bytes) = state.store.take(&Key::Code(code)).map_err(store_failed)? else {
         if let Some(gid) = state
             .store
-            .get(&format!("code-used:{code}"))
+            .get(&Key::CodeUsed(code))
             .map_err(store_failed)?
         {
             let gid = String::from_utf8_lossy(&gid).to_string();

@@ -4,6 +4,7 @@
 //! de-registered relying party gets nothing more, and an offboarded user (`user disable`,
 //! `user remove`) neither.
 
+use broker::keyspace::Key;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -44,7 +45,7 @@ pub fn refresh(
     let first_use = state
         .store
         .put_if_absent(
-            &format!("rt-used:{hash}"),
+            &Key::RefreshUsed(&hash),
             b"1",
             Duration::from_secs((grant.expires_at - now).max(1) as u64),
         )
