@@ -6,7 +6,9 @@
 #   conformance-tests/load/run.sh RESULTS_DIR
 #
 # Settings (environment): LOAD_USERS (32), LOAD_DURATION (30s), LOAD_WARMUP (5s),
-# SERVER_CPU (0), CLIENT_CPU (1), SKIP_BUILD=1 (use the release binaries already built).
+# SERVER_CPU (0), CLIENT_CPU (1), SKIP_BUILD=1 (use the release binaries already built),
+# LEERPOORT_BASELINE=PATH (also measure that leerpoort binary — an earlier build — in the same
+# run, on the same data, as `leerpoort-baseline`), SKIP_PEER=1 (leave oidc-provider out).
 # Everything listens on 127.0.0.1 only; every server started here is stopped at exit.
 set -euo pipefail
 
@@ -49,7 +51,7 @@ LOAD=$TARGET_DIR/release/leerpoort-load
 for bin in "$LEERPOORT" "$LOAD"; do
   [ -x "$bin" ] || { log "missing $bin (build it, or unset SKIP_BUILD)"; exit 1; }
 done
-if [ ! -d "$HERE/peer/node_modules/oidc-provider" ]; then
+if [ -z "${SKIP_PEER:-}" ] && [ ! -d "$HERE/peer/node_modules/oidc-provider" ]; then
   log "installing the peer's dependencies"
   "$HERE/peer/install.sh" >&2
 fi
@@ -117,8 +119,8 @@ LP_ES_SECRET=$(json_get "$LP_DIR/bench-client.json" 'd.client_secret')
 (cd "$LP_DIR" && "$LEERPOORT" --json register --school "$LP_SCHOOL" --rp "$LP_ES_ID" > /dev/null)
 
 start_leerpoort() {
-  local name=$1
-  (cd "$LP_DIR" && exec taskset -c "$SERVER_CPU" "$LEERPOORT" serve) \
+  local name=$1 bin=${2:-$LEERPOORT}
+  (cd "$LP_DIR" && exec taskset -c "$SERVER_CPU" "$bin" serve) \
     > "$WORK/$name.server.log" 2>&1 &
   SERVER_PID=$!
   wait_ready "http://127.0.0.1:$LP_PORT/.well-known/openid-configuration" "$WORK/$name.server.log"
@@ -152,19 +154,28 @@ run_load() {
 }
 
 RUNS=()
-for alg in RS256 ES256; do
-  name=leerpoort-$alg
-  if start_leerpoort "$name"; then
-    if [ "$alg" = RS256 ]; then
-      run_load "$name" "http://127.0.0.1:$LP_PORT" "$LP_RS_ID" "$LP_RS_SECRET" "$alg"
-    else
-      run_load "$name" "http://127.0.0.1:$LP_PORT" "$LP_ES_ID" "$LP_ES_SECRET" "$alg"
+measure_leerpoort() {
+  local server=$1 bin=$2 alg name
+  for alg in RS256 ES256; do
+    name=$server-$alg
+    if start_leerpoort "$name" "$bin"; then
+      if [ "$alg" = RS256 ]; then
+        run_load "$name" "http://127.0.0.1:$LP_PORT" "$LP_RS_ID" "$LP_RS_SECRET" "$alg"
+      else
+        run_load "$name" "http://127.0.0.1:$LP_PORT" "$LP_ES_ID" "$LP_ES_SECRET" "$alg"
+      fi
+      RUNS+=("$name")
     fi
-    RUNS+=("$name")
-  fi
-  stop_server
-done
+    stop_server
+  done
+}
+measure_leerpoort leerpoort "$LEERPOORT"
+if [ -n "${LEERPOORT_BASELINE:-}" ]; then
+  [ -x "$LEERPOORT_BASELINE" ] || { log "LEERPOORT_BASELINE: no executable at $LEERPOORT_BASELINE"; exit 1; }
+  measure_leerpoort leerpoort-baseline "$LEERPOORT_BASELINE"
+fi
 for alg in RS256 ES256; do
+  [ -n "${SKIP_PEER:-}" ] && break
   name=oidc-provider-$alg
   if start_peer "$name" "$alg"; then
     run_load "$name" "http://127.0.0.1:$PEER_PORT" demo-uitgeverij "$PEER_SECRET" "$alg"
