@@ -6,7 +6,6 @@ use broker::repo::{RepoError, RepoResult, Thuis};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::audit::write_audit;
 use super::directory::{DieselDirectory, TxError};
 use super::schema::{thuis_accounts, thuis_codes, thuis_links, thuis_tokens};
 use super::DbConnection;
@@ -56,7 +55,7 @@ impl Thuis for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             diesel::delete(thuis_codes::table.find(user.to_string())).execute(c)?;
             diesel::insert_into(thuis_codes::table)
                 .values((
@@ -66,7 +65,7 @@ impl Thuis for DieselDirectory {
                     thuis_codes::created_at.eq(now),
                 ))
                 .execute(c)?;
-            write_audit(c, audit)
+            Ok(())
         })
     }
 
@@ -133,7 +132,7 @@ impl Thuis for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<ThuisAccount> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             let existing: Option<String> = thuis_accounts::table
                 .filter(thuis_accounts::email.eq(email))
                 .select(thuis_accounts::id)
@@ -173,7 +172,6 @@ impl Thuis for DieselDirectory {
                     ))
                     .execute(c)?;
             }
-            write_audit(c, audit)?;
             load_thuis_account(c, &id)?
                 .ok_or_else(|| RepoError::NotFound("home account".into()).into())
         })
@@ -186,7 +184,7 @@ impl Thuis for DieselDirectory {
         _now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             let n = diesel::delete(
                 thuis_links::table
                     .filter(thuis_links::user_id.eq(user.to_string()))
@@ -209,7 +207,7 @@ impl Thuis for DieselDirectory {
                 .execute(c)?;
                 diesel::delete(thuis_accounts::table.find(account.to_string())).execute(c)?;
             }
-            write_audit(c, audit)
+            Ok(())
         })
     }
 
@@ -276,7 +274,7 @@ impl Thuis for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<ThuisAccount> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             let id = account.to_string();
             let n = diesel::update(thuis_accounts::table.find(&id))
                 .set((
@@ -294,7 +292,6 @@ impl Thuis for DieselDirectory {
             )
             .set(thuis_accounts::activated_at.eq(now))
             .execute(c)?;
-            write_audit(c, audit)?;
             load_thuis_account(c, &id)?
                 .ok_or_else(|| RepoError::NotFound("home account".into()).into())
         })

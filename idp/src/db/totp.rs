@@ -28,7 +28,7 @@ impl StaffTotp for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             diesel::delete(staff_totp::table.find(user.to_string())).execute(c)?;
             diesel::insert_into(staff_totp::table)
                 .values((
@@ -38,7 +38,7 @@ impl StaffTotp for DieselDirectory {
                     staff_totp::enrolled_at.eq(now),
                 ))
                 .execute(c)?;
-            write_audit(c, audit)
+            Ok(())
         })
     }
 
