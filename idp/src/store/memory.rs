@@ -231,21 +231,17 @@ impl EphemeralStore for MemoryStore {
         let now = self.clock.now_millis();
         let window = Window::current(window, now);
         let expires_at = Self::expiry(now, lock_ttl);
+        let tally_in = |values: &mut HashMap<String, Entry>,
+                        counters: &mut HashMap<String, Vec<Slot>>| {
+            tally(
+                values, counters, counter, window, limit, lock, lock_value, expires_at, now,
+            )
+        };
         let (c, l) = (self.shard_index(counter), self.shard_index(lock));
         let result = if c == l {
             let mut guard = self.shards[c].0.lock();
             let shard = &mut *guard;
-            let result = tally(
-                &mut shard.values,
-                &mut shard.counters,
-                counter,
-                window,
-                limit,
-                lock,
-                lock_value,
-                expires_at,
-                now,
-            );
+            let result = tally_in(&mut shard.values, &mut shard.counters);
             shard.wrote(now);
             result
         } else {
@@ -258,17 +254,7 @@ impl EphemeralStore for MemoryStore {
             } else {
                 (&mut *b, &mut *a)
             };
-            let result = tally(
-                &mut lock_shard.values,
-                &mut counter_shard.counters,
-                counter,
-                window,
-                limit,
-                lock,
-                lock_value,
-                expires_at,
-                now,
-            );
+            let result = tally_in(&mut lock_shard.values, &mut counter_shard.counters);
             counter_shard.wrote(now);
             lock_shard.wrote(now);
             result
