@@ -23,8 +23,8 @@ pub use registrations::{RegistrationChange, Registrations};
 pub use relying_parties::{NewRelyingParty, RelyingParties};
 pub use schools::{NewBoard, NewSchool, Schools};
 pub use settings::Settings;
-pub use thuis::Thuis;
-pub use totp::StaffTotp;
+pub use thuis::{NewThuisCode, NewThuisToken, Thuis};
+pub use totp::{NewStaffTotp, StaffTotp};
 pub use upstreams::{NewUpstream, Upstreams};
 pub use users::{NewUser, Users};
 

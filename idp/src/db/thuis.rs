@@ -2,7 +2,7 @@
 //! `thuis_tokens` tables.
 
 use broker::model::{AuditEvent, ThuisAccount, MAX_HOME_ADDRESSES};
-use broker::repo::{RepoError, RepoResult, Thuis};
+use broker::repo::{NewThuisCode, NewThuisToken, RepoError, RepoResult, Thuis};
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -49,19 +49,17 @@ fn load_thuis_account(c: &mut DbConnection, id: &str) -> Result<Option<ThuisAcco
 impl Thuis for DieselDirectory {
     fn put_thuis_code(
         &self,
-        user: Uuid,
-        code_hash: &str,
-        sealed: &str,
+        code: NewThuisCode<'_>,
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
         self.audited(audit, |c| {
-            diesel::delete(thuis_codes::table.find(user.to_string())).execute(c)?;
+            diesel::delete(thuis_codes::table.find(code.user.to_string())).execute(c)?;
             diesel::insert_into(thuis_codes::table)
                 .values((
-                    thuis_codes::user_id.eq(user.to_string()),
-                    thuis_codes::code_hash.eq(code_hash),
-                    thuis_codes::sealed.eq(sealed),
+                    thuis_codes::user_id.eq(code.user.to_string()),
+                    thuis_codes::code_hash.eq(code.code_hash),
+                    thuis_codes::sealed.eq(code.sealed),
                     thuis_codes::created_at.eq(now),
                 ))
                 .execute(c)?;
@@ -211,24 +209,17 @@ impl Thuis for DieselDirectory {
         })
     }
 
-    fn put_thuis_token(
-        &self,
-        token_hash: &str,
-        account: Uuid,
-        email: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> RepoResult<()> {
+    fn put_thuis_token(&self, token: NewThuisToken<'_>, now: i64) -> RepoResult<()> {
         self.tx(|c| {
             // Expired links of anyone go as new ones are made.
             diesel::delete(thuis_tokens::table.filter(thuis_tokens::expires_at.le(now)))
                 .execute(c)?;
             diesel::insert_into(thuis_tokens::table)
                 .values((
-                    thuis_tokens::token_hash.eq(token_hash),
-                    thuis_tokens::account_id.eq(account.to_string()),
-                    thuis_tokens::email.eq(email),
-                    thuis_tokens::expires_at.eq(expires_at),
+                    thuis_tokens::token_hash.eq(token.token_hash),
+                    thuis_tokens::account_id.eq(token.account.to_string()),
+                    thuis_tokens::email.eq(token.email),
+                    thuis_tokens::expires_at.eq(token.expires_at),
                     thuis_tokens::created_at.eq(now),
                 ))
                 .execute(c)?;

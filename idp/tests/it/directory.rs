@@ -6,8 +6,9 @@ use broker::model::{
     AuditEvent, JwsAlg, OidcClient, PupilAuth, RpKind, RpProtocol, SchoolStatus, UserStatus,
 };
 use broker::repo::{
-    Audit, Directory, Groups, NewGroup, NewRelyingParty, NewSchool, NewUser, RegistrationChange,
-    Registrations, RelyingParties, RepoError, Schools, StaffTotp, Thuis, Upstreams, Users,
+    Audit, Directory, Groups, NewGroup, NewRelyingParty, NewSchool, NewStaffTotp, NewThuisToken,
+    NewUser, RegistrationChange, Registrations, RelyingParties, RepoError, Schools, StaffTotp,
+    Thuis, Upstreams, Users,
 };
 use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
 use uuid::Uuid;
@@ -514,10 +515,26 @@ on_both_backends!(
         );
 
         // A link: single use, expires, tied to its account.
-        dir.put_thuis_token("h1", a.id, "ouder@voorbeeld.nl", T0 + 60, T0)
-            .unwrap();
-        dir.put_thuis_token("h2", a.id, "ouder@voorbeeld.nl", T0 + 60, T0)
-            .unwrap();
+        dir.put_thuis_token(
+            NewThuisToken {
+                token_hash: "h1",
+                account: a.id,
+                email: "ouder@voorbeeld.nl",
+                expires_at: T0 + 60,
+            },
+            T0,
+        )
+        .unwrap();
+        dir.put_thuis_token(
+            NewThuisToken {
+                token_hash: "h2",
+                account: a.id,
+                email: "ouder@voorbeeld.nl",
+                expires_at: T0 + 60,
+            },
+            T0,
+        )
+        .unwrap();
         assert_eq!(
             dir.take_thuis_token("h1", T0 + 1).unwrap(),
             Some((a.id, "ouder@voorbeeld.nl".to_string()))
@@ -546,8 +563,16 @@ on_both_backends!(
         assert_eq!(again.password_hash.as_deref(), Some("hash-2"));
 
         // Unlinking the last child removes the account (and its links).
-        dir.put_thuis_token("h3", a.id, "ouder@voorbeeld.nl", T0 + 60, T0)
-            .unwrap();
+        dir.put_thuis_token(
+            NewThuisToken {
+                token_hash: "h3",
+                account: a.id,
+                email: "ouder@voorbeeld.nl",
+                expires_at: T0 + 60,
+            },
+            T0,
+        )
+        .unwrap();
         dir.unlink_thuis_account(emma.id, a.id, T0, audit("thuis", Some(&school)))
             .unwrap();
         assert!(
@@ -876,9 +901,11 @@ on_both_backends!(
         assert_eq!(dir.staff_totp(u.id).unwrap(), None);
         assert!(!dir.use_totp_step(u.id, 5).unwrap(), "not enrolled");
         dir.put_staff_totp(
-            u.id,
-            "sealed",
-            100,
+            NewStaffTotp {
+                user: u.id,
+                sealed: "sealed",
+                step: 100,
+            },
             T0,
             audit("user.totp-enrolled", Some(&s)),
         )
