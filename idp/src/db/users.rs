@@ -143,7 +143,8 @@ fn role_rank(r: Role) -> u8 {
 }
 
 impl Users for DieselDirectory {
-    fn insert_user(&self, user: NewUser, now: i64, audit: AuditEvent) -> RepoResult<User> {
+    fn insert_user(&self, new: NewUser, now: i64, audit: AuditEvent) -> RepoResult<User> {
+        let (user, sealed) = (new.user, new.secret_sealed);
         let id = user.id.to_string();
         let row = UserRow {
             id: id.clone(),
@@ -167,7 +168,6 @@ impl Users for DieselDirectory {
         };
         let roles = user.roles;
         let group_ids = user.group_ids;
-        let sealed = user.secret_sealed;
         let school_ref = row.school_ref.clone();
         self.audited(audit, move |c| {
             if load_school(c, &school_ref)?.is_none() {

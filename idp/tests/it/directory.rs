@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use broker::model::{
-    AuditEvent, JwsAlg, OidcClient, PupilAuth, RpKind, RpProtocol, SchoolStatus, UserStatus,
+    AuditEvent, JwsAlg, OidcClient, PupilAuth, RpKind, RpProtocol, SchoolStatus, User, UserStatus,
 };
 use broker::repo::{
     Audit, Directory, Groups, NewGroup, NewRelyingParty, NewSchool, NewStaffTotp, NewThuisToken,
@@ -74,35 +74,41 @@ fn eck(n: u8) -> EckId {
 
 fn pupil(school: &InstellingRef, groups: Vec<Uuid>, las: &str, eck_id: Option<EckId>) -> NewUser {
     NewUser {
-        id: Uuid::new_v4(),
-        school: *school,
-        roles: vec![Role::Leerling],
-        las_key: Some(las.into()),
-        eck_id,
-        given_name: "Emma".into(),
-        family_name: "de Jong".into(),
-        email: None,
-        status: UserStatus::Active,
-        picture: Some("vos".into()),
-        pupil_auth: Some(PupilAuth::Pin),
-        pin_hash: Some("pin-hash".into()),
-        picture_password_hash: None,
-        password_hash: None,
-        source: "manual".into(),
+        user: User {
+            id: Uuid::new_v4(),
+            school: *school,
+            roles: vec![Role::Leerling],
+            las_key: Some(las.into()),
+            eck_id,
+            given_name: "Emma".into(),
+            family_name: "de Jong".into(),
+            email: None,
+            status: UserStatus::Active,
+            picture: Some("vos".into()),
+            pupil_auth: Some(PupilAuth::Pin),
+            pin_hash: Some("pin-hash".into()),
+            picture_password_hash: None,
+            password_hash: None,
+            source: "manual".into(),
+            group_ids: groups,
+        },
         secret_sealed: None,
-        group_ids: groups,
     }
 }
 
 fn teacher(school: &InstellingRef, email: &str) -> NewUser {
+    let pupil = pupil(school, vec![], "-", None);
     NewUser {
-        roles: vec![Role::IctCoordinator, Role::Leerkracht],
-        email: Some(email.into()),
-        pupil_auth: None,
-        pin_hash: None,
-        password_hash: Some("$argon2id$...".into()),
-        las_key: None,
-        ..pupil(school, vec![], "-", None)
+        user: User {
+            roles: vec![Role::IctCoordinator, Role::Leerkracht],
+            email: Some(email.into()),
+            pupil_auth: None,
+            pin_hash: None,
+            password_hash: Some("$argon2id$...".into()),
+            las_key: None,
+            ..pupil.user
+        },
+        ..pupil
     }
 }
 
@@ -298,7 +304,7 @@ on_both_backends!(
         let other = new_school(&dir, "12AB01");
         let foreign = new_group(&dir, &other, "8B");
         let np = pupil(&s, vec![foreign], "LL9", None);
-        let id = np.id;
+        let id = np.user.id;
         let e = dir
             .insert_user(np, T0, audit("user.add", Some(&s)))
             .unwrap_err();
@@ -339,8 +345,8 @@ on_both_backends!(
         let dir = db.directory();
         let s = new_school(&dir, "12AB00");
         let mut nt = teacher(&s, "meester@school.example");
-        nt.status = UserStatus::Inactive;
-        nt.password_hash = None;
+        nt.user.status = UserStatus::Inactive;
+        nt.user.password_hash = None;
         let t = dir
             .insert_user(nt, T0, audit("user.add", Some(&s)))
             .unwrap();
