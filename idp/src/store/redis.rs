@@ -31,7 +31,7 @@ use ::redis::{ConnectionLike as _, RedisError, RedisResult};
 use broker::clock::Clock;
 use broker::store::{EphemeralStore, StoreError, Tally};
 
-use super::{duration_millis, Window, MAX_EVENTS};
+use broker::store::window::{duration_millis, Window, MAX_EVENTS};
 
 /// Width of the expiry in front of every stored value.
 const EXPIRY_DIGITS: usize = 20;

@@ -13,8 +13,9 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use broker::clock::{Clock, FixedClock, SystemClock};
+use broker::store::MemoryStore;
 use broker::store::{EphemeralStore, Tally};
-use idp::store::{MemoryStore, RedisStore};
+use idp::store::RedisStore;
 
 const MINUTE: Duration = Duration::from_secs(60);
 

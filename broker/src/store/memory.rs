@@ -15,11 +15,11 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::Duration;
 
-use broker::clock::Clock;
-use broker::store::{EphemeralStore, StoreError, Tally};
 use parking_lot::Mutex;
 
-use super::{duration_millis, Window, MAX_EVENTS};
+use super::window::{duration_millis, Window, MAX_EVENTS};
+use super::{EphemeralStore, StoreError, Tally};
+use crate::clock::Clock;
 
 /// Number of shards; a power of two.
 const SHARDS: usize = 16;
@@ -97,7 +97,7 @@ impl Shard {
 struct PaddedShard(Mutex<Shard>);
 
 /// The in-process [`EphemeralStore`]. Everything is lost when the process stops, and nothing
-/// is shared between nodes: use [`RedisStore`](super::RedisStore) for more than one node.
+/// is shared between nodes: use the `idp` crate's Redis store for more than one node.
 pub struct MemoryStore {
     shards: [PaddedShard; SHARDS],
     hasher: RandomState,
