@@ -14,6 +14,14 @@ pub struct NewUser {
     pub secret_sealed: Option<String>,
 }
 
+/// A user's new password hash; `activate` also makes an inactive user active.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordChange<'a> {
+    pub user: Uuid,
+    pub hash: &'a str,
+    pub activate: bool,
+}
+
 /// Users: pupils and staff, their standing, offboarding, look-ups and secrets.
 pub trait Users {
     /// Inserts the user with roles and memberships in one transaction. `Conflict` names the
@@ -52,9 +60,7 @@ pub trait Users {
 
     fn set_password_hash(
         &self,
-        user: Uuid,
-        hash: &str,
-        activate: bool,
+        change: PasswordChange<'_>,
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()>;

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use broker::model::{
     AuditEvent, JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol, SamlSp, SamlSpOptions,
 };
-use broker::repo::{NewRelyingParty, RelyingParties, RepoError, RepoResult};
+use broker::repo::{NewRelyingParty, RelyingParties, RepoError, RepoResult, SamlSpChange};
 use claims::Audience;
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -256,12 +256,15 @@ impl RelyingParties for DieselDirectory {
 
     fn update_saml_sp(
         &self,
-        rp: Uuid,
-        metadata: Option<String>,
-        options: SamlSpOptions,
+        change: SamlSpChange,
         now: i64,
         audit: Option<AuditEvent>,
     ) -> RepoResult<()> {
+        let SamlSpChange {
+            rp,
+            metadata,
+            options,
+        } = change;
         let row = SamlSpOptionsRow::from_domain(rp, options, now);
         self.tx(|c| {
             let id = rp.to_string();

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use broker::model::{AuditEvent, PupilAuth, User, UserStanding, UserStatus};
-use broker::repo::{NewUser, RepoError, RepoResult, Users};
+use broker::repo::{NewUser, PasswordChange, RepoError, RepoResult, Users};
 use claims::{EckId, InstellingRef, Role};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -417,12 +417,15 @@ impl Users for DieselDirectory {
 
     fn set_password_hash(
         &self,
-        user: Uuid,
-        hash: &str,
-        activate: bool,
+        change: PasswordChange<'_>,
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
+        let PasswordChange {
+            user,
+            hash,
+            activate,
+        } = change;
         self.user_cache.remove(&user);
         self.audited(audit, |c| {
             let target = users::table.find(user.to_string());

@@ -7,8 +7,8 @@ use broker::model::{
 };
 use broker::repo::{
     Audit, Directory, Groups, NewGroup, NewRelyingParty, NewSchool, NewStaffTotp, NewThuisToken,
-    NewUser, RegistrationChange, Registrations, RelyingParties, RepoError, Schools, StaffTotp,
-    Thuis, Upstreams, Users,
+    NewUser, PasswordChange, RegistrationChange, Registrations, RelyingParties, RepoError,
+    SamlSpChange, Schools, StaffTotp, Thuis, Upstreams, Users,
 };
 use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
 use uuid::Uuid;
@@ -321,9 +321,11 @@ on_both_backends!(
         );
 
         dir.set_password_hash(
-            t.id,
-            "$argon2id$new",
-            true,
+            PasswordChange {
+                user: t.id,
+                hash: "$argon2id$new",
+                activate: true,
+            },
             T0 + 1,
             audit("user.password", Some(&s)),
         )
@@ -333,7 +335,15 @@ on_both_backends!(
             Some("$argon2id$new")
         );
         assert!(matches!(
-            dir.set_password_hash(Uuid::new_v4(), "x", false, T0, audit("user.password", None)),
+            dir.set_password_hash(
+                PasswordChange {
+                    user: Uuid::new_v4(),
+                    hash: "x",
+                    activate: false,
+                },
+                T0,
+                audit("user.password", None)
+            ),
             Err(RepoError::NotFound(_))
         ));
     }
@@ -352,9 +362,11 @@ on_both_backends!(
             .unwrap();
         assert_eq!(t.status, UserStatus::Inactive);
         dir.set_password_hash(
-            t.id,
-            "$argon2id$x",
-            true,
+            PasswordChange {
+                user: t.id,
+                hash: "$argon2id$x",
+                activate: true,
+            },
             T0,
             audit("user.activate", Some(&s)),
         )
@@ -854,9 +866,11 @@ on_both_backends!(
             refresh_error: Some("HTTP 500".into()),
         };
         dir.update_saml_sp(
-            rp.id,
-            Some("<v2/>".into()),
-            options.clone(),
+            SamlSpChange {
+                rp: rp.id,
+                metadata: Some("<v2/>".into()),
+                options: options.clone(),
+            },
             T0,
             Some(audit("saml_sp.update", None)),
         )
@@ -867,8 +881,16 @@ on_both_backends!(
         };
         assert_eq!(saml.metadata, "<v2/>");
         // Options only; None clears.
-        dir.update_saml_sp(rp.id, None, SamlSpOptions::default(), T0 + 1, None)
-            .unwrap();
+        dir.update_saml_sp(
+            SamlSpChange {
+                rp: rp.id,
+                metadata: None,
+                options: SamlSpOptions::default(),
+            },
+            T0 + 1,
+            None,
+        )
+        .unwrap();
         assert_eq!(
             dir.saml_sp_options(rp.id).unwrap(),
             SamlSpOptions::default()
@@ -876,7 +898,15 @@ on_both_backends!(
         assert_eq!(dir.registrations_of_relying_party(rp.id).unwrap().len(), 1);
         // Not for an unknown SP; removing the SP removes its options and registrations.
         assert!(matches!(
-            dir.update_saml_sp(Uuid::new_v4(), None, SamlSpOptions::default(), T0, None),
+            dir.update_saml_sp(
+                SamlSpChange {
+                    rp: Uuid::new_v4(),
+                    metadata: None,
+                    options: SamlSpOptions::default(),
+                },
+                T0,
+                None
+            ),
             Err(RepoError::NotFound(_))
         ));
         dir.remove_relying_party(rp.id, audit("saml_sp.remove", None))
