@@ -18,7 +18,7 @@ mod users;
 
 pub use audit::Audit;
 pub use devices::EnrolledDevices;
-pub use groups::{Groups, NewGroup};
+pub use groups::Groups;
 pub use registrations::{RegistrationChange, Registrations};
 pub use relying_parties::{NewRelyingParty, RelyingParties, SamlSpChange};
 pub use schools::{NewBoard, NewSchool, Schools};

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use broker::model::{AuditEvent, Group};
-use broker::repo::{Groups, NewGroup, RepoError, RepoResult};
+use broker::repo::{Groups, RepoError, RepoResult};
 use claims::{InstellingRef, Jaargroep};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -45,9 +45,9 @@ impl GroupRow {
 }
 
 impl Groups for DieselDirectory {
-    fn insert_group(&self, group: NewGroup, now: i64, audit: AuditEvent) -> RepoResult<Group> {
+    fn insert_group(&self, group: Group, now: i64, audit: AuditEvent) -> RepoResult<Group> {
         let row = GroupRow {
-            id: Uuid::new_v4().to_string(),
+            id: group.id.to_string(),
             school_ref: group.school.to_string(),
             las_key: group.key,
             name: group.name,

@@ -3,12 +3,13 @@
 use std::str::FromStr;
 
 use broker::model::{
-    AuditEvent, JwsAlg, OidcClient, PupilAuth, RpKind, RpProtocol, SchoolStatus, User, UserStatus,
+    AuditEvent, Group, JwsAlg, OidcClient, PupilAuth, RpKind, RpProtocol, SchoolStatus, User,
+    UserStatus,
 };
 use broker::repo::{
-    Audit, Directory, Groups, NewGroup, NewRelyingParty, NewSchool, NewStaffTotp, NewThuisToken,
-    NewUser, PasswordChange, RegistrationChange, Registrations, RelyingParties, RepoError,
-    SamlSpChange, Schools, StaffTotp, Thuis, Upstreams, Users,
+    Audit, Directory, Groups, NewRelyingParty, NewSchool, NewStaffTotp, NewThuisToken, NewUser,
+    PasswordChange, RegistrationChange, Registrations, RelyingParties, RepoError, SamlSpChange,
+    Schools, StaffTotp, Thuis, Upstreams, Users,
 };
 use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
 use uuid::Uuid;
@@ -49,7 +50,8 @@ fn new_school(dir: &dyn Directory, brin6: &str) -> InstellingRef {
 
 fn new_group(dir: &dyn Directory, school: &InstellingRef, key: &str) -> Uuid {
     dir.insert_group(
-        NewGroup {
+        Group {
+            id: Uuid::new_v4(),
             school: *school,
             key: key.into(),
             name: format!("Groep {key}"),
@@ -196,7 +198,8 @@ on_both_backends!(
         assert_eq!(found.id, g);
         assert_eq!(found.jaargroep.map(|j| j.get()), Some(3));
         let dup = dir.insert_group(
-            NewGroup {
+            Group {
+                id: Uuid::new_v4(),
                 school: a,
                 key: "3A".into(),
                 name: "x".into(),
@@ -209,7 +212,8 @@ on_both_backends!(
         );
         assert!(matches!(dup, Err(RepoError::Conflict(_))), "{dup:?}");
         let orphan = dir.insert_group(
-            NewGroup {
+            Group {
+                id: Uuid::new_v4(),
                 school: InstellingRef::new_random(),
                 key: "1".into(),
                 name: "x".into(),
