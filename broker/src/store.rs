@@ -2,9 +2,11 @@
 //! tokens. Everything here may be lost on restart without losing a user's data; nothing here
 //! is the source of truth for anything the database holds.
 //!
-//! Two implementations live in the `idp` crate: an in-process one (the embedded default) and
-//! one on Redis (`LEERPOORT_REDIS_URL`) so that several stateless nodes share sessions, codes
-//! and rate limits. Both pass the same contract test suite.
+//! Two implementations: [`MemoryStore`] here, in-process and without I/O (the embedded
+//! default, and the store of the broker's own unit tests), and one on Redis
+//! (`LEERPOORT_REDIS_URL`) in the `idp` crate, so that several stateless nodes share sessions,
+//! codes and rate limits. Both count with the sliding [`window`]s and pass the same contract
+//! test suite (`idp/tests/it/store.rs`).
 //!
 //! Expiry is decided against the [`Clock`](crate::clock::Clock) the store was built with, not
 //! against the backend's own clock, so expiry is exact in tests on both backends. (The Redis
@@ -14,6 +16,10 @@
 use std::time::Duration;
 
 use crate::keyspace::Key;
+mod memory;
+pub mod window;
+
+pub use memory::MemoryStore;
 
 /// Errors of the ephemeral store.
 #[derive(Debug, thiserror::Error)]
@@ -87,116 +93,4 @@ pub trait EphemeralStore: Send + Sync + std::fmt::Debug {
 
     /// Is the backend reachable? (`/readyz`.)
     fn ping(&self) -> Result<(), StoreError>;
-}
-
-/// A store for the broker's own unit tests: in a map, never expiring, not atomic across
-/// anything (the real ones, with their contract tests, are the server's).
-#[cfg(test)]
-pub(crate) mod testing {
-    use std::collections::HashMap;
-    use std::time::Duration;
-
-    use parking_lot::Mutex;
-
-    use super::{EphemeralStore, Key, StoreError, Tally};
-
-    #[derive(Debug, Default)]
-    pub(crate) struct MapStore(Mutex<HashMap<String, Vec<u8>>>);
-
-    impl EphemeralStore for MapStore {
-        fn put(&self, key: &Key<'_>, value: &[u8], _: Duration) -> Result<(), StoreError> {
-            let text = key.to_string();
-            let key = text.as_str();
-            self.0.lock().insert(key.into(), value.to_vec());
-            Ok(())
-        }
-
-        fn put_if_absent(
-            &self,
-            key: &Key<'_>,
-            value: &[u8],
-            _: Duration,
-        ) -> Result<bool, StoreError> {
-            let text = key.to_string();
-            let key = text.as_str();
-            let mut m = self.0.lock();
-            if m.contains_key(key) {
-                return Ok(false);
-            }
-            m.insert(key.into(), value.to_vec());
-            Ok(true)
-        }
-
-        fn get(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
-            let text = key.to_string();
-            let key = text.as_str();
-            Ok(self.0.lock().get(key).cloned())
-        }
-
-        fn take(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
-            let text = key.to_string();
-            let key = text.as_str();
-            Ok(self.0.lock().remove(key))
-        }
-
-        fn delete(&self, key: &Key<'_>) -> Result<(), StoreError> {
-            let text = key.to_string();
-            let key = text.as_str();
-            self.0.lock().remove(key);
-            Ok(())
-        }
-
-        fn incr(&self, key: &Key<'_>, _: Duration) -> Result<u64, StoreError> {
-            let text = key.to_string();
-            let key = text.as_str();
-            let mut m = self.0.lock();
-            let n = m
-                .get(key)
-                .and_then(|v| String::from_utf8_lossy(v).parse::<u64>().ok())
-                .unwrap_or(0)
-                + 1;
-            m.insert(key.into(), n.to_string().into_bytes());
-            Ok(n)
-        }
-
-        fn count(&self, key: &Key<'_>, _: Duration) -> Result<u64, StoreError> {
-            let text = key.to_string();
-            let key = text.as_str();
-            Ok(self
-                .0
-                .lock()
-                .get(key)
-                .and_then(|v| String::from_utf8_lossy(v).parse::<u64>().ok())
-                .unwrap_or(0))
-        }
-
-        fn reset_count(&self, key: &Key<'_>, _: Duration) -> Result<(), StoreError> {
-            self.delete(key)
-        }
-
-        fn incr_and_lock(
-            &self,
-            counter: &Key<'_>,
-            window: Duration,
-            limit: u64,
-            lock: &Key<'_>,
-            lock_value: &[u8],
-            lock_ttl: Duration,
-        ) -> Result<Tally, StoreError> {
-            if self.get(lock)?.is_some() {
-                return Ok(Tally::AlreadyLocked);
-            }
-            let n = self.incr(counter, window)?;
-            if n >= limit {
-                self.put(lock, lock_value, lock_ttl)?;
-                self.delete(counter)?;
-                return Ok(Tally::LockedNow(n));
-            }
-            Ok(Tally::Counted(n))
-        }
-
-        fn ping(&self) -> Result<(), StoreError> {
-            Ok(())
-        }
-    }
 }

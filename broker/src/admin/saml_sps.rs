@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use crate::audit::AuditAction;
 use crate::model::{Registration, RelyingParty, RpKind, RpProtocol, SamlSpOptions};
-use crate::repo::NewRelyingParty;
+use crate::repo::{NewRelyingParty, SamlSpChange};
 use claims::Audience;
 use uuid::Uuid;
 
@@ -143,8 +143,15 @@ pub fn add_saml_sp(ctx: Ctx<'_>, input: SamlSpInput) -> Result<RelyingParty> {
         audit,
     )?;
     if options != SamlSpOptions::default() {
-        ctx.dir
-            .update_saml_sp(rp.id, None, options, ctx.now(), None)?;
+        ctx.dir.update_saml_sp(
+            SamlSpChange {
+                rp: rp.id,
+                metadata: None,
+                options,
+            },
+            ctx.now(),
+            None,
+        )?;
     }
     Ok(rp)
 }
@@ -246,8 +253,15 @@ pub fn update_saml_sp(ctx: Ctx<'_>, u: SamlSpUpdate) -> Result<SamlSpUpdated> {
                 "metadata_signed": options.metadata_signing_cert.is_some()}),
         )
     });
-    ctx.dir
-        .update_saml_sp(rp.id, document, options.clone(), ctx.now(), audit)?;
+    ctx.dir.update_saml_sp(
+        SamlSpChange {
+            rp: rp.id,
+            metadata: document,
+            options: options.clone(),
+        },
+        ctx.now(),
+        audit,
+    )?;
     let registrations = ctx.dir.registrations_of_relying_party(rp.id)?;
     let rp = ctx.dir.relying_party(rp.id)?.unwrap_or(rp);
     Ok(SamlSpUpdated {

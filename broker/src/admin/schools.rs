@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use crate::audit::AuditAction;
 use crate::model::{Group, School, SchoolBoard};
-use crate::repo::{NewBoard, NewGroup, NewSchool};
+use crate::repo::{NewBoard, NewSchool};
 use claims::{Brin4, Brin6, InstellingRef, Jaargroep};
 use ipnet::IpNet;
 use uuid::Uuid;
@@ -132,7 +132,8 @@ pub fn add_group(
         serde_json::json!({"name": name}),
     );
     Ok(ctx.dir.insert_group(
-        NewGroup {
+        Group {
+            id: Uuid::new_v4(),
             school: *school,
             key,
             name,

@@ -84,25 +84,27 @@ pub fn add_user(ctx: Ctx<'_>, secrets: Credentials<'_>, input: UserInput) -> Res
     );
     let user = ctx.dir.insert_user(
         NewUser {
-            id,
-            school,
-            roles,
-            las_key: input
-                .las_key
-                .map(|k| k.trim().to_string())
-                .filter(|k| !k.is_empty()),
-            eck_id,
-            given_name,
-            family_name,
-            email,
-            status: creds.status,
-            picture,
-            pupil_auth: creds.pupil_auth,
-            pin_hash: creds.pin_hash,
-            picture_password_hash: creds.picture_password_hash,
-            password_hash: creds.password_hash,
-            source: "manual".into(),
-            group_ids,
+            user: User {
+                id,
+                school,
+                roles,
+                las_key: input
+                    .las_key
+                    .map(|k| k.trim().to_string())
+                    .filter(|k| !k.is_empty()),
+                eck_id,
+                given_name,
+                family_name,
+                email,
+                status: creds.status,
+                picture,
+                pupil_auth: creds.pupil_auth,
+                pin_hash: creds.pin_hash,
+                picture_password_hash: creds.picture_password_hash,
+                password_hash: creds.password_hash,
+                source: "manual".into(),
+                group_ids,
+            },
             secret_sealed,
         },
         ctx.now(),

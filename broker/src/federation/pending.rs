@@ -108,23 +108,11 @@ pub fn put_pending(
     p: &Pending,
 ) -> Result<(), StoreError> {
     let bytes = serde_json::to_vec(p).map_err(|_| StoreError::Corrupt)?;
-    store.put(
-        &Key::UpstreamPending {
-            kind,
-            key,
-        },
-        &bytes,
-        PENDING_TTL,
-    )
+    store.put(&Key::UpstreamPending { kind, key }, &bytes, PENDING_TTL)
 }
 
 /// Take the pending sign-in for `kind`/`key`: single use.
 pub fn take_pending(store: &dyn EphemeralStore, kind: &str, key: &str) -> Option<Pending> {
-    let bytes = store
-        .take(&Key::UpstreamPending {
-            kind,
-            key,
-        })
-        .ok()??;
+    let bytes = store.take(&Key::UpstreamPending { kind, key }).ok()??;
     serde_json::from_slice(&bytes).ok()
 }

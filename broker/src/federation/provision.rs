@@ -179,28 +179,30 @@ fn provision(
     }
     dir.insert_user(
         NewUser {
-            id,
-            school,
-            roles,
-            las_key,
-            eck_id,
-            given_name: given.trim().to_string(),
-            family_name: family.trim().to_string(),
-            email: email.map(|e| e.trim().to_lowercase()),
-            // Known only through the network environment: inactive in Leerpoort, as the
-            // seeds describe, and still given their software.
-            status: if role.is_pupil() {
-                UserStatus::Active
-            } else {
-                UserStatus::Inactive
+            user: User {
+                id,
+                school,
+                roles,
+                las_key,
+                eck_id,
+                given_name: given.trim().to_string(),
+                family_name: family.trim().to_string(),
+                email: email.map(|e| e.trim().to_lowercase()),
+                // Known only through the network environment: inactive in Leerpoort, as the
+                // seeds describe, and still given their software.
+                status: if role.is_pupil() {
+                    UserStatus::Active
+                } else {
+                    UserStatus::Inactive
+                },
+                picture: None,
+                pupil_auth: None,
+                pin_hash: None,
+                picture_password_hash: None,
+                password_hash: None,
+                source: format!("upstream:{}", upstream.id),
+                group_ids: Vec::new(),
             },
-            picture: None,
-            pupil_auth: None,
-            pin_hash: None,
-            picture_password_hash: None,
-            password_hash: None,
-            source: format!("upstream:{}", upstream.id),
-            group_ids: Vec::new(),
             secret_sealed: None,
         },
         now,

@@ -197,11 +197,17 @@ fn decimal(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::store::testing::MapStore;
+    use crate::clock::FixedClock;
+    use crate::store::MemoryStore;
+
+    /// An empty store whose clock stands still.
+    fn store() -> MemoryStore {
+        MemoryStore::new(std::sync::Arc::new(FixedClock::at_secs(1_000)))
+    }
 
     #[test]
     fn solutions_verify_once_and_forgeries_do_not() {
-        let store = MapStore::default();
+        let store = store();
         let c = Challenges::new(b"secret-secret-secret-secret-secret");
         let (p, ip) = (Purpose::StaffLogin, "192.0.2.7");
         let ch = c.issue(1_000, 2_000, p, ip).unwrap();
@@ -227,7 +233,7 @@ mod tests {
 
     #[test]
     fn digits_cannot_move_between_the_salt_and_the_number() {
-        let store = MapStore::default();
+        let store = store();
         let c = Challenges::new(b"secret-secret-secret-secret-secret");
         let (p, ip) = (Purpose::HomeLogin, "192.0.2.7");
         // A number of at least two digits, so one can move into the expiry.
@@ -259,7 +265,7 @@ mod tests {
 
     #[test]
     fn a_solution_is_bound_to_its_client_and_its_form() {
-        let store = MapStore::default();
+        let store = store();
         let c = Challenges::new(b"secret-secret-secret-secret-secret");
         let ch = c
             .issue(1_000, 2_000, Purpose::HomeLogin, "192.0.2.7")

@@ -15,6 +15,7 @@ use crate::audit::AuditAction;
 use crate::keyspace::{Key, Limit};
 use crate::model::{AuditEvent, User, UserStatus};
 use crate::ports::{Letter, World};
+use crate::repo::PasswordChange;
 use crate::secrets::{self, SecretError};
 
 /// How long a link works.
@@ -234,7 +235,15 @@ pub fn set_with_link(
         serde_json::json!({"activated": user.status == UserStatus::Inactive}),
     );
     w.dir
-        .set_password_hash(id, &hash, true, now, audit)
+        .set_password_hash(
+            PasswordChange {
+                user: id,
+                hash: &hash,
+                activate: true,
+            },
+            now,
+            audit,
+        )
         .map_err(|_| PasswordError::Unavailable)?;
     Ok(user)
 }

@@ -26,6 +26,7 @@ use crate::audit::AuditAction;
 use crate::keyspace::{Key, Limit};
 use crate::model::{AuditEvent, ThuisAccount, User};
 use crate::ports::{Letter, World};
+use crate::repo::{NewThuisCode, NewThuisToken};
 use crate::secrets::{self, PinHasher, Sealer};
 use crate::session::{self, Authenticated, SsoSession, ACR_PUPIL};
 use crate::store::StoreError;
@@ -206,10 +207,12 @@ pub fn send_link(
     };
     w.dir
         .put_thuis_token(
-            &token_hash(&token),
-            account.id,
-            &account.email,
-            now + ttl.as_secs() as i64,
+            NewThuisToken {
+                token_hash: &token_hash(&token),
+                account: account.id,
+                email: &account.email,
+                expires_at: now + ttl.as_secs() as i64,
+            },
             now,
         )
         .map_err(|_| ThuisError::Unavailable)?;
@@ -686,9 +689,11 @@ pub fn code_for(
         .map_err(|_| ThuisError::Unavailable)?;
     w.dir
         .put_thuis_code(
-            pupil.id,
-            &code_hash(&code),
-            &sealed,
+            NewThuisCode {
+                user: pupil.id,
+                code_hash: &code_hash(&code),
+                sealed: &sealed,
+            },
             now,
             audit(
                 &format!("user:{}", staff.id),

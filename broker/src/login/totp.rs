@@ -12,7 +12,7 @@
 use crate::audit::AuditAction;
 use crate::model::{AuditEvent, User};
 use crate::ports::World;
-use crate::repo::RepoError;
+use crate::repo::{NewStaffTotp, RepoError};
 use claims::{InstellingRef, Role};
 use ring::hmac;
 use subtle::ConstantTimeEq;
@@ -268,7 +268,12 @@ pub fn confirm_enrolment(
         Some(user.id.to_string()),
         serde_json::json!({}),
     );
-    match w.dir.put_staff_totp(user.id, &sealed, step, now, audit) {
+    let totp = NewStaffTotp {
+        user: user.id,
+        sealed: &sealed,
+        step,
+    };
+    match w.dir.put_staff_totp(totp, now, audit) {
         Ok(()) => CodeCheck::Accepted,
         Err(_) => CodeCheck::Unavailable,
     }

@@ -18,15 +18,15 @@ mod users;
 
 pub use audit::Audit;
 pub use devices::EnrolledDevices;
-pub use groups::{Groups, NewGroup};
+pub use groups::Groups;
 pub use registrations::{RegistrationChange, Registrations};
-pub use relying_parties::{NewRelyingParty, RelyingParties};
+pub use relying_parties::{NewRelyingParty, RelyingParties, SamlSpChange};
 pub use schools::{NewBoard, NewSchool, Schools};
 pub use settings::Settings;
-pub use thuis::Thuis;
-pub use totp::StaffTotp;
+pub use thuis::{NewThuisCode, NewThuisToken, Thuis};
+pub use totp::{NewStaffTotp, StaffTotp};
 pub use upstreams::{NewUpstream, Upstreams};
-pub use users::{NewUser, Users};
+pub use users::{NewUser, PasswordChange, Users};
 
 /// Errors of the directory. Messages name the field at fault, in words an operator reads.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

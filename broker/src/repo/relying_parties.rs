@@ -20,6 +20,14 @@ pub struct NewRelyingParty {
     pub offline_access: bool,
 }
 
+/// A SAML SP's new options, and its new metadata when that changes too (`None` keeps it).
+#[derive(Debug, Clone)]
+pub struct SamlSpChange {
+    pub rp: Uuid,
+    pub metadata: Option<String>,
+    pub options: SamlSpOptions,
+}
+
 /// Relying parties (OIDC clients and SAML SPs) and SAML SP options.
 pub trait RelyingParties {
     fn insert_relying_party(
@@ -36,13 +44,11 @@ pub trait RelyingParties {
     fn remove_relying_party(&self, id: Uuid, audit: AuditEvent) -> RepoResult<()>;
     /// A SAML SP's options (the defaults when none were set).
     fn saml_sp_options(&self, rp: Uuid) -> RepoResult<SamlSpOptions>;
-    /// Replace a SAML SP's metadata (when `metadata` is given) and its options, in one
+    /// Replace a SAML SP's metadata (when the change has one) and its options, in one
     /// transaction with `audit`; every school's registration stays.
     fn update_saml_sp(
         &self,
-        rp: Uuid,
-        metadata: Option<String>,
-        options: SamlSpOptions,
+        change: SamlSpChange,
         now: i64,
         audit: Option<AuditEvent>,
     ) -> RepoResult<()>;

@@ -5,18 +5,30 @@ use uuid::Uuid;
 use super::RepoResult;
 use crate::model::{AuditEvent, ThuisAccount};
 
+/// A pupil's home login code: `code_hash` for look-up, `sealed` for printing again.
+#[derive(Debug, Clone, Copy)]
+pub struct NewThuisCode<'a> {
+    pub user: Uuid,
+    pub code_hash: &'a str,
+    pub sealed: &'a str,
+}
+
+/// An activation or reset link of a home account: `token_hash`, tied to `email`, valid until
+/// `expires_at`.
+#[derive(Debug, Clone, Copy)]
+pub struct NewThuisToken<'a> {
+    pub token_hash: &'a str,
+    pub account: Uuid,
+    pub email: &'a str,
+    pub expires_at: i64,
+}
+
 /// Home login: home login codes, home accounts and their activation and reset links.
 pub trait Thuis {
     /// A pupil's home login code: stored as `code_hash` for look-up and `sealed` for printing
     /// again; a new one replaces the old.
-    fn put_thuis_code(
-        &self,
-        user: Uuid,
-        code_hash: &str,
-        sealed: &str,
-        now: i64,
-        audit: AuditEvent,
-    ) -> RepoResult<()>;
+    fn put_thuis_code(&self, code: NewThuisCode<'_>, now: i64, audit: AuditEvent)
+        -> RepoResult<()>;
     /// The pupil whose home login code has this hash.
     fn thuis_code_user(&self, code_hash: &str) -> RepoResult<Option<Uuid>>;
     /// A pupil's sealed home login code.
@@ -45,14 +57,7 @@ pub trait Thuis {
         audit: AuditEvent,
     ) -> RepoResult<()>;
     /// Store an activation or reset link (`token_hash`, tied to `email`) for an account.
-    fn put_thuis_token(
-        &self,
-        token_hash: &str,
-        account: Uuid,
-        email: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> RepoResult<()>;
+    fn put_thuis_token(&self, token: NewThuisToken<'_>, now: i64) -> RepoResult<()>;
     /// A link's account and address, if it exists and has not expired (without using it).
     fn thuis_token(&self, token_hash: &str, now: i64) -> RepoResult<Option<(Uuid, String)>>;
     /// Take a link: the account and address it was sent to, if it exists and has not expired.

@@ -1,33 +1,25 @@
 //! Users, their standing and offboarding: [`Users`].
 
-use claims::{EckId, InstellingRef, Role};
+use claims::{EckId, InstellingRef};
 use uuid::Uuid;
 
 use super::RepoResult;
-use crate::model::{AuditEvent, PupilAuth, User, UserStanding, UserStatus};
+use crate::model::{AuditEvent, User, UserStanding};
 
-/// A new user, with roles and group memberships.
+/// A new user, with roles and group memberships (as `user` holds them).
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    pub id: Uuid,
-    pub school: InstellingRef,
-    pub roles: Vec<Role>,
-    pub las_key: Option<String>,
-    pub eck_id: Option<EckId>,
-    pub given_name: String,
-    pub family_name: String,
-    /// Lower-cased by the caller.
-    pub email: Option<String>,
-    pub status: UserStatus,
-    pub picture: Option<String>,
-    pub pupil_auth: Option<PupilAuth>,
-    pub pin_hash: Option<String>,
-    pub picture_password_hash: Option<String>,
-    pub password_hash: Option<String>,
-    pub source: String,
-    pub group_ids: Vec<Uuid>,
+    pub user: User,
     /// A pupil's PIN or picture password, sealed so that their teacher can show it.
     pub secret_sealed: Option<String>,
+}
+
+/// A user's new password hash; `activate` also makes an inactive user active.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordChange<'a> {
+    pub user: Uuid,
+    pub hash: &'a str,
+    pub activate: bool,
 }
 
 /// Users: pupils and staff, their standing, offboarding, look-ups and secrets.
@@ -68,9 +60,7 @@ pub trait Users {
 
     fn set_password_hash(
         &self,
-        user: Uuid,
-        hash: &str,
-        activate: bool,
+        change: PasswordChange<'_>,
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()>;

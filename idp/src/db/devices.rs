@@ -6,7 +6,6 @@ use claims::InstellingRef;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::audit::write_audit;
 use super::directory::{DieselDirectory, TxError};
 use super::schema::devices;
 use super::DbConnection;
@@ -53,7 +52,7 @@ impl EnrolledDevices for DieselDirectory {
         max: usize,
         audit: AuditEvent,
     ) -> RepoResult<EnrolledDevice> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             let school = device.school.to_string();
             let n: i64 = devices::table
                 .filter(devices::school_ref.eq(&school))
@@ -75,7 +74,6 @@ impl EnrolledDevices for DieselDirectory {
                     devices::last_used_at.eq(device.last_used_at),
                 ))
                 .execute(c)?;
-            write_audit(c, audit)?;
             Ok(device)
         })
     }
@@ -130,12 +128,11 @@ impl EnrolledDevices for DieselDirectory {
         id: Uuid,
         audit: AuditEvent,
     ) -> RepoResult<Option<EnrolledDevice>> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             let Some(found) = load(c, id)?.filter(|d| &d.school == school) else {
                 return Ok(None);
             };
             diesel::delete(devices::table.find(id.to_string())).execute(c)?;
-            write_audit(c, audit)?;
             Ok(Some(found))
         })
     }

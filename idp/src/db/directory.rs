@@ -9,13 +9,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use broker::clock::Clock;
-use broker::model::{RelyingParty, School, User};
+use broker::model::{AuditEvent, RelyingParty, School, User};
 use broker::repo::{Directory, RepoError, RepoResult};
 use claims::InstellingRef;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use uuid::Uuid;
 
+use super::audit::write_audit;
 use super::cache::TtlCache;
 use super::{DbConn, DbConnection, DbPool};
 
@@ -95,6 +96,48 @@ impl DieselDirectory {
         let mut conn = self.conn()?;
         let c: &mut DbConnection = &mut conn;
         c.transaction::<T, TxError, _>(f).map_err(RepoError::from)
+    }
+
+    /// Run `change` and write `audit` in one transaction: a change without its audit line
+    /// cannot happen.
+    pub(super) fn audited<T>(
+        &self,
+        audit: AuditEvent,
+        change: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
+    ) -> RepoResult<T> {
+        self.tx(|c| {
+            let done = change(c)?;
+            write_audit(c, audit)?;
+            Ok(done)
+        })
+    }
+
+    /// The row `query` finds (it ends in `first`), if any, as the domain's value.
+    pub(super) fn find<R, T>(
+        &self,
+        query: impl FnOnce(&mut DbConnection) -> QueryResult<R>,
+        into_domain: impl FnOnce(R) -> RepoResult<T>,
+    ) -> RepoResult<Option<T>> {
+        let mut conn = self.conn()?;
+        query(&mut conn)
+            .optional()
+            .map_err(map_diesel)?
+            .map(into_domain)
+            .transpose()
+    }
+
+    /// The rows `query` loads, as the domain's values.
+    pub(super) fn load_all<R, T>(
+        &self,
+        query: impl FnOnce(&mut DbConnection) -> QueryResult<Vec<R>>,
+        into_domain: impl FnMut(R) -> RepoResult<T>,
+    ) -> RepoResult<Vec<T>> {
+        let mut conn = self.conn()?;
+        query(&mut conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .map(into_domain)
+            .collect()
     }
 }
 

@@ -3,13 +3,12 @@
 use std::str::FromStr;
 
 use broker::model::{AuditEvent, Group};
-use broker::repo::{Groups, NewGroup, RepoError, RepoResult};
+use broker::repo::{Groups, RepoError, RepoResult};
 use claims::{InstellingRef, Jaargroep};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::audit::write_audit;
-use super::directory::{corrupt, map_diesel, parse_ref, parse_uuid, DieselDirectory};
+use super::directory::{corrupt, parse_ref, parse_uuid, DieselDirectory};
 use super::schema::school_groups;
 use super::schools::load_school;
 
@@ -46,9 +45,9 @@ impl GroupRow {
 }
 
 impl Groups for DieselDirectory {
-    fn insert_group(&self, group: NewGroup, now: i64, audit: AuditEvent) -> RepoResult<Group> {
+    fn insert_group(&self, group: Group, now: i64, audit: AuditEvent) -> RepoResult<Group> {
         let row = GroupRow {
-            id: Uuid::new_v4().to_string(),
+            id: group.id.to_string(),
             school_ref: group.school.to_string(),
             las_key: group.key,
             name: group.name,
@@ -58,7 +57,7 @@ impl Groups for DieselDirectory {
             created_at: now,
             updated_at: now,
         };
-        self.tx(|c| {
+        self.audited(audit, |c| {
             if load_school(c, &row.school_ref)?.is_none() {
                 return Err(RepoError::NotFound(format!(
                     "no school with INSTELLING_REF {}",
@@ -69,47 +68,46 @@ impl Groups for DieselDirectory {
             diesel::insert_into(school_groups::table)
                 .values(&row)
                 .execute(c)?;
-            write_audit(c, audit)?;
             Ok(())
         })?;
         row.into_domain()
     }
 
     fn group(&self, id: Uuid) -> RepoResult<Option<Group>> {
-        let mut conn = self.conn()?;
-        school_groups::table
-            .find(id.to_string())
-            .select(GroupRow::as_select())
-            .first(&mut *conn)
-            .optional()
-            .map_err(map_diesel)?
-            .map(GroupRow::into_domain)
-            .transpose()
+        self.find(
+            |c| {
+                school_groups::table
+                    .find(id.to_string())
+                    .select(GroupRow::as_select())
+                    .first(c)
+            },
+            GroupRow::into_domain,
+        )
     }
 
     fn group_by_key(&self, school: &InstellingRef, key: &str) -> RepoResult<Option<Group>> {
-        let mut conn = self.conn()?;
-        school_groups::table
-            .filter(school_groups::school_ref.eq(school.to_string()))
-            .filter(school_groups::las_key.eq(key))
-            .select(GroupRow::as_select())
-            .first(&mut *conn)
-            .optional()
-            .map_err(map_diesel)?
-            .map(GroupRow::into_domain)
-            .transpose()
+        self.find(
+            |c| {
+                school_groups::table
+                    .filter(school_groups::school_ref.eq(school.to_string()))
+                    .filter(school_groups::las_key.eq(key))
+                    .select(GroupRow::as_select())
+                    .first(c)
+            },
+            GroupRow::into_domain,
+        )
     }
 
     fn groups_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<Group>> {
-        let mut conn = self.conn()?;
-        school_groups::table
-            .filter(school_groups::school_ref.eq(school.to_string()))
-            .select(GroupRow::as_select())
-            .order((school_groups::jaargroep, school_groups::name))
-            .load(&mut *conn)
-            .map_err(map_diesel)?
-            .into_iter()
-            .map(GroupRow::into_domain)
-            .collect()
+        self.load_all(
+            |c| {
+                school_groups::table
+                    .filter(school_groups::school_ref.eq(school.to_string()))
+                    .select(GroupRow::as_select())
+                    .order((school_groups::jaargroep, school_groups::name))
+                    .load(c)
+            },
+            GroupRow::into_domain,
+        )
     }
 }

@@ -6,8 +6,7 @@ use claims::{InstellingRef, Release};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::audit::write_audit;
-use super::directory::{map_diesel, parse_ref, parse_uuid, DieselDirectory};
+use super::directory::{parse_ref, parse_uuid, DieselDirectory};
 use super::schema::registrations;
 use super::schools::load_school;
 
@@ -52,7 +51,7 @@ impl Registrations for DieselDirectory {
     ) -> RepoResult<Registration> {
         let school_ref = change.school.to_string();
         let rp_id = change.rp_id.to_string();
-        self.tx(|c| {
+        self.audited(audit, |c| {
             if load_school(c, &school_ref)?.is_none() {
                 return Err(RepoError::NotFound(format!(
                     "no school with INSTELLING_REF {school_ref}"
@@ -88,45 +87,44 @@ impl Registrations for DieselDirectory {
                     .values(&row)
                     .execute(c)?;
             }
-            write_audit(c, audit)?;
             Ok(row.into_domain()?)
         })
     }
 
     fn registration(&self, school: &InstellingRef, rp: Uuid) -> RepoResult<Option<Registration>> {
-        let mut conn = self.conn()?;
-        registrations::table
-            .find((school.to_string(), rp.to_string()))
-            .select(RegistrationRow::as_select())
-            .first(&mut *conn)
-            .optional()
-            .map_err(map_diesel)?
-            .map(RegistrationRow::into_domain)
-            .transpose()
+        self.find(
+            |c| {
+                registrations::table
+                    .find((school.to_string(), rp.to_string()))
+                    .select(RegistrationRow::as_select())
+                    .first(c)
+            },
+            RegistrationRow::into_domain,
+        )
     }
 
     fn registrations_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<Registration>> {
-        let mut conn = self.conn()?;
-        registrations::table
-            .filter(registrations::school_ref.eq(school.to_string()))
-            .select(RegistrationRow::as_select())
-            .load(&mut *conn)
-            .map_err(map_diesel)?
-            .into_iter()
-            .map(RegistrationRow::into_domain)
-            .collect()
+        self.load_all(
+            |c| {
+                registrations::table
+                    .filter(registrations::school_ref.eq(school.to_string()))
+                    .select(RegistrationRow::as_select())
+                    .load(c)
+            },
+            RegistrationRow::into_domain,
+        )
     }
 
     fn registrations_of_relying_party(&self, rp: Uuid) -> RepoResult<Vec<Registration>> {
-        let mut conn = self.conn()?;
-        registrations::table
-            .filter(registrations::rp_id.eq(rp.to_string()))
-            .order(registrations::school_ref)
-            .select(RegistrationRow::as_select())
-            .load(&mut *conn)
-            .map_err(map_diesel)?
-            .into_iter()
-            .map(RegistrationRow::into_domain)
-            .collect()
+        self.load_all(
+            |c| {
+                registrations::table
+                    .filter(registrations::rp_id.eq(rp.to_string()))
+                    .order(registrations::school_ref)
+                    .select(RegistrationRow::as_select())
+                    .load(c)
+            },
+            RegistrationRow::into_domain,
+        )
     }
 }

@@ -5,13 +5,13 @@ use std::str::FromStr;
 use broker::model::{
     AuditEvent, JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol, SamlSp, SamlSpOptions,
 };
-use broker::repo::{NewRelyingParty, RelyingParties, RepoError, RepoResult};
+use broker::repo::{NewRelyingParty, RelyingParties, RepoError, RepoResult, SamlSpChange};
 use claims::Audience;
 use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::audit::write_audit;
-use super::directory::{corrupt, json_list, map_diesel, parse_uuid, to_json_list, DieselDirectory};
+use super::directory::{corrupt, json_list, parse_uuid, to_json_list, DieselDirectory};
 use super::schema::{registrations, relying_parties, saml_sp_options};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -182,45 +182,44 @@ impl RelyingParties for DieselDirectory {
         audit: AuditEvent,
     ) -> RepoResult<RelyingParty> {
         let row = RpRow::from_new(rp, now);
-        self.tx(|c| {
+        self.audited(audit, |c| {
             diesel::insert_into(relying_parties::table)
                 .values(&row)
                 .execute(c)?;
-            write_audit(c, audit)?;
             Ok(())
         })?;
         row.into_domain()
     }
 
     fn relying_party(&self, id: Uuid) -> RepoResult<Option<RelyingParty>> {
-        let mut conn = self.conn()?;
-        relying_parties::table
-            .find(id.to_string())
-            .select(RpRow::as_select())
-            .first(&mut *conn)
-            .optional()
-            .map_err(map_diesel)?
-            .map(RpRow::into_domain)
-            .transpose()
+        self.find(
+            |c| {
+                relying_parties::table
+                    .find(id.to_string())
+                    .select(RpRow::as_select())
+                    .first(c)
+            },
+            RpRow::into_domain,
+        )
     }
 
     fn relying_party_by_public_id(&self, public_id: &str) -> RepoResult<Option<RelyingParty>> {
         if let Some(rp) = self.cached_rp(public_id) {
             return Ok(Some(rp));
         }
-        let mut conn = self.conn()?;
-        let found = relying_parties::table
-            .filter(
-                relying_parties::client_id
-                    .eq(public_id)
-                    .or(relying_parties::entity_id.eq(public_id)),
-            )
-            .select(RpRow::as_select())
-            .first(&mut *conn)
-            .optional()
-            .map_err(map_diesel)?
-            .map(RpRow::into_domain)
-            .transpose()?;
+        let found = self.find(
+            |c| {
+                relying_parties::table
+                    .filter(
+                        relying_parties::client_id
+                            .eq(public_id)
+                            .or(relying_parties::entity_id.eq(public_id)),
+                    )
+                    .select(RpRow::as_select())
+                    .first(c)
+            },
+            RpRow::into_domain,
+        )?;
         if let Some(rp) = &found {
             self.remember_rp(rp);
         }
@@ -228,7 +227,7 @@ impl RelyingParties for DieselDirectory {
     }
 
     fn remove_relying_party(&self, id: Uuid, audit: AuditEvent) -> RepoResult<()> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             diesel::delete(registrations::table.filter(registrations::rp_id.eq(id.to_string())))
                 .execute(c)?;
             diesel::delete(saml_sp_options::table.find(id.to_string())).execute(c)?;
@@ -236,7 +235,6 @@ impl RelyingParties for DieselDirectory {
             if n == 0 {
                 return Err(RepoError::NotFound(format!("no relying party {id}")).into());
             }
-            write_audit(c, audit)?;
             Ok(())
         })?;
         self.rp_cache.clear();
@@ -244,26 +242,29 @@ impl RelyingParties for DieselDirectory {
     }
 
     fn saml_sp_options(&self, rp: Uuid) -> RepoResult<SamlSpOptions> {
-        let mut conn = self.conn()?;
-        saml_sp_options::table
-            .find(rp.to_string())
-            .select(SamlSpOptionsRow::as_select())
-            .first(&mut *conn)
-            .optional()
-            .map_err(map_diesel)?
-            .map(SamlSpOptionsRow::into_domain)
-            .transpose()
-            .map(Option::unwrap_or_default)
+        self.find(
+            |c| {
+                saml_sp_options::table
+                    .find(rp.to_string())
+                    .select(SamlSpOptionsRow::as_select())
+                    .first(c)
+            },
+            SamlSpOptionsRow::into_domain,
+        )
+        .map(Option::unwrap_or_default)
     }
 
     fn update_saml_sp(
         &self,
-        rp: Uuid,
-        metadata: Option<String>,
-        options: SamlSpOptions,
+        change: SamlSpChange,
         now: i64,
         audit: Option<AuditEvent>,
     ) -> RepoResult<()> {
+        let SamlSpChange {
+            rp,
+            metadata,
+            options,
+        } = change;
         let row = SamlSpOptionsRow::from_domain(rp, options, now);
         self.tx(|c| {
             let id = rp.to_string();
@@ -317,14 +318,14 @@ impl RelyingParties for DieselDirectory {
     }
 
     fn relying_parties(&self) -> RepoResult<Vec<RelyingParty>> {
-        let mut conn = self.conn()?;
-        relying_parties::table
-            .select(RpRow::as_select())
-            .order(relying_parties::name)
-            .load(&mut *conn)
-            .map_err(map_diesel)?
-            .into_iter()
-            .map(RpRow::into_domain)
-            .collect()
+        self.load_all(
+            |c| {
+                relying_parties::table
+                    .select(RpRow::as_select())
+                    .order(relying_parties::name)
+                    .load(c)
+            },
+            RpRow::into_domain,
+        )
     }
 }

@@ -8,9 +8,8 @@ use claims::{Brin6, InstellingRef};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::audit::write_audit;
 use super::directory::{
-    corrupt, json_list, map_diesel, parse_ref, parse_uuid, to_json_list, DieselDirectory, TxError,
+    corrupt, json_list, parse_ref, parse_uuid, to_json_list, DieselDirectory, TxError,
 };
 use super::schema::{school_boards, schools};
 use super::DbConnection;
@@ -96,26 +95,25 @@ impl Schools for DieselDirectory {
             bestuursnummer: board.bestuursnummer,
             created_at: now,
         };
-        self.tx(|c| {
+        self.audited(audit, |c| {
             diesel::insert_into(school_boards::table)
                 .values(&row)
                 .execute(c)?;
-            write_audit(c, audit)?;
             Ok(())
         })?;
         row.into_domain()
     }
 
     fn board(&self, id: Uuid) -> RepoResult<Option<SchoolBoard>> {
-        let mut conn = self.conn()?;
-        school_boards::table
-            .find(id.to_string())
-            .select(BoardRow::as_select())
-            .first(&mut *conn)
-            .optional()
-            .map_err(map_diesel)?
-            .map(BoardRow::into_domain)
-            .transpose()
+        self.find(
+            |c| {
+                school_boards::table
+                    .find(id.to_string())
+                    .select(BoardRow::as_select())
+                    .first(c)
+            },
+            BoardRow::into_domain,
+        )
     }
 
     fn insert_school(&self, school: NewSchool, now: i64, audit: AuditEvent) -> RepoResult<School> {
@@ -131,11 +129,10 @@ impl Schools for DieselDirectory {
             created_at: now,
             updated_at: now,
         };
-        self.tx(|c| {
+        self.audited(audit, |c| {
             diesel::insert_into(schools::table)
                 .values(&row)
                 .execute(c)?;
-            write_audit(c, audit)?;
             Ok(())
         })?;
         row.into_domain()
@@ -155,15 +152,15 @@ impl Schools for DieselDirectory {
     }
 
     fn schools(&self) -> RepoResult<Vec<School>> {
-        let mut conn = self.conn()?;
-        schools::table
-            .select(SchoolRow::as_select())
-            .order(schools::name)
-            .load(&mut *conn)
-            .map_err(map_diesel)?
-            .into_iter()
-            .map(SchoolRow::into_domain)
-            .collect()
+        self.load_all(
+            |c| {
+                schools::table
+                    .select(SchoolRow::as_select())
+                    .order(schools::name)
+                    .load(c)
+            },
+            SchoolRow::into_domain,
+        )
     }
 
     fn change_brin6(
@@ -175,7 +172,7 @@ impl Schools for DieselDirectory {
     ) -> RepoResult<School> {
         self.school_cache.remove(&r.to_string());
         let key = r.to_string();
-        self.tx(|c| {
+        self.audited(audit, |c| {
             let n = diesel::update(schools::table.find(&key))
                 .set((
                     schools::brin6.eq(brin6.to_string()),
@@ -187,7 +184,6 @@ impl Schools for DieselDirectory {
                     RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into(),
                 );
             }
-            write_audit(c, audit)?;
             load_school(c, &key)?.ok_or_else(|| {
                 RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into()
             })

@@ -4,7 +4,6 @@ use broker::model::AuditEvent;
 use broker::repo::{RepoResult, Settings};
 use diesel::prelude::*;
 
-use super::audit::write_audit;
 use super::directory::{map_diesel, DieselDirectory};
 use super::schema::settings;
 
@@ -26,7 +25,7 @@ impl Settings for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             diesel::delete(settings::table.find(key)).execute(c)?;
             if let Some(v) = value {
                 diesel::insert_into(settings::table)
@@ -37,7 +36,7 @@ impl Settings for DieselDirectory {
                     ))
                     .execute(c)?;
             }
-            write_audit(c, audit)
+            Ok(())
         })
     }
 }

@@ -2,11 +2,10 @@
 //! `thuis_tokens` tables.
 
 use broker::model::{AuditEvent, ThuisAccount, MAX_HOME_ADDRESSES};
-use broker::repo::{RepoError, RepoResult, Thuis};
+use broker::repo::{NewThuisCode, NewThuisToken, RepoError, RepoResult, Thuis};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::audit::write_audit;
 use super::directory::{DieselDirectory, TxError};
 use super::schema::{thuis_accounts, thuis_codes, thuis_links, thuis_tokens};
 use super::DbConnection;
@@ -50,23 +49,21 @@ fn load_thuis_account(c: &mut DbConnection, id: &str) -> Result<Option<ThuisAcco
 impl Thuis for DieselDirectory {
     fn put_thuis_code(
         &self,
-        user: Uuid,
-        code_hash: &str,
-        sealed: &str,
+        code: NewThuisCode<'_>,
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
-        self.tx(|c| {
-            diesel::delete(thuis_codes::table.find(user.to_string())).execute(c)?;
+        self.audited(audit, |c| {
+            diesel::delete(thuis_codes::table.find(code.user.to_string())).execute(c)?;
             diesel::insert_into(thuis_codes::table)
                 .values((
-                    thuis_codes::user_id.eq(user.to_string()),
-                    thuis_codes::code_hash.eq(code_hash),
-                    thuis_codes::sealed.eq(sealed),
+                    thuis_codes::user_id.eq(code.user.to_string()),
+                    thuis_codes::code_hash.eq(code.code_hash),
+                    thuis_codes::sealed.eq(code.sealed),
                     thuis_codes::created_at.eq(now),
                 ))
                 .execute(c)?;
-            write_audit(c, audit)
+            Ok(())
         })
     }
 
@@ -133,7 +130,7 @@ impl Thuis for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<ThuisAccount> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             let existing: Option<String> = thuis_accounts::table
                 .filter(thuis_accounts::email.eq(email))
                 .select(thuis_accounts::id)
@@ -173,7 +170,6 @@ impl Thuis for DieselDirectory {
                     ))
                     .execute(c)?;
             }
-            write_audit(c, audit)?;
             load_thuis_account(c, &id)?
                 .ok_or_else(|| RepoError::NotFound("home account".into()).into())
         })
@@ -186,7 +182,7 @@ impl Thuis for DieselDirectory {
         _now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             let n = diesel::delete(
                 thuis_links::table
                     .filter(thuis_links::user_id.eq(user.to_string()))
@@ -209,28 +205,21 @@ impl Thuis for DieselDirectory {
                 .execute(c)?;
                 diesel::delete(thuis_accounts::table.find(account.to_string())).execute(c)?;
             }
-            write_audit(c, audit)
+            Ok(())
         })
     }
 
-    fn put_thuis_token(
-        &self,
-        token_hash: &str,
-        account: Uuid,
-        email: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> RepoResult<()> {
+    fn put_thuis_token(&self, token: NewThuisToken<'_>, now: i64) -> RepoResult<()> {
         self.tx(|c| {
             // Expired links of anyone go as new ones are made.
             diesel::delete(thuis_tokens::table.filter(thuis_tokens::expires_at.le(now)))
                 .execute(c)?;
             diesel::insert_into(thuis_tokens::table)
                 .values((
-                    thuis_tokens::token_hash.eq(token_hash),
-                    thuis_tokens::account_id.eq(account.to_string()),
-                    thuis_tokens::email.eq(email),
-                    thuis_tokens::expires_at.eq(expires_at),
+                    thuis_tokens::token_hash.eq(token.token_hash),
+                    thuis_tokens::account_id.eq(token.account.to_string()),
+                    thuis_tokens::email.eq(token.email),
+                    thuis_tokens::expires_at.eq(token.expires_at),
                     thuis_tokens::created_at.eq(now),
                 ))
                 .execute(c)?;
@@ -276,7 +265,7 @@ impl Thuis for DieselDirectory {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<ThuisAccount> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             let id = account.to_string();
             let n = diesel::update(thuis_accounts::table.find(&id))
                 .set((
@@ -294,7 +283,6 @@ impl Thuis for DieselDirectory {
             )
             .set(thuis_accounts::activated_at.eq(now))
             .execute(c)?;
-            write_audit(c, audit)?;
             load_thuis_account(c, &id)?
                 .ok_or_else(|| RepoError::NotFound("home account".into()).into())
         })

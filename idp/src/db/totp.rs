@@ -1,7 +1,7 @@
 //! [`broker::repo::StaffTotp`] on diesel: the `staff_totp` table.
 
 use broker::model::AuditEvent;
-use broker::repo::{RepoResult, StaffTotp};
+use broker::repo::{NewStaffTotp, RepoResult, StaffTotp};
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -22,23 +22,21 @@ impl StaffTotp for DieselDirectory {
 
     fn put_staff_totp(
         &self,
-        user: Uuid,
-        sealed: &str,
-        step: i64,
+        totp: NewStaffTotp<'_>,
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
-        self.tx(|c| {
-            diesel::delete(staff_totp::table.find(user.to_string())).execute(c)?;
+        self.audited(audit, |c| {
+            diesel::delete(staff_totp::table.find(totp.user.to_string())).execute(c)?;
             diesel::insert_into(staff_totp::table)
                 .values((
-                    staff_totp::user_id.eq(user.to_string()),
-                    staff_totp::sealed.eq(sealed),
-                    staff_totp::last_step.eq(step),
+                    staff_totp::user_id.eq(totp.user.to_string()),
+                    staff_totp::sealed.eq(totp.sealed),
+                    staff_totp::last_step.eq(totp.step),
                     staff_totp::enrolled_at.eq(now),
                 ))
                 .execute(c)?;
-            write_audit(c, audit)
+            Ok(())
         })
     }
 

@@ -8,7 +8,6 @@ use claims::{InstellingRef, Role};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::audit::write_audit;
 use super::directory::{DieselDirectory, TxError};
 use super::schema::{upstream_schools, upstreams};
 use super::schools::load_school;
@@ -130,7 +129,7 @@ fn load_upstreams(
 impl Upstreams for DieselDirectory {
     fn insert_upstream(&self, u: NewUpstream, now: i64, audit: AuditEvent) -> RepoResult<Upstream> {
         let id = u.id.to_string();
-        self.tx(|c| {
+        self.audited(audit, |c| {
             let unsolicited = matches!(
                 u.protocol,
                 UpstreamProtocol::Saml {
@@ -213,7 +212,6 @@ impl Upstreams for DieselDirectory {
                     ))
                     .execute(c)?;
             }
-            write_audit(c, audit)?;
             load_upstreams(c, Some(("id", &id)))?
                 .pop()
                 .ok_or_else(|| RepoError::NotFound("upstream".into()).into())
@@ -233,7 +231,7 @@ impl Upstreams for DieselDirectory {
     }
 
     fn remove_upstream(&self, id: Uuid, audit: AuditEvent) -> RepoResult<()> {
-        self.tx(|c| {
+        self.audited(audit, |c| {
             diesel::delete(
                 upstream_schools::table.filter(upstream_schools::upstream_id.eq(id.to_string())),
             )
@@ -242,7 +240,7 @@ impl Upstreams for DieselDirectory {
             if n == 0 {
                 return Err(RepoError::NotFound(format!("no upstream {id}")).into());
             }
-            write_audit(c, audit)
+            Ok(())
         })
     }
 }

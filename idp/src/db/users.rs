@@ -4,12 +4,11 @@
 use std::str::FromStr;
 
 use broker::model::{AuditEvent, PupilAuth, User, UserStanding, UserStatus};
-use broker::repo::{NewUser, RepoError, RepoResult, Users};
+use broker::repo::{NewUser, PasswordChange, RepoError, RepoResult, Users};
 use claims::{EckId, InstellingRef, Role};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::audit::write_audit;
 use super::directory::{corrupt, parse_ref, parse_uuid, DieselDirectory, TxError};
 use super::schema::{
     group_members, pupil_secrets, school_groups, thuis_accounts, thuis_codes, thuis_links,
@@ -88,6 +87,15 @@ impl UserRow {
     }
 }
 
+/// The user with this id, with roles and groups.
+fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User>, TxError> {
+    let rows = users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .load(conn)?;
+    Ok(hydrate_users(conn, rows)?.pop())
+}
+
 /// Load users with their roles and groups, in two extra queries for the whole batch.
 fn hydrate_users(conn: &mut DbConnection, rows: Vec<UserRow>) -> Result<Vec<User>, TxError> {
     if rows.is_empty() {
@@ -135,7 +143,8 @@ fn role_rank(r: Role) -> u8 {
 }
 
 impl Users for DieselDirectory {
-    fn insert_user(&self, user: NewUser, now: i64, audit: AuditEvent) -> RepoResult<User> {
+    fn insert_user(&self, new: NewUser, now: i64, audit: AuditEvent) -> RepoResult<User> {
+        let (user, sealed) = (new.user, new.secret_sealed);
         let id = user.id.to_string();
         let row = UserRow {
             id: id.clone(),
@@ -159,9 +168,8 @@ impl Users for DieselDirectory {
         };
         let roles = user.roles;
         let group_ids = user.group_ids;
-        let sealed = user.secret_sealed;
         let school_ref = row.school_ref.clone();
-        self.tx(move |c| {
+        self.audited(audit, move |c| {
             if load_school(c, &school_ref)?.is_none() {
                 return Err(RepoError::NotFound(format!(
                     "no school with INSTELLING_REF {school_ref}"
@@ -202,7 +210,6 @@ impl Users for DieselDirectory {
                     ))
                     .execute(c)?;
             }
-            write_audit(c, audit)?;
             let mut users = hydrate_users(c, vec![row])?;
             users
                 .pop()
@@ -222,13 +229,7 @@ impl Users for DieselDirectory {
                 return Ok(Some(u));
             }
         }
-        let found = self.read(|c| {
-            let rows = users::table
-                .find(id.to_string())
-                .select(UserRow::as_select())
-                .load(c)?;
-            Ok(hydrate_users(c, rows)?.pop())
-        })?;
+        let found = self.read(|c| load_user(c, &id.to_string()))?;
         if let Some(u) = &found {
             self.user_cache.put(id, u.clone());
         }
@@ -300,7 +301,7 @@ impl Users for DieselDirectory {
         audit: AuditEvent,
     ) -> RepoResult<User> {
         self.user_cache.remove(&user);
-        let found = self.tx(|c| {
+        let found = self.audited(audit, |c| {
             let target = users::table.find(user.to_string()).filter(
                 users::offboarded
                     .is_null()
@@ -325,12 +326,7 @@ impl Users for DieselDirectory {
             if n == 0 {
                 return Err(RepoError::NotFound(format!("no user {user} (or removed)")).into());
             }
-            write_audit(c, audit)?;
-            let rows = users::table
-                .find(user.to_string())
-                .select(UserRow::as_select())
-                .load(c)?;
-            Ok(hydrate_users(c, rows)?.pop())
+            load_user(c, &user.to_string())
         })?;
         self.user_cache.remove(&user);
         found.ok_or_else(|| RepoError::NotFound(format!("no user {user}")))
@@ -339,7 +335,7 @@ impl Users for DieselDirectory {
     fn remove_user(&self, user: Uuid, now: i64, audit: AuditEvent) -> RepoResult<User> {
         self.user_cache.remove(&user);
         let id = user.to_string();
-        let found = self.tx(|c| {
+        let found = self.audited(audit, |c| {
             let n = diesel::update(users::table.find(&id))
                 .set((
                     users::offboarded.eq(Some(UserStatus::Removed.as_str())),
@@ -382,12 +378,7 @@ impl Users for DieselDirectory {
                     diesel::delete(thuis_accounts::table.find(&account)).execute(c)?;
                 }
             }
-            write_audit(c, audit)?;
-            let rows = users::table
-                .find(&id)
-                .select(UserRow::as_select())
-                .load(c)?;
-            Ok(hydrate_users(c, rows)?.pop())
+            load_user(c, &id)
         })?;
         self.user_cache.remove(&user);
         found.ok_or_else(|| RepoError::NotFound(format!("no user {user}")))
@@ -426,14 +417,17 @@ impl Users for DieselDirectory {
 
     fn set_password_hash(
         &self,
-        user: Uuid,
-        hash: &str,
-        activate: bool,
+        change: PasswordChange<'_>,
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()> {
+        let PasswordChange {
+            user,
+            hash,
+            activate,
+        } = change;
         self.user_cache.remove(&user);
-        self.tx(|c| {
+        self.audited(audit, |c| {
             let target = users::table.find(user.to_string());
             let n = if activate {
                 diesel::update(target)
@@ -451,7 +445,6 @@ impl Users for DieselDirectory {
             if n == 0 {
                 return Err(RepoError::NotFound(format!("no user {user}")).into());
             }
-            write_audit(c, audit)?;
             Ok(())
         })
     }

@@ -8,6 +8,7 @@ use std::io::Read as _;
 use std::time::Duration;
 
 use broker::model::RpProtocol;
+use broker::repo::SamlSpChange;
 
 use super::METADATA_MAX;
 use crate::app::AppState;
@@ -109,7 +110,12 @@ pub fn refresh_due(state: &AppState, now: i64) -> Vec<Refreshed> {
                     "SAML metadata refresh failed; keeping the old metadata");
                 let mut kept = options.clone();
                 kept.refresh_error = Some(e.clone());
-                if let Err(e) = state.dir.update_saml_sp(rp.id, None, kept, now, None) {
+                let change = SamlSpChange {
+                    rp: rp.id,
+                    metadata: None,
+                    options: kept,
+                };
+                if let Err(e) = state.dir.update_saml_sp(change, now, None) {
                     tracing::warn!(sp = %saml.entity_id, error = %e, "SAML metadata refresh: cannot record the failure");
                 }
             }

@@ -32,7 +32,7 @@ use broker::clock::Clock;
 use broker::keyspace::Key;
 use broker::store::{EphemeralStore, StoreError, Tally};
 
-use super::{duration_millis, Window, MAX_EVENTS};
+use broker::store::window::{duration_millis, Window, MAX_EVENTS};
 
 /// Width of the expiry in front of every stored value.
 const EXPIRY_DIGITS: usize = 20;
@@ -49,16 +49,40 @@ const POOL_MIN_IDLE: u32 = 2;
 /// Server-side TTLs are capped at about a hundred years (Redis rejects expiries that overflow).
 const MAX_SERVER_TTL_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
 
+/// Lua functions the scripts share; each script is sent with them and runs atomically.
+/// `live(key, now)`: a value is at `key` whose expiry (its first 20 digits) is after `now`
+/// (20 digits); equal-width zero-padded decimals compare as strings like the numbers they
+/// spell. `sliding_incr(key, cutoff, now, member, keep, ttl)`: count one event (`member`, at
+/// `now`) in the sorted set at `key`, dropping the events at or before `cutoff` and all but the
+/// newest `keep`, give the set a server-side TTL of `ttl` milliseconds, and return the count
+/// after `cutoff`.
+const LUA_FUNCTIONS: &str = r"
+local function live(key, now)
+  local cur = redis.call('GET', key)
+  if cur and string.len(cur) >= 20 then
+    local expires_at = string.sub(cur, 1, 20)
+    return string.find(expires_at, '^%d+$') ~= nil and expires_at > now
+  end
+  return false
+end
+local function sliding_incr(key, cutoff, now, member, keep, ttl)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
+  redis.call('ZADD', key, now, member)
+  keep = tonumber(keep)
+  local n = redis.call('ZCARD', key)
+  if n > keep then
+    redis.call('ZREMRANGEBYRANK', key, 0, n - keep - 1)
+  end
+  redis.call('PEXPIRE', key, ttl)
+  return redis.call('ZCOUNT', key, '(' .. cutoff, '+inf')
+end
+";
+
 /// `KEYS[1]` the value key; `ARGV[1]` now (20 digits), `ARGV[2]` the encoded value, `ARGV[3]`
 /// the server-side TTL in milliseconds. Returns 1 when stored, 0 when a live value is there.
-/// Equal-width zero-padded decimals compare as strings like the numbers they spell.
 const PUT_IF_ABSENT_LUA: &str = r"
-local cur = redis.call('GET', KEYS[1])
-if cur and string.len(cur) >= 20 then
-  local expires_at = string.sub(cur, 1, 20)
-  if string.find(expires_at, '^%d+$') and expires_at > ARGV[1] then
-    return 0
-  end
+if live(KEYS[1], ARGV[1]) then
+  return 0
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
@@ -68,15 +92,7 @@ return 1
 /// `ARGV[2]` now, `ARGV[3]` a unique member for this event, `ARGV[4]` the most events kept,
 /// `ARGV[5]` the server-side TTL in milliseconds. Returns the count after adding the event.
 const SLIDING_INCR_LUA: &str = r"
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-local keep = tonumber(ARGV[4])
-local n = redis.call('ZCARD', KEYS[1])
-if n > keep then
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - keep - 1)
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')
+return sliding_incr(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 ";
 
 /// `KEYS[1]` the lock's value key, `KEYS[2]` the counter; `ARGV[1]` now (20 digits),
@@ -84,22 +100,10 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')
 /// encoded lock value, `ARGV[9]` its server-side TTL. Returns `{2, 0}` when already locked,
 /// `{1, count}` when this event set the lock, `{0, count}` otherwise.
 const INCR_AND_LOCK_LUA: &str = r"
-local cur = redis.call('GET', KEYS[1])
-if cur and string.len(cur) >= 20 then
-  local expires_at = string.sub(cur, 1, 20)
-  if string.find(expires_at, '^%d+$') and expires_at > ARGV[1] then
-    return {2, 0}
-  end
+if live(KEYS[1], ARGV[1]) then
+  return {2, 0}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-local keep = tonumber(ARGV[5])
-local n = redis.call('ZCARD', KEYS[2])
-if n > keep then
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - keep - 1)
-end
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-local count = redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[2], '+inf')
+local count = sliding_incr(KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 if count >= tonumber(ARGV[7]) then
   redis.call('SET', KEYS[1], ARGV[8], 'PX', ARGV[9])
   redis.call('DEL', KEYS[2])
@@ -107,6 +111,11 @@ if count >= tonumber(ARGV[7]) then
 end
 return {0, count}
 ";
+
+/// A script: `body` after the [`LUA_FUNCTIONS`] it calls.
+fn script(body: &str) -> ::redis::Script {
+    ::redis::Script::new(&[LUA_FUNCTIONS, body].concat())
+}
 
 /// The [`EphemeralStore`] on Redis. Cloning is cheap and shares the connection pool.
 #[derive(Clone)]
@@ -169,9 +178,9 @@ impl RedisStore {
             manager,
             clock,
             prefix: String::new(),
-            put_if_absent: ::redis::Script::new(PUT_IF_ABSENT_LUA),
-            sliding_incr: ::redis::Script::new(SLIDING_INCR_LUA),
-            incr_and_lock: ::redis::Script::new(INCR_AND_LOCK_LUA),
+            put_if_absent: script(PUT_IF_ABSENT_LUA),
+            sliding_incr: script(SLIDING_INCR_LUA),
+            incr_and_lock: script(INCR_AND_LOCK_LUA),
             redaction,
         })
     }

@@ -3,11 +3,13 @@
 use std::str::FromStr;
 
 use broker::model::{
-    AuditEvent, JwsAlg, OidcClient, PupilAuth, RpKind, RpProtocol, SchoolStatus, UserStatus,
+    AuditEvent, Group, JwsAlg, OidcClient, PupilAuth, RpKind, RpProtocol, SchoolStatus, User,
+    UserStatus,
 };
 use broker::repo::{
-    Audit, Directory, Groups, NewGroup, NewRelyingParty, NewSchool, NewUser, RegistrationChange,
-    Registrations, RelyingParties, RepoError, Schools, StaffTotp, Thuis, Upstreams, Users,
+    Audit, Directory, Groups, NewRelyingParty, NewSchool, NewStaffTotp, NewThuisToken, NewUser,
+    PasswordChange, RegistrationChange, Registrations, RelyingParties, RepoError, SamlSpChange,
+    Schools, StaffTotp, Thuis, Upstreams, Users,
 };
 use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
 use uuid::Uuid;
@@ -48,7 +50,8 @@ fn new_school(dir: &dyn Directory, brin6: &str) -> InstellingRef {
 
 fn new_group(dir: &dyn Directory, school: &InstellingRef, key: &str) -> Uuid {
     dir.insert_group(
-        NewGroup {
+        Group {
+            id: Uuid::new_v4(),
             school: *school,
             key: key.into(),
             name: format!("Groep {key}"),
@@ -73,35 +76,41 @@ fn eck(n: u8) -> EckId {
 
 fn pupil(school: &InstellingRef, groups: Vec<Uuid>, las: &str, eck_id: Option<EckId>) -> NewUser {
     NewUser {
-        id: Uuid::new_v4(),
-        school: *school,
-        roles: vec![Role::Leerling],
-        las_key: Some(las.into()),
-        eck_id,
-        given_name: "Emma".into(),
-        family_name: "de Jong".into(),
-        email: None,
-        status: UserStatus::Active,
-        picture: Some("vos".into()),
-        pupil_auth: Some(PupilAuth::Pin),
-        pin_hash: Some("pin-hash".into()),
-        picture_password_hash: None,
-        password_hash: None,
-        source: "manual".into(),
+        user: User {
+            id: Uuid::new_v4(),
+            school: *school,
+            roles: vec![Role::Leerling],
+            las_key: Some(las.into()),
+            eck_id,
+            given_name: "Emma".into(),
+            family_name: "de Jong".into(),
+            email: None,
+            status: UserStatus::Active,
+            picture: Some("vos".into()),
+            pupil_auth: Some(PupilAuth::Pin),
+            pin_hash: Some("pin-hash".into()),
+            picture_password_hash: None,
+            password_hash: None,
+            source: "manual".into(),
+            group_ids: groups,
+        },
         secret_sealed: None,
-        group_ids: groups,
     }
 }
 
 fn teacher(school: &InstellingRef, email: &str) -> NewUser {
+    let pupil = pupil(school, vec![], "-", None);
     NewUser {
-        roles: vec![Role::IctCoordinator, Role::Leerkracht],
-        email: Some(email.into()),
-        pupil_auth: None,
-        pin_hash: None,
-        password_hash: Some("$argon2id$...".into()),
-        las_key: None,
-        ..pupil(school, vec![], "-", None)
+        user: User {
+            roles: vec![Role::IctCoordinator, Role::Leerkracht],
+            email: Some(email.into()),
+            pupil_auth: None,
+            pin_hash: None,
+            password_hash: Some("$argon2id$...".into()),
+            las_key: None,
+            ..pupil.user
+        },
+        ..pupil
     }
 }
 
@@ -189,7 +198,8 @@ on_both_backends!(
         assert_eq!(found.id, g);
         assert_eq!(found.jaargroep.map(|j| j.get()), Some(3));
         let dup = dir.insert_group(
-            NewGroup {
+            Group {
+                id: Uuid::new_v4(),
                 school: a,
                 key: "3A".into(),
                 name: "x".into(),
@@ -202,7 +212,8 @@ on_both_backends!(
         );
         assert!(matches!(dup, Err(RepoError::Conflict(_))), "{dup:?}");
         let orphan = dir.insert_group(
-            NewGroup {
+            Group {
+                id: Uuid::new_v4(),
                 school: InstellingRef::new_random(),
                 key: "1".into(),
                 name: "x".into(),
@@ -297,7 +308,7 @@ on_both_backends!(
         let other = new_school(&dir, "12AB01");
         let foreign = new_group(&dir, &other, "8B");
         let np = pupil(&s, vec![foreign], "LL9", None);
-        let id = np.id;
+        let id = np.user.id;
         let e = dir
             .insert_user(np, T0, audit("user.add", Some(&s)))
             .unwrap_err();
@@ -314,9 +325,11 @@ on_both_backends!(
         );
 
         dir.set_password_hash(
-            t.id,
-            "$argon2id$new",
-            true,
+            PasswordChange {
+                user: t.id,
+                hash: "$argon2id$new",
+                activate: true,
+            },
             T0 + 1,
             audit("user.password", Some(&s)),
         )
@@ -326,7 +339,15 @@ on_both_backends!(
             Some("$argon2id$new")
         );
         assert!(matches!(
-            dir.set_password_hash(Uuid::new_v4(), "x", false, T0, audit("user.password", None)),
+            dir.set_password_hash(
+                PasswordChange {
+                    user: Uuid::new_v4(),
+                    hash: "x",
+                    activate: false,
+                },
+                T0,
+                audit("user.password", None)
+            ),
             Err(RepoError::NotFound(_))
         ));
     }
@@ -338,16 +359,18 @@ on_both_backends!(
         let dir = db.directory();
         let s = new_school(&dir, "12AB00");
         let mut nt = teacher(&s, "meester@school.example");
-        nt.status = UserStatus::Inactive;
-        nt.password_hash = None;
+        nt.user.status = UserStatus::Inactive;
+        nt.user.password_hash = None;
         let t = dir
             .insert_user(nt, T0, audit("user.add", Some(&s)))
             .unwrap();
         assert_eq!(t.status, UserStatus::Inactive);
         dir.set_password_hash(
-            t.id,
-            "$argon2id$x",
-            true,
+            PasswordChange {
+                user: t.id,
+                hash: "$argon2id$x",
+                activate: true,
+            },
             T0,
             audit("user.activate", Some(&s)),
         )
@@ -514,10 +537,26 @@ on_both_backends!(
         );
 
         // A link: single use, expires, tied to its account.
-        dir.put_thuis_token("h1", a.id, "ouder@voorbeeld.nl", T0 + 60, T0)
-            .unwrap();
-        dir.put_thuis_token("h2", a.id, "ouder@voorbeeld.nl", T0 + 60, T0)
-            .unwrap();
+        dir.put_thuis_token(
+            NewThuisToken {
+                token_hash: "h1",
+                account: a.id,
+                email: "ouder@voorbeeld.nl",
+                expires_at: T0 + 60,
+            },
+            T0,
+        )
+        .unwrap();
+        dir.put_thuis_token(
+            NewThuisToken {
+                token_hash: "h2",
+                account: a.id,
+                email: "ouder@voorbeeld.nl",
+                expires_at: T0 + 60,
+            },
+            T0,
+        )
+        .unwrap();
         assert_eq!(
             dir.take_thuis_token("h1", T0 + 1).unwrap(),
             Some((a.id, "ouder@voorbeeld.nl".to_string()))
@@ -546,8 +585,16 @@ on_both_backends!(
         assert_eq!(again.password_hash.as_deref(), Some("hash-2"));
 
         // Unlinking the last child removes the account (and its links).
-        dir.put_thuis_token("h3", a.id, "ouder@voorbeeld.nl", T0 + 60, T0)
-            .unwrap();
+        dir.put_thuis_token(
+            NewThuisToken {
+                token_hash: "h3",
+                account: a.id,
+                email: "ouder@voorbeeld.nl",
+                expires_at: T0 + 60,
+            },
+            T0,
+        )
+        .unwrap();
         dir.unlink_thuis_account(emma.id, a.id, T0, audit("thuis", Some(&school)))
             .unwrap();
         assert!(
@@ -823,9 +870,11 @@ on_both_backends!(
             refresh_error: Some("HTTP 500".into()),
         };
         dir.update_saml_sp(
-            rp.id,
-            Some("<v2/>".into()),
-            options.clone(),
+            SamlSpChange {
+                rp: rp.id,
+                metadata: Some("<v2/>".into()),
+                options: options.clone(),
+            },
             T0,
             Some(audit("saml_sp.update", None)),
         )
@@ -836,8 +885,16 @@ on_both_backends!(
         };
         assert_eq!(saml.metadata, "<v2/>");
         // Options only; None clears.
-        dir.update_saml_sp(rp.id, None, SamlSpOptions::default(), T0 + 1, None)
-            .unwrap();
+        dir.update_saml_sp(
+            SamlSpChange {
+                rp: rp.id,
+                metadata: None,
+                options: SamlSpOptions::default(),
+            },
+            T0 + 1,
+            None,
+        )
+        .unwrap();
         assert_eq!(
             dir.saml_sp_options(rp.id).unwrap(),
             SamlSpOptions::default()
@@ -845,7 +902,15 @@ on_both_backends!(
         assert_eq!(dir.registrations_of_relying_party(rp.id).unwrap().len(), 1);
         // Not for an unknown SP; removing the SP removes its options and registrations.
         assert!(matches!(
-            dir.update_saml_sp(Uuid::new_v4(), None, SamlSpOptions::default(), T0, None),
+            dir.update_saml_sp(
+                SamlSpChange {
+                    rp: Uuid::new_v4(),
+                    metadata: None,
+                    options: SamlSpOptions::default(),
+                },
+                T0,
+                None
+            ),
             Err(RepoError::NotFound(_))
         ));
         dir.remove_relying_party(rp.id, audit("saml_sp.remove", None))
@@ -876,9 +941,11 @@ on_both_backends!(
         assert_eq!(dir.staff_totp(u.id).unwrap(), None);
         assert!(!dir.use_totp_step(u.id, 5).unwrap(), "not enrolled");
         dir.put_staff_totp(
-            u.id,
-            "sealed",
-            100,
+            NewStaffTotp {
+                user: u.id,
+                sealed: "sealed",
+                step: 100,
+            },
             T0,
             audit("user.totp-enrolled", Some(&s)),
         )

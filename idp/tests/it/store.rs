@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use broker::clock::{Clock, FixedClock, SystemClock};
 use broker::keyspace::Key;
+use broker::store::MemoryStore;
 use broker::store::{EphemeralStore, Tally};
-use idp::store::{MemoryStore, RedisStore};
+use idp::store::RedisStore;
 
 const MINUTE: Duration = Duration::from_secs(60);
 

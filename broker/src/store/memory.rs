@@ -15,12 +15,12 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::Duration;
 
-use broker::clock::Clock;
-use broker::keyspace::Key;
-use broker::store::{EphemeralStore, StoreError, Tally};
 use parking_lot::Mutex;
 
-use super::{duration_millis, Window, MAX_EVENTS};
+use super::window::{duration_millis, Window, MAX_EVENTS};
+use super::{EphemeralStore, StoreError, Tally};
+use crate::clock::Clock;
+use crate::keyspace::Key;
 
 /// Number of shards; a power of two.
 const SHARDS: usize = 16;
@@ -98,7 +98,7 @@ impl Shard {
 struct PaddedShard(Mutex<Shard>);
 
 /// The in-process [`EphemeralStore`]. Everything is lost when the process stops, and nothing
-/// is shared between nodes: use [`RedisStore`](super::RedisStore) for more than one node.
+/// is shared between nodes: use the `idp` crate's Redis store for more than one node.
 pub struct MemoryStore {
     shards: [PaddedShard; SHARDS],
     hasher: RandomState,
@@ -234,21 +234,17 @@ impl EphemeralStore for MemoryStore {
         let now = self.clock.now_millis();
         let window = Window::current(window, now);
         let expires_at = Self::expiry(now, lock_ttl);
+        let tally_in = |values: &mut HashMap<String, Entry>,
+                        counters: &mut HashMap<String, Vec<Slot>>| {
+            tally(
+                values, counters, counter, window, limit, lock, lock_value, expires_at, now,
+            )
+        };
         let (c, l) = (self.shard_index(counter), self.shard_index(lock));
         let result = if c == l {
             let mut guard = self.shards[c].0.lock();
             let shard = &mut *guard;
-            let result = tally(
-                &mut shard.values,
-                &mut shard.counters,
-                counter,
-                window,
-                limit,
-                lock,
-                lock_value,
-                expires_at,
-                now,
-            );
+            let result = tally_in(&mut shard.values, &mut shard.counters);
             shard.wrote(now);
             result
         } else {
@@ -261,17 +257,7 @@ impl EphemeralStore for MemoryStore {
             } else {
                 (&mut *b, &mut *a)
             };
-            let result = tally(
-                &mut lock_shard.values,
-                &mut counter_shard.counters,
-                counter,
-                window,
-                limit,
-                lock,
-                lock_value,
-                expires_at,
-                now,
-            );
+            let result = tally_in(&mut lock_shard.values, &mut counter_shard.counters);
             counter_shard.wrote(now);
             lock_shard.wrote(now);
             result
