@@ -24,7 +24,7 @@ use protocol::saml::upstream_answer::{read_logout, read_response, Expected, Upst
 
 use super::names::SUCCESS;
 use super::xml::without_declaration;
-use super::{binding, new_id, REPLAY_SECS};
+use super::{binding, new_id, published_certificates, REPLAY_SECS};
 use crate::app::AppState;
 
 /// How SAML message IDs are remembered against replay.
@@ -91,15 +91,7 @@ pub fn sp_metadata_unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64)
 
 /// Leerpoort's SP metadata, signed with its SAML key.
 pub fn sp_metadata(state: &AppState, now: i64) -> Result<String, UpstreamSamlError> {
-    let certs: Vec<Vec<u8>> = state
-        .keys
-        .saml_certificates(now)
-        .into_iter()
-        .map(|(_, der)| der)
-        .collect();
-    if certs.is_empty() {
-        return Err(UpstreamSamlError::Unavailable);
-    }
+    let certs = published_certificates(state, now).ok_or(UpstreamSamlError::Unavailable)?;
     let id = new_id().map_err(|_| UpstreamSamlError::Unavailable)?;
     let xml = sp_metadata_unsigned(&state.config.issuer, &id, &certs, now);
     let signed = state
