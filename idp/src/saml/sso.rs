@@ -413,6 +413,18 @@ fn proceed(
     now: i64,
 ) -> Outcome {
     let request_id = pending.request_id.as_deref();
+    // Tell the SP why it gets no assertion.
+    let answer = |e: &SamlError| {
+        answer_error(
+            state,
+            rp,
+            &pending.acs,
+            request_id,
+            pending.relay_state.clone(),
+            e,
+            now,
+        )
+    };
     let sess = match sid.map(|s| session::load_standing(state, s, now)) {
         Some(Ok(s)) => s,
         Some(Err(_)) => return Outcome::Refused(Refusal::Unavailable),
@@ -433,15 +445,7 @@ fn proceed(
     };
     if needs_login || moved {
         if pending.is_passive {
-            return answer_error(
-                state,
-                rp,
-                &pending.acs,
-                request_id,
-                pending.relay_state.clone(),
-                &SamlError::NoPassive,
-                now,
-            );
+            return answer(&SamlError::NoPassive);
         }
         let auth_id = match broker::secrets::random_token() {
             Ok(t) => format!("{AUTH_PREFIX}{t}"),
@@ -488,17 +492,7 @@ fn proceed(
                 Err(_) => Outcome::Refused(Refusal::Unavailable),
             };
         }
-        Err(e) => {
-            return answer_error(
-                state,
-                rp,
-                &pending.acs,
-                request_id,
-                pending.relay_state.clone(),
-                &e,
-                now,
-            )
-        }
+        Err(e) => return answer(&e),
     };
     let session_index = session::public_sid(&sess.sid);
     // Signed in at a network environment: it is named in the AuthnContext.
@@ -529,17 +523,7 @@ fn proceed(
     };
     let saml_response = match response::success(state, &issue, now) {
         Ok(r) => r,
-        Err(e) => {
-            return answer_error(
-                state,
-                rp,
-                &pending.acs,
-                request_id,
-                pending.relay_state.clone(),
-                &e,
-                now,
-            )
-        }
+        Err(e) => return answer(&e),
     };
     // Remember the SP in the session, for Single Logout.
     if !sess.clients.contains(&meta.entity_id) {
