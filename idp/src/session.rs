@@ -12,7 +12,10 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use broker::model::RelyingParty;
+use broker::release::{ReleaseError, Scopes};
 use broker::store::StoreError;
+use claims::{ClaimSet, InstellingRef, LoginContext};
 use ring::hmac;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -23,6 +26,25 @@ pub use broker::session::{
     default_idle_secs, destroy, load, public_sid, save, start, start_with_idle, Authenticated,
     Found, SessionUpstream, SsoSession, PUPIL_IDLE_SECS, SESSION_SECS,
 };
+
+/// What `rp` receives under `scopes` for the user who signed in at `school` as `context`: the
+/// broker's release, with this server's directory and pseudonym key.
+pub fn release(
+    state: &AppState,
+    rp: &RelyingParty,
+    (user, school, context): (Uuid, &InstellingRef, LoginContext),
+    scopes: Scopes,
+) -> Result<ClaimSet, ReleaseError> {
+    broker::release::release(
+        state.dir.as_ref(),
+        &state.pseudonyms,
+        rp,
+        user,
+        school,
+        context,
+        scopes,
+    )
+}
 
 /// The session cookie's name: `__Host-` prefixed over HTTPS.
 pub fn cookie_name(https: bool) -> &'static str {

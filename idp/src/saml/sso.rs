@@ -13,11 +13,10 @@
 use std::time::Duration;
 
 use broker::model::{RelyingParty, RpProtocol};
-use broker::release::{self, Denial, ReleaseError, Scopes};
-use claims::{ClaimSet, InstellingRef, LoginContext};
+use broker::release::{Denial, ReleaseError, Scopes};
+use claims::ClaimSet;
 use protocol::saml::{check_issue_instant, replay_digest};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::error::Refusal;
 use super::names::{HTTP_POST, PERSISTENT, TRANSIENT, UNSPECIFIED};
@@ -382,23 +381,14 @@ pub fn resume(
 pub fn claims_for(
     state: &AppState,
     rp: &RelyingParty,
-    user_id: Uuid,
-    school_ref: &InstellingRef,
-    context: LoginContext,
+    sess: &session::SsoSession,
 ) -> Result<ClaimSet, SamlError> {
-    release::release(
-        state.dir.as_ref(),
-        &state.pseudonyms,
-        rp,
-        user_id,
-        school_ref,
-        context,
-        Scopes::all(),
-    )
-    .map_err(|e| match e {
+    let who = (sess.user_id, &sess.school, sess.context);
+    session::release(state, rp, who, Scopes::all()).map_err(|e| match e {
         ReleaseError::Denied(d) => SamlError::NotAllowed(d),
-        ReleaseError::UserGone => SamlError::RequestDenied("the account no longer exists".into()),
-        ReleaseError::SchoolGone => SamlError::RequestDenied("the school no longer exists".into()),
+        gone @ (ReleaseError::UserGone | ReleaseError::SchoolGone) => {
+            SamlError::RequestDenied(gone.to_string())
+        }
         ReleaseError::Storage(_) | ReleaseError::Subject(_) => SamlError::Responder,
     })
 }
@@ -467,7 +457,7 @@ fn proceed(
         return Outcome::Refused(Refusal::Unavailable);
     };
 
-    let claims = match claims_for(state, rp, sess.user_id, &sess.school, sess.context) {
+    let claims = match claims_for(state, rp, &sess) {
         Ok(c) => c,
         Err(refusal @ (SamlError::RequestDenied(_) | SamlError::NotAllowed(_))) => {
             let denial = match &refusal {
