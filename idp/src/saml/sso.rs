@@ -24,7 +24,7 @@ use super::response::{self, Issue, NameIdFormat};
 use super::sp::{self, SpMetadata};
 use super::{binding, paths, SamlError, RELAY_STATE_MAX, REPLAY_SECS};
 use crate::app::AppState;
-use crate::session;
+use crate::session::{self, Browser, Standing};
 
 /// A pending sign-in waits this long for the user.
 pub const PENDING_SECS: u64 = 30 * 60;
@@ -119,16 +119,10 @@ pub use protocol::saml::authn_request::parse_authn_request;
 pub use protocol::saml::signature::verified_xml;
 
 /// Handle an AuthnRequest.
-pub fn sso(
-    state: &AppState,
-    inbound: Inbound,
-    sid: Option<&str>,
-    ip: Option<&str>,
-    now: i64,
-) -> Outcome {
+pub fn sso(state: &AppState, inbound: Inbound, browser: &Browser, now: i64) -> Outcome {
     match validate(state, &inbound, now) {
         Ok(Validated::Pending(rp, meta, pending)) => {
-            proceed(state, &rp, &meta, pending, sid, ip, now)
+            proceed(state, &rp, &meta, pending, browser, now)
         }
         Ok(Validated::Fail(rp, acs, request_id, relay_state, e)) => answer_error(
             state,
@@ -310,8 +304,7 @@ pub fn unsolicited(
     state: &AppState,
     sp_entity_id: &str,
     relay_state: Option<String>,
-    sid: Option<&str>,
-    ip: Option<&str>,
+    browser: &Browser,
     now: i64,
 ) -> Outcome {
     let (rp, meta) = match service_provider(state, sp_entity_id) {
@@ -350,20 +343,13 @@ pub fn unsolicited(
         transient: meta.prefers_transient(),
         created_at: now,
     };
-    proceed(state, &rp, &meta, pending, sid, ip, now)
+    proceed(state, &rp, &meta, pending, browser, now)
 }
 
 /// Continue after the user signed in.
-pub fn resume(
-    state: &AppState,
-    auth_id: &str,
-    sid: Option<&str>,
-    ip: Option<&str>,
-    now: i64,
-) -> Outcome {
-    let pending = match state.store.take(&pending_key(auth_id)) {
-        Ok(Some(b)) => serde_json::from_slice::<PendingSso>(&b).ok(),
-        Ok(None) => None,
+pub fn resume(state: &AppState, auth_id: &str, browser: &Browser, now: i64) -> Outcome {
+    let pending = match session::take_waiting::<PendingSso>(state, &pending_key(auth_id)) {
+        Ok(p) => p,
         Err(_) => return Outcome::Refused(Refusal::Unavailable),
     };
     let Some(pending) = pending else {
@@ -373,7 +359,7 @@ pub fn resume(
         Ok(x) => x,
         Err(r) => return Outcome::Refused(r),
     };
-    proceed(state, &rp, &meta, pending, sid, ip, now)
+    proceed(state, &rp, &meta, pending, browser, now)
 }
 
 /// What `rp` receives for the session's user, as the broker decides (the registration
@@ -398,8 +384,7 @@ fn proceed(
     rp: &RelyingParty,
     meta: &SpMetadata,
     pending: PendingSso,
-    sid: Option<&str>,
-    ip: Option<&str>,
+    browser: &Browser,
     now: i64,
 ) -> Outcome {
     let request_id = pending.request_id.as_deref();
@@ -415,23 +400,17 @@ fn proceed(
             now,
         )
     };
-    let sess = match sid.map(|s| session::load_standing(state, s, now)) {
-        Some(Ok(s)) => s,
-        Some(Err(_)) => return Outcome::Refused(Refusal::Unavailable),
-        None => None,
-    };
-    let needs_login = match &sess {
+    let standing = session::standing(state, browser, now, |s| match s {
         None => true,
         Some(s) => pending.force_authn && s.auth_time < pending.created_at,
-    };
-    let moved = match &sess {
-        Some(s) if !needs_login => {
-            match broker::session::ended_if_moved(state.dir.as_ref(), state.store.as_ref(), s, ip) {
-                Ok(moved) => moved,
-                Err(_) => return Outcome::Refused(Refusal::Unavailable),
-            }
-        }
-        _ => false,
+    });
+    let Ok(Standing {
+        session: sess,
+        needs_login,
+        moved,
+    }) = standing
+    else {
+        return Outcome::Refused(Refusal::Unavailable);
     };
     if needs_login || moved {
         if pending.is_passive {
