@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::Refusal;
 use super::names::{HTTP_POST, PERSISTENT, TRANSIENT, UNSPECIFIED};
-use super::response::{self, Issue, NameIdFormat};
+use super::response::{self, Issue, NameIdFormat, SignIn};
 use super::sp::{self, SpMetadata};
 use super::{binding, paths, SamlError, RELAY_STATE_MAX, REPLAY_SECS};
 use crate::app::AppState;
@@ -474,21 +474,23 @@ fn proceed(
             broker::model::UpstreamProtocol::Saml { entity_id, .. } => entity_id,
         });
     let issue = Issue {
-        sp_entity_id: &meta.entity_id,
-        acs: &pending.acs,
-        in_response_to: request_id,
-        format: if pending.transient {
-            NameIdFormat::Transient
-        } else {
-            NameIdFormat::Persistent
+        sign_in: SignIn {
+            sp_entity_id: &meta.entity_id,
+            acs: &pending.acs,
+            in_response_to: request_id,
+            format: if pending.transient {
+                NameIdFormat::Transient
+            } else {
+                NameIdFormat::Persistent
+            },
+            session_index: &session_index,
+            auth_time: sess.auth_time,
+            session_expires: sess.expires_at,
+            authenticating_authority: authority.as_deref(),
         },
         claims: &claims,
-        session_index: &session_index,
-        auth_time: sess.auth_time,
-        session_expires: sess.expires_at,
         amr: &sess.amr,
         encrypt_for: meta.encryption_certs.first().map(Vec::as_slice),
-        authenticating_authority: authority.as_deref(),
     };
     let saml_response = match response::success(state, &issue, now) {
         Ok(r) => r,
