@@ -181,25 +181,20 @@ pub fn response_xml(
     let msg = message
         .map(|m| format!("<samlp:StatusMessage>{}</samlp:StatusMessage>", esc(m)))
         .unwrap_or_default();
-    format!(
+    let body = format!(
         concat!(
-            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}"{irt}>"#,
-            "<saml:Issuer>{idp}</saml:Issuer>",
             "{sig}",
             r#"<samlp:Status><samlp:StatusCode Value="{top}">{second}</samlp:StatusCode>{msg}</samlp:Status>"#,
             "{inner}",
-            "</samlp:Response>"
         ),
-        id = id,
-        now = instant(now),
-        dest = esc(destination),
-        irt = irt,
-        idp = esc(idp_entity_id),
         sig = signature_template(id, cert_b64),
         top = esc(status.0),
         second = second,
         msg = msg,
         inner = inner,
+    );
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>{}"#,
+        super::xml::message("Response", id, now, destination, &irt, idp_entity_id, &body)
     )
 }
