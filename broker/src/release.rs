@@ -229,18 +229,24 @@ pub fn claim_set(
     }
 }
 
-/// Why [`authorize`] or [`release`] gives nothing.
-#[derive(Debug)]
+/// Why [`authorize`] or [`release`] gives nothing. The user and school being gone are worded
+/// as the relying party is told.
+#[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
     /// The release policy refuses (the school, the registration, the user's status or role).
+    #[error(transparent)]
     Denied(Denial),
     /// The user of the session no longer exists.
+    #[error("the account no longer exists")]
     UserGone,
     /// The school of the session no longer exists.
+    #[error("the school no longer exists")]
     SchoolGone,
     /// The directory did not answer.
+    #[error("the directory did not answer: {0}")]
     Storage(crate::repo::RepoError),
     /// The relying party's sector is unusable for a pseudonym.
+    #[error("the relying party's sector is unusable: {0}")]
     Subject(claims::ClaimsError),
 }
 

@@ -119,6 +119,28 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
     }))
 }
 
+/// A demo pupil of the demo school in `group`: the `n`th demo ECK-iD, LAS key `LL{las}`, and
+/// their own picture; without a PIN or picture password.
+fn demo_pupil(
+    (given, family): (&str, &str),
+    group: &str,
+    n: usize,
+    las: usize,
+    picture: &str,
+) -> admin::UserInput {
+    admin::UserInput {
+        school: DEMO_SCHOOL_REF.into(),
+        role: "leerling".into(),
+        given_name: given.into(),
+        family_name: family.into(),
+        groups: vec![group.into()],
+        eck_id: Some(demo_eck_id(n)),
+        las_key: Some(format!("LL{las:04}")),
+        picture: Some(picture.into()),
+        ..Default::default()
+    }
+}
+
 /// The demo pupils: twelve with a PIN, the toddlers with a picture password.
 fn seed_pupils(ctx: Ctx<'_>, state: &AppState) -> anyhow::Result<Vec<Value>> {
     let mut pupils = Vec::new();
@@ -127,16 +149,8 @@ fn seed_pupils(ctx: Ctx<'_>, state: &AppState) -> anyhow::Result<Vec<Value>> {
             ctx,
             state.credentials(),
             admin::UserInput {
-                school: DEMO_SCHOOL_REF.into(),
-                role: "leerling".into(),
-                given_name: (*given).into(),
-                family_name: (*family).into(),
-                groups: vec![(*group).into()],
-                eck_id: Some(demo_eck_id(i)),
-                las_key: Some(format!("LL{:04}", i + 1)),
                 pin: Some((*pin).into()),
-                picture: Some((*picture).into()),
-                ..Default::default()
+                ..demo_pupil((given, family), group, i, i + 1, picture)
             },
         )?;
         pupils.push(json!({
@@ -152,16 +166,8 @@ fn seed_pupils(ctx: Ctx<'_>, state: &AppState) -> anyhow::Result<Vec<Value>> {
             ctx,
             state.credentials(),
             admin::UserInput {
-                school: DEMO_SCHOOL_REF.into(),
-                role: "leerling".into(),
-                given_name: (*given).into(),
-                family_name: (*family).into(),
-                groups: vec!["groep-1-2".into()],
-                eck_id: Some(demo_eck_id(50 + i)),
-                las_key: Some(format!("LL{:04}", 50 + i)),
                 picture_password: Some((*pictures).into()),
-                picture: Some((*picture).into()),
-                ..Default::default()
+                ..demo_pupil((given, family), "groep-1-2", 50 + i, 50 + i, picture)
             },
         )?;
         pupils.push(json!({
@@ -236,6 +242,18 @@ struct DemoParties {
     upstream: broker::model::Upstream,
 }
 
+/// A demo OIDC client for both audiences with RS256 ID tokens.
+fn demo_client(name: &str, kind: &str, client_id: &str) -> admin::ClientInput {
+    admin::ClientInput {
+        name: name.into(),
+        kind: kind.into(),
+        audience: "beide".into(),
+        id_token_alg: "RS256".into(),
+        client_id: Some(client_id.into()),
+        ..Default::default()
+    }
+}
+
 /// The demo publisher (an OIDC client and a SAML SP, one sector), and the network environment
 /// (a relying party, and an upstream that signs users in), each registered for the school.
 fn seed_relying_parties(
@@ -246,8 +264,6 @@ fn seed_relying_parties(
     let client = admin::add_client(
         ctx,
         admin::ClientInput {
-            name: "Demo-uitgeverij Rekenen".into(),
-            kind: "publisher".into(),
             redirect_uris: vec![
                 "http://127.0.0.1:8081/callback".into(),
                 "http://localhost:8081/callback".into(),
@@ -256,18 +272,9 @@ fn seed_relying_parties(
             initiate_login_uri: Some("http://127.0.0.1:8081/login".into()),
             home_allowed: true,
             offline_access: true,
-            audience: "beide".into(),
-            id_token_alg: "RS256".into(),
             sector: Some("demo-uitgeverij.example".into()),
-            client_id: Some(DEMO_CLIENT_ID.into()),
-            ..Default::default()
+            ..demo_client("Demo-uitgeverij Rekenen", "publisher", DEMO_CLIENT_ID)
         },
-    )?;
-    admin::register(
-        ctx,
-        school_ref,
-        DEMO_CLIENT_ID,
-        admin::RegisterOptions::default(),
     )?;
 
     let saml_sp = admin::add_saml_sp(
@@ -283,12 +290,6 @@ fn seed_relying_parties(
             ..Default::default()
         },
     )?;
-    admin::register(
-        ctx,
-        school_ref,
-        DEMO_SAML_ENTITY_ID,
-        admin::RegisterOptions::default(),
-    )?;
 
     // A network environment: it receives the school's data as a relying party, and signs its
     // users in to Leerpoort as an upstream (the reference provider in
@@ -296,20 +297,9 @@ fn seed_relying_parties(
     let network = admin::add_client(
         ctx,
         admin::ClientInput {
-            name: "Demo-netwerkomgeving".into(),
-            kind: "network".into(),
             redirect_uris: vec!["http://127.0.0.1:8083/callback".into()],
-            audience: "beide".into(),
-            id_token_alg: "RS256".into(),
-            client_id: Some("demo-netwerkomgeving".into()),
-            ..Default::default()
+            ..demo_client("Demo-netwerkomgeving", "network", "demo-netwerkomgeving")
         },
-    )?;
-    admin::register(
-        ctx,
-        school_ref,
-        "demo-netwerkomgeving",
-        admin::RegisterOptions::default(),
     )?;
     let upstream = admin::add_upstream(
         ctx,
@@ -326,6 +316,14 @@ fn seed_relying_parties(
             ..Default::default()
         },
     )?;
+    for public_id in [DEMO_CLIENT_ID, DEMO_SAML_ENTITY_ID, "demo-netwerkomgeving"] {
+        admin::register(
+            ctx,
+            school_ref,
+            public_id,
+            admin::RegisterOptions::default(),
+        )?;
+    }
     Ok(DemoParties {
         client,
         saml_sp,

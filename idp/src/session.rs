@@ -12,7 +12,10 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use broker::model::RelyingParty;
+use broker::release::{ReleaseError, Scopes};
 use broker::store::StoreError;
+use claims::{ClaimSet, InstellingRef, LoginContext};
 use ring::hmac;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -23,6 +26,95 @@ pub use broker::session::{
     default_idle_secs, destroy, load, public_sid, save, start, start_with_idle, Authenticated,
     Found, SessionUpstream, SsoSession, PUPIL_IDLE_SECS, SESSION_SECS,
 };
+
+/// What `rp` receives under `scopes` for the user who signed in at `school` as `context`: the
+/// broker's release, with this server's directory and pseudonym key.
+pub fn release(
+    state: &AppState,
+    rp: &RelyingParty,
+    (user, school, context): (Uuid, &InstellingRef, LoginContext),
+    scopes: Scopes,
+) -> Result<ClaimSet, ReleaseError> {
+    broker::release::release(
+        state.dir.as_ref(),
+        &state.pseudonyms,
+        rp,
+        user,
+        school,
+        context,
+        scopes,
+    )
+}
+
+/// The browser a request comes from: the session id its cookie carries, and its address.
+#[derive(Debug, Clone, Default)]
+pub struct Browser {
+    pub sid: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Browser {
+    /// The browser `req` comes from.
+    pub fn of(req: &HttpRequest, state: &AppState) -> Self {
+        Self {
+            sid: sid_of(req, state.config.is_https()),
+            ip: client_ip(req, state),
+        }
+    }
+}
+
+/// Where the browser stands towards a request that needs a signed-in user.
+#[derive(Debug)]
+pub struct Standing {
+    /// Its session, when it has one that still stands.
+    pub session: Option<SsoSession>,
+    /// The user must sign in (again), as `needs_login` of [`standing`] decides.
+    pub needs_login: bool,
+    /// The session ended because the browser moved (see [`broker::session::ended_if_moved`]).
+    pub moved: bool,
+}
+
+/// Where `browser` stands: its standing session, whether the user must sign in (again) for
+/// the request (`needs_login`, given the session), and if not, whether the session ended
+/// because the browser moved.
+pub fn standing(
+    state: &AppState,
+    browser: &Browser,
+    now: i64,
+    needs_login: impl FnOnce(Option<&SsoSession>) -> bool,
+) -> Result<Standing, StoreError> {
+    let session = match browser.sid.as_deref() {
+        Some(sid) => load_standing(state, sid, now)?,
+        None => None,
+    };
+    let needs_login = needs_login(session.as_ref());
+    let moved = match &session {
+        Some(s) if !needs_login => broker::session::ended_if_moved(
+            state.dir.as_ref(),
+            state.store.as_ref(),
+            s,
+            browser.ip.as_deref(),
+        )?,
+        _ => false,
+    };
+    Ok(Standing {
+        session,
+        needs_login,
+        moved,
+    })
+}
+
+/// Take the request waiting under `key` while the user signs in: read and delete it; `None`
+/// when none is there or it does not read.
+pub fn take_waiting<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    key: &broker::keyspace::Key<'_>,
+) -> Result<Option<T>, StoreError> {
+    Ok(state
+        .store
+        .take(key)?
+        .and_then(|b| serde_json::from_slice(&b).ok()))
+}
 
 /// The session cookie's name: `__Host-` prefixed over HTTPS.
 pub fn cookie_name(https: bool) -> &'static str {

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use protocol::saml::upstream_answer::UpstreamRefusal;
 use uuid::Uuid;
 
 use super::links::take_name_id_session;
@@ -61,42 +62,14 @@ pub enum UpstreamSamlError {
     UnknownUpstream,
     #[error("the network environment's metadata cannot be used: {0}")]
     Metadata(String),
-    #[error("the answer is missing")]
-    Missing,
-    #[error("the answer is too large or not valid base64")]
-    Encoding,
-    #[error("the answer is not a well-formed SAML Response: {0}")]
-    Malformed(String),
-    #[error("the answer is not signed")]
-    SignatureMissing,
-    #[error("the signature does not verify with the network environment's certificate")]
-    BadSignature,
-    #[error("the signed part of the answer holds no single assertion")]
-    NoSignedAssertion,
-    #[error("encrypted assertions are not supported")]
-    Encrypted,
-    #[error("the signed content holds XML comments")]
-    Comments,
-    #[error("the answer comes from another issuer")]
-    WrongIssuer,
-    #[error("the answer was sent to another destination")]
-    WrongDestination,
-    #[error("the assertion is for another recipient")]
-    WrongRecipient,
-    #[error("the assertion is for another audience")]
-    WrongAudience,
-    #[error("the assertion has expired or is not valid yet")]
-    Expired,
+    /// The message fails the protocol's checks (`protocol::saml::upstream_answer`), or
+    /// answers no request of this browser's.
+    #[error(transparent)]
+    Refused(#[from] UpstreamRefusal),
     #[error("the answer was used before")]
     Replay,
-    #[error("the answer is unsolicited, and unsolicited answers are not accepted")]
-    Unsolicited,
-    #[error("the answer does not answer a request of this browser")]
-    InResponseToMismatch,
     #[error("the answer is to a request another browser sent (no or another binding cookie)")]
     OtherBrowser,
-    #[error("the network environment did not sign the user in: {0}")]
-    Status(String),
     /// A passive request the upstream could not answer silently: back to the waiting relying
     /// party (at this URL), which answers `login_required` itself.
     #[error("the network environment cannot sign the user in silently")]
@@ -174,7 +147,7 @@ pub fn refused_by_upstream(
             }
         }
     }
-    E::Status(status)
+    E::Refused(UpstreamRefusal::Status(status))
 }
 
 fn seen_once(
@@ -224,7 +197,7 @@ pub fn pending_for(
     Ok(match in_response_to {
         Some(irt) => take_pending(store, PENDING_KIND, irt)
             .filter(|p| p.upstream == upstream.id)
-            .ok_or(E::InResponseToMismatch)?,
+            .ok_or(E::Refused(UpstreamRefusal::InResponseToMismatch))?,
         None => Pending {
             upstream: upstream.id,
             school: None,
@@ -297,8 +270,9 @@ pub fn take_held(
         .store
         .take(&Key::UpstreamSamlHeld(key))
         .map_err(|_| E::Unavailable)?
-        .ok_or(E::InResponseToMismatch)?;
-    let held: Held = serde_json::from_slice(&bytes).map_err(|_| E::InResponseToMismatch)?;
+        .ok_or(E::Refused(UpstreamRefusal::InResponseToMismatch))?;
+    let held: Held = serde_json::from_slice(&bytes)
+        .map_err(|_| E::Refused(UpstreamRefusal::InResponseToMismatch))?;
     let c = Consumed {
         upstream: world
             .dir
@@ -309,7 +283,7 @@ pub fn take_held(
         asserted: held.asserted,
         pending: held.pending,
     };
-    let id = request_id(&c).ok_or(E::InResponseToMismatch)?;
+    let id = request_id(&c).ok_or(E::Refused(UpstreamRefusal::InResponseToMismatch))?;
     let presented = binding(&binding_cookie_name(PENDING_KIND, &id));
     if !is_bound(&c.pending, presented.as_deref()) {
         return Err(E::OtherBrowser);
@@ -353,13 +327,13 @@ pub fn logout_answered(
     upstream: &Upstream,
     in_response_to: Option<&str>,
 ) -> Result<(), UpstreamSamlError> {
-    let irt = in_response_to.ok_or(E::InResponseToMismatch)?;
+    let irt = in_response_to.ok_or(E::Refused(UpstreamRefusal::InResponseToMismatch))?;
     let sent_to = store
         .take(&Key::UpstreamSamlLogout(irt))
         .map_err(|_| E::Unavailable)?
-        .ok_or(E::InResponseToMismatch)?;
+        .ok_or(E::Refused(UpstreamRefusal::InResponseToMismatch))?;
     if sent_to != upstream.id.to_string().as_bytes() {
-        return Err(E::InResponseToMismatch);
+        return Err(E::Refused(UpstreamRefusal::InResponseToMismatch));
     }
     Ok(())
 }

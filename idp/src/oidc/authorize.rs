@@ -16,7 +16,7 @@ use protocol::oidc::{paths, OidcError, CODE_SECS};
 use super::tokens::{self, NotReleased};
 use super::{store_failed, CodeGrant, PENDING_SECS};
 use crate::app::AppState;
-use crate::session;
+use crate::session::{self, Browser, Standing};
 
 /// What the endpoint does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +75,7 @@ fn page(problem: RequestProblem) -> Outcome {
 pub fn authorize(
     state: &AppState,
     params: Vec<(String, String)>,
-    sid: Option<&str>,
-    ip: Option<&str>,
+    browser: &Browser,
     now: i64,
 ) -> Outcome {
     let params = Params::parse(params);
@@ -127,7 +126,7 @@ pub fn authorize(
             }
         }
     }
-    proceed(state, &rp, req, sid, ip, now)
+    proceed(state, &rp, req, browser, now)
 }
 
 /// The subject an `id_token_hint` names, if it is a genuine ID token of ours for this client
@@ -144,21 +143,15 @@ fn hint_subject(state: &AppState, rp: &RelyingParty, token: &str, now: i64) -> O
 }
 
 /// Continue after the user signed in: the pending request under `auth_id`.
-pub fn resume(
-    state: &AppState,
-    auth_id: &str,
-    sid: Option<&str>,
-    ip: Option<&str>,
-    now: i64,
-) -> Outcome {
-    let pending = match state.store.take(&Key::PendingAuthorization(auth_id)) {
-        Ok(Some(b)) => serde_json::from_slice::<AuthRequest>(&b).ok(),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::error!(error = %e, "authorize: loading pending request");
-            None
-        }
-    };
+pub fn resume(state: &AppState, auth_id: &str, browser: &Browser, now: i64) -> Outcome {
+    let pending =
+        match session::take_waiting::<AuthRequest>(state, &Key::PendingAuthorization(auth_id)) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "authorize: loading pending request");
+                None
+            }
+        };
     let Some(req) = pending else {
         return page(RequestProblem::Expired);
     };
@@ -166,7 +159,7 @@ pub fn resume(
         Ok(Some(rp)) if rp.enabled => rp,
         _ => return page(RequestProblem::UnknownClient),
     };
-    proceed(state, &rp, req, sid, ip, now)
+    proceed(state, &rp, req, browser, now)
 }
 
 /// A pending request, for the login page (its hint).
@@ -199,8 +192,7 @@ fn proceed(
     state: &AppState,
     rp: &RelyingParty,
     req: AuthRequest,
-    sid: Option<&str>,
-    ip: Option<&str>,
+    browser: &Browser,
     now: i64,
 ) -> Outcome {
     let issuer = state.config.issuer.as_str();
@@ -212,21 +204,15 @@ fn proceed(
             &e,
         ))
     };
-    let sess = match sid.map(|s| session::load_standing(state, s, now)) {
-        Some(Ok(s)) => s,
-        Some(Err(e)) => return fail(store_failed(e)),
-        None => None,
-    };
-
-    let needs_login = needs_login(state, rp, &req, sess.as_ref(), now);
-    let moved = match &sess {
-        Some(s) if !needs_login => {
-            match broker::session::ended_if_moved(state.dir.as_ref(), state.store.as_ref(), s, ip) {
-                Ok(moved) => moved,
-                Err(e) => return fail(store_failed(e)),
-            }
-        }
-        _ => false,
+    let Standing {
+        session: sess,
+        needs_login,
+        moved,
+    } = match session::standing(state, browser, now, |s| {
+        needs_login(state, rp, &req, s, now)
+    }) {
+        Ok(s) => s,
+        Err(e) => return fail(store_failed(e)),
     };
     // A network environment named by `idp_hint`: sign in there ([`via_upstream`]).
     let hinted = match (&req.idp_hint, needs_login && !moved) {

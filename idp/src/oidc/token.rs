@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use protocol::oidc::client_auth::Presented;
-use protocol::oidc::OidcError;
+use protocol::oidc::{OidcError, ACCESS_TOKEN_SECS};
 
 use super::client_auth;
-use super::grant_types;
+use super::grant_types::{authorization_code, client_credentials, refresh_token, TokenRequest};
 use crate::app::AppState;
 
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -24,6 +24,25 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
 }
 
+impl TokenResponse {
+    /// A bearer access token valid for [`ACCESS_TOKEN_SECS`], with what else the grant gives.
+    pub fn bearer(
+        access_token: String,
+        scope: String,
+        id_token: Option<String>,
+        refresh_token: Option<String>,
+    ) -> Self {
+        Self {
+            access_token,
+            token_type: "Bearer",
+            expires_in: ACCESS_TOKEN_SECS,
+            scope,
+            id_token,
+            refresh_token,
+        }
+    }
+}
+
 /// Handle a token request: the form and the `Authorization` header.
 pub fn token(
     state: &AppState,
@@ -34,14 +53,26 @@ pub fn token(
     let presented = Presented::from_request(authorization, form).map_err(|e| (e, true))?;
     let basic = presented.used_basic();
     let rp = client_auth::authenticate(state, &presented, now).map_err(|e| (e, basic))?;
-    let result = match form.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => {
-            grant_types::authorization_code::exchange(state, &rp, form, now)
-        }
-        Some("refresh_token") => grant_types::refresh_token::refresh(state, &rp, form, now),
-        Some("client_credentials") => grant_types::client_credentials::issue(state, &rp, form, now),
-        Some(_) => Err(OidcError::UnsupportedGrantType),
-        None => Err(OidcError::InvalidRequest("grant_type is missing".into())),
+    let grant: fn(&TokenRequest<'_>) -> Result<TokenResponse, OidcError> =
+        match form.get("grant_type").map(String::as_str) {
+            Some("authorization_code") => authorization_code::exchange,
+            Some("refresh_token") => refresh_token::refresh,
+            Some("client_credentials") => client_credentials::issue,
+            Some(_) => return Err((OidcError::UnsupportedGrantType, basic)),
+            None => {
+                return Err((
+                    OidcError::InvalidRequest("grant_type is missing".into()),
+                    basic,
+                ))
+            }
+        };
+    let client = rp.oidc().ok_or((OidcError::ServerError, basic))?;
+    let req = TokenRequest {
+        state,
+        rp: &rp,
+        client,
+        form,
+        now,
     };
-    result.map_err(|e| (e, basic))
+    grant(&req).map_err(|e| (e, basic))
 }

@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use broker::model::{JwsAlg, RelyingParty};
-use broker::release::{self, Denial, ReleaseError, Scopes};
+use broker::release::{Denial, ReleaseError, Scopes};
 use claims::{ClaimSet, InstellingRef, LoginContext};
 use protocol::oidc::claims::{AccessTokenContext, AccessTokenUser, IdTokenContext};
 use protocol::oidc::OidcError;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{directory_failed, signing_failed};
 use crate::app::AppState;
 use crate::keys::sign_jwt;
+use crate::session;
 
 /// Why no claims are released.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,23 +54,11 @@ pub fn claims_for(
             _ => {}
         }
     }
-    release::release(
-        state.dir.as_ref(),
-        &state.pseudonyms,
-        rp,
-        user_id,
-        school_ref,
-        context,
-        scopes,
-    )
-    .map_err(|e| match e {
+    session::release(state, rp, (user_id, school_ref, context), scopes).map_err(|e| match e {
         ReleaseError::Denied(d) => NotReleased::Denied(d),
-        ReleaseError::UserGone => NotReleased::Error(OidcError::AccessDenied(
-            "the account no longer exists".into(),
-        )),
-        ReleaseError::SchoolGone => NotReleased::Error(OidcError::AccessDenied(
-            "the school no longer exists".into(),
-        )),
+        gone @ (ReleaseError::UserGone | ReleaseError::SchoolGone) => {
+            NotReleased::Error(OidcError::AccessDenied(gone.to_string()))
+        }
         ReleaseError::Storage(e) => NotReleased::Error(directory_failed(e)),
         ReleaseError::Subject(_) => NotReleased::Error(OidcError::ServerError),
     })

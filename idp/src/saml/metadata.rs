@@ -9,20 +9,12 @@ use base64::Engine as _;
 use protocol::saml::metadata::idp_metadata_xml;
 
 use super::xml::without_declaration;
-use super::{entity_id, new_id, paths, SamlError};
+use super::{entity_id, new_id, paths, published_certificates, SamlError};
 use crate::app::AppState;
 
 /// The signed metadata.
 pub fn signed(state: &AppState, now: i64) -> Result<String, SamlError> {
-    let certs: Vec<Vec<u8>> = state
-        .keys
-        .saml_certificates(now)
-        .into_iter()
-        .map(|(_, der)| der)
-        .collect();
-    if certs.is_empty() {
-        return Err(SamlError::Responder);
-    }
+    let certs = published_certificates(state, now).ok_or(SamlError::Responder)?;
     let id = new_id()?;
     let scope = super::response::pairwise_scope(state);
     let signer = state

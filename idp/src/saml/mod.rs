@@ -52,3 +52,15 @@ pub fn new_id() -> Result<String, SamlError> {
     let b = broker::secrets::random_bytes::<16>().map_err(|_| SamlError::Responder)?;
     Ok(format!("_{}", hex::encode(b)))
 }
+
+/// The SAML signing certificates to publish (DER, the active one first), or `None` when there
+/// are none.
+pub fn published_certificates(state: &crate::app::AppState, now: i64) -> Option<Vec<Vec<u8>>> {
+    let certs: Vec<Vec<u8>> = state
+        .keys
+        .saml_certificates(now)
+        .into_iter()
+        .map(|(_, der)| der)
+        .collect();
+    (!certs.is_empty()).then_some(certs)
+}

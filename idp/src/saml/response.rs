@@ -18,28 +18,17 @@ use super::{encrypt, entity_id, new_id, SamlError};
 use crate::app::AppState;
 use crate::keys::KeyStore;
 
-pub use protocol::saml::response::NameIdFormat;
+pub use protocol::saml::response::{NameIdFormat, SignIn};
 
 /// Everything a successful response says.
 #[derive(Debug, Clone)]
 pub struct Issue<'a> {
-    pub sp_entity_id: &'a str,
-    pub acs: &'a str,
-    /// `None` for an unsolicited response.
-    pub in_response_to: Option<&'a str>,
-    pub format: NameIdFormat,
+    pub sign_in: SignIn<'a>,
     pub claims: &'a ClaimSet,
-    /// The `SessionIndex`: the session's public id, also the OIDC `sid`.
-    pub session_index: &'a str,
-    pub auth_time: i64,
-    pub session_expires: i64,
     /// How the user signed in (`pwd`, `pin`, `pic`, `fed`).
     pub amr: &'a [String],
     /// The SP's encryption certificate (DER), if it has one.
     pub encrypt_for: Option<&'a [u8]>,
-    /// The network environment the user signed in at (its issuer or entity ID), named as
-    /// `AuthenticatingAuthority`.
-    pub authenticating_authority: Option<&'a str>,
 }
 
 /// The attributes, Entree-style names (docs/integrate-saml.md). Only what the claim set holds: the
@@ -133,7 +122,7 @@ fn active_cert(state: &AppState, now: i64) -> Result<String, SamlError> {
 pub fn success(state: &AppState, issue: &Issue<'_>, now: i64) -> Result<String, SamlError> {
     let issuer = state.config.issuer.as_str();
     let cert = active_cert(state, now)?;
-    let name_id = match issue.format {
+    let name_id = match issue.sign_in.format {
         NameIdFormat::Persistent => issue.claims.sub.as_str().to_string(),
         NameIdFormat::Transient => new_id()?,
     };
@@ -142,7 +131,7 @@ pub fn success(state: &AppState, issue: &Issue<'_>, now: i64) -> Result<String, 
     let scope = pairwise_scope(state);
     let attributes = attributes(
         issue.claims,
-        match issue.format {
+        match issue.sign_in.format {
             NameIdFormat::Persistent => None,
             NameIdFormat::Transient => Some(scope.as_str()),
         },
@@ -152,16 +141,9 @@ pub fn success(state: &AppState, issue: &Issue<'_>, now: i64) -> Result<String, 
             idp_entity_id: &idp,
             id: &assertion_id,
             cert_b64: &cert,
-            sp_entity_id: issue.sp_entity_id,
-            acs: issue.acs,
-            in_response_to: issue.in_response_to,
-            format: issue.format,
+            sign_in: issue.sign_in,
             name_id: &name_id,
-            session_index: issue.session_index,
-            auth_time: issue.auth_time,
-            session_expires: issue.session_expires,
             authn_context: authn_context(issue.amr, state.config.is_https()),
-            authenticating_authority: issue.authenticating_authority,
             attributes: &attributes,
         },
         now,
@@ -181,8 +163,8 @@ pub fn success(state: &AppState, issue: &Issue<'_>, now: i64) -> Result<String, 
         &idp,
         &response_id,
         &cert,
-        issue.acs,
-        issue.in_response_to,
+        issue.sign_in.acs,
+        issue.sign_in.in_response_to,
         (SUCCESS, None),
         None,
         &inner,

@@ -14,19 +14,18 @@ use broker::keyspace::Key;
 use std::time::Duration;
 
 use broker::model::{RelyingParty, RpProtocol};
-use broker::release::{self, Denial, ReleaseError, Scopes};
-use claims::{ClaimSet, InstellingRef, LoginContext};
+use broker::release::{Denial, ReleaseError, Scopes};
+use claims::ClaimSet;
 use protocol::saml::{check_issue_instant, replay_digest};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::error::Refusal;
 use super::names::{HTTP_POST, PERSISTENT, TRANSIENT, UNSPECIFIED};
-use super::response::{self, Issue, NameIdFormat};
+use super::response::{self, Issue, NameIdFormat, SignIn};
 use super::sp::{self, SpMetadata};
 use super::{binding, paths, SamlError, RELAY_STATE_MAX, REPLAY_SECS};
 use crate::app::AppState;
-use crate::session;
+use crate::session::{self, Browser, Standing};
 
 /// A pending sign-in waits this long for the user.
 pub const PENDING_SECS: u64 = 30 * 60;
@@ -117,16 +116,10 @@ pub use protocol::saml::authn_request::parse_authn_request;
 pub use protocol::saml::signature::verified_xml;
 
 /// Handle an AuthnRequest.
-pub fn sso(
-    state: &AppState,
-    inbound: Inbound,
-    sid: Option<&str>,
-    ip: Option<&str>,
-    now: i64,
-) -> Outcome {
+pub fn sso(state: &AppState, inbound: Inbound, browser: &Browser, now: i64) -> Outcome {
     match validate(state, &inbound, now) {
         Ok(Validated::Pending(rp, meta, pending)) => {
-            proceed(state, &rp, &meta, pending, sid, ip, now)
+            proceed(state, &rp, &meta, pending, browser, now)
         }
         Ok(Validated::Fail(rp, acs, request_id, relay_state, e)) => answer_error(
             state,
@@ -308,8 +301,7 @@ pub fn unsolicited(
     state: &AppState,
     sp_entity_id: &str,
     relay_state: Option<String>,
-    sid: Option<&str>,
-    ip: Option<&str>,
+    browser: &Browser,
     now: i64,
 ) -> Outcome {
     let (rp, meta) = match service_provider(state, sp_entity_id) {
@@ -348,20 +340,13 @@ pub fn unsolicited(
         transient: meta.prefers_transient(),
         created_at: now,
     };
-    proceed(state, &rp, &meta, pending, sid, ip, now)
+    proceed(state, &rp, &meta, pending, browser, now)
 }
 
 /// Continue after the user signed in.
-pub fn resume(
-    state: &AppState,
-    auth_id: &str,
-    sid: Option<&str>,
-    ip: Option<&str>,
-    now: i64,
-) -> Outcome {
-    let pending = match state.store.take(&Key::PendingSaml(auth_id)) {
-        Ok(Some(b)) => serde_json::from_slice::<PendingSso>(&b).ok(),
-        Ok(None) => None,
+pub fn resume(state: &AppState, auth_id: &str, browser: &Browser, now: i64) -> Outcome {
+    let pending = match session::take_waiting::<PendingSso>(state, &Key::PendingSaml(auth_id)) {
+        Ok(p) => p,
         Err(_) => return Outcome::Refused(Refusal::Unavailable),
     };
     let Some(pending) = pending else {
@@ -371,7 +356,7 @@ pub fn resume(
         Ok(x) => x,
         Err(r) => return Outcome::Refused(r),
     };
-    proceed(state, &rp, &meta, pending, sid, ip, now)
+    proceed(state, &rp, &meta, pending, browser, now)
 }
 
 /// What `rp` receives for the session's user, as the broker decides (the registration
@@ -379,23 +364,14 @@ pub fn resume(
 pub fn claims_for(
     state: &AppState,
     rp: &RelyingParty,
-    user_id: Uuid,
-    school_ref: &InstellingRef,
-    context: LoginContext,
+    sess: &session::SsoSession,
 ) -> Result<ClaimSet, SamlError> {
-    release::release(
-        state.dir.as_ref(),
-        &state.pseudonyms,
-        rp,
-        user_id,
-        school_ref,
-        context,
-        Scopes::all(),
-    )
-    .map_err(|e| match e {
+    let who = (sess.user_id, &sess.school, sess.context);
+    session::release(state, rp, who, Scopes::all()).map_err(|e| match e {
         ReleaseError::Denied(d) => SamlError::NotAllowed(d),
-        ReleaseError::UserGone => SamlError::RequestDenied("the account no longer exists".into()),
-        ReleaseError::SchoolGone => SamlError::RequestDenied("the school no longer exists".into()),
+        gone @ (ReleaseError::UserGone | ReleaseError::SchoolGone) => {
+            SamlError::RequestDenied(gone.to_string())
+        }
         ReleaseError::Storage(_) | ReleaseError::Subject(_) => SamlError::Responder,
     })
 }
@@ -405,40 +381,37 @@ fn proceed(
     rp: &RelyingParty,
     meta: &SpMetadata,
     pending: PendingSso,
-    sid: Option<&str>,
-    ip: Option<&str>,
+    browser: &Browser,
     now: i64,
 ) -> Outcome {
     let request_id = pending.request_id.as_deref();
-    let sess = match sid.map(|s| session::load_standing(state, s, now)) {
-        Some(Ok(s)) => s,
-        Some(Err(_)) => return Outcome::Refused(Refusal::Unavailable),
-        None => None,
+    // Tell the SP why it gets no assertion.
+    let answer = |e: &SamlError| {
+        answer_error(
+            state,
+            rp,
+            &pending.acs,
+            request_id,
+            pending.relay_state.clone(),
+            e,
+            now,
+        )
     };
-    let needs_login = match &sess {
+    let standing = session::standing(state, browser, now, |s| match s {
         None => true,
         Some(s) => pending.force_authn && s.auth_time < pending.created_at,
-    };
-    let moved = match &sess {
-        Some(s) if !needs_login => {
-            match broker::session::ended_if_moved(state.dir.as_ref(), state.store.as_ref(), s, ip) {
-                Ok(moved) => moved,
-                Err(_) => return Outcome::Refused(Refusal::Unavailable),
-            }
-        }
-        _ => false,
+    });
+    let Ok(Standing {
+        session: sess,
+        needs_login,
+        moved,
+    }) = standing
+    else {
+        return Outcome::Refused(Refusal::Unavailable);
     };
     if needs_login || moved {
         if pending.is_passive {
-            return answer_error(
-                state,
-                rp,
-                &pending.acs,
-                request_id,
-                pending.relay_state.clone(),
-                &SamlError::NoPassive,
-                now,
-            );
+            return answer(&SamlError::NoPassive);
         }
         let auth_id = match broker::secrets::random_token() {
             Ok(t) => format!("{AUTH_PREFIX}{t}"),
@@ -460,7 +433,7 @@ fn proceed(
         return Outcome::Refused(Refusal::Unavailable);
     };
 
-    let claims = match claims_for(state, rp, sess.user_id, &sess.school, sess.context) {
+    let claims = match claims_for(state, rp, &sess) {
         Ok(c) => c,
         Err(refusal @ (SamlError::RequestDenied(_) | SamlError::NotAllowed(_))) => {
             let denial = match &refusal {
@@ -485,17 +458,7 @@ fn proceed(
                 Err(_) => Outcome::Refused(Refusal::Unavailable),
             };
         }
-        Err(e) => {
-            return answer_error(
-                state,
-                rp,
-                &pending.acs,
-                request_id,
-                pending.relay_state.clone(),
-                &e,
-                now,
-            )
-        }
+        Err(e) => return answer(&e),
     };
     let session_index = session::public_sid(&sess.sid);
     // Signed in at a network environment: it is named in the AuthnContext.
@@ -508,35 +471,27 @@ fn proceed(
             broker::model::UpstreamProtocol::Saml { entity_id, .. } => entity_id,
         });
     let issue = Issue {
-        sp_entity_id: &meta.entity_id,
-        acs: &pending.acs,
-        in_response_to: request_id,
-        format: if pending.transient {
-            NameIdFormat::Transient
-        } else {
-            NameIdFormat::Persistent
+        sign_in: SignIn {
+            sp_entity_id: &meta.entity_id,
+            acs: &pending.acs,
+            in_response_to: request_id,
+            format: if pending.transient {
+                NameIdFormat::Transient
+            } else {
+                NameIdFormat::Persistent
+            },
+            session_index: &session_index,
+            auth_time: sess.auth_time,
+            session_expires: sess.expires_at,
+            authenticating_authority: authority.as_deref(),
         },
         claims: &claims,
-        session_index: &session_index,
-        auth_time: sess.auth_time,
-        session_expires: sess.expires_at,
         amr: &sess.amr,
         encrypt_for: meta.encryption_certs.first().map(Vec::as_slice),
-        authenticating_authority: authority.as_deref(),
     };
     let saml_response = match response::success(state, &issue, now) {
         Ok(r) => r,
-        Err(e) => {
-            return answer_error(
-                state,
-                rp,
-                &pending.acs,
-                request_id,
-                pending.relay_state.clone(),
-                &e,
-                now,
-            )
-        }
+        Err(e) => return answer(&e),
     };
     // Remember the SP in the session, for Single Logout.
     if !sess.clients.contains(&meta.entity_id) {

@@ -20,11 +20,13 @@ use protocol::saml::authn_request::authn_request_xml;
 use protocol::saml::logout::{logout_request_xml, logout_response_xml};
 use protocol::saml::metadata::sp_metadata_xml;
 use protocol::saml::upstream::{idp_metadata, IdpMetadata};
-use protocol::saml::upstream_answer::{read_logout, read_response, Expected, UpstreamRefusal};
+use protocol::saml::upstream_answer::{
+    read_logout, read_response, Expected, LogoutQuery, UpstreamRefusal,
+};
 
 use super::names::SUCCESS;
 use super::xml::without_declaration;
-use super::{binding, new_id, REPLAY_SECS};
+use super::{binding, new_id, published_certificates, REPLAY_SECS};
 use crate::app::AppState;
 
 /// How SAML message IDs are remembered against replay.
@@ -35,40 +37,17 @@ const REPLAY: Replay = Replay {
 
 /// Title and text of the page the user sees for `e`, from the catalogue.
 pub fn page(e: &UpstreamSamlError, t: &'static catalogue::Texts) -> (&'static str, &'static str) {
-    use UpstreamSamlError as E;
-    match e {
-        E::UnknownUpstream | E::Metadata(_) => (t.upstream_unknown_title, t.upstream_unknown),
-        E::Expired | E::InResponseToMismatch | E::Replay => {
-            (t.saml_expired_title, t.upstream_expired)
-        }
-        E::Status(_) => (t.upstream_not_signed_in_title, t.upstream_not_signed_in),
-        E::OtherBrowser => (t.saml_expired_title, t.network_expired),
-        E::Unavailable => (t.saml_unavailable_title, t.saml_unavailable),
-        _ => (t.upstream_untrusted_title, t.upstream_untrusted),
-    }
-}
-
-/// The broker's name for a refusal of the protocol's checks.
-fn refused(e: UpstreamRefusal) -> UpstreamSamlError {
     use UpstreamRefusal as R;
     use UpstreamSamlError as E;
     match e {
-        R::Missing => E::Missing,
-        R::Encoding => E::Encoding,
-        R::Malformed(m) => E::Malformed(m),
-        R::SignatureMissing => E::SignatureMissing,
-        R::BadSignature => E::BadSignature,
-        R::NoSignedAssertion => E::NoSignedAssertion,
-        R::Encrypted => E::Encrypted,
-        R::Comments => E::Comments,
-        R::WrongIssuer => E::WrongIssuer,
-        R::WrongDestination => E::WrongDestination,
-        R::WrongRecipient => E::WrongRecipient,
-        R::WrongAudience => E::WrongAudience,
-        R::Expired => E::Expired,
-        R::Unsolicited => E::Unsolicited,
-        R::InResponseToMismatch => E::InResponseToMismatch,
-        R::Status(s) => E::Status(s),
+        E::UnknownUpstream | E::Metadata(_) => (t.upstream_unknown_title, t.upstream_unknown),
+        E::Refused(R::Expired | R::InResponseToMismatch) | E::Replay => {
+            (t.saml_expired_title, t.upstream_expired)
+        }
+        E::Refused(R::Status(_)) => (t.upstream_not_signed_in_title, t.upstream_not_signed_in),
+        E::OtherBrowser => (t.saml_expired_title, t.network_expired),
+        E::Unavailable => (t.saml_unavailable_title, t.saml_unavailable),
+        _ => (t.upstream_untrusted_title, t.upstream_untrusted),
     }
 }
 
@@ -91,15 +70,7 @@ pub fn sp_metadata_unsigned(issuer: &str, id: &str, certs: &[Vec<u8>], now: i64)
 
 /// Leerpoort's SP metadata, signed with its SAML key.
 pub fn sp_metadata(state: &AppState, now: i64) -> Result<String, UpstreamSamlError> {
-    let certs: Vec<Vec<u8>> = state
-        .keys
-        .saml_certificates(now)
-        .into_iter()
-        .map(|(_, der)| der)
-        .collect();
-    if certs.is_empty() {
-        return Err(UpstreamSamlError::Unavailable);
-    }
+    let certs = published_certificates(state, now).ok_or(UpstreamSamlError::Unavailable)?;
     let id = new_id().map_err(|_| UpstreamSamlError::Unavailable)?;
     let xml = sp_metadata_unsigned(&state.config.issuer, &id, &certs, now);
     let signed = state
@@ -150,13 +121,13 @@ pub fn consume(
     now: i64,
 ) -> Result<Consumed, UpstreamSamlError> {
     let store = state.store.as_ref();
-    let answer = read_response(saml_response).map_err(refused)?;
+    let answer = read_response(saml_response)?;
     // Unverified: to end early when the upstream says it signed nobody in (that signs in
     // nobody here either), and to find whose certificates verify it.
     if let Some((status, irt)) = answer.failure() {
         return Err(decide::refused_by_upstream(store, status, irt.as_deref()));
     }
-    let issuer = answer.issuer().ok_or(UpstreamSamlError::WrongIssuer)?;
+    let issuer = answer.issuer().ok_or(UpstreamRefusal::WrongIssuer)?;
     let upstream = decide::upstream_of_issuer(state.dir.as_ref(), &issuer)?;
     let meta = saml_upstream(&upstream)?;
     let expected = Expected {
@@ -164,7 +135,7 @@ pub fn consume(
         audience: &sp_entity_id(&state.config.issuer),
         allow_unsolicited: decide::allows_unsolicited(&upstream),
     };
-    let verified = answer.verify(&meta, expected, now).map_err(refused)?;
+    let verified = answer.verify(&meta, expected, now)?;
     decide::mark_used(
         store,
         REPLAY,
@@ -197,17 +168,34 @@ pub struct LoggedOut {
     pub deliveries: Vec<crate::oidc::logout::BackchannelDelivery>,
 }
 
+/// A network environment's `LogoutRequest` or `LogoutResponse` (HTTP-Redirect, `param` in
+/// `query`, of element `element`): read, from the enabled SAML upstream that is its issuer,
+/// its query signed with a key of that upstream's metadata.
+fn verified_logout(
+    state: &AppState,
+    query: &str,
+    param: &'static str,
+    element: &str,
+) -> Result<(LogoutQuery, Upstream, IdpMetadata), UpstreamSamlError> {
+    let message = read_logout(query, param, element)?;
+    let issuer = message
+        .message
+        .issuer
+        .clone()
+        .ok_or(UpstreamRefusal::WrongIssuer)?;
+    let upstream = decide::upstream_of_issuer(state.dir.as_ref(), &issuer)?;
+    let meta = saml_upstream(&upstream)?;
+    message.verify_signature(&meta)?;
+    Ok((message, upstream, meta))
+}
+
 /// `/broker/saml/slo`: a network environment's LogoutRequest (HTTP-Redirect, its query
 /// signed with a key of its metadata) ends the session it started for that NameID.
 pub fn logout(state: &AppState, query: &str, now: i64) -> Result<LoggedOut, UpstreamSamlError> {
     use UpstreamSamlError as E;
-    let request = read_logout(query, "SAMLRequest", "LogoutRequest").map_err(refused)?;
-    let issuer = request.message.issuer.clone().ok_or(E::WrongIssuer)?;
-    let upstream = decide::upstream_of_issuer(state.dir.as_ref(), &issuer)?;
-    let meta = saml_upstream(&upstream)?;
-    request.verify_signature(&meta).map_err(refused)?;
+    let (request, upstream, meta) = verified_logout(state, query, "SAMLRequest", "LogoutRequest")?;
     let slo_url = format!("{}{}", state.config.issuer, paths::SLO);
-    let (id, name_id) = request.check_request(&slo_url, now).map_err(refused)?;
+    let (id, name_id) = request.check_request(&slo_url, now)?;
     let sid = decide::logout_requested(state.store.as_ref(), REPLAY, &upstream, &id, &name_id)?;
 
     let mut deliveries = Vec::new();
@@ -296,15 +284,7 @@ pub fn logout_request_url(
 /// The network environment answers Leerpoort's LogoutRequest (HTTP-Redirect): its signature,
 /// and that it answers a request Leerpoort sent it (once).
 pub fn logout_answered(state: &AppState, query: &str) -> Result<(), UpstreamSamlError> {
-    let answer = read_logout(query, "SAMLResponse", "LogoutResponse").map_err(refused)?;
-    let issuer = answer
-        .message
-        .issuer
-        .clone()
-        .ok_or(UpstreamSamlError::WrongIssuer)?;
-    let upstream = decide::upstream_of_issuer(state.dir.as_ref(), &issuer)?;
-    let meta = saml_upstream(&upstream)?;
-    answer.verify_signature(&meta).map_err(refused)?;
+    let (answer, upstream, _) = verified_logout(state, query, "SAMLResponse", "LogoutResponse")?;
     decide::logout_answered(
         state.store.as_ref(),
         &upstream,

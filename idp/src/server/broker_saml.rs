@@ -13,6 +13,7 @@ use crate::upstream;
 use broker::federation::pending::Pending;
 use broker::federation::saml::{self as decide, UpstreamSamlError};
 use broker::federation::FinishError;
+use protocol::saml::upstream_answer::UpstreamRefusal;
 
 async fn refused(
     req: &HttpRequest,
@@ -190,7 +191,7 @@ async fn answer_page(
 /// POST `/broker/saml/acs`: the upstream's Response (HTTP-POST binding).
 pub async fn acs(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     if body.len() > super::saml::POST_BODY_LIMIT {
-        return refused(&req, &state, &UpstreamSamlError::Encoding).await;
+        return refused(&req, &state, &UpstreamRefusal::Encoding.into()).await;
     }
     let mut saml_response = None;
     let mut relay_state = None;
@@ -204,7 +205,7 @@ pub async fn acs(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
                 return refused(
                     &req,
                     &state,
-                    &UpstreamSamlError::Malformed("SAMLResponse is repeated".into()),
+                    &UpstreamRefusal::Malformed("SAMLResponse is repeated".into()).into(),
                 )
                 .await;
             }
@@ -296,7 +297,7 @@ pub async fn slo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let https = state.config.is_https();
     let query = req.query_string().to_string();
     if query.len() > 2 * crate::saml::ENCODED_MAX {
-        return refused(&req, &state, &UpstreamSamlError::Encoding).await;
+        return refused(&req, &state, &UpstreamRefusal::Encoding.into()).await;
     }
     let now = state.clock.now_secs();
     let st = state.clone();

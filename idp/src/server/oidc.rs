@@ -133,13 +133,10 @@ async fn authorize_with(
     state: web::Data<AppState>,
     params: Vec<(String, String)>,
 ) -> HttpResponse {
-    let sid = session::sid_of(&req, state.config.is_https());
-    let ip = session::client_ip(&req, &state);
+    let browser = session::Browser::of(&req, &state);
     let now = state.clock.now_secs();
     let st = state.clone();
-    match web::block(move || authorize::authorize(&st, params, sid.as_deref(), ip.as_deref(), now))
-        .await
-    {
+    match web::block(move || authorize::authorize(&st, params, &browser, now)).await {
         Ok(o) => render_outcome(&req, &state, o).await,
         Err(_) => unavailable(),
     }
@@ -169,14 +166,11 @@ pub async fn authorize_continue(
     state: web::Data<AppState>,
     q: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
-    let sid = session::sid_of(&req, state.config.is_https());
+    let browser = session::Browser::of(&req, &state);
     let auth = q.get("auth").cloned().unwrap_or_default();
-    let ip = session::client_ip(&req, &state);
     let now = state.clock.now_secs();
     let st = state.clone();
-    match web::block(move || authorize::resume(&st, &auth, sid.as_deref(), ip.as_deref(), now))
-        .await
-    {
+    match web::block(move || authorize::resume(&st, &auth, &browser, now)).await {
         Ok(o) => render_outcome(&req, &state, o).await,
         Err(_) => unavailable(),
     }

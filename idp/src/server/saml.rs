@@ -114,11 +114,10 @@ async fn render(req: &HttpRequest, state: &web::Data<AppState>, o: Outcome) -> H
 }
 
 async fn sso_with(req: HttpRequest, state: web::Data<AppState>, inbound: Inbound) -> HttpResponse {
-    let sid = session::sid_of(&req, state.config.is_https());
-    let ip = session::client_ip(&req, &state);
+    let browser = session::Browser::of(&req, &state);
     let now = state.clock.now_secs();
     let st = state.clone();
-    match web::block(move || sso::sso(&st, inbound, sid.as_deref(), ip.as_deref(), now)).await {
+    match web::block(move || sso::sso(&st, inbound, &browser, now)).await {
         Ok(o) => render(&req, &state, o).await,
         Err(_) => refused(&req, &state, Refusal::Unavailable).await,
     }
@@ -194,12 +193,11 @@ pub async fn sso_continue(
     state: web::Data<AppState>,
     q: web::Query<ContinueQuery>,
 ) -> HttpResponse {
-    let sid = session::sid_of(&req, state.config.is_https());
-    let ip = session::client_ip(&req, &state);
+    let browser = session::Browser::of(&req, &state);
     let auth = q.into_inner().auth.unwrap_or_default();
     let now = state.clock.now_secs();
     let st = state.clone();
-    match web::block(move || sso::resume(&st, &auth, sid.as_deref(), ip.as_deref(), now)).await {
+    match web::block(move || sso::resume(&st, &auth, &browser, now)).await {
         Ok(o) => render(&req, &state, o).await,
         Err(_) => refused(&req, &state, Refusal::Unavailable).await,
     }
@@ -222,14 +220,11 @@ pub async fn unsolicited(
     let Some(sp) = q.sp.filter(|s| !s.is_empty()) else {
         return refused(&req, &state, Refusal::Missing).await;
     };
-    let sid = session::sid_of(&req, state.config.is_https());
-    let ip = session::client_ip(&req, &state);
+    let browser = session::Browser::of(&req, &state);
     let now = state.clock.now_secs();
     let st = state.clone();
     let rs = q.relay_state;
-    match web::block(move || sso::unsolicited(&st, &sp, rs, sid.as_deref(), ip.as_deref(), now))
-        .await
-    {
+    match web::block(move || sso::unsolicited(&st, &sp, rs, &browser, now)).await {
         Ok(o) => render(&req, &state, o).await,
         Err(_) => refused(&req, &state, Refusal::Unavailable).await,
     }

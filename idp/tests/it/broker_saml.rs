@@ -15,6 +15,7 @@ use broker::admin::{self, Ctx, UpstreamInput};
 use broker::federation::saml::UpstreamSamlError as E;
 use idp::saml::upstream_sp;
 use openssl::pkey::{PKey, Private};
+use protocol::saml::upstream_answer::UpstreamRefusal as R;
 use samael::crypto::{Crypto, CryptoProvider};
 
 use crate::server::TestApp;
@@ -576,28 +577,28 @@ async fn missing_and_foreign_signatures_are_refused() {
     refused(
         &e,
         &r.signed(Signed::Nothing, &e.idp.key, &e.idp.cert),
-        E::SignatureMissing,
+        E::Refused(R::SignatureMissing),
         "unsigned",
     );
     let (key, cert) = key_and_cert("evil.example");
     refused(
         &e,
         &r.signed(Signed::Both, &key, &cert),
-        E::BadSignature,
+        E::Refused(R::BadSignature),
         "foreign key",
     );
     // A foreign key with the upstream's certificate in the KeyInfo does not help.
     refused(
         &e,
         &r.signed(Signed::Both, &key, &e.idp.cert),
-        E::BadSignature,
+        E::Refused(R::BadSignature),
         "foreign key, copied cert",
     );
     // Signed, then changed.
     let tampered = r
         .signed(Signed::Both, &e.idp.key, &e.idp.cert)
         .replace(PUPIL, OTHER);
-    refused(&e, &tampered, E::BadSignature, "tampered");
+    refused(&e, &tampered, E::Refused(R::BadSignature), "tampered");
     still_works(&e, &app, &r).await;
 }
 
@@ -613,17 +614,17 @@ async fn wrong_audience_destination_recipient_and_issuer_are_refused() {
         (
             "audience",
             |r| r.audience = "https://other-sp.example".into(),
-            E::WrongAudience,
+            E::Refused(R::WrongAudience),
         ),
         (
             "destination",
             |r| r.destination = "https://other-sp.example/acs".into(),
-            E::WrongDestination,
+            E::Refused(R::WrongDestination),
         ),
         (
             "recipient",
             |r| r.recipient = "https://other-sp.example/acs".into(),
-            E::WrongRecipient,
+            E::Refused(R::WrongRecipient),
         ),
         (
             "issuer",
@@ -657,7 +658,7 @@ async fn expired_and_future_conditions_are_refused() {
     refused(
         &e,
         &expired.signed(Signed::Both, &e.idp.key, &e.idp.cert),
-        E::Expired,
+        E::Refused(R::Expired),
         "expired",
     );
     let mut future = r.clone();
@@ -665,7 +666,7 @@ async fn expired_and_future_conditions_are_refused() {
     refused(
         &e,
         &future.signed(Signed::Both, &e.idp.key, &e.idp.cert),
-        E::Expired,
+        E::Refused(R::Expired),
         "future",
     );
     // Within the small skew: accepted.
@@ -710,7 +711,7 @@ async fn in_response_to_mismatches_and_unsolicited_answers_are_refused() {
     refused(
         &e,
         &unknown.signed(Signed::Both, &e.idp.key, &e.idp.cert),
-        E::InResponseToMismatch,
+        E::Refused(R::InResponseToMismatch),
         "unknown request",
     );
     let mut unsolicited = r.clone();
@@ -718,7 +719,7 @@ async fn in_response_to_mismatches_and_unsolicited_answers_are_refused() {
     refused(
         &e,
         &unsolicited.signed(Signed::Both, &e.idp.key, &e.idp.cert),
-        E::Unsolicited,
+        E::Refused(R::Unsolicited),
         "unsolicited",
     );
     // The Response answers one request, its assertion another.
@@ -729,7 +730,12 @@ async fn in_response_to_mismatches_and_unsolicited_answers_are_refused() {
         &format!(r#"InResponseTo="{other}""#),
         1,
     );
-    refused(&e, &mixed, E::InResponseToMismatch, "mixed InResponseTo");
+    refused(
+        &e,
+        &mixed,
+        E::Refused(R::InResponseToMismatch),
+        "mixed InResponseTo",
+    );
     still_works(&e, &app, &r).await;
 }
 
@@ -748,7 +754,7 @@ async fn comment_injected_name_ids_are_refused() {
     refused(
         &e,
         &injected,
-        E::Comments,
+        E::Refused(R::Comments),
         "comment in NameID and attribute",
     );
     still_works(&e, &app, &r).await;
@@ -767,7 +773,7 @@ async fn encrypted_assertions_are_refused() {
         &signed[..start],
         &signed[end..]
     );
-    refused(&e, &encrypted, E::Encrypted, "encrypted");
+    refused(&e, &encrypted, E::Refused(R::Encrypted), "encrypted");
 }
 
 /// The `ds:Signature` element in `xml` (the first one).
@@ -861,7 +867,7 @@ async fn signature_wrapping_xsw1_to_xsw8_is_refused() {
     let r = fresh(&e, &app).await;
     for (name, xml) in wrapped(&r, &e) {
         assert!(xml.contains(OTHER), "{name} carries the evil pupil");
-        refused(&e, &xml, E::BadSignature, name);
+        refused(&e, &xml, E::Refused(R::BadSignature), name);
     }
     still_works(&e, &app, &r).await;
 }
@@ -899,7 +905,12 @@ async fn a_failure_status_signs_nobody_in_and_changes_nothing() {
         r#"<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>"#,
         r#"<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:NoPassive"/></samlp:StatusCode>"#,
     );
-    refused(&e, &failed, E::Status("Responder".into()), "failure status");
+    refused(
+        &e,
+        &failed,
+        E::Refused(R::Status("Responder".into())),
+        "failure status",
+    );
     let res = post(&e, &app, &failed).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(signed_in(&e, &res).is_none());
@@ -1088,7 +1099,7 @@ async fn an_upstream_allowed_to_send_unsolicited_answers_signs_in_and_goes_to_th
     refused(
         &e,
         &late.signed(Signed::Both, &e.idp.key, &e.idp.cert),
-        E::WrongAudience,
+        E::Refused(R::WrongAudience),
         "an unsolicited answer for someone else",
     );
 }

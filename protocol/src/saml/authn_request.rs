@@ -6,7 +6,7 @@ use std::str::FromStr;
 use samael::schema::AuthnRequest;
 
 use super::names::HTTP_POST;
-use super::xml::{check_untrusted, esc, instant, without_declaration};
+use super::xml::{check_untrusted, esc, message, without_declaration};
 use super::{id_ok, Refusal};
 
 /// Parse an AuthnRequest that passed [`check_untrusted`].
@@ -30,20 +30,11 @@ pub fn authn_request_xml(
     passive: bool,
     now: i64,
 ) -> String {
-    format!(
-        concat!(
-            r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion""#,
-            r#" ID="{id}" Version="2.0" IssueInstant="{at}" Destination="{dest}""#,
-            r#" AssertionConsumerServiceURL="{acs}" ProtocolBinding="{post}"{passive}>"#,
-            r#"<saml:Issuer>{entity}</saml:Issuer>"#,
-            r#"</samlp:AuthnRequest>"#
-        ),
-        id = id,
-        at = instant(now),
-        dest = esc(sso),
+    let attributes = format!(
+        r#" AssertionConsumerServiceURL="{acs}" ProtocolBinding="{post}"{passive}"#,
         acs = esc(acs),
         post = HTTP_POST,
         passive = if passive { r#" IsPassive="true""# } else { "" },
-        entity = esc(sp_entity_id),
-    )
+    );
+    message("AuthnRequest", id, now, sso, &attributes, sp_entity_id, "")
 }

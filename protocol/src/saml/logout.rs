@@ -7,7 +7,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use super::names::LOGOUT_USER;
-use super::xml::{check_untrusted, esc, instant};
+use super::xml::{check_untrusted, esc, message};
 use super::Refusal;
 
 /// The parts of a `LogoutRequest` or `LogoutResponse` Leerpoort reads.
@@ -154,23 +154,18 @@ pub fn logout_request_xml(
         ),
         None => (String::new(), String::new(), String::new()),
     };
-    format!(
-        concat!(
-            r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion""#,
-            r#" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}"{reason}>"#,
-            "<saml:Issuer>{issuer}</saml:Issuer>",
-            "<saml:NameID{qualifiers}>{name_id}</saml:NameID>",
-            "{session_index}",
-            "</samlp:LogoutRequest>"
-        ),
-        id = id,
-        now = instant(now),
-        dest = esc(destination),
-        reason = reason,
-        issuer = esc(issuer),
-        qualifiers = qualifiers,
+    let body = format!(
+        "<saml:NameID{qualifiers}>{name_id}</saml:NameID>{session_index}",
         name_id = esc(name_id),
-        session_index = session_index,
+    );
+    message(
+        "LogoutRequest",
+        id,
+        now,
+        destination,
+        &reason,
+        issuer,
+        &body,
     )
 }
 
@@ -189,21 +184,12 @@ pub fn logout_response_xml(
     let second = second
         .map(|s| format!(r#"<samlp:StatusCode Value="{}"/>"#, esc(s)))
         .unwrap_or_default();
-    format!(
-        concat!(
-            r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}" InResponseTo="{irt}">"#,
-            "<saml:Issuer>{issuer}</saml:Issuer>",
-            r#"<samlp:Status><samlp:StatusCode Value="{top}">{second}</samlp:StatusCode></samlp:Status>"#,
-            "</samlp:LogoutResponse>"
-        ),
-        id = id,
-        now = instant(now),
-        dest = esc(destination),
-        irt = esc(in_response_to),
-        issuer = esc(issuer),
+    let irt = format!(r#" InResponseTo="{}""#, esc(in_response_to));
+    let body = format!(
+        r#"<samlp:Status><samlp:StatusCode Value="{top}">{second}</samlp:StatusCode></samlp:Status>"#,
         top = esc(top),
-        second = second,
-    )
+    );
+    message("LogoutResponse", id, now, destination, &irt, issuer, &body)
 }
 
 #[cfg(test)]

@@ -28,6 +28,26 @@ pub fn signing_keys(certs: &[Vec<u8>]) -> (String, String) {
     (active, keys)
 }
 
+/// An `EntityDescriptor` of `entity_id` with ID `id`, valid for [`METADATA_VALID_SECS`] from
+/// `now`, with a signature template naming `signer` (base64 DER), around its one role
+/// descriptor `role`.
+fn entity_descriptor(entity_id: &str, id: &str, signer: &str, now: i64, role: &str) -> String {
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" ID="{id}" entityID="{entity}" validUntil="{until}">"#,
+            "{sig}",
+            "{role}",
+            r#"</md:EntityDescriptor>"#
+        ),
+        id = id,
+        entity = esc(entity_id),
+        until = instant(now + METADATA_VALID_SECS),
+        sig = signature_template(id, signer),
+        role = role,
+    )
+}
+
 /// The Shibboleth metadata extension that names the scopes an IdP may assert.
 pub const SHIBMD: &str = "urn:mace:shibboleth:metadata:1.0";
 
@@ -48,11 +68,8 @@ pub fn idp_metadata_xml(
     now: i64,
 ) -> String {
     let (_, keys) = signing_keys(certs);
-    format!(
+    let role = format!(
         concat!(
-            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" ID="{id}" entityID="{entity}" validUntil="{until}">"#,
-            "{sig}",
             r#"<md:IDPSSODescriptor protocolSupportEnumeration="{proto}" WantAuthnRequestsSigned="false">"#,
             r#"<md:Extensions><shibmd:Scope xmlns:shibmd="{shibmd}" regexp="false">{scope}</shibmd:Scope></md:Extensions>"#,
             "{keys}",
@@ -62,12 +79,7 @@ pub fn idp_metadata_xml(
             r#"<md:SingleSignOnService Binding="{redirect}" Location="{sso}"/>"#,
             r#"<md:SingleSignOnService Binding="{post}" Location="{sso}"/>"#,
             r#"</md:IDPSSODescriptor>"#,
-            r#"</md:EntityDescriptor>"#
         ),
-        id = id,
-        entity = esc(entity_id),
-        until = instant(now + METADATA_VALID_SECS),
-        sig = signature_template(id, signer),
         proto = PROTOCOL,
         shibmd = SHIBMD,
         scope = esc(scope),
@@ -78,7 +90,8 @@ pub fn idp_metadata_xml(
         sso = esc(sso),
         persistent = PERSISTENT,
         transient = TRANSIENT,
-    )
+    );
+    entity_descriptor(entity_id, id, signer, now, &role)
 }
 
 /// Leerpoort's SP metadata, unsigned, with a signature template: entity ID `entity_id`, the
@@ -93,27 +106,20 @@ pub fn sp_metadata_xml(
     now: i64,
 ) -> String {
     let (active, keys) = signing_keys(certs);
-    format!(
+    let role = format!(
         concat!(
-            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" ID="{id}" entityID="{entity}" validUntil="{until}">"#,
-            "{sig}",
             r#"<md:SPSSODescriptor protocolSupportEnumeration="{proto}" AuthnRequestsSigned="true" WantAssertionsSigned="true">"#,
             "{keys}",
             r#"<md:SingleLogoutService Binding="{redirect}" Location="{slo}"/>"#,
             r#"<md:AssertionConsumerService Binding="{post}" Location="{acs}" index="0" isDefault="true"/>"#,
             r#"</md:SPSSODescriptor>"#,
-            r#"</md:EntityDescriptor>"#
         ),
-        id = id,
-        entity = esc(entity_id),
-        until = instant(now + METADATA_VALID_SECS),
-        sig = signature_template(id, &active),
         proto = PROTOCOL,
         keys = keys,
         post = HTTP_POST,
         acs = esc(acs),
         redirect = HTTP_REDIRECT,
         slo = esc(slo),
-    )
+    );
+    entity_descriptor(entity_id, id, &active, now, &role)
 }

@@ -71,6 +71,23 @@ fn attribute_statement(attrs: &[Attribute]) -> String {
     s
 }
 
+/// The sign-in an assertion reports, and to which service provider.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIn<'a> {
+    pub sp_entity_id: &'a str,
+    pub acs: &'a str,
+    /// `None` for an unsolicited response.
+    pub in_response_to: Option<&'a str>,
+    pub format: NameIdFormat,
+    /// The `SessionIndex`: the session's public id, also the OIDC `sid`.
+    pub session_index: &'a str,
+    pub auth_time: i64,
+    pub session_expires: i64,
+    /// The IdP the user signed in at, if another one (a network environment, by its issuer or
+    /// entity ID): `AuthenticatingAuthority`.
+    pub authenticating_authority: Option<&'a str>,
+}
+
 /// Everything an assertion says.
 #[derive(Debug, Clone)]
 pub struct Assertion<'a> {
@@ -80,28 +97,19 @@ pub struct Assertion<'a> {
     pub id: &'a str,
     /// The signing certificate (base64 DER), for the signature template.
     pub cert_b64: &'a str,
-    pub sp_entity_id: &'a str,
-    pub acs: &'a str,
-    /// `None` for an unsolicited response.
-    pub in_response_to: Option<&'a str>,
-    pub format: NameIdFormat,
+    pub sign_in: SignIn<'a>,
     pub name_id: &'a str,
-    /// The `SessionIndex`.
-    pub session_index: &'a str,
-    pub auth_time: i64,
-    pub session_expires: i64,
     /// The `AuthnContextClassRef` ([`authn_context`]).
     pub authn_context: &'a str,
-    /// The IdP the user signed in at, if another one: `AuthenticatingAuthority`.
-    pub authenticating_authority: Option<&'a str>,
     pub attributes: &'a [Attribute],
 }
 
 /// The unsigned assertion with its signature template.
 pub fn assertion_xml(a: &Assertion<'_>, now: i64) -> String {
     let idp = esc(a.idp_entity_id);
+    let s = &a.sign_in;
     let not_after = instant(now + ASSERTION_SECS);
-    let irt = a
+    let irt = s
         .in_response_to
         .map(|r| format!(r#" InResponseTo="{}""#, esc(r)))
         .unwrap_or_default();
@@ -129,19 +137,19 @@ pub fn assertion_xml(a: &Assertion<'_>, now: i64) -> String {
         now = instant(now),
         idp = idp,
         sig = signature_template(a.id, a.cert_b64),
-        format = a.format.urn(),
-        sp = esc(a.sp_entity_id),
+        format = s.format.urn(),
+        sp = esc(s.sp_entity_id),
         name_id = esc(a.name_id),
         bearer = BEARER,
         irt = irt,
         not_after = not_after,
-        acs = esc(a.acs),
+        acs = esc(s.acs),
         not_before = instant(now - SKEW_SECS),
-        auth = instant(a.auth_time),
-        si = esc(a.session_index),
-        session_end = instant(a.session_expires),
+        auth = instant(s.auth_time),
+        si = esc(s.session_index),
+        session_end = instant(s.session_expires),
         ac = a.authn_context,
-        authority = a
+        authority = s
             .authenticating_authority
             .map(|x| format!("<saml:AuthenticatingAuthority>{}</saml:AuthenticatingAuthority>", esc(x)))
             .unwrap_or_default(),
@@ -173,25 +181,20 @@ pub fn response_xml(
     let msg = message
         .map(|m| format!("<samlp:StatusMessage>{}</samlp:StatusMessage>", esc(m)))
         .unwrap_or_default();
-    format!(
+    let body = format!(
         concat!(
-            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}"{irt}>"#,
-            "<saml:Issuer>{idp}</saml:Issuer>",
             "{sig}",
             r#"<samlp:Status><samlp:StatusCode Value="{top}">{second}</samlp:StatusCode>{msg}</samlp:Status>"#,
             "{inner}",
-            "</samlp:Response>"
         ),
-        id = id,
-        now = instant(now),
-        dest = esc(destination),
-        irt = irt,
-        idp = esc(idp_entity_id),
         sig = signature_template(id, cert_b64),
         top = esc(status.0),
         second = second,
         msg = msg,
         inner = inner,
+    );
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>{}"#,
+        super::xml::message("Response", id, now, destination, &irt, idp_entity_id, &body)
     )
 }

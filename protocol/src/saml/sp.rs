@@ -186,6 +186,20 @@ pub fn verified(
     Ok((document, meta))
 }
 
+/// The `entityID` of `ed`, trimmed, when it is not empty.
+pub(super) fn entity_id_of(ed: &EntityDescriptor) -> Option<String> {
+    ed.entity_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_string)
+}
+
+/// Whether a role descriptor's `protocolSupportEnumeration` names SAML 2.0.
+pub(super) fn supports_saml2(enumeration: Option<&str>) -> bool {
+    enumeration.is_some_and(|p| p.split_ascii_whitespace().any(|x| x == PROTOCOL))
+}
+
 /// Read and check an SP's metadata.
 pub fn parse(xml: &str) -> Result<SpMetadata, MetadataError> {
     if xml.len() > METADATA_MAX {
@@ -194,21 +208,14 @@ pub fn parse(xml: &str) -> Result<SpMetadata, MetadataError> {
     check_untrusted(xml).map_err(|e| MetadataError::Unsafe(e.to_string()))?;
     let ed = EntityDescriptor::from_str(super::xml::without_declaration(xml))
         .map_err(|e| MetadataError::Malformed(e.to_string()))?;
-    let entity_id = ed
-        .entity_id
-        .clone()
-        .map(|e| e.trim().to_string())
-        .filter(|e| !e.is_empty() && e.len() <= 1024 && !e.chars().any(char::is_control))
+    let entity_id = entity_id_of(&ed)
+        .filter(|e| e.len() <= 1024 && !e.chars().any(char::is_control))
         .ok_or(MetadataError::NoEntityId)?;
     let sps: Vec<_> = ed
         .sp_sso_descriptors
         .unwrap_or_default()
         .into_iter()
-        .filter(|d| {
-            d.protocol_support_enumeration
-                .as_deref()
-                .is_some_and(|p| p.split_ascii_whitespace().any(|x| x == PROTOCOL))
-        })
+        .filter(|d| supports_saml2(d.protocol_support_enumeration.as_deref()))
         .collect();
     let [sp] = sps.as_slice() else {
         return Err(MetadataError::NoSpDescriptor);

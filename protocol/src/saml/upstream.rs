@@ -6,8 +6,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use samael::metadata::EntityDescriptor;
 
-use super::names::{HTTP_REDIRECT, PROTOCOL};
-use super::sp::MetadataError;
+use super::names::HTTP_REDIRECT;
+use super::sp::{entity_id_of, supports_saml2, MetadataError};
 use super::xml::{check_untrusted, without_declaration};
 use super::METADATA_MAX;
 
@@ -48,21 +48,12 @@ pub fn idp_metadata(xml: &str) -> Result<IdpMetadata, IdpMetadataError> {
     check_untrusted(xml).map_err(|e| bad(&e.to_string()))?;
     let ed =
         EntityDescriptor::from_str(without_declaration(xml)).map_err(|e| bad(&e.to_string()))?;
-    let entity_id = ed
-        .entity_id
-        .clone()
-        .map(|e| e.trim().to_string())
-        .filter(|e| !e.is_empty())
-        .ok_or_else(|| bad("no entityID"))?;
+    let entity_id = entity_id_of(&ed).ok_or_else(|| bad("no entityID"))?;
     let idps: Vec<_> = ed
         .idp_sso_descriptors
         .unwrap_or_default()
         .into_iter()
-        .filter(|d| {
-            d.protocol_support_enumeration
-                .as_deref()
-                .is_some_and(|p| p.split_ascii_whitespace().any(|x| x == PROTOCOL))
-        })
+        .filter(|d| supports_saml2(d.protocol_support_enumeration.as_deref()))
         .collect();
     let [idp] = idps.as_slice() else {
         return Err(bad("needs exactly one IDPSSODescriptor for SAML 2.0"));

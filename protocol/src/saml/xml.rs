@@ -94,6 +94,36 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// A SAML protocol message `element` (`samlp:`, both namespaces declared) with its `ID`,
+/// version, issue instant and `Destination`, then `attributes` (each with its leading space),
+/// the `Issuer` and `body`.
+pub fn message(
+    element: &str,
+    id: &str,
+    now: i64,
+    destination: &str,
+    attributes: &str,
+    issuer: &str,
+    body: &str,
+) -> String {
+    format!(
+        concat!(
+            r#"<samlp:{element} xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion""#,
+            r#" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}"{attributes}>"#,
+            "<saml:Issuer>{issuer}</saml:Issuer>",
+            "{body}",
+            "</samlp:{element}>"
+        ),
+        element = element,
+        id = id,
+        now = instant(now),
+        dest = esc(destination),
+        attributes = attributes,
+        issuer = esc(issuer),
+        body = body,
+    )
+}
+
 /// An `xs:dateTime` in UTC, to the second: `2026-11-29T23:05:00Z`.
 pub fn instant(secs: i64) -> String {
     chrono::DateTime::from_timestamp(secs, 0)

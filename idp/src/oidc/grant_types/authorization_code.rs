@@ -11,29 +11,28 @@ use base64::Engine as _;
 use broker::model::RelyingParty;
 use subtle::ConstantTimeEq;
 
+use super::TokenRequest;
 use crate::app::AppState;
 use crate::oidc::token::TokenResponse;
 use crate::oidc::tokens;
 use crate::oidc::{revoke_grant, save_grant, store_failed, CodeGrant, Grant};
 use crate::session;
 use protocol::oidc::claims::IdTokenContext;
-use protocol::oidc::{OidcError, ACCESS_TOKEN_SECS, OFFLINE_REFRESH_SECS, REFRESH_SECS};
+use protocol::oidc::{OidcError, OFFLINE_REFRESH_SECS, REFRESH_SECS};
 
 /// How long a redeemed code is remembered, to recognise its reuse.
 const USED_CODE_SECS: u64 = 600;
 
 /// Exchange a code for tokens.
-pub fn exchange(
-    state: &AppState,
-    rp: &RelyingParty,
-    form: &HashMap<String, String>,
-    now: i64,
-) -> Result<TokenResponse, OidcError> {
-    let client = rp.oidc().ok_or(OidcError::ServerError)?;
-    let code = form
-        .get("code")
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| OidcError::InvalidRequest("code is missing".into()))?;
+pub fn exchange(req: &TokenRequest<'_>) -> Result<TokenResponse, OidcError> {
+    let TokenRequest {
+        state,
+        rp,
+        client,
+        form,
+        now,
+    } = *req;
+    let code = req.required("code")?;
     let grant = take_code(state, &client.client_id, code)?;
     check_redirect_and_pkce(form, &grant)?;
 
@@ -54,29 +53,18 @@ pub fn exchange(
     let scope = allowed_scope(rp, &grant.scope);
     let offline = protocol::oidc::is_offline(&scope);
     let (refresh, refresh_hash) = tokens::refresh_token(&gid)?;
-    let access = tokens::access_token(
-        state,
-        &client.client_id,
-        claims.sub.as_str(),
+    let (access, id_token) = req.user_tokens(
+        &claims,
         &scope,
         &gid,
-        Some(&claims),
-        Some((grant.auth_time, &grant.acr)),
-        now,
-    )?;
-    let id_token = tokens::id_token(
-        state,
-        rp,
-        &claims,
         IdTokenContext {
             nonce: grant.nonce.as_deref(),
             auth_time: grant.auth_time,
             acr: &grant.acr,
             amr: &grant.amr,
             sid: Some(&session::public_sid(&grant.sid)),
-            access_token: Some(&access),
+            access_token: None,
         },
-        now,
     )?;
     let record = Grant {
         id: gid.clone(),
@@ -115,14 +103,12 @@ pub fn exchange(
             let _ = session::save(state.store.as_ref(), &s, now);
         }
     }
-    Ok(TokenResponse {
-        access_token: access,
-        token_type: "Bearer",
-        expires_in: ACCESS_TOKEN_SECS,
+    Ok(TokenResponse::bearer(
+        access,
         scope,
-        id_token: Some(id_token),
-        refresh_token: Some(refresh),
-    })
+        Some(id_token),
+        Some(refresh),
+    ))
 }
 
 /// Take the single-use code for `client_id`. A code used before revokes everything issued

@@ -1,12 +1,9 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): a publisher's back end calls Leerpoort's
 //! APIs as itself. Confidential clients only; no user, no ID token, no refresh token.
 
-use std::collections::HashMap;
-
-use broker::model::RelyingParty;
 use claims::LoginContext;
 
-use crate::app::AppState;
+use super::TokenRequest;
 use crate::oidc::token::TokenResponse;
 use crate::oidc::{save_grant, tokens, Grant};
 use protocol::oidc::{OidcError, ACCESS_TOKEN_SECS};
@@ -15,13 +12,14 @@ use protocol::oidc::{OidcError, ACCESS_TOKEN_SECS};
 pub const CLIENT_SCOPES: &[&str] = &["licenties", "provisioning"];
 
 /// Issue an access token to the client itself.
-pub fn issue(
-    state: &AppState,
-    rp: &RelyingParty,
-    form: &HashMap<String, String>,
-    now: i64,
-) -> Result<TokenResponse, OidcError> {
-    let client = rp.oidc().ok_or(OidcError::ServerError)?;
+pub fn issue(req: &TokenRequest<'_>) -> Result<TokenResponse, OidcError> {
+    let TokenRequest {
+        state,
+        client,
+        form,
+        now,
+        ..
+    } = *req;
     if client.is_public() {
         return Err(OidcError::UnauthorizedClient(
             "public clients cannot use client_credentials".into(),
@@ -64,12 +62,5 @@ pub fn issue(
         None,
         now,
     )?;
-    Ok(TokenResponse {
-        access_token: access,
-        token_type: "Bearer",
-        expires_in: ACCESS_TOKEN_SECS,
-        scope: scope.to_string(),
-        id_token: None,
-        refresh_token: None,
-    })
+    Ok(TokenResponse::bearer(access, scope.to_string(), None, None))
 }

@@ -5,31 +5,20 @@
 //! `user remove`) neither.
 
 use broker::keyspace::Key;
-use std::collections::HashMap;
 use std::time::Duration;
 
-use broker::model::RelyingParty;
-
-use crate::app::AppState;
+use super::TokenRequest;
 use crate::oidc::token::TokenResponse;
 use crate::oidc::tokens;
 use crate::oidc::{load_grant, revoke_grant, save_grant, store_failed};
 use crate::session;
 use protocol::oidc::claims::IdTokenContext;
-use protocol::oidc::{has_scope, OidcError, ACCESS_TOKEN_SECS};
+use protocol::oidc::{has_scope, OidcError};
 
 /// Rotate a refresh token.
-pub fn refresh(
-    state: &AppState,
-    rp: &RelyingParty,
-    form: &HashMap<String, String>,
-    now: i64,
-) -> Result<TokenResponse, OidcError> {
-    let client = rp.oidc().ok_or(OidcError::ServerError)?;
-    let token = form
-        .get("refresh_token")
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| OidcError::InvalidRequest("refresh_token is missing".into()))?;
+pub fn refresh(req: &TokenRequest<'_>) -> Result<TokenResponse, OidcError> {
+    let (state, client, now) = (req.state, req.client, req.now);
+    let token = req.required("refresh_token")?;
     let (gid, secret) = token
         .split_once('.')
         .ok_or_else(|| OidcError::invalid_grant("the refresh token is malformed"))?;
@@ -79,7 +68,7 @@ pub fn refresh(
             return Err(OidcError::invalid_grant("the session ended"));
         }
     }
-    let scope = match form.get("scope").filter(|s| !s.is_empty()) {
+    let scope = match req.form.get("scope").filter(|s| !s.is_empty()) {
         Some(asked) => {
             if !asked
                 .split_ascii_whitespace()
@@ -99,7 +88,7 @@ pub fn refresh(
     };
     let claims = match tokens::claims_for(
         state,
-        rp,
+        req.rp,
         user,
         &school,
         grant.context,
@@ -121,36 +110,23 @@ pub fn refresh(
     grant.refresh_hash = Some(new_hash);
     grant.claims = Some(claims.clone());
     save_grant(state.store.as_ref(), &grant, now)?;
-    let access = tokens::access_token(
-        state,
-        &client.client_id,
-        claims.sub.as_str(),
+    let (access, id_token) = req.user_tokens(
+        &claims,
         &scope,
         gid,
-        Some(&claims),
-        Some((grant.auth_time, &grant.acr)),
-        now,
-    )?;
-    let id_token = tokens::id_token(
-        state,
-        rp,
-        &claims,
         IdTokenContext {
             nonce: None,
             auth_time: grant.auth_time,
             acr: &grant.acr,
             amr: &grant.amr,
             sid: grant.sid.as_deref().map(session::public_sid).as_deref(),
-            access_token: Some(&access),
+            access_token: None,
         },
-        now,
     )?;
-    Ok(TokenResponse {
-        access_token: access,
-        token_type: "Bearer",
-        expires_in: ACCESS_TOKEN_SECS,
+    Ok(TokenResponse::bearer(
+        access,
         scope,
-        id_token: Some(id_token),
-        refresh_token: Some(new_refresh),
-    })
+        Some(id_token),
+        Some(new_refresh),
+    ))
 }
