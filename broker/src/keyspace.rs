@@ -1,4 +1,4 @@
-//! The ephemeral store's keyspace: every key that [`EphemeralStore`](crate::store::EphemeralStore)
+//! The ephemeral store's keyspace: every key that the `EphemeralStore`
 //! holds is one [`Key`], and its text is written here and nowhere else. Two parts of the code
 //! that mean the same thing use the same variant; two that mean different things cannot collide.
 //! The texts are what is stored (in Redis too), so they stay as they are: changing one strands

@@ -43,6 +43,18 @@ pub enum Tally {
     AlreadyLocked,
 }
 
+/// What [`EphemeralStore::incr_and_lock`] counts and when it locks: events under `counter` in
+/// a sliding window of `window`; at `limit`, `lock_value` is stored at `lock` for `lock_ttl`.
+#[derive(Debug, Clone, Copy)]
+pub struct Lockout<'a> {
+    pub counter: Key<'a>,
+    pub window: Duration,
+    pub limit: u64,
+    pub lock: Key<'a>,
+    pub lock_value: &'a [u8],
+    pub lock_ttl: Duration,
+}
+
 /// A key-value store with expiry. Keys are [`Key`]s: one typed keyspace, whose texts are
 /// written in [`crate::keyspace`] alone. Values are opaque bytes.
 pub trait EphemeralStore: Send + Sync + std::fmt::Debug {
@@ -76,20 +88,12 @@ pub trait EphemeralStore: Send + Sync + std::fmt::Debug {
     /// pupil, say).
     fn reset_count(&self, key: &Key<'_>, window: Duration) -> Result<(), StoreError>;
 
-    /// In one atomic step, across nodes: when a live value is at `lock`, nothing happens
-    /// ([`Tally::AlreadyLocked`]); otherwise count one event under `counter` (as
+    /// In one atomic step, across nodes: when a live value is at the rule's `lock`, nothing
+    /// happens ([`Tally::AlreadyLocked`]); otherwise count one event under its `counter` (as
     /// [`EphemeralStore::incr`]), and when that makes `limit` or more, store `lock_value` at
     /// `lock` for `lock_ttl` and forget the counter ([`Tally::LockedNow`]). Two nodes counting
     /// the last failures at the same moment cannot both miss, or both skip, the lock.
-    fn incr_and_lock(
-        &self,
-        counter: &Key<'_>,
-        window: Duration,
-        limit: u64,
-        lock: &Key<'_>,
-        lock_value: &[u8],
-        lock_ttl: Duration,
-    ) -> Result<Tally, StoreError>;
+    fn incr_and_lock(&self, rule: &Lockout<'_>) -> Result<Tally, StoreError>;
 
     /// Is the backend reachable? (`/readyz`.)
     fn ping(&self) -> Result<(), StoreError>;

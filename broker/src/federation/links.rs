@@ -37,17 +37,26 @@ fn sids_of(bytes: Option<Vec<u8>>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What `link` is linked by: its `sid` and its `sub`, each as the digest its key names.
+fn digests(link: &UpstreamLink) -> impl Iterator<Item = (&'static str, String)> + '_ {
+    [("sid", &link.sid), ("sub", &link.sub)]
+        .into_iter()
+        .filter_map(|(kind, value)| value.as_deref().map(|v| (kind, digest_of(v))))
+}
+
+fn link_key<'a>(upstream: Uuid, kind: &'a str, digest: &'a str) -> Key<'a> {
+    Key::UpstreamLink {
+        upstream,
+        kind,
+        value_digest: digest,
+    }
+}
+
 /// Remember that Leerpoort session `sid` came from the upstream's `link`.
 pub fn remember_link(store: &dyn EphemeralStore, upstream: Uuid, link: &UpstreamLink, sid: &str) {
     let ttl = Duration::from_secs(SESSION_SECS as u64);
-    for (kind, value) in [("sid", &link.sid), ("sub", &link.sub)] {
-        let Some(v) = value else { continue };
-        let digest = digest_of(v);
-        let key = Key::UpstreamLink {
-            upstream,
-            kind,
-            value_digest: &digest,
-        };
+    for (kind, digest) in digests(link) {
+        let key = link_key(upstream, kind, &digest);
         let mut sids = sids_of(store.get(&key).ok().flatten());
         if !sids.iter().any(|s| s == sid) {
             sids.push(sid.to_string());
@@ -66,14 +75,8 @@ pub fn linked_sessions(
     link: &UpstreamLink,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    for (kind, value) in [("sid", &link.sid), ("sub", &link.sub)] {
-        let Some(v) = value else { continue };
-        let digest = digest_of(v);
-        let key = Key::UpstreamLink {
-            upstream,
-            kind,
-            value_digest: &digest,
-        };
+    for (kind, digest) in digests(link) {
+        let key = link_key(upstream, kind, &digest);
         let sids = sids_of(store.take(&key).ok().flatten());
         for s in sids {
             if !out.contains(&s) {

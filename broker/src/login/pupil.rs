@@ -23,7 +23,7 @@ use crate::model::{AuditEvent, PupilAuth, School, User, UserStatus};
 use crate::ports::World;
 use crate::secrets::{PinHasher, Sealer};
 use crate::session::{self, Authenticated, SsoSession, ACR_PUPIL};
-use crate::store::Tally;
+use crate::store::{Lockout, Tally};
 
 /// Wrong PINs before a pupil is locked.
 pub const MAX_PIN_FAILURES: u64 = 10;
@@ -185,14 +185,15 @@ pub fn pupil_login(
         let until = now + LOCK.as_secs() as i64;
         // Counting this failure and locking at the tenth is one atomic step in the store, so
         // two nodes counting the last failures at once cannot miss or duplicate the lock.
-        let outcome = match store.incr_and_lock(
-            &fail_key,
-            LOCK,
-            MAX_PIN_FAILURES,
-            &Key::PinLock(user_id),
-            until.to_string().as_bytes(),
-            LOCK,
-        ) {
+        let until_text = until.to_string();
+        let outcome = match store.incr_and_lock(&Lockout {
+            counter: fail_key,
+            window: LOCK,
+            limit: MAX_PIN_FAILURES,
+            lock: Key::PinLock(user_id),
+            lock_value: until_text.as_bytes(),
+            lock_ttl: LOCK,
+        }) {
             Ok(Tally::LockedNow(_)) => {
                 tracing::info!(pupil = %user_id, "pupil locked after {MAX_PIN_FAILURES} wrong PINs");
                 PupilOutcome::Locked { until }

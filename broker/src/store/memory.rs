@@ -18,7 +18,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::window::{duration_millis, Window, MAX_EVENTS};
-use super::{EphemeralStore, StoreError, Tally};
+use super::{EphemeralStore, Lockout, StoreError, Tally};
 use crate::clock::Clock;
 use crate::keyspace::Key;
 
@@ -220,15 +220,15 @@ fn tally(
 }
 
 impl EphemeralStore for MemoryStore {
-    fn incr_and_lock(
-        &self,
-        counter: &Key<'_>,
-        window: Duration,
-        limit: u64,
-        lock: &Key<'_>,
-        lock_value: &[u8],
-        lock_ttl: Duration,
-    ) -> Result<Tally, StoreError> {
+    fn incr_and_lock(&self, rule: &Lockout<'_>) -> Result<Tally, StoreError> {
+        let Lockout {
+            counter,
+            window,
+            limit,
+            lock,
+            lock_value,
+            lock_ttl,
+        } = *rule;
         let (counter, lock) = (counter.to_string(), lock.to_string());
         let (counter, lock) = (counter.as_str(), lock.as_str());
         let now = self.clock.now_millis();

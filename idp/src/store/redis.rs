@@ -30,7 +30,7 @@ use std::time::Duration;
 use ::redis::{ConnectionLike as _, RedisError, RedisResult};
 use broker::clock::Clock;
 use broker::keyspace::Key;
-use broker::store::{EphemeralStore, StoreError, Tally};
+use broker::store::{EphemeralStore, Lockout, StoreError, Tally};
 
 use broker::store::window::{duration_millis, Window, MAX_EVENTS};
 
@@ -255,15 +255,15 @@ impl RedisStore {
 }
 
 impl EphemeralStore for RedisStore {
-    fn incr_and_lock(
-        &self,
-        counter: &Key<'_>,
-        window: Duration,
-        limit: u64,
-        lock: &Key<'_>,
-        lock_value: &[u8],
-        lock_ttl: Duration,
-    ) -> Result<Tally, StoreError> {
+    fn incr_and_lock(&self, rule: &Lockout<'_>) -> Result<Tally, StoreError> {
+        let Lockout {
+            counter,
+            window,
+            limit,
+            lock,
+            lock_value,
+            lock_ttl,
+        } = *rule;
         let (counter, lock) = (counter.to_string(), lock.to_string());
         let (counter, lock) = (counter.as_str(), lock.as_str());
         let now = self.now();

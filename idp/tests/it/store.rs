@@ -15,7 +15,7 @@ use std::time::Duration;
 use broker::clock::{Clock, FixedClock, SystemClock};
 use broker::keyspace::Key;
 use broker::store::MemoryStore;
-use broker::store::{EphemeralStore, Tally};
+use broker::store::{EphemeralStore, Lockout, Tally};
 use idp::store::RedisStore;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -273,7 +273,15 @@ fn windows_of_different_lengths_count_apart(store: &dyn EphemeralStore, clock: &
 fn incr_and_lock_locks_at_the_limit(store: &dyn EphemeralStore, clock: &FixedClock) {
     align(clock, MINUTE);
     let hour = Duration::from_secs(3600);
-    let tally = || store.incr_and_lock(&k("rl:fail:p"), hour, 3, &k("lock:p"), b"until", hour);
+    let rule = Lockout {
+        counter: k("rl:fail:p"),
+        window: hour,
+        limit: 3,
+        lock: k("lock:p"),
+        lock_value: b"until",
+        lock_ttl: hour,
+    };
+    let tally = || store.incr_and_lock(&rule);
     assert_eq!(tally().unwrap(), Tally::Counted(1));
     assert_eq!(tally().unwrap(), Tally::Counted(2));
     assert_eq!(tally().unwrap(), Tally::LockedNow(3));
@@ -307,7 +315,14 @@ fn concurrent_failures_lock_exactly_once(store: &dyn EphemeralStore, _clock: &Fi
         // Nine failures already: several nodes count the tenth at once.
         for _ in 0..9 {
             store
-                .incr_and_lock(&counter, hour, 10, &lock, b"1", hour)
+                .incr_and_lock(&Lockout {
+                    counter,
+                    window: hour,
+                    limit: 10,
+                    lock,
+                    lock_value: b"1",
+                    lock_ttl: hour,
+                })
                 .unwrap();
         }
         let barrier = Barrier::new(THREADS);
@@ -317,7 +332,14 @@ fn concurrent_failures_lock_exactly_once(store: &dyn EphemeralStore, _clock: &Fi
                     s.spawn(|| {
                         barrier.wait();
                         store
-                            .incr_and_lock(&counter, hour, 10, &lock, b"1", hour)
+                            .incr_and_lock(&Lockout {
+                                counter,
+                                window: hour,
+                                limit: 10,
+                                lock,
+                                lock_value: b"1",
+                                lock_ttl: hour,
+                            })
                             .unwrap()
                     })
                 })
