@@ -590,28 +590,27 @@ pub fn takeover(c: &Chrome, sign_in: &str, https: bool) -> HttpResponse {
     res
 }
 
+/// A file built into the binary (a script or the stylesheet), cached for an hour.
+pub fn built_in(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}
+
 /// The challenge solver, built into the binary.
 pub async fn challenge_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/challenge.js"))
+    built_in("text/javascript; charset=utf-8", include_str!("../../static/challenge.js"))
 }
 
 /// The password strength meter's script, built into the binary.
 pub async fn password_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/wachtwoord.js"))
+    built_in("text/javascript; charset=utf-8", include_str!("../../static/wachtwoord.js"))
 }
 
 /// The picture-password script, built into the binary.
 pub async fn pictures_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/plaatjes.js"))
+    built_in("text/javascript; charset=utf-8", include_str!("../../static/plaatjes.js"))
 }
 
 /// GET `/static/plaatjes/{name}.svg`: a pupil picture or picture-password picture.
@@ -627,8 +626,5 @@ pub async fn picture(path: web::Path<String>) -> HttpResponse {
 
 /// The stylesheet, built into the binary.
 pub async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/leerpoort.css"))
+    built_in("text/css; charset=utf-8", include_str!("../../static/leerpoort.css"))
 }

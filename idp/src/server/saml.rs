@@ -265,8 +265,8 @@ pub async fn slo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 
 /// GET `/static/saml-post.js`: submits the HTTP-POST binding's form.
 pub async fn post_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/saml-post.js"))
+    pages::built_in(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/saml-post.js"),
+    )
 }
