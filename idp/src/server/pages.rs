@@ -600,17 +600,26 @@ pub fn built_in(content_type: &'static str, body: &'static str) -> HttpResponse 
 
 /// The challenge solver, built into the binary.
 pub async fn challenge_script() -> HttpResponse {
-    built_in("text/javascript; charset=utf-8", include_str!("../../static/challenge.js"))
+    built_in(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/challenge.js"),
+    )
 }
 
 /// The password strength meter's script, built into the binary.
 pub async fn password_script() -> HttpResponse {
-    built_in("text/javascript; charset=utf-8", include_str!("../../static/wachtwoord.js"))
+    built_in(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/wachtwoord.js"),
+    )
 }
 
 /// The picture-password script, built into the binary.
 pub async fn pictures_script() -> HttpResponse {
-    built_in("text/javascript; charset=utf-8", include_str!("../../static/plaatjes.js"))
+    built_in(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/plaatjes.js"),
+    )
 }
 
 /// GET `/static/plaatjes/{name}.svg`: a pupil picture or picture-password picture.
@@ -626,5 +635,8 @@ pub async fn picture(path: web::Path<String>) -> HttpResponse {
 
 /// The stylesheet, built into the binary.
 pub async fn stylesheet() -> HttpResponse {
-    built_in("text/css; charset=utf-8", include_str!("../../static/leerpoort.css"))
+    built_in(
+        "text/css; charset=utf-8",
+        include_str!("../../static/leerpoort.css"),
+    )
 }

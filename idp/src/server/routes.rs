@@ -173,19 +173,19 @@ fn home_entrance(cfg: &mut web::ServiceConfig) {
         .route("/thuis/kind/{user}", web::post().to(thuis::child_submit))
         .route(
             "/thuis/wachtwoord-vergeten",
-            web::get().to(password::home_forgot_form),
+            web::get().to(password::forgot_form::<password::AtHome>),
         )
         .route(
             "/thuis/wachtwoord-vergeten",
-            web::post().to(password::home_forgot_submit),
+            web::post().to(password::forgot_submit::<password::AtHome>),
         )
         .route(
             "/thuis/wachtwoord/{token}",
-            web::get().to(password::home_set_form),
+            web::get().to(password::set_form::<password::AtHome>),
         )
         .route(
             "/thuis/wachtwoord/{token}",
-            web::post().to(password::home_set_submit),
+            web::post().to(password::set_submit::<password::AtHome>),
         );
 }
 
@@ -199,14 +199,23 @@ fn plain_pages(cfg: &mut web::ServiceConfig) {
         .route("/tweede-stap", web::get().to(totp::enrol_form))
         .route("/tweede-stap", web::post().to(totp::enrol_submit))
         .route("/uitloggen", web::post().to(pages::sign_out))
-        .route("/wachtwoord-vergeten", web::get().to(password::forgot_form))
         .route(
             "/wachtwoord-vergeten",
-            web::post().to(password::forgot_submit),
+            web::get().to(password::forgot_form::<password::AtSchool>),
+        )
+        .route(
+            "/wachtwoord-vergeten",
+            web::post().to(password::forgot_submit::<password::AtSchool>),
         )
         .route("/wachtwoord/sterkte", web::post().to(password::strength))
-        .route("/wachtwoord/{token}", web::get().to(password::set_form))
-        .route("/wachtwoord/{token}", web::post().to(password::set_submit))
+        .route(
+            "/wachtwoord/{token}",
+            web::get().to(password::set_form::<password::AtSchool>),
+        )
+        .route(
+            "/wachtwoord/{token}",
+            web::post().to(password::set_submit::<password::AtSchool>),
+        )
         .route("/static/leerpoort.css", web::get().to(pages::stylesheet))
         .route("/static/plaatjes.js", web::get().to(pages::pictures_script))
         .route("/static/plaatjes/{file}", web::get().to(pages::picture))
