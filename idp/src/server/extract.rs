@@ -102,3 +102,16 @@ impl<T: DeserializeOwned + CsrfProtected + 'static> FromRequest for CsrfChecked<
         })
     }
 }
+
+/// `Debug` for a form that carries a secret (a password, a PIN, a code): only the form's name,
+/// so that a form in a log never shows what was typed.
+macro_rules! opaque_debug {
+    ($($form:ident),+ $(,)?) => {$(
+        impl std::fmt::Debug for $form {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($form), " { .. }"))
+            }
+        }
+    )+};
+}
+pub(crate) use opaque_debug;

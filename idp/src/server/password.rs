@@ -11,7 +11,7 @@ use broker::login::thuis;
 use catalogue::Texts;
 use serde::Deserialize;
 
-use super::extract::{CsrfChecked, CsrfProtected};
+use super::extract::{CsrfChecked, CsrfProtected, opaque_debug};
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::session;
@@ -280,11 +280,7 @@ pub struct SetForm {
     repeat: String,
 }
 
-impl std::fmt::Debug for SetForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SetForm { .. }")
-    }
-}
+opaque_debug!(SetForm);
 
 impl CsrfProtected for SetForm {
     fn csrf_token(&self) -> &str {
@@ -362,11 +358,7 @@ pub struct StrengthForm {
     token: String,
 }
 
-impl std::fmt::Debug for StrengthForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StrengthForm { .. }")
-    }
-}
+opaque_debug!(StrengthForm);
 
 /// POST `/wachtwoord/sterkte`: the strength meter's question. The same rule as saving
 /// ([`password_policy::estimate`], with the link owner's names), so the meter never says

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::devices::enrolled_here;
-use super::extract::Staff;
+use super::extract::{Staff, opaque_debug};
 use super::failure::{self, PageError};
 use super::pages::{self, Chrome, LoginQuery};
 use crate::app::AppState;
@@ -627,11 +627,7 @@ pub struct PupilForm {
     action: Option<String>,
 }
 
-impl std::fmt::Debug for PupilForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PupilForm { .. }")
-    }
-}
+opaque_debug!(PupilForm);
 
 /// What a pupil's form asks for.
 pub(crate) enum PupilStep {

@@ -13,6 +13,7 @@ use catalogue::Texts;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::extract::opaque_debug;
 use super::pages::{self, Chrome};
 use super::school::{
     colour_of, initial_of, picture_of, sign_in_page, NameTile, PupilForm, PupilPageLinks,
@@ -209,11 +210,7 @@ pub struct HomeLoginForm {
     challenge: String,
 }
 
-impl std::fmt::Debug for HomeLoginForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HomeLoginForm { .. }")
-    }
-}
+opaque_debug!(HomeLoginForm);
 
 /// POST `/thuis`: the parent signs in.
 pub async fn sign_in(
@@ -523,11 +520,7 @@ pub struct CodeForm {
     code: String,
 }
 
-impl std::fmt::Debug for CodeForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CodeForm { .. }")
-    }
-}
+opaque_debug!(CodeForm);
 
 /// POST `/thuis/code`: remember this device for the child whose code it is.
 pub async fn code_submit(

@@ -11,6 +11,7 @@ use broker::model::{Upstream, UpstreamProtocol};
 use claims::InstellingRef;
 use serde::Deserialize;
 
+use super::extract::opaque_debug;
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::session;
@@ -214,11 +215,7 @@ pub struct LogoutForm {
     logout_token: String,
 }
 
-impl std::fmt::Debug for LogoutForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LogoutForm { .. }")
-    }
-}
+opaque_debug!(LogoutForm);
 
 /// POST `/broker/oidc/backchannel-logout`: an OIDC network environment logs a user out
 /// (OpenID Connect Back-Channel Logout 1.0): the Leerpoort sessions that came from it end,
