@@ -9,7 +9,7 @@ use broker::login::staff::{self, StaffAttempt, StaffLogin};
 use catalogue::{Locale, Texts};
 use serde::Deserialize;
 
-use super::extract::ClientAddr;
+use super::extract::{ClientAddr, CsrfChecked, CsrfProtected};
 use super::failure::{self, PageError};
 use crate::app::AppState;
 use crate::oidc::authorize;
@@ -327,18 +327,19 @@ impl std::fmt::Debug for LoginForm {
     }
 }
 
+impl CsrfProtected for LoginForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// POST `/login`.
 pub async fn login_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<LoginForm>,
+    CsrfChecked(form): CsrfChecked<LoginForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
-    let form = form.into_inner();
-    if !state.csrf.verify(&req, https, &form.csrf_token) {
-        let c = Chrome::of(&req, &state, None).await;
-        return page_expired(&c);
-    }
     let ip = session::client_ip(&req, &state);
     let previous = session::sid_of(&req, https);
     let st = state.clone();
@@ -515,7 +516,7 @@ pub struct CsrfForm {
     pub csrf_token: String,
 }
 
-impl super::extract::CsrfProtected for CsrfForm {
+impl CsrfProtected for CsrfForm {
     fn csrf_token(&self) -> &str {
         &self.csrf_token
     }
@@ -525,13 +526,10 @@ impl super::extract::CsrfProtected for CsrfForm {
 pub async fn sign_out(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<CsrfForm>,
+    CsrfChecked(_): CsrfChecked<CsrfForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
     let c = Chrome::of(&req, &state, None).await;
-    if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return page_expired(&c);
-    }
     if let Some(sid) = session::sid_of(&req, https) {
         let st = state.clone();
         let now = state.clock.now_secs();

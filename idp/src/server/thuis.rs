@@ -13,7 +13,7 @@ use catalogue::Texts;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::extract::opaque_debug;
+use super::extract::{opaque_debug, CsrfChecked, CsrfProtected};
 use super::pages::{self, Chrome};
 use super::school::{
     colour_of, initial_of, picture_of, sign_in_page, NameTile, PupilForm, PupilPageLinks,
@@ -212,19 +212,21 @@ pub struct HomeLoginForm {
 
 opaque_debug!(HomeLoginForm);
 
+impl CsrfProtected for HomeLoginForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// POST `/thuis`: the parent signs in.
 pub async fn sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<TargetQuery>,
-    form: web::Form<HomeLoginForm>,
+    CsrfChecked(form): CsrfChecked<HomeLoginForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
     let c = Chrome::of(&req, &state, None).await;
-    if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return pages::page_expired(&c);
-    }
-    let form = form.into_inner();
     let target = q.target.as_deref();
     let now = state.clock.now_secs();
     let st = state.clone();
@@ -522,21 +524,24 @@ pub struct CodeForm {
 
 opaque_debug!(CodeForm);
 
+impl CsrfProtected for CodeForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// POST `/thuis/code`: remember this device for the child whose code it is.
 pub async fn code_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<CodeForm>,
+    CsrfChecked(form): CsrfChecked<CodeForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
     let c = Chrome::of(&req, &state, None).await;
-    if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return pages::page_expired(&c);
-    }
     let now = state.clock.now_secs();
     let device = super::school::device_id(&req, https);
     let st = state.clone();
-    let code = form.into_inner().code;
+    let code = form.code;
     let typed = code.clone();
     let outcome = web::block(move || thuis::redeem_code(&st.world(), &code, &device, now))
         .await
