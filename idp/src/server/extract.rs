@@ -115,3 +115,15 @@ macro_rules! opaque_debug {
     )+};
 }
 pub(crate) use opaque_debug;
+
+/// [`CsrfProtected`] for a form whose token is its `csrf_token` field.
+macro_rules! csrf_protected {
+    ($($form:ident),+ $(,)?) => {$(
+        impl $crate::server::extract::CsrfProtected for $form {
+            fn csrf_token(&self) -> &str {
+                &self.csrf_token
+            }
+        }
+    )+};
+}
+pub(crate) use csrf_protected;

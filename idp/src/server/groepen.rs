@@ -16,7 +16,7 @@ use claims::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::extract::{CsrfChecked, CsrfProtected, Staff};
+use super::extract::{csrf_protected, CsrfChecked, Staff};
 use super::failure::{self, PageError};
 use super::pages::{self, Chrome};
 use super::school::picture_of;
@@ -103,12 +103,7 @@ async fn confirm(
     pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 
-/// Does the form carry this browser's CSRF token? If not: the "page expired" answer.
-impl CsrfProtected for ActionForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(ActionForm);
 
 #[derive(Debug)]
 struct AddressView {
@@ -416,11 +411,7 @@ pub struct ChangeForm {
     account: Option<Uuid>,
 }
 
-impl CsrfProtected for ChangeForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(ChangeForm);
 
 /// POST `/groepen/leerling/{id}`: save the addresses, resend a link, or lift a block.
 pub async fn change_submit(

@@ -9,7 +9,7 @@ use broker::login::staff::{self, StaffAttempt, StaffLogin};
 use catalogue::{Locale, Texts};
 use serde::Deserialize;
 
-use super::extract::{ClientAddr, CsrfChecked, CsrfProtected};
+use super::extract::{csrf_protected, ClientAddr, CsrfChecked};
 use super::failure::{self, PageError};
 use crate::app::AppState;
 use crate::oidc::authorize;
@@ -327,11 +327,7 @@ impl std::fmt::Debug for LoginForm {
     }
 }
 
-impl CsrfProtected for LoginForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(LoginForm);
 
 /// POST `/login`.
 pub async fn login_submit(
@@ -516,11 +512,7 @@ pub struct CsrfForm {
     pub csrf_token: String,
 }
 
-impl CsrfProtected for CsrfForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(CsrfForm);
 
 /// POST `/uitloggen`: end the session from our own page.
 pub async fn sign_out(

@@ -11,7 +11,7 @@ use broker::login::thuis;
 use catalogue::Texts;
 use serde::Deserialize;
 
-use super::extract::{CsrfChecked, CsrfProtected, opaque_debug};
+use super::extract::{csrf_protected, opaque_debug, CsrfChecked};
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::session;
@@ -190,11 +190,7 @@ pub struct ForgotForm {
     email: String,
 }
 
-impl CsrfProtected for ForgotForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(ForgotForm);
 
 /// POST `/wachtwoord-vergeten`, `/thuis/wachtwoord-vergeten`: the same answer whether or not
 /// the address is known.
@@ -282,11 +278,7 @@ pub struct SetForm {
 
 opaque_debug!(SetForm);
 
-impl CsrfProtected for SetForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(SetForm);
 
 /// POST `/wachtwoord/{token}`, `/thuis/wachtwoord/{token}` (the parent's password activates
 /// the home account).

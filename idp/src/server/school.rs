@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::devices::enrolled_here;
-use super::extract::{Staff, opaque_debug};
+use super::extract::{opaque_debug, Staff};
 use super::failure::{self, PageError};
 use super::pages::{self, Chrome, LoginQuery};
 use crate::app::AppState;

@@ -13,7 +13,7 @@ use catalogue::Texts;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::extract::{opaque_debug, CsrfChecked, CsrfProtected};
+use super::extract::{csrf_protected, opaque_debug, CsrfChecked};
 use super::pages::{self, Chrome};
 use super::school::{
     colour_of, initial_of, picture_of, sign_in_page, NameTile, PupilForm, PupilPageLinks,
@@ -212,11 +212,7 @@ pub struct HomeLoginForm {
 
 opaque_debug!(HomeLoginForm);
 
-impl CsrfProtected for HomeLoginForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(HomeLoginForm);
 
 /// POST `/thuis`: the parent signs in.
 pub async fn sign_in(
@@ -524,11 +520,7 @@ pub struct CodeForm {
 
 opaque_debug!(CodeForm);
 
-impl CsrfProtected for CodeForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(CodeForm);
 
 /// POST `/thuis/code`: remember this device for the child whose code it is.
 pub async fn code_submit(

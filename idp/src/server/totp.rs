@@ -10,7 +10,7 @@ use broker::login::totp::{self, CodeCheck};
 use catalogue::Texts;
 use serde::Deserialize;
 
-use super::extract::{opaque_debug, CsrfChecked, CsrfProtected, Staff};
+use super::extract::{csrf_protected, opaque_debug, CsrfChecked, Staff};
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::oidc::authorize;
@@ -189,11 +189,7 @@ pub struct CodeForm {
 
 opaque_debug!(CodeForm);
 
-impl CsrfProtected for CodeForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(CodeForm);
 
 /// POST `/login/tweede-stap`: check the code and finish the sign-in.
 pub async fn step_submit(
