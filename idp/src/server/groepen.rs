@@ -81,23 +81,70 @@ pub struct ActionForm {
     csrf_token: String,
 }
 
-/// GET of an action's address: nothing changes, the page offers the button.
-async fn confirm(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    button: fn(&Texts) -> &'static str,
-    message: fn(&Texts) -> &'static str,
+/// An action of the overview that shows what a GET of its address must not (PINs, home
+/// login codes): the GET offers its button, the action is a POST with the CSRF token.
+pub trait Confirmed {
+    fn button(t: &Texts) -> &'static str;
+    fn message(t: &Texts) -> &'static str;
+}
+
+/// A group's print version, with every pupil's PIN or pictures.
+#[derive(Debug)]
+pub struct Print;
+
+impl Confirmed for Print {
+    fn button(t: &Texts) -> &'static str {
+        t.overview_print
+    }
+    fn message(t: &Texts) -> &'static str {
+        t.print_confirm
+    }
+}
+
+/// The letter with one pupil's home login code.
+#[derive(Debug)]
+pub struct Letter;
+
+impl Confirmed for Letter {
+    fn button(t: &Texts) -> &'static str {
+        t.letter_link
+    }
+    fn message(t: &Texts) -> &'static str {
+        t.letters_confirm
+    }
+}
+
+/// The letters of every pupil of a group.
+#[derive(Debug)]
+pub struct GroupLetters;
+
+impl Confirmed for GroupLetters {
+    fn button(t: &Texts) -> &'static str {
+        t.letters_link
+    }
+    fn message(t: &Texts) -> &'static str {
+        t.letters_confirm
+    }
+}
+
+/// GET of an action's address (`/groepen/{group}/afdrukken`, `/groepen/{group}/thuiscodes`,
+/// `/groepen/leerling/{id}/thuiscode`): nothing changes, the page offers the button.
+pub async fn confirm<A: Confirmed>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _path: web::Path<Uuid>,
+    _staff: Staff,
 ) -> HttpResponse {
-    let c = Chrome::of(req, state, None).await;
-    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    let c = Chrome::of(&req, &state, None).await;
+    let (token, cookie) = state.csrf.issue(&req, state.config.is_https());
     let page = ConfirmPage {
         t: c.t,
         lang: c.lang,
         notice: c.notice,
-        title: button(c.t),
-        message: message(c.t),
+        title: A::button(c.t),
+        message: A::message(c.t),
         action: req.path().to_string(),
-        button: button(c.t),
+        button: A::button(c.t),
         csrf_token: token,
     };
     pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
@@ -287,16 +334,6 @@ async fn overview(
 /// GET `/groepen`: the overview of every group the staff member may see.
 pub async fn index(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> HttpResponse {
     overview(req, state, staff, None).await
-}
-
-/// GET `/groepen/{group}/afdrukken`: the button for the print version (which shows PINs).
-pub async fn print_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _path: web::Path<Uuid>,
-    _staff: Staff,
-) -> HttpResponse {
-    confirm(&req, &state, |t| t.overview_print, |t| t.print_confirm).await
 }
 
 /// POST `/groepen/{group}/afdrukken`: one group, for printing, with every pupil's PIN or
@@ -516,7 +553,7 @@ pub async fn change_submit(
 
 /// One letter with a home login code.
 #[derive(Debug)]
-struct Letter {
+struct LetterView {
     child: String,
     code: String,
     /// The QR code (inline SVG) of `/thuis/code?code=…`.
@@ -529,25 +566,59 @@ struct LettersPage {
     t: &'static Texts,
     school_name: String,
     home_url: String,
-    letters: Vec<Letter>,
+    letters: Vec<LetterView>,
 }
 
-/// The letters for `pupils` (made as needed; each a home login code and its QR code).
-async fn letters(
+/// Whose letters an action prints.
+pub trait Letters: Confirmed {
+    /// The pupils of `id` (a pupil or a group) that `staff` may manage.
+    fn pupils(state: &AppState, staff: &User, id: Uuid) -> Vec<User>;
+}
+
+impl Letters for Letter {
+    fn pupils(state: &AppState, staff: &User, id: Uuid) -> Vec<User> {
+        state
+            .dir
+            .user(id)
+            .ok()
+            .flatten()
+            .filter(|p| thuis::may_manage(staff, p))
+            .into_iter()
+            .collect()
+    }
+}
+
+impl Letters for GroupLetters {
+    fn pupils(state: &AppState, staff: &User, id: Uuid) -> Vec<User> {
+        groups_for(state, staff, Some(id))
+            .map(|gs| {
+                gs.into_iter()
+                    .flat_map(|(_, _, pupils)| pupils.into_iter().map(|(p, _)| p))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// POST `/groepen/leerling/{id}/thuiscode`, `/groepen/{group}/thuiscodes`: the letters with
+/// the pupils' home login codes (in Dutch, print-ready); a pupil without a code gets one.
+pub async fn letters<L: Letters>(
     req: HttpRequest,
     state: web::Data<AppState>,
+    path: web::Path<Uuid>,
     Staff {
         user: staff,
         school,
     }: Staff,
-    pick: impl FnOnce(&AppState, &User) -> Vec<User> + Send + 'static,
+    CsrfChecked(_): CsrfChecked<ActionForm>,
 ) -> HttpResponse {
+    let id = path.into_inner();
     let st = state.clone();
     let now = state.clock.now_secs();
     let issuer = state.config.issuer.clone();
-    let made = web::block(move || -> Result<Vec<Letter>, ThuisError> {
+    let made = web::block(move || -> Result<Vec<LetterView>, ThuisError> {
         let mut out = Vec::new();
-        for p in pick(&st, &staff) {
+        for p in L::pupils(&st, &staff, id) {
             let code = thuis::code_for(&st.world(), &st.sealer, &staff, &p, false, now)?;
             let url = format!(
                 "{issuer}/thuis/code?code={}",
@@ -555,7 +626,7 @@ async fn letters(
             );
             let qr = crate::shortcut_files::qr_svg_inline(&url, 180)
                 .map_err(|_| ThuisError::Unavailable)?;
-            out.push(Letter {
+            out.push(LetterView {
                 child: p.given_name.clone(),
                 code,
                 qr,
@@ -584,67 +655,4 @@ async fn letters(
         Ok(_) | Err(ThuisError::NotYourPupil) => HttpResponse::NotFound().finish(),
         Err(_) => pages::unavailable(&c, c.t.overview_title),
     }
-}
-
-/// GET `/groepen/leerling/{id}/thuiscode`: the button for the letter.
-pub async fn letter_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _path: web::Path<Uuid>,
-    _staff: Staff,
-) -> HttpResponse {
-    confirm(&req, &state, |t| t.letter_link, |t| t.letters_confirm).await
-}
-
-/// POST `/groepen/leerling/{id}/thuiscode`: the letter with a pupil's home login code (in
-/// Dutch, print-ready); a pupil without a code gets one.
-pub async fn letter(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<Uuid>,
-    staff: Staff,
-    CsrfChecked(_): CsrfChecked<ActionForm>,
-) -> HttpResponse {
-    let id = path.into_inner();
-    letters(req, state, staff, move |st, staff| {
-        st.dir
-            .user(id)
-            .ok()
-            .flatten()
-            .filter(|p| thuis::may_manage(staff, p))
-            .into_iter()
-            .collect()
-    })
-    .await
-}
-
-/// GET `/groepen/{group}/thuiscodes`: the button for the letters.
-pub async fn group_letters_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _path: web::Path<Uuid>,
-    _staff: Staff,
-) -> HttpResponse {
-    confirm(&req, &state, |t| t.letters_link, |t| t.letters_confirm).await
-}
-
-/// POST `/groepen/{group}/thuiscodes`: the letters of every pupil of a group.
-pub async fn group_letters(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<Uuid>,
-    staff: Staff,
-    CsrfChecked(_): CsrfChecked<ActionForm>,
-) -> HttpResponse {
-    let group = path.into_inner();
-    letters(req, state, staff, move |st, staff| {
-        groups_for(st, staff, Some(group))
-            .map(|gs| {
-                gs.into_iter()
-                    .flat_map(|(_, _, pupils)| pupils.into_iter().map(|(p, _)| p))
-                    .collect()
-            })
-            .unwrap_or_default()
-    })
-    .await
 }

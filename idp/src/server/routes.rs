@@ -116,24 +116,24 @@ fn group_overview(cfg: &mut web::ServiceConfig) {
     cfg.route("/groepen", web::get().to(groepen::index))
         .route(
             "/groepen/{group}/afdrukken",
-            web::get().to(groepen::print_form),
+            web::get().to(groepen::confirm::<groepen::Print>),
         )
         .route("/groepen/{group}/afdrukken", web::post().to(groepen::print))
         .route(
             "/groepen/{group}/thuiscodes",
-            web::get().to(groepen::group_letters_form),
+            web::get().to(groepen::confirm::<groepen::GroupLetters>),
         )
         .route(
             "/groepen/{group}/thuiscodes",
-            web::post().to(groepen::group_letters),
+            web::post().to(groepen::letters::<groepen::GroupLetters>),
         )
         .route(
             "/groepen/leerling/{user}/thuiscode",
-            web::get().to(groepen::letter_form),
+            web::get().to(groepen::confirm::<groepen::Letter>),
         )
         .route(
             "/groepen/leerling/{user}/thuiscode",
-            web::post().to(groepen::letter),
+            web::post().to(groepen::letters::<groepen::Letter>),
         )
         .route(
             "/groepen/leerling/{user}",
