@@ -99,14 +99,12 @@ async fn render_outcome(
             continue_url,
         } => {
             let c = pages::Chrome::of(req, state, None).await;
-            let (title, text, hint) = pages::denial_texts(&c, &denial, &client_name, audience);
-            pages::message(
+            pages::denied(
                 &c,
-                StatusCode::FORBIDDEN,
-                title,
-                &text,
-                hint,
-                Some((&continue_url, c.t.back_to_software)),
+                &denial,
+                &client_name,
+                audience,
+                (&continue_url, c.t.back_to_software),
             )
         }
         Outcome::Upstream { url, binding } => {

@@ -162,6 +162,19 @@ pub fn denial_texts(
     }
 }
 
+/// The page (403) when the release policy refuses `name` (meant for `audience`), with the
+/// way `back` (address, link text).
+pub fn denied(
+    c: &Chrome,
+    denial: &broker::release::Denial,
+    name: &str,
+    audience: claims::Audience,
+    back: (&str, &str),
+) -> HttpResponse {
+    let (title, text, hint) = denial_texts(c, denial, name, audience);
+    message(c, StatusCode::FORBIDDEN, title, &text, hint, Some(back))
+}
+
 /// The page for storage that does not answer (503): the request can be tried again.
 pub fn unavailable(c: &Chrome, title: &str) -> HttpResponse {
     message(

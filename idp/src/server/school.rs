@@ -226,15 +226,7 @@ pub async fn shortcut_refused(
                 .err()
                 .flatten()
                 .unwrap_or(broker::release::Denial::NotRegistered);
-            let (title, text, hint) = pages::denial_texts(&c, &denial, &rp.name, rp.audience);
-            pages::message(
-                &c,
-                StatusCode::FORBIDDEN,
-                title,
-                &text,
-                hint,
-                Some(("/", c.t.back_to_start)),
-            )
+            pages::denied(&c, &denial, &rp.name, rp.audience, ("/", c.t.back_to_start))
         }
     }
 }

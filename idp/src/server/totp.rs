@@ -278,6 +278,18 @@ fn coordinator(staff: Staff, c: &Chrome) -> Result<broker::model::User, Box<Http
     )))
 }
 
+/// A page of the signed-in enrolment that says how it went, with the way to the start page.
+fn enrolment_message(c: &Chrome, text: &str) -> HttpResponse {
+    pages::message(
+        c,
+        StatusCode::OK,
+        c.t.totp_enrol_title,
+        text,
+        None,
+        Some(("/", c.t.go)),
+    )
+}
+
 fn render_enrolment(
     req: &HttpRequest,
     state: &web::Data<AppState>,
@@ -329,14 +341,7 @@ pub async fn enrol_form(
     })
     .await;
     match made {
-        Ok(None) => pages::message(
-            &c,
-            StatusCode::OK,
-            c.t.totp_enrol_title,
-            c.t.totp_already,
-            None,
-            Some(("/", c.t.go)),
-        ),
+        Ok(None) => enrolment_message(&c, c.t.totp_already),
         Ok(Some(Ok((secret, sealed)))) => {
             render_enrolment(&req, &state, &c, &user, sealed, &secret, None)
         }
@@ -382,22 +387,8 @@ pub async fn enrol_submit(
     })
     .await;
     match check {
-        Ok(Some(CodeCheck::Accepted)) => pages::message(
-            &c,
-            StatusCode::OK,
-            c.t.totp_enrol_title,
-            c.t.totp_enrolled,
-            None,
-            Some(("/", c.t.go)),
-        ),
-        Ok(None) => pages::message(
-            &c,
-            StatusCode::OK,
-            c.t.totp_enrol_title,
-            c.t.totp_already,
-            None,
-            Some(("/", c.t.go)),
-        ),
+        Ok(Some(CodeCheck::Accepted)) => enrolment_message(&c, c.t.totp_enrolled),
+        Ok(None) => enrolment_message(&c, c.t.totp_already),
         Ok(Some(CodeCheck::Refused)) => render_enrolment(
             &req,
             &state,
