@@ -7,6 +7,7 @@ use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
+use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
 use broker::model::{School, User};
 use serde::de::DeserializeOwned;
@@ -69,6 +70,26 @@ impl FromRequest for Staff {
             })
             .await?
         })
+    }
+}
+
+/// A request's parameters: the query string of a GET, the form body of a POST (as OpenID
+/// Connect lets a client send them either way).
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Params<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.method() == Method::POST {
+            let form = web::Form::<T>::from_request(req, payload);
+            Box::pin(async move { Ok(Params(form.await?.into_inner())) })
+        } else {
+            let query = web::Query::<T>::from_request(req, payload);
+            Box::pin(async move { Ok(Params(query.await?.into_inner())) })
+        }
     }
 }
 

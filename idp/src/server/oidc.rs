@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::extract::Params;
 use super::pages;
 use crate::app::AppState;
 use crate::oidc::authorize::{self, Outcome, RequestProblem};
@@ -126,10 +127,11 @@ async fn render_outcome(
     }
 }
 
-async fn authorize_with(
+/// GET and POST `/oidc/authorize`.
+pub async fn authorize(
     req: HttpRequest,
     state: web::Data<AppState>,
-    params: Vec<(String, String)>,
+    Params(params): Params<Vec<(String, String)>>,
 ) -> HttpResponse {
     let sid = session::sid_of(&req, state.config.is_https());
     let ip = session::client_ip(&req, &state);
@@ -141,24 +143,6 @@ async fn authorize_with(
         Ok(o) => render_outcome(&req, &state, o).await,
         Err(_) => unavailable(),
     }
-}
-
-/// GET `/oidc/authorize`.
-pub async fn authorize_get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<Vec<(String, String)>>,
-) -> HttpResponse {
-    authorize_with(req, state, q.into_inner()).await
-}
-
-/// POST `/oidc/authorize`.
-pub async fn authorize_post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    f: web::Form<Vec<(String, String)>>,
-) -> HttpResponse {
-    authorize_with(req, state, f.into_inner()).await
 }
 
 /// GET `/oidc/authorize/continue?auth=…`: after sign-in.
@@ -353,10 +337,11 @@ struct LogoutConfirmPage<'a> {
     fields: Vec<(&'a str, &'a str)>,
 }
 
-async fn logout_with(
+/// GET and POST `/oidc/logout` (RP-Initiated Logout 1.0).
+pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
-    params: HashMap<String, String>,
+    Params(params): Params<HashMap<String, String>>,
 ) -> HttpResponse {
     let https = state.config.is_https();
     let sid = session::sid_of(&req, https);
@@ -423,22 +408,4 @@ async fn logout_with(
 
     let _ = res.add_cookie(&session::clear_session_cookie(https));
     res
-}
-
-/// GET `/oidc/logout`.
-pub async fn logout_get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<HashMap<String, String>>,
-) -> HttpResponse {
-    logout_with(req, state, q.into_inner()).await
-}
-
-/// POST `/oidc/logout`.
-pub async fn logout_post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    f: web::Form<HashMap<String, String>>,
-) -> HttpResponse {
-    logout_with(req, state, f.into_inner()).await
 }

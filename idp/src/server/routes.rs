@@ -27,8 +27,8 @@ fn openid_connect(cfg: &mut web::ServiceConfig) {
         web::get().to(oidc::discovery),
     )
     .route("/oidc/jwks", web::get().to(oidc::jwks))
-    .route("/oidc/authorize", web::get().to(oidc::authorize_get))
-    .route("/oidc/authorize", web::post().to(oidc::authorize_post))
+    .route("/oidc/authorize", web::get().to(oidc::authorize))
+    .route("/oidc/authorize", web::post().to(oidc::authorize))
     .route(
         "/oidc/authorize/continue",
         web::get().to(oidc::authorize_continue),
@@ -38,8 +38,8 @@ fn openid_connect(cfg: &mut web::ServiceConfig) {
     .route("/oidc/userinfo", web::post().to(oidc::userinfo_post))
     .route("/oidc/introspect", web::post().to(oidc::introspect))
     .route("/oidc/revoke", web::post().to(oidc::revoke))
-    .route("/oidc/logout", web::get().to(oidc::logout_get))
-    .route("/oidc/logout", web::post().to(oidc::logout_post));
+    .route("/oidc/logout", web::get().to(oidc::logout))
+    .route("/oidc/logout", web::post().to(oidc::logout));
 }
 
 /// SAML 2.0.
