@@ -5,6 +5,9 @@
 //! coordinator sees every group of the school. Every change is an audit event
 //! ([`crate::thuis`]).
 
+use std::future::Future;
+use std::pin::Pin;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -81,59 +84,28 @@ pub struct ActionForm {
     csrf_token: String,
 }
 
-/// An action of the overview that shows what a GET of its address must not (PINs, home
-/// login codes): the GET offers its button, the action is a POST with the CSRF token.
-pub trait Confirmed {
-    fn button(t: &Texts) -> &'static str;
-    fn message(t: &Texts) -> &'static str;
+/// A text of the catalogue, as a route chooses it.
+pub type Text = fn(&Texts) -> &'static str;
+
+/// What the router runs for a page.
+type PageFuture = Pin<Box<dyn Future<Output = HttpResponse>>>;
+
+/// The handler for GET of an action's address (`/groepen/{group}/afdrukken`,
+/// `/groepen/{group}/thuiscodes`, `/groepen/leerling/{id}/thuiscode`): an action that shows
+/// what a GET must not (PINs, home login codes) is a POST with the CSRF token; its GET changes
+/// nothing and offers the `button`, with the `message` what it does.
+pub fn confirm(
+    button: Text,
+    message: Text,
+) -> impl Fn(HttpRequest, web::Data<AppState>, web::Path<Uuid>, Staff) -> PageFuture + Clone {
+    move |req, state, _path, _staff| Box::pin(confirm_page(req, state, button, message))
 }
 
-/// A group's print version, with every pupil's PIN or pictures.
-#[derive(Debug)]
-pub struct Print;
-
-impl Confirmed for Print {
-    fn button(t: &Texts) -> &'static str {
-        t.overview_print
-    }
-    fn message(t: &Texts) -> &'static str {
-        t.print_confirm
-    }
-}
-
-/// The letter with one pupil's home login code.
-#[derive(Debug)]
-pub struct Letter;
-
-impl Confirmed for Letter {
-    fn button(t: &Texts) -> &'static str {
-        t.letter_link
-    }
-    fn message(t: &Texts) -> &'static str {
-        t.letters_confirm
-    }
-}
-
-/// The letters of every pupil of a group.
-#[derive(Debug)]
-pub struct GroupLetters;
-
-impl Confirmed for GroupLetters {
-    fn button(t: &Texts) -> &'static str {
-        t.letters_link
-    }
-    fn message(t: &Texts) -> &'static str {
-        t.letters_confirm
-    }
-}
-
-/// GET of an action's address (`/groepen/{group}/afdrukken`, `/groepen/{group}/thuiscodes`,
-/// `/groepen/leerling/{id}/thuiscode`): nothing changes, the page offers the button.
-pub async fn confirm<A: Confirmed>(
+async fn confirm_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _path: web::Path<Uuid>,
-    _staff: Staff,
+    button: Text,
+    message: Text,
 ) -> HttpResponse {
     let c = Chrome::of(&req, &state, None).await;
     let (token, cookie) = state.csrf.issue(&req, state.config.is_https());
@@ -141,10 +113,10 @@ pub async fn confirm<A: Confirmed>(
         t: c.t,
         lang: c.lang,
         notice: c.notice,
-        title: A::button(c.t),
-        message: A::message(c.t),
+        title: button(c.t),
+        message: message(c.t),
         action: req.path().to_string(),
-        button: A::button(c.t),
+        button: button(c.t),
         csrf_token: token,
     };
     pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
@@ -569,8 +541,16 @@ struct LettersPage {
     letters: Vec<LetterView>,
 }
 
+/// The letter with one pupil's home login code.
+#[derive(Debug)]
+pub struct Letter;
+
+/// The letters of every pupil of a group.
+#[derive(Debug)]
+pub struct GroupLetters;
+
 /// Whose letters an action prints.
-pub trait Letters: Confirmed {
+pub trait Letters {
     /// The pupils of `id` (a pupil or a group) that `staff` may manage.
     fn pupils(state: &AppState, staff: &User, id: Uuid) -> Vec<User>;
 }

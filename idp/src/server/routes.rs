@@ -116,12 +116,12 @@ fn group_overview(cfg: &mut web::ServiceConfig) {
     cfg.route("/groepen", web::get().to(groepen::index))
         .route(
             "/groepen/{group}/afdrukken",
-            web::get().to(groepen::confirm::<groepen::Print>),
+            web::get().to(groepen::confirm(|t| t.overview_print, |t| t.print_confirm)),
         )
         .route("/groepen/{group}/afdrukken", web::post().to(groepen::print))
         .route(
             "/groepen/{group}/thuiscodes",
-            web::get().to(groepen::confirm::<groepen::GroupLetters>),
+            web::get().to(groepen::confirm(|t| t.letters_link, |t| t.letters_confirm)),
         )
         .route(
             "/groepen/{group}/thuiscodes",
@@ -129,7 +129,7 @@ fn group_overview(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/groepen/leerling/{user}/thuiscode",
-            web::get().to(groepen::confirm::<groepen::Letter>),
+            web::get().to(groepen::confirm(|t| t.letter_link, |t| t.letters_confirm)),
         )
         .route(
             "/groepen/leerling/{user}/thuiscode",
