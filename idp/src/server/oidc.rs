@@ -247,18 +247,13 @@ pub async fn userinfo_post(
     }
 }
 
-async fn authenticated<T: Send + 'static>(
+/// Introspection and revocation: the client authenticates, then `f` gets its `token`
+/// parameter. The error says whether the client used HTTP Basic (for `WWW-Authenticate`).
+async fn token_request<T: Send + 'static>(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     form: HashMap<String, String>,
-    f: impl FnOnce(
-            &AppState,
-            &broker::model::RelyingParty,
-            &HashMap<String, String>,
-            i64,
-        ) -> Result<T, OidcError>
-        + Send
-        + 'static,
+    f: fn(&AppState, &broker::model::RelyingParty, &str, i64) -> Result<T, OidcError>,
 ) -> Result<T, (OidcError, bool)> {
     let auth = authorization_header(req);
     let now = state.clock.now_secs();
@@ -267,7 +262,9 @@ async fn authenticated<T: Send + 'static>(
         let presented = Presented::from_request(auth.as_deref(), &form).map_err(|e| (e, true))?;
         let basic = presented.used_basic();
         let rp = client_auth::authenticate(&st, &presented, now).map_err(|e| (e, basic))?;
-        f(&st, &rp, &form, now).map_err(|e| (e, basic))
+        required_token(&form)
+            .and_then(|t| f(&st, &rp, t, now))
+            .map_err(|e| (e, basic))
     })
     .await
     .map_err(|_| (OidcError::TemporarilyUnavailable, false))?
@@ -287,12 +284,7 @@ pub async fn introspect(
     state: web::Data<AppState>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let r = authenticated(&req, &state, form.into_inner(), |st, rp, form, now| {
-        let t = required_token(form)?;
-        introspect::introspect(st, rp, t, now)
-    })
-    .await;
-    match r {
+    match token_request(&req, &state, form.into_inner(), introspect::introspect).await {
         Ok(v) => no_store_json(StatusCode::OK, &v),
         Err((e, basic)) => oauth_error(&e, basic),
     }
@@ -304,12 +296,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let r = authenticated(&req, &state, form.into_inner(), |st, rp, form, now| {
-        let t = required_token(form)?;
-        revoke::revoke(st, rp, t, now)
-    })
-    .await;
-    match r {
+    match token_request(&req, &state, form.into_inner(), revoke::revoke).await {
         Ok(()) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish(),
