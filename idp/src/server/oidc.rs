@@ -109,12 +109,7 @@ async fn render_outcome(
             )
         }
         Outcome::Upstream { url, binding } => {
-            let mut res = pages::redirect(&url);
-            let _ = res.add_cookie(&crate::upstream::binding_cookie(
-                &binding,
-                state.config.is_https(),
-            ));
-            res
+            super::upstreams::to_upstream(&url, &binding, state.config.is_https())
         }
         Outcome::Takeover { auth_id } => {
             let c = pages::Chrome::of(req, state, None).await;
