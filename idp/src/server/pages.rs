@@ -63,15 +63,21 @@ struct LoginPage<'a> {
     challenge: Option<challenge::Challenge>,
 }
 
+/// What a message page says (`message.html`, and the pages that extend it).
+#[derive(Debug)]
+pub struct MessageText<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub hint: Option<&'a str>,
+}
+
 #[derive(Template, Debug)]
 #[template(path = "message.html")]
 struct MessagePage<'a> {
     t: &'static Texts,
     lang: &'static str,
     notice: Option<String>,
-    title: &'a str,
-    message: &'a str,
-    hint: Option<&'a str>,
+    text: MessageText<'a>,
     link: Option<&'a str>,
     link_text: &'a str,
 }
@@ -125,9 +131,11 @@ pub fn message(
         t: c.t,
         lang: c.lang,
         notice: c.notice.clone(),
-        title,
-        message,
-        hint,
+        text: MessageText {
+            title,
+            message,
+            hint,
+        },
         link: link.map(|l| l.0),
         link_text: link.map(|l| l.1).unwrap_or(""),
     };
