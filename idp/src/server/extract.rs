@@ -16,7 +16,7 @@ use super::failure::PageError;
 use crate::app::AppState;
 use crate::session::{self, Found};
 
-fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, PageError> {
+pub(super) fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, PageError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| PageError::Unavailable("no application state".into()))

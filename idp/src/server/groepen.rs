@@ -8,8 +8,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
 use broker::login::pupil;
 use broker::login::thuis::{self, ThuisError};
@@ -19,7 +20,7 @@ use claims::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::extract::{csrf_protected, CsrfChecked, Staff};
+use super::extract::{csrf_protected, state_of, CsrfChecked, Staff};
 use super::failure::{self, PageError};
 use super::pages::{self, Chrome};
 use super::school::picture_of;
@@ -320,17 +321,42 @@ pub async fn print(
     overview(req, state, staff, Some(path.into_inner())).await
 }
 
-/// The pupil `id`, if `staff` may manage it.
-async fn pupil_for(state: &web::Data<AppState>, staff: &User, id: Uuid) -> Result<User, PageError> {
-    let st = state.clone();
-    let staff = staff.clone();
-    failure::blocking(move || {
-        st.dir
-            .user(id)?
-            .filter(|p| thuis::may_manage(&staff, p))
-            .ok_or(PageError::NotFound)
-    })
-    .await
+/// The pupil of `/groepen/leerling/{id}`, with the signed-in staff member (see [`Staff`]) and
+/// their school; a pupil they may not manage is not found.
+#[derive(Debug)]
+pub struct Managed {
+    staff: User,
+    school: School,
+    pupil: User,
+}
+
+impl FromRequest for Managed {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let id = web::Path::<Uuid>::from_request(req, payload).into_inner();
+        let staff = Staff::from_request(req, payload);
+        let state = state_of(req);
+        Box::pin(async move {
+            let id = id?.into_inner();
+            let Staff { user, school } = staff.await?;
+            let st = state?;
+            let staff = user.clone();
+            let pupil = failure::blocking(move || {
+                st.dir
+                    .user(id)?
+                    .filter(|p| thuis::may_manage(&staff, p))
+                    .ok_or(PageError::NotFound)
+            })
+            .await?;
+            Ok(Managed {
+                staff: user,
+                school,
+                pupil,
+            })
+        })
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -395,13 +421,8 @@ async fn accounts_of(
 pub async fn change_form(
     req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<Uuid>,
-    Staff {
-        user: staff,
-        school,
-    }: Staff,
+    Managed { school, pupil, .. }: Managed,
 ) -> Result<HttpResponse, PageError> {
-    let pupil = pupil_for(&state, &staff, path.into_inner()).await?;
     let accounts = accounts_of(&state, pupil.id).await?;
     Ok(change_page(
         &req, &state, &school, &pupil, &accounts, None, None, None, None,
@@ -426,15 +447,14 @@ csrf_protected!(ChangeForm);
 pub async fn change_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<Uuid>,
-    Staff {
-        user: staff,
+    Managed {
+        staff,
         school,
-    }: Staff,
+        pupil,
+    }: Managed,
     CsrfChecked(form): CsrfChecked<ChangeForm>,
 ) -> Result<HttpResponse, PageError> {
     let c = Chrome::of(&req, &state, None).await;
-    let pupil = pupil_for(&state, &staff, path.into_inner()).await?;
     let now = state.clock.now_secs();
     let st = state.clone();
     let (s2, p2) = (staff.clone(), pupil.clone());
