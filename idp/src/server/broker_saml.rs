@@ -6,11 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::pages::{self, Chrome};
+use super::upstreams::{started_here, to_upstream};
 use crate::app::AppState;
 use crate::saml::upstream_sp;
 use crate::session;
 use crate::upstream;
-use broker::federation::pending::Pending;
 use broker::federation::saml::{self as decide, UpstreamSamlError};
 use broker::federation::FinishError;
 use protocol::saml::upstream_answer::UpstreamRefusal;
@@ -78,24 +78,12 @@ pub async fn start(
             ),
             None => None,
         };
-        let pending = Pending {
-            upstream: u.id,
-            school,
-            target: q.target.filter(|t| !t.is_empty()),
-            resume: None,
-            passive: false,
-            protocol: serde_json::Value::Null,
-            browser: None,
-        };
+        let pending = started_here(u.id, school, q.target);
         upstream_sp::start(&st, &u, pending, now)
     })
     .await;
     match result {
-        Ok(Ok((url, binding))) => {
-            let mut res = pages::redirect(&url);
-            let _ = res.add_cookie(&upstream::binding_cookie(&binding, state.config.is_https()));
-            res
-        }
+        Ok(Ok((url, binding))) => to_upstream(&url, &binding, state.config.is_https()),
         Ok(Err(e)) => refused(&req, &state, &e).await,
         Err(_) => refused(&req, &state, &UpstreamSamlError::Unavailable).await,
     }

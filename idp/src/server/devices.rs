@@ -13,7 +13,7 @@ use claims::InstellingRef;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::extract::{CsrfChecked, CsrfProtected, Staff};
+use super::extract::{csrf_protected, CsrfChecked, Staff};
 use super::failure::{self, PageError};
 use super::pages::{self, Chrome};
 use crate::app::AppState;
@@ -48,11 +48,7 @@ pub struct EnrolForm {
     naam: String,
 }
 
-impl CsrfProtected for EnrolForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(EnrolForm);
 
 /// POST `/school/{ref}/apparaat`: a signed-in teacher or ICT coordinator of the school links
 /// this device, under a name.

@@ -7,6 +7,7 @@ use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
+use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
 use broker::model::{School, User};
 use serde::de::DeserializeOwned;
@@ -15,7 +16,7 @@ use super::failure::PageError;
 use crate::app::AppState;
 use crate::session::{self, Found};
 
-fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, PageError> {
+pub(super) fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, PageError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| PageError::Unavailable("no application state".into()))
@@ -72,6 +73,26 @@ impl FromRequest for Staff {
     }
 }
 
+/// A request's parameters: the query string of a GET, the form body of a POST (as OpenID
+/// Connect lets a client send them either way).
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Params<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.method() == Method::POST {
+            let form = web::Form::<T>::from_request(req, payload);
+            Box::pin(async move { Ok(Params(form.await?.into_inner())) })
+        } else {
+            let query = web::Query::<T>::from_request(req, payload);
+            Box::pin(async move { Ok(Params(query.await?.into_inner())) })
+        }
+    }
+}
+
 /// A form that carries a `csrf_token`.
 pub trait CsrfProtected {
     fn csrf_token(&self) -> &str;
@@ -102,3 +123,28 @@ impl<T: DeserializeOwned + CsrfProtected + 'static> FromRequest for CsrfChecked<
         })
     }
 }
+
+/// `Debug` for a form that carries a secret (a password, a PIN, a code): only the form's name,
+/// so that a form in a log never shows what was typed.
+macro_rules! opaque_debug {
+    ($($form:ident),+ $(,)?) => {$(
+        impl std::fmt::Debug for $form {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($form), " { .. }"))
+            }
+        }
+    )+};
+}
+pub(crate) use opaque_debug;
+
+/// [`CsrfProtected`] for a form whose token is its `csrf_token` field.
+macro_rules! csrf_protected {
+    ($($form:ident),+ $(,)?) => {$(
+        impl $crate::server::extract::CsrfProtected for $form {
+            fn csrf_token(&self) -> &str {
+                &self.csrf_token
+            }
+        }
+    )+};
+}
+pub(crate) use csrf_protected;

@@ -5,8 +5,12 @@
 //! coordinator sees every group of the school. Every change is an audit event
 //! ([`crate::thuis`]).
 
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
 use broker::login::pupil;
 use broker::login::thuis::{self, ThuisError};
@@ -16,7 +20,7 @@ use claims::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::extract::{CsrfChecked, CsrfProtected, Staff};
+use super::extract::{csrf_protected, state_of, CsrfChecked, Staff};
 use super::failure::{self, PageError};
 use super::pages::{self, Chrome};
 use super::school::picture_of;
@@ -81,15 +85,31 @@ pub struct ActionForm {
     csrf_token: String,
 }
 
-/// GET of an action's address: nothing changes, the page offers the button.
-async fn confirm(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    button: fn(&Texts) -> &'static str,
-    message: fn(&Texts) -> &'static str,
+/// A text of the catalogue, as a route chooses it.
+pub type Text = fn(&Texts) -> &'static str;
+
+/// What the router runs for a page.
+type PageFuture = Pin<Box<dyn Future<Output = HttpResponse>>>;
+
+/// The handler for GET of an action's address (`/groepen/{group}/afdrukken`,
+/// `/groepen/{group}/thuiscodes`, `/groepen/leerling/{id}/thuiscode`): an action that shows
+/// what a GET must not (PINs, home login codes) is a POST with the CSRF token; its GET changes
+/// nothing and offers the `button`, with the `message` what it does.
+pub fn confirm(
+    button: Text,
+    message: Text,
+) -> impl Fn(HttpRequest, web::Data<AppState>, web::Path<Uuid>, Staff) -> PageFuture + Clone {
+    move |req, state, _path, _staff| Box::pin(confirm_page(req, state, button, message))
+}
+
+async fn confirm_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    button: Text,
+    message: Text,
 ) -> HttpResponse {
-    let c = Chrome::of(req, state, None).await;
-    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    let c = Chrome::of(&req, &state, None).await;
+    let (token, cookie) = state.csrf.issue(&req, state.config.is_https());
     let page = ConfirmPage {
         t: c.t,
         lang: c.lang,
@@ -103,12 +123,7 @@ async fn confirm(
     pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 
-/// Does the form carry this browser's CSRF token? If not: the "page expired" answer.
-impl CsrfProtected for ActionForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(ActionForm);
 
 #[derive(Debug)]
 struct AddressView {
@@ -294,16 +309,6 @@ pub async fn index(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -
     overview(req, state, staff, None).await
 }
 
-/// GET `/groepen/{group}/afdrukken`: the button for the print version (which shows PINs).
-pub async fn print_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _path: web::Path<Uuid>,
-    _staff: Staff,
-) -> HttpResponse {
-    confirm(&req, &state, |t| t.overview_print, |t| t.print_confirm).await
-}
-
 /// POST `/groepen/{group}/afdrukken`: one group, for printing, with every pupil's PIN or
 /// pictures (each showing audited).
 pub async fn print(
@@ -316,17 +321,42 @@ pub async fn print(
     overview(req, state, staff, Some(path.into_inner())).await
 }
 
-/// The pupil `id`, if `staff` may manage it.
-async fn pupil_for(state: &web::Data<AppState>, staff: &User, id: Uuid) -> Result<User, PageError> {
-    let st = state.clone();
-    let staff = staff.clone();
-    failure::blocking(move || {
-        st.dir
-            .user(id)?
-            .filter(|p| thuis::may_manage(&staff, p))
-            .ok_or(PageError::NotFound)
-    })
-    .await
+/// The pupil of `/groepen/leerling/{id}`, with the signed-in staff member (see [`Staff`]) and
+/// their school; a pupil they may not manage is not found.
+#[derive(Debug)]
+pub struct Managed {
+    staff: User,
+    school: School,
+    pupil: User,
+}
+
+impl FromRequest for Managed {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let id = web::Path::<Uuid>::from_request(req, payload).into_inner();
+        let staff = Staff::from_request(req, payload);
+        let state = state_of(req);
+        Box::pin(async move {
+            let id = id?.into_inner();
+            let Staff { user, school } = staff.await?;
+            let st = state?;
+            let staff = user.clone();
+            let pupil = failure::blocking(move || {
+                st.dir
+                    .user(id)?
+                    .filter(|p| thuis::may_manage(&staff, p))
+                    .ok_or(PageError::NotFound)
+            })
+            .await?;
+            Ok(Managed {
+                staff: user,
+                school,
+                pupil,
+            })
+        })
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -391,13 +421,8 @@ async fn accounts_of(
 pub async fn change_form(
     req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<Uuid>,
-    Staff {
-        user: staff,
-        school,
-    }: Staff,
+    Managed { school, pupil, .. }: Managed,
 ) -> Result<HttpResponse, PageError> {
-    let pupil = pupil_for(&state, &staff, path.into_inner()).await?;
     let accounts = accounts_of(&state, pupil.id).await?;
     Ok(change_page(
         &req, &state, &school, &pupil, &accounts, None, None, None, None,
@@ -416,25 +441,20 @@ pub struct ChangeForm {
     account: Option<Uuid>,
 }
 
-impl CsrfProtected for ChangeForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(ChangeForm);
 
 /// POST `/groepen/leerling/{id}`: save the addresses, resend a link, or lift a block.
 pub async fn change_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<Uuid>,
-    Staff {
-        user: staff,
+    Managed {
+        staff,
         school,
-    }: Staff,
+        pupil,
+    }: Managed,
     CsrfChecked(form): CsrfChecked<ChangeForm>,
 ) -> Result<HttpResponse, PageError> {
     let c = Chrome::of(&req, &state, None).await;
-    let pupil = pupil_for(&state, &staff, path.into_inner()).await?;
     let now = state.clock.now_secs();
     let st = state.clone();
     let (s2, p2) = (staff.clone(), pupil.clone());
@@ -525,7 +545,7 @@ pub async fn change_submit(
 
 /// One letter with a home login code.
 #[derive(Debug)]
-struct Letter {
+struct LetterView {
     child: String,
     code: String,
     /// The QR code (inline SVG) of `/thuis/code?code=…`.
@@ -538,25 +558,67 @@ struct LettersPage {
     t: &'static Texts,
     school_name: String,
     home_url: String,
-    letters: Vec<Letter>,
+    letters: Vec<LetterView>,
 }
 
-/// The letters for `pupils` (made as needed; each a home login code and its QR code).
-async fn letters(
+/// The letter with one pupil's home login code.
+#[derive(Debug)]
+pub struct Letter;
+
+/// The letters of every pupil of a group.
+#[derive(Debug)]
+pub struct GroupLetters;
+
+/// Whose letters an action prints.
+pub trait Letters {
+    /// The pupils of `id` (a pupil or a group) that `staff` may manage.
+    fn pupils(state: &AppState, staff: &User, id: Uuid) -> Vec<User>;
+}
+
+impl Letters for Letter {
+    fn pupils(state: &AppState, staff: &User, id: Uuid) -> Vec<User> {
+        state
+            .dir
+            .user(id)
+            .ok()
+            .flatten()
+            .filter(|p| thuis::may_manage(staff, p))
+            .into_iter()
+            .collect()
+    }
+}
+
+impl Letters for GroupLetters {
+    fn pupils(state: &AppState, staff: &User, id: Uuid) -> Vec<User> {
+        groups_for(state, staff, Some(id))
+            .map(|gs| {
+                gs.into_iter()
+                    .flat_map(|(_, _, pupils)| pupils.into_iter().map(|(p, _)| p))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// POST `/groepen/leerling/{id}/thuiscode`, `/groepen/{group}/thuiscodes`: the letters with
+/// the pupils' home login codes (in Dutch, print-ready); a pupil without a code gets one.
+pub async fn letters<L: Letters>(
     req: HttpRequest,
     state: web::Data<AppState>,
+    path: web::Path<Uuid>,
     Staff {
         user: staff,
         school,
     }: Staff,
-    pick: impl FnOnce(&AppState, &User) -> Vec<User> + Send + 'static,
+    CsrfChecked(_): CsrfChecked<ActionForm>,
 ) -> HttpResponse {
+    let id = path.into_inner();
     let st = state.clone();
     let now = state.clock.now_secs();
     let issuer = state.config.issuer.clone();
-    let made = web::block(move || -> Result<Vec<Letter>, ThuisError> {
+    let made = web::block(move || -> Result<Vec<LetterView>, ThuisError> {
         let mut out = Vec::new();
-        for p in pick(&st, &staff) {
+        for p in L::pupils(&st, &staff, id) {
             let code = thuis::code_for(&st.world(), &st.sealer, &staff, &p, false, now)?;
             let url = format!(
                 "{issuer}/thuis/code?code={}",
@@ -564,7 +626,7 @@ async fn letters(
             );
             let qr = crate::shortcut_files::qr_svg_inline(&url, 180)
                 .map_err(|_| ThuisError::Unavailable)?;
-            out.push(Letter {
+            out.push(LetterView {
                 child: p.given_name.clone(),
                 code,
                 qr,
@@ -593,67 +655,4 @@ async fn letters(
         Ok(_) | Err(ThuisError::NotYourPupil) => HttpResponse::NotFound().finish(),
         Err(_) => pages::unavailable(&c, c.t.overview_title),
     }
-}
-
-/// GET `/groepen/leerling/{id}/thuiscode`: the button for the letter.
-pub async fn letter_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _path: web::Path<Uuid>,
-    _staff: Staff,
-) -> HttpResponse {
-    confirm(&req, &state, |t| t.letter_link, |t| t.letters_confirm).await
-}
-
-/// POST `/groepen/leerling/{id}/thuiscode`: the letter with a pupil's home login code (in
-/// Dutch, print-ready); a pupil without a code gets one.
-pub async fn letter(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<Uuid>,
-    staff: Staff,
-    CsrfChecked(_): CsrfChecked<ActionForm>,
-) -> HttpResponse {
-    let id = path.into_inner();
-    letters(req, state, staff, move |st, staff| {
-        st.dir
-            .user(id)
-            .ok()
-            .flatten()
-            .filter(|p| thuis::may_manage(staff, p))
-            .into_iter()
-            .collect()
-    })
-    .await
-}
-
-/// GET `/groepen/{group}/thuiscodes`: the button for the letters.
-pub async fn group_letters_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _path: web::Path<Uuid>,
-    _staff: Staff,
-) -> HttpResponse {
-    confirm(&req, &state, |t| t.letters_link, |t| t.letters_confirm).await
-}
-
-/// POST `/groepen/{group}/thuiscodes`: the letters of every pupil of a group.
-pub async fn group_letters(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<Uuid>,
-    staff: Staff,
-    CsrfChecked(_): CsrfChecked<ActionForm>,
-) -> HttpResponse {
-    let group = path.into_inner();
-    letters(req, state, staff, move |st, staff| {
-        groups_for(st, staff, Some(group))
-            .map(|gs| {
-                gs.into_iter()
-                    .flat_map(|(_, _, pupils)| pupils.into_iter().map(|(p, _)| p))
-                    .collect()
-            })
-            .unwrap_or_default()
-    })
-    .await
 }

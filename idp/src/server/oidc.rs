@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::extract::Params;
 use super::pages;
 use crate::app::AppState;
 use crate::oidc::authorize::{self, Outcome, RequestProblem};
@@ -99,23 +100,16 @@ async fn render_outcome(
             continue_url,
         } => {
             let c = pages::Chrome::of(req, state, None).await;
-            let (title, text, hint) = pages::denial_texts(&c, &denial, &client_name, audience);
-            pages::message(
+            pages::denied(
                 &c,
-                StatusCode::FORBIDDEN,
-                title,
-                &text,
-                hint,
-                Some((&continue_url, c.t.back_to_software)),
+                &denial,
+                &client_name,
+                audience,
+                (&continue_url, c.t.back_to_software),
             )
         }
         Outcome::Upstream { url, binding } => {
-            let mut res = pages::redirect(&url);
-            let _ = res.add_cookie(&crate::upstream::binding_cookie(
-                &binding,
-                state.config.is_https(),
-            ));
-            res
+            super::upstreams::to_upstream(&url, &binding, state.config.is_https())
         }
         Outcome::Takeover { auth_id } => {
             let c = pages::Chrome::of(req, state, None).await;
@@ -128,10 +122,11 @@ async fn render_outcome(
     }
 }
 
-async fn authorize_with(
+/// GET and POST `/oidc/authorize`.
+pub async fn authorize(
     req: HttpRequest,
     state: web::Data<AppState>,
-    params: Vec<(String, String)>,
+    Params(params): Params<Vec<(String, String)>>,
 ) -> HttpResponse {
     let browser = session::Browser::of(&req, &state);
     let now = state.clock.now_secs();
@@ -140,24 +135,6 @@ async fn authorize_with(
         Ok(o) => render_outcome(&req, &state, o).await,
         Err(_) => unavailable(),
     }
-}
-
-/// GET `/oidc/authorize`.
-pub async fn authorize_get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<Vec<(String, String)>>,
-) -> HttpResponse {
-    authorize_with(req, state, q.into_inner()).await
-}
-
-/// POST `/oidc/authorize`.
-pub async fn authorize_post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    f: web::Form<Vec<(String, String)>>,
-) -> HttpResponse {
-    authorize_with(req, state, f.into_inner()).await
 }
 
 /// GET `/oidc/authorize/continue?auth=…`: after sign-in.
@@ -259,18 +236,13 @@ pub async fn userinfo_post(
     }
 }
 
-async fn authenticated<T: Send + 'static>(
+/// Introspection and revocation: the client authenticates, then `f` gets its `token`
+/// parameter. The error says whether the client used HTTP Basic (for `WWW-Authenticate`).
+async fn token_request<T: Send + 'static>(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     form: HashMap<String, String>,
-    f: impl FnOnce(
-            &AppState,
-            &broker::model::RelyingParty,
-            &HashMap<String, String>,
-            i64,
-        ) -> Result<T, OidcError>
-        + Send
-        + 'static,
+    f: fn(&AppState, &broker::model::RelyingParty, &str, i64) -> Result<T, OidcError>,
 ) -> Result<T, (OidcError, bool)> {
     let auth = authorization_header(req);
     let now = state.clock.now_secs();
@@ -279,7 +251,9 @@ async fn authenticated<T: Send + 'static>(
         let presented = Presented::from_request(auth.as_deref(), &form).map_err(|e| (e, true))?;
         let basic = presented.used_basic();
         let rp = client_auth::authenticate(&st, &presented, now).map_err(|e| (e, basic))?;
-        f(&st, &rp, &form, now).map_err(|e| (e, basic))
+        required_token(&form)
+            .and_then(|t| f(&st, &rp, t, now))
+            .map_err(|e| (e, basic))
     })
     .await
     .map_err(|_| (OidcError::TemporarilyUnavailable, false))?
@@ -299,12 +273,7 @@ pub async fn introspect(
     state: web::Data<AppState>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let r = authenticated(&req, &state, form.into_inner(), |st, rp, form, now| {
-        let t = required_token(form)?;
-        introspect::introspect(st, rp, t, now)
-    })
-    .await;
-    match r {
+    match token_request(&req, &state, form.into_inner(), introspect::introspect).await {
         Ok(v) => no_store_json(StatusCode::OK, &v),
         Err((e, basic)) => oauth_error(&e, basic),
     }
@@ -316,12 +285,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let r = authenticated(&req, &state, form.into_inner(), |st, rp, form, now| {
-        let t = required_token(form)?;
-        revoke::revoke(st, rp, t, now)
-    })
-    .await;
-    match r {
+    match token_request(&req, &state, form.into_inner(), revoke::revoke).await {
         Ok(()) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish(),
@@ -349,10 +313,11 @@ struct LogoutConfirmPage<'a> {
     fields: Vec<(&'a str, &'a str)>,
 }
 
-async fn logout_with(
+/// GET and POST `/oidc/logout` (RP-Initiated Logout 1.0).
+pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
-    params: HashMap<String, String>,
+    Params(params): Params<HashMap<String, String>>,
 ) -> HttpResponse {
     let https = state.config.is_https();
     let sid = session::sid_of(&req, https);
@@ -419,22 +384,4 @@ async fn logout_with(
 
     let _ = res.add_cookie(&session::clear_session_cookie(https));
     res
-}
-
-/// GET `/oidc/logout`.
-pub async fn logout_get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<HashMap<String, String>>,
-) -> HttpResponse {
-    logout_with(req, state, q.into_inner()).await
-}
-
-/// POST `/oidc/logout`.
-pub async fn logout_post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    f: web::Form<HashMap<String, String>>,
-) -> HttpResponse {
-    logout_with(req, state, f.into_inner()).await
 }

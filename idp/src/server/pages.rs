@@ -9,7 +9,7 @@ use broker::login::staff::{self, StaffAttempt, StaffLogin};
 use catalogue::{Locale, Texts};
 use serde::Deserialize;
 
-use super::extract::ClientAddr;
+use super::extract::{csrf_protected, ClientAddr, CsrfChecked};
 use super::failure::{self, PageError};
 use crate::app::AppState;
 use crate::oidc::authorize;
@@ -63,15 +63,21 @@ struct LoginPage<'a> {
     challenge: Option<challenge::Challenge>,
 }
 
+/// What a message page says (`message.html`, and the pages that extend it).
+#[derive(Debug)]
+pub struct MessageText<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub hint: Option<&'a str>,
+}
+
 #[derive(Template, Debug)]
 #[template(path = "message.html")]
 struct MessagePage<'a> {
     t: &'static Texts,
     lang: &'static str,
     notice: Option<String>,
-    title: &'a str,
-    message: &'a str,
-    hint: Option<&'a str>,
+    text: MessageText<'a>,
     link: Option<&'a str>,
     link_text: &'a str,
 }
@@ -125,9 +131,11 @@ pub fn message(
         t: c.t,
         lang: c.lang,
         notice: c.notice.clone(),
-        title,
-        message,
-        hint,
+        text: MessageText {
+            title,
+            message,
+            hint,
+        },
         link: link.map(|l| l.0),
         link_text: link.map(|l| l.1).unwrap_or(""),
     };
@@ -160,6 +168,19 @@ pub fn denial_texts(
             Some(c.t.software_off_hint),
         ),
     }
+}
+
+/// The page (403) when the release policy refuses `name` (meant for `audience`), with the
+/// way `back` (address, link text).
+pub fn denied(
+    c: &Chrome,
+    denial: &broker::release::Denial,
+    name: &str,
+    audience: claims::Audience,
+    back: (&str, &str),
+) -> HttpResponse {
+    let (title, text, hint) = denial_texts(c, denial, name, audience);
+    message(c, StatusCode::FORBIDDEN, title, &text, hint, Some(back))
 }
 
 /// The page for storage that does not answer (503): the request can be tried again.
@@ -327,18 +348,15 @@ impl std::fmt::Debug for LoginForm {
     }
 }
 
+csrf_protected!(LoginForm);
+
 /// POST `/login`.
 pub async fn login_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<LoginForm>,
+    CsrfChecked(form): CsrfChecked<LoginForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
-    let form = form.into_inner();
-    if !state.csrf.verify(&req, https, &form.csrf_token) {
-        let c = Chrome::of(&req, &state, None).await;
-        return page_expired(&c);
-    }
     let ip = session::client_ip(&req, &state);
     let previous = session::sid_of(&req, https);
     let st = state.clone();
@@ -515,23 +533,16 @@ pub struct CsrfForm {
     pub csrf_token: String,
 }
 
-impl super::extract::CsrfProtected for CsrfForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+csrf_protected!(CsrfForm);
 
 /// POST `/uitloggen`: end the session from our own page.
 pub async fn sign_out(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<CsrfForm>,
+    CsrfChecked(_): CsrfChecked<CsrfForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
     let c = Chrome::of(&req, &state, None).await;
-    if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return page_expired(&c);
-    }
     if let Some(sid) = session::sid_of(&req, https) {
         let st = state.clone();
         let now = state.clock.now_secs();
@@ -590,28 +601,36 @@ pub fn takeover(c: &Chrome, sign_in: &str, https: bool) -> HttpResponse {
     res
 }
 
+/// A file built into the binary (a script or the stylesheet), cached for an hour.
+pub fn built_in(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}
+
 /// The challenge solver, built into the binary.
 pub async fn challenge_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/challenge.js"))
+    built_in(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/challenge.js"),
+    )
 }
 
 /// The password strength meter's script, built into the binary.
 pub async fn password_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/wachtwoord.js"))
+    built_in(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/wachtwoord.js"),
+    )
 }
 
 /// The picture-password script, built into the binary.
 pub async fn pictures_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/plaatjes.js"))
+    built_in(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/plaatjes.js"),
+    )
 }
 
 /// GET `/static/plaatjes/{name}.svg`: a pupil picture or picture-password picture.
@@ -627,8 +646,8 @@ pub async fn picture(path: web::Path<String>) -> HttpResponse {
 
 /// The stylesheet, built into the binary.
 pub async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/leerpoort.css"))
+    built_in(
+        "text/css; charset=utf-8",
+        include_str!("../../static/leerpoort.css"),
+    )
 }

@@ -12,13 +12,14 @@ use broker::login::thuis;
 use catalogue::Texts;
 use serde::Deserialize;
 
+use super::extract::{csrf_protected, opaque_debug, CsrfChecked};
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::session;
 
 /// Which entrance a password page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Entrance {
+pub enum Entrance {
     Staff,
     Home,
 }
@@ -141,34 +142,46 @@ struct SetPasswordPage<'a> {
     token: &'a str,
 }
 
-/// GET `/wachtwoord-vergeten`.
-pub async fn forgot_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    forgot_form_at(req, state, Entrance::Staff).await
+/// A password page's entrance, as the type parameter of its handlers (the routes name it).
+pub trait Side {
+    const AT: Entrance;
 }
 
-/// GET `/thuis/wachtwoord-vergeten`.
-pub async fn home_forgot_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    forgot_form_at(req, state, Entrance::Home).await
+/// The staff entrance: `/wachtwoord-vergeten`, `/wachtwoord/{token}`.
+#[derive(Debug)]
+pub struct AtSchool;
+
+impl Side for AtSchool {
+    const AT: Entrance = Entrance::Staff;
 }
 
-async fn forgot_form_at(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    at: Entrance,
-) -> HttpResponse {
-    let c = Chrome::of(&req, &state, None).await;
-    let (token, cookie) = state.csrf.issue(&req, state.config.is_https());
-    let page = ForgotPage {
+/// The home entrance: `/thuis/wachtwoord-vergeten`, `/thuis/wachtwoord/{token}`.
+#[derive(Debug)]
+pub struct AtHome;
+
+impl Side for AtHome {
+    const AT: Entrance = Entrance::Home;
+}
+
+fn forgot_page(c: Chrome, at: Entrance, csrf_token: String, sent: bool) -> ForgotPage {
+    ForgotPage {
         t: c.t,
         lang: c.lang,
         notice: c.notice,
-        csrf_token: token,
-        sent: false,
+        csrf_token,
+        sent,
         action: at.forgot(),
         intro: at.intro(c.t),
         sent_text: at.sent(c.t),
         sign_in: at.sign_in(),
-    };
+    }
+}
+
+/// GET `/wachtwoord-vergeten`, `/thuis/wachtwoord-vergeten`.
+pub async fn forgot_form<S: Side>(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    let (token, cookie) = state.csrf.issue(&req, state.config.is_https());
+    let page = forgot_page(c, S::AT, token, false);
     pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 
@@ -178,52 +191,21 @@ pub struct ForgotForm {
     email: String,
 }
 
-/// POST `/wachtwoord-vergeten`: the same answer whether or not the address is known.
-pub async fn forgot_submit(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    form: web::Form<ForgotForm>,
-) -> HttpResponse {
-    forgot_submit_at(req, state, form, Entrance::Staff).await
-}
+csrf_protected!(ForgotForm);
 
-/// POST `/thuis/wachtwoord-vergeten`: the same answer whether or not the address is known.
-pub async fn home_forgot_submit(
+/// POST `/wachtwoord-vergeten`, `/thuis/wachtwoord-vergeten`: the same answer whether or not
+/// the address is known.
+pub async fn forgot_submit<S: Side>(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<ForgotForm>,
-) -> HttpResponse {
-    forgot_submit_at(req, state, form, Entrance::Home).await
-}
-
-async fn forgot_submit_at(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    form: web::Form<ForgotForm>,
-    at: Entrance,
+    CsrfChecked(form): CsrfChecked<ForgotForm>,
 ) -> HttpResponse {
     let c = Chrome::of(&req, &state, None).await;
-    if !state
-        .csrf
-        .verify(&req, state.config.is_https(), &form.csrf_token)
-    {
-        return pages::page_expired(&c);
-    }
     let st = state.clone();
-    let email = form.into_inner().email;
+    let email = form.email;
     let now = state.clock.now_secs();
-    let _ = web::block(move || at.request_link(&st, &email, now)).await;
-    let page = ForgotPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice,
-        csrf_token: String::new(),
-        sent: true,
-        action: at.forgot(),
-        intro: at.intro(c.t),
-        sent_text: at.sent(c.t),
-        sign_in: at.sign_in(),
-    };
+    let _ = web::block(move || S::AT.request_link(&st, &email, now)).await;
+    let page = forgot_page(c, S::AT, String::new(), true);
     pages::html(StatusCode::OK, page.render())
 }
 
@@ -254,30 +236,26 @@ async fn set_page(
     pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 
-/// GET `/wachtwoord/{token}`.
-pub async fn set_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> HttpResponse {
-    set_form_at(req, state, path, Entrance::Staff).await
+/// The link is unknown, used or expired: the way to ask for a new one.
+fn link_expired(c: &Chrome, at: Entrance) -> HttpResponse {
+    pages::message(
+        c,
+        StatusCode::NOT_FOUND,
+        c.t.new_password_title,
+        c.t.link_expired,
+        None,
+        Some((at.forgot(), c.t.forgot_link)),
+    )
 }
 
-/// GET `/thuis/wachtwoord/{token}`: a parent's activation or reset link.
-pub async fn home_set_form(
+/// GET `/wachtwoord/{token}`, `/thuis/wachtwoord/{token}` (a parent's activation or reset
+/// link).
+pub async fn set_form<S: Side>(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    set_form_at(req, state, path, Entrance::Home).await
-}
-
-async fn set_form_at(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    at: Entrance,
-) -> HttpResponse {
+    let at = S::AT;
     let token = path.into_inner();
     let st = state.clone();
     let t = token.clone();
@@ -287,14 +265,7 @@ async fn set_form_at(
         .unwrap_or(false);
     if !valid {
         let c = Chrome::of(&req, &state, None).await;
-        return pages::message(
-            &c,
-            StatusCode::NOT_FOUND,
-            c.t.new_password_title,
-            c.t.link_expired,
-            None,
-            Some((at.forgot(), c.t.forgot_link)),
-        );
+        return link_expired(&c, at);
     }
     set_page(&req, &state, at, &token, None, &[]).await
 }
@@ -306,48 +277,21 @@ pub struct SetForm {
     repeat: String,
 }
 
-impl std::fmt::Debug for SetForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SetForm { .. }")
-    }
-}
+opaque_debug!(SetForm);
 
-/// POST `/wachtwoord/{token}`.
-pub async fn set_submit(
+csrf_protected!(SetForm);
+
+/// POST `/wachtwoord/{token}`, `/thuis/wachtwoord/{token}` (the parent's password activates
+/// the home account).
+pub async fn set_submit<S: Side>(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<SetForm>,
+    CsrfChecked(form): CsrfChecked<SetForm>,
 ) -> HttpResponse {
-    set_submit_at(req, state, path, form, Entrance::Staff).await
-}
-
-/// POST `/thuis/wachtwoord/{token}`: the parent's password; activates the home account.
-pub async fn home_set_submit(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    form: web::Form<SetForm>,
-) -> HttpResponse {
-    set_submit_at(req, state, path, form, Entrance::Home).await
-}
-
-async fn set_submit_at(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    form: web::Form<SetForm>,
-    at: Entrance,
-) -> HttpResponse {
+    let at = S::AT;
     let c = Chrome::of(&req, &state, None).await;
-    if !state
-        .csrf
-        .verify(&req, state.config.is_https(), &form.csrf_token)
-    {
-        return pages::page_expired(&c);
-    }
     let token = path.into_inner();
-    let form = form.into_inner();
     let st = state.clone();
     let t = token.clone();
     let now = state.clock.now_secs();
@@ -374,14 +318,7 @@ async fn set_submit_at(
             )
             .await
         }
-        Ok(Err(PasswordError::InvalidLink)) => pages::message(
-            &c,
-            StatusCode::NOT_FOUND,
-            c.t.new_password_title,
-            c.t.link_expired,
-            None,
-            Some((at.forgot(), c.t.forgot_link)),
-        ),
+        Ok(Err(PasswordError::InvalidLink)) => link_expired(&c, at),
         Ok(Err(PasswordError::Unavailable | PasswordError::Hash(_))) | Err(_) => {
             pages::unavailable(&c, c.t.new_password_title)
         }
@@ -414,11 +351,7 @@ pub struct StrengthForm {
     token: String,
 }
 
-impl std::fmt::Debug for StrengthForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StrengthForm { .. }")
-    }
-}
+opaque_debug!(StrengthForm);
 
 /// POST `/wachtwoord/sterkte`: the strength meter's question. The same rule as saving
 /// ([`password_policy::estimate`], with the link owner's names), so the meter never says

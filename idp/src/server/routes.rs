@@ -27,8 +27,8 @@ fn openid_connect(cfg: &mut web::ServiceConfig) {
         web::get().to(oidc::discovery),
     )
     .route("/oidc/jwks", web::get().to(oidc::jwks))
-    .route("/oidc/authorize", web::get().to(oidc::authorize_get))
-    .route("/oidc/authorize", web::post().to(oidc::authorize_post))
+    .route("/oidc/authorize", web::get().to(oidc::authorize))
+    .route("/oidc/authorize", web::post().to(oidc::authorize))
     .route(
         "/oidc/authorize/continue",
         web::get().to(oidc::authorize_continue),
@@ -38,8 +38,8 @@ fn openid_connect(cfg: &mut web::ServiceConfig) {
     .route("/oidc/userinfo", web::post().to(oidc::userinfo_post))
     .route("/oidc/introspect", web::post().to(oidc::introspect))
     .route("/oidc/revoke", web::post().to(oidc::revoke))
-    .route("/oidc/logout", web::get().to(oidc::logout_get))
-    .route("/oidc/logout", web::post().to(oidc::logout_post));
+    .route("/oidc/logout", web::get().to(oidc::logout))
+    .route("/oidc/logout", web::post().to(oidc::logout));
 }
 
 /// SAML 2.0.
@@ -116,24 +116,24 @@ fn group_overview(cfg: &mut web::ServiceConfig) {
     cfg.route("/groepen", web::get().to(groepen::index))
         .route(
             "/groepen/{group}/afdrukken",
-            web::get().to(groepen::print_form),
+            web::get().to(groepen::confirm(|t| t.overview_print, |t| t.print_confirm)),
         )
         .route("/groepen/{group}/afdrukken", web::post().to(groepen::print))
         .route(
             "/groepen/{group}/thuiscodes",
-            web::get().to(groepen::group_letters_form),
+            web::get().to(groepen::confirm(|t| t.letters_link, |t| t.letters_confirm)),
         )
         .route(
             "/groepen/{group}/thuiscodes",
-            web::post().to(groepen::group_letters),
+            web::post().to(groepen::letters::<groepen::GroupLetters>),
         )
         .route(
             "/groepen/leerling/{user}/thuiscode",
-            web::get().to(groepen::letter_form),
+            web::get().to(groepen::confirm(|t| t.letter_link, |t| t.letters_confirm)),
         )
         .route(
             "/groepen/leerling/{user}/thuiscode",
-            web::post().to(groepen::letter),
+            web::post().to(groepen::letters::<groepen::Letter>),
         )
         .route(
             "/groepen/leerling/{user}",
@@ -173,19 +173,19 @@ fn home_entrance(cfg: &mut web::ServiceConfig) {
         .route("/thuis/kind/{user}", web::post().to(thuis::child_submit))
         .route(
             "/thuis/wachtwoord-vergeten",
-            web::get().to(password::home_forgot_form),
+            web::get().to(password::forgot_form::<password::AtHome>),
         )
         .route(
             "/thuis/wachtwoord-vergeten",
-            web::post().to(password::home_forgot_submit),
+            web::post().to(password::forgot_submit::<password::AtHome>),
         )
         .route(
             "/thuis/wachtwoord/{token}",
-            web::get().to(password::home_set_form),
+            web::get().to(password::set_form::<password::AtHome>),
         )
         .route(
             "/thuis/wachtwoord/{token}",
-            web::post().to(password::home_set_submit),
+            web::post().to(password::set_submit::<password::AtHome>),
         );
 }
 
@@ -199,14 +199,23 @@ fn plain_pages(cfg: &mut web::ServiceConfig) {
         .route("/tweede-stap", web::get().to(totp::enrol_form))
         .route("/tweede-stap", web::post().to(totp::enrol_submit))
         .route("/uitloggen", web::post().to(pages::sign_out))
-        .route("/wachtwoord-vergeten", web::get().to(password::forgot_form))
         .route(
             "/wachtwoord-vergeten",
-            web::post().to(password::forgot_submit),
+            web::get().to(password::forgot_form::<password::AtSchool>),
+        )
+        .route(
+            "/wachtwoord-vergeten",
+            web::post().to(password::forgot_submit::<password::AtSchool>),
         )
         .route("/wachtwoord/sterkte", web::post().to(password::strength))
-        .route("/wachtwoord/{token}", web::get().to(password::set_form))
-        .route("/wachtwoord/{token}", web::post().to(password::set_submit))
+        .route(
+            "/wachtwoord/{token}",
+            web::get().to(password::set_form::<password::AtSchool>),
+        )
+        .route(
+            "/wachtwoord/{token}",
+            web::post().to(password::set_submit::<password::AtSchool>),
+        )
         .route("/static/leerpoort.css", web::get().to(pages::stylesheet))
         .route("/static/plaatjes.js", web::get().to(pages::pictures_script))
         .route("/static/plaatjes/{file}", web::get().to(pages::picture))

@@ -7,7 +7,7 @@ use broker::release::Denial;
 use catalogue::Texts;
 use serde::Deserialize;
 
-use super::pages::{self, Chrome};
+use super::pages::{self, Chrome, MessageText};
 use crate::app::AppState;
 use crate::oidc::logout;
 use crate::saml::error::{refusal_page, Refusal};
@@ -25,9 +25,7 @@ struct PostPage<'a> {
     t: &'static Texts,
     lang: &'static str,
     notice: Option<String>,
-    title: &'a str,
-    message: &'a str,
-    hint: Option<&'a str>,
+    text: MessageText<'a>,
     acs: &'a str,
     saml_response: &'a str,
     relay_state: Option<&'a str>,
@@ -69,9 +67,11 @@ async fn render(req: &HttpRequest, state: &web::Data<AppState>, o: Outcome) -> H
                 t: c.t,
                 lang: c.lang,
                 notice: c.notice.clone(),
-                title: "Leerpoort",
-                message: c.t.saml_redirecting,
-                hint: None,
+                text: MessageText {
+                    title: "Leerpoort",
+                    message: c.t.saml_redirecting,
+                    hint: None,
+                },
                 acs: &acs,
                 saml_response: &saml_response,
                 relay_state: relay_state.as_deref(),
@@ -100,9 +100,11 @@ async fn render(req: &HttpRequest, state: &web::Data<AppState>, o: Outcome) -> H
                 t: c.t,
                 lang: c.lang,
                 notice: c.notice.clone(),
-                title,
-                message: &text,
-                hint,
+                text: MessageText {
+                    title,
+                    message: &text,
+                    hint,
+                },
                 acs: &acs,
                 saml_response: &saml_response,
                 relay_state: relay_state.as_deref(),
@@ -260,8 +262,8 @@ pub async fn slo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 
 /// GET `/static/saml-post.js`: submits the HTTP-POST binding's form.
 pub async fn post_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/saml-post.js"))
+    pages::built_in(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/saml-post.js"),
+    )
 }

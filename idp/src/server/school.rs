@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::devices::enrolled_here;
-use super::extract::Staff;
+use super::extract::{opaque_debug, Staff};
 use super::failure::{self, PageError};
 use super::pages::{self, Chrome, LoginQuery};
 use crate::app::AppState;
@@ -64,9 +64,10 @@ struct NamesPage {
     back_link: String,
 }
 
+/// The page where a pupil proves who they are: the PIN form, or the picture grid.
 #[derive(Template)]
-#[template(path = "pupil_pin.html")]
-struct PinPage<'a> {
+#[template(path = "pupil_sign_in.html")]
+struct SignInPage<'a> {
     t: &'static Texts,
     lang: &'static str,
     notice: Option<String>,
@@ -82,24 +83,13 @@ struct PinPage<'a> {
     explain: Option<&'static str>,
     /// At the home entrance: a PIN field that no browser mistakes for the parent's password.
     home: bool,
+    /// For a pupil who signs in with pictures: the grid (otherwise the PIN form).
+    pictures: Option<PictureGrid>,
 }
 
-#[derive(Template)]
-#[template(path = "pupil_pictures.html")]
-struct PicturesPage<'a> {
-    t: &'static Texts,
-    lang: &'static str,
-    notice: Option<String>,
-    school_name: String,
-    pupil_name: String,
-    initial: String,
-    colour: String,
-    picture: Option<&'static str>,
-    action: String,
-    csrf_token: String,
-    error: Option<&'a str>,
-    back_link: String,
-    explain: Option<&'static str>,
+/// The picture grid of the sign-in page.
+#[derive(Debug)]
+struct PictureGrid {
     /// The pictures clicked so far (only without JavaScript does the server see them before
     /// "Verder"), as the hidden field carries them.
     picks: String,
@@ -236,15 +226,7 @@ pub async fn shortcut_refused(
                 .err()
                 .flatten()
                 .unwrap_or(broker::release::Denial::NotRegistered);
-            let (title, text, hint) = pages::denial_texts(&c, &denial, &rp.name, rp.audience);
-            pages::message(
-                &c,
-                StatusCode::FORBIDDEN,
-                title,
-                &text,
-                hint,
-                Some(("/", c.t.back_to_start)),
-            )
+            pages::denied(&c, &denial, &rp.name, rp.audience, ("/", c.t.back_to_start))
         }
     }
 }
@@ -506,49 +488,33 @@ pub async fn sign_in_page(
         explain,
         home,
     } = links;
-    let body = if user.pupil_auth == Some(PupilAuth::Picture) {
-        PicturesPage {
-            t: c.t,
-            lang: c.lang,
-            notice: c.notice,
-            school_name: school.name.clone(),
-            pupil_name: user.given_name.clone(),
-            initial: initial_of(user),
-            colour: colour_of(&user.id),
-            picture: picture_of(user),
-            action,
-            csrf_token: token,
-            error,
-            back_link,
-            explain,
-            picks: picks.iter().map(|p| p.name).collect::<Vec<_>>().join(","),
-            dots: (0..pictures::MAX_LEN).map(|i| i < picks.len()).collect(),
-            chosen: c.t.pictures_chosen(picks.len()),
-            grid: pictures::grid()
-                .iter()
-                .map(|p| (p.name, p.label(c.lang)))
-                .collect(),
-        }
-        .render()
-    } else {
-        PinPage {
-            t: c.t,
-            lang: c.lang,
-            notice: c.notice,
-            school_name: school.name.clone(),
-            pupil_name: user.given_name.clone(),
-            initial: initial_of(user),
-            colour: colour_of(&user.id),
-            picture: picture_of(user),
-            action,
-            csrf_token: token,
-            error,
-            back_link,
-            explain,
-            home,
-        }
-        .render()
-    };
+    let pictures = (user.pupil_auth == Some(PupilAuth::Picture)).then(|| PictureGrid {
+        picks: picks.iter().map(|p| p.name).collect::<Vec<_>>().join(","),
+        dots: (0..pictures::MAX_LEN).map(|i| i < picks.len()).collect(),
+        chosen: c.t.pictures_chosen(picks.len()),
+        grid: pictures::grid()
+            .iter()
+            .map(|p| (p.name, p.label(c.lang)))
+            .collect(),
+    });
+    let body = SignInPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        school_name: school.name.clone(),
+        pupil_name: user.given_name.clone(),
+        initial: initial_of(user),
+        colour: colour_of(&user.id),
+        picture: picture_of(user),
+        action,
+        csrf_token: token,
+        error,
+        back_link,
+        explain,
+        home,
+        pictures,
+    }
+    .render();
     let mut res = pages::html(StatusCode::OK, body);
     // The page may hold the pictures clicked so far: never from a cache or history.
     res.headers_mut().insert(
@@ -627,11 +593,7 @@ pub struct PupilForm {
     action: Option<String>,
 }
 
-impl std::fmt::Debug for PupilForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PupilForm { .. }")
-    }
-}
+opaque_debug!(PupilForm);
 
 /// What a pupil's form asks for.
 pub(crate) enum PupilStep {

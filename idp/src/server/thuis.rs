@@ -13,6 +13,7 @@ use catalogue::Texts;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::extract::{csrf_protected, opaque_debug, CsrfChecked};
 use super::pages::{self, Chrome};
 use super::school::{
     colour_of, initial_of, picture_of, sign_in_page, NameTile, PupilForm, PupilPageLinks,
@@ -209,25 +210,19 @@ pub struct HomeLoginForm {
     challenge: String,
 }
 
-impl std::fmt::Debug for HomeLoginForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HomeLoginForm { .. }")
-    }
-}
+opaque_debug!(HomeLoginForm);
+
+csrf_protected!(HomeLoginForm);
 
 /// POST `/thuis`: the parent signs in.
 pub async fn sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<TargetQuery>,
-    form: web::Form<HomeLoginForm>,
+    CsrfChecked(form): CsrfChecked<HomeLoginForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
     let c = Chrome::of(&req, &state, None).await;
-    if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return pages::page_expired(&c);
-    }
-    let form = form.into_inner();
     let target = q.target.as_deref();
     let now = state.clock.now_secs();
     let st = state.clone();
@@ -523,27 +518,22 @@ pub struct CodeForm {
     code: String,
 }
 
-impl std::fmt::Debug for CodeForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CodeForm { .. }")
-    }
-}
+opaque_debug!(CodeForm);
+
+csrf_protected!(CodeForm);
 
 /// POST `/thuis/code`: remember this device for the child whose code it is.
 pub async fn code_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<CodeForm>,
+    CsrfChecked(form): CsrfChecked<CodeForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
     let c = Chrome::of(&req, &state, None).await;
-    if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return pages::page_expired(&c);
-    }
     let now = state.clock.now_secs();
     let device = super::school::device_id(&req, https);
     let st = state.clone();
-    let code = form.into_inner().code;
+    let code = form.code;
     let typed = code.clone();
     let outcome = web::block(move || thuis::redeem_code(&st.world(), &code, &device, now))
         .await

@@ -10,7 +10,7 @@ use broker::login::totp::{self, CodeCheck};
 use catalogue::Texts;
 use serde::Deserialize;
 
-use super::extract::Staff;
+use super::extract::{csrf_protected, opaque_debug, CsrfChecked, Staff};
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::oidc::authorize;
@@ -33,6 +33,17 @@ struct EnrolView {
     sealed: String,
 }
 
+/// What differs between the second step of a sign-in and the enrolment a signed-in
+/// coordinator chooses.
+#[derive(Debug)]
+struct Step<'a> {
+    action: &'static str,
+    auth: &'a str,
+    target: &'a str,
+    enrol: Option<EnrolView>,
+    required: bool,
+}
+
 #[derive(Template)]
 #[template(path = "totp.html")]
 struct TotpPage<'a> {
@@ -40,12 +51,28 @@ struct TotpPage<'a> {
     lang: &'static str,
     notice: Option<String>,
     csrf_token: String,
-    action: &'static str,
-    auth: &'a str,
-    target: &'a str,
-    enrol: Option<EnrolView>,
-    required: bool,
+    step: Step<'a>,
     error: Option<&'a str>,
+}
+
+/// The code form (with the enrolment, if any), with a fresh CSRF token.
+fn show(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    c: &Chrome,
+    step: Step,
+    error: Option<&str>,
+) -> HttpResponse {
+    let (csrf, cookie) = state.csrf.issue(req, state.config.is_https());
+    let page = TotpPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice.clone(),
+        csrf_token: csrf,
+        step,
+        error,
+    };
+    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 
 fn enrol_view(secret_b32: &str, email: &str, sealed: String) -> Option<EnrolView> {
@@ -125,25 +152,14 @@ async fn render_step(
     let Some(enrol) = view else {
         return expired(c);
     };
-    let (csrf, cookie) = state.csrf.issue(req, state.config.is_https());
-    let page = TotpPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice.clone(),
-        csrf_token: csrf,
+    let step = Step {
         action: "/login/tweede-stap",
         auth,
         target,
         required: enrol.is_some(),
         enrol,
-        error,
     };
-    let mut res = pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie);
-    res.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    res
+    show(req, state, c, step, error)
 }
 
 /// GET `/login/tweede-stap`: the code form, or the enrolment a requirement demands.
@@ -171,27 +187,21 @@ pub struct CodeForm {
     sealed: String,
 }
 
-impl std::fmt::Debug for CodeForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CodeForm { .. }")
-    }
-}
+opaque_debug!(CodeForm);
+
+csrf_protected!(CodeForm);
 
 /// POST `/login/tweede-stap`: check the code and finish the sign-in.
 pub async fn step_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<CodeForm>,
+    CsrfChecked(form): CsrfChecked<CodeForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
     let c = Chrome::of(&req, &state, None).await;
-    if !state.csrf.verify(&req, https, &form.csrf_token) {
-        return pages::page_expired(&c);
-    }
     let Some(id) = pending_id(&req) else {
         return expired(&c);
     };
-    let form = form.into_inner();
     let st = state.clone();
     let (pid, code, target) = (id.clone(), form.code.clone(), form.target.clone());
     let now = state.clock.now_secs();
@@ -268,6 +278,18 @@ fn coordinator(staff: Staff, c: &Chrome) -> Result<broker::model::User, Box<Http
     )))
 }
 
+/// A page of the signed-in enrolment that says how it went, with the way to the start page.
+fn enrolment_message(c: &Chrome, text: &str) -> HttpResponse {
+    pages::message(
+        c,
+        StatusCode::OK,
+        c.t.totp_enrol_title,
+        text,
+        None,
+        Some(("/", c.t.go)),
+    )
+}
+
 fn render_enrolment(
     req: &HttpRequest,
     state: &web::Data<AppState>,
@@ -280,25 +302,14 @@ fn render_enrolment(
     let Some(view) = enrol_view(secret, user.email.as_deref().unwrap_or(""), sealed) else {
         return pages::unavailable(c, c.t.totp_enrol_title);
     };
-    let (csrf, cookie) = state.csrf.issue(req, state.config.is_https());
-    let page = TotpPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice.clone(),
-        csrf_token: csrf,
+    let step = Step {
         action: "/tweede-stap",
         auth: "",
         target: "",
         enrol: Some(view),
         required: false,
-        error,
     };
-    let mut res = pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie);
-    res.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    res
+    show(req, state, c, step, error)
 }
 
 /// GET `/tweede-stap`: a signed-in coordinator sets up the second factor.
@@ -330,14 +341,7 @@ pub async fn enrol_form(
     })
     .await;
     match made {
-        Ok(None) => pages::message(
-            &c,
-            StatusCode::OK,
-            c.t.totp_enrol_title,
-            c.t.totp_already,
-            None,
-            Some(("/", c.t.go)),
-        ),
+        Ok(None) => enrolment_message(&c, c.t.totp_already),
         Ok(Some(Ok((secret, sealed)))) => {
             render_enrolment(&req, &state, &c, &user, sealed, &secret, None)
         }
@@ -349,21 +353,14 @@ pub async fn enrol_form(
 pub async fn enrol_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<CodeForm>,
     staff: Staff,
+    CsrfChecked(form): CsrfChecked<CodeForm>,
 ) -> HttpResponse {
     let c = Chrome::of(&req, &state, None).await;
-    if !state
-        .csrf
-        .verify(&req, state.config.is_https(), &form.csrf_token)
-    {
-        return pages::page_expired(&c);
-    }
     let user = match coordinator(staff, &c) {
         Ok(u) => u,
         Err(res) => return *res,
     };
-    let form = form.into_inner();
     // Sealed for this user with a fresh nonce: it cannot be forged, nor used by someone else.
     let Some(secret) = state
         .sealer
@@ -390,22 +387,8 @@ pub async fn enrol_submit(
     })
     .await;
     match check {
-        Ok(Some(CodeCheck::Accepted)) => pages::message(
-            &c,
-            StatusCode::OK,
-            c.t.totp_enrol_title,
-            c.t.totp_enrolled,
-            None,
-            Some(("/", c.t.go)),
-        ),
-        Ok(None) => pages::message(
-            &c,
-            StatusCode::OK,
-            c.t.totp_enrol_title,
-            c.t.totp_already,
-            None,
-            Some(("/", c.t.go)),
-        ),
+        Ok(Some(CodeCheck::Accepted)) => enrolment_message(&c, c.t.totp_enrolled),
+        Ok(None) => enrolment_message(&c, c.t.totp_already),
         Ok(Some(CodeCheck::Refused)) => render_enrolment(
             &req,
             &state,

@@ -5,12 +5,14 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use broker::federation::oidc::login::Callback;
 use broker::federation::oidc::UpstreamOidcError;
-use broker::federation::pending::{binding_cookie_name, Pending};
+use broker::federation::pending::{binding_cookie_name, Binding, Pending};
 use broker::federation::{FinishError, MatchError};
 use broker::model::{Upstream, UpstreamProtocol};
 use claims::InstellingRef;
 use serde::Deserialize;
+use uuid::Uuid;
 
+use super::extract::opaque_debug;
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 use crate::session;
@@ -58,6 +60,32 @@ pub struct StartQuery {
     target: Option<String>,
 }
 
+/// A sign-in at a network environment started here (the start page, a shortcut), not for a
+/// waiting request of a relying party.
+pub(super) fn started_here(
+    upstream: Uuid,
+    school: Option<InstellingRef>,
+    target: Option<String>,
+) -> Pending {
+    Pending {
+        upstream,
+        school,
+        target: target.filter(|t| !t.is_empty()),
+        resume: None,
+        passive: false,
+        protocol: serde_json::Value::Null,
+        browser: None,
+    }
+}
+
+/// To the network environment at `url`, with the cookie that binds the sign-in to this
+/// browser.
+pub(super) fn to_upstream(url: &str, binding: &Binding, https: bool) -> HttpResponse {
+    let mut res = pages::redirect(url);
+    let _ = res.add_cookie(&upstream::binding_cookie(binding, https));
+    res
+}
+
 async fn refused(
     req: &HttpRequest,
     state: &web::Data<AppState>,
@@ -96,25 +124,13 @@ pub async fn oidc_start(
             .as_deref()
             .and_then(|s| s.parse::<InstellingRef>().ok())
             .filter(|s| u.schools.contains(s));
-        let pending = Pending {
-            upstream: u.id,
-            school,
-            target: q.target.filter(|t| !t.is_empty()),
-            resume: None,
-            passive: false,
-            protocol: serde_json::Value::Null,
-            browser: None,
-        };
+        let pending = started_here(u.id, school, q.target);
         upstream_oidc::login_start(&st, &u, pending).map_err(Some)
     })
     .await;
     let c = Chrome::of(&req, &state, None).await;
     match result {
-        Ok(Ok((url, binding))) => {
-            let mut res = pages::redirect(&url);
-            let _ = res.add_cookie(&upstream::binding_cookie(&binding, state.config.is_https()));
-            res
-        }
+        Ok(Ok((url, binding))) => to_upstream(&url, &binding, state.config.is_https()),
         Ok(Err(None)) => refused(&req, &state, &name, c.t.network_unknown).await,
         Ok(Err(Some(e))) => {
             tracing::warn!(upstream = %name, error = %e, "starting a sign-in at a network environment");
@@ -214,11 +230,7 @@ pub struct LogoutForm {
     logout_token: String,
 }
 
-impl std::fmt::Debug for LogoutForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LogoutForm { .. }")
-    }
-}
+opaque_debug!(LogoutForm);
 
 /// POST `/broker/oidc/backchannel-logout`: an OIDC network environment logs a user out
 /// (OpenID Connect Back-Channel Logout 1.0): the Leerpoort sessions that came from it end,
