@@ -5,7 +5,7 @@
 //! checks it on every use, see `server::devices`). Families' devices remember children by
 //! their home login codes. See `docs/security.md` for the trust model.
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -97,14 +97,7 @@ impl DeviceKeys {
     }
 
     fn long_lived(name: &'static str, value: String, https: bool) -> Cookie<'static> {
-        let mut c = Cookie::build(name, value)
-            .path("/")
-            .http_only(true)
-            .secure(https)
-            .same_site(SameSite::Lax)
-            .finish();
-        c.set_max_age(actix_web::cookie::time::Duration::seconds(DEVICE_SECS));
-        c
+        crate::cookie::cookie(name, value, https, Some(DEVICE_SECS))
     }
 
     /// The cookie of a device just linked to its school.

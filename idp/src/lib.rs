@@ -12,6 +12,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod cookie;
 pub mod credentials;
 pub mod db;
 pub mod demo;

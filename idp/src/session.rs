@@ -8,7 +8,7 @@
 //! CSRF: every form carries a hidden `csrf_token` that must equal HMAC(key, the browser's
 //! `lp_csrf` cookie). An attacker's page can neither read that cookie nor compute the HMAC.
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -21,6 +21,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::cookie::cookie;
 
 pub use broker::session::{
     default_idle_secs, destroy, load, public_sid, save, start, start_with_idle, Authenticated,
@@ -131,24 +132,6 @@ fn csrf_cookie_name(https: bool) -> &'static str {
     } else {
         "lp_csrf"
     }
-}
-
-pub(crate) fn cookie(
-    name: &'static str,
-    value: String,
-    https: bool,
-    max_age: Option<i64>,
-) -> Cookie<'static> {
-    let mut c = Cookie::build(name, value)
-        .path("/")
-        .http_only(true)
-        .secure(https)
-        .same_site(SameSite::Lax)
-        .finish();
-    if let Some(age) = max_age {
-        c.set_max_age(actix_web::cookie::time::Duration::seconds(age));
-    }
-    c
 }
 
 /// The session id the request carries, if any.

@@ -221,19 +221,12 @@ fn tally(
 
 impl EphemeralStore for MemoryStore {
     fn incr_and_lock(&self, rule: &Lockout<'_>) -> Result<Tally, StoreError> {
-        let Lockout {
-            counter,
-            window,
-            limit,
-            lock,
-            lock_value,
-            lock_ttl,
-        } = *rule;
-        let (counter, lock) = (counter.to_string(), lock.to_string());
+        let (counter, lock) = (rule.counter.to_string(), rule.lock.to_string());
         let (counter, lock) = (counter.as_str(), lock.as_str());
+        let (limit, lock_value) = (rule.limit, rule.lock_value);
         let now = self.clock.now_millis();
-        let window = Window::current(window, now);
-        let expires_at = Self::expiry(now, lock_ttl);
+        let window = Window::current(rule.window, now);
+        let expires_at = Self::expiry(now, rule.lock_ttl);
         let tally_in = |values: &mut HashMap<String, Entry>,
                         counters: &mut HashMap<String, Vec<Slot>>| {
             tally(

@@ -67,7 +67,7 @@ fn visit_cookie_name(https: bool) -> &'static str {
 }
 
 fn visit_cookie(id: String, https: bool) -> Cookie<'static> {
-    session::cookie(
+    crate::cookie::cookie(
         visit_cookie_name(https),
         id,
         https,
@@ -76,7 +76,7 @@ fn visit_cookie(id: String, https: bool) -> Cookie<'static> {
 }
 
 fn clear_visit_cookie(https: bool) -> Cookie<'static> {
-    let mut c = session::cookie(visit_cookie_name(https), String::new(), https, None);
+    let mut c = crate::cookie::cookie(visit_cookie_name(https), String::new(), https, None);
     c.make_removal();
     c
 }

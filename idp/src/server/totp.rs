@@ -92,7 +92,7 @@ pub fn to_second_step(id: &str, auth: &str, target: &str, https: bool) -> HttpRe
         .append_pair("target", target)
         .finish();
     let mut res = pages::redirect(&format!("/login/tweede-stap?{query}"));
-    let cookie = session::cookie(
+    let cookie = crate::cookie::cookie(
         COOKIE,
         id.to_string(),
         https,
@@ -220,7 +220,7 @@ pub async fn step_submit(
         (outcome, dest)
     })
     .await;
-    let mut clear = session::cookie(COOKIE, String::new(), https, None);
+    let mut clear = crate::cookie::cookie(COOKIE, String::new(), https, None);
     clear.make_removal();
     match result {
         Ok((SecondStepOutcome::Ok(s), dest)) => {

@@ -256,22 +256,15 @@ impl RedisStore {
 
 impl EphemeralStore for RedisStore {
     fn incr_and_lock(&self, rule: &Lockout<'_>) -> Result<Tally, StoreError> {
-        let Lockout {
-            counter,
-            window,
-            limit,
-            lock,
-            lock_value,
-            lock_ttl,
-        } = *rule;
-        let (counter, lock) = (counter.to_string(), lock.to_string());
+        let (counter, lock) = (rule.counter.to_string(), rule.lock.to_string());
         let (counter, lock) = (counter.as_str(), lock.as_str());
+        let (limit, lock_value) = (rule.limit, rule.lock_value);
         let now = self.now();
-        let window = Window::current(window, now);
+        let window = Window::current(rule.window, now);
         let counter_key = self.counter_key(counter, window);
         let lock_key = self.value_key(lock);
         let member = format!("{now}:{}", uuid::Uuid::new_v4().simple());
-        let lock_ms = duration_millis(lock_ttl);
+        let lock_ms = duration_millis(rule.lock_ttl);
         let encoded = encode(now.saturating_add(lock_ms), lock_value);
         let (what, count): (i64, u64) = self.run(|c| {
             self.incr_and_lock
