@@ -185,7 +185,11 @@ for alg in RS256 ES256; do
 done
 
 # --- Report --------------------------------------------------------------------------------
-PEER_VERSION=$(json_get "$HERE/peer/node_modules/oidc-provider/package.json" 'd.version' || echo "?")
+if [ -n "${SKIP_PEER:-}" ]; then
+  PEER_VERSION="(not measured)"
+else
+  PEER_VERSION=$(json_get "$HERE/peer/node_modules/oidc-provider/package.json" 'd.version' || echo "?")
+fi
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")
 node - "$RESULTS" "$USERS" "$WARMUP" "$DURATION" "$PEER_VERSION" "$COMMIT" "$(node --version)" \
   "${RUNS[@]}" <<'EOF' | tee "$RESULTS/summary.md"

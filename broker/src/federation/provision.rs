@@ -58,6 +58,7 @@ pub fn user_for(
     match match_user(dir, upstream, asserted, school) {
         Ok(u) => Ok(u),
         Err(MatchError::Unknown) if upstream.provision => {
+            let school = school_to_provision(upstream, school)?;
             provision(dir, upstream, asserted, school, now)
         }
         Err(e) => {
@@ -119,14 +120,14 @@ fn school_to_provision(
     }
 }
 
+/// Create the user the upstream asserted, at `school` (which the upstream serves).
 fn provision(
     dir: &dyn Directory,
     upstream: &Upstream,
     asserted: &Asserted,
-    school: Option<&InstellingRef>,
+    school: InstellingRef,
     now: i64,
 ) -> Result<User, FinishError> {
-    let school = school_to_provision(upstream, school)?;
     // Pupils and teachers only, and only the roles allowed for this upstream: never a
     // coordinator, an IB'er or anyone else with more rights.
     let role = match asserted_role(asserted) {
