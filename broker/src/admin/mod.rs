@@ -15,8 +15,8 @@ use crate::model::{AuditEvent, School};
 use crate::repo::{Directory, RepoError};
 use claims::InstellingRef;
 
-use crate::login::password_policy::{self, WeakPassword};
-use crate::secrets::{self, PupilSecrets, SecretError};
+use crate::login::password_policy::WeakPassword;
+use crate::secrets::{PupilSecrets, SecretError};
 
 mod clients;
 mod registrations;
@@ -81,27 +81,8 @@ impl std::fmt::Debug for Credentials<'_> {
 }
 
 impl Credentials<'_> {
-    fn check_pin(&self, pin: &str) -> Result<()> {
-        Ok(secrets::check_pin(pin)?)
-    }
-
-    fn random_pin(&self) -> Result<String> {
-        Ok(secrets::random_pin()?)
-    }
-
     fn hash_pin(&self, secret: &str) -> Result<String> {
         Ok(self.secrets.pins.hash(secret)?)
-    }
-
-    fn check_password(&self, password: &str, hints: [&str; 4]) -> Result<()> {
-        Ok(password_policy::check(
-            password,
-            &password_policy::personal_hints(hints),
-        )?)
-    }
-
-    fn hash_password(&self, password: &str) -> Result<String> {
-        Ok(secrets::hash_password(password)?)
     }
 
     fn seal(&self, owner: uuid::Uuid, secret: &str) -> Result<String> {

@@ -72,7 +72,7 @@ pub fn add_user(ctx: Ctx<'_>, secrets: Credentials<'_>, input: UserInput) -> Res
             email.as_deref().unwrap_or(""),
             school_name.as_str(),
         ];
-        staff_credentials(&input, email.as_deref(), hints, &secrets)?
+        staff_credentials(&input, email.as_deref(), hints)?
     };
     let picture = picture_of(&secrets, input.picture.as_deref())?;
     let secret_sealed = creds.shown.map(|s| secrets.seal(id, &s)).transpose()?;
@@ -185,7 +185,7 @@ fn pupil_credentials(
         let seq = secrets.pictures.picture_password(seq)?;
         let pin_hash = match &input.pin {
             Some(p) => {
-                secrets.check_pin(p)?;
+                crate::secrets::check_pin(p)?;
                 Some(secrets.hash_pin(p)?)
             }
             None => None,
@@ -201,11 +201,11 @@ fn pupil_credentials(
     let (pin, generated) = match &input.pin {
         Some(p) => (p.clone(), None),
         None => {
-            let p = secrets.random_pin()?;
+            let p = crate::secrets::random_pin()?;
             (p.clone(), Some(p))
         }
     };
-    secrets.check_pin(&pin)?;
+    crate::secrets::check_pin(&pin)?;
     Ok(NewCredentials {
         pupil_auth: Some(PupilAuth::Pin),
         pin_hash: Some(secrets.hash_pin(&pin)?),
@@ -220,7 +220,6 @@ fn staff_credentials(
     input: &UserInput,
     email: Option<&str>,
     hints: [&str; 4],
-    secrets: &Credentials<'_>,
 ) -> Result<NewCredentials> {
     if input.pin.is_some() || input.picture_password.is_some() {
         return Err(invalid(
@@ -234,9 +233,12 @@ fn staff_credentials(
     }
     Ok(match &input.password {
         Some(pw) => {
-            secrets.check_password(pw, hints)?;
+            crate::login::password_policy::check(
+                pw,
+                &crate::login::password_policy::personal_hints(hints),
+            )?;
             NewCredentials {
-                password_hash: Some(secrets.hash_password(pw)?),
+                password_hash: Some(crate::secrets::hash_password(pw)?),
                 ..NewCredentials::with_status(UserStatus::Active)
             }
         }

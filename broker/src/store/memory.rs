@@ -259,8 +259,8 @@ impl EphemeralStore for MemoryStore {
     }
 
     fn put(&self, key: &Key<'_>, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let now = self.clock.now_millis();
         let entry = Entry {
             value: value.to_vec(),
@@ -283,8 +283,8 @@ impl EphemeralStore for MemoryStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let now = self.clock.now_millis();
         let expires_at = Self::expiry(now, ttl);
         let mut shard = self.shard(key).lock();
@@ -315,8 +315,8 @@ impl EphemeralStore for MemoryStore {
     }
 
     fn get(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let now = self.clock.now_millis();
         let mut shard = self.shard(key).lock();
         match shard.values.get(key) {
@@ -330,16 +330,16 @@ impl EphemeralStore for MemoryStore {
     }
 
     fn take(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let now = self.clock.now_millis();
         let removed = self.shard(key).lock().values.remove(key);
         Ok(removed.filter(|e| e.expires_at > now).map(|e| e.value))
     }
 
     fn delete(&self, key: &Key<'_>) -> Result<(), StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let removed = self.shard(key).lock().values.remove(key);
         // Drop the value outside the lock.
         drop(removed);
@@ -347,8 +347,8 @@ impl EphemeralStore for MemoryStore {
     }
 
     fn incr(&self, key: &Key<'_>, window: Duration) -> Result<u64, StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let now = self.clock.now_millis();
         let window = Window::current(window, now);
         let mut shard = self.shard(key).lock();
@@ -362,8 +362,8 @@ impl EphemeralStore for MemoryStore {
     }
 
     fn count(&self, key: &Key<'_>, window: Duration) -> Result<u64, StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let now = self.clock.now_millis();
         let window = Window::current(window, now);
         let shard = self.shard(key).lock();
@@ -375,8 +375,8 @@ impl EphemeralStore for MemoryStore {
     }
 
     fn reset_count(&self, key: &Key<'_>, window: Duration) -> Result<(), StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let now = self.clock.now_millis();
         let window = Window::current(window, now);
         let mut shard = self.shard(key).lock();

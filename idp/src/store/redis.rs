@@ -289,8 +289,8 @@ impl EphemeralStore for RedisStore {
     }
 
     fn put(&self, key: &Key<'_>, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let ttl_ms = duration_millis(ttl);
         let encoded = encode(self.now().saturating_add(ttl_ms), value);
         let k = self.value_key(key);
@@ -310,8 +310,8 @@ impl EphemeralStore for RedisStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let now = self.now();
         let ttl_ms = duration_millis(ttl);
         let encoded = encode(now.saturating_add(ttl_ms), value);
@@ -329,31 +329,31 @@ impl EphemeralStore for RedisStore {
     }
 
     fn get(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let k = self.value_key(key);
         let raw: Option<Vec<u8>> = self.run(|c| ::redis::cmd("GET").arg(&k).query(c))?;
         raw.map_or(Ok(None), |raw| decode(raw, self.now()))
     }
 
     fn take(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let k = self.value_key(key);
         let raw: Option<Vec<u8>> = self.run(|c| ::redis::cmd("GETDEL").arg(&k).query(c))?;
         raw.map_or(Ok(None), |raw| decode(raw, self.now()))
     }
 
     fn delete(&self, key: &Key<'_>) -> Result<(), StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let k = self.value_key(key);
         self.run(|c| ::redis::cmd("DEL").arg(&k).query::<()>(c))
     }
 
     fn incr(&self, key: &Key<'_>, window: Duration) -> Result<u64, StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let now = self.now();
         let window = Window::current(window, now);
         let k = self.counter_key(key, window);
@@ -373,8 +373,8 @@ impl EphemeralStore for RedisStore {
     }
 
     fn count(&self, key: &Key<'_>, window: Duration) -> Result<u64, StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let window = Window::current(window, self.now());
         let k = self.counter_key(key, window);
         self.run(|c| {
@@ -387,8 +387,8 @@ impl EphemeralStore for RedisStore {
     }
 
     fn reset_count(&self, key: &Key<'_>, window: Duration) -> Result<(), StoreError> {
-        let text = key.to_string();
-        let key = text.as_str();
+        let key = key.to_string();
+        let key = key.as_str();
         let window = Window::current(window, self.now());
         let k = self.counter_key(key, window);
         self.run(|c| ::redis::cmd("DEL").arg(&k).query::<()>(c))
