@@ -4,7 +4,6 @@ use std::str::FromStr;
 
 use crate::audit::AuditAction;
 use crate::model::{JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol};
-use crate::repo::NewRelyingParty;
 use claims::Audience;
 use uuid::Uuid;
 
@@ -137,7 +136,7 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
             "offline_access": input.offline_access}),
     );
     let rp = ctx.dir.insert_relying_party(
-        NewRelyingParty {
+        RelyingParty {
             id,
             name,
             kind,
@@ -145,9 +144,10 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
             sector,
             home_allowed: input.home_allowed,
             audience,
+            enabled: true,
             offline_access: input.offline_access,
+            created_at: ctx.now(),
         },
-        ctx.now(),
         audit,
     )?;
     Ok(AddedClient {

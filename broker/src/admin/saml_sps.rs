@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use crate::audit::AuditAction;
 use crate::model::{Registration, RelyingParty, RpKind, RpProtocol, SamlSpOptions};
-use crate::repo::{NewRelyingParty, SamlSpChange};
+use crate::repo::SamlSpChange;
 use claims::Audience;
 use uuid::Uuid;
 
@@ -126,7 +126,7 @@ pub fn add_saml_sp(ctx: Ctx<'_>, input: SamlSpInput) -> Result<RelyingParty> {
             "metadata_signed": options.metadata_signing_cert.is_some()}),
     );
     let rp = ctx.dir.insert_relying_party(
-        NewRelyingParty {
+        RelyingParty {
             id: Uuid::new_v4(),
             name,
             kind,
@@ -137,9 +137,10 @@ pub fn add_saml_sp(ctx: Ctx<'_>, input: SamlSpInput) -> Result<RelyingParty> {
             sector,
             home_allowed: input.home_allowed,
             audience,
+            enabled: true,
             offline_access: false,
+            created_at: ctx.now(),
         },
-        ctx.now(),
         audit,
     )?;
     if options != SamlSpOptions::default() {

@@ -138,7 +138,7 @@ pub fn add_upstream(
         serde_json::json!({"name": name, "schools": schools.iter().map(|s| s.to_string()).collect::<Vec<_>>()}),
     );
     Ok(ctx.dir.insert_upstream(
-        crate::repo::NewUpstream {
+        crate::model::Upstream {
             id,
             name,
             protocol,
@@ -146,9 +146,9 @@ pub fn add_upstream(
             match_claim,
             provision: input.provision,
             provision_roles,
+            enabled: true,
             schools,
         },
-        ctx.now(),
         audit,
     )?)
 }

@@ -21,6 +21,7 @@ use crate::audit::AuditAction;
 use crate::keyspace::{Key, Limit};
 use crate::model::{AuditEvent, PupilAuth, School, User, UserStatus};
 use crate::ports::World;
+use crate::repo::RepoResult;
 use crate::secrets::{PinHasher, Sealer};
 use crate::session::{self, Authenticated, SsoSession, ACR_PUPIL};
 use crate::store::{Lockout, Tally};
@@ -111,11 +112,12 @@ pub fn pupil_place_ok(
     in_school_network(school, ip) || enrolled_for == Some(&school.instelling_ref)
 }
 
-/// The pupil `user_id` of `school`, if that is what it is.
-pub fn pupil_of(w: &World, school: &School, user_id: Uuid) -> Option<User> {
-    w.dir.user(user_id).ok().flatten().filter(|u| {
+/// The pupil `user_id` of `school`, if that is what it is; an error only when the directory
+/// does not answer.
+pub fn pupil_of(w: &World, school: &School, user_id: Uuid) -> RepoResult<Option<User>> {
+    Ok(w.dir.user(user_id)?.filter(|u| {
         u.school == school.instelling_ref && u.is_pupil() && u.status == UserStatus::Active
-    })
+    }))
 }
 
 /// Check a PIN or picture password and start a session. `device` identifies the browser (a hash of its CSRF
@@ -155,8 +157,10 @@ pub fn pupil_login(
     if dev >= MAX_DEVICE_FAILURES || addr >= MAX_ADDRESS_FAILURES {
         return Counted::new(PupilOutcome::Throttled, "throttled");
     }
-    let Some(user) = pupil_of(w, school, user_id) else {
-        return Counted::new(PupilOutcome::Wrong, "refused");
+    let user = match pupil_of(w, school, user_id) {
+        Ok(Some(user)) => user,
+        Ok(None) => return Counted::new(PupilOutcome::Wrong, "refused"),
+        Err(_) => return Counted::uncounted(PupilOutcome::Unavailable),
     };
     let marker = Key::PinLockDevice {
         pupil: user_id,

@@ -20,12 +20,12 @@ pub use audit::Audit;
 pub use devices::EnrolledDevices;
 pub use groups::Groups;
 pub use registrations::{RegistrationChange, Registrations};
-pub use relying_parties::{NewRelyingParty, RelyingParties, SamlSpChange};
+pub use relying_parties::{RelyingParties, SamlSpChange};
 pub use schools::{NewBoard, NewSchool, Schools};
 pub use settings::Settings;
 pub use thuis::{NewThuisCode, NewThuisToken, Thuis};
 pub use totp::{NewStaffTotp, StaffTotp};
-pub use upstreams::{NewUpstream, Upstreams};
+pub use upstreams::Upstreams;
 pub use users::{NewUser, PasswordChange, Users};
 
 /// Errors of the directory. Messages name the field at fault, in words an operator reads.

@@ -1,24 +1,9 @@
 //! Relying parties and SAML SP options: [`RelyingParties`].
 
-use claims::Audience;
 use uuid::Uuid;
 
 use super::RepoResult;
-use crate::model::{AuditEvent, RelyingParty, RpKind, RpProtocol, SamlSpOptions};
-
-/// A new relying party (OIDC client or SAML SP).
-#[derive(Debug, Clone)]
-pub struct NewRelyingParty {
-    pub id: Uuid,
-    pub name: String,
-    pub kind: RpKind,
-    pub protocol: RpProtocol,
-    pub sector: String,
-    pub home_allowed: bool,
-    pub audience: Audience,
-    /// Long-lived refresh tokens (`offline_access`) allowed.
-    pub offline_access: bool,
-}
+use crate::model::{AuditEvent, RelyingParty, SamlSpOptions};
 
 /// A SAML SP's new options, and its new metadata when that changes too (`None` keeps it).
 #[derive(Debug, Clone)]
@@ -30,12 +15,9 @@ pub struct SamlSpChange {
 
 /// Relying parties (OIDC clients and SAML SPs) and SAML SP options.
 pub trait RelyingParties {
-    fn insert_relying_party(
-        &self,
-        rp: NewRelyingParty,
-        now: i64,
-        audit: AuditEvent,
-    ) -> RepoResult<RelyingParty>;
+    /// Add a relying party as given (its `enabled` and `created_at` too).
+    fn insert_relying_party(&self, rp: RelyingParty, audit: AuditEvent)
+        -> RepoResult<RelyingParty>;
     fn relying_party(&self, id: Uuid) -> RepoResult<Option<RelyingParty>>;
     /// By OIDC client id or SAML entity id.
     fn relying_party_by_public_id(&self, public_id: &str) -> RepoResult<Option<RelyingParty>>;

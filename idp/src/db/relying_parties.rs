@@ -5,7 +5,7 @@ use std::str::FromStr;
 use broker::model::{
     AuditEvent, JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol, SamlSp, SamlSpOptions,
 };
-use broker::repo::{NewRelyingParty, RelyingParties, RepoError, RepoResult, SamlSpChange};
+use broker::repo::{RelyingParties, RepoError, RepoResult, SamlSpChange};
 use claims::Audience;
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -43,7 +43,7 @@ struct RpRow {
 }
 
 impl RpRow {
-    fn from_new(rp: NewRelyingParty, now: i64) -> Self {
+    fn from_domain(rp: RelyingParty) -> Self {
         let mut row = RpRow {
             id: rp.id.to_string(),
             name: rp.name,
@@ -64,9 +64,9 @@ impl RpRow {
             saml_metadata: None,
             home_allowed: rp.home_allowed,
             audience: rp.audience.to_string(),
-            enabled: true,
-            created_at: now,
-            updated_at: now,
+            enabled: rp.enabled,
+            created_at: rp.created_at,
+            updated_at: rp.created_at,
             offline_access: rp.offline_access,
         };
         match rp.protocol {
@@ -177,11 +177,10 @@ impl SamlSpOptionsRow {
 impl RelyingParties for DieselDirectory {
     fn insert_relying_party(
         &self,
-        rp: NewRelyingParty,
-        now: i64,
+        rp: RelyingParty,
         audit: AuditEvent,
     ) -> RepoResult<RelyingParty> {
-        let row = RpRow::from_new(rp, now);
+        let row = RpRow::from_domain(rp);
         self.audited(audit, |c| {
             diesel::insert_into(relying_parties::table)
                 .values(&row)

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use broker::model::{AuditEvent, MatchRule, Upstream, UpstreamProtocol};
-use broker::repo::{NewUpstream, RepoError, RepoResult, Upstreams};
+use broker::repo::{RepoError, RepoResult, Upstreams};
 use claims::{InstellingRef, Role};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -127,8 +127,9 @@ fn load_upstreams(
 }
 
 impl Upstreams for DieselDirectory {
-    fn insert_upstream(&self, u: NewUpstream, now: i64, audit: AuditEvent) -> RepoResult<Upstream> {
+    fn insert_upstream(&self, u: Upstream, audit: AuditEvent) -> RepoResult<Upstream> {
         let id = u.id.to_string();
+        let now = audit.at;
         self.audited(audit, |c| {
             let unsolicited = matches!(
                 u.protocol,
@@ -184,7 +185,7 @@ impl Upstreams for DieselDirectory {
                     upstreams::match_rule.eq(u.match_rule.as_str()),
                     upstreams::match_claim.eq(&u.match_claim),
                     upstreams::provision.eq(u.provision),
-                    upstreams::enabled.eq(true),
+                    upstreams::enabled.eq(u.enabled),
                     upstreams::created_at.eq(now),
                     upstreams::scopes.eq(scopes),
                     upstreams::saml_entity_id.eq(entity),

@@ -14,6 +14,7 @@ use broker::store::StoreError;
 
 use super::pages::{self, Chrome};
 use crate::app::AppState;
+use crate::shortcut::ShortcutError;
 
 /// Why a page cannot be shown.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,13 @@ pub enum PageError {
     /// The form's CSRF token does not match the browser's cookie: the page has expired.
     #[error("page expired")]
     Expired,
+    /// The session was used from another network than the one it started in: the
+    /// "potentiële sessie-overname" page, and the session cookie is cleared.
+    #[error("session used elsewhere")]
+    Moved,
+    /// A school link (a shortcut, a school's pupil page) that leads nowhere.
+    #[error("shortcut: {0:?}")]
+    Shortcut(ShortcutError),
     /// The database or the ephemeral store did not answer.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -37,6 +45,15 @@ impl From<RepoError> for PageError {
         match e {
             RepoError::NotFound(_) => PageError::NotFound,
             other => PageError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<ShortcutError> for PageError {
+    fn from(e: ShortcutError) -> Self {
+        match e {
+            ShortcutError::Unavailable => PageError::Unavailable("shortcut".into()),
+            other => PageError::Shortcut(other),
         }
     }
 }
@@ -59,6 +76,9 @@ impl ResponseError for PageError {
             PageError::SignIn => StatusCode::FOUND,
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::Expired => StatusCode::BAD_REQUEST,
+            // The takeover page explains and offers to sign in again.
+            PageError::Moved => StatusCode::OK,
+            PageError::Shortcut(_) => StatusCode::NOT_FOUND,
             PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -88,32 +108,57 @@ pub async fn render(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let res = next.call(req).await?.map_into_boxed_body();
-    let kind = match res
+    let shown = match res
         .response()
         .error()
         .and_then(|e| e.as_error::<PageError>())
     {
         Some(PageError::SignIn) | None => return Ok(res),
-        Some(e) => {
-            if let PageError::Unavailable(why) = e {
-                let route = res.request().match_pattern().unwrap_or_default();
-                tracing::error!(route = %route, error = %why, "storage unavailable; answered 503");
-            }
-            e.status_code()
+        Some(PageError::Unavailable(why)) => {
+            let route = res.request().match_pattern().unwrap_or_default();
+            tracing::error!(route = %route, error = %why, "storage unavailable; answered 503");
+            Shown::Unavailable
         }
+        Some(PageError::NotFound) => Shown::NotFound,
+        Some(PageError::Expired) => Shown::Expired,
+        Some(PageError::Moved) => Shown::Moved,
+        Some(PageError::Shortcut(e)) => Shown::Shortcut(*e),
     };
     let (req, _) = res.into_parts();
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(ServiceResponse::new(
             req,
-            HttpResponse::build(kind).finish(),
+            HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE).finish(),
         ));
     };
     let c = Chrome::of(&req, &state, None).await;
-    let page = match kind {
-        StatusCode::NOT_FOUND => super::errors::unreadable(&req, kind),
-        StatusCode::BAD_REQUEST => pages::page_expired(&c),
-        _ => pages::unavailable(&c, c.t.unavailable),
+    let page = match shown {
+        Shown::NotFound => super::errors::unreadable(&req, StatusCode::NOT_FOUND),
+        Shown::Expired => pages::page_expired(&c),
+        Shown::Moved => pages::takeover(&c, "/login", state.config.is_https()),
+        Shown::Shortcut(e) => shortcut_page(&c, e),
+        Shown::Unavailable => pages::unavailable(&c, c.t.unavailable),
     };
     Ok(ServiceResponse::new(req, page))
+}
+
+/// What [`render`] shows for an error (the error itself stays with the response).
+enum Shown {
+    NotFound,
+    Expired,
+    Moved,
+    Shortcut(ShortcutError),
+    Unavailable,
+}
+
+/// The page for a school link that leads nowhere.
+pub fn shortcut_page(c: &Chrome, e: ShortcutError) -> HttpResponse {
+    let (title, text) = match e {
+        ShortcutError::UnknownSchool | ShortcutError::Closed => {
+            (c.t.wrong_shortcut_title, c.t.wrong_shortcut)
+        }
+        ShortcutError::TargetNotEnabled => (c.t.not_enabled_title, c.t.not_enabled),
+        ShortcutError::Unavailable => return pages::unavailable(c, c.t.unavailable),
+    };
+    pages::message(c, StatusCode::NOT_FOUND, title, text, None, None)
 }

@@ -72,23 +72,11 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(observe))
 }
 
-/// The metrics listener's application (`LEERPOORT_METRICS_LISTEN`): `/metrics` and nothing
-/// else. The public listener ([`app`]) never serves it: the counters tell, for one, whether
-/// pupils are being locked.
-pub fn metrics_app(
-    state: AppState,
-) -> App<
-    impl actix_web::dev::ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    App::new()
-        .app_data(web::Data::new(state))
-        .route("/metrics", web::get().to(health::metrics))
+/// The metrics listener's routes (`LEERPOORT_METRICS_LISTEN`): `/metrics` and nothing else,
+/// on an application holding the state. The public listener ([`app`]) never serves it: the
+/// counters tell, for one, whether pupils are being locked.
+pub fn metrics_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(health::metrics));
 }
 
 /// Log every request (method, route pattern, status, time) and feed the metrics. The log names
@@ -146,12 +134,14 @@ pub async fn run(state: AppState) -> anyhow::Result<()> {
     let metrics = match state.config.metrics_listen {
         Some(at) => {
             let metrics_state = state.clone();
-            let server = HttpServer::new(move || metrics_app(metrics_state.clone()))
-                .workers(1)
-                .bind(at)
-                .map_err(|e| {
-                    anyhow::anyhow!("LEERPOORT_METRICS_LISTEN: cannot listen on {at}: {e}")
-                })?;
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(web::Data::new(metrics_state.clone()))
+                    .configure(metrics_routes)
+            })
+            .workers(1)
+            .bind(at)
+            .map_err(|e| anyhow::anyhow!("LEERPOORT_METRICS_LISTEN: cannot listen on {at}: {e}"))?;
             for bound in server.addrs() {
                 tracing::info!(listen = %bound, "metrics are served here");
             }

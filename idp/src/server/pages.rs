@@ -9,7 +9,7 @@ use broker::login::staff::{self, StaffAttempt, StaffLogin};
 use catalogue::{Locale, Texts};
 use serde::Deserialize;
 
-use super::extract::{csrf_protected, ClientAddr, CsrfChecked};
+use super::extract::{csrf_protected, CsrfChecked, SignedIn};
 use super::failure::{self, PageError};
 use crate::app::AppState;
 use crate::oidc::authorize;
@@ -438,37 +438,29 @@ struct StaffLinks {
     manage: bool,
 }
 
-/// What the start page shows.
-enum StartView {
-    Page {
-        name: String,
-        school: String,
-        apps: Vec<AppTile>,
-        staff: Option<StaffLinks>,
-    },
-    /// The session was used from elsewhere and has been ended.
-    Moved,
-}
-
 /// GET `/`: the start page of a signed-in user: the school's registered software that fits
 /// their role. Without a session: to the sign-in form.
 pub async fn start(
     req: HttpRequest,
     state: web::Data<AppState>,
-    ClientAddr(ip): ClientAddr,
+    signed_in: SignedIn,
 ) -> Result<HttpResponse, PageError> {
     let https = state.config.is_https();
-    let sid = session::sid_of(&req, https).ok_or(PageError::SignIn)?;
     let st = state.clone();
-    let now = state.clock.now_secs();
-    let data = failure::blocking(move || -> Result<StartView, PageError> {
-        let s = match session::load_here(&st, &sid, ip.as_deref(), now)? {
-            session::Found::Here(s) => s,
-            session::Found::Moved => return Ok(StartView::Moved),
-            session::Found::Absent => return Err(PageError::SignIn),
-        };
-        let user = st.dir.user(s.user_id)?.ok_or(PageError::SignIn)?;
-        let school = st.dir.school(&s.school)?.ok_or(PageError::SignIn)?;
+    let SignedIn {
+        session: s,
+        user,
+        school,
+    } = signed_in;
+    let name = user.given_name.clone();
+    let school_name = school.name.clone();
+    // Staff reach the school's shortcuts and devices from here.
+    let staff = user.is_active_staff().then(|| StaffLinks {
+        school: school.instelling_ref,
+        enrol: broker::devices::may_enrol(&user, &school.instelling_ref),
+        manage: broker::devices::may_manage(&user, &school.instelling_ref),
+    });
+    let apps = failure::blocking(move || -> Result<Vec<AppTile>, PageError> {
         let mut apps = Vec::new();
         for reg in st.dir.registrations_of_school(&school.instelling_ref)? {
             let Some(rp) = st.dir.relying_party(reg.rp_id)? else {
@@ -482,37 +474,17 @@ pub async fn start(
                 });
             }
         }
-        // Staff reach the school's shortcuts and devices from here.
-        let staff = user.is_active_staff().then(|| StaffLinks {
-            school: school.instelling_ref,
-            enrol: broker::devices::may_enrol(&user, &school.instelling_ref),
-            manage: broker::devices::may_manage(&user, &school.instelling_ref),
-        });
-        Ok(StartView::Page {
-            name: user.given_name.clone(),
-            school: school.name.clone(),
-            apps,
-            staff,
-        })
+        Ok(apps)
     })
     .await?;
     let c = Chrome::of(&req, &state, None).await;
-    let (name, school, apps, staff) = match data {
-        StartView::Page {
-            name,
-            school,
-            apps,
-            staff,
-        } => (name, school, apps, staff),
-        StartView::Moved => return Ok(takeover(&c, "/login", https)),
-    };
     let (token, cookie) = state.csrf.issue(&req, https);
     let page = StartPage {
         t: c.t,
         lang: c.lang,
         notice: c.notice,
         name,
-        school,
+        school: school_name,
         apps,
         csrf_token: token,
         enrol_action: staff

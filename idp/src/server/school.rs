@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::devices::enrolled_here;
-use super::extract::{opaque_debug, Staff};
+use super::extract::{opaque_debug, Pupil, Staff};
 use super::failure::{self, PageError};
 use super::pages::{self, Chrome, LoginQuery};
 use crate::app::AppState;
@@ -138,26 +138,7 @@ async fn shortcut_error(
     state: &web::Data<AppState>,
     e: ShortcutError,
 ) -> HttpResponse {
-    let c = Chrome::of(req, state, None).await;
-    match e {
-        ShortcutError::UnknownSchool | ShortcutError::Closed => pages::message(
-            &c,
-            StatusCode::NOT_FOUND,
-            c.t.wrong_shortcut_title,
-            c.t.wrong_shortcut,
-            None,
-            None,
-        ),
-        ShortcutError::TargetNotEnabled => pages::message(
-            &c,
-            StatusCode::NOT_FOUND,
-            c.t.not_enabled_title,
-            c.t.not_enabled,
-            None,
-            None,
-        ),
-        ShortcutError::Unavailable => pages::unavailable(&c, c.t.unavailable),
-    }
+    failure::shortcut_page(&Chrome::of(req, state, None).await, e)
 }
 
 /// A shortcut resolved: the school, the target's id, its groups, where a signed-in user goes
@@ -524,22 +505,6 @@ pub async fn sign_in_page(
     pages::with_cookie(res, cookie)
 }
 
-async fn load_pupil(
-    state: &web::Data<AppState>,
-    raw: String,
-    user_id: Uuid,
-) -> Result<(School, User), ShortcutError> {
-    let st = state.clone();
-    web::block(move || {
-        let school = shortcut::resolve_school(&st, &raw)?;
-        let user =
-            pupil::pupil_of(&st.world(), &school, user_id).ok_or(ShortcutError::UnknownSchool)?;
-        Ok((school, user))
-    })
-    .await
-    .map_err(|_| ShortcutError::Unavailable)?
-}
-
 /// Can pupils sign in from where this request comes, on the device it comes from? Inside the
 /// school's networks no device is looked up.
 async fn place_ok(req: &HttpRequest, state: &web::Data<AppState>, school: &School) -> bool {
@@ -566,14 +531,9 @@ async fn outside_network(req: &HttpRequest, state: &web::Data<AppState>) -> Http
 pub async fn pupil_form(
     req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<(String, Uuid)>,
+    Pupil { school, user }: Pupil,
     q: web::Query<TargetQuery>,
 ) -> HttpResponse {
-    let (raw, user_id) = path.into_inner();
-    let (school, user) = match load_pupil(&state, raw, user_id).await {
-        Ok(r) => r,
-        Err(e) => return shortcut_error(&req, &state, e).await,
-    };
     if !place_ok(&req, &state, &school).await {
         return outside_network(&req, &state).await;
     }
@@ -653,16 +613,12 @@ impl PupilForm {
 pub async fn pupil_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<(String, Uuid)>,
+    Pupil { school, user }: Pupil,
     q: web::Query<TargetQuery>,
     form: web::Form<PupilForm>,
 ) -> HttpResponse {
     let https = state.config.is_https();
-    let (raw, user_id) = path.into_inner();
-    let (school, user) = match load_pupil(&state, raw, user_id).await {
-        Ok(r) => r,
-        Err(e) => return shortcut_error(&req, &state, e).await,
-    };
+    let user_id = user.id;
     let c = Chrome::of(&req, &state, None).await;
     if !state.csrf.verify(&req, https, &form.csrf_token) {
         return pages::page_expired(&c);

@@ -3,13 +3,13 @@
 use std::str::FromStr;
 
 use broker::model::{
-    AuditEvent, Group, JwsAlg, OidcClient, PupilAuth, RpKind, RpProtocol, SchoolStatus, User,
-    UserStatus,
+    AuditEvent, Group, JwsAlg, OidcClient, PupilAuth, RelyingParty, RpKind, RpProtocol,
+    SchoolStatus, Upstream, User, UserStatus,
 };
 use broker::repo::{
-    Audit, Directory, Groups, NewRelyingParty, NewSchool, NewStaffTotp, NewThuisToken, NewUser,
-    PasswordChange, RegistrationChange, Registrations, RelyingParties, RepoError, SamlSpChange,
-    Schools, StaffTotp, Thuis, Upstreams, Users,
+    Audit, Directory, Groups, NewSchool, NewStaffTotp, NewThuisToken, NewUser, PasswordChange,
+    RegistrationChange, Registrations, RelyingParties, RepoError, SamlSpChange, Schools, StaffTotp,
+    Thuis, Upstreams, Users,
 };
 use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
 use uuid::Uuid;
@@ -114,8 +114,8 @@ fn teacher(school: &InstellingRef, email: &str) -> NewUser {
     }
 }
 
-fn oidc_rp(client_id: &str) -> NewRelyingParty {
-    NewRelyingParty {
+fn oidc_rp(client_id: &str) -> RelyingParty {
+    RelyingParty {
         id: Uuid::new_v4(),
         name: format!("Uitgeverij {client_id}"),
         kind: RpKind::Publisher,
@@ -135,6 +135,8 @@ fn oidc_rp(client_id: &str) -> NewRelyingParty {
         home_allowed: true,
         offline_access: false,
         audience: Audience::Leerling,
+        enabled: true,
+        created_at: T0,
     }
 }
 
@@ -383,7 +385,7 @@ on_both_backends!(relying_parties_and_registrations, |db: &TestDb| {
     let dir = db.directory();
     let s = new_school(&dir, "12AB00");
     let rp = dir
-        .insert_relying_party(oidc_rp("rekenen"), T0, audit("client.add", None))
+        .insert_relying_party(oidc_rp("rekenen"), audit("client.add", None))
         .unwrap();
     assert_eq!(
         dir.relying_party_by_public_id("rekenen").unwrap().as_ref(),
@@ -395,7 +397,7 @@ on_both_backends!(relying_parties_and_registrations, |db: &TestDb| {
         .relying_party_by_public_id("onbekend")
         .unwrap()
         .is_none());
-    let dup = dir.insert_relying_party(oidc_rp("rekenen"), T0, audit("client.add", None));
+    let dup = dir.insert_relying_party(oidc_rp("rekenen"), audit("client.add", None));
     assert!(
         matches!(dup, Err(RepoError::Conflict(ref m)) if m.contains("client id")),
         "{dup:?}"
@@ -617,7 +619,6 @@ on_both_backends!(
     |db: &TestDb| {
         use broker::federation::{match_user, Asserted, MatchError};
         use broker::model::{MatchRule, UpstreamProtocol};
-        use broker::repo::NewUpstream;
         let dir = db.directory();
         let a = new_school(&dir, "12AB00");
         let b = new_school(&dir, "34CD00");
@@ -646,7 +647,7 @@ on_both_backends!(
             .unwrap();
         let add = |name: &str, rule: MatchRule, claim: &str, schools: Vec<InstellingRef>| {
             dir.insert_upstream(
-                NewUpstream {
+                Upstream {
                     id: Uuid::new_v4(),
                     name: name.into(),
                     protocol: UpstreamProtocol::Oidc {
@@ -660,9 +661,9 @@ on_both_backends!(
                     match_claim: claim.into(),
                     provision: false,
                     provision_roles: Vec::new(),
+                    enabled: true,
                     schools,
                 },
-                T0,
                 audit("upstream.add", None),
             )
             .unwrap()
@@ -828,7 +829,7 @@ on_both_backends!(
         let s = new_school(&dir, "12AB00");
         let rp = dir
             .insert_relying_party(
-                NewRelyingParty {
+                RelyingParty {
                     id: Uuid::new_v4(),
                     name: "SP".into(),
                     kind: RpKind::Publisher,
@@ -839,9 +840,10 @@ on_both_backends!(
                     sector: "sp.example".into(),
                     home_allowed: true,
                     audience: Audience::Beide,
+                    enabled: true,
                     offline_access: false,
+                    created_at: T0,
                 },
-                T0,
                 audit("saml_sp.add", None),
             )
             .unwrap();

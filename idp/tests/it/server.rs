@@ -98,7 +98,12 @@ async fn healthz_readyz_and_metrics() {
     // Never on the public listener: only on the metrics listener.
     let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let metrics = test::init_service(idp::server::metrics_app(t.state.clone())).await;
+    let metrics = test::init_service(
+        actix_web::App::new()
+            .app_data(actix_web::web::Data::new(t.state.clone()))
+            .configure(idp::server::metrics_routes),
+    )
+    .await;
     let res = test::call_service(
         &metrics,
         test::TestRequest::get().uri("/metrics").to_request(),
