@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod beheer;
 pub mod clock;
 pub mod devices;
 pub mod federation;

@@ -19,6 +19,7 @@ pub static MAIL_EN: MailTexts = MailTexts {
 };
 
 pub static EN: Texts = Texts {
+    beheer: &crate::beheer::BEHEER_EN,
     staff_login_title: "Sign in",
     staff_login_intro: "Sign in with your e-mail address and password. It is the same at school and at home.",
     email: "E-mail address",

@@ -9,6 +9,7 @@
 //!
 //! Pure: no I/O beyond the bundled time-zone database, no HTTP, no storage.
 
+mod beheer;
 mod en;
 mod fill;
 mod locale;
@@ -17,6 +18,7 @@ mod nl;
 mod texts;
 mod time;
 
+pub use beheer::{BeheerTexts, BEHEER_EN, BEHEER_NL};
 pub use en::{EN, MAIL_EN};
 pub use locale::Locale;
 pub use mails::MailTexts;

@@ -19,6 +19,7 @@ pub static MAIL_NL: MailTexts = MailTexts {
 };
 
 pub static NL: Texts = Texts {
+    beheer: &crate::beheer::BEHEER_NL,
     staff_login_title: "Inloggen",
     staff_login_intro: "Log in met je e-mailadres en wachtwoord. Dit is hetzelfde op school en thuis.",
     email: "E-mailadres",

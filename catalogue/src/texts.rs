@@ -7,6 +7,8 @@ use crate::fill::fill;
 /// with placeholders in braces is private to the crate; its method of the same name fills it in.
 #[derive(Debug)]
 pub struct Texts {
+    /// The ICT coordinator's pages.
+    pub beheer: &'static crate::beheer::BeheerTexts,
     pub staff_login_title: &'static str,
     pub staff_login_intro: &'static str,
     pub email: &'static str,

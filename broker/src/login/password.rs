@@ -70,13 +70,13 @@ pub fn request_link(w: &World, email: &str, now: i64) {
     if !user.is_active_staff() {
         return;
     }
-    if let Err(e) = send_link(w, &user, now) {
+    if let Err(e) = send_link(w, &user, "system", now) {
         tracing::warn!(error = %e, "password link: sending");
     }
 }
 
 /// Mail `user` a link to set a password (activation when the account is inactive).
-pub fn send_link(w: &World, user: &User, now: i64) -> Result<(), String> {
+pub fn send_link(w: &World, user: &User, actor: &str, now: i64) -> Result<(), String> {
     let Some(email) = &user.email else {
         return Err("the user has no e-mail address".into());
     };
@@ -113,7 +113,7 @@ pub fn send_link(w: &World, user: &User, now: i64) -> Result<(), String> {
         } else {
             AuditAction::UserResetSent
         },
-        "system",
+        actor,
         now,
         Some(user.school),
         Some(user.id.to_string()),

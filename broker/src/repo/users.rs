@@ -1,6 +1,6 @@
 //! Users, their standing and offboarding: [`Users`].
 
-use claims::{EckId, InstellingRef};
+use claims::{EckId, InstellingRef, Role};
 use uuid::Uuid;
 
 use super::RepoResult;
@@ -64,4 +64,8 @@ pub trait Users {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()>;
+
+    /// Replace a user's roles (the first is the one a token names), at the audit event's
+    /// moment. `NotFound` for an unknown or removed user.
+    fn set_roles(&self, user: Uuid, roles: &[Role], audit: AuditEvent) -> RepoResult<User>;
 }

@@ -29,6 +29,17 @@ pub enum SchoolCmd {
     },
     /// List school locations.
     List,
+    /// Add a school's ICT coordinator (the first one, after the board's signed request) and
+    /// mail them the activation link. Later coordinators are added in Beheer.
+    InviteCoordinator {
+        #[arg(long)]
+        school: String,
+        #[arg(long)]
+        email: String,
+        /// Full name: given name, then family name (e.g. "Sanne de Vries").
+        #[arg(long)]
+        name: String,
+    },
     /// Record a new BRIN or location code from DUO; pseudonyms do not change.
     ChangeBrin {
         #[arg(long)]
@@ -116,6 +127,48 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SchoolCmd) -> anyh
                         s.name
                     )
                 },
+            ))
+        }
+        SchoolCmd::InviteCoordinator {
+            school,
+            email,
+            name,
+        } => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&school)?;
+            let (given, family) = name.trim().split_once(char::is_whitespace).ok_or_else(|| {
+                anyhow::anyhow!("--name: give the full name, given name and family name")
+            })?;
+            let invited = broker::beheer::staff::invite(
+                &state.world(),
+                state.credentials(),
+                ctx(&state, "cli"),
+                &r,
+                broker::beheer::staff::NewStaff {
+                    given_name: given.to_string(),
+                    family_name: family.trim().to_string(),
+                    email,
+                    role: claims::Role::IctCoordinator,
+                },
+            )?;
+            let user = invited.user;
+            if !invited.link_sent {
+                anyhow::bail!(
+                    "{} was added ({}), but the activation mail could not be sent; \
+                     send it with `leerpoort user send-activation --user {}`",
+                    user.display_name(),
+                    user.id,
+                    user.id
+                );
+            }
+            Ok(out(
+                json!({"user_id": user.id.to_string(), "instelling_ref": r.to_string(),
+                    "email": user.email, "status": user.status.as_str(), "activation_sent": true}),
+                format!(
+                    "{} is ICT coordinator of {r}; the activation link went to {}.",
+                    user.display_name(),
+                    user.email.as_deref().unwrap_or_default()
+                ),
             ))
         }
         SchoolCmd::List => {

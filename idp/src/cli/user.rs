@@ -164,7 +164,7 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: UserCmd) -> anyhow
                     "pupils have no staff account; their home login is set by the teacher"
                 );
             }
-            broker::login::password::send_link(&state.world(), &u, state.clock.now_secs())
+            broker::login::password::send_link(&state.world(), &u, "cli", state.clock.now_secs())
                 .map_err(|e| anyhow::anyhow!(e))?;
             Ok(out(
                 json!({"user_id": id.to_string(), "sent_to": u.email}),

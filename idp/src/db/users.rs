@@ -415,6 +415,38 @@ impl Users for DieselDirectory {
         })
     }
 
+    fn set_roles(&self, user: Uuid, roles: &[Role], audit: AuditEvent) -> RepoResult<User> {
+        self.user_cache.remove(&user);
+        let now = audit.at;
+        let id = user.to_string();
+        let found = self.audited(audit, |c| {
+            let n = diesel::update(
+                users::table.find(&id).filter(
+                    users::offboarded
+                        .is_null()
+                        .or(users::offboarded.ne(UserStatus::Removed.as_str())),
+                ),
+            )
+            .set(users::updated_at.eq(now))
+            .execute(c)?;
+            if n == 0 {
+                return Err(RepoError::NotFound(format!("no user {user} (or removed)")).into());
+            }
+            diesel::delete(user_roles::table.filter(user_roles::user_id.eq(&id))).execute(c)?;
+            for role in roles {
+                diesel::insert_into(user_roles::table)
+                    .values((
+                        user_roles::user_id.eq(&id),
+                        user_roles::role.eq(role.to_string()),
+                    ))
+                    .execute(c)?;
+            }
+            load_user(c, &id)
+        })?;
+        self.user_cache.remove(&user);
+        found.ok_or_else(|| RepoError::NotFound(format!("no user {user}")))
+    }
+
     fn set_password_hash(
         &self,
         change: PasswordChange<'_>,

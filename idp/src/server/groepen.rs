@@ -68,15 +68,17 @@ struct OverviewPage {
 /// action itself is a POST with the CSRF token).
 #[derive(Template)]
 #[template(path = "bevestigen.html")]
-struct ConfirmPage<'a> {
-    t: &'static Texts,
-    lang: &'static str,
-    notice: Option<String>,
-    title: &'a str,
-    message: &'a str,
-    action: String,
-    button: &'a str,
-    csrf_token: String,
+pub(super) struct ConfirmPage<'a> {
+    pub t: &'static Texts,
+    pub lang: &'static str,
+    pub notice: Option<String>,
+    pub title: &'a str,
+    pub message: &'a str,
+    pub action: String,
+    pub button: &'a str,
+    pub csrf_token: String,
+    /// The way back: its address and its words.
+    pub back: (&'a str, &'a str),
 }
 
 /// The form of a teacher's action: only its CSRF token.
@@ -119,6 +121,7 @@ async fn confirm_page(
         action: req.path().to_string(),
         button: button(c.t),
         csrf_token: token,
+        back: ("/groepen", c.t.overview_title),
     };
     pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }

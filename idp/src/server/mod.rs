@@ -1,6 +1,7 @@
 //! The HTTP server: one route table ([`routes::config`]), middleware for security headers,
 //! request-size limits, logging and metrics, and graceful shutdown.
 
+pub mod beheer;
 pub mod broker_saml;
 pub mod devices;
 pub mod errors;

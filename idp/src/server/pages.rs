@@ -102,6 +102,8 @@ struct StartPage {
     enrol_action: Option<String>,
     devices_link: Option<String>,
     shortcuts_link: Option<String>,
+    /// ICT coordinators run the school from Beheer.
+    beheer: bool,
 }
 
 /// Render a template as an uncached HTML response.
@@ -453,6 +455,7 @@ pub async fn start(
         school,
     } = signed_in;
     let name = user.given_name.clone();
+    let beheer = broker::beheer::is_active_coordinator(&user);
     let school_name = school.name.clone();
     // Staff reach the school's shortcuts and devices from here.
     let staff = user.is_active_staff().then(|| StaffLinks {
@@ -496,6 +499,7 @@ pub async fn start(
             .filter(|s| s.manage)
             .map(|s| format!("/school/{}/apparaten", s.school)),
         shortcuts_link: staff.map(|s| format!("/school/{}/snelkoppelingen", s.school)),
+        beheer,
     };
     Ok(with_cookie(html(StatusCode::OK, page.render()), cookie))
 }

@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::{
-    broker_saml, devices, groepen, health, oidc, pages, password, saml, school, thuis, totp,
-    upstreams,
+    beheer, broker_saml, devices, groepen, health, oidc, pages, password, saml, school, thuis,
+    totp, upstreams,
 };
 
 /// Register every route.
@@ -14,6 +14,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     broker_sp(cfg);
     school_entrance(cfg);
     group_overview(cfg);
+    school_administration(cfg);
     network_environments(cfg);
     home_entrance(cfg);
     plain_pages(cfg);
@@ -142,6 +143,26 @@ fn group_overview(cfg: &mut web::ServiceConfig) {
         .route(
             "/groepen/leerling/{user}",
             web::post().to(groepen::change_submit),
+        );
+}
+
+/// Beheer: the ICT coordinator's pages.
+fn school_administration(cfg: &mut web::ServiceConfig) {
+    cfg.route("/beheer", web::get().to(beheer::overview))
+        .route("/beheer/toestemming", web::get().to(beheer::consent_form))
+        .route(
+            "/beheer/toestemming",
+            web::post().to(beheer::consent_submit),
+        )
+        .route("/beheer/personeel", web::get().to(beheer::staff_list))
+        .route("/beheer/personeel", web::post().to(beheer::staff_add))
+        .route(
+            "/beheer/personeel/{user}/verwijderen",
+            web::get().to(beheer::staff_remove_confirm),
+        )
+        .route(
+            "/beheer/personeel/{user}/{action}",
+            web::post().to(beheer::staff_action),
         );
 }
 

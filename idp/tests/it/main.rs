@@ -4,6 +4,7 @@
 
 mod support;
 
+mod beheer;
 mod broker_saml;
 mod cli;
 mod devices;

@@ -865,6 +865,7 @@ async fn an_inactive_teacher_activates_the_account_by_setting_a_password() {
     broker::login::password::send_link(
         &f.app.state.world(),
         &added.user,
+        "cli",
         f.app.state.clock.now_secs(),
     )
     .unwrap();

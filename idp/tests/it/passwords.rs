@@ -51,7 +51,7 @@ async fn a_weak_password_is_refused_at_the_link_with_dutch_advice_and_the_link_s
     let (t, demo) = demo(&[]);
     let app = test::init_service(idp::server::app(t.state.clone())).await;
     let anna = t.state.dir.user(user_id(&demo, ANNA)).unwrap().unwrap();
-    broker::login::password::send_link(&t.state.world(), &anna, t.clock.now_secs()).unwrap();
+    broker::login::password::send_link(&t.state.world(), &anna, "cli", t.clock.now_secs()).unwrap();
     // Quoted-printable: undo the soft line breaks.
     let mail = t
         .outbox()

@@ -1,0 +1,136 @@
+//! Beheer: what a school's ICT coordinator does to their own school's account — which
+//! publishers and network environments receive the school's data ([`consent`]) and who works
+//! there ([`staff`]).
+//!
+//! Every operation takes the school from the signed-in coordinator ([`Coordinator`]), never
+//! from the request. An id that is not the school's own — another school's teacher, a relying
+//! party that does not exist — is [`BeheerError::NotFound`], which looks the same from outside
+//! as an id that does not exist at all. Every change is written with its audit line in one
+//! transaction (the directory's `audited`), with the coordinator as the actor.
+
+use claims::{InstellingRef, Role};
+use uuid::Uuid;
+
+use crate::admin::{AdminError, Ctx};
+use crate::clock::Clock;
+use crate::model::{User, UserStatus};
+use crate::repo::{Directory, RepoError};
+
+pub mod consent;
+pub mod staff;
+
+/// A signed-in, active ICT coordinator and the school they run.
+#[derive(Debug, Clone)]
+pub struct Coordinator {
+    pub user: User,
+    actor: String,
+}
+
+impl Coordinator {
+    /// `user` as a coordinator: an active staff member with the `ict-coordinator` role.
+    pub fn of(user: User) -> Option<Self> {
+        is_active_coordinator(&user).then(|| Self {
+            actor: format!("user:{}", user.id),
+            user,
+        })
+    }
+
+    /// `user:<uuid>`: who the audit trail names.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// The school this coordinator runs, and the only one they reach.
+    pub fn school(&self) -> &InstellingRef {
+        &self.user.school
+    }
+
+    /// The context the operator's operations take, with this coordinator as the actor.
+    pub fn ctx<'a>(&'a self, dir: &'a dyn Directory, clock: &'a dyn Clock) -> Ctx<'a> {
+        Ctx {
+            dir,
+            clock,
+            actor: &self.actor,
+        }
+    }
+
+    /// The user `id` when they belong to this school (and are not removed); otherwise
+    /// [`BeheerError::NotFound`].
+    pub fn own_user(&self, dir: &dyn Directory, id: Uuid) -> Result<User> {
+        dir.user(id)?
+            .filter(|u| &u.school == self.school() && u.status != UserStatus::Removed)
+            .ok_or(BeheerError::NotFound)
+    }
+}
+
+/// Is `user` an active ICT coordinator?
+pub fn is_active_coordinator(user: &User) -> bool {
+    user.status == UserStatus::Active && user.roles.contains(&Role::IctCoordinator)
+}
+
+/// What a coordinator's request may be refused for; the pages word each in the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The change would leave the school without an active ICT coordinator.
+    LastCoordinator,
+    /// A name is missing.
+    NameMissing,
+    /// The e-mail address is not one.
+    EmailInvalid,
+    /// Another account has this e-mail address already.
+    EmailTaken,
+    /// Not a role a coordinator gives in Beheer (`ict-coordinator`, `ib`, `rt`, `stagiaire`).
+    RoleNotAllowed,
+    /// The person has no e-mail address, or the account is disabled: no link can be sent.
+    NoLink,
+}
+
+impl Refusal {
+    /// The refusal in English, for the command line and the logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LastCoordinator => "the school must keep at least one active ICT coordinator",
+            Self::NameMissing => "a given name and a family name are needed",
+            Self::EmailInvalid => "that is not an e-mail address",
+            Self::EmailTaken => "another account has this e-mail address",
+            Self::RoleNotAllowed => "that role is not given in Beheer",
+            Self::NoLink => "no link can be sent: no e-mail address, or the account is disabled",
+        }
+    }
+}
+
+/// Why a Beheer operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum BeheerError {
+    /// Not there, or not this school's (the same answer for both).
+    #[error("not found")]
+    NotFound,
+    /// A rule refuses it; nothing was written.
+    #[error("{}", .0.as_str())]
+    Refused(Refusal),
+    /// The directory did not answer (or refused the write).
+    #[error(transparent)]
+    Repo(RepoError),
+    #[error(transparent)]
+    Admin(AdminError),
+}
+
+impl From<RepoError> for BeheerError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::NotFound(_) => BeheerError::NotFound,
+            other => BeheerError::Repo(other),
+        }
+    }
+}
+
+impl From<AdminError> for BeheerError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Repo(r) => r.into(),
+            other => BeheerError::Admin(other),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, BeheerError>;

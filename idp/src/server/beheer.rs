@@ -1,0 +1,542 @@
+//! Beheer, the ICT coordinator's pages (`/beheer`): consent per publisher and network
+//! environment, and the school's staff. Each handler takes the signed-in coordinator
+//! ([`Beheerder`]), calls one `broker::beheer` operation and renders. The school is always the
+//! coordinator's own: no page takes a school from the request, and an id of another school's
+//! staff member gets the same 404 as an id that does not exist. Every page works without
+//! JavaScript; every change is a POST with the CSRF token.
+
+use std::collections::{BTreeSet, HashMap};
+use std::str::FromStr;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use broker::beheer::consent::{self, Party};
+use broker::beheer::staff::{self, NewStaff, StaffList};
+use broker::beheer::{BeheerError, Coordinator, Refusal};
+use broker::model::{RpKind, School, User, UserStatus};
+use catalogue::{BeheerTexts, Texts};
+use claims::Role;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::extract::{csrf_protected, CsrfChecked, Staff};
+use super::failure::{self, PageError};
+use super::groepen::ConfirmPage;
+use super::pages::{self, Chrome};
+use crate::app::AppState;
+
+/// The signed-in ICT coordinator and their school. Other signed-in staff get 404 (Beheer is
+/// not theirs to see); without a session, the sign-in form.
+#[derive(Debug, Clone)]
+pub struct Beheerder {
+    pub coordinator: Coordinator,
+    pub school: School,
+}
+
+impl actix_web::FromRequest for Beheerder {
+    type Error = PageError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let staff = Staff::from_request(req, payload);
+        Box::pin(async move {
+            let Staff { user, school } = staff.await?;
+            let coordinator = Coordinator::of(user).ok_or(PageError::NotFound)?;
+            Ok(Beheerder {
+                coordinator,
+                school,
+            })
+        })
+    }
+}
+
+impl From<BeheerError> for PageError {
+    fn from(e: BeheerError) -> Self {
+        match e {
+            BeheerError::NotFound => PageError::NotFound,
+            other => PageError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// A refusal in the visitor's language.
+fn refusal(b: &BeheerTexts, r: Refusal) -> &'static str {
+    match r {
+        Refusal::LastCoordinator => b.refused_last_coordinator,
+        Refusal::NameMissing => b.refused_name_missing,
+        Refusal::EmailInvalid => b.refused_email_invalid,
+        Refusal::EmailTaken => b.refused_email_taken,
+        Refusal::RoleNotAllowed => b.refused_role,
+        Refusal::NoLink => b.refused_no_link,
+    }
+}
+
+/// The outcome of a change: a message to show (done or refused), or a page error.
+fn outcome<T>(
+    b: &BeheerTexts,
+    r: broker::beheer::Result<T>,
+    done: impl FnOnce(T) -> String,
+) -> Result<Message, PageError> {
+    match r {
+        Ok(v) => Ok(Message::Done(done(v))),
+        Err(BeheerError::Refused(why)) => Ok(Message::Refused(refusal(b, why).to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What a page says after a change.
+enum Message {
+    Done(String),
+    Refused(String),
+}
+
+impl Message {
+    fn split(m: Option<Message>) -> (Option<String>, Option<String>) {
+        match m {
+            Some(Message::Done(s)) => (Some(s), None),
+            Some(Message::Refused(s)) => (None, Some(s)),
+            None => (None, None),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "beheer.html")]
+struct OverviewPage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school: &'a School,
+    current: &'static str,
+}
+
+/// GET `/beheer`: what the coordinator can do, with the school's name and INSTELLING_REF.
+pub async fn overview(req: HttpRequest, state: web::Data<AppState>, b: Beheerder) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    let page = OverviewPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        school: &b.school,
+        current: "",
+    };
+    pages::html(StatusCode::OK, page.render())
+}
+
+/// One party on the consent page.
+struct PartyRow {
+    field: String,
+    name: String,
+    kind: &'static str,
+    at_home: &'static str,
+    receives: String,
+    ticked: bool,
+}
+
+impl PartyRow {
+    fn of(p: &Party, b: &BeheerTexts) -> Self {
+        let mut receives = vec![b.receives_always];
+        for (on, what) in [
+            (p.release.names, b.receives_names),
+            (p.release.eckid, b.receives_eckid),
+            (p.release.groups, b.receives_groups),
+        ] {
+            if on {
+                receives.push(what);
+            }
+        }
+        PartyRow {
+            field: format!("rp-{}", p.rp.id),
+            name: p.rp.name.clone(),
+            kind: match p.rp.kind {
+                RpKind::Publisher => b.kind_publisher,
+                RpKind::Network => b.kind_network,
+            },
+            at_home: if p.at_home { b.yes } else { b.no },
+            receives: receives.join(", "),
+            ticked: p.ticked,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "beheer_toestemming.html")]
+struct ConsentPage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school: &'a School,
+    current: &'static str,
+    parties: Vec<PartyRow>,
+    done: Option<String>,
+    refused: Option<String>,
+    csrf_token: String,
+}
+
+async fn consent_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    b: Beheerder,
+    message: Option<Message>,
+) -> Result<HttpResponse, PageError> {
+    let st = state.clone();
+    let coordinator = b.coordinator.clone();
+    let parties =
+        failure::blocking(move || Ok(consent::parties(st.dir.as_ref(), &coordinator)?)).await?;
+    let c = Chrome::of(req, state, None).await;
+    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    let (done, refused) = Message::split(message);
+    let page = ConsentPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        school: &b.school,
+        current: "toestemming",
+        parties: parties
+            .iter()
+            .map(|p| PartyRow::of(p, c.t.beheer))
+            .collect(),
+        done,
+        refused,
+        csrf_token: token,
+    };
+    Ok(pages::with_cookie(
+        pages::html(StatusCode::OK, page.render()),
+        cookie,
+    ))
+}
+
+/// GET `/beheer/toestemming`: every connected publisher and network provider, ticked or not.
+pub async fn consent_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+) -> Result<HttpResponse, PageError> {
+    consent_page(&req, &state, b, None).await
+}
+
+/// The consent form: the CSRF token and one `rp-<id>` field per ticked party.
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    csrf_token: String,
+    #[serde(flatten)]
+    ticks: HashMap<String, String>,
+}
+
+csrf_protected!(ConsentForm);
+
+/// POST `/beheer/toestemming`: exactly the ticked parties are allowed from now on.
+pub async fn consent_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+    CsrfChecked(form): CsrfChecked<ConsentForm>,
+) -> Result<HttpResponse, PageError> {
+    let mut ticked = BTreeSet::new();
+    for key in form.ticks.keys() {
+        let id = key
+            .strip_prefix("rp-")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or(PageError::NotFound)?;
+        ticked.insert(id);
+    }
+    let st = state.clone();
+    let coordinator = b.coordinator.clone();
+    let saved = failure::blocking(move || {
+        Ok(consent::save(
+            st.dir.as_ref(),
+            st.clock.as_ref(),
+            &coordinator,
+            &ticked,
+        )?)
+    })
+    .await?;
+    let c = Chrome::of(&req, &state, None).await;
+    let text = if saved == consent::Saved::default() {
+        c.t.beheer.consent_unchanged
+    } else {
+        c.t.beheer.consent_saved
+    };
+    consent_page(&req, &state, b, Some(Message::Done(text.to_string()))).await
+}
+
+/// One staff member on the staff page.
+struct StaffRow {
+    id: Uuid,
+    name: String,
+    email: String,
+    roles: String,
+    status: &'static str,
+    disabled: bool,
+    inactive: bool,
+    /// The extra roles they could still be given, and those they hold (which can be taken).
+    give: Vec<(&'static str, &'static str)>,
+    take: Vec<(&'static str, &'static str)>,
+}
+
+fn role_name(b: &BeheerTexts, r: Role) -> &'static str {
+    match r {
+        Role::Leerkracht => b.role_teacher,
+        Role::IctCoordinator => b.role_coordinator,
+        Role::Ib => b.role_ib,
+        Role::Rt => b.role_rt,
+        Role::Stagiaire => b.role_trainee,
+        Role::Leerling | Role::Invalkracht => "",
+    }
+}
+
+impl StaffRow {
+    fn of(u: &User, b: &BeheerTexts) -> Self {
+        let given = |r: &Role| (r.as_str(), role_name(b, *r));
+        StaffRow {
+            id: u.id,
+            name: u.display_name(),
+            email: u.email.clone().unwrap_or_default(),
+            roles: u
+                .roles
+                .iter()
+                .map(|r| role_name(b, *r))
+                .collect::<Vec<_>>()
+                .join(", "),
+            status: match u.status {
+                UserStatus::Active => b.status_active,
+                UserStatus::Inactive => b.status_inactive,
+                _ => b.status_disabled,
+            },
+            disabled: u.status == UserStatus::Disabled,
+            inactive: u.status == UserStatus::Inactive,
+            give: staff::GIVEN_ROLES
+                .iter()
+                .filter(|r| !u.roles.contains(r))
+                .map(given)
+                .collect(),
+            take: staff::GIVEN_ROLES
+                .iter()
+                .filter(|r| u.roles.contains(r) && u.roles.len() > 1)
+                .map(given)
+                .collect(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "beheer_personeel.html")]
+struct StaffPage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school: &'a School,
+    current: &'static str,
+    lists: Vec<(&'static str, Vec<StaffRow>)>,
+    roles: Vec<(&'static str, &'static str)>,
+    done: Option<String>,
+    refused: Option<String>,
+    csrf_token: String,
+}
+
+async fn staff_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    b: Beheerder,
+    message: Option<Message>,
+) -> Result<HttpResponse, PageError> {
+    let st = state.clone();
+    let coordinator = b.coordinator.clone();
+    let list: StaffList =
+        failure::blocking(move || Ok(staff::list(st.dir.as_ref(), &coordinator)?)).await?;
+    let c = Chrome::of(req, state, None).await;
+    let bt = c.t.beheer;
+    let rows = |l: &[User]| l.iter().map(|u| StaffRow::of(u, bt)).collect::<Vec<_>>();
+    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    let (done, refused) = Message::split(message);
+    let page = StaffPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        school: &b.school,
+        current: "personeel",
+        lists: vec![
+            (bt.coordinators, rows(&list.coordinators)),
+            (bt.teachers, rows(&list.teachers)),
+            (bt.support, rows(&list.support)),
+        ],
+        roles: staff::GIVEN_ROLES
+            .iter()
+            .map(|r| (r.as_str(), role_name(bt, *r)))
+            .collect(),
+        done,
+        refused,
+        csrf_token: token,
+    };
+    Ok(pages::with_cookie(
+        pages::html(StatusCode::OK, page.render()),
+        cookie,
+    ))
+}
+
+/// GET `/beheer/personeel`: the school's coordinators, teachers and support staff.
+pub async fn staff_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+) -> Result<HttpResponse, PageError> {
+    staff_page(&req, &state, b, None).await
+}
+
+/// The form that adds a staff member.
+#[derive(Debug, Deserialize)]
+pub struct AddForm {
+    csrf_token: String,
+    #[serde(default)]
+    voornaam: String,
+    #[serde(default)]
+    achternaam: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    rol: String,
+}
+
+csrf_protected!(AddForm);
+
+/// POST `/beheer/personeel`: add an ICT coordinator or support-staff member, who receives an
+/// activation link.
+pub async fn staff_add(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+    CsrfChecked(form): CsrfChecked<AddForm>,
+) -> Result<HttpResponse, PageError> {
+    let st = state.clone();
+    let coordinator = b.coordinator.clone();
+    let role = Role::from_str(&form.rol).map_err(|_| PageError::NotFound)?;
+    let new = NewStaff {
+        given_name: form.voornaam,
+        family_name: form.achternaam,
+        email: form.email,
+        role,
+    };
+    let added =
+        failure::blocking(move || Ok(staff::add(&st.world(), st.credentials(), &coordinator, new)))
+            .await?;
+    let c = Chrome::of(&req, &state, None).await;
+    let bt = c.t.beheer;
+    let m = outcome(bt, added, |i| {
+        if i.link_sent {
+            bt.staff_added(&i.user.display_name())
+        } else {
+            bt.staff_added_no_mail(&i.user.display_name())
+        }
+    })?;
+    staff_page(&req, &state, b, Some(m)).await
+}
+
+/// A staff member's id from the path; anything else is 404.
+fn user_in_path(path: &str) -> Result<Uuid, PageError> {
+    Uuid::parse_str(path).map_err(|_| PageError::NotFound)
+}
+
+/// The form of an action on one staff member: its CSRF token (and, to change a role, which
+/// and whether to give or take it).
+#[derive(Debug, Deserialize)]
+pub struct StaffActionForm {
+    csrf_token: String,
+    #[serde(default)]
+    rol: String,
+    #[serde(default)]
+    geven: String,
+}
+
+csrf_protected!(StaffActionForm);
+
+/// What can be done to one staff member.
+#[derive(Debug, Clone, Copy)]
+pub enum StaffAction {
+    Link,
+    Disable,
+    Enable,
+    Remove,
+    Role,
+}
+
+/// POST `/beheer/personeel/{user}/{action}`: resend the link, block, unblock, remove, or give
+/// or take a role. `action` is `link`, `blokkeren`, `deblokkeren`, `verwijderen` or `rol`.
+pub async fn staff_action(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+    path: web::Path<(String, String)>,
+    CsrfChecked(form): CsrfChecked<StaffActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let (user, action) = path.into_inner();
+    let user = user_in_path(&user)?;
+    let action = match action.as_str() {
+        "link" => StaffAction::Link,
+        "blokkeren" => StaffAction::Disable,
+        "deblokkeren" => StaffAction::Enable,
+        "verwijderen" => StaffAction::Remove,
+        "rol" => StaffAction::Role,
+        _ => return Err(PageError::NotFound),
+    };
+    let role = match action {
+        StaffAction::Role => Some(Role::from_str(&form.rol).map_err(|_| PageError::NotFound)?),
+        _ => None,
+    };
+    let give = form.geven == "1";
+    let st = state.clone();
+    let coordinator = b.coordinator.clone();
+    let done = failure::blocking(move || {
+        let (dir, clock) = (st.dir.as_ref(), st.clock.as_ref());
+        let c = &coordinator;
+        Ok(match (action, role) {
+            (StaffAction::Link, _) => staff::resend_link(&st.world(), c, user),
+            (StaffAction::Disable, _) => staff::offboard(dir, clock, c, user, false),
+            (StaffAction::Remove, _) => staff::offboard(dir, clock, c, user, true),
+            (StaffAction::Enable, _) => staff::enable(dir, clock, c, user),
+            (StaffAction::Role, Some(r)) => staff::set_role(dir, clock, c, user, r, give),
+            (StaffAction::Role, None) => Err(BeheerError::NotFound),
+        })
+    })
+    .await?;
+    let c = Chrome::of(&req, &state, None).await;
+    let bt = c.t.beheer;
+    let m = outcome(bt, done, |u| match action {
+        StaffAction::Link => bt.link_sent(u.email.as_deref().unwrap_or_default()),
+        StaffAction::Disable => bt.disabled_done.to_string(),
+        StaffAction::Enable => bt.enabled_done.to_string(),
+        StaffAction::Remove => bt.removed_done.to_string(),
+        StaffAction::Role => bt.roles_done.to_string(),
+    })?;
+    staff_page(&req, &state, b, Some(m)).await
+}
+
+/// GET `/beheer/personeel/{user}/verwijderen`: what removing does, and its button.
+pub async fn staff_remove_confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let user = user_in_path(&path)?;
+    let st = state.clone();
+    let coordinator = b.coordinator.clone();
+    failure::blocking(move || Ok(coordinator.own_user(st.dir.as_ref(), user)?)).await?;
+    let c = Chrome::of(&req, &state, None).await;
+    let (token, cookie) = state.csrf.issue(&req, state.config.is_https());
+    let page = ConfirmPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice,
+        title: c.t.beheer.remove_title,
+        message: c.t.beheer.remove_confirm,
+        action: req.path().to_string(),
+        button: c.t.beheer.remove,
+        csrf_token: token,
+        back: ("/beheer/personeel", c.t.beheer.staff_title),
+    };
+    Ok(pages::with_cookie(
+        pages::html(StatusCode::OK, page.render()),
+        cookie,
+    ))
+}

@@ -1,0 +1,560 @@
+//! Beheer, in process: only the school's own active ICT coordinators reach it; consent per
+//! publisher stops sign-ins at once; staff are added with an activation mail, given roles,
+//! blocked and removed — never the last coordinator, never another school's staff.
+
+use actix_web::http::StatusCode;
+use actix_web::test;
+use broker::admin::{self, Ctx};
+use broker::model::UserStatus;
+use claims::{InstellingRef, Role};
+use uuid::Uuid;
+
+use crate::school::demo_app;
+use crate::server::TestApp;
+use crate::support::browser::Browser;
+use crate::support::page::hidden;
+
+const SCHOOL: &str = idp::demo::DEMO_SCHOOL_REF;
+const COORDINATOR: &str = "sanne.jansen@regenboog.example";
+const TEACHER: &str = "anna.devries@regenboog.example";
+
+fn ctx(t: &TestApp) -> Ctx<'_> {
+    Ctx {
+        dir: t.state.dir.as_ref(),
+        clock: t.state.clock.as_ref(),
+        actor: "test",
+    }
+}
+
+fn user_by_email(t: &TestApp, email: &str) -> broker::model::User {
+    t.state.dir.user_by_email(email).unwrap().unwrap()
+}
+
+/// The `rp-<id>` checkboxes on the consent page, with whether each is ticked.
+fn checkboxes(body: &str) -> Vec<(String, bool)> {
+    body.split("<input type=\"checkbox\"")
+        .skip(1)
+        .map(|rest| {
+            let tag = rest.split('>').next().unwrap();
+            let name = tag
+                .split("name=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            (name.to_string(), tag.contains("checked"))
+        })
+        .collect()
+}
+
+/// A second school with a teacher who can sign in, for the tests that cross schools.
+fn other_school(t: &TestApp) -> (InstellingRef, Uuid) {
+    let s = admin::add_school(
+        ctx(t),
+        admin::SchoolInput {
+            brin: "34CD".into(),
+            vestiging: "00".into(),
+            name: "De Zonnebloem".into(),
+            networks: vec![],
+            board: None,
+            instelling_ref: None,
+        },
+    )
+    .unwrap();
+    let added = admin::add_user(
+        ctx(t),
+        t.state.credentials(),
+        admin::UserInput {
+            school: s.instelling_ref.to_string(),
+            role: "leerkracht".into(),
+            given_name: "Piet".into(),
+            family_name: "Bakker".into(),
+            email: Some("piet.bakker@zonnebloem.example".into()),
+            password: Some(idp::demo::DEMO_STAFF_PASSWORD.into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    (s.instelling_ref, added.user.id)
+}
+
+#[actix_web::test]
+async fn only_the_schools_active_coordinators_reach_beheer() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+
+    let mut nobody = Browser::new();
+    let (status, to, _) = nobody.get(&app, "/beheer/toestemming").await;
+    assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/login"));
+
+    let mut teacher = Browser::new();
+    teacher.sign_in(&app, TEACHER).await;
+    for path in ["/beheer", "/beheer/toestemming", "/beheer/personeel"] {
+        let (status, _, _) = teacher.get(&app, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "a teacher at {path}");
+    }
+    let (_, _, start) = teacher.get(&app, "/").await;
+    assert!(!start.contains("href=\"/beheer\""), "{start}");
+
+    let mut coordinator = Browser::new();
+    coordinator.sign_in(&app, COORDINATOR).await;
+    let (_, _, start) = coordinator.get(&app, "/").await;
+    assert!(start.contains("href=\"/beheer\""), "{start}");
+    let (status, _, body) = coordinator.get(&app, "/beheer").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(SCHOOL) && body.contains("Toestemming uitwisseling schooldata"));
+}
+
+#[actix_web::test]
+async fn unticking_a_publisher_stops_its_shortcut_at_once_and_is_in_the_trail() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let shortcut = format!(
+        "/snelkoppeling?INSTELLING_REF={SCHOOL}&TARGET={}",
+        idp::demo::DEMO_CLIENT_ID
+    );
+    let mut pupil = Browser::at("127.0.0.1");
+    let (status, _, _) = pupil.get(&app, &shortcut).await;
+    assert_eq!(status, StatusCode::OK, "the demo publisher is allowed");
+
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    let (status, _, page) = b.get(&app, "/beheer/toestemming").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Demo-uitgeverij Rekenen") && page.contains("Demo-netwerkomgeving"),
+        "{page}"
+    );
+    assert!(
+        page.contains("ook niet voor wie nu al is ingelogd"),
+        "the page warns: {page}"
+    );
+    let boxes = checkboxes(&page);
+    assert!(
+        boxes.len() >= 2 && boxes.iter().all(|(_, on)| *on),
+        "{boxes:?}"
+    );
+    let publisher = t
+        .state
+        .dir
+        .relying_party_by_public_id(idp::demo::DEMO_CLIENT_ID)
+        .unwrap()
+        .unwrap();
+    let off = format!("rp-{}", publisher.id);
+    let csrf = hidden(&page, "csrf_token");
+    let mut form: Vec<(&str, &str)> = vec![("csrf_token", &csrf)];
+    for (name, _) in boxes.iter().filter(|(n, _)| n != &off) {
+        form.push((name, "1"));
+    }
+
+    // A forged party id changes nothing.
+    let forged = format!("rp-{}", Uuid::new_v4());
+    let mut forging = form.clone();
+    forging.push((&forged, "1"));
+    let (status, _, _) = b.post(&app, "/beheer/toestemming", &forging).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = pupil.get(&app, &shortcut).await;
+    assert_eq!(status, StatusCode::OK, "nothing was written");
+
+    let (status, _, body) = b.post(&app, "/beheer/toestemming", &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("De nieuwe instellingen zijn opgeslagen."),
+        "{body}"
+    );
+    let after = checkboxes(&body);
+    assert_eq!(
+        after.iter().find(|(n, _)| n == &off).map(|b| b.1),
+        Some(false)
+    );
+    let (status, _, body) = pupil.get(&app, &shortcut).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "withdrawn at once: {body}");
+
+    let sanne = user_by_email(&t, COORDINATOR);
+    let school: InstellingRef = SCHOOL.parse().unwrap();
+    let trail = t.state.dir.audit_events(Some(&school), 20).unwrap();
+    let line = trail
+        .iter()
+        .find(|e| e.action == "registration.deregister")
+        .expect("the withdrawal is in the school's trail");
+    assert_eq!(line.actor, format!("user:{}", sanne.id));
+    assert_eq!(line.subject.as_deref(), Some(idp::demo::DEMO_CLIENT_ID));
+
+    // Ticking it again allows it again, with what it released before.
+    let csrf = hidden(
+        &body_of(&mut b, &app, "/beheer/toestemming").await,
+        "csrf_token",
+    );
+    let mut all: Vec<(&str, &str)> = vec![("csrf_token", &csrf)];
+    for (name, _) in &boxes {
+        all.push((name, "1"));
+    }
+    let (status, _, _) = b.post(&app, "/beheer/toestemming", &all).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = pupil.get(&app, &shortcut).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Without the CSRF token: the page has expired, nothing changes.
+    let (status, _, _) = b
+        .post(&app, "/beheer/toestemming", &[("csrf_token", "x")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = pupil.get(&app, &shortcut).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn body_of<S, B>(b: &mut Browser, app: &S, path: &str) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    b.get(app, path).await.2
+}
+
+#[actix_web::test]
+async fn a_new_school_starts_with_nothing_ticked() {
+    let (t, _) = demo_app();
+    let (school, _) = other_school(&t);
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let invited = broker::beheer::staff::invite(
+        &t.state.world(),
+        t.state.credentials(),
+        ctx(&t),
+        &school,
+        broker::beheer::staff::NewStaff {
+            given_name: "Kees".into(),
+            family_name: "Smit".into(),
+            email: "kees.smit@zonnebloem.example".into(),
+            role: Role::IctCoordinator,
+        },
+    )
+    .unwrap();
+    assert!(invited.link_sent);
+    assert_eq!(invited.user.status, UserStatus::Inactive);
+    let mail = t.outbox().pop().unwrap();
+    assert!(mail.contains("kees.smit@zonnebloem.example") && mail.contains("/wachtwoord/"));
+    // Kees activates with the link and sets a password.
+    let mut b = Browser::new();
+    let link = mail
+        .split_whitespace()
+        .find(|w| w.contains("/wachtwoord/"))
+        .unwrap();
+    let path = &link[link.find("/wachtwoord/").unwrap()..];
+    let (_, _, form) = b.get(&app, path).await;
+    let csrf = hidden(&form, "csrf_token");
+    let (status, _, body) = b
+        .post(
+            &app,
+            path,
+            &[
+                ("csrf_token", &csrf),
+                ("password", "zonnebloem-beheer-2026"),
+                ("repeat", "zonnebloem-beheer-2026"),
+            ],
+        )
+        .await;
+    assert!(status.is_success() || status.is_redirection(), "{body}");
+    let kees = t.state.dir.user(invited.user.id).unwrap().unwrap();
+    assert_eq!(kees.status, UserStatus::Active, "{body}");
+    let (_, _, page) = {
+        let (_, _, login) = b.get(&app, "/login").await;
+        let csrf = hidden(&login, "csrf_token");
+        b.post(
+            &app,
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", "kees.smit@zonnebloem.example"),
+                ("password", "zonnebloem-beheer-2026"),
+            ],
+        )
+        .await;
+        b.get(&app, "/beheer/toestemming").await
+    };
+    let boxes = checkboxes(&page);
+    assert!(
+        !boxes.is_empty(),
+        "the operator's parties are listed: {page}"
+    );
+    assert!(boxes.iter().all(|(_, on)| !on), "nothing ticked: {boxes:?}");
+}
+
+#[actix_web::test]
+async fn the_coordinator_adds_staff_gives_roles_and_keeps_one_coordinator() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    let (status, _, page) = b.get(&app, "/beheer/personeel").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("ICT-coördinatoren") && page.contains("Anna"),
+        "{page}"
+    );
+    let csrf = hidden(&page, "csrf_token");
+
+    // An IB'er by name and e-mail: inactive, with an activation mail.
+    let before = t.outbox().len();
+    let (status, _, body) = b
+        .post(
+            &app,
+            "/beheer/personeel",
+            &[
+                ("csrf_token", &csrf),
+                ("voornaam", "Ilse"),
+                ("achternaam", "Bos"),
+                ("email", "Ilse.Bos@Regenboog.example"),
+                ("rol", "ib"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Ilse Bos is toegevoegd"), "{body}");
+    let ilse = user_by_email(&t, "ilse.bos@regenboog.example");
+    assert_eq!(
+        (ilse.status, ilse.roles.clone()),
+        (UserStatus::Inactive, vec![Role::Ib])
+    );
+    let mails = t.outbox();
+    assert_eq!(mails.len(), before + 1);
+    assert!(mails
+        .last()
+        .unwrap()
+        .contains("Activeer je Leerpoort-account"));
+
+    // The same address again, and a role Beheer does not give: refused, nothing written.
+    let (_, _, body) = b
+        .post(
+            &app,
+            "/beheer/personeel",
+            &[
+                ("csrf_token", &csrf),
+                ("voornaam", "Ilse"),
+                ("achternaam", "Bos"),
+                ("email", "ilse.bos@regenboog.example"),
+                ("rol", "rt"),
+            ],
+        )
+        .await;
+    assert!(
+        body.contains("Er is al een account met dit e-mailadres."),
+        "{body}"
+    );
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/beheer/personeel",
+            &[
+                ("csrf_token", &csrf),
+                ("voornaam", "Mees"),
+                ("achternaam", "Kind"),
+                ("email", "mees@regenboog.example"),
+                ("rol", "leerling"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(t
+        .state
+        .dir
+        .user_by_email("mees@regenboog.example")
+        .unwrap()
+        .is_none());
+
+    // The activation link again.
+    let (_, _, body) = b
+        .post(
+            &app,
+            &format!("/beheer/personeel/{}/link", ilse.id),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert!(
+        body.contains("Er is een nieuwe link gestuurd naar ilse.bos@regenboog.example"),
+        "{body}"
+    );
+    assert_eq!(t.outbox().len(), before + 2);
+
+    // Anna, a teacher, becomes RT'er too.
+    let anna = user_by_email(&t, TEACHER);
+    let (_, _, body) = b
+        .post(
+            &app,
+            &format!("/beheer/personeel/{}/rol", anna.id),
+            &[("csrf_token", &csrf), ("rol", "rt"), ("geven", "1")],
+        )
+        .await;
+    assert!(body.contains("De rollen zijn aangepast."), "{body}");
+    assert_eq!(
+        user_by_email(&t, TEACHER).roles,
+        vec![Role::Leerkracht, Role::Rt]
+    );
+
+    // Sanne is the only active coordinator: she cannot block, remove or demote herself.
+    let sanne = user_by_email(&t, COORDINATOR);
+    for (action, extra) in [
+        ("blokkeren", None),
+        ("verwijderen", None),
+        ("rol", Some("ict-coordinator")),
+    ] {
+        let mut form = vec![("csrf_token", csrf.as_str()), ("geven", "0")];
+        if let Some(r) = extra {
+            form.push(("rol", r));
+        }
+        let (status, _, body) = b
+            .post(
+                &app,
+                &format!("/beheer/personeel/{}/{action}", sanne.id),
+                &form,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{action}");
+        assert!(
+            body.contains("minstens één actieve ICT-coördinator"),
+            "{action}: {body}"
+        );
+    }
+    let sanne = user_by_email(&t, COORDINATOR);
+    assert_eq!(sanne.status, UserStatus::Active);
+    assert!(sanne.roles.contains(&Role::IctCoordinator));
+
+    // Anna becomes coordinator too; now Sanne may hand over and step down to IB'er.
+    for (who, rol, geven) in [
+        (anna.id, "ict-coordinator", "1"),
+        (sanne.id, "ib", "1"),
+        (sanne.id, "ict-coordinator", "0"),
+    ] {
+        let (_, _, body) = b
+            .post(
+                &app,
+                &format!("/beheer/personeel/{who}/rol"),
+                &[("csrf_token", &csrf), ("rol", rol), ("geven", geven)],
+            )
+            .await;
+        assert!(body.contains("De rollen zijn aangepast."), "{rol}: {body}");
+    }
+    assert!(!user_by_email(&t, COORDINATOR)
+        .roles
+        .contains(&Role::IctCoordinator));
+    let (status, _, _) = b.get(&app, "/beheer").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no longer a coordinator: no Beheer"
+    );
+}
+
+#[actix_web::test]
+async fn blocking_signs_out_at_once_and_removing_asks_first() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut anna = Browser::new();
+    anna.sign_in(&app, TEACHER).await;
+    let (status, _, _) = anna.get(&app, "/groepen").await;
+    assert_eq!(status, StatusCode::OK);
+
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    let csrf = hidden(&b.get(&app, "/beheer/personeel").await.2, "csrf_token");
+    let id = user_by_email(&t, TEACHER).id;
+    let (_, _, body) = b
+        .post(
+            &app,
+            &format!("/beheer/personeel/{id}/blokkeren"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert!(body.contains("Het account is geblokkeerd."), "{body}");
+    let (status, to, _) = anna.get(&app, "/groepen").await;
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::FOUND, "/login"),
+        "signed out at once"
+    );
+    let (_, _, body) = b
+        .post(
+            &app,
+            &format!("/beheer/personeel/{id}/deblokkeren"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert!(body.contains("Het account is gedeblokkeerd."), "{body}");
+
+    // Removing: a GET only asks.
+    let (status, _, ask) = b
+        .get(&app, &format!("/beheer/personeel/{id}/verwijderen"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ask.contains("kan niet ongedaan worden gemaakt"), "{ask}");
+    assert_eq!(
+        t.state.dir.user(id).unwrap().unwrap().status,
+        UserStatus::Active
+    );
+    let (_, _, body) = b
+        .post(
+            &app,
+            &format!("/beheer/personeel/{id}/verwijderen"),
+            &[("csrf_token", &hidden(&ask, "csrf_token"))],
+        )
+        .await;
+    assert!(body.contains("Het account is verwijderd."), "{body}");
+    assert_eq!(
+        t.state.dir.user(id).unwrap().unwrap().status,
+        UserStatus::Removed
+    );
+}
+
+#[actix_web::test]
+async fn a_coordinator_cannot_reach_another_schools_staff_by_guessing_ids() {
+    let (t, _) = demo_app();
+    let (_, piet) = other_school(&t);
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    let (_, _, page) = b.get(&app, "/beheer/personeel").await;
+    assert!(
+        !page.contains("Piet"),
+        "another school's teacher is not listed"
+    );
+    let csrf = hidden(&page, "csrf_token");
+    for action in ["link", "blokkeren", "deblokkeren", "verwijderen"] {
+        let (status, _, _) = b
+            .post(
+                &app,
+                &format!("/beheer/personeel/{piet}/{action}"),
+                &[("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{action}");
+    }
+    let (status, _, _) = b
+        .post(
+            &app,
+            &format!("/beheer/personeel/{piet}/rol"),
+            &[("csrf_token", &csrf), ("rol", "ib"), ("geven", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = b
+        .get(&app, &format!("/beheer/personeel/{piet}/verwijderen"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for path in [
+        format!("/beheer/personeel/{}/blokkeren", Uuid::new_v4()),
+        "/beheer/personeel/niet-een-id/blokkeren".to_string(),
+        format!("/beheer/personeel/{piet}/iets-anders"),
+    ] {
+        let (status, _, _) = b.post(&app, &path, &[("csrf_token", &csrf)]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let piet = t.state.dir.user(piet).unwrap().unwrap();
+    assert_eq!(
+        (piet.status, piet.roles),
+        (UserStatus::Active, vec![Role::Leerkracht])
+    );
+}
