@@ -15,6 +15,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod authorization_requests;
+mod beheer_pages;
 mod code_and_tokens;
 mod discovery;
 mod flows;

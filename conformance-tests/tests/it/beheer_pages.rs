@@ -1,0 +1,119 @@
+//! Beheer, the ICT coordinator's pages, in a real browser (Debian's headless Chromium through
+//! chromedriver), checked with axe-core and photographed like the school entrance. No page
+//! needs JavaScript: every change is a plain form.
+
+use conformance_tests::chromium::Chromium;
+use conformance_tests::publisher::Publisher;
+use conformance_tests::{both_backends, Backend, Server, SANNE};
+
+const STAFF_PASSWORD: &str = "paarse-giraf-fietst";
+
+fn office() -> Chromium {
+    Chromium::start(1280, 900)
+}
+
+fn sign_in(browser: &Chromium, server: &Server, email: &str) {
+    browser.goto(&server.url("/login"));
+    browser.type_into("input[name=email]", email);
+    browser.type_into("input[name=password]", STAFF_PASSWORD);
+    browser.click("form button[type=submit]");
+}
+
+/// A pupil signs in at the publisher through the school's shortcut, with Emma's PIN.
+fn pupil_signs_in(pupil: &Chromium, server: &Server, publisher: &Publisher) {
+    pupil.goto(&server.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}&TARGET={}",
+        server.school_ref(),
+        publisher.client_id()
+    )));
+    pupil.click_text("Groep 3A");
+    pupil.click_text("Emma");
+    pupil.type_into("#pin", "1234");
+    pupil.click("form.pin button[type=submit]");
+}
+
+#[test]
+fn a_coordinator_unticks_a_publisher_and_the_pupils_next_sign_in_there_is_refused() {
+    both_backends(|server| {
+        let publisher = Publisher::start(server, "Rekenwereld", &["--audience", "leerling"]);
+        let pupil = Chromium::start(1024, 768);
+        pupil_signs_in(&pupil, server, &publisher);
+        assert_eq!(publisher.signed_in().len(), 1, "{}", pupil.text());
+
+        let b = office();
+        sign_in(&b, server, SANNE);
+        b.click_text("Beheer");
+        let text = b.text();
+        assert!(
+            text.contains("Basisschool De Regenboog") && text.contains(&server.school_ref()),
+            "{text}"
+        );
+        b.assert_accessible("the Beheer overview");
+        b.screenshot("20-beheer");
+        b.click_text("Toestemming uitwisseling schooldata");
+        let text = b.text();
+        assert!(
+            text.contains("Rekenwereld") && text.contains("ook niet voor wie nu al is ingelogd"),
+            "{text}"
+        );
+        b.assert_accessible("the consent page");
+        b.screenshot("21-toestemming");
+
+        // Untick Rekenwereld (its label toggles its box) and save.
+        let was = b.execute(
+            "const l = [...document.querySelectorAll('label')].find(l => l.textContent.trim() === 'Rekenwereld');
+             const box = document.getElementById(l.htmlFor); const was = box.checked; l.click();
+             return [was, box.checked];",
+            vec![],
+        );
+        assert_eq!(was, serde_json::json!([true, false]));
+        b.click_text("Opslaan");
+        assert!(
+            b.text().contains("De nieuwe instellingen zijn opgeslagen."),
+            "{}",
+            b.text()
+        );
+        b.assert_accessible("the consent page after saving");
+        let still = b.execute(
+            "const l = [...document.querySelectorAll('label')].find(l => l.textContent.trim() === 'Rekenwereld');
+             return document.getElementById(l.htmlFor).checked;",
+            vec![],
+        );
+        assert_eq!(still, serde_json::json!(false));
+
+        // The pupil, still signed in at Leerpoort, opens the software again: refused.
+        pupil.goto(&server.url(&format!(
+            "/snelkoppeling?INSTELLING_REF={}&TARGET={}",
+            server.school_ref(),
+            publisher.client_id()
+        )));
+        let text = pupil.text();
+        assert!(text.contains("Deze software staat niet aan"), "{text}");
+        assert_eq!(publisher.signed_in().len(), 1, "no second sign-in arrived");
+    });
+}
+
+#[test]
+fn a_coordinator_adds_an_ib_er_in_the_browser() {
+    let server = Server::start_with(&Backend::Sqlite, &[]);
+    let b = office();
+    sign_in(&b, &server, SANNE);
+    b.goto(&server.url("/beheer/personeel"));
+    let text = b.text();
+    assert!(
+        text.contains("ICT-coördinatoren") && text.contains("Anna de Vries"),
+        "{text}"
+    );
+    b.type_into("#voornaam", "Ilse");
+    b.type_into("#achternaam", "Bos");
+    b.type_into("#email", "ilse.bos@regenboog.example");
+    b.execute("document.getElementById('rol').value = 'ib';", vec![]);
+    b.click_text("Toevoegen");
+    let text = b.text();
+    assert!(
+        text.contains("Ilse Bos is toegevoegd") && text.contains("inactief"),
+        "{text}"
+    );
+    b.assert_accessible("the staff page");
+    b.screenshot("22-personeel");
+}
