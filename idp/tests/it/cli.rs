@@ -1315,3 +1315,75 @@ fn device_list_and_revoke_show_and_end_linked_devices() {
         ])
         .contains("no school"));
 }
+
+#[test]
+fn the_operator_invites_a_schools_first_coordinator() {
+    let env = Env::sqlite();
+    let school = env.school();
+    let out = env.ok(&[
+        "school",
+        "invite-coordinator",
+        "--school",
+        &school,
+        "--email",
+        "Sanne.Jansen@Linde.example",
+        "--name",
+        "Sanne de Jansen",
+    ]);
+    assert_eq!(out["instelling_ref"], school);
+    assert_eq!(out["email"], "sanne.jansen@linde.example");
+    assert_eq!(out["status"], "inactive");
+    assert_eq!(out["activation_sent"], true);
+    let users = env.ok(&["user", "list", "--school", &school]);
+    let sanne = &users["users"][0];
+    assert_eq!(sanne["given_name"], "Sanne");
+    assert_eq!(sanne["family_name"], "de Jansen");
+    assert_eq!(sanne["roles"], serde_json::json!(["ict-coordinator"]));
+    // The activation mail is in the outbox folder.
+    let mails: Vec<String> = std::fs::read_dir(env.dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("sanne.jansen@linde.example") && mails[0].contains("/wachtwoord/"),
+        "{}",
+        mails[0]
+    );
+
+    // The same address again, a one-word name, an unknown school: refused, nothing written.
+    let again = env.fails(&[
+        "school",
+        "invite-coordinator",
+        "--school",
+        &school,
+        "--email",
+        "sanne.jansen@linde.example",
+        "--name",
+        "Sanne Jansen",
+    ]);
+    assert!(again.contains("e-mail address"), "{again}");
+    let one_word = env.fails(&[
+        "school",
+        "invite-coordinator",
+        "--school",
+        &school,
+        "--email",
+        "kees@linde.example",
+        "--name",
+        "Kees",
+    ]);
+    assert!(one_word.contains("--name"), "{one_word}");
+    let unknown = env.fails(&[
+        "school",
+        "invite-coordinator",
+        "--school",
+        "00000000-0000-4000-8000-000000000000",
+        "--email",
+        "kees@linde.example",
+        "--name",
+        "Kees Smit",
+    ]);
+    assert!(unknown.contains("school"), "{unknown}");
+    assert_eq!(env.count_users(&school), 1);
+}
