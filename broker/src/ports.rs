@@ -54,6 +54,14 @@ pub enum Letter {
     HomeActivation { to: String, link: String },
     /// A parent's new password for home sign-in.
     HomeReset { to: String, link: String },
+    /// To the operator: a school's ICT coordinator asks for the school account to be closed.
+    ClosingRequested {
+        to: String,
+        school: String,
+        instelling_ref: String,
+        brin6: String,
+        by: String,
+    },
 }
 
 impl Letter {
@@ -63,7 +71,8 @@ impl Letter {
             Letter::StaffActivation { to, .. }
             | Letter::StaffReset { to, .. }
             | Letter::HomeActivation { to, .. }
-            | Letter::HomeReset { to, .. } => to,
+            | Letter::HomeReset { to, .. }
+            | Letter::ClosingRequested { to, .. } => to,
         }
     }
 }
@@ -76,6 +85,7 @@ impl std::fmt::Debug for Letter {
             Letter::StaffReset { .. } => "Letter::StaffReset",
             Letter::HomeActivation { .. } => "Letter::HomeActivation",
             Letter::HomeReset { .. } => "Letter::HomeReset",
+            Letter::ClosingRequested { .. } => "Letter::ClosingRequested",
         })
     }
 }

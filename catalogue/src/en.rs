@@ -16,6 +16,8 @@ pub static MAIL_EN: MailTexts = MailTexts {
     home_reset_intro: "You asked for a new password for home sign-in at Leerpoort. Choose a new password with this link:",
     home_reset_valid: "The link works for 24 hours, once.",
     home_body: "Dear parent or carer,\n\n{intro}\n\n{link}\n\n{valid} Choose a password of at least 10 characters; a sentence of a few words is easy to remember and hard to guess.\n\nHome sign-in is at {issuer}/thuis: first you sign in with this e-mail address and your own password, then you choose your child and your child types their own PIN (or clicks their pictures) from school. That second secret is not your password.\n\nDid you not ask for this? Then ignore this e-mail.\n\nThis is an automatic message; replies are not read. Questions? Contact the school.\n",
+    closing_subject: "Request: close a school account",
+    closing_body: "{by}, ICT coordinator of {school} ({brin6}), asked in Beheer for the school's Leerpoort account to be closed.\n\nEvery publisher and network provider has already been unticked: no data go to them any more. Check the request with the school board, then close the account with:\n\n    leerpoort school close --school {instelling_ref}\n\nThis is an automatic message.\n",
 };
 
 pub static EN: Texts = Texts {
@@ -70,6 +72,8 @@ pub static EN: Texts = Texts {
     unknown_software_title: "Unknown software",
     invalid_request_title: "Invalid request",
     wrong_shortcut_title: "This shortcut is not right",
+    school_closed_title: "This school no longer uses Leerpoort",
+    school_closed: "This school's Leerpoort account has been closed. Ask your teacher or the school how to reach your learning materials now.",
     wrong_shortcut: "This shortcut does not belong to a school Leerpoort knows. Ask your school's ICT coordinator for the right shortcut.",
     not_enabled_title: "This software is not enabled",
     not_enabled: "Your school has not (yet) enabled this software in Leerpoort. Ask your school's ICT coordinator for help.",

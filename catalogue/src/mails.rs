@@ -21,6 +21,10 @@ pub struct MailTexts {
     pub home_reset_valid: &'static str,
     /// The whole home-account mail around the intro: `{intro}`, `{link}`, `{valid}`, `{issuer}`.
     pub(crate) home_body: &'static str,
+    /// To the operator: a school asks to close its account.
+    pub closing_subject: &'static str,
+    /// `{school}`, `{brin6}`, `{instelling_ref}`, `{by}`.
+    pub(crate) closing_body: &'static str,
 }
 
 impl MailTexts {
@@ -29,6 +33,25 @@ impl MailTexts {
         fill(
             self.staff_body,
             &[("intro", intro), ("link", link), ("name", name)],
+        )
+    }
+
+    /// The operator's mail about a school that asks to close its account.
+    pub fn closing_body(
+        &self,
+        school: &str,
+        brin6: &str,
+        instelling_ref: &str,
+        by: &str,
+    ) -> String {
+        fill(
+            self.closing_body,
+            &[
+                ("school", school),
+                ("brin6", brin6),
+                ("instelling_ref", instelling_ref),
+                ("by", by),
+            ],
         )
     }
 

@@ -16,6 +16,8 @@ pub static MAIL_NL: MailTexts = MailTexts {
     home_reset_intro: "U heeft gevraagd om een nieuw wachtwoord voor thuis inloggen bij Leerpoort. Kies via deze link een nieuw wachtwoord:",
     home_reset_valid: "De link werkt 24 uur en één keer.",
     home_body: "Beste ouder/verzorger,\n\n{intro}\n\n{link}\n\n{valid} Kies een wachtwoord van minstens 10 tekens; een zin van een paar woorden is makkelijk te onthouden en moeilijk te raden.\n\nThuis inloggen gaat via {issuer}/thuis: eerst logt u in met dit e-mailadres en uw eigen wachtwoord, daarna kiest u uw kind en typt uw kind zijn of haar eigen pincode (of klikt het de wachtwoordplaatjes) van school. Dat tweede wachtwoord is dus niet uw wachtwoord.\n\nHeeft u hier niet om gevraagd? Dan kunt u deze e-mail negeren.\n\nDit is een automatisch bericht; u kunt er niet op antwoorden. Vragen? Neem contact op met de school.\n",
+    closing_subject: "Verzoek: schoolaccount opheffen",
+    closing_body: "De ICT-coördinator {by} van {school} ({brin6}) heeft in Beheer gevraagd het Leerpoort-account van de school op te heffen.\n\nAlle uitgeverijen en netwerkaanbieders zijn al uitgevinkt: er gaan geen gegevens meer naartoe. Controleer het verzoek bij het schoolbestuur en hef het account daarna op met:\n\n    leerpoort school close --school {instelling_ref}\n\nDit is een automatisch bericht.\n",
 };
 
 pub static NL: Texts = Texts {
@@ -70,6 +72,8 @@ pub static NL: Texts = Texts {
     unknown_software_title: "Onbekende software",
     invalid_request_title: "Ongeldige aanvraag",
     wrong_shortcut_title: "Deze snelkoppeling klopt niet",
+    school_closed_title: "Deze school gebruikt Leerpoort niet meer",
+    school_closed: "Het Leerpoort-account van deze school is opgeheven. Vraag je juf, meester of de school hoe je nu bij je lesmateriaal komt.",
     wrong_shortcut: "Deze snelkoppeling hoort niet bij een school die Leerpoort kent. Vraag de ICT-coördinator van je school om de juiste snelkoppeling.",
     not_enabled_title: "Deze software staat niet aan",
     not_enabled: "Je school heeft deze software (nog) niet aangezet in Leerpoort. Vraag de ICT-coördinator van je school om hulp.",

@@ -60,6 +60,8 @@ pub struct Texts {
     pub invalid_request_title: &'static str,
     pub wrong_shortcut_title: &'static str,
     pub wrong_shortcut: &'static str,
+    pub school_closed_title: &'static str,
+    pub school_closed: &'static str,
     pub not_enabled_title: &'static str,
     pub not_enabled: &'static str,
     pub pick_group: &'static str,

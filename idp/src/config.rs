@@ -35,6 +35,7 @@ struct FileConfig {
     keys_dir: Option<String>,
     smtp_url: Option<String>,
     outbox_dir: Option<String>,
+    operator_email: Option<String>,
     trust_proxy: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
     metrics_listen: Option<String>,
@@ -65,6 +66,8 @@ pub struct Config {
     pub keys_dir: PathBuf,
     pub smtp_url: Option<String>,
     pub outbox_dir: PathBuf,
+    /// Where the operator is told what needs them (a school asking to close its account).
+    pub operator_email: Option<String>,
     /// The proxies whose `X-Forwarded-For` is believed (`LEERPOORT_TRUSTED_PROXIES`; with
     /// `LEERPOORT_TRUST_PROXY=true` and no list: loopback only). Empty: the header is ignored.
     pub trusted_proxies: Vec<IpNet>,
@@ -148,6 +151,15 @@ impl Config {
         )?;
         let outbox_dir =
             PathBuf::from(get("outbox_dir", file.outbox_dir).unwrap_or_else(|| "outbox".into()));
+        let operator_email = get("operator_email", file.operator_email)
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty());
+        if operator_email
+            .as_deref()
+            .is_some_and(|e| broker::admin::normalise_email(e).is_err())
+        {
+            return Err(invalid("operator_email", "expected an e-mail address"));
+        }
 
         let trusted_proxies = proxies_from(&env, file.trust_proxy, file.trusted_proxies)?;
 
@@ -201,6 +213,7 @@ impl Config {
             keys_dir,
             smtp_url,
             outbox_dir,
+            operator_email,
             trusted_proxies,
             metrics_listen,
             require_totp_for_coordinators,

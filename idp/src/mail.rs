@@ -152,6 +152,17 @@ pub fn word(letter: &Letter, issuer: &str) -> Mail {
                 body,
             }
         }
+        Letter::ClosingRequested {
+            to,
+            school,
+            instelling_ref,
+            brin6,
+            by,
+        } => Mail {
+            to: to.clone(),
+            subject: m.closing_subject.into(),
+            body: m.closing_body(school, brin6, instelling_ref, by),
+        },
     }
 }
 

@@ -3,8 +3,8 @@
 use std::str::FromStr;
 
 use crate::audit::AuditAction;
-use crate::model::{Group, School, SchoolBoard};
-use crate::repo::{NewBoard, NewSchool};
+use crate::model::{Group, School, SchoolBoard, SchoolStatus};
+use crate::repo::{NewBoard, NewSchool, SchoolChange};
 use claims::{Brin4, Brin6, InstellingRef, Jaargroep};
 use ipnet::IpNet;
 use uuid::Uuid;
@@ -95,6 +95,52 @@ pub fn change_brin(
         serde_json::json!({"from": before.brin6.to_string(), "to": brin6.to_string()}),
     );
     Ok(ctx.dir.change_brin6(school, brin6, ctx.now(), audit)?)
+}
+
+/// Withdraw every relying party the school allows, each with its audit line; the names of
+/// those withdrawn.
+pub fn withdraw_all(ctx: Ctx<'_>, school: &InstellingRef) -> Result<Vec<String>> {
+    let mut withdrawn = Vec::new();
+    for reg in ctx.dir.registrations_of_school(school)? {
+        if !reg.allowed {
+            continue;
+        }
+        if let Some(rp) = ctx.dir.relying_party(reg.rp_id)? {
+            super::deregister(ctx, school, rp.public_id())?;
+            withdrawn.push(rp.name);
+        }
+    }
+    Ok(withdrawn)
+}
+
+/// A closed school, and the relying parties it still allowed until then.
+#[derive(Debug, Clone)]
+pub struct ClosedSchool {
+    pub school: School,
+    pub withdrawn: Vec<String>,
+}
+
+/// Close a school account (`school close`): every relying party is withdrawn, then the school
+/// is closed. Its shortcuts show a friendly page from then on, nobody of it signs in to any
+/// software, and its data stay (the ids, so pseudonyms are never given to anyone else).
+pub fn close_school(ctx: Ctx<'_>, school: &InstellingRef) -> Result<ClosedSchool> {
+    ctx.active_school(school)?;
+    let withdrawn = withdraw_all(ctx, school)?;
+    let audit = ctx.audit(
+        AuditAction::SchoolClose,
+        Some(*school),
+        None,
+        serde_json::json!({"withdrawn": withdrawn.len()}),
+    );
+    let school = ctx.dir.update_school(
+        school,
+        SchoolChange {
+            status: Some(SchoolStatus::Closed),
+            ..SchoolChange::default()
+        },
+        audit,
+    )?;
+    Ok(ClosedSchool { school, withdrawn })
 }
 
 /// A school network in CIDR form; a bare address means that one host.

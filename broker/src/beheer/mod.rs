@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::model::{User, UserStatus};
 use crate::repo::{Directory, RepoError};
 
+pub mod closing;
 pub mod consent;
 pub mod staff;
 

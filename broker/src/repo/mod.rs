@@ -21,7 +21,7 @@ pub use devices::EnrolledDevices;
 pub use groups::Groups;
 pub use registrations::{RegistrationChange, Registrations};
 pub use relying_parties::{RelyingParties, SamlSpChange};
-pub use schools::{NewBoard, NewSchool, Schools};
+pub use schools::{NewBoard, NewSchool, SchoolChange, Schools};
 pub use settings::Settings;
 pub use thuis::{NewThuisCode, NewThuisToken, Thuis};
 pub use totp::{NewStaffTotp, StaffTotp};

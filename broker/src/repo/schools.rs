@@ -5,7 +5,7 @@ use ipnet::IpNet;
 use uuid::Uuid;
 
 use super::RepoResult;
-use crate::model::{AuditEvent, School, SchoolBoard};
+use crate::model::{AuditEvent, School, SchoolBoard, SchoolStatus};
 
 /// A new school board.
 #[derive(Debug, Clone)]
@@ -25,6 +25,13 @@ pub struct NewSchool {
     pub networks: Vec<IpNet>,
 }
 
+/// A school's changed settings; `None` keeps one as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchoolChange {
+    pub status: Option<SchoolStatus>,
+    pub networks: Option<Vec<IpNet>>,
+}
+
 /// School boards and school locations.
 pub trait Schools {
     fn insert_board(&self, board: NewBoard, now: i64, audit: AuditEvent)
@@ -41,6 +48,14 @@ pub trait Schools {
         r: &InstellingRef,
         brin6: Brin6,
         now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<School>;
+    /// Change a school's status or networks, at the audit event's moment. `NotFound` for an
+    /// unknown school.
+    fn update_school(
+        &self,
+        r: &InstellingRef,
+        change: SchoolChange,
         audit: AuditEvent,
     ) -> RepoResult<School>;
 }

@@ -29,6 +29,12 @@ pub enum SchoolCmd {
     },
     /// List school locations.
     List,
+    /// Close a school account: every relying party is de-selected, then the school is closed;
+    /// its shortcuts show a friendly page.
+    Close {
+        #[arg(long)]
+        school: String,
+    },
     /// Add a school's ICT coordinator (the first one, after the board's signed request) and
     /// mail them the activation link. Later coordinators are added in Beheer.
     InviteCoordinator {
@@ -168,6 +174,24 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SchoolCmd) -> anyh
                     "{} is ICT coordinator of {r}; the activation link went to {}.",
                     user.display_name(),
                     user.email.as_deref().unwrap_or_default()
+                ),
+            ))
+        }
+        SchoolCmd::Close { school } => {
+            let state = open_state(config, clock)?;
+            let r = admin::parse_school_ref(&school)?;
+            let closed = admin::close_school(ctx(&state, "cli"), &r)?;
+            Ok(out(
+                json!({"instelling_ref": r.to_string(), "status": closed.school.status.as_str(),
+                    "withdrawn": closed.withdrawn}),
+                format!(
+                    "{} is closed; withdrawn: {}.",
+                    closed.school.name,
+                    if closed.withdrawn.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        closed.withdrawn.join(", ")
+                    }
                 ),
             ))
         }

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use broker::model::{AuditEvent, School, SchoolBoard, SchoolStatus};
-use broker::repo::{NewBoard, NewSchool, RepoError, RepoResult, Schools};
+use broker::repo::{NewBoard, NewSchool, RepoError, RepoResult, SchoolChange, Schools};
 use claims::{Brin6, InstellingRef};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -189,4 +189,54 @@ impl Schools for DieselDirectory {
             })
         })
     }
+
+    fn update_school(
+        &self,
+        r: &InstellingRef,
+        change: SchoolChange,
+        audit: AuditEvent,
+    ) -> RepoResult<School> {
+        self.school_cache.remove(&r.to_string());
+        let key = r.to_string();
+        let now = audit.at;
+        let (status, merged_into) = match &change.status {
+            None => (None, None),
+            Some(SchoolStatus::Merged(into)) => (Some("merged"), Some(Some(into.to_string()))),
+            Some(other) => (Some(other.as_str()), Some(None)),
+        };
+        let networks = change
+            .networks
+            .as_ref()
+            .map(|n| to_json_list(&n.iter().map(|n| n.to_string()).collect::<Vec<_>>()));
+        let found = self.audited(audit, |c| {
+            let n = diesel::update(schools::table.find(&key))
+                .set(SchoolChangeset {
+                    status,
+                    merged_into,
+                    networks,
+                    updated_at: now,
+                })
+                .execute(c)?;
+            if n == 0 {
+                return Err(
+                    RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into(),
+                );
+            }
+            load_school(c, &key)?.ok_or_else(|| {
+                RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into()
+            })
+        });
+        self.school_cache.remove(&r.to_string());
+        found
+    }
+}
+
+/// The columns [`Schools::update_school`] may change (`None`: unchanged).
+#[derive(AsChangeset)]
+#[diesel(table_name = schools)]
+struct SchoolChangeset<'a> {
+    status: Option<&'a str>,
+    merged_into: Option<Option<String>>,
+    networks: Option<String>,
+    updated_at: i64,
 }

@@ -14,7 +14,7 @@ use askama::Template;
 use broker::beheer::consent::{self, Party};
 use broker::beheer::staff::{self, NewStaff, StaffList};
 use broker::beheer::{BeheerError, Coordinator, Refusal};
-use broker::model::{RpKind, School, User, UserStatus};
+use broker::model::{RpKind, School, SchoolStatus, User, UserStatus};
 use catalogue::{BeheerTexts, Texts};
 use claims::Role;
 use serde::Deserialize;
@@ -26,8 +26,9 @@ use super::groepen::ConfirmPage;
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 
-/// The signed-in ICT coordinator and their school. Other signed-in staff get 404 (Beheer is
-/// not theirs to see); without a session, the sign-in form.
+/// The signed-in ICT coordinator and their school, which is active. Other signed-in staff, and
+/// the coordinators of a closed or merged school, get 404 (there is no Beheer of theirs to
+/// see); without a session, the sign-in form.
 #[derive(Debug, Clone)]
 pub struct Beheerder {
     pub coordinator: Coordinator,
@@ -42,6 +43,9 @@ impl actix_web::FromRequest for Beheerder {
         let staff = Staff::from_request(req, payload);
         Box::pin(async move {
             let Staff { user, school } = staff.await?;
+            if school.status != SchoolStatus::Active {
+                return Err(PageError::NotFound);
+            }
             let coordinator = Coordinator::of(user).ok_or(PageError::NotFound)?;
             Ok(Beheerder {
                 coordinator,
@@ -539,4 +543,94 @@ pub async fn staff_remove_confirm(
         pages::html(StatusCode::OK, page.render()),
         cookie,
     ))
+}
+
+#[derive(Template)]
+#[template(path = "beheer_opheffen.html")]
+struct ClosingPage<'a> {
+    t: &'static Texts,
+    lang: &'static str,
+    notice: Option<String>,
+    school: &'a School,
+    current: &'static str,
+    done: Option<String>,
+    refused: Option<String>,
+    csrf_token: String,
+}
+
+fn closing_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    c: &Chrome,
+    school: &School,
+    message: Option<Message>,
+) -> HttpResponse {
+    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    let (done, refused) = Message::split(message);
+    let page = ClosingPage {
+        t: c.t,
+        lang: c.lang,
+        notice: c.notice.clone(),
+        school,
+        current: "opheffen",
+        done,
+        refused,
+        csrf_token: token,
+    };
+    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
+}
+
+/// GET `/beheer/opheffen`: what closing the account does, and the form that asks for it.
+pub async fn closing_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    closing_page(&req, &state, &c, &b.school, None)
+}
+
+/// The closing form: the CSRF token and the confirmation box.
+#[derive(Debug, Deserialize)]
+pub struct ClosingForm {
+    csrf_token: String,
+    #[serde(default)]
+    zeker: String,
+}
+
+csrf_protected!(ClosingForm);
+
+/// POST `/beheer/opheffen`: untick everything and tell the operator. Without the ticked
+/// confirmation box nothing happens.
+pub async fn closing_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+    CsrfChecked(form): CsrfChecked<ClosingForm>,
+) -> Result<HttpResponse, PageError> {
+    let c = Chrome::of(&req, &state, None).await;
+    let bt = c.t.beheer;
+    if form.zeker != "ja" {
+        let m = Message::Refused(bt.closing_confirm.to_string());
+        return Ok(closing_page(&req, &state, &c, &b.school, Some(m)));
+    }
+    let st = state.clone();
+    let (coordinator, school) = (b.coordinator.clone(), b.school.clone());
+    let requested = failure::blocking(move || {
+        let operator = st.config.operator_email.as_deref();
+        Ok(broker::beheer::closing::request(
+            &st.world(),
+            &coordinator,
+            &school,
+            operator,
+        )?)
+    })
+    .await?;
+    let text = if requested.operator_mailed {
+        bt.closing_done
+    } else {
+        bt.closing_not_mailed
+    };
+    let m = Message::Done(text.to_string());
+    Ok(closing_page(&req, &state, &c, &b.school, Some(m)))
 }

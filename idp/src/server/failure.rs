@@ -154,9 +154,8 @@ enum Shown {
 /// The page for a school link that leads nowhere.
 pub fn shortcut_page(c: &Chrome, e: ShortcutError) -> HttpResponse {
     let (title, text) = match e {
-        ShortcutError::UnknownSchool | ShortcutError::Closed => {
-            (c.t.wrong_shortcut_title, c.t.wrong_shortcut)
-        }
+        ShortcutError::UnknownSchool => (c.t.wrong_shortcut_title, c.t.wrong_shortcut),
+        ShortcutError::Closed => (c.t.school_closed_title, c.t.school_closed),
         ShortcutError::TargetNotEnabled => (c.t.not_enabled_title, c.t.not_enabled),
         ShortcutError::Unavailable => return pages::unavailable(c, c.t.unavailable),
     };

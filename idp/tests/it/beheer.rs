@@ -558,3 +558,81 @@ async fn a_coordinator_cannot_reach_another_schools_staff_by_guessing_ids() {
         (UserStatus::Active, vec![Role::Leerkracht])
     );
 }
+
+#[actix_web::test]
+async fn closing_unticks_everything_tells_the_operator_and_the_operator_closes() {
+    let t = TestApp::with_env(&[
+        ("LEERPOORT_TRUST_PROXY", "true"),
+        ("LEERPOORT_OPERATOR_EMAIL", "helpdesk@leerpoort.example"),
+    ]);
+    idp::demo::seed(&t.state).unwrap();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let school: InstellingRef = SCHOOL.parse().unwrap();
+    let allowed = |t: &TestApp| {
+        t.state
+            .dir
+            .registrations_of_school(&school)
+            .unwrap()
+            .iter()
+            .filter(|r| r.allowed)
+            .count()
+    };
+    assert!(allowed(&t) >= 2);
+
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    let (status, _, page) = b.get(&app, "/beheer/opheffen").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = hidden(&page, "csrf_token");
+    // Without the confirmation box: nothing happens.
+    let (_, _, body) = b
+        .post(&app, "/beheer/opheffen", &[("csrf_token", &csrf)])
+        .await;
+    assert!(body.contains("role=\"alert\""), "{body}");
+    assert!(allowed(&t) >= 2);
+    let mails = t.outbox().len();
+
+    let (_, _, body) = b
+        .post(
+            &app,
+            "/beheer/opheffen",
+            &[("csrf_token", &csrf), ("zeker", "ja")],
+        )
+        .await;
+    assert!(
+        body.contains("de beheerder van Leerpoort heft het account op"),
+        "{body}"
+    );
+    assert_eq!(allowed(&t), 0, "every party unticked");
+    let all = t.outbox();
+    assert_eq!(all.len(), mails + 1);
+    let mail = all.last().unwrap();
+    assert!(
+        mail.contains("helpdesk@leerpoort.example")
+            && mail.contains(&format!("leerpoort school close --school {SCHOOL}")),
+        "{mail}"
+    );
+    let trail = t.state.dir.audit_events(Some(&school), 50).unwrap();
+    assert!(trail.iter().any(|e| e.action == "school.close-requested"));
+    // Still open until the operator closes it.
+    let mut pupil = Browser::at("127.0.0.1");
+    let shortcut = format!("/snelkoppeling?INSTELLING_REF={SCHOOL}");
+    let (status, _, _) = pupil.get(&app, &shortcut).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let closed = admin::close_school(ctx(&t), &school).unwrap();
+    assert_eq!(closed.school.status, broker::model::SchoolStatus::Closed);
+    let (status, _, body) = pupil.get(&app, &shortcut).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        body.contains("Deze school gebruikt Leerpoort niet meer"),
+        "{body}"
+    );
+    assert!(
+        admin::close_school(ctx(&t), &school).is_err(),
+        "closed once"
+    );
+    // A closed school's coordinator has no Beheer to change anything in.
+    let (status, _, _) = b.get(&app, "/beheer/toestemming").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -1387,3 +1387,31 @@ fn the_operator_invites_a_schools_first_coordinator() {
     assert!(unknown.contains("school"), "{unknown}");
     assert_eq!(env.count_users(&school), 1);
 }
+
+#[test]
+fn school_close_withdraws_every_relying_party_and_closes() {
+    let env = Env::sqlite();
+    let school = env.school();
+    let client = env.ok(&[
+        "client",
+        "add",
+        "--name",
+        "Rekenwereld",
+        "--kind",
+        "publisher",
+        "--redirect-uri",
+        "https://rekenwereld.example/cb",
+    ]);
+    let id = client["client_id"].as_str().unwrap();
+    env.ok(&["register", "--school", &school, "--rp", id]);
+    let out = env.ok(&["school", "close", "--school", &school]);
+    assert_eq!(out["status"], "closed");
+    assert_eq!(out["withdrawn"], serde_json::json!(["Rekenwereld"]));
+    let schools = env.ok(&["school", "list"]);
+    assert_eq!(schools["schools"][0]["status"], "closed", "{schools}");
+    let again = env.fails(&["school", "close", "--school", &school]);
+    assert!(again.contains("closed"), "{again}");
+    // A closed school takes no new registrations.
+    let refused = env.fails(&["register", "--school", &school, "--rp", id]);
+    assert!(refused.contains("closed"), "{refused}");
+}
