@@ -18,6 +18,7 @@ use crate::repo::{Directory, RepoError};
 
 pub mod closing;
 pub mod consent;
+pub mod logboek;
 pub mod staff;
 
 /// A signed-in, active ICT coordinator and the school they run.

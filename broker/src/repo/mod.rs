@@ -16,7 +16,7 @@ mod totp;
 mod upstreams;
 mod users;
 
-pub use audit::Audit;
+pub use audit::{Audit, AuditQuery};
 pub use devices::EnrolledDevices;
 pub use groups::Groups;
 pub use registrations::{RegistrationChange, Registrations};

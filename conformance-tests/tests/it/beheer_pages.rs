@@ -116,4 +116,15 @@ fn a_coordinator_adds_an_ib_er_in_the_browser() {
     );
     b.assert_accessible("the staff page");
     b.screenshot("22-personeel");
+
+    b.click_text("Logboek");
+    let text = b.text();
+    assert!(
+        text.contains("Account aangemaakt") && text.contains("Ilse Bos"),
+        "{text}"
+    );
+    b.assert_accessible("the audit trail");
+    b.screenshot("23-logboek");
+    b.click_text("Account opheffen");
+    b.assert_accessible("closing the account");
 }

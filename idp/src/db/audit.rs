@@ -2,8 +2,7 @@
 //! every change calls in its transaction.
 
 use broker::model::AuditEvent;
-use broker::repo::{Audit, RepoResult};
-use claims::InstellingRef;
+use broker::repo::{Audit, AuditQuery, RepoResult};
 use diesel::prelude::*;
 
 use super::directory::{corrupt, map_diesel, parse_ref, parse_uuid, DieselDirectory, TxError};
@@ -61,19 +60,21 @@ impl Audit for DieselDirectory {
         self.tx(|c| write_audit(c, event))
     }
 
-    fn audit_events(
-        &self,
-        school: Option<&InstellingRef>,
-        limit: i64,
-    ) -> RepoResult<Vec<AuditEvent>> {
+    fn audit_trail(&self, query: &AuditQuery<'_>) -> RepoResult<Vec<AuditEvent>> {
         let mut conn = self.conn()?;
         let mut q = audit_events::table
             .select(AuditRow::as_select())
             .order((audit_events::at.desc(), audit_events::id.desc()))
-            .limit(limit)
+            .limit(query.limit)
             .into_boxed();
-        if let Some(s) = school {
+        if let Some(s) = query.school {
             q = q.filter(audit_events::school_ref.eq(s.to_string()));
+        }
+        if !query.actions.is_empty() {
+            q = q.filter(audit_events::action.eq_any(query.actions.to_vec()));
+        }
+        if let Some(before) = query.before {
+            q = q.filter(audit_events::at.lt(before));
         }
         q.load(&mut *conn)
             .map_err(map_diesel)?

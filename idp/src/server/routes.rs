@@ -154,6 +154,7 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
             "/beheer/toestemming",
             web::post().to(beheer::consent_submit),
         )
+        .route("/beheer/logboek", web::get().to(beheer::logbook))
         .route("/beheer/opheffen", web::get().to(beheer::closing_form))
         .route("/beheer/opheffen", web::post().to(beheer::closing_submit))
         .route("/beheer/personeel", web::get().to(beheer::staff_list))

@@ -636,3 +636,50 @@ async fn closing_unticks_everything_tells_the_operator_and_the_operator_closes()
     let (status, _, _) = b.get(&app, "/beheer/toestemming").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn the_logbook_shows_who_did_what_by_kind_and_no_eck_ids() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    // Something of each of two kinds: a withdrawal and a new IB'er.
+    let page = b.get(&app, "/beheer/toestemming").await.2;
+    let csrf = hidden(&page, "csrf_token");
+    b.post(&app, "/beheer/toestemming", &[("csrf_token", &csrf)])
+        .await;
+    b.post(
+        &app,
+        "/beheer/personeel",
+        &[
+            ("csrf_token", &csrf),
+            ("voornaam", "Ilse"),
+            ("achternaam", "Bos"),
+            ("email", "ilse.bos@regenboog.example"),
+            ("rol", "ib"),
+        ],
+    )
+    .await;
+
+    let (status, _, all) = b.get(&app, "/beheer/logboek").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        all.contains("Toestemming ingetrokken")
+            && all.contains("Demo-uitgeverij Rekenen")
+            && all.contains("Sanne Jansen")
+            && all.contains("Account aangemaakt")
+            && all.contains("Ilse Bos"),
+        "{all}"
+    );
+    assert!(!all.contains("ketenid") && !all.contains("eckid"), "{all}");
+    let (_, _, consent) = b.get(&app, "/beheer/logboek?soort=toestemming").await;
+    assert!(consent.contains("Toestemming ingetrokken"), "{consent}");
+    assert!(!consent.contains("Account aangemaakt"), "{consent}");
+    let (status, _, _) = b.get(&app, "/beheer/logboek?soort=iets").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Another school's lines are not there.
+    let (other, _) = other_school(&t);
+    let (_, _, all) = b.get(&app, "/beheer/logboek").await;
+    assert!(!all.contains("Piet Bakker") && !all.contains(&other.to_string()));
+}
