@@ -50,6 +50,9 @@ pub enum AuditAction {
     ThuisPasswordSet,
     ThuisActivationSent,
     ThuisResetSent,
+    SubstituteActivate,
+    SubstituteEnd,
+    SubstituteExpired,
     DeviceEnrol,
     DeviceRevoke,
 }
@@ -98,6 +101,9 @@ impl AuditAction {
             Self::ThuisPasswordSet => "thuis.password-set",
             Self::ThuisActivationSent => "thuis.activation-sent",
             Self::ThuisResetSent => "thuis.reset-sent",
+            Self::SubstituteActivate => "substitute.activate",
+            Self::SubstituteEnd => "substitute.end",
+            Self::SubstituteExpired => "substitute.expired",
             Self::DeviceEnrol => "device.enrol",
             Self::DeviceRevoke => "device.revoke",
         }

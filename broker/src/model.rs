@@ -557,6 +557,34 @@ pub struct Upstream {
     pub schools: Vec<InstellingRef>,
 }
 
+/// A substitution in progress: a group's substitute account (invalkracht) lent to one person
+/// for 1, 2 or 5 school days. Their name is on the account while it lasts; their e-mail
+/// address and the sign-in link's hash only here.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct Substitution {
+    /// The group's substitute account.
+    pub user: Uuid,
+    pub school: InstellingRef,
+    pub group: Uuid,
+    pub email: String,
+    pub days: u8,
+    pub starts_at: i64,
+    /// Access ends at this second.
+    pub until: i64,
+    /// The coordinator who activated it (`None`: the operator).
+    pub activated_by: Option<Uuid>,
+}
+
+impl std::fmt::Debug for Substitution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Substitution")
+            .field("user", &self.user)
+            .field("group", &self.group)
+            .field("until", &self.until)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A device a teacher or ICT coordinator linked to their school (a classroom tablet, a
 /// Chromebook on a school trip): pupils may sign in on it outside the school's networks. Its
 /// cookie carries only this id, signed; every use is checked against the stored row, so

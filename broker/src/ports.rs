@@ -54,6 +54,15 @@ pub enum Letter {
     HomeActivation { to: String, link: String },
     /// A parent's new password for home sign-in.
     HomeReset { to: String, link: String },
+    /// A substitute's sign-in link, valid until `until`.
+    SubstituteSignIn {
+        to: String,
+        name: String,
+        group: String,
+        school: String,
+        until: i64,
+        link: String,
+    },
     /// To the operator: a school's ICT coordinator asks for the school account to be closed.
     ClosingRequested {
         to: String,
@@ -72,7 +81,8 @@ impl Letter {
             | Letter::StaffReset { to, .. }
             | Letter::HomeActivation { to, .. }
             | Letter::HomeReset { to, .. }
-            | Letter::ClosingRequested { to, .. } => to,
+            | Letter::ClosingRequested { to, .. }
+            | Letter::SubstituteSignIn { to, .. } => to,
         }
     }
 }
@@ -86,6 +96,7 @@ impl std::fmt::Debug for Letter {
             Letter::HomeActivation { .. } => "Letter::HomeActivation",
             Letter::HomeReset { .. } => "Letter::HomeReset",
             Letter::ClosingRequested { .. } => "Letter::ClosingRequested",
+            Letter::SubstituteSignIn { .. } => "Letter::SubstituteSignIn",
         })
     }
 }

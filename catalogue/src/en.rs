@@ -16,6 +16,8 @@ pub static MAIL_EN: MailTexts = MailTexts {
     home_reset_intro: "You asked for a new password for home sign-in at Leerpoort. Choose a new password with this link:",
     home_reset_valid: "The link works for 24 hours, once.",
     home_body: "Dear parent or carer,\n\n{intro}\n\n{link}\n\n{valid} Choose a password of at least 10 characters; a sentence of a few words is easy to remember and hard to guess.\n\nHome sign-in is at {issuer}/thuis: first you sign in with this e-mail address and your own password, then you choose your child and your child types their own PIN (or clicks their pictures) from school. That second secret is not your password.\n\nDid you not ask for this? Then ignore this e-mail.\n\nThis is an automatic message; replies are not read. Questions? Contact the school.\n",
+    substitute_subject: "Your sign-in link as substitute teacher",
+    substitute_body: "Dear {name},\n\nYou are substituting in {group} at {school}. With this link you sign in to Leerpoort and see the group's overview and its software:\n\n{link}\n\nThe link works up to and including {until}. Then your access ends and your name and e-mail address are wiped from Leerpoort. Do not pass the link on: whoever has it signs in as the group's substitute.\n\nThis is an automatic message; you cannot reply to it.\n",
     closing_subject: "Request: close a school account",
     closing_body: "{by}, ICT coordinator of {school} ({brin6}), asked in Beheer for the school's Leerpoort account to be closed.\n\nEvery publisher and network provider has already been unticked: no data go to them any more. Check the request with the school board, then close the account with:\n\n    leerpoort school close --school {instelling_ref}\n\nThis is an automatic message.\n",
 };

@@ -21,6 +21,10 @@ pub struct MailTexts {
     pub home_reset_valid: &'static str,
     /// The whole home-account mail around the intro: `{intro}`, `{link}`, `{valid}`, `{issuer}`.
     pub(crate) home_body: &'static str,
+    /// A substitute's sign-in link.
+    pub substitute_subject: &'static str,
+    /// `{name}`, `{group}`, `{school}`, `{until}`, `{link}`.
+    pub(crate) substitute_body: &'static str,
     /// To the operator: a school asks to close its account.
     pub closing_subject: &'static str,
     /// `{school}`, `{brin6}`, `{instelling_ref}`, `{by}`.
@@ -33,6 +37,27 @@ impl MailTexts {
         fill(
             self.staff_body,
             &[("intro", intro), ("link", link), ("name", name)],
+        )
+    }
+
+    /// A substitute's mail: who, which group at which school, until when, and the link.
+    pub fn substitute_body(
+        &self,
+        name: &str,
+        group: &str,
+        school: &str,
+        until: &str,
+        link: &str,
+    ) -> String {
+        fill(
+            self.substitute_body,
+            &[
+                ("name", name),
+                ("group", group),
+                ("school", school),
+                ("until", until),
+                ("link", link),
+            ],
         )
     }
 

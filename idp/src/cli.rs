@@ -23,6 +23,7 @@ mod saml_sp;
 mod school;
 mod shortcuts;
 mod signing_keys;
+mod substitute;
 mod upstream;
 mod user;
 
@@ -34,6 +35,7 @@ pub use registration::{DeregisterArgs, RegisterArgs};
 pub use saml_sp::{SamlSpCmd, SamlSpOptionArgs};
 pub use school::SchoolCmd;
 pub use signing_keys::KeysCmd;
+pub use substitute::SubstituteCmd;
 pub use upstream::UpstreamCmd;
 pub use user::{UserAddArgs, UserCmd};
 
@@ -92,6 +94,9 @@ pub enum Command {
     /// Devices linked to a school (pupils sign in on them outside the school's networks).
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// A group's substitute account (invalkracht).
+    #[command(subcommand)]
+    Substitute(SubstituteCmd),
     /// The outage notice on every login page.
     #[command(subcommand)]
     Notice(NoticeCmd),
@@ -180,6 +185,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
         Command::Import(ImportCmd::Edexml { .. }) => Err(not_available("import edexml")),
         Command::Import(ImportCmd::Duo { .. }) => Err(not_available("import duo")),
         Command::Device(cmd) => devices::run(&open_state(config, clock)?, cmd),
+        Command::Substitute(cmd) => substitute::run(&open_state(config, clock)?, cmd),
         Command::School(cmd) => school::run(config, clock, cmd),
         Command::User(cmd) => user::run(config, clock, cmd),
         Command::Group(cmd) => group::run(config, clock, cmd),

@@ -152,6 +152,24 @@ pub fn word(letter: &Letter, issuer: &str) -> Mail {
                 body,
             }
         }
+        Letter::SubstituteSignIn {
+            to,
+            name,
+            group,
+            school,
+            until,
+            link,
+        } => Mail {
+            to: to.clone(),
+            subject: m.substitute_subject.into(),
+            body: m.substitute_body(
+                name,
+                group,
+                school,
+                &catalogue::local_time(*until - 1, "%-d-%-m-%Y"),
+                link,
+            ),
+        },
         Letter::ClosingRequested {
             to,
             school,

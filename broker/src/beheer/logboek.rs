@@ -22,6 +22,8 @@ pub enum Kind {
     Staff,
     /// Pupils' PINs and picture passwords shown, home accounts and codes.
     Pupils,
+    /// Substitutes activated, ended, expired.
+    Substitutes,
     /// Linked devices.
     Devices,
     /// Sign-ins refused by the school's rules (a network environment's users not found or
@@ -30,10 +32,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Consent,
         Kind::Staff,
         Kind::Pupils,
+        Kind::Substitutes,
         Kind::Devices,
         Kind::Refused,
     ];
@@ -44,6 +47,7 @@ impl Kind {
             Kind::Consent => "toestemming",
             Kind::Staff => "personeel",
             Kind::Pupils => "leerlingen",
+            Kind::Substitutes => "invalkrachten",
             Kind::Devices => "apparaten",
             Kind::Refused => "geweigerd",
         }
@@ -82,6 +86,11 @@ impl Kind {
                 A::ThuisAddressRemoved,
                 A::ThuisCodeMade,
                 A::ThuisUnblocked,
+            ],
+            Kind::Substitutes => &[
+                A::SubstituteActivate,
+                A::SubstituteEnd,
+                A::SubstituteExpired,
             ],
             Kind::Devices => &[A::DeviceEnrol, A::DeviceRevoke],
             Kind::Refused => &[A::UpstreamUnmatched, A::UpstreamRoleRefused],

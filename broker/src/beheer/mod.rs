@@ -20,6 +20,7 @@ pub mod closing;
 pub mod consent;
 pub mod logboek;
 pub mod staff;
+pub mod substitutes;
 
 /// A signed-in, active ICT coordinator and the school they run.
 #[derive(Debug, Clone)]
@@ -85,6 +86,8 @@ pub enum Refusal {
     RoleNotAllowed,
     /// The person has no e-mail address, or the account is disabled: no link can be sent.
     NoLink,
+    /// A substitution lasts 1, 2 or 5 school days.
+    DaysNotAllowed,
 }
 
 impl Refusal {
@@ -97,6 +100,7 @@ impl Refusal {
             Self::EmailTaken => "another account has this e-mail address",
             Self::RoleNotAllowed => "that role is not given in Beheer",
             Self::NoLink => "no link can be sent: no e-mail address, or the account is disabled",
+            Self::DaysNotAllowed => "a substitution lasts 1, 2 or 5 school days",
         }
     }
 }

@@ -11,6 +11,7 @@ mod registrations;
 mod relying_parties;
 mod schools;
 mod settings;
+mod substitutes;
 mod thuis;
 mod totp;
 mod upstreams;
@@ -23,6 +24,7 @@ pub use registrations::{RegistrationChange, Registrations};
 pub use relying_parties::{RelyingParties, SamlSpChange};
 pub use schools::{NewBoard, NewSchool, SchoolChange, Schools};
 pub use settings::Settings;
+pub use substitutes::{Substitutes, SubstitutionStart};
 pub use thuis::{NewThuisCode, NewThuisToken, Thuis};
 pub use totp::{NewStaffTotp, StaffTotp};
 pub use upstreams::Upstreams;
@@ -57,6 +59,7 @@ pub trait Directory:
     + Settings
     + Audit
     + EnrolledDevices
+    + Substitutes
     + Send
     + Sync
     + std::fmt::Debug

@@ -49,7 +49,7 @@ fn a_coordinator_unticks_a_publisher_and_the_pupils_next_sign_in_there_is_refuse
             "{text}"
         );
         b.assert_accessible("the Beheer overview");
-        b.screenshot("20-beheer");
+        b.screenshot("50-beheer");
         b.click_text("Toestemming uitwisseling schooldata");
         let text = b.text();
         assert!(
@@ -57,7 +57,7 @@ fn a_coordinator_unticks_a_publisher_and_the_pupils_next_sign_in_there_is_refuse
             "{text}"
         );
         b.assert_accessible("the consent page");
-        b.screenshot("21-toestemming");
+        b.screenshot("51-toestemming");
 
         // Untick Rekenwereld (its label toggles its box) and save.
         let was = b.execute(
@@ -115,7 +115,7 @@ fn a_coordinator_adds_an_ib_er_in_the_browser() {
         "{text}"
     );
     b.assert_accessible("the staff page");
-    b.screenshot("22-personeel");
+    b.screenshot("52-personeel");
 
     b.click_text("Logboek");
     let text = b.text();
@@ -124,7 +124,71 @@ fn a_coordinator_adds_an_ib_er_in_the_browser() {
         "{text}"
     );
     b.assert_accessible("the audit trail");
-    b.screenshot("23-logboek");
+    b.screenshot("53-logboek");
     b.click_text("Account opheffen");
     b.assert_accessible("closing the account");
+}
+
+/// The newest mail in the server's outbox, quoted-printable undone.
+fn last_mail(server: &Server) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(server.dir().join("outbox"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    let last = files.last().expect("a mail in the outbox");
+    std::fs::read_to_string(last)
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+#[test]
+fn a_coordinator_activates_a_substitute_who_signs_in_and_sees_the_group() {
+    both_backends(|server| {
+        let b = office();
+        sign_in(&b, server, SANNE);
+        b.goto(&server.url("/beheer/invalkrachten"));
+        assert!(b.text().contains("Groep 3A"), "{}", b.text());
+        b.assert_accessible("the substitutes page");
+        // Groep 3A's row: its name, address and days, then "Activeer".
+        let row = "//tr[td[1][normalize-space(.)='Groep 3A']]";
+        let filled = b.execute(
+            &format!(
+                "const row = document.evaluate(\"{row}\", document, null, 9, null).singleNodeValue;
+                 row.querySelector('input[name=naam]').value = 'Joost Invaller';
+                 row.querySelector('input[name=email]').value = 'joost@example.org';
+                 row.querySelector('select[name=dagen]').value = '2';
+                 return row.querySelector('form.activate button').id = 'activeer-3a';"
+            ),
+            vec![],
+        );
+        assert_eq!(filled, serde_json::json!("activeer-3a"));
+        b.click("#activeer-3a");
+        let text = b.text();
+        assert!(
+            text.contains("Joost Invaller heeft nu toegang tot Groep 3A"),
+            "{text}"
+        );
+        b.assert_accessible("the substitutes page after activating");
+        b.screenshot("54-invalkrachten");
+
+        let mail = last_mail(server);
+        assert!(mail.contains("To: joost@example.org"), "{mail}");
+        let start = mail.find("http://").unwrap();
+        let link = mail[start..].split_whitespace().next().unwrap().to_string();
+        assert!(link.contains("/invalkracht/"), "{link}");
+
+        let joost = Chromium::start(1024, 768);
+        joost.goto(&link);
+        assert!(joost.text().contains("Inloggen als invalkracht"));
+        joost.assert_accessible("the substitute's sign-in page");
+        joost.click_text("Inloggen");
+        let text = joost.text();
+        assert!(
+            text.contains("Groep 3A") && text.contains("Emma"),
+            "the group overview: {text}"
+        );
+        joost.screenshot("55-invalkracht-groepsoverzicht");
+    });
 }

@@ -14,6 +14,7 @@ mod relying_parties;
 pub mod schema;
 mod schools;
 mod settings;
+mod substitutes;
 mod thuis;
 mod totp;
 mod upstreams;

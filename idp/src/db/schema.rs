@@ -245,6 +245,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    substitutions (user_id) {
+        user_id -> Text,
+        school_ref -> Text,
+        group_id -> Text,
+        email -> Text,
+        token_hash -> Text,
+        days -> Integer,
+        starts_at -> BigInt,
+        until_at -> BigInt,
+        activated_by -> Text,
+    }
+}
+
 diesel::joinable!(schools -> school_boards (board_id));
 diesel::joinable!(school_groups -> schools (school_ref));
 diesel::joinable!(users -> schools (school_ref));
@@ -262,6 +276,7 @@ diesel::joinable!(pupil_secrets -> users (user_id));
 diesel::joinable!(thuis_codes -> users (user_id));
 diesel::joinable!(devices -> schools (school_ref));
 diesel::joinable!(staff_totp -> users (user_id));
+diesel::joinable!(substitutions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     school_boards,
@@ -284,4 +299,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     thuis_codes,
     devices,
     staff_totp,
+    substitutions,
 );

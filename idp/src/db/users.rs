@@ -88,7 +88,7 @@ impl UserRow {
 }
 
 /// The user with this id, with roles and groups.
-fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User>, TxError> {
+pub(super) fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User>, TxError> {
     let rows = users::table
         .find(id)
         .select(UserRow::as_select())

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod failure;
 pub mod groepen;
 pub mod health;
+pub mod invalkracht;
 pub mod oidc;
 pub mod pages;
 pub mod password;
@@ -116,7 +117,8 @@ async fn observe(
 pub async fn run(state: AppState) -> anyhow::Result<()> {
     let listen = state.config.listen;
     let reload_state = state.clone();
-    // Pick up `keys rotate` run by another process (or on another node).
+    // Every minute: pick up `keys rotate` run by another process (or on another node), and
+    // end the substitutions whose time has come.
     let reloader = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -129,6 +131,19 @@ pub async fn run(state: AppState) -> anyhow::Result<()> {
                 .and_then(|r| r.map_err(|e| e.to_string()))
             {
                 tracing::warn!(error = %e, "reloading keys failed; keeping the keys in memory");
+            }
+            // Substitutions whose time has come: wipe the substitute's data (access already
+            // ended with the session and the link; this ends whatever is left).
+            let st = reload_state.clone();
+            match web::block(move || {
+                broker::beheer::substitutes::expire_due(st.dir.as_ref(), st.clock.as_ref())
+            })
+            .await
+            {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(ended = n, "substitutions ended"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "ending substitutions failed"),
+                Err(e) => tracing::warn!(error = %e, "ending substitutions failed"),
             }
         }
     });

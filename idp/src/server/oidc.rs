@@ -46,7 +46,11 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
         .json(discovery::metadata(
             &state.config.issuer,
             claims::CLAIMS_SUPPORTED,
-            &[broker::session::ACR_PASSWORD, broker::session::ACR_PUPIL],
+            &[
+                broker::session::ACR_PASSWORD,
+                broker::session::ACR_PUPIL,
+                broker::beheer::substitutes::ACR_SUBSTITUTE_LINK,
+            ],
         ))
 }
 

@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::{
-    beheer, broker_saml, devices, groepen, health, oidc, pages, password, saml, school, thuis,
-    totp, upstreams,
+    beheer, broker_saml, devices, groepen, health, invalkracht, oidc, pages, password, saml,
+    school, thuis, totp, upstreams,
 };
 
 /// Register every route.
@@ -155,6 +155,26 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
             web::post().to(beheer::consent_submit),
         )
         .route("/beheer/logboek", web::get().to(beheer::logbook))
+        .route(
+            "/beheer/invalkrachten",
+            web::get().to(beheer::substitutes_list),
+        )
+        .route(
+            "/beheer/invalkrachten",
+            web::post().to(beheer::substitutes_activate),
+        )
+        .route(
+            "/beheer/invalkrachten/{user}/beeindigen",
+            web::post().to(beheer::substitutes_end),
+        )
+        .route(
+            "/invalkracht/{token}",
+            web::get().to(invalkracht::link_form),
+        )
+        .route(
+            "/invalkracht/{token}",
+            web::post().to(invalkracht::link_submit),
+        )
         .route("/beheer/opheffen", web::get().to(beheer::closing_form))
         .route("/beheer/opheffen", web::post().to(beheer::closing_submit))
         .route("/beheer/personeel", web::get().to(beheer::staff_list))

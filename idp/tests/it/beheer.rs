@@ -48,6 +48,20 @@ fn checkboxes(body: &str) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// The path of the link to `prefix` in a mail (quoted-printable, as the outbox writes it).
+fn link_in(mail: &str, prefix: &str) -> String {
+    let decoded = mail
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let start = decoded.find(prefix).expect("a link in the mail");
+    decoded[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 /// A second school with a teacher who can sign in, for the tests that cross schools.
 fn other_school(t: &TestApp) -> (InstellingRef, Uuid) {
     let s = admin::add_school(
@@ -240,11 +254,7 @@ async fn a_new_school_starts_with_nothing_ticked() {
     assert!(mail.contains("kees.smit@zonnebloem.example") && mail.contains("/wachtwoord/"));
     // Kees activates with the link and sets a password.
     let mut b = Browser::new();
-    let link = mail
-        .split_whitespace()
-        .find(|w| w.contains("/wachtwoord/"))
-        .unwrap();
-    let path = &link[link.find("/wachtwoord/").unwrap()..];
+    let path = &link_in(&mail, "/wachtwoord/");
     let (_, _, form) = b.get(&app, path).await;
     let csrf = hidden(&form, "csrf_token");
     let (status, _, body) = b
@@ -682,4 +692,184 @@ async fn the_logbook_shows_who_did_what_by_kind_and_no_eck_ids() {
     let (other, _) = other_school(&t);
     let (_, _, all) = b.get(&app, "/beheer/logboek").await;
     assert!(!all.contains("Piet Bakker") && !all.contains(&other.to_string()));
+}
+
+#[actix_web::test]
+async fn a_substitute_signs_in_with_the_link_sees_the_group_and_is_wiped_at_the_end() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let school: InstellingRef = SCHOOL.parse().unwrap();
+    let g3 = t
+        .state
+        .dir
+        .group_by_key(&school, "groep-3a")
+        .unwrap()
+        .unwrap();
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    let (status, _, page) = b.get(&app, "/beheer/invalkrachten").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Groep 3A") && page.contains("niemand"),
+        "{page}"
+    );
+    let csrf = hidden(&page, "csrf_token");
+    let group = g3.id.to_string();
+    let activate = |naam: &'static str, dagen: &'static str| {
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("groep", group.clone()),
+            ("naam", naam.to_string()),
+            ("email", "Joost.Invaller@Example.org".to_string()),
+            ("dagen", dagen.to_string()),
+        ]
+    };
+    let post = |form: Vec<(&'static str, String)>| {
+        let form: Vec<(&str, String)> = form;
+        form
+    };
+    // Refused: 3 days, a one-word name, another school's group.
+    for (form, says) in [
+        (
+            activate("Joost Invaller", "3"),
+            "Kies 1, 2 of 5 schooldagen.",
+        ),
+        (
+            activate("Joost", "1"),
+            "Vul een voornaam en een achternaam in.",
+        ),
+    ] {
+        let form = post(form);
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (_, _, body) = b.post(&app, "/beheer/invalkrachten", &pairs).await;
+        assert!(body.contains(says), "{body}");
+    }
+    let (other, _) = other_school(&t);
+    let other_group = admin::add_group(ctx(&t), &other, "x", "Groep X", Some("4"), false)
+        .unwrap()
+        .id
+        .to_string();
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/beheer/invalkrachten",
+            &[
+                ("csrf_token", &csrf),
+                ("groep", &other_group),
+                ("naam", "Joost Invaller"),
+                ("email", "joost@example.org"),
+                ("dagen", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let mails = t.outbox().len();
+    let form = activate("Joost Invaller", "1");
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (_, _, body) = b.post(&app, "/beheer/invalkrachten", &pairs).await;
+    assert!(
+        body.contains("Joost Invaller heeft nu toegang tot Groep 3A"),
+        "{body}"
+    );
+    let all = t.outbox();
+    assert_eq!(all.len(), mails + 1);
+    let mail = all.last().unwrap();
+    assert!(mail.contains("joost.invaller@example.org"), "{mail}");
+    let path = link_in(mail, "/invalkracht/");
+
+    // The substitute opens the link: it asks first, then signs in to the group overview.
+    let mut joost = Browser::new();
+    let (status, _, ask) = joost.get(&app, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ask.contains("Inloggen als invalkracht"), "{ask}");
+    let (status, to, _) = joost
+        .post(&app, &path, &[("csrf_token", &hidden(&ask, "csrf_token"))])
+        .await;
+    assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/groepen"));
+    let (status, _, overview) = joost.get(&app, "/groepen").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        overview.contains("Groep 3A") && overview.contains("Emma"),
+        "{overview}"
+    );
+    assert!(!overview.contains("Groep 7"), "only the substitute's group");
+    let (status, _, _) = joost.get(&app, "/beheer").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, _, list) = b.get(&app, "/beheer/invalkrachten").await;
+    assert!(
+        list.contains("Joost Invaller"),
+        "who substitutes where: {list}"
+    );
+
+    // The day ends: the session and the link stop, and the data are wiped.
+    t.clock.advance(std::time::Duration::from_secs(2 * 86_400));
+    let (status, to, _) = joost.get(&app, "/groepen").await;
+    assert_eq!((status, to.as_str()), (StatusCode::FOUND, "/login"));
+    let (status, _, body) = joost.get(&app, &path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("Deze link werkt niet (meer)"), "{body}");
+    b.sign_in(&app, COORDINATOR).await;
+    let (status, _, list) = b.get(&app, "/beheer/invalkrachten").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(!list.contains("Joost"), "{list}");
+    let wiped = broker::beheer::substitutes::account_of(ctx(&t), &g3).unwrap();
+    assert_eq!(
+        (wiped.given_name.as_str(), wiped.status, wiped.email),
+        ("Invalkracht", UserStatus::Inactive, None)
+    );
+    let trail = t.state.dir.audit_events(Some(&school), 100).unwrap();
+    for action in ["substitute.activate", "substitute.expired"] {
+        assert!(trail.iter().any(|e| e.action == action), "{action}");
+    }
+    assert!(
+        !trail
+            .iter()
+            .any(|e| e.details.to_string().contains("joost")),
+        "the trail keeps that it happened, not the address"
+    );
+}
+
+#[actix_web::test]
+async fn handing_the_substitute_account_to_someone_else_ends_the_first_persons_access() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let school: InstellingRef = SCHOOL.parse().unwrap();
+    let g3 = t
+        .state
+        .dir
+        .group_by_key(&school, "groep-3a")
+        .unwrap()
+        .unwrap();
+    let activate = |name: &str| {
+        broker::beheer::substitutes::activate(
+            &t.state.world(),
+            ctx(&t),
+            &school,
+            g3.id,
+            broker::beheer::substitutes::Substitute {
+                name: name.into(),
+                email: "invaller@example.org".into(),
+                days: 2,
+            },
+            None,
+        )
+        .unwrap()
+    };
+    let link_of = |t: &TestApp| link_in(&t.outbox().pop().unwrap(), "/invalkracht/");
+    activate("Joost Invaller");
+    let first = link_of(&t);
+    let mut joost = Browser::new();
+    let ask = joost.get(&app, &first).await.2;
+    joost
+        .post(&app, &first, &[("csrf_token", &hidden(&ask, "csrf_token"))])
+        .await;
+    assert_eq!(joost.get(&app, "/groepen").await.0, StatusCode::OK);
+
+    t.clock.advance(std::time::Duration::from_secs(5));
+    activate("Mila Vervanger");
+    assert_ne!(link_of(&t), first);
+    let (status, _, _) = joost.get(&app, "/groepen").await;
+    assert_eq!(status, StatusCode::FOUND, "the first person is signed out");
+    assert_eq!(joost.get(&app, &first).await.0, StatusCode::NOT_FOUND);
 }

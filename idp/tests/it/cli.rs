@@ -1415,3 +1415,96 @@ fn school_close_withdraws_every_relying_party_and_closes() {
     let refused = env.fails(&["register", "--school", &school, "--rp", id]);
     assert!(refused.contains("closed"), "{refused}");
 }
+
+#[test]
+fn substitute_activate_list_and_end() {
+    let env = Env::sqlite();
+    let school = env.school();
+    env.ok(&[
+        "group",
+        "add",
+        "--school",
+        &school,
+        "--key",
+        "3a",
+        "--name",
+        "Groep 3A",
+        "--jaargroep",
+        "3",
+    ]);
+    let list = env.ok(&["substitute", "list", "--school", &school]);
+    assert_eq!(list["substitutes"][0]["group_key"], "3a");
+    assert_eq!(list["substitutes"][0]["active"], false);
+    let out = env.ok(&[
+        "substitute",
+        "activate",
+        "--school",
+        &school,
+        "--group",
+        "3a",
+        "--name",
+        "Joost Invaller",
+        "--email",
+        "joost@example.org",
+        "--days",
+        "2",
+    ]);
+    assert_eq!(out["group_key"], "3a");
+    assert_eq!(out["name"], "Joost Invaller");
+    assert_eq!(out["sign_in_link_sent"], true);
+    assert!(out["until"].as_i64().unwrap() > 0);
+    let mails: Vec<String> = std::fs::read_dir(env.dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("joost@example.org") && m.contains("/invalkracht/")),
+        "{mails:?}"
+    );
+    let list = env.ok(&["substitute", "list", "--school", &school]);
+    assert_eq!(list["substitutes"][0]["active"], true);
+    assert_eq!(list["substitutes"][0]["name"], "Joost Invaller");
+
+    for (days, name, says) in [("3", "Joost Invaller", "1, 2 or 5"), ("1", "Joost", "name")] {
+        let err = env.fails(&[
+            "substitute",
+            "activate",
+            "--school",
+            &school,
+            "--group",
+            "3a",
+            "--name",
+            name,
+            "--email",
+            "joost@example.org",
+            "--days",
+            days,
+        ]);
+        assert!(err.contains(says), "{err}");
+    }
+    let err = env.fails(&[
+        "substitute",
+        "activate",
+        "--school",
+        &school,
+        "--group",
+        "9z",
+        "--name",
+        "Joost Invaller",
+        "--email",
+        "joost@example.org",
+        "--days",
+        "1",
+    ]);
+    assert!(err.contains("9z"), "{err}");
+
+    let ended = env.ok(&["substitute", "end", "--school", &school, "--group", "3a"]);
+    assert_eq!(ended["ended"], true);
+    let list = env.ok(&["substitute", "list", "--school", &school]);
+    assert_eq!(list["substitutes"][0]["active"], false);
+    assert!(list["substitutes"][0]["name"].is_null());
+    let again = env.fails(&["substitute", "end", "--school", &school, "--group", "3a"]);
+    assert!(again.contains("nobody"), "{again}");
+}
