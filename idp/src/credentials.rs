@@ -16,6 +16,21 @@ impl Pictures for EmbeddedPictures {
             .map_err(|e| AdminError::Invalid(e.to_string()))
     }
 
+    fn random_password(&self) -> Result<String> {
+        let grid = pictures::grid();
+        // Whole multiples of the grid only, so every picture is equally likely.
+        let fair = 256 - 256 % grid.len();
+        let mut names = Vec::with_capacity(3);
+        while names.len() < 3 {
+            let [b] = broker::random::random_bytes::<1>()
+                .map_err(|_| AdminError::Invalid("no randomness".into()))?;
+            if usize::from(b) < fair {
+                names.push(grid[usize::from(b) % grid.len()].name);
+            }
+        }
+        self.picture_password(&names.join(","))
+    }
+
     fn picture(&self, name: &str) -> Result<String> {
         pictures::by_name(name)
             .map(|p| p.name.to_string())

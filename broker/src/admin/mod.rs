@@ -64,6 +64,8 @@ pub trait Pictures {
     fn picture_password(&self, pictures: &str) -> Result<String>;
     /// The picture named `name`, or an error listing the pictures there are.
     fn picture(&self, name: &str) -> Result<String>;
+    /// A new random picture password (three pictures of the grid), encoded.
+    fn random_password(&self) -> Result<String>;
 }
 
 /// What making a user's credentials needs: the PIN pepper and the sealing key, the password
@@ -81,11 +83,11 @@ impl std::fmt::Debug for Credentials<'_> {
 }
 
 impl Credentials<'_> {
-    fn hash_pin(&self, secret: &str) -> Result<String> {
+    pub(crate) fn hash_pin(&self, secret: &str) -> Result<String> {
         Ok(self.secrets.pins.hash(secret)?)
     }
 
-    fn seal(&self, owner: uuid::Uuid, secret: &str) -> Result<String> {
+    pub(crate) fn seal(&self, owner: uuid::Uuid, secret: &str) -> Result<String> {
         Ok(self.secrets.sealer.seal(owner, secret)?)
     }
 }

@@ -81,6 +81,9 @@ impl Kind {
             ],
             Kind::Pupils => &[
                 A::PupilSecretShown,
+                A::PupilSecretSet,
+                A::PupilPictureSet,
+                A::GroupSignInMethod,
                 A::UserUnlock,
                 A::ThuisAddressAdded,
                 A::ThuisAddressRemoved,

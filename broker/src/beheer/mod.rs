@@ -19,6 +19,7 @@ use crate::repo::{Directory, RepoError};
 pub mod closing;
 pub mod consent;
 pub mod logboek;
+pub mod pupils;
 pub mod staff;
 pub mod substitutes;
 

@@ -4,7 +4,28 @@ use claims::{EckId, InstellingRef, Role};
 use uuid::Uuid;
 
 use super::RepoResult;
-use crate::model::{AuditEvent, User, UserStanding};
+use crate::model::{AuditEvent, PupilAuth, User, UserStanding};
+
+/// A pupil's new sign-in secret.
+#[derive(Clone)]
+pub struct PupilSecretChange {
+    pub user: Uuid,
+    /// How they sign in from now on.
+    pub auth: PupilAuth,
+    /// The peppered hash of the PIN or the encoded picture sequence.
+    pub hash: String,
+    /// The secret sealed for teachers to see.
+    pub sealed: String,
+}
+
+impl std::fmt::Debug for PupilSecretChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PupilSecretChange")
+            .field("user", &self.user)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
 
 /// A new user, with roles and group memberships (as `user` holds them).
 #[derive(Debug, Clone)]
@@ -64,6 +85,15 @@ pub trait Users {
         now: i64,
         audit: AuditEvent,
     ) -> RepoResult<()>;
+
+    /// New sign-in secrets for pupils (a PIN or a picture password each, with the way they
+    /// sign in and the sealed copy teachers may see), in one transaction with one audit line.
+    fn set_pupil_secrets(&self, changes: &[PupilSecretChange], audit: AuditEvent)
+        -> RepoResult<()>;
+
+    /// A pupil's own picture on their name tile (`None`: their initial on a colour).
+    fn set_picture(&self, user: Uuid, picture: Option<&str>, audit: AuditEvent)
+        -> RepoResult<User>;
 
     /// Replace a user's roles (the first is the one a token names), at the audit event's
     /// moment. `NotFound` for an unknown or removed user.

@@ -192,3 +192,34 @@ fn a_coordinator_activates_a_substitute_who_signs_in_and_sees_the_group() {
         joost.screenshot("55-invalkracht-groepsoverzicht");
     });
 }
+
+#[test]
+fn a_teacher_changes_a_pin_and_the_pupil_signs_in_with_the_new_one() {
+    let server = Server::start_with(&Backend::Sqlite, &[]);
+    let publisher = Publisher::start(&server, "Rekenwereld", &["--audience", "leerling"]);
+    let b = office();
+    sign_in(&b, &server, conformance_tests::ANNA);
+    b.goto(&server.url("/groepen"));
+    b.click_text("Wijzigen (Emma");
+    b.type_into("#pin", "4821");
+    b.click_text("Pincode opslaan");
+    let text = b.text();
+    assert!(
+        text.contains("Opgeslagen.") && text.contains("4821"),
+        "{text}"
+    );
+    b.assert_accessible("the pupil's page after a new PIN");
+    b.screenshot("56-nieuwe-pincode");
+
+    let pupil = Chromium::start(1024, 768);
+    pupil.goto(&server.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}&TARGET={}",
+        server.school_ref(),
+        publisher.client_id()
+    )));
+    pupil.click_text("Groep 3A");
+    pupil.click_text("Emma");
+    pupil.type_into("#pin", "4821");
+    pupil.click("form.pin button[type=submit]");
+    assert_eq!(publisher.signed_in().len(), 1, "{}", pupil.text());
+}

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use broker::model::{AuditEvent, PupilAuth, User, UserStanding, UserStatus};
-use broker::repo::{NewUser, PasswordChange, RepoError, RepoResult, Users};
+use broker::repo::{NewUser, PasswordChange, PupilSecretChange, RepoError, RepoResult, Users};
 use claims::{EckId, InstellingRef, Role};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -413,6 +413,78 @@ impl Users for DieselDirectory {
                 .first(c)
                 .optional()?)
         })
+    }
+
+    fn set_pupil_secrets(
+        &self,
+        changes: &[PupilSecretChange],
+        audit: AuditEvent,
+    ) -> RepoResult<()> {
+        for ch in changes {
+            self.user_cache.remove(&ch.user);
+        }
+        let now = audit.at;
+        let done = self.audited(audit, |c| {
+            for ch in changes {
+                let id = ch.user.to_string();
+                let target = users::table.find(&id).filter(users::offboarded.is_null());
+                let n = match ch.auth {
+                    PupilAuth::Pin => diesel::update(target)
+                        .set((
+                            users::pupil_auth.eq(Some(ch.auth.as_str())),
+                            users::pin_hash.eq(Some(&ch.hash)),
+                            users::updated_at.eq(now),
+                        ))
+                        .execute(c)?,
+                    PupilAuth::Picture => diesel::update(target)
+                        .set((
+                            users::pupil_auth.eq(Some(ch.auth.as_str())),
+                            users::picture_password_hash.eq(Some(&ch.hash)),
+                            users::updated_at.eq(now),
+                        ))
+                        .execute(c)?,
+                };
+                if n == 0 {
+                    return Err(RepoError::NotFound(format!("no pupil {id}")).into());
+                }
+                diesel::delete(pupil_secrets::table.filter(pupil_secrets::user_id.eq(&id)))
+                    .execute(c)?;
+                diesel::insert_into(pupil_secrets::table)
+                    .values((
+                        pupil_secrets::user_id.eq(&id),
+                        pupil_secrets::sealed.eq(&ch.sealed),
+                        pupil_secrets::updated_at.eq(now),
+                    ))
+                    .execute(c)?;
+            }
+            Ok(())
+        });
+        for ch in changes {
+            self.user_cache.remove(&ch.user);
+        }
+        done
+    }
+
+    fn set_picture(
+        &self,
+        user: Uuid,
+        picture: Option<&str>,
+        audit: AuditEvent,
+    ) -> RepoResult<User> {
+        self.user_cache.remove(&user);
+        let id = user.to_string();
+        let now = audit.at;
+        let found = self.audited(audit, |c| {
+            let n = diesel::update(users::table.find(&id).filter(users::offboarded.is_null()))
+                .set((users::picture.eq(picture), users::updated_at.eq(now)))
+                .execute(c)?;
+            if n == 0 {
+                return Err(RepoError::NotFound(format!("no user {id}")).into());
+            }
+            load_user(c, &id)
+        });
+        self.user_cache.remove(&user);
+        found?.ok_or_else(|| RepoError::NotFound(format!("no user {user}")))
     }
 
     fn set_roles(&self, user: Uuid, roles: &[Role], audit: AuditEvent) -> RepoResult<User> {

@@ -27,7 +27,7 @@ use super::school::picture_of;
 use crate::app::AppState;
 
 /// A pupil's secret as shown, in pictures from the grid.
-type Revealed = pupil::Revealed<&'static crate::pictures::Picture>;
+pub(super) type Revealed = pupil::Revealed<&'static crate::pictures::Picture>;
 
 /// A pupil's row in the overview.
 #[derive(Debug)]
@@ -50,6 +50,7 @@ struct GroupView {
     teachers: Vec<String>,
     pupils: Vec<PupilRow>,
     print_link: String,
+    method_link: String,
 }
 
 #[derive(Template)]
@@ -153,6 +154,12 @@ struct ChangePage<'a> {
     error: Option<String>,
     shown: Option<Shown>,
     letter_link: String,
+    /// Where the sign-in forms (PIN, pictures, pupil picture) go.
+    sign_in_action: String,
+    /// The picture-password grid and every pupil picture: (name, label).
+    grid: Vec<(&'static str, &'static str)>,
+    own_pictures: Vec<(&'static str, &'static str)>,
+    current_picture: String,
 }
 
 /// A pupil's PIN or picture password on the page, after "Toon".
@@ -217,7 +224,7 @@ fn groups_for(
     Ok(out)
 }
 
-async fn overview(
+pub(super) async fn overview(
     req: HttpRequest,
     state: web::Data<AppState>,
     Staff {
@@ -276,6 +283,7 @@ async fn overview(
             .map(|((g, teachers, pupils), shown)| GroupView {
                 letters_link: format!("/groepen/{}/thuiscodes", g.id),
                 print_link: format!("/groepen/{}/afdrukken", g.id),
+                method_link: format!("/groepen/{}/inlogmethode", g.id),
                 name: g.name,
                 teachers: teachers.iter().map(User::display_name).collect(),
                 pupils: pupils
@@ -328,9 +336,9 @@ pub async fn print(
 /// their school; a pupil they may not manage is not found.
 #[derive(Debug)]
 pub struct Managed {
-    staff: User,
-    school: School,
-    pupil: User,
+    pub(super) staff: User,
+    pub(super) school: School,
+    pub(super) pupil: User,
 }
 
 impl FromRequest for Managed {
@@ -363,7 +371,7 @@ impl FromRequest for Managed {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn change_page(
+pub(super) async fn change_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     school: &School,
@@ -408,6 +416,16 @@ async fn change_page(
         error,
         shown: shown.map(|r| Shown::of(r, c.lang)),
         letter_link: format!("/groepen/leerling/{}/thuiscode", pupil.id),
+        sign_in_action: format!("/groepen/leerling/{}/inloggen", pupil.id),
+        grid: crate::pictures::grid()
+            .iter()
+            .map(|p| (p.name, p.label(c.lang)))
+            .collect(),
+        own_pictures: crate::pictures::ALL
+            .iter()
+            .map(|p| (p.name, p.label(c.lang)))
+            .collect(),
+        current_picture: pupil.picture.clone().unwrap_or_default(),
     };
     pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }

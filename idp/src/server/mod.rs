@@ -10,6 +10,7 @@ pub mod failure;
 pub mod groepen;
 pub mod health;
 pub mod invalkracht;
+pub mod leerlingen;
 pub mod oidc;
 pub mod pages;
 pub mod password;

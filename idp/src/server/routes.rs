@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::{
-    beheer, broker_saml, devices, groepen, health, invalkracht, oidc, pages, password, saml,
-    school, thuis, totp, upstreams,
+    beheer, broker_saml, devices, groepen, health, invalkracht, leerlingen, oidc, pages, password,
+    saml, school, thuis, totp, upstreams,
 };
 
 /// Register every route.
@@ -139,6 +139,18 @@ fn group_overview(cfg: &mut web::ServiceConfig) {
         .route(
             "/groepen/leerling/{user}",
             web::get().to(groepen::change_form),
+        )
+        .route(
+            "/groepen/leerling/{user}/inloggen",
+            web::post().to(leerlingen::sign_in_submit),
+        )
+        .route(
+            "/groepen/{group}/inlogmethode",
+            web::get().to(leerlingen::method_form),
+        )
+        .route(
+            "/groepen/{group}/inlogmethode",
+            web::post().to(leerlingen::method_submit),
         )
         .route(
             "/groepen/leerling/{user}",

@@ -873,3 +873,207 @@ async fn handing_the_substitute_account_to_someone_else_ends_the_first_persons_a
     assert_eq!(status, StatusCode::FOUND, "the first person is signed out");
     assert_eq!(joost.get(&app, &first).await.0, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn a_teacher_gives_a_pupil_a_new_pin_and_the_pupil_signs_in_with_it() {
+    let (t, demo) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let emma = crate::school::pupil_id(&demo, "Emma de Jong");
+    let mut anna = Browser::new();
+    anna.sign_in(&app, TEACHER).await;
+    let page = format!("/groepen/leerling/{emma}");
+    let (status, _, body) = anna.get(&app, &page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Pincode opslaan") && body.contains("Maak nieuwe wachtwoordplaatjes"));
+    let csrf = hidden(&body, "csrf_token");
+    let action = format!("{page}/inloggen");
+    // Not four digits: refused, the old PIN still works.
+    let (_, _, body) = anna
+        .post(
+            &app,
+            &action,
+            &[
+                ("csrf_token", &csrf),
+                ("action", "pincode"),
+                ("pin", "12a4"),
+            ],
+        )
+        .await;
+    assert!(
+        body.contains("Een pincode bestaat uit 4 cijfers."),
+        "{body}"
+    );
+    let (_, _, body) = anna
+        .post(
+            &app,
+            &action,
+            &[
+                ("csrf_token", &csrf),
+                ("action", "pincode"),
+                ("pin", "4821"),
+            ],
+        )
+        .await;
+    assert!(
+        body.contains("Opgeslagen.") && body.contains("4821"),
+        "{body}"
+    );
+
+    let pin_page = format!("/school/{SCHOOL}/leerling/{emma}");
+    let try_pin = |pin: &'static str| {
+        let pin_page = pin_page.clone();
+        let app = &app;
+        async move {
+            let mut pupil = Browser::at("127.0.0.1");
+            let (_, _, form) = pupil.get(app, &pin_page).await;
+            let (status, to, _) = pupil
+                .post(
+                    app,
+                    &pin_page,
+                    &[("csrf_token", &hidden(&form, "csrf_token")), ("pin", pin)],
+                )
+                .await;
+            (status, to)
+        }
+    };
+    let (status, to) = try_pin("1234").await;
+    assert_ne!(
+        (status, to.as_str()),
+        (StatusCode::FOUND, "/"),
+        "the old PIN is gone"
+    );
+    let (status, _) = try_pin("4821").await;
+    assert_eq!(status, StatusCode::FOUND, "the new PIN signs in");
+
+    // "Maak een nieuwe", a picture password, and a pupil picture; all on the trail.
+    let (_, _, body) = anna
+        .post(
+            &app,
+            &action,
+            &[("csrf_token", &csrf), ("action", "nieuwe-pincode")],
+        )
+        .await;
+    assert!(
+        body.contains("Opgeslagen.") && !body.contains(">4821<"),
+        "{body}"
+    );
+    let (_, _, body) = anna
+        .post(
+            &app,
+            &action,
+            &[
+                ("csrf_token", &csrf),
+                ("action", "plaatjes"),
+                ("plaatje1", "uil"),
+                ("plaatje2", "ster"),
+            ],
+        )
+        .await;
+    assert!(
+        body.contains("plaatjes/uil.svg") && body.contains("plaatjes/ster.svg"),
+        "{body}"
+    );
+    let (_, _, body) = anna
+        .post(
+            &app,
+            &action,
+            &[
+                ("csrf_token", &csrf),
+                ("action", "plaatjes"),
+                ("plaatje1", "uil"),
+            ],
+        )
+        .await;
+    assert!(body.contains("Kies 2 tot 4 plaatjes"), "{body}");
+    let (_, _, body) = anna
+        .post(
+            &app,
+            &action,
+            &[
+                ("csrf_token", &csrf),
+                ("action", "leerlingplaatje"),
+                ("leerlingplaatje", "egel"),
+            ],
+        )
+        .await;
+    assert!(
+        body.contains("Het leerlingplaatje is opgeslagen."),
+        "{body}"
+    );
+    let id = Uuid::parse_str(&emma).unwrap();
+    let emma_now = t.state.dir.user(id).unwrap().unwrap();
+    assert_eq!(emma_now.picture.as_deref(), Some("egel"));
+    assert_eq!(emma_now.pupil_auth, Some(broker::model::PupilAuth::Picture));
+    let school: InstellingRef = SCHOOL.parse().unwrap();
+    let trail = t.state.dir.audit_events(Some(&school), 50).unwrap();
+    assert!(
+        trail
+            .iter()
+            .filter(|e| e.action == "pupil.secret-set")
+            .count()
+            >= 3
+    );
+    assert!(trail.iter().any(|e| e.action == "pupil.picture-set"));
+    assert!(!trail.iter().any(|e| e.details.to_string().contains("4821")));
+}
+
+#[actix_web::test]
+async fn a_whole_group_changes_its_sign_in_method_with_a_printable_list() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let school: InstellingRef = SCHOOL.parse().unwrap();
+    let g3 = t
+        .state
+        .dir
+        .group_by_key(&school, "groep-3a")
+        .unwrap()
+        .unwrap();
+    let g7 = t.state.dir.group_by_key(&school, "groep-7b").unwrap();
+    let mut anna = Browser::new();
+    anna.sign_in(&app, TEACHER).await;
+    let (status, _, overview) = anna.get(&app, "/groepen").await;
+    assert_eq!(status, StatusCode::OK);
+    let method = format!("/groepen/{}/inlogmethode", g3.id);
+    assert!(overview.contains(&method), "{overview}");
+    let (status, _, ask) = anna.get(&app, &method).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ask.contains("Alle leerlingen van Groep 3A"), "{ask}");
+    let csrf = hidden(&ask, "csrf_token");
+    let (status, _, list) = anna
+        .post(
+            &app,
+            &method,
+            &[("csrf_token", &csrf), ("methode", "plaatjes")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list.contains("Emma") && list.contains("plaatjes/"),
+        "{list}"
+    );
+    for p in t.state.dir.users_of_group(g3.id).unwrap() {
+        if p.is_pupil() {
+            assert_eq!(
+                p.pupil_auth,
+                Some(broker::model::PupilAuth::Picture),
+                "{}",
+                p.given_name
+            );
+        }
+    }
+    // Another teacher's group, a made-up group: not found.
+    if let Some(g7) = g7 {
+        let (status, _, _) = anna
+            .get(&app, &format!("/groepen/{}/inlogmethode", g7.id))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (status, _, _) = anna
+        .post(
+            &app,
+            &format!("/groepen/{}/inlogmethode", Uuid::new_v4()),
+            &[("csrf_token", &csrf), ("methode", "pincode")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
