@@ -121,7 +121,7 @@ pub static EN: Texts = Texts {
     notice_label: "Notice",
     skip_to_content: "Skip to content",
     shortcuts_title: "Shortcuts",
-    shortcuts_intro: "Put these shortcuts on the desktops of the school's computers, or give the link to the management tool of your iPads and Chromebooks. Tablets can scan the QR code.",
+    shortcuts_intro: "Put these shortcuts on the desktops of the school's computers, or give the link to the management tool of your iPads and Chromebooks. Tablets can scan the QR code. The profile (.mobileconfig) puts Leerpoort as a button on an iPad's home screen; your device management (MDM) can hand it out too.",
     for_pupils: "For pupils",
     for_teachers: "For teachers",
     forgot_title: "Forgotten password",

@@ -121,7 +121,7 @@ pub static NL: Texts = Texts {
     notice_label: "Let op",
     skip_to_content: "Naar de inhoud",
     shortcuts_title: "Snelkoppelingen",
-    shortcuts_intro: "Zet deze snelkoppelingen op het bureaublad van de computers op school, of geef de link aan je beheertool voor iPads en Chromebooks. De QR-code kun je scannen met een tablet.",
+    shortcuts_intro: "Zet deze snelkoppelingen op het bureaublad van de computers op school, of geef de link aan je beheertool voor iPads en Chromebooks. De QR-code kun je scannen met een tablet. Het profiel (.mobileconfig) zet Leerpoort als knop op het beginscherm van een iPad; je beheertool (MDM) kan het ook verspreiden.",
     for_pupils: "Voor leerlingen",
     for_teachers: "Voor leerkrachten",
     forgot_title: "Wachtwoord vergeten",

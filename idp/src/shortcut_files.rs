@@ -1,6 +1,7 @@
 //! Shortcut files (snelkoppelingen) for a school: for pupils and for teachers, as a Windows
-//! `.url` file, a macOS `.webloc`, a written-out link for device-management tools, iPads and
-//! Chromebooks, and a QR code (SVG and PNG) to scan.
+//! `.url` file, a macOS `.webloc`, a written-out link for device-management tools and
+//! Chromebooks, a QR code (SVG and PNG) to scan, and an Apple configuration profile
+//! (`.mobileconfig`) that puts a web clip on an iPad's home screen.
 
 use claims::InstellingRef;
 
@@ -103,8 +104,94 @@ pub fn files(
             content_type: "image/png",
             bytes: qr_png(&code, 8)?,
         });
+        out.push(ShortcutFile {
+            name: format!("{base}-{role}.mobileconfig"),
+            content_type: "application/x-apple-aspen-config",
+            bytes: web_clip(school, role, &title, school_name, &url).into_bytes(),
+        });
     }
     Ok(out)
+}
+
+/// A UUID that stays the same for the same school, role and payload, so that installing the
+/// profile again replaces the web clip instead of adding a second one.
+fn stable_uuid(school: &InstellingRef, role: &str, what: &str) -> String {
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("leerpoort-webclip:{school}:{role}:{what}").as_bytes(),
+    );
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest.as_ref()[..16]);
+    uuid::Builder::from_sha1_bytes(b)
+        .into_uuid()
+        .to_string()
+        .to_uppercase()
+}
+
+/// An Apple configuration profile with one managed web clip (`com.apple.webClip.managed`)
+/// that opens `url`. Unsigned: device management (MDM) signs what it pushes; a profile
+/// installed by hand shows as "not signed".
+fn web_clip(
+    school: &InstellingRef,
+    role: &str,
+    title: &str,
+    school_name: &str,
+    url: &str,
+) -> String {
+    let label = if role == "leerling" {
+        "Leerpoort"
+    } else {
+        "Leerpoort leerkracht"
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
+<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">
+<plist version=\"1.0\">
+<dict>
+\t<key>PayloadContent</key>
+\t<array>
+\t\t<dict>
+\t\t\t<key>FullScreen</key>
+\t\t\t<false/>
+\t\t\t<key>IsRemovable</key>
+\t\t\t<true/>
+\t\t\t<key>Label</key>
+\t\t\t<string>{label}</string>
+\t\t\t<key>PayloadDisplayName</key>
+\t\t\t<string>{title}</string>
+\t\t\t<key>PayloadIdentifier</key>
+\t\t\t<string>nl.leerpoort.webclip.{school}.{role}</string>
+\t\t\t<key>PayloadType</key>
+\t\t\t<string>com.apple.webClip.managed</string>
+\t\t\t<key>PayloadUUID</key>
+\t\t\t<string>{clip}</string>
+\t\t\t<key>PayloadVersion</key>
+\t\t\t<integer>1</integer>
+\t\t\t<key>URL</key>
+\t\t\t<string>{url}</string>
+\t\t</dict>
+\t</array>
+\t<key>PayloadDisplayName</key>
+\t<string>{title}</string>
+\t<key>PayloadIdentifier</key>
+\t<string>nl.leerpoort.{school}.{role}</string>
+\t<key>PayloadOrganization</key>
+\t<string>{org}</string>
+\t<key>PayloadType</key>
+\t<string>Configuration</string>
+\t<key>PayloadUUID</key>
+\t<string>{profile}</string>
+\t<key>PayloadVersion</key>
+\t<integer>1</integer>
+</dict>
+</plist>
+",
+        title = xml_escape(title),
+        org = xml_escape(school_name),
+        url = xml_escape(url),
+        clip = stable_uuid(school, role, "clip"),
+        profile = stable_uuid(school, role, "profile"),
+    )
 }
 
 fn render_svg(code: &qrcode::QrCode, size: u32) -> String {
@@ -171,7 +258,37 @@ mod tests {
         )
         .unwrap();
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names.len(), 10);
+        assert_eq!(names.len(), 12);
+        let profile = String::from_utf8(
+            files
+                .iter()
+                .find(|f| f.name == "basisschool-de-regenboog-leerling.mobileconfig")
+                .unwrap()
+                .bytes
+                .clone(),
+        )
+        .unwrap();
+        assert!(
+            profile.contains("<string>com.apple.webClip.managed</string>")
+                && profile.contains("&amp;ROL=leerling")
+                && profile.contains("<string>Leerpoort</string>"),
+            "{profile}"
+        );
+        let again = super::files(
+            "https://login.example",
+            &school,
+            "Basisschool De Regenboog",
+            Some("rekenen & taal"),
+        )
+        .unwrap();
+        assert_eq!(
+            again
+                .iter()
+                .find(|f| f.name.ends_with("leerling.mobileconfig"))
+                .map(|f| &f.bytes),
+            Some(&profile.into_bytes()),
+            "the same profile again (the same UUIDs): installing it twice replaces the clip"
+        );
         assert!(names.contains(&"basisschool-de-regenboog-leerling.url"));
         assert!(names.contains(&"basisschool-de-regenboog-leerkracht-qr.png"));
         let url = String::from_utf8(files[0].bytes.clone()).unwrap();

@@ -668,7 +668,7 @@ fn shortcut_files_are_written_for_a_school() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(r["files"].as_array().unwrap().len(), 10);
+    assert_eq!(r["files"].as_array().unwrap().len(), 12);
     assert!(r["pupil_url"].as_str().unwrap().ends_with(&format!(
         "/snelkoppeling?INSTELLING_REF={school}&ROL=leerling"
     )));

@@ -665,7 +665,8 @@ async fn staff_download_the_schools_shortcuts_and_pupils_cannot() {
         "{body}"
     );
     let files = links(&body, &format!("/school/{SCHOOL}/snelkoppelingen/"));
-    assert_eq!(files.len(), 10, "{files:?}");
+    assert_eq!(files.len(), 12, "{files:?}");
+    assert!(files.iter().any(|f| f.ends_with("-leerling.mobileconfig")));
     let url_file = files.iter().find(|f| f.ends_with("-leerling.url")).unwrap();
     let req = test::TestRequest::get()
         .uri(url_file)
