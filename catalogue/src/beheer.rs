@@ -123,6 +123,19 @@ pub struct BeheerTexts {
     pub group_method_pin: &'static str,
     pub group_method_pictures: &'static str,
     pub(crate) group_method_intro: &'static str,
+    pub school_title: &'static str,
+    pub networks_title: &'static str,
+    pub networks_intro: &'static str,
+    pub networks_none: &'static str,
+    pub network_label: &'static str,
+    pub network_add: &'static str,
+    pub network_remove: &'static str,
+    pub networks_saved: &'static str,
+    pub refused_network: &'static str,
+    pub refused_network_wide: &'static str,
+    pub refused_networks_many: &'static str,
+    pub(crate) your_address: &'static str,
+    pub(crate) your_address_inside: &'static str,
     pub logbook_title: &'static str,
     pub logbook_intro: &'static str,
     pub logbook_all: &'static str,
@@ -175,6 +188,16 @@ impl BeheerTexts {
     /// What changing a whole group's sign-in method does.
     pub fn group_method_intro(&self, group: &str) -> String {
         fill(self.group_method_intro, &[("group", group)])
+    }
+
+    /// "Your address now is {address}" (and whether it is inside a school network).
+    pub fn your_address(&self, address: &str, inside: bool) -> String {
+        let pattern = if inside {
+            self.your_address_inside
+        } else {
+            self.your_address
+        };
+        fill(pattern, &[("address", address)])
     }
 
     /// An audit action in words (its stored name when there are none).
@@ -310,10 +333,23 @@ pub static BEHEER_NL: BeheerTexts = BeheerTexts {
     group_method_pin: "Pincode voor de hele groep",
     group_method_pictures: "Wachtwoordplaatjes voor de hele groep",
     group_method_intro: "Alle leerlingen van {group} krijgen een nieuwe pincode of nieuwe wachtwoordplaatjes. De oude werken dan meteen niet meer. Daarna ziet u de nieuwe lijst, om af te drukken.",
+    school_title: "Schoolgegevens",
+    networks_title: "Schoolnetwerken",
+    networks_intro: "Vanaf deze netwerken loggen leerlingen in met hun naam en pincode of wachtwoordplaatjes. Buiten deze netwerken alleen op een gekoppeld apparaat, of thuis via de thuisingang. Vul een netwerk in als CIDR (zoals 192.0.2.0/24) of één adres.",
+    networks_none: "Er zijn nog geen schoolnetwerken ingesteld: leerlingen kunnen alleen op gekoppelde apparaten inloggen.",
+    network_label: "Netwerk (CIDR of adres)",
+    network_add: "Netwerk toevoegen",
+    network_remove: "Verwijderen",
+    networks_saved: "De schoolnetwerken zijn opgeslagen. Dit geldt meteen.",
+    refused_network: "Dat is geen netwerk (zoals 192.0.2.0/24) of adres.",
+    refused_network_wide: "Een schoolnetwerk is hoogstens een /16 (IPv4) of een /32 (IPv6).",
+    refused_networks_many: "De school heeft al zoveel netwerken als kan.",
+    your_address: "Uw adres is nu {address}. Werkt u op school, dan is dit waarschijnlijk het adres van het schoolnetwerk.",
+    your_address_inside: "Uw adres is nu {address}; dat hoort al bij een schoolnetwerk.",
     logbook_title: "Logboek",
     logbook_intro: "Alles wat er in het Leerpoort-account van de school is veranderd, het nieuwste eerst. Er staan geen ECK-iD's of wachtwoorden in.",
     logbook_all: "Alles",
-    logbook_kinds: ["Toestemming", "Personeel", "Leerlingen", "Invalkrachten", "Apparaten", "Geweigerd inloggen"],
+    logbook_kinds: ["Toestemming", "Personeel", "Leerlingen", "Invalkrachten", "Apparaten en netwerken", "Geweigerd inloggen"],
     logbook_filter: "Soort",
     logbook_show: "Tonen",
     col_when: "Wanneer",
@@ -485,10 +521,23 @@ pub static BEHEER_EN: BeheerTexts = BeheerTexts {
     group_method_pin: "PIN for the whole group",
     group_method_pictures: "Picture password for the whole group",
     group_method_intro: "Every pupil of {group} gets a new PIN or a new picture password. The old ones stop working at once. Then you see the new list, for printing.",
+    school_title: "School details",
+    networks_title: "School networks",
+    networks_intro: "From these networks pupils sign in with their name and PIN or picture password. Outside them only on a linked device, or at home through the home entrance. Enter a network as CIDR (like 192.0.2.0/24) or one address.",
+    networks_none: "No school networks have been set yet: pupils can sign in on linked devices only.",
+    network_label: "Network (CIDR or address)",
+    network_add: "Add network",
+    network_remove: "Remove",
+    networks_saved: "The school networks have been saved. This holds at once.",
+    refused_network: "That is not a network (like 192.0.2.0/24) or an address.",
+    refused_network_wide: "A school network is at most a /16 (IPv4) or a /32 (IPv6).",
+    refused_networks_many: "The school already has as many networks as it can.",
+    your_address: "Your address now is {address}. If you are at school, this is probably the school network's address.",
+    your_address_inside: "Your address now is {address}; it is already in a school network.",
     logbook_title: "Audit trail",
     logbook_intro: "Everything that changed in the school's Leerpoort account, newest first. It holds no ECK-iDs or passwords.",
     logbook_all: "Everything",
-    logbook_kinds: ["Consent", "Staff", "Pupils", "Substitutes", "Devices", "Refused sign-ins"],
+    logbook_kinds: ["Consent", "Staff", "Pupils", "Substitutes", "Devices and networks", "Refused sign-ins"],
     logbook_filter: "Kind",
     logbook_show: "Show",
     col_when: "When",

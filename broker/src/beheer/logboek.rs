@@ -24,7 +24,7 @@ pub enum Kind {
     Pupils,
     /// Substitutes activated, ended, expired.
     Substitutes,
-    /// Linked devices.
+    /// Linked devices and school networks: where pupils sign in.
     Devices,
     /// Sign-ins refused by the school's rules (a network environment's users not found or
     /// not allowed).
@@ -95,7 +95,7 @@ impl Kind {
                 A::SubstituteEnd,
                 A::SubstituteExpired,
             ],
-            Kind::Devices => &[A::DeviceEnrol, A::DeviceRevoke],
+            Kind::Devices => &[A::DeviceEnrol, A::DeviceRevoke, A::SchoolNetworks],
             Kind::Refused => &[A::UpstreamUnmatched, A::UpstreamRoleRefused],
         }
     }

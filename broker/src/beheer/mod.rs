@@ -20,6 +20,7 @@ pub mod closing;
 pub mod consent;
 pub mod logboek;
 pub mod pupils;
+pub mod school;
 pub mod staff;
 pub mod substitutes;
 
@@ -89,6 +90,12 @@ pub enum Refusal {
     NoLink,
     /// A substitution lasts 1, 2 or 5 school days.
     DaysNotAllowed,
+    /// Not a network (CIDR) or an address.
+    NetworkInvalid,
+    /// Wider than a school's network may be.
+    NetworkTooWide,
+    /// The school has as many networks as it may keep.
+    TooManyNetworks,
 }
 
 impl Refusal {
@@ -102,6 +109,9 @@ impl Refusal {
             Self::RoleNotAllowed => "that role is not given in Beheer",
             Self::NoLink => "no link can be sent: no e-mail address, or the account is disabled",
             Self::DaysNotAllowed => "a substitution lasts 1, 2 or 5 school days",
+            Self::NetworkInvalid => "not a network (CIDR, like 192.0.2.0/24) or an address",
+            Self::NetworkTooWide => "a school network may be at most a /16 (IPv4) or a /32 (IPv6)",
+            Self::TooManyNetworks => "the school has as many networks as it may keep",
         }
     }
 }

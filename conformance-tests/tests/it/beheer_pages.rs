@@ -3,6 +3,7 @@
 //! needs JavaScript: every change is a plain form.
 
 use conformance_tests::chromium::Chromium;
+use conformance_tests::proxy::ForwardingProxy;
 use conformance_tests::publisher::Publisher;
 use conformance_tests::{both_backends, Backend, Server, SANNE};
 
@@ -222,4 +223,46 @@ fn a_teacher_changes_a_pin_and_the_pupil_signs_in_with_the_new_one() {
     pupil.type_into("#pin", "4821");
     pupil.click("form.pin button[type=submit]");
     assert_eq!(publisher.signed_in().len(), 1, "{}", pupil.text());
+}
+
+#[test]
+fn a_coordinator_adds_a_network_and_the_tiles_appear_from_that_address() {
+    let server = Server::start_with(&Backend::Sqlite, &[("LEERPOORT_TRUST_PROXY", "true")]);
+    // A new location of the school, outside its known networks.
+    let proxy = ForwardingProxy::start(&server.issuer, "198.51.100.30");
+    let shortcut = proxy.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}",
+        server.school_ref()
+    ));
+    let tablet = Chromium::start(1024, 768);
+    tablet.goto(&shortcut);
+    assert!(
+        tablet.text().contains("Thuis inloggen?") && !tablet.text().contains("Groep 3A"),
+        "{}",
+        tablet.text()
+    );
+
+    let b = office();
+    b.goto(&proxy.url("/login"));
+    b.type_into("input[name=email]", SANNE);
+    b.type_into("input[name=password]", STAFF_PASSWORD);
+    b.click("form button[type=submit]");
+    b.click_text("Beheer");
+    assert_eq!(
+        b.attr("#netwerk", "value").as_deref(),
+        Some("198.51.100.30"),
+        "the visitor's address is offered"
+    );
+    b.assert_accessible("Beheer with the school networks");
+    b.click_text("Netwerk toevoegen");
+    assert!(
+        b.text().contains("De schoolnetwerken zijn opgeslagen.")
+            && b.text().contains("198.51.100.30/32"),
+        "{}",
+        b.text()
+    );
+    b.screenshot("57-schoolnetwerken");
+
+    tablet.goto(&shortcut);
+    assert!(tablet.text().contains("Groep 3A"), "{}", tablet.text());
 }

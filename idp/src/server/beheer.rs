@@ -20,7 +20,7 @@ use claims::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::extract::{csrf_protected, CsrfChecked, Staff};
+use super::extract::{csrf_protected, ClientAddr, CsrfChecked, Staff};
 use super::failure::{self, PageError};
 use super::groepen::ConfirmPage;
 use super::pages::{self, Chrome};
@@ -74,6 +74,9 @@ fn refusal(b: &BeheerTexts, r: Refusal) -> &'static str {
         Refusal::RoleNotAllowed => b.refused_role,
         Refusal::NoLink => b.refused_no_link,
         Refusal::DaysNotAllowed => b.refused_days,
+        Refusal::NetworkInvalid => b.refused_network,
+        Refusal::NetworkTooWide => b.refused_network_wide,
+        Refusal::TooManyNetworks => b.refused_networks_many,
     }
 }
 
@@ -114,19 +117,111 @@ struct OverviewPage<'a> {
     notice: Option<String>,
     school: &'a School,
     current: &'static str,
+    networks: Vec<String>,
+    /// The visitor's address, offered as a network, and what the page says of it.
+    suggestion: String,
+    your_address: Option<String>,
+    done: Option<String>,
+    refused: Option<String>,
+    csrf_token: String,
 }
 
-/// GET `/beheer`: what the coordinator can do, with the school's name and INSTELLING_REF.
-pub async fn overview(req: HttpRequest, state: web::Data<AppState>, b: Beheerder) -> HttpResponse {
-    let c = Chrome::of(&req, &state, None).await;
+fn overview_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    c: &Chrome,
+    school: &School,
+    ip: Option<&str>,
+    message: Option<Message>,
+) -> HttpResponse {
+    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
+    let (done, refused) = Message::split(message);
+    let inside = broker::login::pupil::in_school_network(school, ip);
     let page = OverviewPage {
         t: c.t,
         lang: c.lang,
-        notice: c.notice,
-        school: &b.school,
+        notice: c.notice.clone(),
+        school,
         current: "",
+        networks: school.networks.iter().map(|n| n.to_string()).collect(),
+        suggestion: if inside {
+            String::new()
+        } else {
+            ip.unwrap_or_default().to_string()
+        },
+        your_address: ip.map(|a| c.t.beheer.your_address(a, inside)),
+        done,
+        refused,
+        csrf_token: token,
     };
-    pages::html(StatusCode::OK, page.render())
+    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
+}
+
+/// GET `/beheer`: the school's details (name, BRIN, INSTELLING_REF) and its networks, with the
+/// visitor's current address offered as one.
+pub async fn overview(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+    ClientAddr(ip): ClientAddr,
+) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    overview_page(&req, &state, &c, &b.school, ip.as_deref(), None)
+}
+
+/// The networks form: `netwerk`, and `action` `toevoegen` or `verwijderen`.
+#[derive(Debug, Deserialize)]
+pub struct NetworkForm {
+    csrf_token: String,
+    action: String,
+    #[serde(default)]
+    netwerk: String,
+}
+
+csrf_protected!(NetworkForm);
+
+/// POST `/beheer/netwerken`: add or remove a school network.
+pub async fn networks_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+    ClientAddr(ip): ClientAddr,
+    CsrfChecked(form): CsrfChecked<NetworkForm>,
+) -> Result<HttpResponse, PageError> {
+    use broker::beheer::school;
+    let add = match form.action.as_str() {
+        "toevoegen" => true,
+        "verwijderen" => false,
+        _ => return Err(PageError::NotFound),
+    };
+    let st = state.clone();
+    let (coordinator, current) = (b.coordinator.clone(), b.school.clone());
+    let changed = failure::blocking(move || {
+        let (dir, clock) = (st.dir.as_ref(), st.clock.as_ref());
+        Ok(if add {
+            school::add_network(dir, clock, &coordinator, &current, &form.netwerk)
+        } else {
+            school::remove_network(dir, clock, &coordinator, &current, &form.netwerk)
+        })
+    })
+    .await?;
+    let c = Chrome::of(&req, &state, None).await;
+    let (school, m) = match changed {
+        Ok(s) => (s, Message::Done(c.t.beheer.networks_saved.to_string())),
+        Err(BeheerError::Refused(r)) => (
+            b.school.clone(),
+            Message::Refused(refusal(c.t.beheer, r).to_string()),
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(overview_page(
+        &req,
+        &state,
+        &c,
+        &school,
+        ip.as_deref(),
+        Some(m),
+    ))
 }
 
 /// One party on the consent page.

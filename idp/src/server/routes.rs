@@ -166,6 +166,7 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
             "/beheer/toestemming",
             web::post().to(beheer::consent_submit),
         )
+        .route("/beheer/netwerken", web::post().to(beheer::networks_submit))
         .route("/beheer/logboek", web::get().to(beheer::logbook))
         .route(
             "/beheer/invalkrachten",

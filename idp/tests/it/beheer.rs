@@ -1077,3 +1077,98 @@ async fn a_whole_group_changes_its_sign_in_method_with_a_printable_list() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn a_coordinator_adds_the_schools_network_and_pupils_sign_in_from_there() {
+    let (t, demo) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let pin_page = format!(
+        "/school/{SCHOOL}/leerling/{}",
+        crate::school::pupil_id(&demo, "Emma de Jong")
+    );
+    const BRANCH: &str = "198.51.100.30";
+    let mut tablet = Browser::at(BRANCH);
+    assert_eq!(tablet.get(&app, &pin_page).await.0, StatusCode::FORBIDDEN);
+
+    // The coordinator, at the new location, finds its address offered.
+    let mut b = Browser::at(BRANCH);
+    b.sign_in(&app, COORDINATOR).await;
+    let (_, _, page) = b.get(&app, "/beheer").await;
+    assert!(page.contains(&format!("value=\"{BRANCH}\"")), "{page}");
+    let csrf = hidden(&page, "csrf_token");
+    for (net, says) in [
+        ("0.0.0.0/0", "hoogstens een /16"),
+        ("10.0.0.0/8", "hoogstens een /16"),
+        ("geen-netwerk", "Dat is geen netwerk"),
+    ] {
+        let (_, _, body) = b
+            .post(
+                &app,
+                "/beheer/netwerken",
+                &[
+                    ("csrf_token", &csrf),
+                    ("action", "toevoegen"),
+                    ("netwerk", net),
+                ],
+            )
+            .await;
+        assert!(body.contains(says), "{net}: {body}");
+    }
+    assert_eq!(tablet.get(&app, &pin_page).await.0, StatusCode::FORBIDDEN);
+    let (_, _, body) = b
+        .post(
+            &app,
+            "/beheer/netwerken",
+            &[
+                ("csrf_token", &csrf),
+                ("action", "toevoegen"),
+                ("netwerk", BRANCH),
+            ],
+        )
+        .await;
+    assert!(
+        body.contains("De schoolnetwerken zijn opgeslagen."),
+        "{body}"
+    );
+    assert!(body.contains("198.51.100.30/32"), "{body}");
+    assert_eq!(tablet.get(&app, &pin_page).await.0, StatusCode::OK);
+
+    // Removing it: outside again. Removing one the school does not have: 404.
+    let (_, _, body) = b
+        .post(
+            &app,
+            "/beheer/netwerken",
+            &[
+                ("csrf_token", &csrf),
+                ("action", "verwijderen"),
+                ("netwerk", "198.51.100.30/32"),
+            ],
+        )
+        .await;
+    assert!(
+        body.contains("De schoolnetwerken zijn opgeslagen."),
+        "{body}"
+    );
+    assert_eq!(tablet.get(&app, &pin_page).await.0, StatusCode::FORBIDDEN);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/beheer/netwerken",
+            &[
+                ("csrf_token", &csrf),
+                ("action", "verwijderen"),
+                ("netwerk", "203.0.113.0/24"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let school: InstellingRef = SCHOOL.parse().unwrap();
+    let trail = t.state.dir.audit_events(Some(&school), 20).unwrap();
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|e| e.action == "school.networks")
+            .count(),
+        2
+    );
+}
