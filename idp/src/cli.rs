@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::{db, demo};
 use broker::admin::Ctx;
 
+mod beheer;
 mod client;
 mod devices;
 mod group;
@@ -27,6 +28,7 @@ mod substitute;
 mod upstream;
 mod user;
 
+pub use beheer::AuditCmd;
 pub use client::{ClientAddArgs, ClientCmd};
 pub use devices::DeviceCmd;
 pub use group::GroupCmd;
@@ -94,6 +96,9 @@ pub enum Command {
     /// Devices linked to a school (pupils sign in on them outside the school's networks).
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// A school's audit trail.
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// A group's substitute account (invalkracht).
     #[command(subcommand)]
     Substitute(SubstituteCmd),
@@ -185,6 +190,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
         Command::Import(ImportCmd::Edexml { .. }) => Err(not_available("import edexml")),
         Command::Import(ImportCmd::Duo { .. }) => Err(not_available("import duo")),
         Command::Device(cmd) => devices::run(&open_state(config, clock)?, cmd),
+        Command::Audit(cmd) => beheer::audit(&open_state(config, clock)?, cmd),
         Command::Substitute(cmd) => substitute::run(&open_state(config, clock)?, cmd),
         Command::School(cmd) => school::run(config, clock, cmd),
         Command::User(cmd) => user::run(config, clock, cmd),

@@ -43,7 +43,7 @@ pub fn request(
             school: school.name.clone(),
             instelling_ref: school.instelling_ref.to_string(),
             brin6: school.brin6.to_string(),
-            by: c.user.display_name(),
+            by: c.name(),
         };
         match w.outbox.send(&letter) {
             Ok(()) => true,

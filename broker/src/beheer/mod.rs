@@ -24,10 +24,13 @@ pub mod school;
 pub mod staff;
 pub mod substitutes;
 
-/// A signed-in, active ICT coordinator and the school they run.
+/// Who runs a school in Beheer: a signed-in, active ICT coordinator of it — or the operator,
+/// on the command line, acting on one school the same way.
 #[derive(Debug, Clone)]
 pub struct Coordinator {
-    pub user: User,
+    /// The coordinator (`None`: the operator).
+    pub user: Option<User>,
+    school: InstellingRef,
     actor: String,
 }
 
@@ -36,8 +39,25 @@ impl Coordinator {
     pub fn of(user: User) -> Option<Self> {
         is_active_coordinator(&user).then(|| Self {
             actor: format!("user:{}", user.id),
-            user,
+            school: user.school,
+            user: Some(user),
         })
+    }
+
+    /// The operator acting on `school` (the command line: actor `cli`).
+    pub fn operator(school: InstellingRef) -> Self {
+        Self {
+            user: None,
+            school,
+            actor: "cli".into(),
+        }
+    }
+
+    /// The coordinator's name, or "the operator" for the command line.
+    pub fn name(&self) -> String {
+        self.user
+            .as_ref()
+            .map_or_else(|| "Leerpoort operator".into(), User::display_name)
     }
 
     /// `user:<uuid>`: who the audit trail names.
@@ -47,7 +67,7 @@ impl Coordinator {
 
     /// The school this coordinator runs, and the only one they reach.
     pub fn school(&self) -> &InstellingRef {
-        &self.user.school
+        &self.school
     }
 
     /// The context the operator's operations take, with this coordinator as the actor.

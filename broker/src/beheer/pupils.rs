@@ -85,8 +85,43 @@ fn issue(
     Ok((change, issued))
 }
 
-fn check(staff: &User, pupil: &User) -> Result<()> {
-    if may_manage(staff, pupil) && pupil.status != UserStatus::Removed {
+/// Who changes a pupil's sign-in: a teacher or coordinator of the school, or the operator
+/// (the command line) for one school.
+#[derive(Debug, Clone, Copy)]
+pub enum By<'a> {
+    Staff(&'a User),
+    Operator(&'a claims::InstellingRef),
+}
+
+impl By<'_> {
+    fn actor(&self) -> String {
+        match self {
+            By::Staff(u) => format!("user:{}", u.id),
+            By::Operator(_) => "cli".into(),
+        }
+    }
+
+    fn may(&self, pupil: &User) -> bool {
+        match self {
+            By::Staff(staff) => may_manage(staff, pupil),
+            By::Operator(school) => pupil.is_pupil() && &pupil.school == *school,
+        }
+    }
+
+    fn may_group(&self, group: &Group) -> bool {
+        match self {
+            By::Staff(staff) => {
+                let own = staff.roles.contains(&Role::IctCoordinator)
+                    || staff.group_ids.contains(&group.id);
+                staff.school == group.school && !staff.is_pupil() && own
+            }
+            By::Operator(school) => &group.school == *school,
+        }
+    }
+}
+
+fn check(by: By<'_>, pupil: &User) -> Result<()> {
+    if by.may(pupil) && pupil.status != UserStatus::Removed {
         Ok(())
     } else {
         Err(BeheerError::NotFound)
@@ -97,15 +132,15 @@ fn check(staff: &User, pupil: &User) -> Result<()> {
 pub fn set_secret(
     w: &World,
     creds: Credentials<'_>,
-    staff: &User,
+    by: By<'_>,
     pupil: &User,
     new: NewSecret,
 ) -> Result<Issued> {
-    check(staff, pupil)?;
+    check(by, pupil)?;
     let (change, issued) = issue(creds, pupil, &new)?;
     let audit = AuditEvent::record(
         AuditAction::PupilSecretSet,
-        format!("user:{}", staff.id),
+        by.actor(),
         w.now(),
         Some(pupil.school),
         Some(pupil.id.to_string()),
@@ -121,12 +156,11 @@ pub fn set_secret(
 pub fn set_group_method(
     w: &World,
     creds: Credentials<'_>,
-    staff: &User,
+    by: By<'_>,
     group: &Group,
     auth: PupilAuth,
 ) -> Result<Vec<Issued>> {
-    let own = staff.roles.contains(&Role::IctCoordinator) || staff.group_ids.contains(&group.id);
-    if staff.school != group.school || staff.is_pupil() || !own {
+    if !by.may_group(group) {
         return Err(BeheerError::NotFound);
     }
     let new = match auth {
@@ -145,7 +179,7 @@ pub fn set_group_method(
     }
     let audit = AuditEvent::record(
         AuditAction::GroupSignInMethod,
-        format!("user:{}", staff.id),
+        by.actor(),
         w.now(),
         Some(group.school),
         Some(group.id.to_string()),
@@ -159,18 +193,18 @@ pub fn set_group_method(
 pub fn set_picture(
     w: &World,
     creds: Credentials<'_>,
-    staff: &User,
+    by: By<'_>,
     pupil: &User,
     picture: Option<&str>,
 ) -> Result<User> {
-    check(staff, pupil)?;
+    check(by, pupil)?;
     let picture = match picture.map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Some(creds.pictures.picture(p)?),
         None => None,
     };
     let audit = AuditEvent::record(
         AuditAction::PupilPictureSet,
-        format!("user:{}", staff.id),
+        by.actor(),
         w.now(),
         Some(pupil.school),
         Some(pupil.id.to_string()),

@@ -33,10 +33,26 @@ pub enum GroupCmd {
         #[arg(long)]
         school: String,
     },
+    /// "Wijzig login methode groep": every pupil of the group gets a new random PIN or
+    /// picture password; prints the list.
+    SignInMethod {
+        #[arg(long)]
+        school: String,
+        #[arg(long)]
+        group: String,
+        /// pin or picture.
+        #[arg(long)]
+        method: String,
+    },
 }
 
 pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: GroupCmd) -> anyhow::Result<Output> {
     match cmd {
+        GroupCmd::SignInMethod {
+            school,
+            group,
+            method,
+        } => super::beheer::group_method(&open_state(config, clock)?, &school, &group, &method),
         GroupCmd::Add {
             school,
             key,

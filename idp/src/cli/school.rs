@@ -29,6 +29,17 @@ pub enum SchoolCmd {
     },
     /// List school locations.
     List,
+    /// Add or remove school networks (pupils sign in from these); prints them.
+    Networks {
+        #[arg(long)]
+        school: String,
+        /// A network to add (CIDR or one address). Repeatable.
+        #[arg(long, value_name = "CIDR")]
+        add: Vec<String>,
+        /// A network to remove. Repeatable.
+        #[arg(long, value_name = "CIDR")]
+        remove: Vec<String>,
+    },
     /// Close a school account: every relying party is de-selected, then the school is closed;
     /// its shortcuts show a friendly page.
     Close {
@@ -195,6 +206,11 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SchoolCmd) -> anyh
                 ),
             ))
         }
+        SchoolCmd::Networks {
+            school,
+            add,
+            remove,
+        } => super::beheer::networks(&open_state(config, clock)?, &school, &add, &remove),
         SchoolCmd::List => {
             let state = open_state(config, clock)?;
             let schools = state.dir.schools()?;

@@ -49,6 +49,38 @@ pub enum UserCmd {
         #[arg(long)]
         user: String,
     },
+    /// Give a staff member an extra role (ib, rt, stagiaire, ict-coordinator) or take one
+    /// away; a school keeps at least one active ICT coordinator.
+    Role {
+        #[arg(long)]
+        user: String,
+        #[arg(long, conflicts_with = "remove")]
+        add: Option<String>,
+        #[arg(long)]
+        remove: Option<String>,
+    },
+    /// A pupil's new PIN: the one given, or a new random one (printed).
+    SetPin {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        pin: Option<String>,
+    },
+    /// A pupil's new picture password: the pictures given (`vos,appel,zon`), or three random
+    /// ones (printed).
+    SetPictures {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        pictures: Option<String>,
+    },
+    /// A pupil's own picture on their name tile; without `--picture`, none.
+    SetPicture {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        picture: Option<String>,
+    },
     /// Remove a staff member's second factor (a lost phone); they set it up again at their
     /// next sign-in when it is required.
     ResetTotp {
@@ -127,6 +159,22 @@ fn offboarding_output(u: &broker::model::User, what: &str) -> Output {
 pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: UserCmd) -> anyhow::Result<Output> {
     match cmd {
         UserCmd::Add(a) => add(config, clock, a),
+        UserCmd::Role { user, add, remove } => {
+            super::beheer::role(&open_state(config, clock)?, &user, add, remove)
+        }
+        UserCmd::SetPin { user, pin } => super::beheer::set_secret(
+            &open_state(config, clock)?,
+            &user,
+            broker::beheer::pupils::NewSecret::Pin(pin),
+        ),
+        UserCmd::SetPictures { user, pictures } => super::beheer::set_secret(
+            &open_state(config, clock)?,
+            &user,
+            broker::beheer::pupils::NewSecret::Pictures(pictures),
+        ),
+        UserCmd::SetPicture { user, picture } => {
+            super::beheer::set_picture(&open_state(config, clock)?, &user, picture)
+        }
         UserCmd::List { school } => {
             let state = open_state(config, clock)?;
             let r = admin::parse_school_ref(&school)?;

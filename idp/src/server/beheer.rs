@@ -950,7 +950,7 @@ pub async fn substitutes_activate(
     let coordinator = b.coordinator.clone();
     let activated = failure::blocking(move || {
         let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
-        let by = Some(coordinator.user.id);
+        let by = coordinator.user.as_ref().map(|u| u.id);
         Ok(substitutes::activate(
             &st.world(),
             ctx,

@@ -8,7 +8,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use broker::beheer::pupils::{self, Issued, NewSecret};
+use broker::beheer::pupils::{self, By, Issued, NewSecret};
 use broker::beheer::BeheerError;
 use broker::login::pupil::Revealed;
 use broker::model::PupilAuth;
@@ -99,9 +99,17 @@ pub async fn sign_in_submit(
     let result = failure::blocking(move || {
         let w = st.world();
         Ok(match new {
-            Some(new) => pupils::set_secret(&w, st.credentials(), &s2, &p2, new).map(Some),
-            None => pupils::set_picture(&w, st.credentials(), &s2, &p2, Some(own.as_str()))
-                .map(|_| None),
+            Some(new) => {
+                pupils::set_secret(&w, st.credentials(), By::Staff(&s2), &p2, new).map(Some)
+            }
+            None => pupils::set_picture(
+                &w,
+                st.credentials(),
+                By::Staff(&s2),
+                &p2,
+                Some(own.as_str()),
+            )
+            .map(|_| None),
         })
     })
     .await?;
@@ -211,7 +219,7 @@ pub async fn method_submit(
         Ok(pupils::set_group_method(
             &st.world(),
             st.credentials(),
-            &user,
+            By::Staff(&user),
             &g,
             auth,
         )?)

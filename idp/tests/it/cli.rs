@@ -1508,3 +1508,150 @@ fn substitute_activate_list_and_end() {
     let again = env.fails(&["substitute", "end", "--school", &school, "--group", "3a"]);
     assert!(again.contains("nobody"), "{again}");
 }
+
+#[test]
+fn beheer_on_the_command_line_roles_pins_networks_and_the_trail() {
+    let env = Env::sqlite();
+    let school = env.school();
+    env.ok(&[
+        "group",
+        "add",
+        "--school",
+        &school,
+        "--key",
+        "3a",
+        "--name",
+        "Groep 3A",
+        "--jaargroep",
+        "3",
+    ]);
+    let anna = env.ok(&[
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "leerkracht",
+        "--given-name",
+        "Anna",
+        "--family-name",
+        "de Vries",
+        "--email",
+        "anna@linde.example",
+        "--group",
+        "3a",
+    ])["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let emma = env.ok(&[
+        "user",
+        "add",
+        "--school",
+        &school,
+        "--role",
+        "leerling",
+        "--given-name",
+        "Emma",
+        "--family-name",
+        "de Jong",
+        "--group",
+        "3a",
+        "--pin",
+        "1234",
+    ])["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let r = env.ok(&["user", "role", "--user", &anna, "--add", "ib"]);
+    assert_eq!(r["roles"], serde_json::json!(["leerkracht", "ib"]));
+    let e = env.fails(&["user", "role", "--user", &anna, "--add", "leerling"]);
+    assert!(e.contains("role"), "{e}");
+
+    let r = env.ok(&["user", "set-pin", "--user", &emma, "--pin", "4821"]);
+    assert_eq!(
+        (r["sign_in"].as_str(), r["pin"].as_str()),
+        (Some("pin"), Some("4821"))
+    );
+    let r = env.ok(&["user", "set-pin", "--user", &emma]);
+    assert_eq!(r["pin"].as_str().unwrap().len(), 4);
+    let e = env.fails(&["user", "set-pin", "--user", &emma, "--pin", "12"]);
+    assert!(!e.is_empty());
+    let r = env.ok(&[
+        "user",
+        "set-pictures",
+        "--user",
+        &emma,
+        "--pictures",
+        "uil,ster",
+    ]);
+    assert_eq!(r["pictures"], "uil,ster");
+    let r = env.ok(&["user", "set-picture", "--user", &emma, "--picture", "egel"]);
+    assert_eq!(r["picture"], "egel");
+    let e = env.fails(&["user", "set-pin", "--user", &anna, "--pin", "1234"]);
+    assert!(e.contains("not found"), "a teacher has no PIN: {e}");
+
+    let r = env.ok(&[
+        "group",
+        "sign-in-method",
+        "--school",
+        &school,
+        "--group",
+        "3a",
+        "--method",
+        "pin",
+    ]);
+    assert_eq!(r["pupils"].as_array().unwrap().len(), 1);
+    assert_eq!(r["pupils"][0]["sign_in"], "pin");
+
+    let r = env.ok(&[
+        "school",
+        "networks",
+        "--school",
+        &school,
+        "--add",
+        "198.51.100.0/24",
+        "--remove",
+        "192.0.2.0/24",
+    ]);
+    assert_eq!(r["networks"], serde_json::json!(["198.51.100.0/24"]));
+    let e = env.fails(&[
+        "school",
+        "networks",
+        "--school",
+        &school,
+        "--add",
+        "0.0.0.0/0",
+    ]);
+    assert!(e.contains("/16"), "{e}");
+    let e = env.fails(&[
+        "school",
+        "networks",
+        "--school",
+        &school,
+        "--add",
+        "203.0.113.0/24",
+        "--remove",
+        "192.0.2.0/24",
+    ]);
+    assert!(e.contains("no network"), "{e}");
+    let r = env.ok(&["school", "networks", "--school", &school]);
+    assert_eq!(
+        r["networks"],
+        serde_json::json!(["198.51.100.0/24"]),
+        "nothing half-written"
+    );
+
+    let trail = env.ok(&["audit", "list", "--school", &school, "--kind", "leerlingen"]);
+    let actions: Vec<&str> = trail["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"pupil.secret-set") && actions.contains(&"group.sign-in-method"));
+    assert!(!trail.to_string().contains("4821"), "no PIN on the trail");
+    let e = env.fails(&["audit", "list", "--school", &school, "--kind", "iets"]);
+    assert!(e.contains("toestemming"), "{e}");
+}
