@@ -144,6 +144,27 @@ pub struct Authenticated {
     pub ip: Option<String>,
 }
 
+impl Authenticated {
+    /// A sign-in at school (`LoginContext::School`) by `user_id` of `school`, proved by `amr`
+    /// at level `acr`, from `ip`.
+    pub fn at_school(
+        user_id: Uuid,
+        school: InstellingRef,
+        amr: &[&str],
+        acr: &str,
+        ip: Option<&str>,
+    ) -> Self {
+        Authenticated {
+            user_id,
+            school,
+            amr: amr.iter().map(|m| m.to_string()).collect(),
+            acr: acr.to_string(),
+            context: LoginContext::School,
+            ip: ip.map(str::to_string),
+        }
+    }
+}
+
 /// The built-in inactivity limit of a session, for sign-ins that do not pass the configured one
 /// ([`start_with_idle`]): pupils' (the pupil `acr`) [`PUPIL_IDLE_SECS`], none for others.
 pub fn default_idle_secs(who: &Authenticated) -> i64 {

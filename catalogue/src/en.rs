@@ -23,7 +23,6 @@ pub static MAIL_EN: MailTexts = MailTexts {
 };
 
 pub static EN: Texts = Texts {
-    beheer: &crate::beheer::BEHEER_EN,
     staff_login_title: "Sign in",
     staff_login_intro: "Sign in with your e-mail address and password. It is the same at school and at home.",
     email: "E-mail address",
@@ -261,4 +260,5 @@ pub static EN: Texts = Texts {
     upstream_not_signed_in: "The network environment did not sign you in. Try again from your network environment.",
     upstream_untrusted_title: "Invalid answer",
     upstream_untrusted: "The network environment sent an answer Leerpoort does not trust. Nobody was signed in.",
+    beheer: &crate::beheer::BEHEER_EN,
 };

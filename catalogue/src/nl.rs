@@ -23,7 +23,6 @@ pub static MAIL_NL: MailTexts = MailTexts {
 };
 
 pub static NL: Texts = Texts {
-    beheer: &crate::beheer::BEHEER_NL,
     staff_login_title: "Inloggen",
     staff_login_intro: "Log in met je e-mailadres en wachtwoord. Dit is hetzelfde op school en thuis.",
     email: "E-mailadres",
@@ -261,4 +260,5 @@ pub static NL: Texts = Texts {
     upstream_not_signed_in: "De netwerkomgeving heeft je niet aangemeld. Probeer het opnieuw vanuit je netwerkomgeving.",
     upstream_untrusted_title: "Ongeldig antwoord",
     upstream_untrusted: "De netwerkomgeving stuurde een antwoord dat Leerpoort niet vertrouwt. Er is niemand aangemeld.",
+    beheer: &crate::beheer::BEHEER_NL,
 };

@@ -128,87 +128,89 @@ fn check(by: By<'_>, pupil: &User) -> Result<()> {
     }
 }
 
-/// Give one pupil a new PIN or picture password.
-pub fn set_secret(
-    w: &World,
-    creds: Credentials<'_>,
-    by: By<'_>,
-    pupil: &User,
-    new: NewSecret,
-) -> Result<Issued> {
-    check(by, pupil)?;
-    let (change, issued) = issue(creds, pupil, &new)?;
-    let audit = AuditEvent::record(
-        AuditAction::PupilSecretSet,
-        by.actor(),
-        w.now(),
-        Some(pupil.school),
-        Some(pupil.id.to_string()),
-        serde_json::json!({"sign_in": issued.auth.as_str()}),
-    );
-    w.dir.set_pupil_secrets(&[change], audit)?;
-    Ok(issued)
-}
-
-/// "Wijzig login methode groep": every active pupil of `group` gets a new random PIN (or
-/// picture password), in one transaction. The new secrets are returned for the printable
-/// list.
-pub fn set_group_method(
-    w: &World,
-    creds: Credentials<'_>,
-    by: By<'_>,
-    group: &Group,
-    auth: PupilAuth,
-) -> Result<Vec<Issued>> {
-    if !by.may_group(group) {
-        return Err(BeheerError::NotFound);
+impl By<'_> {
+    /// Give one pupil a new PIN or picture password.
+    pub fn set_secret(
+        self,
+        w: &World,
+        creds: Credentials<'_>,
+        pupil: &User,
+        new: NewSecret,
+    ) -> Result<Issued> {
+        check(self, pupil)?;
+        let (change, issued) = issue(creds, pupil, &new)?;
+        let audit = AuditEvent::record(
+            AuditAction::PupilSecretSet,
+            self.actor(),
+            w.now(),
+            Some(pupil.school),
+            Some(pupil.id.to_string()),
+            serde_json::json!({"sign_in": issued.auth.as_str()}),
+        );
+        w.dir.set_pupil_secrets(&[change], audit)?;
+        Ok(issued)
     }
-    let new = match auth {
-        PupilAuth::Pin => NewSecret::Pin(None),
-        PupilAuth::Picture => NewSecret::Pictures(None),
-    };
-    let mut changes = Vec::new();
-    let mut issued = Vec::new();
-    for pupil in w.dir.users_of_group(group.id)? {
-        if !pupil.is_pupil() || pupil.status != UserStatus::Active {
-            continue;
+
+    /// "Wijzig login methode groep": every active pupil of `group` gets a new random PIN (or
+    /// picture password), in one transaction. The new secrets are returned for the printable
+    /// list.
+    pub fn set_group_method(
+        self,
+        w: &World,
+        creds: Credentials<'_>,
+        group: &Group,
+        auth: PupilAuth,
+    ) -> Result<Vec<Issued>> {
+        if !self.may_group(group) {
+            return Err(BeheerError::NotFound);
         }
-        let (c, i) = issue(creds, &pupil, &new)?;
-        changes.push(c);
-        issued.push(i);
+        let new = match auth {
+            PupilAuth::Pin => NewSecret::Pin(None),
+            PupilAuth::Picture => NewSecret::Pictures(None),
+        };
+        let mut changes = Vec::new();
+        let mut issued = Vec::new();
+        for pupil in w.dir.users_of_group(group.id)? {
+            if !pupil.is_pupil() || pupil.status != UserStatus::Active {
+                continue;
+            }
+            let (c, i) = issue(creds, &pupil, &new)?;
+            changes.push(c);
+            issued.push(i);
+        }
+        let audit = AuditEvent::record(
+            AuditAction::GroupSignInMethod,
+            self.actor(),
+            w.now(),
+            Some(group.school),
+            Some(group.id.to_string()),
+            serde_json::json!({"group": group.key, "sign_in": auth.as_str(), "pupils": issued.len()}),
+        );
+        w.dir.set_pupil_secrets(&changes, audit)?;
+        Ok(issued)
     }
-    let audit = AuditEvent::record(
-        AuditAction::GroupSignInMethod,
-        by.actor(),
-        w.now(),
-        Some(group.school),
-        Some(group.id.to_string()),
-        serde_json::json!({"group": group.key, "sign_in": auth.as_str(), "pupils": issued.len()}),
-    );
-    w.dir.set_pupil_secrets(&changes, audit)?;
-    Ok(issued)
-}
 
-/// Give a pupil their own picture on their name tile, or take it away (`None`).
-pub fn set_picture(
-    w: &World,
-    creds: Credentials<'_>,
-    by: By<'_>,
-    pupil: &User,
-    picture: Option<&str>,
-) -> Result<User> {
-    check(by, pupil)?;
-    let picture = match picture.map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => Some(creds.pictures.picture(p)?),
-        None => None,
-    };
-    let audit = AuditEvent::record(
-        AuditAction::PupilPictureSet,
-        by.actor(),
-        w.now(),
-        Some(pupil.school),
-        Some(pupil.id.to_string()),
-        serde_json::json!({"picture": picture}),
-    );
-    Ok(w.dir.set_picture(pupil.id, picture.as_deref(), audit)?)
+    /// Give a pupil their own picture on their name tile, or take it away (`None`).
+    pub fn set_picture(
+        self,
+        w: &World,
+        creds: Credentials<'_>,
+        pupil: &User,
+        picture: Option<&str>,
+    ) -> Result<User> {
+        check(self, pupil)?;
+        let picture = match picture.map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => Some(creds.pictures.picture(p)?),
+            None => None,
+        };
+        let audit = AuditEvent::record(
+            AuditAction::PupilPictureSet,
+            self.actor(),
+            w.now(),
+            Some(pupil.school),
+            Some(pupil.id.to_string()),
+            serde_json::json!({"picture": picture}),
+        );
+        Ok(w.dir.set_picture(pupil.id, picture.as_deref(), audit)?)
+    }
 }

@@ -42,64 +42,70 @@ fn change(
     )?)
 }
 
-/// Add a network (CIDR; a bare address is that one host).
-pub fn add_network(
-    dir: &dyn Directory,
-    clock: &dyn Clock,
-    c: &Coordinator,
-    school: &School,
-    cidr: &str,
-) -> Result<School> {
-    let net = parse_network(cidr)
-        .map_err(|_| BeheerError::Refused(Refusal::NetworkInvalid))?
-        .trunc();
-    let widest = match net {
-        IpNet::V4(_) => WIDEST_V4,
-        IpNet::V6(_) => WIDEST_V6,
-    };
-    if net.prefix_len() < widest {
-        return Err(BeheerError::Refused(Refusal::NetworkTooWide));
-    }
-    if school.networks.contains(&net) {
-        return Ok(school.clone());
-    }
-    if school.networks.len() >= MOST_NETWORKS {
-        return Err(BeheerError::Refused(Refusal::TooManyNetworks));
-    }
-    let mut networks = school.networks.clone();
-    networks.push(net);
-    change(
-        dir,
-        clock,
-        c,
-        networks,
-        serde_json::json!({"added": net.to_string()}),
-    )
+/// A change to the school's networks, as the coordinator typed it.
+#[derive(Debug, Clone, Copy)]
+pub enum NetworkEdit<'a> {
+    /// Add a network (CIDR; a bare address is that one host).
+    Add(&'a str),
+    /// Remove one of the school's networks; one it does not have is
+    /// [`BeheerError::NotFound`].
+    Remove(&'a str),
 }
 
-/// Remove one of the school's networks; one it does not have is [`BeheerError::NotFound`].
-pub fn remove_network(
+/// Add or remove one of the school's networks.
+pub fn edit_networks(
     dir: &dyn Directory,
     clock: &dyn Clock,
     c: &Coordinator,
     school: &School,
-    cidr: &str,
+    edit: NetworkEdit<'_>,
 ) -> Result<School> {
-    let net = parse_network(cidr).map_err(|_| BeheerError::NotFound)?;
-    if !school.networks.contains(&net) {
-        return Err(BeheerError::NotFound);
+    match edit {
+        NetworkEdit::Add(cidr) => {
+            let net = parse_network(cidr)
+                .map_err(|_| BeheerError::Refused(Refusal::NetworkInvalid))?
+                .trunc();
+            let widest = match net {
+                IpNet::V4(_) => WIDEST_V4,
+                IpNet::V6(_) => WIDEST_V6,
+            };
+            if net.prefix_len() < widest {
+                return Err(BeheerError::Refused(Refusal::NetworkTooWide));
+            }
+            if school.networks.contains(&net) {
+                return Ok(school.clone());
+            }
+            if school.networks.len() >= MOST_NETWORKS {
+                return Err(BeheerError::Refused(Refusal::TooManyNetworks));
+            }
+            let mut networks = school.networks.clone();
+            networks.push(net);
+            change(
+                dir,
+                clock,
+                c,
+                networks,
+                serde_json::json!({"added": net.to_string()}),
+            )
+        }
+        NetworkEdit::Remove(cidr) => {
+            let net = parse_network(cidr).map_err(|_| BeheerError::NotFound)?;
+            if !school.networks.contains(&net) {
+                return Err(BeheerError::NotFound);
+            }
+            let networks = school
+                .networks
+                .iter()
+                .filter(|n| **n != net)
+                .copied()
+                .collect();
+            change(
+                dir,
+                clock,
+                c,
+                networks,
+                serde_json::json!({"removed": net.to_string()}),
+            )
+        }
     }
-    let networks = school
-        .networks
-        .iter()
-        .filter(|n| **n != net)
-        .copied()
-        .collect();
-    change(
-        dir,
-        clock,
-        c,
-        networks,
-        serde_json::json!({"removed": net.to_string()}),
-    )
 }

@@ -9,7 +9,7 @@
 //! end, and the link stops working then. [`expire_due`] (run every minute by the server, and
 //! whenever the list is read) wipes the personal data and ends whatever else is left.
 
-use claims::{InstellingRef, LoginContext, Role};
+use claims::{InstellingRef, Role};
 use uuid::Uuid;
 
 use super::{BeheerError, Refusal, Result};
@@ -319,14 +319,7 @@ pub fn sign_in(
     let Some(s) = by_link(w.dir, token, now).map_err(repo)? else {
         return Ok(None);
     };
-    let who = Authenticated {
-        user_id: s.user,
-        school: s.school,
-        amr: vec!["mail".into()],
-        acr: ACR_SUBSTITUTE_LINK.into(),
-        context: LoginContext::School,
-        ip: ip.map(str::to_string),
-    };
+    let who = Authenticated::at_school(s.user, s.school, &["mail"], ACR_SUBSTITUTE_LINK, ip);
     let mut session = session::start_with_idle(w.store, who, now, previous_sid, 0)?;
     if session.expires_at > s.until {
         session.expires_at = s.until;

@@ -297,14 +297,7 @@ pub fn staff_login(
     if let Some(next) = begin_second_step(w, keys.sealer, policy, &user, &attempt, &email, ip) {
         return Counted::new(next, "second-step");
     }
-    let who = Authenticated {
-        user_id: user.id,
-        school: user.school,
-        amr: vec!["pwd".into()],
-        acr: ACR_PASSWORD.into(),
-        context: LoginContext::School,
-        ip: Some(ip.to_string()),
-    };
+    let who = Authenticated::at_school(user.id, user.school, &["pwd"], ACR_PASSWORD, Some(ip));
     match session::start_with_idle(
         w.store,
         who,

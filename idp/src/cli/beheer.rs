@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{out, Output};
 use crate::app::AppState;
-use broker::beheer::pupils::{self, By, Issued, NewSecret};
+use broker::beheer::pupils::{By, Issued, NewSecret};
 use broker::beheer::{logboek, school, staff, BeheerError, Coordinator};
 use broker::model::{PupilAuth, User};
 use claims::{InstellingRef, Role};
@@ -76,14 +76,9 @@ fn issued_text(i: &Issued) -> String {
 pub(super) fn set_secret(state: &AppState, id: &str, new: NewSecret) -> anyhow::Result<Output> {
     let u = user(state, id)?;
     let school = u.school;
-    let i = pupils::set_secret(
-        &state.world(),
-        state.credentials(),
-        By::Operator(&school),
-        &u,
-        new,
-    )
-    .map_err(line)?;
+    let i = By::Operator(&school)
+        .set_secret(&state.world(), state.credentials(), &u, new)
+        .map_err(line)?;
     Ok(out(issued_json(&i), issued_text(&i)))
 }
 
@@ -95,14 +90,9 @@ pub(super) fn set_picture(
 ) -> anyhow::Result<Output> {
     let u = user(state, id)?;
     let school = u.school;
-    let changed = pupils::set_picture(
-        &state.world(),
-        state.credentials(),
-        By::Operator(&school),
-        &u,
-        picture.as_deref(),
-    )
-    .map_err(line)?;
+    let changed = By::Operator(&school)
+        .set_picture(&state.world(), state.credentials(), &u, picture.as_deref())
+        .map_err(line)?;
     Ok(out(
         json!({"user_id": changed.id.to_string(), "picture": changed.picture}),
         format!(
@@ -130,14 +120,9 @@ pub(super) fn group_method(
         "picture" => PupilAuth::Picture,
         other => anyhow::bail!("--method: pin or picture, not '{other}'"),
     };
-    let issued = pupils::set_group_method(
-        &state.world(),
-        state.credentials(),
-        By::Operator(&r),
-        &group,
-        auth,
-    )
-    .map_err(line)?;
+    let issued = By::Operator(&r)
+        .set_group_method(&state.world(), state.credentials(), &group, auth)
+        .map_err(line)?;
     Ok(out(
         json!({"group_key": group.key, "sign_in": auth.as_str(),
             "pupils": issued.iter().map(issued_json).collect::<Vec<_>>()}),
@@ -175,11 +160,9 @@ pub(super) fn networks(
             anyhow::bail!("school {r} has no network {net}");
         }
     }
-    for n in add {
-        current = school::add_network(dir, clock, &c, &current, n).map_err(line)?;
-    }
-    for n in remove {
-        current = school::remove_network(dir, clock, &c, &current, n).map_err(line)?;
+    let edits = add.iter().map(|n| school::NetworkEdit::Add(n));
+    for edit in edits.chain(remove.iter().map(|n| school::NetworkEdit::Remove(n))) {
+        current = school::edit_networks(dir, clock, &c, &current, edit).map_err(line)?;
     }
     let nets: Vec<String> = current.networks.iter().map(|n| n.to_string()).collect();
     Ok(out(

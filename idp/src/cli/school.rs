@@ -7,6 +7,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{ctx, open_state, out, school_json, Output};
+use crate::app::AppState;
 use crate::config::Config;
 use broker::admin;
 
@@ -150,62 +151,8 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SchoolCmd) -> anyh
             school,
             email,
             name,
-        } => {
-            let state = open_state(config, clock)?;
-            let r = admin::parse_school_ref(&school)?;
-            let (given, family) = name.trim().split_once(char::is_whitespace).ok_or_else(|| {
-                anyhow::anyhow!("--name: give the full name, given name and family name")
-            })?;
-            let invited = broker::beheer::staff::invite(
-                &state.world(),
-                state.credentials(),
-                ctx(&state, "cli"),
-                &r,
-                broker::beheer::staff::NewStaff {
-                    given_name: given.to_string(),
-                    family_name: family.trim().to_string(),
-                    email,
-                    role: claims::Role::IctCoordinator,
-                },
-            )?;
-            let user = invited.user;
-            if !invited.link_sent {
-                anyhow::bail!(
-                    "{} was added ({}), but the activation mail could not be sent; \
-                     send it with `leerpoort user send-activation --user {}`",
-                    user.display_name(),
-                    user.id,
-                    user.id
-                );
-            }
-            Ok(out(
-                json!({"user_id": user.id.to_string(), "instelling_ref": r.to_string(),
-                    "email": user.email, "status": user.status.as_str(), "activation_sent": true}),
-                format!(
-                    "{} is ICT coordinator of {r}; the activation link went to {}.",
-                    user.display_name(),
-                    user.email.as_deref().unwrap_or_default()
-                ),
-            ))
-        }
-        SchoolCmd::Close { school } => {
-            let state = open_state(config, clock)?;
-            let r = admin::parse_school_ref(&school)?;
-            let closed = admin::close_school(ctx(&state, "cli"), &r)?;
-            Ok(out(
-                json!({"instelling_ref": r.to_string(), "status": closed.school.status.as_str(),
-                    "withdrawn": closed.withdrawn}),
-                format!(
-                    "{} is closed; withdrawn: {}.",
-                    closed.school.name,
-                    if closed.withdrawn.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        closed.withdrawn.join(", ")
-                    }
-                ),
-            ))
-        }
+        } => invite_coordinator(&open_state(config, clock)?, &school, email, &name),
+        SchoolCmd::Close { school } => close(&open_state(config, clock)?, &school),
         SchoolCmd::Networks {
             school,
             add,
@@ -249,4 +196,68 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SchoolCmd) -> anyh
             ))
         }
     }
+}
+
+/// `school invite-coordinator`.
+fn invite_coordinator(
+    state: &AppState,
+    school: &str,
+    email: String,
+    name: &str,
+) -> anyhow::Result<Output> {
+    let r = admin::parse_school_ref(school)?;
+    let (given, family) = name
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| anyhow::anyhow!("--name: give the full name, given name and family name"))?;
+    let invited = broker::beheer::staff::invite(
+        &state.world(),
+        state.credentials(),
+        ctx(state, "cli"),
+        &r,
+        broker::beheer::staff::NewStaff {
+            given_name: given.to_string(),
+            family_name: family.trim().to_string(),
+            email,
+            role: claims::Role::IctCoordinator,
+        },
+    )?;
+    let user = invited.user;
+    if !invited.link_sent {
+        anyhow::bail!(
+            "{} was added ({}), but the activation mail could not be sent; \
+             send it with `leerpoort user send-activation --user {}`",
+            user.display_name(),
+            user.id,
+            user.id
+        );
+    }
+    Ok(out(
+        json!({"user_id": user.id.to_string(), "instelling_ref": r.to_string(),
+            "email": user.email, "status": user.status.as_str(), "activation_sent": true}),
+        format!(
+            "{} is ICT coordinator of {r}; the activation link went to {}.",
+            user.display_name(),
+            user.email.as_deref().unwrap_or_default()
+        ),
+    ))
+}
+
+/// `school close`.
+fn close(state: &AppState, school: &str) -> anyhow::Result<Output> {
+    let r = admin::parse_school_ref(school)?;
+    let closed = admin::close_school(ctx(state, "cli"), &r)?;
+    Ok(out(
+        json!({"instelling_ref": r.to_string(), "status": closed.school.status.as_str(),
+            "withdrawn": closed.withdrawn}),
+        format!(
+            "{} is closed; withdrawn: {}.",
+            closed.school.name,
+            if closed.withdrawn.is_empty() {
+                "nothing".to_string()
+            } else {
+                closed.withdrawn.join(", ")
+            }
+        ),
+    ))
 }

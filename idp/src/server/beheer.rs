@@ -26,6 +26,104 @@ use super::groepen::ConfirmPage;
 use super::pages::{self, Chrome};
 use crate::app::AppState;
 
+/// What a Beheer page says after a change, and the CSRF token of its forms.
+#[derive(Default)]
+struct Outcome {
+    done: Option<String>,
+    refused: Option<String>,
+    csrf_token: String,
+}
+
+impl Outcome {
+    /// The outcome of `message`, with a CSRF token (and the cookie that goes with it).
+    fn issue(
+        req: &HttpRequest,
+        state: &web::Data<AppState>,
+        message: Option<Message>,
+    ) -> (Self, Option<actix_web::cookie::Cookie<'static>>) {
+        let (csrf_token, cookie) = state.csrf.issue(req, state.config.is_https());
+        let (done, refused) = Message::split(message);
+        let outcome = Outcome {
+            done,
+            refused,
+            csrf_token,
+        };
+        (outcome, cookie)
+    }
+}
+
+/// The heading of the Beheer page `current` names (as the navigation does).
+fn heading(t: &'static Texts, current: &str) -> &'static str {
+    let b = t.beheer;
+    match current {
+        "toestemming" => b.consent_title,
+        "personeel" => b.staff_title,
+        "invalkrachten" => b.subs_title,
+        "logboek" => b.logbook_title,
+        "opheffen" => b.closing_title,
+        _ => b.title,
+    }
+}
+
+/// A Beheer page's template: the frame every page shares (`beheer_base.html`: the visitor's
+/// language, the notice, the school, the navigation, the heading and the outcome) and its
+/// own fields.
+macro_rules! beheer_template {
+    ($name:ident, $path:literal, { $($(#[$m:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        #[derive(Template)]
+        #[template(path = $path)]
+        struct $name<'a> {
+            t: &'static Texts,
+            lang: &'static str,
+            notice: Option<String>,
+            school: &'a School,
+            current: &'static str,
+            heading: &'static str,
+            outcome: Outcome,
+            $($(#[$m])* $field: $ty),*
+        }
+    };
+}
+
+/// A Beheer page: the shared frame from the chrome `c`, the school, the page's name in the
+/// navigation and the outcome, then the page's own fields.
+macro_rules! beheer_page {
+    ($name:ident, $c:expr, $school:expr, $current:literal, $outcome:expr, { $($field:ident $(: $value:expr)?),* $(,)? }) => {
+        $name {
+            t: $c.t,
+            lang: $c.lang,
+            notice: $c.notice.clone(),
+            school: $school,
+            current: $current,
+            heading: heading($c.t, $current),
+            outcome: $outcome,
+            $($field $(: $value)?),*
+        }
+    };
+}
+
+/// A GET handler that shows a Beheer page as it is, no change made.
+macro_rules! shown_as_is {
+    ($(#[$doc:meta])* $handler:ident => $page:ident) => {
+        $(#[$doc])*
+        pub async fn $handler(
+            req: HttpRequest,
+            state: web::Data<AppState>,
+            b: Beheerder,
+        ) -> Result<HttpResponse, PageError> {
+            $page(&req, &state, b, None).await
+        }
+    };
+}
+
+/// A rendered page, with the CSRF cookie when one was issued.
+fn respond(
+    page: &impl Template,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> HttpResponse {
+    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
+}
+
 /// The signed-in ICT coordinator and their school, which is active. Other signed-in staff, and
 /// the coordinators of a closed or merged school, get 404 (there is no Beheer of theirs to
 /// see); without a session, the sign-in form.
@@ -109,22 +207,12 @@ impl Message {
     }
 }
 
-#[derive(Template)]
-#[template(path = "beheer.html")]
-struct OverviewPage<'a> {
-    t: &'static Texts,
-    lang: &'static str,
-    notice: Option<String>,
-    school: &'a School,
-    current: &'static str,
+beheer_template!(OverviewPage, "beheer.html", {
     networks: Vec<String>,
     /// The visitor's address, offered as a network, and what the page says of it.
     suggestion: String,
     your_address: Option<String>,
-    done: Option<String>,
-    refused: Option<String>,
-    csrf_token: String,
-}
+});
 
 fn overview_page(
     req: &HttpRequest,
@@ -134,15 +222,9 @@ fn overview_page(
     ip: Option<&str>,
     message: Option<Message>,
 ) -> HttpResponse {
-    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
-    let (done, refused) = Message::split(message);
     let inside = broker::login::pupil::in_school_network(school, ip);
-    let page = OverviewPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice.clone(),
-        school,
-        current: "",
+    let (outcome, cookie) = Outcome::issue(req, state, message);
+    let page = beheer_page!(OverviewPage, c, school, "", outcome, {
         networks: school.networks.iter().map(|n| n.to_string()).collect(),
         suggestion: if inside {
             String::new()
@@ -150,11 +232,8 @@ fn overview_page(
             ip.unwrap_or_default().to_string()
         },
         your_address: ip.map(|a| c.t.beheer.your_address(a, inside)),
-        done,
-        refused,
-        csrf_token: token,
-    };
-    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
+    });
+    respond(&page, cookie)
 }
 
 /// GET `/beheer`: the school's details (name, BRIN, INSTELLING_REF) and its networks, with the
@@ -198,11 +277,18 @@ pub async fn networks_submit(
     let (coordinator, current) = (b.coordinator.clone(), b.school.clone());
     let changed = failure::blocking(move || {
         let (dir, clock) = (st.dir.as_ref(), st.clock.as_ref());
-        Ok(if add {
-            school::add_network(dir, clock, &coordinator, &current, &form.netwerk)
+        let edit = if add {
+            school::NetworkEdit::Add(&form.netwerk)
         } else {
-            school::remove_network(dir, clock, &coordinator, &current, &form.netwerk)
-        })
+            school::NetworkEdit::Remove(&form.netwerk)
+        };
+        Ok(school::edit_networks(
+            dir,
+            clock,
+            &coordinator,
+            &current,
+            edit,
+        ))
     })
     .await?;
     let c = Chrome::of(&req, &state, None).await;
@@ -260,19 +346,9 @@ impl PartyRow {
     }
 }
 
-#[derive(Template)]
-#[template(path = "beheer_toestemming.html")]
-struct ConsentPage<'a> {
-    t: &'static Texts,
-    lang: &'static str,
-    notice: Option<String>,
-    school: &'a School,
-    current: &'static str,
+beheer_template!(ConsentPage, "beheer_toestemming.html", {
     parties: Vec<PartyRow>,
-    done: Option<String>,
-    refused: Option<String>,
-    csrf_token: String,
-}
+});
 
 async fn consent_page(
     req: &HttpRequest,
@@ -285,36 +361,20 @@ async fn consent_page(
     let parties =
         failure::blocking(move || Ok(consent::parties(st.dir.as_ref(), &coordinator)?)).await?;
     let c = Chrome::of(req, state, None).await;
-    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
-    let (done, refused) = Message::split(message);
-    let page = ConsentPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice,
-        school: &b.school,
-        current: "toestemming",
+    let (outcome, cookie) = Outcome::issue(req, state, message);
+    let page = beheer_page!(ConsentPage, c, &b.school, "toestemming", outcome, {
         parties: parties
             .iter()
             .map(|p| PartyRow::of(p, c.t.beheer))
             .collect(),
-        done,
-        refused,
-        csrf_token: token,
-    };
-    Ok(pages::with_cookie(
-        pages::html(StatusCode::OK, page.render()),
-        cookie,
-    ))
+    });
+    Ok(respond(&page, cookie))
 }
 
-/// GET `/beheer/toestemming`: every connected publisher and network provider, ticked or not.
-pub async fn consent_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    b: Beheerder,
-) -> Result<HttpResponse, PageError> {
-    consent_page(&req, &state, b, None).await
-}
+shown_as_is!(
+    /// GET `/beheer/toestemming`: every connected publisher and network provider, ticked or not.
+    consent_form => consent_page
+);
 
 /// The consent form: the CSRF token and one `rp-<id>` field per ticked party.
 #[derive(Debug, Deserialize)]
@@ -420,20 +480,10 @@ impl StaffRow {
     }
 }
 
-#[derive(Template)]
-#[template(path = "beheer_personeel.html")]
-struct StaffPage<'a> {
-    t: &'static Texts,
-    lang: &'static str,
-    notice: Option<String>,
-    school: &'a School,
-    current: &'static str,
+beheer_template!(StaffPage, "beheer_personeel.html", {
     lists: Vec<(&'static str, Vec<StaffRow>)>,
     roles: Vec<(&'static str, &'static str)>,
-    done: Option<String>,
-    refused: Option<String>,
-    csrf_token: String,
-}
+});
 
 async fn staff_page(
     req: &HttpRequest,
@@ -448,14 +498,8 @@ async fn staff_page(
     let c = Chrome::of(req, state, None).await;
     let bt = c.t.beheer;
     let rows = |l: &[User]| l.iter().map(|u| StaffRow::of(u, bt)).collect::<Vec<_>>();
-    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
-    let (done, refused) = Message::split(message);
-    let page = StaffPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice,
-        school: &b.school,
-        current: "personeel",
+    let (outcome, cookie) = Outcome::issue(req, state, message);
+    let page = beheer_page!(StaffPage, c, &b.school, "personeel", outcome, {
         lists: vec![
             (bt.coordinators, rows(&list.coordinators)),
             (bt.teachers, rows(&list.teachers)),
@@ -465,24 +509,14 @@ async fn staff_page(
             .iter()
             .map(|r| (r.as_str(), role_name(bt, *r)))
             .collect(),
-        done,
-        refused,
-        csrf_token: token,
-    };
-    Ok(pages::with_cookie(
-        pages::html(StatusCode::OK, page.render()),
-        cookie,
-    ))
+    });
+    Ok(respond(&page, cookie))
 }
 
-/// GET `/beheer/personeel`: the school's coordinators, teachers and support staff.
-pub async fn staff_list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    b: Beheerder,
-) -> Result<HttpResponse, PageError> {
-    staff_page(&req, &state, b, None).await
-}
+shown_as_is!(
+    /// GET `/beheer/personeel`: the school's coordinators, teachers and support staff.
+    staff_list => staff_page
+);
 
 /// The form that adds a staff member.
 #[derive(Debug, Deserialize)]
@@ -624,35 +658,19 @@ pub async fn staff_remove_confirm(
     failure::blocking(move || Ok(coordinator.own_user(st.dir.as_ref(), user)?)).await?;
     let c = Chrome::of(&req, &state, None).await;
     let (token, cookie) = state.csrf.issue(&req, state.config.is_https());
-    let page = ConfirmPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice,
-        title: c.t.beheer.remove_title,
-        message: c.t.beheer.remove_confirm,
-        action: req.path().to_string(),
-        button: c.t.beheer.remove,
-        csrf_token: token,
-        back: ("/beheer/personeel", c.t.beheer.staff_title),
-    };
-    Ok(pages::with_cookie(
-        pages::html(StatusCode::OK, page.render()),
-        cookie,
-    ))
+    let b = c.t.beheer;
+    let words = [b.remove_title, b.remove_confirm, b.remove];
+    let page = ConfirmPage::new(
+        c,
+        req.path().to_string(),
+        token,
+        words,
+        ("/beheer/personeel", b.staff_title),
+    );
+    Ok(respond(&page, cookie))
 }
 
-#[derive(Template)]
-#[template(path = "beheer_opheffen.html")]
-struct ClosingPage<'a> {
-    t: &'static Texts,
-    lang: &'static str,
-    notice: Option<String>,
-    school: &'a School,
-    current: &'static str,
-    done: Option<String>,
-    refused: Option<String>,
-    csrf_token: String,
-}
+beheer_template!(ClosingPage, "beheer_opheffen.html", {});
 
 fn closing_page(
     req: &HttpRequest,
@@ -661,19 +679,9 @@ fn closing_page(
     school: &School,
     message: Option<Message>,
 ) -> HttpResponse {
-    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
-    let (done, refused) = Message::split(message);
-    let page = ClosingPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice.clone(),
-        school,
-        current: "opheffen",
-        done,
-        refused,
-        csrf_token: token,
-    };
-    pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
+    let (outcome, cookie) = Outcome::issue(req, state, message);
+    let page = beheer_page!(ClosingPage, c, school, "opheffen", outcome, {});
+    respond(&page, cookie)
 }
 
 /// GET `/beheer/opheffen`: what closing the account does, and the form that asks for it.
@@ -740,19 +748,12 @@ struct LogRow {
     about: String,
 }
 
-#[derive(Template)]
-#[template(path = "beheer_logboek.html")]
-struct LogbookPage<'a> {
-    t: &'static Texts,
-    lang: &'static str,
-    notice: Option<String>,
-    school: &'a School,
-    current: &'static str,
+beheer_template!(LogbookPage, "beheer_logboek.html", {
     /// (slug, label, selected); the first is "everything".
     kinds: Vec<(&'static str, &'static str, bool)>,
     rows: Vec<LogRow>,
     older: Option<String>,
-}
+});
 
 /// The Logboek's query: `soort` (a kind's slug) and `voor` (the next page starts before it).
 #[derive(Debug, Deserialize)]
@@ -813,17 +814,12 @@ pub async fn logbook(
         let soort = kind.map_or(String::new(), |k| format!("soort={}&", k.slug()));
         format!("/beheer/logboek?{soort}voor={at}")
     });
-    let page = LogbookPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice,
-        school: &b.school,
-        current: "logboek",
+    let page = beheer_page!(LogbookPage, c, &b.school, "logboek", Outcome::default(), {
         kinds,
         rows,
         older,
-    };
-    Ok(pages::html(StatusCode::OK, page.render()))
+    });
+    Ok(respond(&page, None))
 }
 
 /// One group on the substitutes page.
@@ -835,20 +831,10 @@ struct SlotRow {
     account: Uuid,
 }
 
-#[derive(Template)]
-#[template(path = "beheer_invalkrachten.html")]
-struct SubstitutesPage<'a> {
-    t: &'static Texts,
-    lang: &'static str,
-    notice: Option<String>,
-    school: &'a School,
-    current: &'static str,
+beheer_template!(SubstitutesPage, "beheer_invalkrachten.html", {
     slots: Vec<SlotRow>,
     days: Vec<(u8, &'static str)>,
-    done: Option<String>,
-    refused: Option<String>,
-    csrf_token: String,
-}
+});
 
 /// The last day a substitution runs (it ends at midnight after it).
 fn last_day(until: i64) -> String {
@@ -871,14 +857,8 @@ async fn substitutes_page(
     .await?;
     let c = Chrome::of(req, state, None).await;
     let bt = c.t.beheer;
-    let (token, cookie) = state.csrf.issue(req, state.config.is_https());
-    let (done, refused) = Message::split(message);
-    let page = SubstitutesPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice,
-        school: &b.school,
-        current: "invalkrachten",
+    let (outcome, cookie) = Outcome::issue(req, state, message);
+    let page = beheer_page!(SubstitutesPage, c, &b.school, "invalkrachten", outcome, {
         slots: slots
             .iter()
             .map(|s| SlotRow {
@@ -898,24 +878,14 @@ async fn substitutes_page(
             .zip(bt.subs_day_options)
             .map(|(d, label)| (*d, label))
             .collect(),
-        done,
-        refused,
-        csrf_token: token,
-    };
-    Ok(pages::with_cookie(
-        pages::html(StatusCode::OK, page.render()),
-        cookie,
-    ))
+    });
+    Ok(respond(&page, cookie))
 }
 
-/// GET `/beheer/invalkrachten`: every group, who substitutes there and until when.
-pub async fn substitutes_list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    b: Beheerder,
-) -> Result<HttpResponse, PageError> {
-    substitutes_page(&req, &state, b, None).await
-}
+shown_as_is!(
+    /// GET `/beheer/invalkrachten`: every group, who substitutes there and until when.
+    substitutes_list => substitutes_page
+);
 
 /// The form that activates a group's substitute account.
 #[derive(Debug, Deserialize)]

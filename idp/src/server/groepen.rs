@@ -82,6 +82,31 @@ pub(super) struct ConfirmPage<'a> {
     pub back: (&'a str, &'a str),
 }
 
+impl<'a> ConfirmPage<'a> {
+    /// The page that asks before `action` (a POST with `csrf_token`): its title, what it does
+    /// and its button (`words`), and the way back.
+    pub fn new(
+        c: Chrome,
+        action: String,
+        csrf_token: String,
+        words: [&'a str; 3],
+        back: (&'a str, &'a str),
+    ) -> Self {
+        let [title, message, button] = words;
+        ConfirmPage {
+            t: c.t,
+            lang: c.lang,
+            notice: c.notice,
+            title,
+            message,
+            action,
+            button,
+            csrf_token,
+            back,
+        }
+    }
+}
+
 /// The form of a teacher's action: only its CSRF token.
 #[derive(Debug, Deserialize)]
 pub struct ActionForm {
@@ -113,17 +138,10 @@ async fn confirm_page(
 ) -> HttpResponse {
     let c = Chrome::of(&req, &state, None).await;
     let (token, cookie) = state.csrf.issue(&req, state.config.is_https());
-    let page = ConfirmPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice,
-        title: button(c.t),
-        message: message(c.t),
-        action: req.path().to_string(),
-        button: button(c.t),
-        csrf_token: token,
-        back: ("/groepen", c.t.overview_title),
-    };
+    let t = c.t;
+    let words = [button(t), message(t), button(t)];
+    let back = ("/groepen", t.overview_title);
+    let page = ConfirmPage::new(c, req.path().to_string(), token, words, back);
     pages::with_cookie(pages::html(StatusCode::OK, page.render()), cookie)
 }
 

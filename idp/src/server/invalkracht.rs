@@ -46,17 +46,8 @@ pub async fn link_form(
     }
     let (csrf, cookie) = state.csrf.issue(&req, state.config.is_https());
     let b = c.t.beheer;
-    let page = ConfirmPage {
-        t: c.t,
-        lang: c.lang,
-        notice: c.notice.clone(),
-        title: b.link_title,
-        message: b.link_intro,
-        action: req.path().to_string(),
-        button: b.link_button,
-        csrf_token: csrf,
-        back: ("/", "Leerpoort"),
-    };
+    let words = [b.link_title, b.link_intro, b.link_button];
+    let page = ConfirmPage::new(c, req.path().to_string(), csrf, words, ("/", "Leerpoort"));
     Ok(pages::with_cookie(
         pages::html(StatusCode::OK, page.render()),
         cookie,

@@ -8,7 +8,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use broker::beheer::pupils::{self, By, Issued, NewSecret};
+use broker::beheer::pupils::{By, Issued, NewSecret};
 use broker::beheer::BeheerError;
 use broker::login::pupil::Revealed;
 use broker::model::PupilAuth;
@@ -62,13 +62,14 @@ fn shown(i: &Issued) -> Option<groepen::Revealed> {
 pub async fn sign_in_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Managed {
+    managed: Managed,
+    CsrfChecked(form): CsrfChecked<SignInForm>,
+) -> Result<HttpResponse, PageError> {
+    let Managed {
         staff,
         school,
         pupil,
-    }: Managed,
-    CsrfChecked(form): CsrfChecked<SignInForm>,
-) -> Result<HttpResponse, PageError> {
+    } = managed;
     let c = Chrome::of(&req, &state, None).await;
     let b = c.t.beheer;
     let picks: Vec<&str> = [
@@ -99,17 +100,12 @@ pub async fn sign_in_submit(
     let result = failure::blocking(move || {
         let w = st.world();
         Ok(match new {
-            Some(new) => {
-                pupils::set_secret(&w, st.credentials(), By::Staff(&s2), &p2, new).map(Some)
-            }
-            None => pupils::set_picture(
-                &w,
-                st.credentials(),
-                By::Staff(&s2),
-                &p2,
-                Some(own.as_str()),
-            )
-            .map(|_| None),
+            Some(new) => By::Staff(&s2)
+                .set_secret(&w, st.credentials(), &p2, new)
+                .map(Some),
+            None => By::Staff(&s2)
+                .set_picture(&w, st.credentials(), &p2, Some(own.as_str()))
+                .map(|_| None),
         })
     })
     .await?;
@@ -216,13 +212,7 @@ pub async fn method_submit(
     let st = state.clone();
     let (user, g) = (staff.user.clone(), group.clone());
     failure::blocking(move || {
-        Ok(pupils::set_group_method(
-            &st.world(),
-            st.credentials(),
-            By::Staff(&user),
-            &g,
-            auth,
-        )?)
+        Ok(By::Staff(&user).set_group_method(&st.world(), st.credentials(), &g, auth)?)
     })
     .await?;
     Ok(groepen::overview(req, state, staff, Some(group.id)).await)
