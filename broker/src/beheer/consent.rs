@@ -23,8 +23,15 @@ pub struct Party {
     pub ticked: bool,
     /// What it receives besides the pseudonym, school and role: names, ECK-iD, groups.
     pub release: Release,
+    /// The school's own switch for use at home (on until the school turns it off).
+    pub school_allows_home: bool,
+}
+
+impl Party {
     /// It may be used at home: the publisher allows it and the school did not switch it off.
-    pub at_home: bool,
+    pub fn at_home(&self) -> bool {
+        self.rp.home_allowed && self.school_allows_home
+    }
 }
 
 /// Every party the operator connected (and has not switched off), publishers first, each by
@@ -40,7 +47,7 @@ pub fn parties(dir: &dyn Directory, c: &Coordinator) -> Result<Vec<Party>> {
             Party {
                 ticked: reg.is_some_and(|r| r.allowed),
                 release: reg.map(|r| r.release).unwrap_or_default(),
-                at_home: rp.home_allowed && reg.is_none_or(|r| r.home_allowed),
+                school_allows_home: reg.is_none_or(|r| r.home_allowed),
                 rp,
             }
         })
@@ -83,12 +90,9 @@ pub fn save(
             continue;
         }
         if wanted {
-            let home_allowed = dir
-                .registration(c.school(), p.rp.id)?
-                .is_none_or(|r| r.home_allowed);
             let opts = RegisterOptions {
                 release: p.release,
-                home_allowed,
+                home_allowed: p.school_allows_home,
             };
             admin::register(ctx, c.school(), p.rp.public_id(), opts)?;
             saved.allowed.push(p.rp.name);

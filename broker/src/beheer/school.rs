@@ -52,60 +52,51 @@ pub enum NetworkEdit<'a> {
     Remove(&'a str),
 }
 
-/// Add or remove one of the school's networks.
+/// Add and remove school networks: every edit is checked first, then all are written at once
+/// (one audit line), or none is. Adding one the school has, changes nothing.
 pub fn edit_networks(
     dir: &dyn Directory,
     clock: &dyn Clock,
     c: &Coordinator,
     school: &School,
-    edit: NetworkEdit<'_>,
+    edits: &[NetworkEdit<'_>],
 ) -> Result<School> {
-    match edit {
-        NetworkEdit::Add(cidr) => {
-            let net = parse_network(cidr)
-                .map_err(|_| BeheerError::Refused(Refusal::NetworkInvalid))?
-                .trunc();
-            let widest = match net {
-                IpNet::V4(_) => WIDEST_V4,
-                IpNet::V6(_) => WIDEST_V6,
-            };
-            if net.prefix_len() < widest {
-                return Err(BeheerError::Refused(Refusal::NetworkTooWide));
+    let mut networks = school.networks.clone();
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    for edit in edits {
+        match *edit {
+            NetworkEdit::Add(cidr) => {
+                let net = parse_network(cidr)
+                    .map_err(|_| BeheerError::Refused(Refusal::NetworkInvalid))?
+                    .trunc();
+                let widest = match net {
+                    IpNet::V4(_) => WIDEST_V4,
+                    IpNet::V6(_) => WIDEST_V6,
+                };
+                if net.prefix_len() < widest {
+                    return Err(BeheerError::Refused(Refusal::NetworkTooWide));
+                }
+                if !networks.contains(&net) {
+                    networks.push(net);
+                    added.push(net.to_string());
+                }
             }
-            if school.networks.contains(&net) {
-                return Ok(school.clone());
+            NetworkEdit::Remove(cidr) => {
+                let net = parse_network(cidr).map_err(|_| BeheerError::NotFound)?;
+                if !networks.contains(&net) {
+                    return Err(BeheerError::NotFound);
+                }
+                networks.retain(|n| *n != net);
+                removed.push(net.to_string());
             }
-            if school.networks.len() >= MOST_NETWORKS {
-                return Err(BeheerError::Refused(Refusal::TooManyNetworks));
-            }
-            let mut networks = school.networks.clone();
-            networks.push(net);
-            change(
-                dir,
-                clock,
-                c,
-                networks,
-                serde_json::json!({"added": net.to_string()}),
-            )
-        }
-        NetworkEdit::Remove(cidr) => {
-            let net = parse_network(cidr).map_err(|_| BeheerError::NotFound)?;
-            if !school.networks.contains(&net) {
-                return Err(BeheerError::NotFound);
-            }
-            let networks = school
-                .networks
-                .iter()
-                .filter(|n| **n != net)
-                .copied()
-                .collect();
-            change(
-                dir,
-                clock,
-                c,
-                networks,
-                serde_json::json!({"removed": net.to_string()}),
-            )
         }
     }
+    if networks.len() > MOST_NETWORKS {
+        return Err(BeheerError::Refused(Refusal::TooManyNetworks));
+    }
+    if added.is_empty() && removed.is_empty() {
+        return Ok(school.clone());
+    }
+    let details = serde_json::json!({"added": added, "removed": removed});
+    change(dir, clock, c, networks, details)
 }

@@ -73,14 +73,23 @@ pub struct Slot {
 
 /// The group's substitute account, made (inactive, anonymous) when it has none yet.
 pub fn account_of(ctx: Ctx<'_>, group: &Group) -> Result<User> {
-    let existing = ctx
+    match ctx
         .dir
         .users_of_group(group.id)?
         .into_iter()
-        .find(|u| u.roles.contains(&Role::Invalkracht) && u.status != UserStatus::Removed);
-    if let Some(u) = existing {
-        return Ok(u);
+        .find(is_substitute)
+    {
+        Some(u) => Ok(u),
+        None => make_account(ctx, group),
     }
+}
+
+fn is_substitute(u: &User) -> bool {
+    u.roles.contains(&Role::Invalkracht) && u.status != UserStatus::Removed
+}
+
+/// A new, inactive and anonymous substitute account for `group`.
+fn make_account(ctx: Ctx<'_>, group: &Group) -> Result<User> {
     let id = Uuid::new_v4();
     let now = ctx.clock.now_secs();
     let audit = AuditEvent::record(
@@ -123,9 +132,19 @@ pub fn account_of(ctx: Ctx<'_>, group: &Group) -> Result<User> {
 pub fn slots(ctx: Ctx<'_>, school: &InstellingRef) -> Result<Vec<Slot>> {
     expire_due(ctx.dir, ctx.clock)?;
     let running = ctx.dir.substitutions_of_school(school)?;
+    // The school's users once, not a query per group.
+    let accounts: Vec<User> = ctx
+        .dir
+        .users_of_school(school)?
+        .into_iter()
+        .filter(is_substitute)
+        .collect();
     let mut out = Vec::new();
     for group in ctx.dir.groups_of_school(school)? {
-        let account = account_of(ctx, &group)?;
+        let account = match accounts.iter().find(|u| u.group_ids.contains(&group.id)) {
+            Some(u) => u.clone(),
+            None => make_account(ctx, &group)?,
+        };
         let substitution = running.iter().find(|s| s.user == account.id).cloned();
         out.push(Slot {
             group,

@@ -144,26 +144,25 @@ pub(super) fn networks(
     let r = broker::admin::parse_school_ref(school_ref)?;
     let c = Coordinator::operator(r);
     let (dir, clock) = (state.dir.as_ref(), state.clock.as_ref());
-    let mut current = broker::admin::Ctx {
+    let current = broker::admin::Ctx {
         dir,
         clock,
         actor: "cli",
     }
     .active_school(&r)?;
-    // Check every change before writing any.
-    for n in add {
-        broker::admin::parse_network(n)?;
-    }
+    // A network to remove that the school does not have, named as such.
     for n in remove {
         let net = broker::admin::parse_network(n)?;
         if !current.networks.contains(&net) {
             anyhow::bail!("school {r} has no network {net}");
         }
     }
-    let edits = add.iter().map(|n| school::NetworkEdit::Add(n));
-    for edit in edits.chain(remove.iter().map(|n| school::NetworkEdit::Remove(n))) {
-        current = school::edit_networks(dir, clock, &c, &current, edit).map_err(line)?;
-    }
+    let edits: Vec<school::NetworkEdit> = add
+        .iter()
+        .map(|n| school::NetworkEdit::Add(n))
+        .chain(remove.iter().map(|n| school::NetworkEdit::Remove(n)))
+        .collect();
+    let current = school::edit_networks(dir, clock, &c, &current, &edits).map_err(line)?;
     let nets: Vec<String> = current.networks.iter().map(|n| n.to_string()).collect();
     Ok(out(
         json!({"instelling_ref": r.to_string(), "networks": nets}),

@@ -287,7 +287,7 @@ pub async fn networks_submit(
             clock,
             &coordinator,
             &current,
-            edit,
+            &[edit],
         ))
     })
     .await?;
@@ -339,7 +339,7 @@ impl PartyRow {
                 RpKind::Publisher => b.kind_publisher,
                 RpKind::Network => b.kind_network,
             },
-            at_home: if p.at_home { b.yes } else { b.no },
+            at_home: if p.at_home() { b.yes } else { b.no },
             receives: receives.join(", "),
             ticked: p.ticked,
         }

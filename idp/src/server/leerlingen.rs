@@ -97,29 +97,25 @@ pub async fn sign_in_submit(
     let st = state.clone();
     let (s2, p2) = (staff.clone(), pupil.clone());
     let own = form.leerlingplaatje.clone();
-    let result = failure::blocking(move || {
+    // The change, the pupil as it is now and their home addresses, in one trip to the pool.
+    let (result, accounts) = failure::blocking(move || {
         let w = st.world();
-        Ok(match new {
+        let result = match new {
             Some(new) => By::Staff(&s2)
                 .set_secret(&w, st.credentials(), &p2, new)
-                .map(Some),
+                .map(|i| (i.pupil.clone(), Some(i))),
             None => By::Staff(&s2)
                 .set_picture(&w, st.credentials(), &p2, Some(own.as_str()))
-                .map(|_| None),
-        })
+                .map(|u| (u, None)),
+        };
+        Ok((result, st.dir.thuis_accounts_of_user(p2.id)?))
     })
     .await?;
-    let accounts = {
-        let st = state.clone();
-        let id = pupil.id;
-        failure::blocking(move || Ok(st.dir.thuis_accounts_of_user(id)?)).await?
-    };
-    let current = state.dir.user(pupil.id).ok().flatten().unwrap_or(pupil);
-    let (message, error, revealed) = match result {
-        Ok(Some(issued)) => (Some(b.secret_set), None, Some(shown(&issued))),
-        Ok(None) => (Some(b.own_picture_set), None, None),
+    let (current, message, error, revealed) = match result {
+        Ok((now, Some(issued))) => (now, Some(b.secret_set), None, Some(shown(&issued))),
+        Ok((now, None)) => (now, Some(b.own_picture_set), None, None),
         Err(BeheerError::NotFound) => return Err(PageError::NotFound),
-        Err(BeheerError::Admin(_)) => (None, Some(refused.to_string()), None),
+        Err(BeheerError::Admin(_)) => (pupil, None, Some(refused.to_string()), None),
         Err(e) => return Err(e.into()),
     };
     Ok(groepen::change_page(
