@@ -135,6 +135,7 @@ impl AuditEvent {
         details: serde_json::Value,
     ) -> Self {
         Self {
+            seq: 0,
             id: Uuid::new_v4(),
             at,
             actor: actor.into(),

@@ -369,6 +369,8 @@ pub struct Registration {
 /// One line of the audit trail. Never holds secrets or plain ECK-iDs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEvent {
+    /// Its place in the trail: grows with every line written (0 until it is stored).
+    pub seq: i64,
     pub id: Uuid,
     pub at: i64,
     /// Who: `cli`, `operator`, `user:<uuid>`, `system`.

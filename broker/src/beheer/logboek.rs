@@ -122,6 +122,8 @@ pub enum Actor {
 /// One line as the coordinator reads it.
 #[derive(Debug, Clone)]
 pub struct Line {
+    /// Its place in the trail (a page starts below the `older` of the one before).
+    pub seq: i64,
     pub at: i64,
     /// The stored action name (`registration.deregister`); the page words it.
     pub action: String,
@@ -131,14 +133,15 @@ pub struct Line {
     pub subject: Option<String>,
 }
 
-/// One page of the trail, and where the next (older) one starts.
+/// One page of the trail, and where the next (older) one starts: the `seq` of its last line.
 #[derive(Debug, Clone)]
 pub struct Page {
     pub lines: Vec<Line>,
     pub older: Option<i64>,
 }
 
-/// The school's trail, newest first: of one `kind` or all, from before `before`.
+/// The school's trail, newest first: of one `kind` or all, older than the line numbered
+/// `before` (a page's `older`).
 pub fn page(
     dir: &dyn Directory,
     c: &Coordinator,
@@ -155,11 +158,12 @@ pub fn page(
         limit: PAGE,
     })?;
     let older = (events.len() as i64 == PAGE)
-        .then(|| events.last().map(|e| e.at))
+        .then(|| events.last().map(|e| e.seq))
         .flatten();
     let mut lines = Vec::with_capacity(events.len());
     for e in events {
         lines.push(Line {
+            seq: e.seq,
             at: e.at,
             kind: Kind::of(&e.action),
             actor: actor(dir, c.school(), &e.actor)?,

@@ -12,7 +12,7 @@ pub struct AuditQuery<'a> {
     pub school: Option<&'a InstellingRef>,
     /// Only these actions (their stored names); empty: every action.
     pub actions: &'a [&'a str],
-    /// Only lines from before this moment (the next page).
+    /// Only lines written before the line with this `seq` (the next page).
     pub before: Option<i64>,
     pub limit: i64,
 }

@@ -183,7 +183,7 @@ pub enum AuditCmd {
         /// toestemming, personeel, leerlingen, invalkrachten, apparaten or geweigerd.
         #[arg(long)]
         kind: Option<String>,
-        /// Only lines from before this moment (Unix seconds): the next page.
+        /// Only lines older than this one: the `older` of the page before (the next page).
         #[arg(long)]
         before: Option<i64>,
     },
@@ -219,7 +219,7 @@ pub fn audit(state: &AppState, cmd: AuditCmd) -> anyhow::Result<Output> {
                 logboek::Actor::Operator => "operator".into(),
                 logboek::Actor::Leerpoort => "leerpoort".into(),
             };
-            json!({"at": l.at, "action": l.action, "kind": l.kind.map(|k| k.slug()),
+            json!({"seq": l.seq, "at": l.at, "action": l.action, "kind": l.kind.map(|k| k.slug()),
                 "actor": actor, "subject": l.subject})
         })
         .collect();

@@ -9,9 +9,10 @@ use super::directory::{corrupt, map_diesel, parse_ref, parse_uuid, DieselDirecto
 use super::schema::audit_events;
 use super::DbConnection;
 
-#[derive(Queryable, Selectable, Insertable)]
+/// A line as it is written; the database numbers it (`seq`).
+#[derive(Insertable)]
 #[diesel(table_name = audit_events)]
-struct AuditRow {
+struct NewAuditRow {
     id: String,
     at: i64,
     actor: String,
@@ -21,9 +22,22 @@ struct AuditRow {
     details: String,
 }
 
-impl AuditRow {
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+struct AuditRow {
+    seq: i64,
+    id: String,
+    at: i64,
+    actor: String,
+    action: String,
+    school_ref: Option<String>,
+    subject: Option<String>,
+    details: String,
+}
+
+impl NewAuditRow {
     fn from_domain(e: AuditEvent) -> Self {
-        AuditRow {
+        NewAuditRow {
             id: e.id.to_string(),
             at: e.at,
             actor: e.actor,
@@ -33,9 +47,12 @@ impl AuditRow {
             details: e.details.to_string(),
         }
     }
+}
 
+impl AuditRow {
     fn into_domain(self) -> RepoResult<AuditEvent> {
         Ok(AuditEvent {
+            seq: self.seq,
             id: parse_uuid(&self.id)?,
             at: self.at,
             actor: self.actor,
@@ -50,7 +67,7 @@ impl AuditRow {
 
 pub(super) fn write_audit(conn: &mut DbConnection, event: AuditEvent) -> Result<(), TxError> {
     diesel::insert_into(audit_events::table)
-        .values(AuditRow::from_domain(event))
+        .values(NewAuditRow::from_domain(event))
         .execute(conn)?;
     Ok(())
 }
@@ -64,7 +81,7 @@ impl Audit for DieselDirectory {
         let mut conn = self.conn()?;
         let mut q = audit_events::table
             .select(AuditRow::as_select())
-            .order((audit_events::at.desc(), audit_events::id.desc()))
+            .order(audit_events::seq.desc())
             .limit(query.limit)
             .into_boxed();
         if let Some(s) = query.school {
@@ -74,7 +91,7 @@ impl Audit for DieselDirectory {
             q = q.filter(audit_events::action.eq_any(query.actions.to_vec()));
         }
         if let Some(before) = query.before {
-            q = q.filter(audit_events::at.lt(before));
+            q = q.filter(audit_events::seq.lt(before));
         }
         q.load(&mut *conn)
             .map_err(map_diesel)?

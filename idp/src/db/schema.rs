@@ -148,6 +148,7 @@ diesel::table! {
 
 diesel::table! {
     audit_events (id) {
+        seq -> BigInt,
         id -> Text,
         at -> BigInt,
         actor -> Text,

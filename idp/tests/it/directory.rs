@@ -7,9 +7,9 @@ use broker::model::{
     SchoolStatus, Upstream, User, UserStatus,
 };
 use broker::repo::{
-    Audit, Directory, Groups, NewSchool, NewStaffTotp, NewThuisToken, NewUser, PasswordChange,
-    RegistrationChange, Registrations, RelyingParties, RepoError, SamlSpChange, Schools, StaffTotp,
-    Thuis, Upstreams, Users,
+    Audit, AuditQuery, Directory, Groups, NewSchool, NewStaffTotp, NewThuisToken, NewUser,
+    PasswordChange, RegistrationChange, Registrations, RelyingParties, RepoError, SamlSpChange,
+    Schools, StaffTotp, Thuis, Upstreams, Users,
 };
 use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
 use uuid::Uuid;
@@ -21,6 +21,7 @@ const T0: i64 = 1_795_422_600;
 
 fn audit(action: &str, school: Option<&InstellingRef>) -> AuditEvent {
     AuditEvent {
+        seq: 0,
         id: Uuid::new_v4(),
         at: T0,
         actor: "test".into(),
@@ -462,6 +463,37 @@ on_both_backends!(every_change_leaves_an_audit_event, |db: &TestDb| {
     assert_eq!(dir.audit_events(None, 10).unwrap().len(), 3);
     assert_eq!(dir.audit_events(None, 1).unwrap().len(), 1);
 });
+
+on_both_backends!(
+    the_trail_keeps_the_order_of_writing_within_a_second_and_pages_meet,
+    |db: &TestDb| {
+        let dir = db.directory();
+        let s = new_school(&dir, "12AB00");
+        // Forty lines in the same second (T0), as a busy minute in Beheer writes them.
+        let written: Vec<String> = (0..40).map(|i| format!("test.line{i:02}")).collect();
+        for a in &written {
+            dir.append_audit(audit(a, Some(&s))).unwrap();
+        }
+        let mut read = Vec::new();
+        let mut before = None;
+        loop {
+            let page = dir
+                .audit_trail(&AuditQuery {
+                    school: Some(&s),
+                    actions: &[],
+                    before,
+                    limit: 15,
+                })
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            before = Some(last.seq);
+            read.extend(page.into_iter().map(|e| e.action));
+        }
+        read.retain(|a| a.starts_with("test."));
+        let newest_first: Vec<String> = written.into_iter().rev().collect();
+        assert_eq!(read, newest_first, "every line once, newest first");
+    }
+);
 
 on_both_backends!(
     home_accounts_serve_families_and_links_are_single_use,
