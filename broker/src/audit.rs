@@ -58,6 +58,15 @@ pub enum AuditAction {
     SubstituteExpired,
     DeviceEnrol,
     DeviceRevoke,
+    /// Sign-ins refused by the release policy, one variant per reason (see
+    /// `release::note_refusal`).
+    RefusedNotRegistered,
+    RefusedDeregistered,
+    RefusedDisabled,
+    RefusedWrongAudience,
+    RefusedNotAtHome,
+    RefusedSchoolClosed,
+    RefusedUserDisabled,
 }
 
 impl AuditAction {
@@ -112,6 +121,13 @@ impl AuditAction {
             Self::SubstituteExpired => "substitute.expired",
             Self::DeviceEnrol => "device.enrol",
             Self::DeviceRevoke => "device.revoke",
+            Self::RefusedNotRegistered => "sign-in.refused.not-registered",
+            Self::RefusedDeregistered => "sign-in.refused.deregistered",
+            Self::RefusedDisabled => "sign-in.refused.disabled",
+            Self::RefusedWrongAudience => "sign-in.refused.wrong-audience",
+            Self::RefusedNotAtHome => "sign-in.refused.not-at-home",
+            Self::RefusedSchoolClosed => "sign-in.refused.school-closed",
+            Self::RefusedUserDisabled => "sign-in.refused.user-disabled",
         }
     }
 }

@@ -101,6 +101,12 @@ pub enum Limit<'a> {
     UpstreamBackchannel(Uuid),
     /// Refused back-channel logouts, per client address.
     UpstreamBackchannelRefused(&'a str),
+    /// A school's trail noted sign-ins to `rp` refused for `action` (one line per window).
+    RefusalNoted {
+        school: &'a str,
+        rp: Uuid,
+        action: &'a str,
+    },
 }
 
 impl fmt::Display for Key<'_> {
@@ -157,6 +163,9 @@ impl fmt::Display for Limit<'_> {
             Limit::PasswordStrength(ip) => write!(f, "rl:pwstrength:ip:{ip}"),
             Limit::UpstreamBackchannel(u) => write!(f, "rl:upstream-bcl:{u}"),
             Limit::UpstreamBackchannelRefused(ip) => write!(f, "rl:upstream-bcl-refused:{ip}"),
+            Limit::RefusalNoted { school, rp, action } => {
+                write!(f, "rl:refusal-noted:{school}:{rp}:{action}")
+            }
         }
     }
 }

@@ -13,7 +13,10 @@ use claims::{
 };
 use serde::Serialize;
 
-use crate::model::{Group, Registration, RelyingParty, School, SchoolStatus, User};
+use crate::audit::AuditAction;
+use crate::keyspace::{Key, Limit};
+use crate::model::{AuditEvent, Group, Registration, RelyingParty, School, SchoolStatus, User};
+use crate::ports::World;
 
 /// Why a sign-in to a relying party is refused. Each says which setting blocks it, so the
 /// page the user sees can tell them whom to ask.
@@ -47,6 +50,69 @@ pub enum Denial {
     /// The user's account is disabled or removed.
     #[error("the user's account is disabled")]
     UserDisabled,
+}
+
+impl Denial {
+    /// The line the school's trail keeps of a sign-in refused for this reason; `None` for a
+    /// user of another school (nothing this school decided).
+    pub fn audit_action(&self) -> Option<AuditAction> {
+        Some(match self {
+            Denial::NotRegistered => AuditAction::RefusedNotRegistered,
+            Denial::Deregistered => AuditAction::RefusedDeregistered,
+            Denial::Disabled => AuditAction::RefusedDisabled,
+            Denial::WrongAudience => AuditAction::RefusedWrongAudience,
+            Denial::NotAtHomePublisher | Denial::NotAtHomeSchool => AuditAction::RefusedNotAtHome,
+            Denial::SchoolClosed => AuditAction::RefusedSchoolClosed,
+            Denial::UserDisabled => AuditAction::RefusedUserDisabled,
+            Denial::WrongSchool => return None,
+        })
+    }
+}
+
+/// How long one line in a school's trail stands for every sign-in to one relying party
+/// refused for one reason: a class of thirty refused at once, or a script refused a thousand
+/// times a second, writes one line per window, not one per attempt.
+pub const REFUSAL_NOTE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Note in `school`'s trail that a sign-in to `rp` was refused for `denial` (the user saw
+/// the refusal page; the relying party was told). One line per school, relying party and
+/// reason per [`REFUSAL_NOTE_WINDOW`], without the user: the line says which setting blocks
+/// the software, for the coordinator to change. Best effort: a store or database that does
+/// not answer loses the line, never the refusal.
+pub fn note_refusal(
+    w: &World<'_>,
+    school: &claims::InstellingRef,
+    rp: &RelyingParty,
+    denial: &Denial,
+) {
+    let Some(action) = denial.audit_action() else {
+        return;
+    };
+    let school_text = school.to_string();
+    let key = Key::Limit(Limit::RefusalNoted {
+        school: &school_text,
+        rp: rp.id,
+        action: action.as_str(),
+    });
+    match w.store.put_if_absent(&key, b"1", REFUSAL_NOTE_WINDOW) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "a refused sign-in was not noted in the trail");
+            return;
+        }
+    }
+    let line = AuditEvent::record(
+        action,
+        "system",
+        w.now(),
+        Some(*school),
+        Some(rp.public_id().to_string()),
+        serde_json::to_value(denial).unwrap_or_default(),
+    );
+    if let Err(e) = w.dir.append_audit(line) {
+        tracing::warn!(error = %e, "a refused sign-in was not noted in the trail");
+    }
 }
 
 /// What the school allows, once [`decide`] said yes.

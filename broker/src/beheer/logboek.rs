@@ -26,8 +26,9 @@ pub enum Kind {
     Substitutes,
     /// Linked devices and school networks: where pupils sign in.
     Devices,
-    /// Sign-ins refused by the school's rules (a network environment's users not found or
-    /// not allowed).
+    /// Sign-ins refused by the school's rules: the release policy (software not ticked,
+    /// withdrawn, for the other audience, school-only at home, ...), and a network
+    /// environment's users not found or not allowed.
     Refused,
 }
 
@@ -96,7 +97,17 @@ impl Kind {
                 A::SubstituteExpired,
             ],
             Kind::Devices => &[A::DeviceEnrol, A::DeviceRevoke, A::SchoolNetworks],
-            Kind::Refused => &[A::UpstreamUnmatched, A::UpstreamRoleRefused],
+            Kind::Refused => &[
+                A::RefusedNotRegistered,
+                A::RefusedDeregistered,
+                A::RefusedDisabled,
+                A::RefusedWrongAudience,
+                A::RefusedNotAtHome,
+                A::RefusedSchoolClosed,
+                A::RefusedUserDisabled,
+                A::UpstreamUnmatched,
+                A::UpstreamRoleRefused,
+            ],
         }
     }
 

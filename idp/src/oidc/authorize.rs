@@ -260,6 +260,7 @@ fn proceed(
     let claims = match released {
         Ok(c) => c,
         Err(NotReleased::Denied(denial)) if !req.prompt_none => {
+            broker::release::note_refusal(&state.world(), &sess.school, rp, &denial);
             // The relying party hears the same reason the user sees (its own description for
             // each denial: not registered, withdrawn, wrong audience, school only, ...).
             let continue_url = error_redirect(

@@ -440,6 +440,9 @@ fn proceed(
                 SamlError::NotAllowed(d) => Some(d.clone()),
                 _ => None,
             };
+            if let Some(d) = &denial {
+                broker::release::note_refusal(&state.world(), &sess.school, rp, d);
+            }
             // The SP hears the same reason the user sees.
             let e = SamlError::RequestDenied(match &refusal {
                 SamlError::NotAllowed(d) => d.to_string(),

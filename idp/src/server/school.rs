@@ -191,6 +191,9 @@ pub async fn shortcut_refused(
             .flatten()?;
         let rp = st.dir.relying_party_by_public_id(&target).ok().flatten()?;
         let decision = shortcut::decision(&st, &s, &rp);
+        if let Err(Some(denial)) = &decision {
+            broker::release::note_refusal(&st.world(), &s.school, &rp, denial);
+        }
         let onward = decision
             .is_ok()
             .then(|| shortcut::destination(&st, Some(&rp)));

@@ -695,6 +695,62 @@ async fn the_logbook_shows_who_did_what_by_kind_and_no_eck_ids() {
 }
 
 #[actix_web::test]
+async fn refused_sign_ins_are_in_the_logbook_once_per_quarter_hour() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    let page = b.get(&app, "/beheer/toestemming").await.2;
+    let csrf = hidden(&page, "csrf_token");
+    let (status, _, _) = b
+        .post(&app, "/beheer/toestemming", &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::OK, "everything unticked");
+
+    // A teacher tries the publisher's shortcut again and again: refused every time, one line.
+    let mut teacher = Browser::new();
+    teacher.sign_in(&app, TEACHER).await;
+    let refused = format!("/snelkoppeling/geweigerd?TARGET={}", idp::demo::DEMO_CLIENT_ID);
+    for _ in 0..5 {
+        let (status, _, body) = teacher.get(&app, &refused).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    }
+    let school: InstellingRef = SCHOOL.parse().unwrap();
+    let noted = |t: &TestApp| {
+        t.state
+            .dir
+            .audit_events(Some(&school), 100)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "sign-in.refused.deregistered")
+            .collect::<Vec<_>>()
+    };
+    let lines = noted(&t);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0].subject.as_deref(), Some(idp::demo::DEMO_CLIENT_ID));
+    assert_eq!(lines[0].details["reason"], "deregistered");
+    let anna = user_by_email(&t, TEACHER);
+    assert!(
+        !lines[0].details.to_string().contains(&anna.id.to_string()),
+        "the line names the setting, not the user"
+    );
+
+    let (_, _, refusals) = b.get(&app, "/beheer/logboek?soort=geweigerd").await;
+    assert!(
+        refusals.contains("Inloggen geweigerd: toestemming ingetrokken")
+            && refusals.contains("Demo-uitgeverij Rekenen"),
+        "{refusals}"
+    );
+    assert!(!refusals.contains("Account aangemaakt"), "{refusals}");
+
+    // A quarter of an hour later, a new refusal is a new line.
+    t.clock.advance(std::time::Duration::from_secs(15 * 60 + 1));
+    let (status, _, _) = teacher.get(&app, &refused).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(noted(&t).len(), 2);
+}
+
+#[actix_web::test]
 async fn a_substitute_signs_in_with_the_link_sees_the_group_and_is_wiped_at_the_end() {
     let (t, _) = demo_app();
     let app = test::init_service(idp::server::app(t.state.clone())).await;
