@@ -58,6 +58,10 @@ pub enum AuditAction {
     SubstituteExpired,
     DeviceEnrol,
     DeviceRevoke,
+    /// Dynamic IP: an update token made (or replaced), Dynamic IP turned off, a new address.
+    DynamicIpToken,
+    DynamicIpOff,
+    DynamicIpAddress,
     /// Sign-ins refused by the release policy, one variant per reason (see
     /// `release::note_refusal`).
     RefusedNotRegistered,
@@ -121,6 +125,9 @@ impl AuditAction {
             Self::SubstituteExpired => "substitute.expired",
             Self::DeviceEnrol => "device.enrol",
             Self::DeviceRevoke => "device.revoke",
+            Self::DynamicIpToken => "school.dynamic-ip-token",
+            Self::DynamicIpOff => "school.dynamic-ip-off",
+            Self::DynamicIpAddress => "school.dynamic-ip-address",
             Self::RefusedNotRegistered => "sign-in.refused.not-registered",
             Self::RefusedDeregistered => "sign-in.refused.deregistered",
             Self::RefusedDisabled => "sign-in.refused.disabled",

@@ -101,6 +101,8 @@ pub enum Limit<'a> {
     UpstreamBackchannel(Uuid),
     /// Refused back-channel logouts, per client address.
     UpstreamBackchannelRefused(&'a str),
+    /// Wrong Dynamic IP update tokens, per client address (bucket).
+    DynamicIpFailuresFromAddress(&'a str),
     /// A school's trail noted sign-ins to `rp` refused for `action` (one line per window).
     RefusalNoted {
         school: &'a str,
@@ -163,6 +165,7 @@ impl fmt::Display for Limit<'_> {
             Limit::PasswordStrength(ip) => write!(f, "rl:pwstrength:ip:{ip}"),
             Limit::UpstreamBackchannel(u) => write!(f, "rl:upstream-bcl:{u}"),
             Limit::UpstreamBackchannelRefused(ip) => write!(f, "rl:upstream-bcl-refused:{ip}"),
+            Limit::DynamicIpFailuresFromAddress(ip) => write!(f, "rl:dynip-fail:ip:{ip}"),
             Limit::RefusalNoted { school, rp, action } => {
                 write!(f, "rl:refusal-noted:{school}:{rp}:{action}")
             }

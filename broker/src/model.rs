@@ -47,8 +47,38 @@ pub struct School {
     pub status: SchoolStatus,
     /// The school's own networks: pupils may sign in with name + PIN from these.
     pub networks: Vec<IpNet>,
+    /// The address the school's Dynamic IP agent last reported (a /32, or a /64 for IPv6):
+    /// a school network too, as long as Dynamic IP is on.
+    pub dynamic_network: Option<IpNet>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl School {
+    /// Is `ip` inside one of the school's networks, typed or reported by Dynamic IP?
+    pub fn in_network(&self, ip: &std::net::IpAddr) -> bool {
+        self.networks
+            .iter()
+            .chain(self.dynamic_network.as_ref())
+            .any(|n| n.contains(ip))
+    }
+}
+
+/// A school's Dynamic IP setting (verbindingstype "Dynamic IP"): since when it has an update
+/// token, and when its agent last reported. The address itself is the school's
+/// [`School::dynamic_network`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DynamicIp {
+    pub school: InstellingRef,
+    pub created_at: i64,
+    pub seen_at: Option<i64>,
+}
+
+/// One address a school's Dynamic IP agent reported, from `at` on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DynamicIpChange {
+    pub network: IpNet,
+    pub at: i64,
 }
 
 /// A group (klas) at a school.

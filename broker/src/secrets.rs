@@ -185,6 +185,12 @@ fn dummy_hash() -> &'static str {
     "$argon2id$v=19$m=19456,t=2,p=1$bGVlcnBvb3J0ZHVtbXk$2c2lR4F0m3V8c5Kk8hS3kHq9xQ1dKpJ0bV6vT1cY1sE"
 }
 
+/// What is stored of a bearer secret (a link token, an update token): its SHA-256, hex.
+/// The secrets are 256-bit random, so a plain hash is enough to make a stolen table useless.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref())
+}
+
 /// Is this a valid PIN (exactly four ASCII digits)?
 pub fn check_pin(pin: &str) -> Result<(), SecretError> {
     if pin.len() == 4 && pin.bytes().all(|b| b.is_ascii_digit()) {

@@ -328,7 +328,7 @@ pub fn same_place(started: Option<&str>, now_at: Option<&str>, school: Option<&S
         return true;
     }
     if let Some(s) = school {
-        if s.networks.iter().any(|n| n.contains(&a)) && s.networks.iter().any(|n| n.contains(&b)) {
+        if s.in_network(&a) && s.in_network(&b) {
             return true;
         }
     }

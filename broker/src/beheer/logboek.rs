@@ -96,7 +96,14 @@ impl Kind {
                 A::SubstituteEnd,
                 A::SubstituteExpired,
             ],
-            Kind::Devices => &[A::DeviceEnrol, A::DeviceRevoke, A::SchoolNetworks],
+            Kind::Devices => &[
+                A::DeviceEnrol,
+                A::DeviceRevoke,
+                A::SchoolNetworks,
+                A::DynamicIpToken,
+                A::DynamicIpOff,
+                A::DynamicIpAddress,
+            ],
             Kind::Refused => &[
                 A::RefusedNotRegistered,
                 A::RefusedDeregistered,

@@ -18,6 +18,7 @@ use crate::repo::{Directory, RepoError};
 
 pub mod closing;
 pub mod consent;
+pub mod dynamic_ip;
 pub mod logboek;
 pub mod pupils;
 pub mod school;

@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::model::{AuditEvent, Group, Substitution, User, UserStatus};
 use crate::ports::{Letter, World};
 use crate::repo::{Directory, NewUser, SubstitutionStart};
+use crate::secrets::token_hash;
 use crate::session::{self, Authenticated, SsoSession};
 use crate::store::StoreError;
 
@@ -299,14 +300,6 @@ fn finish(
         serde_json::json!({"days": s.days, "until": s.until}),
     );
     Ok(dir.end_substitution(s.user, (ANONYMOUS, &group_name), audit)?)
-}
-
-/// SHA-256 (hex) of a sign-in link's secret: only this is stored.
-fn token_hash(token: &str) -> String {
-    hex::encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        token.as_bytes(),
-    ))
 }
 
 /// The substitution a sign-in link belongs to, while it runs (`None`: unknown, malformed or

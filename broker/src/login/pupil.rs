@@ -100,7 +100,7 @@ pub fn in_school_network(school: &School, ip: Option<&str>) -> bool {
     let Some(ip) = ip.and_then(|i| i.parse::<IpAddr>().ok()) else {
         return false;
     };
-    school.networks.iter().any(|n| n.contains(&ip))
+    school.in_network(&ip)
 }
 
 /// May pupils sign in here: on the school's network, or on a device enrolled for it?

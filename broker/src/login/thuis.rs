@@ -179,10 +179,7 @@ pub enum LinkKind {
     Reset,
 }
 
-/// What is stored of a link token: its SHA-256, hex.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref())
-}
+pub use crate::secrets::token_hash;
 
 /// Mail `account` a link to set its password — at most once per 15 minutes per address.
 pub fn send_link(

@@ -6,6 +6,7 @@
 
 mod audit;
 mod devices;
+mod dynamic_ip;
 mod groups;
 mod registrations;
 mod relying_parties;
@@ -19,6 +20,7 @@ mod users;
 
 pub use audit::{Audit, AuditQuery};
 pub use devices::EnrolledDevices;
+pub use dynamic_ip::DynamicIps;
 pub use groups::Groups;
 pub use registrations::{RegistrationChange, Registrations};
 pub use relying_parties::{RelyingParties, SamlSpChange};
@@ -60,6 +62,7 @@ pub trait Directory:
     + Audit
     + EnrolledDevices
     + Substitutes
+    + DynamicIps
     + Send
     + Sync
     + std::fmt::Debug

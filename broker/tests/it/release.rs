@@ -21,6 +21,7 @@ fn school() -> School {
         name: "OBS De Linde".into(),
         status: SchoolStatus::Active,
         networks: vec![],
+        dynamic_network: None,
         created_at: 0,
         updated_at: 0,
     }

@@ -174,6 +174,65 @@ pub(super) fn networks(
     ))
 }
 
+/// `school dynamic-ip --school REF [--new-token | --off]`.
+pub(super) fn dynamic_ip(
+    state: &AppState,
+    school_ref: &str,
+    new_token: bool,
+    off: bool,
+) -> anyhow::Result<Output> {
+    use broker::beheer::dynamic_ip as dynip;
+    let r = broker::admin::parse_school_ref(school_ref)?;
+    let c = Coordinator::operator(r);
+    let w = state.world();
+    broker::admin::Ctx {
+        dir: w.dir,
+        clock: w.clock,
+        actor: "cli",
+    }
+    .active_school(&r)?;
+    let token = if new_token {
+        Some(dynip::new_token(&w, &c).map_err(line)?.token)
+    } else {
+        match off.then(|| dynip::turn_off(&w, &c)) {
+            Some(Err(broker::beheer::BeheerError::NotFound)) => {
+                anyhow::bail!("Dynamic IP is already off for school {r}")
+            }
+            Some(done) => done.map_err(line)?,
+            None => {}
+        }
+        None
+    };
+    let school = w
+        .dir
+        .school(&r)?
+        .ok_or_else(|| anyhow::anyhow!("no school {r}"))?;
+    let o = dynip::overview(w.dir, &school).map_err(line)?;
+    let url = format!(
+        "{}{}",
+        state.config.issuer,
+        crate::server::dynamic_ip::UPDATE_PATH
+    );
+    let network = o.network.map(|n| n.to_string());
+    let text = match (&token, o.setting.is_some(), &network) {
+        (Some(t), _, _) => format!("update token (shown once): {t}\nupdate URL: {url}"),
+        (None, false, _) => "Dynamic IP is off".to_string(),
+        (None, true, Some(n)) => format!("Dynamic IP: {n}"),
+        (None, true, None) => "Dynamic IP: no address reported yet".to_string(),
+    };
+    let history: Vec<_> = o
+        .history
+        .iter()
+        .map(|h| json!({"network": h.network.to_string(), "at": h.at}))
+        .collect();
+    Ok(out(
+        json!({"instelling_ref": r.to_string(), "on": o.setting.is_some(),
+            "network": network, "seen_at": o.setting.and_then(|s| s.seen_at),
+            "history": history, "update_url": url, "token": token}),
+        text,
+    ))
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
     /// A school's audit trail, newest first (as its Logboek shows it).

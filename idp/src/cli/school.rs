@@ -41,6 +41,18 @@ pub enum SchoolCmd {
         #[arg(long, value_name = "CIDR")]
         remove: Vec<String>,
     },
+    /// Verbindingstype Dynamic IP: show it, make a new update token (turning it on), or turn
+    /// it off. The token is printed once.
+    DynamicIp {
+        #[arg(long)]
+        school: String,
+        /// Make a new update token (the old one stops working); turns Dynamic IP on.
+        #[arg(long, conflicts_with = "off")]
+        new_token: bool,
+        /// Turn Dynamic IP off: the token and the reported address go.
+        #[arg(long)]
+        off: bool,
+    },
     /// Close a school account: every relying party is de-selected, then the school is closed;
     /// its shortcuts show a friendly page.
     Close {
@@ -158,6 +170,11 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SchoolCmd) -> anyh
             add,
             remove,
         } => super::beheer::networks(&open_state(config, clock)?, &school, &add, &remove),
+        SchoolCmd::DynamicIp {
+            school,
+            new_token,
+            off,
+        } => super::beheer::dynamic_ip(&open_state(config, clock)?, &school, new_token, off),
         SchoolCmd::List => {
             let state = open_state(config, clock)?;
             let schools = state.dir.schools()?;

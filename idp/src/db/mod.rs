@@ -8,6 +8,7 @@ mod audit;
 mod cache;
 mod devices;
 pub mod directory;
+mod dynamic_ip;
 mod groups;
 mod registrations;
 mod relying_parties;

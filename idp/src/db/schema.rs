@@ -21,6 +21,25 @@ diesel::table! {
         networks -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        dynamic_network -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    dynamic_ip (school_ref) {
+        school_ref -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        seen_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    dynamic_ip_history (seq) {
+        seq -> BigInt,
+        school_ref -> Text,
+        network -> Text,
+        at -> BigInt,
     }
 }
 
@@ -278,6 +297,7 @@ diesel::joinable!(thuis_codes -> users (user_id));
 diesel::joinable!(devices -> schools (school_ref));
 diesel::joinable!(staff_totp -> users (user_id));
 diesel::joinable!(substitutions -> users (user_id));
+diesel::joinable!(dynamic_ip -> schools (school_ref));
 
 diesel::allow_tables_to_appear_in_same_query!(
     school_boards,
@@ -301,4 +321,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     devices,
     staff_totp,
     substitutions,
+    dynamic_ip,
+    dynamic_ip_history,
 );

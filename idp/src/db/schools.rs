@@ -46,6 +46,7 @@ struct SchoolRow {
     networks: String,
     created_at: i64,
     updated_at: i64,
+    dynamic_network: Option<String>,
 }
 
 impl SchoolRow {
@@ -67,6 +68,11 @@ impl SchoolRow {
             name: self.name,
             status,
             networks,
+            dynamic_network: self
+                .dynamic_network
+                .as_deref()
+                .map(|n| n.parse().map_err(|e| corrupt("network", e)))
+                .transpose()?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -128,6 +134,7 @@ impl Schools for DieselDirectory {
             networks: to_json_list(&networks),
             created_at: now,
             updated_at: now,
+            dynamic_network: None,
         };
         self.audited(audit, |c| {
             diesel::insert_into(schools::table)

@@ -20,6 +20,7 @@ use claims::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::dynamic_ip::{self, DynamicView};
 use super::extract::{csrf_protected, ClientAddr, CsrfChecked, Staff};
 use super::failure::{self, PageError};
 use super::groepen::ConfirmPage;
@@ -212,13 +213,14 @@ beheer_template!(OverviewPage, "beheer.html", {
     /// The visitor's address, offered as a network, and what the page says of it.
     suggestion: String,
     your_address: Option<String>,
+    dynamic: DynamicView,
 });
 
 fn overview_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     c: &Chrome,
-    school: &School,
+    (school, dynamic): (&School, DynamicView),
     ip: Option<&str>,
     message: Option<Message>,
 ) -> HttpResponse {
@@ -232,6 +234,7 @@ fn overview_page(
             ip.unwrap_or_default().to_string()
         },
         your_address: ip.map(|a| c.t.beheer.your_address(a, inside)),
+        dynamic,
     });
     respond(&page, cookie)
 }
@@ -243,9 +246,11 @@ pub async fn overview(
     state: web::Data<AppState>,
     b: Beheerder,
     ClientAddr(ip): ClientAddr,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let c = Chrome::of(&req, &state, None).await;
-    overview_page(&req, &state, &c, &b.school, ip.as_deref(), None)
+    let dynamic = dynamic_ip::view(&state, &b.school, None).await?;
+    let school = (&b.school, dynamic);
+    Ok(overview_page(&req, &state, &c, school, ip.as_deref(), None))
 }
 
 /// The networks form: `netwerk`, and `action` `toevoegen` or `verwijderen`.
@@ -300,11 +305,72 @@ pub async fn networks_submit(
         ),
         Err(e) => return Err(e.into()),
     };
+    let dynamic = dynamic_ip::view(&state, &school, None).await?;
+    let shown = (&school, dynamic);
     Ok(overview_page(
         &req,
         &state,
         &c,
-        &school,
+        shown,
+        ip.as_deref(),
+        Some(m),
+    ))
+}
+
+/// The Dynamic IP form: `action` `sleutel` (turn on, or a new key) or `uitzetten`.
+#[derive(Debug, Deserialize)]
+pub struct DynamicIpForm {
+    csrf_token: String,
+    action: String,
+}
+
+csrf_protected!(DynamicIpForm);
+
+/// POST `/beheer/dynamic-ip`: select Dynamic IP or make a new key (shown once), or turn it
+/// off.
+pub async fn dynamic_ip_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+    ClientAddr(ip): ClientAddr,
+    CsrfChecked(form): CsrfChecked<DynamicIpForm>,
+) -> Result<HttpResponse, PageError> {
+    use broker::beheer::dynamic_ip as dynip;
+    let new_key = match form.action.as_str() {
+        "sleutel" => true,
+        "uitzetten" => false,
+        _ => return Err(PageError::NotFound),
+    };
+    let st = state.clone();
+    let coordinator = b.coordinator.clone();
+    let (token, school) = failure::blocking(move || {
+        let w = st.world();
+        let token = if new_key {
+            Some(dynip::new_token(&w, &coordinator)?.token)
+        } else {
+            dynip::turn_off(&w, &coordinator).map(|()| None)?
+        };
+        let school = w.dir.school(coordinator.school())?;
+        Ok((token, school.ok_or(PageError::NotFound)?))
+    })
+    .await?;
+    let c = Chrome::of(&req, &state, None).await;
+    let bt = c.t.beheer;
+    let m = Message::Done(
+        if new_key {
+            bt.dynip_done_on
+        } else {
+            bt.dynip_done_off
+        }
+        .into(),
+    );
+    let dynamic = dynamic_ip::view(&state, &school, token).await?;
+    let shown = (&school, dynamic);
+    Ok(overview_page(
+        &req,
+        &state,
+        &c,
+        shown,
         ip.as_deref(),
         Some(m),
     ))

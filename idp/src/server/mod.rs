@@ -4,6 +4,7 @@
 pub mod beheer;
 pub mod broker_saml;
 pub mod devices;
+pub mod dynamic_ip;
 pub mod errors;
 pub mod extract;
 pub mod failure;

@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::{
-    beheer, broker_saml, devices, groepen, health, invalkracht, leerlingen, oidc, pages, password,
-    saml, school, thuis, totp, upstreams,
+    beheer, broker_saml, devices, dynamic_ip, groepen, health, invalkracht, leerlingen, oidc,
+    pages, password, saml, school, thuis, totp, upstreams,
 };
 
 /// Register every route.
@@ -167,6 +167,11 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
             web::post().to(beheer::consent_submit),
         )
         .route("/beheer/netwerken", web::post().to(beheer::networks_submit))
+        .route(
+            "/beheer/dynamic-ip",
+            web::post().to(beheer::dynamic_ip_submit),
+        )
+        .route(dynamic_ip::UPDATE_PATH, web::post().to(dynamic_ip::report))
         .route("/beheer/logboek", web::get().to(beheer::logbook))
         .route(
             "/beheer/invalkrachten",

@@ -710,7 +710,10 @@ async fn refused_sign_ins_are_in_the_logbook_once_per_quarter_hour() {
     // A teacher tries the publisher's shortcut again and again: refused every time, one line.
     let mut teacher = Browser::new();
     teacher.sign_in(&app, TEACHER).await;
-    let refused = format!("/snelkoppeling/geweigerd?TARGET={}", idp::demo::DEMO_CLIENT_ID);
+    let refused = format!(
+        "/snelkoppeling/geweigerd?TARGET={}",
+        idp::demo::DEMO_CLIENT_ID
+    );
     for _ in 0..5 {
         let (status, _, body) = teacher.get(&app, &refused).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
@@ -1226,5 +1229,190 @@ async fn a_coordinator_adds_the_schools_network_and_pupils_sign_in_from_there() 
             .filter(|e| e.action == "school.networks")
             .count(),
         2
+    );
+}
+
+/// The agent's call: `POST /api/dynamic-ip` from `ip` with these `Authorization` headers.
+async fn report_from<S, B>(app: &S, ip: &str, auth: &[&str]) -> (StatusCode, serde_json::Value)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let mut req = test::TestRequest::post()
+        .uri("/api/dynamic-ip")
+        .insert_header(("x-forwarded-for", ip))
+        .peer_addr("127.0.0.1:40000".parse().unwrap());
+    for a in auth {
+        req = req.append_header(("authorization", *a));
+    }
+    let res = test::call_service(app, req.to_request()).await;
+    let status = res.status();
+    if status == StatusCode::UNAUTHORIZED {
+        assert_eq!(
+            res.headers().get("www-authenticate").unwrap(),
+            "Bearer error=\"invalid_token\""
+        );
+    }
+    let body = test::read_body(res).await;
+    (status, serde_json::from_slice(&body).unwrap_or_default())
+}
+
+#[actix_web::test]
+async fn dynamic_ip_makes_the_reported_address_a_school_network() {
+    let (t, demo) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let pin_page = format!(
+        "/school/{SCHOOL}/leerling/{}",
+        crate::school::pupil_id(&demo, "Emma de Jong")
+    );
+    const FIRST: &str = "203.0.113.9";
+    const SECOND: &str = "203.0.113.77";
+    let mut tablet = Browser::at(FIRST);
+    assert_eq!(tablet.get(&app, &pin_page).await.0, StatusCode::FORBIDDEN);
+
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    let (_, _, page) = b.get(&app, "/beheer").await;
+    assert!(
+        page.contains("Verbindingstype") && page.contains("Vast IP-adres"),
+        "{page}"
+    );
+    let csrf = hidden(&page, "csrf_token");
+    let (status, _, page) = b
+        .post(
+            &app,
+            "/beheer/dynamic-ip",
+            &[("csrf_token", "x"), ("action", "sleutel")],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "no CSRF token, no key: {page}"
+    );
+    let (status, _, page) = b
+        .post(
+            &app,
+            "/beheer/dynamic-ip",
+            &[("csrf_token", &csrf), ("action", "sleutel")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let token = page
+        .split("lpdip_")
+        .nth(1)
+        .map(|rest| format!("lpdip_{}", &rest[..43]))
+        .expect("the key is shown");
+    assert!(
+        page.contains("curl -fsS -X POST -H") && page.contains(&format!("Bearer {token}")),
+        "{page}"
+    );
+    assert!(page.contains("Invoke-RestMethod -Method Post"));
+    assert!(page.contains("Nog niet doorgegeven"), "{page}");
+    let bearer = format!("Bearer {token}");
+
+    // The agent reports from the school's address: pupils sign in from there.
+    let (status, r) = report_from(&app, FIRST, &[&bearer]).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(
+        r,
+        serde_json::json!({"network": "203.0.113.9/32", "changed": true})
+    );
+    let (_, r) = report_from(&app, FIRST, &[&bearer]).await;
+    assert_eq!(
+        r["changed"], false,
+        "the same address again changes nothing"
+    );
+    assert_eq!(tablet.get(&app, &pin_page).await.0, StatusCode::OK);
+
+    // The address changes: the old one is no longer the school's.
+    let (_, r) = report_from(&app, SECOND, &[&bearer]).await;
+    assert_eq!(r["network"], "203.0.113.77/32");
+    assert_eq!(tablet.get(&app, &pin_page).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        Browser::at(SECOND).get(&app, &pin_page).await.0,
+        StatusCode::OK
+    );
+    let (_, _, page) = b.get(&app, "/beheer").await;
+    assert!(
+        page.contains("203.0.113.77/32") && page.contains("203.0.113.9/32"),
+        "the current address and the history: {page}"
+    );
+    assert!(!page.contains(&token), "the key is shown only once");
+
+    // Wrong, malformed, doubled or missing tokens: 401, and after ten from one address, 429
+    // for that address — even with the right token.
+    let wrong = format!("Bearer lpdip_{}", "A".repeat(43));
+    for auth in [
+        vec![wrong.as_str()],
+        vec!["Bearer x"],
+        vec![&bearer, &bearer],
+        vec![],
+    ] {
+        let (status, _) = report_from(&app, "192.0.2.50", &auth).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{auth:?}");
+    }
+    for _ in 0..6 {
+        report_from(&app, "192.0.2.50", &[&wrong]).await;
+    }
+    let (status, _) = report_from(&app, "192.0.2.50", &[&bearer]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, _) = report_from(&app, SECOND, &[&bearer]).await;
+    assert_eq!(status, StatusCode::OK, "other addresses are not held up");
+
+    // A new key: the old one stops at once.
+    let csrf = hidden(&page, "csrf_token");
+    let (_, _, page) = b
+        .post(
+            &app,
+            "/beheer/dynamic-ip",
+            &[("csrf_token", &csrf), ("action", "sleutel")],
+        )
+        .await;
+    assert!(page.contains("Er is een nieuwe sleutel gemaakt."), "{page}");
+    let (status, _) = report_from(&app, SECOND, &[&bearer]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Off: the reported address is no longer a school network.
+    let (_, _, page) = b
+        .post(
+            &app,
+            "/beheer/dynamic-ip",
+            &[("csrf_token", &csrf), ("action", "uitzetten")],
+        )
+        .await;
+    assert!(page.contains("Dynamic IP staat uit."), "{page}");
+    assert_eq!(
+        Browser::at(SECOND).get(&app, &pin_page).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/beheer/dynamic-ip",
+            &[("csrf_token", &csrf), ("action", "uitzetten")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "already off");
+
+    // The trail: two keys, two addresses (not every report), one switch-off.
+    let school: InstellingRef = SCHOOL.parse().unwrap();
+    let trail = t.state.dir.audit_events(Some(&school), 50).unwrap();
+    let count = |a: &str| trail.iter().filter(|e| e.action == a).count();
+    assert_eq!(
+        (
+            count("school.dynamic-ip-token"),
+            count("school.dynamic-ip-address"),
+            count("school.dynamic-ip-off")
+        ),
+        (2, 2, 1)
+    );
+    assert!(
+        !format!("{trail:?}").contains(&token),
+        "no key on the trail"
     );
 }

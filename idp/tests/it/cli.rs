@@ -1643,6 +1643,25 @@ fn beheer_on_the_command_line_roles_pins_networks_and_the_trail() {
         "nothing half-written"
     );
 
+    // Dynamic IP: off, then on with a token printed once, then off again.
+    let r = env.ok(&["school", "dynamic-ip", "--school", &school]);
+    assert_eq!(r["on"], false);
+    let r = env.ok(&["school", "dynamic-ip", "--school", &school, "--new-token"]);
+    assert_eq!(r["on"], true);
+    assert!(r["token"].as_str().unwrap().starts_with("lpdip_"), "{r}");
+    assert!(r["update_url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/api/dynamic-ip"));
+    let r = env.ok(&["school", "dynamic-ip", "--school", &school]);
+    assert_eq!(
+        (r["on"].clone(), r["token"].clone()),
+        (serde_json::json!(true), serde_json::Value::Null)
+    );
+    env.ok(&["school", "dynamic-ip", "--school", &school, "--off"]);
+    let e = env.fails(&["school", "dynamic-ip", "--school", &school, "--off"]);
+    assert!(e.contains("already off"), "{e}");
+
     let trail = env.ok(&["audit", "list", "--school", &school, "--kind", "leerlingen"]);
     let actions: Vec<&str> = trail["lines"]
         .as_array()

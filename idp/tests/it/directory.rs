@@ -7,9 +7,9 @@ use broker::model::{
     SchoolStatus, Upstream, User, UserStatus,
 };
 use broker::repo::{
-    Audit, AuditQuery, Directory, Groups, NewSchool, NewStaffTotp, NewThuisToken, NewUser,
-    PasswordChange, RegistrationChange, Registrations, RelyingParties, RepoError, SamlSpChange,
-    Schools, StaffTotp, Thuis, Upstreams, Users,
+    Audit, AuditQuery, Directory, DynamicIps, Groups, NewSchool, NewStaffTotp, NewThuisToken,
+    NewUser, PasswordChange, RegistrationChange, Registrations, RelyingParties, RepoError,
+    SamlSpChange, Schools, StaffTotp, Thuis, Upstreams, Users,
 };
 use claims::{Audience, Brin6, EckId, InstellingRef, Jaargroep, Release, Role};
 use uuid::Uuid;
@@ -1103,5 +1103,74 @@ on_both_backends!(
             .unwrap()
             .iter()
             .any(|e| e.action == "device.revoke"));
+    }
+);
+
+on_both_backends!(
+    dynamic_ip_keeps_one_address_per_school_and_its_history,
+    |db: &TestDb| {
+        let dir = db.directory();
+        let s = new_school(&dir, "12AB00");
+        assert!(dir.dynamic_ip(&s).unwrap().is_none());
+        let net = |n: &str| n.parse::<ipnet::IpNet>().unwrap();
+        // Reports without Dynamic IP on are refused.
+        assert!(dir
+            .record_dynamic_ip(&s, net("203.0.113.9/32"), audit("x", Some(&s)))
+            .is_err());
+        dir.set_dynamic_ip_token(&s, "hash-1", audit("school.dynamic-ip-token", Some(&s)))
+            .unwrap();
+        assert_eq!(dir.dynamic_ip_by_token("hash-1").unwrap(), Some(s));
+        assert!(dir
+            .record_dynamic_ip(&s, net("203.0.113.9/32"), audit("a1", Some(&s)))
+            .unwrap());
+        assert!(!dir
+            .record_dynamic_ip(&s, net("203.0.113.9/32"), audit("a2", Some(&s)))
+            .unwrap());
+        assert!(dir
+            .record_dynamic_ip(&s, net("2001:db8:1:2::/64"), audit("a3", Some(&s)))
+            .unwrap());
+        let school = dir.school(&s).unwrap().unwrap();
+        assert_eq!(school.dynamic_network, Some(net("2001:db8:1:2::/64")));
+        assert!(school.in_network(&"2001:db8:1:2::77".parse().unwrap()));
+        let history: Vec<String> = dir
+            .dynamic_ip_history(&s, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.network.to_string())
+            .collect();
+        assert_eq!(history, ["2001:db8:1:2::/64", "203.0.113.9/32"]);
+        let actions: Vec<String> = dir
+            .audit_events(Some(&s), 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert!(
+            actions.contains(&"a1".into()) && !actions.contains(&"a2".into()),
+            "only changes are audited: {actions:?}"
+        );
+
+        // A new token replaces the old; off removes the token and the address.
+        dir.set_dynamic_ip_token(&s, "hash-2", audit("school.dynamic-ip-token", Some(&s)))
+            .unwrap();
+        assert_eq!(dir.dynamic_ip_by_token("hash-1").unwrap(), None);
+        assert!(dir.dynamic_ip(&s).unwrap().unwrap().seen_at.is_some());
+        dir.remove_dynamic_ip(&s, audit("school.dynamic-ip-off", Some(&s)))
+            .unwrap();
+        assert_eq!(dir.dynamic_ip_by_token("hash-2").unwrap(), None);
+        assert_eq!(dir.school(&s).unwrap().unwrap().dynamic_network, None);
+        assert!(matches!(
+            dir.remove_dynamic_ip(&s, audit("school.dynamic-ip-off", Some(&s))),
+            Err(RepoError::NotFound(_))
+        ));
+        assert_eq!(dir.dynamic_ip_history(&s, 10).unwrap().len(), 2);
+        assert!(matches!(
+            dir.set_dynamic_ip_token(
+                &InstellingRef::new_random(),
+                "hash-3",
+                audit("school.dynamic-ip-token", None)
+            ),
+            Err(RepoError::NotFound(_))
+        ));
     }
 );
