@@ -29,6 +29,7 @@ packages=(
   libapache2-mod-shib # Shibboleth SP 3.4: mod_shib ...
   shibboleth-sp-utils # ... and shibd
   openssl             # the SPs' key pairs
+  curl                # the Dynamic IP agent's documented one-liner, run as a school would
 )
 
 missing=()

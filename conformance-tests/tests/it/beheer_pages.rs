@@ -266,3 +266,64 @@ fn a_coordinator_adds_a_network_and_the_tiles_appear_from_that_address() {
     tablet.goto(&shortcut);
     assert!(tablet.text().contains("Groep 3A"), "{}", tablet.text());
 }
+
+/// The school's Dynamic IP agent: the shell one-liner Beheer shows, run with curl as a school
+/// would run it, through a proxy that makes it come from `proxy`'s address.
+fn run_agent(command: &str, server: &Server, proxy: &ForwardingProxy) -> serde_json::Value {
+    let command = command.replace(&server.issuer, &proxy.url(""));
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .output()
+        .expect("sh and curl run");
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the update URL answers JSON")
+}
+
+#[test]
+fn a_coordinator_selects_dynamic_ip_and_the_agent_makes_its_address_the_schools() {
+    let server = Server::start_with(&Backend::Sqlite, &[("LEERPOORT_TRUST_PROXY", "true")]);
+    let school = ForwardingProxy::start(&server.issuer, "203.0.113.9");
+    let shortcut = school.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}",
+        server.school_ref()
+    ));
+    let tablet = Chromium::start(1024, 768);
+    tablet.goto(&shortcut);
+    assert!(!tablet.text().contains("Groep 3A"), "{}", tablet.text());
+
+    let b = office();
+    sign_in(&b, &server, SANNE);
+    b.click_text("Beheer");
+    assert!(b.text().contains("Vast IP-adres"), "{}", b.text());
+    b.click_text("Dynamic IP selecteren");
+    let text = b.text();
+    assert!(
+        text.contains("Er is een nieuwe sleutel gemaakt.") && text.contains("lpdip_"),
+        "{text}"
+    );
+    b.assert_accessible("Beheer with Dynamic IP selected");
+    b.screenshot("58-dynamic-ip");
+    let shell = b
+        .find_all("pre code")
+        .first()
+        .map(|e| b.text_of(e))
+        .expect("the shell command");
+    assert!(shell.starts_with("curl -fsS -X POST"), "{shell}");
+
+    let answer = run_agent(&shell, &server, &school);
+    assert_eq!(answer["network"], "203.0.113.9/32", "{answer}");
+    tablet.goto(&shortcut);
+    assert!(tablet.text().contains("Groep 3A"), "{}", tablet.text());
+
+    b.goto(&server.url("/beheer"));
+    assert!(
+        b.text().contains("203.0.113.9/32") && !b.text().contains("lpdip_"),
+        "the address is shown, the key no longer: {}",
+        b.text()
+    );
+}
