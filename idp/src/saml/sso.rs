@@ -436,30 +436,7 @@ fn proceed(
     let claims = match claims_for(state, rp, &sess) {
         Ok(c) => c,
         Err(refusal @ (SamlError::RequestDenied(_) | SamlError::NotAllowed(_))) => {
-            let denial = match &refusal {
-                SamlError::NotAllowed(d) => Some(d.clone()),
-                _ => None,
-            };
-            if let Some(d) = &denial {
-                broker::release::note_refusal(&state.world(), &sess.school, rp, d);
-            }
-            // The SP hears the same reason the user sees.
-            let e = SamlError::RequestDenied(match &refusal {
-                SamlError::NotAllowed(d) => d.to_string(),
-                SamlError::RequestDenied(why) => why.clone(),
-                _ => "the school does not allow this software for this user".into(),
-            });
-            return match response::failure(state, &pending.acs, request_id, &e, now) {
-                Ok(r) => Outcome::Denied {
-                    sp_name: rp.name.clone(),
-                    audience: rp.audience,
-                    denial,
-                    acs: pending.acs.clone(),
-                    saml_response: r,
-                    relay_state: pending.relay_state.clone(),
-                },
-                Err(_) => Outcome::Refused(Refusal::Unavailable),
-            };
+            return refused(state, rp, &sess, &pending, refusal, now);
         }
         Err(e) => return answer(&e),
     };
@@ -507,5 +484,41 @@ fn proceed(
         acs: pending.acs,
         saml_response,
         relay_state: pending.relay_state,
+    }
+}
+
+/// The release policy refuses the session's user at `rp`: the trail notes why (once per
+/// quarter hour), the user sees the refusal page, and the SP hears the same reason.
+fn refused(
+    state: &AppState,
+    rp: &RelyingParty,
+    sess: &session::SsoSession,
+    pending: &PendingSso,
+    refusal: SamlError,
+    now: i64,
+) -> Outcome {
+    let denial = match &refusal {
+        SamlError::NotAllowed(d) => Some(d.clone()),
+        _ => None,
+    };
+    if let Some(d) = &denial {
+        broker::release::note_refusal(&state.world(), &sess.school, rp, d);
+    }
+    let e = SamlError::RequestDenied(match &refusal {
+        SamlError::NotAllowed(d) => d.to_string(),
+        SamlError::RequestDenied(why) => why.clone(),
+        _ => "the school does not allow this software for this user".into(),
+    });
+    let request_id = pending.request_id.as_deref();
+    match response::failure(state, &pending.acs, request_id, &e, now) {
+        Ok(r) => Outcome::Denied {
+            sp_name: rp.name.clone(),
+            audience: rp.audience,
+            denial,
+            acs: pending.acs.clone(),
+            saml_response: r,
+            relay_state: pending.relay_state.clone(),
+        },
+        Err(_) => Outcome::Refused(Refusal::Unavailable),
     }
 }
