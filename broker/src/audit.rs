@@ -62,6 +62,8 @@ pub enum AuditAction {
     DynamicIpToken,
     DynamicIpOff,
     DynamicIpAddress,
+    /// An import (EDEXML, ...) applied; its details are the report.
+    ImportApplied,
     /// Sign-ins refused by the release policy, one variant per reason (see
     /// `release::note_refusal`).
     RefusedNotRegistered,
@@ -125,6 +127,7 @@ impl AuditAction {
             Self::SubstituteExpired => "substitute.expired",
             Self::DeviceEnrol => "device.enrol",
             Self::DeviceRevoke => "device.revoke",
+            Self::ImportApplied => "import.applied",
             Self::DynamicIpToken => "school.dynamic-ip-token",
             Self::DynamicIpOff => "school.dynamic-ip-off",
             Self::DynamicIpAddress => "school.dynamic-ip-address",

@@ -15,6 +15,7 @@ pub mod beheer;
 pub mod clock;
 pub mod devices;
 pub mod federation;
+pub mod import;
 pub mod keyspace;
 pub mod login;
 pub mod logout;

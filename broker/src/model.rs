@@ -109,6 +109,10 @@ pub enum UserStatus {
     /// Removed (`user remove`): personal data wiped; the id stays as a tombstone so that no
     /// one else ever gets its pseudonyms. Never signs in again.
     Removed,
+    /// No longer in the school's data: an import brought them and a later one no longer lists
+    /// them. No sign-in, as `Disabled`; a file that lists them again brings them back as the
+    /// same person.
+    Left,
 }
 
 impl UserStatus {
@@ -118,11 +122,12 @@ impl UserStatus {
             Self::Inactive => "inactive",
             Self::Disabled => "disabled",
             Self::Removed => "removed",
+            Self::Left => "left",
         }
     }
 
     /// May a user with this status be signed in anywhere (through a network environment at
-    /// least)? Disabled and removed users may not.
+    /// least)? Disabled, removed and departed users may not.
     pub fn may_sign_in(self) -> bool {
         matches!(self, Self::Active | Self::Inactive)
     }

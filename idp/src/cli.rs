@@ -18,6 +18,7 @@ mod beheer;
 mod client;
 mod devices;
 mod group;
+mod import;
 mod notice;
 mod registration;
 mod saml_sp;
@@ -121,11 +122,15 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCmd {
-    /// Import groups, pupils and teachers from an EDEXML file.
+    /// Import groups, pupils and teachers from an EDEXML file (1.0.3, 2.0, 2.1): one
+    /// transaction, or nothing.
     Edexml {
         file: PathBuf,
         #[arg(long)]
         school: String,
+        /// Report what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Load DUO's school-location registry (CSV).
     Duo { file: PathBuf },
@@ -187,7 +192,11 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
             let d = demo::seed(&state)?;
             Ok(out(d.clone(), demo::describe(&d)))
         }
-        Command::Import(ImportCmd::Edexml { .. }) => Err(not_available("import edexml")),
+        Command::Import(ImportCmd::Edexml {
+            file,
+            school,
+            dry_run,
+        }) => import::edexml(&open_state(config, clock)?, &file, &school, dry_run),
         Command::Import(ImportCmd::Duo { .. }) => Err(not_available("import duo")),
         Command::Device(cmd) => devices::run(&open_state(config, clock)?, cmd),
         Command::Audit(cmd) => beheer::audit(&open_state(config, clock)?, cmd),

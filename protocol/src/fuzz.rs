@@ -28,6 +28,13 @@ pub fn logout_message(data: &[u8]) {
     }
 }
 
+/// The EDEXML parser and validator, on raw bytes (it decodes them itself).
+pub fn edexml(data: &[u8]) {
+    if let Ok(file) = crate::edexml::parse(data) {
+        let _ = file.version.as_str();
+    }
+}
+
 /// The Redirect binding: a query string parsed as `/saml/sso` parses it, the message
 /// decoded, then the AuthnRequest parser. `Ok` when every step accepts it.
 pub fn redirect_query(query: &str) -> Result<(), Refusal> {

@@ -8,6 +8,10 @@
 //! hostile-input checks every XML document passes first, verifying enveloped signatures, and
 //! encrypting assertions.
 //!
+//! [`edexml`], EDEXML: reading and validating EDEXML 1.0.3, 2.0 and 2.1, the XML in which a school's
+//! pupil administration exports its groepen, leerlingen and leerkrachten (the importer in
+//! `broker` takes what it returns).
+//!
 //! [`oidc`], OpenID Connect and OAuth 2.0: validating the authorization request, what a
 //! client presented to authenticate and the checks on its assertion, the claims of the ID,
 //! access and logout tokens, compact JWS and public JWKs, the discovery document, and the
@@ -26,10 +30,12 @@
 //! and descriptions a client is told), [`saml::Refusal`] for a message that is refused
 //! (each has a stable [`saml::Refusal::reason`] for the logs; the texts a user sees are
 //! `idp`'s), [`saml::sp::MetadataError`] and [`saml::upstream::IdpMetadataError`] for
-//! metadata, and small ones for building ([`saml::encrypt::EncryptError`]). No
+//! metadata, [`edexml::EdexmlError`] (with its line) for an EDEXML file, and small ones for
+//! building ([`saml::encrypt::EncryptError`]). No
 //! `unwrap`/`expect`/`panic` outside tests: the workspace lints deny them, and every parser
 //! here takes hostile input.
 
+pub mod edexml;
 pub mod fuzz;
 pub mod oidc;
 pub mod saml;

@@ -8,7 +8,7 @@ fn fuzz_seed_corpus() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     type Entry = fn(&[u8]);
     type Check = fn(&str) -> bool;
-    let targets: [(&str, Entry, Check); 4] = [
+    let targets: [(&str, Entry, Check); 5] = [
         ("authn_request", protocol::fuzz::authn_request, |s| {
             protocol::saml::authn_request::parse_authn_request(s).is_ok()
         }),
@@ -20,6 +20,9 @@ fn fuzz_seed_corpus() {
         }),
         ("redirect_binding", protocol::fuzz::redirect_binding, |s| {
             protocol::fuzz::redirect_query(s).is_ok()
+        }),
+        ("edexml", protocol::fuzz::edexml, |s| {
+            protocol::edexml::parse(s.as_bytes()).is_ok()
         }),
     ];
     for (target, entry, check) in targets {

@@ -112,7 +112,7 @@ impl Ctx<'_> {
         self.clock.now_secs()
     }
 
-    fn audit(
+    pub(crate) fn audit(
         &self,
         action: AuditAction,
         school: Option<InstellingRef>,

@@ -285,7 +285,8 @@ pub fn enable_user(ctx: Ctx<'_>, id: Uuid) -> Result<User> {
             "user {id} has been removed and cannot be enabled"
         ))),
         UserStatus::Active | UserStatus::Inactive => Ok(user),
-        UserStatus::Disabled => {
+        // Someone who left the school's data may be let in by hand until a file lists them.
+        UserStatus::Disabled | UserStatus::Left => {
             let audit = ctx.audit(
                 AuditAction::UserEnable,
                 Some(user.school),

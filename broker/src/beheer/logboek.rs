@@ -26,6 +26,8 @@ pub enum Kind {
     Substitutes,
     /// Linked devices and school networks: where pupils sign in.
     Devices,
+    /// Imports of the school's data (EDEXML, ...), with their report.
+    Imports,
     /// Sign-ins refused by the school's rules: the release policy (software not ticked,
     /// withdrawn, for the other audience, school-only at home, ...), and a network
     /// environment's users not found or not allowed.
@@ -33,12 +35,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Consent,
         Kind::Staff,
         Kind::Pupils,
         Kind::Substitutes,
         Kind::Devices,
+        Kind::Imports,
         Kind::Refused,
     ];
 
@@ -50,6 +53,7 @@ impl Kind {
             Kind::Pupils => "leerlingen",
             Kind::Substitutes => "invalkrachten",
             Kind::Devices => "apparaten",
+            Kind::Imports => "import",
             Kind::Refused => "geweigerd",
         }
     }
@@ -104,6 +108,7 @@ impl Kind {
                 A::DynamicIpOff,
                 A::DynamicIpAddress,
             ],
+            Kind::Imports => &[A::ImportApplied],
             Kind::Refused => &[
                 A::RefusedNotRegistered,
                 A::RefusedDeregistered,

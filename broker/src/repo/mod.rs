@@ -8,6 +8,7 @@ mod audit;
 mod devices;
 mod dynamic_ip;
 mod groups;
+mod imports;
 mod registrations;
 mod relying_parties;
 mod schools;
@@ -22,6 +23,7 @@ pub use audit::{Audit, AuditQuery};
 pub use devices::EnrolledDevices;
 pub use dynamic_ip::DynamicIps;
 pub use groups::Groups;
+pub use imports::{ImportPlan, Imports, PersonUpdate};
 pub use registrations::{RegistrationChange, Registrations};
 pub use relying_parties::{RelyingParties, SamlSpChange};
 pub use schools::{NewBoard, NewSchool, SchoolChange, Schools};
@@ -63,6 +65,7 @@ pub trait Directory:
     + EnrolledDevices
     + Substitutes
     + DynamicIps
+    + Imports
     + Send
     + Sync
     + std::fmt::Debug

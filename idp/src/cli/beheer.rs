@@ -239,7 +239,7 @@ pub enum AuditCmd {
     List {
         #[arg(long)]
         school: String,
-        /// toestemming, personeel, leerlingen, invalkrachten, apparaten or geweigerd.
+        /// toestemming, personeel, leerlingen, invalkrachten, apparaten, import or geweigerd.
         #[arg(long)]
         kind: Option<String>,
         /// Only lines older than this one: the `older` of the page before (the next page).

@@ -199,7 +199,8 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: UserCmd) -> anyhow
             let list: Vec<Value> = users
                 .iter()
                 .map(|u| json!({"user_id": u.id.to_string(), "roles": u.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
-                    "given_name": u.given_name, "family_name": u.family_name, "email": u.email, "status": u.status.as_str()}))
+                    "given_name": u.given_name, "family_name": u.family_name, "email": u.email, "status": u.status.as_str(),
+                    "las_key": u.las_key, "source": u.source}))
                 .collect();
             Ok(out(json!({"users": list}), text))
         }

@@ -10,6 +10,7 @@ mod devices;
 pub mod directory;
 mod dynamic_ip;
 mod groups;
+mod imports;
 mod registrations;
 mod relying_parties;
 pub mod schema;

@@ -77,6 +77,7 @@ diesel::table! {
         updated_at -> BigInt,
         offboarded -> Nullable<Text>,
         revoked_at -> Nullable<BigInt>,
+        left_at -> Nullable<BigInt>,
     }
 }
 

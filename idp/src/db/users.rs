@@ -19,7 +19,7 @@ use super::DbConnection;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
-struct UserRow {
+pub(super) struct UserRow {
     id: String,
     school_ref: String,
     las_key: Option<String>,
@@ -38,12 +38,18 @@ struct UserRow {
     updated_at: i64,
     offboarded: Option<String>,
     revoked_at: Option<i64>,
+    left_at: Option<i64>,
 }
 
 /// The status from the `status` column (active or inactive) and the `offboarded` one (disabled
-/// or removed, which take precedence).
-fn parse_user_status(status: &str, offboarded: Option<&str>) -> RepoResult<UserStatus> {
+/// or removed, which take precedence); disabled by an import (`left_at`) is `Left`.
+fn parse_user_status(
+    status: &str,
+    offboarded: Option<&str>,
+    left_at: Option<i64>,
+) -> RepoResult<UserStatus> {
     match (offboarded, status) {
+        (Some("disabled"), _) if left_at.is_some() => Ok(UserStatus::Left),
         (Some("disabled"), _) => Ok(UserStatus::Disabled),
         (Some("removed"), _) => Ok(UserStatus::Removed),
         (Some(other), _) => Err(corrupt("user offboarding", other)),
@@ -55,7 +61,7 @@ fn parse_user_status(status: &str, offboarded: Option<&str>) -> RepoResult<UserS
 
 impl UserRow {
     fn into_domain(self, roles: Vec<Role>, group_ids: Vec<Uuid>) -> RepoResult<User> {
-        let status = parse_user_status(&self.status, self.offboarded.as_deref())?;
+        let status = parse_user_status(&self.status, self.offboarded.as_deref(), self.left_at)?;
         let pupil_auth = match self.pupil_auth.as_deref() {
             None => None,
             Some("pin") => Some(PupilAuth::Pin),
@@ -142,33 +148,88 @@ fn role_rank(r: Role) -> u8 {
     }
 }
 
+/// Insert `new` — the row, its sealed secret, roles and memberships (each group must be of the
+/// user's school) — in the caller's transaction.
+pub(super) fn write_new_user(
+    c: &mut DbConnection,
+    new: &NewUser,
+    now: i64,
+) -> Result<UserRow, TxError> {
+    let user = &new.user;
+    let id = user.id.to_string();
+    let row = UserRow {
+        id: id.clone(),
+        school_ref: user.school.to_string(),
+        las_key: user.las_key.clone(),
+        eck_id: user.eck_id.as_ref().map(|e| e.as_str().to_string()),
+        given_name: user.given_name.clone(),
+        family_name: user.family_name.clone(),
+        email: user.email.as_ref().map(|e| e.to_lowercase()),
+        status: user.status.as_str().into(),
+        picture: user.picture.clone(),
+        pupil_auth: user.pupil_auth.map(|p| p.as_str().to_string()),
+        pin_hash: user.pin_hash.clone(),
+        picture_password_hash: user.picture_password_hash.clone(),
+        password_hash: user.password_hash.clone(),
+        source: user.source.clone(),
+        created_at: now,
+        updated_at: now,
+        offboarded: None,
+        revoked_at: None,
+        left_at: None,
+    };
+    diesel::insert_into(users::table).values(&row).execute(c)?;
+    if let Some(sealed) = &new.secret_sealed {
+        diesel::insert_into(pupil_secrets::table)
+            .values((
+                pupil_secrets::user_id.eq(&id),
+                pupil_secrets::sealed.eq(sealed),
+                pupil_secrets::updated_at.eq(now),
+            ))
+            .execute(c)?;
+    }
+    for role in &user.roles {
+        diesel::insert_into(user_roles::table)
+            .values((
+                user_roles::user_id.eq(&id),
+                user_roles::role.eq(role.to_string()),
+            ))
+            .execute(c)?;
+    }
+    set_memberships(c, &row.school_ref, &id, &user.group_ids)?;
+    Ok(row)
+}
+
+/// Make `user`'s groups exactly `groups` (each of `school`), in the caller's transaction.
+pub(super) fn set_memberships(
+    c: &mut DbConnection,
+    school: &str,
+    user: &str,
+    groups: &[Uuid],
+) -> Result<(), TxError> {
+    diesel::delete(group_members::table.filter(group_members::user_id.eq(user))).execute(c)?;
+    for g in groups {
+        let group_school: Option<String> = school_groups::table
+            .find(g.to_string())
+            .select(school_groups::school_ref)
+            .first(c)
+            .optional()?;
+        if group_school.as_deref() != Some(school) {
+            return Err(RepoError::NotFound(format!("no group {g} at this school")).into());
+        }
+        diesel::insert_into(group_members::table)
+            .values((
+                group_members::group_id.eq(g.to_string()),
+                group_members::user_id.eq(user),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 impl Users for DieselDirectory {
     fn insert_user(&self, new: NewUser, now: i64, audit: AuditEvent) -> RepoResult<User> {
-        let (user, sealed) = (new.user, new.secret_sealed);
-        let id = user.id.to_string();
-        let row = UserRow {
-            id: id.clone(),
-            school_ref: user.school.to_string(),
-            las_key: user.las_key,
-            eck_id: user.eck_id.map(|e| e.as_str().to_string()),
-            given_name: user.given_name,
-            family_name: user.family_name,
-            email: user.email.map(|e| e.to_lowercase()),
-            status: user.status.as_str().into(),
-            picture: user.picture,
-            pupil_auth: user.pupil_auth.map(|p| p.as_str().to_string()),
-            pin_hash: user.pin_hash,
-            picture_password_hash: user.picture_password_hash,
-            password_hash: user.password_hash,
-            source: user.source,
-            created_at: now,
-            updated_at: now,
-            offboarded: None,
-            revoked_at: None,
-        };
-        let roles = user.roles;
-        let group_ids = user.group_ids;
-        let school_ref = row.school_ref.clone();
+        let school_ref = new.user.school.to_string();
         self.audited(audit, move |c| {
             if load_school(c, &school_ref)?.is_none() {
                 return Err(RepoError::NotFound(format!(
@@ -176,40 +237,7 @@ impl Users for DieselDirectory {
                 ))
                 .into());
             }
-            diesel::insert_into(users::table).values(&row).execute(c)?;
-            if let Some(sealed) = &sealed {
-                diesel::insert_into(pupil_secrets::table)
-                    .values((
-                        pupil_secrets::user_id.eq(&id),
-                        pupil_secrets::sealed.eq(sealed),
-                        pupil_secrets::updated_at.eq(now),
-                    ))
-                    .execute(c)?;
-            }
-            for role in &roles {
-                diesel::insert_into(user_roles::table)
-                    .values((
-                        user_roles::user_id.eq(&id),
-                        user_roles::role.eq(role.to_string()),
-                    ))
-                    .execute(c)?;
-            }
-            for g in &group_ids {
-                let group_school: Option<String> = school_groups::table
-                    .find(g.to_string())
-                    .select(school_groups::school_ref)
-                    .first(c)
-                    .optional()?;
-                if group_school.as_deref() != Some(school_ref.as_str()) {
-                    return Err(RepoError::NotFound(format!("no group {g} at this school")).into());
-                }
-                diesel::insert_into(group_members::table)
-                    .values((
-                        group_members::group_id.eq(g.to_string()),
-                        group_members::user_id.eq(&id),
-                    ))
-                    .execute(c)?;
-            }
+            let row = write_new_user(c, &new, now)?;
             let mut users = hydrate_users(c, vec![row])?;
             users
                 .pop()
@@ -276,17 +304,22 @@ impl Users for DieselDirectory {
     }
 
     fn user_standing(&self, id: Uuid) -> RepoResult<Option<UserStanding>> {
-        type Row = (String, Option<String>, Option<i64>);
+        type Row = (String, Option<String>, Option<i64>, Option<i64>);
         let row: Option<Row> = self.read(|c| {
             Ok(users::table
                 .find(id.to_string())
-                .select((users::status, users::offboarded, users::revoked_at))
+                .select((
+                    users::status,
+                    users::offboarded,
+                    users::revoked_at,
+                    users::left_at,
+                ))
                 .first(c)
                 .optional()?)
         })?;
-        row.map(|(status, offboarded, revoked_at)| {
+        row.map(|(status, offboarded, revoked_at, left_at)| {
             Ok(UserStanding {
-                status: parse_user_status(&status, offboarded.as_deref())?,
+                status: parse_user_status(&status, offboarded.as_deref(), left_at)?,
                 revoked_at,
             })
         })
@@ -311,6 +344,7 @@ impl Users for DieselDirectory {
                 diesel::update(target)
                     .set((
                         users::offboarded.eq(Some(UserStatus::Disabled.as_str())),
+                        users::left_at.eq(None::<i64>),
                         users::revoked_at.eq(Some(now)),
                         users::updated_at.eq(now),
                     ))
@@ -319,6 +353,7 @@ impl Users for DieselDirectory {
                 diesel::update(target)
                     .set((
                         users::offboarded.eq(None::<String>),
+                        users::left_at.eq(None::<i64>),
                         users::updated_at.eq(now),
                     ))
                     .execute(c)?

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-struct Env {
+pub(crate) struct Env {
     dir: tempfile::TempDir,
     db_url: String,
 }
@@ -16,6 +16,14 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}", dir.path().join("lp.db").display());
         Env { dir, db_url }
+    }
+
+    /// The command on the database at `db_url` (a test database of either backend).
+    pub(crate) fn on(db_url: &str) -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            db_url: db_url.to_string(),
+        }
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
@@ -37,7 +45,7 @@ impl Env {
     }
 
     /// Run with `--json`, expect success and one JSON document.
-    fn ok(&self, args: &[&str]) -> Value {
+    pub(crate) fn ok(&self, args: &[&str]) -> Value {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
         let out = self.run(&all);
@@ -56,7 +64,7 @@ impl Env {
     }
 
     /// Run with `--json`, expect failure with one line on stderr and nothing on stdout.
-    fn fails(&self, args: &[&str]) -> String {
+    pub(crate) fn fails(&self, args: &[&str]) -> String {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
         let out = self.run(&all);

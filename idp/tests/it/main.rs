@@ -9,6 +9,7 @@ mod broker_saml;
 mod cli;
 mod devices;
 mod directory;
+mod import;
 mod oidc;
 mod passwords;
 mod saml;
