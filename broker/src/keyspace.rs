@@ -66,6 +66,8 @@ pub enum Key<'a> {
     HomeVisit(&'a str),
     /// A device's block after wrong home login codes.
     HomeCodeBlock(&'a str),
+    /// An EDEXML file a coordinator of `school` checked, waiting for "Importeren".
+    PendingImport { school: &'a str, token: &'a str },
     /// A counter or a throttle.
     Limit(Limit<'a>),
 }
@@ -143,6 +145,7 @@ impl fmt::Display for Key<'_> {
             Key::HomeBlock(subject) => write!(f, "thuisblock:{subject}"),
             Key::HomeVisit(id) => write!(f, "thuisvisit:{id}"),
             Key::HomeCodeBlock(device) => write!(f, "thuiscodeblock:{device}"),
+            Key::PendingImport { school, token } => write!(f, "import-pending:{school}:{token}"),
             Key::Limit(l) => l.fmt(f),
         }
     }

@@ -153,6 +153,27 @@ pub struct BeheerTexts {
     pub dynip_col_since: &'static str,
     pub dynip_done_on: &'static str,
     pub dynip_done_off: &'static str,
+    pub import_title: &'static str,
+    pub import_intro: &'static str,
+    pub import_mode: &'static str,
+    pub import_manual: &'static str,
+    pub import_automatic: &'static str,
+    pub import_file: &'static str,
+    pub import_check: &'static str,
+    pub import_do: &'static str,
+    pub import_report: &'static str,
+    pub import_checked: &'static str,
+    pub import_done: &'static str,
+    pub import_nothing: &'static str,
+    pub import_notes: &'static str,
+    /// The columns added, changed, removed; the rows groups, pupils, teachers.
+    pub import_columns: [&'static str; 3],
+    pub import_rows: [&'static str; 3],
+    pub import_refused_line: &'static str,
+    pub import_refused_school: &'static str,
+    pub import_expired: &'static str,
+    pub import_too_large: &'static str,
+    pub import_no_file: &'static str,
     pub(crate) your_address: &'static str,
     pub(crate) your_address_inside: &'static str,
     pub logbook_title: &'static str,
@@ -178,6 +199,19 @@ pub struct BeheerTexts {
 }
 
 impl BeheerTexts {
+    /// "The file was not read … Line {line}: {message}".
+    pub fn import_refused(&self, line: u32, message: &str) -> String {
+        fill(
+            self.import_refused_line,
+            &[("line", &line.to_string()), ("message", message)],
+        )
+    }
+
+    /// "The file belongs to another school ({message})".
+    pub fn import_other_school(&self, message: &str) -> String {
+        fill(self.import_refused_school, &[("message", message)])
+    }
+
     /// "{name} is added and receives an activation link."
     pub fn staff_added(&self, name: &str) -> String {
         fill(self.staff_added, &[("name", name)])
@@ -382,6 +416,26 @@ pub static BEHEER_NL: BeheerTexts = BeheerTexts {
     dynip_col_since: "Sinds",
     dynip_done_on: "Er is een nieuwe sleutel gemaakt.",
     dynip_done_off: "Dynamic IP staat uit. Het laatst doorgegeven adres is geen schoolnetwerk meer.",
+    import_title: "Gebruikersgegevens invoeren",
+    import_intro: "Gegevens van de school, jaargroepen, leerlingen en leerkrachten komen uit uw leerlingadministratie (LAS). Leerlingen en leerkrachten die niet meer in het bestand staan, hebben daarna geen toegang meer; staan zij er later weer in, dan zijn zij weer dezelfde persoon. Medewerkers die u hier in Beheer toevoegde, haalt een import nooit weg.",
+    import_mode: "Importmethode",
+    import_manual: "Handmatig importeren: u importeert na iedere wijziging een EDEXML-bestand uit uw LAS (of de XML-Maker). Zorg dat het nieuwe bestand uiterlijk 1 dag voor de 1e schooldag is geïmporteerd.",
+    import_automatic: "Een automatische koppeling met uw LAS (ParnasSys, ESIS, EDUscope, DotcomSchool) is in deze versie van Leerpoort nog niet beschikbaar.",
+    import_file: "EDEXML-bestand (.xml, hoogstens 10 MB)",
+    import_check: "Bestand controleren",
+    import_do: "Importeren",
+    import_report: "Wat de import verandert",
+    import_checked: "Het bestand is gecontroleerd. Er is nog niets veranderd: kies Importeren om dit door te voeren.",
+    import_done: "De gegevens zijn geïmporteerd.",
+    import_nothing: "Er verandert niets: de gegevens in Leerpoort zijn al gelijk aan het bestand.",
+    import_notes: "Opmerkingen bij het bestand",
+    import_columns: ["Toegevoegd", "Gewijzigd", "Verwijderd"],
+    import_rows: ["Groepen", "Leerlingen", "Leerkrachten"],
+    import_refused_line: "Het bestand is niet ingelezen en er is niets veranderd. Regel {line}: {message}",
+    import_refused_school: "Het bestand is niet ingelezen: het hoort bij een andere school ({message}).",
+    import_expired: "De controle is verlopen. Kies het bestand opnieuw en controleer het nog een keer.",
+    import_too_large: "Het bestand is groter dan 10 MB.",
+    import_no_file: "Kies eerst een EDEXML-bestand.",
     your_address: "Uw adres is nu {address}. Werkt u op school, dan is dit waarschijnlijk het adres van het schoolnetwerk.",
     your_address_inside: "Uw adres is nu {address}; dat hoort al bij een schoolnetwerk.",
     logbook_title: "Logboek",
@@ -600,6 +654,26 @@ pub static BEHEER_EN: BeheerTexts = BeheerTexts {
     dynip_col_since: "Since",
     dynip_done_on: "A new key has been made.",
     dynip_done_off: "Dynamic IP is off. The address last reported is no longer a school network.",
+    import_title: "Entering user data",
+    import_intro: "The school's data, year groups, pupils and teachers come from your pupil administration (LAS). Pupils and teachers no longer in the file lose access; when a later file lists them again, they are the same person again. Staff you added here in Administration are never removed by an import.",
+    import_mode: "Import method",
+    import_manual: "Manual import: after every change you import an EDEXML file from your LAS (or the XML-Maker). Make sure the new file is imported at least 1 day before the first school day.",
+    import_automatic: "An automatic coupling with your LAS (ParnasSys, ESIS, EDUscope, DotcomSchool) is not available in this version of Leerpoort yet.",
+    import_file: "EDEXML file (.xml, at most 10 MB)",
+    import_check: "Check the file",
+    import_do: "Import",
+    import_report: "What the import changes",
+    import_checked: "The file has been checked. Nothing has changed yet: choose Import to carry it out.",
+    import_done: "The data has been imported.",
+    import_nothing: "Nothing changes: the data in Leerpoort already matches the file.",
+    import_notes: "Notes on the file",
+    import_columns: ["Added", "Changed", "Removed"],
+    import_rows: ["Groups", "Pupils", "Teachers"],
+    import_refused_line: "The file was not read and nothing has changed. Line {line}: {message}",
+    import_refused_school: "The file was not read: it belongs to another school ({message}).",
+    import_expired: "The check has expired. Choose the file again and check it once more.",
+    import_too_large: "The file is larger than 10 MB.",
+    import_no_file: "Choose an EDEXML file first.",
     your_address: "Your address now is {address}. If you are at school, this is probably the school network's address.",
     your_address_inside: "Your address now is {address}; it is already in a school network.",
     logbook_title: "Audit trail",

@@ -18,11 +18,31 @@
 //!   give no extra role. `ICT` is not given from a file: an ICT coordinator
 //!   reaches Beheer, and is added there.
 
-use claims::{EckId, Jaargroep, Role};
+use claims::{EckId, InstellingRef, Jaargroep, Role};
 use protocol::edexml::{Edexml, SchoolId};
 
-use super::{ImportError, Incoming, IncomingGroup, IncomingPerson};
+use super::{ImportError, ImportReport, Incoming, IncomingGroup, IncomingPerson};
+use crate::admin::{Credentials, Ctx};
 use crate::model::School;
+
+/// The EDEXML door: read `bytes` (refused above [`protocol::edexml::MAX_BYTES`]), check that
+/// they are `school`'s, and import them as of `today` (`YYYY-MM-DD`) — or only report, with
+/// `dry_run`.
+pub fn import(
+    ctx: Ctx<'_>,
+    secrets: &Credentials<'_>,
+    school: &InstellingRef,
+    bytes: &[u8],
+    today: &str,
+    dry_run: bool,
+) -> Result<ImportReport, ImportError> {
+    let file = protocol::edexml::parse(bytes).map_err(|e| ImportError::Invalid {
+        line: e.line,
+        message: e.message,
+    })?;
+    let s = ctx.active_school(school)?;
+    super::run(ctx, secrets, school, incoming(&file, &s, today)?, dry_run)
+}
 
 /// `file`, for `school`, as of `today` (`YYYY-MM-DD`).
 pub fn incoming(file: &Edexml, school: &School, today: &str) -> Result<Incoming, ImportError> {

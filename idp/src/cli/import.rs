@@ -22,21 +22,19 @@ pub(super) fn edexml(
     let name = file.display();
     let r = broker::admin::parse_school_ref(school_ref)?;
     let bytes = read_bounded(file, edexml::MAX_BYTES)?;
-    let parsed =
-        edexml::parse(&bytes).map_err(|e| anyhow::anyhow!("{name}:{}: {}", e.line, e.message))?;
     let ctx = Ctx {
         dir: state.dir.as_ref(),
         clock: state.clock.as_ref(),
         actor: "cli",
     };
-    let school = ctx.active_school(&r)?;
     let today = catalogue::local_time(state.clock.now_secs(), "%Y-%m-%d");
-    let report = import::edexml::incoming(&parsed, &school, &today)
-        .and_then(|incoming| import::run(ctx, &state.credentials(), &r, incoming, dry_run))
-        .map_err(|e| match e {
+    let secrets = state.credentials();
+    let report = import::edexml::import(ctx, &secrets, &r, &bytes, &today, dry_run).map_err(
+        |e| match e {
             ImportError::Invalid { line, message } => anyhow::anyhow!("{name}:{line}: {message}"),
             other => anyhow::anyhow!("{name}: {other}"),
-        })?;
+        },
+    )?;
     Ok(out(report_json(&report), report_text(&report)))
 }
 

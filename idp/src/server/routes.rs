@@ -173,6 +173,18 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
         )
         .route(dynamic_ip::UPDATE_PATH, web::post().to(dynamic_ip::report))
         .route("/beheer/logboek", web::get().to(beheer::logbook))
+        .service(
+            web::resource("/beheer/gebruikersgegevens")
+                .app_data(web::PayloadConfig::new(
+                    beheer::IMPORT_UPLOAD_LIMIT + 64 * 1024,
+                ))
+                .route(web::get().to(beheer::import_form))
+                .route(web::post().to(beheer::import_check)),
+        )
+        .route(
+            "/beheer/gebruikersgegevens/importeren",
+            web::post().to(beheer::import_confirm),
+        )
         .route(
             "/beheer/invalkrachten",
             web::get().to(beheer::substitutes_list),

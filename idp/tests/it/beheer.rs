@@ -1416,3 +1416,132 @@ async fn dynamic_ip_makes_the_reported_address_a_school_network() {
         "no key on the trail"
     );
 }
+
+/// A multipart form as a browser sends a file upload.
+fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----leerpoort-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, filename, value) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: text/xml\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload<S, B>(b: &mut Browser, app: &S, csrf: &str, file: &[u8]) -> (StatusCode, String)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let (ct, body) = multipart(&[
+        ("csrf_token", None, csrf.as_bytes()),
+        ("bestand", Some("las.xml"), file),
+    ]);
+    let req = test::TestRequest::post()
+        .uri("/beheer/gebruikersgegevens")
+        .insert_header(("content-type", ct))
+        .set_payload(body);
+    let res = b.send_raw(app, req).await;
+    let status = res.status();
+    (
+        status,
+        String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
+    )
+}
+
+#[actix_web::test]
+async fn a_coordinator_checks_an_edexml_file_then_imports_it_once() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/edexml/zonnebloem-2.1.xml"
+    ))
+    .unwrap();
+    let ours = fixture.replace("<brincode>12AB</brincode>", "<brincode>99ZZ</brincode>");
+    let school: InstellingRef = SCHOOL.parse().unwrap();
+    let before = t.state.dir.users_of_school(&school).unwrap().len();
+
+    let mut teacher = Browser::new();
+    teacher.sign_in(&app, TEACHER).await;
+    let (status, _, _) = teacher.get(&app, "/beheer/gebruikersgegevens").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    let (status, _, page) = b.get(&app, "/beheer/gebruikersgegevens").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Handmatig importeren"), "{page}");
+    let csrf = hidden(&page, "csrf_token");
+
+    // Without the CSRF token: expired, nothing checked.
+    let (status, _) = upload(&mut b, &app, "x", ours.as_bytes()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Another school's file, and a broken one: refused, with the reason and the line.
+    let (_, page) = upload(&mut b, &app, &csrf, fixture.as_bytes()).await;
+    assert!(page.contains("hoort bij een andere school"), "{page}");
+    let broken = ours.replace("</EDEX>", "");
+    let (_, page) = upload(&mut b, &app, &csrf, broken.as_bytes()).await;
+    assert!(
+        page.contains("Regel 73:") && page.contains("niets veranderd"),
+        "{page}"
+    );
+
+    // The check: what would change, nothing written yet.
+    let (status, page) = upload(&mut b, &app, &csrf, ours.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Er is nog niets veranderd"), "{page}");
+    assert!(
+        page.contains("Toegevoegd") && page.contains("Leerlingen"),
+        "{page}"
+    );
+    assert_eq!(t.state.dir.users_of_school(&school).unwrap().len(), before);
+    let token = hidden(&page, "controle");
+
+    // Importeren: done, once.
+    let confirm = [("csrf_token", csrf.as_str()), ("controle", token.as_str())];
+    let (status, _, page) = b
+        .post(&app, "/beheer/gebruikersgegevens/importeren", &confirm)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("De gegevens zijn geïmporteerd."), "{page}");
+    assert_eq!(
+        t.state.dir.users_of_school(&school).unwrap().len(),
+        before + 4
+    );
+    let (_, _, page) = b
+        .post(&app, "/beheer/gebruikersgegevens/importeren", &confirm)
+        .await;
+    assert!(
+        page.contains("De controle is verlopen"),
+        "used once: {page}"
+    );
+
+    let (_, _, log) = b.get(&app, "/beheer/logboek?soort=import").await;
+    assert!(log.contains("Gebruikersgegevens geïmporteerd"), "{log}");
+    let line = t
+        .state
+        .dir
+        .audit_events(Some(&school), 5)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "import.applied")
+        .unwrap();
+    let sanne = user_by_email(&t, COORDINATOR);
+    assert_eq!(line.actor, format!("user:{}", sanne.id));
+    assert_eq!(line.details["added"]["pupils"], 2);
+}

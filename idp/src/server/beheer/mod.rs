@@ -59,6 +59,7 @@ fn heading(t: &'static Texts, current: &str) -> &'static str {
     match current {
         "toestemming" => b.consent_title,
         "personeel" => b.staff_title,
+        "gebruikersgegevens" => b.import_title,
         "invalkrachten" => b.subs_title,
         "logboek" => b.logbook_title,
         "opheffen" => b.closing_title,
@@ -213,12 +214,14 @@ fn user_in_path(path: &str) -> Result<Uuid, PageError> {
     Uuid::parse_str(path).map_err(|_| PageError::NotFound)
 }
 
+mod gebruikersgegevens;
 mod invalkrachten;
 mod logboek;
 mod personeel;
 mod school;
 mod toestemming;
 
+pub use gebruikersgegevens::{import_check, import_confirm, import_form, IMPORT_UPLOAD_LIMIT};
 pub use invalkrachten::{substitutes_activate, substitutes_end, substitutes_list};
 pub use logboek::logbook;
 pub use personeel::{staff_action, staff_add, staff_list, staff_remove_confirm};

@@ -1,0 +1,278 @@
+//! Beheer: Gebruikersgegevens invoeren — the import method, and a manual EDEXML import in two
+//! steps: the file is checked (a dry run: what it would add, change and remove), then
+//! "Importeren" carries out exactly that file. Between the steps the file waits in the
+//! ephemeral store for 30 minutes, under a random token and the coordinator's own school, and
+//! is taken (once) by the second step.
+
+use std::time::Duration;
+
+use actix_multipart::Multipart;
+use broker::import::{ImportError, ImportReport};
+use broker::keyspace::Key;
+use futures_util::StreamExt;
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// The largest file a coordinator uploads (a school of 1,500 pupils is about 1 MB).
+pub const IMPORT_UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
+/// How long a checked file waits for "Importeren".
+const PENDING: Duration = Duration::from_secs(30 * 60);
+
+/// The report as the page shows it.
+struct ReportView {
+    /// (kind, [added, changed, removed]).
+    rows: Vec<(&'static str, [usize; 3])>,
+    school_year: String,
+    version: String,
+    warnings: Vec<String>,
+}
+
+impl ReportView {
+    fn of(b: &BeheerTexts, r: &ImportReport) -> Self {
+        let (a, c, d) = (r.added, r.changed, r.removed);
+        Self {
+            rows: vec![
+                (b.import_rows[0], [a.groups, c.groups, d.groups]),
+                (b.import_rows[1], [a.pupils, c.pupils, d.pupils]),
+                (b.import_rows[2], [a.teachers, c.teachers, d.teachers]),
+            ],
+            school_year: r.school_year.clone(),
+            version: r.edexml_version.unwrap_or("").to_string(),
+            warnings: r.warnings.clone(),
+        }
+    }
+
+    fn changes_nothing(&self) -> bool {
+        self.rows.iter().all(|(_, n)| n.iter().all(|n| *n == 0))
+    }
+}
+
+beheer_template!(ImportPage, "beheer_gebruikersgegevens.html", {
+    report: Option<ReportView>,
+    /// The token of a checked file, for "Importeren".
+    pending: Option<String>,
+});
+
+fn import_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    c: &Chrome,
+    school: &School,
+    (report, pending): (Option<ReportView>, Option<String>),
+    message: Option<Message>,
+) -> HttpResponse {
+    let (outcome, cookie) = Outcome::issue(req, state, message);
+    let page = beheer_page!(ImportPage, c, school, "gebruikersgegevens", outcome, {
+        report,
+        pending,
+    });
+    respond(&page, cookie)
+}
+
+/// GET `/beheer/gebruikersgegevens`: the import method and the upload form.
+pub async fn import_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+) -> HttpResponse {
+    let c = Chrome::of(&req, &state, None).await;
+    import_page(&req, &state, &c, &b.school, (None, None), None)
+}
+
+/// What the upload form sent.
+enum Upload {
+    File { csrf: String, bytes: Vec<u8> },
+    NoFile { csrf: String },
+    TooLarge,
+}
+
+/// Read the multipart form: `csrf_token` and `bestand`, each at most once; the file no larger
+/// than [`IMPORT_UPLOAD_LIMIT`]. A malformed form, another field, or a field twice is answered
+/// as an expired form (400: "pagina verlopen"), and nothing is read further.
+async fn read_upload(mut form: Multipart) -> Result<Upload, PageError> {
+    let (mut csrf, mut file): (Option<String>, Option<Vec<u8>>) = (None, None);
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|_| PageError::Expired)?;
+        let name = field
+            .content_disposition()
+            .and_then(|d| d.get_name())
+            .unwrap_or_default()
+            .to_string();
+        let cap = if name == "bestand" {
+            IMPORT_UPLOAD_LIMIT
+        } else {
+            4096
+        };
+        let mut buf = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| PageError::Expired)?;
+            if buf.len() + chunk.len() > cap {
+                return Ok(Upload::TooLarge);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        let twice = match name.as_str() {
+            "csrf_token" => csrf
+                .replace(String::from_utf8(buf).map_err(|_| PageError::Expired)?)
+                .is_some(),
+            "bestand" => file.replace(buf).is_some(),
+            _ => return Err(PageError::Expired),
+        };
+        if twice {
+            return Err(PageError::Expired);
+        }
+    }
+    let csrf = csrf.ok_or(PageError::Expired)?;
+    Ok(match file.filter(|f| !f.is_empty()) {
+        Some(bytes) => Upload::File { csrf, bytes },
+        None => Upload::NoFile { csrf },
+    })
+}
+
+/// An import's refusal in the visitor's words, or a page error.
+fn refused(b: &BeheerTexts, e: ImportError) -> Result<Message, PageError> {
+    match e {
+        ImportError::Invalid { line, message } => {
+            Ok(Message::Refused(b.import_refused(line, &message)))
+        }
+        ImportError::OtherSchool(m) => Ok(Message::Refused(b.import_other_school(&m))),
+        other => Err(PageError::Unavailable(other.to_string())),
+    }
+}
+
+/// POST `/beheer/gebruikersgegevens` (multipart): check the file — what it would change — and
+/// keep it for "Importeren".
+pub async fn import_check(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+    form: Multipart,
+) -> Result<HttpResponse, PageError> {
+    let upload = read_upload(form).await?;
+    let c = Chrome::of(&req, &state, None).await;
+    let bt = c.t.beheer;
+    let show = |m: &'static str| {
+        let m = Some(Message::Refused(m.to_string()));
+        Ok(import_page(&req, &state, &c, &b.school, (None, None), m))
+    };
+    let (csrf, bytes) = match upload {
+        Upload::TooLarge => return show(bt.import_too_large),
+        Upload::NoFile { csrf } | Upload::File { csrf, .. }
+            if !state.csrf.verify(&req, state.config.is_https(), &csrf) =>
+        {
+            return Err(PageError::Expired)
+        }
+        Upload::NoFile { .. } => return show(bt.import_no_file),
+        Upload::File { csrf, bytes } => (csrf, bytes),
+    };
+    drop(csrf);
+    let st = state.clone();
+    let coordinator = b.coordinator.clone();
+    let checked = failure::blocking(move || {
+        let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
+        let today = catalogue::local_time(st.clock.now_secs(), "%Y-%m-%d");
+        let secrets = st.credentials();
+        let school = coordinator.school();
+        let report = broker::import::edexml::import(ctx, &secrets, school, &bytes, &today, true);
+        let Ok(report) = report else {
+            return Ok(report.map(|r| (r, None)));
+        };
+        let token =
+            broker::secrets::random_token().map_err(|e| PageError::Unavailable(e.to_string()))?;
+        let key = Key::PendingImport {
+            school: &school.to_string(),
+            token: &token,
+        };
+        st.store
+            .put(&key, &bytes, PENDING)
+            .map_err(|e| PageError::Unavailable(e.to_string()))?;
+        Ok(Ok((report, Some(token))))
+    })
+    .await?;
+    let (view, message) = match checked {
+        Ok((report, token)) => {
+            let view = ReportView::of(bt, &report);
+            let (token, text) = if view.changes_nothing() {
+                (None, bt.import_nothing)
+            } else {
+                (token, bt.import_checked)
+            };
+            ((Some(view), token), Message::Done(text.to_string()))
+        }
+        Err(e) => ((None, None), refused(bt, e)?),
+    };
+    Ok(import_page(
+        &req,
+        &state,
+        &c,
+        &b.school,
+        view,
+        Some(message),
+    ))
+}
+
+/// The second step: the CSRF token and the checked file's token.
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    csrf_token: String,
+    controle: String,
+}
+
+csrf_protected!(ConfirmForm);
+
+/// POST `/beheer/gebruikersgegevens/importeren`: import the file checked before, once.
+pub async fn import_confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+    CsrfChecked(form): CsrfChecked<ConfirmForm>,
+) -> Result<HttpResponse, PageError> {
+    let st = state.clone();
+    let coordinator = b.coordinator.clone();
+    let done = failure::blocking(move || {
+        let school = coordinator.school();
+        let key = Key::PendingImport {
+            school: &school.to_string(),
+            token: &form.controle,
+        };
+        let Some(bytes) = st
+            .store
+            .take(&key)
+            .map_err(|e| PageError::Unavailable(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
+        let today = catalogue::local_time(st.clock.now_secs(), "%Y-%m-%d");
+        let secrets = st.credentials();
+        Ok(Some(broker::import::edexml::import(
+            ctx, &secrets, school, &bytes, &today, false,
+        )))
+    })
+    .await?;
+    let c = Chrome::of(&req, &state, None).await;
+    let bt = c.t.beheer;
+    let (view, message) = match done {
+        None => (None, Message::Refused(bt.import_expired.to_string())),
+        Some(Ok(report)) => {
+            let view = ReportView::of(bt, &report);
+            let text = if view.changes_nothing() {
+                bt.import_nothing
+            } else {
+                bt.import_done
+            };
+            (Some(view), Message::Done(text.to_string()))
+        }
+        Some(Err(e)) => (None, refused(bt, e)?),
+    };
+    let shown = (view, None);
+    Ok(import_page(
+        &req,
+        &state,
+        &c,
+        &b.school,
+        shown,
+        Some(message),
+    ))
+}
