@@ -174,6 +174,16 @@ pub struct BeheerTexts {
     pub import_expired: &'static str,
     pub import_too_large: &'static str,
     pub import_no_file: &'static str,
+    /// The import's notes, with `{count}`, `{line}` or `{key}`.
+    pub warn_pupils_left: &'static str,
+    pub warn_ict: &'static str,
+    pub warn_eckid_invalid: &'static str,
+    pub warn_eckid_elsewhere: &'static str,
+    pub warn_email_invalid: &'static str,
+    pub warn_email_taken: &'static str,
+    pub warn_other_kind: &'static str,
+    pub warn_same_person: &'static str,
+    pub warn_group_kept: &'static str,
     pub(crate) your_address: &'static str,
     pub(crate) your_address_inside: &'static str,
     pub logbook_title: &'static str,
@@ -205,6 +215,11 @@ impl BeheerTexts {
             self.import_refused_line,
             &[("line", &line.to_string()), ("message", message)],
         )
+    }
+
+    /// One of the import's notes, with its `{count}`, `{line}` or `{key}` filled in.
+    pub fn import_note(&self, text: &'static str, value: &str) -> String {
+        fill(text, &[("count", value), ("line", value), ("key", value)])
     }
 
     /// "The file belongs to another school ({message})".
@@ -436,6 +451,15 @@ pub static BEHEER_NL: BeheerTexts = BeheerTexts {
     import_expired: "De controle is verlopen. Kies het bestand opnieuw en controleer het nog een keer.",
     import_too_large: "Het bestand is groter dan 10 MB.",
     import_no_file: "Kies eerst een EDEXML-bestand.",
+    warn_pupils_left: "{count} leerling(en) met een uitstroomdatum die voorbij is, zijn niet geïmporteerd.",
+    warn_ict: "De rol ICT wordt niet uit een bestand gegeven: ICT-coördinatoren voegt u toe onder Personeel.",
+    warn_eckid_invalid: "Regel {line}: de ECK-iD is ongeldig en niet overgenomen; de persoon is herkend aan de sleutel uit het LAS.",
+    warn_eckid_elsewhere: "Regel {line}: deze ECK-iD is al in gebruik bij een andere school en is niet overgenomen.",
+    warn_email_invalid: "Regel {line}: het e-mailadres is ongeldig en niet overgenomen.",
+    warn_email_taken: "Regel {line}: het e-mailadres is al in gebruik bij een ander account en is niet overgenomen.",
+    warn_other_kind: "Regel {line}: de ECK-iD of sleutel hoort hier bij iemand anders (een leerling of een medewerker); deze regel is overgeslagen.",
+    warn_same_person: "Regel {line}: dezelfde persoon als op een eerdere regel; overgeslagen.",
+    warn_group_kept: "Groep {key} staat niet meer in het bestand, maar er werkt nu een invalkracht; de groep blijft tot de invalbeurt voorbij is.",
     your_address: "Uw adres is nu {address}. Werkt u op school, dan is dit waarschijnlijk het adres van het schoolnetwerk.",
     your_address_inside: "Uw adres is nu {address}; dat hoort al bij een schoolnetwerk.",
     logbook_title: "Logboek",
@@ -674,6 +698,15 @@ pub static BEHEER_EN: BeheerTexts = BeheerTexts {
     import_expired: "The check has expired. Choose the file again and check it once more.",
     import_too_large: "The file is larger than 10 MB.",
     import_no_file: "Choose an EDEXML file first.",
+    warn_pupils_left: "{count} pupil(s) whose leaving date has passed were not imported.",
+    warn_ict: "The role ICT is not given from a file: add ICT coordinators under Staff.",
+    warn_eckid_invalid: "Line {line}: the ECK-iD is not valid and was not kept; the person was recognised by the LAS key.",
+    warn_eckid_elsewhere: "Line {line}: this ECK-iD is already in use at another school and was not kept.",
+    warn_email_invalid: "Line {line}: the e-mail address is not valid and was not kept.",
+    warn_email_taken: "Line {line}: the e-mail address is already used by another account and was not kept.",
+    warn_other_kind: "Line {line}: the ECK-iD or key belongs to someone else here (a pupil or a staff member); this line was skipped.",
+    warn_same_person: "Line {line}: the same person as an earlier line; skipped.",
+    warn_group_kept: "Group {key} is no longer in the file, but a substitute works there now; the group stays until the substitution ends.",
     your_address: "Your address now is {address}. If you are at school, this is probably the school network's address.",
     your_address_inside: "Your address now is {address}; it is already in a school network.",
     logbook_title: "Audit trail",

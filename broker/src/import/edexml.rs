@@ -21,7 +21,7 @@
 use claims::{EckId, InstellingRef, Jaargroep, Role};
 use protocol::edexml::{Edexml, SchoolId};
 
-use super::{ImportError, ImportReport, Incoming, IncomingGroup, IncomingPerson};
+use super::{ImportError, ImportReport, Incoming, IncomingGroup, IncomingPerson, Warning};
 use crate::admin::{Credentials, Ctx};
 use crate::model::School;
 
@@ -89,9 +89,7 @@ pub fn incoming(file: &Edexml, school: &School, today: &str) -> Result<Incoming,
         });
     }
     if gone > 0 {
-        warnings.push(format!(
-            "{gone} pupil(s) with an uitstroomdatum that has passed are not imported"
-        ));
+        warnings.push(Warning::PupilsLeftSchool { count: gone });
     }
     let mut teachers = Vec::new();
     let mut ict_skipped = false;
@@ -111,10 +109,7 @@ pub fn incoming(file: &Edexml, school: &School, today: &str) -> Result<Incoming,
         let email = t.emailadres.as_deref().and_then(|e| {
             let ok = crate::model::normalise_email(e);
             if ok.is_none() {
-                warnings.push(format!(
-                    "line {}: the emailadres is not a valid address and is not kept",
-                    t.line
-                ));
+                warnings.push(Warning::EmailInvalid { line: t.line });
             }
             ok
         });
@@ -132,9 +127,7 @@ pub fn incoming(file: &Edexml, school: &School, today: &str) -> Result<Incoming,
         });
     }
     if ict_skipped {
-        warnings.push(
-            "the role ICT is not given from a file: ICT coordinators are added in Beheer".into(),
-        );
+        warnings.push(Warning::IctRoleNotGiven);
     }
     Ok(Incoming {
         source: "edexml",
@@ -171,14 +164,12 @@ fn check_school(file: &Edexml, school: &School) -> Result<(), ImportError> {
     }
 }
 
-fn eck_id(value: Option<&str>, line: u32, warnings: &mut Vec<String>) -> Option<EckId> {
+fn eck_id(value: Option<&str>, line: u32, warnings: &mut Vec<Warning>) -> Option<EckId> {
     let v = value.map(str::trim).filter(|v| !v.is_empty())?;
     match EckId::parse_import(v) {
         Ok(e) => Some(e),
-        Err(e) => {
-            warnings.push(format!(
-                "line {line}: the eckid is not a valid ECK-iD ({e}); matched by key instead"
-            ));
+        Err(_) => {
+            warnings.push(Warning::EckIdInvalid { line });
             None
         }
     }

@@ -69,7 +69,77 @@ pub struct Incoming {
     pub pupils: Vec<IncomingPerson>,
     pub teachers: Vec<IncomingPerson>,
     /// What the door noticed and worked around (never a personal value).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
+}
+
+/// What an import noticed and worked around. It names a line of the input or a group key,
+/// never a name, an e-mail address or an ECK-iD. `Display` is the English sentence of the
+/// command line; Beheer words it from the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "warning", rename_all = "kebab-case")]
+pub enum Warning {
+    /// Pupils whose `uitstroomdatum` has passed were left out.
+    PupilsLeftSchool { count: usize },
+    /// The file gives someone the role ICT, which is never given from a file.
+    IctRoleNotGiven,
+    /// An `eckid` that is not a valid ECK-iD: matched by key instead.
+    EckIdInvalid { line: u32 },
+    /// An ECK-iD in use at another school: imported without it.
+    EckIdElsewhere { line: u32 },
+    /// An `emailadres` that is not a valid address: not kept.
+    EmailInvalid { line: u32 },
+    /// An e-mail address in use by another account: imported without it.
+    EmailTaken { line: u32 },
+    /// The ECK-iD or key belongs to a pupil here and the file has a teacher, or the other way
+    /// round: left out.
+    OtherKind { line: u32 },
+    /// The same person as an earlier line: left out.
+    SamePerson { line: u32 },
+    /// A group no longer in the file where a substitute works now: it stays until the
+    /// substitution ends.
+    GroupKept { key: String },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::PupilsLeftSchool { count } => write!(
+                f,
+                "{count} pupil(s) with an uitstroomdatum that has passed are not imported"
+            ),
+            Warning::IctRoleNotGiven => f.write_str(
+                "the role ICT is not given from a file: ICT coordinators are added in Beheer",
+            ),
+            Warning::EckIdInvalid { line } => write!(
+                f,
+                "line {line}: the eckid is not a valid ECK-iD; matched by key instead"
+            ),
+            Warning::EckIdElsewhere { line } => write!(
+                f,
+                "line {line}: the ECK-iD is in use at another school; imported without it"
+            ),
+            Warning::EmailInvalid { line } => write!(
+                f,
+                "line {line}: the emailadres is not a valid address and is not kept"
+            ),
+            Warning::EmailTaken { line } => write!(
+                f,
+                "line {line}: the e-mail address is in use by another account; imported without it"
+            ),
+            Warning::OtherKind { line } => write!(
+                f,
+                "line {line}: the ECK-iD or key belongs to a person of the other kind (pupil or staff) here; left out"
+            ),
+            Warning::SamePerson { line } => write!(
+                f,
+                "line {line}: the same person as an earlier line; left out"
+            ),
+            Warning::GroupKept { key } => write!(
+                f,
+                "group '{key}' is no longer in the file but a substitute works there now; it stays until the substitution ends"
+            ),
+        }
+    }
 }
 
 /// Added, changed and removed, per kind.
@@ -90,7 +160,7 @@ pub struct ImportReport {
     pub added: Counts,
     pub changed: Counts,
     pub removed: Counts,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// Why an import is refused. Nothing is written.

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use claims::{EckId, Role};
 use uuid::Uuid;
 
-use super::{Counts, ImportError, ImportReport, Incoming, IncomingPerson};
+use super::{Counts, ImportError, ImportReport, Incoming, IncomingPerson, Warning};
 use crate::admin::Credentials;
 use crate::model::{Group, PupilAuth, School, User, UserStatus};
 use crate::repo::{Directory, ImportPlan, NewUser, PersonUpdate};
@@ -70,10 +70,7 @@ pub fn plan(
             continue;
         }
         if running.contains(&g.id) {
-            warnings.push(format!(
-                "group '{}' is no longer in the file but a substitute works there now; it stays until the substitution ends",
-                g.key
-            ));
+            warnings.push(Warning::GroupKept { key: g.key.clone() });
             continue;
         }
         p.removed_groups.push(g.id);
@@ -133,22 +130,11 @@ pub fn plan(
         };
         match found {
             Some(u) if u.is_pupil() != pupil => {
-                warnings.push(format!(
-                    "line {}: the ECK-iD or key belongs to a {} here; this person is left out",
-                    person.line,
-                    if u.is_pupil() {
-                        "pupil"
-                    } else {
-                        "staff member"
-                    }
-                ));
+                warnings.push(Warning::OtherKind { line: person.line });
             }
             Some(u) => {
                 if !seen.insert(u.id) {
-                    warnings.push(format!(
-                        "line {}: the same person as an earlier line; left out",
-                        person.line
-                    ));
+                    warnings.push(Warning::SamePerson { line: person.line });
                     continue;
                 }
                 if let Some(update) = update_of(u, person, groups, incoming.source) {
@@ -159,20 +145,14 @@ pub fn plan(
             None => {
                 let eck_id = match &person.eck_id {
                     Some(e) if dir.user_by_eck_id(e)?.is_some() => {
-                        warnings.push(format!(
-                            "line {}: the ECK-iD is in use at another school; imported without it",
-                            person.line
-                        ));
+                        warnings.push(Warning::EckIdElsewhere { line: person.line });
                         None
                     }
                     other => other.clone(),
                 };
                 let email = match &person.email {
                     Some(e) if dir.user_by_email(e)?.is_some() => {
-                        warnings.push(format!(
-                            "line {}: the e-mail address is in use by another account; imported without it",
-                            person.line
-                        ));
+                        warnings.push(Warning::EmailTaken { line: person.line });
                         None
                     }
                     other => other.clone(),

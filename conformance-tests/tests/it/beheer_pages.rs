@@ -327,3 +327,52 @@ fn a_coordinator_selects_dynamic_ip_and_the_agent_makes_its_address_the_schools(
         b.text()
     );
 }
+
+#[test]
+fn a_coordinator_uploads_an_edexml_file_checks_it_and_imports_it() {
+    let server = Server::start_with(&Backend::Sqlite, &[]);
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../idp/tests/fixtures/edexml/zonnebloem-2.1.xml"
+    ))
+    .expect("the import fixture");
+    // The demo school is 99ZZ00.
+    let ours = fixture.replace("<brincode>12AB</brincode>", "<brincode>99ZZ</brincode>");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let file = dir.path().join("regenboog.xml");
+    std::fs::write(&file, ours).expect("the file");
+
+    let b = office();
+    sign_in(&b, &server, SANNE);
+    b.click_text("Beheer");
+    b.click_text("Gebruikersgegevens invoeren");
+    assert!(b.text().contains("Handmatig importeren"), "{}", b.text());
+    b.assert_accessible("Gebruikersgegevens invoeren");
+    b.type_into("#bestand", &file.display().to_string());
+    b.click_text("Bestand controleren");
+    let text = b.text();
+    assert!(
+        text.contains("Er is nog niets veranderd") && text.contains("Toegevoegd"),
+        "{text}"
+    );
+    b.assert_accessible("the import's report");
+    b.screenshot("59-gebruikersgegevens");
+    b.click_text("Importeren");
+    assert!(
+        b.text().contains("De gegevens zijn geïmporteerd."),
+        "{}",
+        b.text()
+    );
+
+    // The school's shortcut now shows the groups of the file.
+    let pupil = Chromium::start(1024, 768);
+    pupil.goto(&server.url(&format!(
+        "/snelkoppeling?INSTELLING_REF={}",
+        server.school_ref()
+    )));
+    assert!(
+        pupil.text().contains("Leesclub") && pupil.text().contains("Groep 4"),
+        "{}",
+        pupil.text()
+    );
+}

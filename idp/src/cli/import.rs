@@ -61,7 +61,7 @@ fn report_json(r: &ImportReport) -> serde_json::Value {
         "added": r.added,
         "changed": r.changed,
         "removed": r.removed,
-        "warnings": r.warnings,
+        "warnings": r.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
     })
 }
 

@@ -1509,6 +1509,10 @@ async fn a_coordinator_checks_an_edexml_file_then_imports_it_once() {
         page.contains("Toegevoegd") && page.contains("Leerlingen"),
         "{page}"
     );
+    assert!(
+        page.contains("1 leerling(en) met een uitstroomdatum die voorbij is"),
+        "the notes in Dutch: {page}"
+    );
     assert_eq!(t.state.dir.users_of_school(&school).unwrap().len(), before);
     let token = hidden(&page, "controle");
 

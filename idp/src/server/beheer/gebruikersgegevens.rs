@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use actix_multipart::Multipart;
-use broker::import::{ImportError, ImportReport};
+use broker::import::{ImportError, ImportReport, Warning};
 use broker::keyspace::Key;
 use futures_util::StreamExt;
 
@@ -39,13 +39,29 @@ impl ReportView {
             ],
             school_year: r.school_year.clone(),
             version: r.edexml_version.unwrap_or("").to_string(),
-            warnings: r.warnings.clone(),
+            warnings: r.warnings.iter().map(|w| note(b, w)).collect(),
         }
     }
 
     fn changes_nothing(&self) -> bool {
         self.rows.iter().all(|(_, n)| n.iter().all(|n| *n == 0))
     }
+}
+
+/// An import's note in the visitor's words.
+fn note(b: &BeheerTexts, w: &Warning) -> String {
+    let (text, value) = match w {
+        Warning::PupilsLeftSchool { count } => (b.warn_pupils_left, count.to_string()),
+        Warning::IctRoleNotGiven => (b.warn_ict, String::new()),
+        Warning::EckIdInvalid { line } => (b.warn_eckid_invalid, line.to_string()),
+        Warning::EckIdElsewhere { line } => (b.warn_eckid_elsewhere, line.to_string()),
+        Warning::EmailInvalid { line } => (b.warn_email_invalid, line.to_string()),
+        Warning::EmailTaken { line } => (b.warn_email_taken, line.to_string()),
+        Warning::OtherKind { line } => (b.warn_other_kind, line.to_string()),
+        Warning::SamePerson { line } => (b.warn_same_person, line.to_string()),
+        Warning::GroupKept { key } => (b.warn_group_kept, key.clone()),
+    };
+    b.import_note(text, &value)
 }
 
 beheer_template!(ImportPage, "beheer_gebruikersgegevens.html", {
