@@ -76,7 +76,7 @@ pub struct BeheerTexts {
     pub refused_no_link: &'static str,
     pub closing_title: &'static str,
     pub closing_intro: &'static str,
-    pub closing_steps: [&'static str; 3],
+    pub closing_steps: [&'static str; 4],
     pub closing_confirm: &'static str,
     pub closing_button: &'static str,
     pub closing_done: &'static str,
@@ -353,6 +353,7 @@ pub static BEHEER_NL: BeheerTexts = BeheerTexts {
     closing_title: "Account opheffen",
     closing_intro: "Houdt de school op met Leerpoort, bijvoorbeeld omdat zij zelfstandig ophoudt te bestaan? Dan vraagt u hier het opheffen van het account aan.",
     closing_steps: [
+        "De import staat op Handmatig importeren: er komen geen gegevens meer uit uw LAS binnen, tenzij u zelf een bestand importeert.",
         "Bij alle uitgeverijen en netwerkaanbieders wordt het vinkje weggehaald: er gaan meteen geen gegevens meer naartoe en niemand komt via Leerpoort nog bij hun software.",
         "De beheerder van Leerpoort krijgt bericht dat het account van de school mag worden opgeheven.",
         "Na controle bij het schoolbestuur heft de beheerder het account op. De snelkoppelingen van de school tonen dan een nette melding.",
@@ -600,6 +601,7 @@ pub static BEHEER_EN: BeheerTexts = BeheerTexts {
     closing_title: "Close the account",
     closing_intro: "Is the school stopping with Leerpoort, for instance because it ceases to exist on its own? Then ask here for the account to be closed.",
     closing_steps: [
+        "Import is set to manual import: no more data comes in from your LAS unless you import a file yourself.",
         "Every publisher and network provider is unticked: no data go to them any more, at once, and nobody reaches their software through Leerpoort.",
         "The Leerpoort operator is told that the school's account may be closed.",
         "After checking with the school board, the operator closes the account. The school's shortcuts then show a friendly message.",
