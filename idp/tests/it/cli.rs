@@ -410,6 +410,8 @@ fn bad_input_is_one_line_and_writes_nothing() {
     let e = env.fails(&["register", "--school", &school, "--rp", "onbekend"]);
     assert!(e.contains("onbekend"), "{e}");
     let e = env.fails(&["import", "edexml", "x.xml", "--school", &school]);
+    assert!(e.contains("x.xml") && e.contains("No such file"), "{e}");
+    let e = env.fails(&["import", "duo", "vestigingen.csv"]);
     assert!(e.contains("not available"), "{e}");
 
     assert_eq!(env.count_users(&school), before, "nothing was written");
