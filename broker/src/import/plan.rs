@@ -23,79 +23,22 @@ pub fn plan(
     incoming: Incoming,
     dry_run: bool,
 ) -> Result<(ImportPlan, ImportReport), ImportError> {
-    let r = school.instelling_ref;
-    let mut warnings = incoming.warnings.clone();
-    let mut p = ImportPlan::default();
-    let (mut added, mut changed, mut removed) =
-        (Counts::default(), Counts::default(), Counts::default());
-
-    // Groups, by their LAS key.
-    let stored_groups = dir.groups_of_school(&r)?;
-    let by_key: HashMap<&str, &Group> = stored_groups.iter().map(|g| (g.key.as_str(), g)).collect();
-    let mut group_id: HashMap<String, Uuid> = HashMap::new();
-    for g in &incoming.groups {
-        let wanted = |id| Group {
-            id,
-            school: r,
-            key: g.key.clone(),
-            name: g.name.clone(),
-            jaargroep: g.jaargroep,
-            composite: g.composite,
-            school_year: incoming.school_year.clone(),
-        };
-        match by_key.get(g.key.as_str()) {
-            Some(old) => {
-                let now = wanted(old.id);
-                if **old != now {
-                    p.changed_groups.push(now);
-                    changed.groups += 1;
-                }
-                group_id.insert(g.key.clone(), old.id);
-            }
-            None => {
-                let new = wanted(Uuid::new_v4());
-                group_id.insert(g.key.clone(), new.id);
-                p.new_groups.push(new);
-                added.groups += 1;
-            }
-        }
-    }
-    let running: HashSet<Uuid> = dir
-        .substitutions_of_school(&r)?
-        .iter()
-        .map(|s| s.group)
-        .collect();
-    for g in &stored_groups {
-        if group_id.contains_key(&g.key) {
-            continue;
-        }
-        if running.contains(&g.id) {
-            warnings.push(Warning::GroupKept { key: g.key.clone() });
-            continue;
-        }
-        p.removed_groups.push(g.id);
-        removed.groups += 1;
-    }
-
-    // People: by ECK-iD, else by LAS key; staff added by hand also by their e-mail address.
-    let stored = dir.users_of_school(&r)?;
+    let mut pl = Planner {
+        dir,
+        school,
+        p: ImportPlan::default(),
+        added: Counts::default(),
+        changed: Counts::default(),
+        removed: Counts::default(),
+        warnings: incoming.warnings.clone(),
+    };
+    let group_id = pl.groups(&incoming)?;
+    let stored = dir.users_of_school(&school.instelling_ref)?;
     let live: Vec<&User> = stored
         .iter()
         .filter(|u| u.status != UserStatus::Removed)
         .collect();
-    let by_eck: HashMap<&str, &User> = live
-        .iter()
-        .filter_map(|u| u.eck_id.as_ref().map(|e| (e.as_str(), *u)))
-        .collect();
-    let by_las: HashMap<(bool, &str), &User> = live
-        .iter()
-        .filter_map(|u| u.las_key.as_deref().map(|k| ((u.is_pupil(), k), *u)))
-        .collect();
-    let by_email: HashMap<&str, &User> = live
-        .iter()
-        .filter(|u| u.las_key.is_none() && !u.is_pupil())
-        .filter_map(|u| u.email.as_deref().map(|e| (e, *u)))
-        .collect();
+    let known = Known::of(&live);
     let mut seen: HashSet<Uuid> = HashSet::new();
     let people = incoming
         .pupils
@@ -108,56 +51,21 @@ pub fn plan(
             .iter()
             .filter_map(|k| group_id.get(k).copied())
             .collect();
-        let found = person
-            .eck_id
-            .as_ref()
-            .and_then(|e| by_eck.get(e.as_str()))
-            .or_else(|| by_las.get(&(pupil, person.las_key.as_str())))
-            .or_else(|| {
-                person
-                    .email
-                    .as_deref()
-                    .filter(|_| !pupil)
-                    .and_then(|e| by_email.get(e))
-            })
-            .copied();
-        let count = |c: &mut Counts| {
-            if pupil {
-                c.pupils += 1;
-            } else {
-                c.teachers += 1;
-            }
-        };
-        match found {
+        match known.find(pupil, person) {
             Some(u) if u.is_pupil() != pupil => {
-                warnings.push(Warning::OtherKind { line: person.line });
+                pl.warnings.push(Warning::OtherKind { line: person.line });
+            }
+            Some(u) if !seen.insert(u.id) => {
+                pl.warnings.push(Warning::SamePerson { line: person.line });
             }
             Some(u) => {
-                if !seen.insert(u.id) {
-                    warnings.push(Warning::SamePerson { line: person.line });
-                    continue;
-                }
                 if let Some(update) = update_of(u, person, groups, incoming.source) {
-                    p.changed_people.push(update);
-                    count(&mut changed);
+                    pl.p.changed_people.push(update);
+                    count(&mut pl.changed, pupil);
                 }
             }
             None => {
-                let eck_id = match &person.eck_id {
-                    Some(e) if dir.user_by_eck_id(e)?.is_some() => {
-                        warnings.push(Warning::EckIdElsewhere { line: person.line });
-                        None
-                    }
-                    other => other.clone(),
-                };
-                let email = match &person.email {
-                    Some(e) if dir.user_by_email(e)?.is_some() => {
-                        warnings.push(Warning::EmailTaken { line: person.line });
-                        None
-                    }
-                    other => other.clone(),
-                };
-                let new = new_person(school, person, eck_id, email, groups, incoming.source);
+                let new = pl.new_entry(person, groups, incoming.source)?;
                 let new = if pupil && !dry_run {
                     with_pin(new, secrets)?
                 } else {
@@ -166,35 +74,191 @@ pub fn plan(
                         secret_sealed: None,
                     }
                 };
-                p.new_people.push(new);
-                count(&mut added);
+                pl.p.new_people.push(new);
+                count(&mut pl.added, pupil);
             }
         }
     }
-    for u in &live {
-        let brought = IMPORT_SOURCES.contains(&u.source.as_str());
-        let here = matches!(u.status, UserStatus::Active | UserStatus::Inactive);
-        let substitute = u.roles.contains(&Role::Invalkracht);
-        if brought && here && !substitute && !seen.contains(&u.id) {
-            p.left_people.push(u.id);
-            if u.is_pupil() {
-                removed.pupils += 1;
-            } else {
-                removed.teachers += 1;
-            }
-        }
-    }
+    pl.leavers(&live, &seen);
     let report = ImportReport {
         source: incoming.source,
         edexml_version: incoming.format_version,
         school_year: incoming.school_year,
         dry_run,
-        added,
-        changed,
-        removed,
-        warnings,
+        added: pl.added,
+        changed: pl.changed,
+        removed: pl.removed,
+        warnings: pl.warnings,
     };
-    Ok((p, report))
+    Ok((pl.p, report))
+}
+
+/// One more pupil or teacher in `c`.
+fn count(c: &mut Counts, pupil: bool) {
+    if pupil {
+        c.pupils += 1;
+    } else {
+        c.teachers += 1;
+    }
+}
+
+/// The plan as it is made, and its counts.
+struct Planner<'a> {
+    dir: &'a dyn Directory,
+    school: &'a School,
+    p: ImportPlan,
+    added: Counts,
+    changed: Counts,
+    removed: Counts,
+    warnings: Vec<Warning>,
+}
+
+impl Planner<'_> {
+    /// Groups, by their LAS key: new, changed, and gone (unless a substitute works there).
+    /// Returns every key of the file with its group's id.
+    fn groups(&mut self, incoming: &Incoming) -> Result<HashMap<String, Uuid>, ImportError> {
+        let r = self.school.instelling_ref;
+        let stored = self.dir.groups_of_school(&r)?;
+        let by_key: HashMap<&str, &Group> = stored.iter().map(|g| (g.key.as_str(), g)).collect();
+        let mut group_id: HashMap<String, Uuid> = HashMap::new();
+        for g in &incoming.groups {
+            let wanted = |id| Group {
+                id,
+                school: r,
+                key: g.key.clone(),
+                name: g.name.clone(),
+                jaargroep: g.jaargroep,
+                composite: g.composite,
+                school_year: incoming.school_year.clone(),
+            };
+            let id = match by_key.get(g.key.as_str()) {
+                Some(old) => {
+                    let now = wanted(old.id);
+                    if **old != now {
+                        self.p.changed_groups.push(now);
+                        self.changed.groups += 1;
+                    }
+                    old.id
+                }
+                None => {
+                    let new = wanted(Uuid::new_v4());
+                    let id = new.id;
+                    self.p.new_groups.push(new);
+                    self.added.groups += 1;
+                    id
+                }
+            };
+            group_id.insert(g.key.clone(), id);
+        }
+        let running: HashSet<Uuid> = self
+            .dir
+            .substitutions_of_school(&r)?
+            .iter()
+            .map(|s| s.group)
+            .collect();
+        for g in stored.iter().filter(|g| !group_id.contains_key(&g.key)) {
+            if running.contains(&g.id) {
+                self.warnings
+                    .push(Warning::GroupKept { key: g.key.clone() });
+            } else {
+                self.p.removed_groups.push(g.id);
+                self.removed.groups += 1;
+            }
+        }
+        Ok(group_id)
+    }
+
+    /// A person the school does not have yet — without an ECK-iD or e-mail address that is
+    /// someone else's already.
+    fn new_entry(
+        &mut self,
+        person: &IncomingPerson,
+        groups: Vec<Uuid>,
+        source: &str,
+    ) -> Result<User, ImportError> {
+        let eck_id = match &person.eck_id {
+            Some(e) if self.dir.user_by_eck_id(e)?.is_some() => {
+                self.warnings
+                    .push(Warning::EckIdElsewhere { line: person.line });
+                None
+            }
+            other => other.clone(),
+        };
+        let email = match &person.email {
+            Some(e) if self.dir.user_by_email(e)?.is_some() => {
+                self.warnings
+                    .push(Warning::EmailTaken { line: person.line });
+                None
+            }
+            other => other.clone(),
+        };
+        Ok(new_person(
+            self.school,
+            person,
+            eck_id,
+            email,
+            groups,
+            source,
+        ))
+    }
+
+    /// People an import brought who are not in this file (`seen`): they have left.
+    fn leavers(&mut self, live: &[&User], seen: &HashSet<Uuid>) {
+        for u in live {
+            let brought = IMPORT_SOURCES.contains(&u.source.as_str());
+            let here = matches!(u.status, UserStatus::Active | UserStatus::Inactive);
+            let substitute = u.roles.contains(&Role::Invalkracht);
+            if brought && here && !substitute && !seen.contains(&u.id) {
+                self.p.left_people.push(u.id);
+                count(&mut self.removed, u.is_pupil());
+            }
+        }
+    }
+}
+
+/// The school's people by what identifies them: ECK-iD, LAS key (per kind), and — for staff
+/// added by hand, who have no key — e-mail address.
+struct Known<'a> {
+    by_eck: HashMap<&'a str, &'a User>,
+    by_las: HashMap<(bool, &'a str), &'a User>,
+    by_email: HashMap<&'a str, &'a User>,
+}
+
+impl<'a> Known<'a> {
+    fn of(live: &[&'a User]) -> Self {
+        Self {
+            by_eck: live
+                .iter()
+                .filter_map(|u| u.eck_id.as_ref().map(|e| (e.as_str(), *u)))
+                .collect(),
+            by_las: live
+                .iter()
+                .filter_map(|u| u.las_key.as_deref().map(|k| ((u.is_pupil(), k), *u)))
+                .collect(),
+            by_email: live
+                .iter()
+                .filter(|u| u.las_key.is_none() && !u.is_pupil())
+                .filter_map(|u| u.email.as_deref().map(|e| (e, *u)))
+                .collect(),
+        }
+    }
+
+    /// By ECK-iD, else by LAS key, else (staff) by e-mail address — never by name.
+    fn find(&self, pupil: bool, person: &IncomingPerson) -> Option<&'a User> {
+        person
+            .eck_id
+            .as_ref()
+            .and_then(|e| self.by_eck.get(e.as_str()))
+            .or_else(|| self.by_las.get(&(pupil, person.las_key.as_str())))
+            .or_else(|| {
+                person
+                    .email
+                    .as_deref()
+                    .filter(|_| !pupil)
+                    .and_then(|e| self.by_email.get(e))
+            })
+            .copied()
+    }
 }
 
 /// What changes for a known person, if anything.

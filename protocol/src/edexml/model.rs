@@ -121,7 +121,7 @@ pub struct SamengesteldeGroep {
 }
 
 /// A leerling (a pupil).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Leerling {
     /// Its `@key`, unique among the leerlingen.
     pub key: String,
@@ -163,7 +163,7 @@ pub struct Leerling {
 }
 
 /// A leerkracht (a teacher, or other staff with a role).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Leerkracht {
     /// Its `@key`, unique among the leerkrachten.
     pub key: String,

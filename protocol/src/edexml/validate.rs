@@ -414,21 +414,8 @@ impl Validator {
                 self.leerling = Some(Leerling {
                     key,
                     eckid,
-                    achternaam: String::new(),
-                    voorvoegsel: None,
-                    roepnaam: None,
-                    voorletters: None,
-                    voornamen: None,
-                    geboortedatum: None,
-                    geslacht: None,
-                    jaargroep: None,
-                    gebruikersnaam: None,
-                    emailadres: None,
-                    groep: None,
-                    samengestelde_groepen: Vec::new(),
-                    vestiging: None,
-                    uitstroomdatum: None,
                     line,
+                    ..Leerling::default()
                 });
             }
             Kind::Leerkracht => {
@@ -439,18 +426,8 @@ impl Validator {
                 self.leerkracht = Some(Leerkracht {
                     key,
                     eckid,
-                    achternaam: String::new(),
-                    voorvoegsel: None,
-                    roepnaam: None,
-                    voorletters: None,
-                    voornamen: None,
-                    gebruikersnaam: None,
-                    emailadres: None,
-                    groepen: Vec::new(),
-                    samengestelde_groepen: Vec::new(),
-                    rollen: Vec::new(),
-                    groep_rollen: Vec::new(),
                     line,
+                    ..Leerkracht::default()
                 });
             }
             Kind::LlGroep => {
