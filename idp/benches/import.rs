@@ -265,15 +265,13 @@ impl Backend {
 
 /// What `leerpoort import edexml FILE --school REF` does: parse, map, plan, apply.
 fn import(b: &Bench, db: &Db) -> ImportReport {
-    let parsed = edexml::parse(&b.bytes).unwrap();
     let ctx = Ctx {
         dir: &db.dir,
         clock: b.state.clock.as_ref(),
         actor: "bench",
     };
-    let school = ctx.active_school(&db.school).unwrap();
-    let incoming = broker::import::edexml::incoming(&parsed, &school, &b.today).unwrap();
-    broker::import::run(ctx, &b.state.credentials(), &db.school, incoming, false).unwrap()
+    let secrets = b.state.credentials();
+    broker::import::edexml::import(ctx, &secrets, &db.school, &b.bytes, &b.today, false).unwrap()
 }
 
 fn counts(groups: usize, pupils: usize, teachers: usize) -> Counts {

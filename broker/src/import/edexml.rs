@@ -41,7 +41,7 @@ pub fn import(
         message: e.message,
     })?;
     let s = ctx.active_school(school)?;
-    super::run(ctx, secrets, school, incoming(&file, &s, today)?, dry_run)
+    super::run(ctx, secrets, &s, incoming(&file, &s, today)?, dry_run)
 }
 
 /// `file`, for `school`, as of `today` (`YYYY-MM-DD`).

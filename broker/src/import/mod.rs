@@ -9,11 +9,12 @@
 //! deactivated, not deleted; people added by hand (Beheer, the command line) or by a network
 //! environment are never removed by an import.
 
-use claims::{EckId, InstellingRef, Jaargroep, Role};
+use claims::{EckId, Jaargroep, Role};
 use serde::Serialize;
 
 use crate::admin::{AdminError, Credentials, Ctx};
 use crate::audit::AuditAction;
+use crate::model::School;
 use crate::repo::RepoError;
 
 pub mod edexml;
@@ -178,26 +179,27 @@ pub enum ImportError {
     Repo(#[from] RepoError),
 }
 
-/// Import `incoming` into `school`: plan, then (unless `dry_run`) apply in one transaction.
-/// The report is the same either way; a real run writes it to the school's trail.
+/// Import `incoming` into `school` (active, as the door found it): plan, then (unless
+/// `dry_run`) apply in one transaction. The report is the same either way; a real run writes
+/// it to the school's trail.
 pub fn run(
     ctx: Ctx<'_>,
     secrets: &Credentials<'_>,
-    school: &InstellingRef,
+    school: &School,
     incoming: Incoming,
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
-    let s = ctx.active_school(school)?;
-    let (p, report) = plan::plan(ctx.dir, secrets, &s, incoming, dry_run)?;
+    let (p, report) = plan::plan(ctx.dir, secrets, school, incoming, dry_run)?;
     if dry_run || p.is_empty() {
         return Ok(report);
     }
+    let r = school.instelling_ref;
     let audit = ctx.audit(
         AuditAction::ImportApplied,
-        Some(*school),
+        Some(r),
         None,
         serde_json::to_value(&report).unwrap_or_default(),
     );
-    ctx.dir.apply_import(school, &p, audit)?;
+    ctx.dir.apply_import(&r, &p, audit)?;
     Ok(report)
 }

@@ -46,6 +46,11 @@ impl ReportView {
     fn changes_nothing(&self) -> bool {
         self.rows.iter().all(|(_, n)| n.iter().all(|n| *n == 0))
     }
+
+    /// Nothing to import: the file is not kept for "Importeren".
+    fn counts_nothing(r: &ImportReport) -> bool {
+        [r.added, r.changed, r.removed] == [broker::import::Counts::default(); 3]
+    }
 }
 
 /// An import's note in the visitor's words.
@@ -194,6 +199,9 @@ pub async fn import_check(
         let Ok(report) = report else {
             return Ok(report.map(|r| (r, None)));
         };
+        if ReportView::counts_nothing(&report) {
+            return Ok(Ok((report, None)));
+        }
         let token =
             broker::secrets::random_token().map_err(|e| PageError::Unavailable(e.to_string()))?;
         let key = Key::PendingImport {
@@ -208,13 +216,15 @@ pub async fn import_check(
     .await?;
     let (view, message) = match checked {
         Ok((report, token)) => {
-            let view = ReportView::of(bt, &report);
-            let (token, text) = if view.changes_nothing() {
-                (None, bt.import_nothing)
+            let text = if token.is_some() {
+                bt.import_checked
             } else {
-                (token, bt.import_checked)
+                bt.import_nothing
             };
-            ((Some(view), token), Message::Done(text.to_string()))
+            (
+                (Some(ReportView::of(bt, &report)), token),
+                Message::Done(text.to_string()),
+            )
         }
         Err(e) => ((None, None), refused(bt, e)?),
     };
