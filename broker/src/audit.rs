@@ -64,6 +64,22 @@ pub enum AuditAction {
     DynamicIpAddress,
     /// An import (EDEXML, ...) applied; its details are the report.
     ImportApplied,
+    /// A file for the next school year staged for 1 August; its details are the report.
+    ImportStaged,
+    /// A staged file withdrawn before it took effect.
+    ImportUnstaged,
+    /// DUO's registry of school locations loaded; its details are the report.
+    DuoLoaded,
+    /// A school took DUO's name (`from`, `to`) when the registry was loaded.
+    SchoolRenamed,
+    /// A school merged into this one (fusie); its details are the report.
+    SchoolMerge,
+    /// Groups split off into a new school (splitsen); its details are the report.
+    SchoolSplit,
+    /// Two records of one person joined in a merger: the ids of both, never more.
+    UserJoined,
+    /// The consents a merged school gave, taken over by the school it merged into.
+    SchoolMergerConsents,
     /// Sign-ins refused by the release policy, one variant per reason (see
     /// `release::note_refusal`).
     RefusedNotRegistered,
@@ -128,6 +144,14 @@ impl AuditAction {
             Self::DeviceEnrol => "device.enrol",
             Self::DeviceRevoke => "device.revoke",
             Self::ImportApplied => "import.applied",
+            Self::ImportStaged => "import.staged",
+            Self::ImportUnstaged => "import.unstaged",
+            Self::DuoLoaded => "duo.loaded",
+            Self::SchoolRenamed => "school.renamed",
+            Self::SchoolMerge => "school.merge",
+            Self::SchoolSplit => "school.split",
+            Self::UserJoined => "user.joined",
+            Self::SchoolMergerConsents => "school.merger-consents",
             Self::DynamicIpToken => "school.dynamic-ip-token",
             Self::DynamicIpOff => "school.dynamic-ip-off",
             Self::DynamicIpAddress => "school.dynamic-ip-address",

@@ -646,3 +646,46 @@ pub const DEVICE_USE_RESOLUTION_SECS: i64 = 600;
 /// At most this many devices per school: a school with more asks its coordinator to revoke
 /// old ones first.
 pub const MAX_DEVICES_PER_SCHOOL: usize = 2_000;
+
+/// A school location in DUO's registry ("alle vestigingen"), as the last file that listed it
+/// had it. DUO's data are official: a school whose BRIN6 is listed carries DUO's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DuoLocation {
+    pub brin6: Brin6,
+    /// `VESTIGINGSNAAM`.
+    pub name: String,
+    pub street: String,
+    /// The house number with its addition (`HUISNUMMER-TOEVOEGING`).
+    pub house_number: String,
+    pub postcode: String,
+    pub place: String,
+    pub municipality: String,
+    pub province: String,
+    /// The school board's number at DUO (`BEVOEGD GEZAG NUMMER`).
+    pub board_number: String,
+    /// When a file first listed it.
+    pub first_seen_at: i64,
+    /// When a file last listed it.
+    pub seen_at: i64,
+    /// Since when the files no longer list it (closed, merged or renumbered at DUO); `None`
+    /// while they do.
+    pub gone_at: Option<i64>,
+}
+
+impl DuoLocation {
+    /// Does DUO's latest file list it?
+    pub fn listed(&self) -> bool {
+        self.gone_at.is_none()
+    }
+
+    /// Whether `other` holds the same official data (the times aside).
+    pub fn same_data(&self, other: &DuoLocation) -> bool {
+        let data = |l: &DuoLocation| DuoLocation {
+            first_seen_at: 0,
+            seen_at: 0,
+            gone_at: None,
+            ..l.clone()
+        };
+        data(self) == data(other)
+    }
+}

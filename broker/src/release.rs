@@ -342,7 +342,14 @@ pub fn authorize(
     context: LoginContext,
 ) -> Result<Authorized, ReleaseError> {
     let user = dir.user(user)?.ok_or(ReleaseError::UserGone)?;
-    let school = dir.school(school)?.ok_or(ReleaseError::SchoolGone)?;
+    let mut school = dir.school(school)?.ok_or(ReleaseError::SchoolGone)?;
+    // A session or token of a school that merged since goes on at the school it merged into.
+    for _ in 0..8 {
+        let SchoolStatus::Merged(into) = school.status else {
+            break;
+        };
+        school = dir.school(&into)?.ok_or(ReleaseError::SchoolGone)?;
+    }
     let registration = dir.registration(&school.instelling_ref, rp.id)?;
     let allowed =
         decide(&school, rp, registration.as_ref(), &user, context).map_err(ReleaseError::Denied)?;

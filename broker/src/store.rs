@@ -55,6 +55,9 @@ pub struct Lockout<'a> {
     pub lock_ttl: Duration,
 }
 
+/// What a store operation gives, or why it failed.
+pub type StoreResult<T> = Result<T, StoreError>;
+
 /// A key-value store with expiry. Keys are [`Key`]s: one typed keyspace, whose texts are
 /// written in [`crate::keyspace`] alone. Values are opaque bytes.
 pub trait EphemeralStore: Send + Sync + std::fmt::Debug {
@@ -63,8 +66,7 @@ pub trait EphemeralStore: Send + Sync + std::fmt::Debug {
 
     /// Store `value` under `key` for `ttl` only if no live value is there.
     /// Returns `true` when stored. Atomic across nodes: use it for "first one wins".
-    fn put_if_absent(&self, key: &Key<'_>, value: &[u8], ttl: Duration)
-        -> Result<bool, StoreError>;
+    fn put_if_absent(&self, key: &Key<'_>, value: &[u8], ttl: Duration) -> StoreResult<bool>;
 
     /// The live value under `key`.
     fn get(&self, key: &Key<'_>) -> Result<Option<Vec<u8>>, StoreError>;

@@ -124,6 +124,10 @@ pub struct BeheerTexts {
     pub group_method_pictures: &'static str,
     pub(crate) group_method_intro: &'static str,
     pub school_title: &'static str,
+    pub duo_name: &'static str,
+    pub duo_address: &'static str,
+    pub duo_fix: &'static str,
+    pub duo_outside: &'static str,
     pub networks_title: &'static str,
     pub networks_intro: &'static str,
     pub networks_none: &'static str,
@@ -165,6 +169,16 @@ pub struct BeheerTexts {
     pub import_checked: &'static str,
     pub import_done: &'static str,
     pub import_nothing: &'static str,
+    /// After an import that added teachers with an e-mail address: `{count}`.
+    pub import_welcomed: &'static str,
+    /// A checked file for a later school year: `{year}`, `{date}`.
+    pub import_staged_note: &'static str,
+    /// After "Importeren" of such a file: `{year}`, `{date}`.
+    pub import_staged_done: &'static str,
+    /// The section on a file waiting for its school year, and its line: `{year}`, `{date}`,
+    /// `{staged}`.
+    pub import_waiting_title: &'static str,
+    pub import_waiting: &'static str,
     pub import_notes: &'static str,
     /// The columns added, changed, removed; the rows groups, pupils, teachers.
     pub import_columns: [&'static str; 3],
@@ -174,6 +188,12 @@ pub struct BeheerTexts {
     pub import_expired: &'static str,
     pub import_too_large: &'static str,
     pub import_no_file: &'static str,
+    /// For schools without an LAS: the template and its columns.
+    pub import_spreadsheet: &'static str,
+    pub import_template_csv: &'static str,
+    pub import_template_xlsx: &'static str,
+    /// What the report names a spreadsheet by (an EDEXML file by its version).
+    pub import_kind_spreadsheet: &'static str,
     /// The import's notes, with `{count}`, `{line}` or `{key}`.
     pub warn_pupils_left: &'static str,
     pub warn_ict: &'static str,
@@ -277,6 +297,21 @@ impl BeheerTexts {
     }
 
     /// "A new link has been sent to {email}."
+    /// `text` (one of the staged-year texts) for `year`, `date` and when it was `staged`.
+    pub fn import_staged(
+        &self,
+        text: &'static str,
+        year: &str,
+        date: &str,
+        staged: &str,
+    ) -> String {
+        fill(text, &[("year", year), ("date", date), ("staged", staged)])
+    }
+
+    pub fn import_welcomed(&self, count: usize) -> String {
+        fill(self.import_welcomed, &[("count", &count.to_string())])
+    }
+
     pub fn link_sent(&self, email: &str) -> String {
         fill(self.link_sent, &[("email", email)])
     }
@@ -403,6 +438,10 @@ pub static BEHEER_NL: BeheerTexts = BeheerTexts {
     group_method_pictures: "Wachtwoordplaatjes voor de hele groep",
     group_method_intro: "Alle leerlingen van {group} krijgen een nieuwe pincode of nieuwe wachtwoordplaatjes. De oude werken dan meteen niet meer. Daarna ziet u de nieuwe lijst, om af te drukken.",
     school_title: "Schoolgegevens",
+    duo_name: "Naam van de school (zoals ingeschreven bij DUO)",
+    duo_address: "Adres (zoals ingeschreven bij DUO)",
+    duo_fix: "Leerpoort toont de schoolnaam zoals die bij DUO bekend is. Kloppen de officiële gegevens bij DUO niet, dan kan de school die alleen bij DUO laten aanpassen.",
+    duo_outside: "Deze vestiging staat niet in de bestanden van DUO (bijvoorbeeld een school in het buitenland, een RT-praktijk of een toetslocatie). Leerpoort beheert de gegevens met de hand: een naamswijziging vraagt u aan bij de helpdesk.",
     networks_title: "Schoolnetwerken",
     networks_intro: "Vanaf deze netwerken loggen leerlingen in met hun naam en pincode of wachtwoordplaatjes. Buiten deze netwerken alleen op een gekoppeld apparaat, of thuis via de thuisingang. Vul een netwerk in als CIDR (zoals 192.0.2.0/24) of één adres.",
     networks_none: "Er zijn nog geen schoolnetwerken ingesteld: leerlingen kunnen alleen op gekoppelde apparaten inloggen.",
@@ -435,15 +474,20 @@ pub static BEHEER_NL: BeheerTexts = BeheerTexts {
     import_title: "Gebruikersgegevens invoeren",
     import_intro: "Gegevens van de school, jaargroepen, leerlingen en leerkrachten komen uit uw leerlingadministratie (LAS). Leerlingen en leerkrachten die niet meer in het bestand staan, hebben daarna geen toegang meer; staan zij er later weer in, dan zijn zij weer dezelfde persoon. Medewerkers die u hier in Beheer toevoegde, haalt een import nooit weg.",
     import_mode: "Importmethode",
-    import_manual: "Handmatig importeren: u importeert na iedere wijziging een EDEXML-bestand uit uw LAS (of de XML-Maker). Zorg dat het nieuwe bestand uiterlijk 1 dag voor de 1e schooldag is geïmporteerd.",
+    import_manual: "Handmatig importeren: u importeert na iedere wijziging een EDEXML-bestand uit uw LAS (of de XML-Maker), of een spreadsheet die u zelf bijhoudt. Zorg dat het nieuwe bestand uiterlijk 1 dag voor de 1e schooldag is geïmporteerd.",
     import_automatic: "Een automatische koppeling met uw LAS (ParnasSys, ESIS, EDUscope, DotcomSchool) is in deze versie van Leerpoort nog niet beschikbaar.",
-    import_file: "EDEXML-bestand (.xml, hoogstens 10 MB)",
+    import_file: "EDEXML-bestand of spreadsheet (.xml, .xlsx of .csv, hoogstens 10 MB)",
     import_check: "Bestand controleren",
     import_do: "Importeren",
     import_report: "Wat de import verandert",
     import_checked: "Het bestand is gecontroleerd. Er is nog niets veranderd: kies Importeren om dit door te voeren.",
     import_done: "De gegevens zijn geïmporteerd.",
     import_nothing: "Er verandert niets: de gegevens in Leerpoort zijn al gelijk aan het bestand.",
+    import_welcomed: "Nieuwe leerkrachten die een e-mail ontvingen om hun account te activeren: {count}.",
+    import_staged_note: "Dit bestand is voor schooljaar {year}. Na \"Importeren\" wordt het klaargezet en gaat het in op {date}; tot dan blijven de huidige gegevens gelden.",
+    import_staged_done: "De gegevens voor schooljaar {year} zijn klaargezet. Ze gaan in op {date}.",
+    import_waiting_title: "Klaargezet voor het nieuwe schooljaar",
+    import_waiting: "Schooljaar {year}, gaat in op {date} (klaargezet op {staged}). Wat het zou veranderen toen het werd klaargezet:",
     import_notes: "Opmerkingen bij het bestand",
     import_columns: ["Toegevoegd", "Gewijzigd", "Verwijderd"],
     import_rows: ["Groepen", "Leerlingen", "Leerkrachten"],
@@ -451,7 +495,11 @@ pub static BEHEER_NL: BeheerTexts = BeheerTexts {
     import_refused_school: "Het bestand is niet ingelezen: het hoort bij een andere school ({message}).",
     import_expired: "De controle is verlopen. Kies het bestand opnieuw en controleer het nog een keer.",
     import_too_large: "Het bestand is groter dan 10 MB.",
-    import_no_file: "Kies eerst een EDEXML-bestand.",
+    import_no_file: "Kies eerst een bestand.",
+    import_spreadsheet: "Geen LAS? Vul dan het sjabloon in, in Excel of een ander rekenprogramma: één regel per leerling of leerkracht. Soort is leerling of leerkracht. Sleutel is uw eigen, vaste nummer voor de persoon: daaraan herkent Leerpoort hem bij de volgende import. Groep bevat één of meer groepsnamen, gescheiden door een komma. Jaargroep (1 tot en met 8) en ECK-iD mogen leeg blijven; E-mailadres en Rol (IB, RT of stagiaire) gelden alleen voor leerkrachten. Bewaar het bestand als Excel-werkmap (.xlsx) of als CSV.",
+    import_template_csv: "Sjabloon downloaden (CSV)",
+    import_template_xlsx: "Sjabloon downloaden (Excel)",
+    import_kind_spreadsheet: "spreadsheet",
     warn_pupils_left: "{count} leerling(en) met een uitstroomdatum die voorbij is, zijn niet geïmporteerd.",
     warn_ict: "De rol ICT wordt niet uit een bestand gegeven: ICT-coördinatoren voegt u toe onder Personeel.",
     warn_eckid_invalid: "Regel {line}: de ECK-iD is ongeldig en niet overgenomen; de persoon is herkend aan de sleutel uit het LAS.",
@@ -521,6 +569,12 @@ pub static BEHEER_NL: BeheerTexts = BeheerTexts {
         ("school.require-totp", "Tweede stap voor ICT-coördinatoren ingesteld"),
         ("school.networks", "Schoolnetwerken gewijzigd"),
         ("import.applied", "Gebruikersgegevens geïmporteerd"),
+        ("import.staged", "Gegevens voor het nieuwe schooljaar klaargezet (gaan in op 1 augustus)"),
+        ("import.unstaged", "Klaargezette gegevens voor het nieuwe schooljaar ingetrokken"),
+        ("school.merge", "Fusie: een school is samengevoegd met deze school"),
+        ("school.split", "Splitsing: groepen naar een nieuwe school"),
+        ("user.joined", "Fusie: twee accounts van één persoon samengevoegd"),
+        ("school.merger-consents", "Toestemming van de gefuseerde school overgenomen"),
         ("school.dynamic-ip-token", "Sleutel voor Dynamic IP gemaakt"),
         ("school.dynamic-ip-off", "Dynamic IP uitgezet"),
         ("school.dynamic-ip-address", "Nieuw IP-adres doorgegeven (Dynamic IP)"),
@@ -651,6 +705,10 @@ pub static BEHEER_EN: BeheerTexts = BeheerTexts {
     group_method_pictures: "Picture password for the whole group",
     group_method_intro: "Every pupil of {group} gets a new PIN or a new picture password. The old ones stop working at once. Then you see the new list, for printing.",
     school_title: "School details",
+    duo_name: "Name of the school (as registered at DUO)",
+    duo_address: "Address (as registered at DUO)",
+    duo_fix: "Leerpoort shows the school's name as DUO knows it. If DUO's official data are wrong, the school can only have them corrected at DUO.",
+    duo_outside: "This location is not in DUO's files (for example a school abroad, an RT practice or a test location). Leerpoort keeps its details by hand: ask the helpdesk for a change of name.",
     networks_title: "School networks",
     networks_intro: "From these networks pupils sign in with their name and PIN or picture password. Outside them only on a linked device, or at home through the home entrance. Enter a network as CIDR (like 192.0.2.0/24) or one address.",
     networks_none: "No school networks have been set yet: pupils can sign in on linked devices only.",
@@ -683,15 +741,20 @@ pub static BEHEER_EN: BeheerTexts = BeheerTexts {
     import_title: "Entering user data",
     import_intro: "The school's data, year groups, pupils and teachers come from your pupil administration (LAS). Pupils and teachers no longer in the file lose access; when a later file lists them again, they are the same person again. Staff you added here in Administration are never removed by an import.",
     import_mode: "Import method",
-    import_manual: "Manual import: after every change you import an EDEXML file from your LAS (or the XML-Maker). Make sure the new file is imported at least 1 day before the first school day.",
+    import_manual: "Manual import: after every change you import an EDEXML file from your LAS (or the XML-Maker), or a spreadsheet you keep yourself. Make sure the new file is imported at least 1 day before the first school day.",
     import_automatic: "An automatic coupling with your LAS (ParnasSys, ESIS, EDUscope, DotcomSchool) is not available in this version of Leerpoort yet.",
-    import_file: "EDEXML file (.xml, at most 10 MB)",
+    import_file: "EDEXML file or spreadsheet (.xml, .xlsx or .csv, at most 10 MB)",
     import_check: "Check the file",
     import_do: "Import",
     import_report: "What the import changes",
     import_checked: "The file has been checked. Nothing has changed yet: choose Import to carry it out.",
     import_done: "The data has been imported.",
     import_nothing: "Nothing changes: the data in Leerpoort already matches the file.",
+    import_welcomed: "New teachers who received an e-mail to activate their account: {count}.",
+    import_staged_note: "This file is for school year {year}. After \"Import\" it is staged and takes effect on {date}; until then the current data stay in force.",
+    import_staged_done: "The data for school year {year} are staged. They take effect on {date}.",
+    import_waiting_title: "Staged for the new school year",
+    import_waiting: "School year {year}, takes effect on {date} (staged on {staged}). What it would have changed when it was staged:",
     import_notes: "Notes on the file",
     import_columns: ["Added", "Changed", "Removed"],
     import_rows: ["Groups", "Pupils", "Teachers"],
@@ -699,7 +762,11 @@ pub static BEHEER_EN: BeheerTexts = BeheerTexts {
     import_refused_school: "The file was not read: it belongs to another school ({message}).",
     import_expired: "The check has expired. Choose the file again and check it once more.",
     import_too_large: "The file is larger than 10 MB.",
-    import_no_file: "Choose an EDEXML file first.",
+    import_no_file: "Choose a file first.",
+    import_spreadsheet: "No LAS? Then fill in the template, in Excel or another spreadsheet program: one row per pupil or teacher. Soort is leerling (pupil) or leerkracht (teacher). Sleutel is your own fixed number for the person: by it Leerpoort recognises them in the next import. Groep holds one or more group names, separated by commas. Jaargroep (1 to 8) and ECK-iD may stay empty; E-mailadres and Rol (IB, RT or stagiaire) are for teachers only. Save the file as an Excel workbook (.xlsx) or as CSV.",
+    import_template_csv: "Download the template (CSV)",
+    import_template_xlsx: "Download the template (Excel)",
+    import_kind_spreadsheet: "spreadsheet",
     warn_pupils_left: "{count} pupil(s) whose leaving date has passed were not imported.",
     warn_ict: "The role ICT is not given from a file: add ICT coordinators under Staff.",
     warn_eckid_invalid: "Line {line}: the ECK-iD is not valid and was not kept; the person was recognised by the LAS key.",
@@ -769,6 +836,12 @@ pub static BEHEER_EN: BeheerTexts = BeheerTexts {
         ("school.require-totp", "Second step for ICT coordinators set"),
         ("school.networks", "School networks changed"),
         ("import.applied", "User data imported"),
+        ("import.staged", "Data for the new school year staged (takes effect on 1 August)"),
+        ("import.unstaged", "Staged data for the new school year withdrawn"),
+        ("school.merge", "Merger: a school merged into this one"),
+        ("school.split", "Split: groups moved to a new school"),
+        ("user.joined", "Merger: two accounts of one person joined"),
+        ("school.merger-consents", "Consent of the merged school taken over"),
         ("school.dynamic-ip-token", "Dynamic IP key made"),
         ("school.dynamic-ip-off", "Dynamic IP turned off"),
         ("school.dynamic-ip-address", "New IP address reported (Dynamic IP)"),

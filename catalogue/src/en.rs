@@ -261,4 +261,5 @@ pub static EN: Texts = Texts {
     upstream_untrusted_title: "Invalid answer",
     upstream_untrusted: "The network environment sent an answer Leerpoort does not trust. Nobody was signed in.",
     beheer: &crate::beheer::BEHEER_EN,
+    mergers: &crate::mergers::MERGERS_EN,
 };

@@ -261,4 +261,5 @@ pub static NL: Texts = Texts {
     upstream_untrusted_title: "Ongeldig antwoord",
     upstream_untrusted: "De netwerkomgeving stuurde een antwoord dat Leerpoort niet vertrouwt. Er is niemand aangemeld.",
     beheer: &crate::beheer::BEHEER_NL,
+    mergers: &crate::mergers::MERGERS_NL,
 };

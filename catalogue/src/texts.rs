@@ -9,6 +9,8 @@ use crate::fill::fill;
 pub struct Texts {
     /// The ICT coordinator's pages.
     pub beheer: &'static crate::beheer::BeheerTexts,
+    /// A merger, on the consent page.
+    pub mergers: &'static crate::mergers::MergerTexts,
     pub staff_login_title: &'static str,
     pub staff_login_intro: &'static str,
     pub email: &'static str,

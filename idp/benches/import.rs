@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use broker::admin::{Ctx, SchoolInput};
 use broker::clock::{Clock, SystemClock};
-use broker::import::{Counts, ImportReport};
+use broker::import::{Counts, Door, ImportReport};
 use claims::InstellingRef;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
 use diesel::connection::SimpleConnection;
@@ -271,7 +271,16 @@ fn import(b: &Bench, db: &Db) -> ImportReport {
         actor: "bench",
     };
     let secrets = b.state.credentials();
-    broker::import::edexml::import(ctx, &secrets, &db.school, &b.bytes, &b.today, false).unwrap()
+    broker::import::import(
+        Door::Edexml,
+        ctx,
+        &secrets,
+        &db.school,
+        &b.bytes,
+        &b.today,
+        false,
+    )
+    .unwrap()
 }
 
 fn counts(groups: usize, pupils: usize, teachers: usize) -> Counts {

@@ -19,8 +19,10 @@ mod client;
 mod devices;
 mod group;
 mod import;
+mod mergers;
 mod notice;
 mod registration;
+mod registry;
 mod saml_sp;
 mod school;
 mod shortcuts;
@@ -132,7 +134,28 @@ pub enum ImportCmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Load DUO's school-location registry (CSV).
+    /// Import groups, pupils and teachers from a spreadsheet the school fills in itself (CSV
+    /// or XLSX, told by its content; the template is in Beheer): one transaction, or nothing.
+    Spreadsheet {
+        file: PathBuf,
+        #[arg(long)]
+        school: String,
+        /// Report what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Files for the next school year waiting for 1 August (one school's, or every school's).
+    Staged {
+        #[arg(long)]
+        school: Option<String>,
+    },
+    /// Withdraw a school's staged file for the next school year.
+    Withdraw {
+        #[arg(long)]
+        school: String,
+    },
+    /// Load DUO's registry of school locations ("alle vestigingen", `;`-separated, UTF-8 or
+    /// Windows-1252): official names and addresses; schools on its locations take DUO's name.
     Duo { file: PathBuf },
 }
 
@@ -148,11 +171,6 @@ fn out(json: Value, text: impl Into<String>) -> Output {
         json,
         text: text.into(),
     }
-}
-
-/// Not available in this version: a clear refusal, nothing written.
-fn not_available(what: &str) -> anyhow::Error {
-    anyhow::anyhow!("'{what}' is not available in this version of Leerpoort")
 }
 
 fn open_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
@@ -197,7 +215,18 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
             school,
             dry_run,
         }) => import::edexml(&open_state(config, clock)?, &file, &school, dry_run),
-        Command::Import(ImportCmd::Duo { .. }) => Err(not_available("import duo")),
+        Command::Import(ImportCmd::Spreadsheet {
+            file,
+            school,
+            dry_run,
+        }) => import::spreadsheet(&open_state(config, clock)?, &file, &school, dry_run),
+        Command::Import(ImportCmd::Staged { school }) => {
+            import::staged(&open_state(config, clock)?, school.as_deref())
+        }
+        Command::Import(ImportCmd::Withdraw { school }) => {
+            import::withdraw(&open_state(config, clock)?, &school)
+        }
+        Command::Import(ImportCmd::Duo { file }) => import::duo(&open_state(config, clock)?, &file),
         Command::Device(cmd) => devices::run(&open_state(config, clock)?, cmd),
         Command::Audit(cmd) => beheer::audit(&open_state(config, clock)?, cmd),
         Command::Substitute(cmd) => substitute::run(&open_state(config, clock)?, cmd),

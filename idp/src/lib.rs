@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod pictures;
 pub mod saml;
+pub mod scheduler;
 pub mod server;
 pub mod session;
 pub mod shortcut;

@@ -35,6 +35,20 @@ pub fn edexml(data: &[u8]) {
     }
 }
 
+/// The reader of DUO's registry file, on raw bytes (it decodes them itself).
+pub fn duo(data: &[u8]) {
+    if let Ok(file) = crate::duo::parse(data) {
+        let _ = file.vestigingen.last().map(|v| v.brin6());
+    }
+}
+
+/// The spreadsheet reader (CSV, and XLSX when the bytes are a zip container), on raw bytes.
+pub fn spreadsheet(data: &[u8]) {
+    if let Ok(sheet) = crate::spreadsheet::parse(data) {
+        let _ = sheet.rows.iter().map(|r| r.groepen.len()).sum::<usize>();
+    }
+}
+
 /// The Redirect binding: a query string parsed as `/saml/sso` parses it, the message
 /// decoded, then the AuthnRequest parser. `Ok` when every step accepts it.
 pub fn redirect_query(query: &str) -> Result<(), Refusal> {

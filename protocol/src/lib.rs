@@ -12,6 +12,13 @@
 //! pupil administration exports its groepen, leerlingen and leerkrachten (the importer in
 //! `broker` takes what it returns).
 //!
+//! [`duo`], DUO's registry of school locations: the `;`-separated file "alle vestigingen" in
+//! Windows-1252 or UTF-8, with its official names and addresses.
+//!
+//! [`spreadsheet`], the spreadsheet a school without an LAS fills in itself: CSV (`;` or `,`,
+//! UTF-8 or Windows-1252) or an Excel workbook (XLSX, read with calamine after its zip
+//! container was checked), one row per leerling or leerkracht.
+//!
 //! [`oidc`], OpenID Connect and OAuth 2.0: validating the authorization request, what a
 //! client presented to authenticate and the checks on its assertion, the claims of the ID,
 //! access and logout tokens, compact JWS and public JWKs, the discovery document, and the
@@ -31,11 +38,14 @@
 //! (each has a stable [`saml::Refusal::reason`] for the logs; the texts a user sees are
 //! `idp`'s), [`saml::sp::MetadataError`] and [`saml::upstream::IdpMetadataError`] for
 //! metadata, [`edexml::EdexmlError`] (with its line) for an EDEXML file, and small ones for
-//! building ([`saml::encrypt::EncryptError`]). No
+//! building ([`saml::encrypt::EncryptError`]), and [`duo::DuoError`] (with its line) for DUO's
+//! file. No
 //! `unwrap`/`expect`/`panic` outside tests: the workspace lints deny them, and every parser
 //! here takes hostile input.
 
+pub mod duo;
 pub mod edexml;
 pub mod fuzz;
 pub mod oidc;
 pub mod saml;
+pub mod spreadsheet;

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use protocol::edexml::{
-    parse, Edexml, EdexmlError, Groep, Leerkracht, Leerling, SamengesteldeGroep, SchoolId, Version,
-    Vestiging, MAX_BYTES,
+    parse, Edexml, EdexmlError, Groep, Leerkracht, Leerling, Persoon, SamengesteldeGroep, SchoolId,
+    Version, Vestiging, MAX_BYTES,
 };
 
 fn fixture(name: &str) -> String {
@@ -42,8 +42,8 @@ fn refused_at(xml: &str, line: u32, message: &str) {
     assert!(e.message.contains(message), "{e}\n(expected: {message})");
 }
 
-fn leerling(key: &str, line: u32) -> Leerling {
-    Leerling {
+fn persoon(key: &str, line: u32) -> Persoon {
+    Persoon {
         key: key.into(),
         eckid: None,
         achternaam: String::new(),
@@ -51,35 +51,32 @@ fn leerling(key: &str, line: u32) -> Leerling {
         roepnaam: None,
         voorletters: None,
         voornamen: None,
+        gebruikersnaam: None,
+        emailadres: None,
+        line,
+    }
+}
+
+fn leerling(key: &str, line: u32) -> Leerling {
+    Leerling {
+        persoon: persoon(key, line),
         geboortedatum: None,
         geslacht: None,
         jaargroep: None,
-        gebruikersnaam: None,
-        emailadres: None,
         groep: None,
         samengestelde_groepen: vec![],
         vestiging: None,
         uitstroomdatum: None,
-        line,
     }
 }
 
 fn leerkracht(key: &str, line: u32) -> Leerkracht {
     Leerkracht {
-        key: key.into(),
-        eckid: None,
-        achternaam: String::new(),
-        voorvoegsel: None,
-        roepnaam: None,
-        voorletters: None,
-        voornamen: None,
-        gebruikersnaam: None,
-        emailadres: None,
+        persoon: persoon(key, line),
         groepen: vec![],
         samengestelde_groepen: vec![],
         rollen: vec![],
         groep_rollen: vec![],
-        line,
     }
 }
 
@@ -115,25 +112,34 @@ fn fixture_1_0_3() {
         samengestelde_groepen: vec![],
         leerlingen: vec![
             Leerling {
-                achternaam: "Jansen".into(),
-                voorletters: s("P"),
-                roepnaam: s("Pim"),
+                persoon: Persoon {
+                    achternaam: "Jansen".into(),
+                    voorletters: s("P"),
+                    roepnaam: s("Pim"),
+                    ..leerling("L1", 23).persoon
+                },
                 geboortedatum: s("2015-03-14"),
                 geslacht: s("1"),
                 groep: s("g1"),
                 ..leerling("L1", 23)
             },
             Leerling {
-                roepnaam: s("Noor"),
+                persoon: Persoon {
+                    roepnaam: s("Noor"),
+                    ..leerling("L2", 39).persoon
+                },
                 jaargroep: s("S"),
                 uitstroomdatum: s("2019-07-12"),
                 ..leerling("L2", 39)
             },
         ],
         leerkrachten: vec![Leerkracht {
-            achternaam: "Dijk".into(),
-            voorvoegsel: s("van"),
-            roepnaam: s("Anna"),
+            persoon: Persoon {
+                achternaam: "Dijk".into(),
+                voorvoegsel: s("van"),
+                roepnaam: s("Anna"),
+                ..leerkracht("T1", 46).persoon
+            },
             groepen: vec!["g1".into(), "g8".into()],
             ..leerkracht("T1", 46)
         }],
@@ -173,24 +179,30 @@ fn fixture_2_0() {
         }],
         leerlingen: vec![
             Leerling {
-                achternaam: "Bakker".into(),
-                voorvoegsel: s("de"),
-                voornamen: s("Sophie Maria"),
-                voorletters: s("SM"),
-                roepnaam: s("Sophie"),
+                persoon: Persoon {
+                    achternaam: "Bakker".into(),
+                    voorvoegsel: s("de"),
+                    voornamen: s("Sophie Maria"),
+                    voorletters: s("SM"),
+                    roepnaam: s("Sophie"),
+                    gebruikersnaam: s("sophie.b"),
+                    emailadres: s("sophie@example.nl"),
+                    ..leerling("1001", 36).persoon
+                },
                 geboortedatum: s("2014-05-01"),
                 geslacht: s("2"),
                 jaargroep: s("5"),
                 groep: s("5B"),
                 samengestelde_groepen: vec!["PLUS".into()],
                 vestiging: s("HOOFD"),
-                gebruikersnaam: s("sophie.b"),
-                emailadres: s("sophie@example.nl"),
                 ..leerling("1001", 36)
             },
             Leerling {
-                achternaam: "Yılmaz".into(),
-                roepnaam: s("Emre"),
+                persoon: Persoon {
+                    achternaam: "Yılmaz".into(),
+                    roepnaam: s("Emre"),
+                    ..leerling("1002", 54).persoon
+                },
                 geslacht: s("1"),
                 jaargroep: s("1"),
                 groep: s("1A"),
@@ -199,14 +211,16 @@ fn fixture_2_0() {
             },
         ],
         leerkrachten: vec![Leerkracht {
-            achternaam: "Visser".into(),
-            roepnaam: s("Mark"),
-            emailadres: s("m.visser@example.nl"),
+            persoon: Persoon {
+                achternaam: "Visser".into(),
+                roepnaam: s("Mark"),
+                emailadres: s("m.visser@example.nl"),
+                ..leerkracht("M1", 64).persoon
+            },
             rollen: vec!["IB".into(), "ICT".into()],
             groepen: vec!["5B".into()],
             samengestelde_groepen: vec!["PLUS".into()],
             groep_rollen: vec![("5B".into(), "KLA".into())],
-            ..leerkracht("M1", 64)
         }],
     };
     assert_eq!(got, want);
@@ -230,10 +244,13 @@ fn fixture_2_1() {
         got.leerlingen,
         vec![
             Leerling {
-                eckid: s("https://ketenid.nl/201703/0123456789abcdef"),
-                achternaam: "Hoek".into(),
-                voorvoegsel: s("van 't"),
-                roepnaam: s("Daan"),
+                persoon: Persoon {
+                    eckid: s("https://ketenid.nl/201703/0123456789abcdef"),
+                    achternaam: "Hoek".into(),
+                    voorvoegsel: s("van 't"),
+                    roepnaam: s("Daan"),
+                    ..leerling("A1", 25).persoon
+                },
                 geboortedatum: s("2018-01-31"),
                 geslacht: s("1"),
                 jaargroep: s("3"),
@@ -243,8 +260,11 @@ fn fixture_2_1() {
                 ..leerling("A1", 25)
             },
             Leerling {
-                achternaam: "Müller & Zn".into(),
-                roepnaam: s("Lotte"),
+                persoon: Persoon {
+                    achternaam: "Müller & Zn".into(),
+                    roepnaam: s("Lotte"),
+                    ..leerling("A2", 39).persoon
+                },
                 jaargroep: s("C"),
                 uitstroomdatum: s("2025-07-11"),
                 ..leerling("A2", 39)
@@ -254,9 +274,12 @@ fn fixture_2_1() {
     assert_eq!(
         got.leerkrachten,
         vec![Leerkracht {
-            eckid: s("https://ketenid.nl/201703/fedcba9876543210"),
-            achternaam: "Smit".into(),
-            roepnaam: s("Ilse"),
+            persoon: Persoon {
+                eckid: s("https://ketenid.nl/201703/fedcba9876543210"),
+                achternaam: "Smit".into(),
+                roepnaam: s("Ilse"),
+                ..leerkracht("K1", 47).persoon
+            },
             rollen: vec!["TAL".into()],
             groepen: vec!["G3".into()],
             ..leerkracht("K1", 47)
@@ -274,8 +297,11 @@ fn fixture_flemish() {
     assert_eq!(
         got.leerlingen,
         vec![Leerling {
-            achternaam: "Peeters".into(),
-            roepnaam: s("Lucas"),
+            persoon: Persoon {
+                achternaam: "Peeters".into(),
+                roepnaam: s("Lucas"),
+                ..leerling("B1", 15).persoon
+            },
             groep: s("K3"),
             ..leerling("B1", 15)
         }]
@@ -620,7 +646,7 @@ fn eckid_unique_across_the_file_and_kept_as_written() {
     );
     let got = parse(odd.as_bytes()).unwrap();
     assert_eq!(
-        got.leerlingen[1].eckid.as_deref(),
+        got.leerlingen[1].persoon.eckid.as_deref(),
         Some("https://id.school/LL_abc!@#$%^_-")
     );
 }
@@ -715,7 +741,7 @@ fn encodings() {
         .map(|c| u8::try_from(u32::from(c)).unwrap())
         .collect();
     let got = parse(&latin1).unwrap();
-    assert_eq!(got.leerlingen[1].achternaam, "Müller & Zn");
+    assert_eq!(got.leerlingen[1].persoon.achternaam, "Müller & Zn");
     // The same bytes declared UTF-8 (or undeclared) are invalid UTF-8, with their line.
     let undeclared = String::from_utf8_lossy(&latin1).replace("encoding=\"ISO-8859-1\"", "");
     assert!(undeclared.contains('\u{FFFD}'));
@@ -1006,10 +1032,11 @@ fn official_examples() {
     let with_eckid: Vec<&Leerling> = v21
         .leerlingen
         .iter()
-        .filter(|l| l.eckid.is_some())
+        .filter(|l| l.persoon.eckid.is_some())
         .collect();
     assert_eq!(with_eckid.len(), 1);
     assert!(with_eckid[0]
+        .persoon
         .eckid
         .as_deref()
         .unwrap()
@@ -1024,10 +1051,10 @@ fn official_examples() {
     assert_eq!(
         v21.leerkrachten
             .iter()
-            .filter(|l| l.eckid.is_some())
+            .filter(|l| l.persoon.eckid.is_some())
             .count(),
         2
     );
     assert!(v21.leerkrachten.iter().any(|l| l.rollen == ["TAL"]));
-    assert!(v20.leerlingen.iter().all(|l| l.eckid.is_none()));
+    assert!(v20.leerlingen.iter().all(|l| l.persoon.eckid.is_none()));
 }

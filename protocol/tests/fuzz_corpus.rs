@@ -8,7 +8,7 @@ fn fuzz_seed_corpus() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     type Entry = fn(&[u8]);
     type Check = fn(&str) -> bool;
-    let targets: [(&str, Entry, Check); 5] = [
+    let targets: &[(&str, Entry, Check)] = &[
         ("authn_request", protocol::fuzz::authn_request, |s| {
             protocol::saml::authn_request::parse_authn_request(s).is_ok()
         }),
@@ -23,6 +23,12 @@ fn fuzz_seed_corpus() {
         }),
         ("edexml", protocol::fuzz::edexml, |s| {
             protocol::edexml::parse(s.as_bytes()).is_ok()
+        }),
+        ("duo", protocol::fuzz::duo, |s| {
+            protocol::duo::parse(s.as_bytes()).is_ok()
+        }),
+        ("spreadsheet", protocol::fuzz::spreadsheet, |s| {
+            protocol::spreadsheet::parse(s.as_bytes()).is_ok()
         }),
     ];
     for (target, entry, check) in targets {

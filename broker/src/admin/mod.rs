@@ -19,18 +19,22 @@ use crate::login::password_policy::WeakPassword;
 use crate::secrets::{PupilSecrets, SecretError};
 
 mod clients;
+mod mergers;
 mod registrations;
 mod saml_sps;
 mod schools;
 mod settings;
+mod splits;
 mod upstreams;
 mod users;
 
 pub use clients::*;
+pub use mergers::*;
 pub use registrations::*;
 pub use saml_sps::*;
 pub use schools::*;
 pub use settings::*;
+pub use splits::*;
 pub use upstreams::*;
 pub use users::*;
 
@@ -108,7 +112,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock.now_secs()
     }
 

@@ -33,6 +33,8 @@ pub fn add_board(ctx: Ctx<'_>, name: &str, bestuursnummer: Option<&str>) -> Resu
 pub struct SchoolInput {
     pub brin: String,
     pub vestiging: String,
+    /// The name of a location outside DUO's registry; empty to take DUO's. A location the
+    /// registry lists always carries DUO's name, whatever is given here.
     pub name: String,
     pub networks: Vec<String>,
     pub board: Option<Uuid>,
@@ -40,11 +42,21 @@ pub struct SchoolInput {
     pub instelling_ref: Option<InstellingRef>,
 }
 
-/// A school location with a new, permanent INSTELLING_REF.
+/// A school location with a new, permanent INSTELLING_REF. Its name is DUO's when DUO's
+/// registry lists the location, else the one given (which is then required).
 pub fn add_school(ctx: Ctx<'_>, input: SchoolInput) -> Result<School> {
     let brin4 = Brin4::from_str(input.brin.trim()).map_err(|e| invalid(e.to_string()))?;
     let brin6 = Brin6::new(brin4, input.vestiging.trim()).map_err(|e| invalid(e.to_string()))?;
-    let name = non_empty("school name", &input.name)?;
+    let name = match crate::import::duo::official(ctx.dir, &brin6)? {
+        Some(official) => official.name,
+        None if input.name.trim().is_empty() => {
+            return Err(invalid(format!(
+                "no school name given, and DUO's registry does not list {brin6} to take it from \
+                 (load the registry with `leerpoort import duo`, or name a location outside it)"
+            )))
+        }
+        None => non_empty("school name", &input.name)?,
+    };
     let networks = input
         .networks
         .iter()
@@ -94,7 +106,7 @@ pub fn change_brin(
         None,
         serde_json::json!({"from": before.brin6.to_string(), "to": brin6.to_string()}),
     );
-    Ok(ctx.dir.change_brin6(school, brin6, ctx.now(), audit)?)
+    Ok(ctx.dir.change_brin6(school, brin6, audit)?)
 }
 
 /// Withdraw every relying party the school allows, each with its audit line; the names of

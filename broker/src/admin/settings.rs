@@ -13,7 +13,5 @@ pub fn set_notice(ctx: Ctx<'_>, text: Option<&str>) -> Result<()> {
         None,
         serde_json::json!({"notice": text}),
     );
-    Ok(ctx
-        .dir
-        .put_setting(NOTICE_KEY, text.as_deref(), ctx.now(), audit)?)
+    Ok(ctx.dir.put_setting(NOTICE_KEY, text.as_deref(), audit)?)
 }

@@ -273,7 +273,7 @@ pub fn disable_user(ctx: Ctx<'_>, id: Uuid) -> Result<User> {
         Some(id.to_string()),
         serde_json::json!({"was": user.status.as_str()}),
     );
-    Ok(ctx.dir.set_disabled(id, true, ctx.now(), audit)?)
+    Ok(ctx.dir.set_disabled(id, true, audit)?)
 }
 
 /// Undo [`disable_user`]: the user may sign in again, with the status they had (an inactive
@@ -293,7 +293,7 @@ pub fn enable_user(ctx: Ctx<'_>, id: Uuid) -> Result<User> {
                 Some(id.to_string()),
                 serde_json::json!({}),
             );
-            Ok(ctx.dir.set_disabled(id, false, ctx.now(), audit)?)
+            Ok(ctx.dir.set_disabled(id, false, audit)?)
         }
     }
 }

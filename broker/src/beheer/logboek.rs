@@ -71,6 +71,7 @@ impl Kind {
                 A::RegistrationDeregister,
                 A::SchoolCloseRequested,
                 A::SchoolClose,
+                A::SchoolMergerConsents,
             ],
             Kind::Staff => &[
                 A::UserAdd,
@@ -108,7 +109,14 @@ impl Kind {
                 A::DynamicIpOff,
                 A::DynamicIpAddress,
             ],
-            Kind::Imports => &[A::ImportApplied],
+            Kind::Imports => &[
+                A::ImportApplied,
+                A::ImportStaged,
+                A::ImportUnstaged,
+                A::SchoolMerge,
+                A::SchoolSplit,
+                A::UserJoined,
+            ],
             Kind::Refused => &[
                 A::RefusedNotRegistered,
                 A::RefusedDeregistered,

@@ -20,6 +20,7 @@ pub mod closing;
 pub mod consent;
 pub mod dynamic_ip;
 pub mod logboek;
+pub mod merger_consent;
 pub mod pupils;
 pub mod school;
 pub mod staff;

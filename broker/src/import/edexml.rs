@@ -18,30 +18,31 @@
 //!   give no extra role. `ICT` is not given from a file: an ICT coordinator
 //!   reaches Beheer, and is added there.
 
-use claims::{EckId, InstellingRef, Jaargroep, Role};
-use protocol::edexml::{Edexml, SchoolId};
+use claims::{EckId, Jaargroep, Role};
+use protocol::edexml::{Edexml, Persoon, SchoolId};
 
-use super::{ImportError, ImportReport, Incoming, IncomingGroup, IncomingPerson, Warning};
-use crate::admin::{Credentials, Ctx};
+use super::{ImportError, Incoming, IncomingGroup, IncomingPerson, Warning};
 use crate::model::School;
 
-/// The EDEXML door: read `bytes` (refused above [`protocol::edexml::MAX_BYTES`]), check that
-/// they are `school`'s, and import them as of `today` (`YYYY-MM-DD`) — or only report, with
-/// `dry_run`.
-pub fn import(
-    ctx: Ctx<'_>,
-    secrets: &Credentials<'_>,
-    school: &InstellingRef,
-    bytes: &[u8],
-    today: &str,
-    dry_run: bool,
-) -> Result<ImportReport, ImportError> {
-    let file = protocol::edexml::parse(bytes).map_err(|e| ImportError::Invalid {
-        line: e.line,
-        message: e.message,
-    })?;
-    let s = ctx.active_school(school)?;
-    super::run(ctx, secrets, &s, incoming(&file, &s, today)?, dry_run)
+/// A leerling or leerkracht as the pipeline takes them: the key, a valid ECK-iD (an invalid
+/// one is dropped with a warning), the names.
+fn person(
+    p: &Persoon,
+    email: Option<String>,
+    groups: Vec<String>,
+    roles: Vec<Role>,
+    warnings: &mut Vec<Warning>,
+) -> IncomingPerson {
+    IncomingPerson {
+        las_key: p.key.clone(),
+        eck_id: eck_id(p.eckid.as_deref(), p.line, warnings),
+        given_name: given_name(p.roepnaam.as_deref(), p.voorletters.as_deref()),
+        family_name: family_name(p.voorvoegsel.as_deref(), &p.achternaam),
+        email,
+        groups,
+        roles,
+        line: p.line,
+    }
 }
 
 /// `file`, for `school`, as of `today` (`YYYY-MM-DD`).
@@ -77,16 +78,8 @@ pub fn incoming(file: &Edexml, school: &School, today: &str) -> Result<Incoming,
         }
         let mut in_groups: Vec<String> = l.groep.iter().cloned().collect();
         in_groups.extend(l.samengestelde_groepen.iter().cloned());
-        pupils.push(IncomingPerson {
-            las_key: l.key.clone(),
-            eck_id: eck_id(l.eckid.as_deref(), l.line, &mut warnings),
-            given_name: given_name(l.roepnaam.as_deref(), l.voorletters.as_deref()),
-            family_name: family_name(l.voorvoegsel.as_deref(), &l.achternaam),
-            email: None,
-            groups: in_groups,
-            roles: vec![Role::Leerling],
-            line: l.line,
-        });
+        let roles = vec![Role::Leerling];
+        pupils.push(person(&l.persoon, None, in_groups, roles, &mut warnings));
     }
     if gone > 0 {
         warnings.push(Warning::PupilsLeftSchool { count: gone });
@@ -106,25 +99,18 @@ pub fn incoming(file: &Edexml, school: &School, today: &str) -> Result<Incoming,
             }
         }
         roles.dedup();
-        let email = t.emailadres.as_deref().and_then(|e| {
+        let email = t.persoon.emailadres.as_deref().and_then(|e| {
             let ok = crate::model::normalise_email(e);
             if ok.is_none() {
-                warnings.push(Warning::EmailInvalid { line: t.line });
+                warnings.push(Warning::EmailInvalid {
+                    line: t.persoon.line,
+                });
             }
             ok
         });
         let mut in_groups = t.groepen.clone();
         in_groups.extend(t.samengestelde_groepen.iter().cloned());
-        teachers.push(IncomingPerson {
-            las_key: t.key.clone(),
-            eck_id: eck_id(t.eckid.as_deref(), t.line, &mut warnings),
-            given_name: given_name(t.roepnaam.as_deref(), t.voorletters.as_deref()),
-            family_name: family_name(t.voorvoegsel.as_deref(), &t.achternaam),
-            email,
-            groups: in_groups,
-            roles,
-            line: t.line,
-        });
+        teachers.push(person(&t.persoon, email, in_groups, roles, &mut warnings));
     }
     if ict_skipped {
         warnings.push(Warning::IctRoleNotGiven);

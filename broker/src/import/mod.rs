@@ -1,7 +1,8 @@
-//! School data in: one pipeline with several doors (an EDEXML file, later a spreadsheet and the
-//! LAS coupling). A door parses its input and maps it onto the school ([`Incoming`]); the
-//! pipeline then diffs it against what is stored ([`plan`]) and applies the difference in one
-//! transaction, with one audit line that holds the report.
+//! School data in: one pipeline with several doors (an EDEXML file, a spreadsheet, later the
+//! LAS coupling). DUO's registry of school locations comes in beside it ([`duo`]): it holds
+//! official names and addresses, not a school's people. A door parses its input and maps it
+//! onto the school ([`Incoming`]); the pipeline then diffs it against what is stored ([`plan`])
+//! and applies the difference in one transaction, with one audit line that holds the report.
 //!
 //! Identity follows UWLR 2.3: a person is the same person across imports by ECK-iD when the
 //! file has one, else by the LAS key — never by name. Internal ids never change, so neither do
@@ -12,13 +13,20 @@
 use claims::{EckId, Jaargroep, Role};
 use serde::Serialize;
 
+use uuid::Uuid;
+
 use crate::admin::{AdminError, Credentials, Ctx};
 use crate::audit::AuditAction;
+use crate::login::password;
 use crate::model::School;
+use crate::ports::World;
 use crate::repo::RepoError;
 
+pub mod duo;
 pub mod edexml;
 pub mod plan;
+pub mod spreadsheet;
+pub mod staging;
 
 /// A group as a door delivers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +170,12 @@ pub struct ImportReport {
     pub changed: Counts,
     pub removed: Counts,
     pub warnings: Vec<Warning>,
+    /// For a file of a later school year: kept until that year begins, not applied now.
+    pub staged: Option<staging::StagedYear>,
+    /// Teachers the import adds with an e-mail address: after a real run, [`welcome`] mails
+    /// each their activation link. Ids only; not part of the report's text.
+    #[serde(skip)]
+    pub to_welcome: Vec<Uuid>,
 }
 
 /// Why an import is refused. Nothing is written.
@@ -177,6 +191,75 @@ pub enum ImportError {
     Admin(#[from] AdminError),
     #[error(transparent)]
     Repo(#[from] RepoError),
+}
+
+/// The doors a file comes in by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// An EDEXML file ([`edexml`]).
+    Edexml,
+    /// A CSV or XLSX file the school filled in itself ([`spreadsheet`]).
+    Spreadsheet,
+}
+
+impl Door {
+    /// The door's name, as reports, the trail and stored files name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Door::Edexml => "edexml",
+            Door::Spreadsheet => "spreadsheet",
+        }
+    }
+
+    /// The door `bytes` fit: EDEXML when they are XML (the first character, after a byte
+    /// order mark and white space, is `<`), else the spreadsheet door (CSV, or XLSX when they
+    /// are a zip container).
+    pub fn of(bytes: &[u8]) -> Door {
+        let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        match text.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'<') => Door::Edexml,
+            _ => Door::Spreadsheet,
+        }
+    }
+
+    /// Read `bytes` and map them onto `school` as of `today` (`YYYY-MM-DD`).
+    pub fn read(self, bytes: &[u8], school: &School, today: &str) -> Result<Incoming, ImportError> {
+        match self {
+            Door::Edexml => {
+                let file = protocol::edexml::parse(bytes).map_err(|e| ImportError::Invalid {
+                    line: e.line,
+                    message: e.message,
+                })?;
+                edexml::incoming(&file, school, today)
+            }
+            Door::Spreadsheet => {
+                let sheet =
+                    protocol::spreadsheet::parse(bytes).map_err(|e| ImportError::Invalid {
+                        line: e.line,
+                        message: e.message,
+                    })?;
+                Ok(spreadsheet::incoming(&sheet, today))
+            }
+        }
+    }
+}
+
+/// A file for `school` through `door`, as of `today` (`YYYY-MM-DD`): imported, or staged when
+/// it is for the next school year ([`staging`]), or only reported with `dry_run`. Each door
+/// bounds its input (EDEXML: [`protocol::edexml::MAX_BYTES`], spreadsheets:
+/// [`protocol::spreadsheet::MAX_BYTES`]).
+pub fn import(
+    door: Door,
+    ctx: Ctx<'_>,
+    secrets: &Credentials<'_>,
+    school: &claims::InstellingRef,
+    bytes: &[u8],
+    today: &str,
+    dry_run: bool,
+) -> Result<ImportReport, ImportError> {
+    let s = ctx.active_school(school)?;
+    let incoming = door.read(bytes, &s, today)?;
+    staging::run_or_stage(ctx, secrets, &s, incoming, bytes, dry_run)
 }
 
 /// Import `incoming` into `school` (active, as the door found it): plan, then (unless
@@ -202,4 +285,51 @@ pub fn run(
     );
     ctx.dir.apply_import(&r, &p, audit)?;
     Ok(report)
+}
+
+/// A stored file read again by the door named `source`, for `school` as of `today` — for a
+/// staged school year when it takes effect.
+pub fn read_file(
+    source: &str,
+    payload: &[u8],
+    school: &School,
+    today: &str,
+) -> Result<Incoming, ImportError> {
+    let door = match source {
+        "edexml" => Door::Edexml,
+        "spreadsheet" => Door::Spreadsheet,
+        other => {
+            return Err(ImportError::Invalid {
+                line: 1,
+                message: format!("no door reads files of kind '{other}'"),
+            })
+        }
+    };
+    door.read(payload, school, today)
+}
+
+/// Mail every teacher an import added (with an e-mail address) their activation link: they
+/// stay inactive until they set a password. Run after the import's transaction; a mail that
+/// cannot be sent is logged (by user id) and counted out, and the coordinator can send it
+/// again from Personeel. Returns how many went out.
+pub fn welcome(w: &World, actor: &str, report: &ImportReport) -> usize {
+    if report.dry_run {
+        return 0;
+    }
+    let mut sent = 0;
+    for id in &report.to_welcome {
+        let user = match w.dir.user(*id) {
+            Ok(Some(u)) => u,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(user = %id, error = %e, "import: activation link not sent");
+                continue;
+            }
+        };
+        match password::send_link(w, &user, actor, w.now()) {
+            Ok(()) => sent += 1,
+            Err(e) => tracing::warn!(user = %id, error = %e, "import: activation link not sent"),
+        }
+    }
+    sent
 }

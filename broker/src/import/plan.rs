@@ -31,6 +31,7 @@ pub fn plan(
         changed: Counts::default(),
         removed: Counts::default(),
         warnings: incoming.warnings.clone(),
+        to_welcome: Vec::new(),
     };
     let group_id = pl.groups(&incoming)?;
     let stored = dir.users_of_school(&school.instelling_ref)?;
@@ -66,6 +67,9 @@ pub fn plan(
             }
             None => {
                 let new = pl.new_entry(person, groups, incoming.source)?;
+                if !pupil && new.email.is_some() {
+                    pl.to_welcome.push(new.id);
+                }
                 let new = if pupil && !dry_run {
                     with_pin(new, secrets)?
                 } else {
@@ -89,6 +93,8 @@ pub fn plan(
         changed: pl.changed,
         removed: pl.removed,
         warnings: pl.warnings,
+        staged: None,
+        to_welcome: pl.to_welcome,
     };
     Ok((pl.p, report))
 }
@@ -111,6 +117,7 @@ struct Planner<'a> {
     changed: Counts,
     removed: Counts,
     warnings: Vec<Warning>,
+    to_welcome: Vec<Uuid>,
 }
 
 impl Planner<'_> {

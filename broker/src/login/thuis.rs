@@ -129,7 +129,6 @@ pub fn set_addresses(
             .unlink_thuis_account(
                 pupil.id,
                 old.id,
-                now,
                 audit(
                     &actor,
                     AuditAction::ThuisAddressRemoved,
@@ -149,7 +148,6 @@ pub fn set_addresses(
             .link_thuis_account(
                 pupil.id,
                 email,
-                now,
                 audit(
                     &actor,
                     AuditAction::ThuisAddressAdded,
@@ -308,7 +306,7 @@ pub fn set_password_with_link(
     );
     let updated = w
         .dir
-        .set_thuis_password(account, &hash, now, audit)
+        .set_thuis_password(account, &hash, audit)
         .map_err(|_| PasswordError::Unavailable)?;
     // A fresh password lifts a block.
     let _ = unblock_account(w, account);

@@ -201,7 +201,6 @@ pub fn set_school_requirement(
     w.dir.put_setting(
         &school_setting_key(school),
         required.then_some("true"),
-        now,
         audit,
     )
 }

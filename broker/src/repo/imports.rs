@@ -63,6 +63,33 @@ impl ImportPlan {
     }
 }
 
+/// A file for the next school year, imported ahead: it waits until `takes_effect`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StagedImport {
+    pub school: InstellingRef,
+    pub school_year: String,
+    /// The door that reads `payload` (`edexml`, `spreadsheet`).
+    pub source: String,
+    /// The file as it came.
+    pub payload: Vec<u8>,
+    /// The report of the check made when it was staged.
+    pub report: serde_json::Value,
+    /// 1 August of its school year, 00:00 Europe/Amsterdam.
+    pub takes_effect: i64,
+    pub staged_at: i64,
+}
+
+impl std::fmt::Debug for StagedImport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedImport")
+            .field("school", &self.school)
+            .field("school_year", &self.school_year)
+            .field("source", &self.source)
+            .field("takes_effect", &self.takes_effect)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Applying an import.
 pub trait Imports {
     /// Apply `plan` to `school` and write `audit`, in one transaction, at the audit event's
@@ -73,4 +100,18 @@ pub trait Imports {
         plan: &ImportPlan,
         audit: AuditEvent,
     ) -> RepoResult<()>;
+
+    /// Keep `staged` as its school's file for the next year (replacing an earlier one), and
+    /// write `audit`, in one transaction.
+    fn stage_import(&self, staged: &StagedImport, audit: AuditEvent) -> RepoResult<()>;
+
+    /// The school's staged file, if any.
+    fn staged_import(&self, school: &InstellingRef) -> RepoResult<Option<StagedImport>>;
+
+    /// The schools whose staged file takes effect at or before `now`.
+    fn staged_due(&self, now: i64) -> RepoResult<Vec<InstellingRef>>;
+
+    /// Forget the school's staged file (it was applied, or withdrawn), with `audit` when
+    /// given. Whether there was one.
+    fn drop_staged(&self, school: &InstellingRef, audit: Option<AuditEvent>) -> RepoResult<bool>;
 }

@@ -6,9 +6,11 @@
 
 mod audit;
 mod devices;
+mod duo;
 mod dynamic_ip;
 mod groups;
 mod imports;
+mod mergers;
 mod registrations;
 mod relying_parties;
 mod schools;
@@ -21,9 +23,11 @@ mod users;
 
 pub use audit::{Audit, AuditQuery};
 pub use devices::EnrolledDevices;
+pub use duo::{DuoLoad, DuoRegistry, SchoolRename};
 pub use dynamic_ip::DynamicIps;
 pub use groups::Groups;
-pub use imports::{ImportPlan, Imports, PersonUpdate};
+pub use imports::{ImportPlan, Imports, PersonUpdate, StagedImport};
+pub use mergers::{Join, MergerPerson, MergerPlan, Mergers, Rekeyed, RenamedGroup, SplitPlan};
 pub use registrations::{RegistrationChange, Registrations};
 pub use relying_parties::{RelyingParties, SamlSpChange};
 pub use schools::{NewBoard, NewSchool, SchoolChange, Schools};
@@ -66,6 +70,8 @@ pub trait Directory:
     + Substitutes
     + DynamicIps
     + Imports
+    + DuoRegistry
+    + Mergers
     + Send
     + Sync
     + std::fmt::Debug

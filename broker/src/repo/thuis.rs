@@ -41,21 +41,15 @@ pub trait Thuis {
     fn thuis_account(&self, id: Uuid) -> RepoResult<Option<ThuisAccount>>;
     /// Link `email` (lower-case) to pupil `user`, creating the account when the address is
     /// new. Refused when the pupil has [`crate::model::MAX_HOME_ADDRESSES`] already.
+    /// At the audit event's moment.
     fn link_thuis_account(
         &self,
         user: Uuid,
         email: &str,
-        now: i64,
         audit: AuditEvent,
     ) -> RepoResult<ThuisAccount>;
     /// Unlink a home account from a pupil; an account that serves nobody any more is removed.
-    fn unlink_thuis_account(
-        &self,
-        user: Uuid,
-        account: Uuid,
-        now: i64,
-        audit: AuditEvent,
-    ) -> RepoResult<()>;
+    fn unlink_thuis_account(&self, user: Uuid, account: Uuid, audit: AuditEvent) -> RepoResult<()>;
     /// Store an activation or reset link (`token_hash`, tied to `email`) for an account.
     fn put_thuis_token(&self, token: NewThuisToken<'_>, now: i64) -> RepoResult<()>;
     /// A link's account and address, if it exists and has not expired (without using it).
@@ -64,11 +58,11 @@ pub trait Thuis {
     /// Single use: it is gone afterwards, whatever the answer.
     fn take_thuis_token(&self, token_hash: &str, now: i64) -> RepoResult<Option<(Uuid, String)>>;
     /// Set a home account's password; the first time also activates it.
+    /// At the audit event's moment.
     fn set_thuis_password(
         &self,
         account: Uuid,
         hash: &str,
-        now: i64,
         audit: AuditEvent,
     ) -> RepoResult<ThuisAccount>;
 }

@@ -59,13 +59,8 @@ pub trait Users {
     /// Disable a user (`user disable`: everything issued to them up to `now` becomes void) or
     /// enable them again (`user enable`: the status before, active or inactive, returns).
     /// `NotFound` for an unknown or removed user.
-    fn set_disabled(
-        &self,
-        user: Uuid,
-        disabled: bool,
-        now: i64,
-        audit: AuditEvent,
-    ) -> RepoResult<User>;
+    /// At the audit event's moment.
+    fn set_disabled(&self, user: Uuid, disabled: bool, audit: AuditEvent) -> RepoResult<User>;
     /// Remove a user: names, e-mail, ECK-iD, LAS key, PIN, password, picture, group
     /// memberships, home accounts (that serve nobody else), the home login code and the sealed
     /// PIN are deleted; the id stays as a tombstone with status `removed`, so its pseudonyms

@@ -18,7 +18,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::window::{duration_millis, Window, MAX_EVENTS};
-use super::{EphemeralStore, Lockout, StoreError, Tally};
+use super::{EphemeralStore, Lockout, StoreError, StoreResult, Tally};
 use crate::clock::Clock;
 use crate::keyspace::Key;
 
@@ -277,12 +277,7 @@ impl EphemeralStore for MemoryStore {
         Ok(())
     }
 
-    fn put_if_absent(
-        &self,
-        key: &Key<'_>,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
+    fn put_if_absent(&self, key: &Key<'_>, value: &[u8], ttl: Duration) -> StoreResult<bool> {
         let key = key.to_string();
         let key = key.as_str();
         let now = self.clock.now_millis();

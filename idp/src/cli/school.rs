@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use broker::clock::Clock;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::{ctx, open_state, out, school_json, Output};
@@ -15,18 +15,8 @@ use broker::admin;
 pub enum SchoolCmd {
     /// Add a school location; prints its new INSTELLING_REF.
     Add {
-        /// BRIN (two digits, two capitals), e.g. 12AB.
-        #[arg(long)]
-        brin: String,
-        /// Location code (vestigingsnummer), two digits, e.g. 00.
-        #[arg(long)]
-        vestiging: String,
-        /// The school's name as DUO knows it.
-        #[arg(long)]
-        name: String,
-        /// A school network (CIDR) pupils may sign in from. Repeatable.
-        #[arg(long = "network", value_name = "CIDR")]
-        networks: Vec<String>,
+        #[command(flatten)]
+        location: NewLocation,
     },
     /// List school locations.
     List,
@@ -79,6 +69,26 @@ pub enum SchoolCmd {
         #[arg(long)]
         vestiging: String,
     },
+    /// A merger (fusie): every group and user of `--from` moves to `--into` with its id (so
+    /// every pseudonym stays); people in both schools are joined; the old INSTELLING_REF leads
+    /// to `--into`. Prints the report.
+    Merge {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        into: String,
+    },
+    /// A split (splitsen): the groups given, and their pupils and teachers, move to a new school
+    /// with their ids; prints its INSTELLING_REF and the report.
+    Split {
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        location: NewLocation,
+        /// The key of a group that moves. Repeatable.
+        #[arg(long = "group", value_name = "KEY", required = true)]
+        groups: Vec<String>,
+    },
     /// Change a school's settings.
     Set {
         #[arg(long)]
@@ -98,32 +108,52 @@ pub enum SchoolCmd {
     },
 }
 
+/// A new school location: `school add`, and the new school of `school split`.
+#[derive(Debug, Args)]
+pub struct NewLocation {
+    /// BRIN (two digits, two capitals), e.g. 12AB.
+    #[arg(long)]
+    brin: String,
+    /// Location code (vestigingsnummer), two digits, e.g. 00.
+    #[arg(long)]
+    vestiging: String,
+    /// The school's name, for a location outside DUO's registry. A location the registry
+    /// lists (`leerpoort import duo`) takes DUO's name; a split without either keeps the old
+    /// school's.
+    #[arg(long)]
+    name: Option<String>,
+    /// A school network (CIDR) pupils may sign in from. Repeatable.
+    #[arg(long = "network", value_name = "CIDR")]
+    networks: Vec<String>,
+}
+
 pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SchoolCmd) -> anyhow::Result<Output> {
     match cmd {
-        SchoolCmd::Add {
-            brin,
-            vestiging,
-            name,
-            networks,
-        } => {
+        SchoolCmd::Add { location: l } => {
             let state = open_state(config, clock)?;
             let ctx = ctx(&state, "cli");
             let s = admin::add_school(
                 ctx,
                 admin::SchoolInput {
-                    brin,
-                    vestiging,
-                    name,
-                    networks,
+                    brin: l.brin,
+                    vestiging: l.vestiging,
+                    name: l.name.unwrap_or_default(),
+                    networks: l.networks,
                     board: None,
                     instelling_ref: None,
                 },
             )?;
+            let registry = super::registry::of(&state, &s)?;
+            let mut json = school_json(&s);
+            json["registry"] = json!(registry.as_str());
             Ok(out(
-                school_json(&s),
+                json,
                 format!(
-                    "Added {} ({}), INSTELLING_REF {}",
-                    s.name, s.brin6, s.instelling_ref
+                    "Added {} ({}, {}), INSTELLING_REF {}",
+                    s.name,
+                    s.brin6,
+                    super::registry::describe(registry),
+                    s.instelling_ref
                 ),
             ))
         }
@@ -165,6 +195,24 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SchoolCmd) -> anyh
             name,
         } => invite_coordinator(&open_state(config, clock)?, &school, email, &name),
         SchoolCmd::Close { school } => close(&open_state(config, clock)?, &school),
+        SchoolCmd::Merge { from, into } => {
+            super::mergers::merge(&open_state(config, clock)?, &from, &into)
+        }
+        SchoolCmd::Split {
+            from,
+            location: l,
+            groups,
+        } => super::mergers::split(
+            &open_state(config, clock)?,
+            admin::SplitInput {
+                from,
+                brin: l.brin,
+                vestiging: l.vestiging,
+                name: l.name,
+                networks: l.networks,
+                groups,
+            },
+        ),
         SchoolCmd::Networks {
             school,
             add,
@@ -175,27 +223,7 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: SchoolCmd) -> anyh
             new_token,
             off,
         } => super::beheer::dynamic_ip(&open_state(config, clock)?, &school, new_token, off),
-        SchoolCmd::List => {
-            let state = open_state(config, clock)?;
-            let schools = state.dir.schools()?;
-            let text = schools
-                .iter()
-                .map(|s| {
-                    format!(
-                        "{}  {}  {}  {}",
-                        s.instelling_ref,
-                        s.brin6,
-                        s.status.as_str(),
-                        s.name
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            Ok(out(
-                json!({"schools": schools.iter().map(school_json).collect::<Vec<_>>()}),
-                text,
-            ))
-        }
+        SchoolCmd::List => super::registry::list(&open_state(config, clock)?),
         SchoolCmd::ChangeBrin {
             school,
             brin,

@@ -10,7 +10,7 @@ use super::schema::audit_events;
 use super::DbConnection;
 
 /// A line as it is written; the database numbers it (`seq`).
-#[derive(Insertable)]
+#[derive(Insertable, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
 struct NewAuditRow {
     id: String,
@@ -22,17 +22,13 @@ struct NewAuditRow {
     details: String,
 }
 
+/// A line as it is read: as written, and its number.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
 struct AuditRow {
     seq: i64,
-    id: String,
-    at: i64,
-    actor: String,
-    action: String,
-    school_ref: Option<String>,
-    subject: Option<String>,
-    details: String,
+    #[diesel(embed)]
+    line: NewAuditRow,
 }
 
 impl NewAuditRow {
@@ -51,16 +47,16 @@ impl NewAuditRow {
 
 impl AuditRow {
     fn into_domain(self) -> RepoResult<AuditEvent> {
+        let l = self.line;
         Ok(AuditEvent {
             seq: self.seq,
-            id: parse_uuid(&self.id)?,
-            at: self.at,
-            actor: self.actor,
-            action: self.action,
-            school: self.school_ref.as_deref().map(parse_ref).transpose()?,
-            subject: self.subject,
-            details: serde_json::from_str(&self.details)
-                .map_err(|e| corrupt("audit details", e))?,
+            id: parse_uuid(&l.id)?,
+            at: l.at,
+            actor: l.actor,
+            action: l.action,
+            school: l.school_ref.as_deref().map(parse_ref).transpose()?,
+            subject: l.subject,
+            details: serde_json::from_str(&l.details).map_err(|e| corrupt("audit details", e))?,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! [`broker::repo::Imports`] on diesel: one import's plan in one transaction.
 
 use broker::model::{AuditEvent, Group};
-use broker::repo::{ImportPlan, Imports, RepoError, RepoResult};
+use broker::repo::{ImportPlan, Imports, RepoError, RepoResult, StagedImport};
 use claims::InstellingRef;
 use diesel::prelude::*;
 
@@ -46,6 +46,22 @@ fn write_group(c: &mut DbConnection, g: &Group, now: i64, new: bool) -> Result<(
 }
 
 impl Imports for DieselDirectory {
+    fn stage_import(&self, staged: &StagedImport, audit: AuditEvent) -> RepoResult<()> {
+        super::staging::stage(self, staged, audit)
+    }
+
+    fn staged_import(&self, school: &InstellingRef) -> RepoResult<Option<StagedImport>> {
+        super::staging::staged(self, school)
+    }
+
+    fn staged_due(&self, now: i64) -> RepoResult<Vec<InstellingRef>> {
+        super::staging::due(self, now)
+    }
+
+    fn drop_staged(&self, school: &InstellingRef, audit: Option<AuditEvent>) -> RepoResult<bool> {
+        super::staging::drop(self, school, audit)
+    }
+
     fn apply_import(
         &self,
         school: &InstellingRef,

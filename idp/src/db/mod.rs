@@ -4,18 +4,34 @@
 //!
 //! Queries are synchronous on an r2d2 pool; the server runs them on actix's blocking pool.
 
+/// Insert `row` into `table` and write the audit line in one transaction, then give the row
+/// as the domain's value (for tables whose row type has `into_domain`).
+macro_rules! insert_audited {
+    ($dir:expr, $table:expr, $row:expr, $audit:expr) => {{
+        let row = $row;
+        $dir.audited($audit, |c| {
+            diesel::insert_into($table).values(&row).execute(c)?;
+            Ok(())
+        })?;
+        row.into_domain()
+    }};
+}
+
 mod audit;
 mod cache;
 mod devices;
 pub mod directory;
+mod duo;
 mod dynamic_ip;
 mod groups;
 mod imports;
+mod mergers;
 mod registrations;
 mod relying_parties;
 pub mod schema;
 mod schools;
 mod settings;
+mod staging;
 mod substitutes;
 mod thuis;
 mod totp;

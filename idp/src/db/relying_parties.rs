@@ -181,13 +181,7 @@ impl RelyingParties for DieselDirectory {
         audit: AuditEvent,
     ) -> RepoResult<RelyingParty> {
         let row = RpRow::from_domain(rp);
-        self.audited(audit, |c| {
-            diesel::insert_into(relying_parties::table)
-                .values(&row)
-                .execute(c)?;
-            Ok(())
-        })?;
-        row.into_domain()
+        insert_audited!(self, relying_parties::table, row, audit)
     }
 
     fn relying_party(&self, id: Uuid) -> RepoResult<Option<RelyingParty>> {

@@ -280,6 +280,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    merger_offers (school_ref, merged_ref) {
+        school_ref -> Text,
+        merged_ref -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    duo_locations (brin6) {
+        brin6 -> Text,
+        name -> Text,
+        street -> Text,
+        house_number -> Text,
+        postcode -> Text,
+        place -> Text,
+        municipality -> Text,
+        province -> Text,
+        board_number -> Text,
+        first_seen_at -> BigInt,
+        seen_at -> BigInt,
+        gone_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(schools -> school_boards (board_id));
 diesel::joinable!(school_groups -> schools (school_ref));
 diesel::joinable!(users -> schools (school_ref));
@@ -300,6 +325,18 @@ diesel::joinable!(staff_totp -> users (user_id));
 diesel::joinable!(substitutions -> users (user_id));
 diesel::joinable!(dynamic_ip -> schools (school_ref));
 
+diesel::table! {
+    staged_imports (school_ref) {
+        school_ref -> Text,
+        school_year -> Text,
+        source -> Text,
+        payload -> Text,
+        report -> Text,
+        takes_effect -> BigInt,
+        staged_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     school_boards,
     schools,
@@ -312,6 +349,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     upstreams,
     upstream_schools,
     audit_events,
+    merger_offers,
     saml_sp_options,
     settings,
     thuis_accounts,
@@ -324,4 +362,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     substitutions,
     dynamic_ip,
     dynamic_ip_history,
+    duo_locations,
+    staged_imports,
 );

@@ -79,6 +79,15 @@ impl SchoolRow {
     }
 }
 
+/// School `key` after an update that matched `n` rows; `NotFound` when it matched none.
+fn updated(c: &mut DbConnection, key: &str, n: usize) -> Result<School, TxError> {
+    let missing = || RepoError::NotFound(format!("no school with INSTELLING_REF {key}"));
+    if n == 0 {
+        return Err(missing().into());
+    }
+    load_school(c, key)?.ok_or_else(|| missing().into())
+}
+
 pub(super) fn load_school(conn: &mut DbConnection, r: &str) -> Result<Option<School>, TxError> {
     let row = schools::table
         .find(r)
@@ -101,13 +110,7 @@ impl Schools for DieselDirectory {
             bestuursnummer: board.bestuursnummer,
             created_at: now,
         };
-        self.audited(audit, |c| {
-            diesel::insert_into(school_boards::table)
-                .values(&row)
-                .execute(c)?;
-            Ok(())
-        })?;
-        row.into_domain()
+        insert_audited!(self, school_boards::table, row, audit)
     }
 
     fn board(&self, id: Uuid) -> RepoResult<Option<SchoolBoard>> {
@@ -136,13 +139,7 @@ impl Schools for DieselDirectory {
             updated_at: now,
             dynamic_network: None,
         };
-        self.audited(audit, |c| {
-            diesel::insert_into(schools::table)
-                .values(&row)
-                .execute(c)?;
-            Ok(())
-        })?;
-        row.into_domain()
+        insert_audited!(self, schools::table, row, audit)
     }
 
     fn school(&self, r: &InstellingRef) -> RepoResult<Option<School>> {
@@ -174,9 +171,9 @@ impl Schools for DieselDirectory {
         &self,
         r: &InstellingRef,
         brin6: Brin6,
-        now: i64,
         audit: AuditEvent,
     ) -> RepoResult<School> {
+        let now = audit.at;
         self.school_cache.remove(&r.to_string());
         let key = r.to_string();
         self.audited(audit, |c| {
@@ -186,14 +183,7 @@ impl Schools for DieselDirectory {
                     schools::updated_at.eq(now),
                 ))
                 .execute(c)?;
-            if n == 0 {
-                return Err(
-                    RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into(),
-                );
-            }
-            load_school(c, &key)?.ok_or_else(|| {
-                RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into()
-            })
+            updated(c, &key, n)
         })
     }
 
@@ -224,14 +214,7 @@ impl Schools for DieselDirectory {
                     updated_at: now,
                 })
                 .execute(c)?;
-            if n == 0 {
-                return Err(
-                    RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into(),
-                );
-            }
-            load_school(c, &key)?.ok_or_else(|| {
-                RepoError::NotFound(format!("no school with INSTELLING_REF {key}")).into()
-            })
+            updated(c, &key, n)
         });
         self.school_cache.remove(&r.to_string());
         found

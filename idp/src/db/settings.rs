@@ -18,13 +18,8 @@ impl Settings for DieselDirectory {
             .map_err(map_diesel)
     }
 
-    fn put_setting(
-        &self,
-        key: &str,
-        value: Option<&str>,
-        now: i64,
-        audit: AuditEvent,
-    ) -> RepoResult<()> {
+    fn put_setting(&self, key: &str, value: Option<&str>, audit: AuditEvent) -> RepoResult<()> {
+        let now = audit.at;
         self.audited(audit, |c| {
             diesel::delete(settings::table.find(key)).execute(c)?;
             if let Some(v) = value {
@@ -38,5 +33,9 @@ impl Settings for DieselDirectory {
             }
             Ok(())
         })
+    }
+
+    fn try_lease(&self, name: &str, holder: &str, now: i64, until: i64) -> RepoResult<bool> {
+        super::staging::try_lease(self, name, holder, now, until)
     }
 }

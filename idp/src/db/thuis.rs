@@ -127,9 +127,9 @@ impl Thuis for DieselDirectory {
         &self,
         user: Uuid,
         email: &str,
-        now: i64,
         audit: AuditEvent,
     ) -> RepoResult<ThuisAccount> {
+        let now = audit.at;
         self.audited(audit, |c| {
             let existing: Option<String> = thuis_accounts::table
                 .filter(thuis_accounts::email.eq(email))
@@ -175,13 +175,7 @@ impl Thuis for DieselDirectory {
         })
     }
 
-    fn unlink_thuis_account(
-        &self,
-        user: Uuid,
-        account: Uuid,
-        _now: i64,
-        audit: AuditEvent,
-    ) -> RepoResult<()> {
+    fn unlink_thuis_account(&self, user: Uuid, account: Uuid, audit: AuditEvent) -> RepoResult<()> {
         self.audited(audit, |c| {
             let n = diesel::delete(
                 thuis_links::table
@@ -262,9 +256,9 @@ impl Thuis for DieselDirectory {
         &self,
         account: Uuid,
         hash: &str,
-        now: i64,
         audit: AuditEvent,
     ) -> RepoResult<ThuisAccount> {
+        let now = audit.at;
         self.audited(audit, |c| {
             let id = account.to_string();
             let n = diesel::update(thuis_accounts::table.find(&id))

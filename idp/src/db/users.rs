@@ -326,13 +326,8 @@ impl Users for DieselDirectory {
         .transpose()
     }
 
-    fn set_disabled(
-        &self,
-        user: Uuid,
-        disabled: bool,
-        now: i64,
-        audit: AuditEvent,
-    ) -> RepoResult<User> {
+    fn set_disabled(&self, user: Uuid, disabled: bool, audit: AuditEvent) -> RepoResult<User> {
+        let now = audit.at;
         self.user_cache.remove(&user);
         let found = self.audited(audit, |c| {
             let target = users::table.find(user.to_string()).filter(

@@ -166,6 +166,10 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
             "/beheer/toestemming",
             web::post().to(beheer::consent_submit),
         )
+        .route(
+            "/beheer/toestemming/fusie",
+            web::post().to(beheer::merger_consent_submit),
+        )
         .route("/beheer/netwerken", web::post().to(beheer::networks_submit))
         .route(
             "/beheer/dynamic-ip",
@@ -184,6 +188,14 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
         .route(
             "/beheer/gebruikersgegevens/importeren",
             web::post().to(beheer::import_confirm),
+        )
+        .route(
+            "/beheer/gebruikersgegevens/sjabloon.csv",
+            web::get().to(beheer::template_csv),
+        )
+        .route(
+            "/beheer/gebruikersgegevens/sjabloon.xlsx",
+            web::get().to(beheer::template_xlsx),
         )
         .route(
             "/beheer/invalkrachten",

@@ -30,7 +30,7 @@ use std::time::Duration;
 use ::redis::{ConnectionLike as _, RedisError, RedisResult};
 use broker::clock::Clock;
 use broker::keyspace::Key;
-use broker::store::{EphemeralStore, Lockout, StoreError, Tally};
+use broker::store::{EphemeralStore, Lockout, StoreError, StoreResult, Tally};
 
 use broker::store::window::{duration_millis, Window, MAX_EVENTS};
 
@@ -304,12 +304,7 @@ impl EphemeralStore for RedisStore {
         })
     }
 
-    fn put_if_absent(
-        &self,
-        key: &Key<'_>,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
+    fn put_if_absent(&self, key: &Key<'_>, value: &[u8], ttl: Duration) -> StoreResult<bool> {
         let key = key.to_string();
         let key = key.as_str();
         let now = self.now();

@@ -1549,3 +1549,107 @@ async fn a_coordinator_checks_an_edexml_file_then_imports_it_once() {
     assert_eq!(line.actor, format!("user:{}", sanne.id));
     assert_eq!(line.details["added"]["pupils"], 2);
 }
+
+#[actix_web::test]
+async fn a_coordinator_stages_next_years_file_and_sees_it_waiting() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/edexml/zonnebloem-2.1.xml"
+    ))
+    .unwrap();
+    // The test clock is in November 2026: 2027-2028 is next year.
+    let next = fixture
+        .replace("<brincode>12AB</brincode>", "<brincode>99ZZ</brincode>")
+        .replace(
+            "<schooljaar>2026-2027</schooljaar>",
+            "<schooljaar>2027-2028</schooljaar>",
+        );
+    let school: InstellingRef = SCHOOL.parse().unwrap();
+    let before = t.state.dir.users_of_school(&school).unwrap().len();
+
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    let (_, _, page) = b.get(&app, "/beheer/gebruikersgegevens").await;
+    assert!(
+        !page.contains("Klaargezet voor het nieuwe schooljaar"),
+        "{page}"
+    );
+    let csrf = hidden(&page, "csrf_token");
+    let (status, page) = upload(&mut b, &app, &csrf, next.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Dit bestand is voor schooljaar 2027-2028")
+            && page.contains("gaat het in op 1-8-2027"),
+        "{page}"
+    );
+    let token = hidden(&page, "controle");
+    let confirm = [("csrf_token", csrf.as_str()), ("controle", token.as_str())];
+    let (status, _, page) = b
+        .post(&app, "/beheer/gebruikersgegevens/importeren", &confirm)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains(
+            "De gegevens voor schooljaar 2027-2028 zijn klaargezet. Ze gaan in op 1-8-2027."
+        ),
+        "{page}"
+    );
+    assert_eq!(
+        t.state.dir.users_of_school(&school).unwrap().len(),
+        before,
+        "nothing changes before 1 August"
+    );
+    assert!(
+        t.outbox().iter().all(|m| !m.contains("zonnebloem.example")),
+        "nobody invited yet"
+    );
+
+    // The page shows what waits, with its report.
+    let (_, _, page) = b.get(&app, "/beheer/gebruikersgegevens").await;
+    assert!(
+        page.contains("Klaargezet voor het nieuwe schooljaar"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Schooljaar 2027-2028, gaat in op 1-8-2027"),
+        "{page}"
+    );
+    let (_, _, log) = b.get(&app, "/beheer/logboek?soort=import").await;
+    assert!(log.contains("klaargezet (gaan in op 1 augustus)"), "{log}");
+}
+
+#[actix_web::test]
+async fn importing_new_teachers_from_beheer_mails_their_activation_links() {
+    let (t, _) = demo_app();
+    let app = test::init_service(idp::server::app(t.state.clone())).await;
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/edexml/zonnebloem-2.1.xml"
+    ))
+    .unwrap()
+    .replace("<brincode>12AB</brincode>", "<brincode>99ZZ</brincode>");
+    let mut b = Browser::new();
+    b.sign_in(&app, COORDINATOR).await;
+    let (_, _, page) = b.get(&app, "/beheer/gebruikersgegevens").await;
+    let csrf = hidden(&page, "csrf_token");
+    let (_, page) = upload(&mut b, &app, &csrf, fixture.as_bytes()).await;
+    let token = hidden(&page, "controle");
+    let confirm = [("csrf_token", csrf.as_str()), ("controle", token.as_str())];
+    let (_, _, page) = b
+        .post(&app, "/beheer/gebruikersgegevens/importeren", &confirm)
+        .await;
+    assert!(
+        page.contains(
+            "Nieuwe leerkrachten die een e-mail ontvingen om hun account te activeren: 1."
+        ),
+        "{page}"
+    );
+    let mails = t.outbox();
+    let invite = mails
+        .iter()
+        .find(|m| m.contains("marloes.visser@zonnebloem.example"))
+        .expect("an activation mail");
+    assert!(invite.contains("/wachtwoord/"), "{invite}");
+}

@@ -26,6 +26,16 @@ impl Env {
         }
     }
 
+    /// The mails the command wrote to its outbox (the default `outbox` folder), as text.
+    pub(crate) fn outbox(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.path().join("outbox")) else {
+            return Vec::new();
+        };
+        entries
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect()
+    }
+
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_leerpoort"));
         c.args(args)
@@ -412,7 +422,10 @@ fn bad_input_is_one_line_and_writes_nothing() {
     let e = env.fails(&["import", "edexml", "x.xml", "--school", &school]);
     assert!(e.contains("x.xml") && e.contains("No such file"), "{e}");
     let e = env.fails(&["import", "duo", "vestigingen.csv"]);
-    assert!(e.contains("not available"), "{e}");
+    assert!(
+        e.contains("vestigingen.csv") && e.contains("No such file"),
+        "{e}"
+    );
 
     assert_eq!(env.count_users(&school), before, "nothing was written");
     assert_eq!(

@@ -20,10 +20,15 @@ use crate::support::TestDb;
 const T0: i64 = 1_795_422_600;
 
 fn audit(action: &str, school: Option<&InstellingRef>) -> AuditEvent {
+    audit_at(action, school, T0)
+}
+
+/// [`audit`] at the moment `at`.
+fn audit_at(action: &str, school: Option<&InstellingRef>, at: i64) -> AuditEvent {
     AuditEvent {
         seq: 0,
         id: Uuid::new_v4(),
-        at: T0,
+        at,
         actor: "test".into(),
         action: action.into(),
         school: school.cloned(),
@@ -177,8 +182,7 @@ on_both_backends!(
             .change_brin6(
                 &r,
                 Brin6::from_str("34CD01").unwrap(),
-                T0 + 5,
-                audit("school.brin6", Some(&r)),
+                audit_at("school.brin6", Some(&r), T0 + 5),
             )
             .unwrap();
         assert_eq!(moved.brin6.to_string(), "34CD01");
@@ -519,20 +523,10 @@ on_both_backends!(
 
         // One family address for two children; a second address for one of them.
         let a = dir
-            .link_thuis_account(
-                emma.id,
-                "ouder@voorbeeld.nl",
-                T0,
-                audit("thuis", Some(&school)),
-            )
+            .link_thuis_account(emma.id, "ouder@voorbeeld.nl", audit("thuis", Some(&school)))
             .unwrap();
         let b = dir
-            .link_thuis_account(
-                daan.id,
-                "ouder@voorbeeld.nl",
-                T0,
-                audit("thuis", Some(&school)),
-            )
+            .link_thuis_account(daan.id, "ouder@voorbeeld.nl", audit("thuis", Some(&school)))
             .unwrap();
         assert_eq!(a.id, b.id, "one account per address");
         let mut both = vec![emma.id, daan.id];
@@ -541,26 +535,15 @@ on_both_backends!(
         dir.link_thuis_account(
             emma.id,
             "tweede@voorbeeld.nl",
-            T0,
             audit("thuis", Some(&school)),
         )
         .unwrap();
         // Linking again changes nothing; a third address is refused.
-        dir.link_thuis_account(
-            emma.id,
-            "ouder@voorbeeld.nl",
-            T0,
-            audit("thuis", Some(&school)),
-        )
-        .unwrap();
+        dir.link_thuis_account(emma.id, "ouder@voorbeeld.nl", audit("thuis", Some(&school)))
+            .unwrap();
         assert_eq!(dir.thuis_accounts_of_user(emma.id).unwrap().len(), 2);
         assert!(matches!(
-            dir.link_thuis_account(
-                emma.id,
-                "derde@voorbeeld.nl",
-                T0,
-                audit("thuis", Some(&school))
-            ),
+            dir.link_thuis_account(emma.id, "derde@voorbeeld.nl", audit("thuis", Some(&school))),
             Err(RepoError::Conflict(_))
         ));
         assert!(
@@ -609,11 +592,11 @@ on_both_backends!(
 
         // Setting the password activates the account, once.
         let activated = dir
-            .set_thuis_password(a.id, "hash-1", T0 + 5, audit("thuis", None))
+            .set_thuis_password(a.id, "hash-1", audit_at("thuis", None, T0 + 5))
             .unwrap();
         assert_eq!(activated.activated_at, Some(T0 + 5));
         let again = dir
-            .set_thuis_password(a.id, "hash-2", T0 + 9, audit("thuis", None))
+            .set_thuis_password(a.id, "hash-2", audit_at("thuis", None, T0 + 9))
             .unwrap();
         assert_eq!(again.activated_at, Some(T0 + 5));
         assert_eq!(again.password_hash.as_deref(), Some("hash-2"));
@@ -629,18 +612,18 @@ on_both_backends!(
             T0,
         )
         .unwrap();
-        dir.unlink_thuis_account(emma.id, a.id, T0, audit("thuis", Some(&school)))
+        dir.unlink_thuis_account(emma.id, a.id, audit("thuis", Some(&school)))
             .unwrap();
         assert!(
             dir.thuis_account(a.id).unwrap().is_some(),
             "Daan still has it"
         );
-        dir.unlink_thuis_account(daan.id, a.id, T0, audit("thuis", Some(&school)))
+        dir.unlink_thuis_account(daan.id, a.id, audit("thuis", Some(&school)))
             .unwrap();
         assert!(dir.thuis_account(a.id).unwrap().is_none());
         assert_eq!(dir.take_thuis_token("h3", T0 + 1).unwrap(), None);
         assert!(matches!(
-            dir.unlink_thuis_account(daan.id, a.id, T0, audit("thuis", Some(&school))),
+            dir.unlink_thuis_account(daan.id, a.id, audit("thuis", Some(&school))),
             Err(RepoError::NotFound(_))
         ));
     }
@@ -791,7 +774,7 @@ on_both_backends!(
         assert!(standing.admits(T0));
 
         let d = dir
-            .set_disabled(p.id, true, T0 + 10, audit("user.disable", Some(&s)))
+            .set_disabled(p.id, true, audit_at("user.disable", Some(&s), T0 + 10))
             .unwrap();
         assert_eq!(d.status, UserStatus::Disabled);
         let standing = dir.user_standing(p.id).unwrap().unwrap();
@@ -800,7 +783,7 @@ on_both_backends!(
         assert!(!standing.admits(T0 + 20));
 
         let e = dir
-            .set_disabled(p.id, false, T0 + 30, audit("user.enable", Some(&s)))
+            .set_disabled(p.id, false, audit_at("user.enable", Some(&s), T0 + 30))
             .unwrap();
         assert_eq!(e.status, UserStatus::Active, "the status before returns");
         let standing = dir.user_standing(p.id).unwrap().unwrap();
@@ -843,10 +826,10 @@ on_both_backends!(
             assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
         }
         assert!(dir
-            .set_disabled(Uuid::new_v4(), true, T0, audit("user.disable", Some(&s)))
+            .set_disabled(Uuid::new_v4(), true, audit("user.disable", Some(&s)))
             .is_err());
         assert!(
-            dir.set_disabled(p.id, false, T0 + 60, audit("user.enable", Some(&s)))
+            dir.set_disabled(p.id, false, audit_at("user.enable", Some(&s), T0 + 60))
                 .is_err(),
             "a removed user is not enabled"
         );

@@ -92,8 +92,23 @@ on_both_backends!(
         assert_eq!(counts(&dry), json!([c(3, 2, 2), c(0, 0, 0), c(0, 0, 0)]));
         assert!(users(&env, &school).is_empty());
 
+        assert_eq!(dry["activation_mails"], 0);
+        assert!(env.outbox().is_empty(), "a dry run mails nobody");
+
         let real = import(&env, &file, &school, false);
         assert_eq!(real["dry_run"], false);
+        assert_eq!(
+            real["activation_mails"], 1,
+            "the one new teacher with an e-mail address is invited"
+        );
+        let mails = env.outbox();
+        assert_eq!(mails.len(), 1);
+        assert!(
+            mails[0].contains("marloes.visser@zonnebloem.example")
+                && mails[0].contains("/wachtwoord/"),
+            "{}",
+            mails[0]
+        );
         assert_eq!(
             counts(&real),
             counts(&dry),
@@ -139,6 +154,8 @@ on_both_backends!(
         // The same file again changes nothing.
         let again = import(&env, &file, &school, false);
         assert_eq!(counts(&again), json!([c(0, 0, 0), c(0, 0, 0), c(0, 0, 0)]));
+        assert_eq!(again["activation_mails"], 0, "nobody is invited twice");
+        assert_eq!(env.outbox().len(), 1);
 
         // Saar leaves (not in the file), Deniz moves to groep 3 and is renamed by the LAS.
         let tmp = tempfile::tempdir().unwrap();

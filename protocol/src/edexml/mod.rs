@@ -73,8 +73,8 @@ mod schema;
 mod validate;
 
 pub use model::{
-    Edexml, EdexmlError, Groep, Leerkracht, Leerling, SamengesteldeGroep, SchoolId, Version,
-    Vestiging,
+    Edexml, EdexmlError, Groep, Leerkracht, Leerling, Persoon, SamengesteldeGroep, SchoolId,
+    Version, Vestiging,
 };
 
 /// The largest file read, in bytes: larger ones are refused before parsing.

@@ -120,10 +120,11 @@ pub struct SamengesteldeGroep {
     pub line: u32,
 }
 
-/// A leerling (a pupil).
+/// What a leerling and a leerkracht have alike: their key, ECK-iD, names, login name and
+/// e-mail address, and where they are in the file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Leerling {
-    /// Its `@key`, unique among the leerlingen.
+pub struct Persoon {
+    /// Its `@key`, unique among the leerlingen (or the leerkrachten).
     pub key: String,
     /// Its `@eckid` (2.1), trimmed and otherwise as written (not checked against the
     /// ECK-iD format: the importer decides); unique across the whole file.
@@ -139,16 +140,24 @@ pub struct Leerling {
     pub voorletters: Option<String>,
     /// Its `<voornamen>` (all first names, 2.0).
     pub voornamen: Option<String>,
+    /// Its `<gebruikersnaam>` (the login name the school gave it, 2.0).
+    pub gebruikersnaam: Option<String>,
+    /// Its `<emailadres>` (2.0), as written (not checked).
+    pub emailadres: Option<String>,
+    /// The line of its start tag.
+    pub line: u32,
+}
+
+/// A leerling (a pupil).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Leerling {
+    pub persoon: Persoon,
     /// Its `<geboortedatum>`, `YYYY-MM-DD` (a checked calendar date).
     pub geboortedatum: Option<String>,
     /// Its `<geslacht>`: `0` unknown, `1` male, `2` female, `9` not specified.
     pub geslacht: Option<String>,
     /// Its `<jaargroep>`. In 1.0.3 a leerling has either a jaargroep or a groep.
     pub jaargroep: Option<String>,
-    /// Its `<gebruikersnaam>` (the login name the school gave it, 2.0).
-    pub gebruikersnaam: Option<String>,
-    /// Its `<emailadres>` (2.0), as written (not checked).
-    pub emailadres: Option<String>,
     /// The key of its stamgroep (`<groep key>`); it refers to a groep in the file.
     pub groep: Option<String>,
     /// The keys of its samengestelde groepen (2.0), each referring to one in the file,
@@ -158,31 +167,12 @@ pub struct Leerling {
     pub vestiging: Option<String>,
     /// Its `<uitstroomdatum>` (the date it leaves or left), `YYYY-MM-DD`.
     pub uitstroomdatum: Option<String>,
-    /// The line of its start tag.
-    pub line: u32,
 }
 
 /// A leerkracht (a teacher, or other staff with a role).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Leerkracht {
-    /// Its `@key`, unique among the leerkrachten.
-    pub key: String,
-    /// Its `@eckid` (2.1), trimmed and otherwise as written; unique across the whole file.
-    pub eckid: Option<String>,
-    /// Its `<achternaam>`; empty when the file gives only a `<roepnaam>`.
-    pub achternaam: String,
-    /// Its `<voorvoegsel>`.
-    pub voorvoegsel: Option<String>,
-    /// Its `<roepnaam>`.
-    pub roepnaam: Option<String>,
-    /// Its `<voorletters-1>`.
-    pub voorletters: Option<String>,
-    /// Its `<voornamen>` (2.0).
-    pub voornamen: Option<String>,
-    /// Its `<gebruikersnaam>` (2.0).
-    pub gebruikersnaam: Option<String>,
-    /// Its `<emailadres>` (2.0), as written (not checked).
-    pub emailadres: Option<String>,
+    pub persoon: Persoon,
     /// The keys of its groepen (`<groepen><groep key>`), without repeats.
     pub groepen: Vec<String>,
     /// The keys of its samengestelde groepen (`<groepen><samengestelde_groep key>`, 2.0),
@@ -194,8 +184,6 @@ pub struct Leerkracht {
     /// Its roles for one groep or samengestelde groep (`<groepen><groep key="G"><rol>STA</rol>`,
     /// 2.0): `(key, rol)` pairs in file order, without repeats.
     pub groep_rollen: Vec<(String, String)>,
-    /// The line of its start tag.
-    pub line: u32,
 }
 
 /// Why a file is refused: the first error found, with its line.

@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::decode::{is_blank, short, xml_trim};
 use super::model::{
-    Edexml, EdexmlError, Groep, Leerkracht, Leerling, SamengesteldeGroep, SchoolId, Version,
-    Vestiging,
+    Edexml, EdexmlError, Groep, Leerkracht, Leerling, Persoon, SamengesteldeGroep, SchoolId,
+    Version, Vestiging,
 };
 use super::schema::{self, advance, missing, Frame, Kind};
 use super::MAX_TEXT;
@@ -172,9 +172,9 @@ impl Validator {
     /// Who the open record is, for messages: `leerling '00001'`.
     fn owner(&self) -> String {
         if let Some(l) = &self.leerling {
-            format!("leerling '{}'", short(&l.key))
+            format!("leerling '{}'", short(&l.persoon.key))
         } else if let Some(l) = &self.leerkracht {
-            format!("leerkracht '{}'", short(&l.key))
+            format!("leerkracht '{}'", short(&l.persoon.key))
         } else if let Some(g) = &self.groep {
             format!("groep '{}'", short(&g.key))
         } else if let Some(g) = &self.samengestelde_groep {
@@ -412,9 +412,12 @@ impl Validator {
                 let who = format!("leerling '{}'", short(&key));
                 let eckid = eckid.map(|e| self.eckid(who, e, line)).transpose()?;
                 self.leerling = Some(Leerling {
-                    key,
-                    eckid,
-                    line,
+                    persoon: Persoon {
+                        key,
+                        eckid,
+                        line,
+                        ..Persoon::default()
+                    },
                     ..Leerling::default()
                 });
             }
@@ -424,9 +427,12 @@ impl Validator {
                 let who = format!("leerkracht '{}'", short(&key));
                 let eckid = eckid.map(|e| self.eckid(who, e, line)).transpose()?;
                 self.leerkracht = Some(Leerkracht {
-                    key,
-                    eckid,
-                    line,
+                    persoon: Persoon {
+                        key,
+                        eckid,
+                        line,
+                        ..Persoon::default()
+                    },
                     ..Leerkracht::default()
                 });
             }
@@ -502,11 +508,11 @@ impl Validator {
             Some(Kind::Leerling) => self
                 .leerling
                 .as_ref()
-                .is_some_and(|l| l.achternaam.is_empty()),
+                .is_some_and(|l| l.persoon.achternaam.is_empty()),
             Some(Kind::Leerkracht) => self
                 .leerkracht
                 .as_ref()
-                .is_some_and(|l| l.achternaam.is_empty()),
+                .is_some_and(|l| l.persoon.achternaam.is_empty()),
             _ => false,
         };
         if no_achternaam && matches!(name, "voorvoegsel" | "voornamen" | "voorletters-1") {
@@ -615,7 +621,7 @@ impl Validator {
                 .extend(self.samengestelde_groep.take()),
             Kind::Leerling => {
                 if let Some(l) = self.leerling.take() {
-                    if no_name(&l.achternaam, &l.roepnaam) {
+                    if no_name(&l.persoon.achternaam, &l.persoon.roepnaam) {
                         return Err(missing_name());
                     }
                     self.leerlingen.push(l);
@@ -623,7 +629,7 @@ impl Validator {
             }
             Kind::Leerkracht => {
                 if let Some(l) = self.leerkracht.take() {
-                    if no_name(&l.achternaam, &l.roepnaam) {
+                    if no_name(&l.persoon.achternaam, &l.persoon.roepnaam) {
                         return Err(missing_name());
                     }
                     self.leerkrachten.push(l);
@@ -703,46 +709,26 @@ impl Validator {
             Some(Kind::Leerling) => {
                 if let Some(l) = &mut self.leerling {
                     let slot = match name {
-                        "achternaam" => {
-                            l.achternaam = value;
-                            return Ok(());
-                        }
-                        "voorvoegsel" => &mut l.voorvoegsel,
-                        "roepnaam" => &mut l.roepnaam,
-                        "voorletters-1" => &mut l.voorletters,
-                        "voornamen" => &mut l.voornamen,
                         "geboortedatum" => &mut l.geboortedatum,
                         "geslacht" => &mut l.geslacht,
                         "jaargroep" => &mut l.jaargroep,
-                        "gebruikersnaam" => &mut l.gebruikersnaam,
-                        "emailadres" => &mut l.emailadres,
                         "uitstroomdatum" => &mut l.uitstroomdatum,
-                        _ => return Ok(()),
+                        _ => {
+                            persoon_field(&mut l.persoon, name, value);
+                            return Ok(());
+                        }
                     };
                     *slot = Some(value);
                 }
             }
             Some(Kind::Leerkracht) => {
                 if let Some(l) = &mut self.leerkracht {
-                    let slot = match name {
-                        "achternaam" => {
-                            l.achternaam = value;
-                            return Ok(());
-                        }
-                        "rol" => {
-                            let listed = Listed::Rol(value.clone());
-                            push_new(&mut self.listed, listed, &mut l.rollen, value);
-                            return Ok(());
-                        }
-                        "voorvoegsel" => &mut l.voorvoegsel,
-                        "roepnaam" => &mut l.roepnaam,
-                        "voorletters-1" => &mut l.voorletters,
-                        "voornamen" => &mut l.voornamen,
-                        "gebruikersnaam" => &mut l.gebruikersnaam,
-                        "emailadres" => &mut l.emailadres,
-                        _ => return Ok(()),
-                    };
-                    *slot = Some(value);
+                    if name == "rol" {
+                        let listed = Listed::Rol(value.clone());
+                        push_new(&mut self.listed, listed, &mut l.rollen, value);
+                    } else {
+                        persoon_field(&mut l.persoon, name, value);
+                    }
                 }
             }
             Some(Kind::LkGroep | Kind::LkSamGroep) if name == "rol" => {
@@ -781,4 +767,23 @@ impl Validator {
             leerkrachten: self.leerkrachten,
         })
     }
+}
+
+/// A text element of a leerling or leerkracht that both have (a name, the login name, the
+/// e-mail address); other elements are left alone.
+fn persoon_field(p: &mut Persoon, name: &str, value: String) {
+    let slot = match name {
+        "achternaam" => {
+            p.achternaam = value;
+            return;
+        }
+        "voorvoegsel" => &mut p.voorvoegsel,
+        "roepnaam" => &mut p.roepnaam,
+        "voorletters-1" => &mut p.voorletters,
+        "voornamen" => &mut p.voornamen,
+        "gebruikersnaam" => &mut p.gebruikersnaam,
+        "emailadres" => &mut p.emailadres,
+        _ => return,
+    };
+    *slot = Some(value);
 }

@@ -1,4 +1,5 @@
-//! Beheer: Gebruikersgegevens invoeren — the import method, and a manual EDEXML import in two
+//! Beheer: Gebruikersgegevens invoeren — the import method, and a manual import of an EDEXML
+//! file or a spreadsheet (CSV or XLSX, told by the content; the template is `sjabloon.rs`) in two
 //! steps: the file is checked (a dry run: what it would add, change and remove), then
 //! "Importeren" carries out exactly that file. Between the steps the file waits in the
 //! ephemeral store for 30 minutes, under a random token and the coordinator's own school, and
@@ -7,8 +8,9 @@
 use std::time::Duration;
 
 use actix_multipart::Multipart;
-use broker::import::{ImportError, ImportReport, Warning};
+use broker::import::{Door, ImportError, ImportReport, Warning};
 use broker::keyspace::Key;
+use broker::repo::StagedImport;
 use futures_util::StreamExt;
 
 #[allow(clippy::wildcard_imports)]
@@ -26,6 +28,44 @@ struct ReportView {
     school_year: String,
     version: String,
     warnings: Vec<String>,
+    /// For a file of a later school year: that it waits, and until when.
+    staged: Option<String>,
+}
+
+/// The file that waits for its school year, as the page shows it.
+struct WaitingView {
+    text: String,
+    rows: Vec<(&'static str, [u64; 3])>,
+}
+
+impl WaitingView {
+    fn of(b: &BeheerTexts, s: &StagedImport) -> Self {
+        let date = catalogue::local_time(s.takes_effect, "%-d-%-m-%Y");
+        let staged = catalogue::local_time(s.staged_at, "%-d-%-m-%Y %H:%M");
+        let n = |col: &str, kind: &str| s.report[col][kind].as_u64().unwrap_or(0);
+        let row = |kind| [n("added", kind), n("changed", kind), n("removed", kind)];
+        Self {
+            text: b.import_staged(b.import_waiting, &s.school_year, &date, &staged),
+            rows: vec![
+                (b.import_rows[0], row("groups")),
+                (b.import_rows[1], row("pupils")),
+                (b.import_rows[2], row("teachers")),
+            ],
+        }
+    }
+}
+
+/// The date a staged year takes effect, as the page writes it (`2027-08-01` → `1-8-2027`).
+fn day(iso: &str) -> String {
+    let mut parts = iso.splitn(3, '-');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(y), Some(m), Some(d)) => format!(
+            "{}-{}-{y}",
+            d.trim_start_matches('0'),
+            m.trim_start_matches('0')
+        ),
+        _ => iso.to_string(),
+    }
 }
 
 impl ReportView {
@@ -38,8 +78,15 @@ impl ReportView {
                 (b.import_rows[2], [a.teachers, c.teachers, d.teachers]),
             ],
             school_year: r.school_year.clone(),
-            version: r.edexml_version.unwrap_or("").to_string(),
+            version: match r.edexml_version {
+                Some(v) => format!("EDEXML {v}"),
+                None => b.import_kind_spreadsheet.to_string(),
+            },
             warnings: r.warnings.iter().map(|w| note(b, w)).collect(),
+            staged: r.staged.as_ref().map(|s| {
+                let date = day(&s.takes_effect);
+                b.import_staged(b.import_staged_note, &s.school_year, &date, "")
+            }),
         }
     }
 
@@ -73,22 +120,31 @@ beheer_template!(ImportPage, "beheer_gebruikersgegevens.html", {
     report: Option<ReportView>,
     /// The token of a checked file, for "Importeren".
     pending: Option<String>,
+    /// A file waiting for its school year.
+    waiting: Option<WaitingView>,
 });
 
-fn import_page(
+async fn import_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     c: &Chrome,
-    school: &School,
+    b: &Beheerder,
     (report, pending): (Option<ReportView>, Option<String>),
     message: Option<Message>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
+    let staged = b
+        .blocking(state, |st, coordinator| {
+            Ok(st.dir.staged_import(coordinator.school())?)
+        })
+        .await?;
+    let waiting = staged.map(|s| WaitingView::of(c.t.beheer, &s));
     let (outcome, cookie) = Outcome::issue(req, state, message);
-    let page = beheer_page!(ImportPage, c, school, "gebruikersgegevens", outcome, {
+    let page = beheer_page!(ImportPage, c, &b.school, "gebruikersgegevens", outcome, {
         report,
         pending,
+        waiting,
     });
-    respond(&page, cookie)
+    Ok(respond(&page, cookie))
 }
 
 /// GET `/beheer/gebruikersgegevens`: the import method and the upload form.
@@ -96,9 +152,24 @@ pub async fn import_form(
     req: HttpRequest,
     state: web::Data<AppState>,
     b: Beheerder,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let c = Chrome::of(&req, &state, None).await;
-    import_page(&req, &state, &c, &b.school, (None, None), None)
+    import_page(&req, &state, &c, &b, (None, None), None).await
+}
+
+/// `bytes` into the coordinator's school through the door they fit, as the coordinator: the
+/// check (`dry_run`) or the import.
+fn import(
+    st: &AppState,
+    coordinator: &Coordinator,
+    bytes: &[u8],
+    dry_run: bool,
+) -> Result<ImportReport, ImportError> {
+    let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
+    let today = catalogue::local_time(st.clock.now_secs(), "%Y-%m-%d");
+    let secrets = st.credentials();
+    let (door, school) = (Door::of(bytes), coordinator.school());
+    broker::import::import(door, ctx, &secrets, school, bytes, &today, dry_run)
 }
 
 /// What the upload form sent.
@@ -173,47 +244,47 @@ pub async fn import_check(
     let upload = read_upload(form).await?;
     let c = Chrome::of(&req, &state, None).await;
     let bt = c.t.beheer;
-    let show = |m: &'static str| {
-        let m = Some(Message::Refused(m.to_string()));
-        Ok(import_page(&req, &state, &c, &b.school, (None, None), m))
-    };
-    let (csrf, bytes) = match upload {
-        Upload::TooLarge => return show(bt.import_too_large),
-        Upload::NoFile { csrf } | Upload::File { csrf, .. }
-            if !state.csrf.verify(&req, state.config.is_https(), &csrf) =>
+    let refused_with = match upload {
+        Upload::TooLarge => Some(bt.import_too_large),
+        Upload::NoFile { ref csrf } | Upload::File { ref csrf, .. }
+            if !state.csrf.verify(&req, state.config.is_https(), csrf) =>
         {
             return Err(PageError::Expired)
         }
-        Upload::NoFile { .. } => return show(bt.import_no_file),
+        Upload::NoFile { .. } => Some(bt.import_no_file),
+        Upload::File { .. } => None,
+    };
+    if let Some(m) = refused_with {
+        let m = Some(Message::Refused(m.to_string()));
+        return import_page(&req, &state, &c, &b, (None, None), m).await;
+    }
+    let (csrf, bytes) = match upload {
         Upload::File { csrf, bytes } => (csrf, bytes),
+        Upload::TooLarge | Upload::NoFile { .. } => return Err(PageError::Expired),
     };
     drop(csrf);
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    let checked = failure::blocking(move || {
-        let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
-        let today = catalogue::local_time(st.clock.now_secs(), "%Y-%m-%d");
-        let secrets = st.credentials();
-        let school = coordinator.school();
-        let report = broker::import::edexml::import(ctx, &secrets, school, &bytes, &today, true);
-        let Ok(report) = report else {
-            return Ok(report.map(|r| (r, None)));
-        };
-        if ReportView::counts_nothing(&report) {
-            return Ok(Ok((report, None)));
-        }
-        let token =
-            broker::secrets::random_token().map_err(|e| PageError::Unavailable(e.to_string()))?;
-        let key = Key::PendingImport {
-            school: &school.to_string(),
-            token: &token,
-        };
-        st.store
-            .put(&key, &bytes, PENDING)
-            .map_err(|e| PageError::Unavailable(e.to_string()))?;
-        Ok(Ok((report, Some(token))))
-    })
-    .await?;
+    let checked = b
+        .blocking(&state, move |st, coordinator| {
+            let school = coordinator.school();
+            let report = import(st, coordinator, &bytes, true);
+            let Ok(report) = report else {
+                return Ok(report.map(|r| (r, None)));
+            };
+            if ReportView::counts_nothing(&report) {
+                return Ok(Ok((report, None)));
+            }
+            let token = broker::secrets::random_token()
+                .map_err(|e| PageError::Unavailable(e.to_string()))?;
+            let key = Key::PendingImport {
+                school: &school.to_string(),
+                token: &token,
+            };
+            st.store
+                .put(&key, &bytes, PENDING)
+                .map_err(|e| PageError::Unavailable(e.to_string()))?;
+            Ok(Ok((report, Some(token))))
+        })
+        .await?;
     let (view, message) = match checked {
         Ok((report, token)) => {
             let text = if token.is_some() {
@@ -228,14 +299,7 @@ pub async fn import_check(
         }
         Err(e) => ((None, None), refused(bt, e)?),
     };
-    Ok(import_page(
-        &req,
-        &state,
-        &c,
-        &b.school,
-        view,
-        Some(message),
-    ))
+    import_page(&req, &state, &c, &b, view, Some(message)).await
 }
 
 /// The second step: the CSRF token and the checked file's token.
@@ -254,51 +318,57 @@ pub async fn import_confirm(
     b: Beheerder,
     CsrfChecked(form): CsrfChecked<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    let done = failure::blocking(move || {
-        let school = coordinator.school();
-        let key = Key::PendingImport {
-            school: &school.to_string(),
-            token: &form.controle,
-        };
-        let Some(bytes) = st
-            .store
-            .take(&key)
-            .map_err(|e| PageError::Unavailable(e.to_string()))?
-        else {
-            return Ok(None);
-        };
-        let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
-        let today = catalogue::local_time(st.clock.now_secs(), "%Y-%m-%d");
-        let secrets = st.credentials();
-        Ok(Some(broker::import::edexml::import(
-            ctx, &secrets, school, &bytes, &today, false,
-        )))
-    })
-    .await?;
+    let done = b
+        .blocking(&state, move |st, coordinator| {
+            let school = coordinator.school();
+            let key = Key::PendingImport {
+                school: &school.to_string(),
+                token: &form.controle,
+            };
+            let Some(bytes) = st
+                .store
+                .take(&key)
+                .map_err(|e| PageError::Unavailable(e.to_string()))?
+            else {
+                return Ok(None);
+            };
+            let done = import(st, coordinator, &bytes, false);
+            let welcomed = match &done {
+                Ok(r) => broker::import::welcome(&st.world(), coordinator.actor(), r),
+                Err(_) => 0,
+            };
+            Ok(Some(done.map(|r| (r, welcomed))))
+        })
+        .await?;
     let c = Chrome::of(&req, &state, None).await;
     let bt = c.t.beheer;
     let (view, message) = match done {
         None => (None, Message::Refused(bt.import_expired.to_string())),
-        Some(Ok(report)) => {
+        Some(Ok((report, _))) if report.staged.is_some() => {
             let view = ReportView::of(bt, &report);
-            let text = if view.changes_nothing() {
+            let s = report
+                .staged
+                .as_ref()
+                .map(|s| (s.school_year.as_str(), day(&s.takes_effect)));
+            let (year, date) = s.unwrap_or_default();
+            let text = bt.import_staged(bt.import_staged_done, year, &date, "");
+            (Some(view), Message::Done(text))
+        }
+        Some(Ok((report, welcomed))) => {
+            let view = ReportView::of(bt, &report);
+            let mut text = if view.changes_nothing() {
                 bt.import_nothing
             } else {
                 bt.import_done
-            };
-            (Some(view), Message::Done(text.to_string()))
+            }
+            .to_string();
+            if welcomed > 0 {
+                text = format!("{text} {}", bt.import_welcomed(welcomed));
+            }
+            (Some(view), Message::Done(text))
         }
         Some(Err(e)) => (None, refused(bt, e)?),
     };
     let shown = (view, None);
-    Ok(import_page(
-        &req,
-        &state,
-        &c,
-        &b.school,
-        shown,
-        Some(message),
-    ))
+    import_page(&req, &state, &c, &b, shown, Some(message)).await
 }

@@ -29,13 +29,12 @@ async fn substitutes_page(
     message: Option<Message>,
 ) -> Result<HttpResponse, PageError> {
     use broker::beheer::substitutes;
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    let slots = failure::blocking(move || {
-        let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
-        Ok(substitutes::slots(ctx, coordinator.school())?)
-    })
-    .await?;
+    let slots = b
+        .blocking(state, move |st, coordinator| {
+            let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
+            Ok(substitutes::slots(ctx, coordinator.school())?)
+        })
+        .await?;
     let c = Chrome::of(req, state, None).await;
     let bt = c.t.beheer;
     let (outcome, cookie) = Outcome::issue(req, state, message);
@@ -97,21 +96,20 @@ pub async fn substitutes_activate(
         email: form.email,
         days: form.dagen.parse().unwrap_or(0),
     };
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    let activated = failure::blocking(move || {
-        let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
-        let by = coordinator.user.as_ref().map(|u| u.id);
-        Ok(substitutes::activate(
-            &st.world(),
-            ctx,
-            coordinator.school(),
-            group,
-            who,
-            by,
-        ))
-    })
-    .await?;
+    let activated = b
+        .blocking(&state, move |st, coordinator| {
+            let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
+            let by = coordinator.user.as_ref().map(|u| u.id);
+            Ok(substitutes::activate(
+                &st.world(),
+                ctx,
+                coordinator.school(),
+                group,
+                who,
+                by,
+            ))
+        })
+        .await?;
     let c = Chrome::of(&req, &state, None).await;
     let bt = c.t.beheer;
     let m = outcome(bt, activated, |a| {
@@ -134,9 +132,7 @@ pub async fn substitutes_end(
     CsrfChecked(_): CsrfChecked<super::pages::CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     let account = user_in_path(&path)?;
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    failure::blocking(move || {
+    b.blocking(&state, move |st, coordinator| {
         let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
         Ok(broker::beheer::substitutes::end(
             ctx,

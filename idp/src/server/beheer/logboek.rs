@@ -40,11 +40,11 @@ pub async fn logbook(
         s => Some(Kind::from_slug(s).ok_or(PageError::NotFound)?),
     };
     let before = q.voor;
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    let page =
-        failure::blocking(move || Ok(logboek::page(st.dir.as_ref(), &coordinator, kind, before)?))
-            .await?;
+    let page = b
+        .blocking(&state, move |st, coordinator| {
+            Ok(logboek::page(st.dir.as_ref(), coordinator, kind, before)?)
+        })
+        .await?;
     let c = Chrome::of(&req, &state, None).await;
     let bt = c.t.beheer;
     let label = |k: Kind| {

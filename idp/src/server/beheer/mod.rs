@@ -155,6 +155,19 @@ impl actix_web::FromRequest for Beheerder {
     }
 }
 
+impl Beheerder {
+    /// Runs `f` on the blocking pool with the application and this coordinator (the storage
+    /// calls of a Beheer page).
+    async fn blocking<T, F>(&self, state: &web::Data<AppState>, f: F) -> Result<T, PageError>
+    where
+        F: FnOnce(&AppState, &Coordinator) -> Result<T, PageError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (st, coordinator) = (state.clone(), self.coordinator.clone());
+        failure::blocking(move || f(&st, &coordinator)).await
+    }
+}
+
 impl From<BeheerError> for PageError {
     fn from(e: BeheerError) -> Self {
         match e {
@@ -214,18 +227,22 @@ fn user_in_path(path: &str) -> Result<Uuid, PageError> {
     Uuid::parse_str(path).map_err(|_| PageError::NotFound)
 }
 
+mod fusie;
 mod gebruikersgegevens;
 mod invalkrachten;
 mod logboek;
 mod personeel;
 mod school;
+mod sjabloon;
 mod toestemming;
 
+pub use fusie::merger_consent_submit;
 pub use gebruikersgegevens::{import_check, import_confirm, import_form, IMPORT_UPLOAD_LIMIT};
 pub use invalkrachten::{substitutes_activate, substitutes_end, substitutes_list};
 pub use logboek::logbook;
 pub use personeel::{staff_action, staff_add, staff_list, staff_remove_confirm};
 pub use school::{dynamic_ip_submit, networks_submit, overview};
+pub use sjabloon::{template_csv, template_xlsx};
 pub use toestemming::{consent_form, consent_submit};
 
 beheer_template!(ClosingPage, "beheer_opheffen.html", {});

@@ -73,10 +73,11 @@ async fn staff_page(
     b: Beheerder,
     message: Option<Message>,
 ) -> Result<HttpResponse, PageError> {
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    let list: StaffList =
-        failure::blocking(move || Ok(staff::list(st.dir.as_ref(), &coordinator)?)).await?;
+    let list: StaffList = b
+        .blocking(state, move |st, coordinator| {
+            Ok(staff::list(st.dir.as_ref(), coordinator)?)
+        })
+        .await?;
     let c = Chrome::of(req, state, None).await;
     let bt = c.t.beheer;
     let rows = |l: &[User]| l.iter().map(|u| StaffRow::of(u, bt)).collect::<Vec<_>>();
@@ -124,8 +125,6 @@ pub async fn staff_add(
     b: Beheerder,
     CsrfChecked(form): CsrfChecked<AddForm>,
 ) -> Result<HttpResponse, PageError> {
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
     let role = Role::from_str(&form.rol).map_err(|_| PageError::NotFound)?;
     let new = NewStaff {
         given_name: form.voornaam,
@@ -133,9 +132,11 @@ pub async fn staff_add(
         email: form.email,
         role,
     };
-    let added =
-        failure::blocking(move || Ok(staff::add(&st.world(), st.credentials(), &coordinator, new)))
-            .await?;
+    let added = b
+        .blocking(&state, move |st, coordinator| {
+            Ok(staff::add(&st.world(), st.credentials(), coordinator, new))
+        })
+        .await?;
     let c = Chrome::of(&req, &state, None).await;
     let bt = c.t.beheer;
     let m = outcome(bt, added, |i| {
@@ -195,21 +196,20 @@ pub async fn staff_action(
         _ => None,
     };
     let give = form.geven == "1";
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    let done = failure::blocking(move || {
-        let (dir, clock) = (st.dir.as_ref(), st.clock.as_ref());
-        let c = &coordinator;
-        Ok(match (action, role) {
-            (StaffAction::Link, _) => staff::resend_link(&st.world(), c, user),
-            (StaffAction::Disable, _) => staff::offboard(dir, clock, c, user, false),
-            (StaffAction::Remove, _) => staff::offboard(dir, clock, c, user, true),
-            (StaffAction::Enable, _) => staff::enable(dir, clock, c, user),
-            (StaffAction::Role, Some(r)) => staff::set_role(dir, clock, c, user, r, give),
-            (StaffAction::Role, None) => Err(BeheerError::NotFound),
+    let done = b
+        .blocking(&state, move |st, coordinator| {
+            let (dir, clock) = (st.dir.as_ref(), st.clock.as_ref());
+            let c = coordinator;
+            Ok(match (action, role) {
+                (StaffAction::Link, _) => staff::resend_link(&st.world(), c, user),
+                (StaffAction::Disable, _) => staff::offboard(dir, clock, c, user, false),
+                (StaffAction::Remove, _) => staff::offboard(dir, clock, c, user, true),
+                (StaffAction::Enable, _) => staff::enable(dir, clock, c, user),
+                (StaffAction::Role, Some(r)) => staff::set_role(dir, clock, c, user, r, give),
+                (StaffAction::Role, None) => Err(BeheerError::NotFound),
+            })
         })
-    })
-    .await?;
+        .await?;
     let c = Chrome::of(&req, &state, None).await;
     let bt = c.t.beheer;
     let m = outcome(bt, done, |u| match action {
@@ -230,9 +230,10 @@ pub async fn staff_remove_confirm(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let user = user_in_path(&path)?;
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    failure::blocking(move || Ok(coordinator.own_user(st.dir.as_ref(), user)?)).await?;
+    b.blocking(&state, move |st, coordinator| {
+        Ok(coordinator.own_user(st.dir.as_ref(), user)?)
+    })
+    .await?;
     let c = Chrome::of(&req, &state, None).await;
     let (token, cookie) = state.csrf.issue(&req, state.config.is_https());
     let b = c.t.beheer;

@@ -10,16 +10,41 @@ beheer_template!(OverviewPage, "beheer.html", {
     suggestion: String,
     your_address: Option<String>,
     dynamic: DynamicView,
+    /// The address DUO registers when DUO's registry lists the school's location (its name
+    /// is then DUO's); `None` outside the registry.
+    duo_address: Option<String>,
 });
 
-fn overview_page(
+/// DUO's address of `school`'s location (one line), when DUO's registry lists it.
+async fn duo_address(
+    state: &web::Data<AppState>,
+    school: &School,
+) -> Result<Option<String>, PageError> {
+    let (st, brin6) = (state.clone(), school.brin6.clone());
+    let official =
+        failure::blocking(move || Ok(broker::import::duo::official(st.dir.as_ref(), &brin6)?))
+            .await?;
+    Ok(official.map(|l| {
+        let street = format!("{} {}", l.street, l.house_number);
+        let place = format!("{} {}", l.postcode, l.place);
+        [street.trim(), place.trim()]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }))
+}
+
+async fn overview_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     c: &Chrome,
     (school, dynamic): (&School, DynamicView),
     ip: Option<&str>,
     message: Option<Message>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
+    let duo_address = duo_address(state, school).await?;
     let inside = broker::login::pupil::in_school_network(school, ip);
     let (outcome, cookie) = Outcome::issue(req, state, message);
     let page = beheer_page!(OverviewPage, c, school, "", outcome, {
@@ -31,8 +56,9 @@ fn overview_page(
         },
         your_address: ip.map(|a| c.t.beheer.your_address(a, inside)),
         dynamic,
+        duo_address,
     });
-    respond(&page, cookie)
+    Ok(respond(&page, cookie))
 }
 
 /// GET `/beheer`: the school's details (name, BRIN, INSTELLING_REF) and its networks, with the
@@ -46,7 +72,7 @@ pub async fn overview(
     let c = Chrome::of(&req, &state, None).await;
     let dynamic = dynamic_ip::view(&state, &b.school, None).await?;
     let school = (&b.school, dynamic);
-    Ok(overview_page(&req, &state, &c, school, ip.as_deref(), None))
+    overview_page(&req, &state, &c, school, ip.as_deref(), None).await
 }
 
 /// The networks form: `netwerk`, and `action` `toevoegen` or `verwijderen`.
@@ -103,14 +129,7 @@ pub async fn networks_submit(
     };
     let dynamic = dynamic_ip::view(&state, &school, None).await?;
     let shown = (&school, dynamic);
-    Ok(overview_page(
-        &req,
-        &state,
-        &c,
-        shown,
-        ip.as_deref(),
-        Some(m),
-    ))
+    overview_page(&req, &state, &c, shown, ip.as_deref(), Some(m)).await
 }
 
 /// The Dynamic IP form: `action` `sleutel` (turn on, or a new key) or `uitzetten`.
@@ -137,19 +156,18 @@ pub async fn dynamic_ip_submit(
         "uitzetten" => false,
         _ => return Err(PageError::NotFound),
     };
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    let (token, school) = failure::blocking(move || {
-        let w = st.world();
-        let token = if new_key {
-            Some(dynip::new_token(&w, &coordinator)?.token)
-        } else {
-            dynip::turn_off(&w, &coordinator).map(|()| None)?
-        };
-        let school = w.dir.school(coordinator.school())?;
-        Ok((token, school.ok_or(PageError::NotFound)?))
-    })
-    .await?;
+    let (token, school) = b
+        .blocking(&state, move |st, coordinator| {
+            let w = st.world();
+            let token = if new_key {
+                Some(dynip::new_token(&w, coordinator)?.token)
+            } else {
+                dynip::turn_off(&w, coordinator).map(|()| None)?
+            };
+            let school = w.dir.school(coordinator.school())?;
+            Ok((token, school.ok_or(PageError::NotFound)?))
+        })
+        .await?;
     let c = Chrome::of(&req, &state, None).await;
     let bt = c.t.beheer;
     let m = Message::Done(
@@ -162,12 +180,5 @@ pub async fn dynamic_ip_submit(
     );
     let dynamic = dynamic_ip::view(&state, &school, token).await?;
     let shown = (&school, dynamic);
-    Ok(overview_page(
-        &req,
-        &state,
-        &c,
-        shown,
-        ip.as_deref(),
-        Some(m),
-    ))
+    overview_page(&req, &state, &c, shown, ip.as_deref(), Some(m)).await
 }

@@ -42,18 +42,23 @@ impl PartyRow {
 
 beheer_template!(ConsentPage, "beheer_toestemming.html", {
     parties: Vec<PartyRow>,
+    offers: Vec<super::fusie::OfferRow>,
 });
 
-async fn consent_page(
+pub(super) async fn consent_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     b: Beheerder,
     message: Option<Message>,
 ) -> Result<HttpResponse, PageError> {
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    let parties =
-        failure::blocking(move || Ok(consent::parties(st.dir.as_ref(), &coordinator)?)).await?;
+    let (parties, offers) = b
+        .blocking(state, move |st, coordinator| {
+            Ok((
+                consent::parties(st.dir.as_ref(), coordinator)?,
+                broker::beheer::merger_consent::offers(st.dir.as_ref(), coordinator)?,
+            ))
+        })
+        .await?;
     let c = Chrome::of(req, state, None).await;
     let (outcome, cookie) = Outcome::issue(req, state, message);
     let page = beheer_page!(ConsentPage, c, &b.school, "toestemming", outcome, {
@@ -61,6 +66,7 @@ async fn consent_page(
             .iter()
             .map(|p| PartyRow::of(p, c.t.beheer))
             .collect(),
+        offers: super::fusie::offer_rows(&offers, c.t),
     });
     Ok(respond(&page, cookie))
 }
@@ -95,17 +101,16 @@ pub async fn consent_submit(
             .ok_or(PageError::NotFound)?;
         ticked.insert(id);
     }
-    let st = state.clone();
-    let coordinator = b.coordinator.clone();
-    let saved = failure::blocking(move || {
-        Ok(consent::save(
-            st.dir.as_ref(),
-            st.clock.as_ref(),
-            &coordinator,
-            &ticked,
-        )?)
-    })
-    .await?;
+    let saved = b
+        .blocking(&state, move |st, coordinator| {
+            Ok(consent::save(
+                st.dir.as_ref(),
+                st.clock.as_ref(),
+                coordinator,
+                &ticked,
+            )?)
+        })
+        .await?;
     let c = Chrome::of(&req, &state, None).await;
     let text = if saved == consent::Saved::default() {
         c.t.beheer.consent_unchanged
