@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{Counts, ImportError, ImportReport, Incoming, IncomingPerson, Warning};
 use crate::admin::Credentials;
 use crate::model::{Group, PupilAuth, School, User, UserStatus};
-use crate::repo::{Directory, ImportPlan, NewUser, PersonUpdate};
+use crate::repo::{Directory, ImportPlan, InUse, NewUser, PersonUpdate};
 
 /// Records an import brought (and so may deactivate when a later file no longer lists them).
 pub const IMPORT_SOURCES: [&str; 3] = ["edexml", "las", "spreadsheet"];
@@ -32,6 +32,7 @@ pub fn plan(
         removed: Counts::default(),
         warnings: incoming.warnings.clone(),
         to_welcome: Vec::new(),
+        in_use: in_use(dir, &incoming)?,
     };
     let group_id = pl.groups(&incoming)?;
     let stored = dir.users_of_school(&school.instelling_ref)?;
@@ -118,6 +119,21 @@ struct Planner<'a> {
     removed: Counts,
     warnings: Vec<Warning>,
     to_welcome: Vec<Uuid>,
+    /// The file's ECK-iDs and e-mail addresses that someone has already.
+    in_use: InUse,
+}
+
+/// Which of the ECK-iDs and e-mail addresses in `incoming` belong to someone already: two
+/// queries for the whole file, not two per new person.
+fn in_use(dir: &dyn Directory, incoming: &Incoming) -> Result<InUse, ImportError> {
+    let people = incoming.pupils.iter().chain(&incoming.teachers);
+    let eck_ids: Vec<&str> = people
+        .clone()
+        .filter_map(|p| p.eck_id.as_ref())
+        .map(EckId::as_str)
+        .collect();
+    let emails: Vec<&str> = people.filter_map(|p| p.email.as_deref()).collect();
+    Ok(dir.identifiers_in_use(&eck_ids, &emails)?)
 }
 
 impl Planner<'_> {
@@ -184,7 +200,7 @@ impl Planner<'_> {
         source: &str,
     ) -> Result<User, ImportError> {
         let eck_id = match &person.eck_id {
-            Some(e) if self.dir.user_by_eck_id(e)?.is_some() => {
+            Some(e) if self.in_use.eck_ids.contains(e.as_str()) => {
                 self.warnings
                     .push(Warning::EckIdElsewhere { line: person.line });
                 None
@@ -192,7 +208,7 @@ impl Planner<'_> {
             other => other.clone(),
         };
         let email = match &person.email {
-            Some(e) if self.dir.user_by_email(e)?.is_some() => {
+            Some(e) if self.in_use.emails.contains(e.as_str()) => {
                 self.warnings
                     .push(Warning::EmailTaken { line: person.line });
                 None

@@ -36,7 +36,7 @@ pub use substitutes::{Substitutes, SubstitutionStart};
 pub use thuis::{NewThuisCode, NewThuisToken, Thuis};
 pub use totp::{NewStaffTotp, StaffTotp};
 pub use upstreams::Upstreams;
-pub use users::{NewUser, PasswordChange, PupilSecretChange, Users};
+pub use users::{InUse, NewUser, PasswordChange, PupilSecretChange, Users};
 
 /// Errors of the directory. Messages name the field at fault, in words an operator reads.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -6,6 +6,22 @@ use uuid::Uuid;
 use super::RepoResult;
 use crate::model::{AuditEvent, PupilAuth, User, UserStanding};
 
+/// ECK-iDs and e-mail addresses that belong to someone already ([`Users::identifiers_in_use`]).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct InUse {
+    pub eck_ids: std::collections::HashSet<String>,
+    pub emails: std::collections::HashSet<String>,
+}
+
+impl std::fmt::Debug for InUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InUse")
+            .field("eck_ids", &self.eck_ids.len())
+            .field("emails", &self.emails.len())
+            .finish()
+    }
+}
+
 /// A pupil's new sign-in secret.
 #[derive(Clone)]
 pub struct PupilSecretChange {
@@ -70,6 +86,9 @@ pub trait Users {
     fn user_by_las_key(&self, school: &InstellingRef, key: &str) -> RepoResult<Option<User>>;
     /// A user by ECK-iD.
     fn user_by_eck_id(&self, eck_id: &EckId) -> RepoResult<Option<User>>;
+    /// Which of `eck_ids` and `emails` (lower-case) a user has already, in as few queries as
+    /// the database allows: an import's new people, checked at once.
+    fn identifiers_in_use(&self, eck_ids: &[&str], emails: &[&str]) -> RepoResult<InUse>;
 
     /// A pupil's sealed PIN or picture password, if one was kept.
     fn pupil_secret(&self, user: Uuid) -> RepoResult<Option<String>>;

@@ -77,11 +77,7 @@ impl DuoRow {
 
 /// Insert `rows` in one statement, on whichever backend `c` is.
 fn insert_rows(c: &mut DbConnection, rows: &[DuoRow]) -> Result<(), TxError> {
-    let insert = diesel::insert_into(duo_locations::table).values(rows);
-    match c {
-        DbConnection::Sqlite(c) => insert.execute(c)?,
-        DbConnection::Postgres(c) => insert.execute(c)?,
-    };
+    insert_many!(c, duo_locations::table, rows)?;
     Ok(())
 }
 

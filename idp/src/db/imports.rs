@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::directory::DieselDirectory;
 use super::directory::TxError;
 use super::schema::{school_groups, user_roles, users};
-use super::users::{set_memberships, write_new_user};
+use super::users::{set_memberships, write_new_users};
 use super::DbConnection;
 
 fn write_group(c: &mut DbConnection, g: &Group, now: i64, new: bool) -> Result<(), TxError> {
@@ -85,12 +85,7 @@ impl Imports for DieselDirectory {
                 )
                 .execute(c)?;
             }
-            for new in &plan.new_people {
-                if new.user.school != *school {
-                    return Err(RepoError::NotFound("a person of another school".into()).into());
-                }
-                write_new_user(c, new, now)?;
-            }
+            write_new_users(c, &key, &plan.new_people, now)?;
             for p in &plan.changed_people {
                 let id = p.id.to_string();
                 let target = users::table.find(&id).filter(users::school_ref.eq(&key));

@@ -17,6 +17,18 @@ macro_rules! insert_audited {
     }};
 }
 
+/// Insert many rows in one statement on whichever backend the connection is (a batch insert
+/// is not among the queries the `MultiConnection` writes for both).
+macro_rules! insert_many {
+    ($c:expr, $table:expr, $rows:expr) => {{
+        let insert = diesel::insert_into($table).values($rows);
+        match $c {
+            $crate::db::DbConnection::Sqlite(c) => insert.execute(c),
+            $crate::db::DbConnection::Postgres(c) => insert.execute(c),
+        }
+    }};
+}
+
 mod audit;
 mod cache;
 mod devices;

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::cli::Env;
 use crate::on_both_backends;
 use crate::support::TestDb;
+use broker::repo::Users as _;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -220,6 +221,59 @@ on_both_backends!(
             (back["status"].clone(), back["las_key"].clone()),
             (json!("active"), json!("L1"))
         );
+    }
+);
+
+on_both_backends!(
+    identifiers_in_use_at_another_school_are_left_out_with_a_warning,
+    |db: &TestDb| {
+        let env = Env::on(&db.url);
+        let first = zonnebloem(&env);
+        import(&env, &fixture("zonnebloem-2.1.xml"), &first, false);
+        // The same people in another school's file: their ECK-iDs and the teacher's address
+        // are someone else's already.
+        let other = env.ok(&[
+            "school",
+            "add",
+            "--brin",
+            "34CD",
+            "--vestiging",
+            "00",
+            "--name",
+            "De Klimop",
+        ])["instelling_ref"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let tmp = tempfile::tempdir().unwrap();
+        let theirs = variant(
+            tmp.path(),
+            "klimop.xml",
+            &[("<brincode>12AB</brincode>", "<brincode>34CD</brincode>")],
+        );
+        let r = import(&env, &theirs, &other, false);
+        assert_eq!(counts(&r)[0], c(3, 2, 2), "{r}");
+        let warnings = r["warnings"].to_string();
+        assert!(
+            warnings.contains("line 28: the ECK-iD is in use at another school")
+                && warnings.contains("line 53: the ECK-iD is in use at another school")
+                && warnings.contains("e-mail address is in use by another account"),
+            "{warnings}"
+        );
+        let people = users(&env, &other);
+        assert!(people.iter().all(|u| u["email"].is_null()), "{people:?}");
+        // ECK-iDs are not shown on the command line: read them from the directory.
+        let dir = db.directory();
+        let with_eck = |school: &str| {
+            let r: claims::InstellingRef = school.parse().unwrap();
+            dir.users_of_school(&r)
+                .unwrap()
+                .iter()
+                .filter(|u| u.eck_id.is_some())
+                .count()
+        };
+        assert_eq!(with_eck(&first), 2, "Saar and Marloes keep theirs");
+        assert_eq!(with_eck(&other), 0, "never a second holder of an ECK-iD");
     }
 );
 
