@@ -1,8 +1,9 @@
-//! The EDEXML import of a whole school: 1,000 pupils in 8 groepen and 40 teachers, generated
-//! in memory as an EDEXML 2.1 file. Parsing alone, a first import into an empty school (parse,
-//! map, plan and apply: what `leerpoort import edexml` does), and the same file again (which
-//! changes nothing) — on SQLite, and on PostgreSQL when `LEERPOORT_TEST_DATABASE_URL` is set
-//! (`postgres://postgres@127.0.0.1/test`; a fresh schema per database, dropped afterwards).
+//! The import of a whole school: 1,000 pupils in 8 groepen and 40 teachers, generated in
+//! memory as an EDEXML 2.1 file and as a CSV spreadsheet. Parsing alone, a first import into an
+//! empty school (parse, map, plan and apply: what `leerpoort import edexml` and
+//! `import spreadsheet` do), and the EDEXML file again (which changes nothing) — on SQLite, and
+//! on PostgreSQL when `LEERPOORT_TEST_DATABASE_URL` is set (`postgres://postgres@127.0.0.1/test`;
+//! a fresh schema per database, dropped afterwards).
 //!
 //! `cargo bench -p idp --bench import`; results and how to read them: docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -134,11 +135,47 @@ fn school_file() -> Vec<u8> {
     x.into_bytes()
 }
 
+/// The same school as a spreadsheet the school fills in itself (CSV, `;`): the people, their
+/// groups by name, and the same ECK-iDs, e-mail addresses and roles.
+fn school_sheet() -> Vec<u8> {
+    let mut x = String::from(
+        "Soort;Sleutel;Voornaam;Tussenvoegsel;Achternaam;Groep;Jaargroep;E-mailadres;ECK-iD;Rol\n",
+    );
+    let person = |x: &mut String, i: usize| {
+        let (voorvoegsel, achternaam) = FAMILY[(i / GIVEN.len()) % FAMILY.len()];
+        let _ = write!(x, "{};{voorvoegsel};{achternaam};", GIVEN[i % GIVEN.len()]);
+    };
+    for i in 0..PUPILS {
+        let g = i % GROUPS + 1;
+        let _ = write!(x, "leerling;L{:04};", i + 1);
+        person(&mut x, i);
+        let eck = if i % 2 == 0 {
+            eck_id(i as u64)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(x, "Groep {g};{g};;{eck};");
+    }
+    for t in 0..TEACHERS {
+        let _ = write!(x, "leerkracht;T{:02};", t + 1);
+        person(&mut x, t * 5 + 3);
+        let rol = if t % 10 == 0 { "IB" } else { "" };
+        let _ = writeln!(
+            x,
+            "Groep {};;leerkracht{:02}@zonnebloem.example;;{rol}",
+            t % GROUPS + 1,
+            t + 1
+        );
+    }
+    x.into_bytes()
+}
+
 /// The keys (PIN hashing, sealing) and the clock, from an `AppState` opened as the server
 /// opens it; each import gets a database of its own ([`Db`]).
 struct Bench {
     state: AppState,
     bytes: Vec<u8>,
+    sheet: Vec<u8>,
     today: String,
     _dir: tempfile::TempDir,
 }
@@ -169,6 +206,7 @@ fn setup() -> Bench {
     Bench {
         state,
         bytes: school_file(),
+        sheet: school_sheet(),
         today,
         _dir: dir,
     }
@@ -265,22 +303,22 @@ impl Backend {
 
 /// What `leerpoort import edexml FILE --school REF` does: parse, map, plan, apply.
 fn import(b: &Bench, db: &Db) -> ImportReport {
+    import_by(b, db, Door::Edexml)
+}
+
+/// What `leerpoort import edexml` or `import spreadsheet` does, through `door`.
+fn import_by(b: &Bench, db: &Db, door: Door) -> ImportReport {
+    let bytes = match door {
+        Door::Edexml => &b.bytes,
+        Door::Spreadsheet => &b.sheet,
+    };
     let ctx = Ctx {
         dir: &db.dir,
         clock: b.state.clock.as_ref(),
         actor: "bench",
     };
     let secrets = b.state.credentials();
-    broker::import::import(
-        Door::Edexml,
-        ctx,
-        &secrets,
-        &db.school,
-        &b.bytes,
-        &b.today,
-        false,
-    )
-    .unwrap()
+    broker::import::import(door, ctx, &secrets, &db.school, bytes, &b.today, false).unwrap()
 }
 
 fn counts(groups: usize, pupils: usize, teachers: usize) -> Counts {
@@ -332,12 +370,19 @@ fn import_1000_pupils(c: &mut Criterion) {
     g.bench_function("parse", |bench| {
         bench.iter(|| edexml::parse(&b.bytes).unwrap());
     });
+    g.bench_function("parse_csv", |bench| {
+        bench.iter(|| protocol::spreadsheet::parse(&b.sheet).unwrap());
+    });
 
     for backend in backends() {
         // Once outside the timing: the file is imported whole and without warnings.
         let db = backend.fresh(&b);
         assert_first(&import(&b, &db));
         assert_unchanged(&import(&b, &db));
+        let sheet_db = backend.fresh(&b);
+        assert_first(&import_by(&b, &sheet_db, Door::Spreadsheet));
+        assert_unchanged(&import_by(&b, &sheet_db, Door::Spreadsheet));
+        drop(sheet_db);
 
         // About 1 s an import on PostgreSQL here: ten of them need more than 10 s.
         g.measurement_time(Duration::from_secs(match backend {
@@ -352,6 +397,13 @@ fn import_1000_pupils(c: &mut Criterion) {
                     assert_eq!(r.added.pupils, PUPILS);
                     r
                 },
+                BatchSize::PerIteration,
+            );
+        });
+        g.bench_function(format!("first_import_csv/{}", backend.name()), |bench| {
+            bench.iter_batched_ref(
+                || backend.fresh(&b),
+                |fresh| import_by(&b, fresh, Door::Spreadsheet),
                 BatchSize::PerIteration,
             );
         });
