@@ -26,6 +26,24 @@ impl Env {
         }
     }
 
+    /// `school add --brin BRIN --vestiging 00 --name NAME`: the new school's INSTELLING_REF.
+    pub(crate) fn add_school(&self, brin: &str, name: &str) -> String {
+        let args = [
+            "school",
+            "add",
+            "--brin",
+            brin,
+            "--vestiging",
+            "00",
+            "--name",
+            name,
+        ];
+        self.ok(&args)["instelling_ref"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// The mails the command wrote to its outbox (the default `outbox` folder), as text.
     pub(crate) fn outbox(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(self.dir.path().join("outbox")) else {

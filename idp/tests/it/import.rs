@@ -29,47 +29,40 @@ fn variant(dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
     p
 }
 
-fn zonnebloem(env: &Env) -> String {
-    env.ok(&[
-        "school",
-        "add",
-        "--brin",
-        "12AB",
-        "--vestiging",
-        "00",
-        "--name",
-        "De Zonnebloem",
-    ])["instelling_ref"]
-        .as_str()
-        .unwrap()
-        .to_string()
+pub(crate) fn zonnebloem(env: &Env) -> String {
+    env.add_school("12AB", "De Zonnebloem")
 }
 
 fn import(env: &Env, file: &Path, school: &str, dry: bool) -> Value {
+    import_by(env, "edexml", file, school, dry)
+}
+
+/// `leerpoort import DOOR FILE --school REF [--dry-run]`, its JSON report.
+pub(crate) fn import_by(env: &Env, door: &str, file: &Path, school: &str, dry: bool) -> Value {
     let f = file.to_str().unwrap();
-    let mut args = vec!["import", "edexml", f, "--school", school];
+    let mut args = vec!["import", door, f, "--school", school];
     if dry {
         args.push("--dry-run");
     }
     env.ok(&args)
 }
 
-fn counts(r: &Value) -> Value {
+pub(crate) fn counts(r: &Value) -> Value {
     json!([r["added"], r["changed"], r["removed"]])
 }
 
-fn c(groups: u64, pupils: u64, teachers: u64) -> Value {
+pub(crate) fn c(groups: u64, pupils: u64, teachers: u64) -> Value {
     json!({"groups": groups, "pupils": pupils, "teachers": teachers})
 }
 
-fn users(env: &Env, school: &str) -> Vec<Value> {
+pub(crate) fn users(env: &Env, school: &str) -> Vec<Value> {
     env.ok(&["user", "list", "--school", school])["users"]
         .as_array()
         .unwrap()
         .clone()
 }
 
-fn by_key<'a>(users: &'a [Value], key: &str) -> &'a Value {
+pub(crate) fn by_key<'a>(users: &'a [Value], key: &str) -> &'a Value {
     users
         .iter()
         .find(|u| u["las_key"] == key)
@@ -232,19 +225,7 @@ on_both_backends!(
         import(&env, &fixture("zonnebloem-2.1.xml"), &first, false);
         // The same people in another school's file: their ECK-iDs and the teacher's address
         // are someone else's already.
-        let other = env.ok(&[
-            "school",
-            "add",
-            "--brin",
-            "34CD",
-            "--vestiging",
-            "00",
-            "--name",
-            "De Klimop",
-        ])["instelling_ref"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let other = env.add_school("34CD", "De Klimop");
         let tmp = tempfile::tempdir().unwrap();
         let theirs = variant(
             tmp.path(),

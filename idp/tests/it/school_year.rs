@@ -51,20 +51,7 @@ fn file_for(year: &str) -> Vec<u8> {
 }
 
 fn zonnebloem(env: &Env) -> InstellingRef {
-    env.ok(&[
-        "school",
-        "add",
-        "--brin",
-        "12AB",
-        "--vestiging",
-        "00",
-        "--name",
-        "De Zonnebloem",
-    ])["instelling_ref"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
+    crate::import::zonnebloem(env).parse().unwrap()
 }
 
 fn trail(

@@ -13,6 +13,7 @@ use claims::InstellingRef;
 use serde_json::{json, Value};
 
 use crate::cli::Env;
+use crate::import::{by_key, c, counts, import_by, users, zonnebloem};
 use crate::on_both_backends;
 use crate::school::demo_app;
 use crate::support::browser::Browser;
@@ -51,22 +52,6 @@ fn next_file() -> String {
     )
 }
 
-fn zonnebloem(env: &Env) -> String {
-    env.ok(&[
-        "school",
-        "add",
-        "--brin",
-        "12AB",
-        "--vestiging",
-        "00",
-        "--name",
-        "De Zonnebloem",
-    ])["instelling_ref"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
@@ -74,34 +59,7 @@ fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
 }
 
 fn import(env: &Env, file: &Path, school: &str, dry: bool) -> Value {
-    let f = file.to_str().unwrap();
-    let mut args = vec!["import", "spreadsheet", f, "--school", school];
-    if dry {
-        args.push("--dry-run");
-    }
-    env.ok(&args)
-}
-
-fn counts(r: &Value) -> Value {
-    json!([r["added"], r["changed"], r["removed"]])
-}
-
-fn c(groups: u64, pupils: u64, teachers: u64) -> Value {
-    json!({"groups": groups, "pupils": pupils, "teachers": teachers})
-}
-
-fn users(env: &Env, school: &str) -> Vec<Value> {
-    env.ok(&["user", "list", "--school", school])["users"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn by_key<'a>(users: &'a [Value], key: &str) -> &'a Value {
-    users
-        .iter()
-        .find(|u| u["las_key"] == key)
-        .unwrap_or_else(|| panic!("no user with key {key}: {users:?}"))
+    import_by(env, "spreadsheet", file, school, dry)
 }
 
 /// The school's groups: (key, name, jaargroep, composite), by key.

@@ -31,19 +31,7 @@ on_both_backends!(merge_and_split_on_the_command_line, |db: &TestDb| {
     let site = Site::on(db);
     let env = Env::on(&db.url);
     let from = idp::demo::DEMO_SCHOOL_REF;
-    let into = env.ok(&[
-        "school",
-        "add",
-        "--brin",
-        "34CD",
-        "--vestiging",
-        "00",
-        "--name",
-        "De Zonnebloem",
-    ])["instelling_ref"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let into = env.add_school("34CD", "De Zonnebloem");
     let people = ids(&env, from);
     let pupils = site.pupils(&from.parse().unwrap());
     let subs = site.subs(&pupils);
