@@ -15,9 +15,8 @@ use uuid::Uuid;
 use super::audit::write_audit;
 use super::directory::{parse_ref, to_json_list, DieselDirectory, TxError};
 use super::schema::{
-    devices, dynamic_ip, group_members, merger_offers, pupil_secrets, registrations, school_groups,
-    schools, staff_totp, substitutions, thuis_codes, thuis_links, upstream_schools, user_roles,
-    users,
+    devices, dynamic_ip, group_members, merger_offers, registrations, school_groups, schools,
+    staff_totp, substitutions, thuis_links, upstream_schools, user_roles, users,
 };
 use super::schools::load_school;
 use super::DbConnection;
@@ -104,25 +103,7 @@ fn apply_join(c: &mut DbConnection, j: &Join, now: i64) -> Result<(), TxError> {
 /// The joined record as `user remove` leaves a user: no personal data, no secrets, no sign-in;
 /// the id stays, so its pseudonyms are never given to anyone else.
 fn tombstone(c: &mut DbConnection, id: &str, now: i64) -> Result<(), TxError> {
-    diesel::update(users::table.find(id))
-        .set((
-            users::offboarded.eq(Some(UserStatus::Removed.as_str())),
-            users::left_at.eq(None::<i64>),
-            users::revoked_at.eq(Some(now)),
-            users::updated_at.eq(now),
-            users::given_name.eq(""),
-            users::family_name.eq(""),
-            users::email.eq(None::<String>),
-            users::eck_id.eq(None::<String>),
-            users::las_key.eq(None::<String>),
-            users::picture.eq(None::<String>),
-            users::pin_hash.eq(None::<String>),
-            users::picture_password_hash.eq(None::<String>),
-            users::password_hash.eq(None::<String>),
-        ))
-        .execute(c)?;
-    diesel::delete(pupil_secrets::table.filter(pupil_secrets::user_id.eq(id))).execute(c)?;
-    diesel::delete(thuis_codes::table.filter(thuis_codes::user_id.eq(id))).execute(c)?;
+    super::users::erase_personal_data(c, id, now)?;
     diesel::delete(staff_totp::table.filter(staff_totp::user_id.eq(id))).execute(c)?;
     Ok(())
 }

@@ -270,6 +270,36 @@ pub(super) fn write_new_users(
     Ok(())
 }
 
+/// User `id` as `user remove` leaves them: removed, no names, keys, secrets or sign-in (the
+/// id stays, so its pseudonyms are never given to anyone else); its sealed PIN and home login
+/// code go too. How many users matched (0 or 1), in the caller's transaction.
+pub(super) fn erase_personal_data(
+    c: &mut DbConnection,
+    id: &str,
+    now: i64,
+) -> Result<usize, TxError> {
+    let n = diesel::update(users::table.find(id))
+        .set((
+            users::offboarded.eq(Some(UserStatus::Removed.as_str())),
+            users::left_at.eq(None::<i64>),
+            users::revoked_at.eq(Some(now)),
+            users::updated_at.eq(now),
+            users::given_name.eq(""),
+            users::family_name.eq(""),
+            users::email.eq(None::<String>),
+            users::eck_id.eq(None::<String>),
+            users::las_key.eq(None::<String>),
+            users::picture.eq(None::<String>),
+            users::pin_hash.eq(None::<String>),
+            users::picture_password_hash.eq(None::<String>),
+            users::password_hash.eq(None::<String>),
+        ))
+        .execute(c)?;
+    diesel::delete(pupil_secrets::table.filter(pupil_secrets::user_id.eq(id))).execute(c)?;
+    diesel::delete(thuis_codes::table.filter(thuis_codes::user_id.eq(id))).execute(c)?;
+    Ok(n)
+}
+
 /// Make `user`'s groups exactly `groups` (each of `school`), in the caller's transaction.
 pub(super) fn set_memberships(
     c: &mut DbConnection,
@@ -436,30 +466,11 @@ impl Users for DieselDirectory {
         self.user_cache.remove(&user);
         let id = user.to_string();
         let found = self.audited(audit, |c| {
-            let n = diesel::update(users::table.find(&id))
-                .set((
-                    users::offboarded.eq(Some(UserStatus::Removed.as_str())),
-                    users::revoked_at.eq(Some(now)),
-                    users::updated_at.eq(now),
-                    users::given_name.eq(""),
-                    users::family_name.eq(""),
-                    users::email.eq(None::<String>),
-                    users::eck_id.eq(None::<String>),
-                    users::las_key.eq(None::<String>),
-                    users::picture.eq(None::<String>),
-                    users::pin_hash.eq(None::<String>),
-                    users::picture_password_hash.eq(None::<String>),
-                    users::password_hash.eq(None::<String>),
-                ))
-                .execute(c)?;
-            if n == 0 {
+            if erase_personal_data(c, &id, now)? == 0 {
                 return Err(RepoError::NotFound(format!("no user {user}")).into());
             }
             diesel::delete(group_members::table.filter(group_members::user_id.eq(&id)))
                 .execute(c)?;
-            diesel::delete(pupil_secrets::table.filter(pupil_secrets::user_id.eq(&id)))
-                .execute(c)?;
-            diesel::delete(thuis_codes::table.filter(thuis_codes::user_id.eq(&id))).execute(c)?;
             let accounts: Vec<String> = thuis_links::table
                 .filter(thuis_links::user_id.eq(&id))
                 .select(thuis_links::account_id)
