@@ -68,6 +68,18 @@ pub enum AuditAction {
     ImportStaged,
     /// A staged file withdrawn before it took effect.
     ImportUnstaged,
+    /// An LAS registered by the operator (its client and, for pull, its UWLR endpoint).
+    LasAdd,
+    /// The school's side of an automatic coupling: the coordinator chose this LAS, or
+    /// "Handmatig importeren" (`las: null`).
+    LasChosen,
+    /// The LAS's side: it turned Leerpoort on as koppelpartner for the school (push), or the
+    /// school's autorisatiesleutel for it was put on file (pull).
+    LasGranted,
+    /// The LAS's side withdrawn.
+    LasWithdrawn,
+    /// A pull from the LAS failed; its details say why (never the key).
+    LasSyncFailed,
     /// DUO's registry of school locations loaded; its details are the report.
     DuoLoaded,
     /// A school took DUO's name (`from`, `to`) when the registry was loaded.
@@ -146,6 +158,11 @@ impl AuditAction {
             Self::ImportApplied => "import.applied",
             Self::ImportStaged => "import.staged",
             Self::ImportUnstaged => "import.unstaged",
+            Self::LasAdd => "las.add",
+            Self::LasChosen => "las.chosen",
+            Self::LasGranted => "las.granted",
+            Self::LasWithdrawn => "las.withdrawn",
+            Self::LasSyncFailed => "las.sync-failed",
             Self::DuoLoaded => "duo.loaded",
             Self::SchoolRenamed => "school.renamed",
             Self::SchoolMerge => "school.merge",

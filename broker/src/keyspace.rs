@@ -105,6 +105,8 @@ pub enum Limit<'a> {
     UpstreamBackchannelRefused(&'a str),
     /// Wrong Dynamic IP update tokens, per client address (bucket).
     DynamicIpFailuresFromAddress(&'a str),
+    /// Files an LAS pushed for a school (`client`, `school`): a throttle.
+    LasPushes { client: &'a str, school: &'a str },
     /// A school's trail noted sign-ins to `rp` refused for `action` (one line per window).
     RefusalNoted {
         school: &'a str,
@@ -169,6 +171,7 @@ impl fmt::Display for Limit<'_> {
             Limit::UpstreamBackchannel(u) => write!(f, "rl:upstream-bcl:{u}"),
             Limit::UpstreamBackchannelRefused(ip) => write!(f, "rl:upstream-bcl-refused:{ip}"),
             Limit::DynamicIpFailuresFromAddress(ip) => write!(f, "rl:dynip-fail:ip:{ip}"),
+            Limit::LasPushes { client, school } => write!(f, "rl:las-push:{client}:{school}"),
             Limit::RefusalNoted { school, rp, action } => {
                 write!(f, "rl:refusal-noted:{school}:{rp}:{action}")
             }
@@ -272,6 +275,13 @@ mod tests {
             (
                 Key::Limit(Limit::HomeAttemptsFromClient("c")),
                 "rl:thuis-try:ip:c",
+            ),
+            (
+                Key::Limit(Limit::LasPushes {
+                    client: "c",
+                    school: "s",
+                }),
+                "rl:las-push:c:s",
             ),
             (
                 Key::Limit(Limit::HomeCodeFailures("d")),

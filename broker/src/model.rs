@@ -231,12 +231,14 @@ impl User {
     }
 }
 
-/// Publisher (uitgeverij) or network environment (netwerkomgeving).
+/// Publisher (uitgeverij), network environment (netwerkomgeving), or a school
+/// administration (LAS) that sends school data: the last has no users and signs no one in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RpKind {
     Publisher,
     Network,
+    Las,
 }
 
 impl RpKind {
@@ -244,6 +246,7 @@ impl RpKind {
         match self {
             Self::Publisher => "publisher",
             Self::Network => "network",
+            Self::Las => "las",
         }
     }
 }
@@ -254,6 +257,7 @@ impl std::str::FromStr for RpKind {
         match s {
             "publisher" => Ok(Self::Publisher),
             "network" => Ok(Self::Network),
+            "las" => Ok(Self::Las),
             other => Err(format!(
                 "kind '{other}' is not valid: expected publisher or network"
             )),

@@ -19,6 +19,7 @@ mod client;
 mod devices;
 mod group;
 mod import;
+mod las;
 mod mergers;
 mod notice;
 mod registration;
@@ -35,6 +36,7 @@ pub use beheer::AuditCmd;
 pub use client::{ClientAddArgs, ClientCmd};
 pub use devices::DeviceCmd;
 pub use group::GroupCmd;
+pub use las::{LasCmd, SyncCmd};
 pub use notice::NoticeCmd;
 pub use registration::{DeregisterArgs, RegisterArgs};
 pub use saml_sp::{SamlSpCmd, SamlSpOptionArgs};
@@ -93,6 +95,12 @@ pub enum Command {
     /// Import school data.
     #[command(subcommand)]
     Import(ImportCmd),
+    /// The automatic coupling with schools' pupil administrations (LAS).
+    #[command(subcommand)]
+    Las(LasCmd),
+    /// Fetch a school's data from its LAS now.
+    #[command(subcommand)]
+    Sync(SyncCmd),
     /// Signing keys (JWS and SAML).
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -227,6 +235,8 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
             import::withdraw(&open_state(config, clock)?, &school)
         }
         Command::Import(ImportCmd::Duo { file }) => import::duo(&open_state(config, clock)?, &file),
+        Command::Las(cmd) => las::run(&open_state(config, clock)?, cmd),
+        Command::Sync(cmd) => las::sync(&open_state(config, clock)?, cmd),
         Command::Device(cmd) => devices::run(&open_state(config, clock)?, cmd),
         Command::Audit(cmd) => beheer::audit(&open_state(config, clock)?, cmd),
         Command::Substitute(cmd) => substitute::run(&open_state(config, clock)?, cmd),

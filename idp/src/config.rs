@@ -44,6 +44,51 @@ struct FileConfig {
     session_idle_staff_minutes: Option<u32>,
     log_format: Option<String>,
     db_pool_size: Option<u32>,
+    uwlr_client_cert: Option<String>,
+    uwlr_client_key: Option<String>,
+    uwlr_ca: Option<String>,
+    uwlr_klantcode: Option<String>,
+    uwlr_klantnaam: Option<String>,
+}
+
+/// Leerpoort as a UWLR consumer (afnemer), fetching school data from an LAS: the client
+/// certificate it presents (PKIoverheid in production), extra roots it trusts for the LAS's
+/// server certificate, and the `klantcode` / `klantnaam` of the SOAP `autorisatie` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UwlrConfig {
+    /// PEM: the certificate (and its chain) presented to the LAS.
+    pub client_cert: Option<PathBuf>,
+    /// PEM: its private key.
+    pub client_key: Option<PathBuf>,
+    /// PEM: extra roots for the LAS's server certificate (besides the public web roots).
+    pub ca: Option<PathBuf>,
+    pub klantcode: String,
+    pub klantnaam: String,
+}
+
+/// The `uwlr_*` keys: certificate and key come together; the klantcode defaults to the
+/// issuer's host, the klantnaam to `Leerpoort`.
+fn uwlr_from(
+    get: &dyn Fn(&str, Option<String>) -> Option<String>,
+    [cert, key, ca, klantcode, klantnaam]: [Option<String>; 5],
+    issuer_host: &str,
+) -> Result<UwlrConfig, ConfigError> {
+    let path = |k: &str, v: Option<String>| get(k, v).map(PathBuf::from);
+    let client_cert = path("uwlr_client_cert", cert);
+    let client_key = path("uwlr_client_key", key);
+    if client_cert.is_some() != client_key.is_some() {
+        return Err(invalid(
+            "uwlr_client_cert",
+            "give LEERPOORT_UWLR_CLIENT_CERT and LEERPOORT_UWLR_CLIENT_KEY together",
+        ));
+    }
+    Ok(UwlrConfig {
+        client_cert,
+        client_key,
+        ca: path("uwlr_ca", ca),
+        klantcode: get("uwlr_klantcode", klantcode).unwrap_or_else(|| issuer_host.to_string()),
+        klantnaam: get("uwlr_klantnaam", klantnaam).unwrap_or_else(|| "Leerpoort".into()),
+    })
 }
 
 /// How logs are written.
@@ -83,6 +128,8 @@ pub struct Config {
     pub session_idle_staff_secs: i64,
     pub log_format: LogFormat,
     pub db_pool_size: u32,
+    /// Fetching school data from an LAS over UWLR.
+    pub uwlr: UwlrConfig,
 }
 
 impl Config {
@@ -205,6 +252,17 @@ impl Config {
             None => file.db_pool_size.unwrap_or(16),
         };
 
+        let host = issuer.split("://").nth(1).unwrap_or(&issuer);
+        let host = host.split(['/', ':']).next().unwrap_or(host).to_string();
+        let uwlr_keys = [
+            file.uwlr_client_cert,
+            file.uwlr_client_key,
+            file.uwlr_ca,
+            file.uwlr_klantcode,
+            file.uwlr_klantnaam,
+        ];
+        let uwlr = uwlr_from(&get, uwlr_keys, &host)?;
+
         Ok(Config {
             database_url,
             redis_url,
@@ -221,6 +279,7 @@ impl Config {
             session_idle_staff_secs,
             log_format,
             db_pool_size,
+            uwlr,
         })
     }
 

@@ -32,3 +32,4 @@ pub mod shortcut_files;
 pub mod store;
 pub mod upstream;
 pub mod upstream_oidc;
+pub mod uwlr;

@@ -5,6 +5,10 @@
 //!
 //! - **The school year** (every minute): files staged for the next school year take effect
 //!   at 00:00 Europe/Amsterdam on 1 August ([`broker::import::staging::switch_due`]).
+//! - **The nightly pull** (from 02:00 Europe/Amsterdam): every active UWLR coupling not
+//!   fetched since then is fetched and imported ([`broker::import::las::pull_due`]), one school
+//!   after another; a node that stops halfway leaves the rest to the next holder of the
+//!   lease, and a school fetched by hand after 02:00 is not fetched again that night.
 
 use std::time::Duration;
 
@@ -25,12 +29,19 @@ pub async fn run(state: AppState, node: String) {
     let mut tick = tokio::time::interval(Duration::from_secs(TICK_SECS));
     loop {
         tick.tick().await;
-        let (st, node) = (state.clone(), node.clone());
-        match web::block(move || school_year(&st, &node)).await {
+        let (st, n) = (state.clone(), node.clone());
+        match web::block(move || school_year(&st, &n)).await {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => tracing::info!(schools = n, "staged school years applied"),
             Ok(Err(e)) => tracing::warn!(error = %e, "applying staged school years failed"),
             Err(e) => tracing::warn!(error = %e, "applying staged school years failed"),
+        }
+        let (st, n) = (state.clone(), node.clone());
+        match web::block(move || nightly_pull(&st, &n)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(schools = n, "nightly LAS pull"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "nightly LAS pull failed"),
+            Err(e) => tracing::warn!(error = %e, "nightly LAS pull failed"),
         }
     }
 }
@@ -49,5 +60,57 @@ pub fn school_year(state: &AppState, node: &str) -> Result<usize, String> {
     let secrets = state.credentials();
     let done = staging::switch_due(&state.world(), &secrets, ACTOR, &import::read_file)
         .map_err(|e| e.to_string())?;
+    Ok(done.len())
+}
+
+/// The hour (Europe/Amsterdam) the nightly pull starts.
+pub const NIGHTLY_PULL_HOUR: i8 = 2;
+
+/// The last start of the nightly pull at or before `now`: 02:00 Europe/Amsterdam today, or
+/// yesterday when it is not yet 02:00.
+pub fn night_start(now: i64) -> i64 {
+    let Ok(tz) = jiff::tz::TimeZone::get("Europe/Amsterdam") else {
+        return now;
+    };
+    let Ok(ts) = jiff::Timestamp::from_second(now) else {
+        return now;
+    };
+    let local = ts.to_zoned(tz.clone());
+    let at = |d: jiff::civil::Date| {
+        d.at(NIGHTLY_PULL_HOUR, 0, 0, 0)
+            .to_zoned(tz.clone())
+            .map(|z| z.timestamp().as_second())
+            .unwrap_or(now)
+    };
+    let today = at(local.date());
+    if today <= now {
+        today
+    } else {
+        local.date().yesterday().map(at).unwrap_or(now)
+    }
+}
+
+/// One round of the nightly pull, when `node` holds its lease: how many schools were fetched
+/// (successfully or not; failures are on each coupling and in the school's trail).
+pub fn nightly_pull(state: &AppState, node: &str) -> Result<usize, String> {
+    let now = state.clock.now_secs();
+    let held = state
+        .dir
+        .try_lease("las-pull", node, now, now + LEASE_SECS)
+        .map_err(|e| e.to_string())?;
+    if !held {
+        return Ok(0);
+    }
+    let secrets = state.credentials();
+    let transport = crate::uwlr::HttpsUwlr::new(&state.config.uwlr);
+    let afnemer = crate::uwlr::afnemer(&state.config.uwlr);
+    let done = broker::import::las::pull_due(
+        &state.world(),
+        &secrets,
+        &transport,
+        &afnemer,
+        night_start(now),
+    )
+    .map_err(|e| e.to_string())?;
     Ok(done.len())
 }

@@ -35,6 +35,18 @@ pub fn edexml(data: &[u8]) {
     }
 }
 
+/// The reader of a UWLR answer (the SOAP envelope, then EDEXML), on raw bytes.
+pub fn uwlr(data: &[u8]) {
+    match crate::uwlr::leerlinggegevens_antwoord(data) {
+        Ok(file) => {
+            let _ = file.leerlingen.len();
+        }
+        Err(e) => {
+            let _ = (e.line(), e.refuses_autorisatie(), e.to_string());
+        }
+    }
+}
+
 /// The reader of DUO's registry file, on raw bytes (it decodes them itself).
 pub fn duo(data: &[u8]) {
     if let Ok(file) = crate::duo::parse(data) {

@@ -12,6 +12,11 @@
 //! pupil administration exports its groepen, leerlingen and leerkrachten (the importer in
 //! `broker` takes what it returns).
 //!
+//! [`uwlr`], UWLR 2.3 (Uitwisseling Leerlinggegevens en Resultaten): the SOAP 1.1 request
+//! `HaalLeerlinggegevens` with which a supplier fetches a school's leerlinggegevens from its
+//! LAS (the "Alles-in-één-overdracht"), and reading the answer into the same
+//! [`edexml::Edexml`], validated by every EDEXML rule, or its SOAP fault.
+//!
 //! [`duo`], DUO's registry of school locations: the `;`-separated file "alle vestigingen" in
 //! Windows-1252 or UTF-8, with its official names and addresses.
 //!
@@ -37,7 +42,8 @@
 //! and descriptions a client is told), [`saml::Refusal`] for a message that is refused
 //! (each has a stable [`saml::Refusal::reason`] for the logs; the texts a user sees are
 //! `idp`'s), [`saml::sp::MetadataError`] and [`saml::upstream::IdpMetadataError`] for
-//! metadata, [`edexml::EdexmlError`] (with its line) for an EDEXML file, and small ones for
+//! metadata, [`edexml::EdexmlError`] (with its line) for an EDEXML file, [`uwlr::UwlrError`]
+//! for a UWLR answer (a SOAP fault, another shape, or the EDEXML error on its line), and small ones for
 //! building ([`saml::encrypt::EncryptError`]), and [`duo::DuoError`] (with its line) for DUO's
 //! file. No
 //! `unwrap`/`expect`/`panic` outside tests: the workspace lints deny them, and every parser
@@ -49,3 +55,4 @@ pub mod fuzz;
 pub mod oidc;
 pub mod saml;
 pub mod spreadsheet;
+pub mod uwlr;

@@ -24,6 +24,9 @@ fn fuzz_seed_corpus() {
         ("edexml", protocol::fuzz::edexml, |s| {
             protocol::edexml::parse(s.as_bytes()).is_ok()
         }),
+        ("uwlr", protocol::fuzz::uwlr, |s| {
+            protocol::uwlr::leerlinggegevens_antwoord(s.as_bytes()).is_ok()
+        }),
         ("duo", protocol::fuzz::duo, |s| {
             protocol::duo::parse(s.as_bytes()).is_ok()
         }),

@@ -45,6 +45,11 @@ pub struct AddedClient {
 pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
     let name = non_empty("client name", &input.name)?;
     let kind = RpKind::from_str(&input.kind).map_err(invalid)?;
+    if kind == RpKind::Las {
+        return Err(invalid(
+            "an LAS is registered with `leerpoort las add`, not as a client",
+        ));
+    }
     let audience = Audience::from_str(&input.audience).map_err(|e| invalid(e.to_string()))?;
     let id_token_alg = JwsAlg::from_str(&input.id_token_alg).map_err(invalid)?;
     if input.redirect_uris.is_empty() {

@@ -32,6 +32,11 @@ pub fn register(
 ) -> Result<(School, RelyingParty, Registration)> {
     let s = ctx.active_school(school)?;
     let rp = find_rp(ctx, rp_public_id)?;
+    if rp.kind == crate::model::RpKind::Las {
+        return Err(invalid(format!(
+            "'{rp_public_id}' is an LAS: a school chooses it with `leerpoort las choose`, it is not registered"
+        )));
+    }
     let audit = ctx.audit(
         AuditAction::RegistrationRegister,
         Some(*school),

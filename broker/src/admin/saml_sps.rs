@@ -90,6 +90,9 @@ pub fn add_saml_sp(ctx: Ctx<'_>, input: SamlSpInput) -> Result<RelyingParty> {
     let (document, meta) = protocol::saml::sp::verified(&input.metadata, cert.as_deref())
         .map_err(|e| invalid(e.to_string()))?;
     let kind = RpKind::from_str(&input.kind).map_err(invalid)?;
+    if kind == RpKind::Las {
+        return Err(invalid("an LAS is not a SAML service provider"));
+    }
     let audience = Audience::from_str(&input.audience).map_err(|e| invalid(e.to_string()))?;
     let name = non_empty("name", input.name.as_deref().unwrap_or(&meta.entity_id))?;
     let options = SamlSpOptions {

@@ -35,13 +35,14 @@ impl Party {
 }
 
 /// Every party the operator connected (and has not switched off), publishers first, each by
-/// name, with the school's choice.
+/// name, with the school's choice. An LAS is not among them: it receives nothing, it sends,
+/// and the school chooses it on "Gebruikersgegevens invoeren".
 pub fn parties(dir: &dyn Directory, c: &Coordinator) -> Result<Vec<Party>> {
     let registrations = dir.registrations_of_school(c.school())?;
     let mut out: Vec<Party> = dir
         .relying_parties()?
         .into_iter()
-        .filter(|rp| rp.enabled)
+        .filter(|rp| rp.enabled && rp.kind != RpKind::Las)
         .map(|rp| {
             let reg = registrations.iter().find(|r| r.rp_id == rp.id);
             Party {

@@ -24,6 +24,7 @@ use crate::repo::RepoError;
 
 pub mod duo;
 pub mod edexml;
+pub mod las;
 pub mod plan;
 pub mod spreadsheet;
 pub mod staging;
@@ -200,6 +201,10 @@ pub enum Door {
     Edexml,
     /// A CSV or XLSX file the school filled in itself ([`spreadsheet`]).
     Spreadsheet,
+    /// The answer of an LAS to UWLR's `HaalLeerlinggegevens` (a SOAP envelope holding
+    /// EDEXML 2.1), fetched by the automatic coupling ([`las`]). Never told by content: only
+    /// the coupling opens it.
+    Uwlr,
 }
 
 impl Door {
@@ -208,6 +213,7 @@ impl Door {
         match self {
             Door::Edexml => "edexml",
             Door::Spreadsheet => "spreadsheet",
+            Door::Uwlr => "uwlr",
         }
     }
 
@@ -239,6 +245,22 @@ impl Door {
                         message: e.message,
                     })?;
                 Ok(spreadsheet::incoming(&sheet, today))
+            }
+            Door::Uwlr => {
+                let answer =
+                    protocol::uwlr::leerlinggegevens_antwoord(bytes).map_err(|e| match e {
+                        protocol::uwlr::UwlrError::Invalid(e) => ImportError::Invalid {
+                            line: e.line,
+                            message: e.message,
+                        },
+                        other => ImportError::Invalid {
+                            line: other.line().unwrap_or(1),
+                            message: other.to_string(),
+                        },
+                    })?;
+                let mut incoming = edexml::incoming(&answer, school, today)?;
+                incoming.source = "uwlr";
+                Ok(incoming)
             }
         }
     }
@@ -298,6 +320,7 @@ pub fn read_file(
     let door = match source {
         "edexml" => Door::Edexml,
         "spreadsheet" => Door::Spreadsheet,
+        "uwlr" => Door::Uwlr,
         other => {
             return Err(ImportError::Invalid {
                 line: 1,

@@ -12,7 +12,7 @@ use crate::model::{Group, PupilAuth, School, User, UserStatus};
 use crate::repo::{Directory, ImportPlan, InUse, NewUser, PersonUpdate};
 
 /// Records an import brought (and so may deactivate when a later file no longer lists them).
-pub const IMPORT_SOURCES: [&str; 3] = ["edexml", "las", "spreadsheet"];
+pub const IMPORT_SOURCES: [&str; 4] = ["edexml", "las", "spreadsheet", "uwlr"];
 
 /// The plan for `incoming` at `school`, and its report. New pupils get a PIN (sealed for
 /// their teacher to show) only when `dry_run` is false.

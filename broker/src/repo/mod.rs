@@ -10,6 +10,7 @@ mod duo;
 mod dynamic_ip;
 mod groups;
 mod imports;
+mod las;
 mod mergers;
 mod registrations;
 mod relying_parties;
@@ -27,6 +28,7 @@ pub use duo::{DuoLoad, DuoRegistry, SchoolRename};
 pub use dynamic_ip::DynamicIps;
 pub use groups::Groups;
 pub use imports::{ImportPlan, Imports, PersonUpdate, StagedImport};
+pub use las::{CouplingChange, LasCoupling, LasCouplings, LasSupplier};
 pub use mergers::{Join, MergerPerson, MergerPlan, Mergers, Rekeyed, RenamedGroup, SplitPlan};
 pub use registrations::{RegistrationChange, Registrations};
 pub use relying_parties::{RelyingParties, SamlSpChange};
@@ -72,6 +74,7 @@ pub trait Directory:
     + Imports
     + DuoRegistry
     + Mergers
+    + LasCouplings
     + Send
     + Sync
     + std::fmt::Debug

@@ -102,7 +102,7 @@ fn read_bounded(file: &Path, max: usize) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn report_json(r: &ImportReport, welcomed: usize) -> serde_json::Value {
+pub(super) fn report_json(r: &ImportReport, welcomed: usize) -> serde_json::Value {
     json!({
         "edexml_version": r.edexml_version,
         "school_year": r.school_year,
@@ -116,7 +116,7 @@ fn report_json(r: &ImportReport, welcomed: usize) -> serde_json::Value {
     })
 }
 
-fn report_text(r: &ImportReport, heading: &str, welcomed: usize) -> String {
+pub(super) fn report_text(r: &ImportReport, heading: &str, welcomed: usize) -> String {
     let c = |k: &str, n: &broker::import::Counts| {
         format!(
             "{k}: {} groups, {} pupils, {} teachers",

@@ -37,6 +37,7 @@ mod duo;
 mod dynamic_ip;
 mod groups;
 mod imports;
+mod las;
 mod mergers;
 mod registrations;
 mod relying_parties;

@@ -16,7 +16,7 @@ use super::schema::{registrations, relying_parties, saml_sp_options};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = relying_parties)]
-struct RpRow {
+pub(super) struct RpRow {
     id: String,
     name: String,
     kind: String,
@@ -43,7 +43,7 @@ struct RpRow {
 }
 
 impl RpRow {
-    fn from_domain(rp: RelyingParty) -> Self {
+    pub(super) fn from_domain(rp: RelyingParty) -> Self {
         let mut row = RpRow {
             id: rp.id.to_string(),
             name: rp.name,
@@ -92,7 +92,7 @@ impl RpRow {
         row
     }
 
-    fn into_domain(self) -> RepoResult<RelyingParty> {
+    pub(super) fn into_domain(self) -> RepoResult<RelyingParty> {
         let protocol = match self.protocol.as_str() {
             "oidc" => RpProtocol::Oidc(OidcClient {
                 client_id: self

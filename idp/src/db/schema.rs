@@ -337,6 +337,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    las_suppliers (rp_id) {
+        rp_id -> Text,
+        uwlr_url -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    las_couplings (school_ref, las_id) {
+        school_ref -> Text,
+        las_id -> Text,
+        school_chose_at -> Nullable<BigInt>,
+        las_granted_at -> Nullable<BigInt>,
+        autorisatiesleutel -> Nullable<Text>,
+        last_run_at -> Nullable<BigInt>,
+        last_outcome -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(las_suppliers -> relying_parties (rp_id));
+diesel::joinable!(las_couplings -> las_suppliers (las_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     school_boards,
     schools,
@@ -364,4 +386,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     dynamic_ip_history,
     duo_locations,
     staged_imports,
+    las_suppliers,
+    las_couplings,
 );

@@ -11,6 +11,7 @@ pub mod failure;
 pub mod groepen;
 pub mod health;
 pub mod invalkracht;
+pub mod las_api;
 pub mod leerlingen;
 pub mod oidc;
 pub mod pages;

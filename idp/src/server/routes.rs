@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::{
-    beheer, broker_saml, devices, dynamic_ip, groepen, health, invalkracht, leerlingen, oidc,
-    pages, password, saml, school, thuis, totp, upstreams,
+    beheer, broker_saml, devices, dynamic_ip, groepen, health, invalkracht, las_api, leerlingen,
+    oidc, pages, password, saml, school, thuis, totp, upstreams,
 };
 
 /// Register every route.
@@ -176,7 +176,21 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
             web::post().to(beheer::dynamic_ip_submit),
         )
         .route(dynamic_ip::UPDATE_PATH, web::post().to(dynamic_ip::report))
+        .service(
+            web::resource("/api/las/v1/scholen/{school}/koppeling")
+                .route(web::get().to(las_api::koppeling))
+                .route(web::put().to(las_api::koppeling))
+                .route(web::delete().to(las_api::koppeling)),
+        )
+        .route(
+            "/api/las/v1/scholen/{school}/edexml",
+            web::post().to(las_api::push),
+        )
         .route("/beheer/logboek", web::get().to(beheer::logbook))
+        .route(
+            "/beheer/gebruikersgegevens/methode",
+            web::post().to(beheer::method_submit),
+        )
         .service(
             web::resource("/beheer/gebruikersgegevens")
                 .app_data(web::PayloadConfig::new(

@@ -9,13 +9,19 @@ use serde_json::Value;
 pub(crate) struct Env {
     dir: tempfile::TempDir,
     db_url: String,
+    /// More `LEERPOORT_*` settings for every command (see [`Env::set`]).
+    extra: Vec<(String, String)>,
 }
 
 impl Env {
     fn sqlite() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}", dir.path().join("lp.db").display());
-        Env { dir, db_url }
+        Env {
+            dir,
+            db_url,
+            extra: Vec::new(),
+        }
     }
 
     /// The command on the database at `db_url` (a test database of either backend).
@@ -23,7 +29,29 @@ impl Env {
         Env {
             dir: tempfile::tempdir().unwrap(),
             db_url: db_url.to_string(),
+            extra: Vec::new(),
         }
+    }
+
+    /// Every later command runs with `key=value` in its environment as well.
+    pub(crate) fn set(&mut self, key: &str, value: &str) {
+        self.extra.push((key.to_string(), value.to_string()));
+    }
+
+    /// Run with `--json` and `input` on standard input; the process's output.
+    pub(crate) fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let mut child = self
+            .cmd(&all)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
     }
 
     /// `school add --brin BRIN --vestiging 00 --name NAME`: the new school's INSTELLING_REF.
@@ -65,6 +93,9 @@ impl Env {
             .env("LEERPOORT_LOG", "warn")
             // Tests side by side must not all take the default metrics port.
             .env("LEERPOORT_METRICS_LISTEN", "off");
+        for (k, v) in &self.extra {
+            c.env(k, v);
+        }
         c
     }
 

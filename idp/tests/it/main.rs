@@ -11,6 +11,8 @@ mod devices;
 mod directory;
 mod duo;
 mod import;
+mod las;
+mod las_api;
 mod mergers;
 mod oidc;
 mod passwords;

@@ -19,7 +19,7 @@ use crate::on_both_backends;
 use crate::support::{monday_morning, TestDb};
 
 /// The application on `db`, with a clock that moves only when told to.
-fn state_on(db: &TestDb, dir: &Path) -> (AppState, Arc<FixedClock>) {
+pub(crate) fn state_on(db: &TestDb, dir: &Path) -> (AppState, Arc<FixedClock>) {
     let env = [
         ("LEERPOORT_DATABASE_URL", db.url.clone()),
         (

@@ -9,7 +9,7 @@ use super::MAX_BYTES;
 
 /// How the bytes are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Encoding {
+pub(crate) enum Encoding {
     /// UTF-8 (also for a declared `US-ASCII`, a subset).
     Utf8,
     /// Windows-1252, also for a declared `ISO-8859-1` / `Latin-1` (as browsers do: files
@@ -69,7 +69,7 @@ const CP1252_HIGH: [Option<char>; 32] = [
 /// The file as text, and the encoding it was read in: refused when larger than
 /// [`MAX_BYTES`], in UTF-16/32, in an encoding not read, not valid in its encoding, or holding
 /// a character XML 1.0 does not allow.
-pub(super) fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, Encoding), EdexmlError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, Encoding), EdexmlError> {
     if bytes.len() > MAX_BYTES {
         return Err(EdexmlError::new(
             1,
@@ -177,7 +177,7 @@ fn decode_cp1252(body: &[u8]) -> Result<String, EdexmlError> {
 }
 
 /// `s` for a message: at most 60 characters.
-pub(super) fn short(s: &str) -> Cow<'_, str> {
+pub(crate) fn short(s: &str) -> Cow<'_, str> {
     match s.char_indices().nth(60) {
         None => Cow::Borrowed(s),
         Some((i, _)) => Cow::Owned(format!("{}…", s.get(..i).unwrap_or_default())),
@@ -185,17 +185,17 @@ pub(super) fn short(s: &str) -> Cow<'_, str> {
 }
 
 /// XML whitespace only.
-pub(super) fn is_blank(s: &str) -> bool {
+pub(crate) fn is_blank(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 /// `s` without leading and trailing XML whitespace.
-pub(super) fn xml_trim(s: &str) -> &str {
+pub(crate) fn xml_trim(s: &str) -> &str {
     s.trim_matches([' ', '\t', '\r', '\n'])
 }
 
 /// Whether XML 1.0 allows `c` in a document.
-pub(super) fn xml_char(c: char) -> bool {
+pub(crate) fn xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
@@ -222,7 +222,7 @@ pub(super) fn line_at(bytes: &[u8], pos: usize) -> u32 {
 
 /// Line numbers for increasing positions in one pass.
 #[derive(Debug)]
-pub(super) struct Lines<'a> {
+pub(crate) struct Lines<'a> {
     bytes: &'a [u8],
     pos: usize,
     line: u32,
@@ -230,7 +230,7 @@ pub(super) struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     /// At the start of `bytes`.
-    pub(super) fn new(bytes: &'a [u8]) -> Self {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
         Lines {
             bytes,
             pos: 0,
@@ -240,7 +240,7 @@ impl<'a> Lines<'a> {
 
     /// The line byte `pos` is on. Cheap when the positions asked for increase; a position
     /// before the last one asked for is counted from the start.
-    pub(super) fn at(&mut self, pos: usize) -> u32 {
+    pub(crate) fn at(&mut self, pos: usize) -> u32 {
         let pos = pos.min(self.bytes.len());
         if pos < self.pos {
             self.pos = 0;

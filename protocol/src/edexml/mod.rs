@@ -66,9 +66,9 @@
 //!   of an element at most [`MAX_TEXT`] bytes.
 //! - A truncated file is an error at its last line, never a partial result. Nothing panics.
 
-mod decode;
+pub(crate) mod decode;
 pub mod model;
-mod reader;
+pub(crate) mod reader;
 mod schema;
 mod validate;
 

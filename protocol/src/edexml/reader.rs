@@ -129,7 +129,7 @@ fn text_at(v: &mut Validator, s: &str, line: u32, root_done: bool) -> Result<(),
 
 /// The XML declaration: at the very start, version 1.0, and the encoding the text was decoded
 /// from.
-fn declaration(
+pub(crate) fn declaration(
     decl: &BytesDecl<'_>,
     pos: usize,
     encoding: Encoding,
@@ -169,7 +169,7 @@ fn declaration(
 
 /// An entity or character reference in text: the five predefined entities and character
 /// references to characters XML allows. Anything else is refused, never expanded.
-fn reference(r: &BytesRef<'_>) -> Result<char, String> {
+pub(crate) fn reference(r: &BytesRef<'_>) -> Result<char, String> {
     let name = String::from_utf8_lossy(r);
     match r.resolve_char_ref() {
         Ok(Some(c)) if xml_char(c) => Ok(c),

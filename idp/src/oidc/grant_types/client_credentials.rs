@@ -8,17 +8,21 @@ use crate::oidc::token::TokenResponse;
 use crate::oidc::{save_grant, tokens, Grant};
 use protocol::oidc::{OidcError, ACCESS_TOKEN_SECS};
 
-/// Scopes a client may ask for itself (the provisioning and licence APIs use these).
+/// Scopes a publisher's or network environment's client may ask for itself (the
+/// provisioning and licence APIs use these).
 pub const CLIENT_SCOPES: &[&str] = &["licenties", "provisioning"];
+
+/// The scope of an LAS's client: the LAS API (`/api/las/v1/...`), and nothing else.
+pub const LAS_SCOPE: &str = "las";
 
 /// Issue an access token to the client itself.
 pub fn issue(req: &TokenRequest<'_>) -> Result<TokenResponse, OidcError> {
     let TokenRequest {
         state,
+        rp,
         client,
         form,
         now,
-        ..
     } = *req;
     if client.is_public() {
         return Err(OidcError::UnauthorizedClient(
@@ -26,8 +30,13 @@ pub fn issue(req: &TokenRequest<'_>) -> Result<TokenResponse, OidcError> {
         ));
     }
     let scope = form.get("scope").map(String::as_str).unwrap_or("");
+    let allowed: &[&str] = if rp.kind == broker::model::RpKind::Las {
+        &[LAS_SCOPE]
+    } else {
+        CLIENT_SCOPES
+    };
     for s in scope.split_ascii_whitespace() {
-        if !CLIENT_SCOPES.contains(&s) {
+        if !allowed.contains(&s) {
             return Err(OidcError::InvalidScope(format!(
                 "scope {s} is not available to clients"
             )));

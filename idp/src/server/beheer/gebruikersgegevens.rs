@@ -116,7 +116,101 @@ fn note(b: &BeheerTexts, w: &Warning) -> String {
     b.import_note(text, &value)
 }
 
+/// One choice of import method on the page.
+struct MethodOption {
+    /// `handmatig`, or the LAS's id.
+    value: String,
+    label: String,
+    /// What kind of coupling it is (fetched nightly, or sent by the LAS).
+    hint: String,
+    checked: bool,
+    /// An LAS Leerpoort fetches from: the page asks for its autorisatiesleutel.
+    wants_key: bool,
+}
+
+/// The coupling as the page shows it: the options, and what holds or is missing.
+struct CouplingView {
+    options: Vec<MethodOption>,
+    /// The chosen coupling's state (active, or which side is missing).
+    state: Option<String>,
+    /// Is it active?
+    active: bool,
+    /// LASes that switched Leerpoort on, which the school has not chosen.
+    waiting: Vec<String>,
+    /// The last run of the chosen coupling.
+    last: Option<String>,
+}
+
+impl CouplingView {
+    fn of(b: &BeheerTexts, st: &broker::import::las::Status) -> Self {
+        use broker::import::las::Missing;
+        let chosen = st.chosen();
+        let mut options = vec![MethodOption {
+            value: "handmatig".into(),
+            label: b.las_manual.into(),
+            hint: String::new(),
+            checked: chosen.is_none(),
+            wants_key: false,
+        }];
+        for o in &st.offers {
+            let name = o.las.name();
+            options.push(MethodOption {
+                value: o.las.id().to_string(),
+                label: b.las_text(b.las_automatic, name, "", ""),
+                hint: b.las_text(
+                    if o.is_pull() { b.las_pull } else { b.las_push },
+                    name,
+                    "",
+                    "",
+                ),
+                checked: o.chosen,
+                wants_key: o.is_pull(),
+            });
+        }
+        let state = chosen.map(|o| {
+            let text = match o.missing() {
+                None if o.is_pull() => b.las_active_pull,
+                None => b.las_active_push,
+                Some(_) if o.is_pull() => b.las_missing_key,
+                Some(Missing::Las | Missing::Both | Missing::School) => b.las_missing_las,
+            };
+            b.las_text(text, o.las.name(), "", "")
+        });
+        let last = chosen.and_then(|o| {
+            let when = catalogue::local_time(o.last_run_at?, "%-d-%-m-%Y %H:%M");
+            let outcome = o.last_outcome.as_ref()?;
+            Some(if outcome["ok"].as_bool() == Some(true) {
+                b.las_text(b.las_last_ok, o.las.name(), &when, "")
+            } else {
+                let error = outcome["error"].as_str().unwrap_or_default();
+                b.las_text(b.las_last_failed, o.las.name(), &when, error)
+            })
+        });
+        Self {
+            options,
+            active: chosen.is_some_and(broker::import::las::Offer::active),
+            state,
+            waiting: st
+                .waiting_for_school()
+                .map(|o| b.las_text(b.las_waiting_school, o.las.name(), "", ""))
+                .collect(),
+            last,
+        }
+    }
+
+    /// An LAS Leerpoort fetches from is offered: the page asks for the key.
+    fn wants_key(&self) -> bool {
+        self.options.iter().any(|o| o.wants_key)
+    }
+
+    /// Only "Handmatig importeren": no LAS is connected.
+    fn no_las(&self) -> bool {
+        self.options.len() == 1
+    }
+}
+
 beheer_template!(ImportPage, "beheer_gebruikersgegevens.html", {
+    coupling: CouplingView,
     report: Option<ReportView>,
     /// The token of a checked file, for "Importeren".
     pending: Option<String>,
@@ -132,14 +226,18 @@ async fn import_page(
     (report, pending): (Option<ReportView>, Option<String>),
     message: Option<Message>,
 ) -> Result<HttpResponse, PageError> {
-    let staged = b
+    let (staged, coupling) = b
         .blocking(state, |st, coordinator| {
-            Ok(st.dir.staged_import(coordinator.school())?)
+            let school = coordinator.school();
+            let coupling = broker::import::las::status(st.dir.as_ref(), school)?;
+            Ok((st.dir.staged_import(school)?, coupling))
         })
         .await?;
     let waiting = staged.map(|s| WaitingView::of(c.t.beheer, &s));
+    let coupling = CouplingView::of(c.t.beheer, &coupling);
     let (outcome, cookie) = Outcome::issue(req, state, message);
     let page = beheer_page!(ImportPage, c, &b.school, "gebruikersgegevens", outcome, {
+        coupling,
         report,
         pending,
         waiting,
@@ -371,4 +469,82 @@ pub async fn import_confirm(
     };
     let shown = (view, None);
     import_page(&req, &state, &c, &b, shown, Some(message)).await
+}
+
+/// The import method form: `methode` (`handmatig` or an LAS's id) and, for an LAS Leerpoort
+/// fetches from, its `autorisatiesleutel`.
+#[derive(Deserialize)]
+pub struct MethodForm {
+    csrf_token: String,
+    methode: String,
+    #[serde(default)]
+    autorisatiesleutel: String,
+}
+
+impl std::fmt::Debug for MethodForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MethodForm")
+            .field("methode", &self.methode)
+            .finish_non_exhaustive()
+    }
+}
+
+csrf_protected!(MethodForm);
+
+/// POST `/beheer/gebruikersgegevens/methode`: the school's side of the coupling — automatic
+/// with an LAS (with its autorisatiesleutel when Leerpoort fetches from it), or "Handmatig
+/// importeren". An LAS id that is not offered is 404, and nothing changes.
+pub async fn method_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    b: Beheerder,
+    CsrfChecked(form): CsrfChecked<MethodForm>,
+) -> Result<HttpResponse, PageError> {
+    let manual = form.methode == "handmatig";
+    let chosen = if manual {
+        None
+    } else {
+        Some(
+            form.methode
+                .parse::<uuid::Uuid>()
+                .map_err(|_| PageError::NotFound)?,
+        )
+    };
+    let key = form.autorisatiesleutel;
+    let saved = b
+        .blocking(&state, move |st, coordinator| {
+            let las = match chosen {
+                None => None,
+                Some(id) => Some(
+                    st.dir
+                        .las_suppliers()?
+                        .into_iter()
+                        .find(|l| l.id() == id && l.rp.enabled)
+                        .ok_or(PageError::NotFound)?,
+                ),
+            };
+            let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
+            let secrets = st.credentials();
+            let key = Some(key.as_str()).filter(|k| !k.trim().is_empty());
+            match broker::import::las::choose(
+                ctx,
+                &secrets,
+                coordinator.school(),
+                las.as_ref(),
+                key,
+            ) {
+                Ok(_) => Ok(Ok(())),
+                Err(broker::admin::AdminError::Invalid(m)) => Ok(Err(m)),
+                Err(e) => Err(PageError::Unavailable(e.to_string())),
+            }
+        })
+        .await?;
+    let c = Chrome::of(&req, &state, None).await;
+    let bt = c.t.beheer;
+    let message = match saved {
+        Ok(()) if manual => Message::Done(bt.las_saved_manual.into()),
+        Ok(()) => Message::Done(bt.las_saved.into()),
+        Err(m) => Message::Refused(m),
+    };
+    import_page(&req, &state, &c, &b, (None, None), Some(message)).await
 }

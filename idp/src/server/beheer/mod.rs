@@ -237,7 +237,9 @@ mod sjabloon;
 mod toestemming;
 
 pub use fusie::merger_consent_submit;
-pub use gebruikersgegevens::{import_check, import_confirm, import_form, IMPORT_UPLOAD_LIMIT};
+pub use gebruikersgegevens::{
+    import_check, import_confirm, import_form, method_submit, IMPORT_UPLOAD_LIMIT,
+};
 pub use invalkrachten::{substitutes_activate, substitutes_end, substitutes_list};
 pub use logboek::logbook;
 pub use personeel::{staff_action, staff_add, staff_list, staff_remove_confirm};

@@ -31,7 +31,7 @@ impl PartyRow {
             name: p.rp.name.clone(),
             kind: match p.rp.kind {
                 RpKind::Publisher => b.kind_publisher,
-                RpKind::Network => b.kind_network,
+                RpKind::Network | RpKind::Las => b.kind_network,
             },
             at_home: if p.at_home() { b.yes } else { b.no },
             receives: receives.join(", "),

@@ -1,0 +1,398 @@
+//! The LAS API (`/api/las/v1/…`, described in `docs/api/las-v1.openapi.yaml`): an LAS that
+//! sends rather than being fetched from pushes a school's EDEXML file, and switches Leerpoort
+//! on or off as its koppelpartner for a school (its side of the coupling's consent).
+//!
+//! Every call carries an access token the LAS's own client got at `/oidc/token`
+//! (`client_credentials`, scope `las`), in one `Authorization: Bearer` header. The token must
+//! be Leerpoort's, unexpired, not revoked, of a client of kind `las` that is switched on, with
+//! the scope. An LAS reaches a school's data only through an active coupling (the school chose
+//! it, and it switched Leerpoort on); anything else is refused before the body is read.
+//! Answers are JSON; refusals are RFC 9457 problem documents.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use broker::import::las::{self, LasError, Offer};
+use broker::import::ImportError;
+use broker::keyspace::{Key, Limit};
+use broker::model::RpKind;
+use broker::repo::LasSupplier;
+use claims::InstellingRef;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::app::AppState;
+use crate::oidc::grant_types::client_credentials::LAS_SCOPE;
+
+/// The largest file an LAS pushes (EDEXML's own bound).
+pub const PUSH_LIMIT: usize = protocol::edexml::MAX_BYTES;
+
+/// How many files one LAS may push for one school in [`PUSH_WINDOW`].
+const PUSHES_PER_WINDOW: u64 = 30;
+const PUSH_WINDOW: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// A refusal: an RFC 9457 problem document (made on the blocking hop, answered after it).
+#[derive(Debug)]
+struct Problem {
+    status: StatusCode,
+    detail: String,
+    /// Members besides the standard ones (`missing`, `line`).
+    extra: Option<(&'static str, Value)>,
+}
+
+fn problem(status: StatusCode, detail: impl Into<String>) -> Problem {
+    Problem {
+        status,
+        detail: detail.into(),
+        extra: None,
+    }
+}
+
+impl Problem {
+    fn with(mut self, name: &'static str, value: Value) -> Self {
+        self.extra = Some((name, value));
+        self
+    }
+
+    fn response(&self) -> HttpResponse {
+        let title = self.status.canonical_reason().unwrap_or("Error");
+        let mut body = json!({"type": "about:blank", "title": title,
+            "status": self.status.as_u16(), "detail": self.detail});
+        if let (Some((name, value)), Some(o)) = (&self.extra, body.as_object_mut()) {
+            o.insert((*name).to_string(), value.clone());
+        }
+        let mut res = HttpResponse::build(self.status)
+            .insert_header((header::CONTENT_TYPE, "application/problem+json"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body.to_string());
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(
+                    "Bearer realm=\"leerpoort\", error=\"invalid_token\"",
+                ),
+            );
+        }
+        res
+    }
+}
+
+fn unavailable() -> Problem {
+    problem(StatusCode::SERVICE_UNAVAILABLE, "try again later")
+}
+
+fn ok(body: &Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+/// The one bearer token of the request, if it has exactly one `Authorization: Bearer` header.
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let mut headers = req.headers().get_all(header::AUTHORIZATION);
+    match (headers.next(), headers.next()) {
+        (Some(v), None) => v
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
+        _ => None,
+    }
+}
+
+/// Why a caller is refused before anything else.
+enum Denied {
+    Token(String),
+    Scope,
+    NotLas,
+    Unavailable,
+}
+
+impl Denied {
+    fn problem(self) -> Problem {
+        match self {
+            Denied::Token(why) => problem(StatusCode::UNAUTHORIZED, why),
+            Denied::Scope => problem(
+                StatusCode::FORBIDDEN,
+                format!("the token does not carry the scope {LAS_SCOPE}"),
+            ),
+            Denied::NotLas => problem(
+                StatusCode::FORBIDDEN,
+                "this API is for an LAS's client; this client is not one",
+            ),
+            Denied::Unavailable => unavailable(),
+        }
+    }
+}
+
+/// The LAS whose token `token` is.
+fn caller(state: &AppState, token: &str) -> Result<LasSupplier, Denied> {
+    let now = state.clock.now_secs();
+    let at = protocol::oidc::jws::verify_access_token(
+        &state.keys.jwks(now),
+        &state.config.issuer,
+        token,
+        now,
+    )
+    .map_err(|e| Denied::Token(e.to_string()))?;
+    let gid = at["gid"]
+        .as_str()
+        .ok_or_else(|| Denied::Token("not an access token of Leerpoort's".into()))?;
+    let grant = crate::oidc::load_grant(state.store.as_ref(), gid)
+        .map_err(|_| Denied::Unavailable)?
+        .ok_or_else(|| Denied::Token("the token was revoked".into()))?;
+    if grant.user_id.is_some() {
+        return Err(Denied::NotLas);
+    }
+    if !grant.scope.split_ascii_whitespace().any(|s| s == LAS_SCOPE) {
+        return Err(Denied::Scope);
+    }
+    let rp = state
+        .dir
+        .relying_party_by_public_id(&grant.client_id)
+        .map_err(|_| Denied::Unavailable)?
+        .filter(|rp| rp.enabled)
+        .ok_or_else(|| Denied::Token("the client is gone or switched off".into()))?;
+    if rp.kind != RpKind::Las {
+        return Err(Denied::NotLas);
+    }
+    state
+        .dir
+        .las_suppliers()
+        .map_err(|_| Denied::Unavailable)?
+        .into_iter()
+        .find(|l| l.id() == rp.id)
+        .ok_or(Denied::NotLas)
+}
+
+/// The school of the path, or 404.
+fn school_of(path: &str) -> Result<InstellingRef, Problem> {
+    path.parse::<InstellingRef>()
+        .map_err(|_| problem(StatusCode::NOT_FOUND, "no school with this INSTELLING_REF"))
+}
+
+/// The coupling as the API shows it.
+fn coupling_json(school: &InstellingRef, o: &Offer) -> Value {
+    json!({
+        "instelling_ref": school.to_string(),
+        "las": o.las.name(),
+        "school_chose_las": o.chosen,
+        "las_switched_on": o.granted,
+        "active": o.active(),
+        "missing": o.missing(),
+        "last_run_at": o.last_run_at,
+    })
+}
+
+/// An admin refusal (unknown or closed school) as a problem.
+fn admin_problem(e: &broker::admin::AdminError) -> Problem {
+    match e {
+        broker::admin::AdminError::Invalid(m) if m.starts_with("no school") => {
+            problem(StatusCode::NOT_FOUND, m.clone())
+        }
+        broker::admin::AdminError::Invalid(m) => problem(StatusCode::CONFLICT, m.clone()),
+        other => {
+            tracing::error!(error = %other, "LAS API: the directory failed");
+            unavailable()
+        }
+    }
+}
+
+/// GET, PUT and DELETE `/api/las/v1/scholen/{ref}/koppeling`: the LAS's side of the coupling
+/// with a school — read it, switch it on (the school switched Leerpoort on as koppelpartner in
+/// the LAS), or off. Idempotent.
+pub async fn koppeling(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let Some(token) = bearer(&req) else {
+        return Denied::Token("one Authorization: Bearer header is required".into())
+            .problem()
+            .response();
+    };
+    let school = match school_of(&path) {
+        Ok(s) => s,
+        Err(p) => return p.response(),
+    };
+    let method = req.method().clone();
+    let st = state.clone();
+    let done = web::block(move || -> Result<Value, Problem> {
+        let las = caller(&st, &token).map_err(Denied::problem)?;
+        let actor = format!("las:{}", las.rp.public_id());
+        let ctx = broker::admin::Ctx {
+            dir: st.dir.as_ref(),
+            clock: st.clock.as_ref(),
+            actor: &actor,
+        };
+        let offer = if method == actix_web::http::Method::GET {
+            ctx.active_school(&school).map_err(|e| admin_problem(&e))?;
+            las::status(st.dir.as_ref(), &school)
+                .map_err(|e| admin_problem(&e.into()))?
+                .offer(las.id())
+                .cloned()
+                .ok_or_else(|| {
+                    admin_problem(&broker::admin::AdminError::Invalid(
+                        "the LAS is switched off".into(),
+                    ))
+                })?
+        } else {
+            let on = method == actix_web::http::Method::PUT;
+            las::las_side(ctx, &school, &las, on).map_err(|e| admin_problem(&e))?
+        };
+        Ok(coupling_json(&school, &offer))
+    })
+    .await;
+    match done {
+        Ok(Ok(v)) => ok(&v),
+        Ok(Err(p)) => p.response(),
+        Err(_) => unavailable().response(),
+    }
+}
+
+/// `?dryRun=true`: report, write nothing.
+#[derive(Debug, Deserialize)]
+pub struct PushQuery {
+    #[serde(rename = "dryRun", default)]
+    dry_run: bool,
+}
+
+/// POST `/api/las/v1/scholen/{ref}/edexml`: the school's EDEXML file (1.0.3, 2.0 or 2.1) as
+/// the body, at most 50 MB. 200 with the import report (what was added, changed, removed; a
+/// file of the next school year is staged); 422 for an invalid file (`line`, `detail`);
+/// 409 when the coupling is not active (`missing`: which side); 413 too large; 429 too many.
+pub async fn push(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<PushQuery>,
+    body: web::Payload,
+) -> HttpResponse {
+    let Some(token) = bearer(&req) else {
+        return Denied::Token("one Authorization: Bearer header is required".into())
+            .problem()
+            .response();
+    };
+    let school = match school_of(&path) {
+        Ok(s) => s,
+        Err(p) => return p.response(),
+    };
+    // Who calls, and may they, before the body is read.
+    let st = state.clone();
+    let checked = web::block(move || -> Result<LasSupplier, Problem> {
+        let las = caller(&st, &token).map_err(Denied::problem)?;
+        let status = las::status(st.dir.as_ref(), &school).map_err(|e| admin_problem(&e.into()))?;
+        if st.dir.school(&school).ok().flatten().is_none() {
+            return Err(problem(
+                StatusCode::NOT_FOUND,
+                "no school with this INSTELLING_REF",
+            ));
+        }
+        if let Some(m) = status.offer(las.id()).and_then(Offer::missing) {
+            return Err(not_active(m));
+        }
+        let (client, sch) = (las.rp.public_id().to_string(), school.to_string());
+        let key = Key::Limit(Limit::LasPushes {
+            client: &client,
+            school: &sch,
+        });
+        match st.store.incr(&key, PUSH_WINDOW) {
+            Ok(n) if n > PUSHES_PER_WINDOW => Err(problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("at most {PUSHES_PER_WINDOW} files per school per hour"),
+            )),
+            Ok(_) => Ok(las),
+            Err(_) => Err(unavailable()),
+        }
+    })
+    .await;
+    let las = match checked {
+        Ok(Ok(l)) => l,
+        Ok(Err(p)) => return p.response(),
+        Err(_) => return unavailable().response(),
+    };
+    let bytes = match read_body(body).await {
+        Ok(b) => b,
+        Err(p) => return p.response(),
+    };
+    let dry_run = query.dry_run;
+    let st = state.clone();
+    let done = web::block(move || {
+        let secrets = st.credentials();
+        las::push(&st.world(), &secrets, &las, &school, &bytes, dry_run)
+    })
+    .await;
+    match done {
+        Ok(Ok((report, welcomed))) => {
+            let mut v = serde_json::to_value(&report).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("activation_mails".into(), json!(welcomed));
+                o.insert(
+                    "warnings".into(),
+                    json!(report
+                        .warnings
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()),
+                );
+            }
+            ok(&v)
+        }
+        Ok(Err(e)) => push_refused(e).response(),
+        Err(_) => unavailable().response(),
+    }
+}
+
+fn not_active(m: las::Missing) -> Problem {
+    problem(
+        StatusCode::CONFLICT,
+        format!("the coupling is not active: {m}"),
+    )
+    .with("missing", json!(m))
+}
+
+/// The body, at most [`PUSH_LIMIT`] bytes (413 beyond, without reading further).
+async fn read_body(mut body: web::Payload) -> Result<Vec<u8>, Problem> {
+    use futures_util::StreamExt as _;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|_| problem(StatusCode::BAD_REQUEST, "the body could not be read"))?;
+        if bytes.len() + chunk.len() > PUSH_LIMIT {
+            return Err(problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("a file is at most {} MB", PUSH_LIMIT / (1024 * 1024)),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if bytes.is_empty() {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "the body is empty: send the EDEXML file",
+        ));
+    }
+    Ok(bytes)
+}
+
+fn push_refused(e: LasError) -> Problem {
+    match e {
+        LasError::NotActive(m) => not_active(m),
+        LasError::Import(ImportError::Invalid { line, message }) => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{line}: {message}"),
+        )
+        .with("line", json!(line)),
+        LasError::Import(ImportError::OtherSchool(m)) => {
+            problem(StatusCode::UNPROCESSABLE_ENTITY, m)
+        }
+        LasError::Import(ImportError::Admin(a)) => admin_problem(&a),
+        LasError::Import(ImportError::Repo(broker::repo::RepoError::Conflict(m))) => {
+            problem(StatusCode::CONFLICT, m)
+        }
+        other => {
+            tracing::error!(error = %other, "LAS push failed");
+            unavailable()
+        }
+    }
+}

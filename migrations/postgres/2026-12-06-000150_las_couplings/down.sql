@@ -1,0 +1,2 @@
+DROP TABLE las_couplings;
+DROP TABLE las_suppliers;
