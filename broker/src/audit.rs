@@ -92,6 +92,10 @@ pub enum AuditAction {
     UserJoined,
     /// The consents a merged school gave, taken over by the school it merged into.
     SchoolMergerConsents,
+    /// The operator made a sign-in link for the operator console (`operator link`).
+    OperatorLink,
+    /// The operator console was signed in to with a link (which is then used up).
+    OperatorSignIn,
     /// Sign-ins refused by the release policy, one variant per reason (see
     /// `release::note_refusal`).
     RefusedNotRegistered,
@@ -169,6 +173,8 @@ impl AuditAction {
             Self::SchoolSplit => "school.split",
             Self::UserJoined => "user.joined",
             Self::SchoolMergerConsents => "school.merger-consents",
+            Self::OperatorLink => "operator.link",
+            Self::OperatorSignIn => "operator.sign-in",
             Self::DynamicIpToken => "school.dynamic-ip-token",
             Self::DynamicIpOff => "school.dynamic-ip-off",
             Self::DynamicIpAddress => "school.dynamic-ip-address",

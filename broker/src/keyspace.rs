@@ -68,6 +68,11 @@ pub enum Key<'a> {
     HomeCodeBlock(&'a str),
     /// An EDEXML file a coordinator of `school` checked, waiting for "Importeren".
     PendingImport { school: &'a str, token: &'a str },
+    /// The operator console's session, by the SHA-256 (hex) of its cookie's value.
+    OperatorSession(&'a str),
+    /// An operator sign-in link that has been used, by the SHA-256 (hex) of its code: of two
+    /// uses at once, one wins.
+    OperatorLinkUsed(&'a str),
     /// A counter or a throttle.
     Limit(Limit<'a>),
 }
@@ -105,7 +110,9 @@ pub enum Limit<'a> {
     UpstreamBackchannelRefused(&'a str),
     /// Wrong Dynamic IP update tokens, per client address (bucket).
     DynamicIpFailuresFromAddress(&'a str),
-    /// Files an LAS pushed for a school (`client`, `school`): a throttle.
+    /// Wrong operator sign-in codes, per client address (bucket).
+    OperatorLinkFailuresFromAddress(&'a str),
+    /// Writing requests of an LAS for a school (`client`, `school`): pushes and switches.
     LasPushes { client: &'a str, school: &'a str },
     /// A school's trail noted sign-ins to `rp` refused for `action` (one line per window).
     RefusalNoted {
@@ -148,6 +155,8 @@ impl fmt::Display for Key<'_> {
             Key::HomeVisit(id) => write!(f, "thuisvisit:{id}"),
             Key::HomeCodeBlock(device) => write!(f, "thuiscodeblock:{device}"),
             Key::PendingImport { school, token } => write!(f, "import-pending:{school}:{token}"),
+            Key::OperatorSession(digest) => write!(f, "operator-session:{digest}"),
+            Key::OperatorLinkUsed(digest) => write!(f, "operator-link-used:{digest}"),
             Key::Limit(l) => l.fmt(f),
         }
     }
@@ -171,6 +180,9 @@ impl fmt::Display for Limit<'_> {
             Limit::UpstreamBackchannel(u) => write!(f, "rl:upstream-bcl:{u}"),
             Limit::UpstreamBackchannelRefused(ip) => write!(f, "rl:upstream-bcl-refused:{ip}"),
             Limit::DynamicIpFailuresFromAddress(ip) => write!(f, "rl:dynip-fail:ip:{ip}"),
+            Limit::OperatorLinkFailuresFromAddress(ip) => {
+                write!(f, "rl:operator-link-fail:ip:{ip}")
+            }
             Limit::LasPushes { client, school } => write!(f, "rl:las-push:{client}:{school}"),
             Limit::RefusalNoted { school, rp, action } => {
                 write!(f, "rl:refusal-noted:{school}:{rp}:{action}")
@@ -247,6 +259,8 @@ mod tests {
             (Key::HomeBlock("s"), "thuisblock:s"),
             (Key::HomeVisit("v"), "thuisvisit:v"),
             (Key::HomeCodeBlock("d"), "thuiscodeblock:d"),
+            (Key::OperatorSession("h"), "operator-session:h"),
+            (Key::OperatorLinkUsed("h"), "operator-link-used:h"),
             (
                 Key::Limit(Limit::StaffFailuresOfAccount("a@b")),
                 "rl:staff-fail:acct:a@b",
@@ -300,6 +314,10 @@ mod tests {
             (
                 Key::Limit(Limit::UpstreamBackchannelRefused("i")),
                 "rl:upstream-bcl-refused:i",
+            ),
+            (
+                Key::Limit(Limit::OperatorLinkFailuresFromAddress("i")),
+                "rl:operator-link-fail:ip:i",
             ),
         ];
         for (key, text) in cases {

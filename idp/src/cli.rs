@@ -22,6 +22,7 @@ mod import;
 mod las;
 mod mergers;
 mod notice;
+mod operator;
 mod registration;
 mod registry;
 mod saml_sp;
@@ -38,6 +39,7 @@ pub use devices::DeviceCmd;
 pub use group::GroupCmd;
 pub use las::{LasCmd, SyncCmd};
 pub use notice::NoticeCmd;
+pub use operator::OperatorCmd;
 pub use registration::{DeregisterArgs, RegisterArgs};
 pub use saml_sp::{SamlSpCmd, SamlSpOptionArgs};
 pub use school::SchoolCmd;
@@ -116,6 +118,9 @@ pub enum Command {
     /// The outage notice on every login page.
     #[command(subcommand)]
     Notice(NoticeCmd),
+    /// The operator console (`LEERPOORT_OPERATOR_LISTEN`): a one-time sign-in link.
+    #[command(subcommand)]
+    Operator(OperatorCmd),
     /// Write a school's shortcut files (.url, .webloc, link, QR) for pupils and teachers.
     Shortcuts {
         /// INSTELLING_REF of the school.
@@ -250,6 +255,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
         Command::Register(a) => registration::register(config, clock, a),
         Command::Deregister(a) => registration::deregister(config, clock, a),
         Command::Notice(cmd) => notice::run(config, clock, cmd),
+        Command::Operator(cmd) => operator::run(config, clock, cmd),
         Command::Shortcuts {
             school,
             out: dir,

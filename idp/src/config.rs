@@ -39,6 +39,7 @@ struct FileConfig {
     trust_proxy: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
     metrics_listen: Option<String>,
+    operator_listen: Option<String>,
     require_totp_for_coordinators: Option<bool>,
     session_idle_pupil_minutes: Option<u32>,
     session_idle_staff_minutes: Option<u32>,
@@ -82,10 +83,20 @@ fn uwlr_from(
             "give LEERPOORT_UWLR_CLIENT_CERT and LEERPOORT_UWLR_CLIENT_KEY together",
         ));
     }
+    let ca = path("uwlr_ca", ca);
+    for (key, p) in [
+        ("uwlr_client_cert", &client_cert),
+        ("uwlr_client_key", &client_key),
+        ("uwlr_ca", &ca),
+    ] {
+        if let Some(p) = p.as_ref().filter(|p| !p.is_file()) {
+            return Err(invalid(key, format!("{} is not a file", p.display())));
+        }
+    }
     Ok(UwlrConfig {
         client_cert,
         client_key,
-        ca: path("uwlr_ca", ca),
+        ca,
         klantcode: get("uwlr_klantcode", klantcode).unwrap_or_else(|| issuer_host.to_string()),
         klantnaam: get("uwlr_klantnaam", klantnaam).unwrap_or_else(|| "Leerpoort".into()),
     })
@@ -119,6 +130,9 @@ pub struct Config {
     /// Where `/metrics` is served (`LEERPOORT_METRICS_LISTEN`); `None` when turned off. Never
     /// on the public listener.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where the operator console (`/operator`) is served (`LEERPOORT_OPERATOR_LISTEN`); `None`
+    /// (the default) when turned off. Never on the public listener.
+    pub operator_listen: Option<SocketAddr>,
     /// Every ICT coordinator must sign in with a second factor (TOTP), whatever their school
     /// chose.
     pub require_totp_for_coordinators: bool,
@@ -211,6 +225,10 @@ impl Config {
         let trusted_proxies = proxies_from(&env, file.trust_proxy, file.trusted_proxies)?;
 
         let metrics_listen = metrics_listen(get("metrics_listen", file.metrics_listen).as_deref())?;
+        let operator_listen = operator_listen(
+            get("operator_listen", file.operator_listen).as_deref(),
+            listen,
+        )?;
         let require_totp_for_coordinators =
             match env("LEERPOORT_REQUIRE_TOTP_FOR_COORDINATORS").filter(|v| !v.is_empty()) {
                 Some(v) => parse_bool(&v).ok_or_else(|| {
@@ -274,6 +292,7 @@ impl Config {
             operator_email,
             trusted_proxies,
             metrics_listen,
+            operator_listen,
             require_totp_for_coordinators,
             session_idle_pupil_secs,
             session_idle_staff_secs,
@@ -406,6 +425,35 @@ fn metrics_listen(v: Option<&str>) -> Result<Option<SocketAddr>, ConfigError> {
     })
 }
 
+/// The operator console's listener: off (the default, or `off`), or an address with a fixed
+/// port (the sign-in link names it) other than the public listener's.
+fn operator_listen(v: Option<&str>, listen: SocketAddr) -> Result<Option<SocketAddr>, ConfigError> {
+    let at = match v.map(str::trim) {
+        None | Some("off") => return Ok(None),
+        Some(v) => v.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "operator_listen",
+                format!("'{v}' is not an address:port like 127.0.0.1:9465 (or off)"),
+            )
+        })?,
+    };
+    if at.port() == 0 {
+        return Err(invalid(
+            "operator_listen",
+            "give a fixed port: the sign-in link names it",
+        ));
+    }
+    if at.port() == listen.port()
+        && (at.ip() == listen.ip() || at.ip().is_unspecified() || listen.ip().is_unspecified())
+    {
+        return Err(invalid(
+            "operator_listen",
+            "must not be the public listener (LEERPOORT_LISTEN)",
+        ));
+    }
+    Ok(Some(at))
+}
+
 fn log_format(v: Option<&str>) -> Result<LogFormat, ConfigError> {
     Ok(match v {
         None | Some("text") => LogFormat::Text,
@@ -470,6 +518,25 @@ mod tests {
             Some("127.0.0.1:9464")
         );
         assert!(!c.require_totp_for_coordinators);
+        assert_eq!(c.operator_listen, None);
+    }
+
+    #[test]
+    fn the_operator_console_is_off_unless_given_its_own_address() {
+        let on = with_env(&[("LEERPOORT_OPERATOR_LISTEN", "127.0.0.1:9465")]).unwrap();
+        assert_eq!(
+            on.operator_listen.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:9465")
+        );
+        let off = with_env(&[("LEERPOORT_OPERATOR_LISTEN", "off")]).unwrap();
+        assert_eq!(off.operator_listen, None);
+        for bad in ["9465", "127.0.0.1:0", "127.0.0.1:8080", "0.0.0.0:8080"] {
+            let err = with_env(&[("LEERPOORT_OPERATOR_LISTEN", bad)]).unwrap_err();
+            assert!(
+                err.to_string().starts_with("LEERPOORT_OPERATOR_LISTEN"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -104,12 +104,21 @@ pub fn nightly_pull(state: &AppState, node: &str) -> Result<usize, String> {
     let secrets = state.credentials();
     let transport = crate::uwlr::HttpsUwlr::new(&state.config.uwlr);
     let afnemer = crate::uwlr::afnemer(&state.config.uwlr);
+    // Renew the lease before each school: a round may outlast one lease.
+    let still_mine = || {
+        let t = state.clock.now_secs();
+        state
+            .dir
+            .try_lease("las-pull", node, t, t + LEASE_SECS)
+            .unwrap_or(false)
+    };
     let done = broker::import::las::pull_due(
         &state.world(),
         &secrets,
         &transport,
         &afnemer,
         night_start(now),
+        &still_mine,
     )
     .map_err(|e| e.to_string())?;
     Ok(done.len())

@@ -135,6 +135,42 @@ pub struct MergerInput<'a> {
 /// Merge `from` into `into` (`school merge`): refused for a school into itself, and when
 /// either is closed or merged already; nothing is written then.
 pub fn merge(ctx: Ctx<'_>, from: &InstellingRef, into: &InstellingRef) -> Result<MergerReport> {
+    let (plan, report) = prepare_merge(ctx, from, into)?;
+    let mut audit = vec![ctx.audit(
+        AuditAction::SchoolMerge,
+        Some(*into),
+        Some(from.to_string()),
+        serde_json::to_value(&report).unwrap_or_default(),
+    )];
+    audit.extend(report.joins.iter().map(|j| {
+        ctx.audit(
+            AuditAction::UserJoined,
+            Some(*into),
+            Some(j.keeper.to_string()),
+            serde_json::json!({"keeper": j.keeper, "joined": j.joined, "by": j.by}),
+        )
+    }));
+    ctx.dir.merge_schools(&plan, audit)?;
+    Ok(report)
+}
+
+/// What [`merge`] would do, writing nothing: the same checks and the same plan, as the
+/// report `merge` would return now (the operator's page shows it before the merger is
+/// confirmed; the confirmed merger plans again).
+pub fn preview_merge(
+    ctx: Ctx<'_>,
+    from: &InstellingRef,
+    into: &InstellingRef,
+) -> Result<MergerReport> {
+    Ok(prepare_merge(ctx, from, into)?.1)
+}
+
+/// The checks of a merger and its plan, from the schools as they are now: reads only.
+fn prepare_merge(
+    ctx: Ctx<'_>,
+    from: &InstellingRef,
+    into: &InstellingRef,
+) -> Result<(MergerPlan, MergerReport)> {
     if from == into {
         return Err(invalid("a school cannot merge into itself"));
     }
@@ -158,7 +194,7 @@ pub fn merge(ctx: Ctx<'_>, from: &InstellingRef, into: &InstellingRef) -> Result
         ctx.dir.dynamic_ip(from)?.is_some(),
         ctx.dir.dynamic_ip(into)?.is_some(),
     );
-    let (plan, report) = plan_merger(&MergerInput {
+    plan_merger(&MergerInput {
         from: &from_school,
         into: &into_school,
         from_people: &from_people,
@@ -167,23 +203,7 @@ pub fn merge(ctx: Ctx<'_>, from: &InstellingRef, into: &InstellingRef) -> Result
         into_groups: &into_groups,
         from_has_consents,
         dynamic_ip,
-    })?;
-    let mut audit = vec![ctx.audit(
-        AuditAction::SchoolMerge,
-        Some(*into),
-        Some(from.to_string()),
-        serde_json::to_value(&report).unwrap_or_default(),
-    )];
-    audit.extend(report.joins.iter().map(|j| {
-        ctx.audit(
-            AuditAction::UserJoined,
-            Some(*into),
-            Some(j.keeper.to_string()),
-            serde_json::json!({"keeper": j.keeper, "joined": j.joined, "by": j.by}),
-        )
-    }));
-    ctx.dir.merge_schools(&plan, audit)?;
-    Ok(report)
+    })
 }
 
 /// The school `r`, which must exist and be active; `hint` ends the refusal of a merged one.

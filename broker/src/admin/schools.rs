@@ -100,13 +100,21 @@ pub fn change_brin(
     let before = ctx.active_school(school)?;
     let brin4 = Brin4::from_str(brin.trim()).map_err(|e| invalid(e.to_string()))?;
     let brin6 = Brin6::new(brin4, vestiging.trim()).map_err(|e| invalid(e.to_string()))?;
-    let audit = ctx.audit(
-        AuditAction::SchoolChangeBrin,
-        Some(*school),
-        None,
-        serde_json::json!({"from": before.brin6.to_string(), "to": brin6.to_string()}),
-    );
-    Ok(ctx.dir.change_brin6(school, brin6, audit)?)
+    // DUO's name for the new location, when its registry lists it and it differs.
+    let duo_name = ctx
+        .dir
+        .duo_location(&brin6)?
+        .filter(|l| l.listed() && l.name != before.name)
+        .map(|l| l.name);
+    let mut details =
+        serde_json::json!({"from": before.brin6.to_string(), "to": brin6.to_string()});
+    if let Some(name) = &duo_name {
+        details["name"] = serde_json::json!({"from": before.name, "to": name, "source": "duo"});
+    }
+    let audit = ctx.audit(AuditAction::SchoolChangeBrin, Some(*school), None, details);
+    Ok(ctx
+        .dir
+        .change_brin6(school, brin6, duo_name.as_deref(), audit)?)
 }
 
 /// Withdraw every relying party the school allows, each with its audit line; the names of
@@ -132,11 +140,13 @@ pub struct ClosedSchool {
     pub withdrawn: Vec<String>,
 }
 
-/// Close a school account (`school close`): every relying party is withdrawn, then the school
+/// Close a school account (`school close`): the import becomes manual (an automatic coupling
+/// is switched off on the school's side), every relying party is withdrawn, then the school
 /// is closed. Its shortcuts show a friendly page from then on, nobody of it signs in to any
 /// software, and its data stay (the ids, so pseudonyms are never given to anyone else).
 pub fn close_school(ctx: Ctx<'_>, school: &InstellingRef) -> Result<ClosedSchool> {
     ctx.active_school(school)?;
+    crate::import::las::manual(ctx, school)?;
     let withdrawn = withdraw_all(ctx, school)?;
     let audit = ctx.audit(
         AuditAction::SchoolClose,

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::mergers::{MergerWarning, Moved};
 use super::{invalid, non_empty, parse_network, parse_school_ref, Ctx, Result};
 use crate::audit::AuditAction;
-use crate::model::{DuoLocation, Group, User, UserStatus};
+use crate::model::{AuditEvent, DuoLocation, Group, SchoolStatus, User, UserStatus};
 use crate::repo::{NewSchool, RegistrationChange, SplitPlan};
 
 /// Input of [`split`] (`school split`).
@@ -69,10 +69,41 @@ pub struct SplitPeople {
 /// Split the groups `input.groups` off `input.from` into a new school. An unknown group key,
 /// a BRIN6 an active school has, or a school that is not active: refused, nothing written.
 pub fn split(ctx: Ctx<'_>, input: SplitInput) -> Result<SplitReport> {
+    let (plan, report, audit) = prepare_split(ctx, &input)?;
+    ctx.dir.split_school(&plan, audit)?;
+    Ok(report)
+}
+
+/// What [`split`] would do, writing nothing: the same checks and the same plan, as the
+/// report `split` would return now — except `instelling_ref`, which stands in for the one
+/// the split will make (the operator's page shows the rest before the split is confirmed;
+/// the confirmed split plans again).
+pub fn preview_split(ctx: Ctx<'_>, input: &SplitInput) -> Result<SplitReport> {
+    Ok(prepare_split(ctx, input)?.1)
+}
+
+/// The checks of a split, its plan, its report and its audit lines, from the school as it is
+/// now: reads only.
+fn prepare_split(
+    ctx: Ctx<'_>,
+    input: &SplitInput,
+) -> Result<(SplitPlan, SplitReport, Vec<AuditEvent>)> {
     let from = parse_school_ref(&input.from)?;
     let old = ctx.active_school(&from)?;
     let brin4 = Brin4::from_str(input.brin.trim()).map_err(|e| invalid(e.to_string()))?;
     let brin6 = Brin6::new(brin4, input.vestiging.trim()).map_err(|e| invalid(e.to_string()))?;
+    // The database refuses it too (one active school per BRIN6); asked first, so that a
+    // preview refuses what the split would.
+    if ctx
+        .dir
+        .schools()?
+        .iter()
+        .any(|s| s.status == SchoolStatus::Active && s.brin6 == brin6)
+    {
+        return Err(invalid(format!(
+            "an active school already has BRIN6 {brin6}; nothing was changed"
+        )));
+    }
     // As `school add`: a location DUO's registry lists carries DUO's name.
     let official = ctx.dir.duo_location(&brin6)?.filter(DuoLocation::listed);
     let name = match (official, &input.name) {
@@ -161,8 +192,7 @@ pub fn split(ctx: Ctx<'_>, input: SplitInput) -> Result<SplitReport> {
         registrations,
         upstreams,
     };
-    ctx.dir.split_school(&plan, audit)?;
-    Ok(report)
+    Ok((plan, report, audit))
 }
 
 /// Which groups and people move when the groups with `keys` split off, decided without I/O:

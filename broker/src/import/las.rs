@@ -60,6 +60,9 @@ pub enum LasError {
     /// the answer (the message says which; never the key).
     #[error("the LAS did not deliver: {0}")]
     Fetch(String),
+    /// The school's LAS sends its data (push); Leerpoort does not fetch from it.
+    #[error("{0} sends its data itself (push); Leerpoort does not fetch from it")]
+    Push(String),
     #[error(transparent)]
     Import(#[from] ImportError),
 }
@@ -164,9 +167,13 @@ pub fn status(dir: &dyn Directory, school: &InstellingRef) -> Result<Status, Rep
         .filter(|l| l.rp.enabled)
         .map(|las| {
             let c = couplings.iter().find(|c| c.las == las.id());
+            // For an LAS Leerpoort fetches from, its side is the key it issued.
+            let granted = c.is_some_and(|c| {
+                c.las_granted_at.is_some() && (las.uwlr_url.is_none() || c.sealed_key.is_some())
+            });
             Offer {
                 chosen: c.is_some_and(|c| c.school_chose_at.is_some()),
-                granted: c.is_some_and(|c| c.las_granted_at.is_some()),
+                granted,
                 last_run_at: c.and_then(|c| c.last_run_at),
                 last_outcome: c.and_then(|c| c.last_outcome.clone()),
                 las,
@@ -258,6 +265,41 @@ pub fn find_las(dir: &dyn Directory, name: &str) -> Result<LasSupplier, AdminErr
         .ok_or_else(|| AdminError::Invalid(format!("no LAS named '{name}'")))
 }
 
+/// "Handmatig importeren": the school's side of its coupling is taken back, and the key of an
+/// LAS Leerpoort fetched from is forgotten (choosing it again asks for the key again). Nothing
+/// changes when the school imports by hand already. Also the first step of closing a school.
+pub fn manual(ctx: Ctx<'_>, school: &InstellingRef) -> Result<(), AdminError> {
+    let before = status(ctx.dir, school)?;
+    let Some(o) = before.chosen() else {
+        return Ok(());
+    };
+    let audit = ctx.audit(
+        AuditAction::LasChosen,
+        Some(*school),
+        None,
+        serde_json::json!({"las": null}),
+    );
+    let change = CouplingChange::SchoolChoice {
+        las: None,
+        at: ctx.now(),
+    };
+    ctx.dir.change_coupling(school, change, audit)?;
+    if o.is_pull() && o.granted {
+        let audit = ctx.audit(
+            AuditAction::LasWithdrawn,
+            Some(*school),
+            Some(o.las.rp.public_id().to_string()),
+            serde_json::json!({"las": o.las.name(), "autorisatiesleutel": "forgotten"}),
+        );
+        let change = CouplingChange::LasSide {
+            las: o.las.id(),
+            granted: None,
+        };
+        ctx.dir.change_coupling(school, change, audit)?;
+    }
+    Ok(())
+}
+
 /// The school's side: its coordinator chooses `las` (or "Handmatig importeren" with `None`).
 /// For a pull LAS, `key` is the autorisatiesleutel the LAS issued for the school: given, it
 /// puts the LAS's side on file too (sealed); not given, a key on file stays. Choosing another
@@ -270,9 +312,18 @@ pub fn choose(
     key: Option<&str>,
 ) -> Result<Status, AdminError> {
     ctx.active_school(school)?;
+    let Some(las) = las else {
+        if key.is_some_and(|k| !k.trim().is_empty()) {
+            return Err(AdminError::Invalid(
+                "an autorisatiesleutel is only for an LAS Leerpoort fetches from (UWLR)".into(),
+            ));
+        }
+        manual(ctx, school)?;
+        return Ok(status(ctx.dir, school)?);
+    };
     let key = match key.map(str::trim).filter(|k| !k.is_empty()) {
         None => None,
-        Some(_) if las.is_none_or(|l| l.uwlr_url.is_none()) => {
+        Some(_) if las.uwlr_url.is_none() => {
             return Err(AdminError::Invalid(
                 "an autorisatiesleutel is only for an LAS Leerpoort fetches from (UWLR)".into(),
             ))
@@ -285,21 +336,20 @@ pub fn choose(
         Some(k) => Some(k),
     };
     let before = status(ctx.dir, school)?;
-    let same = before.chosen().map(|o| o.las.id()) == las.map(LasSupplier::id);
-    if !same || las.is_none() && before.chosen().is_some() {
+    if before.chosen().map(|o| o.las.id()) != Some(las.id()) {
         let audit = ctx.audit(
             AuditAction::LasChosen,
             Some(*school),
-            las.map(|l| l.rp.public_id().to_string()),
-            serde_json::json!({"las": las.map(LasSupplier::name)}),
+            Some(las.rp.public_id().to_string()),
+            serde_json::json!({"las": las.name()}),
         );
         let change = CouplingChange::SchoolChoice {
-            las: las.map(LasSupplier::id),
+            las: Some(las.id()),
             at: ctx.now(),
         };
         ctx.dir.change_coupling(school, change, audit)?;
     }
-    if let (Some(l), Some(k)) = (las, key) {
+    if let (l, Some(k)) = (las, key) {
         let sealed = secrets.seal(*school.as_uuid(), k)?;
         let audit = ctx.audit(
             AuditAction::LasGranted,
@@ -427,7 +477,7 @@ fn finish(
     result: Result<ImportReport, LasError>,
     dry_run: bool,
 ) -> Result<(ImportReport, usize), LasError> {
-    if dry_run || matches!(result, Err(LasError::NotActive(_))) {
+    if dry_run || matches!(result, Err(LasError::NotActive(_) | LasError::Push(_))) {
         return result.map(|r| (r, 0));
     }
     note(ctx, school, las, &result);
@@ -450,6 +500,9 @@ pub fn pull(
 ) -> Result<(ImportReport, usize), LasError> {
     let st = status(w.dir, school)?;
     let offer = st.chosen().ok_or(LasError::NotActive(Missing::School))?;
+    if offer.las.uwlr_url.is_none() {
+        return Err(LasError::Push(offer.las.name().to_string()));
+    }
     let las = offer.las.clone();
     let actor = format!("las:{}", las.rp.public_id());
     let ctx = Ctx {
@@ -471,10 +524,7 @@ fn fetch_and_import(
     dry_run: bool,
 ) -> Result<ImportReport, LasError> {
     let Some(url) = offer.las.uwlr_url.as_deref() else {
-        return Err(LasError::Fetch(format!(
-            "{} sends its data (push); Leerpoort does not fetch from it",
-            offer.las.name()
-        )));
+        return Err(LasError::Push(offer.las.name().to_string()));
     };
     if let Some(m) = offer.missing() {
         return Err(LasError::NotActive(m));
@@ -485,10 +535,19 @@ fn fetch_and_import(
         .couplings_of(school)?
         .into_iter()
         .find(|c: &LasCoupling| c.las == offer.las.id());
-    let key = coupling
+    let sealed = coupling
         .and_then(|c| c.sealed_key)
-        .and_then(|k| secrets.secrets.sealer.open(*school.as_uuid(), &k))
         .ok_or(LasError::NotActive(Missing::Las))?;
+    let key = secrets
+        .secrets
+        .sealer
+        .open(*school.as_uuid(), &sealed)
+        .ok_or_else(|| {
+            LasError::Fetch(
+                "the autorisatiesleutel on file cannot be opened (was the sealing key replaced?): enter it again"
+                    .into(),
+            )
+        })?;
     let now = ctx.now();
     let verzoek = protocol::uwlr::Verzoek {
         schooljaar: super::staging::current_school_year(now),
@@ -504,21 +563,31 @@ fn fetch_and_import(
         klantnaam: afnemer.klantnaam.clone(),
     };
     let envelope = protocol::uwlr::haal_leerlinggegevens(&autorisatie, &verzoek);
-    let answer = transport.post(url, &envelope).map_err(LasError::Fetch)?;
+    // What the LAS says back is noted and shown: never with the key in it, should it repeat it.
+    let key = autorisatie.autorisatiesleutel;
+    let redact = |m: String| m.replace(key.as_str(), "…");
+    let answer = transport
+        .post(url, &envelope)
+        .map_err(|m| LasError::Fetch(redact(m)))?;
     let today = catalogue::local_time(now, "%Y-%m-%d");
-    Ok(import(
-        Door::Uwlr,
-        ctx,
-        secrets,
-        school,
-        &answer,
-        &today,
-        dry_run,
-    )?)
+    import(Door::Uwlr, ctx, secrets, school, &answer, &today, dry_run).map_err(|e| match e {
+        // The LAS refused (a SOAP fault): there was no answer to import.
+        ImportError::Fault(m) => LasError::Fetch(redact(m)),
+        ImportError::Invalid { line, message } => LasError::Import(ImportError::Invalid {
+            line,
+            message: redact(message),
+        }),
+        other => LasError::Import(other),
+    })
 }
 
+/// How long after a failed pull the nightly round tries that school again.
+pub const RETRY_AFTER_FAILURE_SECS: i64 = 60 * 60;
+
 /// One round of the nightly pull: every active pull coupling not fetched since `since` (the
-/// night's start), one school at a time. Returns (school, result) per school.
+/// night's start) — or whose fetch since then failed more than
+/// [`RETRY_AFTER_FAILURE_SECS`] ago — one school at a time, for as long as `still_mine` says the round may go
+/// on (the scheduler renews its lease there). Returns (school, result) per school.
 #[allow(clippy::type_complexity)]
 pub fn pull_due(
     w: &World,
@@ -526,11 +595,20 @@ pub fn pull_due(
     transport: &dyn UwlrTransport,
     afnemer: &Afnemer,
     since: i64,
+    still_mine: &dyn Fn() -> bool,
 ) -> Result<Vec<(InstellingRef, Result<(ImportReport, usize), LasError>)>, RepoError> {
     let mut done = Vec::new();
     for c in w.dir.active_pulls()? {
-        if c.last_run_at.is_some_and(|t| t >= since) {
+        // Fetched tonight already: done when it went well, else again an hour after it failed.
+        let ok = c.last_outcome.as_ref().is_some_and(|o| o["ok"] == true);
+        let now = w.now();
+        if c.last_run_at
+            .is_some_and(|t| t >= since && (ok || t > now - RETRY_AFTER_FAILURE_SECS))
+        {
             continue;
+        }
+        if !still_mine() {
+            break;
         }
         let result = pull(w, secrets, transport, afnemer, &c.school, false);
         if let Err(e) = &result {

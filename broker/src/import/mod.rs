@@ -188,6 +188,9 @@ pub enum ImportError {
     /// The input is another school's (its BRIN and dependancecode are not the target's).
     #[error("{0}")]
     OtherSchool(String),
+    /// The source refused to deliver (an LAS's SOAP fault): there is no file.
+    #[error("{0}")]
+    Fault(String),
     #[error(transparent)]
     Admin(#[from] AdminError),
     #[error(transparent)]
@@ -253,6 +256,9 @@ impl Door {
                             line: e.line,
                             message: e.message,
                         },
+                        fault @ protocol::uwlr::UwlrError::Fault { .. } => {
+                            ImportError::Fault(fault.to_string())
+                        }
                         other => ImportError::Invalid {
                             line: other.line().unwrap_or(1),
                             message: other.to_string(),

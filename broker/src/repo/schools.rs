@@ -42,12 +42,13 @@ pub trait Schools {
     fn insert_school(&self, school: NewSchool, now: i64, audit: AuditEvent) -> RepoResult<School>;
     fn school(&self, r: &InstellingRef) -> RepoResult<Option<School>>;
     fn schools(&self) -> RepoResult<Vec<School>>;
-    /// DUO gave the school a new BRIN6. Identifiers given to relying parties do not change.
-    /// At the audit event's moment.
+    /// DUO gave the school a new BRIN6 (and, when DUO's registry lists it, `name` with it).
+    /// Identifiers given to relying parties do not change. At the audit event's moment.
     fn change_brin6(
         &self,
         r: &InstellingRef,
         brin6: Brin6,
+        name: Option<&str>,
         audit: AuditEvent,
     ) -> RepoResult<School>;
     /// Change a school's status or networks, at the audit event's moment. `NotFound` for an

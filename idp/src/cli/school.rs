@@ -60,7 +60,8 @@ pub enum SchoolCmd {
         #[arg(long)]
         name: String,
     },
-    /// Record a new BRIN or location code from DUO; pseudonyms do not change.
+    /// Record a new BRIN or location code from DUO; pseudonyms do not change. When DUO's
+    /// registry lists the new code, the school takes its name at once.
     ChangeBrin {
         #[arg(long)]
         school: String,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::directory::{corrupt, parse_ref, parse_uuid, DieselDirectory};
 use super::relying_parties::RpRow;
-use super::schema::{las_couplings, las_suppliers, relying_parties};
+use super::schema::{las_couplings, las_suppliers, relying_parties, schools};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = las_couplings, treat_none_as_null = true)]
@@ -183,10 +183,16 @@ impl LasCouplings for DieselDirectory {
         self.load_all(
             |c| {
                 las_couplings::table
-                    .inner_join(las_suppliers::table)
+                    .inner_join(las_suppliers::table.inner_join(relying_parties::table))
+                    .inner_join(
+                        schools::table.on(schools::instelling_ref.eq(las_couplings::school_ref)),
+                    )
                     .filter(las_couplings::school_chose_at.is_not_null())
                     .filter(las_couplings::las_granted_at.is_not_null())
+                    .filter(las_couplings::autorisatiesleutel.is_not_null())
                     .filter(las_suppliers::uwlr_url.is_not_null())
+                    .filter(relying_parties::enabled.eq(true))
+                    .filter(schools::status.eq("active"))
                     .order(las_couplings::school_ref)
                     .select(CouplingRow::as_select())
                     .load(c)

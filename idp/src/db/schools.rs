@@ -171,6 +171,7 @@ impl Schools for DieselDirectory {
         &self,
         r: &InstellingRef,
         brin6: Brin6,
+        name: Option<&str>,
         audit: AuditEvent,
     ) -> RepoResult<School> {
         let now = audit.at;
@@ -183,6 +184,11 @@ impl Schools for DieselDirectory {
                     schools::updated_at.eq(now),
                 ))
                 .execute(c)?;
+            if let Some(name) = name {
+                diesel::update(schools::table.find(&key))
+                    .set(schools::name.eq(name))
+                    .execute(c)?;
+            }
             updated(c, &key, n)
         })
     }

@@ -25,14 +25,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, body_limit: usize) {
 
 /// Endpoints whose clients are programs speaking OAuth, not browsers.
 fn is_protocol_endpoint(path: &str) -> bool {
-    matches!(
-        path,
-        "/oidc/token"
-            | "/oidc/userinfo"
-            | "/oidc/introspect"
-            | "/oidc/revoke"
-            | "/broker/oidc/backchannel-logout"
-    )
+    path.starts_with("/api/las/")
+        || matches!(
+            path,
+            "/oidc/token"
+                | "/oidc/userinfo"
+                | "/oidc/introspect"
+                | "/oidc/revoke"
+                | "/broker/oidc/backchannel-logout"
+        )
 }
 
 fn protocol_error(status: StatusCode) -> HttpResponse {

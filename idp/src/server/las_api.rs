@@ -26,9 +26,10 @@ use crate::oidc::grant_types::client_credentials::LAS_SCOPE;
 /// The largest file an LAS pushes (EDEXML's own bound).
 pub const PUSH_LIMIT: usize = protocol::edexml::MAX_BYTES;
 
-/// How many files one LAS may push for one school in [`PUSH_WINDOW`].
-const PUSHES_PER_WINDOW: u64 = 30;
-const PUSH_WINDOW: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+/// How many writing requests (pushes, dry runs included, and switches on or off) one LAS may
+/// make for one school in [`WRITE_WINDOW`].
+const WRITES_PER_WINDOW: u64 = 30;
+const WRITE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// A refusal: an RFC 9457 problem document (made on the blocking hop, answered after it).
 #[derive(Debug)]
@@ -37,6 +38,8 @@ struct Problem {
     detail: String,
     /// Members besides the standard ones (`missing`, `line`).
     extra: Option<(&'static str, Value)>,
+    /// The request carried no token (its 401 challenge names no error, RFC 6750 §3.1).
+    no_token: bool,
 }
 
 fn problem(status: StatusCode, detail: impl Into<String>) -> Problem {
@@ -44,6 +47,18 @@ fn problem(status: StatusCode, detail: impl Into<String>) -> Problem {
         status,
         detail: detail.into(),
         extra: None,
+        no_token: false,
+    }
+}
+
+/// 401 for a request without exactly one `Authorization: Bearer` header.
+fn no_token() -> Problem {
+    Problem {
+        no_token: true,
+        ..problem(
+            StatusCode::UNAUTHORIZED,
+            "one Authorization: Bearer header is required",
+        )
     }
 }
 
@@ -65,12 +80,21 @@ impl Problem {
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(body.to_string());
         if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3.1: no error code when the request carried no token.
+            let challenge = if self.no_token {
+                "Bearer realm=\"leerpoort\""
+            } else {
+                "Bearer realm=\"leerpoort\", error=\"invalid_token\""
+            };
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static(
-                    "Bearer realm=\"leerpoort\", error=\"invalid_token\"",
-                ),
+                header::HeaderValue::from_static(challenge),
             );
+        }
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            if let Ok(v) = header::HeaderValue::from_str(&WRITE_WINDOW.as_secs().to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
         }
         res
     }
@@ -171,6 +195,24 @@ fn school_of(path: &str) -> Result<InstellingRef, Problem> {
         .map_err(|_| problem(StatusCode::NOT_FOUND, "no school with this INSTELLING_REF"))
 }
 
+/// Count a request that writes (a push, a switch on or off) against the LAS's allowance for
+/// the school: [`WRITES_PER_WINDOW`] per [`WRITE_WINDOW`]. Beyond it, 429.
+fn throttle(st: &AppState, las: &LasSupplier, school: &InstellingRef) -> Result<(), Problem> {
+    let (client, sch) = (las.rp.public_id().to_string(), school.to_string());
+    let key = Key::Limit(Limit::LasPushes {
+        client: &client,
+        school: &sch,
+    });
+    match st.store.incr(&key, WRITE_WINDOW) {
+        Ok(n) if n > WRITES_PER_WINDOW => Err(problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("at most {WRITES_PER_WINDOW} writing requests per school per hour"),
+        )),
+        Ok(_) => Ok(()),
+        Err(_) => Err(unavailable()),
+    }
+}
+
 /// The coupling as the API shows it.
 fn coupling_json(school: &InstellingRef, o: &Offer) -> Value {
     json!({
@@ -207,9 +249,7 @@ pub async fn koppeling(
     path: web::Path<String>,
 ) -> HttpResponse {
     let Some(token) = bearer(&req) else {
-        return Denied::Token("one Authorization: Bearer header is required".into())
-            .problem()
-            .response();
+        return no_token().response();
     };
     let school = match school_of(&path) {
         Ok(s) => s,
@@ -237,6 +277,7 @@ pub async fn koppeling(
                     ))
                 })?
         } else {
+            throttle(&st, &las, &school)?;
             let on = method == actix_web::http::Method::PUT;
             las::las_side(ctx, &school, &las, on).map_err(|e| admin_problem(&e))?
         };
@@ -269,9 +310,7 @@ pub async fn push(
     body: web::Payload,
 ) -> HttpResponse {
     let Some(token) = bearer(&req) else {
-        return Denied::Token("one Authorization: Bearer header is required".into())
-            .problem()
-            .response();
+        return no_token().response();
     };
     let school = match school_of(&path) {
         Ok(s) => s,
@@ -282,7 +321,7 @@ pub async fn push(
     let checked = web::block(move || -> Result<LasSupplier, Problem> {
         let las = caller(&st, &token).map_err(Denied::problem)?;
         let status = las::status(st.dir.as_ref(), &school).map_err(|e| admin_problem(&e.into()))?;
-        if st.dir.school(&school).ok().flatten().is_none() {
+        if st.dir.school(&school).map_err(|_| unavailable())?.is_none() {
             return Err(problem(
                 StatusCode::NOT_FOUND,
                 "no school with this INSTELLING_REF",
@@ -291,19 +330,8 @@ pub async fn push(
         if let Some(m) = status.offer(las.id()).and_then(Offer::missing) {
             return Err(not_active(m));
         }
-        let (client, sch) = (las.rp.public_id().to_string(), school.to_string());
-        let key = Key::Limit(Limit::LasPushes {
-            client: &client,
-            school: &sch,
-        });
-        match st.store.incr(&key, PUSH_WINDOW) {
-            Ok(n) if n > PUSHES_PER_WINDOW => Err(problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("at most {PUSHES_PER_WINDOW} files per school per hour"),
-            )),
-            Ok(_) => Ok(las),
-            Err(_) => Err(unavailable()),
-        }
+        throttle(&st, &las, &school)?;
+        Ok(las)
     })
     .await;
     let las = match checked {

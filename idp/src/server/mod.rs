@@ -14,6 +14,7 @@ pub mod invalkracht;
 pub mod las_api;
 pub mod leerlingen;
 pub mod oidc;
+pub mod operator;
 pub mod pages;
 pub mod password;
 pub mod routes;
@@ -32,6 +33,7 @@ use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{web, App, HttpServer};
 
 use crate::app::AppState;
+pub use operator::operator_app;
 
 /// The most a request body may be, outside routes that set their own limit.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -168,6 +170,8 @@ pub async fn run(state: AppState) -> anyhow::Result<()> {
         }
         None => None,
     };
+    // The operator console, on its own listener when turned on.
+    let operator = operator::listener(&state)?.map(|s| (s.handle(), tokio::spawn(s)));
     // Refresh SAML SPs' metadata from their URLs (`saml-sp add/update --refresh-hours`).
     let refresher = tokio::spawn(crate::saml::sp_refresh::run(state.clone()));
     // The jobs that run by the clock on one node at a time (the school year).
@@ -190,6 +194,10 @@ pub async fn run(state: AppState) -> anyhow::Result<()> {
         }
         None => server.await,
     };
+    if let Some((handle, console)) = operator {
+        handle.stop(true).await;
+        let _ = console.await;
+    }
     reloader.abort();
     refresher.abort();
     scheduler.abort();

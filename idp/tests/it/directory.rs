@@ -182,6 +182,7 @@ on_both_backends!(
             .change_brin6(
                 &r,
                 Brin6::from_str("34CD01").unwrap(),
+                None,
                 audit_at("school.brin6", Some(&r), T0 + 5),
             )
             .unwrap();

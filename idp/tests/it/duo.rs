@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use broker::repo::AuditQuery;
+use broker::repo::{Audit, AuditQuery};
 use claims::InstellingRef;
 use serde_json::{json, Value};
 
@@ -387,3 +387,64 @@ async fn beheer_shows_the_name_as_registered_at_duo() {
         "{page}"
     );
 }
+
+on_both_backends!(a_new_brin_takes_duos_name_at_once, |db: &TestDb| {
+    let env = Env::on(&db.url);
+    let tmp = tempfile::tempdir().unwrap();
+    // A small registry: locations 0..10 only.
+    let file = write(
+        tmp.path(),
+        "small.csv",
+        &cp1252(&registry(|i, r| (i < 10).then_some(r))),
+    );
+    load(&env, &file);
+    let s = add(&env, "12AB", "00", Some("De Oude Naam"));
+    let r = s["instelling_ref"].as_str().unwrap();
+
+    // To a code DUO does not list: the name stays.
+    env.ok(&[
+        "school",
+        "change-brin",
+        "--school",
+        r,
+        "--brin",
+        "34CD",
+        "--vestiging",
+        "00",
+    ]);
+    assert_eq!(school(&schools(&env), "34CD00")["name"], "De Oude Naam");
+
+    // To location 2's code: DUO's name comes with it, in the same change.
+    let b = brin(2);
+    env.ok(&[
+        "school",
+        "change-brin",
+        "--school",
+        r,
+        "--brin",
+        &b,
+        "--vestiging",
+        "00",
+    ]);
+    let list = schools(&env);
+    let moved = school(&list, &format!("{b}00"));
+    assert_eq!(moved["name"], name(2).as_str());
+    assert_eq!(moved["instelling_ref"], r, "the same school");
+    let school_ref: InstellingRef = r.parse().unwrap();
+    let trail = db
+        .directory()
+        .audit_trail(&AuditQuery {
+            school: Some(&school_ref),
+            actions: &["school.change-brin"],
+            before: None,
+            limit: 10,
+        })
+        .unwrap();
+    let line = &trail
+        .iter()
+        .find(|e| e.details["to"] == format!("{b}00"))
+        .unwrap_or_else(|| panic!("{trail:?}"))
+        .details;
+    assert_eq!(line["name"]["source"], "duo");
+    assert_eq!(line["name"]["from"], "De Oude Naam");
+});

@@ -208,7 +208,10 @@ async fn an_las_pushes_only_when_both_sides_switched_the_coupling_on() {
     let (status, _, r) = call(&app, push_req(SCHOOL, demo_file()), Some(&at)).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["dry_run"], false);
-    assert_eq!(r["activation_mails"], 1, "one new teacher has an e-mail address: {r}");
+    assert_eq!(
+        r["activation_mails"], 1,
+        "one new teacher has an e-mail address: {r}"
+    );
     assert_eq!(
         t.state.dir.users_of_school(&school).unwrap().len(),
         before + 4
@@ -428,7 +431,10 @@ async fn an_las_is_not_a_client_a_school_registers_or_a_party_it_consents_to() {
         .post(&app, "/beheer/gebruikersgegevens/methode", &form)
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("autorisatiesleutel is only"), "{page}");
+    assert!(
+        page.contains("DotcomSchool stuurt de gegevens zelf"),
+        "{page}"
+    );
 }
 
 on_both_backends!(the_push_door_imports_on_both_backends, |db: &TestDb| {

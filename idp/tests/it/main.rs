@@ -15,6 +15,7 @@ mod las;
 mod las_api;
 mod mergers;
 mod oidc;
+mod operator;
 mod passwords;
 mod saml;
 mod school;

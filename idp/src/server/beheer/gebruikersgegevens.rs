@@ -491,6 +491,13 @@ impl std::fmt::Debug for MethodForm {
 
 csrf_protected!(MethodForm);
 
+/// Why the key on the method form is not taken.
+enum KeyRefused {
+    Invalid,
+    /// The LAS sends its data (its name): it has no key.
+    NotNeeded(String),
+}
+
 /// POST `/beheer/gebruikersgegevens/methode`: the school's side of the coupling — automatic
 /// with an LAS (with its autorisatiesleutel when Leerpoort fetches from it), or "Handmatig
 /// importeren". An LAS id that is not offered is 404, and nothing changes.
@@ -523,20 +530,24 @@ pub async fn method_submit(
                         .ok_or(PageError::NotFound)?,
                 ),
             };
+            let key = Some(key.trim()).filter(|k| !k.is_empty());
+            // The broker refuses these too; here they are told in the coordinator's words.
+            if let (Some(_), Some(l)) = (key, &las) {
+                if l.uwlr_url.is_none() {
+                    return Ok(Err(KeyRefused::NotNeeded(l.name().to_string())));
+                }
+            }
+            if key.is_some_and(|k| {
+                k.chars().count() > broker::import::las::MAX_KEY_LEN
+                    || k.chars().any(char::is_control)
+            }) {
+                return Ok(Err(KeyRefused::Invalid));
+            }
             let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
             let secrets = st.credentials();
-            let key = Some(key.as_str()).filter(|k| !k.trim().is_empty());
-            match broker::import::las::choose(
-                ctx,
-                &secrets,
-                coordinator.school(),
-                las.as_ref(),
-                key,
-            ) {
-                Ok(_) => Ok(Ok(())),
-                Err(broker::admin::AdminError::Invalid(m)) => Ok(Err(m)),
-                Err(e) => Err(PageError::Unavailable(e.to_string())),
-            }
+            broker::import::las::choose(ctx, &secrets, coordinator.school(), las.as_ref(), key)
+                .map_err(|e| PageError::Unavailable(e.to_string()))?;
+            Ok(Ok(()))
         })
         .await?;
     let c = Chrome::of(&req, &state, None).await;
@@ -544,7 +555,10 @@ pub async fn method_submit(
     let message = match saved {
         Ok(()) if manual => Message::Done(bt.las_saved_manual.into()),
         Ok(()) => Message::Done(bt.las_saved.into()),
-        Err(m) => Message::Refused(m),
+        Err(KeyRefused::Invalid) => Message::Refused(bt.las_key_invalid.into()),
+        Err(KeyRefused::NotNeeded(las)) => {
+            Message::Refused(bt.las_text(bt.las_key_not_needed, &las, "", ""))
+        }
     };
     import_page(&req, &state, &c, &b, (None, None), Some(message)).await
 }
