@@ -67,6 +67,45 @@ pub struct UwlrConfig {
     pub klantnaam: String,
 }
 
+/// The pupils' and the staff's idle timeouts in seconds (`session_idle_*_minutes`: 0 to 600,
+/// 0 is off; 30 and 120 by default).
+fn session_idle(
+    env: &dyn Fn(&str) -> Option<String>,
+    pupil: Option<u32>,
+    staff: Option<u32>,
+) -> Result<(i64, i64), ConfigError> {
+    let minutes = |key: &str, from_file: Option<u32>, default: u32| {
+        match env(&format!("LEERPOORT_{}", key.to_uppercase())).filter(|v| !v.is_empty()) {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= 600)
+                .ok_or_else(|| invalid(key, "expected minutes from 0 (off) to 600")),
+            None => Ok(from_file.unwrap_or(default)),
+        }
+        .map(|m| i64::from(m) * 60)
+    };
+    Ok((
+        minutes("session_idle_pupil_minutes", pupil, 30)?,
+        minutes("session_idle_staff_minutes", staff, 120)?,
+    ))
+}
+
+/// `db_pool_size`: 1 to 256, 16 by default.
+fn pool_size(
+    env: &dyn Fn(&str) -> Option<String>,
+    from_file: Option<u32>,
+) -> Result<u32, ConfigError> {
+    match env("LEERPOORT_DB_POOL_SIZE").filter(|v| !v.is_empty()) {
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=256).contains(n))
+            .ok_or_else(|| invalid("db_pool_size", "expected a number from 1 to 256")),
+        None => Ok(from_file.unwrap_or(16)),
+    }
+}
+
 /// The `uwlr_*` keys: certificate and key come together; the klantcode defaults to the
 /// issuer's host, the klantnaam to `Leerpoort`.
 fn uwlr_from(
@@ -237,38 +276,13 @@ impl Config {
                 None => file.require_totp_for_coordinators.unwrap_or(false),
             };
 
-        let idle_minutes = |key: &str, from_file: Option<u32>, default: u32| {
-            match env(&format!("LEERPOORT_{}", key.to_uppercase())).filter(|v| !v.is_empty()) {
-                Some(v) => v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n <= 600)
-                    .ok_or_else(|| invalid(key, "expected minutes from 0 (off) to 600")),
-                None => Ok(from_file.unwrap_or(default)),
-            }
-            .map(|m| i64::from(m) * 60)
-        };
-        let session_idle_pupil_secs = idle_minutes(
-            "session_idle_pupil_minutes",
+        let (session_idle_pupil_secs, session_idle_staff_secs) = session_idle(
+            &env,
             file.session_idle_pupil_minutes,
-            30,
-        )?;
-        let session_idle_staff_secs = idle_minutes(
-            "session_idle_staff_minutes",
             file.session_idle_staff_minutes,
-            120,
         )?;
-
         let log_format = log_format(get("log_format", file.log_format).as_deref())?;
-
-        let db_pool_size = match env("LEERPOORT_DB_POOL_SIZE").filter(|v| !v.is_empty()) {
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=256).contains(n))
-                .ok_or_else(|| invalid("db_pool_size", "expected a number from 1 to 256"))?,
-            None => file.db_pool_size.unwrap_or(16),
-        };
+        let db_pool_size = pool_size(&env, file.db_pool_size)?;
 
         let host = issuer.split("://").nth(1).unwrap_or(&issuer);
         let host = host.split(['/', ':']).next().unwrap_or(host).to_string();

@@ -189,6 +189,12 @@ fn caller(state: &AppState, token: &str) -> Result<LasSupplier, Denied> {
         .ok_or(Denied::NotLas)
 }
 
+/// The request's one bearer token (else 401) and the school of its path (else 404).
+fn token_and_school(req: &HttpRequest, path: &str) -> Result<(String, InstellingRef), Problem> {
+    let token = bearer(req).ok_or_else(no_token)?;
+    Ok((token, school_of(path)?))
+}
+
 /// The school of the path, or 404.
 fn school_of(path: &str) -> Result<InstellingRef, Problem> {
     path.parse::<InstellingRef>()
@@ -248,11 +254,8 @@ pub async fn koppeling(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let Some(token) = bearer(&req) else {
-        return no_token().response();
-    };
-    let school = match school_of(&path) {
-        Ok(s) => s,
+    let (token, school) = match token_and_school(&req, &path) {
+        Ok(t) => t,
         Err(p) => return p.response(),
     };
     let method = req.method().clone();
@@ -309,11 +312,8 @@ pub async fn push(
     query: web::Query<PushQuery>,
     body: web::Payload,
 ) -> HttpResponse {
-    let Some(token) = bearer(&req) else {
-        return no_token().response();
-    };
-    let school = match school_of(&path) {
-        Ok(s) => s,
+    let (token, school) = match token_and_school(&req, &path) {
+        Ok(t) => t,
         Err(p) => return p.response(),
     };
     // Who calls, and may they, before the body is read.
