@@ -15,22 +15,77 @@ fn err(line: u32, message: impl Into<String>) -> EdexmlError {
 }
 
 /// A reader position as an index into the text.
-fn index(pos: u64) -> usize {
+pub(crate) fn index(pos: u64) -> usize {
     usize::try_from(pos).unwrap_or(usize::MAX)
+}
+
+/// The reader settings of every pass under these rules: text as it is, end names checked,
+/// comments checked, no dangling `&`, no unmatched end tag.
+pub(crate) fn configure(config: &mut quick_xml::reader::Config) {
+    config.trim_text(false);
+    config.check_end_names = true;
+    config.check_comments = true;
+    config.expand_empty_elements = false;
+    config.allow_dangling_amp = false;
+    config.allow_unmatched_ends = false;
+}
+
+/// The character data an event carries: text or CDATA (bounded, with XML's line ends), or
+/// one character of a reference.
+pub(crate) enum Chars<'a> {
+    Text(std::borrow::Cow<'a, str>),
+    Reference(char),
+}
+
+/// What an event other than a start tag, an end tag or the end of the text holds: its
+/// character data, or nothing (a comment, the checked XML declaration at `pos`). A DOCTYPE
+/// and a processing instruction are refused.
+pub(crate) fn other<'a>(
+    event: &'a Event<'_>,
+    pos: usize,
+    encoding: Encoding,
+    line: u32,
+) -> Result<Option<Chars<'a>>, EdexmlError> {
+    Ok(match event {
+        Event::Decl(decl) => {
+            declaration(decl, pos, encoding, line)?;
+            None
+        }
+        Event::DocType(_) => {
+            return Err(err(
+                line,
+                "a DOCTYPE is not allowed: DTDs and entity declarations are refused",
+            ))
+        }
+        Event::PI(_) => {
+            return Err(err(
+                line,
+                "processing instructions are not allowed (only the XML declaration)",
+            ))
+        }
+        Event::Text(t) => {
+            too_long(t.len(), line)?;
+            let s = t
+                .xml10_content()
+                .map_err(|e| err(line, format!("malformed text: {e}")))?;
+            Some(Chars::Text(s))
+        }
+        Event::CData(t) => {
+            too_long(t.len(), line)?;
+            let s = t
+                .xml10_content()
+                .map_err(|e| err(line, format!("malformed CDATA section: {e}")))?;
+            Some(Chars::Text(s))
+        }
+        Event::GeneralRef(r) => Some(Chars::Reference(reference(r).map_err(|m| err(line, m))?)),
+        Event::Comment(_) | Event::Start(_) | Event::Empty(_) | Event::End(_) | Event::Eof => None,
+    })
 }
 
 /// Read and validate `text`, decoded from `encoding`.
 pub(super) fn read(text: &str, encoding: Encoding) -> Result<Edexml, EdexmlError> {
     let mut reader = Reader::from_str(text);
-    {
-        let config = reader.config_mut();
-        config.trim_text(false);
-        config.check_end_names = true;
-        config.check_comments = true;
-        config.expand_empty_elements = false;
-        config.allow_dangling_amp = false;
-        config.allow_unmatched_ends = false;
-    }
+    configure(reader.config_mut());
     let mut lines = Lines::new(text.as_bytes());
     let mut v = Validator::new();
     let mut root_done = false;
@@ -47,23 +102,10 @@ pub(super) fn read(text: &str, encoding: Encoding) -> Result<Edexml, EdexmlError
             }
         };
         let line = lines.at(pos);
-        match event {
-            Event::Decl(decl) => declaration(&decl, pos, encoding, line)?,
-            Event::DocType(_) => {
-                return Err(err(
-                    line,
-                    "a DOCTYPE is not allowed: DTDs and entity declarations are refused",
-                ))
-            }
-            Event::PI(_) => {
-                return Err(err(
-                    line,
-                    "processing instructions are not allowed (only the XML declaration)",
-                ))
-            }
-            Event::Start(e) => start(&mut v, &e, line, root_done)?,
+        match &event {
+            Event::Start(e) => start(&mut v, e, line, root_done)?,
             Event::Empty(e) => {
-                start(&mut v, &e, line, root_done)?;
+                start(&mut v, e, line, root_done)?;
                 v.end(line)?;
                 root_done |= v.depth() == 0;
             }
@@ -71,26 +113,14 @@ pub(super) fn read(text: &str, encoding: Encoding) -> Result<Edexml, EdexmlError
                 v.end(line)?;
                 root_done |= v.depth() == 0;
             }
-            Event::Text(t) => {
-                too_long(t.len(), line)?;
-                let s = t
-                    .xml10_content()
-                    .map_err(|e| err(line, format!("malformed text: {e}")))?;
-                text_at(&mut v, &s, line, root_done)?;
-            }
-            Event::CData(t) => {
-                too_long(t.len(), line)?;
-                let s = t
-                    .xml10_content()
-                    .map_err(|e| err(line, format!("malformed CDATA section: {e}")))?;
-                text_at(&mut v, &s, line, root_done)?;
-            }
-            Event::GeneralRef(r) => {
-                let c = reference(&r).map_err(|m| err(line, m))?;
-                text_at(&mut v, c.encode_utf8(&mut [0; 4]), line, root_done)?;
-            }
-            Event::Comment(_) => {}
             Event::Eof => break,
+            other_event => match other(other_event, pos, encoding, line)? {
+                Some(Chars::Text(s)) => text_at(&mut v, &s, line, root_done)?,
+                Some(Chars::Reference(c)) => {
+                    text_at(&mut v, c.encode_utf8(&mut [0; 4]), line, root_done)?
+                }
+                None => {}
+            },
         }
     }
     let last = lines.at(text.len());
@@ -109,7 +139,7 @@ pub(super) fn read(text: &str, encoding: Encoding) -> Result<Edexml, EdexmlError
 }
 
 /// Refuse a text node longer than [`MAX_TEXT`] bytes.
-fn too_long(len: usize, line: u32) -> Result<(), EdexmlError> {
+pub(crate) fn too_long(len: usize, line: u32) -> Result<(), EdexmlError> {
     if len > MAX_TEXT {
         return Err(err(
             line,
@@ -117,6 +147,59 @@ fn too_long(len: usize, line: u32) -> Result<(), EdexmlError> {
         ));
     }
     Ok(())
+}
+
+/// One attribute of `<shown>`, read and checked: a name in UTF-8, a value of at most
+/// [`MAX_TEXT`] bytes, normalised, with only the references [`reference`] takes and only
+/// characters XML allows. Namespace declarations and prefixed names are returned too: the
+/// caller decides about them.
+pub(crate) fn attribute(
+    attr: Result<
+        quick_xml::events::attributes::Attribute<'_>,
+        quick_xml::events::attributes::AttrError,
+    >,
+    shown: &str,
+    line: u32,
+) -> Result<(String, String), EdexmlError> {
+    let attr = attr.map_err(|e| {
+        let e = e.to_string();
+        err(
+            line,
+            format!("malformed attribute in <{shown}>: {}", short(&e)),
+        )
+    })?;
+    let key = std::str::from_utf8(attr.key.as_ref()).map_err(|_| {
+        err(
+            line,
+            format!("an attribute name in <{shown}> is not valid UTF-8"),
+        )
+    })?;
+    let what = format!("attribute {} of <{shown}>", short(key));
+    if attr.value.len() > MAX_TEXT {
+        return Err(err(line, format!("{what} is longer than {MAX_TEXT} bytes")));
+    }
+    let value = attr
+        .normalized_value(XmlVersion::Implicit1_0)
+        .map_err(|e| {
+            let e = e.to_string();
+            err(
+                line,
+                format!(
+                    "{what}: an unknown entity or a malformed reference ({})",
+                    short(&e)
+                ),
+            )
+        })?;
+    if let Some(c) = value.chars().find(|&c| !xml_char(c)) {
+        return Err(err(
+            line,
+            format!(
+                "{what} holds U+{:04X}, which XML does not allow",
+                u32::from(c)
+            ),
+        ));
+    }
+    Ok((key.to_owned(), value.into_owned()))
 }
 
 /// Text, outside the root (only whitespace) or in it.
@@ -215,44 +298,7 @@ fn start(
     let shown = short(name);
     let mut attrs = Vec::new();
     for attr in e.attributes() {
-        let attr = attr.map_err(|e| {
-            let e = e.to_string();
-            err(
-                line,
-                format!("malformed attribute in <{shown}>: {}", short(&e)),
-            )
-        })?;
-        let key = std::str::from_utf8(attr.key.as_ref()).map_err(|_| {
-            err(
-                line,
-                format!("an attribute name in <{shown}> is not valid UTF-8"),
-            )
-        })?;
-        let what = format!("attribute {} of <{shown}>", short(key));
-        if attr.value.len() > MAX_TEXT {
-            return Err(err(line, format!("{what} is longer than {MAX_TEXT} bytes")));
-        }
-        let value = attr
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|e| {
-                let e = e.to_string();
-                err(
-                    line,
-                    format!(
-                        "{what}: an unknown entity or a malformed reference ({})",
-                        short(&e)
-                    ),
-                )
-            })?;
-        if let Some(c) = value.chars().find(|&c| !xml_char(c)) {
-            return Err(err(
-                line,
-                format!(
-                    "{what} holds U+{:04X}, which XML does not allow",
-                    u32::from(c)
-                ),
-            ));
-        }
+        let (key, value) = attribute(attr, &shown, line)?;
         if key == "xmlns" {
             if !value.is_empty() {
                 return Err(err(
@@ -268,7 +314,7 @@ fn start(
         if key.contains(':') {
             continue;
         }
-        attrs.push((key.to_owned(), value.into_owned()));
+        attrs.push((key, value));
     }
     v.start(name, &attrs, line)
 }

@@ -7,11 +7,10 @@ use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
-use quick_xml::XmlVersion;
 
 use super::{UwlrError, LEERLINGGEGEVENS_NS, SOAP_ENVELOPE_NS, UWLR_VERSIONS};
-use crate::edexml::decode::{self, is_blank, short, xml_char, xml_trim, Lines};
-use crate::edexml::reader::{declaration, reference};
+use crate::edexml::decode::{self, is_blank, short, xml_trim, Lines};
+use crate::edexml::reader::{attribute, configure, index, other, Chars};
 use crate::edexml::{self, Edexml, EdexmlError, Version, MAX_BYTES, MAX_DEPTH, MAX_TEXT};
 
 /// The longest faultstring kept, in characters (a longer one is cut, with `…`).
@@ -29,11 +28,6 @@ fn not_soap(line: u32, message: impl Into<String>) -> UwlrError {
         line,
         message: message.into(),
     }
-}
-
-/// A reader position as an index into the text.
-fn index(pos: u64) -> usize {
-    usize::try_from(pos).unwrap_or(usize::MAX)
 }
 
 /// Read the answer to [`super::haal_leerlinggegevens`], the Leerlinggegevensantwoordbericht:
@@ -242,15 +236,7 @@ struct Answer {
 /// `<leerlinggegevens>`, or why there is none.
 fn read(text: &str, encoding: decode::Encoding) -> Result<String, UwlrError> {
     let mut reader = NsReader::from_str(text);
-    {
-        let config = reader.config_mut();
-        config.trim_text(false);
-        config.check_end_names = true;
-        config.check_comments = true;
-        config.expand_empty_elements = false;
-        config.allow_dangling_amp = false;
-        config.allow_unmatched_ends = false;
-    }
+    configure(reader.config_mut());
     let mut lines = Lines::new(text.as_bytes());
     let mut a = Answer::default();
     loop {
@@ -264,62 +250,24 @@ fn read(text: &str, encoding: decode::Encoding) -> Result<String, UwlrError> {
             }
         };
         let line = lines.at(pos);
-        match event {
-            Event::Decl(decl) => {
-                declaration(&decl, pos, encoding, line).map_err(UwlrError::Invalid)?
-            }
-            Event::DocType(_) => {
-                return Err(invalid(
-                    line,
-                    "a DOCTYPE is not allowed: DTDs and entity declarations are refused",
-                ))
-            }
-            Event::PI(_) => {
-                return Err(invalid(
-                    line,
-                    "processing instructions are not allowed (only the XML declaration)",
-                ))
-            }
-            Event::Start(e) => a.start(&e, ns, line)?,
+        match &event {
+            Event::Start(e) => a.start(e, ns, line)?,
             Event::Empty(e) => {
-                a.start(&e, ns, line)?;
+                a.start(e, ns, line)?;
                 a.end(line)?;
             }
             Event::End(_) => a.end(line)?,
-            Event::Text(t) => {
-                too_long(t.len(), line)?;
-                let s = t
-                    .xml10_content()
-                    .map_err(|e| invalid(line, format!("malformed text: {e}")))?;
-                a.text(&s, line, false)?;
-            }
-            Event::CData(t) => {
-                too_long(t.len(), line)?;
-                let s = t
-                    .xml10_content()
-                    .map_err(|e| invalid(line, format!("malformed CDATA section: {e}")))?;
-                a.text(&s, line, false)?;
-            }
-            Event::GeneralRef(r) => {
-                let c = reference(&r).map_err(|m| invalid(line, m))?;
-                a.text(c.encode_utf8(&mut [0; 4]), line, true)?;
-            }
-            Event::Comment(_) => {}
             Event::Eof => break,
+            other_event => {
+                match other(other_event, pos, encoding, line).map_err(UwlrError::Invalid)? {
+                    Some(Chars::Text(s)) => a.text(&s, line, false)?,
+                    Some(Chars::Reference(c)) => a.text(c.encode_utf8(&mut [0; 4]), line, true)?,
+                    None => {}
+                }
+            }
         }
     }
     a.finish(lines.at(text.len()))
-}
-
-/// Refuse a text node longer than [`MAX_TEXT`] bytes.
-fn too_long(len: usize, line: u32) -> Result<(), UwlrError> {
-    if len > MAX_TEXT {
-        return Err(invalid(
-            line,
-            format!("a text node is longer than {MAX_TEXT} bytes"),
-        ));
-    }
-    Ok(())
 }
 
 /// Whether `name` can be written out as an element or attribute name as it is: letters,
@@ -341,54 +289,15 @@ fn attributes(
 ) -> Result<Vec<(String, String)>, UwlrError> {
     let mut attrs = Vec::new();
     for attr in e.attributes() {
-        let attr = attr.map_err(|e| {
-            let e = e.to_string();
-            invalid(
-                line,
-                format!("malformed attribute in <{shown}>: {}", short(&e)),
-            )
-        })?;
-        let key = std::str::from_utf8(attr.key.as_ref()).map_err(|_| {
-            invalid(
-                line,
-                format!("an attribute name in <{shown}> is not valid UTF-8"),
-            )
-        })?;
-        let what = format!("attribute {} of <{shown}>", short(key));
-        if attr.value.len() > MAX_TEXT {
-            return Err(invalid(
-                line,
-                format!("{what} is longer than {MAX_TEXT} bytes"),
-            ));
-        }
-        let value = attr
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|e| {
-                let e = e.to_string();
-                invalid(
-                    line,
-                    format!(
-                        "{what}: an unknown entity or a malformed reference ({})",
-                        short(&e)
-                    ),
-                )
-            })?;
-        if let Some(c) = value.chars().find(|&c| !xml_char(c)) {
-            return Err(invalid(
-                line,
-                format!(
-                    "{what} holds U+{:04X}, which XML does not allow",
-                    u32::from(c)
-                ),
-            ));
-        }
+        let (key, value) = attribute(attr, shown, line).map_err(UwlrError::Invalid)?;
         if key == "xmlns" || key.contains(':') {
             continue;
         }
-        if !plain_name(key) {
+        if !plain_name(&key) {
+            let what = format!("attribute {} of <{shown}>", short(&key));
             return Err(invalid(line, format!("{what}: not a name that EDEXML has")));
         }
-        attrs.push((key.to_owned(), value.into_owned()));
+        attrs.push((key, value));
     }
     Ok(attrs)
 }
