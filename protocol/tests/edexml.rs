@@ -8,23 +8,11 @@ use protocol::edexml::{
     Version, Vestiging, MAX_BYTES,
 };
 
+mod common;
+use common::{line_of, with};
+
 fn fixture(name: &str) -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/edexml/");
-    std::fs::read_to_string(format!("{path}{name}")).unwrap()
-}
-
-/// `xml` with `from` (which must occur exactly once) replaced by `to`.
-fn with(xml: &str, from: &str, to: &str) -> String {
-    assert_eq!(xml.matches(from).count(), 1, "{from:?} must occur once");
-    xml.replacen(from, to, 1)
-}
-
-/// The 1-based line of the first `needle` in `xml`.
-fn line_of(xml: &str, needle: &str) -> u32 {
-    let at = xml
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle:?} not found"));
-    u32::try_from(xml[..at].matches('\n').count() + 1).unwrap()
+    common::fixture_in("edexml", name)
 }
 
 #[track_caller]

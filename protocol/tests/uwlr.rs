@@ -13,23 +13,11 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
+mod common;
+use common::{line_of, with};
+
 fn fixture(name: &str) -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/uwlr/");
-    std::fs::read_to_string(format!("{path}{name}")).unwrap()
-}
-
-/// `xml` with `from` (which must occur exactly once) replaced by `to`.
-fn with(xml: &str, from: &str, to: &str) -> String {
-    assert_eq!(xml.matches(from).count(), 1, "{from:?} must occur once");
-    xml.replacen(from, to, 1)
-}
-
-/// The 1-based line of the first `needle` in `xml`.
-fn line_of(xml: &str, needle: &str) -> u32 {
-    let at = xml
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle:?} not found"));
-    u32::try_from(xml[..at].matches('\n').count() + 1).unwrap()
+    common::fixture_in("uwlr", name)
 }
 
 #[track_caller]

@@ -300,6 +300,32 @@ pub fn manual(ctx: Ctx<'_>, school: &InstellingRef) -> Result<(), AdminError> {
     Ok(())
 }
 
+/// Why an autorisatiesleutel is not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyRefusal {
+    /// Given with "Handmatig importeren" or for an LAS that sends.
+    #[error("an autorisatiesleutel is only for an LAS Leerpoort fetches from (UWLR)")]
+    NotFetched,
+    #[error("an autorisatiesleutel is 1 to {MAX_KEY_LEN} printable characters")]
+    Malformed,
+}
+
+/// The key given with a choice of `las`, trimmed (`None` when none was given), or why it is
+/// refused.
+pub fn check_key<'k>(
+    las: Option<&LasSupplier>,
+    key: Option<&'k str>,
+) -> Result<Option<&'k str>, KeyRefusal> {
+    match key.map(str::trim).filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(_) if las.is_none_or(|l| l.uwlr_url.is_none()) => Err(KeyRefusal::NotFetched),
+        Some(k) if k.chars().count() > MAX_KEY_LEN || k.chars().any(char::is_control) => {
+            Err(KeyRefusal::Malformed)
+        }
+        Some(k) => Ok(Some(k)),
+    }
+}
+
 /// The school's side: its coordinator chooses `las` (or "Handmatig importeren" with `None`).
 /// For a pull LAS, `key` is the autorisatiesleutel the LAS issued for the school: given, it
 /// puts the LAS's side on file too (sealed); not given, a key on file stays. Choosing another
@@ -312,28 +338,10 @@ pub fn choose(
     key: Option<&str>,
 ) -> Result<Status, AdminError> {
     ctx.active_school(school)?;
+    let key = check_key(las, key).map_err(|r| AdminError::Invalid(r.to_string()))?;
     let Some(las) = las else {
-        if key.is_some_and(|k| !k.trim().is_empty()) {
-            return Err(AdminError::Invalid(
-                "an autorisatiesleutel is only for an LAS Leerpoort fetches from (UWLR)".into(),
-            ));
-        }
         manual(ctx, school)?;
         return Ok(status(ctx.dir, school)?);
-    };
-    let key = match key.map(str::trim).filter(|k| !k.is_empty()) {
-        None => None,
-        Some(_) if las.uwlr_url.is_none() => {
-            return Err(AdminError::Invalid(
-                "an autorisatiesleutel is only for an LAS Leerpoort fetches from (UWLR)".into(),
-            ))
-        }
-        Some(k) if k.chars().count() > MAX_KEY_LEN || k.chars().any(char::is_control) => {
-            return Err(AdminError::Invalid(format!(
-                "an autorisatiesleutel is 1 to {MAX_KEY_LEN} printable characters"
-            )))
-        }
-        Some(k) => Some(k),
     };
     let before = status(ctx.dir, school)?;
     if before.chosen().map(|o| o.las.id()) != Some(las.id()) {

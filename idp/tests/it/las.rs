@@ -20,7 +20,6 @@ use broker::import::las;
 use broker::repo::{Audit as _, AuditQuery, LasCouplings as _};
 use claims::InstellingRef;
 use idp::app::AppState;
-use idp::config::Config;
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::{BigNum, MsbOption};
 use openssl::ec::{EcGroup, EcKey};
@@ -41,7 +40,7 @@ use serde_json::{json, Value};
 use crate::cli::Env;
 use crate::import::{by_key, c, counts, users, zonnebloem};
 use crate::on_both_backends;
-use crate::support::{monday_morning, TestDb};
+use crate::support::TestDb;
 
 /// The autorisatiesleutel the fake LAS issued for De Zonnebloem.
 const KEY: &str = "uwlr-7f3a9c2e-d41b-4c55-zonnebloem";
@@ -1334,23 +1333,7 @@ on_both_backends!(
 /// The application on `db` with the UWLR settings for `fake`, with a clock that moves only
 /// when told to (Monday 2026-11-23 08:30 UTC).
 fn state_on(db: &TestDb, dir: &Path, fake: &FakeLas) -> (AppState, Arc<FixedClock>) {
-    let mut env = vec![
-        ("LEERPOORT_DATABASE_URL", db.url.clone()),
-        (
-            "LEERPOORT_OUTBOX_DIR",
-            dir.join("outbox").display().to_string(),
-        ),
-        ("LEERPOORT_KEYS_DIR", dir.join("keys").display().to_string()),
-    ];
-    env.extend(fake.uwlr_env());
-    let config = Config::load_with_env(None, |k| {
-        env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    })
-    .unwrap();
-    let fixed = monday_morning();
-    let clock: Arc<dyn Clock> = fixed.clone();
-    let state = AppState::with_directory(config, clock, Arc::new(db.directory())).unwrap();
-    (state, fixed)
+    crate::school_year::state_with(db, dir, fake.uwlr_env())
 }
 
 #[test]

@@ -20,7 +20,16 @@ use crate::support::{monday_morning, TestDb};
 
 /// The application on `db`, with a clock that moves only when told to.
 pub(crate) fn state_on(db: &TestDb, dir: &Path) -> (AppState, Arc<FixedClock>) {
-    let env = [
+    state_with(db, dir, Vec::new())
+}
+
+/// [`state_on`], with more `LEERPOORT_*` settings.
+pub(crate) fn state_with(
+    db: &TestDb,
+    dir: &Path,
+    more: Vec<(&'static str, String)>,
+) -> (AppState, Arc<FixedClock>) {
+    let mut env = vec![
         ("LEERPOORT_DATABASE_URL", db.url.clone()),
         (
             "LEERPOORT_OUTBOX_DIR",
@@ -28,6 +37,7 @@ pub(crate) fn state_on(db: &TestDb, dir: &Path) -> (AppState, Arc<FixedClock>) {
         ),
         ("LEERPOORT_KEYS_DIR", dir.join("keys").display().to_string()),
     ];
+    env.extend(more);
     let config = Config::load_with_env(None, |k| {
         env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
     })

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use actix_multipart::Multipart;
+use broker::import::las::KeyRefusal;
 use broker::import::{Door, ImportError, ImportReport, Warning};
 use broker::keyspace::Key;
 use broker::repo::StagedImport;
@@ -491,13 +492,6 @@ impl std::fmt::Debug for MethodForm {
 
 csrf_protected!(MethodForm);
 
-/// Why the key on the method form is not taken.
-enum KeyRefused {
-    Invalid,
-    /// The LAS sends its data (its name): it has no key.
-    NotNeeded(String),
-}
-
 /// POST `/beheer/gebruikersgegevens/methode`: the school's side of the coupling — automatic
 /// with an LAS (with its autorisatiesleutel when Leerpoort fetches from it), or "Handmatig
 /// importeren". An LAS id that is not offered is 404, and nothing changes.
@@ -530,19 +524,13 @@ pub async fn method_submit(
                         .ok_or(PageError::NotFound)?,
                 ),
             };
-            let key = Some(key.trim()).filter(|k| !k.is_empty());
-            // The broker refuses these too; here they are told in the coordinator's words.
-            if let (Some(_), Some(l)) = (key, &las) {
-                if l.uwlr_url.is_none() {
-                    return Ok(Err(KeyRefused::NotNeeded(l.name().to_string())));
-                }
-            }
-            if key.is_some_and(|k| {
-                k.chars().count() > broker::import::las::MAX_KEY_LEN
-                    || k.chars().any(char::is_control)
-            }) {
-                return Ok(Err(KeyRefused::Invalid));
-            }
+            // The broker's own rule, told here in the coordinator's words. With "Handmatig
+            // importeren" the key field is not read.
+            let given = las.as_ref().map(|_| key.as_str());
+            let key = match broker::import::las::check_key(las.as_ref(), given) {
+                Ok(k) => k,
+                Err(refusal) => return Ok(Err((refusal, las.map(|l| l.name().to_string())))),
+            };
             let ctx = coordinator.ctx(st.dir.as_ref(), st.clock.as_ref());
             let secrets = st.credentials();
             broker::import::las::choose(ctx, &secrets, coordinator.school(), las.as_ref(), key)
@@ -555,10 +543,13 @@ pub async fn method_submit(
     let message = match saved {
         Ok(()) if manual => Message::Done(bt.las_saved_manual.into()),
         Ok(()) => Message::Done(bt.las_saved.into()),
-        Err(KeyRefused::Invalid) => Message::Refused(bt.las_key_invalid.into()),
-        Err(KeyRefused::NotNeeded(las)) => {
-            Message::Refused(bt.las_text(bt.las_key_not_needed, &las, "", ""))
-        }
+        Err((KeyRefusal::Malformed, _)) => Message::Refused(bt.las_key_invalid.into()),
+        Err((KeyRefusal::NotFetched, las)) => Message::Refused(bt.las_text(
+            bt.las_key_not_needed,
+            las.as_deref().unwrap_or_default(),
+            "",
+            "",
+        )),
     };
     import_page(&req, &state, &c, &b, (None, None), Some(message)).await
 }

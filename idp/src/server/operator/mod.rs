@@ -24,13 +24,11 @@ use access::{Checked, Redeemed};
 
 use super::extract::ClientAddr;
 use super::pages;
+use super::BODY_LIMIT;
 use crate::app::AppState;
 
 /// Who the audit trail names for what is done in the console.
 pub const ACTOR: &str = "operator";
-
-/// The most a console request's body may be.
-const BODY_LIMIT: usize = 64 * 1024;
 
 /// The console's application around `state`: what its listener runs and what tests call.
 pub fn operator_app(
