@@ -1,6 +1,7 @@
 //! The HTTP server: one route table ([`routes::config`]), middleware for security headers,
 //! request-size limits, logging and metrics, and graceful shutdown.
 
+pub mod api;
 pub mod beheer;
 pub mod broker_saml;
 pub mod devices;
@@ -11,7 +12,6 @@ pub mod failure;
 pub mod groepen;
 pub mod health;
 pub mod invalkracht;
-pub mod las_api;
 pub mod leerlingen;
 pub mod oidc;
 pub mod operator;

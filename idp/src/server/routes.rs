@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::{
-    beheer, broker_saml, devices, dynamic_ip, groepen, health, invalkracht, las_api, leerlingen,
-    oidc, pages, password, saml, school, thuis, totp, upstreams,
+    api, beheer, broker_saml, devices, dynamic_ip, groepen, health, invalkracht, leerlingen, oidc,
+    pages, password, saml, school, thuis, totp, upstreams,
 };
 
 /// Register every route.
@@ -178,13 +178,13 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
         .route(dynamic_ip::UPDATE_PATH, web::post().to(dynamic_ip::report))
         .service(
             web::resource("/api/las/v1/scholen/{school}/koppeling")
-                .route(web::get().to(las_api::koppeling))
-                .route(web::put().to(las_api::koppeling))
-                .route(web::delete().to(las_api::koppeling)),
+                .route(web::get().to(api::las::koppeling))
+                .route(web::put().to(api::las::koppeling))
+                .route(web::delete().to(api::las::koppeling)),
         )
         .route(
             "/api/las/v1/scholen/{school}/edexml",
-            web::post().to(las_api::push),
+            web::post().to(api::las::push),
         )
         .route("/beheer/logboek", web::get().to(beheer::logbook))
         .route(

@@ -8,9 +8,26 @@ use crate::oidc::token::TokenResponse;
 use crate::oidc::{save_grant, tokens, Grant};
 use protocol::oidc::{OidcError, ACCESS_TOKEN_SECS};
 
-/// Scopes a publisher's or network environment's client may ask for itself (the
-/// provisioning and licence APIs use these).
-pub const CLIENT_SCOPES: &[&str] = &["licenties", "provisioning"];
+/// The licence API (`/api/licenties/v1/...`): a publisher's titles and who holds them.
+pub const LICENCE_SCOPE: &str = "licenties";
+
+/// The school-data API (`/api/schooldata/v1/...`): the schools that registered the caller and
+/// what they release to it.
+pub const SCHOOLDATA_SCOPE: &str = "schooldata";
+
+/// OneRoster 1.2 rostering, read (`/ims/oneroster/rostering/v1p2/...`): the core scope and the
+/// full one (demographics are not served).
+pub const ONEROSTER_CORE_SCOPE: &str =
+    "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly";
+pub const ONEROSTER_SCOPE: &str = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly";
+
+/// Scopes a publisher's or network environment's client may ask for itself.
+pub const CLIENT_SCOPES: &[&str] = &[
+    LICENCE_SCOPE,
+    SCHOOLDATA_SCOPE,
+    ONEROSTER_CORE_SCOPE,
+    ONEROSTER_SCOPE,
+];
 
 /// The scope of an LAS's client: the LAS API (`/api/las/v1/...`), and nothing else.
 pub const LAS_SCOPE: &str = "las";
@@ -35,13 +52,22 @@ pub fn issue(req: &TokenRequest<'_>) -> Result<TokenResponse, OidcError> {
     } else {
         CLIENT_SCOPES
     };
-    for s in scope.split_ascii_whitespace() {
-        if !allowed.contains(&s) {
-            return Err(OidcError::InvalidScope(format!(
-                "scope {s} is not available to clients"
-            )));
+    // RFC 6749 §3.3: grant what is served of what was asked, and name it in the answer; a
+    // request none of whose scopes is served is refused.
+    let asked: Vec<&str> = scope.split_ascii_whitespace().collect();
+    let mut granted: Vec<&str> = Vec::new();
+    for s in &asked {
+        if allowed.contains(s) && !granted.contains(s) {
+            granted.push(s);
         }
     }
+    if !asked.is_empty() && granted.is_empty() {
+        return Err(OidcError::InvalidScope(format!(
+            "none of the scopes {scope} is available to this client"
+        )));
+    }
+    let scope = granted.join(" ");
+    let scope = scope.as_str();
     let gid = broker::secrets::random_token().map_err(|_| OidcError::ServerError)?;
     let grant = Grant {
         id: gid.clone(),

@@ -9,7 +9,7 @@
 //! it, and it switched Leerpoort on); anything else is refused before the body is read.
 //! Answers are JSON; refusals are RFC 9457 problem documents.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use broker::import::las::{self, LasError, Offer};
 use broker::import::ImportError;
@@ -20,6 +20,7 @@ use claims::InstellingRef;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::{self as api, bearer, no_token, ok, problem, too_many, unavailable, Denied, Problem};
 use crate::app::AppState;
 use crate::oidc::grant_types::client_credentials::LAS_SCOPE;
 
@@ -31,154 +32,12 @@ pub const PUSH_LIMIT: usize = protocol::edexml::MAX_BYTES;
 const WRITES_PER_WINDOW: u64 = 30;
 const WRITE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
-/// A refusal: an RFC 9457 problem document (made on the blocking hop, answered after it).
-#[derive(Debug)]
-struct Problem {
-    status: StatusCode,
-    detail: String,
-    /// Members besides the standard ones (`missing`, `line`).
-    extra: Option<(&'static str, Value)>,
-    /// The request carried no token (its 401 challenge names no error, RFC 6750 §3.1).
-    no_token: bool,
-}
-
-fn problem(status: StatusCode, detail: impl Into<String>) -> Problem {
-    Problem {
-        status,
-        detail: detail.into(),
-        extra: None,
-        no_token: false,
-    }
-}
-
-/// 401 for a request without exactly one `Authorization: Bearer` header.
-fn no_token() -> Problem {
-    Problem {
-        no_token: true,
-        ..problem(
-            StatusCode::UNAUTHORIZED,
-            "one Authorization: Bearer header is required",
-        )
-    }
-}
-
-impl Problem {
-    fn with(mut self, name: &'static str, value: Value) -> Self {
-        self.extra = Some((name, value));
-        self
-    }
-
-    fn response(&self) -> HttpResponse {
-        let title = self.status.canonical_reason().unwrap_or("Error");
-        let mut body = json!({"type": "about:blank", "title": title,
-            "status": self.status.as_u16(), "detail": self.detail});
-        if let (Some((name, value)), Some(o)) = (&self.extra, body.as_object_mut()) {
-            o.insert((*name).to_string(), value.clone());
-        }
-        let mut res = HttpResponse::build(self.status)
-            .insert_header((header::CONTENT_TYPE, "application/problem+json"))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(body.to_string());
-        if self.status == StatusCode::UNAUTHORIZED {
-            // RFC 6750 §3.1: no error code when the request carried no token.
-            let challenge = if self.no_token {
-                "Bearer realm=\"leerpoort\""
-            } else {
-                "Bearer realm=\"leerpoort\", error=\"invalid_token\""
-            };
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static(challenge),
-            );
-        }
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            if let Ok(v) = header::HeaderValue::from_str(&WRITE_WINDOW.as_secs().to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
-        res
-    }
-}
-
-fn unavailable() -> Problem {
-    problem(StatusCode::SERVICE_UNAVAILABLE, "try again later")
-}
-
-fn ok(body: &Value) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body)
-}
-
-/// The one bearer token of the request, if it has exactly one `Authorization: Bearer` header.
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let mut headers = req.headers().get_all(header::AUTHORIZATION);
-    match (headers.next(), headers.next()) {
-        (Some(v), None) => v
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty()),
-        _ => None,
-    }
-}
-
-/// Why a caller is refused before anything else.
-enum Denied {
-    Token(String),
-    Scope,
-    NotLas,
-    Unavailable,
-}
-
-impl Denied {
-    fn problem(self) -> Problem {
-        match self {
-            Denied::Token(why) => problem(StatusCode::UNAUTHORIZED, why),
-            Denied::Scope => problem(
-                StatusCode::FORBIDDEN,
-                format!("the token does not carry the scope {LAS_SCOPE}"),
-            ),
-            Denied::NotLas => problem(
-                StatusCode::FORBIDDEN,
-                "this API is for an LAS's client; this client is not one",
-            ),
-            Denied::Unavailable => unavailable(),
-        }
-    }
-}
-
 /// The LAS whose token `token` is.
 fn caller(state: &AppState, token: &str) -> Result<LasSupplier, Denied> {
-    let now = state.clock.now_secs();
-    let at = protocol::oidc::jws::verify_access_token(
-        &state.keys.jwks(now),
-        &state.config.issuer,
-        token,
-        now,
-    )
-    .map_err(|e| Denied::Token(e.to_string()))?;
-    let gid = at["gid"]
-        .as_str()
-        .ok_or_else(|| Denied::Token("not an access token of Leerpoort's".into()))?;
-    let grant = crate::oidc::load_grant(state.store.as_ref(), gid)
-        .map_err(|_| Denied::Unavailable)?
-        .ok_or_else(|| Denied::Token("the token was revoked".into()))?;
-    if grant.user_id.is_some() {
-        return Err(Denied::NotLas);
-    }
-    if !grant.scope.split_ascii_whitespace().any(|s| s == LAS_SCOPE) {
-        return Err(Denied::Scope);
-    }
-    let rp = state
-        .dir
-        .relying_party_by_public_id(&grant.client_id)
-        .map_err(|_| Denied::Unavailable)?
-        .filter(|rp| rp.enabled)
-        .ok_or_else(|| Denied::Token("the client is gone or switched off".into()))?;
+    const NOT_LAS: &str = "this API is for an LAS's client; this client is not one";
+    let rp = api::caller(state, token, &[LAS_SCOPE])?.rp;
     if rp.kind != RpKind::Las {
-        return Err(Denied::NotLas);
+        return Err(Denied::Kind(NOT_LAS));
     }
     state
         .dir
@@ -186,7 +45,7 @@ fn caller(state: &AppState, token: &str) -> Result<LasSupplier, Denied> {
         .map_err(|_| Denied::Unavailable)?
         .into_iter()
         .find(|l| l.id() == rp.id)
-        .ok_or(Denied::NotLas)
+        .ok_or(Denied::Kind(NOT_LAS))
 }
 
 /// The request's one bearer token (else 401) and the school of its path (else 404).
@@ -210,9 +69,9 @@ fn throttle(st: &AppState, las: &LasSupplier, school: &InstellingRef) -> Result<
         school: &sch,
     });
     match st.store.incr(&key, WRITE_WINDOW) {
-        Ok(n) if n > WRITES_PER_WINDOW => Err(problem(
-            StatusCode::TOO_MANY_REQUESTS,
+        Ok(n) if n > WRITES_PER_WINDOW => Err(too_many(
             format!("at most {WRITES_PER_WINDOW} writing requests per school per hour"),
+            WRITE_WINDOW.as_secs(),
         )),
         Ok(_) => Ok(()),
         Err(_) => Err(unavailable()),
@@ -339,7 +198,7 @@ pub async fn push(
         Ok(Err(p)) => return p.response(),
         Err(_) => return unavailable().response(),
     };
-    let bytes = match read_body(body).await {
+    let bytes = match api::read_body(body, PUSH_LIMIT).await {
         Ok(b) => b,
         Err(p) => return p.response(),
     };
@@ -377,30 +236,6 @@ fn not_active(m: las::Missing) -> Problem {
         format!("the coupling is not active: {m}"),
     )
     .with("missing", json!(m))
-}
-
-/// The body, at most [`PUSH_LIMIT`] bytes (413 beyond, without reading further).
-async fn read_body(mut body: web::Payload) -> Result<Vec<u8>, Problem> {
-    use futures_util::StreamExt as _;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk =
-            chunk.map_err(|_| problem(StatusCode::BAD_REQUEST, "the body could not be read"))?;
-        if bytes.len() + chunk.len() > PUSH_LIMIT {
-            return Err(problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("a file is at most {} MB", PUSH_LIMIT / (1024 * 1024)),
-            ));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    if bytes.is_empty() {
-        return Err(problem(
-            StatusCode::BAD_REQUEST,
-            "the body is empty: send the EDEXML file",
-        ));
-    }
-    Ok(bytes)
 }
 
 fn push_refused(e: LasError) -> Problem {
