@@ -80,6 +80,14 @@ pub enum AuditAction {
     LasWithdrawn,
     /// A pull from the LAS failed; its details say why (never the key).
     LasSyncFailed,
+    /// A publisher added or changed a title (licence API).
+    TitlePut,
+    /// A publisher removed a title and its licences.
+    TitleRemove,
+    /// A publisher granted or revoked licences.
+    LicencesChange,
+    /// A coordinator or teacher gave a group or pupil levels (niveaus).
+    NiveausSet,
     /// DUO's registry of school locations loaded; its details are the report.
     DuoLoaded,
     /// A school took DUO's name (`from`, `to`) when the registry was loaded.
@@ -167,6 +175,10 @@ impl AuditAction {
             Self::LasGranted => "las.granted",
             Self::LasWithdrawn => "las.withdrawn",
             Self::LasSyncFailed => "las.sync-failed",
+            Self::TitlePut => "licence.title-put",
+            Self::TitleRemove => "licence.title-remove",
+            Self::LicencesChange => "licence.change",
+            Self::NiveausSet => "niveau.set",
             Self::DuoLoaded => "duo.loaded",
             Self::SchoolRenamed => "school.renamed",
             Self::SchoolMerge => "school.merge",

@@ -73,6 +73,8 @@ pub enum Key<'a> {
     /// An operator sign-in link that has been used, by the SHA-256 (hex) of its code: of two
     /// uses at once, one wins.
     OperatorLinkUsed(&'a str),
+    /// A publisher's answer to the live licence lookup for a user (the titles they hold).
+    LicenceAnswer { rp: Uuid, user: Uuid },
     /// A counter or a throttle.
     Limit(Limit<'a>),
 }
@@ -104,6 +106,8 @@ pub enum Limit<'a> {
     PasswordLinkMail(&'a str),
     /// Password-strength checks, per client address.
     PasswordStrength(&'a str),
+    /// School searches ("Kies je school"), per client address (bucket).
+    SchoolSearch(&'a str),
     /// Back-channel logouts from a network environment.
     UpstreamBackchannel(Uuid),
     /// Refused back-channel logouts, per client address.
@@ -114,6 +118,12 @@ pub enum Limit<'a> {
     OperatorLinkFailuresFromAddress(&'a str),
     /// Writing requests of an LAS for a school (`client`, `school`): pushes and switches.
     LasPushes { client: &'a str, school: &'a str },
+    /// Requests of a publisher's or network environment's client to the school-data API.
+    SchoolDataReads(&'a str),
+    /// Requests of a publisher's or network environment's client to OneRoster rostering.
+    OneRosterReads(&'a str),
+    /// Requests of a publisher's client to the licence API.
+    LicenceRequests(&'a str),
     /// A school's trail noted sign-ins to `rp` refused for `action` (one line per window).
     RefusalNoted {
         school: &'a str,
@@ -157,6 +167,7 @@ impl fmt::Display for Key<'_> {
             Key::PendingImport { school, token } => write!(f, "import-pending:{school}:{token}"),
             Key::OperatorSession(digest) => write!(f, "operator-session:{digest}"),
             Key::OperatorLinkUsed(digest) => write!(f, "operator-link-used:{digest}"),
+            Key::LicenceAnswer { rp, user } => write!(f, "licence-answer:{rp}:{user}"),
             Key::Limit(l) => l.fmt(f),
         }
     }
@@ -177,6 +188,7 @@ impl fmt::Display for Limit<'_> {
             Limit::HomeLinkMail(email) => write!(f, "rl:thuislink:{email}"),
             Limit::PasswordLinkMail(email) => write!(f, "rl:pwlink:{email}"),
             Limit::PasswordStrength(ip) => write!(f, "rl:pwstrength:ip:{ip}"),
+            Limit::SchoolSearch(ip) => write!(f, "rl:school-search:ip:{ip}"),
             Limit::UpstreamBackchannel(u) => write!(f, "rl:upstream-bcl:{u}"),
             Limit::UpstreamBackchannelRefused(ip) => write!(f, "rl:upstream-bcl-refused:{ip}"),
             Limit::DynamicIpFailuresFromAddress(ip) => write!(f, "rl:dynip-fail:ip:{ip}"),
@@ -184,6 +196,9 @@ impl fmt::Display for Limit<'_> {
                 write!(f, "rl:operator-link-fail:ip:{ip}")
             }
             Limit::LasPushes { client, school } => write!(f, "rl:las-push:{client}:{school}"),
+            Limit::SchoolDataReads(client) => write!(f, "rl:schooldata:{client}"),
+            Limit::OneRosterReads(client) => write!(f, "rl:oneroster:{client}"),
+            Limit::LicenceRequests(client) => write!(f, "rl:licenties:{client}"),
             Limit::RefusalNoted { school, rp, action } => {
                 write!(f, "rl:refusal-noted:{school}:{rp}:{action}")
             }
@@ -297,6 +312,8 @@ mod tests {
                 }),
                 "rl:las-push:c:s",
             ),
+            (Key::Limit(Limit::SchoolDataReads("c")), "rl:schooldata:c"),
+            (Key::Limit(Limit::OneRosterReads("c")), "rl:oneroster:c"),
             (
                 Key::Limit(Limit::HomeCodeFailures("d")),
                 "rl:thuiscode-fail:d",
@@ -306,6 +323,10 @@ mod tests {
             (
                 Key::Limit(Limit::PasswordStrength("i")),
                 "rl:pwstrength:ip:i",
+            ),
+            (
+                Key::Limit(Limit::SchoolSearch("i")),
+                "rl:school-search:ip:i",
             ),
             (
                 Key::Limit(Limit::UpstreamBackchannel(u)),

@@ -283,6 +283,8 @@ pub fn claim_set(
         brin6: school.brin6.clone(),
         role: allowed.role,
         groups: group_claims,
+        // Filled in by `release`, which reads the levels the school gave.
+        niveau: None,
         login_context: context,
         given_name: names.then(|| user.given_name.clone()),
         family_name: names.then(|| user.family_name.clone()),
@@ -362,6 +364,8 @@ pub fn authorize(
 
 /// What `rp` receives for the user under `scopes`, after [`authorize`]: the pairwise `sub`
 /// and only what the school released (the school's groups are read only when asked for).
+/// With `groups` comes `niveau`: the year groups of the user's groups and the levels the
+/// school gave those groups and the user (`beheer::niveaus::claim_value`).
 pub fn release(
     dir: &dyn crate::repo::Directory,
     key: &PseudonymKey,
@@ -378,7 +382,15 @@ pub fn release(
         Vec::new()
     };
     let sub = subject_for(key, rp, &a.user).map_err(ReleaseError::Subject)?;
-    Ok(claim_set(
-        sub, &a.school, &a.user, &groups, a.allowed, scopes, context,
-    ))
+    let mut claims = claim_set(sub, &a.school, &a.user, &groups, a.allowed, scopes, context);
+    if claims.groups.is_some() {
+        use crate::beheer::niveaus;
+        let school = &a.school.instelling_ref;
+        let own: Vec<uuid::Uuid> = niveaus::own_groups(school, &a.user, &groups)
+            .map(|g| g.id)
+            .collect();
+        let given = dir.niveaus_reaching(a.user.id, &own)?;
+        claims.niveau = Some(niveaus::claim_value(school, &a.user, &groups, &given));
+    }
+    Ok(claims)
 }

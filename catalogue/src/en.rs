@@ -44,6 +44,9 @@ pub static EN: Texts = Texts {
     sign_out: "Sign out",
     hello: "Hello",
     signed_in_at: "You are signed in at",
+    lesmateriaal: "Learning materials",
+    tile_unavailable: "Not available just now",
+    tiles_reload: "Load again",
     no_software: "Your school has not set up any software for you yet.",
     ask_coordinator: "Ask your school's ICT coordinator or the software's supplier for help.",
     software_off_title: "This software is not enabled",
@@ -262,4 +265,6 @@ pub static EN: Texts = Texts {
     upstream_untrusted: "The network environment sent an answer Leerpoort does not trust. Nobody was signed in.",
     beheer: &crate::beheer::BEHEER_EN,
     mergers: &crate::mergers::MERGERS_EN,
+    discovery: &crate::discovery::DISCOVERY_EN,
+    niveaus: &crate::niveaus::NIVEAUS_EN,
 };

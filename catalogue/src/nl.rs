@@ -44,6 +44,9 @@ pub static NL: Texts = Texts {
     sign_out: "Uitloggen",
     hello: "Hallo",
     signed_in_at: "Je bent ingelogd bij",
+    lesmateriaal: "Lesmateriaal",
+    tile_unavailable: "Even niet beschikbaar",
+    tiles_reload: "Opnieuw laden",
     no_software: "Je school heeft nog geen software voor je klaargezet.",
     ask_coordinator: "Vraag de ICT-coördinator van je school of de leverancier van de software om hulp.",
     software_off_title: "Deze software staat niet aan",
@@ -262,4 +265,6 @@ pub static NL: Texts = Texts {
     upstream_untrusted: "De netwerkomgeving stuurde een antwoord dat Leerpoort niet vertrouwt. Er is niemand aangemeld.",
     beheer: &crate::beheer::BEHEER_NL,
     mergers: &crate::mergers::MERGERS_NL,
+    discovery: &crate::discovery::DISCOVERY_NL,
+    niveaus: &crate::niveaus::NIVEAUS_NL,
 };

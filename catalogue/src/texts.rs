@@ -11,6 +11,10 @@ pub struct Texts {
     pub beheer: &'static crate::beheer::BeheerTexts,
     /// A merger, on the consent page.
     pub mergers: &'static crate::mergers::MergerTexts,
+    /// School discovery ("Kies je school") and the reference on refusal pages.
+    pub discovery: &'static crate::discovery::DiscoveryTexts,
+    /// Levels (niveaus): software of another year group for a group or a pupil.
+    pub niveaus: &'static crate::niveaus::NiveauTexts,
     pub staff_login_title: &'static str,
     pub staff_login_intro: &'static str,
     pub email: &'static str,
@@ -32,6 +36,12 @@ pub struct Texts {
     pub sign_out: &'static str,
     pub hello: &'static str,
     pub signed_in_at: &'static str,
+    /// The start page's heading over the tiles.
+    pub lesmateriaal: &'static str,
+    /// On the tile of a publisher that has not answered (yet).
+    pub tile_unavailable: &'static str,
+    /// The link that loads the start page again.
+    pub tiles_reload: &'static str,
     pub no_software: &'static str,
     pub ask_coordinator: &'static str,
     pub software_off_title: &'static str,

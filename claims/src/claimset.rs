@@ -20,6 +20,7 @@ pub const CLAIMS_SUPPORTED: &[&str] = &[
     "brin6",
     "role",
     "groups",
+    "niveau",
     "login_context",
     "given_name",
     "family_name",
@@ -81,6 +82,11 @@ pub struct ClaimSet {
     /// The user's groups (`groups`), if released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<GroupClaim>>,
+    /// The year groups whose software the user may use (`niveau`): those of their groups and
+    /// the levels (niveaus) the school gave, ascending and without repeats. Released with
+    /// `groups`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub niveau: Option<Vec<Jaargroep>>,
     /// Where the login took place (`login_context`).
     pub login_context: LoginContext,
     /// Given name (`given_name`), if released.
@@ -125,6 +131,12 @@ impl ClaimSet {
                 Value::Array(groups.iter().map(GroupClaim::to_json).collect()),
             );
         }
+        if let Some(levels) = &self.niveau {
+            put(
+                "niveau",
+                Value::Array(levels.iter().map(|j| Value::from(j.get())).collect()),
+            );
+        }
         put("login_context", string(self.login_context.as_str()));
         for (name, value) in [
             ("given_name", &self.given_name),
@@ -162,6 +174,7 @@ impl fmt::Debug for ClaimSet {
             .field("brin6", &self.brin6)
             .field("role", &self.role)
             .field("groups", &self.groups)
+            .field("niveau", &self.niveau)
             .field("login_context", &self.login_context)
             .field("given_name", &Hidden(&self.given_name))
             .field("family_name", &Hidden(&self.family_name))
@@ -217,6 +230,7 @@ mod tests {
             brin6: "12AB00".parse().unwrap(),
             role: Role::IctCoordinator,
             groups: None,
+            niveau: None,
             login_context: LoginContext::Thuis,
             given_name: None,
             family_name: None,
@@ -240,6 +254,7 @@ mod tests {
                     jaargroep: None,
                 },
             ]),
+            niveau: Some(vec![Jaargroep::new(4).unwrap(), Jaargroep::new(5).unwrap()]),
             given_name: Some("Fatima".into()),
             family_name: Some("de Vries".into()),
             name: Some("Fatima de Vries".into()),
@@ -290,6 +305,7 @@ mod tests {
                 {"key": "g-78", "name": "Groep 7/8", "jaargroep": null},
             ])
         );
+        assert_eq!(map["niveau"], json!([4, 5]));
         assert_eq!(map["family_name"], json!("de Vries"));
         assert_eq!(map["email"], json!("f.devries@school.example.nl"));
     }
@@ -315,11 +331,31 @@ mod tests {
 
     #[test]
     fn claims_supported_is_complete_and_unique() {
-        assert_eq!(CLAIMS_SUPPORTED.len(), 11);
+        assert_eq!(CLAIMS_SUPPORTED.len(), 12);
         let mut v = CLAIMS_SUPPORTED.to_vec();
         v.sort_unstable();
         v.dedup();
         assert_eq!(v.len(), CLAIMS_SUPPORTED.len());
+    }
+
+    #[test]
+    fn niveau_is_a_list_of_numbers_and_refuses_other_year_groups() {
+        let c = ClaimSet {
+            niveau: Some(vec![Jaargroep::new(3).unwrap(), Jaargroep::new(4).unwrap()]),
+            ..minimal()
+        };
+        assert_eq!(c.to_json_map()["niveau"], json!([3, 4]));
+        assert_eq!(serde_json::to_value(&c).unwrap()["niveau"], json!([3, 4]));
+        assert!(format!("{c:?}").contains("niveau: Some("));
+        assert!(!minimal().to_json_map().contains_key("niveau"));
+        let mut v = serde_json::to_value(minimal()).unwrap();
+        v["niveau"] = json!([3, 9]);
+        assert!(serde_json::from_value::<ClaimSet>(v).is_err());
+        let mut v = serde_json::to_value(minimal()).unwrap();
+        v["niveau"] = json!([]);
+        let back: ClaimSet = serde_json::from_value(v).unwrap();
+        assert_eq!(back.niveau, Some(Vec::new()));
+        assert_eq!(back.to_json_map()["niveau"], json!([]));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! `openidconnect` crate, with an `initiate_login_uri` (`/login`, third-party-initiated login,
 //! OIDC Core §4) and a redirect URI (`/callback`). It runs the authorization code flow with
 //! PKCE, state and nonce, checks the RFC 9207 `iss` parameter, exchanges the code, verifies the
-//! ID token (signature from the JWKS, issuer, audience, nonce) and shows a welcome page. What
-//! it verified is kept for the test to read ([`Publisher::signed_in`]).
+//! ID token (signature from the JWKS, issuer, audience, nonce) and shows a welcome page — on
+//! the product a `target_link_uri` of its own named, if one did. What it verified is kept for
+//! the test to read ([`Publisher::signed_in`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,10 +21,15 @@ use crate::listener::{Listener, Recorded, Reply};
 use crate::oidc::{ClientAuth, DiscoveredClient, Rp};
 use crate::server::Server;
 
+/// A code flow waiting for its callback: the PKCE verifier, the nonce, and where to land.
+type Waiting = (PkceCodeVerifier, Nonce, Option<String>);
+
 struct Inner {
     issuer: String,
     client: OnceLock<DiscoveredClient>,
-    pending: Mutex<HashMap<String, (PkceCodeVerifier, Nonce)>>,
+    /// Its own origin: a `target_link_uri` elsewhere is ignored (no open redirect).
+    origin: OnceLock<String>,
+    pending: Mutex<HashMap<String, Waiting>>,
     signed_in: Mutex<Vec<Value>>,
 }
 
@@ -32,6 +38,7 @@ pub struct Publisher {
     listener: Listener,
     inner: Arc<Inner>,
     client_id: String,
+    client_secret: Option<String>,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -49,19 +56,22 @@ impl Publisher {
         let inner = Arc::new(Inner {
             issuer: server.issuer.clone(),
             client: OnceLock::new(),
+            origin: OnceLock::new(),
             pending: Mutex::new(HashMap::new()),
             signed_in: Mutex::new(Vec::new()),
         });
         let handler_inner = inner.clone();
         let listener = Listener::start(move |req| handle(&handler_inner, req));
+        let _ = inner.origin.set(listener.url(""));
         let redirect_uri = listener.url("/callback");
         let login_uri = listener.url("/login");
         let mut args = vec!["--initiate-login-uri", &login_uri];
         args.extend_from_slice(extra);
         let (out, client_id) = server.register_publisher(name, &redirect_uri, &args);
+        let client_secret = out["client_secret"].as_str().map(str::to_string);
         let rp = Rp {
             client_id: client_id.clone(),
-            client_secret: out["client_secret"].as_str().map(str::to_string),
+            client_secret: client_secret.clone(),
             redirect_uri,
             auth: ClientAuth::SecretBasic,
             id_token_alg: "RS256".into(),
@@ -71,11 +81,17 @@ impl Publisher {
             listener,
             inner,
             client_id,
+            client_secret,
         }
     }
 
     pub fn client_id(&self) -> &str {
         &self.client_id
+    }
+
+    /// Its client secret (for its back end's calls to Leerpoort's APIs).
+    pub fn client_secret(&self) -> Option<&str> {
+        self.client_secret.as_deref()
     }
 
     /// `http://127.0.0.1:PORT` + `path`.
@@ -123,6 +139,16 @@ fn handle(inner: &Inner, req: &Recorded) -> Reply {
             if q.get("iss") != Some(&inner.issuer) {
                 return page(400, "Onbekende uitgever van de login", "");
             }
+            // Where to land afterwards: a page of our own only.
+            let target = q
+                .get("target_link_uri")
+                .filter(|t| {
+                    inner
+                        .origin
+                        .get()
+                        .is_some_and(|o| t.starts_with(&format!("{o}/")))
+                })
+                .cloned();
             let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
             let (url, state, nonce) = client
                 .authorize_url(
@@ -137,11 +163,11 @@ fn handle(inner: &Inner, req: &Recorded) -> Reply {
                 .pending
                 .lock()
                 .expect("publisher state")
-                .insert(state.secret().clone(), (verifier, nonce));
+                .insert(state.secret().clone(), (verifier, nonce, target));
             Reply::redirect(url.as_str())
         }
         "/callback" => {
-            let Some((verifier, nonce)) = q
+            let Some((verifier, nonce, target)) = q
                 .get("state")
                 .and_then(|s| inner.pending.lock().expect("publisher state").remove(s))
             else {
@@ -178,12 +204,16 @@ fn handle(inner: &Inner, req: &Recorded) -> Reply {
                 .lock()
                 .expect("publisher state")
                 .push(claims.clone());
+            let product = target
+                .and_then(|t| url::Url::parse(&t).ok())
+                .map(|u| format!("<p>Product: <span id=\"product\">{}</span></p>", u.path()))
+                .unwrap_or_default();
             page(
                 200,
                 "Welkom bij de Demo-uitgeverij",
                 &format!(
                     "<p>Je bent ingelogd als <strong id=\"role\">{}</strong> \
-                     van <span id=\"school\">{}</span>.</p>",
+                     van <span id=\"school\">{}</span>.</p>{product}",
                     claims["role"].as_str().unwrap_or("?"),
                     claims["brin6"].as_str().unwrap_or("?"),
                 ),

@@ -5,17 +5,16 @@
 //! `cargo bench -p idp --bench tokens`; results and how to read them: docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use broker::clock::{Clock, SystemClock};
 use broker::model::JwsAlg;
 use claims::LoginContext;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use idp::app::AppState;
-use idp::config::Config;
 use idp::oidc::CodeGrant;
 
 struct Bench {
@@ -26,24 +25,7 @@ struct Bench {
 }
 
 fn setup() -> Bench {
-    let dir = tempfile::tempdir().unwrap();
-    let env: Vec<(String, String)> = vec![
-        (
-            "LEERPOORT_DATABASE_URL".into(),
-            format!("sqlite://{}", dir.path().join("b.db").display()),
-        ),
-        (
-            "LEERPOORT_KEYS_DIR".into(),
-            dir.path().join("keys").display().to_string(),
-        ),
-    ];
-    let config = Config::load_with_env(None, |k| {
-        env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-    })
-    .unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = AppState::open(config, clock).unwrap();
-    let demo = idp::demo::seed(&state).unwrap();
+    let (state, demo, dir) = common::demo_state();
     let secret = demo["oidc_client"]["client_secret"]
         .as_str()
         .unwrap()

@@ -50,6 +50,49 @@ struct FileConfig {
     uwlr_ca: Option<String>,
     uwlr_klantcode: Option<String>,
     uwlr_klantnaam: Option<String>,
+    licence_deadline_ms: Option<u64>,
+    licence_cache_secs: Option<u64>,
+}
+
+/// How the start page asks publishers with a licence endpoint (the live lookup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LicenceLookupConfig {
+    /// How long the page waits for all publishers together (`licence_deadline_ms`: 50 to
+    /// 10,000; 800 by default).
+    pub deadline_ms: u64,
+    /// How long an answer is kept per user and publisher (`licence_cache_secs`: 0 to 86,400;
+    /// 300 by default).
+    pub cache_secs: u64,
+}
+
+/// `licence_deadline_ms` and `licence_cache_secs`.
+fn licence_lookup(
+    env: &dyn Fn(&str) -> Option<String>,
+    deadline: Option<u64>,
+    cache: Option<u64>,
+) -> Result<LicenceLookupConfig, ConfigError> {
+    let number =
+        |key: &str, from_file: Option<u64>, range: std::ops::RangeInclusive<u64>, default: u64| {
+            let n =
+                match env(&format!("LEERPOORT_{}", key.to_uppercase())).filter(|v| !v.is_empty()) {
+                    Some(v) => v.parse::<u64>().ok(),
+                    None => Some(from_file.unwrap_or(default)),
+                };
+            n.filter(|n| range.contains(n)).ok_or_else(|| {
+                invalid(
+                    key,
+                    format!(
+                        "expected a number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            })
+        };
+    Ok(LicenceLookupConfig {
+        deadline_ms: number("licence_deadline_ms", deadline, 50..=10_000, 800)?,
+        cache_secs: number("licence_cache_secs", cache, 0..=86_400, 300)?,
+    })
 }
 
 /// Leerpoort as a UWLR consumer (afnemer), fetching school data from an LAS: the client
@@ -153,6 +196,8 @@ pub enum LogFormat {
 /// The server's configuration, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The live licence lookup's deadline and cache.
+    pub licence_lookup: LicenceLookupConfig,
     pub database_url: String,
     pub redis_url: Option<String>,
     pub listen: SocketAddr,
@@ -294,8 +339,11 @@ impl Config {
             file.uwlr_klantnaam,
         ];
         let uwlr = uwlr_from(&get, uwlr_keys, &host)?;
+        let licence_lookup =
+            licence_lookup(&env, file.licence_deadline_ms, file.licence_cache_secs)?;
 
         Ok(Config {
+            licence_lookup,
             database_url,
             redis_url,
             listen,

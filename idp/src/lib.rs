@@ -19,6 +19,8 @@ pub mod demo;
 pub mod device;
 pub mod forwarded;
 pub mod keys;
+pub mod lesmateriaal;
+pub mod licence_lookup;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;

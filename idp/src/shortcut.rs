@@ -42,15 +42,58 @@ pub fn resolve_school(state: &AppState, raw: &str) -> Result<School, ShortcutErr
     Err(ShortcutError::UnknownSchool)
 }
 
-/// The relying party TARGET names, if the school has it enabled.
+/// A shortcut's TARGET, resolved: the relying party, and the title `PRODUCT=` named, if it
+/// names one of the publisher's titles.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub rp: RelyingParty,
+    pub product: Option<broker::licences::Title>,
+}
+
+impl Target {
+    /// The software itself, no product.
+    pub fn of(rp: RelyingParty) -> Self {
+        Self { rp, product: None }
+    }
+}
+
+/// TARGET and PRODUCT as they travel between the school's pages, as one value: the relying
+/// party's public id, a space, the product's code. A space is in neither a client id nor an
+/// entity id (a URI), nor in a product code.
+pub fn with_product(target: Option<String>, product: Option<&str>) -> Option<String> {
+    let target = target.filter(|t| !t.is_empty())?;
+    match product
+        .map(str::trim)
+        .filter(|p| broker::licences::titles::valid_id(p))
+    {
+        Some(p) => Some(format!(
+            "{} {p}",
+            target.split(' ').next().unwrap_or_default()
+        )),
+        None => Some(target),
+    }
+}
+
+/// A travelling TARGET's relying party and product (see [`with_product`]): split at the
+/// space only when what follows is a product code.
+fn split_target(target: &str) -> (&str, Option<&str>) {
+    match target.split_once(' ') {
+        Some((t, p)) if broker::licences::titles::valid_id(p) => (t, Some(p)),
+        _ => (target, None),
+    }
+}
+
+/// The relying party TARGET names (with its product, see [`with_product`]), if the school has
+/// it enabled. An unknown product leads to the software itself.
 pub fn resolve_target(
     state: &AppState,
     school: &School,
     target: &str,
-) -> Result<RelyingParty, ShortcutError> {
+) -> Result<Target, ShortcutError> {
+    let (public_id, product) = split_target(target);
     let rp = state
         .dir
-        .relying_party_by_public_id(target)
+        .relying_party_by_public_id(public_id)
         .map_err(|_| ShortcutError::Unavailable)?
         .filter(|rp| rp.enabled)
         .ok_or(ShortcutError::TargetNotEnabled)?;
@@ -59,27 +102,43 @@ pub fn resolve_target(
         .registration(&school.instelling_ref, rp.id)
         .map_err(|_| ShortcutError::Unavailable)?
     {
-        Some(reg) if reg.allowed => Ok(rp),
-        _ => Err(ShortcutError::TargetNotEnabled),
+        Some(reg) if reg.allowed => {}
+        _ => return Err(ShortcutError::TargetNotEnabled),
     }
+    let product = match product {
+        Some(code) => {
+            let titles = state
+                .dir
+                .titles_of(rp.id)
+                .map_err(|_| ShortcutError::Unavailable)?;
+            broker::licences::tiles::title_by_code(&titles, rp.id, code).cloned()
+        }
+        None => None,
+    };
+    Ok(Target { rp, product })
 }
 
 /// Where a signed-in user goes next: into TARGET by third-party-initiated login (OIDC Core
-/// §4: the relying party's `initiate_login_uri` with `iss` and `target_link_uri`), by an
-/// unsolicited SAML response, or to the start page.
-pub fn destination(state: &AppState, target: Option<&RelyingParty>) -> String {
-    let Some(rp) = target else { return "/".into() };
-    if let Some(url) = saml_destination(rp) {
+/// §4: the relying party's `initiate_login_uri` with `iss` and `target_link_uri`: the
+/// product's URL, or else the publisher's landing page, the root of its
+/// `initiate_login_uri`'s origin), by an unsolicited SAML response (RelayState: the product's
+/// URL), or to the start page.
+pub fn destination(state: &AppState, target: Option<&Target>) -> String {
+    let Some(t) = target else { return "/".into() };
+    let product_url = t.product.as_ref().and_then(|p| p.url.clone());
+    if let Some(url) = saml_destination(&t.rp, product_url.as_deref()) {
         return url;
     }
-    let Some(uri) = rp.oidc().and_then(|c| c.initiate_login_uri.clone()) else {
+    let Some(uri) = t.rp.oidc().and_then(|c| c.initiate_login_uri.clone()) else {
         return "/".into();
     };
     match url::Url::parse(&uri) {
         Ok(mut u) => {
+            let landing =
+                product_url.unwrap_or_else(|| format!("{}/", u.origin().ascii_serialization()));
             u.query_pairs_mut()
                 .append_pair("iss", &state.config.issuer)
-                .append_pair("target_link_uri", &uri);
+                .append_pair("target_link_uri", &landing);
             u.to_string()
         }
         Err(_) => "/".into(),
@@ -90,11 +149,11 @@ pub fn destination(state: &AppState, target: Option<&RelyingParty>) -> String {
 /// policy lets this user in, in this context (school or home), and otherwise Leerpoort's own
 /// page that says why ([`REFUSED`]) — never first to the relying party to be refused there
 /// (school-only software opened at home, teacher software for a pupil).
-pub fn destination_for(state: &AppState, s: &SsoSession, target: Option<&RelyingParty>) -> String {
-    let Some(rp) = target else { return "/".into() };
-    match decision(state, s, rp) {
-        Ok(()) => destination(state, Some(rp)),
-        Err(_) => refused_url(rp.public_id()),
+pub fn destination_for(state: &AppState, s: &SsoSession, target: Option<&Target>) -> String {
+    let Some(t) = target else { return "/".into() };
+    match decision(state, s, &t.rp) {
+        Ok(()) => destination(state, Some(t)),
+        Err(_) => refused_url(t.rp.public_id()),
     }
 }
 
@@ -130,29 +189,40 @@ pub fn decision(state: &AppState, s: &SsoSession, rp: &RelyingParty) -> Result<(
     }
 }
 
-/// A SAML service provider is entered with an unsolicited response.
-fn saml_destination(rp: &RelyingParty) -> Option<String> {
+/// A SAML service provider is entered with an unsolicited response; a product's URL travels
+/// as its RelayState.
+fn saml_destination(rp: &RelyingParty, product_url: Option<&str>) -> Option<String> {
     match &rp.protocol {
         RpProtocol::Saml(sp) => {
             let mut u = format!("{}?sp=", crate::saml::paths::UNSOLICITED);
             u.extend(url::form_urlencoded::byte_serialize(
                 sp.entity_id.as_bytes(),
             ));
+            if let Some(p) = product_url {
+                u.push_str("&RelayState=");
+                u.extend(url::form_urlencoded::byte_serialize(p.as_bytes()));
+            }
             Some(u)
         }
         RpProtocol::Oidc(_) => None,
     }
 }
 
-/// The shortcut URL of a school's entrance, optionally with a TARGET and a ROL.
+/// The shortcut URL of a school's entrance, optionally with a TARGET (and its PRODUCT, see
+/// [`with_product`]) and a ROL.
 pub fn url(school: &InstellingRef, target: Option<&str>, role: Option<&str>) -> String {
     let mut u = format!("/snelkoppeling?INSTELLING_REF={school}");
     if let Some(r) = role {
         u.push_str(&format!("&ROL={r}"));
     }
     if let Some(t) = target.filter(|t| !t.is_empty()) {
+        let (t, product) = split_target(t);
         u.push_str("&TARGET=");
         u.extend(url::form_urlencoded::byte_serialize(t.as_bytes()));
+        if let Some(p) = product {
+            u.push_str("&PRODUCT=");
+            u.extend(url::form_urlencoded::byte_serialize(p.as_bytes()));
+        }
     }
     u
 }

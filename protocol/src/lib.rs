@@ -52,6 +52,7 @@
 pub mod duo;
 pub mod edexml;
 pub mod fuzz;
+pub mod icon;
 pub mod oidc;
 pub mod saml;
 pub mod spreadsheet;

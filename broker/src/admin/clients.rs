@@ -32,6 +32,9 @@ pub struct ClientInput {
     pub client_id: Option<String>,
     /// A fixed secret (the demo only).
     pub client_secret: Option<String>,
+    /// Where the start page asks which titles a user holds (the live licence lookup):
+    /// publishers only; https (http only for loopback).
+    pub licence_endpoint: Option<String>,
 }
 
 /// What [`add_client`] made. The secret is shown once and only its hash is kept.
@@ -132,6 +135,12 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
         },
         id_token_alg,
     };
+    if let Some(u) = &input.licence_endpoint {
+        if kind != RpKind::Publisher {
+            return Err(invalid("only a publisher has a licence endpoint"));
+        }
+        check_https_or_local(u)?;
+    }
     let id = Uuid::new_v4();
     let audit = ctx.audit(
         AuditAction::ClientAdd,
@@ -155,6 +164,16 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
         },
         audit,
     )?;
+    if let Some(u) = &input.licence_endpoint {
+        let line = ctx.audit(
+            AuditAction::ClientAdd,
+            None,
+            Some(client_id.clone()),
+            serde_json::json!({"licence_endpoint": u}),
+        );
+        ctx.dir
+            .set_licence_endpoint(rp.id, Some(u), ctx.now(), line)?;
+    }
     Ok(AddedClient {
         rp,
         client_secret: secret,
@@ -230,7 +249,7 @@ pub fn check_redirect_uri(u: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_https_or_local(u: &str) -> Result<()> {
+pub(crate) fn check_https_or_local(u: &str) -> Result<()> {
     let parsed = parse_canonical(u, &|why| invalid(format!("'{u}' is not valid: {why}")))?;
     let host = host_name(&parsed);
     match parsed.scheme() {

@@ -19,6 +19,7 @@ use crate::login::password_policy::WeakPassword;
 use crate::secrets::{PupilSecrets, SecretError};
 
 mod clients;
+pub(crate) use clients::check_https_or_local;
 mod mergers;
 mod registrations;
 mod saml_sps;

@@ -90,6 +90,7 @@ impl Kind {
                 A::PupilSecretSet,
                 A::PupilPictureSet,
                 A::GroupSignInMethod,
+                A::NiveausSet,
                 A::UserUnlock,
                 A::ThuisAddressAdded,
                 A::ThuisAddressRemoved,

@@ -21,6 +21,7 @@ pub mod consent;
 pub mod dynamic_ip;
 pub mod logboek;
 pub mod merger_consent;
+pub mod niveaus;
 pub mod pupils;
 pub mod school;
 pub mod staff;
@@ -118,6 +119,8 @@ pub enum Refusal {
     NetworkTooWide,
     /// The school has as many networks as it may keep.
     TooManyNetworks,
+    /// A level (niveau) is not a year group 1 to 8.
+    NiveauInvalid,
 }
 
 impl Refusal {
@@ -134,6 +137,7 @@ impl Refusal {
             Self::NetworkInvalid => "not a network (CIDR, like 192.0.2.0/24) or an address",
             Self::NetworkTooWide => "a school network may be at most a /16 (IPv4) or a /32 (IPv6)",
             Self::TooManyNetworks => "the school has as many networks as it may keep",
+            Self::NiveauInvalid => "a level is a year group, 1 to 8",
         }
     }
 }

@@ -11,9 +11,11 @@ mod dynamic_ip;
 mod groups;
 mod imports;
 mod las;
+mod licences;
 mod mergers;
 mod registrations;
 mod relying_parties;
+mod roster_times;
 mod schools;
 mod settings;
 mod substitutes;
@@ -29,9 +31,11 @@ pub use dynamic_ip::DynamicIps;
 pub use groups::Groups;
 pub use imports::{ImportPlan, Imports, PersonUpdate, StagedImport};
 pub use las::{CouplingChange, LasCoupling, LasCouplings, LasSupplier};
+pub use licences::{holder_kind, Licences, StoredIcon};
 pub use mergers::{Join, MergerPerson, MergerPlan, Mergers, Rekeyed, RenamedGroup, SplitPlan};
 pub use registrations::{RegistrationChange, Registrations};
 pub use relying_parties::{RelyingParties, SamlSpChange};
+pub use roster_times::{RosterTimes, SchoolTimes};
 pub use schools::{NewBoard, NewSchool, SchoolChange, Schools};
 pub use settings::Settings;
 pub use substitutes::{Substitutes, SubstitutionStart};
@@ -75,6 +79,8 @@ pub trait Directory:
     + DuoRegistry
     + Mergers
     + LasCouplings
+    + Licences
+    + RosterTimes
     + Send
     + Sync
     + std::fmt::Debug

@@ -136,7 +136,7 @@ fn key_pair(key: &Path, cert: &Path) {
 
 /// The metadata-signing certificate of the server, as its operator hands it to SPs: the
 /// `SAML-METADATA-RS256` key of `keys list`, the file `<kid>.crt.pem` in the keys folder.
-fn metadata_signing_certificate(server: &Server) -> String {
+pub(crate) fn metadata_signing_certificate(server: &Server) -> String {
     let keys = server.cli(&["keys", "list"]);
     let kid = keys["keys"]
         .as_array()

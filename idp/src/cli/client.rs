@@ -18,6 +18,13 @@ pub enum ClientCmd {
     Add(Box<ClientAddArgs>),
     /// List relying parties.
     List,
+    /// The schools that registered a relying party: whether each allows it now, since when,
+    /// what it releases, and home use.
+    Registrations {
+        /// Client id or SAML entity id.
+        #[arg(long)]
+        rp: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +73,9 @@ pub struct ClientAddArgs {
     /// A chosen client id (default: a new UUID).
     #[arg(long)]
     client_id: Option<String>,
+    /// Where the start page asks which titles a user holds at sign-in (live licence lookup).
+    #[arg(long, value_name = "URL")]
+    licence_endpoint: Option<String>,
 }
 
 pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: ClientCmd) -> anyhow::Result<Output> {
@@ -98,6 +108,7 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: ClientCmd) -> anyh
                     sector: a.sector,
                     client_id: a.client_id,
                     client_secret: None,
+                    licence_endpoint: a.licence_endpoint,
                 },
             )?;
             let rp = &added.rp;
@@ -138,5 +149,71 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: ClientCmd) -> anyh
                 .collect();
             Ok(out(json!({"relying_parties": list}), text))
         }
+        ClientCmd::Registrations { rp } => registrations(&open_state(config, clock)?, &rp),
     }
+}
+
+/// `client registrations --rp ID`: every school's registration of the relying party, allowed
+/// or withdrawn, by school name.
+fn registrations(state: &crate::app::AppState, public_id: &str) -> anyhow::Result<Output> {
+    let rp = state
+        .dir
+        .relying_party_by_public_id(public_id)?
+        .ok_or_else(|| {
+            anyhow::anyhow!("no relying party with client id or entity id '{public_id}'")
+        })?;
+    let regs = broker::schooldata::registrations(state.dir.as_ref(), &rp)?;
+    let list: Vec<Value> = regs
+        .iter()
+        .map(|r| {
+            json!({
+                "instelling_ref": r.school.instelling_ref.to_string(),
+                "brin6": r.school.brin6.to_string(),
+                "name": r.school.name,
+                "school_status": r.school.status.as_str(),
+                "allowed": r.registration.allowed,
+                "since": r.registration.since,
+                "release": r.registration.release,
+                "home_allowed": r.registration.home_allowed,
+            })
+        })
+        .collect();
+    let mut text = format!("{} ({}): {} school(s)", rp.name, rp.public_id(), regs.len());
+    for r in &regs {
+        let rel = r.registration.release;
+        let released: Vec<&str> = [
+            (rel.eckid, "eck-id"),
+            (rel.names, "names"),
+            (rel.groups, "groups"),
+        ]
+        .into_iter()
+        .filter_map(|(on, what)| on.then_some(what))
+        .collect();
+        text.push_str(&format!(
+            "\n{}  {}  {}  {}  since {}  releases: {}  home: {}",
+            r.school.instelling_ref,
+            r.school.brin6,
+            r.school.name,
+            if r.registration.allowed {
+                "allowed"
+            } else {
+                "withdrawn"
+            },
+            r.registration.since,
+            if released.is_empty() {
+                "nothing".to_string()
+            } else {
+                released.join(", ")
+            },
+            if r.registration.home_allowed {
+                "yes"
+            } else {
+                "no"
+            },
+        ));
+    }
+    Ok(out(
+        json!({"rp": rp.public_id(), "name": rp.name, "registrations": list}),
+        text,
+    ))
 }

@@ -356,6 +356,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    title_icons (hash) {
+        hash -> Text,
+        content_type -> Text,
+        data -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    licence_titles (rp_id, methode_id, product_id) {
+        rp_id -> Text,
+        methode_id -> Text,
+        product_id -> Text,
+        code -> Nullable<Text>,
+        name -> Text,
+        icon_hash -> Nullable<Text>,
+        url -> Nullable<Text>,
+        teacher_app -> Bool,
+        test_app -> Bool,
+        home_allowed -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    licence_endpoints (rp_id) {
+        rp_id -> Text,
+        url -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    licences (rp_id, methode_id, product_id, school_ref, holder_kind, holder) {
+        rp_id -> Text,
+        methode_id -> Text,
+        product_id -> Text,
+        school_ref -> Text,
+        holder_kind -> Text,
+        holder -> Text,
+        granted_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    niveaus (school_ref, holder_kind, holder, jaargroep) {
+        school_ref -> Text,
+        holder_kind -> Text,
+        holder -> Text,
+        jaargroep -> Integer,
+    }
+}
+
 diesel::joinable!(las_suppliers -> relying_parties (rp_id));
 diesel::joinable!(las_couplings -> las_suppliers (las_id));
 
@@ -388,4 +443,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     staged_imports,
     las_suppliers,
     las_couplings,
+    title_icons,
+    licence_titles,
+    licence_endpoints,
+    licences,
+    niveaus,
 );

@@ -105,7 +105,10 @@ pub(super) fn load_user(conn: &mut DbConnection, id: &str) -> Result<Option<User
 }
 
 /// Load users with their roles and groups, in two extra queries for the whole batch.
-fn hydrate_users(conn: &mut DbConnection, rows: Vec<UserRow>) -> Result<Vec<User>, TxError> {
+pub(super) fn hydrate_users(
+    conn: &mut DbConnection,
+    rows: Vec<UserRow>,
+) -> Result<Vec<User>, TxError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }

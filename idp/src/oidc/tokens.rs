@@ -50,7 +50,8 @@ pub fn claims_for(
         match c.as_str() {
             "given_name" | "family_name" | "name" => scopes.profile = true,
             "email" => scopes.email = true,
-            "groups" => scopes.groups = true,
+            // `niveau` comes with `groups`, and only with it.
+            "groups" | "niveau" => scopes.groups = true,
             _ => {}
         }
     }

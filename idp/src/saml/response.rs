@@ -72,6 +72,12 @@ pub fn attributes(
             groups.iter().map(|g| g.name.clone()).collect(),
         );
     }
+    if let Some(levels) = &claims.niveau {
+        basic(
+            "niveau",
+            levels.iter().map(|j| j.get().to_string()).collect(),
+        );
+    }
     if let Some(g) = &claims.given_name {
         basic("givenName", vec![g.clone()]);
     }

@@ -315,11 +315,16 @@ pub fn unsolicited(
     {
         return Outcome::Refused(Refusal::RelayStateTooLong);
     }
-    // Only a RelayState registered for this SP (`saml-sp add/update --relay-state`), or none.
+    // Only a RelayState registered for this SP (`saml-sp add/update --relay-state`), the URL
+    // of one of its titles (a shortcut's PRODUCT), or none.
     if let Some(rs) = &relay_state {
-        let registered = match state.dir.saml_sp_options(rp.id) {
-            Ok(o) => o.relay_states,
-            Err(_) => return Outcome::Refused(Refusal::Unavailable),
+        let registered = match (state.dir.saml_sp_options(rp.id), state.dir.titles_of(rp.id)) {
+            (Ok(o), Ok(titles)) => o
+                .relay_states
+                .into_iter()
+                .chain(titles.into_iter().filter_map(|t| t.url))
+                .collect::<Vec<_>>(),
+            _ => return Outcome::Refused(Refusal::Unavailable),
         };
         if !registered.iter().any(|r| r == rs) {
             let r = Refusal::RelayStateNotRegistered;

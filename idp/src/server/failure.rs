@@ -8,7 +8,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use broker::repo::RepoError;
 use broker::store::StoreError;
 
@@ -54,6 +54,15 @@ impl From<ShortcutError> for PageError {
         match e {
             ShortcutError::Unavailable => PageError::Unavailable("shortcut".into()),
             other => PageError::Shortcut(other),
+        }
+    }
+}
+
+impl From<broker::release::ReleaseError> for PageError {
+    fn from(e: broker::release::ReleaseError) -> Self {
+        match e {
+            broker::release::ReleaseError::Storage(r) => r.into(),
+            other => PageError::Unavailable(other.to_string()),
         }
     }
 }
@@ -136,7 +145,7 @@ pub async fn render(
         Shown::NotFound => super::errors::unreadable(&req, StatusCode::NOT_FOUND),
         Shown::Expired => pages::page_expired(&c),
         Shown::Moved => pages::takeover(&c, "/login", state.config.is_https()),
-        Shown::Shortcut(e) => shortcut_page(&c, e),
+        Shown::Shortcut(e) => shortcut_page(&req, &c, e),
         Shown::Unavailable => pages::unavailable(&c, c.t.unavailable),
     };
     Ok(ServiceResponse::new(req, page))
@@ -151,13 +160,20 @@ enum Shown {
     Unavailable,
 }
 
-/// The page for a school link that leads nowhere.
-pub fn shortcut_page(c: &Chrome, e: ShortcutError) -> HttpResponse {
+/// The page for a school link that leads nowhere, with its code and the request's kenmerk.
+pub fn shortcut_page(req: &HttpRequest, c: &Chrome, e: ShortcutError) -> HttpResponse {
     let (title, text) = match e {
         ShortcutError::UnknownSchool => (c.t.wrong_shortcut_title, c.t.wrong_shortcut),
         ShortcutError::Closed => (c.t.school_closed_title, c.t.school_closed),
         ShortcutError::TargetNotEnabled => (c.t.not_enabled_title, c.t.not_enabled),
         ShortcutError::Unavailable => return pages::unavailable(c, c.t.unavailable),
     };
-    pages::message(c, StatusCode::NOT_FOUND, title, text, None, None)
+    let reference = super::reference::for_request(req, super::reference::shortcut_code(e));
+    pages::message_with_reference(
+        c,
+        StatusCode::NOT_FOUND,
+        (title, text, None),
+        None,
+        Some(reference),
+    )
 }

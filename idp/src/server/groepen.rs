@@ -12,6 +12,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
+use broker::beheer::niveaus;
 use broker::login::pupil;
 use broker::login::thuis::{self, ThuisError};
 use broker::model::{Group, PupilAuth, School, ThuisAccount, ThuisStatus, User};
@@ -51,6 +52,8 @@ struct GroupView {
     pupils: Vec<PupilRow>,
     print_link: String,
     method_link: String,
+    /// The group's levels (niveaus), when the staff member may give them.
+    levels_link: Option<String>,
 }
 
 #[derive(Template)]
@@ -253,6 +256,7 @@ pub(super) async fn overview(
 ) -> HttpResponse {
     let st = state.clone();
     let now = state.clock.now_secs();
+    let giver = staff.clone();
     let loaded = web::block(move || {
         let groups = groups_for(&st, &staff, only)?;
         // The print version shows every pupil's PIN or pictures (each showing is audited).
@@ -302,6 +306,8 @@ pub(super) async fn overview(
                 letters_link: format!("/groepen/{}/thuiscodes", g.id),
                 print_link: format!("/groepen/{}/afdrukken", g.id),
                 method_link: format!("/groepen/{}/inlogmethode", g.id),
+                levels_link: niveaus::may_give(&giver, niveaus::Target::Group(&g))
+                    .then(|| format!("/groepen/{}/niveaus", g.id)),
                 name: g.name,
                 teachers: teachers.iter().map(User::display_name).collect(),
                 pupils: pupils

@@ -5,6 +5,7 @@ pub mod api;
 pub mod beheer;
 pub mod broker_saml;
 pub mod devices;
+pub mod discovery;
 pub mod dynamic_ip;
 pub mod errors;
 pub mod extract;
@@ -13,10 +14,12 @@ pub mod groepen;
 pub mod health;
 pub mod invalkracht;
 pub mod leerlingen;
+pub mod lesmateriaal;
 pub mod oidc;
 pub mod operator;
 pub mod pages;
 pub mod password;
+pub mod reference;
 pub mod routes;
 pub mod saml;
 pub mod school;
@@ -86,17 +89,29 @@ pub fn metrics_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/metrics", web::get().to(health::metrics));
 }
 
-/// Log every request (method, route pattern, status, time) and feed the metrics. The log names
-/// the route's pattern (`/wachtwoord/{token}`), never the path or the query string: paths carry
-/// password-link tokens and queries carry codes and hints.
+/// Log every request (method, route pattern, status, time, its id) and feed the metrics. The
+/// log names the route's pattern (`/wachtwoord/{token}`), never the path or the query string:
+/// paths carry password-link tokens and queries carry codes and hints. Every request gets an id
+/// ([`reference::RequestId`]): the log lines written while it is handled carry it (its span),
+/// the response names it (`X-Request-Id`), and a refusal page shows it as the kenmerk.
 async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage as _;
+    use tracing::Instrument as _;
     let start = Instant::now();
     let method = req.method().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let res = next.call(req).await?;
+    let request_id = reference::new_id();
+    req.extensions_mut()
+        .insert(reference::RequestId(request_id.clone()));
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut res = next.call(req).instrument(span).await?;
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static(reference::HEADER), v);
+    }
     let elapsed = start.elapsed();
     let route = res
         .request()
@@ -112,6 +127,7 @@ async fn observe(
         tracing::info!(
             target: "leerpoort::http",
             method, route = %route, status, ms = elapsed.as_secs_f64() * 1000.0,
+            request_id = %request_id,
             "request"
         );
     }

@@ -69,7 +69,22 @@ async fn render_outcome(
 ) -> HttpResponse {
     match o {
         Outcome::Redirect(to) => pages::redirect(&to),
-        Outcome::Login { auth_id, .. } => pages::redirect(&format!("/login?auth={auth_id}")),
+        Outcome::Login {
+            auth_id,
+            login_hint,
+        } => {
+            // `login_hint=INSTELLING_REF:<uuid>`: straight to that school's pupil entrance;
+            // any other hint is left to the sign-in form.
+            let st = state.clone();
+            let id = auth_id.clone();
+            let school = web::block(move || {
+                super::discovery::hinted_entrance(&st, login_hint.as_deref(), &id)
+            })
+            .await
+            .ok()
+            .flatten();
+            pages::redirect(&school.unwrap_or_else(|| format!("/login?auth={auth_id}")))
+        }
         Outcome::ErrorPage(problem) => {
             let c = pages::Chrome::of(req, state, None).await;
             let (title, message) = match problem {
@@ -88,13 +103,15 @@ async fn render_outcome(
                 }
                 RequestProblem::Expired => (c.t.request_expired_title, c.t.request_expired),
             };
-            pages::message(
+            pages::message_with_reference(
                 &c,
                 StatusCode::BAD_REQUEST,
-                title,
-                message,
-                Some(c.t.ask_coordinator),
+                (title, message, Some(c.t.ask_coordinator)),
                 None,
+                Some(super::reference::for_request(
+                    req,
+                    super::reference::problem_code(problem),
+                )),
             )
         }
         Outcome::Denied {
@@ -104,7 +121,8 @@ async fn render_outcome(
             continue_url,
         } => {
             let c = pages::Chrome::of(req, state, None).await;
-            pages::denied(
+            super::reference::denied(
+                req,
                 &c,
                 &denial,
                 &client_name,

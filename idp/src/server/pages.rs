@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::extract::{csrf_protected, CsrfChecked, SignedIn};
 use super::failure::{self, PageError};
 use crate::app::AppState;
+use crate::lesmateriaal::AppTile;
 use crate::oidc::authorize;
 use crate::oidc::logout;
 use crate::session;
@@ -61,6 +62,8 @@ struct LoginPage<'a> {
     school_name: Option<String>,
     pupil_link: Option<String>,
     challenge: Option<challenge::Challenge>,
+    /// Without a shortcut: the pupils' way in ("Kies je school", or the remembered school).
+    offer: Option<super::discovery::Offer>,
 }
 
 /// What a message page says (`message.html`, and the pages that extend it).
@@ -80,16 +83,12 @@ struct MessagePage<'a> {
     text: MessageText<'a>,
     link: Option<&'a str>,
     link_text: &'a str,
+    /// On a refusal page: the error code and the request's kenmerk.
+    reference: Option<super::reference::Reference>,
 }
 
 /// A tile on the start page.
-#[derive(Debug)]
-pub struct AppTile {
-    pub name: String,
-    pub url: Option<String>,
-}
-
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "start.html")]
 struct StartPage {
     t: &'static Texts,
@@ -98,6 +97,10 @@ struct StartPage {
     name: String,
     school: String,
     apps: Vec<AppTile>,
+    /// Picture tiles for pupils who cannot read yet (groups 1–2).
+    picture_tiles: bool,
+    /// A publisher asked live has not answered yet: the page fetches the tiles again.
+    waiting: bool,
     csrf_token: String,
     enrol_action: Option<String>,
     devices_link: Option<String>,
@@ -129,6 +132,17 @@ pub fn message(
     hint: Option<&str>,
     link: Option<(&str, &str)>,
 ) -> HttpResponse {
+    message_with_reference(c, status, (title, message, hint), link, None)
+}
+
+/// A message page (title, text, hint) that may show a refusal's `reference`.
+pub fn message_with_reference(
+    c: &Chrome,
+    status: StatusCode,
+    (title, message, hint): (&str, &str, Option<&str>),
+    link: Option<(&str, &str)>,
+    reference: Option<super::reference::Reference>,
+) -> HttpResponse {
     let page = MessagePage {
         t: c.t,
         lang: c.lang,
@@ -140,6 +154,7 @@ pub fn message(
         },
         link: link.map(|l| l.0),
         link_text: link.map(|l| l.1).unwrap_or(""),
+        reference,
     };
     html(status, page.render())
 }
@@ -247,6 +262,12 @@ impl LoginQuery {
             target,
         }
     }
+
+    /// With the waiting request `auth` (kept from the school's pages).
+    pub fn with_auth(mut self, auth: Option<String>) -> Self {
+        self.auth = auth;
+        self
+    }
 }
 
 /// The staff form, for a pending OIDC request or a school shortcut.
@@ -290,15 +311,23 @@ pub async fn render_login(
     )
     .await;
     let email = if email.is_empty() {
-        pending.and_then(|p| p.login_hint).unwrap_or_default()
+        pending
+            .and_then(|p| p.login_hint)
+            .filter(|h| !super::discovery::is_school_hint(h))
+            .unwrap_or_default()
     } else {
         email
     };
     let (token, cookie) = state.csrf.issue(req, https);
     let target = q.target.clone().unwrap_or_default();
-    let pupil_link = school
-        .as_ref()
-        .map(|s| shortcut::url(&s.instelling_ref, Some(&target), None));
+    let pupil_link = school.as_ref().map(|s| {
+        shortcut::url(&s.instelling_ref, Some(&target), None)
+            + &super::discovery::auth_param(Some(&auth), false)
+    });
+    let offer = match &school {
+        None => Some(super::discovery::offer(req, state, Some(&auth)).await),
+        Some(_) => None,
+    };
     let page = LoginPage {
         t: c.t,
         lang: c.lang,
@@ -314,6 +343,7 @@ pub async fn render_login(
         school_name: school.map(|s| s.name),
         pupil_link,
         challenge,
+        offer,
     };
     with_cookie(html(StatusCode::OK, page.render()), cookie)
 }
@@ -389,7 +419,7 @@ pub async fn login_submit(
                     .ok()
                     .filter(|sc| sc.instelling_ref == s.school)
                     .and_then(|sc| shortcut::resolve_target(&st, &sc, t).ok())
-                    .map(|rp| shortcut::destination_for(&st, s, Some(&rp)))
+                    .map(|t| shortcut::destination_for(&st, s, Some(&t)))
             }
             _ => None,
         };
@@ -463,23 +493,13 @@ pub async fn start(
         enrol: broker::devices::may_enrol(&user, &school.instelling_ref),
         manage: broker::devices::may_manage(&user, &school.instelling_ref),
     });
-    let apps = failure::blocking(move || -> Result<Vec<AppTile>, PageError> {
-        let mut apps = Vec::new();
-        for reg in st.dir.registrations_of_school(&school.instelling_ref)? {
-            let Some(rp) = st.dir.relying_party(reg.rp_id)? else {
-                continue;
-            };
-            if broker::release::decide(&school, &rp, Some(&reg), &user, s.context).is_ok() {
-                let url = Some(shortcut::destination(&st, Some(&rp))).filter(|u| u != "/");
-                apps.push(AppTile {
-                    name: rp.name.clone(),
-                    url,
-                });
-            }
-        }
-        Ok(apps)
+    let prepared = failure::blocking(move || {
+        crate::lesmateriaal::prepare(&st, &school, &user, &s).map_err(PageError::from)
     })
     .await?;
+    let deadline = std::time::Duration::from_millis(state.config.licence_lookup.deadline_ms);
+    let (apps, picture_tiles, waiting) =
+        crate::lesmateriaal::tiles(&state, prepared, deadline).await;
     let c = Chrome::of(&req, &state, None).await;
     let (token, cookie) = state.csrf.issue(&req, https);
     let page = StartPage {
@@ -489,6 +509,8 @@ pub async fn start(
         name,
         school: school_name,
         apps,
+        picture_tiles,
+        waiting,
         csrf_token: token,
         enrol_action: staff
             .as_ref()

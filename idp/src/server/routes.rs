@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::{
-    api, beheer, broker_saml, devices, dynamic_ip, groepen, health, invalkracht, leerlingen, oidc,
-    pages, password, saml, school, thuis, totp, upstreams,
+    api, beheer, broker_saml, devices, discovery, dynamic_ip, groepen, health, invalkracht,
+    leerlingen, lesmateriaal, oidc, pages, password, saml, school, thuis, totp, upstreams,
 };
 
 /// Register every route.
@@ -16,6 +16,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     group_overview(cfg);
     school_administration(cfg);
     network_environments(cfg);
+    school_data_api(cfg);
+    oneroster_api(cfg);
+    licence_api(cfg);
     home_entrance(cfg);
     plain_pages(cfg);
     operations(cfg);
@@ -80,6 +83,9 @@ fn broker_sp(cfg: &mut web::ServiceConfig) {
 /// The school entrance.
 fn school_entrance(cfg: &mut web::ServiceConfig) {
     cfg.route("/snelkoppeling", web::get().to(school::shortcut))
+        .route("/scholen", web::get().to(discovery::search))
+        .route("/scholen/kies", web::post().to(discovery::choose))
+        .route("/scholen/vergeten", web::post().to(discovery::forget))
         .route(
             "/snelkoppeling/geweigerd",
             web::get().to(school::shortcut_refused),
@@ -153,6 +159,18 @@ fn group_overview(cfg: &mut web::ServiceConfig) {
             web::post().to(leerlingen::method_submit),
         )
         .route(
+            "/groepen/{group}/niveaus",
+            web::get().to(beheer::group_levels_form),
+        )
+        .route(
+            "/groepen/{group}/niveaus",
+            web::post().to(beheer::group_levels_submit),
+        )
+        .route(
+            "/groepen/{group}/niveaus/{user}",
+            web::post().to(beheer::pupil_levels_submit),
+        )
+        .route(
             "/groepen/leerling/{user}",
             web::post().to(groepen::change_submit),
         );
@@ -187,6 +205,15 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
             web::post().to(api::las::push),
         )
         .route("/beheer/logboek", web::get().to(beheer::logbook))
+        .route("/beheer/niveaus", web::get().to(beheer::niveaus_form))
+        .route(
+            "/beheer/niveaus/groep/{group}",
+            web::post().to(beheer::niveaus_group_submit),
+        )
+        .route(
+            "/beheer/niveaus/leerling/{user}",
+            web::post().to(beheer::niveaus_pupil_submit),
+        )
         .route(
             "/beheer/gebruikersgegevens/methode",
             web::post().to(beheer::method_submit),
@@ -243,6 +270,51 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
             "/beheer/personeel/{user}/{action}",
             web::post().to(beheer::staff_action),
         );
+}
+
+/// The school-data API for publishers and network environments
+/// (`docs/api/schooldata-v1.openapi.yaml`).
+fn school_data_api(cfg: &mut web::ServiceConfig) {
+    use api::schooldata as sd;
+    cfg.route("/api/schooldata/v1/scholen", web::get().to(sd::scholen))
+        .route(
+            "/api/schooldata/v1/scholen/{school}",
+            web::get().to(sd::school),
+        )
+        .route(
+            "/api/schooldata/v1/scholen/{school}/groepen",
+            web::get().to(sd::groepen),
+        )
+        .route(
+            "/api/schooldata/v1/scholen/{school}/leerlingen",
+            web::get().to(sd::leerlingen),
+        )
+        .route(
+            "/api/schooldata/v1/scholen/{school}/medewerkers",
+            web::get().to(sd::medewerkers),
+        )
+        .route(
+            "/api/schooldata/v1/personen/zoeken",
+            web::post().to(sd::zoeken),
+        )
+        .route(
+            "/api/schooldata/v1/toestemmingen",
+            web::get().to(sd::toestemmingen),
+        );
+}
+
+/// OneRoster 1.2 rostering, read, for publishers and network environments
+/// (`docs/publisher-api.md`, "OneRoster 1.2"): every route of `api::oneroster::ROUTES`, all GET.
+fn oneroster_api(cfg: &mut web::ServiceConfig) {
+    use api::oneroster as or;
+    use broker::oneroster::BASE_PATH;
+    for (path, what) in or::ROUTES {
+        let what = *what;
+        cfg.route(
+            &format!("{BASE_PATH}{path}"),
+            web::get().to(move |req, state| or::read(req, state, what)),
+        );
+    }
 }
 
 /// Network environments (upstream identity providers).
@@ -333,4 +405,57 @@ fn plain_pages(cfg: &mut web::ServiceConfig) {
 fn operations(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
+}
+
+/// The licence API: a publisher's titles and who holds them; and the titles' icons.
+fn licence_api(cfg: &mut web::ServiceConfig) {
+    use api::licenties as l;
+    const M: &str = "/api/licenties/v1/methodes";
+    let title = || {
+        web::route()
+            .guard(
+                actix_web::guard::Any(actix_web::guard::Get())
+                    .or(actix_web::guard::Put())
+                    .or(actix_web::guard::Delete()),
+            )
+            .to(l::title)
+    };
+    cfg.route(M, web::get().to(l::methodes))
+        .route(M, web::post().to(l::create))
+        .route(
+            &format!("{M}/{{methode}}/producten"),
+            web::get().to(l::producten),
+        )
+        .route(
+            &format!("{M}/{{methode}}/producten"),
+            web::post().to(l::create),
+        )
+        .route(&format!("{M}/{{methode}}/producten/{{product}}"), title())
+        .route(
+            &format!("{M}/{{methode}}/producten/{{product}}/{{kind}}"),
+            web::route().to(l::holder_list),
+        )
+        .route(
+            &format!("{M}/{{methode}}/producten/{{product}}/{{kind}}/{{op}}"),
+            web::post().to(l::holder_list),
+        )
+        .route(&format!("{M}/{{methode}}"), title())
+        .route(
+            &format!("{M}/{{methode}}/{{kind}}"),
+            web::route().to(l::holder_list),
+        )
+        .route(
+            &format!("{M}/{{methode}}/{{kind}}/{{op}}"),
+            web::post().to(l::holder_list),
+        )
+        .route(
+            "/api/licenties/v1/permissions/{action}",
+            web::post().to(l::bulk),
+        )
+        .route(&format!("{}{{hash}}", l::ICON_PATH), web::get().to(l::icon))
+        .route("/lesmateriaal/tegels", web::get().to(lesmateriaal::tiles))
+        .route(
+            "/static/lesmateriaal.js",
+            web::get().to(lesmateriaal::script),
+        );
 }

@@ -30,6 +30,8 @@ struct PostPage<'a> {
     saml_response: &'a str,
     relay_state: Option<&'a str>,
     auto: bool,
+    /// On a refusal: the error code and the request's kenmerk.
+    reference: Option<super::reference::Reference>,
 }
 
 /// GET `/saml/metadata`.
@@ -52,7 +54,14 @@ async fn refused(req: &HttpRequest, state: &web::Data<AppState>, r: Refusal) -> 
         Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    pages::message(&c, status, title, text, Some(c.t.ask_coordinator), None)
+    let reference = super::reference::for_request(req, super::reference::refusal_code(&r));
+    pages::message_with_reference(
+        &c,
+        status,
+        (title, text, Some(c.t.ask_coordinator)),
+        None,
+        Some(reference),
+    )
 }
 
 async fn render(req: &HttpRequest, state: &web::Data<AppState>, o: Outcome) -> HttpResponse {
@@ -76,6 +85,7 @@ async fn render(req: &HttpRequest, state: &web::Data<AppState>, o: Outcome) -> H
                 saml_response: &saml_response,
                 relay_state: relay_state.as_deref(),
                 auto: true,
+                reference: None,
             };
             pages::html(StatusCode::OK, page.render())
         }
@@ -90,12 +100,8 @@ async fn render(req: &HttpRequest, state: &web::Data<AppState>, o: Outcome) -> H
             relay_state,
         } => {
             let c = Chrome::of(req, state, None).await;
-            let (title, text, hint) = pages::denial_texts(
-                &c,
-                denial.as_ref().unwrap_or(&Denial::NotRegistered),
-                &sp_name,
-                audience,
-            );
+            let denial = denial.unwrap_or(Denial::NotRegistered);
+            let (title, text, hint) = pages::denial_texts(&c, &denial, &sp_name, audience);
             let page = PostPage {
                 t: c.t,
                 lang: c.lang,
@@ -109,6 +115,10 @@ async fn render(req: &HttpRequest, state: &web::Data<AppState>, o: Outcome) -> H
                 saml_response: &saml_response,
                 relay_state: relay_state.as_deref(),
                 auto: false,
+                reference: Some(super::reference::for_request(
+                    req,
+                    super::reference::denial_code(&denial),
+                )),
             };
             pages::html(StatusCode::FORBIDDEN, page.render())
         }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::devices::enrolled_here;
+use super::discovery;
 use super::extract::{opaque_debug, Pupil, Staff};
 use super::failure::{self, PageError};
 use super::pages::{self, Chrome, LoginQuery};
@@ -101,15 +102,17 @@ struct PictureGrid {
     grid: Vec<(&'static str, &'static str)>,
 }
 
-/// `?TARGET=` as it travels between the school's pages.
-fn target_query(target: Option<&str>) -> String {
-    match target.filter(|t| !t.is_empty()) {
+/// `?TARGET=` (and `auth=`, a waiting request) as they travel between the school's pages.
+fn target_query(target: Option<&str>, auth: Option<&str>) -> String {
+    let mut q = match target.filter(|t| !t.is_empty()) {
         Some(t) => format!(
             "?TARGET={}",
             url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
         ),
         None => String::new(),
-    }
+    };
+    q.push_str(&discovery::auth_param(auth, q.is_empty()));
+    q
 }
 
 /// A stable colour for a name tile (eight colour classes with enough contrast for white text).
@@ -138,7 +141,7 @@ async fn shortcut_error(
     state: &web::Data<AppState>,
     e: ShortcutError,
 ) -> HttpResponse {
-    failure::shortcut_page(&Chrome::of(req, state, None).await, e)
+    failure::shortcut_page(req, &Chrome::of(req, state, None).await, e)
 }
 
 /// A shortcut resolved: the school, the target's id, its groups, where a signed-in user goes
@@ -158,11 +161,17 @@ pub struct ShortcutQuery {
     school: String,
     #[serde(rename = "TARGET")]
     target: Option<String>,
+    /// A title of TARGET's publisher to open (its code).
+    #[serde(rename = "PRODUCT")]
+    product: Option<String>,
     #[serde(rename = "ROL")]
     role: Option<String>,
     /// The network environment the user signs in at (the shortcut as it places it).
     #[serde(rename = "NETWERK")]
     network: Option<String>,
+    /// A waiting OIDC or SAML request (from "Kies je school" or a `login_hint`): the pupil's
+    /// pages carry it, and after the PIN it is answered.
+    auth: Option<String>,
 }
 
 /// The query of the refusal page after a shortcut.
@@ -196,7 +205,7 @@ pub async fn shortcut_refused(
         }
         let onward = decision
             .is_ok()
-            .then(|| shortcut::destination(&st, Some(&rp)));
+            .then(|| shortcut::destination(&st, Some(&shortcut::Target::of(rp.clone()))));
         Some((rp, decision, onward))
     })
     .await
@@ -210,7 +219,14 @@ pub async fn shortcut_refused(
                 .err()
                 .flatten()
                 .unwrap_or(broker::release::Denial::NotRegistered);
-            pages::denied(&c, &denial, &rp.name, rp.audience, ("/", c.t.back_to_start))
+            super::reference::denied(
+                &req,
+                &c,
+                &denial,
+                &rp.name,
+                rp.audience,
+                ("/", c.t.back_to_start),
+            )
         }
     }
 }
@@ -224,9 +240,11 @@ pub async fn shortcut(
     let q = q.into_inner();
     let st = state.clone();
     let raw = q.school.clone();
-    let target = q.target.clone().filter(|t| !t.is_empty());
+    let target = shortcut::with_product(q.target.clone(), q.product.as_deref());
+    let auth = discovery::pending_auth(q.auth.as_deref());
     let https = state.config.is_https();
-    let sid = session::sid_of(&req, https);
+    // A waiting request came here because it needs a sign-in: no going straight on.
+    let sid = session::sid_of(&req, https).filter(|_| auth.is_none());
     let now = state.clock.now_secs();
     let resolved = web::block(move || -> Result<ShortcutView, ShortcutError> {
         let school = shortcut::resolve_school(&st, &raw)?;
@@ -244,13 +262,7 @@ pub async fn shortcut(
             .groups_of_school(&school.instelling_ref)
             .map_err(|_| ShortcutError::Unavailable)?;
         let networks = super::upstreams::of_school(&st, &school.instelling_ref);
-        Ok((
-            school,
-            rp.map(|r| r.public_id().to_string()),
-            groups,
-            through,
-            networks,
-        ))
+        Ok((school, target, groups, through, networks))
     })
     .await;
     let (school, target, groups, through, networks) = match resolved {
@@ -283,7 +295,7 @@ pub async fn shortcut(
         };
     }
     if q.role.as_deref() == Some("leerkracht") {
-        let lq = LoginQuery::for_school(school.instelling_ref.to_string(), target);
+        let lq = LoginQuery::for_school(school.instelling_ref.to_string(), target).with_auth(auth);
         return pages::render_login(&req, &state, lq, String::new(), None).await;
     }
     // Pupils' groups and names are shown only where pupils may sign in.
@@ -291,7 +303,7 @@ pub async fn shortcut(
         return outside_network(&req, &state).await;
     }
     let c = Chrome::of(&req, &state, None).await;
-    let tq = target_query(target.as_deref());
+    let tq = target_query(target.as_deref(), auth.as_deref());
     let tiles = groups
         .iter()
         .map(|g| GroupTile {
@@ -307,7 +319,7 @@ pub async fn shortcut(
         &school.instelling_ref,
         target.as_deref(),
         Some("leerkracht"),
-    );
+    ) + &discovery::auth_param(auth.as_deref(), false);
     let page = GroupsPage {
         t: c.t,
         lang: c.lang,
@@ -332,6 +344,8 @@ pub async fn shortcut(
 pub struct TargetQuery {
     #[serde(rename = "TARGET")]
     pub target: Option<String>,
+    /// A waiting OIDC or SAML request, answered after the pupil's sign-in.
+    pub auth: Option<String>,
 }
 
 /// GET `/school/{ref}/groep/{group}`: the name tiles of a group.
@@ -372,7 +386,7 @@ pub async fn group(
         return outside_network(&req, &state).await;
     }
     let c = Chrome::of(&req, &state, None).await;
-    let tq = target_query(q.target.as_deref());
+    let tq = target_query(q.target.as_deref(), q.auth.as_deref());
     let tiles = pupils
         .iter()
         .map(|u| NameTile {
@@ -383,7 +397,8 @@ pub async fn group(
             picture: picture_of(u),
         })
         .collect();
-    let back_link = shortcut::url(&school.instelling_ref, q.target.as_deref(), None);
+    let back_link = shortcut::url(&school.instelling_ref, q.target.as_deref(), None)
+        + &discovery::auth_param(q.auth.as_deref(), false);
     let page = NamesPage {
         t: c.t,
         lang: c.lang,
@@ -436,8 +451,13 @@ pub struct PupilPageLinks {
 }
 
 /// The links of a pupil's page at school.
-fn school_links(school: &School, user: &User, target: Option<&str>) -> PupilPageLinks {
-    let tq = target_query(target);
+fn school_links(
+    school: &School,
+    user: &User,
+    target: Option<&str>,
+    auth: Option<&str>,
+) -> PupilPageLinks {
+    let tq = target_query(target, auth);
     PupilPageLinks {
         action: format!(
             "/school/{}/leerling/{}{}",
@@ -447,7 +467,10 @@ fn school_links(school: &School, user: &User, target: Option<&str>) -> PupilPage
             .group_ids
             .first()
             .map(|g| format!("/school/{}/groep/{}{}", school.instelling_ref, g, tq))
-            .unwrap_or_else(|| shortcut::url(&school.instelling_ref, target, None)),
+            .unwrap_or_else(|| {
+                shortcut::url(&school.instelling_ref, target, None)
+                    + &discovery::auth_param(auth, false)
+            }),
         explain: None,
         home: false,
     }
@@ -540,7 +563,7 @@ pub async fn pupil_form(
     if !place_ok(&req, &state, &school).await {
         return outside_network(&req, &state).await;
     }
-    let links = school_links(&school, &user, q.target.as_deref());
+    let links = school_links(&school, &user, q.target.as_deref(), q.auth.as_deref());
     sign_in_page(&req, &state, &school, &user, links, None, &[]).await
 }
 
@@ -639,13 +662,16 @@ pub async fn pupil_submit(
         PupilStep::Check(entry) => entry,
         PupilStep::Pictures(_, _) if !ok_place => return outside_network(&req, &state).await,
         PupilStep::Pictures(picks, message) => {
-            let links = school_links(&school, &user, q.target.as_deref());
+            let links = school_links(&school, &user, q.target.as_deref(), q.auth.as_deref());
             return sign_in_page(&req, &state, &school, &user, links, message, &picks).await;
         }
     };
     let st = state.clone();
     let sch = school.clone();
     let target = q.target.clone().filter(|t| !t.is_empty());
+    // A waiting request is answered after the sign-in (it decides again, as for anyone).
+    let resume =
+        discovery::pending_auth(q.auth.as_deref()).map(|a| crate::oidc::authorize::resume_url(&a));
     let result = web::block(move || {
         let counted = pupil::pupil_login(
             &st.world(),
@@ -664,6 +690,7 @@ pub async fn pupil_submit(
         st.metrics.login("pupil", counted.result);
         let outcome = counted.outcome;
         let dest = match &outcome {
+            PupilOutcome::Ok(_) if resume.is_some() => resume,
             PupilOutcome::Ok(s) => shortcut::destination_of_target(&st, &sch, s, target.as_deref()),
             _ => None,
         };
@@ -685,7 +712,7 @@ pub async fn pupil_submit(
         Ok((PupilOutcome::Throttled, _)) => c.t.throttled,
         Ok((PupilOutcome::Unavailable, _)) | Err(_) => c.t.unavailable,
     };
-    let links = school_links(&school, &user, q.target.as_deref());
+    let links = school_links(&school, &user, q.target.as_deref(), q.auth.as_deref());
     sign_in_page(&req, &state, &school, &user, links, Some(error), &[]).await
 }
 

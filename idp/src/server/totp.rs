@@ -213,7 +213,7 @@ pub async fn step_submit(
                     .ok()
                     .filter(|sc| sc.instelling_ref == s.school)
                     .and_then(|sc| shortcut::resolve_target(&st, &sc, t).ok())
-                    .map(|rp| shortcut::destination(&st, Some(&rp)))
+                    .map(|t| shortcut::destination(&st, Some(&t)))
             }
             _ => None,
         };

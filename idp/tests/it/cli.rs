@@ -1746,3 +1746,81 @@ fn beheer_on_the_command_line_roles_pins_networks_and_the_trail() {
     let e = env.fails(&["audit", "list", "--school", &school, "--kind", "iets"]);
     assert!(e.contains("toestemming"), "{e}");
 }
+
+#[test]
+fn client_registrations_lists_every_school_that_registered_a_party() {
+    let env = Env::sqlite();
+    let linde = env.school();
+    let zon = env.add_school("34CD", "De Zonnebloem");
+    let client = env.ok(&[
+        "client",
+        "add",
+        "--name",
+        "Rekenwereld",
+        "--redirect-uri",
+        "https://rekenwereld.example/cb",
+        "--home-allowed",
+    ]);
+    let id = client["client_id"].as_str().unwrap();
+    let none = env.ok(&["client", "registrations", "--rp", id]);
+    assert_eq!(none["registrations"], serde_json::json!([]));
+
+    env.ok(&[
+        "register",
+        "--school",
+        &linde,
+        "--rp",
+        id,
+        "--release-names",
+    ]);
+    env.ok(&[
+        "register",
+        "--school",
+        &zon,
+        "--rp",
+        id,
+        "--no-eckid",
+        "--no-home",
+    ]);
+    env.ok(&["deregister", "--school", &zon, "--rp", id]);
+    let r = env.ok(&["client", "registrations", "--rp", id]);
+    assert_eq!(r["rp"], id);
+    assert_eq!(r["name"], "Rekenwereld");
+    let regs = r["registrations"].as_array().unwrap();
+    assert_eq!(regs.len(), 2, "{r}");
+    // By school name: De Zonnebloem (withdrawn, kept), then OBS De Linde.
+    assert_eq!(regs[0]["instelling_ref"], zon.as_str());
+    assert_eq!(regs[0]["brin6"], "34CD00");
+    assert_eq!(regs[0]["name"], "De Zonnebloem");
+    assert_eq!(regs[0]["allowed"], false);
+    assert_eq!(
+        regs[0]["release"],
+        serde_json::json!({"eckid": false, "names": false, "groups": true})
+    );
+    assert_eq!(regs[0]["home_allowed"], false);
+    assert_eq!(regs[1]["instelling_ref"], linde.as_str());
+    assert_eq!(regs[1]["brin6"], "12AB00");
+    assert_eq!(regs[1]["name"], "OBS De Linde");
+    assert_eq!(regs[1]["allowed"], true);
+    assert_eq!(regs[1]["school_status"], "active");
+    assert_eq!(
+        regs[1]["release"],
+        serde_json::json!({"eckid": true, "names": true, "groups": true})
+    );
+    assert_eq!(regs[1]["home_allowed"], true);
+    for reg in regs {
+        assert!(reg["since"].as_i64().unwrap() > 1_700_000_000, "{reg}");
+    }
+
+    let text = env.run(&["client", "registrations", "--rp", id]);
+    assert!(text.status.success());
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("2 school(s)"), "{text}");
+    assert!(
+        text.contains("withdrawn") && text.contains("allowed"),
+        "{text}"
+    );
+
+    let e = env.fails(&["client", "registrations", "--rp", "onbekend"]);
+    assert!(e.contains("onbekend"), "{e}");
+}

@@ -5,7 +5,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test as at;
-use base64::Engine as _;
 use broker::admin::Ctx;
 use broker::import::las;
 use claims::InstellingRef;
@@ -15,6 +14,7 @@ use crate::on_both_backends;
 use crate::school::demo_app;
 use crate::server::TestApp;
 use crate::support::browser::Browser;
+use crate::support::client::token_answer as token;
 use crate::support::page::hidden;
 use crate::support::TestDb;
 
@@ -37,34 +37,6 @@ fn demo_file() -> String {
     ))
     .unwrap()
     .replace("<brincode>12AB</brincode>", "<brincode>99ZZ</brincode>")
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    let pair = format!("{id}:{secret}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )
-}
-
-/// A token from `/oidc/token` for `client` with `scope`: (status, body).
-async fn token<S, B>(app: &S, client: (&str, &str), scope: &str) -> (StatusCode, Value)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
-    let req = at::TestRequest::post()
-        .uri("/oidc/token")
-        .insert_header(("authorization", basic(client.0, client.1)))
-        .set_form([("grant_type", "client_credentials"), ("scope", scope)])
-        .to_request();
-    let res = at::call_service(app, req).await;
-    let status = res.status();
-    (status, at::read_body_json(res).await)
 }
 
 /// Call the LAS API: (status, content type, JSON body).

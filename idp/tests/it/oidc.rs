@@ -9,6 +9,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::server::TestApp;
+use crate::support::client::basic;
 use crate::support::jar::Browser;
 use crate::support::page::{hidden, location};
 
@@ -40,13 +41,6 @@ impl Flow {
             .unwrap()
             .to_string()
     }
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
 }
 
 /// Sign a teacher in through the authorization endpoint (or pass through an existing

@@ -445,8 +445,8 @@ on_both_backends!(a_split_is_previewed_then_confirmed, |db: &TestDb| {
         );
         assert_eq!(
             c.state.dir.schools().unwrap().len(),
-            1,
-            "the preview writes nothing"
+            2,
+            "the preview writes nothing (the demo's two schools)"
         );
         assert_eq!(c.people(&from), people);
         assert_eq!(c.trail(), trail);
@@ -524,7 +524,7 @@ on_both_backends!(
             assert_eq!(c.trail(), trail, "nothing written");
             assert_eq!(c.status(&from), SchoolStatus::Active);
             assert_eq!(c.people(&from), people);
-            assert_eq!(c.state.dir.schools().unwrap().len(), 2);
+            assert_eq!(c.state.dir.schools().unwrap().len(), 3);
             // Still signed in (the refused sign-out did nothing).
             let (status, _, _) = b.get(&app, "/operator").await;
             assert_eq!(status, StatusCode::OK);
@@ -593,7 +593,7 @@ on_both_backends!(
                 assert!(body.contains("Nothing was changed"), "{body}");
             }
             assert_eq!(c.trail(), trail, "nothing written");
-            assert_eq!(c.state.dir.schools().unwrap().len(), 2);
+            assert_eq!(c.state.dir.schools().unwrap().len(), 3);
             assert_eq!(c.people(&from), people);
         })
     }

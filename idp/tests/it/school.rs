@@ -727,7 +727,12 @@ fn school_only_client(t: &TestApp, client_id: &str, audience: &str) {
 }
 
 /// A browser with a session of `user` in `context`, as the sign-in pages would start it.
-fn signed_in(t: &TestApp, user: &str, context: claims::LoginContext, ip: &str) -> Browser {
+pub(crate) fn signed_in(
+    t: &TestApp,
+    user: &str,
+    context: claims::LoginContext,
+    ip: &str,
+) -> Browser {
     let s = idp::session::start(
         t.state.store.as_ref(),
         idp::session::Authenticated {

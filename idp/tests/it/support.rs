@@ -383,3 +383,54 @@ pub mod jar {
         }
     }
 }
+
+/// A client's own calls: HTTP Basic credentials and a `client_credentials` token.
+pub mod client {
+    use actix_web::body::MessageBody;
+    use actix_web::dev::{Service, ServiceResponse};
+    use actix_web::http::StatusCode;
+    use actix_web::test as at;
+    use base64::Engine as _;
+    use serde_json::Value;
+
+    /// `Authorization: Basic` for a client id and secret.
+    pub fn basic(id: &str, secret: &str) -> String {
+        let pair = format!("{id}:{secret}");
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+
+    /// The token endpoint's answer to `client` asking `scope` with `client_credentials`:
+    /// (status, body).
+    pub async fn token_answer<S, B>(
+        app: &S,
+        client: (&str, &str),
+        scope: &str,
+    ) -> (StatusCode, Value)
+    where
+        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        B: MessageBody,
+    {
+        let req = at::TestRequest::post()
+            .uri("/oidc/token")
+            .insert_header(("authorization", basic(client.0, client.1)))
+            .set_form([("grant_type", "client_credentials"), ("scope", scope)])
+            .to_request();
+        let res = at::call_service(app, req).await;
+        let status = res.status();
+        (status, at::read_body_json(res).await)
+    }
+
+    /// An access token for `client` with `scope` (the request must succeed).
+    pub async fn token<S, B>(app: &S, client: (&str, &str), scope: &str) -> String
+    where
+        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        B: MessageBody,
+    {
+        let (status, body) = token_answer(app, client, scope).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap().to_string()
+    }
+}

@@ -5,6 +5,9 @@
 //! API's scope), RFC 9457 problem documents, and bounded JSON bodies.
 
 pub mod las;
+pub mod licenties;
+pub mod oneroster;
+pub mod schooldata;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};

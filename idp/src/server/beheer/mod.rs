@@ -63,6 +63,7 @@ fn heading(t: &'static Texts, current: &str) -> &'static str {
         "invalkrachten" => b.subs_title,
         "logboek" => b.logbook_title,
         "opheffen" => b.closing_title,
+        "niveaus" => t.niveaus.title,
         _ => b.title,
     }
 }
@@ -190,6 +191,7 @@ fn refusal(b: &BeheerTexts, r: Refusal) -> &'static str {
         Refusal::NetworkInvalid => b.refused_network,
         Refusal::NetworkTooWide => b.refused_network_wide,
         Refusal::TooManyNetworks => b.refused_networks_many,
+        Refusal::NiveauInvalid => b.refused_niveau,
     }
 }
 
@@ -231,6 +233,7 @@ mod fusie;
 mod gebruikersgegevens;
 mod invalkrachten;
 mod logboek;
+mod niveaus;
 mod personeel;
 mod school;
 mod sjabloon;
@@ -242,6 +245,10 @@ pub use gebruikersgegevens::{
 };
 pub use invalkrachten::{substitutes_activate, substitutes_end, substitutes_list};
 pub use logboek::logbook;
+pub use niveaus::{
+    group_levels_form, group_levels_submit, niveaus_form, niveaus_group_submit,
+    niveaus_pupil_submit, pupil_levels_submit,
+};
 pub use personeel::{staff_action, staff_add, staff_list, staff_remove_confirm};
 pub use school::{dynamic_ip_submit, networks_submit, overview};
 pub use sjabloon::{template_csv, template_xlsx};

@@ -94,7 +94,7 @@ on_both_backends!(merge_and_split_on_the_command_line, |db: &TestDb| {
     let args = split(&["groep-7b", "groep-9"]);
     let e = env.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(e.contains("'groep-9'"), "{e}");
-    assert_eq!(schools(&env).len(), 2, "nothing written");
+    assert_eq!(schools(&env).len(), 3, "nothing written");
     let args = split(&["groep-7b"]);
     let r = env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let new = r["instelling_ref"].as_str().unwrap().to_string();

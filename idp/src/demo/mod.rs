@@ -1,7 +1,11 @@
 //! `leerpoort demo`: a school board with one school, three groups, twelve pupils (two of them
 //! toddlers with a picture password), two teachers, an ICT coordinator, and a publisher's OIDC
-//! client and SAML service provider registered for the school. Everything it makes is printed,
+//! client and SAML service provider registered for the school, with the publisher's titles and
+//! licences (lesmateriaal) — and a sandbox school for publishers. Everything it makes is printed,
 //! credentials included. Demo data is for trying Leerpoort out, never for a production database.
+
+mod lesmateriaal;
+mod sandbox;
 
 use std::str::FromStr;
 
@@ -78,6 +82,8 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
     let pupils = seed_pupils(ctx, state)?;
     let staff = seed_staff(ctx, state)?;
     let rps = seed_relying_parties(ctx, state, &school_ref)?;
+    lesmateriaal::seed(state, DEMO_CLIENT_ID, DEMO_PUBLISHER_BASE, &school_ref)?;
+    let sandbox = sandbox::seed(ctx, state, board.id)?;
     let issuer = &state.config.issuer;
     Ok(json!({
         "issuer": issuer,
@@ -97,6 +103,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
         ],
         "pupils": pupils,
         "staff": staff,
+        "sandbox_school": sandbox,
         "oidc_client": {
             "client_id": rps.client.rp.public_id(),
             "client_secret": rps.client.client_secret,
@@ -332,6 +339,11 @@ fn seed_relying_parties(
     })
 }
 
+/// Where the demo publisher's application runs (its `initiate_login_uri` and titles).
+const DEMO_PUBLISHER_BASE: &str = "http://127.0.0.1:8081";
+
+pub use sandbox::DEMO_SANDBOX_REF;
+
 /// The demo network environment as upstream: name, issuer and Leerpoort's client secret there.
 pub const DEMO_UPSTREAM: &str = "demo-netwerk";
 pub const DEMO_UPSTREAM_ISSUER: &str = "http://127.0.0.1:18081";
@@ -411,5 +423,21 @@ pub fn describe(d: &Value) -> String {
         d["saml_sp"]["entity_id"].as_str().unwrap_or(""),
         d["saml_sp"]["idp_metadata"].as_str().unwrap_or("")
     ));
+    let sb = &d["sandbox_school"];
+    s.push_str(&format!(
+        "\nSandbox school for publishers: {} ({}), INSTELLING_REF {}, releases ECK-iDs, names and groups\n  {}",
+        sb["name"].as_str().unwrap_or(""),
+        sb["brin6"].as_str().unwrap_or(""),
+        sb["instelling_ref"].as_str().unwrap_or(""),
+        sb["shortcut"].as_str().unwrap_or("")
+    ));
+    for p in sb["pupils"].as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            "\n  {:<18} {:<9} {}",
+            p["name"].as_str().unwrap_or(""),
+            p["group"].as_str().unwrap_or(""),
+            p["pin"].as_str().unwrap_or("")
+        ));
+    }
     s
 }
