@@ -41,7 +41,7 @@ pub struct AppState {
     /// The OIDC upstreams' discovery documents and keys, as last read.
     pub upstream_oidc: Arc<broker::federation::oidc::Discoveries>,
     /// The live licence lookup's HTTP client and circuits.
-    pub lookups: Arc<crate::licence_lookup::Lookups>,
+    pub lookups: Arc<crate::licence_circuits::Lookups>,
     notice: Arc<parking_lot::Mutex<Option<CachedNotice>>>,
 }
 
@@ -164,7 +164,7 @@ impl AppState {
             mailer: Arc::new(mailer),
             challenges: Arc::new(challenges),
             upstream_oidc: Arc::new(broker::federation::oidc::Discoveries::new()),
-            lookups: Arc::new(crate::licence_lookup::Lookups::new()),
+            lookups: Arc::new(crate::licence_circuits::Lookups::new()),
             notice: Arc::new(parking_lot::Mutex::new(None)),
         })
     }

@@ -20,6 +20,7 @@ pub mod device;
 pub mod forwarded;
 pub mod keys;
 pub mod lesmateriaal;
+pub mod licence_circuits;
 pub mod licence_lookup;
 pub mod mail;
 pub mod metrics;

@@ -20,7 +20,7 @@
 //!   tile says "even niet beschikbaar".
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use broker::keyspace::Key;
 use broker::model::{JwsAlg, RelyingParty};
@@ -30,75 +30,12 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 
-/// How long one request may take in the background.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest answer read.
 const MAX_ANSWER: usize = 256 * 1024;
-/// Failures in a row that open a publisher's circuit.
-const FAILURES_TO_OPEN: u32 = 5;
-/// How long an open circuit stays open.
-const OPEN_FOR: Duration = Duration::from_secs(30);
 /// How long a request in flight is marked, so a second page load does not ask again.
 const IN_FLIGHT_SECS: u64 = 15;
 /// The value that marks a request in flight in the store.
 const IN_FLIGHT: &[u8] = b"\"in-flight\"";
-
-/// The HTTP client and each publisher's circuit, per node.
-#[derive(Debug)]
-pub struct Lookups {
-    client: reqwest::Client,
-    circuits: parking_lot::Mutex<HashMap<Uuid, Circuit>>,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Circuit {
-    failures: u32,
-    open_until: Option<Instant>,
-}
-
-impl Default for Lookups {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Lookups {
-    pub fn new() -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .unwrap_or_default();
-        Self {
-            client,
-            circuits: parking_lot::Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn is_open(&self, rp: Uuid) -> bool {
-        self.circuits
-            .lock()
-            .get(&rp)
-            .and_then(|c| c.open_until)
-            .is_some_and(|t| Instant::now() < t)
-    }
-
-    fn record(&self, rp: Uuid, ok: bool) {
-        let mut circuits = self.circuits.lock();
-        let c = circuits.entry(rp).or_default();
-        if ok {
-            *c = Circuit::default();
-        } else {
-            c.failures += 1;
-            if c.failures >= FAILURES_TO_OPEN {
-                c.open_until = Some(Instant::now() + OPEN_FOR);
-                c.failures = 0;
-                tracing::warn!(rp = %rp, "licence endpoint failing: not asked for 30 s");
-            }
-        }
-    }
-}
 
 /// One title a publisher says the user holds: (methode, product).
 pub type Entitlement = (String, Option<String>);
@@ -244,7 +181,7 @@ async fn fetch(state: &AppState, q: &Question) -> Result<Vec<Entitlement>, Strin
     let jwt = request_jwt(state, q)?;
     let res = state
         .lookups
-        .client
+        .client()
         .post(&q.url)
         .header(reqwest::header::CONTENT_TYPE, "application/jwt")
         .header(reqwest::header::ACCEPT, "application/json")
@@ -268,24 +205,4 @@ async fn fetch(state: &AppState, q: &Question) -> Result<Vec<Entitlement>, Strin
         .into_iter()
         .map(|e| (e.methode, e.product))
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_circuit_opens_after_failures_and_closes_on_success() {
-        let l = Lookups::new();
-        let rp = Uuid::new_v4();
-        for _ in 0..FAILURES_TO_OPEN - 1 {
-            l.record(rp, false);
-        }
-        assert!(!l.is_open(rp));
-        l.record(rp, false);
-        assert!(l.is_open(rp));
-        assert!(!l.is_open(Uuid::new_v4()));
-        l.record(rp, true);
-        assert!(!l.is_open(rp));
-    }
 }
