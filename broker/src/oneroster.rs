@@ -350,10 +350,9 @@ fn add_school(
     let school = &at.school;
     let r = school.instelling_ref;
     let school_id = r.to_string();
-    let school_time = school
-        .updated_at
-        .max(at.registration.since)
-        .max(at.registration.updated_at);
+    // The last change to the school's consent, or to what it releases.
+    let consent_time = at.registration.since.max(at.registration.updated_at);
+    let school_time = school.updated_at.max(consent_time);
     out.orgs.push(json!({
         "sourcedId": school_id,
         "status": ACTIVE,
@@ -410,7 +409,13 @@ fn add_school(
     let mut class_ids: HashMap<Uuid, (String, i64)> = HashMap::new();
     for g in &groups {
         let id = class_id(key, rp, &g.id)?;
-        let time = times.groups.get(&g.id).copied().unwrap_or(school_time);
+        // What the party sees of a group changes with the group and with the release.
+        let time = times
+            .groups
+            .get(&g.id)
+            .copied()
+            .unwrap_or(0)
+            .max(consent_time);
         let year = if school_year_start(&g.school_year).is_some() {
             g.school_year.clone()
         } else {
@@ -448,7 +453,12 @@ fn add_school(
 
     // The people, and their memberships.
     for user in dir.users_of_school(&r)?.iter().chain(times.removed.iter()) {
-        let time = times.users.get(&user.id).copied().unwrap_or(school_time);
+        let time = times
+            .users
+            .get(&user.id)
+            .copied()
+            .unwrap_or(0)
+            .max(consent_time);
         if let Some(p) = schooldata::person(key, rp, at, &all_groups, user)? {
             let role = role_name(p.role);
             for g in p.groups.iter().flatten() {
@@ -624,8 +634,12 @@ mod tests {
                 json!({"sourcedId": "s1.2026-2027.term", "type": "term", "org": shaper.org("s1")}),
             ],
             classes: vec![
-                json!({"sourcedId": "c1", "school": shaper.org("s1"), "terms": [shaper.session("s1.2026-2027.term")]}),
+                json!({"sourcedId": "c1", "school": shaper.org("s1"), "course": shaper.guid("courses", "course", "c1"), "terms": [shaper.session("s1.2026-2027.term")]}),
                 json!({"sourcedId": "c2", "school": shaper.org("s2"), "terms": []}),
+            ],
+            courses: vec![
+                json!({"sourcedId": "c1", "org": shaper.org("s1")}),
+                json!({"sourcedId": "c2", "org": shaper.org("s2")}),
             ],
             users: vec![user("p1", "student", "s1"), user("t1", "teacher", "s1")],
             enrollments: vec![
@@ -635,6 +649,9 @@ mod tests {
         };
         let ids = |l: Vec<Value>| l.iter().map(|v| id_of(v).to_string()).collect::<Vec<_>>();
         assert_eq!(ids(r.classes_of_school("s1")), ["c1"]);
+        assert_eq!(ids(r.courses_of_school("s1")), ["c1"]);
+        assert_eq!(ids(r.classes_of_course("c1")), ["c1"]);
+        assert!(r.course("c2").is_some() && r.course("c3").is_none());
         assert_eq!(ids(r.classes_of_term("s1.2026-2027.term")), ["c1"]);
         assert_eq!(ids(r.classes_of_user("t1")), ["c1"]);
         assert_eq!(ids(r.users_of_class("c1", "student")), ["p1"]);

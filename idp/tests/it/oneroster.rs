@@ -280,6 +280,8 @@ fn definition_for(path: &str, status: StatusCode) -> &'static str {
         ("orgs" | "schools", false) => "OrgSet",
         ("academicSessions" | "terms" | "gradingPeriods", true) => "SingleAcademicSession",
         ("academicSessions" | "terms" | "gradingPeriods", false) => "AcademicSessionSet",
+        ("courses", true) => "SingleCourse",
+        ("courses", false) => "CourseSet",
         ("classes", true) => "SingleClass",
         ("classes", false) => "ClassSet",
         ("users" | "students" | "teachers", true) => "SingleUser",
@@ -700,6 +702,20 @@ fn a_google_style_consumer_is_served() {
         .collect();
         let expected: BTreeSet<String> = site.subs(&in_3a).into_values().collect();
         assert_eq!(students.ids("users"), expected);
+        // The class's course: its own, with the same id; the school's courses.
+        let course = get(&app, &format!("/courses/{cid}"), Some(&t)).await;
+        assert_eq!(course.body["course"]["courseCode"], "groep-3a");
+        assert_eq!(course.body["course"]["org"]["sourcedId"], DEMO_SCHOOL_REF);
+        assert_eq!(class["course"]["sourcedId"], cid);
+        let of_course = get(&app, &format!("/courses/{cid}/classes"), Some(&t)).await;
+        assert_eq!(of_course.ids("classes"), BTreeSet::from([cid.to_string()]));
+        let courses = get(
+            &app,
+            &format!("/schools/{DEMO_SCHOOL_REF}/courses"),
+            Some(&t),
+        )
+        .await;
+        assert_eq!(courses.list("courses").len(), 3);
         let teachers = get(&app, &format!("/classes/{cid}/teachers"), Some(&t)).await;
         assert_eq!(teachers.ids("users"), BTreeSet::from([tid.to_string()]));
         // A pupil is not a teacher.
@@ -857,6 +873,41 @@ on_both_backends!(
             .list("enrollments")
             .iter()
             .all(|e| !gone.contains(e["user"]["sourcedId"].as_str().unwrap())));
+        // The school starts releasing names: every person is modified at that moment, with
+        // the names.
+        site.clock.advance(Duration::from_secs(60));
+        admin::register(
+            ctx(st),
+            &DEMO_SCHOOL_REF.parse().unwrap(),
+            DEMO_CLIENT_ID,
+            admin::RegisterOptions {
+                release: Release {
+                    eckid: true,
+                    names: true,
+                    groups: true,
+                },
+                home_allowed: true,
+            },
+        )
+        .unwrap();
+        let renamed = get(
+            &app,
+            "/students?limit=10000&filter=dateLastModified%3E%3D%272026-11-24T08%3A31%3A00Z%27",
+            Some(&t),
+        )
+        .await;
+        let demo_pupils = demo_pupils(&site).len();
+        assert_eq!(
+            renamed.list("users").len(),
+            demo_pupils + 1,
+            "and Emma's tombstone"
+        );
+        assert!(renamed
+            .list("users")
+            .iter()
+            .filter(|u| u["status"] == "active")
+            .all(|u| u["dateLastModified"] == "2026-11-24T08:31:00.000Z"
+                && !u["givenName"].as_str().unwrap().is_empty()));
         // Back again: active, changed at that moment.
         site.clock.advance(Duration::from_secs(60));
         admin::enable_user(ctx(st), daan).unwrap();
@@ -864,7 +915,7 @@ on_both_backends!(
         assert_eq!(back.body["user"]["status"], "active");
         assert_eq!(
             back.body["user"]["dateLastModified"],
-            "2026-11-24T08:31:00.000Z"
+            "2026-11-24T08:32:00.000Z"
         );
     })
 );
