@@ -54,6 +54,24 @@ pub fn duo(data: &[u8]) {
     }
 }
 
+/// A publisher's icon, as SVG and as PNG: whatever the sanitiser lets through is safe
+/// ([`crate::icon::is_safe`]).
+pub fn icon(data: &[u8]) {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+    for content_type in ["image/svg+xml", "image/png"] {
+        if let Ok(icon) = crate::icon::sanitise(&format!("{content_type},{encoded}")) {
+            if icon.content_type == "image/svg+xml" {
+                assert!(
+                    crate::icon::is_safe(&icon.bytes),
+                    "the sanitiser let through: {}",
+                    String::from_utf8_lossy(&icon.bytes)
+                );
+            }
+        }
+    }
+}
+
 /// The spreadsheet reader (CSV, and XLSX when the bytes are a zip container), on raw bytes.
 pub fn spreadsheet(data: &[u8]) {
     if let Ok(sheet) = crate::spreadsheet::parse(data) {

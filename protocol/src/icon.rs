@@ -320,6 +320,38 @@ fn clean_svg(bytes: &[u8]) -> Result<Vec<u8>, IconError> {
     Ok(writer.into_inner())
 }
 
+/// Does `svg` (an icon as [`sanitise`] wrote it) hold only allowed elements and attributes, and
+/// no reference outside itself? The fuzz target checks every icon the sanitiser lets through.
+pub fn is_safe(svg: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(svg) else {
+        return false;
+    };
+    let mut reader = Reader::from_str(text);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).to_ascii_lowercase();
+                if !ELEMENTS.contains(&name.as_str()) {
+                    return false;
+                }
+                for a in e.attributes() {
+                    let Ok(a) = a else { return false };
+                    let key = String::from_utf8_lossy(a.key.as_ref()).to_ascii_lowercase();
+                    let Ok(value) = a.normalized_value(quick_xml::XmlVersion::Implicit1_0) else {
+                        return false;
+                    };
+                    if !ATTRIBUTES.contains(&key.as_str()) || !safe_value(&key, &value) {
+                        return false;
+                    }
+                }
+            }
+            Ok(Event::DocType(_) | Event::PI(_) | Event::CData(_)) | Err(_) => return false,
+            Ok(Event::Eof) => return true,
+            Ok(_) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -359,6 +391,9 @@ mod tests {
             assert!(!out.contains(bad), "{bad} left in {out}");
         }
         assert!(out.contains(r##"<use href="#a"/>"##), "{out}");
+        assert!(is_safe(out.as_bytes()));
+        assert!(!is_safe(br#"<svg><script>alert(1)</script></svg>"#));
+        assert!(!is_safe(br#"<svg><a href="https://x.example/"/></svg>"#));
         assert!(out.contains(r#"<rect width="2" height="2"/>"#), "{out}");
     }
 

@@ -33,6 +33,11 @@ fn fuzz_seed_corpus() {
         ("spreadsheet", protocol::fuzz::spreadsheet, |s| {
             protocol::spreadsheet::parse(s.as_bytes()).is_ok()
         }),
+        ("icon", protocol::fuzz::icon, |s| {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(s);
+            protocol::icon::sanitise(&format!("image/svg+xml,{b64}")).is_ok()
+        }),
     ];
     for (target, entry, check) in targets {
         let mut seeds = 0;
