@@ -5,7 +5,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test as at;
-use broker::admin::Ctx;
 use broker::import::las;
 use claims::InstellingRef;
 use serde_json::Value;
@@ -15,19 +14,12 @@ use crate::school::demo_app;
 use crate::server::TestApp;
 use crate::support::browser::Browser;
 use crate::support::client::token_answer as token;
+use crate::support::ctx;
 use crate::support::page::hidden;
 use crate::support::TestDb;
 
 const SCHOOL: &str = idp::demo::DEMO_SCHOOL_REF;
 const COORDINATOR: &str = "sanne.jansen@regenboog.example";
-
-fn ctx(state: &idp::app::AppState) -> Ctx<'_> {
-    Ctx {
-        dir: state.dir.as_ref(),
-        clock: state.clock.as_ref(),
-        actor: "test",
-    }
-}
 
 /// The Zonnebloem fixture as the demo school's file (BRIN 99ZZ).
 fn demo_file() -> String {

@@ -11,12 +11,13 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::test as at;
 use base64::Engine as _;
-use broker::admin::{ClientInput, Ctx, RegisterOptions};
+use broker::admin::{ClientInput, RegisterOptions};
 use claims::LoginContext;
 use serde_json::{json, Value};
 
 use crate::school::{pupil_id, signed_in};
 use crate::server::TestApp;
+use crate::support::ctx;
 
 const SCHOOL: &str = idp::demo::DEMO_SCHOOL_REF;
 
@@ -67,14 +68,6 @@ impl Endpoint {
             }
         });
         Self { url, seen }
-    }
-}
-
-fn ctx(state: &idp::app::AppState) -> Ctx<'_> {
-    Ctx {
-        dir: state.dir.as_ref(),
-        clock: state.clock.as_ref(),
-        actor: "test",
     }
 }
 

@@ -6,25 +6,18 @@
 use actix_web::http::StatusCode;
 use actix_web::test as at;
 use base64::Engine as _;
-use broker::admin::{ClientInput, Ctx, RegisterOptions};
+use broker::admin::{ClientInput, RegisterOptions};
 use claims::{LoginContext, Release};
 use serde_json::{json, Value};
 
 use crate::on_both_backends;
 use crate::school::{demo_app, pupil_id, signed_in};
+use crate::support::ctx;
 use crate::support::TestDb;
 
 const SCHOOL: &str = idp::demo::DEMO_SCHOOL_REF;
 const API: &str = "/api/licenties/v1";
 const ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="alert(1)"><script>alert(2)</script><circle cx="5" cy="5" r="4" fill="#e33"/></svg>"##;
-
-fn ctx(state: &idp::app::AppState) -> Ctx<'_> {
-    Ctx {
-        dir: state.dir.as_ref(),
-        clock: state.clock.as_ref(),
-        actor: "test",
-    }
-}
 
 fn svg_icon() -> String {
     format!(

@@ -13,8 +13,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::test as at;
-use base64::Engine as _;
-use broker::admin::{self, Ctx};
+use broker::admin;
 use broker::model::RelyingParty;
 use claims::{InstellingRef, Release};
 use idp::app::AppState;
@@ -24,7 +23,9 @@ use uuid::Uuid;
 
 use crate::mergers::Site;
 use crate::on_both_backends;
+use crate::support::client::{token, token_answer};
 use crate::support::TestDb;
+use crate::support::{ctx, run};
 
 const API: &str = "/ims/oneroster/rostering/v1p2";
 const CORE: &str = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly";
@@ -36,25 +37,6 @@ const GOOGLE_SCOPES: &str = "https://purl.imsglobal.org/spec/or/v1p2/scope/roste
     https://purl.imsglobal.org/spec/or/v1p2/scope/gradebook.readonly \
     https://purl.imsglobal.org/spec/or/v1p2/scope/gradebook.createput \
     https://purl.imsglobal.org/spec/or/v1p2/scope/gradebook.delete";
-
-fn run<F: std::future::Future<Output = ()>>(f: F) {
-    actix_web::rt::System::new().block_on(f);
-}
-
-fn ctx(state: &AppState) -> Ctx<'_> {
-    Ctx {
-        dir: state.dir.as_ref(),
-        clock: state.clock.as_ref(),
-        actor: "test",
-    }
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
-}
 
 /// The OneRoster 1.2 rostering schema, and a check of a document against one of its
 /// definitions.
@@ -327,32 +309,6 @@ where
         headers,
         body,
     }
-}
-
-/// A token from `/oidc/token` for `client` with `scope`: (status, body).
-async fn token_answer<S, B>(app: &S, client: (&str, &str), scope: &str) -> (StatusCode, Value)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let req = at::TestRequest::post()
-        .uri("/oidc/token")
-        .insert_header(("authorization", basic(client.0, client.1)))
-        .set_form([("grant_type", "client_credentials"), ("scope", scope)])
-        .to_request();
-    let res = at::call_service(app, req).await;
-    let status = res.status();
-    (status, at::read_body_json(res).await)
-}
-
-async fn token<S, B>(app: &S, client: (&str, &str), scope: &str) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let (status, body) = token_answer(app, client, scope).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["access_token"].as_str().unwrap().to_string()
 }
 
 fn demo_secret(site: &Site) -> String {

@@ -12,7 +12,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::test as at;
-use broker::admin::{self, Ctx};
+use broker::admin;
 use broker::model::RelyingParty;
 use claims::{InstellingRef, Release};
 use idp::app::AppState;
@@ -26,22 +26,11 @@ use crate::school::demo_app;
 use crate::support::browser::Browser;
 use crate::support::client::{basic, token, token_answer};
 use crate::support::TestDb;
+use crate::support::{ctx, run};
 
 const API: &str = "/api/schooldata/v1";
 /// The fixed clock's moment (2026-11-23 08:30 UTC), when the demo was seeded.
 const MONDAY: i64 = 1_795_422_600;
-
-fn run<F: std::future::Future<Output = ()>>(f: F) {
-    actix_web::rt::System::new().block_on(f);
-}
-
-fn ctx(state: &AppState) -> Ctx<'_> {
-    Ctx {
-        dir: state.dir.as_ref(),
-        clock: state.clock.as_ref(),
-        actor: "test",
-    }
-}
 
 fn demo_school() -> InstellingRef {
     DEMO_SCHOOL_REF.parse().unwrap()

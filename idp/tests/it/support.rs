@@ -434,3 +434,17 @@ pub mod client {
         body["access_token"].as_str().unwrap().to_string()
     }
 }
+
+/// The broker's context for a test's own changes (actor `test`).
+pub fn ctx(state: &idp::app::AppState) -> broker::admin::Ctx<'_> {
+    broker::admin::Ctx {
+        dir: state.dir.as_ref(),
+        clock: state.clock.as_ref(),
+        actor: "test",
+    }
+}
+
+/// Run `f` to its end on an actix system of its own (for tests that are not `async`).
+pub fn run<F: std::future::Future<Output = ()>>(f: F) {
+    actix_web::rt::System::new().block_on(f);
+}
