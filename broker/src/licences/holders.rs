@@ -49,20 +49,19 @@ pub struct Reach {
 }
 
 impl Reach {
-    /// Every school whose registration of `rp` is allowed and that is active.
+    /// Every school whose registration of `rp` is allowed and that is active: the school-data
+    /// rule ([`crate::schooldata::schools`]), one for every door a publisher reaches schools by.
     pub fn of(dir: &dyn Directory, rp: &RelyingParty) -> RepoResult<Self> {
-        let mut schools = HashMap::new();
-        for reg in dir.registrations_of_relying_party(rp.id)? {
-            if !reg.allowed {
-                continue;
-            }
-            if let Some(school) = dir.school(&reg.school)? {
-                if school.status == SchoolStatus::Active {
-                    schools.insert(school.instelling_ref, (school, reg));
-                }
-            }
-        }
-        Ok(Self { schools })
+        let schools = crate::schooldata::schools(dir, rp).map_err(|e| match e {
+            crate::schooldata::SchoolDataError::Storage(r) => r,
+            other => crate::repo::RepoError::Backend(other.to_string()),
+        })?;
+        Ok(Self {
+            schools: schools
+                .into_iter()
+                .map(|c| (c.school.instelling_ref, (c.school, c.registration)))
+                .collect(),
+        })
     }
 
     /// The school a publisher's INSTELLING_REF names, within reach (following mergers).

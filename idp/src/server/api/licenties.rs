@@ -600,8 +600,9 @@ pub async fn bulk(
                 "name at least one methode or product",
             ));
         }
+        let known = st.dir.titles_of(rp.id).map_err(|e| repo_problem(&e))?;
         for t in &titles {
-            find_title(st, t).map_err(|_| {
+            known.iter().find(|k| &k.key == t).ok_or_else(|| {
                 problem(
                     StatusCode::NOT_FOUND,
                     format!(
