@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use claims::{EckId, InstellingRef, PseudonymKey};
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::Holder;
 use crate::model::{Registration, RelyingParty, School, SchoolStatus, User};
@@ -203,29 +202,4 @@ fn as_sent(r: &HolderRef) -> serde_json::Value {
             serde_json::json!({"instellingRef": school, "eckId": eck_id})
         }
     }
-}
-
-/// A user holder as the publisher knows them: its `sub`, and the ECK-iD where the school
-/// releases it. `None` for a user who is gone or may no longer sign in.
-pub fn user_as_seen(
-    dir: &dyn Directory,
-    key: &PseudonymKey,
-    rp: &RelyingParty,
-    reach: &Reach,
-    user: Uuid,
-) -> RepoResult<Option<(String, Option<String>, InstellingRef)>> {
-    let Some(u) = dir.user(user)? else {
-        return Ok(None);
-    };
-    if !eligible(&u) || !reach.contains(&u.school) {
-        return Ok(None);
-    }
-    let Ok(sub) = release::subject_for(key, rp, &u) else {
-        return Ok(None);
-    };
-    let eck = reach
-        .releases_eckid(&u.school)
-        .then(|| u.eck_id.as_ref().map(|e| e.as_str().to_string()))
-        .flatten();
-    Ok(Some((sub.as_str().to_string(), eck, u.school)))
 }

@@ -395,20 +395,30 @@ fn holders_json(
         .dir
         .licences_of_title(k, Some(kind.stored()))
         .map_err(|e| repo_problem(&e))?;
+    // The users in reach, by id, with the `sub` the publisher knows them by: worked out once.
+    let by_user: std::collections::HashMap<uuid::Uuid, (String, broker::model::User)> =
+        if matches!(kind, Kind::Subs | Kind::EckIds) {
+            holders::subjects(st.dir.as_ref(), &st.pseudonyms, rp, reach)
+                .map_err(|e| repo_problem(&e))?
+                .into_iter()
+                .map(|(sub, u)| (u.id, (sub, u)))
+                .collect()
+        } else {
+            Default::default()
+        };
     let mut out = Vec::new();
     for l in lic.iter().filter(|l| reach.contains(&l.school)) {
         match (kind, l.holder) {
-            (Kind::Subs | Kind::EckIds, Holder::User(u)) => {
-                let seen = holders::user_as_seen(st.dir.as_ref(), &st.pseudonyms, rp, reach, u)
-                    .map_err(|e| repo_problem(&e))?;
-                match (kind, seen) {
-                    (Kind::Subs, Some((sub, _, _))) => out.push(json!(sub)),
-                    (Kind::EckIds, Some((_, Some(eck), school))) => {
-                        out.push(json!({"instellingRef": school.to_string(), "eckId": eck}))
+            (Kind::Subs | Kind::EckIds, Holder::User(u)) => match (kind, by_user.get(&u)) {
+                (Kind::Subs, Some((sub, _))) => out.push(json!(sub)),
+                (Kind::EckIds, Some((_, user))) if reach.releases_eckid(&user.school) => {
+                    if let Some(eck) = &user.eck_id {
+                        out.push(json!({"instellingRef": user.school.to_string(),
+                            "eckId": eck.as_str()}));
                     }
-                    _ => {}
                 }
-            }
+                _ => {}
+            },
             (Kind::Groups, Holder::Group(g)) => {
                 if let Some(g) = st.dir.group(g).map_err(|e| repo_problem(&e))? {
                     out.push(json!({"instellingRef": l.school.to_string(), "groep": g.key}));
