@@ -20,6 +20,11 @@ pub enum AuditAction {
     GroupAdd,
     NoticeSet,
     ClientAdd,
+    /// A party's webhook set (`details.url`) or removed (`url: null`).
+    WebhookSet,
+    /// A new school year began (`details.schooljaar`; `vorig`: the one before, `null` the
+    /// first time the year is noted).
+    SchoolYearBegan,
     SamlSpAdd,
     SamlSpUpdate,
     SamlSpRemove,
@@ -129,6 +134,8 @@ impl AuditAction {
             Self::GroupAdd => "group.add",
             Self::NoticeSet => "notice.set",
             Self::ClientAdd => "client.add",
+            Self::WebhookSet => "client.webhook",
+            Self::SchoolYearBegan => "school-year.began",
             Self::SamlSpAdd => "saml_sp.add",
             Self::SamlSpUpdate => "saml_sp.update",
             Self::SamlSpRemove => "saml_sp.remove",

@@ -31,3 +31,4 @@ pub mod schooldata;
 pub mod secrets;
 pub mod session;
 pub mod store;
+pub mod webhooks;

@@ -36,3 +36,4 @@ pub mod store;
 pub mod upstream;
 pub mod upstream_oidc;
 pub mod uwlr;
+pub mod webhooks;

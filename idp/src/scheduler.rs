@@ -4,7 +4,9 @@
 //! when the lease runs out, and another node takes over.
 //!
 //! - **The school year** (every minute): files staged for the next school year take effect
-//!   at 00:00 Europe/Amsterdam on 1 August ([`broker::import::staging::switch_due`]).
+//!   at 00:00 Europe/Amsterdam on 1 August ([`broker::import::staging::switch_due`]), and
+//!   parties with a webhook are told the year began
+//!   ([`broker::webhooks::announce_school_year`]).
 //! - **The nightly pull** (from 02:00 Europe/Amsterdam): every active UWLR coupling not
 //!   fetched since then is fetched and imported ([`broker::import::las::pull_due`]), one school
 //!   after another; a node that stops halfway leaves the rest to the next holder of the
@@ -60,6 +62,9 @@ pub fn school_year(state: &AppState, node: &str) -> Result<usize, String> {
     let secrets = state.credentials();
     let done = staging::switch_due(&state.world(), &secrets, ACTOR, &import::read_file)
         .map_err(|e| e.to_string())?;
+    if broker::webhooks::announce_school_year(&state.world(), ACTOR).map_err(|e| e.to_string())? {
+        tracing::info!("a new school year began: parties with a webhook are told");
+    }
     Ok(done.len())
 }
 

@@ -35,6 +35,9 @@ pub struct ClientInput {
     /// Where the start page asks which titles a user holds (the live licence lookup):
     /// publishers only; https (http only for loopback).
     pub licence_endpoint: Option<String>,
+    /// Where change notifications are posted (`crate::webhooks`): https (http only for
+    /// loopback).
+    pub webhook_uri: Option<String>,
 }
 
 /// What [`add_client`] made. The secret is shown once and only its hash is kept.
@@ -135,6 +138,9 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
         },
         id_token_alg,
     };
+    if let Some(u) = &input.webhook_uri {
+        check_https_or_local(u)?;
+    }
     if let Some(u) = &input.licence_endpoint {
         if kind != RpKind::Publisher {
             return Err(invalid("only a publisher has a licence endpoint"));
@@ -174,10 +180,43 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
         ctx.dir
             .set_licence_endpoint(rp.id, Some(u), ctx.now(), line)?;
     }
+    if let Some(u) = &input.webhook_uri {
+        set_webhook(ctx, &rp, Some(u))?;
+    }
     Ok(AddedClient {
         rp,
         client_secret: secret,
     })
+}
+
+/// Set (or with `None` remove) where a party's change notifications go. Setting it sends a
+/// first event there (`webhook-ingesteld`), so the receiving end can be checked at once.
+pub fn set_webhook(ctx: Ctx<'_>, rp: &RelyingParty, url: Option<&str>) -> Result<()> {
+    if rp.kind == RpKind::Las {
+        return Err(invalid("an LAS gets no change notifications"));
+    }
+    if let Some(u) = url {
+        check_https_or_local(u)?;
+    }
+    let line = ctx.audit(
+        AuditAction::WebhookSet,
+        None,
+        Some(rp.public_id().to_string()),
+        serde_json::json!({"url": url}),
+    );
+    ctx.dir.set_webhook_endpoint(rp.id, url, ctx.now(), line)?;
+    Ok(())
+}
+
+/// Try a party's given-up change notifications again, from now: how many.
+pub fn retry_webhooks(ctx: Ctx<'_>, rp: &RelyingParty) -> Result<usize> {
+    let line = ctx.audit(
+        AuditAction::WebhookSet,
+        None,
+        Some(rp.public_id().to_string()),
+        serde_json::json!({"retry_failed": true}),
+    );
+    Ok(ctx.dir.retry_failed_webhooks(rp.id, ctx.now(), line)?)
 }
 
 /// The host of an absolute URL as the WHATWG URL standard reads it (what a browser would

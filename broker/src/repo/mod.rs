@@ -23,6 +23,7 @@ mod thuis;
 mod totp;
 mod upstreams;
 mod users;
+mod webhooks;
 
 pub use audit::{Audit, AuditQuery};
 pub use devices::EnrolledDevices;
@@ -43,6 +44,7 @@ pub use thuis::{NewThuisCode, NewThuisToken, Thuis};
 pub use totp::{NewStaffTotp, StaffTotp};
 pub use upstreams::Upstreams;
 pub use users::{InUse, NewUser, PasswordChange, PupilSecretChange, Users};
+pub use webhooks::{OutboxEvent, Settle, Webhooks};
 
 /// Errors of the directory. Messages name the field at fault, in words an operator reads.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -81,6 +83,7 @@ pub trait Directory:
     + LasCouplings
     + Licences
     + RosterTimes
+    + Webhooks
     + Send
     + Sync
     + std::fmt::Debug

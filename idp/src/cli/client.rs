@@ -25,6 +25,30 @@ pub enum ClientCmd {
         #[arg(long)]
         rp: String,
     },
+    /// Set or remove where a party's change notifications (webhooks) go. Setting one sends a
+    /// first event there at once.
+    Webhook {
+        /// Client id or SAML entity id.
+        #[arg(long)]
+        rp: String,
+        /// The webhook (https; http only on loopback).
+        #[arg(long, value_name = "URL", required_unless_present = "off")]
+        uri: Option<String>,
+        /// Remove the webhook.
+        #[arg(long, conflicts_with = "uri")]
+        off: bool,
+    },
+    /// A party's change notifications, newest first: delivered, waiting, or given up (and why).
+    Events {
+        /// Client id or SAML entity id.
+        #[arg(long)]
+        rp: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Try the given-up events again, from now.
+        #[arg(long)]
+        retry_failed: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +100,9 @@ pub struct ClientAddArgs {
     /// Where the start page asks which titles a user holds at sign-in (live licence lookup).
     #[arg(long, value_name = "URL")]
     licence_endpoint: Option<String>,
+    /// Where change notifications (signed Security Event Tokens) are posted.
+    #[arg(long, value_name = "URL")]
+    webhook_uri: Option<String>,
 }
 
 pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: ClientCmd) -> anyhow::Result<Output> {
@@ -109,6 +136,7 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: ClientCmd) -> anyh
                     client_id: a.client_id,
                     client_secret: None,
                     licence_endpoint: a.licence_endpoint,
+                    webhook_uri: a.webhook_uri,
                 },
             )?;
             let rp = &added.rp;
@@ -150,18 +178,113 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: ClientCmd) -> anyh
             Ok(out(json!({"relying_parties": list}), text))
         }
         ClientCmd::Registrations { rp } => registrations(&open_state(config, clock)?, &rp),
+        ClientCmd::Webhook { rp, uri, off: _ } => {
+            let state = open_state(config, clock)?;
+            let rp = find(&state, &rp)?;
+            admin::set_webhook(ctx(&state, "cli"), &rp, uri.as_deref())?;
+            let text = match &uri {
+                Some(u) => format!(
+                    "Change notifications for {} go to {u}; a first event is on its way.",
+                    rp.public_id()
+                ),
+                None => format!("{} gets no change notifications any more.", rp.public_id()),
+            };
+            Ok(out(json!({"rp": rp.public_id(), "webhook_uri": uri}), text))
+        }
+        ClientCmd::Events {
+            rp,
+            limit,
+            retry_failed,
+        } => {
+            let state = open_state(config, clock)?;
+            let rp = find(&state, &rp)?;
+            let retried = if retry_failed {
+                admin::retry_webhooks(ctx(&state, "cli"), &rp)?
+            } else {
+                0
+            };
+            events(&state, &rp, limit.clamp(1, 1000), retried)
+        }
     }
+}
+
+fn find(
+    state: &crate::app::AppState,
+    public_id: &str,
+) -> anyhow::Result<broker::model::RelyingParty> {
+    state
+        .dir
+        .relying_party_by_public_id(public_id)?
+        .ok_or_else(|| {
+            anyhow::anyhow!("no relying party with client id or entity id '{public_id}'")
+        })
+}
+
+/// `client events --rp ID`: the party's webhook and its events, newest first.
+fn events(
+    state: &crate::app::AppState,
+    rp: &broker::model::RelyingParty,
+    limit: i64,
+    retried: usize,
+) -> anyhow::Result<Output> {
+    let url = state.dir.webhook_endpoint(rp.id)?;
+    let list = state.dir.webhook_events(rp.id, limit)?;
+    let status = |e: &broker::repo::OutboxEvent| match (e.delivered_at, e.failed_at) {
+        (Some(_), _) => "delivered",
+        (_, Some(_)) => "given-up",
+        _ => "waiting",
+    };
+    let mut text = format!(
+        "{} ({}): webhook {}",
+        rp.name,
+        rp.public_id(),
+        url.as_deref().unwrap_or("(none)")
+    );
+    if retried > 0 {
+        text.push_str(&format!(
+            "
+{retried} given-up event(s) will be tried again."
+        ));
+    }
+    for e in &list {
+        text.push_str(&format!(
+            "
+{}  {}  {}  {}  {}  attempts {}{}",
+            e.id,
+            catalogue::local_time(e.created_at, "%Y-%m-%d %H:%M:%S"),
+            e.event.trim_start_matches("urn:leerpoort:events:"),
+            e.school
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
+            status(e),
+            e.attempts,
+            e.last_error
+                .as_deref()
+                .map(|r| format!("  ({r})"))
+                .unwrap_or_default(),
+        ));
+    }
+    let items: Vec<Value> = list
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id, "event": e.event, "instelling_ref": e.school.map(|s| s.to_string()),
+                "created_at": e.created_at, "status": status(e), "attempts": e.attempts,
+                "next_attempt_at": e.next_attempt_at, "delivered_at": e.delivered_at,
+                "failed_at": e.failed_at, "last_error": e.last_error,
+            })
+        })
+        .collect();
+    Ok(out(
+        json!({"rp": rp.public_id(), "webhook_uri": url, "retried": retried, "events": items}),
+        text,
+    ))
 }
 
 /// `client registrations --rp ID`: every school's registration of the relying party, allowed
 /// or withdrawn, by school name.
 fn registrations(state: &crate::app::AppState, public_id: &str) -> anyhow::Result<Output> {
-    let rp = state
-        .dir
-        .relying_party_by_public_id(public_id)?
-        .ok_or_else(|| {
-            anyhow::anyhow!("no relying party with client id or entity id '{public_id}'")
-        })?;
+    let rp = find(state, public_id)?;
     let regs = broker::schooldata::registrations(state.dir.as_ref(), &rp)?;
     let list: Vec<Value> = regs
         .iter()

@@ -1,5 +1,6 @@
 //! [`broker::repo::Audit`] on diesel: the `audit_events` table, and [`write_audit`], which
-//! every change calls in its transaction.
+//! every change calls in its transaction (and which puts the events the change announces in
+//! the webhook outbox).
 
 use broker::model::AuditEvent;
 use broker::repo::{Audit, AuditQuery, RepoResult};
@@ -62,9 +63,15 @@ impl AuditRow {
 }
 
 pub(super) fn write_audit(conn: &mut DbConnection, event: AuditEvent) -> Result<(), TxError> {
+    // The events this change announces leave with it, or not at all.
+    let notices = broker::webhooks::notices(&event);
+    let at = event.at;
     diesel::insert_into(audit_events::table)
         .values(NewAuditRow::from_domain(event))
         .execute(conn)?;
+    if !notices.is_empty() {
+        super::webhooks::enqueue(conn, &notices, at)?;
+    }
     Ok(())
 }
 

@@ -52,6 +52,7 @@ mod thuis;
 mod totp;
 mod upstreams;
 mod users;
+mod webhooks;
 
 use std::time::Duration;
 

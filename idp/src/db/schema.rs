@@ -411,7 +411,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (rp_id) {
+        rp_id -> Text,
+        url -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_outbox (id) {
+        id -> Text,
+        rp_id -> Text,
+        event -> Text,
+        school_ref -> Nullable<Text>,
+        details -> Text,
+        created_at -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+        failed_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(las_suppliers -> relying_parties (rp_id));
+diesel::joinable!(webhook_endpoints -> relying_parties (rp_id));
+diesel::joinable!(webhook_outbox -> relying_parties (rp_id));
 diesel::joinable!(las_couplings -> las_suppliers (las_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -448,4 +476,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     licence_endpoints,
     licences,
     niveaus,
+    webhook_endpoints,
+    webhook_outbox,
 );

@@ -192,7 +192,9 @@ pub async fn run(state: AppState) -> anyhow::Result<()> {
     let refresher = tokio::spawn(crate::saml::sp_refresh::run(state.clone()));
     // The jobs that run by the clock on one node at a time (the school year).
     let node = uuid::Uuid::new_v4().to_string();
-    let scheduler = tokio::spawn(crate::scheduler::run(state.clone(), node));
+    let scheduler = tokio::spawn(crate::scheduler::run(state.clone(), node.clone()));
+    // Change notifications: every node delivers what is due, each event from one node.
+    let webhooks = tokio::spawn(crate::webhooks::run(state.clone(), node));
     let server = HttpServer::new(move || app(state.clone()))
         .bind(listen)
         .map_err(|e| anyhow::anyhow!("LEERPOORT_LISTEN: cannot listen on {listen}: {e}"))?
@@ -217,6 +219,7 @@ pub async fn run(state: AppState) -> anyhow::Result<()> {
     reloader.abort();
     refresher.abort();
     scheduler.abort();
+    webhooks.abort();
     result.map_err(anyhow::Error::from)
 }
 

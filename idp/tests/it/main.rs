@@ -32,3 +32,4 @@ mod spreadsheet;
 mod store;
 mod thuis;
 mod upstream;
+mod webhooks;
