@@ -17,7 +17,7 @@ packages=(
   chromium          # the browser tests: Debian's headless Chromium ...
   chromium-driver   # ... driven through chromedriver (WebDriver)
   fonts-dejavu-core # legible screenshots
-  xmlsec1           # the xmlsec1 command, used by pysaml2 in the SAML conformance test
+  xmlsec1           # the xmlsec1 command, used by pysaml2 (SAML conformance tests, examples/saml-publisher)
   python3-venv      # the SAML conformance test keeps pysaml2 in a venv of its own
   # The real SAML SPs of conformance-tests/tests/it/saml_sps.rs; the test runs its own Apache
   # and shibd on loopback (the system services these packages bring are not used).
@@ -50,8 +50,11 @@ else
   echo "System packages: all present."
 fi
 
-# Node.js 20+ and npm: for the tests' relying party (openid-client) and axe-core, and for
-# refreshing the pictures (scripts/update-pictures.sh). Debian's own only when none is there.
+# Node.js 20+ and npm: for the tests' relying party (openid-client) and axe-core, the sample
+# app examples/oidc-publisher, and for refreshing the pictures (scripts/update-pictures.sh).
+# Debian's own only when none is there. The npm and PyPI packages themselves (conformance-tests/
+# node, examples/oidc-publisher: `npm ci`; pysaml2 into conformance-tests/saml/.venv) are
+# installed by the tests that use them, from their lock and requirements files.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "Installing: nodejs npm"
   SUDO=""

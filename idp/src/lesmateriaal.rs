@@ -174,16 +174,25 @@ pub fn finish(
     let mut tiles: Vec<AppTile> = tiles_for(&answered, &p.titles, &licences, p.filter)
         .into_iter()
         .filter_map(|t| {
-            let rp = p.rps.iter().find(|r| r.id == t.rp)?;
+            let owner = p.rps.iter().find(|r| r.id == t.rp)?;
+            // The way in: the title's own client, or else (a back-end client without an
+            // initiate_login_uri) the publisher's SAML service provider at this school. With
+            // none, no tile.
+            let has_way_in = |rp: &RelyingParty| {
+                crate::shortcut::destination(st, Some(&crate::shortcut::Target::of(rp.clone())))
+                    != "/"
+            };
+            let rp =
+                std::iter::once(owner)
+                    .chain(p.rps.iter().filter(|r| {
+                        r.id != owner.id && r.sector == owner.sector && r.oidc().is_none()
+                    }))
+                    .find(|r| has_way_in(r))?;
             let target = crate::shortcut::with_product(
                 Some(rp.public_id().to_string()),
                 t.product.as_deref(),
             )?;
-            // Software with no way in from here (no initiate_login_uri) is no tile.
-            let reachable = t.product.is_some()
-                || crate::shortcut::destination(st, Some(&crate::shortcut::Target::of(rp.clone())))
-                    != "/";
-            reachable.then(|| AppTile {
+            Some(AppTile {
                 initial: initial(&t.name),
                 colour: colour_of(&t.name),
                 icon: t

@@ -107,15 +107,27 @@ pub fn resolve_target(
     }
     let product = match product {
         Some(code) => {
+            let owners = titles_owners(state, &rp).map_err(|_| ShortcutError::Unavailable)?;
             let titles = state
                 .dir
-                .titles_of(rp.id)
+                .titles_of_many(&owners)
                 .map_err(|_| ShortcutError::Unavailable)?;
-            broker::licences::tiles::title_by_code(&titles, rp.id, code).cloned()
+            broker::licences::tiles::title_by_code(&titles, &owners, code).cloned()
         }
         None => None,
     };
     Ok(Target { rp, product })
+}
+
+/// The relying parties whose titles `rp` opens ([`broker::licences::tiles::same_publisher`]).
+pub fn titles_owners(
+    state: &AppState,
+    rp: &RelyingParty,
+) -> Result<Vec<uuid::Uuid>, broker::repo::RepoError> {
+    Ok(broker::licences::tiles::same_publisher(
+        &state.dir.relying_parties()?,
+        rp,
+    ))
 }
 
 /// Where a signed-in user goes next: into TARGET by third-party-initiated login (OIDC Core

@@ -16,7 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Licence, Title, TitleKey};
-use crate::model::RelyingParty;
+use crate::model::{RelyingParty, RpKind};
 
 /// Who looks, and where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,10 +92,26 @@ pub fn tiles_for(
     tiles
 }
 
-/// The title of `rp` a shortcut's `PRODUCT=` names: by code, else by id (a product before a
-/// methode).
-pub fn title_by_code<'a>(titles: &'a [Title], rp: Uuid, code: &str) -> Option<&'a Title> {
-    let mine = || titles.iter().filter(move |t| t.key.rp == rp);
+/// The relying parties whose titles `rp` opens: `rp` itself and the other publishers of its
+/// sector. A publisher that signs users in by SAML keeps its titles through the licence API
+/// with an OIDC client for its back end, which has the service provider's sector (so that its
+/// pseudonyms are the NameIDs): those titles are the service provider's too.
+pub fn same_publisher(all: &[RelyingParty], rp: &RelyingParty) -> Vec<Uuid> {
+    let mut ids = vec![rp.id];
+    if rp.kind == RpKind::Publisher {
+        ids.extend(
+            all.iter()
+                .filter(|o| o.id != rp.id && o.kind == RpKind::Publisher && o.sector == rp.sector)
+                .map(|o| o.id),
+        );
+    }
+    ids
+}
+
+/// The title of one of `rps` (see [`same_publisher`]) a shortcut's `PRODUCT=` names: by code,
+/// else by id (a product before a methode).
+pub fn title_by_code<'a>(titles: &'a [Title], rps: &[Uuid], code: &str) -> Option<&'a Title> {
+    let mine = || titles.iter().filter(move |t| rps.contains(&t.key.rp));
     mine()
         .find(|t| t.code.as_deref() == Some(code))
         .or_else(|| mine().find(|t| t.key.product.as_deref() == Some(code)))
@@ -300,16 +316,19 @@ mod tests {
         let p = title(&a, "m", Some("p"), |t| t.code = Some("P-1".into()));
         let titles = vec![m, p];
         assert_eq!(
-            title_by_code(&titles, a.id, "P-1")
+            title_by_code(&titles, &[a.id], "P-1")
                 .unwrap()
                 .key
                 .product
                 .as_deref(),
             Some("p")
         );
-        assert_eq!(title_by_code(&titles, a.id, "p").unwrap().name, "p");
-        assert_eq!(title_by_code(&titles, a.id, "m").unwrap().key.product, None);
-        assert!(title_by_code(&titles, Uuid::new_v4(), "m").is_none());
-        assert!(title_by_code(&titles, a.id, "x").is_none());
+        assert_eq!(title_by_code(&titles, &[a.id], "p").unwrap().name, "p");
+        assert_eq!(
+            title_by_code(&titles, &[a.id], "m").unwrap().key.product,
+            None
+        );
+        assert!(title_by_code(&titles, &[Uuid::new_v4()], "m").is_none());
+        assert!(title_by_code(&titles, &[a.id], "x").is_none());
     }
 }

@@ -21,6 +21,7 @@ _NAMES = [
     "loginContext",
     "groups",
     "groupNames",
+    "niveau",
     "givenName",
     "sn",
     "displayName",

@@ -316,9 +316,11 @@ pub fn unsolicited(
         return Outcome::Refused(Refusal::RelayStateTooLong);
     }
     // Only a RelayState registered for this SP (`saml-sp add/update --relay-state`), the URL
-    // of one of its titles (a shortcut's PRODUCT), or none.
+    // of one of its publisher's titles (a shortcut's PRODUCT), or none.
     if let Some(rs) = &relay_state {
-        let registered = match (state.dir.saml_sp_options(rp.id), state.dir.titles_of(rp.id)) {
+        let titles = crate::shortcut::titles_owners(state, &rp)
+            .and_then(|owners| state.dir.titles_of_many(&owners));
+        let registered = match (state.dir.saml_sp_options(rp.id), titles) {
             (Ok(o), Ok(titles)) => o
                 .relay_states
                 .into_iter()

@@ -16,7 +16,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     group_overview(cfg);
     school_administration(cfg);
     network_environments(cfg);
-    school_data_api(cfg);
+    apis(cfg);
     oneroster_api(cfg);
     licence_api(cfg);
     home_entrance(cfg);
@@ -194,16 +194,6 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
             web::post().to(beheer::dynamic_ip_submit),
         )
         .route(dynamic_ip::UPDATE_PATH, web::post().to(dynamic_ip::report))
-        .service(
-            web::resource("/api/las/v1/scholen/{school}/koppeling")
-                .route(web::get().to(api::las::koppeling))
-                .route(web::put().to(api::las::koppeling))
-                .route(web::delete().to(api::las::koppeling)),
-        )
-        .route(
-            "/api/las/v1/scholen/{school}/edexml",
-            web::post().to(api::las::push),
-        )
         .route("/beheer/logboek", web::get().to(beheer::logbook))
         .route("/beheer/niveaus", web::get().to(beheer::niveaus_form))
         .route(
@@ -269,37 +259,6 @@ fn school_administration(cfg: &mut web::ServiceConfig) {
         .route(
             "/beheer/personeel/{user}/{action}",
             web::post().to(beheer::staff_action),
-        );
-}
-
-/// The school-data API for publishers and network environments
-/// (`docs/api/schooldata-v1.openapi.yaml`).
-fn school_data_api(cfg: &mut web::ServiceConfig) {
-    use api::schooldata as sd;
-    cfg.route("/api/schooldata/v1/scholen", web::get().to(sd::scholen))
-        .route(
-            "/api/schooldata/v1/scholen/{school}",
-            web::get().to(sd::school),
-        )
-        .route(
-            "/api/schooldata/v1/scholen/{school}/groepen",
-            web::get().to(sd::groepen),
-        )
-        .route(
-            "/api/schooldata/v1/scholen/{school}/leerlingen",
-            web::get().to(sd::leerlingen),
-        )
-        .route(
-            "/api/schooldata/v1/scholen/{school}/medewerkers",
-            web::get().to(sd::medewerkers),
-        )
-        .route(
-            "/api/schooldata/v1/personen/zoeken",
-            web::post().to(sd::zoeken),
-        )
-        .route(
-            "/api/schooldata/v1/toestemmingen",
-            web::get().to(sd::toestemmingen),
         );
 }
 
@@ -407,55 +366,162 @@ fn operations(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz));
 }
 
-/// The licence API: a publisher's titles and who holds them; and the titles' icons.
+/// The licence API's icons, and the titles' tiles.
 fn licence_api(cfg: &mut web::ServiceConfig) {
     use api::licenties as l;
-    const M: &str = "/api/licenties/v1/methodes";
-    let title = || {
-        web::route()
-            .guard(
-                actix_web::guard::Any(actix_web::guard::Get())
-                    .or(actix_web::guard::Put())
-                    .or(actix_web::guard::Delete()),
-            )
-            .to(l::title)
-    };
-    cfg.route(M, web::get().to(l::methodes))
-        .route(M, web::post().to(l::create))
-        .route(
-            &format!("{M}/{{methode}}/producten"),
-            web::get().to(l::producten),
-        )
-        .route(
-            &format!("{M}/{{methode}}/producten"),
-            web::post().to(l::create),
-        )
-        .route(&format!("{M}/{{methode}}/producten/{{product}}"), title())
-        .route(
-            &format!("{M}/{{methode}}/producten/{{product}}/{{kind}}"),
-            web::route().to(l::holder_list),
-        )
-        .route(
-            &format!("{M}/{{methode}}/producten/{{product}}/{{kind}}/{{op}}"),
-            web::post().to(l::holder_list),
-        )
-        .route(&format!("{M}/{{methode}}"), title())
-        .route(
-            &format!("{M}/{{methode}}/{{kind}}"),
-            web::route().to(l::holder_list),
-        )
-        .route(
-            &format!("{M}/{{methode}}/{{kind}}/{{op}}"),
-            web::post().to(l::holder_list),
-        )
-        .route(
-            "/api/licenties/v1/permissions/{action}",
-            web::post().to(l::bulk),
-        )
-        .route(&format!("{}{{hash}}", l::ICON_PATH), web::get().to(l::icon))
+    cfg.route(&format!("{}{{hash}}", l::ICON_PATH), web::get().to(l::icon))
         .route("/lesmateriaal/tegels", web::get().to(lesmateriaal::tiles))
         .route(
             "/static/lesmateriaal.js",
             web::get().to(lesmateriaal::script),
         );
+}
+
+/// How a route of [`API_ROUTES`] is registered, given its path.
+type Register = fn(&mut web::ServiceConfig, &str);
+
+/// Every route under `/api/`, in the order they are registered: the methods, the path as
+/// actix matches it, and its registration. Register an `/api/` route here and nowhere else:
+/// the tests check this list against the OpenAPI document, `docs/api/openapi.json` (served at
+/// `/api/openapi.json`), in both directions (a `{…}` there may have another name), and call
+/// every operation it describes. OneRoster's routes are `api::oneroster::ROUTES`.
+pub const API_ROUTES: &[(&[&str], &str, Register)] = &[
+    // The LAS API.
+    (
+        &["GET", "PUT", "DELETE"],
+        "/api/las/v1/scholen/{school}/koppeling",
+        |cfg, p| {
+            cfg.service(
+                web::resource(p)
+                    .route(web::get().to(api::las::koppeling))
+                    .route(web::put().to(api::las::koppeling))
+                    .route(web::delete().to(api::las::koppeling)),
+            );
+        },
+    ),
+    (
+        &["POST"],
+        "/api/las/v1/scholen/{school}/edexml",
+        |cfg, p| {
+            cfg.route(p, web::post().to(api::las::push));
+        },
+    ),
+    // The school-data API, for publishers and network environments.
+    (&["GET"], "/api/schooldata/v1/scholen", |cfg, p| {
+        cfg.route(p, web::get().to(api::schooldata::scholen));
+    }),
+    (&["GET"], "/api/schooldata/v1/scholen/{school}", |cfg, p| {
+        cfg.route(p, web::get().to(api::schooldata::school));
+    }),
+    (
+        &["GET"],
+        "/api/schooldata/v1/scholen/{school}/groepen",
+        |cfg, p| {
+            cfg.route(p, web::get().to(api::schooldata::groepen));
+        },
+    ),
+    (
+        &["GET"],
+        "/api/schooldata/v1/scholen/{school}/leerlingen",
+        |cfg, p| {
+            cfg.route(p, web::get().to(api::schooldata::leerlingen));
+        },
+    ),
+    (
+        &["GET"],
+        "/api/schooldata/v1/scholen/{school}/medewerkers",
+        |cfg, p| {
+            cfg.route(p, web::get().to(api::schooldata::medewerkers));
+        },
+    ),
+    (&["POST"], "/api/schooldata/v1/personen/zoeken", |cfg, p| {
+        cfg.route(p, web::post().to(api::schooldata::zoeken));
+    }),
+    (&["GET"], "/api/schooldata/v1/toestemmingen", |cfg, p| {
+        cfg.route(p, web::get().to(api::schooldata::toestemmingen));
+    }),
+    // The licence API: a publisher's titles and who holds them.
+    (&["GET", "POST"], "/api/licenties/v1/methodes", |cfg, p| {
+        cfg.route(p, web::get().to(api::licenties::methodes))
+            .route(p, web::post().to(api::licenties::create));
+    }),
+    (
+        &["GET", "POST"],
+        "/api/licenties/v1/methodes/{methode}/producten",
+        |cfg, p| {
+            cfg.route(p, web::get().to(api::licenties::producten))
+                .route(p, web::post().to(api::licenties::create));
+        },
+    ),
+    (
+        &["GET", "PUT", "DELETE"],
+        "/api/licenties/v1/methodes/{methode}/producten/{product}",
+        |cfg, p| {
+            cfg.route(p, title_route());
+        },
+    ),
+    (
+        &["GET", "PUT", "DELETE"],
+        "/api/licenties/v1/methodes/{methode}/producten/{product}/{kind}",
+        |cfg, p| {
+            cfg.route(p, web::route().to(api::licenties::holder_list));
+        },
+    ),
+    (
+        &["POST"],
+        "/api/licenties/v1/methodes/{methode}/producten/{product}/{kind}/{op}",
+        |cfg, p| {
+            cfg.route(p, web::post().to(api::licenties::holder_list));
+        },
+    ),
+    (
+        &["GET", "PUT", "DELETE"],
+        "/api/licenties/v1/methodes/{methode}",
+        |cfg, p| {
+            cfg.route(p, title_route());
+        },
+    ),
+    (
+        &["GET", "PUT", "DELETE"],
+        "/api/licenties/v1/methodes/{methode}/{kind}",
+        |cfg, p| {
+            cfg.route(p, web::route().to(api::licenties::holder_list));
+        },
+    ),
+    (
+        &["POST"],
+        "/api/licenties/v1/methodes/{methode}/{kind}/{op}",
+        |cfg, p| {
+            cfg.route(p, web::post().to(api::licenties::holder_list));
+        },
+    ),
+    (
+        &["POST"],
+        "/api/licenties/v1/permissions/{action}",
+        |cfg, p| {
+            cfg.route(p, web::post().to(api::licenties::bulk));
+        },
+    ),
+    // Their description.
+    (&["GET"], api::openapi::PATH, |cfg, p| {
+        cfg.route(p, web::get().to(api::openapi::serve));
+    }),
+];
+
+/// One title of the licence API: read, replaced, removed.
+fn title_route() -> actix_web::Route {
+    web::route()
+        .guard(
+            actix_web::guard::Any(actix_web::guard::Get())
+                .or(actix_web::guard::Put())
+                .or(actix_web::guard::Delete()),
+        )
+        .to(api::licenties::title)
+}
+
+/// Every route of [`API_ROUTES`].
+fn apis(cfg: &mut web::ServiceConfig) {
+    for (_, path, register) in API_ROUTES {
+        register(cfg, path);
+    }
 }

@@ -289,6 +289,33 @@ async fn a_pushed_licence_is_a_tile_with_its_icon_that_opens_the_product() {
     let to = url::Url::parse(&to).unwrap();
     let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
     assert_eq!(q["target_link_uri"], "http://127.0.0.1:8081/");
+    // The publisher's SAML service provider (the same sector as its API client) opens the
+    // same product: an unsolicited response whose RelayState is the product's URL.
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let (status, to, _) = b
+        .get(
+            &api.app,
+            &format!(
+                "/snelkoppeling?INSTELLING_REF={SCHOOL}&TARGET={}&PRODUCT=RW3",
+                enc(idp::demo::DEMO_SAML_ENTITY_ID)
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(
+        to,
+        format!(
+            "/saml/unsolicited?sp={}&RelayState={}",
+            enc(idp::demo::DEMO_SAML_ENTITY_ID),
+            enc("http://127.0.0.1:8081/rekenwereld/groep-3")
+        )
+    );
+    let (status, _, form) = b.get(&api.app, &to).await;
+    assert_eq!(status, StatusCode::OK, "{form}");
+    assert!(
+        form.contains("name=\"RelayState\" value=\"http://127.0.0.1:8081/rekenwereld/groep-3\""),
+        "{form}"
+    );
 
     // Anna teaches group 3A: she sees the dashboard, not Emma's product.
     let anna = demo["staff"]
@@ -550,6 +577,11 @@ async fn the_licence_api_refuses_what_it_should_with_a_clear_problem() {
             "naam",
         ),
         (json!({"id": "y", "naam": "Y"}), "id"),
+        // The demo publisher signs in by SAML too: its URLs travel as RelayState.
+        (
+            json!({"id": "x", "naam": "X", "url": format!("https://a.example/{}", "l".repeat(70))}),
+            "url",
+        ),
     ] {
         let (status, _, p) = api.call("PUT", "/methodes/x", Some(&tok), Some(body)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");

@@ -39,7 +39,7 @@ const GOOGLE_SCOPES: &str = "https://purl.imsglobal.org/spec/or/v1p2/scope/roste
     https://purl.imsglobal.org/spec/or/v1p2/scope/gradebook.delete";
 
 /// The OneRoster 1.2 rostering schema, and a check of a document against one of its
-/// definitions.
+/// definitions (with the tests' shared check, [`crate::json_schema`]).
 mod schema {
     use serde_json::Value;
 
@@ -61,8 +61,8 @@ mod schema {
     /// answer with `fields`), whose required members may be missing.
     pub fn errors_of(name: &str, v: &Value, partial: bool) -> Vec<String> {
         let doc = document();
-        let mut out = Vec::new();
-        check(&doc, &doc["definitions"][name], v, "", &mut out);
+        let definition = serde_json::json!({ "$ref": format!("#/definitions/{name}") });
+        let mut out = crate::json_schema::errors(&doc, &definition, v);
         if partial {
             out.retain(|e| !e.ends_with(" is required") || e.starts_with(": "));
         }
@@ -73,119 +73,6 @@ mod schema {
     pub fn assert_valid(name: &str, v: &Value, partial: bool) {
         let e = errors_of(name, v, partial);
         assert!(e.is_empty(), "not a valid {name}: {e:?}\n{v}");
-    }
-
-    fn check(doc: &Value, s: &Value, v: &Value, at: &str, out: &mut Vec<String>) {
-        let Some(schema) = s.as_object() else {
-            panic!("no schema at {at}");
-        };
-        for (keyword, arg) in schema {
-            match keyword.as_str() {
-                "$ref" => {
-                    let name = arg.as_str().unwrap().trim_start_matches("#/definitions/");
-                    let target = &doc["definitions"][name];
-                    assert!(!target.is_null(), "unknown $ref {name}");
-                    check(doc, target, v, at, out);
-                }
-                "type" => {
-                    let ok = match arg.as_str().unwrap() {
-                        "object" => v.is_object(),
-                        "array" => v.is_array(),
-                        "string" => v.is_string(),
-                        "boolean" => v.is_boolean(),
-                        "integer" => v.is_i64() || v.is_u64(),
-                        "number" => v.is_number(),
-                        other => panic!("type {other}"),
-                    };
-                    if !ok {
-                        out.push(format!("{at}: not of type {arg}"));
-                        return;
-                    }
-                }
-                "required" => {
-                    for r in arg.as_array().unwrap() {
-                        let r = r.as_str().unwrap();
-                        if v.get(r).is_none() {
-                            out.push(format!("{at}: {r} is required"));
-                        }
-                    }
-                }
-                "properties" => {
-                    if let Some(m) = v.as_object() {
-                        for (k, sub) in m {
-                            if let Some(ps) = arg.get(k) {
-                                check(doc, ps, sub, &format!("{at}/{k}"), out);
-                            }
-                        }
-                    }
-                }
-                "additionalProperties" => {
-                    assert_eq!(arg, &Value::Bool(false), "only additionalProperties: false");
-                    if let Some(m) = v.as_object() {
-                        for k in m.keys() {
-                            if schema["properties"].get(k).is_none() {
-                                out.push(format!("{at}: {k} is not a member"));
-                            }
-                        }
-                    }
-                }
-                "items" => {
-                    if let Some(items) = v.as_array() {
-                        for (i, item) in items.iter().enumerate() {
-                            check(doc, arg, item, &format!("{at}/{i}"), out);
-                        }
-                    }
-                }
-                "minItems" => {
-                    if v.as_array()
-                        .is_some_and(|a| (a.len() as u64) < arg.as_u64().unwrap())
-                    {
-                        out.push(format!("{at}: fewer than {arg} items"));
-                    }
-                }
-                "minLength" => {
-                    if v.as_str()
-                        .is_some_and(|s| (s.chars().count() as u64) < arg.as_u64().unwrap())
-                    {
-                        out.push(format!("{at}: shorter than {arg}"));
-                    }
-                }
-                "enum" => {
-                    if !arg.as_array().unwrap().contains(v) {
-                        out.push(format!("{at}: {v} is not one of {arg}"));
-                    }
-                }
-                "pattern" => {
-                    // The schema's one pattern: exactly N digits.
-                    let p = arg.as_str().unwrap();
-                    let n: usize = p
-                        .strip_prefix("^[0-9]{")
-                        .and_then(|r| r.strip_suffix("}$"))
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or_else(|| panic!("pattern {p}"));
-                    if let Some(s) = v.as_str() {
-                        if s.len() != n || !s.bytes().all(|b| b.is_ascii_digit()) {
-                            out.push(format!("{at}: {s} does not match {p}"));
-                        }
-                    }
-                }
-                "format" => {
-                    if let Some(s) = v.as_str() {
-                        let ok = match arg.as_str().unwrap() {
-                            "date-time" => s.parse::<jiff::Timestamp>().is_ok(),
-                            "date" => s.parse::<jiff::civil::Date>().is_ok() && s.len() == 10,
-                            "uri" => url::Url::parse(s).is_ok(),
-                            other => panic!("format {other}"),
-                        };
-                        if !ok {
-                            out.push(format!("{at}: {s} is not a {arg}"));
-                        }
-                    }
-                }
-                "$comment" | "$schema" | "definitions" => {}
-                other => panic!("the check does not know the keyword {other}"),
-            }
-        }
     }
 
     #[test]

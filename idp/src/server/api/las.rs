@@ -1,4 +1,4 @@
-//! The LAS API (`/api/las/v1/…`, described in `docs/api/las-v1.openapi.yaml`): an LAS that
+//! The LAS API (`/api/las/v1/…`, described in `docs/api/openapi.json`): an LAS that
 //! sends rather than being fetched from pushes a school's EDEXML file, and switches Leerpoort
 //! on or off as its koppelpartner for a school (its side of the coupling's consent).
 //!

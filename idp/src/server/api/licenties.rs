@@ -1,4 +1,4 @@
-//! The licence API (`/api/licenties/v1/…`, described in `docs/api/licenties-v1.openapi.yaml`):
+//! The licence API (`/api/licenties/v1/…`, described in `docs/api/openapi.json`):
 //! a publisher manages its titles (methodes and their products) and who holds each one. Its
 //! shapes follow Basispoort's hosted licence office ("Hosted Lika"), with Leerpoort's
 //! identifiers: a person is the publisher's own pairwise `sub`, or (INSTELLING_REF, ECK-iD)
@@ -259,14 +259,14 @@ fn put_title(
     let methode = k.product.as_ref().map(|_| k.methode.as_str());
     let (title, icon) = check_title(rp.id, methode, Some(&path_id), input, st.clock.now_secs())
         .map_err(|e| problem(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
-    // A SAML service provider receives the title's URL as RelayState: at most 80 bytes
-    // (SAML 2.0 Bindings §3.4.3).
-    if rp.oidc().is_none()
-        && title
-            .url
-            .as_ref()
-            .is_some_and(|u| u.len() > RELAY_STATE_MAX)
-    {
+    // A publisher's SAML service provider (a relying party of the caller's sector,
+    // `same_publisher`) receives the title's URL as RelayState: at most 80 bytes (SAML 2.0
+    // Bindings §3.4.3).
+    let long = title
+        .url
+        .as_ref()
+        .is_some_and(|u| u.len() > RELAY_STATE_MAX);
+    if long && has_saml_sp(st, rp).map_err(|e| repo_problem(&e))? {
         return Err(problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("url: a SAML service provider receives it as RelayState, at most {RELAY_STATE_MAX} bytes"),
@@ -277,6 +277,16 @@ fn put_title(
         .put_title(title.clone(), icon, st.clock.now_secs(), line)
         .map_err(|e| repo_problem(&e))?;
     Ok(title_json(st, &title))
+}
+
+/// Whether `rp` is, or shares its sector with, a SAML service provider of the same publisher.
+fn has_saml_sp(st: &AppState, rp: &RelyingParty) -> Result<bool, broker::repo::RepoError> {
+    let owners = crate::shortcut::titles_owners(st, rp)?;
+    Ok(st
+        .dir
+        .relying_parties()?
+        .iter()
+        .any(|r| owners.contains(&r.id) && r.oidc().is_none()))
 }
 
 /// The kinds of holder lists a title has.

@@ -7,6 +7,7 @@
 pub mod las;
 pub mod licenties;
 pub mod oneroster;
+pub mod openapi;
 pub mod schooldata;
 
 use actix_web::http::{header, StatusCode};

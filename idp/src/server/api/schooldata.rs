@@ -1,7 +1,7 @@
-//! The school-data API (`/api/schooldata/v1/…`, described in
-//! `docs/api/schooldata-v1.openapi.yaml`): for a publisher or network environment, the schools
-//! that registered it and what each releases to it, their groups, pupils and staff, people by
-//! ECK-iD, and the feed of schools that granted or withdrew consent.
+//! The school-data API (`/api/schooldata/v1/…`, described in `docs/api/openapi.json`): for a
+//! publisher or network environment, the schools that registered it and what each releases to
+//! it, their groups, pupils and staff, people by ECK-iD, and the feed of schools that granted
+//! or withdrew consent.
 //!
 //! Every call carries an access token the party's own client got at `/oidc/token`
 //! (`client_credentials`, scope `schooldata`), in one `Authorization: Bearer` header; the
