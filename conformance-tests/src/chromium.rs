@@ -215,6 +215,19 @@ impl Chromium {
         );
     }
 
+    /// At the school's group tiles, a pupil picks `group`, then `name`, and types `pin`.
+    pub fn pupil_signs_in(&self, group: &str, name: &str, pin: &str) {
+        let text = self.text();
+        assert!(
+            text.contains("Kies je groep"),
+            "not at the group tiles: {text}"
+        );
+        self.click_text(group);
+        self.click_text(name);
+        self.type_into("#pin", pin);
+        self.click("form.pin button[type=submit]");
+    }
+
     /// Do `act`, which makes the browser load another document, and wait until it has: the
     /// old document carried a mark the new one does not.
     fn navigating(&self, act: impl FnOnce(), what: &str) {

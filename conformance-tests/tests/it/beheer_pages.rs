@@ -27,10 +27,7 @@ fn pupil_signs_in(pupil: &Chromium, server: &Server, publisher: &Publisher) {
         server.school_ref(),
         publisher.client_id()
     )));
-    pupil.click_text("Groep 3A");
-    pupil.click_text("Emma");
-    pupil.type_into("#pin", "1234");
-    pupil.click("form.pin button[type=submit]");
+    pupil.pupil_signs_in("Groep 3A", "Emma", "1234");
 }
 
 #[test]
@@ -218,10 +215,7 @@ fn a_teacher_changes_a_pin_and_the_pupil_signs_in_with_the_new_one() {
         server.school_ref(),
         publisher.client_id()
     )));
-    pupil.click_text("Groep 3A");
-    pupil.click_text("Emma");
-    pupil.type_into("#pin", "4821");
-    pupil.click("form.pin button[type=submit]");
+    pupil.pupil_signs_in("Groep 3A", "Emma", "4821");
     assert_eq!(publisher.signed_in().len(), 1, "{}", pupil.text());
 }
 

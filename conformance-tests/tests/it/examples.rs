@@ -217,19 +217,6 @@ fn teacher_signs_in(browser: &Chromium, server: &Server) {
     browser.click("form[action='/login'] button[type=submit]");
 }
 
-/// A pupil at the school's group tiles: Groep 3A, Emma, her PIN.
-fn pupil_signs_in(browser: &Chromium) {
-    assert!(
-        browser.text().contains("Kies je groep"),
-        "{}",
-        browser.text()
-    );
-    browser.click_text("Groep 3A");
-    browser.click_text("Emma");
-    browser.type_into("#pin", "1234");
-    browser.click("form.pin button[type=submit]");
-}
-
 fn shortcut(server: &Server, target: &str, product: Option<&str>) -> String {
     let target: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
     let mut url = server.url(&format!(
@@ -374,7 +361,7 @@ fn the_oidc_example_opens_the_product_of_a_school_shortcut() {
     // third-party-initiated login at the app, whose target_link_uri is the product's URL.
     let browser = Chromium::start(1024, 768);
     browser.goto(&shortcut(&server, &example.client_id, Some("RR3")));
-    pupil_signs_in(&browser);
+    browser.pupil_signs_in("Groep 3A", "Emma", "1234");
     wait_for_result(&browser, &app.url("/rekenrijk/groep-3"));
     assert_eq!(cell(&browser, "product"), "/rekenrijk/groep-3");
     assert_eq!(
@@ -536,7 +523,7 @@ fn the_saml_example_takes_a_school_shortcut_and_a_deep_link() {
     // The school's shortcut: an unsolicited response, without RelayState.
     let browser = Chromium::start(1024, 768);
     browser.goto(&shortcut(&server, &example.entity_id, None));
-    pupil_signs_in(&browser);
+    browser.pupil_signs_in("Groep 3A", "Emma", "1234");
     wait_for_result(&browser, &app.url("/"));
     assert_eq!(cell(&browser, "flow"), "IdP-initiated (unsolicited)");
     assert_eq!(cell(&browser, "role"), "leerling");

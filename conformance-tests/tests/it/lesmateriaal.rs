@@ -79,10 +79,7 @@ fn a_licensed_title_is_a_tile_that_opens_the_product_in_the_browser() {
             "/snelkoppeling?INSTELLING_REF={}",
             server.school_ref()
         )));
-        browser.click_text("Groep 3A");
-        browser.click_text("Emma");
-        browser.type_into("#pin", "1234");
-        browser.click("form.pin button[type=submit]");
+        browser.pupil_signs_in("Groep 3A", "Emma", "1234");
         let text = browser.text();
         assert!(text.contains("Lesmateriaal"), "{text}");
         assert!(text.contains("Rekenwereld groep 3"), "{text}");

@@ -35,15 +35,7 @@ fn publishers_button(server: &Server, publisher: &Publisher) -> String {
 
 /// From the school's group tiles: Groep 3A, Emma, her PIN; the browser ends at the publisher.
 fn emma_signs_in(browser: &Chromium, publisher: &Publisher) {
-    assert!(
-        browser.text().contains("Kies je groep"),
-        "{}",
-        browser.text()
-    );
-    browser.click_text("Groep 3A");
-    browser.click_text("Emma");
-    browser.type_into("#pin", "1234");
-    browser.click("form.pin button[type=submit]");
+    browser.pupil_signs_in("Groep 3A", "Emma", "1234");
     let at = browser.url();
     assert!(
         at.as_str().starts_with(&publisher.url("/callback")),
