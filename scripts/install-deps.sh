@@ -11,6 +11,7 @@ packages=(
   libclang-dev
   libssl-dev        # key and certificate generation
   libpq-dev         # PostgreSQL client library
+  redis-server      # the Redis store tests (Debian's build speaks TLS: the rediss:// test)
   libxml2-dev       # SAML (xmlsec)
   libxmlsec1-dev
   libxmlsec1-openssl
@@ -30,6 +31,7 @@ packages=(
   shibboleth-sp-utils # ... and shibd
   openssl             # the SPs' key pairs
   curl                # the Dynamic IP agent's documented one-liner, run as a school would
+  haproxy             # the load balancer in front of scripts/cluster.sh's three nodes
 )
 
 missing=()

@@ -32,6 +32,7 @@
 
 pub mod browser;
 pub mod chromium;
+pub mod cluster;
 pub mod http;
 pub mod jwt;
 pub mod listener;

@@ -416,13 +416,13 @@ impl Drop for Server {
 
 /// A PostgreSQL schema of its own for one server, dropped with it.
 #[derive(Debug)]
-struct PgSchema {
+pub(crate) struct PgSchema {
     base_url: String,
     name: String,
 }
 
 impl PgSchema {
-    fn create(base_url: &str) -> Self {
+    pub(crate) fn create(base_url: &str) -> Self {
         let name = format!("ct_{}", uuid::Uuid::new_v4().simple());
         let mut conn = PgConnection::establish(base_url)
             .unwrap_or_else(|e| panic!("LEERPOORT_TEST_DATABASE_URL: cannot connect: {e}"));
@@ -436,7 +436,7 @@ impl PgSchema {
     }
 
     /// The database URL with this schema first on the search path.
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let sep = if self.base_url.contains('?') {
             '&'
         } else {

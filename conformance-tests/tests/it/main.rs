@@ -16,6 +16,7 @@
 
 mod authorization_requests;
 mod beheer_pages;
+mod cluster;
 mod code_and_tokens;
 mod discovery;
 mod examples;
