@@ -8,10 +8,13 @@
 #   scripts/cluster.sh kill-node DIR N  kill node N (1-3) at once (SIGKILL: a crash)
 #   scripts/cluster.sh start-node DIR N start node N again
 #   scripts/cluster.sh restart-redis DIR  restart the cluster's own Redis (CLUSTER_REDIS=own)
+#   scripts/cluster.sh restart-postgres DIR  restart its own PostgreSQL (CLUSTER_POSTGRES=own)
 #   scripts/cluster.sh status DIR       one JSON line: the issuer, the nodes, what runs
 #
 # Settings (environment):
-#   LEERPOORT_DATABASE_URL  PostgreSQL (required; postgres://...)
+#   LEERPOORT_DATABASE_URL  PostgreSQL (required unless CLUSTER_POSTGRES=own; postgres://...)
+#   CLUSTER_POSTGRES=own    start a PostgreSQL of the cluster's own in DIR (Debian's binaries,
+#                           as the postgres user when run as root) on CLUSTER_PG_PORT (15432)
 #   LEERPOORT_REDIS_URL     Redis (required unless CLUSTER_REDIS=own)
 #   CLUSTER_REDIS=own       start a Redis of the cluster's own in DIR, with AOF persistence
 #                           (appendfsync everysec), on CLUSTER_REDIS_PORT (16379)
@@ -27,7 +30,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 log() { echo "cluster.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-[ $# -ge 2 ] || die "usage: $0 up|down|kill-node|start-node|restart-redis|status DIR [N]"
+[ $# -ge 2 ] || die "usage: $0 up|down|kill-node|start-node|restart-redis|restart-postgres|status DIR [N]"
 CMD=$1
 mkdir -p "$2"
 DIR=$(cd "$2" && pwd)
@@ -37,6 +40,8 @@ read -r -a NODE_PORTS <<< "${CLUSTER_NODE_PORTS:-18091 18092 18093}"
 read -r -a METRICS_PORTS <<< "${CLUSTER_METRICS_PORTS:-19091 19092 19093}"
 [ ${#NODE_PORTS[@]} -eq 3 ] && [ ${#METRICS_PORTS[@]} -eq 3 ] || die "three node and three metrics ports"
 REDIS_PORT=${CLUSTER_REDIS_PORT:-16379}
+PG_PORT=${CLUSTER_PG_PORT:-15432}
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
 ISSUER="http://127.0.0.1:$LB_PORT"
 
 if [ -n "${LEERPOORT_BIN:-}" ]; then
@@ -50,8 +55,11 @@ fi
 # The environment every node (and the demo command) shares, kept in DIR so that later
 # commands (start-node) use the same.
 write_env() {
+  if [ "${CLUSTER_POSTGRES:-}" = own ]; then
+    export LEERPOORT_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  fi
   [[ "${LEERPOORT_DATABASE_URL:-}" == postgres* ]] \
-    || die "a cluster needs PostgreSQL: set LEERPOORT_DATABASE_URL=postgres://..."
+    || die "a cluster needs PostgreSQL: set LEERPOORT_DATABASE_URL=postgres://..., or CLUSTER_POSTGRES=own"
   local redis
   if [ "${CLUSTER_REDIS:-}" = own ]; then
     redis="redis://127.0.0.1:$REDIS_PORT"
@@ -73,6 +81,8 @@ write_env() {
     echo "export BIN=\"$BIN\""
     echo "export CLUSTER_REDIS=\"${CLUSTER_REDIS:-}\""
     echo "export REDIS_PORT=\"$REDIS_PORT\""
+    echo "export CLUSTER_POSTGRES=\"${CLUSTER_POSTGRES:-}\""
+    echo "export PG_PORT=\"$PG_PORT\""
   } > "$DIR/cluster.env"
 }
 
@@ -101,6 +111,25 @@ start_redis() {
     sleep 0.1
   done
   die "Redis did not start (see $DIR/redis.log)"
+}
+
+# PostgreSQL refuses to run as root: as root, its commands run as the postgres user.
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+  [ "${CLUSTER_POSTGRES:-}" = own ] || return 0
+  [ -n "$PG_BIN" ] || die "no PostgreSQL binaries under /usr/lib/postgresql"
+  mkdir -p "$DIR/pg"
+  if [ "$(id -u)" -eq 0 ]; then chmod 755 "$DIR"; chown postgres: "$DIR/pg"; fi
+  if [ ! -s "$DIR/pg/PG_VERSION" ]; then
+    as_postgres "$PG_BIN/initdb" -D "$DIR/pg" -A trust -U postgres -E UTF8 >> "$DIR/postgres.log" 2>&1 \
+      || die "initdb failed (see $DIR/postgres.log)"
+  fi
+  as_postgres "$PG_BIN/pg_ctl" -D "$DIR/pg" -l "$DIR/pg/server.log" -w -t 60 \
+    -o "-p $PG_PORT -k $DIR/pg -c listen_addresses=127.0.0.1" start >> "$DIR/postgres.log" 2>&1 \
+    || die "PostgreSQL did not start (see $DIR/pg/server.log)"
 }
 
 start_node() {
@@ -155,6 +184,7 @@ case $CMD in
     command -v haproxy >/dev/null || die "haproxy is required (scripts/install-deps.sh)"
     [ -x "$BIN" ] || die "no leerpoort binary at $BIN (cargo build -p idp, or set LEERPOORT_BIN)"
     write_env
+    start_postgres
     start_redis
     if [ -z "${CLUSTER_NO_DEMO:-}" ] && [ ! -s "$DIR/demo.json" ]; then
       (. "$DIR/cluster.env"; exec "$BIN" --json demo) > "$DIR/demo.json.tmp" 2>> "$DIR/demo.log" \
@@ -184,6 +214,9 @@ case $CMD in
       for _ in $(seq 100); do alive "$DIR/node-$n.pid" || break; sleep 0.1; done
       if alive "$DIR/node-$n.pid"; then kill -KILL "$(cat "$DIR/node-$n.pid")" 2>/dev/null || true; fi
     done
+    if [ -s "$DIR/pg/postmaster.pid" ] && [ -n "$PG_BIN" ]; then
+      as_postgres "$PG_BIN/pg_ctl" -D "$DIR/pg" -m fast -w stop >> "$DIR/postgres.log" 2>&1 || true
+    fi
     ;;
   kill-node)
     n=${3:?which node (1-3)}
@@ -204,6 +237,16 @@ case $CMD in
     redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
     for _ in $(seq 100); do alive "$DIR/redis.pid" || break; sleep 0.05; done
     start_redis
+    ;;
+  restart-postgres)
+    # shellcheck disable=SC1091
+    . "$DIR/cluster.env"
+    [ "${CLUSTER_POSTGRES:-}" = own ] || die "only the cluster's own PostgreSQL (CLUSTER_POSTGRES=own) is restarted"
+    # A fast shutdown: open transactions are rolled back, connections cut; what was
+    # committed is on disk.
+    as_postgres "$PG_BIN/pg_ctl" -D "$DIR/pg" -m fast -w -t 60 \
+      -o "-p $PG_PORT -k $DIR/pg -c listen_addresses=127.0.0.1" restart >> "$DIR/postgres.log" 2>&1 \
+      || die "PostgreSQL did not restart (see $DIR/pg/server.log)"
     ;;
   status)
     nodes=""

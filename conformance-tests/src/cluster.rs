@@ -1,5 +1,6 @@
-//! Three `leerpoort serve` nodes behind HAProxy, on one PostgreSQL and a Redis of their own, as
-//! `scripts/cluster.sh` starts them. Stopped, and the schema dropped, on `Drop`.
+//! Three `leerpoort serve` nodes behind HAProxy, on one PostgreSQL (a schema of the test
+//! database, or a server of their own) and a Redis of their own, as `scripts/cluster.sh` starts
+//! them. Stopped, and the schema dropped, on `Drop`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -56,15 +57,29 @@ impl Cluster {
     /// `scripts/cluster.sh up` on free ports, a fresh schema of `database_url`, and a Redis of
     /// the cluster's own (with AOF), with `settings` for every node.
     pub fn up(database_url: &str, settings: &[(&str, &str)]) -> Self {
+        Self::start(Some(database_url), settings)
+    }
+
+    /// As [`Cluster::up`], on a PostgreSQL of the cluster's own (`CLUSTER_POSTGRES=own`), which
+    /// [`Cluster::restart_postgres`] can restart without touching anyone else's.
+    pub fn up_with_own_postgres(settings: &[(&str, &str)]) -> Self {
+        Self::start(None, settings)
+    }
+
+    fn start(database_url: Option<&str>, settings: &[(&str, &str)]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("leerpoort-cluster-")
             .tempdir()
             .expect("a temp dir");
-        let schema = PgSchema::create(database_url);
-        let ports: Vec<u16> = (0..8).map(|_| free_port()).collect();
+        let schema = database_url.map(PgSchema::create);
+        let ports: Vec<u16> = (0..9).map(|_| free_port()).collect();
         let list = |p: &[u16]| p.iter().map(u16::to_string).collect::<Vec<_>>().join(" ");
         let mut env = vec![
-            ("LEERPOORT_DATABASE_URL".to_string(), schema.url()),
+            match &schema {
+                Some(s) => ("LEERPOORT_DATABASE_URL".to_string(), s.url()),
+                None => ("CLUSTER_POSTGRES".to_string(), "own".to_string()),
+            },
+            ("CLUSTER_PG_PORT".to_string(), ports[8].to_string()),
             ("CLUSTER_REDIS".to_string(), "own".to_string()),
             ("CLUSTER_REDIS_PORT".to_string(), ports[7].to_string()),
             ("CLUSTER_LB_PORT".to_string(), ports[0].to_string()),
@@ -88,7 +103,7 @@ impl Cluster {
                 .collect(),
             demo: Value::Null,
             dir,
-            schema: Some(schema),
+            schema,
             env,
         };
         let status = cluster.run(&["up"]);
@@ -137,6 +152,16 @@ impl Cluster {
     /// Restart the cluster's Redis (it keeps its data in an append-only file).
     pub fn restart_redis(&self) {
         self.run(&["restart-redis"]);
+    }
+
+    /// Restart the cluster's own PostgreSQL (a fast shutdown: connections cut).
+    pub fn restart_postgres(&self) {
+        self.run(&["restart-postgres"]);
+    }
+
+    /// The cluster's folder (logs, `demo.json`, keys).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// `cluster.sh status`.

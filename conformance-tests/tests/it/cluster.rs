@@ -220,3 +220,45 @@ fn a_redis_restart_keeps_signed_in_users_signed_in() {
     }
     assert_eq!(browser.logins(), 1, "signed out by the restart");
 }
+
+#[test]
+fn a_postgres_restart_loses_nothing_and_leaves_no_errors() {
+    if database_url().is_none() {
+        eprintln!("LEERPOORT_TEST_DATABASE_URL not set: the cluster tests were not run");
+        return;
+    }
+    let c = Cluster::up_with_own_postgres(&[]);
+    let browser = anna(&c, &c.issuer);
+    let before = code(&browser.get(&authorize(&c, &c.issuer, "voor")), "voor");
+    let (status, answer) = token(&c, &c.issuer, &before);
+    assert_eq!(status, 200, "{answer}");
+    let sub = jwt::payload(answer["id_token"].as_str().unwrap())["sub"].clone();
+    c.restart_postgres();
+    // Straight after: every node answers what needs the database, without an error, and the
+    // data from before is there (Karim signs in for the first time; Anna is the same person).
+    for n in 0..3 {
+        let ready = http::Response::send(http::client().get(format!("{}/readyz", c.nodes[n])));
+        assert_eq!(ready.status, 200, "node {}: {}", n + 1, ready.body);
+        let karim = Browser::new(&c.nodes[n]).with_login(Credentials {
+            email: conformance_tests::KARIM.to_string(),
+            password: c.demo["staff"][1]["password"].as_str().unwrap().to_string(),
+        });
+        let state = format!("karim-{n}");
+        let karims = code(&karim.get(&authorize(&c, &c.nodes[n], &state)), &state);
+        let (status, answer) = token(&c, &c.nodes[n], &karims);
+        assert_eq!(status, 200, "node {}: {answer}", n + 1);
+        let state = format!("anna-{n}");
+        let annas = code(&browser.get(&authorize(&c, &c.nodes[n], &state)), &state);
+        let (status, answer) = token(&c, &c.nodes[n], &annas);
+        assert_eq!(status, 200, "node {}: {answer}", n + 1);
+        assert_eq!(
+            jwt::payload(answer["id_token"].as_str().unwrap())["sub"],
+            sub
+        );
+    }
+    assert_eq!(browser.logins(), 1);
+    for n in 1..=3 {
+        let log = std::fs::read_to_string(c.dir().join(format!("node-{n}.log"))).unwrap();
+        assert!(!log.contains("status=5"), "node {n} answered a 5xx");
+    }
+}
