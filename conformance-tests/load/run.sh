@@ -8,7 +8,10 @@
 # Settings (environment): LOAD_USERS (32), LOAD_DURATION (30s), LOAD_WARMUP (5s),
 # SERVER_CPU (0), CLIENT_CPU (1), SKIP_BUILD=1 (use the release binaries already built),
 # LEERPOORT_BASELINE=PATH (also measure that leerpoort binary — an earlier build — in the same
-# run, on the same data, as `leerpoort-baseline`), SKIP_PEER=1 (leave oidc-provider out).
+# run, on the same data, as `leerpoort-baseline`), SKIP_PEER=1 (leave oidc-provider out),
+# SCENARIO=pupil (instead of the default `staff`: the pupil journey — shortcut, group tile, name
+# tile, PIN, then the publisher's authorize and token — against Leerpoort only, with the demo
+# client (RS256) and the demo's pupils of Groep 3A; the peer has no pupil journey).
 # Everything listens on 127.0.0.1 only; every server started here is stopped at exit.
 set -euo pipefail
 
@@ -31,6 +34,14 @@ PEER_PORT=18081
 REDIRECT_URI=http://127.0.0.1:8081/callback
 EMAIL=anna.devries@regenboog.example
 PASSWORD=paarse-giraf-fietst
+SCENARIO=${SCENARIO:-staff}
+case "$SCENARIO" in
+  staff) ;;
+  pupil) SKIP_PEER=1 ;; # the peer has no schools, tiles or PINs
+  *) echo "run.sh: SCENARIO must be staff or pupil, not '$SCENARIO'" >&2; exit 2 ;;
+esac
+# The demo publisher's initiate_login_uri (idp/src/demo/mod.rs; `leerpoort demo` does not print it).
+INITIATE_LOGIN_URI=http://127.0.0.1:8081/login
 
 log() { echo "run.sh: $*" >&2; }
 
@@ -161,7 +172,32 @@ run_load() {
   grep -v '"client_secret"' "$WORK/$name.server.log" | tail -n 200 > "$RESULTS/$name.server.log" || true
 }
 
+# run_pupil_load NAME ISSUER: one measurement of the pupil journey, JSON into RESULTS.
+run_pupil_load() {
+  local name=$1 issuer=$2
+  log "$name: $USERS pupil browsers, warm-up $WARMUP, measuring $DURATION"
+  local rc=0
+  LOAD_CLIENT_SECRET=$LP_RS_SECRET LOAD_PUPILS=$LP_PUPILS \
+    taskset -c "$CLIENT_CPU" "$LOAD" --scenario pupil --issuer "$issuer" --client-id "$LP_RS_ID" \
+    --redirect-uri "$REDIRECT_URI" --initiate-login-uri "$INITIATE_LOGIN_URI" \
+    --instelling-ref "$LP_SCHOOL" --group "Groep 3A" --users "$USERS" \
+    --duration "$DURATION" --warmup "$WARMUP" --expect-alg RS256 --json \
+    > "$RESULTS/$name.json" 2> "$RESULTS/$name.stderr" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    log "$name: the load tool exited with $rc (see $RESULTS/$name.json and .stderr)"
+  fi
+  grep -v '"client_secret"' "$WORK/$name.server.log" | tail -n 200 > "$RESULTS/$name.server.log" || true
+}
+
 RUNS=()
+measure_leerpoort_pupil() {
+  local server=$1 bin=$2 name=$1-pupil-RS256
+  if start_leerpoort "$name" "$bin"; then
+    run_pupil_load "$name" "http://127.0.0.1:$LP_PORT"
+    RUNS+=("$name")
+  fi
+  stop_server
+}
 measure_leerpoort() {
   local server=$1 bin=$2 alg name
   for alg in RS256 ES256; do
@@ -177,10 +213,17 @@ measure_leerpoort() {
     stop_server
   done
 }
-measure_leerpoort leerpoort "$LEERPOORT"
+MEASURE=measure_leerpoort
+if [ "$SCENARIO" = pupil ]; then
+  MEASURE=measure_leerpoort_pupil
+  # The demo's pupils of Groep 3A with a PIN, as on their tiles (given name): NAME:PIN,…
+  LP_PUPILS=$(json_get "$LP_DIR/demo.json" \
+    "d.pupils.filter((p) => p.group === 'groep-3a' && p.pin).map((p) => p.name.split(' ')[0] + ':' + p.pin).join(',')")
+fi
+"$MEASURE" leerpoort "$LEERPOORT"
 if [ -n "${LEERPOORT_BASELINE:-}" ]; then
   [ -x "$LEERPOORT_BASELINE" ] || { log "LEERPOORT_BASELINE: no executable at $LEERPOORT_BASELINE"; exit 1; }
-  measure_leerpoort leerpoort-baseline "$LEERPOORT_BASELINE"
+  "$MEASURE" leerpoort-baseline "$LEERPOORT_BASELINE"
 fi
 for alg in RS256 ES256; do
   [ -n "${SKIP_PEER:-}" ] && break
@@ -200,6 +243,44 @@ else
 fi
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")
 PEER_NODE_VERSION=$([ -x "$PEER_NODE" ] && "$PEER_NODE" --version || echo "?")
+if [ "$SCENARIO" = pupil ]; then
+  node - "$RESULTS" "$USERS" "$WARMUP" "$DURATION" "$COMMIT" "${RUNS[@]}" <<'EOF' | tee "$RESULTS/summary.md"
+const fs = require('fs');
+const [dir, users, warmup, duration, commit, ...runs] = process.argv.slice(2);
+const f = (x) => (typeof x === 'number' ? x.toFixed(2) : '–');
+const steps = ['shortcut', 'group', 'name', 'pin', 'authorize', 'token', 'journey'];
+const lines = [
+  `Load test, the pupil journey (SCENARIO=pupil): ${users} pupil browsers (a fresh one each journey), warm-up ${warmup}, measured ${duration}; server pinned to one CPU, load tool to another.`,
+  `Leerpoort only: the peer (oidc-provider) has no pupil journey. Leerpoort ${commit} (release build), the demo client (RS256), the demo's pupils of Groep 3A. Latencies in ms (p50 / p99).`,
+  '',
+  `| server | journeys/s | journeys | ${steps.join(' | ')} | errors |`,
+  `| --- | ---: | ---: | ${steps.map(() => '---:').join(' | ')} | ---: |`,
+];
+for (const run of runs) {
+  const server = run.slice(0, run.indexOf('-pupil-'));
+  let r;
+  try {
+    r = JSON.parse(fs.readFileSync(`${dir}/${run}.json`, 'utf8'));
+  } catch {
+    lines.push(`| ${server} | failed: no report (see ${run}.stderr) |${' |'.repeat(steps.length + 2)}`);
+    continue;
+  }
+  const s = (step) => `${f(r.steps[step]?.p50_ms)} / ${f(r.steps[step]?.p99_ms)}`;
+  lines.push(`| ${server} | ${r.flows_per_s.toFixed(1)} | ${r.flows} | ${steps.map(s).join(' | ')} | ${r.errors_total} |`);
+}
+const errors = runs.flatMap((run) => {
+  try {
+    const r = JSON.parse(fs.readFileSync(`${dir}/${run}.json`, 'utf8'));
+    return Object.entries(r.errors).map(([k, n]) => `- ${run}: ${n}× ${k} — first: ${r.error_samples[k]}`);
+  } catch {
+    return [];
+  }
+});
+if (errors.length) lines.push('', 'Errors:', ...errors);
+console.log(lines.join('\n'));
+EOF
+  exit 0
+fi
 node - "$RESULTS" "$USERS" "$WARMUP" "$DURATION" "$PEER_VERSION" "$COMMIT" "$PEER_NODE_VERSION" \
   "${RUNS[@]}" <<'EOF' | tee "$RESULTS/summary.md"
 const fs = require('fs');

@@ -19,7 +19,7 @@ use crate::stats::Failure;
 /// Sign-in gives up after this many requests.
 const MAX_SIGNIN_STEPS: usize = 20;
 /// Error bodies are cut to this many characters.
-const BODY_EXCERPT: usize = 400;
+pub(crate) const BODY_EXCERPT: usize = 400;
 
 /// What every virtual user shares: where to go and who to be.
 #[derive(Debug)]
@@ -40,7 +40,7 @@ pub struct Target {
 
 impl Target {
     /// Only the issuer's own origin is ever requested.
-    fn check_origin(&self, url: &Url, step: &str) -> Result<(), Failure> {
+    pub(crate) fn check_origin(&self, url: &Url, step: &str) -> Result<(), Failure> {
         if same_origin(url, &self.issuer) {
             Ok(())
         } else {
@@ -63,15 +63,15 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
 
 /// A response, read to the end.
 #[derive(Debug)]
-struct Resp {
-    status: StatusCode,
-    location: Option<String>,
-    content_type: String,
-    body: String,
+pub(crate) struct Resp {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub content_type: String,
+    pub body: String,
 }
 
 impl Resp {
-    fn is_html(&self) -> bool {
+    pub fn is_html(&self) -> bool {
         self.content_type.starts_with("text/html")
     }
 
@@ -86,7 +86,7 @@ impl Resp {
         }
     }
 
-    fn describe(&self, request: &str) -> String {
+    pub fn describe(&self, request: &str) -> String {
         let loc = self
             .location
             .as_deref()
@@ -103,6 +103,15 @@ impl Resp {
             self.body_summary()
         )
     }
+}
+
+/// One successful iteration of a scenario: its steps' durations (in order), the whole, and the
+/// ID token's `alg`.
+#[derive(Debug)]
+pub struct Outcome {
+    pub steps: Vec<(&'static str, Duration)>,
+    pub total: Duration,
+    pub id_token_alg: String,
 }
 
 /// Durations of the steps of one successful flow, and the ID token's `alg`.
@@ -168,25 +177,7 @@ impl VirtualUser {
     }
 
     async fn send(&self, req: RequestBuilder, step: &str, what: &str) -> Result<Resp, Failure> {
-        let resp = req.send().await.map_err(|e| transport(step, what, &e))?;
-        let status = resp.status();
-        let header = |name| {
-            resp.headers()
-                .get(name)
-                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let location = header(LOCATION);
-        let content_type = header(CONTENT_TYPE)
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let bytes = resp.bytes().await.map_err(|e| transport(step, what, &e))?;
-        Ok(Resp {
-            status,
-            location,
-            content_type,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        })
+        fetch(req, step, what).await
     }
 
     /// Sign in once: from an authorization request through login (and consent) pages until the
@@ -402,6 +393,30 @@ impl VirtualUser {
     }
 }
 
+/// Send a request and read the answer to the end; transport failures become `STEP: kind`.
+pub(crate) async fn fetch(req: RequestBuilder, step: &str, what: &str) -> Result<Resp, Failure> {
+    let resp = req.send().await.map_err(|e| transport(step, what, &e))?;
+
+    let status = resp.status();
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let location = header(LOCATION);
+    let content_type = header(CONTENT_TYPE)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let bytes = resp.bytes().await.map_err(|e| transport(step, what, &e))?;
+    Ok(Resp {
+        status,
+        location,
+        content_type,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
 fn transport(step: &str, what: &str, e: &reqwest::Error) -> Failure {
     let kind = if e.is_timeout() {
         "timeout"
@@ -460,6 +475,15 @@ pub fn callback_code(url: &Url, state: &str, step: &str) -> Result<String, Failu
             format!("redirected to {url}"),
         )
     })
+}
+
+/// The payload of a compact JWS, as JSON (its signature is not checked).
+pub fn jws_payload(jws: &str) -> Result<Value, String> {
+    let payload = jws.split('.').nth(1).unwrap_or("");
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|e| format!("payload is not base64url: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("payload is not JSON: {e}"))
 }
 
 /// The `alg` of a compact JWS's protected header.
@@ -522,6 +546,10 @@ mod tests {
         let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"ES256","kid":"k1"}"#);
         assert_eq!(jws_alg(&format!("{h}.e30.sig")).unwrap(), "ES256");
         assert!(jws_alg("!!!.x.y").is_err());
+        let p = URL_SAFE_NO_PAD.encode(br#"{"nonce":"n1","role":"leerling"}"#);
+        let claims = jws_payload(&format!("{h}.{p}.sig")).unwrap();
+        assert_eq!(claims["role"], "leerling");
+        assert!(jws_payload(&format!("{h}.!!!.sig")).is_err());
     }
 
     #[test]

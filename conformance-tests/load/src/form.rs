@@ -168,6 +168,83 @@ pub fn choose(forms: Vec<Form>) -> Option<Form> {
     forms.into_iter().nth(i)
 }
 
+/// A link on a page: its `href` (unresolved) and its text, as the pieces it is made of
+/// (each text node, whitespace collapsed) and as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub href: String,
+    pub texts: Vec<String>,
+}
+
+impl Link {
+    /// Is this the tile of `want` (a name or a key)? One of its text pieces, or its whole text,
+    /// equals `want` ignoring case, or has the same slug ("Groep 3A" and `groep-3a` both match
+    /// the tile "Groep 3A").
+    pub fn is_tile_of(&self, want: &str) -> bool {
+        let want_slug = slug(want);
+        !want_slug.is_empty()
+            && self
+                .texts
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(want.trim()) || slug(t) == want_slug)
+    }
+
+    /// The link's text, for error reports.
+    pub fn label(&self) -> String {
+        self.texts.last().cloned().unwrap_or_default()
+    }
+}
+
+/// Lowercase letters and digits, every other run of characters one `-`: `Groep 1/2` → `groep-1-2`.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+/// The links of a page's tiles (`.tiles a[href]`); a page without tiles gives all its links.
+pub fn tile_links(html: &str) -> anyhow::Result<Vec<Link>> {
+    let doc = Html::parse_document(html);
+    let collect = |sel: &Selector| -> Vec<Link> {
+        doc.select(sel)
+            .filter_map(|a| {
+                let href = a.value().attr("href")?.trim().to_string();
+                let mut texts: Vec<String> = a
+                    .text()
+                    .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                if texts.len() > 1 {
+                    texts.push(texts.join(" "));
+                }
+                Some(Link { href, texts })
+            })
+            .collect()
+    };
+    let tiles = collect(&selector(".tiles a[href]")?);
+    if tiles.is_empty() {
+        Ok(collect(&selector("a[href]")?))
+    } else {
+        Ok(tiles)
+    }
+}
+
+/// The text of a page's first alert (`.error` or `[role=alert]`), whitespace collapsed.
+pub fn alert(html: &str) -> Option<String> {
+    let doc = Html::parse_document(html);
+    let sel = selector(".error, [role=alert]").ok()?;
+    doc.select(&sel)
+        .map(|el| el.text().collect::<Vec<_>>().join(" "))
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .find(|t| !t.is_empty())
+}
+
 /// A short, readable account of a page for error reports: its title, headings and alerts.
 pub fn summary(html: &str) -> String {
     let doc = Html::parse_document(html);
@@ -279,6 +356,54 @@ mod tests {
             <form method=post action=/login><input name=email><input type=password name=password></form>"#;
         let f = choose(post_forms(html).unwrap()).unwrap();
         assert_eq!(f.action.as_deref(), Some("/login"));
+    }
+
+    const GROUPS: &str = r#"<main><h1>Kies je groep</h1><ul class="tiles groups">
+        <li><a href="/school/s/groep/g12?TARGET=c"><span class="big">2</span><span>Groep 1/2</span></a></li>
+        <li><a href="/school/s/groep/g3a?TARGET=c"><span class="big">3</span><span>Groep 3A</span></a></li>
+        </ul><p class="aside"><a href="/snelkoppeling?ROL=leerkracht">Ik ben een leerkracht</a></p></main>"#;
+
+    #[test]
+    fn finds_tiles_by_name_or_key() {
+        let links = tile_links(GROUPS).unwrap();
+        assert_eq!(links.len(), 2, "only the tiles: {links:?}");
+        let find = |want: &str| {
+            links
+                .iter()
+                .find(|l| l.is_tile_of(want))
+                .map(|l| l.href.clone())
+        };
+        assert_eq!(
+            find("Groep 3A").as_deref(),
+            Some("/school/s/groep/g3a?TARGET=c")
+        );
+        assert_eq!(
+            find("groep-3a").as_deref(),
+            Some("/school/s/groep/g3a?TARGET=c")
+        );
+        assert_eq!(
+            find("groep-1-2").as_deref(),
+            Some("/school/s/groep/g12?TARGET=c")
+        );
+        assert_eq!(find("Groep 7B"), None);
+        assert_eq!(find(""), None);
+        assert_eq!(links[1].label(), "3 Groep 3A");
+        let names = r#"<ul class="tiles names"><li><a href="/l/1"><img alt="" src="x.svg"><span>Emma</span></a></li></ul>"#;
+        let links = tile_links(names).unwrap();
+        assert!(links[0].is_tile_of("emma"));
+        assert!(!links[0].is_tile_of("Em"));
+        assert_eq!(slug(" Groep 1/2 "), "groep-1-2");
+    }
+
+    #[test]
+    fn reads_the_alert() {
+        let html = r#"<main><h1>Emma</h1><p class="error" role="alert">Die code klopt niet.
+            Probeer het nog eens.</p><form method="post"></form></main>"#;
+        assert_eq!(
+            alert(html).as_deref(),
+            Some("Die code klopt niet. Probeer het nog eens.")
+        );
+        assert_eq!(alert("<p>ok</p>"), None);
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! `leerpoort-load`: N virtual users each sign in once at an OpenID provider, then repeat
-//! authorize → token → userinfo until the time is up, and the latencies are reported.
+//! authorize → token → userinfo until the time is up, and the latencies are reported
+//! (`--scenario staff`, the default). `--scenario pupil` measures the pupil journey instead:
+//! each iteration a fresh browser goes from the school's shortcut through the group and name
+//! tiles and the PIN form to the publisher (played by the tool) and its token request.
 //!
 //! Every request goes to the issuer's own origin (loopback unless `--allow-non-loopback`);
 //! the run is bounded in time (`--warmup` + `--duration`, each request by `--timeout`) and in
@@ -7,11 +10,12 @@
 
 mod flow;
 mod form;
+mod pupil;
 mod stats;
 
 use std::net::IpAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,13 +24,43 @@ use clap::Parser;
 use serde_json::Value;
 use url::Url;
 
-use crate::flow::{same_origin, Target, VirtualUser};
-use crate::stats::{Failure, Stats, Summary};
+use crate::flow::{same_origin, Outcome, Target, VirtualUser};
+use crate::pupil::{parse_pupils, PupilPlan, PupilUser};
+use crate::stats::{Failure, Stats, Summary, PUPIL_STEPS, STAFF_STEPS};
+
+/// What one iteration of a virtual user is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scenario {
+    /// Sign in once (e-mail and password), then authorize → token → userinfo on the session.
+    Staff,
+    /// A fresh browser each time: shortcut → group tile → name tile → PIN → (the publisher's)
+    /// authorize → token.
+    Pupil,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Staff => "staff",
+            Scenario::Pupil => "pupil",
+        }
+    }
+
+    fn steps(self) -> &'static [&'static str] {
+        match self {
+            Scenario::Staff => STAFF_STEPS,
+            Scenario::Pupil => PUPIL_STEPS,
+        }
+    }
+}
 
 /// Load test of an OpenID provider's authorization code flow.
 #[derive(Debug, Parser)]
 #[command(name = "leerpoort-load", version, about, long_about = None)]
 struct Args {
+    /// What each virtual user does.
+    #[arg(long, value_enum, default_value_t = Scenario::Staff)]
+    scenario: Scenario,
     /// The provider's issuer URL; endpoints come from its discovery document.
     #[arg(long)]
     issuer: String,
@@ -38,11 +72,29 @@ struct Args {
     /// A redirect URI registered for the client (it is never requested).
     #[arg(long)]
     redirect_uri: String,
-    /// The user name of the account the virtual users sign in as.
+    /// Staff: the user name of the account the virtual users sign in as.
     #[arg(long)]
-    email: String,
+    email: Option<String>,
+    /// Staff: that account's password.
     #[arg(long, env = "LOAD_PASSWORD", hide_env_values = true)]
-    password: String,
+    password: Option<String>,
+    /// Pupil: the school's INSTELLING_REF (the shortcut's).
+    #[arg(long)]
+    instelling_ref: Option<String>,
+    /// Pupil: the group tile to follow, by the group's name or key.
+    #[arg(long, default_value = "Groep 3A")]
+    group: String,
+    /// Pupil: the group's pupils as NAME:PIN, comma separated (the name as on the tile);
+    /// journeys take them in turn.
+    #[arg(long, env = "LOAD_PUPILS", hide_env_values = true)]
+    pupils: Option<String>,
+    /// Pupil: only this pupil of --pupils.
+    #[arg(long)]
+    pupil: Option<String>,
+    /// Pupil: the client's initiate_login_uri, where the provider sends the pupil after the PIN
+    /// (it is never requested).
+    #[arg(long)]
+    initiate_login_uri: Option<String>,
     /// Scopes requested.
     #[arg(long, default_value = "openid profile email")]
     scope: String,
@@ -176,8 +228,8 @@ async fn discover(args: &Args, issuer: &Url, timeout: Duration) -> anyhow::Resul
         redirect_uri: Url::parse(&args.redirect_uri)
             .with_context(|| format!("--redirect-uri {}", args.redirect_uri))?,
         scope: args.scope.clone(),
-        email: args.email.clone(),
-        password: args.password.clone(),
+        email: args.email.clone().unwrap_or_default(),
+        password: args.password.clone().unwrap_or_default(),
         expect_alg: args.expect_alg.clone(),
     })
 }
@@ -196,31 +248,49 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
              a server you run elsewhere"
         );
     }
-    let target = Arc::new(discover(&args, &issuer, args.timeout).await?);
-
-    // Sign every virtual user in, concurrently; measuring starts when all have tried.
-    let mut total = Stats::new()?;
-    let mut signins = Vec::with_capacity(args.users);
-    for id in 0..args.users {
-        let mut vu = VirtualUser::new(id, Arc::clone(&target), args.timeout)?;
-        signins.push(tokio::spawn(async move {
-            let t = Instant::now();
-            let r = vu.sign_in().await;
-            (vu, r, t.elapsed())
-        }));
-    }
-    let mut users = Vec::new();
-    for h in signins {
-        let (vu, r, took) = h.await.context("a sign-in task failed")?;
-        match r {
-            Ok(()) => {
-                total.record("signin", took);
-                users.push(vu);
+    let plan = match args.scenario {
+        Scenario::Staff => {
+            if args.email.is_none() || args.password.is_none() {
+                bail!("--scenario staff needs --email and --password (or LOAD_PASSWORD)");
             }
-            Err(f) => total.error(f),
+            None
+        }
+        Scenario::Pupil => Some(Arc::new(pupil_plan(&args)?)),
+    };
+    let target = Arc::new(discover(&args, &issuer, args.timeout).await?);
+    let mut total = Stats::new(args.scenario.steps())?;
+    let mut users = Vec::with_capacity(args.users);
+    if let Some(plan) = plan {
+        // Pupils have no sign-in of their own before measuring: it is part of each journey.
+        for id in 0..args.users {
+            let pu = PupilUser::new(id, Arc::clone(&target), Arc::clone(&plan), args.timeout)?;
+            users.push(Worker::Pupil(pu));
+        }
+    } else {
+        // Sign every virtual user in, concurrently; measuring starts when all have tried.
+        let mut signins = Vec::with_capacity(args.users);
+        for id in 0..args.users {
+            let mut vu = VirtualUser::new(id, Arc::clone(&target), args.timeout)?;
+            signins.push(tokio::spawn(async move {
+                let t = Instant::now();
+                let r = vu.sign_in().await;
+                (vu, r, t.elapsed())
+            }));
+        }
+        for h in signins {
+            let (vu, r, took) = h.await.context("a sign-in task failed")?;
+            match r {
+                Ok(()) => {
+                    total.record("signin", took);
+                    users.push(Worker::Staff(vu));
+                }
+                Err(f) => total.error(f),
+            }
         }
     }
     let signed_in = users.len();
+    let steps = args.scenario.steps();
+    let whole = steps.last().copied().unwrap_or("flow");
 
     let started = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
@@ -233,7 +303,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let started = Arc::clone(&started);
         let max_flows = args.max_flows;
         tasks.push(tokio::spawn(async move {
-            let mut st = Stats::new()?;
+            let mut st = Stats::new(steps)?;
             let work = async {
                 loop {
                     let now = Instant::now();
@@ -241,12 +311,12 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         break;
                     }
                     let measured = now >= measure_from;
-                    match vu.flow().await {
+                    match vu.iterate().await {
                         Ok(t) if measured => {
-                            st.record("authorize", t.authorize);
-                            st.record("token", t.token);
-                            st.record("userinfo", t.userinfo);
-                            st.record("flow", t.total);
+                            for (step, d) in t.steps {
+                                st.record(step, d);
+                            }
+                            st.record(whole, t.total);
                             st.flows += 1;
                             *st.id_token_algs.entry(t.id_token_alg).or_insert(0) += 1;
                             st.last_end = Some(Instant::now());
@@ -283,6 +353,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         _ => args.duration,
     };
     let summary = Summary {
+        scenario: args.scenario.name(),
         issuer: issuer.as_str().trim_end_matches('/'),
         users: args.users,
         signed_in,
@@ -303,6 +374,65 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The pupil scenario's settings, checked.
+fn pupil_plan(args: &Args) -> anyhow::Result<PupilPlan> {
+    let instelling_ref = args
+        .instelling_ref
+        .clone()
+        .filter(|r| !r.trim().is_empty())
+        .ok_or_else(|| anyhow!("--scenario pupil needs --instelling-ref"))?;
+    let raw = args
+        .pupils
+        .as_deref()
+        .ok_or_else(|| anyhow!("--scenario pupil needs --pupils NAME:PIN,… (or LOAD_PUPILS)"))?;
+    let mut pupils = parse_pupils(raw).map_err(|e| anyhow!("--pupils: {e}"))?;
+    if let Some(one) = &args.pupil {
+        pupils.retain(|(name, _)| name.eq_ignore_ascii_case(one.trim()));
+        if pupils.is_empty() {
+            bail!("--pupil {one}: not among --pupils (its PIN comes from there)");
+        }
+        pupils.truncate(1);
+    }
+    let raw_uri = args
+        .initiate_login_uri
+        .as_deref()
+        .ok_or_else(|| anyhow!("--scenario pupil needs --initiate-login-uri"))?;
+    let initiate_login_uri =
+        Url::parse(raw_uri).with_context(|| format!("--initiate-login-uri {raw_uri}"))?;
+    Ok(PupilPlan {
+        instelling_ref: instelling_ref.trim().to_string(),
+        group: args.group.clone(),
+        pupils,
+        initiate_login_uri,
+        next: AtomicUsize::new(0),
+    })
+}
+
+/// A virtual user of either scenario.
+#[derive(Debug)]
+enum Worker {
+    Staff(VirtualUser),
+    Pupil(PupilUser),
+}
+
+impl Worker {
+    /// One flow (staff) or journey (pupil).
+    async fn iterate(&mut self) -> Result<Outcome, Failure> {
+        match self {
+            Worker::Staff(vu) => vu.flow().await.map(|t| Outcome {
+                steps: vec![
+                    ("authorize", t.authorize),
+                    ("token", t.token),
+                    ("userinfo", t.userinfo),
+                ],
+                total: t.total,
+                id_token_alg: t.id_token_alg,
+            }),
+            Worker::Pupil(pu) => pu.journey().await,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -318,6 +448,49 @@ mod tests {
         assert!(parse_duration("5h").is_err());
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn the_staff_scenario_is_the_default() {
+        let a = Args::try_parse_from([
+            "leerpoort-load",
+            "--issuer",
+            "http://127.0.0.1:1",
+            "--client-id",
+            "c",
+            "--client-secret",
+            "s",
+            "--redirect-uri",
+            "http://127.0.0.1:2/cb",
+        ])
+        .unwrap();
+        assert_eq!(a.scenario, Scenario::Staff);
+        assert_eq!(a.group, "Groep 3A");
+        let a = Args::try_parse_from([
+            "leerpoort-load",
+            "--scenario",
+            "pupil",
+            "--issuer",
+            "http://127.0.0.1:1",
+            "--client-id",
+            "c",
+            "--client-secret",
+            "s",
+            "--redirect-uri",
+            "http://127.0.0.1:2/cb",
+            "--instelling-ref",
+            "r",
+            "--pupils",
+            "Emma:1234,Daan:2345",
+            "--pupil",
+            "daan",
+            "--initiate-login-uri",
+            "http://127.0.0.1:2/login",
+        ])
+        .unwrap();
+        assert_eq!(a.scenario, Scenario::Pupil);
+        let plan = pupil_plan(&a).unwrap();
+        assert_eq!(plan.pupils, vec![("Daan".to_string(), "2345".to_string())]);
     }
 
     #[test]

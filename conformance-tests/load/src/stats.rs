@@ -10,8 +10,18 @@ use serde_json::{json, Value};
 /// Highest latency a histogram holds exactly, in microseconds (larger values are clamped).
 const MAX_MICROS: u64 = 120_000_000;
 
-/// The steps measured, in report order.
-pub const STEPS: [&str; 4] = ["authorize", "token", "userinfo", "flow"];
+/// The steps the staff scenario measures, in report order; the last is the whole flow.
+pub const STAFF_STEPS: &[&str] = &["authorize", "token", "userinfo", "flow"];
+/// The steps of the pupil journey, in report order; the last is the whole journey.
+pub const PUPIL_STEPS: &[&str] = &[
+    "shortcut",
+    "group",
+    "name",
+    "pin",
+    "authorize",
+    "token",
+    "journey",
+];
 
 /// A failed request or flow: `kind` is counted, `detail` is kept for the first of each kind.
 #[derive(Debug, Clone)]
@@ -32,7 +42,9 @@ impl Failure {
 /// What one virtual user (or, merged, all of them) measured.
 #[derive(Debug)]
 pub struct Stats {
-    /// Per step (see [`STEPS`]) and `signin`: microseconds.
+    /// The steps measured, in report order (see [`STAFF_STEPS`], [`PUPIL_STEPS`]).
+    pub steps: &'static [&'static str],
+    /// Per step and `signin`: microseconds.
     pub hist: BTreeMap<&'static str, Histogram<u64>>,
     /// Completed flows inside the measurement window.
     pub flows: u64,
@@ -51,14 +63,15 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn new() -> anyhow::Result<Self> {
+    pub fn new(steps: &'static [&'static str]) -> anyhow::Result<Self> {
         let mut hist = BTreeMap::new();
-        for step in STEPS.iter().copied().chain(["signin"]) {
+        for step in steps.iter().copied().chain(["signin"]) {
             let h = Histogram::<u64>::new_with_bounds(1, MAX_MICROS, 3)
                 .map_err(|e| anyhow!("histogram: {e}"))?;
             hist.insert(step, h);
         }
         Ok(Self {
+            steps,
             hist,
             flows: 0,
             warmup_flows: 0,
@@ -139,6 +152,8 @@ pub fn step_json(h: &Histogram<u64>) -> Value {
 /// The run's settings and outcome, as the one JSON document `--json` prints.
 #[derive(Debug)]
 pub struct Summary<'a> {
+    /// `staff` (sign in once, then authorize → token → userinfo) or `pupil` (the journey).
+    pub scenario: &'a str,
     pub issuer: &'a str,
     pub users: usize,
     pub signed_in: usize,
@@ -150,6 +165,20 @@ pub struct Summary<'a> {
 }
 
 impl Summary<'_> {
+    /// Does this scenario sign its users in before measuring?
+    fn signs_in(&self) -> bool {
+        self.scenario == "staff"
+    }
+
+    /// What one iteration is called in the text report.
+    fn noun(&self) -> &'static str {
+        if self.signs_in() {
+            "flows"
+        } else {
+            "journeys"
+        }
+    }
+
     pub fn flows_per_sec(&self) -> f64 {
         let secs = self.measured.as_secs_f64();
         if secs > 0.0 {
@@ -164,13 +193,17 @@ impl Summary<'_> {
     pub fn to_json(&self) -> Value {
         let s = self.stats;
         let mut steps = serde_json::Map::new();
-        for step in STEPS {
+        for step in s.steps {
             if let Some(h) = s.hist.get(step) {
-                steps.insert(step.to_string(), step_json(h));
+                steps.insert((*step).to_string(), step_json(h));
             }
         }
-        let signin = s.hist.get("signin").map(step_json).unwrap_or(Value::Null);
+        let signin = match s.hist.get("signin") {
+            Some(h) if self.signs_in() => step_json(h),
+            _ => Value::Null,
+        };
         json!({
+            "scenario": self.scenario,
             "issuer": self.issuer,
             "users": self.users,
             "signed_in": self.signed_in,
@@ -192,20 +225,36 @@ impl Summary<'_> {
 
     pub fn to_text(&self) -> String {
         let s = self.stats;
+        let noun = self.noun();
         let mut out = String::new();
-        out.push_str(&format!("target      {}\n", self.issuer));
         out.push_str(&format!(
-            "users       {} ({} signed in)\n",
-            self.users, self.signed_in
+            "scenario    {}\n",
+            match self.scenario {
+                "staff" => "staff: sign in once, then authorize → token → userinfo",
+                "pupil" => {
+                    "pupil: shortcut → group → name → PIN → authorize → token, \
+                     a fresh browser each journey"
+                }
+                other => other,
+            }
         ));
+        out.push_str(&format!("target      {}\n", self.issuer));
+        if self.signs_in() {
+            out.push_str(&format!(
+                "users       {} ({} signed in)\n",
+                self.users, self.signed_in
+            ));
+        } else {
+            out.push_str(&format!("users       {}\n", self.users));
+        }
         out.push_str(&format!(
-            "time        warm-up {:.1} s ({} flows), measured {:.2} s\n",
+            "time        warm-up {:.1} s ({} {noun}), measured {:.2} s\n",
             self.warmup.as_secs_f64(),
             s.warmup_flows,
             self.measured.as_secs_f64()
         ));
         out.push_str(&format!(
-            "flows       {} ({:.1} flows/s), {} errors\n",
+            "{noun:<11} {} ({:.1} {noun}/s), {} errors\n",
             s.flows,
             self.flows_per_sec(),
             s.error_total()
@@ -220,7 +269,8 @@ impl Summary<'_> {
             "{:<10} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
             "step", "count", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms"
         ));
-        for step in ["signin"].into_iter().chain(STEPS) {
+        let signin: &[&str] = if self.signs_in() { &["signin"] } else { &[] };
+        for step in signin.iter().chain(s.steps) {
             let Some(h) = s.hist.get(step) else { continue };
             let v = step_json(h);
             let f = |k: &str| {
@@ -260,8 +310,8 @@ mod tests {
 
     #[test]
     fn merges_and_reports() {
-        let mut a = Stats::new().unwrap();
-        let mut b = Stats::new().unwrap();
+        let mut a = Stats::new(STAFF_STEPS).unwrap();
+        let mut b = Stats::new(STAFF_STEPS).unwrap();
         for i in 1..=100u64 {
             a.record("token", Duration::from_micros(i * 1000));
         }
@@ -271,6 +321,7 @@ mod tests {
         a.flows = 100;
         a.merge(b).unwrap();
         let sum = Summary {
+            scenario: "staff",
             issuer: "http://127.0.0.1:1",
             users: 2,
             signed_in: 2,
@@ -304,5 +355,34 @@ mod tests {
         assert_eq!(j["error_samples"]["token: HTTP 500"], "POST /token → 500");
         assert_eq!(j["steps"]["userinfo"]["count"], 0);
         assert!(sum.to_text().contains("token: HTTP 500"));
+        assert_eq!(j["scenario"], "staff");
+        assert_eq!(j["signin"]["count"], 0);
+    }
+
+    #[test]
+    fn a_pupil_report_names_the_journey() {
+        let mut st = Stats::new(PUPIL_STEPS).unwrap();
+        st.record("shortcut", Duration::from_millis(2));
+        st.record("journey", Duration::from_millis(20));
+        st.flows = 1;
+        let sum = Summary {
+            scenario: "pupil",
+            issuer: "http://127.0.0.1:1",
+            users: 4,
+            signed_in: 4,
+            warmup: Duration::ZERO,
+            duration: Duration::from_secs(1),
+            measured: Duration::from_secs(1),
+            stats: &st,
+        };
+        let j = sum.to_json();
+        assert_eq!(j["scenario"], "pupil");
+        assert_eq!(j["signin"], Value::Null);
+        assert_eq!(j["steps"]["journey"]["count"], 1);
+        assert_eq!(j["steps"]["pin"]["count"], 0);
+        let text = sum.to_text();
+        assert!(text.starts_with("scenario    pupil:"), "{text}");
+        assert!(text.contains("journeys    1 (1.0 journeys/s)"), "{text}");
+        assert!(!text.contains("signin"), "{text}");
     }
 }
