@@ -132,8 +132,12 @@ impl AppState {
         clock: Arc<dyn Clock>,
         dir: Arc<dyn Directory>,
     ) -> anyhow::Result<Self> {
-        let store = crate::store::open(config.redis_url.as_deref(), clock.clone())
-            .context("LEERPOORT_REDIS_URL")?;
+        let store = crate::store::open(
+            config.redis_url.as_deref(),
+            &config.redis_options,
+            clock.clone(),
+        )
+        .context("LEERPOORT_REDIS_URL")?;
         let keys =
             FileKeyStore::open_or_init(&config.keys_dir, config.issuer_host(), clock.now_secs())
                 .context("LEERPOORT_KEYS_DIR")?;

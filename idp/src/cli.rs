@@ -15,6 +15,7 @@ use crate::{db, demo};
 use broker::admin::Ctx;
 
 mod beheer;
+mod cleanup;
 mod client;
 mod devices;
 mod group;
@@ -121,6 +122,13 @@ pub enum Command {
     /// The operator console (`LEERPOORT_OPERATOR_LISTEN`): a one-time sign-in link.
     #[command(subcommand)]
     Operator(OperatorCmd),
+    /// Remove expired rows now (the server does this every hour): links, leases, and audit
+    /// lines older than LEERPOORT_AUDIT_RETENTION_DAYS when set.
+    Cleanup {
+        /// Count what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write a school's shortcut files (.url, .webloc, link, QR) for pupils and teachers.
     Shortcuts {
         /// INSTELLING_REF of the school.
@@ -256,6 +264,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
         Command::Deregister(a) => registration::deregister(config, clock, a),
         Command::Notice(cmd) => notice::run(config, clock, cmd),
         Command::Operator(cmd) => operator::run(config, clock, cmd),
+        Command::Cleanup { dry_run } => cleanup::run(config, clock, dry_run),
         Command::Shortcuts {
             school,
             out: dir,

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use crate::store::{refuse_insecure_tls, RedisOptions};
+
 /// Errors reading the configuration. Each names the key at fault.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -30,6 +32,8 @@ fn invalid(key: &str, msg: impl Into<String>) -> ConfigError {
 struct FileConfig {
     database_url: Option<String>,
     redis_url: Option<String>,
+    redis_prefix: Option<String>,
+    redis_ca_file: Option<String>,
     listen: Option<String>,
     issuer: Option<String>,
     keys_dir: Option<String>,
@@ -52,6 +56,7 @@ struct FileConfig {
     uwlr_klantnaam: Option<String>,
     licence_deadline_ms: Option<u64>,
     licence_cache_secs: Option<u64>,
+    audit_retention_days: Option<u32>,
 }
 
 /// How the start page asks publishers with a licence endpoint (the live lookup).
@@ -92,6 +97,24 @@ fn licence_lookup(
     Ok(LicenceLookupConfig {
         deadline_ms: number("licence_deadline_ms", deadline, 50..=10_000, 800)?,
         cache_secs: number("licence_cache_secs", cache, 0..=86_400, 300)?,
+    })
+}
+
+/// `audit_retention_days`: 0 (keep for ever, the default) to 36,500.
+fn audit_retention(
+    env: &dyn Fn(&str) -> Option<String>,
+    from_file: Option<u32>,
+) -> Result<u32, ConfigError> {
+    match env("LEERPOORT_AUDIT_RETENTION_DAYS").filter(|v| !v.is_empty()) {
+        Some(v) => v.parse::<u32>().ok(),
+        None => Some(from_file.unwrap_or(0)),
+    }
+    .filter(|n| *n <= 36_500)
+    .ok_or_else(|| {
+        invalid(
+            "audit_retention_days",
+            "expected days from 0 (keep for ever) to 36500",
+        )
     })
 }
 
@@ -184,6 +207,47 @@ fn uwlr_from(
     })
 }
 
+/// `redis_prefix` and `redis_ca_file`, which only go with a `redis_url` (the CA file with a
+/// `rediss://` one); `#insecure` in the URL is refused off loopback.
+fn redis_options(
+    redis_url: Option<&str>,
+    prefix: Option<String>,
+    ca_file: Option<String>,
+) -> Result<RedisOptions, ConfigError> {
+    if let Some(url) = redis_url {
+        refuse_insecure_tls(url).map_err(|msg| invalid("redis_url", msg))?;
+    }
+    let prefix = prefix.unwrap_or_default();
+    if prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid(
+            "redis_prefix",
+            "expected at most 64 printable ASCII characters without spaces, e.g. leerpoort:",
+        ));
+    }
+    if !prefix.is_empty() && redis_url.is_none() {
+        return Err(invalid(
+            "redis_prefix",
+            "set, but LEERPOORT_REDIS_URL is not: the prefix is for keys in Redis",
+        ));
+    }
+    let ca_file = ca_file.map(PathBuf::from);
+    if let Some(p) = &ca_file {
+        if !redis_url.is_some_and(|u| u.starts_with("rediss://")) {
+            return Err(invalid(
+                "redis_ca_file",
+                "set, but LEERPOORT_REDIS_URL is not a rediss:// (TLS) URL",
+            ));
+        }
+        if !p.is_file() {
+            return Err(invalid(
+                "redis_ca_file",
+                format!("{} is not a file", p.display()),
+            ));
+        }
+    }
+    Ok(RedisOptions { prefix, ca_file })
+}
+
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -200,6 +264,8 @@ pub struct Config {
     pub licence_lookup: LicenceLookupConfig,
     pub database_url: String,
     pub redis_url: Option<String>,
+    /// The key prefix and the CA file for Redis (`redis_prefix`, `redis_ca_file`).
+    pub redis_options: RedisOptions,
     pub listen: SocketAddr,
     /// Public base URL without a trailing slash; the OIDC issuer and SAML entity ID.
     pub issuer: String,
@@ -228,6 +294,9 @@ pub struct Config {
     pub db_pool_size: u32,
     /// Fetching school data from an LAS over UWLR.
     pub uwlr: UwlrConfig,
+    /// Audit lines older than this many days are removed by the cleanup job; 0 (the
+    /// default): kept for ever.
+    pub audit_retention_days: u32,
 }
 
 impl Config {
@@ -272,6 +341,11 @@ impl Config {
             get("redis_url", file.redis_url),
             &["redis://", "rediss://", "redis+unix://"],
             "expected redis://HOST:PORT or rediss://...",
+        )?;
+        let redis_options = redis_options(
+            redis_url.as_deref(),
+            get("redis_prefix", file.redis_prefix),
+            get("redis_ca_file", file.redis_ca_file),
         )?;
 
         let listen_s = get("listen", file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
@@ -341,11 +415,13 @@ impl Config {
         let uwlr = uwlr_from(&get, uwlr_keys, &host)?;
         let licence_lookup =
             licence_lookup(&env, file.licence_deadline_ms, file.licence_cache_secs)?;
+        let audit_retention_days = audit_retention(&env, file.audit_retention_days)?;
 
         Ok(Config {
             licence_lookup,
             database_url,
             redis_url,
+            redis_options,
             listen,
             issuer,
             keys_dir,
@@ -361,6 +437,7 @@ impl Config {
             log_format,
             db_pool_size,
             uwlr,
+            audit_retention_days,
         })
     }
 
@@ -568,6 +645,7 @@ mod tests {
         let c = with_env(&[]).unwrap();
         assert_eq!(c.database_url, "sqlite://leerpoort.db");
         assert_eq!(c.redis_url, None);
+        assert_eq!(c.redis_options, RedisOptions::default());
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.issuer, "http://127.0.0.1:8080");
         assert_eq!(c.keys_dir, PathBuf::from("keys"));
@@ -697,6 +775,94 @@ mod tests {
         let c = Config::load_with_env(Some(&p), |_| None).unwrap();
         assert_eq!(c.trusted_proxies[0].to_string(), "172.16.0.0/12");
         assert_eq!(c.metrics_listen, None);
+    }
+
+    #[test]
+    fn redis_prefix_is_checked_and_defaults_to_none() {
+        let url = ("LEERPOORT_REDIS_URL", "redis://127.0.0.1:6379");
+        let c = with_env(&[url]).unwrap();
+        assert_eq!(c.redis_options.prefix, "");
+        let c = with_env(&[url, ("LEERPOORT_REDIS_PREFIX", "leerpoort-test:")]).unwrap();
+        assert_eq!(c.redis_options.prefix, "leerpoort-test:");
+        let longest = "p".repeat(64);
+        let c = with_env(&[url, ("LEERPOORT_REDIS_PREFIX", &longest)]).unwrap();
+        assert_eq!(c.redis_options.prefix, longest);
+        for bad in ["leer poort:", "leerpoört:", "tab\t", &"p".repeat(65)] {
+            let err = with_env(&[url, ("LEERPOORT_REDIS_PREFIX", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("LEERPOORT_REDIS_PREFIX: expected at most 64 printable ASCII"),
+                "{bad}: {err}"
+            );
+        }
+        let err = with_env(&[("LEERPOORT_REDIS_PREFIX", "leerpoort:")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("LEERPOORT_REDIS_PREFIX: set, but LEERPOORT_REDIS_URL is not"),
+            "{err}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.toml");
+        std::fs::write(
+            &p,
+            "redis_url = \"redis://cache.internal\"\nredis_prefix = \"school-a:\"\n",
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&p), |_| None).unwrap();
+        assert_eq!(c.redis_options.prefix, "school-a:");
+    }
+
+    #[test]
+    fn redis_tls_settings_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let ca = ca.to_str().unwrap();
+        let c = with_env(&[
+            ("LEERPOORT_REDIS_URL", "rediss://redis.internal:6380"),
+            ("LEERPOORT_REDIS_CA_FILE", ca),
+        ])
+        .unwrap();
+        assert_eq!(c.redis_options.ca_file.as_deref(), Some(Path::new(ca)));
+
+        for (url, file, says) in [
+            ("redis://redis.internal", ca, "not a rediss://"),
+            (
+                "rediss://redis.internal",
+                "/nonexistent/ca.pem",
+                "is not a file",
+            ),
+        ] {
+            let err = with_env(&[
+                ("LEERPOORT_REDIS_URL", url),
+                ("LEERPOORT_REDIS_CA_FILE", file),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert!(err.starts_with("LEERPOORT_REDIS_CA_FILE: "), "{err}");
+            assert!(err.contains(says), "{err}");
+        }
+        let err = with_env(&[("LEERPOORT_REDIS_CA_FILE", ca)]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("LEERPOORT_REDIS_CA_FILE"),
+            "{err}"
+        );
+
+        // No certificate check at all: only on loopback.
+        let err = with_env(&[("LEERPOORT_REDIS_URL", "rediss://redis.internal/#insecure")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("LEERPOORT_REDIS_URL: #insecure"), "{err}");
+        assert!(err.contains("loopback"), "{err}");
+        for local in [
+            "rediss://127.0.0.1:6380/#insecure",
+            "rediss://localhost/#insecure",
+        ] {
+            let c = with_env(&[("LEERPOORT_REDIS_URL", local)]).unwrap();
+            assert_eq!(c.redis_url.as_deref(), Some(local));
+        }
     }
 
     #[test]

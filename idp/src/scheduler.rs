@@ -11,11 +11,15 @@
 //!   fetched since then is fetched and imported ([`broker::import::las::pull_due`]), one school
 //!   after another; a node that stops halfway leaves the rest to the next holder of the
 //!   lease, and a school fetched by hand after 02:00 is not fetched again that night.
+//! - **The cleanup** (at most once an hour, whichever node holds its lease): expired rows are
+//!   removed in batches ([`broker::repo::Cleanup`]); audit lines only when
+//!   `LEERPOORT_AUDIT_RETENTION_DAYS` is set. `leerpoort cleanup` runs the same by hand.
 
 use std::time::Duration;
 
 use actix_web::web;
 use broker::import::{self, staging};
+use broker::repo::{CleanupCounts, CleanupPolicy};
 
 use crate::app::AppState;
 
@@ -45,7 +49,62 @@ pub async fn run(state: AppState, node: String) {
             Ok(Err(e)) => tracing::warn!(error = %e, "nightly LAS pull failed"),
             Err(e) => tracing::warn!(error = %e, "nightly LAS pull failed"),
         }
+        let (st, n) = (state.clone(), node.clone());
+        match web::block(move || cleanup(&st, &n)).await {
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some(c))) => tracing::info!(
+                thuis_tokens = c.thuis_tokens,
+                operator_links = c.operator_links,
+                leases = c.leases,
+                audit_events = c.audit_events,
+                dynamic_ip_history = c.dynamic_ip_history,
+                statements = c.statements,
+                longest_statement_ms = c.longest_statement_ms,
+                "cleanup: expired rows removed"
+            ),
+            Ok(Err(e)) => tracing::warn!(error = %e, "cleanup failed"),
+            Err(e) => tracing::warn!(error = %e, "cleanup failed"),
+        }
     }
+}
+
+/// How often the cleanup runs, at most (seconds).
+pub const CLEANUP_EVERY_SECS: i64 = 3600;
+
+/// What the cleanup removes at `now`, by the configuration (audit retention).
+pub fn cleanup_policy(state: &AppState, now: i64, dry_run: bool) -> CleanupPolicy {
+    CleanupPolicy::at(now, state.config.audit_retention_days, dry_run)
+}
+
+/// One round of the cleanup, when `node` holds its lease and the last round (of any node)
+/// began an hour ago or more: what was removed; `None` when it was not this node's turn.
+pub fn cleanup(state: &AppState, node: &str) -> Result<Option<CleanupCounts>, String> {
+    let now = state.clock.now_secs();
+    let held = state
+        .dir
+        .try_lease("cleanup", node, now, now + LEASE_SECS)
+        .map_err(|e| e.to_string())?;
+    if !held
+        || !state
+            .dir
+            .claim_cleanup_round(now, CLEANUP_EVERY_SECS)
+            .map_err(|e| e.to_string())?
+    {
+        return Ok(None);
+    }
+    // Renew the lease between batches; a node that lost it stops (the next round goes on).
+    let still_mine = || {
+        let t = state.clock.now_secs();
+        state
+            .dir
+            .try_lease("cleanup", node, t, t + LEASE_SECS)
+            .unwrap_or(false)
+    };
+    state
+        .dir
+        .clean_up(&cleanup_policy(state, now, false), &still_mine)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// One round of the school-year job, when `node` holds its lease: how many schools' staged

@@ -5,6 +5,7 @@
 //! and writes it in the same transaction: a change without its audit line cannot happen.
 
 mod audit;
+mod cleanup;
 mod devices;
 mod duo;
 mod dynamic_ip;
@@ -26,6 +27,10 @@ mod users;
 mod webhooks;
 
 pub use audit::{Audit, AuditQuery};
+pub use cleanup::{
+    Cleanup, CleanupCounts, CleanupPolicy, CLEANUP_BATCH, LEASE_GRACE_SECS,
+    OPERATOR_LINK_GRACE_SECS,
+};
 pub use devices::EnrolledDevices;
 pub use duo::{DuoLoad, DuoRegistry, SchoolRename};
 pub use dynamic_ip::DynamicIps;
@@ -84,6 +89,7 @@ pub trait Directory:
     + Licences
     + RosterTimes
     + Webhooks
+    + Cleanup
     + Send
     + Sync
     + std::fmt::Debug

@@ -31,6 +31,7 @@ macro_rules! insert_many {
 
 mod audit;
 mod cache;
+mod cleanup;
 mod devices;
 pub mod directory;
 mod duo;
@@ -201,14 +202,31 @@ fn prepare_sqlite_file(path: &str) -> Result<(), DbError> {
 }
 
 /// Create or upgrade the schema. Idempotent. Returns the names of the migrations it ran.
+///
+/// On PostgreSQL, nodes that start at the same moment (a cluster, a rolling upgrade) take
+/// turns: each holds an advisory lock on the schema while it migrates, so the second finds the
+/// migrations done instead of running them a second time and failing. (SQLite's writes are
+/// serialised by the file lock already.)
 pub fn migrate(pool: &DbPool) -> Result<Vec<String>, DbError> {
+    const LOCK: &str = "hashtext('leerpoort-migrations:' || current_schema())";
     let mut conn = pool.get().map_err(|e| DbError::Connect(e.to_string()))?;
+    let names = |ran: Vec<diesel::migration::MigrationVersion<'_>>| {
+        ran.iter().map(|v| v.to_string()).collect::<Vec<_>>()
+    };
     let ran = match &mut *conn {
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
-    }
-    .map_err(|e| DbError::Migrate(e.to_string()))?;
-    Ok(ran.iter().map(|v| v.to_string()).collect())
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(names),
+        DbConnection::Postgres(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({LOCK})"))
+                .map_err(|e| DbError::Migrate(format!("taking the migration lock: {e}")))?;
+            let ran = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(names);
+            let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK})"));
+            if let Err(e) = unlocked {
+                tracing::warn!(error = %e, "releasing the migration lock failed (it goes with the connection)");
+            }
+            ran
+        }
+    };
+    ran.map_err(|e| DbError::Migrate(e.to_string()))
 }
 
 #[cfg(test)]

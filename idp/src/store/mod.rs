@@ -8,6 +8,7 @@
 //! sliding windows ([`broker::store::window`]). Both pass the same contract test suite
 //! (`idp/tests/it/store.rs`).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use broker::clock::Clock;
@@ -15,21 +16,34 @@ use broker::store::{EphemeralStore, MemoryStore, StoreError};
 
 mod redis;
 
-pub use self::redis::RedisStore;
+pub use self::redis::{refuse_insecure_tls, RedisStore};
+
+/// How Leerpoort uses its Redis, besides the URL (`LEERPOORT_REDIS_PREFIX`,
+/// `LEERPOORT_REDIS_CA_FILE`; see `docs/configuration.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// In front of every key Leerpoort writes, verbatim; empty (the default) for none.
+    pub prefix: String,
+    /// PEM: the roots trusted for the server's certificate on a `rediss://` URL, instead of
+    /// the public web roots built into Leerpoort.
+    pub ca_file: Option<PathBuf>,
+}
 
 /// The ephemeral store for this node: a [`RedisStore`] on `redis_url` when one is given
-/// (`LEERPOORT_REDIS_URL`), a [`MemoryStore`] otherwise.
+/// (`LEERPOORT_REDIS_URL`, used as `options` say), a [`MemoryStore`] otherwise.
 ///
 /// # Errors
 ///
-/// [`StoreError::Unavailable`] when the Redis URL is invalid. An unreachable Redis is not an
-/// error here (the node starts, and `ping` reports it), see [`RedisStore::connect`].
+/// [`StoreError::Unavailable`] when the Redis URL is invalid or the CA file cannot be used.
+/// An unreachable Redis is not an error here (the node starts, and `ping` reports it), see
+/// [`RedisStore::connect`].
 pub fn open(
     redis_url: Option<&str>,
+    options: &RedisOptions,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<dyn EphemeralStore>, StoreError> {
     match redis_url {
-        Some(url) => Ok(Arc::new(RedisStore::connect(url, clock)?)),
+        Some(url) => Ok(Arc::new(RedisStore::connect_with(url, options, clock)?)),
         None => Ok(Arc::new(MemoryStore::new(clock))),
     }
 }

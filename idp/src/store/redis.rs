@@ -1,7 +1,8 @@
 //! The ephemeral store on Redis (`LEERPOORT_REDIS_URL`), so that several stateless nodes share
 //! sessions, codes and rate limits.
 //!
-//! Layout in Redis, under an optional prefix (see [`RedisStore::with_prefix`]):
+//! Layout in Redis, under an optional prefix (`LEERPOORT_REDIS_PREFIX`, see
+//! [`RedisStore::with_prefix`]; none by default, the layout of earlier versions):
 //!
 //! * `{prefix}v:{key}` holds a value as 20 ASCII digits (its absolute expiry in milliseconds
 //!   since the epoch, zero-padded, from the store's [`Clock`]) followed by the payload bytes.
@@ -16,14 +17,24 @@
 //! `count` a `ZCOUNT`. Redis 6.2 or later
 //! is needed (for `GETDEL`).
 //!
+//! TLS: a `rediss://` URL is spoken over TLS (rustls), the server's certificate checked against
+//! the public web roots built into Leerpoort (webpki-roots, as for HTTP) or, with
+//! [`RedisOptions::ca_file`], against the roots in that file only. `rediss://HOST/#insecure`
+//! (no check at all) is refused unless HOST is loopback ([`refuse_insecure_tls`]).
+//!
 //! Connections come from an `r2d2` pool. Connecting, reading, writing and waiting for a pooled
 //! connection each time out after a couple of seconds, so `/readyz` answers quickly when Redis
 //! is down. A pooled connection that fails with an I/O error is discarded; when the server had
 //! closed it (a restart, an idle timeout) the command is sent once more on a new connection.
 //! Should the first attempt have reached the server after all, that repeat errs on the safe
 //! side: `take` then finds nothing, `incr` counts twice and `put_if_absent` reports `false`.
+//! A command answered `READONLY` (a connection still on a primary that a failover demoted to a
+//! replica, behind an endpoint that now leads to the new primary) did nothing: that connection
+//! is discarded too, and the command sent once more on a new connection.
 
 use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +44,8 @@ use broker::keyspace::Key;
 use broker::store::{EphemeralStore, Lockout, StoreError, StoreResult, Tally};
 
 use broker::store::window::{duration_millis, Window, MAX_EVENTS};
+
+use super::RedisOptions;
 
 /// Width of the expiry in front of every stored value.
 const EXPIRY_DIGITS: usize = 20;
@@ -155,12 +168,40 @@ impl RedisStore {
     /// [`StoreError::Unavailable`] when the URL is invalid. No message of this store ever
     /// contains the credentials of the URL.
     pub fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        Self::connect_with(url, &RedisOptions::default(), clock)
+    }
+
+    /// As [`RedisStore::connect`], with the key prefix and the CA file of `options`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when the URL is invalid, is `#insecure` off loopback (see
+    /// [`refuse_insecure_tls`]), or the CA file cannot be read, holds no PEM certificate or
+    /// goes with a URL that is not `rediss://`.
+    pub fn connect_with(
+        url: &str,
+        options: &RedisOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StoreError> {
         let redaction = Arc::new(Redaction::of(url));
-        let client = ::redis::Client::open(url).map_err(|e| {
+        let refused = |e: &dyn fmt::Display| {
             StoreError::Unavailable(
                 redaction.scrub(&format!("invalid redis URL {}: {e}", redaction.target)),
             )
-        })?;
+        };
+        refuse_insecure_tls(url).map_err(|e| refused(&e))?;
+        let client = match &options.ca_file {
+            None => ::redis::Client::open(url),
+            Some(path) => {
+                let root_cert = read_ca_file(path).map_err(|e| refused(&e))?;
+                let certificates = ::redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root_cert),
+                };
+                ::redis::Client::build_with_tls(url, certificates)
+            }
+        }
+        .map_err(|e| refused(&e))?;
         let manager = Manager { client };
         let pool = r2d2::Pool::builder()
             .max_size(POOL_MAX_SIZE)
@@ -177,7 +218,7 @@ impl RedisStore {
             pool,
             manager,
             clock,
-            prefix: String::new(),
+            prefix: options.prefix.clone(),
             put_if_absent: script(PUT_IF_ABSENT_LUA),
             sliding_incr: script(SLIDING_INCR_LUA),
             incr_and_lock: script(INCR_AND_LOCK_LUA),
@@ -227,25 +268,38 @@ impl RedisStore {
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        if err.is_io_error() || err.is_unrecoverable_error() {
-            // The reply may still be on its way: never reuse this connection.
+        let on_a_replica =
+            err.kind() == ::redis::ErrorKind::Server(::redis::ServerErrorKind::ReadOnly);
+        if err.is_io_error() || err.is_unrecoverable_error() || on_a_replica {
+            // The reply may still be on its way, or the server is no longer the primary:
+            // never reuse this connection.
             conn.poisoned = true;
         }
-        if !err.is_connection_dropped() {
+        if !err.is_connection_dropped() && !on_a_replica {
             return Err(self.unavailable(&err));
         }
         drop(conn);
-        // The server had closed it. Other idle connections may be just as stale, so go
-        // around the pool for the second attempt.
+        // The server had closed it, or was demoted. Other idle connections may be just as
+        // stale, so go around the pool for the second attempt.
         let mut fresh =
             r2d2::ManageConnection::connect(&self.manager).map_err(|e| self.unavailable(&e))?;
         op(&mut fresh.inner).map_err(|e| self.unavailable(&e))
     }
 
     fn unavailable(&self, err: &dyn fmt::Display) -> StoreError {
+        let err = err.to_string();
+        let hint = if err.contains("UnknownIssuer") {
+            " (the Redis server's certificate is not trusted: give its CA in \
+             LEERPOORT_REDIS_CA_FILE)"
+        } else if err.contains("invalid peer certificate") {
+            " (the Redis server's certificate must name the host of LEERPOORT_REDIS_URL and \
+             chain to a trusted root: the public web roots or LEERPOORT_REDIS_CA_FILE)"
+        } else {
+            ""
+        };
         StoreError::Unavailable(
             self.redaction
-                .scrub(&format!("redis at {}: {err}", self.redaction.target)),
+                .scrub(&format!("redis at {}: {err}{hint}", self.redaction.target)),
         )
     }
 
@@ -403,6 +457,58 @@ impl EphemeralStore for RedisStore {
             }
         }
     }
+}
+
+/// Refuses `rediss://HOST/#insecure` (TLS without any check of the server's certificate)
+/// unless HOST is loopback (`localhost`, `127.0.0.0/8`, `::1`): a TLS tunnel on the same
+/// machine, a test. Elsewhere anyone on the path could read and change sessions; trust the
+/// server's CA instead (`LEERPOORT_REDIS_CA_FILE`).
+///
+/// # Errors
+///
+/// Why it is refused, for a configuration error. A URL that does not parse passes here (the
+/// Redis client reports it).
+pub fn refuse_insecure_tls(url: &str) -> Result<(), String> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Ok(());
+    };
+    if parsed.scheme() != "rediss" || parsed.fragment() != Some("insecure") {
+        return Ok(());
+    }
+    // Hosts of a `rediss://` URL are opaque to the URL parser: an IPv4 address is a "domain".
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if loopback {
+        Ok(())
+    } else {
+        Err(
+            "#insecure turns off the check of the Redis server's certificate and is refused \
+             except on loopback (localhost, 127.0.0.1, ::1); trust the server's CA with \
+             LEERPOORT_REDIS_CA_FILE instead"
+                .to_owned(),
+        )
+    }
+}
+
+/// The PEM roots in `path`, for `rediss://` connections.
+fn read_ca_file(path: &Path) -> Result<Vec<u8>, String> {
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("CA file {}: cannot read it: {e}", path.display()))?;
+    let marker = b"-----BEGIN CERTIFICATE-----";
+    if !pem.windows(marker.len()).any(|w| w == marker) {
+        return Err(format!(
+            "CA file {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+            path.display()
+        ));
+    }
+    Ok(pem)
 }
 
 /// The server-side TTL for a logical TTL: Redis wants at least one millisecond.
@@ -623,6 +729,60 @@ mod tests {
         ));
         assert!(expiry_digits(999) < expiry_digits(1000));
         assert_eq!(expiry_digits(-5), expiry_digits(0));
+    }
+
+    #[test]
+    fn insecure_tls_only_on_loopback() {
+        for ok in [
+            "rediss://127.0.0.1:6380/#insecure",
+            "rediss://127.3.2.1/#insecure",
+            "rediss://localhost:6380/0#insecure",
+            "rediss://[::1]:6380/#insecure",
+            "rediss://redis.example:6380/",
+            "redis://redis.example:6379/",
+            "redis+unix:///run/redis.sock",
+        ] {
+            assert_eq!(refuse_insecure_tls(ok), Ok(()), "{ok}");
+        }
+        for refused in [
+            "rediss://redis.example:6380/#insecure",
+            "rediss://u:pw@10.0.0.5/#insecure",
+            "rediss://[2001:db8::1]/#insecure",
+            "rediss://localhost.example/#insecure",
+        ] {
+            let err = refuse_insecure_tls(refused).err().unwrap_or_default();
+            assert!(err.contains("loopback"), "{refused}: {err}");
+        }
+        let err = RedisStore::connect(
+            "rediss://u:topsecret@redis.example/#insecure",
+            Arc::new(broker::clock::SystemClock),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("loopback"), "{err}");
+        assert!(!err.contains("topsecret"), "{err}");
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_a_certificate() {
+        let Ok(dir) = tempfile::tempdir() else {
+            return;
+        };
+        let path = dir.path().join("ca.pem");
+        let connect = |url: &str| {
+            let options = RedisOptions {
+                prefix: String::new(),
+                ca_file: Some(path.clone()),
+            };
+            RedisStore::connect_with(url, &options, Arc::new(broker::clock::SystemClock))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(connect("rediss://127.0.0.1:1").contains("cannot read"));
+        assert!(std::fs::write(&path, "not a certificate").is_ok());
+        assert!(connect("rediss://127.0.0.1:1").contains("no PEM certificate"));
     }
 
     #[test]

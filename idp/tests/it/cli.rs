@@ -635,6 +635,7 @@ fn every_command_has_help() {
         vec!["import", "duo", "--help"],
         vec!["keys", "list", "--help"],
         vec!["keys", "rotate", "--help"],
+        vec!["cleanup", "--help"],
     ] {
         let out = env.run(&args);
         assert!(out.status.success(), "{args:?}");

@@ -1158,3 +1158,44 @@ on_both_backends!(
         ));
     }
 );
+
+/// Nodes that start at the same moment on one fresh PostgreSQL schema (a cluster, a rolling
+/// upgrade) all start: each migration runs once, the others wait and find it done.
+#[test]
+fn nodes_starting_together_migrate_once() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let Some(base) = crate::support::postgres_url() else {
+        eprintln!("LEERPOORT_TEST_DATABASE_URL not set: PostgreSQL variant not run");
+        return;
+    };
+    let schema = format!("lp_migrate_{}", Uuid::new_v4().simple());
+    let mut admin = diesel::PgConnection::establish(&base).unwrap();
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    let runs: Vec<Result<Vec<String>, String>> = std::thread::scope(|s| {
+        let nodes: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                s.spawn(move || {
+                    let pool = idp::db::connect(&url, 2).map_err(|e| e.to_string())?;
+                    idp::db::migrate(&pool).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        nodes.into_iter().map(|n| n.join().unwrap()).collect()
+    });
+    let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    let mut ran = Vec::new();
+    for r in runs {
+        ran.extend(r.expect("every node starts"));
+    }
+    let mut unique = ran.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(ran.len(), unique.len(), "a migration ran twice: {ran:?}");
+    assert!(ran.len() > 10, "{ran:?}");
+}

@@ -6,6 +6,7 @@ mod support;
 
 mod beheer;
 mod broker_saml;
+mod cleanup;
 mod cli;
 mod devices;
 mod directory;

@@ -16,7 +16,7 @@ use broker::clock::{Clock, FixedClock, SystemClock};
 use broker::keyspace::Key;
 use broker::store::MemoryStore;
 use broker::store::{EphemeralStore, Lockout, Tally};
-use idp::store::RedisStore;
+use idp::store::{RedisOptions, RedisStore};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -630,7 +630,7 @@ fn memory_sweeps_finished_counter_windows() {
 
 #[test]
 fn open_without_url_is_the_memory_store() {
-    let store = idp::store::open(None, Arc::new(SystemClock)).unwrap();
+    let store = idp::store::open(None, &RedisOptions::default(), Arc::new(SystemClock)).unwrap();
     assert!(format!("{store:?}").starts_with("MemoryStore"));
     store.ping().unwrap();
 }
@@ -638,7 +638,8 @@ fn open_without_url_is_the_memory_store() {
 #[test]
 fn open_with_url_is_the_redis_store() {
     let Some(url) = redis_url() else { return };
-    let store = idp::store::open(Some(&url), Arc::new(SystemClock)).unwrap();
+    let store =
+        idp::store::open(Some(&url), &RedisOptions::default(), Arc::new(SystemClock)).unwrap();
     assert!(format!("{store:?}").starts_with("RedisStore"));
     store.ping().unwrap();
 }
@@ -710,9 +711,13 @@ fn redis_unreachable_is_unavailable_quickly() {
 
 #[test]
 fn open_rejects_an_invalid_redis_url() {
-    let err = idp::store::open(Some("http://u:secretpw@example"), Arc::new(SystemClock))
-        .unwrap_err()
-        .to_string();
+    let err = idp::store::open(
+        Some("http://u:secretpw@example"),
+        &RedisOptions::default(),
+        Arc::new(SystemClock),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.starts_with("ephemeral store unavailable"), "{err}");
     assert!(!err.contains("secretpw"), "{err}");
 }
@@ -725,14 +730,19 @@ struct PrivateRedis {
     url: String,
 }
 
+/// A free port on loopback (free when asked: the server taking it follows at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl PrivateRedis {
     fn start() -> Option<PrivateRedis> {
         redis_url()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let spawned = std::process::Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--save", "", "--appendonly", "no"])
@@ -825,4 +835,509 @@ fn redis_store_recovers_from_closed_connections() {
     assert!(server.kill_clients() >= 1);
     store.ping().unwrap();
     assert_eq!(store.incr(&k("rl:x"), MINUTE).unwrap(), 1);
+}
+
+/// A TCP proxy on loopback that sends each new connection to the port in `target`, as the
+/// endpoint of a Redis with failover does; connections made before a change stay where they
+/// are. Its threads end with the process (or when a side closes).
+struct Endpoint {
+    port: u16,
+    target: Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl Endpoint {
+    fn start(target: u16) -> Endpoint {
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = Arc::new(std::sync::atomic::AtomicU16::new(target));
+        let to = Arc::clone(&target);
+        std::thread::spawn(move || {
+            for inbound in listener.incoming() {
+                let Ok(inbound) = inbound else { return };
+                let port = to.load(std::sync::atomic::Ordering::SeqCst);
+                let Ok(outbound) = TcpStream::connect(("127.0.0.1", port)) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (inbound.try_clone().unwrap(), outbound.try_clone().unwrap()),
+                    (outbound, inbound),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Endpoint { port, target }
+    }
+}
+
+impl PrivateRedis {
+    fn port(&self) -> u16 {
+        self.url.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    fn query<T: ::redis::FromRedisValue>(&self, args: &[&str]) -> T {
+        let client = ::redis::Client::open(self.url.as_str()).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        ::redis::cmd(args[0])
+            .arg(&args[1..])
+            .query(&mut conn)
+            .unwrap()
+    }
+}
+
+#[test]
+fn redis_follows_a_failover_behind_one_endpoint() {
+    let Some(old) = PrivateRedis::start() else {
+        return;
+    };
+    let Some(new) = PrivateRedis::start() else {
+        return;
+    };
+    let endpoint = Endpoint::start(old.port());
+    let clock = Arc::new(FixedClock::at_secs(SystemClock.now_secs()));
+    let store =
+        RedisStore::connect(&format!("redis://127.0.0.1:{}", endpoint.port), clock).unwrap();
+    // Several pooled connections, all to the old primary.
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let store = &store;
+            s.spawn(move || {
+                for i in 0..20 {
+                    store.put(&k(&format!("k{t}:{i}")), b"v", MINUTE).unwrap();
+                }
+            });
+        }
+    });
+    // The failover: the endpoint leads to the new primary, and the old one is demoted to its
+    // replica without closing its clients' connections.
+    endpoint
+        .target
+        .store(new.port(), std::sync::atomic::Ordering::SeqCst);
+    let _: () = old.query(&["REPLICAOF", "127.0.0.1", &new.port().to_string()]);
+    let clients: String = old.query(&["CLIENT", "LIST", "TYPE", "normal"]);
+    assert!(clients.lines().count() > 2, "{clients}");
+    // Every write still lands: a connection answered READONLY is dropped and the command sent
+    // again on a new one, which reaches the new primary.
+    for i in 0..20 {
+        store
+            .put(&k(&format!("after:{i}")), b"v", MINUTE)
+            .unwrap_or_else(|e| panic!("write {i} after the failover: {e}"));
+    }
+    assert!(store.put_if_absent(&k("jti:new"), b"v", MINUTE).unwrap());
+    assert_eq!(store.incr(&k("rl:x"), MINUTE).unwrap(), 1);
+    let rule = Lockout {
+        counter: k("rl:fail:p"),
+        window: MINUTE,
+        limit: 2,
+        lock: k("lock:p"),
+        lock_value: b"until",
+        lock_ttl: MINUTE,
+    };
+    assert_eq!(store.incr_and_lock(&rule).unwrap(), Tally::Counted(1));
+    assert_eq!(
+        store.take(&k("after:0")).unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
+    store.ping().unwrap();
+    let on_new: Vec<String> = new.query(&["KEYS", "v:session:after:*"]);
+    assert_eq!(on_new.len(), 19, "{on_new:?}");
+}
+
+#[test]
+fn redis_prefix_keeps_installations_apart() {
+    // A Redis of its own, so that every key in it was written by this test.
+    let Some(server) = PrivateRedis::start() else {
+        return;
+    };
+    let clock = Arc::new(FixedClock::at_secs(SystemClock.now_secs()));
+    align(&clock, MINUTE);
+    let open = |prefix: &str| {
+        let options = RedisOptions {
+            prefix: prefix.to_owned(),
+            ca_file: None,
+        };
+        idp::store::open(Some(&server.url), &options, clock.clone()).unwrap()
+    };
+    let (a, b) = (open("school-a:"), open("school-b:"));
+
+    // Values.
+    a.put(&k("session:s"), b"a", MINUTE).unwrap();
+    assert_eq!(b.get(&k("session:s")).unwrap(), None);
+    assert_eq!(b.take(&k("session:s")).unwrap(), None);
+    assert!(b.put_if_absent(&k("session:s"), b"b", MINUTE).unwrap());
+    assert!(!a.put_if_absent(&k("session:s"), b"x", MINUTE).unwrap());
+    assert_eq!(a.get(&k("session:s")).unwrap().as_deref(), Some(&b"a"[..]));
+    assert_eq!(b.take(&k("session:s")).unwrap().as_deref(), Some(&b"b"[..]));
+    assert_eq!(a.get(&k("session:s")).unwrap().as_deref(), Some(&b"a"[..]));
+    b.put(&k("session:t"), b"b", MINUTE).unwrap();
+    a.delete(&k("session:t")).unwrap();
+    assert_eq!(b.get(&k("session:t")).unwrap().as_deref(), Some(&b"b"[..]));
+
+    // Counters.
+    for n in 1..=3 {
+        assert_eq!(a.incr(&k("rl:x"), MINUTE).unwrap(), n);
+    }
+    assert_eq!(b.count(&k("rl:x"), MINUTE).unwrap(), 0);
+    assert_eq!(b.incr(&k("rl:x"), MINUTE).unwrap(), 1);
+    b.reset_count(&k("rl:x"), MINUTE).unwrap();
+    assert_eq!(a.count(&k("rl:x"), MINUTE).unwrap(), 3);
+
+    // Locks.
+    let hour = Duration::from_secs(3600);
+    let rule = Lockout {
+        counter: k("rl:fail:p"),
+        window: hour,
+        limit: 2,
+        lock: k("lock:p"),
+        lock_value: b"until",
+        lock_ttl: hour,
+    };
+    assert_eq!(a.incr_and_lock(&rule).unwrap(), Tally::Counted(1));
+    assert_eq!(a.incr_and_lock(&rule).unwrap(), Tally::LockedNow(2));
+    assert_eq!(a.incr_and_lock(&rule).unwrap(), Tally::AlreadyLocked);
+    assert_eq!(b.get(&k("lock:p")).unwrap(), None);
+    assert_eq!(b.incr_and_lock(&rule).unwrap(), Tally::Counted(1));
+    assert_eq!(a.get(&k("lock:p")).unwrap().as_deref(), Some(&b"until"[..]));
+
+    // Every key in this Redis is under one of the two prefixes.
+    let client = ::redis::Client::open(server.url.as_str()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let mut keys = Vec::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, batch): (u64, Vec<String>) = ::redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(1000)
+            .query(&mut conn)
+            .unwrap();
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    keys.sort();
+    let of = |prefix: &str| keys.iter().filter(|k| k.starts_with(prefix)).count();
+    assert_eq!(of("school-a:") + of("school-b:"), keys.len(), "{keys:?}");
+    // a: the session, the counter, the lock (its counter was deleted when it locked);
+    // b: the session t, the lock's counter.
+    assert_eq!(of("school-a:"), 3, "{keys:?}");
+    assert_eq!(of("school-b:"), 2, "{keys:?}");
+    assert!(
+        keys.contains(&"school-a:v:session:session:s".to_owned()),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn redis_without_a_prefix_keeps_the_old_layout() {
+    let Some(server) = PrivateRedis::start() else {
+        return;
+    };
+    let clock = Arc::new(FixedClock::at_secs(SystemClock.now_secs()));
+    let store = idp::store::open(Some(&server.url), &RedisOptions::default(), clock).unwrap();
+    store.put(&k("session:s"), b"v", MINUTE).unwrap();
+    store.incr(&k("rl:x"), MINUTE).unwrap();
+    let client = ::redis::Client::open(server.url.as_str()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let mut keys: Vec<String> = ::redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
+    keys.sort();
+    // (`k` makes session keys: `session:` in front of the text.)
+    assert_eq!(keys, ["c:60000:session:rl:x", "v:session:session:s"]);
+}
+
+/// A `redis-server` of this test's own that speaks only TLS, on a free loopback port, with a
+/// CA and a server certificate (for `127.0.0.1` and `localhost`) made for it by the `openssl`
+/// command. `None` (skip) as for [`PrivateRedis`]; under `CI`, a `redis-server` without TLS
+/// support fails the test.
+struct TlsRedis {
+    server: PrivateRedis,
+    /// The CA's certificate (PEM).
+    ca_file: std::path::PathBuf,
+    /// A CA file with another CA, which did not sign the server's certificate.
+    other_ca_file: std::path::PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+/// Run `openssl` with `args` in `dir`; panics with its output when it fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("openssl cannot be started: {e}"));
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (`NAME.pem`, `NAME.key`) made by `openssl` in `dir`.
+fn make_ca(dir: &std::path::Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=Leerpoort test {name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+        ],
+    );
+}
+
+impl TlsRedis {
+    fn start() -> Option<TlsRedis> {
+        redis_url()?;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        make_ca(d, "ca");
+        make_ca(d, "other-ca");
+        openssl(
+            d,
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ],
+        );
+        std::fs::write(
+            d.join("server.ext"),
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        )
+        .unwrap();
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "server.ext",
+                "-out",
+                "server.pem",
+            ],
+        );
+
+        let port = free_port();
+        let file = |name: &str| d.join(name).to_str().unwrap().to_owned();
+        let spawned = std::process::Command::new("redis-server")
+            // 127.0.0.2: an address the certificate does not name.
+            .args(["--bind", "127.0.0.1", "127.0.0.2", "--port", "0"])
+            .args(["--tls-port", &port.to_string()])
+            .args(["--tls-cert-file", &file("server.pem")])
+            .args(["--tls-key-file", &file("server.key")])
+            .args(["--tls-ca-cert-file", &file("ca.pem")])
+            .args(["--tls-auth-clients", "no"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(e) if std::env::var_os("CI").is_some() => {
+                panic!("CI is set but redis-server cannot be started: {e}")
+            }
+            Err(e) => {
+                eprintln!("redis-server cannot be started ({e}): skipping");
+                return None;
+            }
+        };
+        // Up when its TLS port takes connections; a build without TLS stops at once, saying
+        // that it does not know the `tls-port` directive.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = child.try_wait().unwrap() {
+                let out = child.wait_with_output().unwrap();
+                let said = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let why = if said.contains("tls") {
+                    "this redis-server was built without TLS support (Debian's redis-server \
+                     has it)"
+                } else {
+                    "redis-server stopped"
+                };
+                if std::env::var_os("CI").is_some() {
+                    panic!("the rediss:// test cannot run: {why} ({status}): {said}");
+                }
+                eprintln!("{why}: skipping the rediss:// test");
+                return None;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server with TLS did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(TlsRedis {
+            server: PrivateRedis {
+                child,
+                url: format!("rediss://127.0.0.1:{port}"),
+            },
+            ca_file: d.join("ca.pem"),
+            other_ca_file: d.join("other-ca.pem"),
+            port,
+            _dir: dir,
+        })
+    }
+
+    /// A store on this server over TLS, trusting `ca_file` (the public web roots if `None`).
+    fn store(
+        &self,
+        url: &str,
+        ca_file: Option<&std::path::Path>,
+    ) -> (Result<RedisStore, String>, Arc<FixedClock>) {
+        let clock = Arc::new(FixedClock::at_secs(SystemClock.now_secs()));
+        let options = RedisOptions {
+            prefix: "tls-test:".to_owned(),
+            ca_file: ca_file.map(std::path::Path::to_path_buf),
+        };
+        let store =
+            RedisStore::connect_with(url, &options, clock.clone()).map_err(|e| e.to_string());
+        (store, clock)
+    }
+}
+
+#[test]
+fn rediss_with_a_private_ca_runs_the_contract() {
+    let Some(tls) = TlsRedis::start() else {
+        return;
+    };
+    let url = &tls.server.url;
+    // The basic cases, each on a store of its own, over TLS with the CA trusted.
+    let cases: [(&str, Case); 8] = [
+        ("put_get_replace", put_get_replace),
+        ("get_of_missing_key_is_none", get_of_missing_key_is_none),
+        ("take_is_single_use", take_is_single_use),
+        (
+            "concurrent_take_has_one_winner",
+            concurrent_take_has_one_winner,
+        ),
+        ("put_if_absent_first_wins", put_if_absent_first_wins),
+        (
+            "incr_counts_over_a_sliding_window",
+            incr_counts_over_a_sliding_window,
+        ),
+        (
+            "incr_and_lock_locks_at_the_limit",
+            incr_and_lock_locks_at_the_limit,
+        ),
+        ("ping_answers", ping_answers),
+    ];
+    for (name, case) in cases {
+        let (store, clock) = tls.store(url, Some(&tls.ca_file));
+        let store = store.unwrap_or_else(|e| panic!("{name}: {e}"));
+        case(&store, &clock);
+        // Each case starts on an empty server.
+        let client = ::redis::Client::build_with_tls(
+            url.as_str(),
+            ::redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(std::fs::read(&tls.ca_file).unwrap()),
+            },
+        )
+        .unwrap();
+        let mut conn = client.get_connection().unwrap();
+        ::redis::cmd("FLUSHALL").query::<()>(&mut conn).unwrap();
+    }
+    // The server's name is checked too: `localhost` is in its certificate.
+    let (store, _clock) = tls.store(
+        &format!("rediss://localhost:{}", tls.port),
+        Some(&tls.ca_file),
+    );
+    store.unwrap().ping().unwrap();
+}
+
+#[test]
+fn rediss_refuses_a_server_it_does_not_trust() {
+    let Some(tls) = TlsRedis::start() else {
+        return;
+    };
+    let url = &tls.server.url;
+    // The public web roots (no CA file), and another CA: both refuse the server's
+    // certificate, quickly, and say what to do.
+    for ca_file in [None, Some(tls.other_ca_file.as_path())] {
+        let (store, _clock) = tls.store(url, ca_file);
+        let store = store.unwrap();
+        let started = std::time::Instant::now();
+        let err = store.ping().unwrap_err().to_string();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(err.starts_with("ephemeral store unavailable"), "{err}");
+        assert!(
+            err.contains("invalid peer certificate: UnknownIssuer"),
+            "{err}"
+        );
+        assert!(
+            err.contains("give its CA in LEERPOORT_REDIS_CA_FILE"),
+            "{err}"
+        );
+        let err = store
+            .put(&k("session:s"), b"v", MINUTE)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid peer certificate"), "{err}");
+    }
+    // The right CA, but not the name in the certificate.
+    let (store, _clock) = tls.store(
+        &format!("rediss://127.0.0.2:{}", tls.port),
+        Some(&tls.ca_file),
+    );
+    let err = store.unwrap().ping().unwrap_err().to_string();
+    assert!(err.contains("invalid peer certificate"), "{err}");
+    assert!(err.contains("must name the host"), "{err}");
+    // Plain Redis on a TLS port gets nowhere either.
+    let (store, _clock) = tls.store(&format!("redis://127.0.0.1:{}", tls.port), None);
+    assert!(store.unwrap().ping().is_err());
+    // `#insecure` skips the check, which is allowed on loopback only.
+    let (store, _clock) = tls.store(&format!("{url}/#insecure"), None);
+    store.unwrap().ping().unwrap();
+    let (store, _clock) = tls.store("rediss://redis.example:6380/#insecure", None);
+    let err = store.unwrap_err();
+    assert!(err.contains("loopback"), "{err}");
 }

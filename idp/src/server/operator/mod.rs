@@ -19,7 +19,7 @@ use broker::repo::RepoError;
 use broker::store::StoreError;
 use serde::Deserialize;
 
-pub use access::{make_link, Link, LinkError, LINK_MINUTES, LINK_MINUTES_MAX};
+pub use access::{make_link, Link, LinkError, LINK_MINUTES, LINK_MINUTES_MAX, LINK_SETTING};
 use access::{Checked, Redeemed};
 
 use super::extract::ClientAddr;
