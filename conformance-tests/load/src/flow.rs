@@ -124,14 +124,39 @@ pub struct FlowTimes {
     pub id_token_alg: String,
 }
 
+/// Unique values for `state` and `nonce`, one sequence per virtual user.
+#[derive(Debug)]
+pub(crate) struct Fresh {
+    id: usize,
+    counter: u64,
+    random: RandomState,
+}
+
+impl Fresh {
+    pub(crate) fn new(id: usize) -> Self {
+        Self {
+            id,
+            counter: 0,
+            random: RandomState::new(),
+        }
+    }
+
+    /// The next value: unpredictable, and never the same twice in one run.
+    pub(crate) fn next_value(&mut self) -> String {
+        self.counter += 1;
+        let mut h = self.random.build_hasher();
+        h.write_u64(self.counter);
+        h.write_usize(self.id);
+        format!("{:016x}{:x}{}", h.finish(), self.id, self.counter)
+    }
+}
+
 /// One virtual user.
 #[derive(Debug)]
 pub struct VirtualUser {
-    pub id: usize,
     client: Client,
     target: Arc<Target>,
-    counter: u64,
-    random: RandomState,
+    fresh: Fresh,
 }
 
 impl VirtualUser {
@@ -144,21 +169,15 @@ impl VirtualUser {
             .user_agent(concat!("leerpoort-load/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
-            id,
             client,
             target,
-            counter: 0,
-            random: RandomState::new(),
+            fresh: Fresh::new(id),
         })
     }
 
     /// A fresh value for `state` and `nonce`.
     fn fresh(&mut self) -> String {
-        self.counter += 1;
-        let mut h = self.random.build_hasher();
-        h.write_u64(self.counter);
-        h.write_usize(self.id);
-        format!("{:016x}{:x}{}", h.finish(), self.id, self.counter)
+        self.fresh.next_value()
     }
 
     fn authorize_url(&mut self) -> (Url, String) {

@@ -4,8 +4,6 @@
 //! publisher, an authorization request (it passes silently: the session exists) → the token
 //! request, checking the ID token's `nonce` and `role`.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -17,7 +15,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::flow::{callback_code, fetch, is_redirect_uri, jws_alg, jws_payload, Outcome, Resp};
-use crate::flow::{Target, BODY_EXCERPT};
+use crate::flow::{Fresh, Target, BODY_EXCERPT};
 use crate::form;
 use crate::stats::Failure;
 
@@ -93,13 +91,11 @@ impl CookieStore for FreshJar {
 /// One virtual pupil browser.
 #[derive(Debug)]
 pub struct PupilUser {
-    id: usize,
     client: Client,
     jar: Arc<FreshJar>,
     target: Arc<Target>,
     plan: Arc<PupilPlan>,
-    counter: u64,
-    random: RandomState,
+    fresh: Fresh,
 }
 
 /// The failure for an answer that is not what the step expects; a 429 says so.
@@ -136,23 +132,17 @@ impl PupilUser {
             .user_agent(concat!("leerpoort-load/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
-            id,
             client,
             jar,
             target,
             plan,
-            counter: 0,
-            random: RandomState::new(),
+            fresh: Fresh::new(id),
         })
     }
 
     /// A fresh value for `state` and `nonce`.
     fn fresh(&mut self) -> String {
-        self.counter += 1;
-        let mut h = self.random.build_hasher();
-        h.write_u64(self.counter);
-        h.write_usize(self.id);
-        format!("{:016x}{:x}{}", h.finish(), self.id, self.counter)
+        self.fresh.next_value()
     }
 
     /// GET a page of the journey: it must answer 200 with HTML.
