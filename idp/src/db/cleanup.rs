@@ -240,21 +240,7 @@ impl Cleanup for DieselDirectory {
             .optional()
             .map_err(map_diesel)?;
         let Some(last) = last else {
-            let inserted = diesel::insert_into(settings::table)
-                .values((
-                    settings::key.eq(LAST_ROUND),
-                    settings::value.eq(&value),
-                    settings::updated_at.eq(now),
-                ))
-                .execute(c);
-            return match inserted {
-                Ok(n) => Ok(n == 1),
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => Ok(false),
-                Err(e) => Err(map_diesel(e)),
-            };
+            return super::staging::insert_setting_first(c, LAST_ROUND, &value, now);
         };
         // A value that does not parse is taken as long ago.
         if last.parse::<i64>().is_ok_and(|l| now - l < every) {

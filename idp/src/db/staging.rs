@@ -109,6 +109,31 @@ pub(super) fn drop(
     }
 }
 
+/// Insert the `settings` row `key` unless there is one: `false` when another node's insert won
+/// (the primary key lets one win). The first step of every compare-and-swap on a setting.
+pub(super) fn insert_setting_first(
+    c: &mut super::DbConnection,
+    key: &str,
+    value: &str,
+    now: i64,
+) -> RepoResult<bool> {
+    let inserted = diesel::insert_into(settings::table)
+        .values((
+            settings::key.eq(key),
+            settings::value.eq(value),
+            settings::updated_at.eq(now),
+        ))
+        .execute(c);
+    match inserted {
+        Ok(n) => Ok(n == 1),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(map_diesel(e)),
+    }
+}
+
 /// The lease `name` as a `settings` row: key `lease:NAME`, value `HOLDER UNTIL`. Taken by
 /// inserting the row (the primary key lets one node win) or by swapping the value it was
 /// read with (an update that matches no row lost the race).
@@ -130,21 +155,7 @@ pub(super) fn try_lease(
         .optional()
         .map_err(map_diesel)?;
     let Some(current) = current else {
-        let inserted = diesel::insert_into(settings::table)
-            .values((
-                settings::key.eq(&key),
-                settings::value.eq(&value),
-                settings::updated_at.eq(now),
-            ))
-            .execute(c);
-        return match inserted {
-            Ok(n) => Ok(n == 1),
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => Ok(false),
-            Err(e) => Err(map_diesel(e)),
-        };
+        return insert_setting_first(c, &key, &value, now);
     };
     let (held_by, held_until) = current.rsplit_once(' ').unwrap_or(("", "0"));
     let free = held_by == holder || held_until.parse::<i64>().map_or(true, |u| u <= now);

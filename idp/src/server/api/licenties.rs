@@ -281,10 +281,9 @@ fn put_title(
 
 /// Whether `rp` is, or shares its sector with, a SAML service provider of the same publisher.
 fn has_saml_sp(st: &AppState, rp: &RelyingParty) -> Result<bool, broker::repo::RepoError> {
-    let owners = crate::shortcut::titles_owners(st, rp)?;
-    Ok(st
-        .dir
-        .relying_parties()?
+    let all = st.dir.relying_parties()?;
+    let owners = broker::licences::tiles::same_publisher(&all, rp);
+    Ok(all
         .iter()
         .any(|r| owners.contains(&r.id) && r.oidc().is_none()))
 }
