@@ -20,6 +20,8 @@ pub enum AuditAction {
     GroupAdd,
     NoticeSet,
     ClientAdd,
+    /// A client's access token format changed (`details.format`: `jwt` or `opaque`).
+    ClientAccessTokens,
     /// A party's webhook set (`details.url`) or removed (`url: null`).
     WebhookSet,
     /// A new school year began (`details.schooljaar`; `vorig`: the one before, `null` the
@@ -135,6 +137,7 @@ impl AuditAction {
             Self::NoticeSet => "notice.set",
             Self::ClientAdd => "client.add",
             Self::WebhookSet => "client.webhook",
+            Self::ClientAccessTokens => "client.access-tokens",
             Self::SchoolYearBegan => "school-year.began",
             Self::SamlSpAdd => "saml_sp.add",
             Self::SamlSpUpdate => "saml_sp.update",

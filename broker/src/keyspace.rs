@@ -13,12 +13,17 @@ use uuid::Uuid;
 pub enum Key<'a> {
     /// An SSO session, by its id.
     Session(&'a str),
+    /// A session that was ended (logout, offboarding), by its public `sid`
+    /// ([`crate::session::public_sid`]): the grants issued in it end with it.
+    SessionEnded(&'a str),
     /// An authorization code, until it is redeemed.
     Code(&'a str),
     /// A redeemed authorization code, pointing at its grant (a second use revokes it).
     CodeUsed(&'a str),
     /// A grant (the tokens one authorization issued), by id.
     Grant(&'a str),
+    /// An opaque access token, by the SHA-256 (base64url) of the token: its claims.
+    AccessToken(&'a str),
     /// A refresh token that has been used (by its hash): reuse revokes the family.
     RefreshUsed(&'a str),
     /// A client assertion's `jti`, per issuing client, while it could be replayed.
@@ -136,8 +141,10 @@ impl fmt::Display for Key<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Key::Session(sid) => write!(f, "session:{sid}"),
+            Key::SessionEnded(public_sid) => write!(f, "session-ended:{public_sid}"),
             Key::Code(c) => write!(f, "code:{c}"),
             Key::CodeUsed(c) => write!(f, "code-used:{c}"),
+            Key::AccessToken(digest) => write!(f, "at:{digest}"),
             Key::Grant(id) => write!(f, "grant:{id}"),
             Key::RefreshUsed(hash) => write!(f, "rt-used:{hash}"),
             Key::ClientAssertionJti { client, jti } => write!(f, "jti:{client}:{jti}"),
@@ -216,8 +223,10 @@ mod tests {
         let u = Uuid::nil();
         let cases: Vec<(Key, &str)> = vec![
             (Key::Session("s"), "session:s"),
+            (Key::SessionEnded("p"), "session-ended:p"),
             (Key::Code("c"), "code:c"),
             (Key::CodeUsed("c"), "code-used:c"),
+            (Key::AccessToken("d"), "at:d"),
             (Key::Grant("g"), "grant:g"),
             (Key::RefreshUsed("h"), "rt-used:h"),
             (

@@ -299,6 +299,41 @@ impl std::str::FromStr for JwsAlg {
     }
 }
 
+/// What kind of access token a client receives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenFormat {
+    /// A JWT (RFC 9068, `typ` `at+jwt`, ES256): a resource server can check it itself
+    /// against the JWKS.
+    #[default]
+    Jwt,
+    /// A reference token (`lpat_…`): its content stays with Leerpoort, and a resource server
+    /// asks for it by introspection (RFC 7662). Cheaper to issue and to check.
+    Opaque,
+}
+
+impl AccessTokenFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jwt => "jwt",
+            Self::Opaque => "opaque",
+        }
+    }
+}
+
+impl std::str::FromStr for AccessTokenFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "jwt" => Ok(Self::Jwt),
+            "opaque" => Ok(Self::Opaque),
+            other => Err(format!(
+                "access token format '{other}' is not supported: expected jwt or opaque"
+            )),
+        }
+    }
+}
+
 /// The OIDC side of a relying party.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OidcClient {
@@ -314,6 +349,7 @@ pub struct OidcClient {
     pub jwks: Option<String>,
     pub token_endpoint_auth_method: String,
     pub id_token_alg: JwsAlg,
+    pub access_token_format: AccessTokenFormat,
 }
 
 impl OidcClient {

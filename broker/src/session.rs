@@ -44,7 +44,10 @@ pub struct SsoSession {
     pub expires_at: i64,
     /// Client ids that received tokens in this session (back-channel logout).
     pub clients: Vec<String>,
-    /// Grants issued in this session, revoked at logout.
+    /// Grants issued in this session, revoked at logout. No longer filled: a grant ends with
+    /// its session through [`ended`]. Kept, and still revoked at logout, for sessions written
+    /// by an earlier version during a rolling upgrade.
+    #[serde(default)]
     pub grants: Vec<String>,
     /// The network environment the user came in through, for its logout.
     #[serde(default)]
@@ -128,9 +131,22 @@ pub fn public_sid(sid: &str) -> String {
     URL_SAFE_NO_PAD.encode(&d.as_ref()[..18])
 }
 
-/// Remove a session.
+/// Remove a session, and leave word that it ended: the grants issued in it (refresh and
+/// access tokens without `offline_access`) end with it ([`ended`]). The word is kept as long
+/// as such a grant can live ([`protocol::oidc::REFRESH_SECS`]), so the session need not
+/// keep a list of its grants.
 pub fn destroy(store: &dyn EphemeralStore, sid: &str) -> Result<(), StoreError> {
+    store.put(
+        &Key::SessionEnded(&public_sid(sid)),
+        b"1",
+        Duration::from_secs(protocol::oidc::REFRESH_SECS as u64),
+    )?;
     store.delete(&Key::Session(sid))
+}
+
+/// Was the session `sid` ended ([`destroy`])?
+pub fn ended(store: &dyn EphemeralStore, sid: &str) -> Result<bool, StoreError> {
+    Ok(store.get(&Key::SessionEnded(&public_sid(sid)))?.is_some())
 }
 
 /// What a successful sign-in proved.

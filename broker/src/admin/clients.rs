@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use crate::audit::AuditAction;
-use crate::model::{JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol};
+use crate::model::{AccessTokenFormat, JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol};
 use claims::Audience;
 use uuid::Uuid;
 
@@ -27,6 +27,8 @@ pub struct ClientInput {
     pub offline_access: bool,
     pub audience: String,
     pub id_token_alg: String,
+    /// `jwt` (the default) or `opaque` ([`AccessTokenFormat`]).
+    pub access_token_format: Option<String>,
     pub sector: Option<String>,
     /// A fixed client id (the demo, or a publisher's wish); normally a new random one.
     pub client_id: Option<String>,
@@ -58,6 +60,13 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
     }
     let audience = Audience::from_str(&input.audience).map_err(|e| invalid(e.to_string()))?;
     let id_token_alg = JwsAlg::from_str(&input.id_token_alg).map_err(invalid)?;
+    let access_token_format = input
+        .access_token_format
+        .as_deref()
+        .map(AccessTokenFormat::from_str)
+        .transpose()
+        .map_err(invalid)?
+        .unwrap_or_default();
     if input.redirect_uris.is_empty() {
         return Err(invalid("a client needs at least one --redirect-uri"));
     }
@@ -137,6 +146,7 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
             "client_secret_basic".into()
         },
         id_token_alg,
+        access_token_format,
     };
     if let Some(u) = &input.webhook_uri {
         check_https_or_local(u)?;
@@ -153,7 +163,8 @@ pub fn add_client(ctx: Ctx<'_>, input: ClientInput) -> Result<AddedClient> {
         None,
         Some(client_id.clone()),
         serde_json::json!({"name": name, "kind": kind.as_str(), "public": input.public,
-            "offline_access": input.offline_access}),
+            "offline_access": input.offline_access,
+            "access_token_format": access_token_format.as_str()}),
     );
     let rp = ctx.dir.insert_relying_party(
         RelyingParty {
@@ -205,6 +216,27 @@ pub fn set_webhook(ctx: Ctx<'_>, rp: &RelyingParty, url: Option<&str>) -> Result
         serde_json::json!({"url": url}),
     );
     ctx.dir.set_webhook_endpoint(rp.id, url, ctx.now(), line)?;
+    Ok(())
+}
+
+/// Change the kind of access token an OIDC client receives from now on. Tokens issued before
+/// stay valid, whichever kind they are, until they expire.
+pub fn set_access_token_format(
+    ctx: Ctx<'_>,
+    rp: &RelyingParty,
+    format: AccessTokenFormat,
+) -> Result<()> {
+    if rp.oidc().is_none() {
+        return Err(invalid("a SAML service provider receives no access tokens"));
+    }
+    let line = ctx.audit(
+        AuditAction::ClientAccessTokens,
+        None,
+        Some(rp.public_id().to_string()),
+        serde_json::json!({"format": format.as_str()}),
+    );
+    ctx.dir
+        .set_access_token_format(rp.id, format, ctx.now(), line)?;
     Ok(())
 }
 

@@ -231,6 +231,7 @@ pub fn add_las(ctx: Ctx<'_>, name: &str, uwlr_url: Option<&str>) -> Result<Added
         jwks: None,
         token_endpoint_auth_method: "client_secret_basic".into(),
         id_token_alg: JwsAlg::ES256,
+        access_token_format: Default::default(),
     };
     let rp = RelyingParty {
         id: Uuid::new_v4(),

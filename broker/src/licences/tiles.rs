@@ -141,6 +141,7 @@ mod tests {
                 jwks: None,
                 token_endpoint_auth_method: "none".into(),
                 id_token_alg: crate::model::JwsAlg::RS256,
+                access_token_format: Default::default(),
             }),
             sector: "s".into(),
             home_allowed: true,

@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::RepoResult;
-use crate::model::{AuditEvent, RelyingParty, SamlSpOptions};
+use crate::model::{AccessTokenFormat, AuditEvent, RelyingParty, SamlSpOptions};
 
 /// A SAML SP's new options, and its new metadata when that changes too (`None` keeps it).
 #[derive(Debug, Clone)]
@@ -24,6 +24,14 @@ pub trait RelyingParties {
     fn relying_parties(&self) -> RepoResult<Vec<RelyingParty>>;
     /// Removes a relying party and every school's registration of it, in one transaction.
     fn remove_relying_party(&self, id: Uuid, audit: AuditEvent) -> RepoResult<()>;
+    /// Set the kind of access token an OIDC client receives, in one transaction with `audit`.
+    fn set_access_token_format(
+        &self,
+        rp: Uuid,
+        format: AccessTokenFormat,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()>;
     /// A SAML SP's options (the defaults when none were set).
     fn saml_sp_options(&self, rp: Uuid) -> RepoResult<SamlSpOptions>;
     /// Replace a SAML SP's metadata (when the change has one) and its options, in one

@@ -66,6 +66,7 @@ fn rp(audience: Audience, home_allowed: bool, sector: &str) -> RelyingParty {
             jwks: None,
             token_endpoint_auth_method: "client_secret_basic".into(),
             id_token_alg: JwsAlg::RS256,
+            access_token_format: Default::default(),
         }),
         sector: sector.into(),
         home_allowed,

@@ -1,6 +1,7 @@
 //! `leerpoort client`: OIDC clients of publishers and network environments.
 
 use std::path::PathBuf;
+use std::str::FromStr as _;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -37,6 +38,16 @@ pub enum ClientCmd {
         /// Remove the webhook.
         #[arg(long, conflicts_with = "uri")]
         off: bool,
+    },
+    /// Choose the kind of access token a client receives from now on: `jwt` (RFC 9068, checked
+    /// against the JWKS) or `opaque` (a reference token, checked by introspection).
+    AccessTokens {
+        /// Client id.
+        #[arg(long)]
+        rp: String,
+        /// jwt or opaque.
+        #[arg(long)]
+        format: String,
     },
     /// A party's change notifications, newest first: delivered, waiting, or given up (and why).
     Events {
@@ -91,6 +102,9 @@ pub struct ClientAddArgs {
     /// RS256, ES256 or EdDSA.
     #[arg(long, default_value = "RS256")]
     id_token_alg: String,
+    /// jwt (RFC 9068 JWTs, the default) or opaque (reference tokens, checked by introspection).
+    #[arg(long, value_name = "FORMAT")]
+    access_token_format: Option<String>,
     /// Pairwise sector (default: the redirect URIs' host).
     #[arg(long)]
     sector: Option<String>,
@@ -132,6 +146,7 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: ClientCmd) -> anyh
                     offline_access: a.offline_access,
                     audience: a.audience,
                     id_token_alg: a.id_token_alg,
+                    access_token_format: a.access_token_format,
                     sector: a.sector,
                     client_id: a.client_id,
                     client_secret: None,
@@ -173,7 +188,8 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: ClientCmd) -> anyh
                 .iter()
                 .map(|r| json!({"id": r.public_id(), "name": r.name, "kind": r.kind.as_str(), "protocol": match r.protocol { broker::model::RpProtocol::Oidc(_) => "oidc", broker::model::RpProtocol::Saml(_) => "saml" },
                     "home_allowed": r.home_allowed, "audience": r.audience.to_string(), "sector": r.sector,
-                    "offline_access": r.offline_access}))
+                    "offline_access": r.offline_access,
+                    "access_token_format": r.oidc().map(|c| c.access_token_format.as_str())}))
                 .collect();
             Ok(out(json!({"relying_parties": list}), text))
         }
@@ -190,6 +206,22 @@ pub(super) fn run(config: Config, clock: Arc<dyn Clock>, cmd: ClientCmd) -> anyh
                 None => format!("{} gets no change notifications any more.", rp.public_id()),
             };
             Ok(out(json!({"rp": rp.public_id(), "webhook_uri": uri}), text))
+        }
+        ClientCmd::AccessTokens { rp, format } => {
+            let state = open_state(config, clock)?;
+            let rp = find(&state, &rp)?;
+            let format = broker::model::AccessTokenFormat::from_str(&format)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            admin::set_access_token_format(ctx(&state, "cli"), &rp, format)?;
+            let text = format!(
+                "{} receives {} access tokens from now on.",
+                rp.public_id(),
+                format.as_str()
+            );
+            Ok(out(
+                json!({"rp": rp.public_id(), "access_token_format": format.as_str()}),
+                text,
+            ))
         }
         ClientCmd::Events {
             rp,

@@ -3,7 +3,8 @@
 use std::str::FromStr;
 
 use broker::model::{
-    AuditEvent, JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol, SamlSp, SamlSpOptions,
+    AccessTokenFormat, AuditEvent, JwsAlg, OidcClient, RelyingParty, RpKind, RpProtocol, SamlSp,
+    SamlSpOptions,
 };
 use broker::repo::{RelyingParties, RepoError, RepoResult, SamlSpChange};
 use claims::Audience;
@@ -40,6 +41,7 @@ pub(super) struct RpRow {
     created_at: i64,
     updated_at: i64,
     offline_access: bool,
+    access_token_format: String,
 }
 
 impl RpRow {
@@ -68,6 +70,7 @@ impl RpRow {
             created_at: rp.created_at,
             updated_at: rp.created_at,
             offline_access: rp.offline_access,
+            access_token_format: AccessTokenFormat::Jwt.as_str().into(),
         };
         match rp.protocol {
             RpProtocol::Oidc(c) => {
@@ -82,6 +85,7 @@ impl RpRow {
                 row.jwks = c.jwks;
                 row.token_endpoint_auth_method = Some(c.token_endpoint_auth_method);
                 row.id_token_alg = c.id_token_alg.as_str().into();
+                row.access_token_format = c.access_token_format.as_str().into();
             }
             RpProtocol::Saml(s) => {
                 row.protocol = "saml".into();
@@ -110,6 +114,8 @@ impl RpRow {
                     .unwrap_or_else(|| "client_secret_basic".into()),
                 id_token_alg: JwsAlg::from_str(&self.id_token_alg)
                     .map_err(|e| corrupt("id_token_alg", e))?,
+                access_token_format: AccessTokenFormat::from_str(&self.access_token_format)
+                    .map_err(|e| corrupt("access_token_format", e))?,
             }),
             "saml" => RpProtocol::Saml(SamlSp {
                 entity_id: self
@@ -245,6 +251,33 @@ impl RelyingParties for DieselDirectory {
             SamlSpOptionsRow::into_domain,
         )
         .map(Option::unwrap_or_default)
+    }
+
+    fn set_access_token_format(
+        &self,
+        rp: Uuid,
+        format: AccessTokenFormat,
+        now: i64,
+        audit: AuditEvent,
+    ) -> RepoResult<()> {
+        self.audited(audit, |c| {
+            let n = diesel::update(
+                relying_parties::table
+                    .find(rp.to_string())
+                    .filter(relying_parties::protocol.eq("oidc")),
+            )
+            .set((
+                relying_parties::access_token_format.eq(format.as_str()),
+                relying_parties::updated_at.eq(now),
+            ))
+            .execute(c)?;
+            if n == 0 {
+                return Err(RepoError::NotFound(format!("no OIDC client {rp}")).into());
+            }
+            Ok(())
+        })?;
+        self.rp_cache.clear();
+        Ok(())
     }
 
     fn update_saml_sp(

@@ -120,6 +120,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         offline_access -> Bool,
+        access_token_format -> Text,
     }
 }
 

@@ -3,7 +3,6 @@
 
 use serde_json::{json, Value};
 
-use protocol::oidc::jws::verify_access_token;
 use protocol::oidc::OidcError;
 
 use super::{load_grant, tokens};
@@ -18,7 +17,7 @@ pub fn introspect(
     now: i64,
 ) -> Result<Value, OidcError> {
     let inactive = json!({"active": false});
-    if let Ok(at) = verify_access_token(&state.keys.jwks(now), &state.config.issuer, token, now) {
+    if let Ok(at) = tokens::access_token_claims(state, token, now) {
         let Some(gid) = at["gid"].as_str() else {
             return Ok(inactive);
         };

@@ -111,14 +111,20 @@ pub fn save_grant(store: &dyn EphemeralStore, g: &Grant, now: i64) -> Result<(),
         .map_err(store_failed)
 }
 
-/// A live grant.
+/// A live grant. A grant without `offline_access` ends with the session it was issued in:
+/// once that session was ended ([`broker::session::destroy`]), the grant is revoked here.
 pub fn load_grant(store: &dyn EphemeralStore, id: &str) -> Result<Option<Grant>, OidcError> {
-    match store.get(&Key::Grant(id)).map_err(store_failed)? {
-        Some(b) => Ok(Some(
-            serde_json::from_slice(&b).map_err(|_| OidcError::ServerError)?,
-        )),
-        None => Ok(None),
+    let Some(b) = store.get(&Key::Grant(id)).map_err(store_failed)? else {
+        return Ok(None);
+    };
+    let grant: Grant = serde_json::from_slice(&b).map_err(|_| OidcError::ServerError)?;
+    if let (false, Some(sid)) = (grant.offline, &grant.sid) {
+        if broker::session::ended(store, sid).map_err(store_failed)? {
+            revoke_grant(store, id)?;
+            return Ok(None);
+        }
     }
+    Ok(Some(grant))
 }
 
 /// Revoke a grant and everything issued from it.

@@ -2,10 +2,9 @@
 //! belongs to, and with it every token issued from the same authorization. The answer is 200
 //! whether or not the token was valid (§2.2).
 
-use protocol::oidc::jws::verify_access_token;
 use protocol::oidc::OidcError;
 
-use super::{load_grant, revoke_grant};
+use super::{load_grant, revoke_grant, tokens};
 use crate::app::AppState;
 use broker::model::RelyingParty;
 
@@ -16,13 +15,14 @@ pub fn revoke(
     token: &str,
     now: i64,
 ) -> Result<(), OidcError> {
-    let gid = match verify_access_token(&state.keys.jwks(now), &state.config.issuer, token, now) {
+    let gid = match tokens::access_token_claims(state, token, now) {
         Ok(at) => at["gid"].as_str().map(str::to_string),
         Err(_) => token.split_once('.').map(|(g, _)| g.to_string()),
     };
     if let Some(gid) = gid {
         if let Some(grant) = load_grant(state.store.as_ref(), &gid)? {
             if grant.client_id == caller.public_id() {
+                tokens::forget_access_token(state, token)?;
                 revoke_grant(state.store.as_ref(), &gid)?;
             }
         }

@@ -1,16 +1,22 @@
-//! Minting tokens: ID tokens (algorithm per client), access tokens (RFC 9068 JWTs, ES256 so
-//! a flow costs at most one RSA signature), refresh tokens (opaque, rotated).
+//! Minting tokens: ID tokens (algorithm per client), access tokens (per client: RFC 9068 JWTs,
+//! ES256 so a flow costs at most one RSA signature, or opaque reference tokens), refresh tokens
+//! (opaque, rotated).
+
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use broker::model::{JwsAlg, RelyingParty};
+use broker::keyspace::Key;
+use broker::model::{AccessTokenFormat, JwsAlg, OidcClient, RelyingParty};
 use broker::release::{Denial, ReleaseError, Scopes};
 use claims::{ClaimSet, InstellingRef, LoginContext};
 use protocol::oidc::claims::{AccessTokenContext, AccessTokenUser, IdTokenContext};
-use protocol::oidc::OidcError;
+use protocol::oidc::jws::verify_access_token;
+use protocol::oidc::{OidcError, ACCESS_TOKEN_SECS};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::{directory_failed, signing_failed};
+use super::{directory_failed, signing_failed, store_failed};
 use crate::app::AppState;
 use crate::keys::sign_jwt;
 use crate::session;
@@ -85,11 +91,17 @@ pub fn id_token(
     sign_jwt(state.keys.as_ref(), client.id_token_alg, "JWT", &body).map_err(signing_failed)
 }
 
-/// Sign an access token (RFC 9068) for a grant. `claims` is `None` for client credentials.
+/// How an opaque access token begins: it is told apart from a JWT and from a refresh token
+/// (`<grant>.<secret>`) without a lookup.
+pub const OPAQUE_PREFIX: &str = "lpat_";
+
+/// An access token for a grant, in the client's format: a signed JWT (RFC 9068), or an opaque
+/// token whose claims (the same as the JWT's) wait in the ephemeral store until it expires.
+/// `claims` is `None` for client credentials.
 #[allow(clippy::too_many_arguments)]
 pub fn access_token(
     state: &AppState,
-    client_id: &str,
+    client: &OidcClient,
     sub: &str,
     scope: &str,
     grant_id: &str,
@@ -109,14 +121,68 @@ pub fn access_token(
         login_context: c.login_context.as_str(),
     });
     let ctx = AccessTokenContext {
-        client_id,
+        client_id: &client.client_id,
         sub,
         scope,
         grant_id,
         jti: &jti,
     };
     let body = protocol::oidc::claims::access_token(&state.config.issuer, ctx, user, auth, now);
-    sign_jwt(state.keys.as_ref(), JwsAlg::ES256, "at+jwt", &body).map_err(signing_failed)
+    match client.access_token_format {
+        AccessTokenFormat::Jwt => {
+            sign_jwt(state.keys.as_ref(), JwsAlg::ES256, "at+jwt", &body).map_err(signing_failed)
+        }
+        AccessTokenFormat::Opaque => {
+            let secret = broker::secrets::random_token().map_err(|_| OidcError::ServerError)?;
+            let token = format!("{OPAQUE_PREFIX}{secret}");
+            let bytes = serde_json::to_vec(&body).map_err(|_| OidcError::ServerError)?;
+            state
+                .store
+                .put(
+                    &Key::AccessToken(&opaque_digest(&token)),
+                    &bytes,
+                    Duration::from_secs(ACCESS_TOKEN_SECS as u64),
+                )
+                .map_err(store_failed)?;
+            Ok(token)
+        }
+    }
+}
+
+/// The store keeps an opaque token under its SHA-256, never the token itself.
+fn opaque_digest(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref())
+}
+
+/// The claims of an access token Leerpoort issued and that has not expired: a JWT's verified
+/// body, or what an opaque token stands for. Whether its grant still stands is the caller's
+/// question.
+pub fn access_token_claims(state: &AppState, token: &str, now: i64) -> Result<Value, OidcError> {
+    if !token.starts_with(OPAQUE_PREFIX) {
+        return verify_access_token(&state.keys.jwks(now), &state.config.issuer, token, now);
+    }
+    let unknown = || OidcError::InvalidToken("the token is unknown or has expired".into());
+    let bytes = state
+        .store
+        .get(&Key::AccessToken(&opaque_digest(token)))
+        .map_err(store_failed)?
+        .ok_or_else(unknown)?;
+    let claims: Value = serde_json::from_slice(&bytes).map_err(|_| OidcError::ServerError)?;
+    match claims["exp"].as_i64() {
+        Some(exp) if exp > now => Ok(claims),
+        _ => Err(unknown()),
+    }
+}
+
+/// Forget an opaque access token (revocation); a JWT is left to its grant and expiry.
+pub fn forget_access_token(state: &AppState, token: &str) -> Result<(), OidcError> {
+    if token.starts_with(OPAQUE_PREFIX) {
+        state
+            .store
+            .delete(&Key::AccessToken(&opaque_digest(token)))
+            .map_err(store_failed)?;
+    }
+    Ok(())
 }
 
 /// A new refresh token for a grant: `<grant id>.<secret>`, and the hash to store.

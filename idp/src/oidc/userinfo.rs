@@ -7,15 +7,14 @@
 
 use serde_json::Value;
 
-use protocol::oidc::jws::verify_access_token;
 use protocol::oidc::OidcError;
 
-use super::{directory_failed, load_grant};
+use super::{directory_failed, load_grant, tokens};
 use crate::app::AppState;
 
 /// The claims for the holder of `token`.
 pub fn userinfo(state: &AppState, token: &str, now: i64) -> Result<Value, OidcError> {
-    let at = verify_access_token(&state.keys.jwks(now), &state.config.issuer, token, now)?;
+    let at = tokens::access_token_claims(state, token, now)?;
     let gid = at["gid"]
         .as_str()
         .ok_or_else(|| OidcError::InvalidToken("not a user token".into()))?;

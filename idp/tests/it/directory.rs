@@ -136,6 +136,7 @@ fn oidc_rp(client_id: &str) -> RelyingParty {
             jwks: None,
             token_endpoint_auth_method: "client_secret_basic".into(),
             id_token_alg: JwsAlg::ES256,
+            access_token_format: Default::default(),
         }),
         sector: "uitgever.example".into(),
         home_allowed: true,

@@ -1270,3 +1270,208 @@ async fn id_token_claims_keep_their_shape() {
         serde_json::to_string_pretty(&shape).unwrap()
     );
 }
+
+/// Exchange the code of a (passed-through) sign-in for tokens of the demo client.
+async fn demo_tokens<S, B>(f: &Flow, app: &S, b: &mut Browser) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let cb = sign_in(app, b, AUTHZ).await;
+    let (status, t) = token(
+        app,
+        Some(&basic("demo-uitgeverij", &f.secret())),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &query_param(&cb, "code").unwrap()),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    t
+}
+
+async fn introspect<S, B>(app: &S, auth: &str, token: &str) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let req = test::TestRequest::post()
+        .uri("/oidc/introspect")
+        .insert_header(("authorization", auth))
+        .set_form([("token", token)])
+        .to_request();
+    let res = test::call_service(app, req).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    test::read_body_json(res).await
+}
+
+#[actix_web::test]
+async fn logging_out_ends_every_grant_of_the_session() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let mut b = Browser::default();
+    let auth = basic("demo-uitgeverij", &f.secret());
+    // Three authorizations in one session: three grants.
+    let mut issued = Vec::new();
+    for _ in 0..3 {
+        issued.push(demo_tokens(&f, &app, &mut b).await);
+    }
+    for t in &issued {
+        assert_eq!(
+            userinfo(&app, t["access_token"].as_str().unwrap()).await,
+            StatusCode::OK
+        );
+    }
+    // The first grant is refreshed before the logout: its new tokens end too.
+    let (status, refreshed) = token(
+        &app,
+        Some(&auth),
+        &[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                issued[0]["refresh_token"].as_str().unwrap(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    issued[0] = refreshed;
+
+    let hint = issued[2]["id_token"].as_str().unwrap();
+    let res = b
+        .get(&app, &format!("/oidc/logout?id_token_hint={hint}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    for t in &issued {
+        let at = t["access_token"].as_str().unwrap();
+        assert_eq!(userinfo(&app, at).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(introspect(&app, &auth, at).await["active"], false);
+        let (status, body) = token(
+            &app,
+            Some(&auth),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"], "invalid_grant");
+    }
+    // A new sign-in in the same browser gets working tokens again.
+    let t = demo_tokens(&f, &app, &mut b).await;
+    assert_eq!(
+        userinfo(&app, t["access_token"].as_str().unwrap()).await,
+        StatusCode::OK
+    );
+}
+
+#[actix_web::test]
+async fn a_client_may_choose_opaque_access_tokens() {
+    let f = Flow::new();
+    let app = test::init_service(idp::server::app(f.app.state.clone())).await;
+    let ctx = broker::admin::Ctx {
+        dir: f.app.state.dir.as_ref(),
+        clock: f.app.state.clock.as_ref(),
+        actor: "test",
+    };
+    let demo = f
+        .app
+        .state
+        .dir
+        .relying_party_by_public_id("demo-uitgeverij")
+        .unwrap()
+        .unwrap();
+    broker::admin::set_access_token_format(ctx, &demo, broker::model::AccessTokenFormat::Opaque)
+        .unwrap();
+    let mut b = Browser::default();
+    let auth = basic("demo-uitgeverij", &f.secret());
+    let t = demo_tokens(&f, &app, &mut b).await;
+    let at = t["access_token"].as_str().unwrap();
+    assert!(at.starts_with("lpat_"), "{at}");
+    assert!(!at.contains('.'), "an opaque token is no JWT: {at}");
+    // The ID token still binds it (at_hash), and it works at userinfo.
+    let id_claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(t["id_token"].as_str().unwrap().split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        id_claims["at_hash"],
+        protocol::oidc::claims::at_hash("RS256", at)
+    );
+    assert_eq!(userinfo(&app, at).await, StatusCode::OK);
+    // Introspection tells the client what the token stands for; another client learns nothing.
+    let seen = introspect(&app, &auth, at).await;
+    assert_eq!(seen["active"], true, "{seen}");
+    assert_eq!(seen["sub"], id_claims["sub"]);
+    assert_eq!(seen["client_id"], "demo-uitgeverij");
+    assert_eq!(seen["scope"], "openid groups");
+    assert_eq!(seen["role"], "leerkracht");
+    let other = broker::admin::add_client(
+        ctx,
+        broker::admin::ClientInput {
+            name: "Ander".into(),
+            kind: "publisher".into(),
+            redirect_uris: vec!["https://ander.example/cb".into()],
+            audience: "beide".into(),
+            id_token_alg: "ES256".into(),
+            access_token_format: Some("opaque".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let other_auth = basic(
+        other.rp.public_id(),
+        other.client_secret.as_deref().unwrap(),
+    );
+    assert_eq!(
+        introspect(&app, &other_auth, at).await,
+        serde_json::json!({"active": false})
+    );
+    // A made-up token of the same shape is unknown.
+    let forged = format!("lpat_{}", "A".repeat(43));
+    assert_eq!(userinfo(&app, &forged).await, StatusCode::UNAUTHORIZED);
+    // It expires with its time (ten minutes).
+    f.app.clock.advance(std::time::Duration::from_secs(601));
+    assert_eq!(userinfo(&app, at).await, StatusCode::UNAUTHORIZED);
+
+    // Revoking it ends it at once.
+    let t = demo_tokens(&f, &app, &mut b).await;
+    let at = t["access_token"].as_str().unwrap();
+    assert_eq!(userinfo(&app, at).await, StatusCode::OK);
+    let req = test::TestRequest::post()
+        .uri("/oidc/revoke")
+        .insert_header(("authorization", auth.as_str()))
+        .set_form([("token", at)])
+        .to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), StatusCode::OK);
+    assert_eq!(userinfo(&app, at).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(introspect(&app, &auth, at).await["active"], false);
+
+    // Back to JWTs: the next token is one (RFC 9068).
+    broker::admin::set_access_token_format(ctx, &demo, broker::model::AccessTokenFormat::Jwt)
+        .unwrap();
+    let t = demo_tokens(&f, &app, &mut b).await;
+    let at = t["access_token"].as_str().unwrap();
+    assert_eq!(at.split('.').count(), 3, "{at}");
+    assert_eq!(userinfo(&app, at).await, StatusCode::OK);
+    // A SAML service provider has no access tokens to choose.
+    assert!(broker::admin::set_access_token_format(
+        ctx,
+        &broker::model::RelyingParty {
+            protocol: broker::model::RpProtocol::Saml(broker::model::SamlSp {
+                entity_id: "https://sp.example".into(),
+                metadata: String::new(),
+            }),
+            ..demo.clone()
+        },
+        broker::model::AccessTokenFormat::Opaque,
+    )
+    .is_err());
+}

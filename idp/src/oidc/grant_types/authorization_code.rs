@@ -97,12 +97,8 @@ pub fn exchange(req: &TokenRequest<'_>) -> Result<TokenResponse, OidcError> {
             Duration::from_secs(USED_CODE_SECS),
         )
         .map_err(store_failed)?;
-    if !offline {
-        if let Ok(Some(mut s)) = session::load(state.store.as_ref(), &grant.sid, now) {
-            s.grants.push(gid.clone());
-            let _ = session::save(state.store.as_ref(), &s, now);
-        }
-    }
+    // Without `offline_access` the grant ends with the session (`load_grant` asks whether
+    // it was ended), so the session itself is neither read nor written here.
     Ok(TokenResponse::bearer(
         access,
         scope,

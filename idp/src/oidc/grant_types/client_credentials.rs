@@ -89,7 +89,7 @@ pub fn issue(req: &TokenRequest<'_>) -> Result<TokenResponse, OidcError> {
     save_grant(state.store.as_ref(), &grant, now)?;
     let access = tokens::access_token(
         state,
-        &client.client_id,
+        client,
         &client.client_id,
         scope,
         &gid,

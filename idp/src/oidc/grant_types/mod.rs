@@ -46,7 +46,7 @@ impl<'a> TokenRequest<'a> {
     ) -> Result<(String, String), OidcError> {
         let access = tokens::access_token(
             self.state,
-            &self.client.client_id,
+            self.client,
             claims.sub.as_str(),
             scope,
             grant_id,

@@ -1,0 +1,1 @@
+ALTER TABLE relying_parties DROP COLUMN access_token_format;
