@@ -29,9 +29,17 @@ pub enum SecretError {
     Busy,
 }
 
+/// argon2id's memory (KiB), passes and lanes for passwords: OWASP's first choice
+/// (m = 19 MiB, t = 2, p = 1).
+const ARGON2_M_KIB: u32 = 19 * 1024;
+const ARGON2_T: u32 = 2;
+const ARGON2_P: u32 = 1;
+/// The same, as the PHC string writes them.
+pub const ARGON2_PARAMETERS: &str = "m=19456,t=2,p=1";
+
 fn argon2() -> Result<Argon2<'static>, SecretError> {
-    let params =
-        Params::new(19 * 1024, 2, 1, None).map_err(|e| SecretError::Hash(e.to_string()))?;
+    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None)
+        .map_err(|e| SecretError::Hash(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -378,6 +386,18 @@ pub fn random_pin() -> Result<String, SecretError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn password_hashes_name_the_parameters_they_were_made_with() {
+        let stored = hash_password("paarse-giraf-fietst").unwrap();
+        assert!(
+            stored.contains(&format!("${ARGON2_PARAMETERS}$")),
+            "{stored}"
+        );
+        assert!(dummy_hash().contains(&format!("${ARGON2_PARAMETERS}$")));
+        assert!(check_password(Some(&stored), "paarse-giraf-fietst").unwrap());
+        assert!(!check_password(Some(&stored), "paarse-giraf-fietst!").unwrap());
+    }
 
     #[test]
     fn sealed_secrets_open_only_for_their_pupil() {

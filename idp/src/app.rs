@@ -54,6 +54,12 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// Are both backends the embedded ones (SQLite and the in-process store)? Their reads
+    /// answer from this machine's memory and files, never over the network.
+    pub fn embedded_storage(&self) -> bool {
+        self.config.redis_url.is_none() && self.config.database_url.starts_with("sqlite:")
+    }
+
     /// What the broker's decisions reach the world through.
     pub fn world(&self) -> broker::ports::World<'_> {
         broker::ports::World {

@@ -129,6 +129,13 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// How many staff passwords this machine checks per second, on one thread, with the
+    /// argon2id parameters Leerpoort uses: the ceiling of staff sign-ins per core (sizing).
+    PasswordSpeed {
+        /// How long to measure (seconds).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Write a school's shortcut files (.url, .webloc, link, QR) for pupils and teachers.
     Shortcuts {
         /// INSTELLING_REF of the school.
@@ -185,6 +192,32 @@ pub enum ImportCmd {
 pub struct Output {
     pub json: Value,
     pub text: String,
+}
+
+/// `leerpoort password-speed`: argon2id password checks per second on this thread, through
+/// the same code a sign-in uses ([`broker::secrets::check_password`]), for a stored hash made
+/// with the same parameters. Needs no database.
+fn password_speed(seconds: u64) -> anyhow::Result<Output> {
+    let stored = broker::secrets::hash_password("password-speed")?;
+    let seconds = seconds.clamp(1, 600);
+    let started = std::time::Instant::now();
+    let mut checks = 0u64;
+    while started.elapsed().as_secs() < seconds {
+        if !broker::secrets::check_password(Some(&stored), "password-speed")? {
+            anyhow::bail!("the password check failed");
+        }
+        checks += 1;
+    }
+    let per_s = checks as f64 / started.elapsed().as_secs_f64();
+    Ok(out(
+        serde_json::json!({"checks": checks, "seconds": seconds, "checks_per_s": per_s,
+            "parameters": broker::secrets::ARGON2_PARAMETERS}),
+        format!(
+            "{per_s:.1} password checks per second on one thread ({checks} in {seconds} s; \
+             argon2id {})",
+            broker::secrets::ARGON2_PARAMETERS
+        ),
+    ))
 }
 
 fn out(json: Value, text: impl Into<String>) -> Output {
@@ -265,6 +298,7 @@ pub fn run_command(config: Config, json_mode: bool, command: Command) -> anyhow:
         Command::Notice(cmd) => notice::run(config, clock, cmd),
         Command::Operator(cmd) => operator::run(config, clock, cmd),
         Command::Cleanup { dry_run } => cleanup::run(config, clock, dry_run),
+        Command::PasswordSpeed { seconds } => password_speed(seconds),
         Command::Shortcuts {
             school,
             out: dir,

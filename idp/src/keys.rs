@@ -232,7 +232,9 @@ struct Secrets {
 }
 
 enum Signer {
-    Rsa(RsaKeyPair),
+    /// RS256 signs with AWS-LC, about twice as fast as ring for RSA-2048 (the key is read with
+    /// ring as well, for its JWK).
+    Rsa(aws_lc_rs::signature::RsaKeyPair),
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
     /// SAML keys sign XML through xmlsec with the PKCS#8 document, and the Redirect
@@ -261,6 +263,8 @@ pub struct FileKeyStore {
     set: RwLock<Arc<KeySet>>,
     secrets: Secrets,
     rng: SystemRandom,
+    /// AWS-LC's generator, for its RSA signatures (PKCS #1 v1.5 draws nothing from it).
+    aws_rng: aws_lc_rs::rand::SystemRandom,
 }
 
 impl std::fmt::Debug for FileKeyStore {
@@ -408,7 +412,9 @@ fn load_key(dir: &Path, info: &KeyInfo) -> Result<LoadedKey, KeyError> {
         KeyAlg::RS256 => {
             let kp = RsaKeyPair::from_pkcs8(&der).map_err(|e| malformed(e.to_string()))?;
             let jwk = rsa_public(&kp, |k| public_jwk(k, alg, &info.kid)).map_err(bad_point)?;
-            (Signer::Rsa(kp), Some(jwk))
+            let fast = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&der)
+                .map_err(|e| malformed(e.to_string()))?;
+            (Signer::Rsa(fast), Some(jwk))
         }
         KeyAlg::ES256 => {
             let kp = EcdsaKeyPair::from_pkcs8(
@@ -555,6 +561,7 @@ impl FileKeyStore {
             })),
             secrets,
             rng: SystemRandom::new(),
+            aws_rng: aws_lc_rs::rand::SystemRandom::new(),
         };
         store.reload(now)?;
         Ok(store)
@@ -760,9 +767,14 @@ impl KeyStore for FileKeyStore {
         let key = &set.keys[*idx];
         let sig = match &key.signer {
             Signer::Rsa(kp) => {
-                let mut sig = vec![0u8; kp.public().modulus_len()];
-                kp.sign(&RSA_PKCS1_SHA256, &self.rng, input, &mut sig)
-                    .map_err(|_| KeyError::Sign)?;
+                let mut sig = vec![0u8; kp.public_modulus_len()];
+                kp.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &self.aws_rng,
+                    input,
+                    &mut sig,
+                )
+                .map_err(|_| KeyError::Sign)?;
                 sig
             }
             Signer::Ec(kp) => kp

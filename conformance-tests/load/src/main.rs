@@ -3,6 +3,9 @@
 //! (`--scenario staff`, the default). `--scenario pupil` measures the pupil journey instead:
 //! each iteration a fresh browser goes from the school's shortcut through the group and name
 //! tiles and the PIN form to the publisher (played by the tool) and its token request.
+//! `--scenario signin` measures staff sign-ins: each iteration a fresh browser signs in with
+//! e-mail and password until the code reaches the redirect URI (the password check, argon2id,
+//! is most of the work).
 //!
 //! Every request goes to the issuer's own origin (loopback unless `--allow-non-loopback`);
 //! the run is bounded in time (`--warmup` + `--duration`, each request by `--timeout`) and in
@@ -26,7 +29,7 @@ use url::Url;
 
 use crate::flow::{same_origin, Outcome, Target, VirtualUser};
 use crate::pupil::{parse_pupils, PupilPlan, PupilUser};
-use crate::stats::{Failure, Stats, Summary, PUPIL_STEPS, STAFF_STEPS};
+use crate::stats::{Failure, Stats, Summary, PUPIL_STEPS, SIGNIN_STEPS, STAFF_STEPS};
 
 /// What one iteration of a virtual user is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -36,6 +39,8 @@ enum Scenario {
     /// A fresh browser each time: shortcut → group tile → name tile → PIN → (the publisher's)
     /// authorize → token.
     Pupil,
+    /// A fresh browser each time: authorize → sign-in form → e-mail and password → code.
+    Signin,
 }
 
 impl Scenario {
@@ -43,6 +48,7 @@ impl Scenario {
         match self {
             Scenario::Staff => "staff",
             Scenario::Pupil => "pupil",
+            Scenario::Signin => "signin",
         }
     }
 
@@ -50,6 +56,7 @@ impl Scenario {
         match self {
             Scenario::Staff => STAFF_STEPS,
             Scenario::Pupil => PUPIL_STEPS,
+            Scenario::Signin => SIGNIN_STEPS,
         }
     }
 }
@@ -249,9 +256,12 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let plan = match args.scenario {
-        Scenario::Staff => {
+        Scenario::Staff | Scenario::Signin => {
             if args.email.is_none() || args.password.is_none() {
-                bail!("--scenario staff needs --email and --password (or LOAD_PASSWORD)");
+                bail!(
+                    "--scenario {} needs --email and --password (or LOAD_PASSWORD)",
+                    args.scenario.name()
+                );
             }
             None
         }
@@ -260,7 +270,16 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let target = Arc::new(discover(&args, &issuer, args.timeout).await?);
     let mut total = Stats::new(args.scenario.steps())?;
     let mut users = Vec::with_capacity(args.users);
-    if let Some(plan) = plan {
+    if args.scenario == Scenario::Signin {
+        // Each iteration signs in afresh: nothing to do before measuring.
+        for id in 0..args.users {
+            users.push(Worker::Signin {
+                id,
+                target: Arc::clone(&target),
+                timeout: args.timeout,
+            });
+        }
+    } else if let Some(plan) = plan {
         // Pupils have no sign-in of their own before measuring: it is part of each journey.
         for id in 0..args.users {
             let pu = PupilUser::new(id, Arc::clone(&target), Arc::clone(&plan), args.timeout)?;
@@ -413,6 +432,12 @@ fn pupil_plan(args: &Args) -> anyhow::Result<PupilPlan> {
 enum Worker {
     Staff(VirtualUser),
     Pupil(PupilUser),
+    /// Signs in with a fresh browser (no cookies) at every iteration.
+    Signin {
+        id: usize,
+        target: Arc<Target>,
+        timeout: Duration,
+    },
 }
 
 impl Worker {
@@ -429,6 +454,21 @@ impl Worker {
                 id_token_alg: t.id_token_alg,
             }),
             Worker::Pupil(pu) => pu.journey().await,
+            Worker::Signin {
+                id,
+                target,
+                timeout,
+            } => {
+                let mut vu = VirtualUser::new(*id, Arc::clone(target), *timeout)
+                    .map_err(|e| Failure::new("signin: client", e.to_string()))?;
+                let t = Instant::now();
+                vu.sign_in().await?;
+                Ok(Outcome {
+                    steps: Vec::new(),
+                    total: t.elapsed(),
+                    id_token_alg: "(none: no token requested)".into(),
+                })
+            }
         }
     }
 }

@@ -12,6 +12,8 @@ const MAX_MICROS: u64 = 120_000_000;
 
 /// The steps the staff scenario measures, in report order; the last is the whole flow.
 pub const STAFF_STEPS: &[&str] = &["authorize", "token", "userinfo", "flow"];
+/// The staff sign-in scenario has one step: a whole sign-in, from authorize to the code.
+pub const SIGNIN_STEPS: &[&str] = &["signin"];
 /// The steps of the pupil journey, in report order; the last is the whole journey.
 pub const PUPIL_STEPS: &[&str] = &[
     "shortcut",

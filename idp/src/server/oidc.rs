@@ -35,6 +35,25 @@ fn oauth_error(e: &OidcError, basic: bool) -> HttpResponse {
     res.json(e.body())
 }
 
+/// Where an endpoint's work runs. Storage is synchronous, so it normally goes to the blocking
+/// pool. With the embedded backends ([`AppState::embedded_storage`]) an ordinary authorize,
+/// token or userinfo request only reads — memory, or SQLite, whose write-ahead log never makes
+/// a reader wait — and reaches no other server, so it runs on the worker itself: the hop to
+/// the pool and back was a quarter of a flow's time (docs/performance.md). A request that may
+/// reach another server (`network`: a client's `jwks_uri`, a network environment) always goes
+/// to the pool.
+async fn run<T: Send + 'static>(
+    state: &AppState,
+    network: bool,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, actix_web::error::BlockingError> {
+    if !network && state.embedded_storage() {
+        Ok(work())
+    } else {
+        web::block(work).await
+    }
+}
+
 fn unavailable() -> HttpResponse {
     oauth_error(&OidcError::TemporarilyUnavailable, false)
 }
@@ -153,7 +172,13 @@ pub async fn authorize(
     let browser = session::Browser::of(&req, &state);
     let now = state.clock.now_secs();
     let st = state.clone();
-    match web::block(move || authorize::authorize(&st, params, &browser, now)).await {
+    // `idp_hint` sends the user to a network environment (its discovery may be fetched).
+    let network = params.iter().any(|(k, _)| k == "idp_hint");
+    match run(&state, network, move || {
+        authorize::authorize(&st, params, &browser, now)
+    })
+    .await
+    {
         Ok(o) => render_outcome(&req, &state, o).await,
         Err(_) => unavailable(),
     }
@@ -192,7 +217,13 @@ pub async fn token(
     let now = state.clock.now_secs();
     let st = state.clone();
     let form = form.into_inner();
-    match web::block(move || token::token(&st, &form, auth.as_deref(), now)).await {
+    // `private_key_jwt` may fetch the client's `jwks_uri`.
+    let network = form.contains_key("client_assertion");
+    match run(&state, network, move || {
+        token::token(&st, &form, auth.as_deref(), now)
+    })
+    .await
+    {
         Ok(Ok(t)) => no_store_json(StatusCode::OK, &t),
         Ok(Err((e, basic))) => oauth_error(&e, basic),
         Err(_) => unavailable(),
@@ -223,7 +254,7 @@ async fn userinfo_with(state: web::Data<AppState>, token: Option<String>) -> Htt
     };
     let now = state.clock.now_secs();
     let st = state.clone();
-    match web::block(move || userinfo::userinfo(&st, &token, now)).await {
+    match run(&state, false, move || userinfo::userinfo(&st, &token, now)).await {
         Ok(Ok(claims)) => no_store_json(StatusCode::OK, &claims),
         Ok(Err(e)) => bearer_error(&e),
         Err(_) => unavailable(),

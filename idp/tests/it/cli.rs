@@ -613,6 +613,58 @@ fn demo_prints_every_credential_and_refuses_to_run_twice() {
 }
 
 #[test]
+fn a_client_chooses_its_access_tokens() {
+    let env = Env::sqlite();
+    let added = env.ok(&[
+        "client",
+        "add",
+        "--name",
+        "Uitgever",
+        "--redirect-uri",
+        "https://uitgever.example/cb",
+        "--access-token-format",
+        "opaque",
+    ]);
+    let id = added["client_id"].as_str().unwrap().to_string();
+    let format_of = |env: &Env| {
+        env.ok(&["client", "list"])["relying_parties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id.as_str())
+            .unwrap()["access_token_format"]
+            .clone()
+    };
+    assert_eq!(format_of(&env), "opaque");
+    let changed = env.ok(&["client", "access-tokens", "--rp", &id, "--format", "jwt"]);
+    assert_eq!(changed["access_token_format"], "jwt");
+    assert_eq!(format_of(&env), "jwt");
+    let err = env.fails(&["client", "access-tokens", "--rp", &id, "--format", "paseto"]);
+    assert!(err.contains("jwt or opaque"), "{err}");
+    assert_eq!(format_of(&env), "jwt");
+    let err = env.fails(&[
+        "client",
+        "add",
+        "--name",
+        "Ander",
+        "--redirect-uri",
+        "https://ander.example/cb",
+        "--access-token-format",
+        "macaroon",
+    ]);
+    assert!(err.contains("jwt or opaque"), "{err}");
+}
+
+#[test]
+fn password_speed_measures_the_staff_password_check() {
+    let env = Env::sqlite();
+    let out = env.ok(&["password-speed", "--seconds", "1"]);
+    assert_eq!(out["parameters"], "m=19456,t=2,p=1");
+    assert!(out["checks"].as_u64().unwrap() >= 1, "{out}");
+    assert!(out["checks_per_s"].as_f64().unwrap() > 0.0, "{out}");
+}
+
+#[test]
 fn every_command_has_help() {
     let env = Env::sqlite();
     for args in [
@@ -636,6 +688,8 @@ fn every_command_has_help() {
         vec!["keys", "list", "--help"],
         vec!["keys", "rotate", "--help"],
         vec!["cleanup", "--help"],
+        vec!["client", "access-tokens", "--help"],
+        vec!["password-speed", "--help"],
     ] {
         let out = env.run(&args);
         assert!(out.status.success(), "{args:?}");
