@@ -420,6 +420,41 @@ if [ -n "$PG_URL" ]; then
   fi
   REPORT_BACKENDS="leerpoort: SQLite and the in-process store; leerpoort-pg-redis: PostgreSQL ${PG_VERSION:-?} and Redis ${REDIS_VERSION:-?} on this machine (not pinned: they run on CPUs besides the server's)."
 fi
+# The end every report shares: the CPU time per iteration and the errors, then the output.
+export REPORT_END=$WORK/report-end.js
+cat > "$REPORT_END" <<'EOF'
+const fs = require('fs');
+module.exports = (_fs, dir, runs, lines) => {
+  const read = (run, ext) => JSON.parse(fs.readFileSync(`${dir}/${run}${ext}`, 'utf8'));
+  // CPU time per flow (journey, sign-in), warm-up included: the server, and PostgreSQL and
+  // Redis (with the other servers, when they run on this machine; outside the pg-redis runs
+  // their figures are whatever else used them).
+  const cpuLines = runs.flatMap((run) => {
+    try {
+      const r = read(run, '.json');
+      const c = read(run, '.cpu.json');
+      const n = r.flows + (r.warmup_flows || 0);
+      if (!n) return [];
+      const ms = (x) => ((1000 * x) / n).toFixed(3);
+      const backends = run.includes('-pg-redis') ? `, PostgreSQL ${ms(c.postgres_s)}, Redis ${ms(c.redis_s)}` : '';
+      return [`- ${run}: server ${ms(c.server_s)}${backends} (CPU ms per ${n} iterations)`];
+    } catch {
+      return [];
+    }
+  });
+  const errors = runs.flatMap((run) => {
+    try {
+      const r = read(run, '.json');
+      return Object.entries(r.errors).map(([k, n]) => `- ${run}: ${n}× ${k} — first: ${r.error_samples[k]}`);
+    } catch {
+      return [];
+    }
+  });
+  if (cpuLines.length) lines.push('', 'CPU time per iteration:', '', ...cpuLines);
+  if (errors.length) lines.push('', 'Errors:', ...errors);
+  console.log(lines.join('\n'));
+};
+EOF
 if [ "$SCENARIO" = signin ]; then
   node - "$RESULTS" "$USERS" "$WARMUP" "$DURATION" "$COMMIT" "${RUNS[@]}" <<'EOF' | tee "$RESULTS/summary.md"
 const fs = require('fs');
@@ -445,33 +480,7 @@ for (const run of runs) {
   const pct = ((100 * r.flows_per_s) / speed.checks_per_s).toFixed(1);
   lines.push(`| ${server} | ${r.flows_per_s.toFixed(1)} | ${pct} % | ${r.flows} | ${f(r.steps.signin?.p50_ms)} | ${f(r.steps.signin?.p99_ms)} | ${r.errors_total} |`);
 }
-const errors = runs.flatMap((run) => {
-  try {
-    const r = JSON.parse(fs.readFileSync(`${dir}/${run}.json`, 'utf8'));
-    return Object.entries(r.errors).map(([k, n]) => `- ${run}: ${n}× ${k} — first: ${r.error_samples[k]}`);
-  } catch {
-    return [];
-  }
-});
-// CPU time per flow (journey, sign-in), warm-up included: the server, and PostgreSQL and Redis
-// (with the other servers, when they run on this machine; outside the pg-redis runs their
-// figures are whatever else used them).
-const cpuLines = runs.flatMap((run) => {
-  try {
-    const r = JSON.parse(fs.readFileSync(`${dir}/${run}.json`, 'utf8'));
-    const c = JSON.parse(fs.readFileSync(`${dir}/${run}.cpu.json`, 'utf8'));
-    const n = r.flows + (r.warmup_flows || 0);
-    if (!n) return [];
-    const ms = (x) => ((1000 * x) / n).toFixed(3);
-    const backends = run.includes('-pg-redis') ? `, PostgreSQL ${ms(c.postgres_s)}, Redis ${ms(c.redis_s)}` : '';
-    return [`- ${run}: server ${ms(c.server_s)}${backends} (CPU ms per ${n} iterations)`];
-  } catch {
-    return [];
-  }
-});
-if (cpuLines.length) lines.push('', 'CPU time per iteration:', '', ...cpuLines);
-if (errors.length) lines.push('', 'Errors:', ...errors);
-console.log(lines.join('\n'));
+require(process.env.REPORT_END)(fs, dir, runs, lines);
 EOF
   exit 0
 fi
@@ -513,33 +522,7 @@ const ratio = (a, b) =>
 if ('leerpoort-pupil-RS256' in perS && 'leerpoort-pg-redis-pupil-RS256' in perS) {
   lines.push('', `PostgreSQL + Redis / SQLite (journeys/s): RS256 ${ratio('leerpoort-pg-redis-pupil-RS256', 'leerpoort-pupil-RS256')}`);
 }
-const errors = runs.flatMap((run) => {
-  try {
-    const r = JSON.parse(fs.readFileSync(`${dir}/${run}.json`, 'utf8'));
-    return Object.entries(r.errors).map(([k, n]) => `- ${run}: ${n}× ${k} — first: ${r.error_samples[k]}`);
-  } catch {
-    return [];
-  }
-});
-// CPU time per flow (journey, sign-in), warm-up included: the server, and PostgreSQL and Redis
-// (with the other servers, when they run on this machine; outside the pg-redis runs their
-// figures are whatever else used them).
-const cpuLines = runs.flatMap((run) => {
-  try {
-    const r = JSON.parse(fs.readFileSync(`${dir}/${run}.json`, 'utf8'));
-    const c = JSON.parse(fs.readFileSync(`${dir}/${run}.cpu.json`, 'utf8'));
-    const n = r.flows + (r.warmup_flows || 0);
-    if (!n) return [];
-    const ms = (x) => ((1000 * x) / n).toFixed(3);
-    const backends = run.includes('-pg-redis') ? `, PostgreSQL ${ms(c.postgres_s)}, Redis ${ms(c.redis_s)}` : '';
-    return [`- ${run}: server ${ms(c.server_s)}${backends} (CPU ms per ${n} iterations)`];
-  } catch {
-    return [];
-  }
-});
-if (cpuLines.length) lines.push('', 'CPU time per iteration:', '', ...cpuLines);
-if (errors.length) lines.push('', 'Errors:', ...errors);
-console.log(lines.join('\n'));
+require(process.env.REPORT_END)(fs, dir, runs, lines);
 EOF
   exit 0
 fi
@@ -591,31 +574,5 @@ const comparisons = [
   ...ratios('Leerpoort on PostgreSQL + Redis (opaque) / oidc-provider', 'leerpoort-pg-redis-opaque', 'oidc-provider'),
 ];
 if (comparisons.length) lines.push('', 'Flows/s ratios:', '', ...comparisons);
-const errors = runs.flatMap((run) => {
-  try {
-    const r = JSON.parse(fs.readFileSync(`${dir}/${run}.json`, 'utf8'));
-    return Object.entries(r.errors).map(([k, n]) => `- ${run}: ${n}× ${k} — first: ${r.error_samples[k]}`);
-  } catch {
-    return [];
-  }
-});
-// CPU time per flow (journey, sign-in), warm-up included: the server, and PostgreSQL and Redis
-// (with the other servers, when they run on this machine; outside the pg-redis runs their
-// figures are whatever else used them).
-const cpuLines = runs.flatMap((run) => {
-  try {
-    const r = JSON.parse(fs.readFileSync(`${dir}/${run}.json`, 'utf8'));
-    const c = JSON.parse(fs.readFileSync(`${dir}/${run}.cpu.json`, 'utf8'));
-    const n = r.flows + (r.warmup_flows || 0);
-    if (!n) return [];
-    const ms = (x) => ((1000 * x) / n).toFixed(3);
-    const backends = run.includes('-pg-redis') ? `, PostgreSQL ${ms(c.postgres_s)}, Redis ${ms(c.redis_s)}` : '';
-    return [`- ${run}: server ${ms(c.server_s)}${backends} (CPU ms per ${n} iterations)`];
-  } catch {
-    return [];
-  }
-});
-if (cpuLines.length) lines.push('', 'CPU time per iteration:', '', ...cpuLines);
-if (errors.length) lines.push('', 'Errors:', ...errors);
-console.log(lines.join('\n'));
+require(process.env.REPORT_END)(fs, dir, runs, lines);
 EOF

@@ -10,7 +10,8 @@
 //! | `logout.rs` | `/oidc/logout` (RP-initiated) and back-channel logout |
 //!
 //! Handlers parse the request, call one function with no HTTP types in its signature (run on
-//! the blocking pool, since storage is synchronous), and render its result. The protocol's
+//! the blocking pool, since storage is synchronous — or, with the embedded backends, on the
+//! worker itself: `server::oidc::run`), and render its result. The protocol's
 //! shapes — the authorization request, the error codes, client credentials, token claims,
 //! JWS, the discovery document — are `protocol::oidc`'s; what is here reaches storage, the
 //! keys and the broker.
