@@ -13,8 +13,8 @@ use uuid::Uuid;
 pub enum Key<'a> {
     /// An SSO session, by its id.
     Session(&'a str),
-    /// A session that was ended (logout, offboarding), by its public `sid`
-    /// ([`crate::session::public_sid`]): the grants issued in it end with it.
+    /// A session that was ended (logout, offboarding, takeover), by its public `sid` (the
+    /// one-way hash relying parties see): the grants issued in it end with it.
     SessionEnded(&'a str),
     /// An authorization code, until it is redeemed.
     Code(&'a str),
