@@ -22,7 +22,7 @@ pub enum Key<'a> {
     CodeUsed(&'a str),
     /// A grant (the tokens one authorization issued), by id.
     Grant(&'a str),
-    /// An opaque access token, by the SHA-256 (base64url) of the token: its claims.
+    /// An opaque access token, by the SHA-256 (hex) of the token: its claims.
     AccessToken(&'a str),
     /// A refresh token that has been used (by its hash): reuse revokes the family.
     RefreshUsed(&'a str),

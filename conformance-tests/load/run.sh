@@ -282,6 +282,14 @@ cpu_since() {
     > "$RESULTS/$1.cpu.json"
 }
 
+# after_load NAME RC: after one measurement — the CPU used since cpu_mark, the load tool's exit
+# status if it failed, and the tail of the server's log (for errors), into RESULTS.
+after_load() {
+  cpu_since "$1"
+  [ "$2" -eq 0 ] || log "$1: the load tool exited with $2 (see $RESULTS/$1.json and .stderr)"
+  grep -v '"client_secret"' "$WORK/$1.server.log" | tail -n 200 > "$RESULTS/$1.server.log" || true
+}
+
 run_load() {
   local name=$1 issuer=$2 client_id=$3 secret=$4 alg=$5
   log "$name: $USERS users, warm-up $WARMUP, measuring $DURATION"
@@ -292,12 +300,7 @@ run_load() {
     --redirect-uri "$REDIRECT_URI" --email "$EMAIL" --users "$USERS" \
     --duration "$DURATION" --warmup "$WARMUP" --expect-alg "$alg" --json \
     > "$RESULTS/$name.json" 2> "$RESULTS/$name.stderr" || rc=$?
-  cpu_since "$name"
-  if [ "$rc" -ne 0 ]; then
-    log "$name: the load tool exited with $rc (see $RESULTS/$name.json and .stderr)"
-  fi
-  # The server's log, for errors (the last lines are enough).
-  grep -v '"client_secret"' "$WORK/$name.server.log" | tail -n 200 > "$RESULTS/$name.server.log" || true
+  after_load "$name" "$rc"
 }
 
 # run_pupil_load NAME ISSUER: one measurement of the pupil journey, JSON into RESULTS.
@@ -312,11 +315,7 @@ run_pupil_load() {
     --instelling-ref "$LP_SCHOOL" --group "Groep 3A" --users "$USERS" \
     --duration "$DURATION" --warmup "$WARMUP" --expect-alg RS256 --json \
     > "$RESULTS/$name.json" 2> "$RESULTS/$name.stderr" || rc=$?
-  cpu_since "$name"
-  if [ "$rc" -ne 0 ]; then
-    log "$name: the load tool exited with $rc (see $RESULTS/$name.json and .stderr)"
-  fi
-  grep -v '"client_secret"' "$WORK/$name.server.log" | tail -n 200 > "$RESULTS/$name.server.log" || true
+  after_load "$name" "$rc"
 }
 
 RUNS=()
@@ -365,9 +364,7 @@ measure_leerpoort_signin() {
       --client-id "$LP_RS_ID" --redirect-uri "$REDIRECT_URI" --email "$EMAIL" --users "$USERS" \
       --duration "$DURATION" --warmup "$WARMUP" --json \
       > "$RESULTS/$name.json" 2> "$RESULTS/$name.stderr" || rc=$?
-    cpu_since "$name"
-    [ "$rc" -eq 0 ] || log "$name: the load tool exited with $rc (see $RESULTS/$name.stderr)"
-    grep -v '"client_secret"' "$WORK/$name.server.log" | tail -n 200 > "$RESULTS/$name.server.log" || true
+    after_load "$name" "$rc"
     RUNS+=("$name")
   fi
   stop_server

@@ -57,7 +57,11 @@ impl AppState {
     /// Are both backends the embedded ones (SQLite and the in-process store)? Their reads
     /// answer from this machine's memory and files, never over the network.
     pub fn embedded_storage(&self) -> bool {
-        self.config.redis_url.is_none() && self.config.database_url.starts_with("sqlite:")
+        self.config.redis_url.is_none()
+            && matches!(
+                crate::db::Backend::of(&self.config.database_url),
+                Ok(crate::db::Backend::Sqlite)
+            )
     }
 
     /// What the broker's decisions reach the world through.

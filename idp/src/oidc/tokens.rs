@@ -96,7 +96,8 @@ pub fn id_token(
 pub const OPAQUE_PREFIX: &str = "lpat_";
 
 /// An access token for a grant, in the client's format: a signed JWT (RFC 9068), or an opaque
-/// token whose claims (the same as the JWT's) wait in the ephemeral store until it expires.
+/// token whose claims (the same as the JWT's) wait in the ephemeral store until it expires,
+/// under the token's hash ([`broker::secrets::token_hash`]), never the token itself.
 /// `claims` is `None` for client credentials.
 #[allow(clippy::too_many_arguments)]
 pub fn access_token(
@@ -139,7 +140,7 @@ pub fn access_token(
             state
                 .store
                 .put(
-                    &Key::AccessToken(&opaque_digest(&token)),
+                    &Key::AccessToken(&broker::secrets::token_hash(&token)),
                     &bytes,
                     Duration::from_secs(ACCESS_TOKEN_SECS as u64),
                 )
@@ -147,11 +148,6 @@ pub fn access_token(
             Ok(token)
         }
     }
-}
-
-/// The store keeps an opaque token under its SHA-256, never the token itself.
-fn opaque_digest(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref())
 }
 
 /// The claims of an access token Leerpoort issued and that has not expired: a JWT's verified
@@ -164,7 +160,7 @@ pub fn access_token_claims(state: &AppState, token: &str, now: i64) -> Result<Va
     let unknown = || OidcError::InvalidToken("the token is unknown or has expired".into());
     let bytes = state
         .store
-        .get(&Key::AccessToken(&opaque_digest(token)))
+        .get(&Key::AccessToken(&broker::secrets::token_hash(token)))
         .map_err(store_failed)?
         .ok_or_else(unknown)?;
     let claims: Value = serde_json::from_slice(&bytes).map_err(|_| OidcError::ServerError)?;
@@ -179,7 +175,7 @@ pub fn forget_access_token(state: &AppState, token: &str) -> Result<(), OidcErro
     if token.starts_with(OPAQUE_PREFIX) {
         state
             .store
-            .delete(&Key::AccessToken(&opaque_digest(token)))
+            .delete(&Key::AccessToken(&broker::secrets::token_hash(token)))
             .map_err(store_failed)?;
     }
     Ok(())
