@@ -13,7 +13,11 @@
 # password-speed` — argon2id checks per second on the server's CPU, same parameters — in the
 # same run; Leerpoort only), SCENARIO=pupil (instead of the default `staff`: the pupil journey — shortcut, group tile, name
 # tile, PIN, then the publisher's authorize and token — against Leerpoort only, with the demo
-# client (RS256) and the demo's pupils of Groep 3A; the peer has no pupil journey).
+# client (RS256) and the demo's pupils of Groep 3A; then, on a server of its own, the home
+# journey — the home entrance, the demo parent's e-mail and password, the child's PIN, the
+# publisher's authorize and token — each journey from a household address of its own in
+# 198.18.0.0/15, sent as X-Forwarded-For (the server trusts loopback as its proxy); the peer
+# has no pupil journey).
 # AT_FORMATS ("jwt opaque": Leerpoort's staff runs with JWT access tokens, named
 # `leerpoort-ALG`, and with opaque ones, `leerpoort-opaque-ALG`),
 # LEERPOORT_PG_URL=postgres://… (also measure Leerpoort on PostgreSQL and Redis in the same run,
@@ -212,15 +216,21 @@ setup_leerpoort() {
   LP_RSO_SECRET=$(json_get "$LP_DIR/bench-RS256-opaque.json" 'd.client_secret')
   LP_ESO_ID=$(json_get "$LP_DIR/bench-ES256-opaque.json" 'd.client_id')
   LP_ESO_SECRET=$(json_get "$LP_DIR/bench-ES256-opaque.json" 'd.client_secret')
-  LP_PUPILS=""
+  LP_PUPILS="" LP_PARENT_EMAIL="" LP_PARENT_PASSWORD="" LP_CHILDREN=""
   if [ "$SCENARIO" = pupil ]; then
     # The demo's pupils of Groep 3A with a PIN, as on their tiles (given name): NAME:PIN,…
     LP_PUPILS=$(json_get "$LP_DIR/demo.json" \
       "d.pupils.filter((p) => p.group === 'groep-3a' && p.pin).map((p) => p.name.split(' ')[0] + ':' + p.pin).join(',')")
+    # The demo parent, and the children of the account with their PINs: NAME:PIN,…
+    LP_PARENT_EMAIL=$(json_get "$LP_DIR/demo.json" 'd.home[0].email')
+    LP_PARENT_PASSWORD=$(json_get "$LP_DIR/demo.json" 'd.home[0].password')
+    LP_CHILDREN=$(json_get "$LP_DIR/demo.json" \
+      "d.home[0].children.map((c) => c.name.split(' ')[0] + ':' + d.pupils.find((p) => p.user_id === c.user_id).pin).join(',')")
   fi
   local var
   for var in LP_DIR LP_DATABASE_URL LP_REDIS_URL LP_RS_ID LP_RS_SECRET LP_ES_ID LP_ES_SECRET \
-    LP_RSO_ID LP_RSO_SECRET LP_ESO_ID LP_ESO_SECRET LP_SCHOOL LP_PUPILS; do
+    LP_RSO_ID LP_RSO_SECRET LP_ESO_ID LP_ESO_SECRET LP_SCHOOL LP_PUPILS LP_PARENT_EMAIL \
+    LP_PARENT_PASSWORD LP_CHILDREN; do
     printf '%s=%q\n' "$var" "${!var}"
   done > "$LP_DIR/env.sh"
 }
@@ -318,6 +328,21 @@ run_pupil_load() {
   after_load "$name" "$rc"
 }
 
+# run_home_load NAME ISSUER: one measurement of the home journey, JSON into RESULTS.
+run_home_load() {
+  local name=$1 issuer=$2
+  log "$name: $USERS home browsers, warm-up $WARMUP, measuring $DURATION"
+  local rc=0
+  cpu_mark
+  LOAD_CLIENT_SECRET=$LP_RS_SECRET LOAD_PUPILS=$LP_CHILDREN LOAD_PASSWORD=$LP_PARENT_PASSWORD \
+    taskset -c "$CLIENT_CPU" "$LOAD" --scenario home --issuer "$issuer" --client-id "$LP_RS_ID" \
+    --redirect-uri "$REDIRECT_URI" --initiate-login-uri "$INITIATE_LOGIN_URI" \
+    --email "$LP_PARENT_EMAIL" --users "$USERS" \
+    --duration "$DURATION" --warmup "$WARMUP" --expect-alg RS256 --json \
+    > "$RESULTS/$name.json" 2> "$RESULTS/$name.stderr" || rc=$?
+  after_load "$name" "$rc"
+}
+
 RUNS=()
 # measure_leerpoort_pupil SERVER BIN DIR, measure_leerpoort SERVER BIN DIR: BIN as SERVER on
 # the Leerpoort set up in DIR (setup_leerpoort).
@@ -327,6 +352,12 @@ measure_leerpoort_pupil() {
   source "$3/env.sh"
   if start_leerpoort "$name" "$bin"; then
     run_pupil_load "$name" "http://127.0.0.1:$LP_PORT"
+    RUNS+=("$name")
+  fi
+  stop_server
+  name=$1-home-RS256
+  if start_leerpoort "$name" "$bin"; then
+    run_home_load "$name" "http://127.0.0.1:$LP_PORT"
     RUNS+=("$name")
   fi
   stop_server
@@ -486,26 +517,37 @@ if [ "$SCENARIO" = pupil ]; then
 const fs = require('fs');
 const [dir, users, warmup, duration, commit, ...runs] = process.argv.slice(2);
 const f = (x) => (typeof x === 'number' ? x.toFixed(2) : '–');
-const steps = ['shortcut', 'group', 'name', 'pin', 'authorize', 'token', 'journey'];
+const tables = [
+  { kind: 'pupil', title: 'At school', steps: ['shortcut', 'group', 'name', 'pin', 'authorize', 'token', 'journey'] },
+  { kind: 'home', title: 'At home (each journey signs the parent in: one argon2id check)', steps: ['entrance', 'signin', 'child', 'pin', 'authorize', 'token', 'journey'] },
+];
 const lines = [
   `Load test, the pupil journey (SCENARIO=pupil): ${users} pupil browsers (a fresh one each journey), warm-up ${warmup}, measured ${duration}; server pinned to one CPU, load tool to another.`,
-  `Leerpoort only: the peer (oidc-provider) has no pupil journey. Leerpoort ${commit} (release build), the demo client (RS256), the demo's pupils of Groep 3A. Latencies in ms (p50 / p99).`,
+  `Leerpoort only: the peer (oidc-provider) has no pupil journey. Leerpoort ${commit} (release build), the demo client (RS256), the demo's pupils of Groep 3A; at home the demo parent and child, each journey from a household address of its own. Latencies in ms (p50 / p99).`,
   ...(process.env.REPORT_BACKENDS ? [process.env.REPORT_BACKENDS] : []),
-  '',
-  `| server | journeys/s | journeys | ${steps.join(' | ')} | errors |`,
-  `| --- | ---: | ---: | ${steps.map(() => '---:').join(' | ')} | ---: |`,
 ];
-for (const run of runs) {
-  const server = run.slice(0, run.indexOf('-pupil-'));
-  let r;
-  try {
-    r = JSON.parse(fs.readFileSync(`${dir}/${run}.json`, 'utf8'));
-  } catch {
-    lines.push(`| ${server} | failed: no report (see ${run}.stderr) |${' |'.repeat(steps.length + 2)}`);
-    continue;
+for (const { kind, title, steps } of tables) {
+  const these = runs.filter((run) => run.includes(`-${kind}-`));
+  if (!these.length) continue;
+  lines.push(
+    '',
+    `${title}:`,
+    '',
+    `| server | journeys/s | journeys | ${steps.join(' | ')} | errors |`,
+    `| --- | ---: | ---: | ${steps.map(() => '---:').join(' | ')} | ---: |`,
+  );
+  for (const run of these) {
+    const server = run.slice(0, run.indexOf(`-${kind}-`));
+    let r;
+    try {
+      r = JSON.parse(fs.readFileSync(`${dir}/${run}.json`, 'utf8'));
+    } catch {
+      lines.push(`| ${server} | failed: no report (see ${run}.stderr) |${' |'.repeat(steps.length + 2)}`);
+      continue;
+    }
+    const s = (step) => `${f(r.steps[step]?.p50_ms)} / ${f(r.steps[step]?.p99_ms)}`;
+    lines.push(`| ${server} | ${r.flows_per_s.toFixed(1)} | ${r.flows} | ${steps.map(s).join(' | ')} | ${r.errors_total} |`);
   }
-  const s = (step) => `${f(r.steps[step]?.p50_ms)} / ${f(r.steps[step]?.p99_ms)}`;
-  lines.push(`| ${server} | ${r.flows_per_s.toFixed(1)} | ${r.flows} | ${steps.map(s).join(' | ')} | ${r.errors_total} |`);
 }
 // Journeys/s of one server over another's, where both were measured.
 const perS = {};
@@ -516,8 +558,10 @@ for (const run of runs) {
 }
 const ratio = (a, b) =>
   typeof perS[a] === 'number' && perS[b] > 0 ? `${(perS[a] / perS[b]).toFixed(2)}×` : '–';
-if ('leerpoort-pupil-RS256' in perS && 'leerpoort-pg-redis-pupil-RS256' in perS) {
-  lines.push('', `PostgreSQL + Redis / SQLite (journeys/s): RS256 ${ratio('leerpoort-pg-redis-pupil-RS256', 'leerpoort-pupil-RS256')}`);
+for (const kind of ['pupil', 'home']) {
+  if (`leerpoort-${kind}-RS256` in perS && `leerpoort-pg-redis-${kind}-RS256` in perS) {
+    lines.push('', `PostgreSQL + Redis / SQLite (${kind} journeys/s): RS256 ${ratio(`leerpoort-pg-redis-${kind}-RS256`, `leerpoort-${kind}-RS256`)}`);
+  }
 }
 require(process.env.REPORT_END)(fs, dir, runs, lines);
 EOF

@@ -3,6 +3,8 @@
 //! (`--scenario staff`, the default). `--scenario pupil` measures the pupil journey instead:
 //! each iteration a fresh browser goes from the school's shortcut through the group and name
 //! tiles and the PIN form to the publisher (played by the tool) and its token request.
+//! `--scenario home` measures the home journey: a parent signs in at the home entrance, the
+//! child types its PIN, and on to the publisher as in the pupil journey.
 //! `--scenario signin` measures staff sign-ins: each iteration a fresh browser signs in with
 //! e-mail and password until the code reaches the redirect URI (the password check, argon2id,
 //! is most of the work).
@@ -18,7 +20,7 @@ mod stats;
 
 use std::net::IpAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,8 +30,8 @@ use serde_json::Value;
 use url::Url;
 
 use crate::flow::{same_origin, Outcome, Target, VirtualUser};
-use crate::pupil::{parse_pupils, PupilPlan, PupilUser};
-use crate::stats::{Failure, Stats, Summary, PUPIL_STEPS, SIGNIN_STEPS, STAFF_STEPS};
+use crate::pupil::{parse_pupils, PupilPlan, PupilUser, Start};
+use crate::stats::{Failure, Stats, Summary, HOME_STEPS, PUPIL_STEPS, SIGNIN_STEPS, STAFF_STEPS};
 
 /// What one iteration of a virtual user is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,6 +41,9 @@ enum Scenario {
     /// A fresh browser each time: shortcut → group tile → name tile → PIN → (the publisher's)
     /// authorize → token.
     Pupil,
+    /// A fresh browser each time, from a household address of its own: the home entrance →
+    /// the parent's e-mail and password → the child's PIN → (the publisher's) authorize → token.
+    Home,
     /// A fresh browser each time: authorize → sign-in form → e-mail and password → code.
     Signin,
 }
@@ -48,6 +53,7 @@ impl Scenario {
         match self {
             Scenario::Staff => "staff",
             Scenario::Pupil => "pupil",
+            Scenario::Home => "home",
             Scenario::Signin => "signin",
         }
     }
@@ -56,6 +62,7 @@ impl Scenario {
         match self {
             Scenario::Staff => STAFF_STEPS,
             Scenario::Pupil => PUPIL_STEPS,
+            Scenario::Home => HOME_STEPS,
             Scenario::Signin => SIGNIN_STEPS,
         }
     }
@@ -79,10 +86,11 @@ struct Args {
     /// A redirect URI registered for the client (it is never requested).
     #[arg(long)]
     redirect_uri: String,
-    /// Staff: the user name of the account the virtual users sign in as.
+    /// Staff: the user name of the account the virtual users sign in as. Home: the parent's
+    /// e-mail address.
     #[arg(long)]
     email: Option<String>,
-    /// Staff: that account's password.
+    /// Staff, home: that account's password.
     #[arg(long, env = "LOAD_PASSWORD", hide_env_values = true)]
     password: Option<String>,
     /// Pupil: the school's INSTELLING_REF (the shortcut's).
@@ -92,13 +100,13 @@ struct Args {
     #[arg(long, default_value = "Groep 3A")]
     group: String,
     /// Pupil: the group's pupils as NAME:PIN, comma separated (the name as on the tile);
-    /// journeys take them in turn.
+    /// journeys take them in turn. Home: the children of the parent's account.
     #[arg(long, env = "LOAD_PUPILS", hide_env_values = true)]
     pupils: Option<String>,
     /// Pupil: only this pupil of --pupils.
     #[arg(long)]
     pupil: Option<String>,
-    /// Pupil: the client's initiate_login_uri, where the provider sends the pupil after the PIN
+    /// Pupil, home: the client's initiate_login_uri, where the provider sends the pupil after the PIN
     /// (it is never requested).
     #[arg(long)]
     initiate_login_uri: Option<String>,
@@ -265,7 +273,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             None
         }
-        Scenario::Pupil => Some(Arc::new(pupil_plan(&args)?)),
+        Scenario::Pupil | Scenario::Home => Some(Arc::new(pupil_plan(&args)?)),
     };
     let target = Arc::new(discover(&args, &issuer, args.timeout).await?);
     let mut total = Stats::new(args.scenario.steps())?;
@@ -393,17 +401,31 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The pupil scenario's settings, checked.
+/// The pupil or home scenario's settings, checked.
 fn pupil_plan(args: &Args) -> anyhow::Result<PupilPlan> {
-    let instelling_ref = args
-        .instelling_ref
-        .clone()
-        .filter(|r| !r.trim().is_empty())
-        .ok_or_else(|| anyhow!("--scenario pupil needs --instelling-ref"))?;
-    let raw = args
-        .pupils
-        .as_deref()
-        .ok_or_else(|| anyhow!("--scenario pupil needs --pupils NAME:PIN,… (or LOAD_PUPILS)"))?;
+    let scenario = args.scenario.name();
+    let start = if args.scenario == Scenario::Home {
+        match (&args.email, &args.password) {
+            (Some(email), Some(password)) => Start::Home {
+                email: email.clone(),
+                password: password.clone(),
+            },
+            _ => bail!("--scenario home needs --email and --password (or LOAD_PASSWORD)"),
+        }
+    } else {
+        let instelling_ref = args
+            .instelling_ref
+            .clone()
+            .filter(|r| !r.trim().is_empty())
+            .ok_or_else(|| anyhow!("--scenario pupil needs --instelling-ref"))?;
+        Start::School {
+            instelling_ref: instelling_ref.trim().to_string(),
+            group: args.group.clone(),
+        }
+    };
+    let raw = args.pupils.as_deref().ok_or_else(|| {
+        anyhow!("--scenario {scenario} needs --pupils NAME:PIN,… (or LOAD_PUPILS)")
+    })?;
     let mut pupils = parse_pupils(raw).map_err(|e| anyhow!("--pupils: {e}"))?;
     if let Some(one) = &args.pupil {
         pupils.retain(|(name, _)| name.eq_ignore_ascii_case(one.trim()));
@@ -415,15 +437,15 @@ fn pupil_plan(args: &Args) -> anyhow::Result<PupilPlan> {
     let raw_uri = args
         .initiate_login_uri
         .as_deref()
-        .ok_or_else(|| anyhow!("--scenario pupil needs --initiate-login-uri"))?;
+        .ok_or_else(|| anyhow!("--scenario {scenario} needs --initiate-login-uri"))?;
     let initiate_login_uri =
         Url::parse(raw_uri).with_context(|| format!("--initiate-login-uri {raw_uri}"))?;
     Ok(PupilPlan {
-        instelling_ref: instelling_ref.trim().to_string(),
-        group: args.group.clone(),
+        start,
         pupils,
         initiate_login_uri,
         next: AtomicUsize::new(0),
+        households: AtomicU32::new(0),
     })
 }
 
@@ -441,7 +463,7 @@ enum Worker {
 }
 
 impl Worker {
-    /// One flow (staff) or journey (pupil).
+    /// One flow (staff) or journey (pupil, home).
     async fn iterate(&mut self) -> Result<Outcome, Failure> {
         match self {
             Worker::Staff(vu) => vu.flow().await.map(|t| Outcome {
@@ -531,6 +553,47 @@ mod tests {
         assert_eq!(a.scenario, Scenario::Pupil);
         let plan = pupil_plan(&a).unwrap();
         assert_eq!(plan.pupils, vec![("Daan".to_string(), "2345".to_string())]);
+        assert!(matches!(plan.start, Start::School { .. }));
+    }
+
+    #[test]
+    fn the_home_scenario_needs_the_parent() {
+        let args = |extra: &[&str]| {
+            let mut v = vec![
+                "leerpoort-load",
+                "--scenario",
+                "home",
+                "--issuer",
+                "http://127.0.0.1:1",
+                "--client-id",
+                "c",
+                "--client-secret",
+                "s",
+                "--redirect-uri",
+                "http://127.0.0.1:2/cb",
+                "--pupils",
+                "Julia:5678",
+                "--initiate-login-uri",
+                "http://127.0.0.1:2/login",
+            ];
+            v.extend_from_slice(extra);
+            Args::try_parse_from(v).unwrap()
+        };
+        let e = pupil_plan(&args(&[])).unwrap_err().to_string();
+        assert!(e.contains("--email and --password"), "{e}");
+        let plan = pupil_plan(&args(&[
+            "--email",
+            "ouder@thuis.example",
+            "--password",
+            "p",
+        ]))
+        .unwrap();
+        assert!(
+            matches!(&plan.start, Start::Home { email, .. } if email == "ouder@thuis.example"),
+            "{:?}",
+            plan.start
+        );
+        assert_eq!(plan.pupils, vec![("Julia".to_string(), "5678".to_string())]);
     }
 
     #[test]

@@ -3,14 +3,22 @@
 //! publisher's `initiate_login_uri` (third-party-initiated login, OIDC Core §4) → and, playing the
 //! publisher, an authorization request (it passes silently: the session exists) → the token
 //! request, checking the ID token's `nonce` and `role`.
+//!
+//! The home journey is the same from the PIN on; it starts at the home entrance (`/thuis`, for
+//! the publisher), where a parent signs in with e-mail address and password, and goes to the
+//! child's PIN form (through the children's tiles when the account serves several). Every
+//! journey comes from a household of its own: its requests carry an `X-Forwarded-For` address
+//! of the benchmarking network 198.18.0.0/15 (RFC 2544), which the server believes from the
+//! load tool only when the tool's address is a trusted proxy (loopback is, by default).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::HeaderValue;
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::Value;
 use url::Url;
 
@@ -19,19 +27,40 @@ use crate::flow::{Fresh, Target, BODY_EXCERPT};
 use crate::form;
 use crate::stats::Failure;
 
+/// Where a journey starts.
+#[derive(Debug)]
+pub enum Start {
+    /// At school: the school's shortcut, the group's tile, the pupil's tile.
+    School {
+        /// The school's INSTELLING_REF, as in its shortcut.
+        instelling_ref: String,
+        /// The group tile to follow: its name or key.
+        group: String,
+    },
+    /// At home: the home entrance, the parent's e-mail address and password, and the child's
+    /// tile when the account serves several children.
+    Home { email: String, password: String },
+}
+
 /// What every pupil journey shares besides the [`Target`].
 #[derive(Debug)]
 pub struct PupilPlan {
-    /// The school's INSTELLING_REF, as in its shortcut.
-    pub instelling_ref: String,
-    /// The group tile to follow: its name or key.
-    pub group: String,
+    pub start: Start,
     /// Name (as on the tile) and PIN of each pupil the journeys take in turn.
     pub pupils: Vec<(String, String)>,
     /// The publisher's `initiate_login_uri`: Leerpoort sends the pupil there after the PIN.
     pub initiate_login_uri: Url,
     /// The next pupil's index (all virtual users take the pupils in turn).
     pub next: AtomicUsize,
+    /// The next household's number (home journeys; see [`household_address`]).
+    pub households: AtomicU32,
+}
+
+/// Household `n`'s address in the benchmarking network 198.18.0.0/15 (RFC 2544), 131,072 of
+/// them before they repeat.
+pub fn household_address(n: u32) -> Ipv4Addr {
+    let n = n % (1 << 17);
+    Ipv4Addr::new(198, 18 + (n >> 16) as u8, (n >> 8) as u8, n as u8)
 }
 
 impl PupilPlan {
@@ -96,6 +125,8 @@ pub struct PupilUser {
     target: Arc<Target>,
     plan: Arc<PupilPlan>,
     fresh: Fresh,
+    /// This journey's household address (home journeys), sent as `X-Forwarded-For`.
+    household: Option<Ipv4Addr>,
 }
 
 /// The failure for an answer that is not what the step expects; a 429 says so.
@@ -137,7 +168,16 @@ impl PupilUser {
             target,
             plan,
             fresh: Fresh::new(id),
+            household: None,
         })
+    }
+
+    /// A request of the browser: from its household, at home.
+    fn browser(&self, req: RequestBuilder) -> RequestBuilder {
+        match self.household {
+            Some(a) => req.header("X-Forwarded-For", a.to_string()),
+            None => req,
+        }
     }
 
     /// A fresh value for `state` and `nonce`.
@@ -149,7 +189,7 @@ impl PupilUser {
     async fn page(&self, step: &str, url: &Url) -> Result<Resp, Failure> {
         self.target.check_origin(url, step)?;
         let what = format!("GET {url}");
-        let resp = fetch(self.client.get(url.clone()), step, &what).await?;
+        let resp = fetch(self.browser(self.client.get(url.clone())), step, &what).await?;
         if resp.status == StatusCode::OK && resp.is_html() {
             Ok(resp)
         } else {
@@ -183,27 +223,51 @@ impl PupilUser {
     /// One journey, in a fresh browser.
     pub async fn journey(&mut self) -> Result<Outcome, Failure> {
         self.jar.clear();
-        let target = Arc::clone(&self.target);
         let plan = Arc::clone(&self.plan);
         let (pupil, pin) = plan.next_pupil();
-        let mut steps = Vec::with_capacity(6);
+        let mut steps = Vec::with_capacity(7);
         let t0 = Instant::now();
+        let (url, page) = match &plan.start {
+            Start::School {
+                instelling_ref,
+                group,
+            } => {
+                self.household = None;
+                self.at_school(instelling_ref, group, pupil, &mut steps)
+                    .await?
+            }
+            Start::Home { email, password } => {
+                let n = plan.households.fetch_add(1, Ordering::Relaxed);
+                self.household = Some(household_address(n));
+                self.at_home(email, password, pupil, &mut steps).await?
+            }
+        };
+        self.publisher(url, page, pupil, pin, steps, t0).await
+    }
 
+    /// At school: the shortcut, the group's tile and the pupil's; the PIN form's page.
+    async fn at_school(
+        &self,
+        instelling_ref: &str,
+        group: &str,
+        pupil: &str,
+        steps: &mut Vec<(&'static str, Duration)>,
+    ) -> Result<(Url, Resp), Failure> {
         // The school's shortcut, for the publisher's software: the group tiles.
         let mut url = Url::parse(&format!(
             "{}/snelkoppeling",
-            target.issuer.as_str().trim_end_matches('/')
+            self.target.issuer.as_str().trim_end_matches('/')
         ))
         .map_err(|e| Failure::new("shortcut: bad URL", e.to_string()))?;
         url.query_pairs_mut()
-            .append_pair("INSTELLING_REF", &plan.instelling_ref)
-            .append_pair("TARGET", &target.client_id);
+            .append_pair("INSTELLING_REF", instelling_ref)
+            .append_pair("TARGET", &self.target.client_id);
         let t = Instant::now();
         let page = self.page("shortcut", &url).await?;
         steps.push(("shortcut", t.elapsed()));
 
         // The group's tile: the name tiles.
-        let url = Self::tile("group", "the group", &plan.group, &url, &page)?;
+        let url = Self::tile("group", "the group", group, &url, &page)?;
         let t = Instant::now();
         let page = self.page("group", &url).await?;
         steps.push(("group", t.elapsed()));
@@ -213,13 +277,65 @@ impl PupilUser {
         let t = Instant::now();
         let page = self.page("name", &url).await?;
         steps.push(("name", t.elapsed()));
+        Ok((url, page))
+    }
 
-        // The PIN, with the form's hidden fields (CSRF): a redirect to the initiate_login_uri.
+    /// At home: the entrance, the parent's sign-in, and the child's tile when the account
+    /// serves several; the child's PIN form's page.
+    async fn at_home(
+        &self,
+        email: &str,
+        password: &str,
+        pupil: &str,
+        steps: &mut Vec<(&'static str, Duration)>,
+    ) -> Result<(Url, Resp), Failure> {
+        // The home entrance, for the publisher's software: the parent's sign-in form.
+        let mut url = Url::parse(&format!(
+            "{}/thuis",
+            self.target.issuer.as_str().trim_end_matches('/')
+        ))
+        .map_err(|e| Failure::new("entrance: bad URL", e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("target", &self.target.client_id);
+        let t = Instant::now();
+        let page = self.page("entrance", &url).await?;
+        steps.push(("entrance", t.elapsed()));
+
+        // E-mail address and password: to the child's PIN form, or to the children's tiles.
+        let (post_url, f) = Self::password_form("signin", &url, &page)?;
+        let what = format!("POST {post_url}");
+        let t = Instant::now();
+        let resp = fetch(
+            self.browser(self.client.post(post_url.clone()))
+                .form(&f.fill(email, password)),
+            "signin",
+            &what,
+        )
+        .await?;
+        steps.push(("signin", t.elapsed()));
+        let next = Self::redirected("signin", "the child's page", &post_url, &resp, &what)?;
+        self.target.check_origin(&next, "signin")?;
+
+        let t = Instant::now();
+        let mut page = self.page("child", &next).await?;
+        let mut url = next;
+        if !url.path().starts_with("/thuis/kind/") {
+            // Several children: the tile of this one.
+            let child = Self::tile("child", "the child", pupil, &url, &page)?;
+            page = self.page("child", &child).await?;
+            url = child;
+        }
+        steps.push(("child", t.elapsed()));
+        Ok((url, page))
+    }
+
+    /// The form with a password field on `page` (at `url`), and where it posts to.
+    fn password_form(step: &str, url: &Url, page: &Resp) -> Result<(Url, form::Form), Failure> {
         let forms = form::post_forms(&page.body)
-            .map_err(|e| Failure::new("pin: HTML", format!("GET {url}: {e}")))?;
+            .map_err(|e| Failure::new(format!("{step}: HTML"), format!("GET {url}: {e}")))?;
         let Some(f) = form::choose(forms).filter(form::Form::has_password) else {
             return Err(Failure::new(
-                "pin: no PIN form on the pupil's page",
+                format!("{step}: no form with a password field"),
                 page.describe(&format!("GET {url}")),
             ));
         };
@@ -228,45 +344,78 @@ impl PupilUser {
             url.clone()
         } else {
             url.join(action).map_err(|e| {
-                Failure::new("pin: bad form action", format!("{url}: {action}: {e}"))
+                Failure::new(
+                    format!("{step}: bad form action"),
+                    format!("{url}: {action}: {e}"),
+                )
             })?
         };
+        Ok((post_url, f))
+    }
+
+    /// Where a form's answer redirects to; the page's message when it answered with a page.
+    fn redirected(
+        step: &str,
+        expected: &str,
+        post_url: &Url,
+        resp: &Resp,
+        what: &str,
+    ) -> Result<Url, Failure> {
+        if resp.status == StatusCode::OK && resp.is_html() {
+            // The form again, with the reason (wrong password, blocked, too many attempts, …).
+            let why = form::alert(&resp.body).unwrap_or_else(|| "no message".into());
+            return Err(Failure::new(
+                format!("{step}: refused: {}", form::excerpt(&why, 120)),
+                resp.describe(what),
+            ));
+        }
+        if !resp.status.is_redirection() {
+            return Err(unexpected(
+                step,
+                &format!("a redirect to {expected}"),
+                resp,
+                what,
+            ));
+        }
+        resp.location
+            .as_deref()
+            .and_then(|l| post_url.join(l).ok())
+            .ok_or_else(|| {
+                Failure::new(
+                    format!("{step}: redirect without a valid Location"),
+                    resp.describe(what),
+                )
+            })
+    }
+
+    /// From the PIN form's page on: the PIN, the publisher's authorization request, its token
+    /// request.
+    async fn publisher(
+        &mut self,
+        url: Url,
+        page: Resp,
+        pupil: &str,
+        pin: &str,
+        mut steps: Vec<(&'static str, Duration)>,
+        t0: Instant,
+    ) -> Result<Outcome, Failure> {
+        let target = Arc::clone(&self.target);
+        let plan = Arc::clone(&self.plan);
+        // The PIN, with the form's hidden fields (CSRF): a redirect to the initiate_login_uri.
+        let (post_url, f) = Self::password_form("pin", &url, &page)?;
         target.check_origin(&post_url, "pin")?;
         let what = format!("POST {post_url}");
         let t = Instant::now();
         let resp = fetch(
-            self.client.post(post_url.clone()).form(&f.fill("", pin)),
+            self.browser(self.client.post(post_url.clone()))
+                .form(&f.fill("", pin)),
             "pin",
             &what,
         )
         .await?;
         steps.push(("pin", t.elapsed()));
-        if resp.status == StatusCode::OK && resp.is_html() {
-            // The sign-in page again, with the reason (wrong PIN, locked, too many attempts, …).
-            let why = form::alert(&resp.body).unwrap_or_else(|| "no message".into());
-            return Err(Failure::new(
-                format!("pin: refused: {}", form::excerpt(&why, 120)),
-                format!("pupil {pupil:?}: {}", resp.describe(&what)),
-            ));
-        }
-        if !resp.status.is_redirection() {
-            return Err(unexpected(
-                "pin",
-                "a redirect to the initiate_login_uri",
-                &resp,
-                &what,
-            ));
-        }
-        let next = resp
-            .location
-            .as_deref()
-            .and_then(|l| post_url.join(l).ok())
-            .ok_or_else(|| {
-                Failure::new(
-                    "pin: redirect without a valid Location",
-                    resp.describe(&what),
-                )
-            })?;
+        let next = Self::redirected("pin", "the initiate_login_uri", &post_url, &resp, &what)
+            .map_err(|e| Failure::new(e.kind, format!("pupil {pupil:?}: {}", e.detail)))?;
         if !is_redirect_uri(&next, &plan.initiate_login_uri) {
             return Err(Failure::new(
                 format!(
@@ -302,7 +451,12 @@ impl PupilUser {
             .append_pair("nonce", &nonce);
         let what = format!("GET {}", target.authorization_endpoint);
         let t = Instant::now();
-        let resp = fetch(self.client.get(url.clone()), "authorize", &what).await?;
+        let resp = fetch(
+            self.browser(self.client.get(url.clone())),
+            "authorize",
+            &what,
+        )
+        .await?;
         steps.push(("authorize", t.elapsed()));
         if !resp.status.is_redirection() {
             return Err(unexpected(
@@ -431,14 +585,26 @@ mod tests {
     #[test]
     fn pupils_are_taken_in_turn() {
         let plan = PupilPlan {
-            instelling_ref: "r".into(),
-            group: "g".into(),
+            start: Start::School {
+                instelling_ref: "r".into(),
+                group: "g".into(),
+            },
             pupils: parse_pupils("A:1,B:2").unwrap(),
             initiate_login_uri: Url::parse("http://127.0.0.1:8081/login").unwrap(),
             next: AtomicUsize::new(0),
+            households: AtomicU32::new(0),
         };
         let names: Vec<&str> = (0..3).map(|_| plan.next_pupil().0).collect();
         assert_eq!(names, ["A", "B", "A"]);
+    }
+
+    #[test]
+    fn households_have_addresses_of_their_own() {
+        assert_eq!(household_address(0), Ipv4Addr::new(198, 18, 0, 0));
+        assert_eq!(household_address(257), Ipv4Addr::new(198, 18, 1, 1));
+        assert_eq!(household_address(65_536), Ipv4Addr::new(198, 19, 0, 0));
+        assert_eq!(household_address(131_071), Ipv4Addr::new(198, 19, 255, 255));
+        assert_eq!(household_address(131_072), household_address(0));
     }
 
     #[test]

@@ -24,6 +24,16 @@ pub const PUPIL_STEPS: &[&str] = &[
     "token",
     "journey",
 ];
+/// The steps of the home journey, in report order; the last is the whole journey.
+pub const HOME_STEPS: &[&str] = &[
+    "entrance",
+    "signin",
+    "child",
+    "pin",
+    "authorize",
+    "token",
+    "journey",
+];
 
 /// A failed request or flow: `kind` is counted, `detail` is kept for the first of each kind.
 #[derive(Debug, Clone)]

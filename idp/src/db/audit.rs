@@ -6,7 +6,7 @@ use broker::model::AuditEvent;
 use broker::repo::{Audit, AuditQuery, RepoResult};
 use diesel::prelude::*;
 
-use super::directory::{corrupt, map_diesel, parse_ref, parse_uuid, DieselDirectory, TxError};
+use super::directory::{corrupt, parse_ref, parse_uuid, DieselDirectory, TxError};
 use super::schema::audit_events;
 use super::DbConnection;
 
@@ -81,25 +81,23 @@ impl Audit for DieselDirectory {
     }
 
     fn audit_trail(&self, query: &AuditQuery<'_>) -> RepoResult<Vec<AuditEvent>> {
-        let mut conn = self.conn()?;
-        let mut q = audit_events::table
-            .select(AuditRow::as_select())
-            .order(audit_events::seq.desc())
-            .limit(query.limit)
-            .into_boxed();
-        if let Some(s) = query.school {
-            q = q.filter(audit_events::school_ref.eq(s.to_string()));
-        }
-        if !query.actions.is_empty() {
-            q = q.filter(audit_events::action.eq_any(query.actions.to_vec()));
-        }
-        if let Some(before) = query.before {
-            q = q.filter(audit_events::seq.lt(before));
-        }
-        q.load(&mut *conn)
-            .map_err(map_diesel)?
-            .into_iter()
-            .map(AuditRow::into_domain)
-            .collect()
+        let rows: Vec<AuditRow> = self.read(|c| {
+            let mut q = audit_events::table
+                .select(AuditRow::as_select())
+                .order(audit_events::seq.desc())
+                .limit(query.limit)
+                .into_boxed();
+            if let Some(s) = query.school {
+                q = q.filter(audit_events::school_ref.eq(s.to_string()));
+            }
+            if !query.actions.is_empty() {
+                q = q.filter(audit_events::action.eq_any(query.actions.to_vec()));
+            }
+            if let Some(before) = query.before {
+                q = q.filter(audit_events::seq.lt(before));
+            }
+            Ok(q.load(c)?)
+        })?;
+        rows.into_iter().map(AuditRow::into_domain).collect()
     }
 }

@@ -79,23 +79,66 @@ impl DieselDirectory {
             .map_err(|e| RepoError::Backend(format!("no database connection: {e}")))
     }
 
-    /// Run `f` on a connection, without a transaction (reads on the hot path).
+    /// Run `f` on a connection, without a transaction: reads on the hot path, and single
+    /// statements that may run twice (touching a timestamp, removing what expired).
+    ///
+    /// The pool does not test a connection before handing it out (a round trip to the
+    /// database on every checkout, a third of PostgreSQL's work in a sign-in; see
+    /// `docs/performance.md`). A connection the database dropped (a restart, a failover, an
+    /// idle timeout) shows itself by failing; it is then marked broken, so the pool discards
+    /// it, and `f` runs again on another connection, as many times as the pool has
+    /// connections (each may be one of the dropped ones) and once more.
     pub(super) fn read<T>(
         &self,
-        f: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
+        mut f: impl FnMut(&mut DbConnection) -> Result<T, TxError>,
     ) -> RepoResult<T> {
-        let mut conn = self.conn()?;
-        f(&mut conn).map_err(RepoError::from)
+        let mut tries = self.pool.max_size() + 1;
+        loop {
+            let mut conn = self.conn()?;
+            match f(&mut conn) {
+                Err(e) if lost(&mut conn, &e) && tries > 1 => tries -= 1,
+                done => return done.map_err(RepoError::from),
+            }
+        }
     }
 
     /// Run `f` in one transaction.
+    ///
+    /// A connection found dropped when the transaction begins is replaced, as in [`read`]:
+    /// nothing was sent yet, so nothing can have happened twice. A connection lost later is
+    /// the caller's error: whether the commit was made cannot be known.
+    ///
+    /// On SQLite the transaction begins `IMMEDIATE`: it takes the write lock first, waiting
+    /// for it as long as the busy timeout allows. A deferred transaction reads, and when it
+    /// then writes after another connection (another request, or the command line beside a
+    /// running server) committed in between, SQLite refuses at once with "database is
+    /// locked" (its snapshot is stale, so waiting cannot help). Every transaction here writes.
+    ///
+    /// [`read`]: Self::read
     pub(super) fn tx<T>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
     ) -> RepoResult<T> {
-        let mut conn = self.conn()?;
-        let c: &mut DbConnection = &mut conn;
-        c.transaction::<T, TxError, _>(f).map_err(RepoError::from)
+        let mut f = Some(f);
+        let mut tries = self.pool.max_size() + 1;
+        loop {
+            let mut conn = self.conn()?;
+            match begin(&mut conn) {
+                Err(e) => {
+                    let e = TxError::Diesel(e);
+                    if !(lost(&mut conn, &e) && tries > 1) {
+                        return Err(RepoError::from(e));
+                    }
+                    tries -= 1;
+                }
+                Ok(()) => {
+                    let f = f
+                        .take()
+                        .ok_or_else(|| RepoError::Backend("a transaction ran twice".into()))?;
+                    return finish(&mut conn, f);
+                }
+            }
+        }
     }
 
     /// Run `change` and write `audit` in one transaction: a change without its audit line
@@ -115,13 +158,10 @@ impl DieselDirectory {
     /// The row `query` finds (it ends in `first`), if any, as the domain's value.
     pub(super) fn find<R, T>(
         &self,
-        query: impl FnOnce(&mut DbConnection) -> QueryResult<R>,
+        mut query: impl FnMut(&mut DbConnection) -> QueryResult<R>,
         into_domain: impl FnOnce(R) -> RepoResult<T>,
     ) -> RepoResult<Option<T>> {
-        let mut conn = self.conn()?;
-        query(&mut conn)
-            .optional()
-            .map_err(map_diesel)?
+        self.read(|c| Ok(query(c).optional()?))?
             .map(into_domain)
             .transpose()
     }
@@ -129,15 +169,74 @@ impl DieselDirectory {
     /// The rows `query` loads, as the domain's values.
     pub(super) fn load_all<R, T>(
         &self,
-        query: impl FnOnce(&mut DbConnection) -> QueryResult<Vec<R>>,
+        mut query: impl FnMut(&mut DbConnection) -> QueryResult<Vec<R>>,
         into_domain: impl FnMut(R) -> RepoResult<T>,
     ) -> RepoResult<Vec<T>> {
-        let mut conn = self.conn()?;
-        query(&mut conn)
-            .map_err(map_diesel)?
+        self.read(|c| Ok(query(c)?))?
             .into_iter()
             .map(into_domain)
             .collect()
+    }
+}
+
+/// Did the database drop connection `c` (rather than refuse the statement)? If so, `c` is
+/// marked broken, so that the pool discards it instead of handing it out again: diesel marks
+/// only some of the ways a connection is found dropped (not a failed send or prepare).
+fn lost(c: &mut DbConnection, e: &TxError) -> bool {
+    use diesel::connection::TransactionManager;
+    let dropped = matches!(
+        e,
+        TxError::Diesel(DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        ))
+    );
+    if dropped {
+        Manager::transaction_manager_status_mut(c).set_in_error();
+    }
+    dropped
+}
+
+/// Begin a transaction on `c`: `BEGIN IMMEDIATE` on SQLite (see [`DieselDirectory::tx`]),
+/// `BEGIN` on PostgreSQL.
+fn begin(c: &mut DbConnection) -> QueryResult<()> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match c {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
+        }
+        DbConnection::Postgres(_) => Manager::begin_transaction(c),
+    }
+}
+
+/// The transaction manager of [`DbConnection`]: each backend's own, which counts the
+/// transaction [`begin`] opened.
+type Manager = <DbConnection as diesel::Connection>::TransactionManager;
+
+/// Run `f` in the transaction [`begin`] opened on `c`, and commit it, or roll it back when `f`
+/// fails.
+fn finish<T>(
+    c: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
+) -> RepoResult<T> {
+    use diesel::connection::TransactionManager;
+    match f(c) {
+        Ok(done) => match Manager::commit_transaction(c) {
+            Ok(()) => Ok(done),
+            Err(e) => {
+                let e = TxError::Diesel(e);
+                lost(c, &e);
+                Err(RepoError::from(e))
+            }
+        },
+        Err(e) => {
+            // A rollback that fails leaves the connection broken, and the pool discards it;
+            // the caller learns what went wrong first.
+            if !lost(c, &e) {
+                let _ = Manager::rollback_transaction(c);
+            }
+            Err(RepoError::from(e))
+        }
     }
 }
 
@@ -243,10 +342,7 @@ pub(super) fn to_json_list(v: &[String]) -> String {
 
 impl Directory for DieselDirectory {
     fn ping(&self) -> RepoResult<()> {
-        let mut conn = self.conn()?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut *conn)
-            .map_err(map_diesel)?;
-        Ok(())
+        self.read(|c| Ok(diesel::sql_query("SELECT 1").execute(c)?))
+            .map(|_| ())
     }
 }

@@ -155,8 +155,11 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
 pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
     let backend = Backend::of(url)?;
     let manager = ConnectionManager::<DbConnection>::new(connection_target(url));
+    // No test query on every checkout: a dropped connection is found by the statement it
+    // fails, discarded, and the work retried (`DieselDirectory::read` and `tx`).
     let builder = Pool::builder()
         .max_size(max_size)
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10));
     let builder = match backend {
         Backend::Sqlite => {

@@ -147,8 +147,7 @@ impl Schools for DieselDirectory {
         if let Some(s) = self.school_cache.get(&key) {
             return Ok(Some(s));
         }
-        let mut conn = self.conn()?;
-        let found = load_school(&mut conn, &key).map_err(RepoError::from)?;
+        let found = self.read(|c| load_school(c, &key))?;
         if let Some(s) = &found {
             self.school_cache.put(key, s.clone());
         }

@@ -4,18 +4,18 @@ use broker::model::AuditEvent;
 use broker::repo::{RepoResult, Settings};
 use diesel::prelude::*;
 
-use super::directory::{map_diesel, DieselDirectory};
+use super::directory::DieselDirectory;
 use super::schema::settings;
 
 impl Settings for DieselDirectory {
     fn setting(&self, key: &str) -> RepoResult<Option<String>> {
-        let mut conn = self.conn()?;
-        settings::table
-            .find(key)
-            .select(settings::value)
-            .first(&mut *conn)
-            .optional()
-            .map_err(map_diesel)
+        self.read(|c| {
+            Ok(settings::table
+                .find(key)
+                .select(settings::value)
+                .first(c)
+                .optional()?)
+        })
     }
 
     fn put_setting(&self, key: &str, value: Option<&str>, audit: AuditEvent) -> RepoResult<()> {

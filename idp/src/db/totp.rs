@@ -41,7 +41,8 @@ impl StaffTotp for DieselDirectory {
     }
 
     fn use_totp_step(&self, user: Uuid, step: i64) -> RepoResult<bool> {
-        self.read(|c| {
+        // In a transaction, not `read`: run twice, the second would find the step used.
+        self.tx(|c| {
             let n = diesel::update(
                 staff_totp::table
                     .filter(staff_totp::user_id.eq(user.to_string()))

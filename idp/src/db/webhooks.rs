@@ -258,7 +258,8 @@ impl Webhooks for DieselDirectory {
             webhook_outbox::claimed_until.eq(None::<i64>),
             webhook_outbox::attempts.eq(webhook_outbox::attempts + 1),
         );
-        self.read(|c| {
+        // In a transaction, not `read`: run twice, it would count an attempt twice.
+        self.tx(|c| {
             let n = match how {
                 Settle::Delivered => diesel::update(row)
                     .set((

@@ -21,6 +21,10 @@ pub const DEMO_SCHOOL_REF: &str = "8f0c7a2e-4b1d-4c3e-9a5f-6d2b1e0c9a01";
 pub const DEMO_CLIENT_ID: &str = "demo-uitgeverij";
 /// Password of every demo staff account.
 pub const DEMO_STAFF_PASSWORD: &str = "paarse-giraf-fietst";
+/// The demo parent: Julia's home account (activated), for signing in at home (`/thuis`).
+pub const DEMO_PARENT_EMAIL: &str = "ouders.meijer@thuis.example";
+/// The demo parent's password.
+pub const DEMO_PARENT_PASSWORD: &str = "groene-schildpad-zwemt";
 
 /// Given name, family name, group, PIN, own picture.
 const PUPILS: [(&str, &str, &str, &str, &str); 10] = [
@@ -81,6 +85,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
 
     let pupils = seed_pupils(ctx, state)?;
     let staff = seed_staff(ctx, state)?;
+    let home = seed_home(state, &pupils)?;
     let rps = seed_relying_parties(ctx, state, &school_ref)?;
     lesmateriaal::seed(state, DEMO_CLIENT_ID, DEMO_PUBLISHER_BASE, &school_ref)?;
     let sandbox = sandbox::seed(ctx, state, board.id)?;
@@ -103,6 +108,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<Value> {
         ],
         "pupils": pupils,
         "staff": staff,
+        "home": home,
         "sandbox_school": sandbox,
         "oidc_client": {
             "client_id": rps.client.rp.public_id(),
@@ -239,6 +245,55 @@ fn seed_staff(ctx: Ctx<'_>, state: &AppState) -> anyhow::Result<Vec<Value>> {
         }));
     }
     Ok(staff)
+}
+
+/// The demo parent: a home account for the demo pupil Julia (Groep 3A), activated with the demo
+/// parent password, as if the teacher had entered the address and the parent had followed the
+/// activation link. Each step is an audit event, as it would be then.
+fn seed_home(state: &AppState, pupils: &[Value]) -> anyhow::Result<Value> {
+    use broker::audit::AuditAction;
+    use broker::model::AuditEvent;
+    let julia = pupils
+        .iter()
+        .find(|p| p["name"].as_str().is_some_and(|n| n.starts_with("Julia ")))
+        .and_then(|p| p["user_id"].as_str())
+        .ok_or_else(|| anyhow::anyhow!("the demo has no pupil Julia"))?;
+    let pupil = state
+        .dir
+        .user(julia.parse()?)?
+        .ok_or_else(|| anyhow::anyhow!("demo pupil {julia} is missing"))?;
+    let now = state.clock.now_secs();
+    let account = state.dir.link_thuis_account(
+        pupil.id,
+        DEMO_PARENT_EMAIL,
+        AuditEvent::record(
+            AuditAction::ThuisAddressAdded,
+            "demo",
+            now,
+            Some(pupil.school),
+            Some(pupil.id.to_string()),
+            json!({}),
+        ),
+    )?;
+    let hash = broker::secrets::hash_password(DEMO_PARENT_PASSWORD)?;
+    state.dir.set_thuis_password(
+        account.id,
+        &hash,
+        AuditEvent::record(
+            AuditAction::ThuisActivated,
+            "demo",
+            now,
+            None,
+            Some(format!("thuis:{}", account.id)),
+            json!({}),
+        ),
+    )?;
+    Ok(json!([{
+        "email": DEMO_PARENT_EMAIL,
+        "password": DEMO_PARENT_PASSWORD,
+        "children": [{"user_id": pupil.id.to_string(), "name": pupil.display_name()}],
+        "entrance": format!("{}/thuis", state.config.issuer),
+    }]))
 }
 
 /// What the demo connects the school to.

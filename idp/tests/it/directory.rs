@@ -1160,6 +1160,115 @@ on_both_backends!(
     }
 );
 
+// Two processes on one database (a server and the command line beside it), each writing
+// changes that read before they write, at the same time: every change is made. On SQLite a
+// deferred transaction lost such a race at once with "database is locked".
+on_both_backends!(
+    changes_from_two_processes_at_once_all_land,
+    |db: &TestDb| {
+        let school = new_school(&db.directory(), "01AB00");
+        let other = idp::db::connect(&db.url, 4).expect("a second pool");
+        let dirs = [
+            db.directory(),
+            idp::db::DieselDirectory::new(other, std::sync::Arc::new(broker::clock::SystemClock)),
+        ];
+        let failures: Vec<String> = std::thread::scope(|s| {
+            let writers: Vec<_> = (0..4)
+                .map(|w| {
+                    let dir = &dirs[w % 2];
+                    s.spawn(move || {
+                        (0..30)
+                            .filter_map(|n| {
+                                dir.insert_group(
+                                    Group {
+                                        id: Uuid::new_v4(),
+                                        school,
+                                        key: format!("w{w}-{n}"),
+                                        name: format!("Groep {w}-{n}"),
+                                        jaargroep: None,
+                                        composite: false,
+                                        school_year: "2026-2027".into(),
+                                    },
+                                    T0,
+                                    audit("group.add", Some(&school)),
+                                )
+                                .err()
+                                .map(|e| e.to_string())
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            writers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect()
+        });
+        assert_eq!(failures, Vec::<String>::new());
+        assert_eq!(dirs[1].groups_of_school(&school).unwrap().len(), 120);
+    }
+);
+
+/// PostgreSQL drops every connection of the pool (a restart, a failover, an idle timeout on
+/// the way): the next reads and changes are made all the same, each on a connection the pool
+/// opens afresh, and nothing is made twice.
+#[test]
+fn connections_the_database_dropped_are_replaced_unnoticed() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let Some(db) = TestDb::postgres() else {
+        eprintln!("LEERPOORT_TEST_DATABASE_URL not set: PostgreSQL variant not run");
+        return;
+    };
+    let name = format!("lp_dropped_{}", Uuid::new_v4().simple());
+    let pool = idp::db::connect(&format!("{}&application_name={name}", db.url), 4).unwrap();
+    let dir = idp::db::DieselDirectory::new(
+        pool.clone(),
+        std::sync::Arc::new(broker::clock::SystemClock),
+    );
+    let school = new_school(&dir, "02AB00");
+    new_group(&dir, &school, "voor");
+    let drop_all = || {
+        let mut admin =
+            diesel::PgConnection::establish(&crate::support::postgres_url().unwrap()).unwrap();
+        admin
+            .batch_execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = '{name}'"
+            ))
+            .unwrap();
+        // Until the server has ended them all.
+        for _ in 0..100 {
+            let left: i64 = diesel::RunQueryDsl::get_result(
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+                    "(SELECT count(*) FROM pg_stat_activity WHERE application_name = '{name}')"
+                ))),
+                &mut admin,
+            )
+            .unwrap();
+            if left == 0 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("the pool's connections did not end");
+    };
+    assert!(pool.state().connections > 0);
+
+    drop_all();
+    assert_eq!(
+        dir.groups_of_school(&school).unwrap().len(),
+        1,
+        "a read after the drop"
+    );
+    drop_all();
+    new_group(&dir, &school, "na");
+    let groups = dir.groups_of_school(&school).unwrap();
+    let mut keys: Vec<&str> = groups.iter().map(|g| g.key.as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["na", "voor"], "the change after the drop, made once");
+}
+
 /// Nodes that start at the same moment on one fresh PostgreSQL schema (a cluster, a rolling
 /// upgrade) all start: each migration runs once, the others wait and find it done.
 #[test]

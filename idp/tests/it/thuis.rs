@@ -179,6 +179,33 @@ fn the_status_goes_from_nee_nee_to_ja_ja_for_a_whole_family() {
     }
 }
 
+/// The demo prints a home account that works: Julia's parents sign in with the printed
+/// password, and the account serves Julia (and nobody else).
+#[test]
+fn the_demo_parent_signs_in_for_julia() {
+    let t = TestApp::init();
+    let demo = idp::demo::seed(&t.state).unwrap();
+    let julia = user(&t, &demo, "Julia Meijer");
+    let home = &demo["home"][0];
+    assert_eq!(home["children"][0]["user_id"], julia.id.to_string());
+    let (email, password) = (
+        home["email"].as_str().unwrap(),
+        home["password"].as_str().unwrap(),
+    );
+    let now = t.clock.now_secs();
+    match sign_in(&t.state, email, password, now) {
+        HomeOutcome::Ok(account) => assert_eq!(account.pupils, vec![julia.id]),
+        other => panic!("the demo parent's printed password: {other:?}"),
+    }
+    assert!(matches!(
+        sign_in(&t.state, email, "niet-het-wachtwoord", now),
+        HomeOutcome::Wrong
+    ));
+    let accounts = t.state.dir.thuis_accounts_of_user(julia.id).unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert!(accounts[0].activated_at.is_some(), "activated");
+}
+
 #[test]
 fn ten_wrong_passwords_block_the_home_account_until_the_teacher_lifts_it() {
     let t = TestApp::init();
