@@ -16,8 +16,8 @@
 # client (RS256) and the demo's pupils of Groep 3A; then, on a server of its own, the home
 # journey — the home entrance, the demo parent's e-mail and password, the child's PIN, the
 # publisher's authorize and token — each journey from a household address of its own in
-# 198.18.0.0/15, sent as X-Forwarded-For (the server trusts loopback as its proxy); the peer
-# has no pupil journey).
+# 198.18.0.0/15, sent as X-Forwarded-For (the home runs' server trusts loopback as its proxy,
+# LEERPOORT_TRUST_PROXY=true); the peer has no pupil journey).
 # AT_FORMATS ("jwt opaque": Leerpoort's staff runs with JWT access tokens, named
 # `leerpoort-ALG`, and with opaque ones, `leerpoort-opaque-ALG`),
 # LEERPOORT_PG_URL=postgres://… (also measure Leerpoort on PostgreSQL and Redis in the same run,
@@ -174,6 +174,11 @@ export LEERPOORT_ISSUER="http://127.0.0.1:$LP_PORT"
 leerpoort_env() {
   LP_ENV=("LEERPOORT_DATABASE_URL=$LP_DATABASE_URL" "LEERPOORT_KEYS_DIR=$LP_DIR/keys"
     "LEERPOORT_OUTBOX_DIR=$LP_DIR/outbox")
+  case "$1" in
+    # The home journeys come through the load tool as through a proxy, each from a household
+    # address of its own (X-Forwarded-For): loopback is trusted as the proxy.
+    *-home-*) LP_ENV+=("LEERPOORT_TRUST_PROXY=true") ;;
+  esac
   if [ -n "$LP_REDIS_URL" ]; then
     LP_ENV+=("LEERPOORT_REDIS_URL=$LP_REDIS_URL" "LEERPOORT_REDIS_PREFIX=$REDIS_PREFIX$1:")
     if [ -n "$REDIS_CA_FILE" ]; then

@@ -34,6 +34,29 @@ impl Form {
         self.fields.iter().any(|f| f.kind == "password")
     }
 
+    /// Does the form have a control named `name`?
+    pub fn has_field(&self, name: &str) -> bool {
+        self.fields.iter().any(|f| f.name == name)
+    }
+
+    /// The fields to POST: the control named `name` set to `value` (whatever its type: the
+    /// PIN field at home is a masked text field, not a password field), everything else as
+    /// the page set it, and the submit button pressed.
+    pub fn fill_named(&self, name: &str, value: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .fields
+            .iter()
+            .map(|f| {
+                let v = if f.name == name { value } else { &f.value };
+                (f.name.clone(), v.to_string())
+            })
+            .collect();
+        if let Some((n, v)) = &self.submit {
+            out.push((n.clone(), v.clone()));
+        }
+        out
+    }
+
     /// The fields to POST: user name and password filled in, everything else as the page set
     /// it, and the submit button pressed.
     pub fn fill(&self, identifier: &str, password: &str) -> Vec<(String, String)> {
@@ -296,6 +319,24 @@ mod tests {
         <input type="text" name="other" value="keep" disabled>
         <button type="submit">Inloggen</button>
         </form></body></html>"#;
+
+    #[test]
+    fn fills_a_named_field_whatever_its_type() {
+        let html = r#"<form method="post" action="/thuis/kind/1">
+            <input type="hidden" name="csrf_token" value="t">
+            <input type="text" class="masked" name="pin">
+            <button type="submit" name="go" value="1">Inloggen</button></form>"#;
+        let f = choose(post_forms(html).unwrap()).unwrap();
+        assert!(f.has_field("pin") && !f.has_password());
+        assert_eq!(
+            f.fill_named("pin", "5678"),
+            [
+                ("csrf_token".to_string(), "t".to_string()),
+                ("pin".into(), "5678".into()),
+                ("go".into(), "1".into())
+            ]
+        );
+    }
 
     #[test]
     fn finds_and_fills_a_login_form() {

@@ -296,13 +296,13 @@ impl PupilUser {
         ))
         .map_err(|e| Failure::new("entrance: bad URL", e.to_string()))?;
         url.query_pairs_mut()
-            .append_pair("target", &self.target.client_id);
+            .append_pair("TARGET", &self.target.client_id);
         let t = Instant::now();
         let page = self.page("entrance", &url).await?;
         steps.push(("entrance", t.elapsed()));
 
         // E-mail address and password: to the child's PIN form, or to the children's tiles.
-        let (post_url, f) = Self::password_form("signin", &url, &page)?;
+        let (post_url, f) = Self::password_form("signin", None, &url, &page)?;
         let what = format!("POST {post_url}");
         let t = Instant::now();
         let resp = fetch(
@@ -329,13 +329,24 @@ impl PupilUser {
         Ok((url, page))
     }
 
-    /// The form with a password field on `page` (at `url`), and where it posts to.
-    fn password_form(step: &str, url: &Url, page: &Resp) -> Result<(Url, form::Form), Failure> {
+    /// The form on `page` (at `url`) with a password field, or with a field named `field`
+    /// when given, and where it posts to.
+    fn password_form(
+        step: &str,
+        field: Option<&str>,
+        url: &Url,
+        page: &Resp,
+    ) -> Result<(Url, form::Form), Failure> {
         let forms = form::post_forms(&page.body)
             .map_err(|e| Failure::new(format!("{step}: HTML"), format!("GET {url}: {e}")))?;
-        let Some(f) = form::choose(forms).filter(form::Form::has_password) else {
+        let found = match field {
+            Some(name) => forms.into_iter().find(|f| f.has_field(name)),
+            None => form::choose(forms).filter(form::Form::has_password),
+        };
+        let Some(f) = found else {
+            let wanted = field.map_or("a password field".to_string(), |n| format!("a field {n}"));
             return Err(Failure::new(
-                format!("{step}: no form with a password field"),
+                format!("{step}: no form with {wanted}"),
                 page.describe(&format!("GET {url}")),
             ));
         };
@@ -402,13 +413,14 @@ impl PupilUser {
         let target = Arc::clone(&self.target);
         let plan = Arc::clone(&self.plan);
         // The PIN, with the form's hidden fields (CSRF): a redirect to the initiate_login_uri.
-        let (post_url, f) = Self::password_form("pin", &url, &page)?;
+        // The field `pin`: a password field at school, a masked text field at home.
+        let (post_url, f) = Self::password_form("pin", Some("pin"), &url, &page)?;
         target.check_origin(&post_url, "pin")?;
         let what = format!("POST {post_url}");
         let t = Instant::now();
         let resp = fetch(
             self.browser(self.client.post(post_url.clone()))
-                .form(&f.fill("", pin)),
+                .form(&f.fill_named("pin", pin)),
             "pin",
             &what,
         )
