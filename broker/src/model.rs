@@ -134,8 +134,8 @@ impl UserStatus {
 }
 
 /// What decides, on every use of a session, authorization code or refresh token, whether the
-/// user still stands: read from the database on every use (never from a cache), so an
-/// offboarding takes effect at once on every node.
+/// user still stands: read from the database on every request that uses one (never from a
+/// cache across requests), so an offboarding takes effect at once on every node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserStanding {
     pub status: UserStatus,

@@ -240,8 +240,9 @@ pub fn start_with_idle(
 }
 
 /// Does `user` still stand for something issued at a sign-in at `signed_in_at`: not disabled
-/// or removed, and not offboarded since? Read from the database at every use (never a cache),
-/// so `user disable` ends sessions, codes and refresh tokens on every node at once.
+/// or removed, and not offboarded since? Read from the database in every request (never a
+/// cache across requests), so `user disable` ends sessions, codes and refresh tokens on every
+/// node at once.
 pub fn user_stands(dir: &dyn Directory, user: Uuid, signed_in_at: i64) -> bool {
     matches!(standing(dir, user, signed_in_at), Ok(true))
 }

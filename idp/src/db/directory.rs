@@ -102,6 +102,24 @@ impl DieselDirectory {
         }
     }
 
+    /// Run the reads `f` as of one moment where that is cheap: on SQLite in a deferred
+    /// transaction (a snapshot, which never takes the write lock); on PostgreSQL as [`read`]
+    /// does, each statement seeing what was committed when it began, which is all a `BEGIN` in
+    /// PostgreSQL's default isolation would give, without its two round trips. For lists
+    /// completed by a second query (users and their roles): a user changed in between is
+    /// shown as the second query finds it.
+    ///
+    /// [`read`]: Self::read
+    pub(super) fn snapshot<T>(
+        &self,
+        mut f: impl FnMut(&mut DbConnection) -> Result<T, TxError>,
+    ) -> RepoResult<T> {
+        self.read(|c| match c {
+            DbConnection::Sqlite(_) => c.transaction::<T, TxError, _>(&mut f),
+            DbConnection::Postgres(_) => f(c),
+        })
+    }
+
     /// Run `f` in one transaction.
     ///
     /// A connection found dropped when the transaction begins is replaced, as in [`read`]:
@@ -112,13 +130,15 @@ impl DieselDirectory {
     /// for it as long as the busy timeout allows. A deferred transaction reads, and when it
     /// then writes after another connection (another request, or the command line beside a
     /// running server) committed in between, SQLite refuses at once with "database is
-    /// locked" (its snapshot is stale, so waiting cannot help). Every transaction here writes.
+    /// locked" (its snapshot is stale, so waiting cannot help). Reads that want one moment
+    /// use [`snapshot`](Self::snapshot) instead.
     ///
     /// [`read`]: Self::read
     pub(super) fn tx<T>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
     ) -> RepoResult<T> {
+        super::standing::forget();
         let mut f = Some(f);
         let mut tries = self.pool.max_size() + 1;
         loop {

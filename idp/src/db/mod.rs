@@ -48,6 +48,7 @@ pub mod schema;
 mod schools;
 mod settings;
 mod staging;
+pub mod standing;
 mod substitutes;
 mod thuis;
 mod totp;

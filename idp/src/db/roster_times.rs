@@ -13,7 +13,7 @@ use super::users::{hydrate_users, UserRow};
 impl RosterTimes for DieselDirectory {
     fn school_times(&self, school: &InstellingRef) -> RepoResult<SchoolTimes> {
         let r = school.to_string();
-        self.tx(|c| {
+        self.snapshot(|c| {
             let user_rows: Vec<(String, i64, Option<i64>, Option<i64>)> = users::table
                 .filter(users::school_ref.eq(&r))
                 .select((

@@ -369,7 +369,7 @@ impl Users for DieselDirectory {
 
     fn user_by_email(&self, email: &str) -> RepoResult<Option<User>> {
         let email = email.trim().to_lowercase();
-        self.tx(|c| {
+        self.snapshot(|c| {
             let rows = users::table
                 .filter(users::email.eq(&email))
                 .select(UserRow::as_select())
@@ -379,7 +379,7 @@ impl Users for DieselDirectory {
     }
 
     fn users_of_group(&self, group: Uuid) -> RepoResult<Vec<User>> {
-        self.tx(|c| {
+        self.snapshot(|c| {
             let rows = users::table
                 .inner_join(group_members::table)
                 .filter(group_members::group_id.eq(group.to_string()))
@@ -391,7 +391,7 @@ impl Users for DieselDirectory {
     }
 
     fn users_of_school(&self, school: &InstellingRef) -> RepoResult<Vec<User>> {
-        self.tx(|c| {
+        self.snapshot(|c| {
             let rows = users::table
                 .filter(users::school_ref.eq(school.to_string()))
                 .filter(
@@ -407,6 +407,9 @@ impl Users for DieselDirectory {
     }
 
     fn user_standing(&self, id: Uuid) -> RepoResult<Option<UserStanding>> {
+        if let Some(read) = super::standing::remembered(id) {
+            return Ok(read);
+        }
         type Row = (String, Option<String>, Option<i64>, Option<i64>);
         let row: Option<Row> = self.read(|c| {
             Ok(users::table
@@ -420,13 +423,16 @@ impl Users for DieselDirectory {
                 .first(c)
                 .optional()?)
         })?;
-        row.map(|(status, offboarded, revoked_at, left_at)| {
-            Ok(UserStanding {
-                status: parse_user_status(&status, offboarded.as_deref(), left_at)?,
-                revoked_at,
+        let standing = row
+            .map(|(status, offboarded, revoked_at, left_at)| {
+                Ok::<_, RepoError>(UserStanding {
+                    status: parse_user_status(&status, offboarded.as_deref(), left_at)?,
+                    revoked_at,
+                })
             })
-        })
-        .transpose()
+            .transpose()?;
+        super::standing::remember(id, standing);
+        Ok(standing)
     }
 
     fn set_disabled(&self, user: Uuid, disabled: bool, audit: AuditEvent) -> RepoResult<User> {

@@ -47,6 +47,8 @@ async fn run<T: Send + 'static>(
     network: bool,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, actix_web::error::BlockingError> {
+    // Each user's standing is read once in the request (`db::standing`).
+    let work = move || crate::db::standing::once_per_request(work);
     if !network && state.embedded_storage() {
         Ok(work())
     } else {
