@@ -68,6 +68,7 @@ pub(super) fn forget() {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic)]
     use super::*;
     use broker::model::UserStatus;
 
