@@ -512,34 +512,31 @@ mod tests {
         assert!(parse_duration("-1s").is_err());
     }
 
+    /// The arguments every scenario needs, then `extra`.
+    fn args(extra: &[&str]) -> Args {
+        let mut v = vec![
+            "leerpoort-load",
+            "--issuer",
+            "http://127.0.0.1:1",
+            "--client-id",
+            "c",
+            "--client-secret",
+            "s",
+            "--redirect-uri",
+            "http://127.0.0.1:2/cb",
+        ];
+        v.extend_from_slice(extra);
+        Args::try_parse_from(v).unwrap()
+    }
+
     #[test]
     fn the_staff_scenario_is_the_default() {
-        let a = Args::try_parse_from([
-            "leerpoort-load",
-            "--issuer",
-            "http://127.0.0.1:1",
-            "--client-id",
-            "c",
-            "--client-secret",
-            "s",
-            "--redirect-uri",
-            "http://127.0.0.1:2/cb",
-        ])
-        .unwrap();
+        let a = args(&[]);
         assert_eq!(a.scenario, Scenario::Staff);
         assert_eq!(a.group, "Groep 3A");
-        let a = Args::try_parse_from([
-            "leerpoort-load",
+        let a = args(&[
             "--scenario",
             "pupil",
-            "--issuer",
-            "http://127.0.0.1:1",
-            "--client-id",
-            "c",
-            "--client-secret",
-            "s",
-            "--redirect-uri",
-            "http://127.0.0.1:2/cb",
             "--instelling-ref",
             "r",
             "--pupils",
@@ -548,8 +545,7 @@ mod tests {
             "daan",
             "--initiate-login-uri",
             "http://127.0.0.1:2/login",
-        ])
-        .unwrap();
+        ]);
         assert_eq!(a.scenario, Scenario::Pupil);
         let plan = pupil_plan(&a).unwrap();
         assert_eq!(plan.pupils, vec![("Daan".to_string(), "2345".to_string())]);
@@ -558,30 +554,21 @@ mod tests {
 
     #[test]
     fn the_home_scenario_needs_the_parent() {
-        let args = |extra: &[&str]| {
+        let home = |parent: &[&str]| {
             let mut v = vec![
-                "leerpoort-load",
                 "--scenario",
                 "home",
-                "--issuer",
-                "http://127.0.0.1:1",
-                "--client-id",
-                "c",
-                "--client-secret",
-                "s",
-                "--redirect-uri",
-                "http://127.0.0.1:2/cb",
                 "--pupils",
                 "Julia:5678",
                 "--initiate-login-uri",
                 "http://127.0.0.1:2/login",
             ];
-            v.extend_from_slice(extra);
-            Args::try_parse_from(v).unwrap()
+            v.extend_from_slice(parent);
+            args(&v)
         };
-        let e = pupil_plan(&args(&[])).unwrap_err().to_string();
+        let e = pupil_plan(&home(&[])).unwrap_err().to_string();
         assert!(e.contains("--email and --password"), "{e}");
-        let plan = pupil_plan(&args(&[
+        let plan = pupil_plan(&home(&[
             "--email",
             "ouder@thuis.example",
             "--password",

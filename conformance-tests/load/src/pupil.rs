@@ -245,6 +245,17 @@ impl PupilUser {
         self.publisher(url, page, pupil, pin, steps, t0).await
     }
 
+    /// Where a journey enters: `path` on the issuer, with `query` and the client as `TARGET`.
+    fn entry_url(&self, step: &str, path: &str, query: &[(&str, &str)]) -> Result<Url, Failure> {
+        let base = self.target.issuer.as_str().trim_end_matches('/');
+        let mut url = Url::parse(&format!("{base}{path}"))
+            .map_err(|e| Failure::new(format!("{step}: bad URL"), e.to_string()))?;
+        url.query_pairs_mut()
+            .extend_pairs(query)
+            .append_pair("TARGET", &self.target.client_id);
+        Ok(url)
+    }
+
     /// At school: the shortcut, the group's tile and the pupil's; the PIN form's page.
     async fn at_school(
         &self,
@@ -254,14 +265,11 @@ impl PupilUser {
         steps: &mut Vec<(&'static str, Duration)>,
     ) -> Result<(Url, Resp), Failure> {
         // The school's shortcut, for the publisher's software: the group tiles.
-        let mut url = Url::parse(&format!(
-            "{}/snelkoppeling",
-            self.target.issuer.as_str().trim_end_matches('/')
-        ))
-        .map_err(|e| Failure::new("shortcut: bad URL", e.to_string()))?;
-        url.query_pairs_mut()
-            .append_pair("INSTELLING_REF", instelling_ref)
-            .append_pair("TARGET", &self.target.client_id);
+        let url = self.entry_url(
+            "shortcut",
+            "/snelkoppeling",
+            &[("INSTELLING_REF", instelling_ref)],
+        )?;
         let t = Instant::now();
         let page = self.page("shortcut", &url).await?;
         steps.push(("shortcut", t.elapsed()));
@@ -290,13 +298,7 @@ impl PupilUser {
         steps: &mut Vec<(&'static str, Duration)>,
     ) -> Result<(Url, Resp), Failure> {
         // The home entrance, for the publisher's software: the parent's sign-in form.
-        let mut url = Url::parse(&format!(
-            "{}/thuis",
-            self.target.issuer.as_str().trim_end_matches('/')
-        ))
-        .map_err(|e| Failure::new("entrance: bad URL", e.to_string()))?;
-        url.query_pairs_mut()
-            .append_pair("TARGET", &self.target.client_id);
+        let url = self.entry_url("entrance", "/thuis", &[])?;
         let t = Instant::now();
         let page = self.page("entrance", &url).await?;
         steps.push(("entrance", t.elapsed()));
