@@ -459,6 +459,22 @@ pub fn describe(d: &Value) -> String {
             p["role"].as_str().unwrap_or("")
         ));
     }
+    s.push_str("At home (e-mail / password, for the children):\n");
+    for p in d["home"].as_array().into_iter().flatten() {
+        let children: Vec<&str> = p["children"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        s.push_str(&format!(
+            "  {:<36} {}  ({}; {})\n",
+            p["email"].as_str().unwrap_or(""),
+            p["password"].as_str().unwrap_or(""),
+            children.join(", "),
+            p["entrance"].as_str().unwrap_or("")
+        ));
+    }
     s.push_str(&format!(
         "Publisher OIDC client: client_id {}  client_secret {}\nDiscovery: {}",
         d["oidc_client"]["client_id"].as_str().unwrap_or(""),

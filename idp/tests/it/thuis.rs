@@ -204,6 +204,12 @@ fn the_demo_parent_signs_in_for_julia() {
     let accounts = t.state.dir.thuis_accounts_of_user(julia.id).unwrap();
     assert_eq!(accounts.len(), 1);
     assert!(accounts[0].activated_at.is_some(), "activated");
+    // `demo-serve` prints it too.
+    let text = idp::demo::describe(&demo);
+    assert!(
+        text.contains(&format!("{email:<36} {password}  (Julia Meijer; ")),
+        "{text}"
+    );
 }
 
 #[test]
