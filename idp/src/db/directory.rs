@@ -90,14 +90,23 @@ impl DieselDirectory {
     /// connections (each may be one of the dropped ones) and once more.
     pub(super) fn read<T>(
         &self,
-        mut f: impl FnMut(&mut DbConnection) -> Result<T, TxError>,
+        f: impl FnMut(&mut DbConnection) -> Result<T, TxError>,
     ) -> RepoResult<T> {
+        self.live(f).map(|(_, done)| done)
+    }
+
+    /// A connection on which `first` succeeded, and what it gave: a connection found dropped
+    /// is discarded and `first` runs again on another (see [`read`](Self::read)).
+    fn live<T>(
+        &self,
+        mut first: impl FnMut(&mut DbConnection) -> Result<T, TxError>,
+    ) -> RepoResult<(DbConn, T)> {
         let mut tries = self.pool.max_size() + 1;
         loop {
             let mut conn = self.conn()?;
-            match f(&mut conn) {
+            match first(&mut conn) {
                 Err(e) if lost(&mut conn, &e) && tries > 1 => tries -= 1,
-                done => return done.map_err(RepoError::from),
+                done => return done.map(|t| (conn, t)).map_err(RepoError::from),
             }
         }
     }
@@ -139,26 +148,8 @@ impl DieselDirectory {
         f: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
     ) -> RepoResult<T> {
         super::standing::forget();
-        let mut f = Some(f);
-        let mut tries = self.pool.max_size() + 1;
-        loop {
-            let mut conn = self.conn()?;
-            match begin(&mut conn) {
-                Err(e) => {
-                    let e = TxError::Diesel(e);
-                    if !(lost(&mut conn, &e) && tries > 1) {
-                        return Err(RepoError::from(e));
-                    }
-                    tries -= 1;
-                }
-                Ok(()) => {
-                    let f = f
-                        .take()
-                        .ok_or_else(|| RepoError::Backend("a transaction ran twice".into()))?;
-                    return finish(&mut conn, f);
-                }
-            }
-        }
+        let (mut conn, ()) = self.live(|c| Ok(begin(c)?))?;
+        finish(&mut conn, f)
     }
 
     /// Run `change` and write `audit` in one transaction: a change without its audit line
